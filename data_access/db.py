@@ -1,0 +1,98 @@
+"""Engine from one URL, SQLite pragmas, and schema migration (Alembic).
+
+``GOV_DB_URL`` decides the database (e.g. ``postgresql+psycopg://user@host/db``);
+without it the embedded default is a SQLite file under ``data/``.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect, select, func
+from sqlalchemy.pool import NullPool
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "governance.db"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Every query must finish within this many seconds (see issue on resilience).
+STATEMENT_TIMEOUT_S = float(os.environ.get("GOV_STATEMENT_TIMEOUT_S", "30"))
+
+
+def default_url() -> str:
+    """The URL in force: ``GOV_DB_URL`` or the embedded SQLite file."""
+    url = os.environ.get("GOV_DB_URL", "").strip()
+    if url:
+        return url
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MB page cache
+    cur.execute("PRAGMA mmap_size=268435456")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """A new engine for ``url`` (default: :func:`default_url`), with the schema migrated."""
+    url = url or default_url()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool if path == ":memory:" else None)
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"options": f"-c statement_timeout={int(STATEMENT_TIMEOUT_S * 1000)}"},
+        )
+    migrate(engine)
+    return engine
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (created and migrated once)."""
+    return make_engine(url or default_url())
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (creates it on an empty database)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(engine)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        command.upgrade(cfg, "head")
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database holds no cases and no regions (first start)."""
+    from .schema import regions
+
+    if not inspect(engine).has_table("regions"):
+        return True
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(regions)).scalar_one() == 0

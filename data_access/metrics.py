@@ -1,0 +1,118 @@
+"""The one definition of each measure the dashboard shows.
+
+Every view computes its numbers from these, whether the counts come from the
+``case_summary`` roll-up or straight from ``cases``; a help text in the UI
+quotes the same wording (ui/i18n.py keys ``help.*``).
+
+- **case**: a case *reported* in the selected period and region.
+- **closed** (办结): ``status = 'closed'``.  **open**: any other status.
+- **closure rate** (办结率) = closed ÷ cases.
+- **on time** (按时办结): closed, and ``closed_at <= due_at``.
+  **on-time rate** = on time ÷ closed.
+- **overdue** (超期): open with ``due_at`` before now, or closed after ``due_at``.
+  **open overdue** (在办超期): open with ``due_at`` before now.
+- **settled on the spot** (就地化解): closed with ``on_the_spot``;
+  its share = settled on the spot ÷ closed.
+- **resolution level** (化解层级): the level a closed case was settled at:
+  grid, village, township, county, city.
+- **median hours to close** (办结用时中位数): the median of
+  ``closed_at - reported_at`` in hours over closed cases, read from a
+  histogram with the bucket edges below and linear interpolation inside the
+  bucket (exact to within one bucket: ≤ 1 h below 4 h, ≤ 12 h below 2 days).
+  The same histogram is used for every selection, so a region's median
+  and the city's are computed the same way at any scale.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import case as sql_case, ColumnElement
+
+from .schema import N_HOUR_BUCKETS
+
+STATUSES = ("reported", "accepted", "dispatched", "handling", "feedback", "closed")
+OPEN_STATUSES = STATUSES[:-1]
+RESOLUTION_LEVELS = ("grid", "village", "township", "county", "city")
+SOURCES = ("patrol", "hotline", "walk_in", "online", "meeting", "petition", "other")
+REGION_LEVELS = ("province", "city", "county", "township", "village")
+
+# Lower edges of the hours-to-close buckets; the last bucket is open-ended.
+HOUR_BUCKET_EDGES: tuple[float, ...] = (
+    0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 60, 72, 96, 120, 168, 240, 360, 480, 720, 1080, 1440,
+)
+assert len(HOUR_BUCKET_EDGES) == N_HOUR_BUCKETS
+BUCKET_COLUMNS = tuple(f"h{i}" for i in range(N_HOUR_BUCKETS))
+
+
+def hour_bucket(hours: float) -> int:
+    """Index of the bucket that ``hours`` falls in (Python twin of :func:`hour_bucket_sql`)."""
+    b = 0
+    for i, edge in enumerate(HOUR_BUCKET_EDGES):
+        if hours >= edge:
+            b = i
+    return b
+
+
+def hour_bucket_sql(hours: ColumnElement) -> ColumnElement:
+    """SQL expression giving the bucket index of an hours column (NULL stays NULL)."""
+    whens = [(hours < HOUR_BUCKET_EDGES[i + 1], i) for i in range(N_HOUR_BUCKETS - 1)]
+    return sql_case(*whens, else_=N_HOUR_BUCKETS - 1)
+
+
+def median_from_histogram(counts: Sequence[float]) -> float | None:
+    """Median of a distribution given as counts per bucket (None when empty)."""
+    total = float(sum(counts))
+    if total <= 0:
+        return None
+    half = total / 2.0
+    cum = 0.0
+    for i, c in enumerate(counts):
+        if c and cum + c >= half:
+            lo = HOUR_BUCKET_EDGES[i]
+            if i + 1 >= len(HOUR_BUCKET_EDGES):
+                return float(lo)
+            hi = HOUR_BUCKET_EDGES[i + 1]
+            return lo + (hi - lo) * (half - cum) / c
+        cum += c
+    return float(HOUR_BUCKET_EDGES[-1])
+
+
+def ratio(num: float, den: float) -> float | None:
+    """num ÷ den, or None when there is nothing to divide by (never a ZeroDivisionError)."""
+    if not den:
+        return None
+    r = num / den
+    return None if math.isnan(r) else r
+
+
+@dataclass(frozen=True)
+class CaseKpis:
+    """The Overview's headline numbers for one selection and period."""
+
+    cases: int = 0
+    closed: int = 0
+    on_time: int = 0
+    closed_late: int = 0
+    open: int = 0
+    open_overdue: int = 0
+    on_the_spot: int = 0
+    median_hours_to_close: float | None = None
+    satisfaction_avg: float | None = None
+
+    @property
+    def closure_rate(self) -> float | None:
+        return ratio(self.closed, self.cases)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return ratio(self.on_time, self.closed)
+
+    @property
+    def overdue(self) -> int:
+        return self.closed_late + self.open_overdue
+
+    @property
+    def on_the_spot_share(self) -> float | None:
+        return ratio(self.on_the_spot, self.closed)

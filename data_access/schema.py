@@ -1,0 +1,312 @@
+"""Tables of the case database (SQLAlchemy Core).
+
+One table per file of the interchange format (see docs/DATA_CONTRACT.md), plus
+columns derived at load time that keep the hot queries free of joins:
+every case carries the codes of its ancestors (province … village, top grid),
+its report month, hours to close and whether it closed late.  ``case_summary``
+is the month × township × category × status × resolution-level roll-up that
+answers the Overview at any scale; it is maintained by every write path
+(loader, ``data_access.writes``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+    true,
+    false,
+)
+from sqlalchemy.dialects import sqlite
+
+# Timestamps are naive Asia/Shanghai local time.  On SQLite they are stored as
+# 'YYYY-MM-DD HH:MM:SS' (no microseconds) so that string comparison in SQL is
+# exact and bulk loads can write the same text directly.
+SQLITE_TS_FORMAT = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d"
+Timestamp = DateTime().with_variant(
+    sqlite.DATETIME(
+        storage_format=SQLITE_TS_FORMAT,
+        regexp=r"(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+)",
+    ),
+    "sqlite",
+)
+
+# Hours-to-close histogram used for the median (see metrics.HOUR_BUCKET_EDGES).
+N_HOUR_BUCKETS = 24
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("parent_code", String(32), ForeignKey("regions.code"), nullable=True, index=True),
+)
+
+grids = Table(
+    "grids",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("village_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("parent_grid_code", String(48), ForeignKey("grids.code"), nullable=True, index=True),
+    Column("households", Integer),
+    Column("population", Integer),
+    Column("lat", Float),
+    Column("lon", Float),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("staff_id", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(24), nullable=False),
+    Column("grid_code", String(48), ForeignKey("grids.code"), nullable=True, index=True),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=True, index=True),
+    Column("party_member", Boolean),
+    Column("phone", Text),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("since", Date),
+)
+
+volunteer_teams = Table(
+    "volunteer_teams",
+    metadata,
+    Column("team_code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("grid_code", String(48), ForeignKey("grids.code"), nullable=True, index=True),
+    Column("members", Integer, nullable=False),
+    Column("leader_name", Text),
+    Column("founded_on", Date),
+    Column("focus", Text),
+)
+
+volunteer_activities = Table(
+    "volunteer_activities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_code", String(48), ForeignKey("volunteer_teams.team_code"), nullable=False, index=True),
+    Column("date", Date, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("participants", Integer, nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("note", Text),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("time_limit_hours", Float, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_no", String(64), primary_key=True),
+    Column("grid_code", String(48), ForeignKey("grids.code"), nullable=False),
+    Column("category", String(48), ForeignKey("categories.code"), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text),
+    Column("reporter_name", Text),
+    Column("reporter_phone", Text),
+    Column("status", String(16), nullable=False),
+    Column("reported_at", Timestamp, nullable=False),
+    Column("accepted_at", Timestamp),
+    Column("dispatched_at", Timestamp),
+    Column("handled_at", Timestamp),
+    Column("feedback_at", Timestamp),
+    Column("closed_at", Timestamp),
+    Column("due_at", Timestamp, nullable=False),
+    Column("department_code", String(48), ForeignKey("departments.code"), nullable=True),
+    Column("resolution_level", String(16)),
+    Column("on_the_spot", Boolean, nullable=False, server_default=false()),
+    Column("satisfaction", Integer),
+    # --- derived at load time (not in the interchange format) ---
+    Column("province_code", String(32)),
+    Column("city_code", String(32)),
+    Column("county_code", String(32)),
+    Column("township_code", String(32)),
+    Column("village_code", String(32)),
+    Column("top_grid_code", String(48)),
+    Column("report_month", String(7), nullable=False),
+    Column("hours_to_close", Float),
+    Column("closed_late", Boolean),
+    Index("ix_cases_county_cat_reported", "county_code", "category", "reported_at"),
+    Index("ix_cases_county_reported", "county_code", "reported_at", "township_code", "status"),
+    Index("ix_cases_township_reported", "township_code", "reported_at"),
+    Index("ix_cases_village_reported", "village_code", "reported_at"),
+    Index("ix_cases_top_grid_reported", "top_grid_code", "reported_at"),
+    Index("ix_cases_grid", "grid_code"),
+    Index("ix_cases_reported", "reported_at"),
+    Index("ix_cases_department", "department_code", "reported_at"),
+    # Open cases are ~1 %: a partial index makes every open/overdue question cheap.
+    Index(
+        "ix_cases_open_due",
+        "due_at",
+        "county_code",
+        "township_code",
+        sqlite_where=text("status <> 'closed'"),
+        postgresql_where=text("status <> 'closed'"),
+    ),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("case_no", String(64), ForeignKey("cases.case_no"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", Timestamp, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor", Text),
+    Column("org_code", String(48)),
+    Column("note", Text),
+)
+
+supervisions = Table(
+    "supervisions",
+    metadata,
+    Column("supervision_id", String(64), primary_key=True),
+    Column("case_no", String(64), ForeignKey("cases.case_no"), nullable=False, index=True),
+    Column("grade", String(8), nullable=False),
+    Column("issued_by", String(32), ForeignKey("regions.code"), nullable=False),
+    Column("issued_at", Timestamp, nullable=False),
+    Column("deadline", Timestamp, nullable=False),
+    Column("resolved_at", Timestamp),
+    Column("note", Text),
+)
+
+asset_projects = Table(
+    "asset_projects",
+    metadata,
+    Column("project_code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("asset_kind", String(24), nullable=False),
+    Column("quantity", Float, nullable=False),
+    Column("unit", String(12), nullable=False),
+    Column("disposal_mode", String(12), nullable=False),
+    Column("operator", Text),
+    Column("operating_model", String(32), nullable=False),
+    Column("guaranteed_min_wan", Float),
+    Column("revenue_share_pct", Float),
+    Column("investment_wan", Float),
+    Column("status", String(16), nullable=False),
+    Column("started_on", Date),
+)
+
+asset_project_months = Table(
+    "asset_project_months",
+    metadata,
+    Column("project_code", String(48), ForeignKey("asset_projects.project_code"), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("revenue_wan", Float, nullable=False),
+    Column("visitors", Integer),
+)
+
+clean_units = Table(
+    "clean_units",
+    metadata,
+    Column("unit_code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("applied_on", Date),
+)
+
+clean_unit_reviews = Table(
+    "clean_unit_reviews",
+    metadata,
+    Column("unit_code", String(48), ForeignKey("clean_units.unit_code"), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("rating", String(8), nullable=False),
+    Column("notified", Boolean, nullable=False, server_default=false()),
+    Column("note", Text),
+)
+
+# --- derived tables ---------------------------------------------------------
+
+_summary_cols = [
+    Column("month", String(7), nullable=False),
+    Column("province_code", String(32)),
+    Column("city_code", String(32)),
+    Column("county_code", String(32)),
+    Column("township_code", String(32)),
+    Column("category", String(48), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resolution_level", String(16)),
+    Column("n", Integer, nullable=False),
+    Column("n_on_the_spot", Integer, nullable=False),
+    Column("n_closed_late", Integer, nullable=False),
+    Column("sum_hours", Float, nullable=False),
+    Column("n_satisfaction", Integer, nullable=False),
+    Column("sum_satisfaction", Integer, nullable=False),
+] + [Column(f"h{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)]
+
+case_summary = Table(
+    "case_summary",
+    metadata,
+    *_summary_cols,
+    Index("ix_case_summary_month", "month", "county_code", "township_code"),
+    Index("ix_case_summary_county", "county_code", "month"),
+    Index("ix_case_summary_township", "township_code", "month"),
+)
+
+# One-row table: when the data was last changed (the "data as of" time) and by what.
+data_meta = Table(
+    "data_meta",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text),
+)
+
+DATASET_TABLES = [
+    regions,
+    grids,
+    staff,
+    volunteer_teams,
+    volunteer_activities,
+    departments,
+    categories,
+    cases,
+    case_events,
+    supervisions,
+    asset_projects,
+    asset_project_months,
+    clean_units,
+    clean_unit_reviews,
+]
