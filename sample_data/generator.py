@@ -1,0 +1,1018 @@
+"""Deterministic sample data in the interchange format (see DATA_CONTRACT.md).
+
+``generate(out_dir, scale, seed, as_of)`` writes one dataset folder: every CSV
+file of the contract, optional ones included.  Same (scale, seed, as_of) gives
+byte-identical files.  Structure (regions, grids, staff, teams, departments,
+categories, asset projects, clean units) does not depend on the scale; only the
+number of cases, events, supervisions and volunteer activities does.
+
+Times are handled as int64 seconds since 1970-01-01 *in Asia/Shanghai local
+time* and written as ``YYYY-MM-DDTHH:MM:SS+08:00``.  -1 means "no timestamp".
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from . import vocab
+
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+
+SCALES = {
+    # cases, volunteer activities
+    "demo": (50_000, 30_000),
+    "full": (1_071_000, 150_000),
+}
+LOUDI, YUEYANG = "431300", "430600"
+XINHUA, LIANYUAN, LOUXING = "431322", "431382", "431302"
+N_GRIDS = 9_708
+N_ACTIVE_WORKERS = 9_721
+N_TEAMS = 9_905
+N_MICRO = 3_000
+LIANYUAN_MEETING_FULL = 17_300
+FULL_CASES = 1_071_000
+
+STATUSES = ["reported", "accepted", "dispatched", "handling", "feedback", "closed"]
+LEVELS = ["grid", "village", "township", "county", "city"]
+SOURCES = ["patrol", "hotline", "walk_in", "online", "meeting", "petition", "other"]
+SOURCE_P = [0.45, 0.15, 0.12, 0.12, 0.08, 0.05, 0.03]
+ACTIONS = ["report", "accept", "dispatch", "return", "reassign", "escalate", "supervise", "note",
+           "handle", "feedback", "close"]
+A = {a: i for i, a in enumerate(ACTIONS)}
+# order of events that share a timestamp (returns/re-dispatches get 21..24 by bounce number)
+TIEBREAK = {"report": 0, "accept": 10, "dispatch": 20, "reassign": 40, "escalate": 50, "supervise": 60,
+            "note": 70, "handle": 80, "feedback": 90, "close": 100, "return": 21}
+NA = -1
+DAY = 86_400
+HOUR = 3_600
+EVENT_CHUNK = 150_000  # cases per chunk when writing case_events.csv
+
+# Spring Festival dates (for the January/February peak).
+SPRING_FESTIVAL = {
+    2019: (2, 5), 2020: (1, 25), 2021: (2, 12), 2022: (2, 1), 2023: (1, 22), 2024: (2, 10), 2025: (1, 29),
+    2026: (2, 17), 2027: (2, 6), 2028: (1, 26), 2029: (2, 13), 2030: (2, 3), 2031: (1, 23), 2032: (2, 11),
+}
+
+Progress = Callable[[float, str], None]
+
+
+# --------------------------------------------------------------------------- helpers
+def today_shanghai() -> dt.date:
+    try:
+        from zoneinfo import ZoneInfo
+        return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    except Exception:  # no tz database: UTC+8 has no DST
+        return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).date()
+
+
+def _years_before(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - years, day=28)
+
+
+def _epoch(d: dt.date) -> int:
+    return (d - dt.date(1970, 1, 1)).days * DAY
+
+
+def _ts(sec: np.ndarray) -> list[str]:
+    """int64 local seconds -> 'YYYY-MM-DDTHH:MM:SS+08:00' ('' where -1)."""
+    sec = np.asarray(sec, dtype=np.int64)
+    s = np.datetime_as_string(sec.astype("datetime64[s]"), unit="s")
+    s = np.strings.add(s, "+08:00")
+    null = sec == NA
+    if null.any():
+        s = np.where(null, "", s)
+    return s.tolist()
+
+
+def _dates(days: np.ndarray) -> list[str]:
+    """int days since epoch -> 'YYYY-MM-DD'."""
+    return np.datetime_as_string(np.asarray(days, dtype=np.int64).astype("datetime64[D]")).tolist()
+
+
+def _names(rng: np.random.Generator, n: int) -> np.ndarray:
+    sur = np.array(vocab.SURNAME_LIST)
+    w = np.array(vocab.SURNAME_WEIGHTS, dtype=float)
+    chars = np.array(vocab.GIVEN_CHARS)
+    s = sur[rng.choice(len(sur), size=n, p=w / w.sum())]
+    g1 = chars[rng.integers(0, len(chars), n)]
+    g2 = chars[rng.integers(0, len(chars), n)]
+    two = rng.random(n) < 0.7
+    given = np.where(two, np.strings.add(g1, g2), g1)
+    return np.strings.add(s, given)
+
+
+def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
+    pre = np.array(vocab.PHONE_PREFIXES, dtype=np.int64)[rng.integers(0, len(vocab.PHONE_PREFIXES), n)]
+    return (pre * 100_000_000 + rng.integers(0, 100_000_000, n)).astype(str)
+
+
+def _apportion(weights: np.ndarray, total: int) -> np.ndarray:
+    """Integers proportional to weights that sum exactly to total (largest remainder)."""
+    q = weights / weights.sum() * total
+    base = np.floor(q).astype(np.int64)
+    rest = total - int(base.sum())
+    if rest > 0:
+        order = np.argsort(-(q - base), kind="stable")
+        base[order[:rest]] += 1
+    return base
+
+
+def _short_name(name: str) -> str:
+    for suf in ("居民委员会", "居委会"):
+        if name.endswith(suf):
+            base = name[: -len(suf)]
+            return base if base.endswith("社区") else base + "社区"
+    if name.endswith("村民委员会"):
+        return name[: -len("村民委员会")] + "村"
+    if name.endswith("委会"):
+        return name[:-2]
+    return name
+
+
+class _Writer:
+    def __init__(self, out_dir: Path):
+        self.out_dir = out_dir
+        self.counts: dict[str, int] = {}
+
+    def write(self, fname: str, header: list[str], rows) -> int:
+        path = self.out_dir / fname
+        n = 0
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)  # RFC 4180: CRLF, quote when needed
+            w.writerow(header)
+            if isinstance(rows, list):
+                w.writerows(rows)
+                n = len(rows)
+            else:  # iterable of row-chunks
+                for chunk in rows:
+                    w.writerows(chunk)
+                    n += len(chunk) if isinstance(chunk, list) else 0
+        self.counts[fname] = self.counts.get(fname, 0) + n
+        return n
+
+
+# --------------------------------------------------------------------------- reference data
+def _read_divisions() -> tuple[list[dict], list[dict]]:
+    out = []
+    for fname in ("loudi_divisions.csv", "yueyang_divisions.csv"):
+        with open(REFERENCE_DIR / fname, encoding="utf-8-sig", newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r["level"] != "province"]
+        for r in rows:
+            if r["level"] == "city":
+                r["parent_code"] = ""
+        out.append(rows)
+    return out[0], out[1]
+
+
+def _county_polygons(fname: str) -> dict[str, list[np.ndarray]]:
+    with open(REFERENCE_DIR / fname, encoding="utf-8") as f:
+        gj = json.load(f)
+    polys: dict[str, list[np.ndarray]] = {}
+    for feat in gj["features"]:
+        g = feat["geometry"]
+        parts = [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+        polys[feat["properties"]["code"]] = [np.array(p[0], dtype=float) for p in parts]  # exterior rings
+    return polys
+
+
+def _inside(rings: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    res = np.zeros(len(x), dtype=bool)
+    for ring in rings:
+        xi, yi = ring[:-1, 0], ring[:-1, 1]
+        xj, yj = ring[1:, 0], ring[1:, 1]
+        inside = np.zeros(len(x), dtype=bool)
+        for k in range(len(xi)):
+            cond = (yi[k] > y) != (yj[k] > y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xc = (xj[k] - xi[k]) * (y - yi[k]) / (yj[k] - yi[k]) + xi[k]
+            inside ^= cond & (x < xc)
+        res |= inside
+    return res
+
+
+def _points_in(rng: np.random.Generator, rings: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    allp = np.vstack(rings)
+    x0, y0 = allp.min(axis=0)
+    x1, y1 = allp.max(axis=0)
+    xs, ys = np.empty(0), np.empty(0)
+    while len(xs) < n:
+        x = rng.uniform(x0, x1, 2 * n + 16)
+        y = rng.uniform(y0, y1, 2 * n + 16)
+        ok = _inside(rings, x, y)
+        xs, ys = np.concatenate([xs, x[ok]]), np.concatenate([ys, y[ok]])
+    return xs[:n], ys[:n]
+
+
+# --------------------------------------------------------------------------- generate
+def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt.date | None = None,
+             progress: Progress | None = None, *, _n_cases: int | None = None,
+             _n_activities: int | None = None) -> dict[str, int]:
+    """Write one dataset folder; return the number of data rows per file.
+
+    ``_n_cases`` / ``_n_activities`` override the scale's volumes (tests only).
+    """
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(SCALES)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    as_of = as_of or today_shanghai()
+    n_cases, n_acts = SCALES[scale]
+    if _n_cases is not None:
+        n_cases = _n_cases
+    if _n_activities is not None:
+        n_acts = _n_activities
+    prog = progress or (lambda f, m: None)
+    root = np.random.default_rng(seed)
+    rngs = root.spawn(12)
+    w = _Writer(out_dir)
+    ctx = _Context(as_of, n_cases, n_acts, scale)
+
+    prog(0.0, "regions")
+    _regions(ctx, w)
+    prog(0.02, "grids")
+    _grids(ctx, w, rngs[0])
+    prog(0.04, "staff")
+    _staff(ctx, w, rngs[1])
+    prog(0.06, "volunteer teams")
+    _teams(ctx, w, rngs[2])
+    prog(0.08, "departments and categories")
+    _departments_categories(ctx, w)
+    prog(0.09, "asset projects")
+    _assets(ctx, w, rngs[3])
+    prog(0.10, "clean units")
+    _clean_units(ctx, w, rngs[4])
+    prog(0.11, "cases")
+    cases = _cases(ctx, rngs[5])
+    prog(0.25, "writing cases")
+    _write_cases(ctx, w, cases, rngs[6])
+    prog(0.40, "supervisions")
+    sup = _supervisions(ctx, w, cases, rngs[7])
+    prog(0.45, "case events")
+    _events(ctx, w, cases, sup, rngs[8], lambda f: prog(0.45 + 0.55 * f, "case events"))
+    prog(1.0, "done")
+    return dict(w.counts)
+
+
+class _Context:
+    def __init__(self, as_of: dt.date, n_cases: int, n_acts: int, scale: str):
+        self.as_of = as_of
+        self.start = _years_before(as_of, 3)
+        self.end_sec = _epoch(as_of)
+        self.start_sec = _epoch(self.start)
+        self.n_cases = n_cases
+        self.n_acts = n_acts
+        self.scale = scale
+
+
+# --------------------------------------------------------------------------- regions
+def _regions(ctx: _Context, w: _Writer) -> None:
+    loudi, yueyang = _read_divisions()
+    ctx.loudi = loudi
+    ctx.yueyang = yueyang
+    ctx.region_name = {r["code"]: r["name"] for r in loudi + yueyang}
+    w.write("regions.csv", ["code", "name", "level", "parent_code"],
+            [[r["code"], r["name"], r["level"], r["parent_code"]] for r in loudi + yueyang])
+    ctx.counties = [r["code"] for r in loudi if r["level"] == "county"]
+    ctx.townships = [r["code"] for r in loudi if r["level"] == "township"]
+    vill = [r for r in loudi if r["level"] == "village"]
+    ctx.v_code = [r["code"] for r in vill]
+    ctx.v_short = [_short_name(r["name"]) for r in vill]
+    ctx.v_urban = np.array([s.endswith("社区") for s in ctx.v_short])
+    t_index = {c: i for i, c in enumerate(ctx.townships)}
+    c_index = {c: i for i, c in enumerate(ctx.counties)}
+    ctx.v_town = np.array([t_index[r["parent_code"]] for r in vill])
+    ctx.t_county = np.array([c_index[c[:6]] for c in ctx.townships])
+    ctx.v_county = ctx.t_county[ctx.v_town]
+
+
+# --------------------------------------------------------------------------- grids
+def _grids(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
+    nv = len(ctx.v_code)
+    wt = np.where(ctx.v_urban, 7.5, 3.9) * rng.lognormal(0, 0.35, nv)
+    per_v = 1 + _apportion(wt, N_GRIDS - nv)
+    g_v = np.repeat(np.arange(nv), per_v)  # village of each grid (sorted by code)
+    first = np.cumsum(per_v) - per_v
+    g_k = np.arange(N_GRIDS) - first[g_v] + 1
+    codes = [ctx.v_code[v] + f"{k:03d}" for v, k in zip(g_v.tolist(), g_k.tolist())]
+    names = [ctx.v_short[v] + f"第{k}网格" for v, k in zip(g_v.tolist(), g_k.tolist())]
+    urban = ctx.v_urban[g_v]
+    hh = rng.lognormal(0, 0.3, N_GRIDS) * np.where(urban, 1.25, 1.0)
+    hh = np.maximum(30, np.round(hh / hh.sum() * 1_607_000)).astype(np.int64)
+    ratio = np.clip(rng.normal(2.8, 0.15, N_GRIDS), 2.2, 3.4)
+    pop = np.round(hh * ratio).astype(np.int64)
+    # coordinates: a point per village inside its county polygon, grids jittered around it
+    polys = _county_polygons("loudi_counties.geojson")
+    vx, vy = np.zeros(nv), np.zeros(nv)
+    for ci, cc in enumerate(ctx.counties):
+        idx = np.nonzero(ctx.v_county == ci)[0]
+        x, y = _points_in(rng, polys[cc], len(idx))
+        vx[idx], vy[idx] = x, y
+    gx = vx[g_v] + rng.normal(0, 0.003, N_GRIDS)
+    gy = vy[g_v] + rng.normal(0, 0.003, N_GRIDS)
+    g_county = ctx.v_county[g_v]
+    for ci, cc in enumerate(ctx.counties):
+        idx = np.nonzero(g_county == ci)[0]
+        ok = _inside(polys[cc], gx[idx], gy[idx])
+        gx[idx[~ok]], gy[idx[~ok]] = vx[g_v[idx[~ok]]], vy[g_v[idx[~ok]]]
+
+    # micro-grids in Xinhua only: on ~1,000 grids (communities first), 1..8 each, 3,000 in all
+    xin = ctx.counties.index(XINHUA)
+    xin_grids = np.nonzero(g_county == xin)[0]
+    pri = np.where(urban[xin_grids], 0.0, 1.0) + rng.random(len(xin_grids))
+    hosts = np.sort(xin_grids[np.argsort(pri, kind="stable")[:1000]])
+    m_per = _apportion(rng.gamma(2.0, 1.0, len(hosts)) + 0.3, N_MICRO - len(hosts)) + 1
+    m_per = np.minimum(m_per, 99)
+    m_per[0] += N_MICRO - int(m_per.sum())
+    m_g = np.repeat(hosts, m_per)
+    m_first = np.cumsum(m_per) - m_per
+    m_k = np.arange(len(m_g)) - np.repeat(m_first, m_per) + 1
+    estates = np.array(vocab.ESTATES)
+    est_of_host = rng.integers(0, len(estates), len(hosts))
+    m_est = np.repeat(est_of_host, m_per)
+    bld = (m_k - 1) // 3 + 1
+    unit = (m_k - 1) % 3 + 1
+    m_codes = [codes[g] + f"-{k:02d}" for g, k in zip(m_g.tolist(), m_k.tolist())]
+    m_names = [f"{ctx.v_short[g_v[g]]}{estates[e]}{b}栋{u}单元"
+               for g, e, b, u in zip(m_g.tolist(), m_est.tolist(), bld.tolist(), unit.tolist())]
+    m_hh = rng.integers(20, 61, len(m_g))
+    m_pop = np.round(m_hh * np.clip(rng.normal(2.8, 0.2, len(m_g)), 2, 3.6)).astype(np.int64)
+    mx = gx[m_g] + rng.normal(0, 0.0005, len(m_g))
+    my = gy[m_g] + rng.normal(0, 0.0005, len(m_g))
+
+    rows = [[c, n, ctx.v_code[v], "", h, p, f"{y:.5f}", f"{x:.5f}"]
+            for c, n, v, h, p, y, x in zip(codes, names, g_v.tolist(), hh.tolist(), pop.tolist(),
+                                           gy.tolist(), gx.tolist())]
+    rows += [[c, n, ctx.v_code[g_v[g]], codes[g], h, p, f"{y:.5f}", f"{x:.5f}"]
+             for c, n, g, h, p, y, x in zip(m_codes, m_names, m_g.tolist(), m_hh.tolist(), m_pop.tolist(),
+                                            my.tolist(), mx.tolist())]
+    w.write("grids.csv", ["code", "name", "village_code", "parent_grid_code", "households", "population",
+                          "lat", "lon"], rows)
+    ctx.g_code = np.array(codes)
+    ctx.g_village = g_v
+    ctx.g_town = ctx.v_town[g_v]
+    ctx.g_county = g_county
+    ctx.g_pop = pop
+    ctx.g_urban = urban
+    ctx.m_code = np.array(m_codes)
+    ctx.m_grid = m_g
+    ctx.g_micro_first = np.full(N_GRIDS, -1)
+    ctx.g_micro_first[hosts] = m_first
+    ctx.g_micro_count = np.zeros(N_GRIDS, dtype=np.int64)
+    ctx.g_micro_count[hosts] = m_per
+
+
+# --------------------------------------------------------------------------- staff
+def _staff(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
+    as_of_day = ctx.end_sec // DAY
+    rows: list[list] = []
+    sid = [0]
+
+    def add(name, role, grid, region, party, phone, active, since_day):
+        sid[0] += 1
+        rows.append([f"S{sid[0]:07d}", name, role, grid, region, "true" if party else "false", phone,
+                     "true" if active else "false", _dates([since_day])[0] if since_day is not None else ""])
+
+    nt = len(ctx.townships)
+    no_chief = set(rng.choice(nt, 2, replace=False).tolist())
+    chief_names = _names(rng, nt)
+    chief_phones = _phones(rng, nt)
+    ctx.t_chief = np.where(np.isin(np.arange(nt), list(no_chief)), "", chief_names)
+    for t in range(nt):
+        if t in no_chief:
+            continue
+        add(str(chief_names[t]), "chief_grid_leader", "", ctx.townships[t], rng.random() < 0.95,
+            str(chief_phones[t]), True, as_of_day - int(rng.integers(60, 1500)))
+
+    n = N_GRIDS
+    leaders = _names(rng, n)
+    ctx.g_leader = leaders
+    lp = _phones(rng, n)
+    party = rng.random(n) < 0.6
+    since = as_of_day - rng.integers(30, 2500, n)
+    for g in range(n):
+        add(str(leaders[g]), "grid_leader", ctx.g_code[g], ctx.v_code[ctx.g_village[g]], party[g], str(lp[g]),
+            True, int(since[g]))
+
+    # grid workers: 15 grids have only an inactive worker, 28 grids have two active ones -> 9,721 active
+    perm = rng.permutation(n)
+    only_inactive = np.sort(perm[:15])
+    second = np.sort(perm[15:15 + (N_ACTIVE_WORKERS - (n - 15))])
+    other_inactive = np.sort(perm[100:125])
+    workers = _names(rng, n + len(second) + 40)
+    wp = _phones(rng, len(workers))
+    wparty = rng.random(len(workers)) < 0.35
+    wsince = as_of_day - rng.integers(30, 2500, len(workers))
+    primary = workers[:n].copy()
+    # for grids whose only worker left, the grid leader stands in as the named worker in the case log
+    primary[only_inactive] = leaders[only_inactive]
+    ctx.g_worker = primary
+    ctx.g_worker_phone = wp[:n]
+    is_oi = np.zeros(n, dtype=bool)
+    is_oi[only_inactive] = True
+    for g in range(n):
+        add(str(workers[g]), "grid_worker", ctx.g_code[g], "", wparty[g], str(wp[g]), not is_oi[g], int(wsince[g]))
+    for j, g in enumerate(second.tolist()):
+        k = n + j
+        add(str(workers[k]), "grid_worker", ctx.g_code[g], "", wparty[k], str(wp[k]), True, int(wsince[k]))
+    for j, g in enumerate(other_inactive.tolist()):  # 25 former workers of other grids
+        k = n + len(second) + j
+        add(str(workers[k]), "grid_worker", ctx.g_code[g], "", wparty[k], str(wp[k]), False,
+            int(wsince[k]) - 900)
+
+    # liaisons from the township, ~1 % of grids without
+    has_l = rng.random(n) >= 0.01
+    ln = _names(rng, n)
+    lph = _phones(rng, n)
+    lparty = rng.random(n) < 0.6
+    for g in np.nonzero(has_l)[0].tolist():
+        add(str(ln[g]), "grid_liaison", ctx.g_code[g], ctx.townships[ctx.g_town[g]], lparty[g], str(lph[g]), True,
+            as_of_day - int(rng.integers(30, 1500)))
+    # micro-grid leaders, ~2 % without
+    nm = len(ctx.m_code)
+    has_m = rng.random(nm) >= 0.02
+    mn = _names(rng, nm)
+    mph = _phones(rng, nm)
+    mparty = rng.random(nm) < 0.6
+    for m in np.nonzero(has_m)[0].tolist():
+        add(str(mn[m]), "micro_grid_leader", ctx.m_code[m], "", mparty[m], str(mph[m]), True,
+            as_of_day - int(rng.integers(30, 1200)))
+    w.write("staff.csv", ["staff_id", "name", "role", "grid_code", "region_code", "party_member", "phone",
+                          "active", "since"], rows)
+
+
+# --------------------------------------------------------------------------- volunteer teams
+def _teams(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
+    n = N_TEAMS
+    extra = n - N_GRIDS
+    grid = np.concatenate([np.arange(N_GRIDS), rng.choice(N_GRIDS, extra)])
+    village = ctx.g_village[grid]
+    has_grid = np.ones(n, dtype=bool)
+    has_grid[N_GRIDS:] = False
+    has_grid[:N_GRIDS] = rng.random(N_GRIDS) >= 0.05
+    order = np.lexsort((np.arange(n), village))
+    grid, village, has_grid = grid[order], village[order], has_grid[order]
+    first = np.r_[0, np.nonzero(np.diff(village))[0] + 1]
+    starts = np.repeat(first, np.diff(np.r_[first, n]))
+    k = np.arange(n) - starts + 1
+    names = [ctx.v_short[v] + ("娄底红志愿服务队" if kk == 1 else f"娄底红志愿服务第{kk}队")
+             for v, kk in zip(village.tolist(), k.tolist())]
+    members = np.clip(np.round(rng.lognormal(np.log(18), 0.5, n)), 5, 60).astype(np.int64)
+    leaders = _names(rng, n)
+    lo = _epoch(dt.date(2020, 1, 1)) // DAY
+    hi = min(_epoch(dt.date(2026, 12, 31)) // DAY, ctx.end_sec // DAY - 1)
+    founded = lo + np.floor(rng.beta(1.2, 2.2, n) * (hi - lo)).astype(np.int64)
+    mask = rng.random((n, len(vocab.FOCUS_TAGS))) < np.array(vocab.FOCUS_PROBS)
+    mask[~mask.any(axis=1), 0] = True
+    tags = np.array(vocab.FOCUS_TAGS)
+    focus = [";".join(tags[m].tolist()) for m in mask]
+    codes = [f"LDH{i + 1:05d}" for i in range(n)]
+    rows = [[c, nm, ctx.v_code[v], ctx.g_code[g] if hg else "", mb, ld, fd, fc]
+            for c, nm, v, g, hg, mb, ld, fd, fc in zip(codes, names, village.tolist(), grid.tolist(),
+                                                       has_grid.tolist(), members.tolist(), leaders.tolist(),
+                                                       _dates(founded), focus)]
+    w.write("volunteer_teams.csv", ["team_code", "name", "region_code", "grid_code", "members", "leader_name",
+                                    "founded_on", "focus"], rows)
+
+    # activities; ~5 % of teams inactive in the last year
+    na = ctx.n_acts
+    inactive = rng.random(n) < 0.05
+    start_day = ctx.start_sec // DAY
+    end_day = ctx.end_sec // DAY  # exclusive
+    t_lo = np.maximum(start_day, founded)
+    t_hi = np.where(inactive, end_day - 366, end_day - 1)
+    ok_team = t_hi >= t_lo
+    wt = np.sqrt(members) * ok_team * np.where(inactive, 0.5, 1.0)
+    team = rng.choice(n, size=na, p=wt / wt.sum()) if na else np.zeros(0, dtype=np.int64)
+    span = (t_hi - t_lo + 1)[team]
+    day = t_lo[team] + np.floor(rng.random(na) * span).astype(np.int64)
+    m = mask[team]
+    cnt = m.sum(axis=1)
+    r = np.floor(rng.random(na) * cnt).astype(np.int64)
+    kind = np.argmax(np.cumsum(m, axis=1) > r[:, None], axis=1)
+    kinds = np.array(vocab.FOCUS_TAGS + ["other"])
+    kind = np.where(rng.random(na) < 0.04, len(vocab.FOCUS_TAGS), kind)
+    part = np.maximum(1, np.round(members[team] * rng.uniform(0.2, 0.9, na))).astype(np.int64)
+    hours = np.round(rng.uniform(1, 4, na) * 2) / 2
+    has_note = rng.random(na) < 0.3
+    o = np.lexsort((team, day))
+    notes = np.array([vocab.TEAM_ACTIVITY_NOTES[k] for k in kinds.tolist()])
+    rows = [[codes[t], d, kinds[k], p, f"{h:.1f}", notes[k] if hn else ""]
+            for t, d, k, p, h, hn in zip(team[o].tolist(), _dates(day[o]), kind[o].tolist(), part[o].tolist(),
+                                         hours[o].tolist(), has_note[o].tolist())]
+    w.write("volunteer_activities.csv", ["team_code", "date", "kind", "participants", "hours", "note"], rows)
+
+
+# --------------------------------------------------------------------------- departments, categories
+def _departments_categories(ctx: _Context, w: _Writer) -> None:
+    rows = []
+    nk = len(vocab.DEPARTMENT_KINDS)
+    ctx.dept_code = np.empty((len(ctx.counties) + 1, nk), dtype=object)
+    ctx.dept_name = np.empty((len(ctx.counties) + 1, nk), dtype=object)
+    for ci, cc in enumerate(ctx.counties + [LOUDI]):
+        for k, (suffix, dname) in enumerate(vocab.DEPARTMENT_KINDS):
+            code, name = f"{cc}-{suffix}", ctx.region_name[cc] + dname
+            ctx.dept_code[ci, k], ctx.dept_name[ci, k] = code, name
+            rows.append([code, name, cc])
+    w.write("departments.csv", ["code", "name", "region_code"], rows)
+    w.write("categories.csv", ["code", "name_zh", "name_en", "time_limit_hours"],
+            [[c[0], c[1], c[2], c[3]] for c in vocab.CATEGORIES])
+
+
+# --------------------------------------------------------------------------- Yueyang asset projects
+def _months_before(as_of: dt.date, n: int) -> list[str]:
+    """The n full months before as_of, oldest first, as YYYY-MM."""
+    y, m = as_of.year, as_of.month
+    out = []
+    for _ in range(n):
+        m -= 1
+        if m == 0:
+            y, m = y - 1, 12
+        out.append(f"{y:04d}-{m:02d}")
+    return out[::-1]
+
+
+def _days_in(month: str) -> int:
+    y, m = int(month[:4]), int(month[5:])
+    nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
+    return (nxt - dt.date(y, m, 1)).days
+
+
+def _assets(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
+    op = "岳阳市城市建设投资集团"
+    months = _months_before(ctx.as_of, 24)
+    start24 = dt.date(int(months[0][:4]), int(months[0][5:]), 1)
+    projects: list[list] = []
+    monthly: list[list] = []
+
+    def proj(code, name, region, kind, qty, unit, mode, operator, model, gmin, share, inv, status, started):
+        projects.append([code, name, region, kind, qty, unit, mode, operator, model, gmin, share, inv, status,
+                         started.isoformat() if started else ""])
+
+    # 洞庭湖小镇 (南湖新区 has no NBS code: 南湖街道 430602013 is the closest unit)
+    s = _years_before(start24, 1)
+    proj("YY-DTHXZ-01", "洞庭湖小镇（征收闲置土地）", "430602013", "land", 2200, "mu", "finance", op,
+         "self_operated", "", "", 52000, "operating", s)
+    proj("YY-DTHXZ-02", "洞庭湖小镇（闲置民房改民宿）", "430602013", "house", 196, "building", "use", op,
+         "self_operated", "", "", 18000, "operating", s)
+    for i, mth in enumerate(months):
+        d = _days_in(mth)
+        bump = 1.6 if mth[5:] in ("10", "07", "08", "02") else 1.0
+        per_day = 20_000 + int(rng.integers(500, 6000) * bump)
+        monthly.append(["YY-DTHXZ-01", mth, f"{per_day * d * 0.0009:.2f}", per_day * d])
+        monthly.append(["YY-DTHXZ-02", mth, f"{rng.uniform(90, 160) * bump:.2f}", ""])
+    # 洞庭南路历史街区 (岳阳楼区), guaranteed minimum + revenue share
+    s = _years_before(start24, 1)
+    dtnl = [("01", "国有资产", "state_asset", 136, "item", "lease", 1800, 12),
+            ("02", "历史保护建筑", "historic_building", 59, "building", "use", 900, 15),
+            ("03", "老旧民房", "house", 55, "building", "lease", 600, 12),
+            ("04", "闲置港区厂房", "factory", 6, "item", "lease", 300, 10),
+            ("05", "岸线资源", "shoreline", 1050, "m", "use", 200, 8)]
+    for suf, label, kind, qty, unit, mode, gmin, share in dtnl:
+        code = f"YY-DTNL-{suf}"
+        proj(code, f"洞庭南路历史街区（{label}）", "430602", kind, qty, unit, mode, op, "guaranteed_plus_share",
+             gmin, share, gmin * 6, "operating", s)
+        for mth in months:
+            monthly.append([code, mth, f"{gmin / 12 * rng.uniform(1.02, 1.6):.2f}", ""])
+
+    # ~40 ordinary projects across Yueyang
+    yy_counties = [r["code"] for r in ctx.yueyang if r["level"] == "county"]
+    yy_towns = [r for r in ctx.yueyang if r["level"] == "township"]
+    kinds = [("land", "mu", "闲置土地流转"), ("house", "building", "闲置房屋改造"), ("factory", "item", "闲置厂房盘活"),
+             ("shoreline", "m", "码头岸线利用"), ("mixed", "m2", "原粮站仓库综合利用"), ("land", "mu", "撂荒地复耕"),
+             ("house", "building", "闲置村部出租"), ("state_asset", "item", "国有门面招租")]
+    modes = ["use", "sell", "lease", "finance"]
+    statuses = ["planning", "renovating", "operating", "disposed", "suspended", "operating"]
+    models = {"use": "self_operated", "sell": "sale", "lease": "fixed_rent", "finance": "other"}
+    for i in range(40):
+        t = yy_towns[int(rng.integers(0, len(yy_towns)))]
+        kind, unit, label = kinds[i % len(kinds)]
+        mode = modes[i % 4] if i >= 7 else ("lease" if i % 2 else "use")
+        status = statuses[i % len(statuses)] if i >= 7 else "operating"
+        model = "guaranteed_plus_share" if i < 7 else models[mode]
+        if mode == "sell" and status == "operating":
+            status = "disposed"
+        qty = {"mu": rng.integers(20, 800), "building": rng.integers(2, 60), "item": rng.integers(1, 30),
+               "m": rng.integers(100, 1500), "m2": rng.integers(500, 20000)}[unit]
+        region = t["code"] if i % 5 else t["code"][:6]
+        gmin = int(rng.integers(20, 200)) if model == "guaranteed_plus_share" else ""
+        share = int(rng.integers(5, 30)) if model == "guaranteed_plus_share" else ""
+        started = dt.date(start24.year - 1, 1, 1) + dt.timedelta(days=int(rng.integers(0, 900)))
+        if started >= ctx.as_of:
+            started = ctx.as_of - dt.timedelta(days=30)
+        code = f"YY-ZC-{i + 1:03d}"
+        name = f"{t['name']}{label}项目"
+        proj(code, name, region, kind, int(qty), unit, mode, f"{ctx.region_name[t['code'][:6]]}国有资产运营公司",
+             model, gmin, share, int(rng.integers(50, 3000)), status, started)
+        if status == "operating":
+            base = gmin / 12 if gmin != "" else float(rng.uniform(2, 40))
+            first_m = f"{started.year:04d}-{started.month:02d}"
+            shortfall = set(rng.choice(24, 2, replace=False).tolist()) if gmin != "" else set()
+            for j, mth in enumerate(months):
+                if mth < first_m:
+                    continue
+                f = rng.uniform(0.6, 0.95) if j in shortfall else rng.uniform(1.0, 1.5)
+                monthly.append([code, mth, f"{base * f:.2f}", ""])
+    w.write("asset_projects.csv", ["project_code", "name", "region_code", "asset_kind", "quantity", "unit",
+                                   "disposal_mode", "operator", "operating_model", "guaranteed_min_wan",
+                                   "revenue_share_pct", "investment_wan", "status", "started_on"], projects)
+    w.write("asset_project_months.csv", ["project_code", "month", "revenue_wan", "visitors"], monthly)
+
+
+# --------------------------------------------------------------------------- Louxing clean units
+def review_year(as_of: dt.date) -> int:
+    """The year whose monthly reviews are written: as_of's year once its June is over, else the year before."""
+    return as_of.year if as_of.month >= 7 else as_of.year - 1
+
+
+def _clean_units(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
+    year = review_year(ctx.as_of)
+    louxing_towns = [t for t in ctx.townships if t.startswith(LOUXING)]
+    louxing_vill = [i for i, c in enumerate(ctx.v_code) if c.startswith(LOUXING)]
+    tname = {t: ctx.region_name[t] for t in louxing_towns}
+    units: list[tuple[str, str, str]] = []  # name, kind, region
+    units += [("娄星" + o, "organ", LOUXING) for o in vocab.LOUXING_ORGANS]
+    schools = []
+    for t in louxing_towns:
+        short = tname[t].replace("街道", "").replace("镇", "").replace("乡", "")
+        schools += [(f"娄星区{short}中学", t), (f"娄星区{short}中心小学", t), (f"娄星区{short}幼儿园", t)]
+    schools = schools[:39]
+    units += [(n, "school", t) for n, t in schools]
+    hospitals = [("娄星区人民医院", LOUXING), ("娄星区中医医院", LOUXING), ("娄星区妇幼保健计划生育服务中心", LOUXING)]
+    hospitals += [(f"{tname[t]}卫生院" if not tname[t].endswith("街道") else f"{tname[t]}社区卫生服务中心", t)
+                  for t in louxing_towns[:9]]
+    units += [(n, "hospital", t) for n, t in hospitals]
+    chosen_t = sorted(rng.choice(len(louxing_towns), 11, replace=False).tolist())
+    units += [(tname[louxing_towns[i]], "other", louxing_towns[i]) for i in chosen_t]
+    chosen_v = sorted(rng.choice(louxing_vill, 204, replace=False).tolist())
+    units += [(ctx.v_short[v], "village", ctx.v_code[v]) for v in chosen_v]
+    assert len(units) == 337
+    n = len(units)
+    lo = _epoch(dt.date(year - 1, 7, 1)) // DAY
+    hi = _epoch(dt.date(year - 1, 12, 31)) // DAY
+    applied = rng.integers(lo, hi + 1, n)
+    codes = [f"LXQL{i + 1:03d}" for i in range(n)]
+    w.write("clean_units.csv", ["unit_code", "name", "kind", "region_code", "applied_on"],
+            [[c, u[0], u[1], u[2], d] for c, u, d in zip(codes, units, _dates(applied))])
+
+    last_full = _months_before(ctx.as_of, 1)[0]
+    months = [f"{year:04d}-{m:02d}" for m in range(1, 13) if f"{year:04d}-{m:02d}" <= last_full]
+    quality = rng.normal(84, 5, n)
+    village_idx = [i for i, u in enumerate(units) if u[1] == "village"]
+    notified_units = rng.choice(village_idx, 3, replace=False)
+    candidates = np.setdiff1d(np.arange(n), notified_units)
+    good_june = rng.choice(candidates, 97, replace=False)
+    rows = []
+    june = f"{year:04d}-06"
+    notified_month = {int(u): months[int(rng.integers(0, len(months)))] for u in notified_units}
+    is_good_june = np.zeros(n, dtype=bool)
+    is_good_june[good_june] = True
+    for mth in months:
+        score = np.clip(quality + rng.normal(0, 4, n), 40, 99.5)
+        if mth == june:
+            score = np.where(is_good_june, np.maximum(score, 90 + rng.random(n) * 8),
+                             np.minimum(score, 89.5 - rng.random(n) * 8))
+        for u in range(n):
+            notified = notified_month.get(u) == mth
+            sc = float(score[u])
+            if notified:
+                sc = min(sc, 55.0 + float(rng.random()) * 10)
+            sc = round(sc, 1)
+            rating = "good" if sc >= 90 else ("fair" if sc >= 75 else "poor")
+            note = "清廉创建履职不力，通报批评并挂牌整治" if notified else ("" if rating != "poor" else "限期整改")
+            rows.append([codes[u], mth, f"{sc:.1f}", rating, "true" if notified else "false", note])
+    w.write("clean_unit_reviews.csv", ["unit_code", "month", "score", "rating", "notified", "note"], rows)
+
+
+# --------------------------------------------------------------------------- cases
+def _day_weights(ctx: _Context) -> np.ndarray:
+    n_days = (ctx.as_of - ctx.start).days
+    days = [ctx.start + dt.timedelta(days=i) for i in range(n_days)]
+    month_f = np.array([1.0, 1.15, 1.2, 1.0, 0.95, 0.95, 1.05, 1.2, 1.2, 0.95, 0.85, 0.95, 1.05])
+    wts = np.empty(n_days)
+    for i, d in enumerate(days):
+        f = month_f[d.month]
+        if d.month == 10 and d.day <= 7:
+            f *= 0.55  # National Day holiday dip
+        for y in (d.year, d.year + 1):
+            if y in SPRING_FESTIVAL:
+                sf = dt.date(y, *SPRING_FESTIVAL[y])
+                off = (d - sf).days
+                if -20 <= off <= 15:
+                    f *= 1.0 + 0.45 * np.exp(-((off + 3) / 9.0) ** 2)
+        if d.weekday() >= 5:
+            f *= 0.88
+        f *= 1.0 + 0.08 * (i / 365.0)  # mild growth year over year
+        wts[i] = f
+    return wts
+
+
+def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
+    n = ctx.n_cases
+    wts = _day_weights(ctx)
+    n_days = len(wts)
+    per_day = rng.multinomial(n, wts / wts.sum())
+    day = np.repeat(np.arange(n_days), per_day)
+    hour_w = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 1, 3, 7, 10, 10, 9, 6, 5, 8, 9, 9, 8, 6, 4, 3, 2, 1, 0.5])
+    hour = rng.choice(24, size=n, p=hour_w / hour_w.sum())
+    sod = hour * HOUR + rng.integers(0, HOUR, n)
+    rel = np.sort(day * DAY + sod)
+    day = rel // DAY
+    rep = ctx.start_sec + rel
+    first = np.cumsum(per_day) - per_day
+    seq = np.arange(n) - first[day] + 1
+    day_str = np.array([(ctx.start + dt.timedelta(days=i)).strftime("%Y%m%d") for i in range(n_days)])
+    case_no = np.strings.add(np.strings.add("LD", day_str[day]), np.strings.slice((1_000_000 + seq).astype(str), 1, 7))
+
+    grid = rng.choice(N_GRIDS, size=n, p=ctx.g_pop / ctx.g_pop.sum())
+    urban = ctx.g_urban[grid]
+    cat_u = np.array([c[4] for c in vocab.CATEGORIES])
+    cat_r = np.array([c[5] for c in vocab.CATEGORIES])
+    cu, cr = np.cumsum(cat_u / cat_u.sum()), np.cumsum(cat_r / cat_r.sum())
+    u = rng.random(n)
+    cat = np.where(urban, np.searchsorted(cu, u, side="right"), np.searchsorted(cr, u, side="right"))
+    cat = np.minimum(cat, len(vocab.CATEGORIES) - 1)
+    limit_h = np.array([c[3] for c in vocab.CATEGORIES], dtype=np.int64)[cat]
+    src = rng.choice(len(SOURCES), size=n, p=SOURCE_P)
+    # 涟源市: a fixed number of 屋场会 (meeting) cases — 17,300 at full scale
+    lian = ctx.g_county[grid] == ctx.counties.index(LIANYUAN)
+    target = round(LIANYUAN_MEETING_FULL * n / FULL_CASES)
+    mi = SOURCES.index("meeting")
+    is_m = lian & (src == mi)
+    have = int(is_m.sum())
+    if have > target:
+        drop = rng.choice(np.nonzero(is_m)[0], have - target, replace=False)
+        src[drop] = SOURCES.index("patrol")
+    elif have < target:
+        cand = np.nonzero(lian & (src != mi))[0]
+        add = rng.choice(cand, min(len(cand), target - have), replace=False)
+        src[add] = mi
+
+    # micro-grids: ~5 % of all cases, only in grids that have them (Xinhua)
+    mcount = ctx.g_micro_count[grid]
+    elig = mcount > 0
+    q = min(1.0, 0.05 * n / max(1, int(elig.sum())))
+    use_m = elig & (rng.random(n) < q)
+    micro = np.where(use_m, ctx.g_micro_first[grid] + np.floor(rng.random(n) * np.maximum(mcount, 1)).astype(np.int64), -1)
+
+    # resolution level and timeline
+    level = rng.choice(5, size=n, p=[0.60, 0.25, 0.11, 0.035, 0.005])
+    on_spot = (level == 0) & (rng.random(n) < 0.70)
+    limit = limit_h * HOUR
+    due = rep + limit
+    median = np.array([0.30, 0.40, 0.50, 0.58, 0.62])[level]
+    factor = median * rng.lognormal(0.0, 0.62, n)
+    total = np.maximum(HOUR, (limit * factor)).astype(np.int64)
+    seg = rng.gamma(np.array([1.0, 1.5, 5.0, 1.5, 1.5]), 1.0, (n, 5))
+    seg = seg / seg.sum(axis=1, keepdims=True)
+    steps = rep[:, None] + np.cumsum(np.round(seg * total[:, None]).astype(np.int64), axis=1)
+    spot_close = rep + rng.integers(int(0.2 * HOUR), 6 * HOUR + 1, n)
+    steps[on_spot, :4] = NA
+    steps[on_spot, 4] = spot_close[on_spot]
+
+    # which cases stay open: most of them recent, a few old ones stuck for long
+    age_days = (ctx.end_sec - rep) / DAY
+    p_open = 0.6 * np.exp(-age_days / 5.0) + 0.10 * (age_days < 60) + 0.0003
+    stuck = rng.random(n) < p_open
+    stuck_stage = rng.choice(5, size=n, p=[0.12, 0.15, 0.25, 0.33, 0.15])  # last step reached
+    # open cases are not on-the-spot settlements
+    conv = stuck & on_spot
+    on_spot = on_spot & ~stuck
+    if conv.any():
+        steps[conv] = rep[conv, None] + np.cumsum(np.round(seg[conv] * total[conv, None]).astype(np.int64), axis=1)
+    # status = number of steps done before as_of (capped for stuck cases)
+    done = np.where(steps == NA, True, steps < ctx.end_sec)
+    stage = np.where(on_spot, np.where(steps[:, 4] < ctx.end_sec, 5, 0), np.cumprod(done, axis=1).sum(axis=1))
+    stage = np.where(stuck, np.minimum(stage, stuck_stage), stage)
+    on_spot = on_spot & (stage == 5)
+    for k in range(5):
+        steps[stage <= k, k] = NA
+    closed = stage == 5
+
+    dept_kind = np.array(vocab.CATEGORY_DEPT_KIND)[cat]
+    county = ctx.g_county[grid]
+    dept_row = np.where(level == 4, len(ctx.counties), county)
+    has_dept = (level >= 2) & (steps[:, 1] != NA)
+    # return / reassign / escalate only for cases that reached handling
+    handled = steps[:, 2] != NA
+    r = rng.random(n)
+    bounce = np.where(handled & ~on_spot, np.where(r < 0.01, 2, np.where(r < 0.04, 1, 0)), 0)
+    reassign = handled & ~on_spot & (rng.random(n) < 0.01)
+    escalate = handled & (level >= 3)
+    note = rng.random(n) < 0.05
+
+    sat = np.where(closed & (rng.random(n) < 0.85), rng.choice(5, size=n, p=[0.02, 0.03, 0.08, 0.32, 0.55]) + 1, 0)
+    return dict(n=n, case_no=case_no, rep=rep, due=due, steps=steps, stage=stage, closed=closed, level=level,
+                on_spot=on_spot, grid=grid, micro=micro, cat=cat, src=src, dept_row=dept_row, dept_kind=dept_kind,
+                has_dept=has_dept, bounce=bounce, reassign=reassign, escalate=escalate, note=note, sat=sat)
+
+
+def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator) -> None:
+    n = c["n"]
+    grid, micro = c["grid"], c["micro"]
+    gcode = np.where(micro >= 0, ctx.m_code[np.maximum(micro, 0)], ctx.g_code[grid])
+    vshort = np.array(ctx.v_short)[ctx.g_village[grid]]
+    # title: template by category
+    tmpl_lists = [vocab.TITLES[cc[0]] for cc in vocab.CATEGORIES]
+    maxt = max(len(t) for t in tmpl_lists)
+    tmpl = np.array([[t[i % len(t)].replace("{v}", "") for i in range(maxt)] for t in tmpl_lists])
+    tcount = np.array([len(t) for t in tmpl_lists])
+    ti = np.floor(rng.random(n) * tcount[c["cat"]]).astype(np.int64)
+    title = np.strings.add(vshort, tmpl[c["cat"], ti]).astype(object)
+    desc = np.array([vocab.DESCRIPTIONS[s] for s in SOURCES], dtype=object)[c["src"]]
+    awk = np.nonzero(rng.random(n) < 0.002)[0]
+    for j, i in enumerate(awk.tolist()):
+        if j % 2 == 0:
+            title[i] = vocab.AWKWARD_TITLES[j % 3].replace("{v}", str(vshort[i]))
+        else:
+            desc[i] = vocab.AWKWARD_DESCRIPTIONS[j % 3]
+    # reporter: patrol -> the grid worker (80 %) or empty; others ~98 % named
+    patrol = c["src"] == 0
+    rn = _names(rng, n).astype(object)
+    rp = _phones(rng, n).astype(object)
+    worker = rng.random(n) < 0.8
+    rn = np.where(patrol & worker, ctx.g_worker[grid], rn)
+    rp = np.where(patrol & worker, ctx.g_worker_phone[grid], rp)
+    empty = np.where(patrol, ~worker, rng.random(n) < 0.02)
+    rn = np.where(empty, "", rn)
+    rp = np.where(empty, "", rp)
+    c["reporter"] = rn
+    steps = c["steps"]
+    stage = c["stage"]
+    dept = np.where(c["has_dept"], ctx.dept_code[c["dept_row"], c["dept_kind"]], "")
+    level = np.where(c["closed"], np.array(LEVELS, dtype=object)[c["level"]], "")
+    cat_codes = np.array([x[0] for x in vocab.CATEGORIES])
+    cols = [  # full-length arrays; converted to Python lists one chunk at a time (memory)
+        c["case_no"], gcode, cat_codes[c["cat"]], np.array(SOURCES)[c["src"]], title, desc, rn, rp,
+        np.array(STATUSES)[stage], (c["rep"],), (steps[:, 0],), (steps[:, 1],), (steps[:, 2],), (steps[:, 3],),
+        (steps[:, 4],), (c["due"],), dept, level, np.where(c["on_spot"], "true", "false"),
+        np.where(c["sat"] > 0, c["sat"].astype(str), ""),
+    ]
+    header = ["case_no", "grid_code", "category", "source", "title", "description", "reporter_name",
+              "reporter_phone", "status", "reported_at", "accepted_at", "dispatched_at", "handled_at",
+              "feedback_at", "closed_at", "due_at", "department_code", "resolution_level", "on_the_spot",
+              "satisfaction"]
+    step = 200_000
+
+    def chunks():
+        for a in range(0, n, step):
+            yield list(zip(*[_ts(col[0][a:a + step]) if isinstance(col, tuple) else col[a:a + step].tolist()
+                             for col in cols]))
+
+    w.write("cases.csv", header, chunks())
+
+
+def _supervisions(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator) -> dict:
+    closed, due, close_at = c["closed"], c["due"], c["steps"][:, 4]
+    late_closed = closed & (close_at > due + 120)
+    open_over = ~closed & (due < ctx.end_sec - 120)
+    cand = np.nonzero((late_closed | open_over) & (rng.random(c["n"]) < 0.30))[0]
+    end = np.where(closed[cand], close_at[cand], ctx.end_sec)
+    issued = due[cand] + 60 + np.floor(rng.uniform(0.05, 0.9, len(cand)) * (end - due[cand] - 120)).astype(np.int64)
+    grade = rng.choice(3, size=len(cand), p=[0.6, 0.3, 0.1])
+    by_county = (grade == 2) | ((grade == 1) & (rng.random(len(cand)) < 0.5))
+    g = c["grid"][cand]
+    town = np.array(ctx.townships)[ctx.g_town[g]]
+    county = np.array(ctx.counties)[ctx.g_county[g]]
+    issued_by = np.where(by_county, county, town)
+    deadline = issued + rng.integers(2, 11, len(cand)) * DAY
+    resolved = np.where(closed[cand], close_at[cand], NA)
+    grades = ["normal", "yellow", "red"]
+    notes = [vocab.SUPERVISION_NOTES[grades[gr]][int(k)] for gr, k in
+             zip(grade.tolist(), rng.integers(0, 2, len(cand)).tolist())]
+    ids = [f"DB{i + 1:07d}" for i in range(len(cand))]
+    rows = list(zip(ids, c["case_no"][cand].tolist(), [grades[x] for x in grade.tolist()], issued_by.tolist(),
+                    _ts(issued), _ts(deadline), _ts(resolved), notes))
+    w.write("supervisions.csv", ["supervision_id", "case_no", "grade", "issued_by", "issued_at", "deadline",
+                                 "resolved_at", "note"], rows)
+    return dict(case=cand, issued=issued, issued_by=issued_by, notes=np.array(notes, dtype=object))
+
+
+def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Generator,
+            prog: Callable[[float], None]) -> None:
+    n = c["n"]
+    header = ["case_no", "seq", "at", "action", "actor", "org_code", "note"]
+    action_names = np.array(ACTIONS)
+    region_name = ctx.region_name
+    t_names = np.array([region_name[t] for t in ctx.townships], dtype=object)
+    town_codes = np.array(ctx.townships, dtype=object)
+    county_codes = np.array(ctx.counties + [LOUDI], dtype=object)
+    center = np.array([region_name[x] + "网格化服务管理中心" for x in ctx.counties + [LOUDI]], dtype=object)
+    sup_region_name = np.array([region_name[x] + "网格化服务管理中心" for x in sup["issued_by"].tolist()], dtype=object)
+    vcode = np.array(ctx.v_code, dtype=object)
+    return_notes = np.array(vocab.RETURN_NOTES, dtype=object)
+    notes = np.array(vocab.NOTES, dtype=object)
+    # order supervision orders by case for chunk slicing
+    so = np.argsort(sup["case"], kind="stable")
+    s_case, s_at, s_by, s_actor, s_note = (sup["case"][so], sup["issued"][so], sup["issued_by"][so].astype(object),
+                                           sup_region_name[so], sup["notes"][so])
+
+    def chunk_rows(a: int, b: int):
+        idx = np.arange(a, b)
+        st = c["steps"][a:b]
+        rep = c["rep"][a:b]
+        grid = c["grid"][a:b]
+        micro = c["micro"][a:b]
+        gcode = np.where(micro >= 0, ctx.m_code[np.maximum(micro, 0)], ctx.g_code[grid]).astype(object)
+        worker = ctx.g_worker[grid].astype(object)
+        leader = ctx.g_leader[grid].astype(object)
+        town = ctx.g_town[grid]
+        chief = ctx.t_chief[town].astype(object)
+        chief = np.where(chief == "", leader, chief)
+        tcode = town_codes[town]
+        village = vcode[ctx.g_village[grid]]
+        level = c["level"][a:b]
+        has_dept = c["has_dept"][a:b]
+        drow, dkind = c["dept_row"][a:b], c["dept_kind"][a:b]
+        dcode = ctx.dept_code[drow, dkind]
+        dname = ctx.dept_name[drow, dkind]
+        handler = np.where(has_dept, dname, worker)
+        handler_org = np.where(has_dept, dcode, gcode)
+        reporter = c["reporter"][a:b]
+        reporter = np.where(reporter == "", worker, reporter)
+        # closing org by level
+        county = ctx.g_county[grid]
+        close_actor = np.select([level == 0, level == 1, level == 2], [worker, leader, chief], dname)
+        close_org = np.select([level == 0, level == 1, level == 2, level == 3],
+                              [gcode, village, tcode, county_codes[county]], LOUDI)
+        empty = np.full(b - a, "", dtype=object)
+        parts = []  # (local case, at, action, actor, org, note)
+
+        def add(mask, at, action, actor, org, note=empty, tb=None):
+            ii = np.nonzero(mask)[0]
+            if len(ii):
+                key = TIEBREAK[action] if tb is None else tb
+                parts.append((ii, at[ii], np.full(len(ii), A[action]), actor[ii], org[ii], note[ii],
+                              np.full(len(ii), key)))
+
+        add(np.ones(b - a, dtype=bool), rep, "report", reporter, gcode)
+        add(st[:, 0] != NA, st[:, 0], "accept", leader, village)
+        add(st[:, 1] != NA, st[:, 1], "dispatch", chief, tcode)
+        add(st[:, 2] != NA, st[:, 2], "handle", handler, handler_org)
+        add(st[:, 3] != NA, st[:, 3], "feedback", worker, gcode)
+        add(st[:, 4] != NA, st[:, 4], "close", close_actor, close_org)
+        # between dispatch and handle: returns / re-dispatches, reassign, escalate
+        d1, h = st[:, 1], st[:, 2]
+        gap = np.maximum(h - d1, 0)
+        bounce = c["bounce"][a:b]
+        for nb in (1, 2):
+            m = bounce == nb
+            if not m.any():
+                continue
+            u = np.sort(rng.random((b - a, 2 * nb)), axis=1)
+            for j in range(nb):
+                tr = d1 + np.floor(u[:, 2 * j] * gap).astype(np.int64)
+                td = d1 + np.floor(u[:, 2 * j + 1] * gap).astype(np.int64)
+                rnote = return_notes[rng.integers(0, len(return_notes), b - a)]
+                add(m, tr, "return", handler, handler_org, rnote, tb=21 + 2 * j)
+                add(m, td, "dispatch", chief, tcode, tb=22 + 2 * j)
+        m = c["reassign"][a:b]
+        add(m, d1 + np.floor(rng.random(b - a) * gap).astype(np.int64), "reassign", chief, tcode,
+            np.full(b - a, "改派承办单位", dtype=object))
+        m = c["escalate"][a:b]
+        esc_org = np.where(level == 4, LOUDI, county_codes[county])
+        esc_actor = np.where(level == 4, center[-1], center[np.minimum(county, len(ctx.counties) - 1)])
+        add(m, d1 + np.floor(rng.random(b - a) * gap).astype(np.int64), "escalate", esc_actor, esc_org,
+            np.where(level == 4, "提请市级协调", "提请县级协调").astype(object))
+        m = c["note"][a:b]
+        last = np.where(st[:, 4] != NA, st[:, 4], np.maximum(rep, np.max(st, axis=1)))
+        add(m, rep + np.floor(rng.random(b - a) * (last - rep)).astype(np.int64), "note", worker, gcode,
+            notes[rng.integers(0, len(notes), b - a)])
+        # supervision orders
+        lo, hi = np.searchsorted(s_case, [a, b])
+        if hi > lo:
+            ii = s_case[lo:hi] - a
+            parts.append((ii, s_at[lo:hi], np.full(hi - lo, A["supervise"]), s_actor[lo:hi], s_by[lo:hi],
+                          s_note[lo:hi], np.full(hi - lo, TIEBREAK["supervise"])))
+        ev_case = np.concatenate([p[0] for p in parts])
+        ev_at = np.concatenate([p[1] for p in parts])
+        ev_act = np.concatenate([p[2] for p in parts])
+        ev_tb = np.concatenate([p[6] for p in parts])
+        order = np.lexsort((ev_tb, ev_at, ev_case))
+        ev_case, ev_at, ev_act = ev_case[order], ev_at[order], ev_act[order]
+        counts = np.bincount(ev_case, minlength=b - a)
+        starts = np.cumsum(counts) - counts
+        seq = np.arange(len(ev_case)) - starts[ev_case] + 1
+        actor = np.concatenate([p[3] for p in parts])[order]
+        org = np.concatenate([p[4] for p in parts])[order]
+        note = np.concatenate([p[5] for p in parts])[order]
+        return list(zip(c["case_no"][a:b][ev_case].tolist(), seq.tolist(), _ts(ev_at),
+                        action_names[ev_act].tolist(), actor.tolist(), org.tolist(), note.tolist()))
+
+    def chunks():
+        for a in range(0, n, EVENT_CHUNK):
+            b = min(n, a + EVENT_CHUNK)
+            yield chunk_rows(a, b)
+            prog(b / n)
+
+    if n == 0:
+        w.write("case_events.csv", header, [])
+    else:
+        w.write("case_events.csv", header, chunks())
