@@ -83,7 +83,7 @@ def ratio(num: float, den: float) -> float | None:
     """num ÷ den, or None when there is nothing to divide by (never a ZeroDivisionError)."""
     if not den:
         return None
-    r = num / den
+    r = float(num) / float(den)
     return None if math.isnan(r) else r
 
 

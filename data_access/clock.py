@@ -1,0 +1,16 @@
+"""Local time of the data: every timestamp in the database is Asia/Shanghai wall time."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def now_local() -> datetime:
+    """Now, as naive Asia/Shanghai time (seconds precision), comparable with stored timestamps."""
+    return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+
+
+def today_local() -> date:
+    return now_local().date()

@@ -1,0 +1,192 @@
+"""The one filter object every query takes, and its translation to SQL.
+
+``CaseFilter`` is what the user chose (plus the jurisdiction they may see);
+``resolve`` checks it against the region tree and the user's scope, so a
+region outside the scope can never widen a query, whatever the caller sends.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, Engine, and_, exists, or_, select
+
+from .regions import RegionTree, region_tree
+from .schema import case_summary, cases, supervisions
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    """A selection of cases.  Empty tuples mean "all"; dates are inclusive report dates."""
+
+    scope_code: str | None = None  # the user's jurisdiction (None = whole tree until sign-in exists)
+    region_code: str | None = None  # a region, grid or micro-grid code inside the scope
+    date_from: date | None = None
+    date_to: date | None = None
+    categories: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+    resolution_levels: tuple[str, ...] = ()
+    overdue_only: bool = False
+    supervised_only: bool = False
+    text: str = ""
+
+    def with_(self, **changes) -> "CaseFilter":
+        return replace(self, **changes)
+
+    def previous_period(self) -> "CaseFilter | None":
+        """The same filter over the period of equal length just before (None without dates)."""
+        if self.date_from is None or self.date_to is None:
+            return None
+        days = (self.date_to - self.date_from).days + 1
+        return self.with_(date_from=self.date_from - timedelta(days=days),
+                          date_to=self.date_from - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A filter checked against the tree: the effective node and its level."""
+
+    f: CaseFilter
+    code: str | None  # None = every root (whole tree)
+    level: str | None
+    tree: RegionTree = field(compare=False, hash=False)
+
+
+class OutOfScope(ValueError):
+    """The requested region lies outside the user's jurisdiction."""
+
+
+# Column of ``cases`` holding the ancestor of each level.
+CASE_LEVEL_COLUMN = {
+    "province": cases.c.province_code,
+    "city": cases.c.city_code,
+    "county": cases.c.county_code,
+    "township": cases.c.township_code,
+    "village": cases.c.village_code,
+    "grid": cases.c.top_grid_code,
+    "micro_grid": cases.c.grid_code,
+}
+SUMMARY_LEVEL_COLUMN = {
+    "province": case_summary.c.province_code,
+    "city": case_summary.c.city_code,
+    "county": case_summary.c.county_code,
+    "township": case_summary.c.township_code,
+}
+
+
+def resolve(engine: Engine, f: CaseFilter) -> Resolved:
+    """Check ``f`` against the tree and the scope; an unknown or foreign region falls back to the scope."""
+    tree = region_tree(engine)
+    code = f.region_code or f.scope_code
+    if code is not None and code not in tree.nodes:
+        code = f.scope_code if f.scope_code in tree.nodes else None
+    if code is not None and f.scope_code is not None and not tree.contains(f.scope_code, code):
+        raise OutOfScope(code)
+    level = tree.nodes[code].level if code else None
+    return Resolved(f, code, level, tree)
+
+
+def _day_start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day)
+
+
+def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, date | None] | None = None
+                    ) -> list[ColumnElement]:
+    """WHERE conditions on ``cases`` for the resolved filter (``dates`` overrides the period)."""
+    f = r.f
+    conds: list[ColumnElement] = []
+    if r.code is not None:
+        conds.append(CASE_LEVEL_COLUMN[r.level] == r.code)
+    d_from, d_to = dates if dates is not None else (f.date_from, f.date_to)
+    if d_from is not None:
+        conds.append(cases.c.reported_at >= _day_start(d_from))
+    if d_to is not None:
+        conds.append(cases.c.reported_at < _day_start(d_to + timedelta(days=1)))
+    if f.categories:
+        conds.append(cases.c.category.in_(f.categories))
+    if f.statuses:
+        conds.append(cases.c.status.in_(f.statuses))
+    if f.sources:
+        conds.append(cases.c.source.in_(f.sources))
+    if f.departments:
+        conds.append(cases.c.department_code.in_(f.departments))
+    if f.resolution_levels:
+        conds.append(cases.c.resolution_level.in_(f.resolution_levels))
+    if f.overdue_only:
+        conds.append(or_(open_overdue_condition(now), cases.c.closed_late.is_(True)))
+    if f.supervised_only:
+        conds.append(exists(select(supervisions.c.case_no).where(supervisions.c.case_no == cases.c.case_no)))
+    text = (f.text or "").strip()
+    if text:
+        conds.append(or_(
+            cases.c.case_no.icontains(text, autoescape=True),
+            cases.c.title.icontains(text, autoescape=True),
+            cases.c.description.icontains(text, autoescape=True),
+        ))
+    return conds
+
+
+def open_condition() -> ColumnElement:
+    # Written as ``status <> 'closed'`` so the partial index ix_cases_open_due applies.
+    return cases.c.status != "closed"
+
+
+def open_overdue_condition(now: datetime) -> ColumnElement:
+    """Open and past its due time: the one SQL definition of "open overdue"."""
+    return and_(open_condition(), cases.c.due_at < now)
+
+
+def summary_usable(r: Resolved, group_level: str | None = None) -> bool:
+    """Can ``case_summary`` answer this filter (and grouping by ``group_level``)?"""
+    f = r.f
+    if f.sources or f.departments or f.overdue_only or f.supervised_only or (f.text or "").strip():
+        return False
+    if r.code is not None and r.level not in SUMMARY_LEVEL_COLUMN:
+        return False
+    if group_level is not None and group_level not in SUMMARY_LEVEL_COLUMN:
+        return False
+    return True
+
+
+def summary_conditions(r: Resolved, months: tuple[str, str]) -> list[ColumnElement]:
+    f = r.f
+    conds: list[ColumnElement] = [case_summary.c.month >= months[0], case_summary.c.month <= months[1]]
+    if r.code is not None:
+        conds.append(SUMMARY_LEVEL_COLUMN[r.level] == r.code)
+    if f.categories:
+        conds.append(case_summary.c.category.in_(f.categories))
+    if f.statuses:
+        conds.append(case_summary.c.status.in_(f.statuses))
+    if f.resolution_levels:
+        conds.append(case_summary.c.resolution_level.in_(f.resolution_levels))
+    return conds
+
+
+def split_period(d_from: date | None, d_to: date | None
+                 ) -> tuple[tuple[str, str] | None, list[tuple[date | None, date | None]]]:
+    """Split a report period into whole months (for the summary) and edge day-ranges (for raw queries).
+
+    Returns ``(months, edges)``: ``months`` is an inclusive ('YYYY-MM', 'YYYY-MM') range or None.
+    An open end (None) is served by the summary entirely.
+    """
+    first_full = d_from
+    if d_from is not None and d_from.day != 1:
+        first_full = date(d_from.year + (d_from.month == 12), d_from.month % 12 + 1, 1)
+    last_full = d_to
+    if d_to is not None and d_to.day != calendar.monthrange(d_to.year, d_to.month)[1]:
+        last_full = date(d_to.year, d_to.month, 1) - timedelta(days=1)
+    if first_full is not None and last_full is not None and first_full > last_full:
+        return None, [(d_from, d_to)]
+    months = (first_full.strftime("%Y-%m") if first_full else "0000-00",
+              last_full.strftime("%Y-%m") if last_full else "9999-99")
+    edges: list[tuple[date | None, date | None]] = []
+    if d_from is not None and first_full != d_from:
+        edges.append((d_from, first_full - timedelta(days=1)))
+    if d_to is not None and last_full != d_to:
+        edges.append((last_full + timedelta(days=1), d_to))
+    return months, edges
+
+

@@ -1,0 +1,122 @@
+"""The administrative tree (regions and grids) as a small in-memory index.
+
+Regions number a few thousand rows, so the tree is read once per data
+version and kept; every hierarchy question (level of a code, its children,
+its ancestors, whether it lies inside a jurisdiction) is answered from it
+instead of recursive SQL that differs between SQLite and PostgreSQL.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from .schema import data_meta, grids, regions
+
+LEVEL_ORDER = ("province", "city", "county", "township", "village", "grid", "micro_grid")
+
+
+@dataclass(frozen=True)
+class Node:
+    code: str
+    name: str
+    level: str  # a region level, or "grid" / "micro_grid"
+    parent: str | None
+
+
+@dataclass
+class RegionTree:
+    nodes: dict[str, Node] = field(default_factory=dict)
+    children_of: dict[str | None, list[str]] = field(default_factory=dict)
+    population: dict[str, int] = field(default_factory=dict)  # per node, summed from grids
+
+    @property
+    def roots(self) -> list[str]:
+        return self.children_of.get(None, [])
+
+    def get(self, code: str | None) -> Node | None:
+        return self.nodes.get(code) if code else None
+
+    def children(self, code: str | None) -> list[Node]:
+        return [self.nodes[c] for c in self.children_of.get(code, [])]
+
+    def ancestors(self, code: str) -> list[Node]:
+        """From the root down to ``code`` itself."""
+        out: list[Node] = []
+        node = self.nodes.get(code)
+        while node is not None:
+            out.append(node)
+            node = self.nodes.get(node.parent) if node.parent else None
+        return out[::-1]
+
+    def contains(self, ancestor: str | None, code: str) -> bool:
+        """True when ``code`` is ``ancestor`` or lies below it (None = the whole tree)."""
+        if ancestor is None:
+            return code in self.nodes
+        return any(n.code == ancestor for n in self.ancestors(code))
+
+
+_cache: dict[str, tuple[str | None, RegionTree]] = {}
+_lock = threading.Lock()
+
+
+def data_version(engine: Engine) -> str | None:
+    """Changes whenever a load or write changes the data (data_meta.updated_at)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(data_meta.c.value).where(data_meta.c.key == "updated_at")
+        ).scalar_one_or_none()
+
+
+def region_tree(engine: Engine) -> RegionTree:
+    """The tree for the current data version (rebuilt after a load)."""
+    key = engine.url.render_as_string(hide_password=False)
+    version = data_version(engine)
+    with _lock:
+        hit = _cache.get(key)
+        if hit and hit[0] == version:
+            return hit[1]
+    tree = _build_tree(engine)
+    with _lock:
+        _cache[key] = (version, tree)
+    return tree
+
+
+def _build_tree(engine: Engine) -> RegionTree:
+    tree = RegionTree()
+    with engine.connect() as conn:
+        reg = conn.execute(
+            select(regions.c.code, regions.c.name, regions.c.level, regions.c.parent_code).order_by(regions.c.code)
+        ).all()
+        grd = conn.execute(
+            select(grids.c.code, grids.c.name, grids.c.village_code, grids.c.parent_grid_code,
+                   func.coalesce(grids.c.population, 0)).order_by(grids.c.code)
+        ).all()
+    for code, name, level, parent in reg:
+        tree.nodes[code] = Node(code, name, level, parent or None)
+    for code, name, village, parent_grid, _pop in grd:
+        level = "micro_grid" if parent_grid else "grid"
+        tree.nodes[code] = Node(code, name, level, parent_grid or village)
+    for node in tree.nodes.values():
+        parent = node.parent if node.parent in tree.nodes else None
+        tree.children_of.setdefault(parent, []).append(node.code)
+    # Population: grids only (micro-grids are part of their grid's population).
+    pop: dict[str, int] = {}
+    for code, _name, village, parent_grid, p in grd:
+        if parent_grid:
+            continue
+        node = tree.nodes[code]
+        while node is not None:
+            pop[node.code] = pop.get(node.code, 0) + int(p or 0)
+            node = tree.nodes.get(node.parent) if node.parent else None
+    tree.population = pop
+    return tree
+
+
+def child_options(engine: Engine, code: str | None) -> pd.DataFrame:
+    """Children of a node for the region picker: code, name, level (sorted by code)."""
+    tree = region_tree(engine)
+    rows = [(n.code, n.name, n.level) for n in tree.children(code)]
+    return pd.DataFrame(rows, columns=["code", "name", "level"])

@@ -1,0 +1,63 @@
+"""Shared fixtures: a fresh database on SQLite (always) and PostgreSQL (when GOV_TEST_PG_URL is set)."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+PG_URL = os.environ.get("GOV_TEST_PG_URL", "").strip()
+PG_SKIP_REASON = "GOV_TEST_PG_URL is not set: PostgreSQL tests skipped (.ci/run sets it to the local server)"
+
+# The app must not build demo data on its own inside tests unless a test asks for it.
+os.environ.setdefault("GOV_AUTO_DEMO", "0")
+
+
+def reset_postgres(url: str) -> None:
+    """Drop everything this project created in the PostgreSQL test database."""
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url)
+    with eng.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    eng.dispose()
+
+
+def fresh_engine(kind: str, tmp_path: Path):
+    """A new, migrated, empty database of ``kind`` ('sqlite' or 'pg')."""
+    from data_access.db import make_engine
+
+    if kind == "pg":
+        if not PG_URL:
+            pytest.skip(PG_SKIP_REASON)
+        reset_postgres(PG_URL)
+        return make_engine(PG_URL)
+    return make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def db_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def empty_engine(db_kind, tmp_path):
+    eng = fresh_engine(db_kind, tmp_path)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def metrics_engine(request, tmp_path_factory):
+    """The hand-computable fixture (tests/fixtures/metrics/README.md) loaded once per module and backend."""
+    from data_access.loader import load_dataset
+
+    eng = fresh_engine(request.param, tmp_path_factory.mktemp("metrics"))
+    load_dataset(FIXTURES / "metrics", eng)
+    yield eng
+    eng.dispose()
