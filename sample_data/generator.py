@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -462,7 +463,10 @@ def _teams(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     first = np.r_[0, np.nonzero(np.diff(village))[0] + 1]
     starts = np.repeat(first, np.diff(np.r_[first, n]))
     k = np.arange(n) - starts + 1
-    names = [ctx.v_short[v] + ("娄底红志愿服务队" if kk == 1 else f"娄底红志愿服务第{kk}队")
+    # village short names repeat across townships: prefix the township where needed so team names are unique
+    dup = Counter(ctx.v_short)
+    label = [s if dup[s] == 1 else ctx.region_name[ctx.townships[ctx.v_town[i]]] + s for i, s in enumerate(ctx.v_short)]
+    names = [label[v] + ("娄底红志愿服务队" if kk == 1 else f"娄底红志愿服务第{kk}队")
              for v, kk in zip(village.tolist(), k.tolist())]
     members = np.clip(np.round(rng.lognormal(np.log(18), 0.5, n)), 5, 60).astype(np.int64)
     leaders = _names(rng, n)
@@ -767,7 +771,7 @@ def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
     on_spot = (level == 0) & (rng.random(n) < 0.70)
     limit = limit_h * HOUR
     due = rep + limit
-    median = np.array([0.30, 0.40, 0.50, 0.58, 0.62])[level]
+    median = np.array([0.36, 0.47, 0.58, 0.66, 0.70])[level]
     factor = median * rng.lognormal(0.0, 0.62, n)
     total = np.maximum(HOUR, (limit * factor)).astype(np.int64)
     seg = rng.gamma(np.array([1.0, 1.5, 5.0, 1.5, 1.5]), 1.0, (n, 5))
