@@ -63,11 +63,9 @@ _lock = threading.Lock()
 
 
 def data_version(engine: Engine) -> str | None:
-    """Changes whenever a load or write changes the data (data_meta.updated_at)."""
+    """Changes whenever a dataset is loaded (the tree changes only then; case writes leave it alone)."""
     with engine.connect() as conn:
-        return conn.execute(
-            select(data_meta.c.value).where(data_meta.c.key == "updated_at")
-        ).scalar_one_or_none()
+        return conn.execute(select(data_meta.c.value).where(data_meta.c.key == "loaded_at")).scalar_one_or_none()
 
 
 def region_tree(engine: Engine) -> RegionTree:

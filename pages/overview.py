@@ -1,0 +1,152 @@
+"""总览 — the Overview cockpit: headline numbers, trend, where cases were settled,
+the ranking of the selected region's children (click to drill down) and the county map.
+
+It refreshes itself every GOV_REFRESH_SECONDS (default 60 s)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import charts, data, fmt
+from ui.frame import current_filter
+from ui.state import lang, set_region, t
+
+MAP_MEASURES = {
+    "closure_rate": ("ov.rank.closure_rate", ".1%"),
+    "on_time_rate": ("ov.rank.on_time_rate", ".1%"),
+    "cases_per_1000": ("ov.rank.per_1000", ".1f"),
+    "open_overdue": ("ov.rank.open_overdue", ",d"),
+}
+
+
+def kpi_cards(cur, prev) -> None:
+    lg = lang()
+    p = prev
+    row1 = st.columns(4)
+    row1[0].metric(t("ov.kpi.cases"), fmt.count(cur.cases, lg), fmt.delta_count(cur.cases, p and p.cases, lg),
+                   delta_color="off", help=t("help.cases"), border=True)
+    row1[1].metric(t("ov.kpi.closed"), fmt.count(cur.closed, lg), fmt.delta_count(cur.closed, p and p.closed, lg),
+                   delta_color="off", help=t("help.closed"), border=True)
+    row1[2].metric(t("ov.kpi.closure_rate"), fmt.pct(cur.closure_rate),
+                   fmt.delta_pct_points(cur.closure_rate, p and p.closure_rate), help=t("help.closure_rate"),
+                   border=True)
+    row1[3].metric(t("ov.kpi.on_time_rate"), fmt.pct(cur.on_time_rate),
+                   fmt.delta_pct_points(cur.on_time_rate, p and p.on_time_rate), help=t("help.on_time_rate"),
+                   border=True)
+    row2 = st.columns(4)
+    row2[0].metric(t("ov.kpi.open"), fmt.count(cur.open, lg), fmt.delta_count(cur.open, p and p.open, lg),
+                   delta_color="inverse", help=t("help.open"), border=True)
+    row2[1].metric(t("ov.kpi.open_overdue"), fmt.count(cur.open_overdue, lg),
+                   fmt.delta_count(cur.open_overdue, p and p.open_overdue, lg), delta_color="inverse",
+                   help=t("help.open"), border=True)
+    row2[2].metric(t("ov.kpi.median_hours"), fmt.hours(cur.median_hours_to_close, lg), help=t("help.median_hours"),
+                   border=True)
+    row2[3].metric(t("ov.kpi.on_the_spot"), fmt.pct(cur.on_the_spot_share),
+                   fmt.delta_pct_points(cur.on_the_spot_share, p and p.on_the_spot_share),
+                   help=t("help.on_the_spot"), border=True)
+    st.caption(t("ov.kpi.delta_prev"))
+
+
+def resolution_levels(f, url, now) -> None:
+    levels = data.by_resolution_level(url, f, now)
+    st.subheader(t("ov.levels.title"))
+    if levels["cases"].sum() == 0:
+        st.info(t("ov.empty"))
+        return
+    share = dict(zip(levels["resolution_level"], levels["share"]))
+    st.caption(t("ov.levels.caption",
+                 village=fmt.pct(share["grid"] + share["village"]),
+                 township=fmt.pct(share["grid"] + share["village"] + share["township"]),
+                 upward=fmt.pct(share["county"] + share["city"])))
+    st.altair_chart(charts.resolution_level_chart(levels), width="stretch")
+
+
+def ranking_table(f, url, now, tree) -> None:
+    ranking = data.child_ranking(url, f, now)
+    if ranking.empty:
+        return
+    level = ranking["level"].iloc[0]
+    st.subheader(t("ov.rank.title", level=t(f"level.{level}")))
+    st.caption(t("ov.rank.hint"))
+    view = ranking.assign(
+        closure_rate=ranking["closure_rate"].astype(float) * 100,
+        on_time_rate=ranking["on_time_rate"].astype(float) * 100,
+    )
+    event = st.dataframe(
+        view,
+        hide_index=True,
+        column_order=["name", "cases", "closure_rate", "on_time_rate", "open_overdue", "cases_per_1000",
+                      "median_hours_to_close", "population"],
+        column_config={
+            "name": st.column_config.TextColumn(t("ov.rank.name")),
+            "cases": st.column_config.NumberColumn(t("ov.rank.cases"), format="localized"),
+            "closure_rate": st.column_config.ProgressColumn(t("ov.rank.closure_rate"), format="%.1f%%",
+                                                            min_value=0, max_value=100),
+            "on_time_rate": st.column_config.NumberColumn(t("ov.rank.on_time_rate"), format="%.1f%%"),
+            "open_overdue": st.column_config.NumberColumn(t("ov.rank.open_overdue"), format="localized"),
+            "cases_per_1000": st.column_config.NumberColumn(t("ov.rank.per_1000"), format="%.1f"),
+            "median_hours_to_close": st.column_config.NumberColumn(t("ov.rank.median_hours"), format="%.1f"),
+            "population": st.column_config.NumberColumn(t("ov.rank.population"), format="localized"),
+        },
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"rank_{f.region_code or 'root'}",
+    )
+    rows = event.selection.rows if event is not None else []
+    if rows:
+        set_region(str(ranking["code"].iloc[rows[0]]))
+        st.rerun()
+
+
+def county_map(f, url, now, tree) -> None:
+    # The map always shows the counties of the city the selection lies in.
+    path = tree.ancestors(f.region_code) if f.region_code else []
+    city = next((n.code for n in path if n.level == "city"), None)
+    if city is None:
+        return
+    counties = data.child_ranking(url, f.with_(region_code=city), now)
+    feats = data.county_features(list(counties["code"]))
+    measure = st.segmented_control(
+        t("ov.map.measure"), list(MAP_MEASURES), default="closure_rate", key="map_measure",
+        format_func=lambda m: t(MAP_MEASURES[m][0]), required=True,
+    ) or "closure_rate"
+    label_key, num_fmt = MAP_MEASURES[measure]
+    st.subheader(t("ov.map.title", measure=t(label_key)))
+    if not feats:
+        st.info(t("ov.map.none"))
+        return
+    values = counties[["code", "name"]].assign(value=counties[measure].astype(float))
+    st.altair_chart(charts.county_map(feats, values, t(label_key), num_fmt), width="stretch")
+    st.caption(t("ov.map.attribution"))
+
+
+@st.fragment(run_every=data.REFRESH_S)
+def cockpit() -> None:
+    f = current_filter()
+    url, now = data.db_url(), data.now_bucket()
+    tree = data.tree()
+    if not tree.nodes:
+        st.info(t("ov.empty_db"))
+        return
+    cur, prev = data.kpis_with_previous(url, f, now)
+    if cur.cases == 0:
+        st.info(t("ov.empty"))
+        ranking_table(f, url, now, tree)
+        return
+    kpi_cards(cur, prev)
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(t("ov.trend.title"))
+        st.altair_chart(charts.monthly_status_chart(data.monthly_by_status(url, f, now)), width="stretch")
+    with right:
+        resolution_levels(f, url, now)
+    left, right = st.columns([3, 2])
+    with left:
+        ranking_table(f, url, now, tree)
+    with right:
+        county_map(f, url, now, tree)
+
+
+region = data.tree().get(current_filter().region_code)
+st.title(t("ov.title") + (f" · {region.name}" if region else ""))
+st.caption(t("app.subtitle"))
+cockpit()

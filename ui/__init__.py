@@ -1,0 +1,1 @@
+"""Shared Streamlit pieces: translation, formatting, filter widgets, charts, cached data calls."""

@@ -1,0 +1,81 @@
+"""Chart builders (Altair) with translated labels and one colour per status everywhere."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from data_access.metrics import RESOLUTION_LEVELS, STATUSES
+
+from .state import t
+
+# One colour per status on every page (colour-blind-safe, Okabe–Ito based); closed is the calm one.
+STATUS_COLORS = {
+    "reported": "#E69F00",
+    "accepted": "#56B4E9",
+    "dispatched": "#CC79A7",
+    "handling": "#D55E00",
+    "feedback": "#F0E442",
+    "closed": "#009E73",
+}
+LEVEL_COLORS = ["#1B7837", "#5AAE61", "#A6DBA0", "#F4A582", "#D6604D"]  # grid … city
+
+
+def monthly_status_chart(df: pd.DataFrame) -> alt.Chart:
+    d = df.copy()
+    d["status_label"] = [t(f"enum.status.{s}") for s in d["status"]]
+    order = [t(f"enum.status.{s}") for s in STATUSES]
+    return (
+        alt.Chart(d)
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title=t("ov.trend.month"), axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("sum(cases):Q", title=t("ov.trend.cases")),
+            color=alt.Color("status_label:N", title=t("ov.trend.status"),
+                            scale=alt.Scale(domain=order, range=[STATUS_COLORS[s] for s in STATUSES]),
+                            sort=order),
+            order=alt.Order("status_order:Q"),
+            tooltip=[alt.Tooltip("month:O", title=t("ov.trend.month")),
+                     alt.Tooltip("status_label:N", title=t("ov.trend.status")),
+                     alt.Tooltip("cases:Q", title=t("ov.trend.cases"), format=",")],
+        )
+        .transform_calculate(status_order=f"indexof({order!r}, datum.status_label)")
+        .properties(height=300)
+    )
+
+
+def resolution_level_chart(df: pd.DataFrame) -> alt.Chart:
+    d = df.copy()
+    d["label"] = [t(f"enum.level.{lv}") for lv in d["resolution_level"]]
+    order = [t(f"enum.level.{lv}") for lv in RESOLUTION_LEVELS]
+    return (
+        alt.Chart(d)
+        .mark_bar()
+        .encode(
+            y=alt.Y("label:N", sort=order, title=t("ov.levels.level")),
+            x=alt.X("share:Q", title=t("ov.levels.share"), axis=alt.Axis(format="%")),
+            color=alt.Color("label:N", scale=alt.Scale(domain=order, range=LEVEL_COLORS), legend=None),
+            tooltip=[alt.Tooltip("label:N", title=t("ov.levels.level")),
+                     alt.Tooltip("cases:Q", title=t("ov.rank.cases"), format=","),
+                     alt.Tooltip("share:Q", title=t("ov.levels.share"), format=".1%")],
+        )
+        .properties(height=220)
+    )
+
+
+def county_map(features: list[dict], values: pd.DataFrame, measure_title: str, fmt: str) -> alt.Chart:
+    """Choropleth of ``values`` (columns code, name, value) over the county polygons."""
+    geo = alt.Data(values=features)
+    return (
+        alt.Chart(geo)
+        .mark_geoshape(stroke="white", strokeWidth=1)
+        .transform_lookup(lookup="properties.code",
+                          from_=alt.LookupData(values, "code", ["name", "value"]))
+        .encode(
+            color=alt.Color("value:Q", title=measure_title, scale=alt.Scale(scheme="blues"),
+                            legend=alt.Legend(format=fmt)),
+            tooltip=[alt.Tooltip("name:N", title=t("ov.rank.name")),
+                     alt.Tooltip("value:Q", title=measure_title, format=fmt)],
+        )
+        .project(type="mercator")
+        .properties(height=380)
+    )

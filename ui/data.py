@@ -1,0 +1,73 @@
+"""Cached calls into data_access.
+
+Cached results expire on the refresh interval, so live data shows up within
+one interval; the cache key holds the database URL and the whole filter
+(the user's scope included), so no session sees another's numbers.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+
+import streamlit as st
+
+from data_access import geo, meta, overview, regions
+from data_access.clock import now_local
+from data_access.db import default_url, get_engine
+from data_access.filters import CaseFilter
+
+REFRESH_S = max(5, int(os.environ.get("GOV_REFRESH_SECONDS", "60") or 60))
+
+
+def db_url() -> str:
+    return default_url()
+
+
+def engine():
+    return get_engine(db_url())
+
+
+def now_bucket() -> datetime:
+    """Now, rounded down to the refresh interval (so "overdue" is stable within one interval)."""
+    n = now_local()
+    epoch = datetime(2000, 1, 1)
+    secs = int((n - epoch).total_seconds()) // REFRESH_S * REFRESH_S
+    return epoch + timedelta(seconds=secs)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def updated_at(url: str) -> str | None:
+    return meta.data_updated_at(get_engine(url))
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def tree_version(url: str) -> str | None:
+    return regions.data_version(get_engine(url))
+
+
+def tree():
+    return regions.region_tree(engine())
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def kpis_with_previous(url: str, f: CaseFilter, now: datetime):
+    return overview.case_kpis_with_previous(get_engine(url), f, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def monthly_by_status(url: str, f: CaseFilter, now: datetime):
+    return overview.monthly_cases_by_status(get_engine(url), f, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def by_resolution_level(url: str, f: CaseFilter, now: datetime):
+    return overview.closed_cases_by_resolution_level(get_engine(url), f, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def child_ranking(url: str, f: CaseFilter, now: datetime):
+    return overview.child_region_ranking(get_engine(url), f, now)
+
+
+def county_features(codes: list[str]) -> list[dict]:
+    return geo.features_for(codes)

@@ -1,0 +1,51 @@
+"""Numbers the Chinese way in Chinese (万, 亿, %), the English way in English."""
+from __future__ import annotations
+
+import math
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def count(n, lang: str = "zh") -> str:
+    """1070000 → '107万' (zh) / '1,070,000' (en); below 10,000 plain with separators."""
+    if _missing(n):
+        return "—"
+    n = int(n)
+    if lang == "zh":
+        a = abs(n)
+        if a >= 100_000_000:
+            return f"{n / 100_000_000:.2f}".rstrip("0").rstrip(".") + "亿"
+        if a >= 10_000:
+            return f"{n / 10_000:.2f}".rstrip("0").rstrip(".") + "万"
+        return f"{n:,}"
+    return f"{n:,}"
+
+
+def pct(r, digits: int = 1) -> str:
+    """0.9921 → '99.2%'; None → '—'."""
+    if _missing(r):
+        return "—"
+    return f"{r * 100:.{digits}f}%"
+
+
+def hours(h, lang: str = "zh") -> str:
+    if _missing(h):
+        return "—"
+    return f"{h:.1f} 小时" if lang == "zh" else f"{h:.1f} h"
+
+
+def delta_pct_points(cur, prev) -> str | None:
+    """Change of a rate in percentage points, for st.metric's delta."""
+    if _missing(cur) or _missing(prev):
+        return None
+    return f"{(cur - prev) * 100:+.1f} pp"
+
+
+def delta_count(cur, prev, lang: str = "zh") -> str | None:
+    if _missing(cur) or _missing(prev):
+        return None
+    d = int(cur) - int(prev)
+    sign = "+" if d >= 0 else "-"
+    return sign + count(abs(d), lang)

@@ -1,0 +1,113 @@
+"""Sidebar widgets of the shared frame; each returns what the user chose."""
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from data_access.clock import today_local
+from data_access.filters import CaseFilter
+from data_access.regions import RegionTree
+
+from . import data, i18n, state
+from .state import t
+
+
+def language_switch() -> str:
+    """Chinese by default; the choice is kept in the URL (?lang=en)."""
+    st.segmented_control(
+        t("frame.language"), options=list(i18n.LANGS), key="lang", default=i18n.DEFAULT_LANG,
+        format_func=lambda x: {"zh": "中文", "en": "English"}[x], bind="query-params", required=True,
+    )
+    return state.lang()
+
+
+def _on_region_pick(key: str, parent: str | None) -> None:
+    state.set_region(st.session_state.get(key) or parent)
+
+
+def region_picker(tree: RegionTree) -> str | None:
+    """Cascading selectboxes city → county → township → village → grid; returns the selected code."""
+    code = state.current_region(tree)
+    path = [n.code for n in tree.ancestors(code)] if code else []
+    st.caption(t("frame.region"))
+    parent: str | None = None
+    depth = 0
+    while True:
+        kids = tree.children(parent)
+        if not kids:
+            break
+        current = path[depth] if depth < len(path) else None
+        options: list[str | None] = [None] + [k.code for k in kids]
+        if current not in options:
+            current = None
+        key = f"region_pick_{parent or 'root'}"
+        # Keep the widget in step with drill-downs made elsewhere (ranking table, URL).
+        st.session_state[key] = current
+        st.selectbox(
+            t("frame.region.level_pick", level=t(f"level.{kids[0].level}")),
+            options,
+            format_func=lambda c: t("frame.region.all") if c is None else tree.nodes[c].name,
+            key=key,
+            on_change=_on_region_pick,
+            args=(key, parent),
+        )
+        if current is None:
+            break
+        parent = current
+        depth += 1
+    if code and tree.nodes[code].parent:
+        st.button(t("frame.region.up"), icon=":material/arrow_upward:", width="stretch",
+                  on_click=state.set_region, args=(tree.nodes[code].parent,))
+    return code
+
+
+def _on_custom_dates() -> None:
+    value = st.session_state.get("custom_dates")
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        st.query_params["from"] = value[0].isoformat()
+        st.query_params["to"] = value[1].isoformat()
+
+
+def period_picker() -> tuple[date | None, date | None]:
+    """A preset period (kept in the URL), or custom dates (?from=…&to=…)."""
+    st.selectbox(
+        t("frame.period.preset"), state.PERIODS, key="period", index=state.PERIODS.index(state.DEFAULT_PERIOD),
+        format_func=lambda p: t("frame.period." + p), bind="query-params",
+    )
+    period = st.session_state.get("period") or state.DEFAULT_PERIOD
+    custom = None
+    if period == "custom":
+        q_from, q_to = state.parse_date(st.query_params.get("from")), state.parse_date(st.query_params.get("to"))
+        if (st.query_params.get("from") or st.query_params.get("to")) and not (q_from and q_to and q_from <= q_to):
+            state.notice_bad_param("from/to")
+            q_from = q_to = None
+        today = today_local()
+        default = (q_from, q_to) if q_from and q_to else state.period_dates(state.DEFAULT_PERIOD, None, today)
+        if "custom_dates" not in st.session_state:
+            st.session_state.custom_dates = default
+        value = st.date_input(t("frame.period.custom"), key="custom_dates", on_change=_on_custom_dates,
+                              max_value=date(today.year + 1, 12, 31), format="YYYY-MM-DD")
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            custom = (value[0], value[1])
+        else:
+            custom = default  # the user is half-way through picking a range
+    d_from, d_to = state.period_dates(period, custom)
+    if d_from and d_to:
+        st.caption(t("frame.period.range", start=d_from.isoformat(), end=d_to.isoformat()))
+    return d_from, d_to
+
+
+def data_as_of() -> None:
+    ts = data.updated_at(data.db_url())
+    st.caption(t("frame.as_of", ts=ts[:16].replace("T", " ")) if ts else t("frame.as_of.none"))
+    st.caption(t("frame.refresh", s=data.REFRESH_S))
+
+
+def build_filter(region: str | None, d_from: date | None, d_to: date | None) -> CaseFilter:
+    return CaseFilter(scope_code=None, region_code=region, date_from=d_from, date_to=d_to)
+
+
+def current_filter() -> CaseFilter:
+    """The filter the frame built for this run (pages call this)."""
+    return st.session_state.get("frame_filter") or CaseFilter()

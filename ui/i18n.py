@@ -1,0 +1,135 @@
+"""The one translation catalog.  Chinese first; English on request.
+
+Every string the UI shows is a key here with both languages; a test fails if
+one is missing.  Enumerated codes from the data (statuses, levels, sources…)
+are translated through the ``enum.<kind>.<code>`` keys.
+"""
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+CATALOG: dict[str, dict[str, str]] = {
+    # frame
+    "app.title": {"zh": "网格化服务管理督导驾驶舱", "en": "Grid Governance Oversight"},
+    "app.subtitle": {"zh": "小事不出村 · 大事不出镇 · 矛盾不上交",
+                     "en": "Small matters stay in the village, big ones in the township, nothing is pushed upward"},
+    "nav.overview": {"zh": "总览", "en": "Overview"},
+    "nav.section.main": {"zh": "督导", "en": "Oversight"},
+    "frame.language": {"zh": "语言 / Language", "en": "Language / 语言"},
+    "frame.region": {"zh": "区域", "en": "Region"},
+    "frame.region.all": {"zh": "（全部）", "en": "(all)"},
+    "frame.region.level_pick": {"zh": "选择{level}", "en": "Choose {level}"},
+    "frame.region.up": {"zh": "返回上级", "en": "Up one level"},
+    "frame.period": {"zh": "上报时间", "en": "Reported"},
+    "frame.period.preset": {"zh": "时间范围", "en": "Period"},
+    "frame.period.custom": {"zh": "自定义日期", "en": "Custom dates"},
+    "frame.period.last30": {"zh": "近30天", "en": "Last 30 days"},
+    "frame.period.last90": {"zh": "近90天", "en": "Last 90 days"},
+    "frame.period.ytd": {"zh": "今年以来", "en": "Year to date"},
+    "frame.period.last12m": {"zh": "近12个月", "en": "Last 12 months"},
+    "frame.period.last3y": {"zh": "近3年", "en": "Last 3 years"},
+    "frame.period.all": {"zh": "全部", "en": "All time"},
+    "frame.period.range": {"zh": "{start} 至 {end}", "en": "{start} to {end}"},
+    "frame.period.bad": {"zh": "日期范围无效，已使用默认范围。", "en": "Invalid date range; the default is used."},
+    "frame.as_of": {"zh": "数据更新于 {ts}", "en": "Data as of {ts}"},
+    "frame.as_of.none": {"zh": "尚无数据", "en": "No data yet"},
+    "frame.refresh": {"zh": "每 {s} 秒自动刷新", "en": "Refreshes every {s} s"},
+    "frame.bad_param": {"zh": "链接中的参数“{name}”无效，已忽略。", "en": "The link parameter “{name}” is invalid and was ignored."},
+    "frame.error": {"zh": "数据暂时无法读取，请稍后重试。（{detail}）",
+                    "en": "The data could not be read just now; please try again. ({detail})"},
+    "setup.title": {"zh": "首次启动：正在生成演示数据", "en": "First start: building the demo dataset"},
+    "setup.body": {"zh": "数据库为空，正在按娄底市真实区划生成演示数据，约需半分钟。",
+                   "en": "The database is empty; building demo data on Loudi's real divisions. This takes about half a minute."},
+    "setup.done": {"zh": "演示数据已就绪：{cases} 件案件。", "en": "Demo data ready: {cases} cases."},
+    "setup.failed": {"zh": "演示数据生成失败：{detail}", "en": "Building the demo data failed: {detail}"},
+    # level names
+    "level.province": {"zh": "省", "en": "Province"},
+    "level.city": {"zh": "市", "en": "City"},
+    "level.county": {"zh": "县市区", "en": "County"},
+    "level.township": {"zh": "乡镇街道", "en": "Township"},
+    "level.village": {"zh": "村社区", "en": "Village"},
+    "level.grid": {"zh": "网格", "en": "Grid"},
+    "level.micro_grid": {"zh": "微网格", "en": "Micro-grid"},
+    # overview
+    "ov.title": {"zh": "总览", "en": "Overview"},
+    "ov.kpi.cases": {"zh": "案件数", "en": "Cases"},
+    "ov.kpi.closed": {"zh": "已办结", "en": "Closed"},
+    "ov.kpi.closure_rate": {"zh": "办结率", "en": "Closure rate"},
+    "ov.kpi.on_time_rate": {"zh": "按时办结率", "en": "On-time rate"},
+    "ov.kpi.open": {"zh": "在办", "en": "Open"},
+    "ov.kpi.open_overdue": {"zh": "在办超期", "en": "Open overdue"},
+    "ov.kpi.median_hours": {"zh": "办结用时中位数", "en": "Median time to close"},
+    "ov.kpi.on_the_spot": {"zh": "就地化解率", "en": "Settled on the spot"},
+    "ov.kpi.delta_prev": {"zh": "较上期", "en": "vs previous period"},
+    "ov.kpi.open_of": {"zh": "其中超期 {n}", "en": "{n} overdue"},
+    "help.cases": {"zh": "所选区域、所选时间内上报的案件数（矛盾纠纷与事件）。",
+                   "en": "Cases (disputes and events) reported in the selected region and period."},
+    "help.closed": {"zh": "状态为“办结”的案件数。", "en": "Cases whose status is closed."},
+    "help.closure_rate": {"zh": "办结率 = 已办结 ÷ 案件数。", "en": "Closure rate = closed ÷ cases."},
+    "help.on_time_rate": {"zh": "按时办结率 = 在时限（due_at）之前办结的案件 ÷ 已办结案件。时限按案件类别确定。",
+                          "en": "On-time rate = cases closed no later than their due time ÷ closed cases. The due time follows the category's time limit."},
+    "help.open": {"zh": "尚未办结的案件（上报、受理、分流、处置、反馈中）；超期 = 已过时限仍未办结。",
+                  "en": "Cases not yet closed (reported, accepted, dispatched, handling, feedback); overdue = past the due time and still open."},
+    "help.median_hours": {"zh": "已办结案件从上报到办结的小时数的中位数，按固定分段直方图计算（段内线性插值，误差不超过一个分段）。",
+                          "en": "Median of hours from report to closure over closed cases, read from a fixed-bucket histogram (linear inside the bucket; within one bucket of exact)."},
+    "help.on_the_spot": {"zh": "就地化解率 = 网格员现场化解的已办结案件 ÷ 已办结案件。",
+                         "en": "Share settled on the spot = closed cases settled on the spot by the grid worker ÷ closed cases."},
+    "ov.trend.title": {"zh": "月度案件趋势（按状态）", "en": "Cases by month and status"},
+    "ov.trend.month": {"zh": "上报月份", "en": "Month reported"},
+    "ov.trend.cases": {"zh": "案件数（件）", "en": "Cases"},
+    "ov.trend.status": {"zh": "状态", "en": "Status"},
+    "ov.levels.title": {"zh": "化解层级：小事不出村、大事不出镇、矛盾不上交", "en": "Where cases were settled"},
+    "ov.levels.caption": {"zh": "在村（社区）及以下化解 {village}，在乡镇及以下化解 {township}，上交县市 {upward}。",
+                          "en": "{village} settled at village level or below, {township} at township level or below, {upward} pushed to county or city."},
+    "ov.levels.level": {"zh": "化解层级", "en": "Level"},
+    "ov.levels.share": {"zh": "占比", "en": "Share"},
+    "ov.rank.title": {"zh": "下级{level}排名", "en": "{level} ranking"},
+    "ov.rank.hint": {"zh": "点击一行可下钻到该区域。", "en": "Click a row to drill down into it."},
+    "ov.rank.name": {"zh": "名称", "en": "Name"},
+    "ov.rank.cases": {"zh": "案件数", "en": "Cases"},
+    "ov.rank.closure_rate": {"zh": "办结率", "en": "Closure rate"},
+    "ov.rank.on_time_rate": {"zh": "按时办结率", "en": "On-time rate"},
+    "ov.rank.open_overdue": {"zh": "在办超期", "en": "Open overdue"},
+    "ov.rank.per_1000": {"zh": "每千人案件数", "en": "Cases per 1,000 residents"},
+    "ov.rank.population": {"zh": "常住人口", "en": "Residents"},
+    "ov.rank.median_hours": {"zh": "用时中位数（小时）", "en": "Median hours to close"},
+    "ov.map.title": {"zh": "各县市区{measure}", "en": "{measure} by county"},
+    "ov.map.measure": {"zh": "地图指标", "en": "Map measure"},
+    "ov.map.attribution": {"zh": "边界 © OpenStreetMap 贡献者（ODbL），示意图，非标准地图。",
+                           "en": "Boundaries © OpenStreetMap contributors (ODbL); schematic, not an official standard map."},
+    "ov.map.none": {"zh": "此区域没有县级边界数据。", "en": "No county boundaries are available for this region."},
+    "ov.empty": {"zh": "所选区域和时间内没有案件。可以扩大时间范围或返回上级区域。",
+                 "en": "No cases in this region and period. Widen the period or go up one level."},
+    "ov.empty_db": {"zh": "数据库中还没有数据。用 `python -m data_access load 目录` 导入，或用 `python -m sample_data` 生成演示数据。",
+                    "en": "The database holds no data yet. Load a dataset with `python -m data_access load DIR` or build demo data with `python -m sample_data`."},
+    "ov.hours_unit": {"zh": "{h} 小时", "en": "{h} h"},
+    # enums
+    "enum.status.reported": {"zh": "上报", "en": "Reported"},
+    "enum.status.accepted": {"zh": "受理", "en": "Accepted"},
+    "enum.status.dispatched": {"zh": "分流", "en": "Dispatched"},
+    "enum.status.handling": {"zh": "处置", "en": "Handling"},
+    "enum.status.feedback": {"zh": "反馈", "en": "Feedback"},
+    "enum.status.closed": {"zh": "办结", "en": "Closed"},
+    "enum.level.grid": {"zh": "网格", "en": "Grid"},
+    "enum.level.village": {"zh": "村（社区）", "en": "Village"},
+    "enum.level.township": {"zh": "乡镇（街道）", "en": "Township"},
+    "enum.level.county": {"zh": "县市区", "en": "County"},
+    "enum.level.city": {"zh": "市级", "en": "City"},
+    "enum.source.patrol": {"zh": "巡查", "en": "Patrol"},
+    "enum.source.hotline": {"zh": "热线", "en": "Hotline"},
+    "enum.source.walk_in": {"zh": "来访", "en": "Walk-in"},
+    "enum.source.online": {"zh": "网上", "en": "Online"},
+    "enum.source.meeting": {"zh": "屋场会", "en": "House meeting"},
+    "enum.source.petition": {"zh": "信访", "en": "Petition"},
+    "enum.source.other": {"zh": "其他", "en": "Other"},
+}
+
+
+def translate(key: str, lang: str = DEFAULT_LANG, **kwargs) -> str:
+    """The text of ``key`` in ``lang`` (falls back to Chinese, then to the key itself)."""
+    entry = CATALOG.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang) or entry.get(DEFAULT_LANG) or key
+    return text.format(**kwargs) if kwargs else text

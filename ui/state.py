@@ -1,0 +1,99 @@
+"""The shared frame's choices: language, region and period.
+
+Each is kept in the URL (so a view is a link a colleague can open) and
+validated on the way in: a bad value is dropped with a small notice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import streamlit as st
+
+from data_access.clock import today_local
+from data_access.filters import CaseFilter
+from data_access.regions import RegionTree
+
+from . import i18n
+
+PERIODS = ("last30", "last90", "ytd", "last12m", "last3y", "all", "custom")
+DEFAULT_PERIOD = "last12m"
+
+
+def lang() -> str:
+    value = st.session_state.get("lang", i18n.DEFAULT_LANG)
+    return value if value in i18n.LANGS else i18n.DEFAULT_LANG
+
+
+def t(key: str, **kwargs) -> str:
+    """Translate ``key`` in the session's language."""
+    return i18n.translate(key, lang(), **kwargs)
+
+
+def notice_bad_param(name: str) -> None:
+    st.toast(t("frame.bad_param", name=name), icon=":material/warning:")
+
+
+def default_region(tree: RegionTree) -> str | None:
+    """The root with the most residents (the city the data is about), or None for an empty tree."""
+    roots = tree.roots
+    if not roots:
+        return None
+    return max(roots, key=lambda c: (tree.population.get(c, 0), c))
+
+
+def current_region(tree: RegionTree) -> str | None:
+    """The selected region: session first, then the URL, then the default; never an unknown code."""
+    if "region_code" not in st.session_state:
+        q = st.query_params.get("region")
+        if q is not None and q not in tree.nodes:
+            notice_bad_param("region")
+            q = None
+        st.session_state.region_code = q or default_region(tree)
+    code = st.session_state.region_code
+    if code is not None and code not in tree.nodes:
+        code = st.session_state.region_code = default_region(tree)
+    return code
+
+
+def set_region(code: str | None) -> None:
+    st.session_state.region_code = code
+    if code:
+        st.query_params["region"] = code
+    elif "region" in st.query_params:
+        del st.query_params["region"]
+
+
+def period_dates(period: str, custom: tuple[date, date] | None, today: date | None = None
+                 ) -> tuple[date | None, date | None]:
+    """Inclusive (from, to) report dates of a preset; ``custom`` for "custom"."""
+    today = today or today_local()
+    if period == "last30":
+        return today - timedelta(days=29), today
+    if period == "last90":
+        return today - timedelta(days=89), today
+    if period == "ytd":
+        return date(today.year, 1, 1), today
+    if period == "last12m":
+        start = date(today.year - 1, today.month, 1)
+        return start, today
+    if period == "last3y":
+        return date(today.year - 3, today.month, 1), today
+    if period == "custom" and custom:
+        return custom
+    return None, None
+
+
+def parse_date(s: str | None) -> date | None:
+    try:
+        return date.fromisoformat(s) if s else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the shared frame hands every page."""
+
+    filter: CaseFilter
+    lang: str
