@@ -1,0 +1,130 @@
+"""Command line: ``python -m data_access [--db URL] {init,check,load,export} …``.
+
+Exit codes: 0 done; 1 the dataset is invalid (each problem printed, nothing
+written); 2 the database already holds data (load with --replace).
+Subcommands are registered in :func:`build_parser`; add new ones there.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SHOW_PROBLEMS = 50
+
+
+def _engine(args):
+    from .db import get_engine
+
+    return get_engine(args.db) if args.db else get_engine()
+
+
+def _print_problems(problems: list[str], out=sys.stdout) -> None:
+    for p in problems[:SHOW_PROBLEMS]:
+        print(p, file=out)
+    if len(problems) > SHOW_PROBLEMS:
+        print(f"… and {len(problems) - SHOW_PROBLEMS} more", file=out)
+
+
+def _print_result(verb: str, result) -> None:
+    for w in result.warnings:
+        print(f"warning: {w}")
+    width = max((len(k) for k in result.counts), default=0)
+    for table, n in result.counts.items():
+        print(f"  {table:<{width}}  {n:>10,}")
+    print(f"{verb} {sum(result.counts.values()):,} rows in {result.seconds:.1f} s")
+
+
+def cmd_init(args) -> int:
+    engine = _engine(args)
+    print(f"schema ready: {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from .loader import DatasetInvalid, check_dataset
+
+    try:
+        result = check_dataset(Path(args.dir), _engine(args) if args.db else None)
+    except DatasetInvalid as exc:
+        for w in exc.warnings:
+            print(f"warning: {w}")
+        _print_problems(exc.problems)
+        print(f"{args.dir}: {len(exc.problems)} problem(s); the dataset is not valid", file=sys.stderr)
+        return 1
+    _print_result("checked", result)
+    return 0
+
+
+def cmd_load(args) -> int:
+    from .loader import DatabaseNotEmpty, DatasetInvalid, load_dataset
+
+    def progress(fraction: float, message: str) -> None:
+        if args.verbose:
+            print(f"{fraction:6.1%}  {message}", file=sys.stderr)
+
+    engine = _engine(args)
+    try:
+        result = load_dataset(Path(args.dir), engine, replace=args.replace, progress=progress)
+    except DatabaseNotEmpty:
+        print("The database already holds data; nothing was changed. "
+              "Use `load DIR --replace` to replace it with this dataset.", file=sys.stderr)
+        return 2
+    except DatasetInvalid as exc:
+        for w in exc.warnings:
+            print(f"warning: {w}")
+        _print_problems(exc.problems)
+        print(f"{args.dir}: {len(exc.problems)} problem(s); nothing was loaded, "
+              "the database is unchanged", file=sys.stderr)
+        return 1
+    _print_result("loaded", result)
+    return 0
+
+
+def cmd_export(args) -> int:
+    import time
+
+    from .exporter import export_dataset
+
+    t0 = time.perf_counter()
+    counts = export_dataset(_engine(args), Path(args.dir))
+    for table, n in counts.items():
+        print(f"  {table:<22}  {n:>10,}")
+    print(f"exported {sum(counts.values()):,} rows to {args.dir} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; later subcommands (e.g. ``users``) are added here."""
+    parser = argparse.ArgumentParser(prog="python -m data_access",
+                                     description="Case database: schema, load, check and export.")
+    parser.add_argument("--db", metavar="URL",
+                        help="database URL (default: GOV_DB_URL or the embedded SQLite file)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create or migrate the schema")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("check", help="validate a dataset folder without loading it")
+    p.add_argument("dir", help="dataset folder (CSV files of docs/DATA_CONTRACT.md)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("load", help="validate and load a dataset folder in one transaction")
+    p.add_argument("dir", help="dataset folder (CSV files of docs/DATA_CONTRACT.md)")
+    p.add_argument("--replace", action="store_true", help="replace the data already in the database")
+    p.add_argument("-v", "--verbose", action="store_true", help="print progress")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("export", help="write the database as a dataset folder")
+    p.add_argument("dir", help="target folder (created if missing; files overwritten)")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
