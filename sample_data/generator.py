@@ -494,9 +494,18 @@ def _teams(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     t_hi = np.where(inactive, end_day - 366, end_day - 1)
     ok_team = t_hi >= t_lo
     wt = np.sqrt(members) * ok_team * np.where(inactive, 0.5, 1.0)
-    team = rng.choice(n, size=na, p=wt / wt.sum()) if na else np.zeros(0, dtype=np.int64)
+    # every active team did something in the last year (one activity each, when the volume allows) ...
+    recent = np.nonzero(~inactive)[0]
+    recent = recent[: min(len(recent), na // 2)]
+    r_lo = np.maximum(t_lo[recent], end_day - 365)
+    r_day = r_lo + np.floor(rng.random(len(recent)) * (t_hi[recent] - r_lo + 1)).astype(np.int64)
+    # ... and the rest of the activities spread over each team's lifetime
+    rest = na - len(recent)
+    team = rng.choice(n, size=rest, p=wt / wt.sum()) if rest else np.zeros(0, dtype=np.int64)
     span = (t_hi - t_lo + 1)[team]
-    day = t_lo[team] + np.floor(rng.random(na) * span).astype(np.int64)
+    day = t_lo[team] + np.floor(rng.random(rest) * span).astype(np.int64)
+    team = np.concatenate([recent, team])
+    day = np.concatenate([r_day, day])
     m = mask[team]
     cnt = m.sum(axis=1)
     r = np.floor(rng.random(na) * cnt).astype(np.int64)
