@@ -83,7 +83,7 @@ FILES: tuple[FileSpec, ...] = (
     FileSpec("staff.csv", "staff", (
         Col("staff_id", required=True), Col("name", required=True), _e("role", STAFF_ROLES),
         Col("grid_code"), Col("region_code"), Col("party_member", "bool"), Col("phone"),
-        Col("active", "bool", default=1), Col("since", "date"),
+        Col("active", "bool", default=True), Col("since", "date"),
     ), key=("staff_id",)),
     FileSpec("volunteer_teams.csv", "volunteer_teams", (
         Col("team_code", required=True), Col("name", required=True), Col("region_code", required=True),
@@ -109,7 +109,7 @@ FILES: tuple[FileSpec, ...] = (
         Col("accepted_at", "ts"), Col("dispatched_at", "ts"), Col("handled_at", "ts"),
         Col("feedback_at", "ts"), Col("closed_at", "ts"), Col("due_at", "ts", required=True),
         Col("department_code"), _e("resolution_level", RESOLUTION_LEVELS, required=False),
-        Col("on_the_spot", "bool", default=0), Col("satisfaction", "int", min=1, max=5),
+        Col("on_the_spot", "bool", default=False), Col("satisfaction", "int", min=1, max=5),
     ), key=("case_no",),
         # the status ⇔ timestamps rule cannot be checked without them
         header_required=frozenset({"accepted_at", "dispatched_at", "handled_at", "feedback_at", "closed_at",
@@ -141,7 +141,7 @@ FILES: tuple[FileSpec, ...] = (
     FileSpec("clean_unit_reviews.csv", "clean_unit_reviews", (
         Col("unit_code", required=True), Col("month", "month", required=True),
         Col("score", "float", required=True, min=0, max=100), _e("rating", RATINGS),
-        Col("notified", "bool", default=0), Col("note"),
+        Col("notified", "bool", default=False), Col("note"),
     ), optional=True, key=("unit_code", "month")),
 )
 

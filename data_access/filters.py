@@ -10,10 +10,10 @@ import calendar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Engine, Table, and_, exists, literal_column, or_, select
 
 from .regions import RegionTree, region_tree
-from .schema import case_summary, cases, supervisions
+from .schema import case_summary, case_summary_county, cases, supervisions
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,8 @@ CASE_LEVEL_COLUMN = {
     "grid": cases.c.top_grid_code,
     "micro_grid": cases.c.grid_code,
 }
-SUMMARY_LEVEL_COLUMN = {
-    "province": case_summary.c.province_code,
-    "city": case_summary.c.city_code,
-    "county": case_summary.c.county_code,
-    "township": case_summary.c.township_code,
-}
+SUMMARY_LEVELS = ("province", "city", "county", "township")
+COUNTY_SUMMARY_LEVELS = ("province", "city", "county")
 
 
 def resolve(engine: Engine, f: CaseFilter) -> Resolved:
@@ -130,8 +126,9 @@ def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, dat
 
 
 def open_condition() -> ColumnElement:
-    # Written as ``status <> 'closed'`` so the partial index ix_cases_open_due applies.
-    return cases.c.status != "closed"
+    # Rendered with the literal (not a bound parameter) so that SQLite can prove the query implies the
+    # partial index's WHERE clause (ix_cases_open_due); with ``status <> ?`` it scans by report date.
+    return cases.c.status.op("<>")(literal_column("'closed'"))
 
 
 def open_overdue_condition(now: datetime) -> ColumnElement:
@@ -144,24 +141,32 @@ def summary_usable(r: Resolved, group_level: str | None = None) -> bool:
     f = r.f
     if f.sources or f.departments or f.overdue_only or f.supervised_only or (f.text or "").strip():
         return False
-    if r.code is not None and r.level not in SUMMARY_LEVEL_COLUMN:
+    if r.code is not None and r.level not in SUMMARY_LEVELS:
         return False
-    if group_level is not None and group_level not in SUMMARY_LEVEL_COLUMN:
+    if group_level is not None and group_level not in SUMMARY_LEVELS:
         return False
     return True
 
 
-def summary_conditions(r: Resolved, months: tuple[str, str]) -> list[ColumnElement]:
-    f = r.f
-    conds: list[ColumnElement] = [case_summary.c.month >= months[0], case_summary.c.month <= months[1]]
+def summary_table(r: Resolved, group_level: str | None = None) -> Table:
+    """The coarsest summary that can answer: county level for city/county views, else township level."""
+    if (r.code is None or r.level in COUNTY_SUMMARY_LEVELS) and (
+            group_level is None or group_level in COUNTY_SUMMARY_LEVELS):
+        return case_summary_county
+    return case_summary
+
+
+def summary_conditions(r: Resolved, months: tuple[str, str], table: Table) -> list[ColumnElement]:
+    f, c = r.f, table.c
+    conds: list[ColumnElement] = [c.month >= months[0], c.month <= months[1]]
     if r.code is not None:
-        conds.append(SUMMARY_LEVEL_COLUMN[r.level] == r.code)
+        conds.append(c[f"{r.level}_code"] == r.code)
     if f.categories:
-        conds.append(case_summary.c.category.in_(f.categories))
+        conds.append(c.category.in_(f.categories))
     if f.statuses:
-        conds.append(case_summary.c.status.in_(f.statuses))
+        conds.append(c.status.in_(f.statuses))
     if f.resolution_levels:
-        conds.append(case_summary.c.resolution_level.in_(f.resolution_levels))
+        conds.append(c.resolution_level.in_(f.resolution_levels))
     return conds
 
 

@@ -19,7 +19,34 @@ def county_features() -> dict[str, dict]:
     return out
 
 
+def _signed_area(ring: list) -> float:
+    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1])) / 2.0
+
+
+def _rewind_polygon(rings: list) -> list:
+    # d3-geo (Vega/Altair) wants exterior rings clockwise, the opposite of RFC 7946;
+    # with the RFC orientation it fills the whole globe instead of the county.
+    out = []
+    for i, ring in enumerate(rings):
+        clockwise = _signed_area(ring) < 0
+        want_clockwise = i == 0
+        out.append(ring if clockwise == want_clockwise else ring[::-1])
+    return out
+
+
+def for_d3(feature: dict) -> dict:
+    """A copy of ``feature`` with rings wound the way d3-geo expects."""
+    geom = feature["geometry"]
+    if geom["type"] == "Polygon":
+        coords = _rewind_polygon(geom["coordinates"])
+    elif geom["type"] == "MultiPolygon":
+        coords = [_rewind_polygon(p) for p in geom["coordinates"]]
+    else:
+        coords = geom["coordinates"]
+    return {**feature, "geometry": {"type": geom["type"], "coordinates": coords}}
+
+
 def features_for(codes: list[str]) -> list[dict]:
-    """The polygons of those of ``codes`` that have one."""
+    """The polygons of those of ``codes`` that have one, wound for d3-geo."""
     feats = county_features()
-    return [feats[c] for c in codes if c in feats]
+    return [for_d3(feats[c]) for c in codes if c in feats]

@@ -10,24 +10,25 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, case as sql_case, func, select
+from sqlalchemy import Connection, Engine, case as sql_case, func, literal, select
 
 from .clock import now_local
 from .filters import (
     CASE_LEVEL_COLUMN,
-    SUMMARY_LEVEL_COLUMN,
     CaseFilter,
     Resolved,
     case_conditions,
-    open_overdue_condition,
+    open_condition,
     resolve,
     split_period,
     summary_conditions,
+    summary_table,
     summary_usable,
 )
 from .metrics import BUCKET_COLUMNS, RESOLUTION_LEVELS, CaseKpis, hour_bucket_sql, median_from_histogram, ratio
-from .schema import case_summary, cases
+from .schema import cases
 
 COUNT_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfaction", "sum_satisfaction",
                  *BUCKET_COLUMNS]
@@ -47,39 +48,55 @@ def _raw_group_column(r: Resolved, g: str):
     return cases.c[g]
 
 
-def _summary_group_column(r: Resolved, g: str):
+def _summary_group_column(r: Resolved, g: str, table):
     if g == "child":
-        return SUMMARY_LEVEL_COLUMN[_child_level(r)]
-    return case_summary.c[g]
+        return table.c[f"{_child_level(r)}_code"]
+    return table.c[g]
 
 
-def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence[str], dates) -> pd.DataFrame:
+def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence[str], dates,
+                histogram: bool) -> pd.DataFrame:
+    """Counts straight from ``cases``: SQL groups by the few flags the measures need, pandas adds them up."""
     conds = case_conditions(r, now, dates=dates)
-    closed = cases.c.status == "closed"
     gcols = [_raw_group_column(r, g).label(g) for g in group_by]
-    inner = select(*gcols, cases.c.status, cases.c.on_the_spot, cases.c.closed_late, cases.c.satisfaction,
-                   hour_bucket_sql(cases.c.hours_to_close).label("b")).where(*conds).subquery("c")
-    closed = inner.c.status == "closed"
+    b = hour_bucket_sql(cases.c.hours_to_close) if histogram else literal(-1)
+    keys = [*gcols, cases.c.status.label("_status"), cases.c.on_the_spot.label("_spot"),
+            cases.c.closed_late.label("_late"), b.label("_b")]
+    stmt = select(*keys, func.count().label("n"), func.count(cases.c.satisfaction).label("n_satisfaction"),
+                  func.coalesce(func.sum(cases.c.satisfaction), 0).label("sum_satisfaction"),
+                  ).where(*conds).group_by(*gcols, cases.c.status, cases.c.on_the_spot, cases.c.closed_late, b)
+    raw = pd.DataFrame(conn.execute(stmt).all(),
+                       columns=[*group_by, "_status", "_spot", "_late", "_b", "n", "n_satisfaction",
+                                "sum_satisfaction"])
+    if raw.empty:
+        return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
+    closed = (raw["_status"] == "closed").to_numpy()
+    n = raw["n"].to_numpy()
+    spot = raw["_spot"].fillna(False).astype(bool).to_numpy()
+    late = raw["_late"].fillna(False).astype(bool).to_numpy()
+    bucket = raw["_b"].to_numpy()
+    cols = {g: raw[g].to_numpy() for g in group_by}
+    cols.update({
+        "cases": n,
+        "closed": np.where(closed, n, 0),
+        "on_the_spot": np.where(closed & spot, n, 0),
+        "closed_late": np.where(closed & late, n, 0),
+        "n_satisfaction": raw["n_satisfaction"].to_numpy(),
+        "sum_satisfaction": raw["sum_satisfaction"].to_numpy(),
+    })
+    for i, name in enumerate(BUCKET_COLUMNS):
+        cols[name] = np.where(closed & (bucket == i), n, 0)
+    out = pd.DataFrame(cols)
+    return out
 
-    def n_if(cond):
-        return func.coalesce(func.sum(sql_case((cond, 1), else_=0)), 0)
 
-    stmt = select(
-        *[inner.c[g] for g in group_by],
-        func.count().label("cases"),
-        n_if(closed).label("closed"),
-        n_if(and_(closed, inner.c.on_the_spot)).label("on_the_spot"),
-        n_if(and_(closed, inner.c.closed_late)).label("closed_late"),
-        func.count(inner.c.satisfaction).label("n_satisfaction"),
-        func.coalesce(func.sum(inner.c.satisfaction), 0).label("sum_satisfaction"),
-        *[n_if(and_(closed, inner.c.b == i)).label(name) for i, name in enumerate(BUCKET_COLUMNS)],
-    ).group_by(*[inner.c[g] for g in group_by])
-    return pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, *COUNT_COLUMNS])
-
-
-def _summary_counts(conn: Connection, r: Resolved, group_by: Sequence[str], months: tuple[str, str]) -> pd.DataFrame:
-    s = case_summary.c
-    gcols = [_summary_group_column(r, g).label(g) for g in group_by]
+def _summary_counts(conn: Connection, r: Resolved, group_by: Sequence[str], months: tuple[str, str],
+                    histogram: bool, child_level: str | None) -> pd.DataFrame:
+    table = summary_table(r, child_level)
+    s = table.c
+    hist = [func.coalesce(func.sum(s[name]), 0).label(name) if histogram else literal(0).label(name)
+            for name in BUCKET_COLUMNS]
+    gcols = [_summary_group_column(r, g, table).label(g) for g in group_by]
     stmt = select(
         *gcols,
         func.coalesce(func.sum(s.n), 0).label("cases"),
@@ -88,17 +105,19 @@ def _summary_counts(conn: Connection, r: Resolved, group_by: Sequence[str], mont
         func.coalesce(func.sum(s.n_closed_late), 0).label("closed_late"),
         func.coalesce(func.sum(s.n_satisfaction), 0).label("n_satisfaction"),
         func.coalesce(func.sum(s.sum_satisfaction), 0).label("sum_satisfaction"),
-        *[func.coalesce(func.sum(s[name]), 0).label(name) for name in BUCKET_COLUMNS],
-    ).where(*summary_conditions(r, months))
+        *hist,
+    ).where(*summary_conditions(r, months, table))
     if gcols:
         stmt = stmt.group_by(*gcols)
     df = pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, *COUNT_COLUMNS])
     return df[df["cases"] > 0] if not group_by else df
 
 
-def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now: datetime | None = None
-                ) -> pd.DataFrame:
-    """Additive counts (cases, closed, on the spot, closed late, satisfaction, hours histogram) by ``group_by``."""
+def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now: datetime | None = None,
+                histogram: bool = True) -> pd.DataFrame:
+    """Additive counts (cases, closed, on the spot, closed late, satisfaction, hours histogram) by ``group_by``.
+
+    ``histogram=False`` leaves the hours histogram at zero (cheaper, for charts that show no median)."""
     assert all(g in GROUPS for g in group_by), group_by
     now = now or now_local()
     r = resolve(engine, f)
@@ -111,11 +130,11 @@ def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now
         if summary_usable(r, child_level):
             months, edges = split_period(f.date_from, f.date_to)
             if months is not None:
-                parts.append(_summary_counts(conn, r, group_by, months))
+                parts.append(_summary_counts(conn, r, group_by, months, histogram, child_level))
             for d in edges:
-                parts.append(_raw_counts(conn, r, now, group_by, d))
+                parts.append(_raw_counts(conn, r, now, group_by, d, histogram))
         else:
-            parts.append(_raw_counts(conn, r, now, group_by, None))
+            parts.append(_raw_counts(conn, r, now, group_by, None, histogram))
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
@@ -140,7 +159,7 @@ def open_overdue_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] =
         *gcols,
         func.count().label("open"),
         func.coalesce(func.sum(sql_case((cases.c.due_at < now, 1), else_=0)), 0).label("open_overdue"),
-    ).where(cases.c.status != "closed", *case_conditions(r, now))
+    ).where(open_condition(), *case_conditions(r, now))
     if gcols:
         stmt = stmt.group_by(*gcols)
     with engine.connect() as conn:
@@ -184,13 +203,13 @@ def case_kpis_with_previous(engine: Engine, f: CaseFilter, now: datetime | None 
 
 def monthly_cases_by_status(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
     """month, status, cases — for the trend chart (month = report month)."""
-    df = case_counts(engine, f, ("month", "status"), now)
+    df = case_counts(engine, f, ("month", "status"), now, histogram=False)
     return df[["month", "status", "cases"]].sort_values(["month", "status"]).reset_index(drop=True)
 
 
 def closed_cases_by_resolution_level(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
     """resolution_level, cases, share — where closed cases were settled (小事不出村、大事不出镇)."""
-    df = case_counts(engine, f, ("resolution_level",), now)
+    df = case_counts(engine, f, ("resolution_level",), now, histogram=False)
     df = df[df["resolution_level"].isin(RESOLUTION_LEVELS)]
     out = pd.DataFrame({"resolution_level": list(RESOLUTION_LEVELS)})
     out = out.merge(df[["resolution_level", "closed"]], how="left").fillna({"closed": 0})
@@ -223,4 +242,6 @@ def child_region_ranking(engine: Engine, f: CaseFilter, now: datetime | None = N
     df["on_time_rate"] = [ratio(a - l, a) for a, l in zip(df["closed"], df["closed_late"])]
     df["cases_per_1000"] = [ratio(c * 1000, p) for c, p in zip(df["cases"], df["population"])]
     df["median_hours_to_close"] = [median_from_histogram(row) for row in df[list(BUCKET_COLUMNS)].to_numpy()]
+    for c in ("closure_rate", "on_time_rate", "cases_per_1000", "median_hours_to_close"):
+        df[c] = df[c].astype("float64")  # None → NaN, so tables and charts see numbers
     return df[cols].sort_values("cases", ascending=False, kind="stable").reset_index(drop=True)

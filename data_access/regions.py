@@ -118,3 +118,20 @@ def child_options(engine: Engine, code: str | None) -> pd.DataFrame:
     tree = region_tree(engine)
     rows = [(n.code, n.name, n.level) for n in tree.children(code)]
     return pd.DataFrame(rows, columns=["code", "name", "level"])
+
+
+def subtree_codes(tree: RegionTree, code: str | None, level: str | None = None) -> list[str] | None:
+    """Codes of every node below (and including) ``code``, optionally of one level; None = no restriction."""
+    if code is None:
+        return None
+    out: list[str] = []
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        node = tree.nodes.get(c)
+        if node is None:
+            continue
+        if level is None or node.level == level:
+            out.append(c)
+        stack.extend(tree.children_of.get(c, []))
+    return out

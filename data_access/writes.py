@@ -72,5 +72,5 @@ def report_case(engine: Engine, c: NewCase) -> None:
         ))
         conn.execute(insert(case_events).values(case_no=c.case_no, seq=1, at=reported, action="report",
                                                 actor=c.actor, org_code=c.grid_code))
-        refresh_case_summary(conn, [(reported.strftime("%Y-%m"), anc["township_code"])])
+        refresh_case_summary(conn, [(reported.strftime("%Y-%m"), anc["county_code"], anc["township_code"])])
         meta.touch(conn)

@@ -33,11 +33,9 @@ def kpi_cards(cur, prev) -> None:
                    fmt.delta_pct_points(cur.on_time_rate, p and p.on_time_rate), help=t("help.on_time_rate"),
                    border=True)
     row2 = st.columns(4)
-    row2[0].metric(t("ov.kpi.open"), fmt.count(cur.open, lg), fmt.delta_count(cur.open, p and p.open, lg),
-                   delta_color="inverse", help=t("help.open"), border=True)
-    row2[1].metric(t("ov.kpi.open_overdue"), fmt.count(cur.open_overdue, lg),
-                   fmt.delta_count(cur.open_overdue, p and p.open_overdue, lg), delta_color="inverse",
-                   help=t("help.open"), border=True)
+    # Open and overdue are states as of now, not flows of the period: no comparison with the previous period.
+    row2[0].metric(t("ov.kpi.open"), fmt.count(cur.open, lg), help=t("help.open"), border=True)
+    row2[1].metric(t("ov.kpi.open_overdue"), fmt.count(cur.open_overdue, lg), help=t("help.open"), border=True)
     row2[2].metric(t("ov.kpi.median_hours"), fmt.hours(cur.median_hours_to_close, lg), help=t("help.median_hours"),
                    border=True)
     row2[3].metric(t("ov.kpi.on_the_spot"), fmt.pct(cur.on_the_spot_share),
@@ -75,17 +73,15 @@ def ranking_table(f, url, now, tree) -> None:
         view,
         hide_index=True,
         column_order=["name", "cases", "closure_rate", "on_time_rate", "open_overdue", "cases_per_1000",
-                      "median_hours_to_close", "population"],
+                      "median_hours_to_close"],
         column_config={
             "name": st.column_config.TextColumn(t("ov.rank.name")),
             "cases": st.column_config.NumberColumn(t("ov.rank.cases"), format="localized"),
-            "closure_rate": st.column_config.ProgressColumn(t("ov.rank.closure_rate"), format="%.1f%%",
-                                                            min_value=0, max_value=100),
+            "closure_rate": st.column_config.NumberColumn(t("ov.rank.closure_rate"), format="%.1f%%"),
             "on_time_rate": st.column_config.NumberColumn(t("ov.rank.on_time_rate"), format="%.1f%%"),
             "open_overdue": st.column_config.NumberColumn(t("ov.rank.open_overdue"), format="localized"),
             "cases_per_1000": st.column_config.NumberColumn(t("ov.rank.per_1000"), format="%.1f"),
             "median_hours_to_close": st.column_config.NumberColumn(t("ov.rank.median_hours"), format="%.1f"),
-            "population": st.column_config.NumberColumn(t("ov.rank.population"), format="localized"),
         },
         on_select="rerun",
         selection_mode="single-row",
@@ -105,12 +101,12 @@ def county_map(f, url, now, tree) -> None:
         return
     counties = data.child_ranking(url, f.with_(region_code=city), now)
     feats = data.county_features(list(counties["code"]))
+    st.subheader(t("ov.map.title", measure=t(MAP_MEASURES[st.session_state.get("map_measure") or "closure_rate"][0])))
     measure = st.segmented_control(
         t("ov.map.measure"), list(MAP_MEASURES), default="closure_rate", key="map_measure",
         format_func=lambda m: t(MAP_MEASURES[m][0]), required=True,
     ) or "closure_rate"
     label_key, num_fmt = MAP_MEASURES[measure]
-    st.subheader(t("ov.map.title", measure=t(label_key)))
     if not feats:
         st.info(t("ov.map.none"))
         return

@@ -51,6 +51,7 @@ def region_picker(tree: RegionTree) -> str | None:
             key=key,
             on_change=_on_region_pick,
             args=(key, parent),
+            placeholder=t("frame.region.all"),
         )
         if current is None:
             break

@@ -93,7 +93,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "ov.rank.open_overdue": {"zh": "在办超期", "en": "Open overdue"},
     "ov.rank.per_1000": {"zh": "每千人案件数", "en": "Cases per 1,000 residents"},
     "ov.rank.population": {"zh": "常住人口", "en": "Residents"},
-    "ov.rank.median_hours": {"zh": "用时中位数（小时）", "en": "Median hours to close"},
+    "ov.rank.median_hours": {"zh": "用时中位(时)", "en": "Median hours"},
     "ov.map.title": {"zh": "各县市区{measure}", "en": "{measure} by county"},
     "ov.map.measure": {"zh": "地图指标", "en": "Map measure"},
     "ov.map.attribution": {"zh": "边界 © OpenStreetMap 贡献者（ODbL），示意图，非标准地图。",

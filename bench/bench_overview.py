@@ -1,0 +1,153 @@
+"""Benchmark of the Overview at full scale: database time per question, whole-page render (AppTest),
+region/date changes, and the peak RSS of a real `streamlit run` process visiting every level.
+
+    python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
+    python bench/bench_overview.py --db sqlite:///bench/full.db [--pg postgresql+psycopg://…] [--rss]
+
+Prints a Markdown table (medians of repeated runs) for the README.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from data_access import overview  # noqa: E402
+from data_access.db import make_engine  # noqa: E402
+from data_access.filters import CaseFilter  # noqa: E402
+from data_access.meta import case_count  # noqa: E402
+
+TODAY = date(2026, 10, 8)
+NOW = datetime(2026, 10, 8, 12, 0)
+
+
+def timed(fn, repeat: int = 7) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def overview_all(engine, f: CaseFilter) -> None:
+    """Everything the Overview asks the database for one selection (uncached)."""
+    overview.case_kpis_with_previous(engine, f, NOW)
+    overview.monthly_cases_by_status(engine, f, NOW)
+    overview.closed_cases_by_resolution_level(engine, f, NOW)
+    overview.child_region_ranking(engine, f, NOW)
+    city = f.with_(region_code="431300")
+    overview.child_region_ranking(engine, city, NOW)  # the county map
+
+
+def db_rows(url: str) -> list[tuple[str, float]]:
+    engine = make_engine(url)
+    last12 = CaseFilter(region_code="431300", date_from=date(2025, 10, 1), date_to=TODAY)
+    whole = CaseFilter(region_code="431300")
+    rows = [
+        ("Overview data, whole city, last 12 months (default)", timed(lambda: overview_all(engine, last12))),
+        ("Overview data, whole city, all 3 years", timed(lambda: overview_all(engine, whole))),
+        ("…county (娄星区), last 12 months", timed(lambda: overview_all(engine, last12.with_(region_code="431302")))),
+        ("…township (乐坪街道), last 12 months",
+         timed(lambda: overview_all(engine, last12.with_(region_code="431302001")))),
+        ("…village, last 12 months",
+         timed(lambda: overview_all(engine, last12.with_(region_code="431302001001")))),
+        ("…whole city, custom dates 2026-01-15..2026-08-20",
+         timed(lambda: overview_all(engine, whole.with_(date_from=date(2026, 1, 15), date_to=date(2026, 8, 20))))),
+        ("KPIs only, whole city, with a category filter",
+         timed(lambda: overview.case_kpis(engine, last12.with_(categories=("neighbour",)), NOW))),
+        ("KPIs only, whole city, free-text search (raw path)",
+         timed(lambda: overview.case_kpis(engine, last12.with_(text="漏水"), NOW), repeat=3)),
+    ]
+    return [(f"{label}", ms) for label, ms in rows], case_count(engine)
+
+
+def apptest_render(url: str) -> tuple[float, float]:
+    """Whole-page render time of app.py in AppTest: first (cold caches) and a region change."""
+    os.environ["GOV_DB_URL"] = url
+    os.environ["GOV_AUTO_DEMO"] = "0"
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    t = time.perf_counter()
+    at.run()
+    cold = (time.perf_counter() - t) * 1000
+    assert not at.exception, at.exception
+    at.selectbox(key="region_pick_431300").set_value("431302")
+    at._finished_page_script_hash = ""  # see tests/test_app.py: rerun()
+    t = time.perf_counter()
+    at.run()
+    change = (time.perf_counter() - t) * 1000
+    assert not at.exception, at.exception
+    return cold, change
+
+
+def server_rss(url: str) -> float:
+    """Peak RSS (MB) of `streamlit run app.py` after visiting the Overview at every level."""
+    from playwright.sync_api import sync_playwright
+
+    env = {**os.environ, "GOV_DB_URL": url, "GOV_AUTO_DEMO": "0"}
+    port = "8765"
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", port,
+                             "--server.headless", "true"], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sys.path.insert(0, str(ROOT / "tools"))
+    from screenshot import ARGS, wait_idle
+
+    try:
+        time.sleep(4)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = b.new_page(viewport={"width": 1440, "height": 1000})
+            for region in ["431300", "431302", "431302001", "431302001001", "431302001001001", "431322",
+                           "431382", "431321", "431381"]:
+                page.goto(f"http://127.0.0.1:{port}/?region={region}")
+                wait_idle(page)
+            b.close()
+        with open(f"/proc/{proc.pid}/status") as fh:
+            peak = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
+        return peak / 1024
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", default=f"sqlite:///{ROOT / 'bench' / 'full.db'}")
+    ap.add_argument("--pg", default=None, help="a PostgreSQL URL holding the same dataset")
+    ap.add_argument("--rss", action="store_true", help="also measure a real server's peak RSS (needs chromium)")
+    a = ap.parse_args()
+    import sqlite3
+
+    import sqlalchemy
+    import streamlit
+
+    rows, n = db_rows(a.db)
+    pg_rows = db_rows(a.pg)[0] if a.pg else None
+    print(f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+          f"SQLAlchemy {sqlalchemy.__version__}, Streamlit {streamlit.__version__}; {n:,} cases.\n")
+    head = "| question (median of 7, uncached) | SQLite ms |" + (" PostgreSQL ms |" if pg_rows else "")
+    print(head)
+    print("|---|---:|" + ("---:|" if pg_rows else ""))
+    for i, (label, ms) in enumerate(rows):
+        print(f"| {label} | {ms:.0f} |" + (f" {pg_rows[i][1]:.0f} |" if pg_rows else ""))
+    cold, change = apptest_render(a.db)
+    print(f"| Whole page render, AppTest, cold caches | {cold:.0f} |")
+    print(f"| Region change (city → county), AppTest rerun | {change:.0f} |")
+    if a.rss:
+        print(f"| Peak RSS of `streamlit run` after every level (MB) | {server_rss(a.db):.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
