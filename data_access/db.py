@@ -34,8 +34,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA cache_size=-65536")  # 64 MB page cache
-    cur.execute("PRAGMA mmap_size=268435456")
+    cur.execute("PRAGMA cache_size=-16384")  # 16 MB page cache per connection (RSS budget: 300 MB)
     cur.close()
 
 
