@@ -11,8 +11,8 @@ from ui.frame import current_filter
 from ui.state import lang, set_region, t
 
 MAP_MEASURES = {
-    "closure_rate": ("ov.rank.closure_rate", ".1%"),
-    "on_time_rate": ("ov.rank.on_time_rate", ".1%"),
+    "closure_rate": ("ov.rank.closure_rate", ".2%"),
+    "on_time_rate": ("ov.rank.on_time_rate", ".2%"),
     "cases_per_1000": ("ov.rank.per_1000", ".1f"),
     "open_overdue": ("ov.rank.open_overdue", ",d"),
 }
@@ -111,7 +111,8 @@ def county_map(f, url, now, tree) -> None:
         st.info(t("ov.map.none"))
         return
     values = counties[["code", "name"]].assign(value=counties[measure].astype(float))
-    st.altair_chart(charts.county_map(feats, values, t(label_key), num_fmt), width="stretch")
+    county = next((n.code for n in path if n.level == "county"), None)
+    st.altair_chart(charts.county_map(feats, values, t(label_key), num_fmt, county), width="stretch")
     st.caption(t("ov.map.attribution"))
 
 

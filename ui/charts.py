@@ -62,12 +62,14 @@ def resolution_level_chart(df: pd.DataFrame) -> alt.Chart:
     )
 
 
-def county_map(features: list[dict], values: pd.DataFrame, measure_title: str, fmt: str) -> alt.Chart:
-    """Choropleth of ``values`` (columns code, name, value) over the county polygons."""
+def county_map(features: list[dict], values: pd.DataFrame, measure_title: str, fmt: str,
+               selected: str | None = None) -> alt.Chart:
+    """Choropleth of ``values`` (columns code, name, value) over the county polygons; ``selected`` outlined."""
     geo = alt.Data(values=features)
+    is_selected = f"datum.properties.code === {selected!r}" if selected else "false"
     return (
         alt.Chart(geo)
-        .mark_geoshape(stroke="white", strokeWidth=1)
+        .mark_geoshape()
         .transform_lookup(lookup="properties.code",
                           from_=alt.LookupData(values, "code", ["name", "value"]))
         .encode(
@@ -75,6 +77,8 @@ def county_map(features: list[dict], values: pd.DataFrame, measure_title: str, f
                             legend=alt.Legend(format=fmt)),
             tooltip=[alt.Tooltip("name:N", title=t("ov.rank.name")),
                      alt.Tooltip("value:Q", title=measure_title, format=fmt)],
+            stroke=alt.condition(is_selected, alt.value("#C8102E"), alt.value("white")),
+            strokeWidth=alt.condition(is_selected, alt.value(3), alt.value(1)),
         )
         .project(type="mercator")
         .properties(height=380)

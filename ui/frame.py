@@ -13,11 +13,38 @@ from . import data, i18n, state
 from .state import t
 
 
+def _url_choice(key: str, allowed, default):
+    """Seed a widget's state from the URL once per session; a value not in ``allowed`` is dropped with a notice.
+
+    (Streamlit's ``bind="query-params"`` does not reach widgets of the main script under st.navigation in
+    1.67, so the frame keeps its URL parameters itself.)"""
+    if key not in st.session_state:
+        value = st.query_params.get(key)
+        if value is not None and value not in allowed:
+            state.notice_bad_param(key)
+            value = None
+        st.session_state[key] = value or default
+
+
+def _to_url(key: str, default) -> None:
+    value = st.session_state.get(key)
+    if value and value != default:
+        st.query_params[key] = value
+    elif key in st.query_params:
+        del st.query_params[key]
+    if key == "period" and value != "custom":
+        for k in ("from", "to"):
+            if k in st.query_params:
+                del st.query_params[k]
+
+
 def language_switch() -> str:
     """Chinese by default; the choice is kept in the URL (?lang=en)."""
+    _url_choice("lang", i18n.LANGS, i18n.DEFAULT_LANG)
     st.segmented_control(
-        t("frame.language"), options=list(i18n.LANGS), key="lang", default=i18n.DEFAULT_LANG,
-        format_func=lambda x: {"zh": "中文", "en": "English"}[x], bind="query-params", required=True,
+        t("frame.language"), options=list(i18n.LANGS), key="lang",
+        format_func=lambda x: {"zh": "中文", "en": "English"}[x], required=True,
+        on_change=_to_url, args=("lang", i18n.DEFAULT_LANG),
     )
     return state.lang()
 
@@ -72,9 +99,10 @@ def _on_custom_dates() -> None:
 
 def period_picker() -> tuple[date | None, date | None]:
     """A preset period (kept in the URL), or custom dates (?from=…&to=…)."""
+    _url_choice("period", state.PERIODS, state.DEFAULT_PERIOD)
     st.selectbox(
-        t("frame.period.preset"), state.PERIODS, key="period", index=state.PERIODS.index(state.DEFAULT_PERIOD),
-        format_func=lambda p: t("frame.period." + p), bind="query-params",
+        t("frame.period.preset"), state.PERIODS, key="period",
+        format_func=lambda p: t("frame.period." + p), on_change=_to_url, args=("period", state.DEFAULT_PERIOD),
     )
     period = st.session_state.get("period") or state.DEFAULT_PERIOD
     custom = None

@@ -91,7 +91,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "ov.rank.closure_rate": {"zh": "办结率", "en": "Closure rate"},
     "ov.rank.on_time_rate": {"zh": "按时办结率", "en": "On-time rate"},
     "ov.rank.open_overdue": {"zh": "在办超期", "en": "Open overdue"},
-    "ov.rank.per_1000": {"zh": "每千人案件数", "en": "Cases per 1,000 residents"},
+    "ov.rank.per_1000": {"zh": "每千人案件数", "en": "Per 1,000 residents"},
     "ov.rank.population": {"zh": "常住人口", "en": "Residents"},
     "ov.rank.median_hours": {"zh": "用时中位(时)", "en": "Median hours"},
     "ov.map.title": {"zh": "各县市区{measure}", "en": "{measure} by county"},
