@@ -8,6 +8,7 @@ import streamlit as st
 
 from ui import charts, data, fmt
 from ui.frame import current_filter
+from ui.setup import friendly_errors
 from ui.state import lang, set_region, t
 
 MAP_MEASURES = {
@@ -118,6 +119,11 @@ def county_map(f, url, now, tree) -> None:
 
 @st.fragment(run_every=data.REFRESH_S)
 def cockpit() -> None:
+    with friendly_errors():
+        _cockpit()
+
+
+def _cockpit() -> None:
     f = current_filter()
     url, now = data.db_url(), data.now_bucket()
     tree = data.tree()

@@ -1,0 +1,52 @@
+"""First start: build the demo dataset into an empty database, once per process, with a progress bar."""
+from __future__ import annotations
+
+import os
+import threading
+
+import streamlit as st
+
+from . import data
+from .state import t
+
+_build_lock = threading.Lock()  # module level: shared by every session of this server process
+
+
+def ensure_data() -> None:
+    """On an empty database (and unless GOV_AUTO_DEMO=0), build the demo data, then rerun."""
+    from data_access.db import is_empty
+
+    engine = data.engine()
+    if os.environ.get("GOV_AUTO_DEMO", "1") == "0" or not is_empty(engine):
+        return
+    st.title(t("setup.title"))
+    st.write(t("setup.body"))
+    bar = st.progress(0.0)
+    with _build_lock:  # a second session waits here, then finds the data built
+        if is_empty(engine):
+            from sample_data import build_sample_database
+
+            try:
+                counts = build_sample_database(
+                    engine, progress=lambda x, msg: bar.progress(min(max(float(x), 0.0), 1.0), msg))
+            except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+                st.error(t("setup.failed", detail=str(exc)[:300]))
+                st.stop()
+            st.success(t("setup.done", cases=f"{counts.get('cases.csv', 0):,}"))
+    st.cache_data.clear()
+    st.rerun()
+
+
+class friendly_errors:
+    """Context manager: a database failure inside becomes a short message on the page, not a traceback."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if exc is not None and isinstance(exc, (SQLAlchemyError, OSError, TimeoutError)):
+            st.error(t("frame.error", detail=type(exc).__name__), icon=":material/error:")
+            return True
+        return False
