@@ -1015,8 +1015,6 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
         if sqlite:
             # references are checked by the loader; per-row FK lookups would only slow the insert
             raw.execute("PRAGMA foreign_keys=OFF")
-            cache = raw.execute("PRAGMA cache_size").fetchone()[0]
-            raw.execute("PRAGMA cache_size=-524288")   # 512 MB while loading: fewer spills
         try:
             trans = conn.begin()
             try:
@@ -1056,7 +1054,6 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
         finally:
             if sqlite:
                 raw.execute("PRAGMA foreign_keys=ON")
-                raw.execute(f"PRAGMA cache_size={int(cache)}")
     if commit:
         if progress:
             progress(0.98, "analyzing")
