@@ -15,15 +15,14 @@ st.set_page_config(page_title="网格化服务管理督导驾驶舱", page_icon=
 with st.sidebar:
     frame.language_switch()
 
-ensure_data()
-
 pages = {
     t("nav.section.main"): [
         st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True,
                 url_path="overview"),
     ],
 }
-nav = st.navigation(pages)
+nav = st.navigation(pages)  # before anything else draws, so Streamlit never falls back to listing pages/
+ensure_data()
 
 region, d_from, d_to = None, None, None
 with st.sidebar, friendly_errors():

@@ -41,6 +41,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "setup.title": {"zh": "首次启动：正在生成演示数据", "en": "First start: building the demo dataset"},
     "setup.body": {"zh": "数据库为空，正在按娄底市真实区划生成演示数据，约需十几秒。",
                    "en": "The database is empty; building demo data on Loudi's real divisions. This takes a few seconds."},
+    "setup.progress": {"zh": "生成并校验导入中… {pct}", "en": "Generating and loading… {pct}"},
     "setup.done": {"zh": "演示数据已就绪：{cases} 件案件。", "en": "Demo data ready: {cases} cases."},
     "setup.failed": {"zh": "演示数据生成失败：{detail}", "en": "Building the demo data failed: {detail}"},
     # level names

@@ -27,8 +27,11 @@ def ensure_data() -> None:
             from sample_data import build_sample_database
 
             try:
-                counts = build_sample_database(
-                    engine, progress=lambda x, msg: bar.progress(min(max(float(x), 0.0), 1.0), msg))
+                def show(x: float, _msg: str) -> None:
+                    x = min(max(float(x), 0.0), 1.0)
+                    bar.progress(x, t("setup.progress", pct=f"{x:.0%}"))
+
+                counts = build_sample_database(engine, progress=show)
             except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
                 st.error(t("setup.failed", detail=str(exc)[:300]))
                 st.stop()
