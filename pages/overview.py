@@ -84,6 +84,7 @@ def ranking_table(f, url, now, tree) -> None:
             "cases_per_1000": st.column_config.NumberColumn(t("ov.rank.per_1000"), format="%.1f"),
             "median_hours_to_close": st.column_config.NumberColumn(t("ov.rank.median_hours"), format="%.1f"),
         },
+        placeholder="—",
         on_select="rerun",
         selection_mode="single-row",
         key=f"rank_{f.region_code or 'root'}",

@@ -29,7 +29,7 @@ def monthly_status_chart(df: pd.DataFrame) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("month:O", title=t("ov.trend.month"), axis=alt.Axis(labelAngle=-45)),
-            y=alt.Y("sum(cases):Q", title=t("ov.trend.cases")),
+            y=alt.Y("sum(cases):Q", title=t("ov.trend.cases"), axis=alt.Axis(tickMinStep=1, format=",d")),
             color=alt.Color("status_label:N", title=t("ov.trend.status"),
                             scale=alt.Scale(domain=order, range=[STATUS_COLORS[s] for s in STATUSES]),
                             sort=order),
