@@ -28,7 +28,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, delete, insert, text
-from sqlalchemy.exc import DBAPIError
 
 from . import schema
 from .contract import CASE_STEP_COLUMNS, FILES, Col, FileSpec

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from .schema import data_meta, grids, regions
@@ -113,13 +112,6 @@ def _build_tree(engine: Engine) -> RegionTree:
     return tree
 
 
-def child_options(engine: Engine, code: str | None) -> pd.DataFrame:
-    """Children of a node for the region picker: code, name, level (sorted by code)."""
-    tree = region_tree(engine)
-    rows = [(n.code, n.name, n.level) for n in tree.children(code)]
-    return pd.DataFrame(rows, columns=["code", "name", "level"])
-
-
 def subtree_codes(tree: RegionTree, code: str | None, level: str | None = None) -> list[str] | None:
     """Codes of every node below (and including) ``code``, optionally of one level; None = no restriction."""
     if code is None:
@@ -135,3 +127,10 @@ def subtree_codes(tree: RegionTree, code: str | None, level: str | None = None) 
             out.append(c)
         stack.extend(tree.children_of.get(c, []))
     return out
+
+
+def ancestor_code(tree: RegionTree, code: str | None, level: str) -> str | None:
+    """The code of ``code``'s ancestor (or itself) at ``level``, if it has one."""
+    if not code:
+        return None
+    return next((n.code for n in tree.ancestors(code) if n.level == level), None)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from data_access.regions import ancestor_code
 from ui import charts, data, fmt
 from ui.frame import current_filter
 from ui.setup import friendly_errors
@@ -96,9 +97,8 @@ def ranking_table(f, url, now, tree) -> None:
 
 
 def county_map(f, url, now, tree) -> None:
-    # The map always shows the counties of the city the selection lies in.
-    path = tree.ancestors(f.region_code) if f.region_code else []
-    city = next((n.code for n in path if n.level == "city"), None)
+    # The map always shows the counties of the city the selection lies in, the selected county outlined.
+    city = ancestor_code(tree, f.region_code, "city")
     if city is None:
         return
     counties = data.child_ranking(url, f.with_(region_code=city), now)
@@ -113,7 +113,7 @@ def county_map(f, url, now, tree) -> None:
         st.info(t("ov.map.none"))
         return
     values = counties[["code", "name"]].assign(value=counties[measure].astype(float))
-    county = next((n.code for n in path if n.level == "county"), None)
+    county = ancestor_code(tree, f.region_code, "county")
     st.altair_chart(charts.county_map(feats, values, t(label_key), num_fmt, county), width="stretch")
     st.caption(t("ov.map.attribution"))
 

@@ -596,7 +596,6 @@ def _assets(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
             monthly.append([code, mth, f"{gmin / 12 * rng.uniform(1.02, 1.6):.2f}", ""])
 
     # ~40 ordinary projects across Yueyang
-    yy_counties = [r["code"] for r in ctx.yueyang if r["level"] == "county"]
     yy_towns = [r for r in ctx.yueyang if r["level"] == "township"]
     kinds = [("land", "mu", "闲置土地流转"), ("house", "building", "闲置房屋改造"), ("factory", "item", "闲置厂房盘活"),
              ("shoreline", "m", "码头岸线利用"), ("mixed", "m2", "原粮站仓库综合利用"), ("land", "mu", "撂荒地复耕"),
@@ -914,7 +913,6 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
     header = ["case_no", "seq", "at", "action", "actor", "org_code", "note"]
     action_names = np.array(ACTIONS)
     region_name = ctx.region_name
-    t_names = np.array([region_name[t] for t in ctx.townships], dtype=object)
     town_codes = np.array(ctx.townships, dtype=object)
     county_codes = np.array(ctx.counties + [LOUDI], dtype=object)
     center = np.array([region_name[x] + "网格化服务管理中心" for x in ctx.counties + [LOUDI]], dtype=object)
@@ -928,7 +926,6 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
                                            sup_region_name[so], sup["notes"][so])
 
     def chunk_rows(a: int, b: int):
-        idx = np.arange(a, b)
         st = c["steps"][a:b]
         rep = c["rep"][a:b]
         grid = c["grid"][a:b]

@@ -40,11 +40,6 @@ def updated_at(url: str) -> str | None:
     return meta.data_updated_at(get_engine(url))
 
 
-@st.cache_data(ttl=REFRESH_S, show_spinner=False)
-def tree_version(url: str) -> str | None:
-    return regions.data_version(get_engine(url))
-
-
 def tree():
     return regions.region_tree(engine())
 

@@ -5,13 +5,11 @@ validated on the way in: a bad value is dropped with a small notice.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import streamlit as st
 
 from data_access.clock import today_local
-from data_access.filters import CaseFilter
 from data_access.regions import RegionTree
 
 from . import i18n
@@ -89,11 +87,3 @@ def parse_date(s: str | None) -> date | None:
         return date.fromisoformat(s) if s else None
     except (TypeError, ValueError):
         return None
-
-
-@dataclass(frozen=True)
-class Frame:
-    """What the shared frame hands every page."""
-
-    filter: CaseFilter
-    lang: str

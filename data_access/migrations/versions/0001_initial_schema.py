@@ -6,7 +6,6 @@ Create Date: 2026-11-26 22:03:30.469843
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 
 revision = '0001'
 down_revision = None
