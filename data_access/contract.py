@@ -121,7 +121,7 @@ FILES: tuple[FileSpec, ...] = (
     FileSpec("supervisions.csv", "supervisions", (
         Col("supervision_id", required=True), Col("case_no", required=True), _e("grade", SUPERVISION_GRADES),
         Col("issued_by", required=True), Col("issued_at", "ts", required=True),
-        Col("deadline", "ts", required=True), Col("resolved_at", "ts"), Col("note"),
+        Col("deadline", "ts", required=True), Col("resolved_at", "ts"), Col("note"), Col("issued_by_name"),
     ), optional=True, key=("supervision_id",)),
     FileSpec("asset_projects.csv", "asset_projects", (
         Col("project_code", required=True), Col("name", required=True), Col("region_code", required=True),

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Engine, Table, and_, exists, literal_colum
 
 from .regions import RegionTree, region_tree
 from .schema import case_summary, case_summary_county, cases, supervisions
+from .search import normalise, text_condition
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,10 @@ class CaseFilter:
     sources: tuple[str, ...] = ()
     departments: tuple[str, ...] = ()
     resolution_levels: tuple[str, ...] = ()
+    satisfaction: tuple[int, ...] = ()  # satisfaction scores 1–5 (cases without a score never match)
     overdue_only: bool = False
     supervised_only: bool = False
-    text: str = ""
+    text: str = ""  # free text over case number, title and description (see search.py)
 
     def with_(self, **changes) -> "CaseFilter":
         return replace(self, **changes)
@@ -115,13 +117,11 @@ def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, dat
         conds.append(or_(open_overdue_condition(now), cases.c.closed_late.is_(True)))
     if f.supervised_only:
         conds.append(exists(select(supervisions.c.case_no).where(supervisions.c.case_no == cases.c.case_no)))
-    text = (f.text or "").strip()
-    if text:
-        conds.append(or_(
-            cases.c.case_no.icontains(text, autoescape=True),
-            cases.c.title.icontains(text, autoescape=True),
-            cases.c.description.icontains(text, autoescape=True),
-        ))
+    if f.satisfaction:
+        conds.append(cases.c.satisfaction.in_(f.satisfaction))
+    text_cond = text_condition(f.text)
+    if text_cond is not None:
+        conds.append(text_cond)
     return conds
 
 
@@ -139,7 +139,8 @@ def open_overdue_condition(now: datetime) -> ColumnElement:
 def summary_usable(r: Resolved, group_level: str | None = None) -> bool:
     """Can ``case_summary`` answer this filter (and grouping by ``group_level``)?"""
     f = r.f
-    if f.sources or f.departments or f.overdue_only or f.supervised_only or (f.text or "").strip():
+    if (f.sources or f.departments or f.satisfaction or f.overdue_only or f.supervised_only
+            or normalise(f.text)):
         return False
     if r.code is not None and r.level not in SUMMARY_LEVELS:
         return False

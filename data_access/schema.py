@@ -217,6 +217,10 @@ supervisions = Table(
     Column("deadline", Timestamp, nullable=False),
     Column("resolved_at", Timestamp),
     Column("note", Text),
+    Column("issued_by_name", Text),  # the official who issued it (written by the dashboard; optional in files)
+    # Open orders, nearest deadline first (the supervision list).
+    Index("ix_supervisions_open", "deadline", sqlite_where=text("resolved_at IS NULL"),
+          postgresql_where=text("resolved_at IS NULL")),
 )
 
 asset_projects = Table(
