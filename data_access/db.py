@@ -51,7 +51,8 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(
             url,
             pool_pre_ping=True,
-            connect_args={"options": f"-c statement_timeout={int(STATEMENT_TIMEOUT_S * 1000)}"},
+            # JIT compilation added 50–70 ms to each dashboard query at 1.07 M cases and saved nothing.
+            connect_args={"options": f"-c statement_timeout={int(STATEMENT_TIMEOUT_S * 1000)} -c jit=off"},
         )
     migrate(engine)
     return engine

@@ -10,11 +10,23 @@ import calendar
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, Table, and_, exists, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Table,
+    and_,
+    exists,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy import case as sql_case
 
 from .regions import RegionTree, region_tree
-from .schema import case_summary, case_summary_county, cases, supervisions
+from .schema import Timestamp, case_summary, case_summary_county, cases, supervisions
 from .search import normalise, text_condition
+from .sqlfn import hours_between
 
 
 @dataclass(frozen=True)
@@ -35,10 +47,10 @@ class CaseFilter:
     supervised_only: bool = False
     text: str = ""  # free text over case number, title and description (see search.py)
 
-    def with_(self, **changes) -> "CaseFilter":
+    def with_(self, **changes) -> CaseFilter:
         return replace(self, **changes)
 
-    def previous_period(self) -> "CaseFilter | None":
+    def previous_period(self) -> CaseFilter | None:
         """The same filter over the period of equal length just before (None without dates)."""
         if self.date_from is None or self.date_to is None:
             return None
@@ -134,6 +146,18 @@ def open_condition() -> ColumnElement:
 def open_overdue_condition(now: datetime) -> ColumnElement:
     """Open and past its due time: the one SQL definition of "open overdue"."""
     return and_(open_condition(), cases.c.due_at < now)
+
+
+def overdue_hours_expr(now: datetime) -> ColumnElement:
+    """Hours past the due time: until ``now`` for an open case, until closing for a closed one.
+
+    Positive means overdue (metrics.py), zero or negative means within the time limit."""
+    return sql_case((open_condition(), open_overdue_hours_expr(now)), else_=cases.c.late_hours)
+
+
+def open_overdue_hours_expr(now: datetime) -> ColumnElement:
+    """Hours from the due time to ``now`` (meaningful for open cases)."""
+    return hours_between(cases.c.due_at, literal(now, Timestamp))
 
 
 def summary_usable(r: Resolved, group_level: str | None = None) -> bool:

@@ -360,7 +360,7 @@ _STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
 # which of accepted_at … closed_at a case in each status has (status index k: steps 1..k)
 _STEPS_OF_STATUS = [tuple(j <= k for j in range(1, 6)) for k in range(len(STATUSES))]
 _DERIVED_CASE_COLS = ["province_code", "city_code", "county_code", "township_code", "village_code",
-                      "top_grid_code", "report_month", "hours_to_close", "closed_late"]
+                      "top_grid_code", "report_month", "hours_to_close", "closed_late", "late_hours"]
 
 
 class _Keys:
@@ -813,11 +813,13 @@ class _Load:
             self.cases.refuse(case_no)
             return None
         if closed is not None:
-            hours = (_fromiso(closed) - _fromiso(reported)).total_seconds() / 3600.0
+            closed_ts = _fromiso(closed)
+            hours = (closed_ts - _fromiso(reported)).total_seconds() / 3600.0
             late = closed > due
+            late_hours = (closed_ts - _fromiso(due)).total_seconds() / 3600.0
         else:
-            hours = late = None
-        return (*v, *self.grid_ancestry[grid], reported[:7], hours, late)
+            hours = late = late_hours = None
+        return (*v, *self.grid_ancestry[grid], reported[:7], hours, late, late_hours)
 
     def row_case_events(self, v: tuple, ok: bool, line: int):
         # hot path (≈ 4 per case): plain dict/set lookups, the slow checks only on a miss

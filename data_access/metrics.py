@@ -21,6 +21,11 @@ quotes the same wording (ui/i18n.py keys ``help.*``).
   bucket (exact to within one bucket: ≤ 1 h below 4 h, ≤ 12 h below 2 days).
   The same histogram is used for every selection, so a region's median
   and the city's are computed the same way at any scale.
+- **overdue by** (超期时长): hours from ``due_at`` to now (open) or to
+  ``closed_at`` (closed); positive = overdue.
+- **step time** (环节用时): hours from entering the previous step to entering
+  this one (受理 counts from the report); each step's limit is its share
+  (``STEP_SHARES``) of the category's time limit, and the shares add up to 1.
 """
 from __future__ import annotations
 
@@ -35,6 +40,9 @@ from .schema import N_HOUR_BUCKETS
 STATUSES = ("reported", "accepted", "dispatched", "handling", "feedback", "closed")
 OPEN_STATUSES = STATUSES[:-1]
 RESOLUTION_LEVELS = ("grid", "village", "township", "county", "city")
+# The workflow after the report, each step with its share of the category's time limit.
+STEPS = ("accept", "dispatch", "handle", "feedback", "close")
+STEP_SHARES = {"accept": 0.1, "dispatch": 0.1, "handle": 0.5, "feedback": 0.2, "close": 0.1}
 SOURCES = ("patrol", "hotline", "walk_in", "online", "meeting", "petition", "other")
 REGION_LEVELS = ("province", "city", "county", "township", "village")
 

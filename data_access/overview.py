@@ -147,6 +147,17 @@ def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now
     return df
 
 
+def case_total(engine: Engine, f: CaseFilter, now: datetime | None = None) -> int:
+    """How many cases match ``f`` (from the summary where it can answer, else one COUNT)."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    if summary_usable(r):
+        counts = case_counts(engine, f, (), now, histogram=False)
+        return int(counts["cases"].iloc[0]) if len(counts) else 0
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(cases).where(*case_conditions(r, now))).scalar_one()
+
+
 def open_overdue_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now: datetime | None = None
                         ) -> pd.DataFrame:
     """Open cases and open overdue cases (due before ``now``) by ``group_by`` — straight from ``cases``."""

@@ -165,6 +165,7 @@ cases = Table(
     Column("report_month", String(7), nullable=False),
     Column("hours_to_close", Float),
     Column("closed_late", Boolean),
+    Column("late_hours", Float),  # closed cases: hours from due_at to closed_at (negative = early); open: NULL
     Index("ix_cases_county_cat_reported", "county_code", "category", "reported_at"),
     Index("ix_cases_county_reported", "county_code", "reported_at", "township_code", "status"),
     Index("ix_cases_township_reported", "township_code", "reported_at"),
@@ -172,6 +173,8 @@ cases = Table(
     Index("ix_cases_top_grid_reported", "top_grid_code", "reported_at"),
     Index("ix_cases_grid", "grid_code"),
     Index("ix_cases_reported", "reported_at"),
+    Index("ix_cases_due", "due_at"),
+    Index("ix_cases_late", "late_hours"),  # the "most overdue first" sort of closed cases
     # Covers the raw-path aggregations (the days at the edges of a period), so they never touch the table.
     Index("ix_cases_reported_cover", "reported_at", "city_code", "county_code", "township_code", "category",
           "status", "resolution_level", "on_the_spot", "closed_late", "hours_to_close", "satisfaction",

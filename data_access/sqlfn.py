@@ -1,0 +1,31 @@
+"""SQL expressions that SQLite and PostgreSQL spell differently, written once."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class hours_between(FunctionElement):
+    """``hours_between(a, b)``: hours from timestamp ``a`` to timestamp ``b`` (negative when b is earlier)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "hours_between"
+
+
+@compiles(hours_between, "sqlite")
+def _hours_between_sqlite(element: hours_between, compiler: Any, **kw: Any) -> str:
+    a, b = list(element.clauses)
+    return f"((julianday({compiler.process(b, **kw)}) - julianday({compiler.process(a, **kw)})) * 24.0)"
+
+
+@compiles(hours_between, "postgresql")
+def _hours_between_pg(element: hours_between, compiler: Any, **kw: Any) -> str:
+    a, b = list(element.clauses)
+    # EXTRACT returns numeric since PostgreSQL 14; double precision keeps it comparable with FLOAT columns
+    # (a numeric/float mix in a UNION adds a cast that hides the sort order of an index).
+    return (f"(CAST(EXTRACT(EPOCH FROM ({compiler.process(b, **kw)} - {compiler.process(a, **kw)}))"
+            f" AS DOUBLE PRECISION) / 3600.0)")
