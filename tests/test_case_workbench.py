@@ -1,0 +1,225 @@
+"""The case workbench's questions on the hand-computable fixture (tests/fixtures/metrics/README.md):
+exact filter counts, the four sorts, keyset paging, one case in full, and supervision orders —
+on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from data_access import cases as C
+from data_access import supervision as S
+from data_access.access import User, mask_name, mask_phone
+from data_access.filters import CaseFilter
+from data_access.schema import case_events, supervisions
+from data_access.writes import WriteRefused
+from tests.conftest import FIXTURES
+
+NOW = datetime(2026, 3, 20, 12, 0)
+ALL = CaseFilter()
+STAFF = User("王督办", role="staff", scope_code="100")
+
+
+def ids(engine, f: CaseFilter, sort: str = "reported_desc") -> list[str]:
+    return list(C.case_page(engine, f, sort=sort, now=NOW, page_size=100).rows["case_no"])
+
+
+@pytest.mark.parametrize("f, expected", [
+    (ALL, 10),
+    (CaseFilter(region_code="110"), 7),
+    (CaseFilter(region_code="G3"), 3),  # a grid includes its micro-grid (c05, c06, c09)
+    (CaseFilter(region_code="G3-01"), 1),
+    (CaseFilter(categories=("A",)), 6),
+    (CaseFilter(region_code="120", statuses=("closed",)), 2),
+    (CaseFilter(overdue_only=True), 3),  # open overdue c06, c08; closed late c02
+    (CaseFilter(supervised_only=True), 1),
+    (CaseFilter(satisfaction=(5,)), 1),
+    (CaseFilter(satisfaction=(3, 4)), 2),
+    (CaseFilter(sources=("hotline",)), 2),
+    (CaseFilter(departments=("D1",)), 3),
+    (CaseFilter(resolution_levels=("grid",)), 3),
+    (CaseFilter(text="纠纷"), 4),
+    (CaseFilter(text="现场"), 1),  # description of c01
+    (CaseFilter(text="C0"), 9),  # case numbers, case-insensitive; c10 does not contain "c0"
+    (CaseFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)), 4),
+    (CaseFilter(region_code="110", categories=("A",), date_from=date(2026, 1, 1), date_to=date(2026, 1, 31)), 2),
+    (CaseFilter(region_code="110", overdue_only=True, sources=("hotline",)), 2),  # c02, c08
+    (CaseFilter(region_code="120", supervised_only=True), 0),
+])
+def test_filter_counts(metrics_engine, f, expected):
+    page = C.case_page(metrics_engine, f, now=NOW)
+    assert page.total == expected
+    assert len(page.rows) == expected
+
+
+def test_sorts(metrics_engine):
+    assert ids(metrics_engine, ALL) == ["c07", "c08", "c09", "c06", "c05", "c04", "c03", "c02", "c01", "c10"]
+    assert ids(metrics_engine, ALL, "reported_asc") == ["c10", "c01", "c02", "c03", "c04", "c05", "c06", "c09",
+                                                         "c08", "c07"]
+    assert ids(metrics_engine, ALL, "due_asc") == ["c10", "c01", "c02", "c03", "c04", "c05", "c06", "c09", "c08",
+                                                    "c07"]
+    # overdue by: c06 +436 h, c08 +219 h (open); c02 +2 h; then the early ones; c07 is due in 48 h
+    assert ids(metrics_engine, ALL, "overdue_desc") == ["c06", "c08", "c02", "c10", "c05", "c01", "c04", "c09",
+                                                         "c03", "c07"]
+    # the period's start bounds the due-time walk without changing the answer
+    march = CaseFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))
+    assert ids(metrics_engine, march, "due_asc") == ["c06", "c09", "c08", "c07"]
+
+
+def test_list_columns(metrics_engine):
+    rows = C.case_page(metrics_engine, ALL, sort="overdue_desc", now=NOW).rows.set_index("case_no")
+    assert list(rows.columns[: len(C.LIST_COLUMNS) - 1]) == C.LIST_COLUMNS[1:]
+    assert rows.loc["c06", "overdue_hours"] == pytest.approx(436.0)
+    assert rows.loc["c02", "overdue_hours"] == pytest.approx(2.0)
+    assert rows.loc["c07", "overdue_hours"] == pytest.approx(-48.0)
+    assert rows.loc["c06", "grid_name"] == "丙村第1网格 / 丙村1栋1单元"
+    assert (rows.loc["c06", "village_name"], rows.loc["c06", "township_name"]) == ("丙村", "西镇")
+    assert rows.loc["c08", "supervision_grade"] == "yellow"
+    assert rows.loc["c03", "department_name"] == "东县司法局"
+
+
+@pytest.mark.parametrize("sort", C.SORTS)
+def test_keyset_paging_walks_the_same_order(metrics_engine, sort):
+    full = ids(metrics_engine, ALL, sort)
+    page = C.case_page(metrics_engine, ALL, sort=sort, page_size=3, now=NOW)
+    assert page.pages == 4 and page.prev is None
+    walked = list(page.rows["case_no"])
+    pages = [page]
+    while page.next is not None:
+        page = C.case_page(metrics_engine, ALL, sort=sort, page=page.next.page, cursor=page.next, page_size=3,
+                           now=NOW)
+        walked += list(page.rows["case_no"])
+        pages.append(page)
+    assert walked == full
+    # back again, page by page, and each page also reached directly (offset from the nearer end)
+    while page.prev is not None:
+        back = C.case_page(metrics_engine, ALL, sort=sort, page=page.prev.page, cursor=page.prev, page_size=3,
+                           now=NOW)
+        assert list(back.rows["case_no"]) == list(pages[back.page - 1].rows["case_no"])
+        page = back
+    for p in pages:
+        direct = C.case_page(metrics_engine, ALL, sort=sort, page=p.page, page_size=3, now=NOW)
+        assert list(direct.rows["case_no"]) == list(p.rows["case_no"])
+    assert C.case_page(metrics_engine, ALL, sort=sort, page=99, page_size=3, now=NOW).page == 4
+
+
+def test_case_detail_steps_events_and_masking(metrics_engine):
+    viewer = User("访客", role="viewer")
+    d = C.case_detail(metrics_engine, "c02", viewer, now=NOW)
+    assert d.fields["reporter_name"] == "李*"
+    assert d.time_limit_hours == 24
+    steps = d.steps.set_index("step")
+    assert list(steps["hours"]) == [1, 1, 22, 1, 1]
+    assert list(steps["limit_hours"]) == pytest.approx([2.4, 2.4, 12.0, 4.8, 2.4])
+    assert list(steps["over"]) == [False, False, True, False, False]
+    assert list(d.events["action"]) == ["report", "accept", "dispatch", "handle", "feedback", "close"]
+    assert list(d.events["hours_since_previous"].fillna(-1)) == [-1, 1, 1, 22, 1, 1]
+    assert d.fields["overdue_hours"] == pytest.approx(2.0)
+
+    staff = C.case_detail(metrics_engine, "c01", STAFF, now=NOW)
+    assert (staff.fields["reporter_name"], staff.fields["reporter_phone"]) == ("张三", "13900001234")
+    leader = C.case_detail(metrics_engine, "c01", User("市领导", role="leader"), now=NOW)
+    assert (leader.fields["reporter_name"], leader.fields["reporter_phone"]) == ("张*", "139****1234")
+    # settled on the spot: reported → closed, the middle steps skipped
+    assert list(staff.steps["state"]) == ["skipped", "skipped", "skipped", "skipped", "done"]
+
+    waiting = C.case_detail(metrics_engine, "c08", STAFF, now=NOW).steps.set_index("step")
+    assert waiting.loc["dispatch", "state"] == "waiting"
+    assert waiting.loc["dispatch", "hours"] == pytest.approx(242.0)  # accepted 03-10 10:00 → now
+    assert C.case_detail(metrics_engine, "c08", STAFF, now=NOW).supervisions["past_deadline"].tolist() == [True]
+
+
+def test_case_detail_outside_scope_is_none(metrics_engine):
+    assert C.case_detail(metrics_engine, "c08", STAFF, scope_code="120", now=NOW) is None
+    assert C.case_detail(metrics_engine, "nope", STAFF, now=NOW) is None
+    assert C.case_detail(metrics_engine, "c09", STAFF, scope_code="120", now=NOW) is not None
+
+
+def test_masking_rules():
+    assert mask_name("张三") == "张*"
+    assert mask_name("欧阳娜娜") == "欧***"
+    assert mask_phone("13812341234") == "138****1234"
+    assert mask_phone("0738-8312345") == "073****2345"
+    assert mask_phone("12345") == "*****"
+    assert mask_name(None) is None and mask_phone("") == ""
+
+
+def test_open_supervisions(metrics_engine):
+    df = S.open_supervisions(metrics_engine, ALL, now=NOW)
+    assert df["supervision_id"].tolist() == ["SV1"]
+    assert df["hours_left"].iloc[0] == pytest.approx(-123.0)
+    assert S.open_supervision_counts(metrics_engine, ALL, now=NOW) == {
+        "normal": 0, "yellow": 1, "red": 0, "total": 1, "past_deadline": 1}
+    assert S.open_supervision_counts(metrics_engine, CaseFilter(region_code="120"), now=NOW)["total"] == 0
+
+
+# --- writes (each test on a fresh database) --------------------------------------------------------------------
+
+@pytest.fixture
+def loaded(empty_engine):
+    from data_access.loader import load_dataset
+
+    load_dataset(FIXTURES / "metrics", empty_engine)
+    return empty_engine
+
+
+def _counts(engine, case_no):
+    with engine.connect() as conn:
+        return (conn.execute(select(func.count()).select_from(supervisions)).scalar_one(),
+                conn.execute(select(func.count()).where(case_events.c.case_no == case_no)).scalar_one())
+
+
+def test_issue_and_resolve_a_supervision_order(loaded):
+    order = S.SupervisionOrder("c06", "red", datetime(2026, 3, 22, 18, 0), "  两日内办结并反馈  ")
+    sid = S.issue_supervision(loaded, STAFF, order, now=NOW)
+    assert _counts(loaded, "c06") == (2, 5)  # SV1 + the new one; 4 events + supervise
+    d = C.case_detail(loaded, "c06", STAFF, now=NOW)
+    last = d.events.iloc[-1]
+    assert (last["action"], last["actor"], last["note"]) == ("supervise", "王督办", "[red] 两日内办结并反馈")
+    new = d.supervisions.set_index("supervision_id").loc[sid]
+    assert (new["grade"], new["issued_by_name"], new["note"]) == ("red", "王督办", "两日内办结并反馈")
+    assert C.case_page(loaded, CaseFilter(region_code="G3-01"), now=NOW).rows["supervision_grade"].tolist() == ["red"]
+    assert S.open_supervision_counts(loaded, ALL, now=NOW)["red"] == 1
+
+    S.resolve_supervision(loaded, STAFF, sid, now=NOW)
+    assert S.open_supervision_counts(loaded, ALL, now=NOW)["red"] == 0
+    assert C.case_detail(loaded, "c06", STAFF, now=NOW).events.iloc[-1]["action"] == "note"
+    with pytest.raises(WriteRefused, match="already resolved"):
+        S.resolve_supervision(loaded, STAFF, sid, now=NOW)
+
+
+@pytest.mark.parametrize("user, order, message", [
+    (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 20, 11, 0), "x"), "deadline"),
+    (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "   "), "note: required"),
+    (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "长" * 501), "note: 501 characters"),
+    (STAFF, S.SupervisionOrder("c01", "red", datetime(2026, 3, 25), "x"), "already closed"),
+    (STAFF, S.SupervisionOrder("c06", "purple", datetime(2026, 3, 25), "x"), "grade"),
+    (STAFF, S.SupervisionOrder("nope", "red", datetime(2026, 3, 25), "x"), "no case"),
+    (User("西县", role="staff", scope_code="120"), S.SupervisionOrder("c08", "red", datetime(2026, 3, 25), "x"),
+     "no case 'c08' in your jurisdiction"),
+    (User("访客", role="viewer"), S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "x"), "role"),
+    (None, S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "x"), "role"),
+])
+def test_bad_orders_write_nothing(loaded, user, order, message):
+    before = _counts(loaded, order.case_no)
+    with pytest.raises(WriteRefused, match=message):
+        S.issue_supervision(loaded, user, order, now=NOW)
+    assert _counts(loaded, order.case_no) == before
+
+
+def test_order_and_event_are_one_transaction(loaded, monkeypatch):
+    def fail(*_a, **_k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(S, "_log", fail)
+    with pytest.raises(RuntimeError):
+        S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "yellow", datetime(2026, 3, 25), "x"), now=NOW)
+    assert _counts(loaded, "c06") == (1, 4)  # neither the order nor the event
+
+
+def test_event_number_clash_is_refused_cleanly(loaded, monkeypatch):
+    monkeypatch.setattr(S, "_next_seq", lambda conn, case_no: 1)  # as if another write took the number
+    with pytest.raises(WriteRefused, match="try again"):
+        S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "yellow", datetime(2026, 3, 25), "x"), now=NOW)
+    assert _counts(loaded, "c06") == (1, 4)
