@@ -40,13 +40,13 @@ def _case_in_scope(conn: Connection, tree: RegionTree, user: User, case_no: str)
     row = conn.execute(select(cases.c.case_no, cases.c.status, cases.c.grid_code, cases.c.city_code)
                        .where(cases.c.case_no == case_no)).mappings().first()
     if row is None or (user.scope_code is not None and not tree.contains(user.scope_code, row["grid_code"])):
-        raise WriteRefused(f"case_no: no case {case_no!r} in your jurisdiction")
+        raise WriteRefused(f"case_no: no case {case_no!r} in your jurisdiction", "case_not_in_scope", case_no=case_no)
     return dict(row)
 
 
 def _check_writer(user: User | None) -> User:
     if user is None or not may_write(user):
-        raise WriteRefused("role: your role may not issue or resolve supervision orders")
+        raise WriteRefused("role: your role may not issue or resolve supervision orders", "role")
     return user
 
 
@@ -67,22 +67,24 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
     now = (now or now_local()).replace(microsecond=0)
     user = _check_writer(user)
     if order.grade not in GRADES:
-        raise WriteRefused(f"grade: must be one of {', '.join(GRADES)}")
+        raise WriteRefused(f"grade: must be one of {', '.join(GRADES)}", "grade")
     deadline = order.deadline.replace(microsecond=0, tzinfo=None)
     if deadline <= now:
-        raise WriteRefused(f"deadline: {deadline:%Y-%m-%d %H:%M} is not in the future")
+        raise WriteRefused(f"deadline: {deadline:%Y-%m-%d %H:%M} is not in the future", "deadline_past",
+                           deadline=f"{deadline:%Y-%m-%d %H:%M}")
     note = (order.note or "").strip()
     if not note:
-        raise WriteRefused("note: required")
+        raise WriteRefused("note: required", "note_required")
     if len(note) > MAX_NOTE_LENGTH:
-        raise WriteRefused(f"note: {len(note)} characters, at most {MAX_NOTE_LENGTH}")
+        raise WriteRefused(f"note: {len(note)} characters, at most {MAX_NOTE_LENGTH}", "note_too_long",
+                           n=len(note), max=MAX_NOTE_LENGTH)
     tree = region_tree(engine)
     sid = f"DB{now:%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
     try:
         with engine.begin() as conn:
             case = _case_in_scope(conn, tree, user, order.case_no)
             if case["status"] == "closed":
-                raise WriteRefused(f"case_no: {order.case_no} is already closed")
+                raise WriteRefused(f"case_no: {order.case_no} is already closed", "case_closed", case_no=order.case_no)
             issuer = user.scope_code or case["city_code"]
             conn.execute(insert(supervisions).values(
                 supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
@@ -90,7 +92,7 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
             _log(conn, order.case_no, now, "supervise", user, issuer, f"[{order.grade}] {note}")
             meta.touch(conn)
     except IntegrityError as exc:  # a concurrent write took the same event number: nothing was written
-        raise WriteRefused("case_no: the case changed at the same moment; please try again") from exc
+        raise WriteRefused("case_no: the case changed at the same moment; please try again", "conflict") from exc
     return sid
 
 
@@ -105,20 +107,23 @@ def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, 
             row = conn.execute(select(supervisions.c.case_no, supervisions.c.resolved_at, supervisions.c.issued_by)
                                .where(supervisions.c.supervision_id == supervision_id)).mappings().first()
             if row is None:
-                raise WriteRefused(f"supervision_id: no order {supervision_id!r}")
+                raise WriteRefused(f"supervision_id: no order {supervision_id!r}", "order_unknown", id=supervision_id)
             _case_in_scope(conn, tree, user, row["case_no"])
             if row["resolved_at"] is not None:
-                raise WriteRefused(f"supervision_id: {supervision_id} was already resolved")
+                raise WriteRefused(f"supervision_id: {supervision_id} was already resolved", "order_resolved",
+                                    id=supervision_id)
             done = conn.execute(update(supervisions).where(
                 and_(supervisions.c.supervision_id == supervision_id, supervisions.c.resolved_at.is_(None))
             ).values(resolved_at=now)).rowcount
             if done != 1:
-                raise WriteRefused(f"supervision_id: {supervision_id} was already resolved")
+                raise WriteRefused(f"supervision_id: {supervision_id} was already resolved", "order_resolved",
+                                    id=supervision_id)
             _log(conn, row["case_no"], now, "note", user, user.scope_code or row["issued_by"],
                  f"督办已办结 / supervision resolved: {supervision_id}")
             meta.touch(conn)
     except IntegrityError as exc:
-        raise WriteRefused("supervision_id: the case changed at the same moment; please try again") from exc
+        raise WriteRefused("supervision_id: the case changed at the same moment; please try again",
+                            "conflict") from exc
 
 
 OPEN_ORDER_COLUMNS = ["supervision_id", "case_no", "title", "grade", "issued_at", "issued_by_name", "deadline",

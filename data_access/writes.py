@@ -15,7 +15,14 @@ from .summary import refresh_case_summary
 
 
 class WriteRefused(ValueError):
-    """The write was refused; the message says why.  Nothing was written."""
+    """The write was refused; the message says why (field first).  Nothing was written.
+
+    ``reason`` is a stable code and ``params`` its values, so the UI can say the same in the user's language."""
+
+    def __init__(self, message: str, reason: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
 
 
 @dataclass(frozen=True)

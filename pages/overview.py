@@ -9,6 +9,7 @@ import streamlit as st
 from data_access.regions import ancestor_code
 from ui import charts, data, fmt
 from ui.frame import current_filter
+from ui.guard import require_frame
 from ui.setup import friendly_errors
 from ui.state import lang, set_region, t
 
@@ -150,6 +151,7 @@ def _cockpit() -> None:
         county_map(f, url, now, tree)
 
 
+require_frame("overview")
 region = data.tree().get(current_filter().region_code)
 st.title(t("ov.title") + (f" · {region.name}" if region else ""))
 st.caption(t("app.subtitle"))

@@ -61,10 +61,24 @@ def test_overview_renders_on_demo_data(demo_url, monkeypatch):
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_renders_alone(page, demo_url, monkeypatch):
+def test_every_page_renders_in_the_frame(page, demo_url, monkeypatch):
+    at = _app(demo_url, monkeypatch).run()
+    at.switch_page(f"pages/{page}").run()
+    assert not at.exception and not at.error
+    assert at.session_state["_frame_ran"] is True
+    assert len(at.metric) >= 4  # every page opens with its headline numbers
+    assert "娄底市" in at.title[0].value  # the frame's region reached the page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_never_renders_without_the_frame(page, demo_url, monkeypatch):
+    """Started on its own (as Streamlit does for a deep link before app.py has ever run), a page shows no
+    data: it hands over to app.py (ui/guard.py)."""
     monkeypatch.setenv("GOV_DB_URL", demo_url)
     at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120).run()
     assert not at.exception
+    assert not at.metric and not at.dataframe
+    assert "app.py" in at.info[0].value
 
 
 def test_language_switch_changes_labels(demo_url, monkeypatch):

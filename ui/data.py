@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from data_access import geo, meta, overview, regions
+from data_access import cases, geo, meta, overview, reference, regions, supervision
 from data_access.clock import now_local
 from data_access.db import default_url, get_engine
 from data_access.filters import CaseFilter
@@ -66,3 +66,49 @@ def child_ranking(url: str, f: CaseFilter, now: datetime):
 
 def county_features(codes: list[str]) -> list[dict]:
     return geo.features_for(codes)
+
+
+# --- case workbench ---------------------------------------------------------------------------------------
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def kpis(url: str, f: CaseFilter, now: datetime):
+    return overview.case_kpis(get_engine(url), f, now)
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def categories(url: str, version: str | None):
+    return reference.case_categories(get_engine(url))
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def departments(url: str, version: str | None):
+    return reference.case_departments(get_engine(url))
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False, max_entries=200)
+def case_page(url: str, f: CaseFilter, sort: str, page: int, cursor, now: datetime):
+    return cases.case_page(get_engine(url), f, sort=sort, page=page, cursor=cursor, now=now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def open_orders(url: str, f: CaseFilter, now: datetime):
+    return supervision.open_supervisions(get_engine(url), f, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def open_order_counts(url: str, f: CaseFilter, now: datetime):
+    return supervision.open_supervision_counts(get_engine(url), f, now)
+
+
+def case_detail(case_no: str, user, scope_code: str | None, now: datetime):
+    """Not cached: one case is a few milliseconds, and after a write it must be current at once."""
+    return cases.case_detail(engine(), case_no, user, scope_code=scope_code, now=now)
+
+
+def data_version() -> str | None:
+    return regions.data_version(engine())
+
+
+def after_write() -> None:
+    """A write changes counts, lists and the data-as-of time everywhere: drop every cached answer."""
+    st.cache_data.clear()

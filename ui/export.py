@@ -1,0 +1,99 @@
+"""Export buttons of the case workbench: the filtered set as CSV or Excel, written in chunks to a temporary
+file with a progress bar, then offered for download.  A very large CSV is zipped (a 1.07 M-case CSV is
+hundreds of MB; the browser download is held in the server's memory until the session moves on)."""
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import streamlit as st
+
+from data_access import case_export
+from data_access.cases import GRADES
+from data_access.filters import CaseFilter
+from data_access.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
+
+from . import data
+from .state import lang, t
+from .user import current_user
+
+ZIP_ABOVE_ROWS = 100_000
+MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "zip": "application/zip"}
+
+
+def _translations() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    headers = {c: t(f"ex.col.{c}") for c in case_export.EXPORT_COLUMNS}
+    cats = data.categories(data.db_url(), data.data_version())
+    labels = {
+        "category": dict(zip(cats["code"], cats["name_zh" if lang() == "zh" else "name_en"])),
+        "status": {s: t(f"enum.status.{s}") for s in STATUSES},
+        "source": {s: t(f"enum.source.{s}") for s in SOURCES},
+        "resolution_level": {s: t(f"enum.level.{s}") for s in RESOLUTION_LEVELS},
+        "supervision_grade": {g: t(f"enum.grade.{g}") for g in GRADES},
+        "on_the_spot": {"true": t("ex.yes"), "false": t("ex.no")},
+    }
+    return headers, labels
+
+
+def _drop_previous() -> None:
+    old = st.session_state.pop("wb_export_file", None)
+    if old:
+        Path(old["path"]).unlink(missing_ok=True)
+
+
+def _build(kind: str, f: CaseFilter, total: int, now: datetime) -> None:
+    """Write the export to a temporary file (zipped when a CSV is large) and remember it for the session."""
+    _drop_previous()
+    headers, labels = _translations()
+    bar = st.progress(0.0, t("ex.progress", done=0, total=f"{total:,}"))
+
+    def progress(fraction: float, rows: int) -> None:
+        bar.progress(min(max(fraction, 0.0), 1.0), t("ex.progress", done=f"{rows:,}", total=f"{total:,}"))
+
+    name = case_export.export_file_name(f, kind, prefix=t("ex.prefix"), as_of=now.date())
+    fd, path = tempfile.mkstemp(suffix="." + kind, prefix="gov-export-")
+    os.close(fd)
+    try:
+        writer = case_export.write_csv if kind == "csv" else case_export.write_xlsx
+        extra = {} if kind == "csv" else {"sheet_name": t("ex.sheet")}
+        rows = writer(data.engine(), f, path, user=current_user(), now=now, headers=headers, labels=labels,
+                      progress=progress, total=total, **extra)
+        if kind == "csv" and rows > ZIP_ABOVE_ROWS:
+            zpath = path + ".zip"
+            with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+                z.write(path, arcname=name)
+            Path(path).unlink(missing_ok=True)
+            path, name = zpath, name + ".zip"
+    except Exception:
+        Path(path).unlink(missing_ok=True)
+        bar.empty()
+        raise
+    bar.empty()
+    st.session_state.wb_export_file = {"path": path, "name": name, "rows": rows, "sig": repr(f),
+                                       "kind": name.rsplit(".", 1)[-1]}
+
+
+def export_buttons(f: CaseFilter, total: int, now: datetime) -> None:
+    """Two buttons; after one is pressed, the download of that file (until the filter changes)."""
+    ready = st.session_state.get("wb_export_file")
+    if ready and ready["sig"] != repr(f):
+        _drop_previous()
+        ready = None
+    c = st.columns(2)
+    csv_clicked = c[0].button(t("ex.csv"), icon=":material/download:", disabled=total == 0, width="stretch",
+                              help=t("ex.help", n=f"{total:,}"))
+    xlsx_clicked = c[1].button(t("ex.xlsx"), icon=":material/table_view:", disabled=total == 0, width="stretch",
+                               help=t("ex.help", n=f"{total:,}"))
+    if csv_clicked or xlsx_clicked:
+        _build("csv" if csv_clicked else "xlsx", f, total, now)
+        ready = st.session_state.get("wb_export_file")
+    if ready and Path(ready["path"]).exists():
+        size = Path(ready["path"]).stat().st_size
+        with open(ready["path"], "rb") as fh:
+            st.download_button(t("ex.download", name=ready["name"], size=f"{size / 1e6:.1f}"), fh.read(),
+                               file_name=ready["name"], mime=MIME[ready["kind"]], icon=":material/save_alt:",
+                               type="primary", on_click="ignore", width="stretch", key="wb_export_dl")
