@@ -1,6 +1,7 @@
 """Local time of the data: every timestamp in the database is Asia/Shanghai wall time."""
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -8,7 +9,12 @@ TZ = ZoneInfo("Asia/Shanghai")
 
 
 def now_local() -> datetime:
-    """Now, as naive Asia/Shanghai time (seconds precision), comparable with stored timestamps."""
+    """Now, as naive Asia/Shanghai time (seconds precision), comparable with stored timestamps.
+
+    ``GOV_NOW`` (ISO, local time) freezes the clock: for demos of a historical dataset and for tests."""
+    frozen = os.environ.get("GOV_NOW", "").strip()
+    if frozen:
+        return datetime.fromisoformat(frozen).replace(tzinfo=None, microsecond=0)
     return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
 
 

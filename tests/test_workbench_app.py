@@ -1,0 +1,155 @@
+"""AppTest runs of the case workbench on the hand-computed fixture: filters and their URL round trip,
+hostile parameters, opening a case, issuing and resolving a supervision order from the page."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import FIXTURES, ROOT
+
+FOUND = "符合条件的案件"
+
+
+@pytest.fixture
+def url(tmp_path, monkeypatch) -> str:
+    from data_access.db import make_engine
+    from data_access.loader import load_dataset
+
+    url = f"sqlite:///{tmp_path / 'metrics.db'}"
+    load_dataset(FIXTURES / "metrics", make_engine(url))
+    monkeypatch.setenv("GOV_DB_URL", url)
+    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
+    monkeypatch.setenv("GOV_NOW", "2026-03-20T12:00:00")  # the fixture's "now" (its README)
+    return url
+
+
+def workbench(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/cases.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def found(at: AppTest) -> str:
+    return next(m.value for m in at.metric if m.label == FOUND)
+
+
+def listed(at: AppTest) -> list[str]:
+    return list(at.dataframe[0].value["case_no"]) if at.dataframe else []
+
+
+def test_filters_narrow_the_list_and_go_into_the_url(url):
+    at = workbench()
+    assert found(at) == "10"
+    assert listed(at)[:3] == ["c07", "c08", "c09"]  # newest first
+    at.text_input(key="wb_q").input("纠纷").run()
+    assert found(at) == "4"
+    at.multiselect(key="wb_status").select("closed").run()
+    assert found(at) == "3" and sorted(listed(at)) == ["c02", "c05", "c10"]
+    at.toggle(key="wb_overdue").set_value(True).run()
+    assert found(at) == "1" and listed(at) == ["c02"]  # closed late
+    assert (at.query_params["q"], at.query_params["status"], at.query_params["overdue"]) == ("纠纷", "closed", "1")
+
+    # the same link in a new session gives the same view
+    again = workbench(dict(at.query_params))
+    assert found(again) == "1" and listed(again) == ["c02"]
+    assert again.text_input(key="wb_q").value == "纠纷"
+    assert again.multiselect(key="wb_status").value == ["closed"]
+    assert again.toggle(key="wb_overdue").value is True
+
+    clear = next(b for b in at.button if b.label == "清除筛选")
+    clear.click().run()
+    assert found(at) == "10" and "q" not in at.query_params
+
+
+def test_sort_and_pager(url):
+    at = workbench({"sort": "overdue_desc"})
+    assert listed(at)[:3] == ["c06", "c08", "c02"]
+    at.segmented_control(key="wb_sort").set_value("due_asc").run()
+    assert listed(at)[:2] == ["c10", "c01"]
+    assert any("第 1 / 1 页" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("query, notice", [
+    ({"cat": "nope,A"}, "cat"),
+    ({"sort": "'; drop table cases; --"}, "sort"),
+    ({"overdue": "yes"}, "overdue"),
+    ({"sat": "9"}, "sat"),
+    ({"status": "closed,<script>"}, "status"),
+])
+def test_bad_parameters_are_dropped_with_a_notice(url, query, notice):
+    at = workbench(query)
+    assert not at.error
+    assert any(notice in toast.value for toast in at.toast)
+    assert int(found(at)) > 0
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("'; drop table cases; --", "0"),
+    ("<script>alert(1)</script>", "0"),
+    ("100%", "0"),
+    ("_", "0"),
+    ("漏水", "1"),
+])
+def test_hostile_search_strings_are_searched_for_literally(url, q, expected):
+    at = workbench({"q": q})
+    assert not at.error
+    assert found(at) == expected
+    assert not any("<script>" in m.value for m in at.markdown)  # never rendered as markup
+
+
+def test_open_a_case_issue_and_resolve_an_order(url, monkeypatch):
+    from data_access.db import make_engine
+    from data_access.schema import supervisions
+
+    monkeypatch.setenv("GOV_LOCAL_ROLE", "staff")
+    monkeypatch.setenv("GOV_LOCAL_USER", "测试员")
+    at = workbench({"case": "c06"})  # a link straight to a case
+    assert any("c06 · 楼道堆物" in s.value for s in at.subheader)
+    at.text_area(key="order_note_c06").input("请两日内办结")  # form values go with the submit
+    next(b for b in at.button if b.label == "发出督办").click().run()
+    assert not at.error, [e.value for e in at.error]
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(supervisions.c.grade, supervisions.c.issued_by_name, supervisions.c.note)
+                            .where(supervisions.c.case_no == "c06")).all()
+    assert rows == [("normal", "测试员", "请两日内办结")]
+    assert "普通督办" in list(at.dataframe[0].value["supervision_grade"])  # the list shows it at once
+    resolve = next(b for b in at.button if b.label == "标记办结")
+    resolve.click().run()
+    with engine.connect() as conn:
+        open_left = conn.execute(select(func.count()).select_from(supervisions)
+                                 .where(supervisions.c.case_no == "c06", supervisions.c.resolved_at.is_(None))
+                                 ).scalar_one()
+    assert open_left == 0
+    assert any("已标记办结" in s.value for s in at.success)
+
+
+def test_refused_order_writes_nothing_and_says_why(url, monkeypatch):
+    monkeypatch.setenv("GOV_LOCAL_ROLE", "staff")
+    at = workbench({"case": "c06"})
+    next(b for b in at.button if b.label == "发出督办").click().run()  # empty note
+    assert any("请填写督办意见" in e.value for e in at.error)
+
+
+def test_viewer_sees_masked_reporter_and_no_order_form(url, monkeypatch):
+    monkeypatch.setenv("GOV_LOCAL_ROLE", "viewer")
+    at = workbench({"case": "c01"})
+    facts = at.dataframe[1].value  # the case's fields
+    reporter = facts.iloc[:, 1].tolist()[-1]
+    assert reporter == "张* · 139****1234"
+    assert not any(b.label == "发出督办" for b in at.button)
+    assert any("脱敏" in c.value for c in at.caption)
+
+
+def test_orders_tab_lists_open_orders(url):
+    at = workbench()
+    at.session_state["wb_tab"] = "督办单"
+    at.run()
+    assert any(m.label == "黄牌督办" and m.value == "1" for m in at.metric)
+    orders = at.dataframe[0].value
+    assert list(orders["case_no"]) == ["c08"]
