@@ -261,7 +261,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             for g in d.supervisions.loc[d.supervisions["resolved_at"].isna(), "grade"]:
                 st.badge(t(f"enum.grade.{g}"), color={"red": "red", "yellow": "orange"}.get(g, "gray"),
                          icon=":material/gavel:")
-        left, right = st.columns([2, 3])
+        left, right = st.columns([4, 5])
         with left:
             place = " / ".join(p for p in (x["county_name"], x["township_name"], x["village_name"], x["grid_name"]) if p)
             facts = [
@@ -286,22 +286,19 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             st.caption(charts_level_path(x["resolution_level"]))
         with right:
             st.markdown(f"**{t('wb.case.steps')}**")
-            st.altair_chart(charts.step_time_chart(d.steps, step_label=lambda s: t(f"enum.step.{s}"),
-                                                   labels={"hours": t("wb.case.hours"), "limit": t("wb.case.step_limit"),
-                                                           "over": t("wb.case.over"), "within": t("wb.case.within")}),
-                            width="stretch")
+            step_table(d.steps)
             st.caption(t("wb.case.steps.help"))
-            st.markdown(f"**{t('wb.case.timeline')}**")
-            ev = d.events.assign(action=[t(f"enum.action.{a}") for a in d.events["action"]])
-            st.dataframe(ev, hide_index=True, width="stretch",
-                         column_order=["seq", "at", "action", "actor", "org_name", "note", "hours_since_previous"],
-                         column_config={
-                             "seq": st.column_config.NumberColumn("#", width="small"),
-                             "at": st.column_config.DatetimeColumn(t("wb.ev.at"), format="YYYY-MM-DD HH:mm"),
-                             "action": t("wb.ev.action"), "actor": t("wb.ev.actor"), "org_name": t("wb.ev.org"),
-                             "note": t("wb.ev.note"),
-                             "hours_since_previous": st.column_config.NumberColumn(t("wb.ev.gap"), format="%.1f"),
-                         }, placeholder="—")
+        st.markdown(f"**{t('wb.case.timeline')}**")
+        ev = d.events.assign(action=[t(f"enum.action.{a}") for a in d.events["action"]])
+        st.dataframe(ev, hide_index=True, width="stretch",
+                     column_order=["seq", "at", "action", "actor", "org_name", "note", "hours_since_previous"],
+                     column_config={
+                         "seq": st.column_config.NumberColumn("#", width="small"),
+                         "at": st.column_config.DatetimeColumn(t("wb.ev.at"), format="YYYY-MM-DD HH:mm"),
+                         "action": t("wb.ev.action"), "actor": t("wb.ev.actor"), "org_name": t("wb.ev.org"),
+                         "note": st.column_config.TextColumn(t("wb.ev.note"), width="large"),
+                         "hours_since_previous": st.column_config.NumberColumn(t("wb.ev.gap"), format="%.1f"),
+                     }, placeholder="—")
         orders_on_case(d, user)
         if may_write(user) and x["status"] != "closed":
             order_form(case_no, now)
@@ -309,6 +306,31 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             st.caption(t("wb.order.closed_case"))
         else:
             st.caption(t("wb.order.no_role"))
+
+
+def step_table(steps: pd.DataFrame) -> None:
+    """Each step: when it was reached, hours taken against its limit (a bar of the share used, red when over)."""
+    view = steps.assign(
+        step=[t(f"enum.step.{s}") for s in steps["step"]],
+        used=[None if pd.isna(h) else 100 * h / lim for h, lim in zip(steps["hours"], steps["limit_hours"])],
+        state=[t(f"wb.step.{s}") for s in steps["state"]],
+    )
+    over = dict(zip(view["step"], steps["over"]))
+    styled = view.style.apply(
+        lambda row: ["color: #D55E00; font-weight: 600" if over.get(row["step"]) else "" for _ in row], axis=1,
+        subset=["step", "hours", "state"])
+    st.dataframe(styled, hide_index=True, width="stretch",
+                 column_order=["step", "entered_at", "hours", "limit_hours", "used", "state"],
+                 column_config={
+                     "step": t("wb.ev.action"),
+                     "entered_at": st.column_config.DatetimeColumn(t("wb.step.entered"), format="MM-DD HH:mm"),
+                     "hours": st.column_config.NumberColumn(t("wb.case.hours"), format="%.1f"),
+                     "limit_hours": st.column_config.NumberColumn(t("wb.case.step_limit"), format="%.1f"),
+                     "used": st.column_config.ProgressColumn(t("wb.step.used"), format="%.0f%%", min_value=0,
+                                                             max_value=100, help=t("wb.step.used.help"),
+                                                             width="small"),
+                     "state": t("wb.step.state"),
+                 }, placeholder="—")
 
 
 def charts_level_path(level: str | None) -> str:

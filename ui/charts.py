@@ -96,25 +96,3 @@ STATUS_TEXT_COLORS = {
 }
 GRADE_COLORS = {"normal": "#6B7280", "yellow": "#B27300", "red": "#D55E00"}  # 普通 / 黄牌 / 红牌
 
-
-def step_time_chart(steps: pd.DataFrame, step_label, labels: dict[str, str]) -> alt.LayerChart:
-    """Hours spent reaching each step (bars; vermilion when over the step's limit) against the limit (tick)."""
-    d = steps.copy()
-    d["label"] = [step_label(s) for s in d["step"]]
-    d["verdict"] = [labels["over"] if o else labels["within"] for o in d["over"]]
-    order = list(d["label"])
-    y = alt.Y("label:N", sort=order, title=None)
-    bars = alt.Chart(d).mark_bar(height=14).encode(
-        y=y,
-        x=alt.X("hours:Q", title=labels["hours"]),
-        color=alt.Color("verdict:N", title=None,
-                        scale=alt.Scale(domain=[labels["within"], labels["over"]], range=["#0072B2", "#D55E00"]),
-                        legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("label:N", title=" "), alt.Tooltip("hours:Q", title=labels["hours"], format=".1f"),
-                 alt.Tooltip("limit_hours:Q", title=labels["limit"], format=".1f")],
-    )
-    ticks = alt.Chart(d).mark_tick(thickness=2, size=22, color="#444444").encode(
-        y=y, x=alt.X("limit_hours:Q"),
-        tooltip=[alt.Tooltip("limit_hours:Q", title=labels["limit"], format=".1f")],
-    )
-    return alt.layer(bars, ticks).properties(height=38 * len(d))
