@@ -15,7 +15,6 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
-    exists,
     literal,
     literal_column,
     or_,
@@ -128,7 +127,8 @@ def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, dat
     if f.overdue_only:
         conds.append(or_(open_overdue_condition(now), cases.c.closed_late.is_(True)))
     if f.supervised_only:
-        conds.append(exists(select(supervisions.c.case_no).where(supervisions.c.case_no == cases.c.case_no)))
+        # IN (not a correlated EXISTS): the ~2 % of cases with orders drive the query from the small table.
+        conds.append(cases.c.case_no.in_(select(supervisions.c.case_no)))
     if f.satisfaction:
         conds.append(cases.c.satisfaction.in_(f.satisfaction))
     text_cond = text_condition(f.text)
@@ -168,9 +168,7 @@ def summary_usable(r: Resolved, group_level: str | None = None) -> bool:
         return False
     if r.code is not None and r.level not in SUMMARY_LEVELS:
         return False
-    if group_level is not None and group_level not in SUMMARY_LEVELS:
-        return False
-    return True
+    return not (group_level is not None and group_level not in SUMMARY_LEVELS)
 
 
 def summary_table(r: Resolved, group_level: str | None = None) -> Table:

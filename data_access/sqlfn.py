@@ -29,3 +29,25 @@ def _hours_between_pg(element: hours_between, compiler: Any, **kw: Any) -> str:
     # (a numeric/float mix in a UNION adds a cast that hides the sort order of an index).
     return (f"(CAST(EXTRACT(EPOCH FROM ({compiler.process(b, **kw)} - {compiler.process(a, **kw)}))"
             f" AS DOUBLE PRECISION) / 3600.0)")
+
+
+class no_index(FunctionElement):
+    """``no_index(col)``: the column, but not usable by an index — on SQLite ``+col`` (the documented way to
+    steer its planner), elsewhere just ``col``.  The value and its type are unchanged."""
+
+    inherit_cache = True
+    name = "no_index"
+
+    def __init__(self, col: Any) -> None:
+        super().__init__(col)
+        self.type = col.type
+
+
+@compiles(no_index)
+def _no_index_default(element: no_index, compiler: Any, **kw: Any) -> str:
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(no_index, "sqlite")
+def _no_index_sqlite(element: no_index, compiler: Any, **kw: Any) -> str:
+    return "+" + compiler.process(next(iter(element.clauses)), **kw)
