@@ -175,7 +175,10 @@ def case_list(f, url, now, cat_name: dict) -> None:
     )
     selected = event.selection.rows if event is not None else []
     if selected:
-        open_case(str(page.rows["case_no"].iloc[selected[0]]))
+        picked = str(page.rows["case_no"].iloc[selected[0]])
+        if picked != st.session_state.get("wb_case"):
+            st.toast(t("wb.case.opened", case_no=picked), icon=":material/south:")
+        open_case(picked)
     c = st.columns([1, 1, 3, 1, 1], vertical_alignment="center")
     c[0].button(t("wb.page.first"), icon=":material/first_page:", disabled=page.page <= 1, on_click=_go,
                 args=(1, None), width="stretch")
