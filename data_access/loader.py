@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, delete, insert, text
 from . import schema
 from .contract import CASE_STEP_COLUMNS, FILES, Col, FileSpec
 from .metrics import REGION_LEVELS, STATUSES
+from .search import resume_text_index, suspend_text_index
 from .summary import rebuild_case_summary
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -1024,6 +1025,8 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 else:
                     # the app's per-statement limit is for queries, not for a bulk load
                     conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                # the search index is filled once after the load, not row by row (nor emptied row by row)
+                text_index = suspend_text_index(conn)
                 if _has_data(conn):
                     if not replace:
                         raise DatabaseNotEmpty(
@@ -1040,6 +1043,8 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 if progress:
                     progress(0.92, "building indexes")
                 _create_indexes(conn, dropped)
+                if text_index:
+                    resume_text_index(conn)
                 if progress:
                     progress(0.95, "building the case summary")
                 rebuild_case_summary(conn)

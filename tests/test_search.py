@@ -1,0 +1,278 @@
+"""Free-text search (data_access/search.py) on SQLite and PostgreSQL: exact result sets on a small dataset
+(the tiny fixture plus cases written for search), the same answer as plain LIKE for every substring of
+every searched value, and an index kept exact by writes, by ``load --replace`` and by the migration."""
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, func, or_, select, text, update
+
+from data_access.db import alembic_config
+from data_access.filters import CaseFilter, case_conditions, resolve
+from data_access.loader import load_dataset
+from data_access.schema import case_events, cases
+from data_access.search import _successor, normalise, text_condition
+from data_access.writes import NewCase, report_case
+from tests.conftest import FIXTURES
+
+COUNTY_A, COUNTY_B = "431302", "431322"
+GRID_A, GRID_B = "431302001001001", "431322100001001"
+
+# case_no → (grid, title, description): hostile strings literally inside titles and descriptions.
+SEARCH_CASES: dict[str, tuple[str, str, str | None]] = {
+    "SX2025010100001": (GRID_A, "楼上装修噪音大", "夜间噪音持续"),
+    "SX2025010100002": (GRID_B, "卫生间漏水", "漏水严重，楼下天花板渗水"),
+    "SX2025010100003": (GRID_A, "噪声扰民", None),
+    "SX2025010100004": (GRID_A, "Noise from KTV ABC", "mixed 中文 and English"),
+    "SX2025010100005": (GRID_B, "50%_off 促销纠纷", "打折100%"),
+    "SX2025010100006": (GRID_A, "O'Brien's \"quote\" 投诉", 'He said "no" again'),
+    "SX2025010100007": (GRID_B, "留言板", "'; drop table cases; --"),
+    "SX2025010100008": (GRID_A, "<script>alert(1)</script>", "网页投诉"),
+    "SX2025010100009": (GRID_B, "路径问题", "C:\\temp\\new file a/b"),
+    "SX2025010100010": (GRID_A, "漏水💧", "🚰 emoji 水管"),
+    "SX2025010100011": (GRID_A, "水", None),
+    "SX2025010100012": (GRID_B, "漏水", None),
+    "SX2025010100013": (GRID_A, "abc", "ABC"),
+    "SX2025010100014": (GRID_B, "under_score", "percent%sign"),
+    "SX2025010100015": (GRID_A, "Ärger und ärger", "Straße"),
+}
+
+
+def sx(*numbers: int) -> set[str]:
+    return {f"SX20250101{n:05d}" for n in numbers}
+
+
+def ld(*numbers: int) -> set[str]:
+    """Cases of the tiny fixture by their last digits (tests/fixtures/tiny/README.md)."""
+    tiny = {1: "LD20240105000001", 2: "LD20240110000002", 3: "LD20240201000003", 4: "LD20240210000004",
+            5: "LD20240301000005", 7: "LD20240601000007", 8: "LD20240610000008", 9: "LD20240615000009",
+            12: "LD20240630000012"}
+    return {tiny[n] for n in numbers}
+
+
+# query → the cases that literally contain it (ASCII case ignored), worked out by hand.
+EXPECTED: dict[str, set[str]] = {
+    "噪": sx(1, 3) | ld(7),
+    "噪音": sx(1) | ld(7),
+    "漏水": sx(2, 10, 12) | ld(12),
+    "噪音扰民": ld(7),
+    "水管": sx(10),
+    "下水道堵塞": ld(2, 5),
+    "LD2024061": ld(8, 9),
+    "0000012": ld(12),
+    "sx20250101000": sx(*range(1, 16)),
+    "abc": sx(4, 13),
+    "ABC": sx(4, 13),
+    "kTv": sx(4),
+    "中文 and": sx(4),
+    "%": sx(5, 14),
+    "_": sx(5, 14),
+    "%_": sx(5),
+    "100%": sx(5),
+    "'": sx(6, 7),
+    '"': sx(6) | ld(3, 4),
+    'said "no"': sx(6) | ld(3),
+    "'; drop table cases; --": sx(7),
+    "<script>alert(1)</script>": sx(8),
+    "/": sx(8, 9),
+    "\\": sx(9),
+    "\\temp\\": sx(9),
+    "💧": sx(10),
+    "🚰": sx(10) | ld(5),
+    "漏水💧": sx(10),
+    "  噪音  ": sx(1) | ld(7),  # normalised
+    "xyz不存在": set(),
+    "鬼": set(),
+    "%%%": set(),
+    "___": set(),
+    'NEAR("a" "b")': set(),
+    "title:abc": set(),
+    "a OR b": set(),
+    "^ab*": set(),
+    "\\%": set(),
+}
+HOSTILE = ['"', '""', "'", "''", "%", "_", "\\", "*", "(", ")", ":", "^", "-", "+", "NOT", "AND", "OR", "NEAR",
+           '" OR "', "a\x01b", "\x01", "\t", "'; drop table cases; --", "<script>alert(1)</script>",
+           "😡", "💧水", "ÄRGER", "ärger", "STRASSE", "\U0010ffff", "\ud7ff", "x" * 150]
+
+
+def _dataset(tmp_path: Path, extra: dict[str, tuple[str, str, str | None]], name: str = "ds") -> Path:
+    """The tiny fixture plus ``extra`` cases (status reported, one report event each)."""
+    out = tmp_path / name
+    shutil.copytree(FIXTURES / "tiny", out)
+    with open(out / "cases.csv", encoding="utf-8-sig", newline="") as f:
+        header = next(csv.reader(f))
+    with open(out / "cases.csv", "a", encoding="utf-8", newline="") as fc, \
+            open(out / "case_events.csv", "a", encoding="utf-8", newline="") as fe:
+        wc, we = csv.writer(fc), csv.writer(fe)
+        for i, (case_no, (grid, title, description)) in enumerate(extra.items()):
+            reported = f"2025-01-01T{8 + i % 12:02d}:{i:02d}:00+08:00"
+            row = dict.fromkeys(header, "") | {
+                "case_no": case_no, "grid_code": grid, "category": "neighbour", "source": "patrol",
+                "title": title, "description": description or "", "status": "reported",
+                "reported_at": reported, "due_at": "2025-01-04T08:00:00+08:00", "on_the_spot": "false"}
+            wc.writerow([row[h] for h in header])
+            we.writerow([case_no, 1, reported, "report", "", grid, ""])
+    return out
+
+
+@pytest.fixture
+def engine(empty_engine: Engine, tmp_path: Path) -> Engine:
+    load_dataset(_dataset(tmp_path, SEARCH_CASES), empty_engine)
+    return empty_engine
+
+
+def found(engine: Engine, query: str) -> set[str]:
+    cond = text_condition(query)
+    stmt = select(cases.c.case_no)
+    with engine.connect() as conn:
+        return set(conn.execute(stmt if cond is None else stmt.where(cond)).scalars())
+
+
+def like_found(conn, query: str) -> set[str]:
+    """The reference answer: plain LIKE, as search.py did before the index."""
+    q = normalise(query)
+    cond = or_(*(cases.c[c].icontains(q, autoescape=True) for c in ("case_no", "title", "description")))
+    return set(conn.execute(select(cases.c.case_no).where(cond)).scalars())
+
+
+def all_queries(engine: Engine) -> list[str]:
+    """Every substring of 1–4 characters of every searched value, upper-cased too, and the hostile strings."""
+    with engine.connect() as conn:
+        values = [v for row in conn.execute(select(cases.c.case_no, cases.c.title, cases.c.description))
+                  for v in row if v]
+    subs = {v[i:i + n] for v in values for n in (1, 2, 3, 4) for i in range(len(v) - n + 1)}
+    subs |= {s.upper() for s in subs}
+    return sorted({normalise(s) for s in subs | set(HOSTILE) | set(EXPECTED)} - {""})
+
+
+def assert_same_as_like(engine: Engine, queries: list[str] | None = None) -> None:
+    queries = all_queries(engine) if queries is None else queries
+    wrong = []
+    with engine.connect() as conn:
+        for q in queries:
+            got = set(conn.execute(select(cases.c.case_no).where(text_condition(q))).scalars())
+            if got != like_found(conn, q):
+                wrong.append(q)
+    assert not wrong, f"{len(wrong)} of {len(queries)} searches differ from LIKE, e.g. {wrong[:10]}"
+
+
+# --- results --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query", list(EXPECTED))
+def test_expected_cases(engine, query):
+    assert found(engine, query) == EXPECTED[query]
+
+
+def test_hostile_strings_are_searched_literally(engine):
+    with engine.connect() as conn:
+        for q in HOSTILE:
+            assert found(engine, q) == like_found(conn, q), q
+    assert found(engine, "ärger") >= sx(15)  # ASCII case is folded on both; PostgreSQL folds Ä too
+
+
+def test_every_substring_gives_the_like_answer(engine):
+    assert_same_as_like(engine)
+
+
+def test_empty_text_is_no_condition():
+    assert text_condition("") is None and text_condition("  \n ") is None
+
+
+def test_combined_with_region_and_period(engine):
+    def first_page(f: CaseFilter) -> list[str]:
+        conds = case_conditions(resolve(engine, f), datetime(2026, 1, 1))
+        stmt = (select(cases.c.case_no).where(*conds)
+                .order_by(cases.c.reported_at.desc(), cases.c.case_no.desc()).limit(50))
+        with engine.connect() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    assert first_page(CaseFilter(region_code=COUNTY_A, text="漏水")) == sorted(sx(10))
+    assert first_page(CaseFilter(region_code=COUNTY_B, text="漏水")) == sorted(sx(2, 12), reverse=True) + sorted(ld(12))
+    assert first_page(CaseFilter(date_from=date(2024, 6, 1), date_to=date(2024, 12, 31), text="水")) \
+        == sorted(ld(8, 12), reverse=True)  # 雨水井堵塞, 楼上漏水
+
+
+def test_successor_bounds_every_string_with_the_prefix():
+    assert _successor("ab") == "ac"
+    assert _successor("\ud7ff") == "\ue000"
+    assert _successor("a\U0010ffff") is None
+
+
+# --- the index follows every write path -----------------------------------------------------------------
+
+def test_reported_case_is_found_at_once(engine):
+    report_case(engine, NewCase(case_no="SX2025020100001", grid_code=GRID_A, category="neighbour",
+                                source="patrol", title="新报案件：水管爆裂", reported_at=datetime(2025, 2, 1, 9),
+                                description="Pipe BURST at 3号楼"))
+    for q in ("爆", "爆裂", "水管爆裂", "burst", "3号楼", "SX2025020100001"):
+        assert "SX2025020100001" in found(engine, q), q
+    assert found(engine, "水管") == sx(10) | {"SX2025020100001"}
+    assert_same_as_like(engine)
+
+
+def test_updated_and_deleted_cases(engine):
+    with engine.begin() as conn:
+        conn.execute(update(cases).where(cases.c.case_no == "SX2025010100001")
+                     .values(title="楼上装修", description="已处理"))
+        conn.execute(update(cases).where(cases.c.case_no == "SX2025010100002").values(status="accepted"))
+        conn.execute(case_events.delete().where(case_events.c.case_no == "SX2025010100012"))
+        conn.execute(cases.delete().where(cases.c.case_no == "SX2025010100012"))
+    assert found(engine, "噪音") == ld(7)
+    assert found(engine, "已处理") == sx(1)
+    assert found(engine, "漏水") == sx(2, 10) | ld(12)
+    assert_same_as_like(engine)
+
+
+def test_load_replace_leaves_the_index_exact(engine, tmp_path):
+    other = {"SX2025030100001": (GRID_B, "全新的标题", "description NEW"),
+             "SX2025030100002": (GRID_A, "漏水", None)}
+    load_dataset(_dataset(tmp_path, other, "replacement"), engine, replace=True)
+    assert found(engine, "噪音") == ld(7)
+    assert found(engine, "漏水") == ld(12) | {"SX2025030100002"}
+    assert found(engine, "全新") == {"SX2025030100001"}
+    assert found(engine, "sx2025") == {"SX2025030100001", "SX2025030100002"}
+    assert_same_as_like(engine)
+
+
+def test_migration_down_and_up_rebuilds_the_index(engine, db_kind):
+    cfg = alembic_config(engine)
+    command.downgrade(cfg, "0005")
+    with engine.connect() as conn:
+        if db_kind == "sqlite":
+            assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name LIKE 'cases_fts%'")
+                                ).scalar_one() == 0
+        else:
+            assert conn.execute(text("SELECT count(*) FROM pg_indexes WHERE indexname IN "
+                                     "('ix_cases_search_grams', 'ix_cases_title_trgm')")).scalar_one() == 0
+    command.upgrade(cfg, "head")
+    assert found(engine, "噪音") == sx(1) | ld(7)
+    assert_same_as_like(engine)
+
+
+# --- the index is used ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("query, sqlite_object, pg_index", [
+    ("噪音", "cases_fts_terms", "ix_cases_search_grams"),
+    ("噪音扰民", "cases_fts", "ix_cases_title_trgm"),
+    ("0000012", "cases_fts", "ix_cases_case_no_trgm"),
+    ("%%%", "cases_fts", "ix_cases_search_grams"),
+])
+def test_plan_uses_the_index(engine, db_kind, query, sqlite_object, pg_index):
+    compiled = select(func.count()).select_from(cases).where(text_condition(query)).compile(engine)
+    params = compiled.params
+    if compiled.positiontup is not None:
+        params = tuple(params[k] for k in compiled.positiontup)
+    with engine.connect() as conn:
+        if db_kind == "sqlite":
+            plan = " ".join(r[-1] for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params))
+            assert f"SCAN {sqlite_object} VIRTUAL TABLE" in plan, plan
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # the fixture is too small to need an index
+            plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", params))
+            assert pg_index in plan, plan
