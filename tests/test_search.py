@@ -198,6 +198,16 @@ def test_combined_with_region_and_period(engine):
         == sorted(ld(8, 12), reverse=True)  # 雨水井堵塞, 楼上漏水
 
 
+@pytest.mark.parametrize("query", ["under", "abc", "漏水", "噪", "噪音扰民", "%", "'", "2024", "a\x01b"])
+def test_and_with_other_conditions(engine, query):
+    """Whatever form the search takes (an OR on some paths), ANDed with a region it only narrows."""
+    conds = case_conditions(resolve(engine, CaseFilter(region_code=COUNTY_A, text=query)), datetime(2026, 1, 1))
+    with engine.connect() as conn:
+        got = set(conn.execute(select(cases.c.case_no).where(*conds)).scalars())
+        in_a = set(conn.execute(select(cases.c.case_no).where(cases.c.county_code == COUNTY_A)).scalars())
+    assert got == found(engine, query) & in_a
+
+
 def test_successor_bounds_every_string_with_the_prefix():
     assert _successor("ab") == "ac"
     assert _successor("\ud7ff") == "\ue000"
