@@ -7,6 +7,11 @@ its report month, hours to close and whether it closed late.  ``case_summary``
 is the month × township × category × status × resolution-level roll-up that
 answers the Overview at any scale; it is maintained by every write path
 (loader, ``data_access.writes``).
+
+The free-text search index of ``cases`` is not in this metadata: migration 0006
+creates it (FTS5 table and triggers on SQLite, GIN indexes on PostgreSQL; see
+``data_access/search.py``), so a database made with ``metadata.create_all()``
+cannot search.
 """
 from __future__ import annotations
 
