@@ -153,3 +153,15 @@ def test_orders_tab_lists_open_orders(url):
     assert any(m.label == "黄牌督办" and m.value == "1" for m in at.metric)
     orders = at.dataframe[0].value
     assert list(orders["case_no"]) == ["c08"]
+
+
+def test_export_buttons_prepare_a_download(url):
+    at = workbench({"q": "纠纷"})
+    next(b for b in at.button if b.label == "导出 CSV").click().run()
+    assert not at.exception and not at.error
+    ready = at.session_state["wb_export_file"]
+    assert ready["rows"] == 4 and ready["name"].endswith(".csv") and ready["kind"] == "csv"
+    with open(ready["path"], encoding="utf-8-sig") as fh:
+        lines = fh.read().splitlines()
+    assert lines[0].startswith("案件编号,标题,类别") and len(lines) == 5
+    assert any(d.proto.label.startswith("下载") for d in at.get("download_button"))

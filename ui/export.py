@@ -21,6 +21,7 @@ from .state import lang, t
 from .user import current_user
 
 ZIP_ABOVE_ROWS = 100_000
+XLSX_SLOW_ABOVE_ROWS = 200_000
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "zip": "application/zip"}
 
@@ -86,8 +87,10 @@ def export_buttons(f: CaseFilter, total: int, now: datetime) -> None:
     c = st.columns(2)
     csv_clicked = c[0].button(t("ex.csv"), icon=":material/download:", disabled=total == 0, width="stretch",
                               help=t("ex.help", n=f"{total:,}"))
+    slow = total > XLSX_SLOW_ABOVE_ROWS  # Excel files are written at ~6,000 rows a second
     xlsx_clicked = c[1].button(t("ex.xlsx"), icon=":material/table_view:", disabled=total == 0, width="stretch",
-                               help=t("ex.help", n=f"{total:,}"))
+                               help=t("ex.help", n=f"{total:,}") + (
+                                   t("ex.xlsx.slow", min=max(1, round(total / 6000 / 60))) if slow else ""))
     if csv_clicked or xlsx_clicked:
         _build("csv" if csv_clicked else "xlsx", f, total, now)
         ready = st.session_state.get("wb_export_file")

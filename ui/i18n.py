@@ -261,6 +261,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "ex.csv": {"zh": "导出 CSV", "en": "Export CSV"},
     "ex.xlsx": {"zh": "导出 Excel", "en": "Export Excel"},
     "ex.help": {"zh": "导出全部 {n} 件符合条件的案件（列表各列及案件其余字段）。", "en": "Exports all {n} matching cases (the list's columns and the rest of each case)."},
+    "ex.xlsx.slow": {"zh": " 数据量大，Excel 约需 {min} 分钟；CSV 快约 4 倍。", "en": " A large set: Excel takes about {min} min; CSV is about 4 times faster."},
     "ex.progress": {"zh": "正在导出 {done} / {total} 件…", "en": "Exporting {done} of {total} cases…"},
     "ex.download": {"zh": "下载 {name}（{size} MB）", "en": "Download {name} ({size} MB)"},
     "ex.prefix": {"zh": "案件", "en": "cases"},
