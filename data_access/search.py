@@ -110,6 +110,11 @@ _PG_FUNCTIONS = [
      "string_to_array(lower(t), NULL)"
      " || string_to_array(regexp_replace(lower(t), '(..)', '\\1' || chr(1), 'g'), chr(1))"
      " || string_to_array(regexp_replace(substr(lower(t), 2), '(..)', '\\1' || chr(1), 'g'), chr(1)), '') $$"),
+    # Statistics of the joined text, so that the planner knows how common a string is: the first page of a
+    # common one walks ix_cases_reported backwards (2 ms), a rare one is read from the index (6 ms); without
+    # them every string looked rare and 纠纷 (200k cases) took 520 ms.
+    ("CREATE STATISTICS IF NOT EXISTS cases_search_doc_stats "
+     "ON (case_search_doc(case_no, title, description)) FROM cases"),
 ]
 _PG_TRGM_INDEXES = {f"ix_cases_{c}_trgm": c for c in SEARCHED_COLUMNS}
 _PG_GRAMS_INDEX = "ix_cases_search_grams"
@@ -227,6 +232,7 @@ def uninstall_text_search(conn: Connection) -> None:
         conn.exec_driver_sql("DROP TABLE IF EXISTS cases_fts_terms")
         conn.exec_driver_sql("DROP TABLE IF EXISTS cases_fts")
     elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("DROP STATISTICS IF EXISTS cases_search_doc_stats")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS case_search_grams(text)")
         conn.exec_driver_sql("DROP FUNCTION IF EXISTS case_search_doc(text, text, text)")
 
