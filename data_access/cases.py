@@ -208,16 +208,19 @@ def _merged(conn: Connection, conds: list, arms: list, desc: bool, after: tuple 
 
 
 def case_page(engine: Engine, f: CaseFilter, *, sort: str = DEFAULT_SORT, page: int = 1,
-              page_size: int = PAGE_SIZE, cursor: Cursor | None = None, now: datetime | None = None) -> CasePage:
+              page_size: int = PAGE_SIZE, cursor: Cursor | None = None, now: datetime | None = None,
+              total: int | None = None) -> CasePage:
     """Page ``page`` (1-based) of the cases matching ``f``, sorted by ``sort`` (one of SORTS).
 
-    Pass the ``next``/``prev`` cursor of the page on screen to move one page cheaply at any depth."""
+    Pass the ``next``/``prev`` cursor of the page on screen to move one page cheaply at any depth, and
+    ``total`` when the caller already counted the matches (the workbench's KPIs do), to skip a count."""
     now = now or now_local()
     sort = sort if sort in SORTS else DEFAULT_SORT
     r = resolve(engine, f)
     conds = case_conditions(r, now)
     with engine.connect() as conn:
-        total = case_total(engine, f, now)
+        if total is None:
+            total = case_total(engine, f, now)
         pages = max(1, -(-total // page_size))
         page = min(max(1, int(page)), pages)
         keyed = _page_ids(conn, f, conds, sort, now, page, total, page_size, cursor)

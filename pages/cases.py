@@ -83,8 +83,7 @@ def build_filter(v: dict):
     )
 
 
-def kpi_strip(f, url, now) -> None:
-    k = data.kpis(url, f, now)
+def kpi_strip(f, url, now, k) -> None:
     counts = data.open_order_counts(url, f, now)
     lg = lang()
     c = st.columns(5)
@@ -137,14 +136,14 @@ def open_case(case_no: str | None) -> None:
     st.session_state.wb_case = case_no or ""
 
 
-def case_list(f, url, now, cat_name: dict) -> None:
+def case_list(f, url, now, cat_name: dict, total: int) -> None:
     top = st.columns([3, 2, 2])
     top[0].segmented_control(t("wb.sort"), SORTS, key="wb_sort", format_func=lambda s: t(f"wb.sort.{s}"),
                              required=True)
     sort = st.session_state.get("wb_sort") or DEFAULT_SORT
     page_no, cursor = _pager_state(repr((f, sort)))
     with st.spinner(t("wb.loading")):
-        page = data.case_page(url, f, sort, page_no, cursor, now)
+        page = data.case_page(url, f, sort, page_no, cursor, now, total)
     with top[1]:
         export.export_buttons(f, page.total, now)
     if page.total == 0:
@@ -421,16 +420,16 @@ def workbench() -> None:
     flash = st.session_state.pop("wb_flash", None)
     if flash:
         (st.error if flash[0] == "error" else st.success)(flash[1])
-    kpis = st.container()
+    with st.spinner(t("wb.loading")):
+        k = data.kpis(url, f, now)  # its count is the list's total too
+    kpi_strip(f, url, now, k)
     tabs = st.tabs([t("wb.tab.list"), t("wb.tab.orders")], key="wb_tab", on_change="rerun")
     with tabs[0]:
         if tabs[0].open is not False:
-            case_list(f, url, now, cat_name)
+            case_list(f, url, now, cat_name, k.cases)
     with tabs[1]:
         if tabs[1].open:
             orders_tab(f, url, now)
-    with kpis:  # drawn after the list, above it: the list shows first
-        kpi_strip(f, url, now)
     case_no = st.session_state.get("wb_case") or ""
     urlstate.publish(ps)  # a row picked in this run changes ?case=
     if case_no:

@@ -86,8 +86,8 @@ def departments(url: str, version: str | None):
 
 
 @st.cache_data(ttl=REFRESH_S, show_spinner=False, max_entries=200)
-def case_page(url: str, f: CaseFilter, sort: str, page: int, cursor, now: datetime):
-    return cases.case_page(get_engine(url), f, sort=sort, page=page, cursor=cursor, now=now)
+def case_page(url: str, f: CaseFilter, sort: str, page: int, cursor, now: datetime, total: int | None = None):
+    return cases.case_page(get_engine(url), f, sort=sort, page=page, cursor=cursor, now=now, total=total)
 
 
 @st.cache_data(ttl=REFRESH_S, show_spinner=False)
