@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -20,23 +19,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from timing import timed
 
-from data_access import overview  # noqa: E402
-from data_access.db import make_engine  # noqa: E402
-from data_access.filters import CaseFilter  # noqa: E402
-from data_access.meta import case_count  # noqa: E402
+from data_access import overview
+from data_access.db import make_engine
+from data_access.filters import CaseFilter
+from data_access.meta import case_count
 
 TODAY = date(2026, 10, 8)
 NOW = datetime(2026, 10, 8, 12, 0)
 
 
-def timed(fn, repeat: int = 7) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def overview_all(engine, f: CaseFilter) -> None:

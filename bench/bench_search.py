@@ -15,7 +15,6 @@ Prints a Markdown table (medians of repeated runs, warm caches).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -28,6 +27,8 @@ from sqlalchemy import Engine, create_engine, event, func, or_, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from timing import timed as _timed
 
 from data_access import db
 from data_access.filters import CaseFilter, case_conditions, resolve
@@ -51,13 +52,7 @@ Results = dict[tuple[str, str, str, str], float]  # (query, scope, count|page|n,
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm the caches
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+    return _timed(fn, repeat, warm=True)
 
 
 def plain_engine(url: str) -> Engine:

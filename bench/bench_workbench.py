@@ -12,19 +12,19 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from timing import timed
 
-from data_access import cases, overview, supervision  # noqa: E402
-from data_access.db import make_engine  # noqa: E402
-from data_access.filters import CaseFilter  # noqa: E402
+from data_access import cases, overview, supervision
+from data_access.db import make_engine
+from data_access.filters import CaseFilter
 
 NOW = datetime(2026, 10, 8, 12, 0)
 YEAR = CaseFilter(region_code="431300", date_from=date(2025, 10, 1), date_to=date(2026, 10, 8))
@@ -44,13 +44,6 @@ FILTERS: list[tuple[str, CaseFilter]] = [
 ]
 
 
-def timed(fn: Callable[[], object], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
 
 
 def bench_db(url: str) -> list[tuple[str, str, float]]:
