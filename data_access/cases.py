@@ -309,7 +309,10 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
         dept_names = dict(conn.execute(select(departments.c.code, departments.c.name)
                                        .where(departments.c.code.in_(set(events["org_code"].dropna())))).all())
     fields = dict(row)
-    fields["reporter_name"] = personal(user, fields["reporter_name"], "name")
+    reporter = fields["reporter_name"]
+    if reporter:  # a resident who reported in person appears in the log too: masked by the same rule
+        events["actor"] = [personal(user, a, "name") if a == reporter else a for a in events["actor"]]
+    fields["reporter_name"] = personal(user, reporter, "name")
     fields["reporter_phone"] = personal(user, fields["reporter_phone"], "phone")
     fields["overdue_hours"] = _overdue_hours(fields, now)
     fields.update(add_place_names(pd.DataFrame({"grid_code": [fields["grid_code"]]}), tree).iloc[0].to_dict())

@@ -298,7 +298,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
                          "seq": st.column_config.NumberColumn("#", width="small"),
                          "at": st.column_config.DatetimeColumn(t("wb.ev.at"), format="YYYY-MM-DD HH:mm"),
                          "action": t("wb.ev.action"), "actor": t("wb.ev.actor"), "org_name": t("wb.ev.org"),
-                         "note": st.column_config.TextColumn(t("wb.ev.note"), width="large"),
+                         "note": st.column_config.TextColumn(t("wb.ev.note"), width="medium"),
                          "hours_since_previous": st.column_config.NumberColumn(t("wb.ev.gap"), format="%.1f"),
                      }, placeholder="—")
         orders_on_case(d, user)
@@ -314,7 +314,8 @@ def step_table(steps: pd.DataFrame) -> None:
     """Each step: when it was reached, hours taken against its limit (a bar of the share used, red when over)."""
     view = steps.assign(
         step=[t(f"enum.step.{s}") for s in steps["step"]],
-        used=[None if pd.isna(h) else 100 * h / lim for h, lim in zip(steps["hours"], steps["limit_hours"])],
+        used=[None if pd.isna(h) else min(999.0, 100 * h / lim)  # shown up to 999 %; the hours say the rest
+              for h, lim in zip(steps["hours"], steps["limit_hours"])],
         state=[t(f"wb.step.{s}") for s in steps["state"]],
     )
     over = dict(zip(view["step"], steps["over"]))

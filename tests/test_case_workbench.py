@@ -221,6 +221,17 @@ def test_order_and_event_are_one_transaction(loaded, monkeypatch):
     assert _counts(loaded, "c06") == (1, 4)  # neither the order nor the event
 
 
+def test_a_reporter_named_in_the_log_is_masked_there_too(loaded):
+    from data_access.writes import NewCase, report_case
+
+    report_case(loaded, NewCase("n1", "G1", "A", "walk_in", "来访反映噪音", datetime(2026, 3, 20, 9, 0),
+                                reporter_name="王小五", reporter_phone="13700001111", actor="王小五"))
+    viewer = C.case_detail(loaded, "n1", User("访客", role="viewer"), now=NOW)
+    assert viewer.events["actor"].tolist() == ["王**"]
+    assert (viewer.fields["reporter_name"], viewer.fields["reporter_phone"]) == ("王**", "137****1111")
+    assert C.case_detail(loaded, "n1", STAFF, now=NOW).events["actor"].tolist() == ["王小五"]
+
+
 def test_event_number_clash_is_refused_cleanly(loaded, monkeypatch):
     monkeypatch.setattr(S, "_next_seq", lambda conn, case_no: 1)  # as if another write took the number
     with pytest.raises(WriteRefused, match="try again"):
