@@ -44,3 +44,4 @@ def test_chinese_number_format():
     assert fmt.delta_pct_points(0.95, 0.97) == "-2.0 pp"
     assert fmt.delta_count(18700, 17613, "zh") == "+1,087"
     assert fmt.hours(10.43, "zh") == "10.4 小时"
+    assert fmt.hours(110.04, "zh") == "110 小时" and fmt.hours(1234.5, "en") == "1,234 h"

@@ -31,9 +31,11 @@ def pct(r, digits: int = 1) -> str:
 
 
 def hours(h, lang: str = "zh") -> str:
+    """10.43 → '10.4 小时'; from 100 h on, whole hours (so a KPI card never truncates)."""
     if _missing(h):
         return "—"
-    return f"{h:.1f} 小时" if lang == "zh" else f"{h:.1f} h"
+    text = f"{h:.1f}" if abs(h) < 100 else f"{h:,.0f}"
+    return f"{text} 小时" if lang == "zh" else f"{text} h"
 
 
 def delta_pct_points(cur, prev) -> str | None:
