@@ -139,8 +139,9 @@ def _doc_grams() -> ColumnElement:
 # --- the condition -------------------------------------------------------------------------------------
 
 def normalise(text: str | None) -> str:
-    """The search string as it is matched: trimmed, inner whitespace collapsed, at most 100 characters."""
-    return " ".join((text or "").split())[:MAX_SEARCH_LENGTH]
+    """The search string as it is matched: trimmed, inner whitespace collapsed, at most 100 characters, no NUL
+    (no stored text can hold one, and PostgreSQL refuses it in a parameter)."""
+    return " ".join((text or "").replace("\x00", "").split())[:MAX_SEARCH_LENGTH]
 
 
 def text_condition(text: str) -> ColumnElement | None:

@@ -42,6 +42,7 @@ def ids(engine, f: CaseFilter, sort: str = "reported_desc") -> list[str]:
     (CaseFilter(text="纠纷"), 4),
     (CaseFilter(text="现场"), 1),  # description of c01
     (CaseFilter(text="C0"), 9),  # case numbers, case-insensitive; c10 does not contain "c0"
+    (CaseFilter(text="纠\x00纷"), 4),  # a NUL (never in stored text) is dropped, not sent to the database
     (CaseFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)), 4),
     (CaseFilter(region_code="110", categories=("A",), date_from=date(2026, 1, 1), date_to=date(2026, 1, 31)), 2),
     (CaseFilter(region_code="110", overdue_only=True, sources=("hotline",)), 2),  # c02, c08
