@@ -90,8 +90,8 @@ def kpi_strip(f, url, now, k) -> None:
     c[0].metric(t("wb.kpi.found"), fmt.count(k.cases, lg), help=t("help.cases"), border=True)
     c[1].metric(t("ov.kpi.closure_rate"), fmt.pct(k.closure_rate), help=t("help.closure_rate"), border=True)
     c[2].metric(t("wb.kpi.overdue"), fmt.count(k.overdue, lg), help=t("help.overdue"), border=True)
-    c[3].metric(t("ov.kpi.median_hours"), fmt.hours(k.median_hours_to_close, lg), help=t("help.median_hours"),
-                border=True)
+    c[3].metric(t("wb.kpi.median_hours"), fmt.hours(k.median_hours_to_close, lg, unit=False),
+                help=t("help.median_hours"), border=True)
     c[4].metric(t("wb.kpi.orders"), t("wb.kpi.orders.value", red=counts["red"], yellow=counts["yellow"]),
                 help=t("wb.kpi.orders.help"), border=True)
 

@@ -30,11 +30,14 @@ def pct(r, digits: int = 1) -> str:
     return f"{r * 100:.{digits}f}%"
 
 
-def hours(h, lang: str = "zh") -> str:
-    """10.43 → '10.4 小时'; from 100 h on, whole hours (so a KPI card never truncates)."""
+def hours(h, lang: str = "zh", unit: bool = True) -> str:
+    """10.43 → '10.4 小时'; from 100 h on, whole hours (so a KPI card never truncates); ``unit=False``
+    for a label that already names the unit."""
     if _missing(h):
         return "—"
     text = f"{h:.1f}" if abs(h) < 100 else f"{h:,.0f}"
+    if not unit:
+        return text
     return f"{text} 小时" if lang == "zh" else f"{text} h"
 
 
