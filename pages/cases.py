@@ -137,7 +137,7 @@ def open_case(case_no: str | None) -> None:
 
 
 def case_list(f, url, now, cat_name: dict, total: int) -> None:
-    top = st.columns([3, 2, 2])
+    top = st.columns([4, 3], vertical_alignment="bottom")
     top[0].segmented_control(t("wb.sort"), SORTS, key="wb_sort", format_func=lambda s: t(f"wb.sort.{s}"),
                              required=True)
     sort = st.session_state.get("wb_sort") or DEFAULT_SORT
