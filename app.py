@@ -42,6 +42,7 @@ with st.sidebar, friendly_errors():
     frame.data_as_of()
     identity_caption()
 
+frame.keep_in_url(region, d_from, d_to)
 st.session_state["frame_filter"] = frame.build_filter(region, d_from, d_to)
 guard.frame_ready()
 nav.run()

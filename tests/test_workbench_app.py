@@ -53,6 +53,7 @@ def test_filters_narrow_the_list_and_go_into_the_url(url):
     at.toggle(key="wb_overdue").set_value(True).run()
     assert found(at) == "1" and listed(at) == ["c02"]  # closed late
     assert (at.query_params["q"], at.query_params["status"], at.query_params["overdue"]) == ("纠纷", "closed", "1")
+    assert at.query_params["region"] == "100"  # the frame's choices are in the link too (ui/frame.keep_in_url)
 
     # the same link in a new session gives the same view
     again = workbench(dict(at.query_params))

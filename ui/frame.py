@@ -9,30 +9,16 @@ from data_access.clock import today_local
 from data_access.filters import CaseFilter
 from data_access.regions import RegionTree
 
-from . import data, i18n, state
+from . import data, i18n, state, urlstate
 from .state import t
 
-
-def _url_choice(key: str, allowed, default):
-    """Seed a widget's state from the URL once per session; a value not in ``allowed`` is dropped with a notice.
-
-    (Streamlit's ``bind="query-params"`` does not reach widgets of the main script under st.navigation in
-    1.67, so the frame keeps its URL parameters itself.)"""
-    if key not in st.session_state:
-        value = st.query_params.get(key)
-        if value is not None and value not in allowed:
-            state.notice_bad_param(key)
-            value = None
-        st.session_state[key] = value or default
+LANG = urlstate.Param("lang", "choice", i18n.LANGS, i18n.DEFAULT_LANG, widget="lang")
+PERIOD = urlstate.Param("period", "choice", state.PERIODS, state.DEFAULT_PERIOD, widget="period")
 
 
-def _to_url(key: str, default) -> None:
-    value = st.session_state.get(key)
-    if value and value != default:
-        st.query_params[key] = value
-    elif key in st.query_params:
-        del st.query_params[key]
-    if key == "period" and value != "custom":
+def _on_period() -> None:
+    urlstate.publish([PERIOD])
+    if st.session_state.get("period") != "custom":
         for k in ("from", "to"):
             if k in st.query_params:
                 del st.query_params[k]
@@ -40,11 +26,11 @@ def _to_url(key: str, default) -> None:
 
 def language_switch() -> str:
     """Chinese by default; the choice is kept in the URL (?lang=en)."""
-    _url_choice("lang", i18n.LANGS, i18n.DEFAULT_LANG)
+    urlstate.seed([LANG])
     st.segmented_control(
         t("frame.language"), options=list(i18n.LANGS), key="lang",
         format_func=lambda x: {"zh": "中文", "en": "English"}[x], required=True,
-        on_change=_to_url, args=("lang", i18n.DEFAULT_LANG),
+        on_change=urlstate.publish, args=([LANG],),
     )
     return state.lang()
 
@@ -99,10 +85,10 @@ def _on_custom_dates() -> None:
 
 def period_picker() -> tuple[date | None, date | None]:
     """A preset period (kept in the URL), or custom dates (?from=…&to=…)."""
-    _url_choice("period", state.PERIODS, state.DEFAULT_PERIOD)
+    urlstate.seed([PERIOD])
     st.selectbox(
         t("frame.period.preset"), state.PERIODS, key="period",
-        format_func=lambda p: t("frame.period." + p), on_change=_to_url, args=("period", state.DEFAULT_PERIOD),
+        format_func=lambda p: t("frame.period." + p), on_change=_on_period,
     )
     period = st.session_state.get("period") or state.DEFAULT_PERIOD
     custom = None
@@ -131,6 +117,23 @@ def data_as_of() -> None:
     ts = data.updated_at(data.db_url())
     st.caption(t("frame.as_of", ts=ts[:16].replace("T", " ")) if ts else t("frame.as_of.none"))
     st.caption(t("frame.refresh", s=data.REFRESH_S))
+
+
+def keep_in_url(region: str | None, d_from: date | None, d_to: date | None) -> None:
+    """Write the frame's choices to the URL on every run: moving to another page clears the URL's
+    parameters, and the link on screen must still reopen this view."""
+    urlstate.publish([LANG, PERIOD])
+    wanted = {"region": region}
+    if st.session_state.get("period") == "custom" and d_from and d_to:
+        wanted.update({"from": d_from.isoformat(), "to": d_to.isoformat()})
+    else:
+        wanted.update({"from": None, "to": None})
+    for k, v in wanted.items():
+        if v is None:
+            if k in st.query_params:
+                del st.query_params[k]
+        elif st.query_params.get(k) != v:
+            st.query_params[k] = v
 
 
 def build_filter(region: str | None, d_from: date | None, d_to: date | None) -> CaseFilter:

@@ -1,8 +1,9 @@
-"""Page filters kept in the URL, so a filtered view is a link a colleague can open.
+"""Choices kept in the URL, so a view is a link a colleague can open: the frame's language and period, and
+every filter of a page.
 
 Each :class:`Param` is one widget's value: read from the URL once per session (a value that is not allowed
 is dropped with a small notice), kept in session state while the user works (also across pages), and
-written back to the URL on every run.  Lists travel as one comma-separated parameter.
+written back to the URL.  Lists travel as one comma-separated parameter.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import streamlit as st
 from . import state
 
 MAX_TEXT = 100
+_KEPT = "url_kept"  # the last values, for when a page's widgets come back after a visit elsewhere
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,11 @@ class Param:
     kind: str  # "list", "choice", "bool", "text"
     allowed: Collection[str] | None = None  # for list and choice
     default: Any = None
+    widget: str | None = None  # the widget's key; default "wb_" + key (a page filter)
 
     @property
     def widget_key(self) -> str:
-        return f"wb_{self.key}"
+        return self.widget or f"wb_{self.key}"
 
 
 def _clean_text(value: str) -> str:
@@ -66,7 +69,7 @@ def seed(params: list[Param]) -> None:
     for p in params:
         if p.widget_key in st.session_state:
             continue
-        kept = st.session_state.get("wb_saved", {})
+        kept = st.session_state.get(_KEPT, {})
         if p.key in kept:
             st.session_state[p.widget_key] = kept[p.key]
             continue
@@ -88,7 +91,7 @@ def publish(params: list[Param]) -> dict[str, Any]:
                 del st.query_params[p.key]
         elif st.query_params.get(p.key) != url:
             st.query_params[p.key] = url
-    st.session_state["wb_saved"] = dict(values)
+    st.session_state[_KEPT] = {**st.session_state.get(_KEPT, {}), **values}
     return values
 
 
