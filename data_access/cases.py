@@ -288,7 +288,8 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     tree = resolve(engine, CaseFilter(scope_code=scope_code)).tree
     with engine.connect() as conn:
         row = conn.execute(
-            select(cases, categories.c.time_limit_hours, departments.c.name.label("department_name"))
+            select(cases, categories.c.time_limit_hours, departments.c.name.label("department_name"),
+                   overdue_hours_expr(now).label("overdue_hours"))
             .select_from(cases.join(categories, categories.c.code == cases.c.category)
                          .outerjoin(departments, departments.c.code == cases.c.department_code))
             .where(cases.c.case_no == case_no)).mappings().first()
@@ -314,7 +315,6 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
         events["actor"] = [personal(user, a, "name") if a == reporter else a for a in events["actor"]]
     fields["reporter_name"] = personal(user, reporter, "name")
     fields["reporter_phone"] = personal(user, fields["reporter_phone"], "phone")
-    fields["overdue_hours"] = _overdue_hours(fields, now)
     fields.update(add_place_names(pd.DataFrame({"grid_code": [fields["grid_code"]]}), tree).iloc[0].to_dict())
     limit = float(fields.pop("time_limit_hours"))
 
@@ -332,9 +332,3 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     return CaseDetail(fields=fields, time_limit_hours=limit, steps=step_times(fields, limit, now),
                       events=events, supervisions=orders)
 
-
-def _overdue_hours(row: dict, now: datetime) -> float:
-    """Python twin of filters.overdue_hours_expr for one case."""
-    if row["status"] == "closed":
-        return row["late_hours"]
-    return (now - row["due_at"]).total_seconds() / 3600

@@ -48,8 +48,7 @@ def enum_label(kind: str):
     return lambda code: t(f"enum.{kind}.{code}")
 
 
-def filter_bar(cats: pd.DataFrame, depts: pd.DataFrame, ps: list[urlstate.Param]) -> None:
-    cat_name = dict(zip(cats["code"], cats["name_zh" if lang() == "zh" else "name_en"]))
+def filter_bar(cat_name: dict[str, str], depts: pd.DataFrame, ps: list[urlstate.Param]) -> None:
     dept_name = dict(zip(depts["code"], depts["name"]))
     with st.container(border=True):
         c = st.columns([3, 2, 2, 2])
@@ -108,12 +107,17 @@ def _list_view(rows: pd.DataFrame, cat_name: dict) -> pd.DataFrame:
     return view
 
 
+def _grade_color() -> dict[str, str]:
+    """Translated grade label → its colour (tables style the labels they show)."""
+    return {t(f"enum.grade.{g}"): c for g, c in charts.GRADE_COLORS.items()}
+
+
 def _style(view: pd.DataFrame):
     status_color = {t(f"enum.status.{s}"): c for s, c in charts.STATUS_TEXT_COLORS.items()}
-    grade_color = {t(f"enum.grade.{g}"): c for g, c in charts.GRADE_COLORS.items()}
+    grade_color = _grade_color()
     return (view.style
             .map(lambda v: f"color: {status_color.get(v, 'inherit')}; font-weight: 600", subset=["status"])
-            .map(lambda v: "" if pd.isna(v) else "color: #D55E00; font-weight: 600",
+            .map(lambda v: "" if pd.isna(v) else charts.OVERDUE_STYLE,
                  subset=["overdue_days"])
             .map(lambda v: f"color: {grade_color.get(v, 'inherit')}; font-weight: 600", subset=["supervision_grade"]))
 
@@ -320,7 +324,7 @@ def step_table(steps: pd.DataFrame) -> None:
     )
     over = dict(zip(view["step"], steps["over"]))
     styled = view.style.apply(
-        lambda row: ["color: #D55E00; font-weight: 600" if over.get(row["step"]) else "" for _ in row], axis=1,
+        lambda row: [charts.OVERDUE_STYLE if over.get(row["step"]) else "" for _ in row], axis=1,
         subset=["step", "hours", "state"])
     st.dataframe(styled, hide_index=True, width="stretch",
                  column_order=["step", "entered_at", "hours", "limit_hours", "used", "state"],
@@ -377,10 +381,10 @@ def orders_tab(f, url, now) -> None:
     view = orders.assign(grade=[t(f"enum.grade.{g}") for g in orders["grade"]],
                          status=[t(f"enum.status.{s}") for s in orders["status"]],
                          days_left=orders["hours_left"] / 24)
-    grade_color = {t(f"enum.grade.{g}"): col for g, col in charts.GRADE_COLORS.items()}
+    grade_color = _grade_color()
     styled = (view.style
               .map(lambda v: f"color: {grade_color.get(v, 'inherit')}; font-weight: 600", subset=["grade"])
-              .map(lambda v: "color: #D55E00; font-weight: 600" if v < 0 else "", subset=["days_left"]))
+              .map(lambda v: charts.OVERDUE_STYLE if v < 0 else "", subset=["days_left"]))
     event = st.dataframe(
         styled, hide_index=True, on_select="rerun", selection_mode="single-row", key="wb_orders",
         column_order=["deadline", "days_left", "grade", "case_no", "title", "status", "township_name",
@@ -410,14 +414,13 @@ def workbench() -> None:
     if not tree.nodes:
         st.info(t("ov.empty_db"))
         return
-    version = data.data_version()
-    cats, depts = data.categories(url, version), data.departments(url, version)
-    ps = params(list(cats["code"]), list(depts["code"]))
+    cat_name = data.category_labels()
+    depts = data.departments(url, data.data_version())
+    ps = params(list(cat_name), list(depts["code"]))
     urlstate.seed(ps)
-    filter_bar(cats, depts, ps)
+    filter_bar(cat_name, depts, ps)
     values = urlstate.publish(ps)
     f = build_filter(values)
-    cat_name = dict(zip(cats["code"], cats["name_zh" if lang() == "zh" else "name_en"]))
     flash = st.session_state.pop("wb_flash", None)
     if flash:
         (st.error if flash[0] == "error" else st.success)(flash[1])

@@ -94,5 +94,7 @@ STATUS_TEXT_COLORS = {
     "feedback": "#8C7D00",
     "closed": "#00805C",
 }
+OVERDUE_COLOR = "#D55E00"  # overdue, over a limit, past a deadline: the same vermilion everywhere
+OVERDUE_STYLE = f"color: {OVERDUE_COLOR}; font-weight: 600"
 GRADE_COLORS = {"normal": "#6B7280", "yellow": "#B27300", "red": "#D55E00"}  # 普通 / 黄牌 / 红牌
 

@@ -80,6 +80,14 @@ def categories(url: str, version: str | None):
     return reference.case_categories(get_engine(url))
 
 
+def category_labels() -> dict[str, str]:
+    """Category code → its name in the session's language (the one place that picks the column)."""
+    from .state import lang
+
+    cats = categories(db_url(), data_version())
+    return dict(zip(cats["code"], cats["name_zh" if lang() == "zh" else "name_en"]))
+
+
 @st.cache_data(ttl=3600, show_spinner=False)
 def departments(url: str, version: str | None):
     return reference.case_departments(get_engine(url))

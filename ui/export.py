@@ -17,7 +17,7 @@ from data_access.filters import CaseFilter
 from data_access.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
 
 from . import data
-from .state import lang, t
+from .state import t
 from .user import current_user
 
 ZIP_ABOVE_ROWS = 100_000
@@ -28,9 +28,8 @@ MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocumen
 
 def _translations() -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     headers = {c: t(f"ex.col.{c}") for c in case_export.EXPORT_COLUMNS}
-    cats = data.categories(data.db_url(), data.data_version())
     labels = {
-        "category": dict(zip(cats["code"], cats["name_zh" if lang() == "zh" else "name_en"])),
+        "category": data.category_labels(),
         "status": {s: t(f"enum.status.{s}") for s in STATUSES},
         "source": {s: t(f"enum.source.{s}") for s in SOURCES},
         "resolution_level": {s: t(f"enum.level.{s}") for s in RESOLUTION_LEVELS},
