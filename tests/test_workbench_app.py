@@ -166,3 +166,11 @@ def test_export_buttons_prepare_a_download(url):
         lines = fh.read().splitlines()
     assert lines[0].startswith("案件编号,标题,类别") and len(lines) == 5
     assert any(d.proto.label.startswith("下载") for d in at.get("download_button"))
+
+
+def test_empty_database_shows_how_to_load_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("GOV_DB_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
+    at = workbench({"q": "纠纷", "cat": "nope"})
+    assert not at.error and not at.dataframe
+    assert any("python -m data_access load" in i.value for i in at.info)

@@ -132,7 +132,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "wb.f.reset": {"zh": "清除筛选", "en": "Clear filters"},
     "wb.kpi.found": {"zh": "符合条件的案件", "en": "Matching cases"},
     "wb.kpi.overdue": {"zh": "超期", "en": "Overdue"},
-    "wb.kpi.median_hours": {"zh": "用时中位数（小时）", "en": "Median hours to close"},
+    "wb.kpi.median_hours": {"zh": "中位用时（时）", "en": "Median hours to close"},
     "wb.kpi.orders": {"zh": "督办 红牌/黄牌", "en": "Red / yellow orders"},
     "wb.kpi.orders.value": {"zh": "{red} / {yellow}", "en": "{red} / {yellow}"},
     "wb.kpi.orders.help": {"zh": "所选区域内未办结的红牌、黄牌督办单数量（不受其他筛选影响）。", "en": "Open red- and yellow-card supervision orders in the selected region (other filters do not apply)."},
