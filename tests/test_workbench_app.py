@@ -11,17 +11,31 @@ from tests.conftest import FIXTURES, ROOT
 FOUND = "符合条件的案件"
 
 
-@pytest.fixture
-def url(tmp_path, monkeypatch) -> str:
-    from data_access.db import make_engine
+@pytest.fixture(params=["sqlite", "pg"])
+def url(request, tmp_path, monkeypatch) -> str:
+    """The hand-computed fixture on each backend, as the app's database."""
     from data_access.loader import load_dataset
+    from tests.conftest import fresh_engine
 
-    url = f"sqlite:///{tmp_path / 'metrics.db'}"
-    load_dataset(FIXTURES / "metrics", make_engine(url))
+    engine = fresh_engine(request.param, tmp_path)
+    load_dataset(FIXTURES / "metrics", engine)
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    if request.param == "pg":
+        from data_access.db import get_engine
+
+        get_engine.cache_clear()  # the schema was dropped and made again: no pooled connection of before
+        st_cache_clear()
     monkeypatch.setenv("GOV_DB_URL", url)
     monkeypatch.setenv("GOV_AUTO_DEMO", "0")
     monkeypatch.setenv("GOV_NOW", "2026-03-20T12:00:00")  # the fixture's "now" (its README)
     return url
+
+
+def st_cache_clear() -> None:
+    import streamlit as st
+
+    st.cache_data.clear()
 
 
 def workbench(query: dict[str, str] | None = None) -> AppTest:
