@@ -55,11 +55,8 @@ def current_region(tree: RegionTree) -> str | None:
 
 
 def set_region(code: str | None) -> None:
+    """Select a region; the frame writes it to the URL on the run that follows (frame.keep_in_url)."""
     st.session_state.region_code = code
-    if code:
-        st.query_params["region"] = code
-    elif "region" in st.query_params:
-        del st.query_params["region"]
 
 
 def period_dates(period: str, custom: tuple[date, date] | None, today: date | None = None
