@@ -1,4 +1,4 @@
-"""Command line: ``python -m data_access [--db URL] {init,check,load,export} …``.
+"""Command line: ``python -m data_access [--db URL] {init,check,load,export,users} …``.
 
 Exit codes: 0 done; 1 the dataset is invalid (each problem printed, nothing
 written); 2 the database already holds data (load with --replace).
@@ -94,6 +94,53 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _read_password(args, prompt: str = "password: ") -> str:
+    """From stdin with --password-stdin (scripts), else asked twice without echo."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(prompt)
+    if getpass.getpass("again: ") != first:
+        raise ValueError("password: the two entries differ")
+    return first
+
+
+def cmd_users(args) -> int:
+    from .users import AccountError, add_user, list_accounts, set_active, set_password
+
+    engine = _engine(args)
+    try:
+        if args.action == "list":
+            df = list_accounts(engine)
+            if df.empty:
+                print("no accounts")
+            for r in df.itertuples():
+                state = "active" if r.active else "disabled"
+                if r.locked_until is not None and str(r.locked_until) not in ("", "NaT", "None"):
+                    state += f", wait until {r.locked_until}"
+                print(f"{r.username:<20} {r.role:<7} {r.scope_code or '(all)':<12} {state:<10} "
+                      f"{'demo ' if r.demo else ''}{r.display_name}  {r.email or ''}")
+            return 0
+        if args.action == "add":
+            if args.no_password and not args.email:
+                raise AccountError("email: required with --no-password (sign-in through the OIDC provider)")
+            password = None if args.no_password else _read_password(args)
+            acc = add_user(engine, args.username, display_name=args.name or args.username, role=args.role,
+                           scope_code=args.scope, password=password, email=args.email)
+            print(f"added {acc.username} ({acc.role}, {acc.scope_code or 'all regions'})")
+        elif args.action in ("disable", "enable"):
+            set_active(engine, args.username, args.action == "enable")
+            print(f"{args.action}d {args.username}")
+        elif args.action == "set-password":
+            set_password(engine, args.username, _read_password(args, "new password: "))
+            print(f"password set for {args.username}; any lock is lifted")
+    except (AccountError, ValueError) as exc:
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; later subcommands (e.g. ``users``) are added here."""
     parser = argparse.ArgumentParser(prog="python -m data_access",
@@ -118,6 +165,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the database as a dataset folder")
     p.add_argument("dir", help="target folder (created if missing; files overwritten)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("users", help="manage the accounts that may sign in")
+    us = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = us.add_parser("add", help="create an account (asks for the password)")
+    a.add_argument("username")
+    a.add_argument("--name", help="name shown in the app and written on orders (default: the username)")
+    a.add_argument("--role", required=True, choices=["leader", "staff", "viewer", "admin"])
+    a.add_argument("--scope", metavar="REGION_CODE", help="jurisdiction (default: all regions)")
+    a.add_argument("--email", help="the e-mail the OpenID Connect provider reports for this person")
+    a.add_argument("--no-password", action="store_true", help="sign-in only through the OIDC provider")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    us.add_parser("list", help="list accounts")
+    for verb in ("disable", "enable"):
+        d = us.add_parser(verb, help=f"{verb} an account")
+        d.add_argument("username")
+    sp = us.add_parser("set-password", help="set a new password (lifts a lock)")
+    sp.add_argument("username")
+    sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_users)
     return parser
 
 

@@ -1,8 +1,8 @@
 """Who is asking, and what they may see and do: the one place for these rules.
 
 Every question about personal data (reporter names and phones, staff phones, team leaders) and every write
-goes through here, so tightening a rule is one edit.  Sign-in (which fills in a real :class:`User`) comes
-later; until then the app acts as the configured local user.
+goes through here, so tightening a rule is one edit.  Sign-in (``data_access/users.py``) turns an account
+into a :class:`User`.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class User:
     name: str
     role: str = "viewer"
     scope_code: str | None = None
+    username: str | None = None  # the account (None for a user made up in code, e.g. a script)
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

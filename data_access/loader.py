@@ -1075,6 +1075,10 @@ def _stamp(conn: Connection, source_dir: Path) -> None:
     conn.execute(delete(meta).where(meta.c.key.in_(["loaded_at", "source"])))
     conn.execute(insert(meta), [{"key": "loaded_at", "value": now},
                                 {"key": "source", "value": source_dir.resolve().name}])
+    # A load replaces the data: one-click demo accounts only come back through the sample-data builder.
+    from .users import remove_demo_accounts
+
+    remove_demo_accounts(conn)
 
 
 def _analyze(engine: Engine) -> None:

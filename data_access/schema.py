@@ -330,6 +330,43 @@ data_meta = Table(
     Column("value", Text),
 )
 
+# Officials who may sign in (not part of the interchange format; a load never touches them, except that
+# loading a dataset removes the demo accounts, which only the sample-data builder creates).
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("email", String(254), unique=True),  # the OpenID Connect identity, when a provider is configured
+    Column("role", String(8), nullable=False),
+    Column("scope_code", String(32)),  # jurisdiction: a region code (its whole subtree); NULL = everything
+    Column("password_hash", Text),  # argon2id; NULL = no password sign-in (OIDC or demo accounts)
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("demo", Boolean, nullable=False, server_default=false()),
+    Column("failed_count", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", Timestamp),  # no attempt before this time (slow-down or lock)
+    Column("created_at", Timestamp, nullable=False),
+    Column("password_changed_at", Timestamp),
+    Column("last_sign_in_at", Timestamp),
+)
+
+# Who did what: sign-ins (and failures), sign-outs, exports and writes.  Append-only.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Timestamp, nullable=False),
+    Column("event", String(24), nullable=False),
+    Column("username", String(64)),  # as typed for a failed sign-in; NULL for the system
+    Column("role", String(8)),
+    Column("scope_code", String(32)),  # the actor's jurisdiction at the time
+    Column("target", Text),  # a case number, an order, a user, a file name
+    Column("rows", Integer),  # rows exported
+    Column("detail", Text),  # JSON: the filter of an export, the reason of a refusal, …
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_username", "username", "at"),
+)
+
 DATASET_TABLES = [
     regions,
     grids,

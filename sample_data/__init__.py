@@ -36,6 +36,9 @@ def build_sample_database(engine, scale: str = "demo", seed: int = 20231008, as_
     with tempfile.TemporaryDirectory(prefix="sample_data_") as tmp:
         counts = generate(Path(tmp), scale=scale, seed=seed, as_of=as_of, progress=gen_cb)
         load_dataset(Path(tmp), engine, replace=True, progress=load_cb)
+    from data_access.users import install_demo_accounts
+
+    install_demo_accounts(engine)  # the sign-in page offers them while this sample data is loaded
     if progress:
         progress(1.0, "done")
     return counts

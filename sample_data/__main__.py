@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  - {p}", file=sys.stderr)
             return 1
         print(f"loaded in {time.perf_counter() - t1:.1f}s")
+        from data_access.users import install_demo_accounts
+
+        demo = install_demo_accounts(get_engine(args.db))
+        print("demo accounts (one click on the sign-in page): " + ", ".join(a.username for a in demo))
         for w in getattr(result, "warnings", [])[:20]:
             print(f"  warning: {w}")
         return 0
