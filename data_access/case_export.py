@@ -32,6 +32,7 @@ from typing import Any, BinaryIO
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select
 
+from . import audit
 from .access import User, personal
 from .cases import (
     LIST_COLUMNS,
@@ -256,6 +257,7 @@ def write_csv(engine: Engine, f: CaseFilter, out: Output, *, user: User | None, 
         text.flush()
     finally:
         text.detach()  # leave the caller's stream open
+    _audit_export(engine, f, user, "csv", n)
     return n
 
 
@@ -344,7 +346,14 @@ def write_xlsx(engine: Engine, f: CaseFilter, out: Output, *, user: User | None,
         n += len(chunk)
     close_sheet(ws, row)
     wb.close()  # on an error the workbook is never closed: no half-written file that looks complete
+    _audit_export(engine, f, user, "xlsx", n)
     return n
+
+
+def _audit_export(engine: Engine, f: CaseFilter, user: User | None, fmt: str, n: int) -> None:
+    """Every finished export is in the audit log: who, which filter, how many rows."""
+    audit.record(engine, "export", user=user, username=None if user else "system", rows=n,
+                 target=export_file_name(f, fmt), detail={"format": fmt, "filter": audit.filter_detail(f)})
 
 
 # --- file name ------------------------------------------------------------------------------------------

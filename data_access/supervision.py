@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import meta
+from . import audit, meta
 from .access import User, may_write
 from .cases import GRADES, add_place_names
 from .clock import now_local
@@ -90,6 +90,9 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
                 supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
                 deadline=deadline, note=note, issued_by_name=user.name))
             _log(conn, order.case_no, now, "supervise", user, issuer, f"[{order.grade}] {note}")
+            audit.record(conn, "write", user=user, target=order.case_no, at=now,
+                         detail={"action": "issue_supervision", "supervision_id": sid, "grade": order.grade,
+                                 "deadline": deadline})
             meta.touch(conn)
     except IntegrityError as exc:  # a concurrent write took the same event number: nothing was written
         raise WriteRefused("case_no: the case changed at the same moment; please try again", "conflict") from exc
@@ -120,6 +123,8 @@ def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, 
                                     id=supervision_id)
             _log(conn, row["case_no"], now, "note", user, user.scope_code or row["issued_by"],
                  f"督办已办结 / supervision resolved: {supervision_id}")
+            audit.record(conn, "write", user=user, target=row["case_no"], at=now,
+                         detail={"action": "resolve_supervision", "supervision_id": supervision_id})
             meta.touch(conn)
     except IntegrityError as exc:
         raise WriteRefused("supervision_id: the case changed at the same moment; please try again",
