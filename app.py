@@ -1,15 +1,18 @@
-"""Router and shared frame: page config, first-start demo data, language, region, period, data as of.
+"""Router and shared frame: page config, first-start demo data, sign-in, language, region (inside the
+user's jurisdiction), period, data as of.
 
 Run with ``streamlit run app.py``.  Pages live in pages/ and only lay out what data_access returns.
 """
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
-from ui import data, frame, guard
+from data_access.access import may_read_audit
+
+from ui import auth, data, frame, guard
 from ui.setup import ensure_data, friendly_errors
 from ui.state import t
-from ui.user import identity_caption
 
 st.set_page_config(page_title="网格化服务管理督导驾驶舱", page_icon=":material/grid_view:", layout="wide")
 guard.frame_starting()
@@ -20,6 +23,14 @@ if deep_link:
 with st.sidebar:
     frame.language_switch()
 
+# The account is re-read every run.  A database failure here is shown below, after st.navigation (which
+# must run on every run, or Streamlit falls back to listing pages/).
+user, user_error = None, None
+try:
+    user = auth.session_user()
+except SQLAlchemyError as exc:
+    user_error = exc
+
 pages = {
     t("nav.section.main"): [
         st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True,
@@ -27,22 +38,32 @@ pages = {
         st.Page("pages/cases.py", title=t("nav.cases"), icon=":material/assignment:", url_path="cases"),
     ],
 }
-nav = st.navigation(pages)  # before anything else draws, so Streamlit never falls back to listing pages/
+if may_read_audit(user):
+    pages[t("nav.section.admin")] = [
+        st.Page("pages/audit.py", title=t("nav.audit"), icon=":material/policy:", url_path="audit"),
+    ]
+# Signed out, the pages stay registered (hidden) so that the link the user came with opens after sign-in.
+nav = st.navigation(pages, position="sidebar" if user is not None else "hidden")
 if deep_link:
     target = next((p for ps in pages.values() for p in ps if p.url_path == deep_link[0]), None)
     if target is not None and target.url_path != nav.url_path:
         st.switch_page(target, query_params=deep_link[1])
-ensure_data()
 
-region, d_from, d_to = None, None, None
-with st.sidebar, friendly_errors():
-    tree = data.tree()
-    region = frame.region_picker(tree)
-    d_from, d_to = frame.period_picker()
-    frame.data_as_of()
-    identity_caption()
+with friendly_errors():
+    if user_error is not None:
+        raise user_error
+    ensure_data()  # first start: the demo data (and its demo accounts) before the sign-in page offers them
+    if user is None:
+        auth.sign_in_view()
+        st.stop()
 
-frame.keep_in_url(region, d_from, d_to)
-st.session_state["frame_filter"] = frame.build_filter(region, d_from, d_to)
-guard.frame_ready()
-nav.run()
+    with st.sidebar:
+        region = frame.region_picker(data.tree(), user.scope_code)
+        d_from, d_to = frame.period_picker()
+        frame.data_as_of()
+        auth.identity_block(user)
+
+    frame.keep_in_url(region, d_from, d_to)
+    st.session_state["frame_filter"] = frame.build_filter(user.scope_code, region, d_from, d_to)
+    guard.frame_ready()
+    nav.run()

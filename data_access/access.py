@@ -14,6 +14,8 @@ ROLES = ("leader", "staff", "viewer", "admin")
 PERSONAL_DATA_ROLES = frozenset({"staff"})
 # Roles that may issue and resolve supervision orders.
 WRITE_ROLES = frozenset({"staff", "leader"})
+# Roles that may read the audit log (each sees the entries of accounts inside their jurisdiction).
+AUDIT_ROLES = frozenset({"admin", "leader"})
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ def may_see_personal_data(user: User | None) -> bool:
 
 def may_write(user: User | None) -> bool:
     return user is not None and user.role in WRITE_ROLES
+
+
+def may_read_audit(user: User | None) -> bool:
+    return user is not None and user.role in AUDIT_ROLES
 
 
 def mask_name(name: str | None) -> str | None:

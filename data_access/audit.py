@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, fields, is_dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 
-from .access import User
+from .access import User, may_read_audit
 from .clock import now_local
 from .regions import region_tree
 from .schema import audit_log
@@ -78,10 +78,38 @@ def _visible_condition(engine: Engine, viewer: User):
     return audit_log.c.scope_code.in_(inside) if inside else audit_log.c.id < 0
 
 
+def _date_conditions(date_from: date | None, date_to: date | None) -> list:
+    conds = []
+    if date_from is not None:
+        conds.append(audit_log.c.at >= datetime(date_from.year, date_from.month, date_from.day))
+    if date_to is not None:
+        conds.append(audit_log.c.at < datetime(date_to.year, date_to.month, date_to.day) + timedelta(days=1))
+    return conds
+
+
+def audit_event_counts(engine: Engine, viewer: User, date_from: date | None = None, date_to: date | None = None
+                       ) -> dict[str, int]:
+    """Entries per event in the period, of the accounts the viewer may see (every event, zeros included)."""
+    if not may_read_audit(viewer):
+        raise PermissionError(f"role: {viewer.role if viewer else None} may not read the audit log")
+    conds = _date_conditions(date_from, date_to)
+    visible = _visible_condition(engine, viewer)
+    if visible is not None:
+        conds.append(visible)
+    q = select(audit_log.c.event, func.count()).group_by(audit_log.c.event)
+    if conds:
+        q = q.where(and_(*conds))
+    with engine.connect() as conn:
+        got = dict(conn.execute(q).all())
+    return {e: int(got.get(e, 0)) for e in EVENTS}
+
+
 def audit_entries(engine: Engine, viewer: User, *, events: tuple[str, ...] = (), username: str = "",
                   date_from: date | None = None, date_to: date | None = None, limit: int = PAGE_SIZE
                   ) -> tuple[pd.DataFrame, int]:
     """The newest audit rows the viewer may read, filtered; returns ``(rows, total matching)``."""
+    if not may_read_audit(viewer):
+        raise PermissionError(f"role: {viewer.role if viewer else None} may not read the audit log")
     conds = []
     visible = _visible_condition(engine, viewer)
     if visible is not None:
@@ -93,10 +121,7 @@ def audit_entries(engine: Engine, viewer: User, *, events: tuple[str, ...] = (),
         esc = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conds.append(or_(audit_log.c.username.like(f"%{esc}%", escape="\\"),
                          audit_log.c.target.like(f"%{esc}%", escape="\\")))
-    if date_from is not None:
-        conds.append(audit_log.c.at >= datetime(date_from.year, date_from.month, date_from.day))
-    if date_to is not None:
-        conds.append(audit_log.c.at < datetime(date_to.year, date_to.month, date_to.day) + pd.Timedelta(days=1))
+    conds += _date_conditions(date_from, date_to)
     where = and_(*conds) if conds else None
     cols = [audit_log.c.id, audit_log.c.at, audit_log.c.event, audit_log.c.username, audit_log.c.role,
             audit_log.c.scope_code, audit_log.c.target, audit_log.c.rows, audit_log.c.detail]

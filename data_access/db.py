@@ -6,10 +6,13 @@ without it the embedded default is a SQLite file under ``data/``.
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, func
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, func
 from sqlalchemy.pool import NullPool
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +41,77 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+# --- statement timeout on SQLite ------------------------------------------------------------------------
+# PostgreSQL enforces STATEMENT_TIMEOUT_S itself (connect options below).  SQLite has no such setting: each
+# connection gets a progress handler, which SQLite calls every PROGRESS_EVERY_OPS virtual-machine
+# instructions (well under a millisecond of work; a clock comparison costs nothing next to it), and which
+# interrupts the statement once its deadline has passed (sqlite3.OperationalError "interrupted"; see
+# data_access.errors.is_query_timeout).  The deadline is set when a statement starts (before_cursor_execute),
+# so it also bounds fetching that statement's rows, and cleared when the connection returns to the pool.
+# Work that may rightly run longer (the loader's bulk load, migrations) lifts it: ``no_statement_timeout(conn)``
+# or the execution option ``no_statement_timeout=True``.
+
+PROGRESS_EVERY_OPS = 10_000
+_CLOCK = "gov_statement_clock"  # key in the pool record's info dict
+
+
+class _StatementClock:
+    """One SQLite connection's deadline for its running statement; SQLite calls it as progress handler."""
+
+    __slots__ = ("deadline", "lifted")
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None  # time.monotonic() after which the statement is interrupted
+        self.lifted = 0  # > 0 inside no_statement_timeout()
+
+    def __call__(self) -> int:
+        deadline = self.deadline
+        return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+
+def _sqlite_install_clock(dbapi_conn, record) -> None:
+    clock = _StatementClock()
+    record.info[_CLOCK] = clock
+    dbapi_conn.set_progress_handler(clock, PROGRESS_EVERY_OPS)
+
+
+def _sqlite_start_clock(conn, _cursor, _statement, _parameters, _context, _executemany) -> None:
+    clock = conn.connection.info.get(_CLOCK)
+    if clock is None:
+        return
+    limit = STATEMENT_TIMEOUT_S  # read at each statement (tests lower it)
+    if clock.lifted or limit <= 0 or conn.get_execution_options().get("no_statement_timeout"):
+        clock.deadline = None
+    else:
+        clock.deadline = time.monotonic() + limit
+
+
+def _sqlite_stop_clock(_dbapi_conn, record) -> None:
+    clock = record.info.get(_CLOCK)
+    if clock is not None:
+        clock.deadline = None  # raw DBAPI calls after the next checkout must not inherit a stale deadline
+
+
+@contextmanager
+def no_statement_timeout(conn: Connection) -> Iterator[Connection]:
+    """Inside, statements on ``conn`` run without the SQLite statement timeout, raw DBAPI calls on
+    ``conn.connection.driver_connection`` included (SQLAlchemy's events never see those: the loader's
+    executemany).
+
+    SQLite only: on PostgreSQL the limit is a server setting; lift it with ``SET LOCAL statement_timeout = 0``
+    inside the transaction, as the loader does."""
+    clock = conn.connection.info.get(_CLOCK) if conn.dialect.name == "sqlite" else None
+    if clock is None:
+        yield conn
+        return
+    clock.lifted += 1
+    clock.deadline = None
+    try:
+        yield conn
+    finally:
+        clock.lifted -= 1
+
+
 def make_engine(url: str | None = None) -> Engine:
     """A new engine for ``url`` (default: :func:`default_url`), with the schema migrated."""
     url = url or default_url()
@@ -47,6 +121,9 @@ def make_engine(url: str | None = None) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, poolclass=NullPool if path == ":memory:" else None)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_install_clock)
+        event.listen(engine, "before_cursor_execute", _sqlite_start_clock)
+        event.listen(engine, "checkin", _sqlite_stop_clock)
     else:
         engine = create_engine(
             url,
@@ -74,7 +151,8 @@ def alembic_config(engine: Engine):
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-    cfg.attributes["engine"] = engine
+    # a migration may rebuild a table or an index over a million rows: not held to a query's time limit
+    cfg.attributes["engine"] = engine.execution_options(no_statement_timeout=True)
     return cfg
 
 

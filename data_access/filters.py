@@ -32,7 +32,7 @@ from .sqlfn import hours_between
 class CaseFilter:
     """A selection of cases.  Empty tuples mean "all"; dates are inclusive report dates."""
 
-    scope_code: str | None = None  # the user's jurisdiction (None = whole tree until sign-in exists)
+    scope_code: str | None = None  # the user's jurisdiction (None = the whole tree: admins, scripts)
     region_code: str | None = None  # a region, grid or micro-grid code inside the scope
     date_from: date | None = None
     date_to: date | None = None
@@ -47,6 +47,10 @@ class CaseFilter:
     text: str = ""  # free text over case number, title and description (see search.py)
 
     def with_(self, **changes) -> CaseFilter:
+        """A copy with ``changes``.  The jurisdiction can be set on a filter without one, never swapped or
+        dropped: a page that narrows the frame's filter cannot widen what the user may see."""
+        if "scope_code" in changes and self.scope_code is not None and changes["scope_code"] != self.scope_code:
+            raise OutOfScope(f"scope_code: a filter for {self.scope_code} cannot be moved to {changes['scope_code']}")
         return replace(self, **changes)
 
     def previous_period(self) -> CaseFilter | None:
@@ -89,6 +93,8 @@ COUNTY_SUMMARY_LEVELS = ("province", "city", "county")
 def resolve(engine: Engine, f: CaseFilter) -> Resolved:
     """Check ``f`` against the tree and the scope; an unknown or foreign region falls back to the scope."""
     tree = region_tree(engine)
+    if f.scope_code is not None and f.scope_code not in tree.nodes:
+        raise OutOfScope(f.scope_code)  # a jurisdiction gone from the data sees nothing, never everything
     code = f.region_code or f.scope_code
     if code is not None and code not in tree.nodes:
         code = f.scope_code if f.scope_code in tree.nodes else None

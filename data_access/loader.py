@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, delete, insert, text
 
 from . import schema
 from .contract import CASE_STEP_COLUMNS, FILES, Col, FileSpec
+from .db import no_statement_timeout
 from .metrics import REGION_LEVELS, STATUSES
 from .search import resume_text_index, suspend_text_index
 from .summary import rebuild_case_summary
@@ -1011,7 +1012,8 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                         progress: Progress | None) -> LoadResult:
     t0 = time.perf_counter()
     source_dir = Path(source_dir)
-    with engine.connect() as conn:
+    # a load of a million rows runs for minutes: the per-statement limit of queries (db.py) does not apply
+    with engine.connect() as conn, no_statement_timeout(conn):
         sqlite = conn.dialect.name == "sqlite"
         raw = conn.connection.driver_connection
         if sqlite:
@@ -1082,7 +1084,7 @@ def _stamp(conn: Connection, source_dir: Path) -> None:
 
 
 def _analyze(engine: Engine) -> None:
-    with engine.connect() as conn:
+    with engine.connect() as conn, no_statement_timeout(conn):
         if conn.dialect.name == "sqlite":
             raw = conn.connection.driver_connection
             raw.execute("PRAGMA analysis_limit=2000")

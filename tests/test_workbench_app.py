@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, sign_in
 
 FOUND = "符合条件的案件"
 
@@ -38,8 +38,10 @@ def st_cache_clear() -> None:
     st.cache_data.clear()
 
 
-def workbench(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+def workbench(query: dict[str, str] | None = None, role: str = "leader", scope: str | None = None) -> AppTest:
+    import os
+
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), os.environ["GOV_DB_URL"], role, scope)
     for k, v in (query or {}).items():
         at.query_params[k] = v
     at.run()
@@ -121,9 +123,7 @@ def test_open_a_case_issue_and_resolve_an_order(url, monkeypatch):
     from data_access.db import make_engine
     from data_access.schema import supervisions
 
-    monkeypatch.setenv("GOV_LOCAL_ROLE", "staff")
-    monkeypatch.setenv("GOV_LOCAL_USER", "测试员")
-    at = workbench({"case": "c06"})  # a link straight to a case
+    at = workbench({"case": "c06"}, role="staff")  # a link straight to a case
     assert any("c06 · 楼道堆物" in s.value for s in at.subheader)
     at.text_area(key="order_note_c06").input("请两日内办结")  # form values go with the submit
     next(b for b in at.button if b.label == "发出督办").click().run()
@@ -145,15 +145,13 @@ def test_open_a_case_issue_and_resolve_an_order(url, monkeypatch):
 
 
 def test_refused_order_writes_nothing_and_says_why(url, monkeypatch):
-    monkeypatch.setenv("GOV_LOCAL_ROLE", "staff")
-    at = workbench({"case": "c06"})
+    at = workbench({"case": "c06"}, role="staff")
     next(b for b in at.button if b.label == "发出督办").click().run()  # empty note
     assert any("请填写督办意见" in e.value for e in at.error)
 
 
 def test_viewer_sees_masked_reporter_and_no_order_form(url, monkeypatch):
-    monkeypatch.setenv("GOV_LOCAL_ROLE", "viewer")
-    at = workbench({"case": "c01"})
+    at = workbench({"case": "c01"}, role="viewer")
     facts = at.dataframe[1].value  # the case's fields
     reporter = facts.iloc[:, 1].tolist()[-1]
     assert reporter == "张* · 139****1234"

@@ -120,3 +120,18 @@ def data_version() -> str | None:
 def after_write() -> None:
     """A write changes counts, lists and the data-as-of time everywhere: drop every cached answer."""
     st.cache_data.clear()
+
+
+# --- audit ------------------------------------------------------------------------------------------------
+
+def audit_entries(user, events: tuple[str, ...], who: str, d_from, d_to):
+    """Not cached: the audit log must show an export or a sign-in the moment it happened."""
+    from data_access import audit
+
+    return audit.audit_entries(engine(), user, events=events, username=who, date_from=d_from, date_to=d_to)
+
+
+def audit_event_counts(user, d_from, d_to):
+    from data_access import audit
+
+    return audit.audit_event_counts(engine(), user, d_from, d_to)

@@ -39,12 +39,15 @@ def _on_region_pick(key: str, parent: str | None) -> None:
     state.set_region(st.session_state.get(key) or parent)
 
 
-def region_picker(tree: RegionTree) -> str | None:
-    """Cascading selectboxes city → county → township → village → grid; returns the selected code."""
-    code = state.current_region(tree)
+def region_picker(tree: RegionTree, scope: str | None) -> str | None:
+    """Cascading selectboxes below the user's jurisdiction (city → county → township → village → grid);
+    returns the selected code, never one outside ``scope``."""
+    code = state.current_region(tree, scope)
     path = [n.code for n in tree.ancestors(code)] if code else []
+    if scope is not None:
+        path = path[path.index(scope) + 1:] if scope in path else []
     st.caption(t("frame.region"))
-    parent: str | None = None
+    parent: str | None = scope
     depth = 0
     while True:
         kids = tree.children(parent)
@@ -70,7 +73,7 @@ def region_picker(tree: RegionTree) -> str | None:
             break
         parent = current
         depth += 1
-    if code and tree.nodes[code].parent:
+    if code and tree.nodes[code].parent and code != scope:
         st.button(t("frame.region.up"), icon=":material/arrow_upward:", width="stretch",
                   on_click=state.set_region, args=(tree.nodes[code].parent,))
     return code
@@ -136,10 +139,14 @@ def keep_in_url(region: str | None, d_from: date | None, d_to: date | None) -> N
             st.query_params[k] = v
 
 
-def build_filter(region: str | None, d_from: date | None, d_to: date | None) -> CaseFilter:
-    return CaseFilter(scope_code=None, region_code=region, date_from=d_from, date_to=d_to)
+def build_filter(scope: str | None, region: str | None, d_from: date | None, d_to: date | None) -> CaseFilter:
+    """The frame's filter: the signed-in user's jurisdiction (data_access never returns a row outside it)."""
+    return CaseFilter(scope_code=scope, region_code=region, date_from=d_from, date_to=d_to)
 
 
 def current_filter() -> CaseFilter:
     """The filter the frame built for this run (pages call this)."""
-    return st.session_state.get("frame_filter") or CaseFilter()
+    f = st.session_state.get("frame_filter")
+    if f is None:  # never "everything" by default: a page without the frame's filter shows nothing
+        st.stop()
+    return f

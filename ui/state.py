@@ -32,25 +32,33 @@ def notice_bad_param(name: str) -> None:
     st.toast(t("frame.bad_param", name=name), icon=":material/warning:")
 
 
-def default_region(tree: RegionTree) -> str | None:
-    """The root with the most residents (the city the data is about), or None for an empty tree."""
+def default_region(tree: RegionTree, scope: str | None = None) -> str | None:
+    """The user's jurisdiction; without one, the root with the most residents (the city the data is about),
+    or None for an empty tree."""
+    if scope is not None:
+        return scope if scope in tree.nodes else None
     roots = tree.roots
     if not roots:
         return None
     return max(roots, key=lambda c: (tree.population.get(c, 0), c))
 
 
-def current_region(tree: RegionTree) -> str | None:
-    """The selected region: session first, then the URL, then the default; never an unknown code."""
+def _allowed(tree: RegionTree, scope: str | None, code: str | None) -> bool:
+    return code is None or (code in tree.nodes and tree.contains(scope, code))
+
+
+def current_region(tree: RegionTree, scope: str | None = None) -> str | None:
+    """The selected region inside the user's jurisdiction ``scope``: session first, then the URL, then the
+    default.  An unknown code, or one outside the jurisdiction, is dropped with a notice."""
     if "region_code" not in st.session_state:
         q = st.query_params.get("region")
-        if q is not None and q not in tree.nodes:
+        if q is not None and not _allowed(tree, scope, q):
             notice_bad_param("region")
             q = None
-        st.session_state.region_code = q or default_region(tree)
+        st.session_state.region_code = q or default_region(tree, scope)
     code = st.session_state.region_code
-    if code is not None and code not in tree.nodes:
-        code = st.session_state.region_code = default_region(tree)
+    if not _allowed(tree, scope, code) or (code is None and scope is not None):
+        code = st.session_state.region_code = default_region(tree, scope)
     return code
 
 

@@ -1,23 +1,11 @@
-"""Who is using the app.  Until sign-in exists, the local user is configured by environment:
-GOV_LOCAL_USER (name, default 值班员) and GOV_LOCAL_ROLE (leader, staff, viewer or admin; default leader,
-which may issue supervision orders but sees personal data masked)."""
+"""Who is using the app: the signed-in user (``ui/auth.py`` signs in and re-reads the account every run)."""
 from __future__ import annotations
 
-import os
+from data_access.access import User
 
-import streamlit as st
-
-from data_access.access import ROLES, User
-
-from .state import t
+from .auth import current_user as _current
 
 
-def current_user() -> User:
-    role = os.environ.get("GOV_LOCAL_ROLE", "leader").strip()
-    name = os.environ.get("GOV_LOCAL_USER", "").strip() or t("user.default_name")
-    return User(name=name, role=role if role in ROLES else "viewer", scope_code=None)
-
-
-def identity_caption() -> None:
-    u = current_user()
-    st.caption(t("user.identity", name=u.name, role=t(f"role.{u.role}")))
+def current_user() -> User | None:
+    """The signed-in user of this run; None only before sign-in (pages never run then)."""
+    return _current()

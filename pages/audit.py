@@ -1,0 +1,63 @@
+"""审计日志 — who signed in, failed to, exported or wrote what (admins and leaders; each sees the accounts of
+their jurisdiction)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import streamlit as st
+
+from data_access.access import may_read_audit
+from data_access.audit import EVENTS
+from data_access.clock import today_local
+from ui import data
+from ui.guard import require_frame
+from ui.setup import friendly_errors
+from ui.state import t
+from ui.user import current_user
+
+require_frame("audit")
+user = current_user()
+tree = data.tree()
+where = tree.nodes[user.scope_code].name if user is not None and user.scope_code in tree.nodes else None
+st.title(t("au.title") + (f" · {where}" if where else ""))
+if not may_read_audit(user):
+    st.warning(t("au.denied"), icon=":material/block:")
+    st.stop()
+
+scope_text = (t("au.scope.mine", region=tree.nodes[user.scope_code].name) if user.scope_code in tree.nodes
+              else t("au.scope.all"))
+st.caption(t("au.caption", scope=scope_text))
+
+c = st.columns([3, 2, 2])
+events = c[0].multiselect(t("au.f.events"), EVENTS, format_func=lambda e: t(f"enum.audit.{e}"), key="au_events")
+who = c[1].text_input(t("au.f.who"), key="au_who", max_chars=64)
+today = today_local()
+dates = c[2].date_input(t("au.f.dates"), value=(today - timedelta(days=29), today), key="au_dates",
+                        format="YYYY-MM-DD")
+d_from, d_to = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
+
+with friendly_errors():
+    counts = data.audit_event_counts(user, d_from, d_to)
+    m = st.columns(4)
+    for col, ev in zip(m, ("sign_in", "sign_in_failed", "export", "write")):
+        col.metric(t(f"enum.audit.{ev}"), f"{counts[ev]:,}", border=True, help=t(f"au.help.{ev}"))
+    rows, total = data.audit_entries(user, tuple(events), who, d_from, d_to)
+    if rows.empty:
+        st.info(t("au.empty"), icon=":material/info:")
+        st.stop()
+    st.caption(t("au.shown", total=f"{total:,}", shown=f"{len(rows):,}"))
+    view = rows.assign(
+        event=rows["event"].map(lambda e: t(f"enum.audit.{e}")),
+        role=rows["role"].map(lambda r: t(f"role.{r}") if isinstance(r, str) else ""),
+        scope_code=rows["scope_code"].map(lambda s: tree.nodes[s].name if s in tree.nodes else (s or "")),
+    ).drop(columns=["id"])
+    st.dataframe(
+        view, hide_index=True, width="stretch",
+        column_config={
+            "at": st.column_config.DatetimeColumn(t("au.col.at"), format="YYYY-MM-DD HH:mm:ss"),
+            "event": t("au.col.event"), "username": t("au.col.username"), "role": t("au.col.role"),
+            "scope_code": t("au.col.scope"), "target": t("au.col.target"),
+            "rows": st.column_config.NumberColumn(t("au.col.rows"), format="%d"),
+            "detail": st.column_config.TextColumn(t("au.col.detail"), width="large"),
+        },
+    )

@@ -1,0 +1,165 @@
+"""Sign-in for the app: the session's account, the sign-in view, sign-out and the idle limit.
+
+The session keeps only the account name; every run re-reads the account (``users.current_account_user``),
+so a disabled account or a changed role or jurisdiction takes effect on the user's next click.  Password
+checks, slow-down, lock and audit are in ``data_access/users.py``.  With an OpenID Connect provider
+configured (``[auth]`` in ``.streamlit/secrets.toml``), Streamlit's ``st.login`` signs the user in and the
+e-mail it reports is mapped to an account.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import streamlit as st
+
+from data_access import users
+from data_access.access import User
+
+from . import data
+from .state import t
+
+_KEY = "_auth"  # {"username": str, "since": float, "seen": float}
+_USER = "_user"  # the User of this run (set by the frame, read by pages)
+_NOTICE = "_auth_notice"
+IDLE_MINUTES = max(1, int(os.environ.get("GOV_SESSION_IDLE_MINUTES", "120") or 120))
+
+
+def oidc_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all
+        return False
+
+
+def _start_session(user: User) -> None:
+    now = time.time()
+    st.session_state[_KEY] = {"username": user.username, "since": now, "seen": now}
+    st.session_state[_USER] = user
+
+
+def session_user() -> User | None:
+    """The signed-in user for this run, re-read from the database; None when nobody is signed in."""
+    auth = st.session_state.get(_KEY)
+    if auth is None and oidc_configured() and getattr(st.user, "is_logged_in", False):
+        try:
+            _start_session(users.authenticate_email(data.engine(), st.user.get("email")))
+        except users.SignInRefused as exc:
+            st.session_state[_NOTICE] = (exc.reason, exc.params)
+            return None
+        auth = st.session_state[_KEY]
+    if auth is None:
+        st.session_state.pop(_USER, None)
+        return None
+    if time.time() - auth["seen"] > IDLE_MINUTES * 60:
+        _end(st.session_state.get(_USER), "idle")
+        st.session_state[_NOTICE] = ("idle", {"minutes": IDLE_MINUTES})
+        return None
+    user = users.current_account_user(data.engine(), auth["username"])
+    if user is None:  # disabled, deleted, or its jurisdiction is gone from the data
+        _end(None, "account_changed")
+        st.session_state[_NOTICE] = ("disabled", {})
+        return None
+    auth["seen"] = time.time()
+    st.session_state[_USER] = user
+    return user
+
+
+def current_user() -> User | None:
+    """The user the frame signed in for this run (pages call this)."""
+    return st.session_state.get(_USER)
+
+
+def _end(user: User | None, reason: str) -> None:
+    if user is not None:
+        users.sign_out(data.engine(), user, reason)
+    # Whatever the session held (region, selected case, filters, prepared downloads) was this user's:
+    # the next person at this screen starts clean.  The language stays.
+    for k in list(st.session_state.keys()):
+        if k not in ("lang", _NOTICE):
+            del st.session_state[k]
+
+
+def sign_out() -> None:
+    _end(current_user(), "user")
+    if oidc_configured() and getattr(st.user, "is_logged_in", False):
+        st.logout()
+
+
+# --- the sign-in view -------------------------------------------------------------------------------------
+
+def _refusal_text(reason: str, params: dict) -> str:
+    if reason == "locked":
+        return t("auth.err.locked", minutes=params.get("minutes", users.LOCK_MINUTES))
+    if reason == "throttled":
+        return t("auth.err.throttled", s=params.get("wait_s", 1))
+    if reason in ("disabled", "no_jurisdiction", "not_registered", "idle"):
+        return t(f"auth.err.{reason}", **{k: str(v) for k, v in params.items()})
+    return t("auth.err.bad_credentials")
+
+
+def _password_submitted() -> None:
+    name = st.session_state.get("signin_user", "")
+    password = st.session_state.get("signin_password", "")
+    st.session_state["signin_password"] = ""  # never kept in the session after the attempt
+    if not name.strip() or not password:
+        st.session_state[_NOTICE] = ("empty", {})
+        return
+    try:
+        _start_session(users.authenticate(data.engine(), name, password))
+    except users.SignInRefused as exc:
+        st.session_state[_NOTICE] = (exc.reason, exc.params)
+
+
+def _demo_clicked(username: str) -> None:
+    try:
+        _start_session(users.sign_in_demo(data.engine(), username))
+    except users.SignInRefused as exc:
+        st.session_state[_NOTICE] = (exc.reason, exc.params)
+
+
+def sign_in_view() -> None:
+    """The sign-in page (the frame shows it instead of any page while nobody is signed in)."""
+    engine = data.engine()
+    _, mid, _ = st.columns([1, 2, 1])
+    with mid:
+        st.title(t("app.title"))
+        st.caption(t("app.subtitle"))
+        notice = st.session_state.pop(_NOTICE, None)
+        if notice:
+            reason, params = notice
+            if reason == "empty":
+                st.warning(t("auth.err.empty"), icon=":material/warning:")
+            else:
+                st.error(_refusal_text(reason, params), icon=":material/lock:")
+        with st.form("signin", border=True):
+            st.subheader(t("auth.title"))
+            st.text_input(t("auth.username"), key="signin_user", max_chars=64, autocomplete="username")
+            st.text_input(t("auth.password"), key="signin_password", type="password", max_chars=256,
+                          autocomplete="current-password")
+            st.form_submit_button(t("auth.submit"), type="primary", width="stretch",
+                                  on_click=_password_submitted)
+        st.caption(t("auth.lock_rule", n=users.MAX_FAILURES, minutes=users.LOCK_MINUTES))
+        if oidc_configured():
+            st.button(t("auth.oidc"), icon=":material/badge:", width="stretch", on_click=st.login)
+        demo = users.demo_accounts(engine)
+        if demo:
+            st.divider()
+            st.markdown(f"**{t('auth.demo.title')}**")
+            st.caption(t("auth.demo.body"))
+            tree = data.tree()
+            for acc in demo:
+                where = tree.nodes[acc.scope_code].name if acc.scope_code in tree.nodes else t("frame.region.all")
+                st.button(t("auth.demo.button", name=acc.display_name, role=t(f"role.{acc.role}"), region=where),
+                          key=f"demo_{acc.username}", width="stretch", on_click=_demo_clicked,
+                          args=(acc.username,))
+
+
+def identity_block(user: User) -> None:
+    """Sidebar: who is signed in, their jurisdiction, and sign-out."""
+    tree = data.tree()
+    where = tree.nodes[user.scope_code].name if user.scope_code in tree.nodes else t("frame.region.all")
+    st.caption(t("user.identity", name=user.name, role=t(f"role.{user.role}")))
+    st.caption(t("user.scope", region=where))
+    st.button(t("auth.sign_out"), icon=":material/logout:", width="stretch", on_click=sign_out,
+              key="sign_out")
