@@ -9,7 +9,6 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from data_access.access import may_read_audit
-
 from ui import auth, data, frame, guard
 from ui.setup import ensure_data, friendly_errors
 from ui.state import t
