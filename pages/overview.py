@@ -99,8 +99,9 @@ def ranking_table(f, url, now, tree) -> None:
 
 def county_map(f, url, now, tree) -> None:
     # The map always shows the counties of the city the selection lies in, the selected county outlined.
+    # A user whose jurisdiction lies below the city never sees the other counties: no map for them.
     city = ancestor_code(tree, f.region_code, "city")
-    if city is None:
+    if city is None or not tree.contains(f.scope_code, city):
         return
     counties = data.child_ranking(url, f.with_(region_code=city), now)
     feats = data.county_features(list(counties["code"]))

@@ -1,6 +1,6 @@
 """Screenshots of the running app in headless Chromium (Debian's /usr/bin/chromium), for the README and reviews.
 
-    python tools/screenshot.py http://127.0.0.1:8501/ out.png [--width 1440 --height 1000]
+    python tools/screenshot.py http://127.0.0.1:8501/ out.png [--width 1440 --height 1000] [--demo demo_leader]
 Waits until Streamlit has finished running (no running indicator, no skeletons) before the shot.
 """
 from __future__ import annotations
@@ -35,12 +35,17 @@ def main() -> int:
     ap.add_argument("--width", type=int, default=1440)
     ap.add_argument("--height", type=int, default=1000)
     ap.add_argument("--full", action="store_true")
+    ap.add_argument("--demo", help="sign in first with this demo account (one click on the sign-in page)")
     a = ap.parse_args()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": a.width, "height": a.height})
         page.goto(a.url)
         wait_idle(page)
+        if a.demo:
+            page.locator(f".st-key-demo_{a.demo} button").click()
+            time.sleep(1)
+            wait_idle(page)
         time.sleep(1.5)  # charts finish their first paint
         page.screenshot(path=a.out, full_page=a.full)
         errors = page.locator("[data-testid=stException]").count()

@@ -121,7 +121,7 @@ def _demo_clicked(username: str) -> None:
 def sign_in_view() -> None:
     """The sign-in page (the frame shows it instead of any page while nobody is signed in)."""
     engine = data.engine()
-    _, mid, _ = st.columns([1, 2, 1])
+    _, mid, _ = st.columns([1, 3, 1])
     with mid:
         st.title(t("app.title"))
         st.caption(t("app.subtitle"))
