@@ -9,7 +9,7 @@ import streamlit as st
 from data_access.access import may_read_audit
 from data_access.audit import EVENTS
 from data_access.clock import today_local
-from ui import data
+from ui import data, fmt
 from ui.guard import require_frame
 from ui.setup import friendly_errors
 from ui.state import t
@@ -19,12 +19,12 @@ require_frame("audit")
 user = current_user()
 tree = data.tree()
 where = tree.nodes[user.scope_code].name if user is not None and user.scope_code in tree.nodes else None
-st.title(t("au.title") + (f" · {where}" if where else ""))
+st.title(t("au.title") + (f" · {fmt.plain(where)}" if where else ""))
 if not may_read_audit(user):
     st.warning(t("au.denied"), icon=":material/block:")
     st.stop()
 
-scope_text = (t("au.scope.mine", region=tree.nodes[user.scope_code].name) if user.scope_code in tree.nodes
+scope_text = (t("au.scope.mine", region=fmt.plain(tree.nodes[user.scope_code].name)) if user.scope_code in tree.nodes
               else t("au.scope.all"))
 st.caption(t("au.caption", scope=scope_text))
 

@@ -180,7 +180,7 @@ def case_list(f, url, now, cat_name: dict, total: int) -> None:
     if selected:
         picked = str(page.rows["case_no"].iloc[selected[0]])
         if picked != st.session_state.get("wb_case"):
-            st.toast(t("wb.case.opened", case_no=picked), icon=":material/south:")
+            st.toast(t("wb.case.opened", case_no=fmt.plain(picked)), icon=":material/south:")
         open_case(picked)
     c = st.columns([1, 1, 3, 1, 1], vertical_alignment="center")
     c[0].button(t("wb.page.first"), icon=":material/first_page:", disabled=page.page <= 1, on_click=_go,
@@ -254,7 +254,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
     x = d.fields
     with st.container(border=True, key="case_panel"):
         head = st.columns([6, 1], vertical_alignment="center")
-        head[0].subheader(f"{x['case_no']} · {x['title']}", anchor=False)
+        head[0].subheader(f"{fmt.plain(x['case_no'])} · {fmt.plain(x['title'])}", anchor=False)
         head[1].button(t("wb.case.close"), icon=":material/close:", on_click=open_case, args=(None,), width="stretch")
         badges = st.container(horizontal=True)
         with badges:
@@ -442,6 +442,6 @@ def workbench() -> None:
 
 require_frame("cases")
 region = data.tree().get(current_filter().region_code)
-st.title(t("wb.title") + (f" · {region.name}" if region else ""))
+st.title(t("wb.title") + (f" · {fmt.plain(region.name)}" if region else ""))
 with friendly_errors():
     workbench()

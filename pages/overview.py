@@ -154,6 +154,6 @@ def _cockpit() -> None:
 
 require_frame("overview")
 region = data.tree().get(current_filter().region_code)
-st.title(t("ov.title") + (f" · {region.name}" if region else ""))
+st.title(t("ov.title") + (f" · {fmt.plain(region.name)}" if region else ""))
 st.caption(t("app.subtitle"))
 cockpit()

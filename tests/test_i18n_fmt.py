@@ -45,3 +45,13 @@ def test_chinese_number_format():
     assert fmt.delta_count(18700, 17613, "zh") == "+1,087"
     assert fmt.hours(10.43, "zh") == "10.4 小时"
     assert fmt.hours(110.04, "zh") == "110 小时" and fmt.hours(1234.5, "en") == "1,234 h"
+
+
+def test_plain_neutralises_markdown_from_the_database():
+    from ui.fmt import plain
+
+    assert plain("楼道堆物") == "楼道堆物"
+    assert plain("![x](http://t.cn/a.png)") == r"\!\[x\]\(http\://t\.cn/a\.png\)"
+    assert plain(":red[紧急] $x$ **粗**") == r"\:red\[紧急\] \$x\$ \*\*粗\*\*"
+    assert plain("第一行\n# 标题") == r"第一行 \# 标题"
+    assert plain(None) == ""

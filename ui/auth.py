@@ -16,7 +16,7 @@ import streamlit as st
 from data_access import users
 from data_access.access import User
 
-from . import data
+from . import data, fmt
 from .state import t
 
 _KEY = "_auth"  # {"username": str, "since": float, "seen": float}
@@ -94,7 +94,7 @@ def _refusal_text(reason: str, params: dict) -> str:
     if reason == "throttled":
         return t("auth.err.throttled", s=params.get("wait_s", 1))
     if reason in ("disabled", "no_jurisdiction", "not_registered", "idle"):
-        return t(f"auth.err.{reason}", **{k: str(v) for k, v in params.items()})
+        return t(f"auth.err.{reason}", **{k: fmt.plain(v) for k, v in params.items()})
     return t("auth.err.bad_credentials")
 
 
@@ -150,7 +150,8 @@ def sign_in_view() -> None:
             tree = data.tree()
             for acc in demo:
                 where = tree.nodes[acc.scope_code].name if acc.scope_code in tree.nodes else t("frame.region.all")
-                st.button(t("auth.demo.button", name=acc.display_name, role=t(f"role.{acc.role}"), region=where),
+                st.button(t("auth.demo.button", name=fmt.plain(acc.display_name), role=t(f"role.{acc.role}"),
+                            region=fmt.plain(where)),
                           key=f"demo_{acc.username}", width="stretch", on_click=_demo_clicked,
                           args=(acc.username,))
 
@@ -159,7 +160,7 @@ def identity_block(user: User) -> None:
     """Sidebar: who is signed in, their jurisdiction, and sign-out."""
     tree = data.tree()
     where = tree.nodes[user.scope_code].name if user.scope_code in tree.nodes else t("frame.region.all")
-    st.caption(t("user.identity", name=user.name, role=t(f"role.{user.role}")))
-    st.caption(t("user.scope", region=where))
+    st.caption(t("user.identity", name=fmt.plain(user.name), role=t(f"role.{user.role}")))
+    st.caption(t("user.scope", region=fmt.plain(where)))
     st.button(t("auth.sign_out"), icon=":material/logout:", width="stretch", on_click=sign_out,
               key="sign_out")

@@ -54,3 +54,16 @@ def delta_count(cur, prev, lang: str = "zh") -> str | None:
     d = int(cur) - int(prev)
     sign = "+" if d >= 0 else "-"
     return sign + count(abs(d), lang)
+
+
+_MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&\"'=")
+
+
+def plain(text: object) -> str:
+    """Text from the database or a user, made safe for an element that renders Markdown (titles, captions,
+    alerts, button labels): every ASCII punctuation mark is backslash-escaped, so a case title like
+    ``![x](http://…)`` or ``:red[…]`` shows as typed and never becomes a link, an image, a colour, maths or
+    an icon.  Line breaks become spaces.  (HTML is never rendered: ``unsafe_allow_html`` is not used.)"""
+    s = "" if text is None else str(text)
+    s = " ".join(s.splitlines())
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
