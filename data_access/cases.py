@@ -283,9 +283,13 @@ def step_times(row: dict, limit_hours: float, now: datetime) -> pd.DataFrame:
 
 def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: str | None = None,
                 now: datetime | None = None) -> CaseDetail | None:
-    """The case ``case_no`` in full, or None when it does not exist or lies outside ``scope_code``."""
+    """The case ``case_no`` in full, or None when it does not exist or lies outside ``scope_code`` or the
+    user's own jurisdiction."""
     now = now or now_local()
     tree = resolve(engine, CaseFilter(scope_code=scope_code)).tree
+    scopes = [s for s in (scope_code, user.scope_code if user is not None else None) if s is not None]
+    if any(s not in tree.nodes for s in scopes):
+        return None
     with engine.connect() as conn:
         row = conn.execute(
             select(cases, categories.c.time_limit_hours, departments.c.name.label("department_name"),
@@ -293,7 +297,7 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
             .select_from(cases.join(categories, categories.c.code == cases.c.category)
                          .outerjoin(departments, departments.c.code == cases.c.department_code))
             .where(cases.c.case_no == case_no)).mappings().first()
-        if row is None or (scope_code is not None and not tree.contains(scope_code, row["grid_code"])):
+        if row is None or not all(tree.contains(s, row["grid_code"]) for s in scopes):
             return None
         events = pd.DataFrame(conn.execute(
             select(case_events.c.seq, case_events.c.at, case_events.c.action, case_events.c.actor,
