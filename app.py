@@ -48,6 +48,8 @@ if deep_link:
     if target is not None and target.url_path != nav.url_path:
         st.switch_page(target, query_params=deep_link[1])
 
+auth.sync_cookie()  # after a sign-in or sign-out: the browser's session cookie (a reload keeps the session)
+
 with friendly_errors():
     if user_error is not None:
         raise user_error

@@ -350,6 +350,19 @@ users = Table(
     Column("last_sign_in_at", Timestamp),
 )
 
+# Signed-in browser sessions: a reload of the tab resumes its session from a cookie holding a random token;
+# only the token's SHA-256 is stored.  Sign-out revokes it; it lapses after the idle limit or the maximum age.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+)
+
 # Who did what: sign-ins (and failures), sign-outs, exports and writes.  Append-only.
 audit_log = Table(
     "audit_log",

@@ -11,8 +11,10 @@ Demo accounts (no password; one click on the sign-in page) exist only while the 
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,7 +38,7 @@ from . import audit
 from .access import ROLES, User
 from .clock import now_local
 from .regions import RegionTree, region_tree
-from .schema import data_meta, users
+from .schema import data_meta, user_sessions, users
 
 MAX_FAILURES = max(1, int(os.environ.get("GOV_SIGNIN_MAX_FAILURES", "5") or 5))
 LOCK_MINUTES = max(1, int(os.environ.get("GOV_SIGNIN_LOCK_MINUTES", "15") or 15))
@@ -274,6 +276,59 @@ def current_account_user(engine: Engine, username: str) -> User | None:
     if acc.scope_code is not None and acc.scope_code not in region_tree(engine).nodes:
         return None
     return acc.as_user()
+
+
+# --- browser sessions ------------------------------------------------------------------------------------------
+
+SESSION_MAX_HOURS = max(1, int(os.environ.get("GOV_SESSION_MAX_HOURS", "12") or 12))
+_SEEN_EVERY = timedelta(seconds=60)  # last_seen_at is written at most once a minute per session
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def open_session(engine: Engine, user: User, now: datetime | None = None) -> str:
+    """A new session for a signed-in user; returns the token for the browser's cookie (only its hash is kept)."""
+    now = _now(now)
+    token = secrets.token_hex(32)
+    with engine.begin() as conn:
+        conn.execute(insert(user_sessions).values(
+            token_hash=_token_hash(token), username=user.username, created_at=now, last_seen_at=now,
+            expires_at=now + timedelta(hours=SESSION_MAX_HOURS)))
+    return token
+
+
+def resume_session(engine: Engine, token: str | None, idle_minutes: int, now: datetime | None = None
+                   ) -> User | None:
+    """The user of a live session (not revoked, not past its maximum age, used within ``idle_minutes``, its
+    account still active and its jurisdiction in the data); None otherwise."""
+    if not token or len(token) != 64:
+        return None
+    now = _now(now)
+    h = _token_hash(token)
+    with engine.connect() as conn:
+        row = conn.execute(select(user_sessions).where(user_sessions.c.token_hash == h)).mappings().first()
+    if (row is None or row["revoked_at"] is not None or row["expires_at"] <= now
+            or row["last_seen_at"] < now - timedelta(minutes=idle_minutes)):
+        return None
+    user = current_account_user(engine, row["username"])
+    if user is None:
+        return None
+    if now - row["last_seen_at"] >= _SEEN_EVERY:
+        with engine.begin() as conn:
+            conn.execute(update(user_sessions).where(user_sessions.c.token_hash == h).values(last_seen_at=now))
+    return user
+
+
+def close_session(engine: Engine, token: str | None, now: datetime | None = None) -> None:
+    """Revoke a session (sign-out, idle limit): its cookie no longer signs anyone in."""
+    if not token:
+        return
+    with engine.begin() as conn:
+        conn.execute(update(user_sessions).where(and_(user_sessions.c.token_hash == _token_hash(token),
+                                                      user_sessions.c.revoked_at.is_(None)))
+                     .values(revoked_at=_now(now)))
 
 
 # --- demo accounts --------------------------------------------------------------------------------------------

@@ -351,3 +351,62 @@ def test_sign_in_page_counts_audit_rows(app_url):
         n = conn.execute(select(func.count()).select_from(audit_log).where(audit_log.c.event == "sign_in")
                          ).scalar_one()
     assert n == 1
+
+
+# --- browser sessions (a reload resumes the tab's session from its cookie) ------------------------------------
+
+def test_session_token_resumes_until_revoked_idle_or_too_old(engine):
+    from data_access.schema import user_sessions
+
+    _add(engine)
+    user = users.authenticate(engine, "zhang.san", PASSWORD, now=T0)
+    token = users.open_session(engine, user, now=T0)
+    with engine.connect() as conn:
+        stored = conn.execute(select(user_sessions.c.token_hash)).scalar_one()
+    assert len(token) == 64 and stored != token  # only the hash is kept
+    assert users.resume_session(engine, token, 120, now=T0 + timedelta(minutes=119)) == user
+    assert users.resume_session(engine, token, 120, now=T0 + timedelta(minutes=200)) == user  # seen at +119
+    assert users.resume_session(engine, token, 120, now=T0 + timedelta(minutes=200 + 121)) is None  # idle
+    assert users.resume_session(engine, "0" * 64, 120, now=T0) is None and users.resume_session(engine, "x", 120) is None
+    fresh = users.open_session(engine, user, now=T0)
+    assert users.resume_session(engine, fresh, 10_000, now=T0 + timedelta(hours=users.SESSION_MAX_HOURS)) is None
+    again = users.open_session(engine, user, now=T0)
+    users.set_active(engine, "zhang.san", False)
+    assert users.resume_session(engine, again, 120, now=T0) is None  # a disabled account does not resume
+    users.set_active(engine, "zhang.san", True)
+    assert users.resume_session(engine, again, 120, now=T0) == user
+    users.close_session(engine, again, now=T0)
+    assert users.resume_session(engine, again, 120, now=T0) is None  # signed out
+
+
+def test_a_reloaded_tab_resumes_its_session_and_not_after_sign_out(app_url, monkeypatch):
+    import ui.auth
+
+    at = _signin_page({"region": "111"})
+    at = _submit(at, "zhang.san", PASSWORD)
+    token = at.session_state["_auth"]["token"]
+    assert at.html  # the script that hands the token to the browser's cookie
+    monkeypatch.setattr(ui.auth, "_cookie_token", lambda: token)  # the browser sends the cookie on reload
+    reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not reloaded.exception and "东县" in reloaded.title[0].value and len(reloaded.metric) >= 4
+    reloaded = reloaded.button(key="sign_out").click().run()
+    assert not reloaded.metric
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert again.title[0].value == "网格化服务管理督导驾驶舱" and not again.metric  # the token was revoked
+
+
+def test_oidc_identity_is_mapped_to_its_account_on_the_page(app_url, monkeypatch):
+    import ui.auth
+
+    users.add_user(users_engine(app_url), "li.si", display_name="李四", role="leader", scope_code="120",
+                   email="li.si@gov.cn")
+    monkeypatch.setattr(ui.auth, "oidc_configured", lambda: True)  # as with [auth] in secrets.toml
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.user = {"is_logged_in": True, "email": "Li.Si@gov.cn"}
+    at.run()
+    assert not at.exception and "西县" in at.title[0].value
+    stranger = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    stranger.user = {"is_logged_in": True, "email": "nobody@gov.cn"}
+    stranger.run()
+    assert not stranger.metric
+    assert stranger.error[0].value.startswith("nobody@gov\\.cn 尚未开通")

@@ -19,9 +19,11 @@ from data_access.access import User
 from . import data, fmt
 from .state import t
 
-_KEY = "_auth"  # {"username": str, "since": float, "seen": float}
+_KEY = "_auth"  # {"username": str, "token": str | None, "since": float, "seen": float}
 _USER = "_user"  # the User of this run (set by the frame, read by pages)
 _NOTICE = "_auth_notice"
+_COOKIE_ACTION = "_auth_cookie"  # ("set", token) or ("clear", None): done by sync_cookie() on this run
+COOKIE = "gov_session"
 IDLE_MINUTES = max(1, int(os.environ.get("GOV_SESSION_IDLE_MINUTES", "120") or 120))
 
 
@@ -32,10 +34,40 @@ def oidc_configured() -> bool:
         return False
 
 
-def _start_session(user: User) -> None:
+def _start_session(user: User, token: str | None = None) -> None:
+    """Keep ``user`` signed in for this tab; a new sign-in opens a session whose token the browser keeps
+    in a cookie, so that a reload of the tab resumes it (``token`` given: resuming one)."""
     now = time.time()
-    st.session_state[_KEY] = {"username": user.username, "since": now, "seen": now}
+    if token is None:
+        token = users.open_session(data.engine(), user)
+        st.session_state[_COOKIE_ACTION] = ("set", token)
+    st.session_state[_KEY] = {"username": user.username, "token": token, "since": now, "seen": now}
     st.session_state[_USER] = user
+
+
+def _cookie_token() -> str | None:
+    """The session token the browser sent when this tab connected (None without one)."""
+    try:
+        return st.context.cookies.get(COOKIE)
+    except Exception:  # noqa: BLE001 - no browser (bare script run)
+        return None
+
+
+def sync_cookie() -> None:
+    """Write or clear the browser's session cookie after a sign-in or sign-out (call once per run, anywhere).
+
+    Streamlit has no API to set a cookie, so a two-line script does it; it holds only a random hex token
+    made here, never text from the database or a user."""
+    action = st.session_state.pop(_COOKIE_ACTION, None)
+    if action is None:
+        return
+    kind, token = action
+    if kind == "set" and token and all(c in "0123456789abcdef" for c in token):
+        value, age = token, users.SESSION_MAX_HOURS * 3600
+    else:
+        value, age = "", 0
+    st.html(f"""<script>document.cookie = "{COOKIE}={value}; path=/; max-age={age}; samesite=strict"
+ + (location.protocol === "https:" ? "; secure" : "");</script>""", unsafe_allow_javascript=True)
 
 
 def session_user() -> User | None:
@@ -49,8 +81,13 @@ def session_user() -> User | None:
             return None
         auth = st.session_state[_KEY]
     if auth is None:
-        st.session_state.pop(_USER, None)
-        return None
+        token = _cookie_token()
+        user = users.resume_session(data.engine(), token, IDLE_MINUTES) if token else None
+        if user is None:
+            st.session_state.pop(_USER, None)
+            return None
+        _start_session(user, token)  # a reload of a signed-in tab
+        return user
     if time.time() - auth["seen"] > IDLE_MINUTES * 60:
         _end(st.session_state.get(_USER), "idle")
         st.session_state[_NOTICE] = ("idle", {"minutes": IDLE_MINUTES})
@@ -71,6 +108,8 @@ def current_user() -> User | None:
 
 
 def _end(user: User | None, reason: str) -> None:
+    auth = st.session_state.get(_KEY) or {}
+    users.close_session(data.engine(), auth.get("token"))
     if user is not None:
         users.sign_out(data.engine(), user, reason)
     # Whatever the session held (region, selected case, filters, prepared downloads) was this user's:
@@ -78,6 +117,7 @@ def _end(user: User | None, reason: str) -> None:
     for k in list(st.session_state.keys()):
         if k not in ("lang", _NOTICE):
             del st.session_state[k]
+    st.session_state[_COOKIE_ACTION] = ("clear", None)
 
 
 def sign_out() -> None:

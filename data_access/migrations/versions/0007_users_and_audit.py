@@ -2,6 +2,7 @@
 
 Officials sign in with a password hashed by argon2id (``data_access/users.py``) or through an OpenID Connect
 provider mapped by e-mail; each has a role and a jurisdiction (a region code whose whole subtree they see).
+A browser session is kept as the SHA-256 of a random token held in a cookie (a reload resumes it).
 The audit log records sign-ins, failed sign-ins, sign-outs, exports and writes.  Neither table has a
 foreign key to ``regions``: a dataset load replaces the regions, and a user whose jurisdiction is no longer
 in the data is refused at sign-in instead of blocking the load.
@@ -40,6 +41,17 @@ def upgrade() -> None:
         sa.UniqueConstraint("email", name="uq_users_email"),
     )
     op.create_table(
+        "user_sessions",
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),
+        sa.Column("created_at", Timestamp, nullable=False),
+        sa.Column("last_seen_at", Timestamp, nullable=False),
+        sa.Column("expires_at", Timestamp, nullable=False),
+        sa.Column("revoked_at", Timestamp),
+        sa.PrimaryKeyConstraint("token_hash", name="pk_user_sessions"),
+    )
+    op.create_index("ix_user_sessions_username", "user_sessions", ["username"])
+    op.create_table(
         "audit_log",
         sa.Column("id", sa.Integer(), nullable=False, autoincrement=True),
         sa.Column("at", Timestamp, nullable=False),
@@ -58,4 +70,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("audit_log")
+    op.drop_table("user_sessions")
     op.drop_table("users")
