@@ -41,15 +41,16 @@ def ensure_data() -> None:
 
 
 class friendly_errors:
-    """Context manager: a database failure inside becomes a short message on the page, not a traceback."""
+    """Context manager: a database failure inside becomes a short message on the page, not a traceback.
+
+    The same messages as around the whole page (ui/resilience.py): database unavailable → "retrying…" with
+    automatic retries, query timeout → narrow the selection, anything else → ``frame.error``.  Other
+    exceptions, Streamlit's rerun/stop included, pass through."""
 
     def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        from sqlalchemy.exc import SQLAlchemyError
+        from .resilience import show_error
 
-        if exc is not None and isinstance(exc, (SQLAlchemyError, OSError, TimeoutError)):
-            st.error(t("frame.error", detail=type(exc).__name__), icon=":material/error:")
-            return True
-        return False
+        return exc is not None and show_error(exc)

@@ -1,0 +1,137 @@
+"""Pages that survive the database going away, and one message per kind of database failure.
+
+Three kinds (classified by :mod:`data_access.errors`), the same messages wherever they are caught —
+around the whole page (:func:`guard_page`, used by the router) or around a block (``ui.setup.friendly_errors``):
+
+- **unavailable** (server stopped or unreachable, SQLite file locked or unreadable): a warning
+  "数据库暂时无法连接，正在重试…" with the time of the last attempt, a "retry now" button, and a fragment that
+  asks the database every :data:`RETRY_SECONDS` whether it answers; once it does, the whole app reruns and the
+  page shows its data again — no restart, no traceback.  The engine needs no rebuilding: on PostgreSQL
+  ``pool_pre_ping`` replaces pooled connections that died with the server, and after a disconnect
+  SQLAlchemy invalidates the rest of the pool itself.
+- **timeout** (a query ran past ``GOV_STATEMENT_TIMEOUT_S``): ask for a narrower region or period; retrying
+  the same selection would only time out again.
+- **other database errors**: the generic ``frame.error`` message.
+
+Anything that is not a database failure propagates, Streamlit's own control flow included (``st.rerun``,
+``st.stop`` and ``st.switch_page`` raise ``BaseException`` subclasses, which ``except Exception`` never sees).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import streamlit as st
+from streamlit.errors import DuplicateWidgetID
+
+from data_access.clock import TZ
+from data_access.errors import (
+    is_database_error,
+    is_database_unavailable,
+    is_query_timeout,
+    ping,
+)
+
+from . import data
+from .state import t
+
+RETRY_SECONDS = 5  # how often the waiting page asks the database whether it is back
+_LAST_ATTEMPT = "_db_last_attempt"  # session key: epoch seconds of the last failed attempt to reach it
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE, TIMEOUT, ERROR = "unavailable", "timeout", "error"
+
+
+def failure_kind(exc: BaseException | None) -> str | None:
+    """``"unavailable"``, ``"timeout"`` or ``"error"`` for a database failure; None for anything else."""
+    if exc is None or not is_database_error(exc):
+        return None
+    if is_query_timeout(exc):
+        return TIMEOUT
+    if is_database_unavailable(exc):
+        return UNAVAILABLE
+    return ERROR
+
+
+def show_error(exc: BaseException) -> bool:
+    """Show the message for a database failure where the caller is; False (nothing shown) for anything else."""
+    kind = failure_kind(exc)
+    if kind is None:
+        return False
+    detail = _brief(exc)
+    if kind == UNAVAILABLE:
+        log.warning("database unavailable: %s", detail)
+        _note_attempt()
+        unavailable_panel()
+    elif kind == TIMEOUT:
+        log.warning("query timed out: %s", detail)
+        st.warning(t("frame.db_timeout"), icon=":material/timer_off:")
+    else:
+        log.warning("database error: %s: %s", type(exc).__name__, detail)
+        st.error(t("frame.error", detail=type(exc).__name__), icon=":material/error:")
+    return True
+
+
+def _brief(exc: BaseException) -> str:
+    """The driver's message on one line, without SQLAlchemy's statement and parameters (personal data)."""
+    return " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+
+
+@contextmanager
+def guard_page() -> Iterator[None]:
+    """Run a page (``with guard_page(): nav.run()``): a database failure becomes its message, not a traceback."""
+    try:
+        yield
+    except Exception as exc:  # only database failures are handled; everything else is raised again
+        if not show_error(exc):
+            raise
+
+
+# --- waiting for the database ----------------------------------------------------------------------------
+
+def _note_attempt() -> None:
+    st.session_state[_LAST_ATTEMPT] = time.time()
+
+
+def reconnect_due(last_attempt: float | None, now: float) -> bool:
+    """Whether the waiting panel should ask the database again (not in the run whose page just failed)."""
+    return last_attempt is None or now - last_attempt >= RETRY_SECONDS * 0.8
+
+
+def database_answers() -> bool:
+    """Ask the database once (the engine in use, created on the way if it never was)."""
+    try:
+        ping(data.engine())
+    except Exception as exc:  # noqa: BLE001 - any failure means "not back yet"
+        if not is_database_unavailable(exc):
+            log.warning("database ping failed: %s", _brief(exc))
+        return False
+    return True
+
+
+@st.fragment(run_every=RETRY_SECONDS)
+def unavailable_panel() -> None:
+    """The "retrying…" warning; every RETRY_SECONDS it pings the database and reruns the app once it answers."""
+    if reconnect_due(st.session_state.get(_LAST_ATTEMPT), time.time()):
+        if database_answers():
+            st.session_state.pop(_LAST_ATTEMPT, None)
+            st.rerun(scope="app")
+        _note_attempt()
+    last = st.session_state.get(_LAST_ATTEMPT) or time.time()
+    ts = datetime.fromtimestamp(last, TZ).strftime("%H:%M:%S")  # the real clock (GOV_NOW freezes only the data's)
+    st.warning(f"**{t('frame.db_unavailable')}**  \n{t('frame.db_last_attempt', ts=ts, s=RETRY_SECONDS)}",
+               icon=":material/cloud_off:")
+    try:
+        clicked = st.button(t("frame.db_retry_now"), icon=":material/refresh:")
+    except DuplicateWidgetID:  # a second panel in the same place of this run: the first one has the button
+        clicked = False
+    if clicked:
+        st.rerun(scope="app")
+
+
+__all__ = ["RETRY_SECONDS", "database_answers", "failure_kind", "guard_page", "reconnect_due", "show_error",
+           "unavailable_panel"]
