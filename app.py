@@ -37,7 +37,7 @@ pages = {
         st.Page("pages/cases.py", title=t("nav.cases"), icon=":material/assignment:", url_path="cases"),
     ],
 }
-if may_read_audit(user):
+if user is None or may_read_audit(user):  # signed out: every page, so a link to any of them waits for sign-in
     pages[t("nav.section.admin")] = [
         st.Page("pages/audit.py", title=t("nav.audit"), icon=":material/policy:", url_path="audit"),
     ]

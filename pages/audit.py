@@ -29,7 +29,8 @@ scope_text = (t("au.scope.mine", region=fmt.plain(tree.nodes[user.scope_code].na
 st.caption(t("au.caption", scope=scope_text))
 
 c = st.columns([3, 2, 2])
-events = c[0].multiselect(t("au.f.events"), EVENTS, format_func=lambda e: t(f"enum.audit.{e}"), key="au_events")
+events = c[0].multiselect(t("au.f.events"), EVENTS, format_func=lambda e: t(f"enum.audit.{e}"), key="au_events",
+                          placeholder=t("frame.region.all"))
 who = c[1].text_input(t("au.f.who"), key="au_who", max_chars=64)
 today = today_local()
 dates = c[2].date_input(t("au.f.dates"), value=(today - timedelta(days=29), today), key="au_dates",
@@ -52,7 +53,7 @@ with friendly_errors():
         scope_code=rows["scope_code"].map(lambda s: tree.nodes[s].name if s in tree.nodes else (s or "")),
     ).drop(columns=["id"])
     st.dataframe(
-        view, hide_index=True, width="stretch",
+        view, hide_index=True, width="stretch", placeholder="—",
         column_config={
             "at": st.column_config.DatetimeColumn(t("au.col.at"), format="YYYY-MM-DD HH:mm:ss"),
             "event": t("au.col.event"), "username": t("au.col.username"), "role": t("au.col.role"),
