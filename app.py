@@ -6,11 +6,11 @@ Run with ``streamlit run app.py``.  Pages live in pages/ and only lay out what d
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
 from data_access.access import may_read_audit
-from ui import auth, data, frame, guard
-from ui.setup import ensure_data, friendly_errors
+from data_access.errors import DATABASE_ERRORS
+from ui import auth, data, frame, guard, resilience
+from ui.setup import ensure_data
 from ui.state import t
 
 st.set_page_config(page_title="网格化服务管理督导驾驶舱", page_icon=":material/grid_view:", layout="wide")
@@ -27,7 +27,7 @@ with st.sidebar:
 user, user_error = None, None
 try:
     user = auth.session_user()
-except SQLAlchemyError as exc:
+except DATABASE_ERRORS as exc:
     user_error = exc
 
 pages = {
@@ -50,7 +50,9 @@ if deep_link:
 
 auth.sync_cookie()  # after a sign-in or sign-out: the browser's session cookie (a reload keeps the session)
 
-with friendly_errors():
+# Database gone (retrying by itself until it is back), query timeout, or another database error: a clear
+# message instead of the page (ui/resilience.py).
+with resilience.guard_page():
     if user_error is not None:
         raise user_error
     ensure_data()  # first start: the demo data (and its demo accounts) before the sign-in page offers them

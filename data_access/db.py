@@ -132,8 +132,10 @@ def make_engine(url: str | None = None) -> Engine:
             # psycopg prepares a statement after 5 runs, and PostgreSQL may then reuse a plan made without
             # looking at the values (a rare search planned like a common one took 1.8 s instead of 15 ms):
             # plan every execution with its values.
+            # A host that drops packets (instead of refusing) must not hang a page for the OS TCP timeout.
             connect_args={"options": f"-c statement_timeout={int(STATEMENT_TIMEOUT_S * 1000)} -c jit=off"
-                                     " -c plan_cache_mode=force_custom_plan"},
+                                     " -c plan_cache_mode=force_custom_plan",
+                          "connect_timeout": 5},
         )
     migrate(engine)
     return engine
