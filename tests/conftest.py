@@ -40,6 +40,23 @@ def fresh_engine(kind: str, tmp_path: Path):
     return make_engine(f"sqlite:///{tmp_path / 'test.db'}")
 
 
+def metrics_db(kind: str, tmp_path: Path):
+    """A new database of ``kind`` holding the hand-computable fixture (tests/fixtures/metrics)."""
+    from data_access.loader import load_dataset
+
+    eng = fresh_engine(kind, tmp_path)
+    load_dataset(FIXTURES / "metrics", eng)
+    return eng
+
+
+@pytest.fixture
+def loaded_engine(db_kind, tmp_path):
+    """The hand-computable fixture, fresh for each test, on each backend."""
+    eng = metrics_db(db_kind, tmp_path)
+    yield eng
+    eng.dispose()
+
+
 @pytest.fixture(params=["sqlite", "pg"])
 def db_kind(request) -> str:
     return request.param

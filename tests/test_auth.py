@@ -14,20 +14,15 @@ from data_access import audit, users
 from data_access.access import User
 from data_access.schema import audit_log
 from data_access.schema import users as users_table
-from tests.conftest import FIXTURES, ROOT, fresh_engine, sign_in
+from tests.conftest import FIXTURES, ROOT, sign_in
 
 T0 = datetime(2026, 3, 20, 9, 0, 0)
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def engine(db_kind, tmp_path):
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine(db_kind, tmp_path)
-    load_dataset(FIXTURES / "metrics", eng)
-    yield eng
-    eng.dispose()
+def engine(loaded_engine):
+    return loaded_engine
 
 
 def _events(engine, username: str | None = None) -> list[tuple[str, str | None]]:

@@ -26,7 +26,7 @@ from streamlit.testing.v1 import AppTest
 
 from data_access import db, errors, loader
 from data_access.loader import load_dataset
-from tests.conftest import FIXTURES, PG_SKIP_REASON, PG_URL, fresh_engine
+from tests.conftest import FIXTURES, PG_SKIP_REASON, PG_URL, fresh_engine, metrics_db
 
 RUNAWAY_SQLITE = ("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1000000000) "
                   "SELECT count(*) FROM r")
@@ -66,39 +66,22 @@ def test_a_runaway_statement_is_stopped_and_recognised(db_kind, tmp_path, monkey
         engine.dispose()
 
 
-def test_the_limit_is_per_statement_and_costs_nothing(tmp_path, monkeypatch):
+def test_the_limit_is_per_statement(tmp_path, monkeypatch):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'a.db'}")
     with engine.connect() as conn:
         t0 = time.perf_counter()
         conn.execute(text(COUNT_TO.format(n=300_000))).scalar()
         one = time.perf_counter() - t0
     # each statement well within the limit, all of them together well past it: none is stopped
-    monkeypatch.setattr(db, "STATEMENT_TIMEOUT_S", max(3 * one, 0.05))
+    # (a wide margin per statement: a loaded machine may run one several times slower)
+    monkeypatch.setattr(db, "STATEMENT_TIMEOUT_S", max(5 * one, 0.1))
     with engine.connect() as conn:
         t0 = time.perf_counter()
-        for _ in range(5):
+        for _ in range(15):
             assert conn.execute(text(COUNT_TO.format(n=300_000))).scalar() == 300_000
         assert time.perf_counter() - t0 > db.STATEMENT_TIMEOUT_S
-
-    # the progress handler's cost: the same query with and without it, best of 3
-    plain = sqlite3.connect(tmp_path / "a.db")
-
-    def best(run) -> float:
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
-    monkeypatch.setattr(db, "STATEMENT_TIMEOUT_S", 30.0)
-    q = COUNT_TO.format(n=1_000_000)
-    with engine.connect() as conn:
-        with_handler = best(lambda: conn.execute(text(q)).scalar())
-    without = best(lambda: plain.execute(q).fetchone())
-    plain.close()
     engine.dispose()
-    assert with_handler < without * 1.25 + 0.02, (with_handler, without)
+    # (its cost — none beyond noise — is a measurement, not a unit test: README, Hardening)
 
 
 def test_a_deadline_never_outlives_its_connection_checkout(tmp_path, monkeypatch):
@@ -394,9 +377,7 @@ def pg_behind_proxy(tmp_path):
     """The metrics fixture in the PostgreSQL test database, reached through a proxy: (proxy, url)."""
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
-    engine = fresh_engine("pg", tmp_path)
-    load_dataset(FIXTURES / "metrics", engine)
-    engine.dispose()
+    metrics_db("pg", tmp_path).dispose()
     url = make_url(PG_URL)
     proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432)).start()
     proxy_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
@@ -461,9 +442,7 @@ def test_real_postgres_restart(app_script, tmp_path, monkeypatch):
 
     if not PG_URL:
         pytest.skip(PG_SKIP_REASON)
-    engine = fresh_engine("pg", tmp_path)
-    load_dataset(FIXTURES / "metrics", engine)
-    engine.dispose()
+    metrics_db("pg", tmp_path).dispose()
     url = make_url(PG_URL)
     # a URL of its own (a query parameter) so that this test gets an engine of its own from get_engine
     own_url = url.update_query_dict({"application_name": "gov_restart_test"}).render_as_string(hide_password=False)

@@ -12,7 +12,6 @@ from data_access.filters import CaseFilter
 from data_access.schema import case_summary, case_summary_county
 from data_access.summary import rebuild_case_summary
 from data_access.writes import NewCase, WriteRefused, report_case
-from tests.conftest import FIXTURES, fresh_engine
 
 NOW = datetime(2026, 3, 20, 12, 0)
 
@@ -23,13 +22,8 @@ def _rows(engine, table):
 
 
 @pytest.fixture
-def engine(db_kind, tmp_path):
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine(db_kind, tmp_path)
-    load_dataset(FIXTURES / "metrics", eng)
-    yield eng
-    eng.dispose()
+def engine(loaded_engine):
+    return loaded_engine
 
 
 def test_report_case_updates_counts_and_summaries_exactly(engine):
