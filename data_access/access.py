@@ -32,6 +32,15 @@ class User:
             raise ValueError(f"role: {self.role!r} is not one of {', '.join(ROLES)}")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str | None) -> str:
+    """Text a user typed, as it may be stored or searched: control characters (NUL above all, which
+    PostgreSQL refuses in text) removed; tabs and line breaks kept."""
+    return _CONTROL.sub("", value or "")
+
+
 def may_see_personal_data(user: User | None) -> bool:
     return user is not None and user.role in PERSONAL_DATA_ROLES
 

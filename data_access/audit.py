@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 
-from .access import User, may_read_audit
+from .access import User, clean_text, may_read_audit
 from .clock import now_local
 from .regions import region_tree
 from .schema import audit_log
@@ -42,7 +42,7 @@ def filter_detail(f: object) -> dict:
 
 def _actor(user: User | None, username: str | None) -> str | None:
     name = (user.username or user.name) if user is not None else username
-    return None if name is None else str(name)[:64]
+    return None if name is None else clean_text(str(name))[:64]
 
 
 def record(target_conn: Engine | Connection, event: str, *, user: User | None = None,
@@ -57,7 +57,8 @@ def record(target_conn: Engine | Connection, event: str, *, user: User | None = 
         username=_actor(user, username),
         role=user.role if user is not None else None,
         scope_code=user.scope_code if user is not None else None,
-        target=target, rows=rows, detail=text[:MAX_DETAIL] if text != "{}" else None,
+        target=clean_text(target) if target is not None else None, rows=rows,
+        detail=clean_text(text)[:MAX_DETAIL] if text != "{}" else None,
     )
     if isinstance(target_conn, Connection):
         target_conn.execute(insert(audit_log).values(**values))
@@ -116,7 +117,7 @@ def audit_entries(engine: Engine, viewer: User, *, events: tuple[str, ...] = (),
         conds.append(visible)
     if events:
         conds.append(audit_log.c.event.in_(events))
-    name = username.strip()
+    name = clean_text(username).strip()
     if name:
         esc = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conds.append(or_(audit_log.c.username.like(f"%{esc}%", escape="\\"),

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, meta
-from .access import User, may_write
+from .access import User, clean_text, may_write
 from .cases import GRADES, add_place_names
 from .clock import now_local
 from .filters import CaseFilter, case_conditions, resolve
@@ -72,7 +72,7 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
     if deadline <= now:
         raise WriteRefused(f"deadline: {deadline:%Y-%m-%d %H:%M} is not in the future", "deadline_past",
                            deadline=f"{deadline:%Y-%m-%d %H:%M}")
-    note = (order.note or "").strip()
+    note = clean_text(order.note).strip()
     if not note:
         raise WriteRefused("note: required", "note_required")
     if len(note) > MAX_NOTE_LENGTH:

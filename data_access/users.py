@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
-from .access import ROLES, User
+from .access import ROLES, User, clean_text
 from .clock import now_local
 from .regions import RegionTree, region_tree
 from .schema import data_meta, user_sessions, users
@@ -195,7 +195,7 @@ def _signed_in(conn: Connection, row, now: datetime, method: str) -> User:
 def authenticate(engine: Engine, username: str, password: str, now: datetime | None = None) -> User:
     """The account's :class:`User` if the password is right; raises :class:`SignInRefused` otherwise."""
     now = _now(now)
-    username = (username or "").strip()[:64]
+    username = clean_text(username).strip()[:64]
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.username == username)).mappings().first()
     if row is None or row["password_hash"] is None:
@@ -248,7 +248,7 @@ def _verify(hashed: str, password: str) -> bool:
 def authenticate_email(engine: Engine, email: str | None, now: datetime | None = None) -> User:
     """The account mapped to an e-mail the OpenID Connect provider vouched for."""
     now = _now(now)
-    email = (email or "").strip().lower()
+    email = clean_text(email).strip().lower()
     with engine.connect() as conn:
         row = conn.execute(select(users).where(and_(users.c.email == email, users.c.email.is_not(None)))
                            ).mappings().first() if email else None

@@ -248,7 +248,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
     user = current_user()
     d = data.case_detail(case_no, user, current_filter().scope_code, data.now_bucket())
     if d is None:
-        st.warning(t("wb.case.not_found", case_no=case_no))
+        st.warning(t("wb.case.not_found", case_no=fmt.plain(case_no)))
         open_case(None)
         return
     x = d.fields
@@ -359,7 +359,7 @@ def orders_on_case(d, user) -> None:
         c[0].markdown(t("wb.order.line", grade=t(f"enum.grade.{o['grade']}"), by=o["issued_by_name"] or "—",
                         at=_ts(o["issued_at"]), deadline=_ts(o["deadline"]), state=state))
         if o["note"]:
-            c[0].caption(o["note"])
+            c[0].caption(fmt.plain(o["note"]))
         if (o["resolved_at"] is None or pd.isna(o["resolved_at"])) and may_write(user):
             c[1].button(t("wb.order.resolve"), key=f"resolve_{o['supervision_id']}", on_click=_resolve,
                         args=(o["supervision_id"],), icon=":material/task_alt:", width="stretch")
