@@ -265,7 +265,7 @@ def _signin_page(query: dict | None = None) -> AppTest:
 def _submit(at: AppTest, name: str, pw: str) -> AppTest:
     at.text_input(key="signin_user").input(name)
     at.text_input(key="signin_password").input(pw)
-    return at.button[0].click().run()
+    return next(b for b in at.button if b.label == "登录").click().run()
 
 
 def test_sign_in_form_refuses_then_signs_in_and_keeps_the_link(app_url):
@@ -405,3 +405,15 @@ def test_oidc_identity_is_mapped_to_its_account_on_the_page(app_url, monkeypatch
     stranger.run()
     assert not stranger.metric
     assert stranger.error[0].value.startswith("nobody@gov\\.cn 尚未开通")
+
+
+def test_with_a_provider_configured_passwords_give_way_unless_kept(app_url, monkeypatch):
+    import ui.auth
+
+    monkeypatch.setattr(ui.auth, "oidc_configured", lambda: True)
+    at = _signin_page()
+    assert [b.label for b in at.button][:1] == ["使用统一身份认证登录"] and not at.text_input
+    monkeypatch.setenv("GOV_PASSWORD_SIGNIN", "1")
+    at = _signin_page()
+    assert at.text_input(key="signin_user") is not None
+    assert len(_submit(at, "zhang.san", PASSWORD).metric) >= 4  # still signs in with a password

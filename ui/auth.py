@@ -27,6 +27,15 @@ COOKIE = "gov_session"
 IDLE_MINUTES = max(1, int(os.environ.get("GOV_SESSION_IDLE_MINUTES", "120") or 120))
 
 
+def password_sign_in() -> bool:
+    """Passwords are the way in unless an OpenID Connect provider is configured, which then replaces them;
+    GOV_PASSWORD_SIGNIN=1 keeps both (e.g. an administrator's account while the provider is set up)."""
+    forced = os.environ.get("GOV_PASSWORD_SIGNIN", "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    return not oidc_configured()
+
+
 def oidc_configured() -> bool:
     try:
         return "auth" in st.secrets
@@ -139,6 +148,8 @@ def _refusal_text(reason: str, params: dict) -> str:
 
 
 def _password_submitted() -> None:
+    if not password_sign_in():  # a crafted form submission while the provider is the only way in
+        return
     name = st.session_state.get("signin_user", "")
     password = st.session_state.get("signin_password", "")
     st.session_state["signin_password"] = ""  # never kept in the session after the attempt
@@ -172,16 +183,18 @@ def sign_in_view() -> None:
                 st.warning(t("auth.err.empty"), icon=":material/warning:")
             else:
                 st.error(_refusal_text(reason, params), icon=":material/lock:")
-        with st.form("signin", border=True):
-            st.subheader(t("auth.title"))
-            st.text_input(t("auth.username"), key="signin_user", max_chars=64, autocomplete="username")
-            st.text_input(t("auth.password"), key="signin_password", type="password", max_chars=256,
-                          autocomplete="current-password")
-            st.form_submit_button(t("auth.submit"), type="primary", width="stretch",
-                                  on_click=_password_submitted)
-        st.caption(t("auth.lock_rule", n=users.MAX_FAILURES, minutes=users.LOCK_MINUTES))
         if oidc_configured():
-            st.button(t("auth.oidc"), icon=":material/badge:", width="stretch", on_click=st.login)
+            st.button(t("auth.oidc"), icon=":material/badge:", width="stretch", type="primary",
+                      on_click=st.login)
+        if password_sign_in():
+            with st.form("signin", border=True):
+                st.subheader(t("auth.title"))
+                st.text_input(t("auth.username"), key="signin_user", max_chars=64, autocomplete="username")
+                st.text_input(t("auth.password"), key="signin_password", type="password", max_chars=256,
+                              autocomplete="current-password")
+                st.form_submit_button(t("auth.submit"), type="primary", width="stretch",
+                                      on_click=_password_submitted)
+            st.caption(t("auth.lock_rule", n=users.MAX_FAILURES, minutes=users.LOCK_MINUTES))
         demo = users.demo_accounts(engine)
         if demo:
             st.divider()
