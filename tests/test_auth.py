@@ -270,7 +270,7 @@ def _submit(at: AppTest, name: str, pw: str) -> AppTest:
 
 def test_sign_in_form_refuses_then_signs_in_and_keeps_the_link(app_url):
     at = _signin_page({"q": "漏水", "region": "111"})
-    assert not at.exception and at.title[0].value == "网格化服务管理督导驾驶舱"
+    assert not at.exception and at.header[0].value == "网格化服务管理督导驾驶舱"
     assert not at.metric  # no data before sign-in
     at = _submit(at, "zhang.san", "wrong password")
     assert [e.value for e in at.error] == ["用户名或密码不正确。"]
@@ -306,11 +306,11 @@ def test_demo_button_signs_in_and_sign_out_ends_the_session(app_url):
     users.install_demo_accounts(users_engine(app_url))
     at = _signin_page()
     demo = at.button(key="demo_demo_staff")
-    assert demo.label == "东县综治中心 · 工作人员 · 东县"
+    assert (demo.label, demo.help) == ("东县综治中心", "工作人员，辖区：东县")
     at = demo.click().run()
     assert "东县" in at.title[0].value and len(at.metric) >= 4
     at = at.button(key="sign_out").click().run()
-    assert at.title[0].value == "网格化服务管理督导驾驶舱" and not at.metric
+    assert at.header[0].value == "网格化服务管理督导驾驶舱" and not at.metric
     assert "region_code" not in at.session_state  # nothing of the previous user is left
     events = [e for e, _ in _events(users_engine(app_url), "demo_staff")]
     assert events == ["sign_in", "sign_out"]
@@ -387,7 +387,7 @@ def test_a_reloaded_tab_resumes_its_session_and_not_after_sign_out(app_url, monk
     reloaded = reloaded.button(key="sign_out").click().run()
     assert not reloaded.metric
     again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    assert again.title[0].value == "网格化服务管理督导驾驶舱" and not again.metric  # the token was revoked
+    assert again.header[0].value == "网格化服务管理督导驾驶舱" and not again.metric  # the token was revoked
 
 
 def test_oidc_identity_is_mapped_to_its_account_on_the_page(app_url, monkeypatch):

@@ -174,7 +174,7 @@ def sign_in_view() -> None:
     engine = data.engine()
     _, mid, _ = st.columns([1, 3, 1])
     with mid:
-        st.title(t("app.title"))
+        st.header(t("app.title"), anchor=False)
         st.caption(t("app.subtitle"))
         notice = st.session_state.pop(_NOTICE, None)
         if notice:
@@ -188,7 +188,7 @@ def sign_in_view() -> None:
                       on_click=st.login)
         if password_sign_in():
             with st.form("signin", border=True):
-                st.subheader(t("auth.title"))
+                st.markdown(f"**{t('auth.title')}**")
                 st.text_input(t("auth.username"), key="signin_user", max_chars=64, autocomplete="username")
                 st.text_input(t("auth.password"), key="signin_password", type="password", max_chars=256,
                               autocomplete="current-password")
@@ -197,16 +197,17 @@ def sign_in_view() -> None:
             st.caption(t("auth.lock_rule", n=users.MAX_FAILURES, minutes=users.LOCK_MINUTES))
         demo = users.demo_accounts(engine)
         if demo:
-            st.divider()
-            st.markdown(f"**{t('auth.demo.title')}**")
-            st.caption(t("auth.demo.body"))
-            tree = data.tree()
-            for acc in demo:
-                where = tree.nodes[acc.scope_code].name if acc.scope_code in tree.nodes else t("frame.region.all")
-                st.button(t("auth.demo.button", name=fmt.plain(acc.display_name), role=t(f"role.{acc.role}"),
-                            region=fmt.plain(where)),
-                          key=f"demo_{acc.username}", width="stretch", on_click=_demo_clicked,
-                          args=(acc.username,))
+            with st.container(border=True):
+                st.markdown(f"**{t('auth.demo.title')}**")
+                st.caption(t("auth.demo.body"))
+                tree = data.tree()
+                cols = st.columns(len(demo))
+                for col, acc in zip(cols, demo):
+                    where = (tree.nodes[acc.scope_code].name if acc.scope_code in tree.nodes
+                             else t("frame.region.all"))
+                    col.button(fmt.plain(acc.display_name), key=f"demo_{acc.username}", width="stretch",
+                               help=t("auth.demo.help", role=t(f"role.{acc.role}"), region=fmt.plain(where)),
+                               on_click=_demo_clicked, args=(acc.username,), icon=":material/login:")
 
 
 def identity_block(user: User) -> None:

@@ -131,7 +131,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "auth.demo.body": {"zh": "当前载入的是示例数据，可一键登录以下演示账号（载入真实数据后自动关闭）。",
                        "en": "Sample data is loaded: sign in with one click as one of these demo accounts "
                              "(switched off when real data is loaded)."},
-    "auth.demo.button": {"zh": "{name} · {role} · {region}", "en": "{name} · {role} · {region}"},
+    "auth.demo.help": {"zh": "{role}，辖区：{region}", "en": "{role}; jurisdiction: {region}"},
     "auth.err.empty": {"zh": "请输入用户名和密码。", "en": "Enter your user name and password."},
     "auth.err.bad_credentials": {"zh": "用户名或密码不正确。", "en": "The user name or password is wrong."},
     "auth.err.throttled": {"zh": "尝试过于频繁，请 {s} 秒后再试。", "en": "Too many attempts: try again in {s} s."},
