@@ -417,3 +417,11 @@ def test_with_a_provider_configured_passwords_give_way_unless_kept(app_url, monk
     at = _signin_page()
     assert at.text_input(key="signin_user") is not None
     assert len(_submit(at, "zhang.san", PASSWORD).metric) >= 4  # still signs in with a password
+
+
+def test_a_link_to_a_region_outside_the_jurisdiction_says_so(app_url):
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), app_url, "staff", "110")
+    at.query_params["region"] = "120"  # 西县
+    at.run()
+    assert "东县" in at.title[0].value
+    assert [x.value for x in at.toast] == ["链接中的地区不在您的辖区内，已显示您的辖区。"]

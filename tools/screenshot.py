@@ -43,7 +43,7 @@ def main() -> int:
         page.goto(a.url)
         wait_idle(page)
         if a.demo:
-            page.locator(f".st-key-demo_{a.demo} button").click()
+            page.locator(f".st-key-demo_{a.demo} button").first.click()
             time.sleep(1)
             wait_idle(page)
         time.sleep(1.5)  # charts finish their first paint

@@ -20,6 +20,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "frame.region": {"zh": "区域", "en": "Region"},
     "frame.region.all": {"zh": "（全部）", "en": "(all)"},
     "frame.region.level_pick": {"zh": "选择{level}", "en": "Choose {level}"},
+    "frame.region.outside": {"zh": "链接中的地区不在您的辖区内，已显示您的辖区。",
+                             "en": "The link's region is outside your jurisdiction; your jurisdiction is shown."},
     "frame.region.up": {"zh": "返回上级", "en": "Up one level"},
     "frame.period": {"zh": "上报时间", "en": "Reported"},
     "frame.period.preset": {"zh": "时间范围", "en": "Period"},

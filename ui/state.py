@@ -53,7 +53,10 @@ def current_region(tree: RegionTree, scope: str | None = None) -> str | None:
     if "region_code" not in st.session_state:
         q = st.query_params.get("region")
         if q is not None and not _allowed(tree, scope, q):
-            notice_bad_param("region")
+            if q in tree.nodes:  # a real region, outside the user's jurisdiction
+                st.toast(t("frame.region.outside"), icon=":material/lock:")
+            else:
+                notice_bad_param("region")
             q = None
         st.session_state.region_code = q or default_region(tree, scope)
     code = st.session_state.region_code
