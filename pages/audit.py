@@ -10,10 +10,10 @@ from data_access.access import may_read_audit
 from data_access.audit import EVENTS
 from data_access.clock import today_local
 from ui import data, fmt
+from ui.auth import current_user
 from ui.guard import require_frame
 from ui.setup import friendly_errors
 from ui.state import t
-from ui.user import current_user
 
 require_frame("audit")
 user = current_user()

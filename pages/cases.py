@@ -18,11 +18,11 @@ from data_access.supervision import (
 )
 from data_access.writes import WriteRefused
 from ui import charts, data, export, fmt, urlstate
+from ui.auth import current_user
 from ui.frame import current_filter
 from ui.guard import require_frame
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.user import current_user
 
 SATISFACTION = ("1", "2", "3", "4", "5")
 

@@ -17,8 +17,8 @@ from data_access.filters import CaseFilter
 from data_access.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
 
 from . import data
+from .auth import current_user
 from .state import t
-from .user import current_user
 
 ZIP_ABOVE_ROWS = 100_000
 XLSX_SLOW_ABOVE_ROWS = 200_000
