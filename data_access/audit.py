@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 
 from .access import User, clean_text, may_read_audit
-from .clock import now_local
+from .clock import wall_now
 from .regions import region_tree
 from .schema import audit_log
 
@@ -53,7 +53,7 @@ def record(target_conn: Engine | Connection, event: str, *, user: User | None = 
         raise ValueError(f"event: {event!r} is not one of {', '.join(EVENTS)}")
     text = json.dumps(dict(detail or {}), ensure_ascii=False, default=_json_default, sort_keys=True)
     values = dict(
-        at=(at or now_local()).replace(microsecond=0, tzinfo=None), event=event,
+        at=(at or wall_now()).replace(microsecond=0, tzinfo=None), event=event,
         username=_actor(user, username),
         role=user.role if user is not None else None,
         scope_code=user.scope_code if user is not None else None,

@@ -18,5 +18,11 @@ def now_local() -> datetime:
     return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
 
 
+def wall_now() -> datetime:
+    """The real time (naive Asia/Shanghai), whatever ``GOV_NOW`` says: for sign-in locks, sessions and the
+    audit log, which happen in the present even while a demo shows a frozen dataset."""
+    return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+
+
 def today_local() -> date:
     return now_local().date()

@@ -90,7 +90,7 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
                 supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
                 deadline=deadline, note=note, issued_by_name=user.name))
             _log(conn, order.case_no, now, "supervise", user, issuer, f"[{order.grade}] {note}")
-            audit.record(conn, "write", user=user, target=order.case_no, at=now,
+            audit.record(conn, "write", user=user, target=order.case_no,
                          detail={"action": "issue_supervision", "supervision_id": sid, "grade": order.grade,
                                  "deadline": deadline})
             meta.touch(conn)
@@ -123,7 +123,7 @@ def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, 
                                     id=supervision_id)
             _log(conn, row["case_no"], now, "note", user, user.scope_code or row["issued_by"],
                  f"督办已办结 / supervision resolved: {supervision_id}")
-            audit.record(conn, "write", user=user, target=row["case_no"], at=now,
+            audit.record(conn, "write", user=user, target=row["case_no"],
                          detail={"action": "resolve_supervision", "supervision_id": supervision_id})
             meta.touch(conn)
     except IntegrityError as exc:

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import audit
 from .access import ROLES, User, clean_text
-from .clock import now_local
+from .clock import wall_now
 from .regions import RegionTree, region_tree
 from .schema import data_meta, user_sessions, users
 
@@ -81,7 +81,7 @@ class Account:
 
 
 def _now(now: datetime | None) -> datetime:
-    return (now or now_local()).replace(microsecond=0, tzinfo=None)
+    return (now or wall_now()).replace(microsecond=0, tzinfo=None)
 
 
 def _account(row) -> Account:
@@ -299,26 +299,39 @@ def open_session(engine: Engine, user: User, now: datetime | None = None) -> str
     return token
 
 
-def resume_session(engine: Engine, token: str | None, idle_minutes: int, now: datetime | None = None
-                   ) -> User | None:
-    """The user of a live session (not revoked, not past its maximum age, used within ``idle_minutes``, its
-    account still active and its jurisdiction in the data); None otherwise."""
+def check_session(engine: Engine, token: str | None, idle_minutes: int, now: datetime | None = None
+                  ) -> tuple[User | None, str | None]:
+    """The one check of a session, on every run of a signed-in tab and on a reload: ``(user, None)`` while
+    it lives, else ``(None, reason)`` — ``unknown`` (no such token), ``revoked`` (signed out), ``expired``
+    (past its maximum age), ``idle`` (unused for ``idle_minutes``) or ``account`` (disabled, deleted, or its
+    jurisdiction gone from the data).  A live session's last use is written at most once a minute."""
     if not token or len(token) != 64:
-        return None
+        return None, "unknown"
     now = _now(now)
     h = _token_hash(token)
     with engine.connect() as conn:
         row = conn.execute(select(user_sessions).where(user_sessions.c.token_hash == h)).mappings().first()
-    if (row is None or row["revoked_at"] is not None or row["expires_at"] <= now
-            or row["last_seen_at"] < now - timedelta(minutes=idle_minutes)):
-        return None
+    if row is None:
+        return None, "unknown"
+    if row["revoked_at"] is not None:
+        return None, "revoked"
+    if row["expires_at"] <= now:
+        return None, "expired"
+    if row["last_seen_at"] < now - timedelta(minutes=idle_minutes):
+        return None, "idle"
     user = current_account_user(engine, row["username"])
     if user is None:
-        return None
+        return None, "account"
     if now - row["last_seen_at"] >= _SEEN_EVERY:
         with engine.begin() as conn:
             conn.execute(update(user_sessions).where(user_sessions.c.token_hash == h).values(last_seen_at=now))
-    return user
+    return user, None
+
+
+def resume_session(engine: Engine, token: str | None, idle_minutes: int, now: datetime | None = None
+                   ) -> User | None:
+    """The user of a live session (see :func:`check_session`); None otherwise."""
+    return check_session(engine, token, idle_minutes, now)[0]
 
 
 def close_session(engine: Engine, token: str | None, now: datetime | None = None) -> None:

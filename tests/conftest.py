@@ -82,16 +82,13 @@ def metrics_engine(request, tmp_path_factory):
 
 def sign_in(at, url: str, role: str = "leader", scope: str | None = None, name: str = "测试员"):
     """Sign ``at`` (an AppTest not yet run) in as an account of ``role`` and jurisdiction ``scope``, created in
-    the database at ``url`` if missing, as the sign-in page would (ui/auth.py keeps the account name)."""
-    import time
-
+    the database at ``url`` if missing, as the sign-in page would (ui/auth.py keeps the session's token)."""
     from data_access import users
     from data_access.db import get_engine
 
     engine = get_engine(url)
     username = f"t_{role}_{scope or 'all'}"
-    if users.get_account(engine, username) is None:
-        users.add_user(engine, username, display_name=name, role=role, scope_code=scope)
-    now = time.time()
-    at.session_state["_auth"] = {"username": username, "since": now, "seen": now}
+    account = users.get_account(engine, username) or users.add_user(
+        engine, username, display_name=name, role=role, scope_code=scope)
+    at.session_state["_auth"] = users.open_session(engine, account.as_user())
     return at

@@ -318,7 +318,11 @@ def test_demo_button_signs_in_and_sign_out_ends_the_session(app_url):
 
 def test_idle_session_and_disabled_account_are_signed_out(app_url):
     at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), app_url, "leader", "110")
-    at.session_state["_auth"]["seen"] -= 3 * 3600  # three hours without a click
+    from data_access.clock import wall_now
+    from data_access.schema import user_sessions
+
+    with users_engine(app_url).begin() as conn:  # three hours without a click
+        conn.execute(user_sessions.update().values(last_seen_at=wall_now() - timedelta(hours=3)))
     at.run()
     assert at.error[0].value.startswith("已超过 120 分钟未操作") and not at.metric
     at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), app_url, "viewer", "110").run()
@@ -379,7 +383,7 @@ def test_a_reloaded_tab_resumes_its_session_and_not_after_sign_out(app_url, monk
 
     at = _signin_page({"region": "111"})
     at = _submit(at, "zhang.san", PASSWORD)
-    token = at.session_state["_auth"]["token"]
+    token = at.session_state["_auth"]
     assert at.html  # the script that hands the token to the browser's cookie
     monkeypatch.setattr(ui.auth, "_cookie_token", lambda: token)  # the browser sends the cookie on reload
     reloaded = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
@@ -425,3 +429,25 @@ def test_a_link_to_a_region_outside_the_jurisdiction_says_so(app_url):
     at.run()
     assert "东县" in at.title[0].value
     assert [x.value for x in at.toast] == ["链接中的地区不在您的辖区内，已显示您的辖区。"]
+
+
+def test_locks_sessions_and_audit_run_on_real_time_even_with_a_frozen_data_clock(engine, monkeypatch):
+    """GOV_NOW freezes the data's clock for demos; with it, a 15-minute lock never ended and every audit
+    row had the same time.  Sign-in, sessions and the audit log use the wall clock."""
+    from data_access.clock import wall_now
+
+    monkeypatch.setenv("GOV_NOW", "2026-03-20T12:00:00")
+    _add(engine)
+    user = users.authenticate(engine, "zhang.san", PASSWORD)
+    with engine.connect() as conn:
+        at = conn.execute(select(func.max(audit_log.c.at))).scalar_one()
+    assert abs((at - wall_now()).total_seconds()) < 60
+    token = users.open_session(engine, user)
+    assert users.check_session(engine, token, 120) == (user, None)
+    assert users.check_session(engine, token, 120, now=wall_now() + timedelta(hours=3)) == (None, "idle")
+    assert users.check_session(engine, token, 10_000, now=wall_now() + timedelta(hours=13)) == (None, "expired")
+    users.set_active(engine, "zhang.san", False)
+    assert users.check_session(engine, token, 120) == (None, "account")
+    users.close_session(engine, token)
+    assert users.check_session(engine, token, 120) == (None, "revoked")
+    assert users.check_session(engine, "f" * 64, 120) == (None, "unknown")

@@ -1,7 +1,8 @@
 """Sign-in for the app: the session's account, the sign-in view, sign-out and the idle limit.
 
-The session keeps only the account name; every run re-reads the account (``users.current_account_user``),
-so a disabled account or a changed role or jurisdiction takes effect on the user's next click.  Password
+The tab keeps only its session token; every run checks the session and re-reads the account
+(``users.check_session``), so sign-out, the idle limit, a disabled account or a changed role or jurisdiction
+takes effect on the user's next click, and a reload resumes the same session from the browser's cookie.  Password
 checks, slow-down, lock and audit are in ``data_access/users.py``.  With an OpenID Connect provider
 configured (``[auth]`` in ``.streamlit/secrets.toml``), Streamlit's ``st.login`` signs the user in and the
 e-mail it reports is mapped to an account.
@@ -9,7 +10,6 @@ e-mail it reports is mapped to an account.
 from __future__ import annotations
 
 import os
-import time
 
 import streamlit as st
 
@@ -19,7 +19,7 @@ from data_access.access import User
 from . import data, fmt
 from .state import t
 
-_KEY = "_auth"  # {"username": str, "token": str | None, "since": float, "seen": float}
+_KEY = "_auth"  # the tab's session token (data_access.users.open_session)
 _USER = "_user"  # the User of this run (set by the frame, read by pages)
 _NOTICE = "_auth_notice"
 _COOKIE_ACTION = "_auth_cookie"  # ("set", token) or ("clear", None): done by sync_cookie() on this run
@@ -43,14 +43,12 @@ def oidc_configured() -> bool:
         return False
 
 
-def _start_session(user: User, token: str | None = None) -> None:
-    """Keep ``user`` signed in for this tab; a new sign-in opens a session whose token the browser keeps
-    in a cookie, so that a reload of the tab resumes it (``token`` given: resuming one)."""
-    now = time.time()
-    if token is None:
-        token = users.open_session(data.engine(), user)
-        st.session_state[_COOKIE_ACTION] = ("set", token)
-    st.session_state[_KEY] = {"username": user.username, "token": token, "since": now, "seen": now}
+def _start_session(user: User) -> None:
+    """A new sign-in: a session whose token this tab keeps, and the browser too (a cookie), so that a
+    reload of the tab resumes it."""
+    token = users.open_session(data.engine(), user)
+    st.session_state[_COOKIE_ACTION] = ("set", token)
+    st.session_state[_KEY] = token
     st.session_state[_USER] = user
 
 
@@ -81,34 +79,36 @@ def sync_cookie() -> None:
 
 def session_user() -> User | None:
     """The signed-in user for this run, re-read from the database; None when nobody is signed in."""
-    auth = st.session_state.get(_KEY)
-    if auth is None and oidc_configured() and getattr(st.user, "is_logged_in", False):
-        try:
-            _start_session(users.authenticate_email(data.engine(), st.user.get("email")))
-        except users.SignInRefused as exc:
-            st.session_state[_NOTICE] = (exc.reason, exc.params)
-            return None
-        auth = st.session_state[_KEY]
-    if auth is None:
-        token = _cookie_token()
-        user = users.resume_session(data.engine(), token, IDLE_MINUTES) if token else None
+    token = st.session_state.get(_KEY)
+    if token is None:
+        if oidc_configured() and getattr(st.user, "is_logged_in", False):
+            try:
+                _start_session(users.authenticate_email(data.engine(), st.user.get("email")))
+            except users.SignInRefused as exc:
+                st.session_state[_NOTICE] = (exc.reason, exc.params)
+                return None
+            return st.session_state[_USER]
+        token = _cookie_token()  # a reload of a signed-in tab resumes its session
+        user, _ = users.check_session(data.engine(), token, IDLE_MINUTES) if token else (None, None)
         if user is None:
             st.session_state.pop(_USER, None)
             return None
-        _start_session(user, token)  # a reload of a signed-in tab
+        st.session_state[_KEY] = token
+        st.session_state[_USER] = user
         return user
-    if time.time() - auth["seen"] > IDLE_MINUTES * 60:
-        _end(st.session_state.get(_USER), "idle")
-        st.session_state[_NOTICE] = ("idle", {"minutes": IDLE_MINUTES})
+    user, ended = users.check_session(data.engine(), token, IDLE_MINUTES)
+    if user is None:
+        _end(st.session_state.get(_USER), ended)
+        if ended in _ENDED_NOTICE:
+            st.session_state[_NOTICE] = _ENDED_NOTICE[ended]
         return None
-    user = users.current_account_user(data.engine(), auth["username"])
-    if user is None:  # disabled, deleted, or its jurisdiction is gone from the data
-        _end(None, "account_changed")
-        st.session_state[_NOTICE] = ("disabled", {})
-        return None
-    auth["seen"] = time.time()
     st.session_state[_USER] = user
     return user
+
+
+# Why a signed-in tab was signed out (users.check_session) → the notice on the sign-in page.
+_ENDED_NOTICE = {"idle": ("idle", {"minutes": IDLE_MINUTES}), "expired": ("expired", {}),
+                 "account": ("disabled", {})}
 
 
 def current_user() -> User | None:
@@ -116,9 +116,8 @@ def current_user() -> User | None:
     return st.session_state.get(_USER)
 
 
-def _end(user: User | None, reason: str) -> None:
-    auth = st.session_state.get(_KEY) or {}
-    users.close_session(data.engine(), auth.get("token"))
+def _end(user: User | None, reason: str | None) -> None:
+    users.close_session(data.engine(), st.session_state.get(_KEY))
     if user is not None:
         users.sign_out(data.engine(), user, reason)
     # Whatever the session held (region, selected case, filters, prepared downloads) was this user's:
@@ -142,7 +141,7 @@ def _refusal_text(reason: str, params: dict) -> str:
         return t("auth.err.locked", minutes=params.get("minutes", users.LOCK_MINUTES))
     if reason == "throttled":
         return t("auth.err.throttled", s=params.get("wait_s", 1))
-    if reason in ("disabled", "no_jurisdiction", "not_registered", "idle"):
+    if reason in ("disabled", "no_jurisdiction", "not_registered", "idle", "expired"):
         return t(f"auth.err.{reason}", **{k: fmt.plain(v) for k, v in params.items()})
     return t("auth.err.bad_credentials")
 

@@ -146,6 +146,8 @@ CATALOG: dict[str, dict[str, str]] = {
                                  "en": "The account's jurisdiction {scope} is not in the loaded data; ask an administrator."},
     "auth.err.not_registered": {"zh": "{email} 尚未开通本系统账号，请联系管理员。",
                                 "en": "{email} has no account here yet; ask an administrator."},
+    "auth.err.expired": {"zh": "登录已超过最长有效期，请重新登录。",
+                         "en": "The sign-in reached its maximum age; please sign in again."},
     "auth.err.idle": {"zh": "已超过 {minutes} 分钟未操作，已自动退出，请重新登录。",
                       "en": "Signed out after {minutes} minutes without activity; please sign in again."},
     # audit page
