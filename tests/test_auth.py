@@ -451,3 +451,15 @@ def test_locks_sessions_and_audit_run_on_real_time_even_with_a_frozen_data_clock
     users.close_session(engine, token)
     assert users.check_session(engine, token, 120) == (None, "revoked")
     assert users.check_session(engine, "f" * 64, 120) == (None, "unknown")
+
+
+def test_a_new_installation_says_how_to_create_the_first_account(tmp_path, monkeypatch):
+    from data_access.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    make_engine(url)
+    monkeypatch.setenv("GOV_DB_URL", url)
+    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "python -m data_access users add" in at.info[0].value

@@ -195,6 +195,8 @@ def sign_in_view() -> None:
                                       on_click=_password_submitted)
             st.caption(t("auth.lock_rule", n=users.MAX_FAILURES, minutes=users.LOCK_MINUTES))
         demo = users.demo_accounts(engine)
+        if not demo and users.account_count(engine) == 0:  # a new installation: say how to get in
+            st.info(t("auth.no_accounts"), icon=":material/person_add:")
         if demo:
             with st.container(border=True):
                 st.markdown(f"**{t('auth.demo.title')}**")

@@ -134,6 +134,10 @@ CATALOG: dict[str, dict[str, str]] = {
                        "en": "Sample data is loaded: sign in with one click as one of these demo accounts "
                              "(switched off when real data is loaded)."},
     "auth.demo.help": {"zh": "{role}，辖区：{region}", "en": "{role}; jurisdiction: {region}"},
+    "auth.no_accounts": {"zh": "尚无任何账号。请在服务器上创建：`python -m data_access users add 用户名 --role admin`"
+                                "（或载入示例数据 `python -m sample_data`，自带演示账号）。",
+                         "en": "There are no accounts yet. Create one on the server: `python -m data_access users add NAME "
+                               "--role admin` (or load the sample data, `python -m sample_data`, which brings demo accounts)."},
     "auth.err.empty": {"zh": "请输入用户名和密码。", "en": "Enter your user name and password."},
     "auth.err.bad_credentials": {"zh": "用户名或密码不正确。", "en": "The user name or password is wrong."},
     "auth.err.throttled": {"zh": "尝试过于频繁，请 {s} 秒后再试。", "en": "Too many attempts: try again in {s} s."},
