@@ -141,6 +141,48 @@ def cmd_users(args) -> int:
     return 0
 
 
+def cmd_time_limits(args) -> int:
+    from . import time_limits as tl
+
+    engine = _engine(args)
+    if args.action == "list":
+        df = tl.category_time_limits(engine)
+        if df.empty:
+            print("no categories (load a dataset first)")
+        for r in df.itertuples():
+            if r.mode == "working_days":
+                limit = f"{int(r.working_days)} working days (calendar limit {r.time_limit_hours:g} h not used)"
+            else:
+                limit = f"{r.time_limit_hours:g} h"
+            print(f"{r.code:<16} {r.name_zh:<12} {r.mode:<13} {limit}")
+        for year in tl.calendar_gaps_in_data(engine):
+            print(f"warning: {year}: no holiday arrangement known (add it to {tl.OVERRIDES_PATH}); "
+                  "working days are counted Monday to Friday")
+        return 0
+    if args.hours == (args.working_days is not None):
+        print("error: give exactly one of --working-days N or --hours; nothing was changed", file=sys.stderr)
+        return 1
+    days = None
+    if args.working_days is not None:
+        try:
+            days = int(args.working_days)
+        except ValueError:
+            print(f"error: working_days: not a whole number: {args.working_days!r}; nothing was changed",
+                  file=sys.stderr)
+            return 1
+    try:
+        changed = tl.set_rule(engine, args.category, working_days=days, actor=tl.cli_actor())
+    except ValueError as exc:
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
+        return 1
+    what = f"{days} working days" if days is not None else "calendar hours (the category's time limit)"
+    print(f"{args.category}: time limit now {what}; {changed:,} cases got a new due time")
+    for year in tl.calendar_gaps_in_data(engine):
+        print(f"warning: {year}: no holiday arrangement known (add it to {tl.OVERRIDES_PATH}); "
+              "working days are counted Monday to Friday")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; later subcommands (e.g. ``users``) are added here."""
     parser = argparse.ArgumentParser(prog="python -m data_access",
@@ -184,6 +226,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("username")
     sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("time-limits", help="per-category time limits: calendar hours or working days")
+    tls = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    tls.add_parser("list", help="every category with its time limit")
+    ts = tls.add_parser("set", help="set a category's time limit (recomputes its cases' due times)")
+    ts.add_argument("category", help="category code (see `time-limits list`)")
+    ts.add_argument("--working-days", metavar="N", help="N working days after the report day (1-365)")
+    ts.add_argument("--hours", action="store_true", help="back to the category's limit in calendar hours")
+    p.set_defaults(func=cmd_time_limits)
     return parser
 
 
