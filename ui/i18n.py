@@ -471,6 +471,39 @@ CATALOG: dict[str, dict[str, str]] = {
     "bulletin.red.truncated": {"zh": "仅列出前 {n} 条。", "en": "Only the first {n} are listed."},
     "bulletin.download.xlsx": {"zh": "下载月度通报（Excel）", "en": "Download the bulletin (Excel)"},
     "bulletin.download.html": {"zh": "下载月度通报（打印版）", "en": "Download the bulletin (printable)"},
+    # supervision centre: open backlog buckets (data_access/backlog.py) and closure-rate checks (metrics.py)
+    "backlog.age.d0_3": {"zh": "0–3天", "en": "0–3 days"},
+    "backlog.age.d4_7": {"zh": "4–7天", "en": "4–7 days"},
+    "backlog.age.d8_15": {"zh": "8–15天", "en": "8–15 days"},
+    "backlog.age.d16_30": {"zh": "16–30天", "en": "16–30 days"},
+    "backlog.age.d31_60": {"zh": "31–60天", "en": "31–60 days"},
+    "backlog.age.d61_90": {"zh": "61–90天", "en": "61–90 days"},
+    "backlog.age.d91p": {"zh": "90天以上", "en": "Over 90 days"},
+    "backlog.overdue.not_overdue": {"zh": "未超期", "en": "Not overdue"},
+    "backlog.overdue.le1": {"zh": "超期1天内", "en": "Up to 1 day"},
+    "backlog.overdue.d1_3": {"zh": "超期1–3天", "en": "1–3 days"},
+    "backlog.overdue.d3_7": {"zh": "超期3–7天", "en": "3–7 days"},
+    "backlog.overdue.d7_15": {"zh": "超期7–15天", "en": "7–15 days"},
+    "backlog.overdue.d15_30": {"zh": "超期15–30天", "en": "15–30 days"},
+    "backlog.overdue.gt30": {"zh": "超期30天以上", "en": "Over 30 days"},
+    "integrity.check.fast_close.help": {
+        "zh": "异常速办：上报后不到 1 小时即办结，且不是就地化解。",
+        "en": "Closed implausibly fast: closed less than 1 h after the report without being settled on the spot."},
+    "integrity.check.no_feedback.help": {
+        "zh": "未反馈即办结：不是就地化解，且没有反馈环节（无反馈时间）。",
+        "en": "Closed without feedback: not settled on the spot and no feedback (反馈) step (no feedback time)."},
+    "integrity.check.reopened.help": {
+        "zh": "重新打开：办结后至少有一次“重办”（重新打开）记录。",
+        "en": "Reopened: at least one reopen event."},
+    "integrity.check.rereported.help": {
+        "zh": "办结后重复上报：办结后 30 天内，同一反映人（电话）在同一网格就同一类别再次上报（巡查上报除外）。",
+        "en": "Re-reported: a later case from the same reporter (phone), grid and category, not a patrol report, "
+              "within 30 days after closing."},
+    "integrity.verified_rate.help": {
+        "zh": "核实办结率 =（办结数 − 存疑办结数）÷ 案件数。命中以上任一项核查的办结案件为存疑办结（一件只计一次），"
+              "与官方办结率（办结数 ÷ 案件数）并列显示。",
+        "en": "Verified closure rate = (closed − flagged) ÷ cases. A closed case is flagged when any of the checks "
+              "above applies (counted once); shown beside the official closure rate (closed ÷ cases)."},
     # enums
     "enum.status.reported": {"zh": "上报", "en": "Reported"},
     "enum.status.accepted": {"zh": "受理", "en": "Accepted"},
