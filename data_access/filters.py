@@ -154,6 +154,15 @@ def open_overdue_condition(now: datetime) -> ColumnElement:
     return and_(open_condition(), cases.c.due_at < now)
 
 
+def open_overdue_at_condition(at: datetime) -> ColumnElement:
+    """Open at the moment ``at`` (reported by then, not closed by then) and past its due time then: the
+    overdue backlog at a past moment (month ends, the backlog trend).  Such a case is either still open
+    or was closed late, so a fast query ORs :func:`open_condition` with ``late_hours > 0`` branches."""
+    at_lit = literal(at, Timestamp)
+    return and_(cases.c.reported_at <= at_lit, cases.c.due_at < at_lit,
+                or_(cases.c.closed_at.is_(None), cases.c.closed_at > at_lit))
+
+
 def overdue_hours_expr(now: datetime) -> ColumnElement:
     """Hours past the due time: until ``now`` for an open case, until closing for a closed one.
 

@@ -8,8 +8,10 @@ transaction.  Event sequences are checked with SQL after their insert (the file
 may be in any order).  Any problem → rollback, the database is exactly as it
 was, and :class:`DatasetInvalid` lists every problem as
 ``file:line column: reason`` (line = physical line where the record starts,
-header = line 1).  Then ``case_summary`` is rebuilt and ``data_meta`` stamped,
-in the same transaction.
+header = line 1).  Then the columns derived from other rows are filled
+(returns, reassignments, reopenings and re-reports: derive.py), the time-limit
+rules applied to ``due_at`` (time_limits.py), every roll-up rebuilt
+(summary.py) and ``data_meta`` stamped, in the same transaction.
 
 Timestamps are stored as naive Asia/Shanghai local time; an offset other than
 +08:00 is converted.
@@ -32,9 +34,11 @@ from sqlalchemy import Connection, Engine, delete, insert, text
 from . import schema
 from .contract import CASE_STEP_COLUMNS, FILES, Col, FileSpec
 from .db import no_statement_timeout
+from .derive import derive_event_counts, derive_rereported
 from .metrics import REGION_LEVELS, STATUSES
 from .search import resume_text_index, suspend_text_index
-from .summary import rebuild_case_summary
+from .summary import rebuild_all_summaries
+from .time_limits import apply_rules
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_PROBLEMS_PER_FILE = 200
@@ -362,7 +366,8 @@ _STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
 # which of accepted_at … closed_at a case in each status has (status index k: steps 1..k)
 _STEPS_OF_STATUS = [tuple(j <= k for j in range(1, 6)) for k in range(len(STATUSES))]
 _DERIVED_CASE_COLS = ["province_code", "city_code", "county_code", "township_code", "village_code",
-                      "top_grid_code", "report_month", "hours_to_close", "closed_late", "late_hours"]
+                      "top_grid_code", "report_month", "hours_to_close", "closed_late", "late_hours",
+                      "source_due_at"]
 
 
 class _Keys:
@@ -821,7 +826,7 @@ class _Load:
             late_hours = (closed_ts - _fromiso(due)).total_seconds() / 3600.0
         else:
             hours = late = late_hours = None
-        return (*v, *self.grid_ancestry[grid], reported[:7], hours, late, late_hours)
+        return (*v, *self.grid_ancestry[grid], reported[:7], hours, late, late_hours, due)
 
     def row_case_events(self, v: tuple, ok: bool, line: int):
         # hot path (≈ 4 per case): plain dict/set lookups, the slow checks only on a miss
@@ -1048,8 +1053,13 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 if text_index:
                     resume_text_index(conn)
                 if progress:
+                    progress(0.94, "counting returns, reassignments and re-reports")
+                derive_event_counts(conn)
+                derive_rereported(conn)
+                apply_rules(conn)
+                if progress:
                     progress(0.95, "building the case summary")
-                rebuild_case_summary(conn)
+                rebuild_all_summaries(conn)
                 _stamp(conn, source_dir)
                 if commit:
                     trans.commit()

@@ -25,7 +25,28 @@ quotes the same wording (ui/i18n.py keys ``help.*``).
   ``closed_at`` (closed); positive = overdue.
 - **step time** (环节用时): hours from entering the previous step to entering
   this one (受理 counts from the report); each step's limit is its share
-  (``STEP_SHARES``) of the category's time limit, and the shares add up to 1.
+  (``STEP_SHARES``) of the case's allowed time (``due_at - reported_at``: the
+  category's limit in calendar hours, or in working days where a rule says so,
+  see data_access/time_limits.py), and the shares add up to 1.  A step is
+  **within its limit** when its time ≤ its limit.
+- **due time** (办理时限, ``due_at``): calendar-hours categories keep the due
+  time of the dataset (report + the category's limit); a category configured
+  in working days is due at the end of the N-th working day after the report
+  day (Chinese public holidays off, 调休 make-up days on).
+- **returned** (回退): a case with at least one ``return`` event;
+  **bounced** (反复退回): returned ``BOUNCE_RETURNS`` (2) or more times, i.e.
+  dispatched, returned and re-dispatched at least twice.  **reassigned** (改派):
+  ``reassign`` events.  **reopened** (重新打开): at least one ``reopen`` event.
+- **integrity checks on the closure rate** (办结质量核查), each on closed cases:
+  **closed implausibly fast** (异常速办): closed less than ``FAST_CLOSE_HOURS``
+  (1 h) after the report without being settled on the spot;
+  **closed without feedback** (未反馈即办结): not settled on the spot and no
+  反馈 step (``feedback_at`` empty); **reopened** (see above);
+  **re-reported** (办结后重复上报): a later case from the same reporter (phone),
+  grid and category, not a patrol report, within ``REREPORT_DAYS`` (30) days
+  after closing.  A closed case with any of these is **flagged**; the
+  **verified closure rate** (核实办结率) = (closed − flagged) ÷ cases, shown
+  beside the official closure rate.
 """
 from __future__ import annotations
 
@@ -33,7 +54,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import case as sql_case, ColumnElement
+from sqlalchemy import ColumnElement
+from sqlalchemy import case as sql_case
 
 from .schema import N_HOUR_BUCKETS
 
@@ -43,6 +65,12 @@ RESOLUTION_LEVELS = ("grid", "village", "township", "county", "city")
 # The workflow after the report, each step with its share of the category's time limit.
 STEPS = ("accept", "dispatch", "handle", "feedback", "close")
 STEP_SHARES = {"accept": 0.1, "dispatch": 0.1, "handle": 0.5, "feedback": 0.2, "close": 0.1}
+# Integrity checks and process measures (see the docstring).
+FAST_CLOSE_HOURS = 1.0
+REREPORT_DAYS = 30
+BOUNCE_RETURNS = 2
+# Lower edges of the buckets of step time ÷ step limit (≤ 1 is within the limit); the last is open-ended.
+RATIO_BUCKET_EDGES: tuple[float, ...] = (0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 SOURCES = ("patrol", "hotline", "walk_in", "online", "meeting", "petition", "other")
 REGION_LEVELS = ("province", "city", "county", "township", "village")
 

@@ -28,9 +28,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     text,
     true,
-    false,
 )
 from sqlalchemy.dialects import sqlite
 
@@ -48,6 +48,12 @@ Timestamp = DateTime().with_variant(
 
 # Hours-to-close histogram used for the median (see metrics.HOUR_BUCKET_EDGES).
 N_HOUR_BUCKETS = 24
+# Additive counts of the integrity checks and of the process (metrics.py defines each), in both summaries.
+INTEGRITY_COLUMNS = ("n_fast_close", "n_no_feedback", "n_reopened", "n_rereported", "n_flagged",
+                     "n_returned", "n_bounced", "sum_returns", "sum_reassigns")
+# The steps whose time the supervision centre measures, and the buckets of step time ÷ step limit.
+PROCESS_STEPS = ("accept", "dispatch", "handle", "feedback")
+N_RATIO_BUCKETS = 8
 
 metadata = MetaData(
     naming_convention={
@@ -171,12 +177,25 @@ cases = Table(
     Column("hours_to_close", Float),
     Column("closed_late", Boolean),
     Column("late_hours", Float),  # closed cases: hours from due_at to closed_at (negative = early); open: NULL
+    # The due time as the dataset gave it; ``due_at`` is the effective one under the time-limit rules
+    # (data_access/time_limits.py): the same in calendar-hours mode, recomputed for working-day categories.
+    Column("source_due_at", Timestamp),
+    # Counts from the case's event log (case_events), kept by the loader and every write path.
+    Column("n_returns", Integer, nullable=False, server_default=text("0")),  # 回退
+    Column("n_reassigns", Integer, nullable=False, server_default=text("0")),  # 改派
+    Column("n_reopens", Integer, nullable=False, server_default=text("0")),  # 重新打开
+    # Closed, and the same reporter (phone) reported the same category in the same grid within
+    # metrics.REREPORT_DAYS after it closed: the closure did not settle the matter.
+    Column("rereported", Boolean, nullable=False, server_default=false()),
     Index("ix_cases_county_cat_reported", "county_code", "category", "reported_at"),
     Index("ix_cases_county_reported", "county_code", "reported_at", "township_code", "status"),
     Index("ix_cases_township_reported", "township_code", "reported_at"),
     Index("ix_cases_village_reported", "village_code", "reported_at"),
     Index("ix_cases_top_grid_reported", "top_grid_code", "reported_at"),
     Index("ix_cases_grid", "grid_code"),
+    Index("ix_cases_reporter_phone", "reporter_phone"),  # finds re-reports by the same person
+    Index("ix_cases_returns", "n_returns", sqlite_where=text("n_returns > 0"),
+          postgresql_where=text("n_returns > 0")),  # bounced cases (few)
     Index("ix_cases_reported", "reported_at"),
     Index("ix_cases_due", "due_at"),
     Index("ix_cases_late", "late_hours"),  # the "most overdue first" sort of closed cases
@@ -301,7 +320,9 @@ def _summary_columns(with_township: bool) -> list:
         Column("sum_hours", Float, nullable=False),
         Column("n_satisfaction", Integer, nullable=False),
         Column("sum_satisfaction", Integer, nullable=False),
-    ] + [Column(f"h{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)]
+    ] + [Column(f"h{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)] + [
+        Column(name, Integer, nullable=False, server_default=text("0")) for name in INTEGRITY_COLUMNS
+    ]
 
 
 case_summary = Table(
@@ -320,6 +341,55 @@ case_summary_county = Table(
     *_summary_columns(with_township=False),
     Index("ix_case_summary_county_month", "month", "county_code"),
     Index("ix_case_summary_county_county", "county_code", "month"),
+)
+
+def _process_columns() -> list:
+    cols = [
+        Column("n", Integer, nullable=False),
+        Column("n_closed", Integer, nullable=False),
+        Column("n_on_time", Integer, nullable=False),
+        Column("sum_returns", Integer, nullable=False),
+        Column("sum_reassigns", Integer, nullable=False),
+        Column("n_returned", Integer, nullable=False),
+        Column("n_bounced", Integer, nullable=False),
+    ]
+    for step in PROCESS_STEPS:
+        cols += [Column(f"{step}_n", Integer, nullable=False),
+                 Column(f"{step}_within", Integer, nullable=False),
+                 Column(f"{step}_hours", Float, nullable=False)]
+        cols += [Column(f"{step}_r{i}", Integer, nullable=False) for i in range(N_RATIO_BUCKETS)]
+    # hours to handle (dispatch → handled): histogram for the median, per metrics.HOUR_BUCKET_EDGES
+    cols += [Column(f"hh{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)]
+    return cols
+
+
+# Report month × township × category × department: step times against their limits, returns and
+# reassignments (the supervision centre's roll-up; maintained like case_summary).
+process_summary = Table(
+    "process_summary",
+    metadata,
+    Column("month", String(7), nullable=False),
+    Column("province_code", String(32)),
+    Column("city_code", String(32)),
+    Column("county_code", String(32)),
+    Column("township_code", String(32)),
+    Column("category", String(48), nullable=False),
+    Column("department_code", String(48)),
+    *_process_columns(),
+    Index("ix_process_summary_month", "month", "county_code", "township_code"),
+    Index("ix_process_summary_township", "township_code", "month"),
+)
+
+# Per-category time-limit rules (configuration, like users: a dataset load keeps them).  No row = the
+# category's limit in calendar hours; 'working_days' = N working days (data_access/time_limits.py).
+time_limit_rules = Table(
+    "time_limit_rules",
+    metadata,
+    Column("category", String(48), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("working_days", Integer),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("updated_by", Text),
 )
 
 # One-row table: when the data was last changed (the "data as of" time) and by what.

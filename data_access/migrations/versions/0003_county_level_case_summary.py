@@ -60,10 +60,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_case_summary_county_month', ['month', 'county_code'], unique=False)
 
     # ### end Alembic commands ###
-    # Fill it from the township-level summary of an existing database.
-    from data_access.summary import rebuild_county_summary
-
-    rebuild_county_summary(op.get_bind())
+    # Fill it from the township-level summary of an existing database, with the columns of this revision
+    # (later revisions add measures; the app's own rebuild would ask for columns that do not exist yet).
+    dims = "month, province_code, city_code, county_code, category, status, resolution_level"
+    measures = ["n", "n_on_the_spot", "n_closed_late", "sum_hours", "n_satisfaction", "sum_satisfaction",
+                *[f"h{i}" for i in range(24)]]
+    op.execute(f"INSERT INTO case_summary_county ({dims}, {', '.join(measures)}) "
+               f"SELECT {dims}, {', '.join(f'SUM({m})' for m in measures)} FROM case_summary GROUP BY {dims}")
 
 
 def downgrade() -> None:

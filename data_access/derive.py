@@ -1,0 +1,87 @@
+"""Columns of ``cases`` derived from other rows: the event counts and the re-report flag.
+
+The loader fills them once after a load; every write path calls the same functions for the cases it
+touched, inside its own transaction, so that the supervision centre's numbers stay exact.
+Definitions: data_access/metrics.py (returns, reassignments, reopened, re-reported).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import aliased
+
+from .metrics import REREPORT_DAYS
+from .schema import case_events, cases
+from .sqlfn import hours_between
+
+_COUNTED = {"return": "n_returns", "reassign": "n_reassigns", "reopen": "n_reopens"}
+
+
+def derive_event_counts(conn: Connection, case_nos: Sequence[str] | None = None) -> None:
+    """Set ``n_returns``, ``n_reassigns`` and ``n_reopens`` from ``case_events`` (all cases, or ``case_nos``)."""
+    if case_nos is not None:
+        case_nos = list(case_nos)
+        if not case_nos:
+            return
+        conn.execute(update(cases).where(cases.c.case_no.in_(case_nos))
+                     .values(n_returns=0, n_reassigns=0, n_reopens=0))
+    e = case_events.c
+    counts = (
+        select(e.case_no, *[func.sum(sql_case((e.action == action, 1), else_=0)).label(col)
+                            for action, col in _COUNTED.items()])
+        .where(e.action.in_(list(_COUNTED)))
+        .group_by(e.case_no)
+    )
+    if case_nos is not None:
+        counts = counts.where(e.case_no.in_(case_nos))
+    sub = counts.subquery("ev")
+    conn.execute(update(cases).where(cases.c.case_no == sub.c.case_no)
+                 .values(**{col: sub.c[col] for col in _COUNTED.values()}))
+
+
+def _later_report_exists():
+    """EXISTS a later case that re-reports ``cases`` (the outer row): metrics.py, "re-reported"."""
+    later = aliased(cases, name="later")
+    return exists().where(
+        later.c.reporter_phone == cases.c.reporter_phone,
+        later.c.grid_code == cases.c.grid_code,
+        later.c.category == cases.c.category,
+        later.c.source.op("<>")(literal_column("'patrol'")),
+        later.c.reported_at > cases.c.closed_at,
+        hours_between(cases.c.closed_at, later.c.reported_at) <= REREPORT_DAYS * 24.0,
+    )
+
+
+def derive_rereported(conn: Connection, where=None) -> None:
+    """Set ``rereported`` for closed cases with a reporter phone (all, or those matching ``where``)."""
+    base = [cases.c.reporter_phone.is_not(None), cases.c.reporter_phone != ""]
+    if where is not None:
+        base.append(where)
+        conn.execute(update(cases).where(*base, cases.c.rereported == true()).values(rereported=False))
+    conn.execute(update(cases).where(*base, cases.c.status == "closed", _later_report_exists())
+                 .values(rereported=True))
+
+
+def rereport_candidates(conn: Connection, case_no: str) -> list[str]:
+    """Closed cases that the case ``case_no`` (just reported) may re-report: same phone, grid and category."""
+    new = aliased(cases, name="new")
+    rows = conn.execute(
+        select(cases.c.case_no)
+        .select_from(cases.join(new, and_(new.c.case_no == case_no,
+                                          cases.c.reporter_phone == new.c.reporter_phone,
+                                          cases.c.grid_code == new.c.grid_code,
+                                          cases.c.category == new.c.category)))
+        .where(cases.c.status == "closed", cases.c.case_no != case_no)
+    ).scalars().all()
+    return list(rows)

@@ -1,0 +1,71 @@
+"""The supervision centre: time-limit rules, process counts per case, integrity checks, process roll-up
+
+- ``time_limit_rules``: categories whose time limit counts in working days (data_access/time_limits.py);
+  ``cases.source_due_at`` keeps the dataset's due time beside the effective ``due_at``.
+- ``cases.n_returns`` / ``n_reassigns`` / ``n_reopens`` (from ``case_events``) and ``rereported`` (a later
+  report by the same person in the same grid and category within 30 days of closing), kept by the loader
+  and every write path (data_access/derive.py).
+- ``case_summary`` and ``case_summary_county`` gain the integrity-check counts; ``process_summary`` (report
+  month × township × category × department) holds step times against their limits, returns and
+  reassignments, so the supervision centre's charts never scan the case table at city scale.
+Existing data is brought up to date here (derived columns filled, roll-ups rebuilt).
+
+Revision ID: 0008
+Revises: 0007
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from data_access.schema import INTEGRITY_COLUMNS, Timestamp, process_summary
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Plain ALTER TABLE … ADD COLUMN (not a batch copy, which would break the foreign keys to ``cases``).
+    op.add_column("cases", sa.Column("source_due_at", Timestamp, nullable=True))
+    op.add_column("cases", sa.Column("n_returns", sa.Integer(), nullable=False, server_default=sa.text("0")))
+    op.add_column("cases", sa.Column("n_reassigns", sa.Integer(), nullable=False, server_default=sa.text("0")))
+    op.add_column("cases", sa.Column("n_reopens", sa.Integer(), nullable=False, server_default=sa.text("0")))
+    op.add_column("cases", sa.Column("rereported", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_index("ix_cases_reporter_phone", "cases", ["reporter_phone"])
+    op.create_index("ix_cases_returns", "cases", ["n_returns"], sqlite_where=sa.text("n_returns > 0"),
+                    postgresql_where=sa.text("n_returns > 0"))
+    for table in ("case_summary", "case_summary_county"):
+        for name in INTEGRITY_COLUMNS:
+            op.add_column(table, sa.Column(name, sa.Integer(), nullable=False, server_default=sa.text("0")))
+    op.create_table(
+        "time_limit_rules",
+        sa.Column("category", sa.String(48), nullable=False),
+        sa.Column("mode", sa.String(16), nullable=False),
+        sa.Column("working_days", sa.Integer()),
+        sa.Column("updated_at", Timestamp, nullable=False),
+        sa.Column("updated_by", sa.Text()),
+        sa.PrimaryKeyConstraint("category", name="pk_time_limit_rules"),
+    )
+    bind = op.get_bind()
+    # the roll-up's columns are generated (steps × buckets); created from the table definition of this release
+    process_summary.create(bind)
+    cases = sa.table("cases", sa.column("due_at", Timestamp), sa.column("source_due_at", Timestamp))
+    op.execute(cases.update().values(source_due_at=cases.c.due_at))
+    from data_access.derive import derive_event_counts, derive_rereported
+    from data_access.summary import rebuild_all_summaries
+
+    derive_event_counts(bind)
+    derive_rereported(bind)
+    rebuild_all_summaries(bind)
+
+
+def downgrade() -> None:
+    op.drop_table("process_summary")
+    op.drop_table("time_limit_rules")
+    op.drop_index("ix_cases_returns", table_name="cases")
+    op.drop_index("ix_cases_reporter_phone", table_name="cases")
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): a batch copy of ``cases`` would break its foreign keys.
+    for table, names in (("case_summary", INTEGRITY_COLUMNS), ("case_summary_county", INTEGRITY_COLUMNS),
+                         ("cases", ("rereported", "n_reopens", "n_reassigns", "n_returns", "source_due_at"))):
+        for name in names:
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
