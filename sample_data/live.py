@@ -1,0 +1,350 @@
+"""python -m sample_data.live [--db URL] [--rate N] [--seed N] [--duration SECONDS | --steps N] [--clock real|data]
+
+A live demo feed: keeps reporting new cases and moving open ones through the workflow (accept, dispatch,
+handle, feedback, close; now and then a return, a reassignment, a reopened case, a re-report, a supervision
+order issued or resolved) at ``--rate`` actions a minute, until stopped (Ctrl-C) or until ``--steps`` /
+``--duration`` is reached.  Every action goes through data_access (writes.py, supervision.py) and is one
+transaction, so stopping never leaves a half-written case, the roll-ups stay exact and the app, running
+beside it on SQLite (WAL) or PostgreSQL, shows the changes at its next refresh.
+
+Clock: ``real`` stamps actions with the wall clock; ``data`` (default) starts at the app's "now"
+(``data_access.clock.now_local()``, i.e. ``GOV_NOW`` when set) and runs on from there, ``--speed`` times as
+fast as the wall clock.  It never touches accounts.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Engine, and_, exists, func, select
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from data_access import supervision, writes
+from data_access.access import User
+from data_access.clock import now_local, wall_now
+from data_access.regions import region_tree
+from data_access.schema import cases, categories, departments, grids, supervisions
+
+from . import vocab
+from .generator import SOURCE_P, SOURCES, _short_name
+
+# The feed signs its supervision orders as this (a leader of the whole city: may write, no jurisdiction limit).
+FEED_USER = User(name="演示数据", role="leader", scope_code=None, username=None)
+ACTOR = "演示数据"
+RETRIES = 5
+# What one step does, by weight (an open case moves on by its status; see Feed._advance).
+STEP_WEIGHTS = {"report": 0.24, "advance": 0.66, "reopen": 0.01, "rereport": 0.02, "supervise": 0.04,
+                "resolve": 0.03}
+_CAT_INDEX = {c[0]: i for i, c in enumerate(vocab.CATEGORIES)}
+_DEPT_SUFFIX = [vocab.DEPARTMENT_KINDS[k][0] for k in vocab.CATEGORY_DEPT_KIND]
+
+
+def _retryable(exc: BaseException) -> bool:
+    """SQLite's "database is locked"/"busy", PostgreSQL's serialization failure and deadlock."""
+    if isinstance(exc, OperationalError) and any(s in str(exc).lower() for s in ("locked", "busy")):
+        return True
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in ("40001", "40P01")
+
+
+def with_retry(fn: Callable[[], object], retries: int = RETRIES, pause: float = 0.2):
+    """``fn()``, tried again (with a growing pause) when the database is busy; the last failure is raised."""
+    for attempt in range(retries + 1):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == retries or not _retryable(exc):
+                raise
+            time.sleep(pause * 2 ** attempt)
+    return None  # not reached
+
+
+def make_clock(kind: str, speed: float = 1.0, start: datetime | None = None) -> Callable[[], datetime]:
+    """``real``: the wall clock (Asia/Shanghai).  ``data``: from ``start`` (default the app's now, which
+    honours GOV_NOW) onwards, ``speed`` times as fast as the wall clock."""
+    if kind == "real":
+        return wall_now
+    if kind != "data":
+        raise ValueError(f"clock: {kind!r} is not 'real' or 'data'")
+    t0, m0 = start or now_local(), time.monotonic()
+    return lambda: (t0 + timedelta(seconds=(time.monotonic() - m0) * speed)).replace(microsecond=0)
+
+
+@dataclass
+class Done:
+    """One action the feed took (or skipped)."""
+
+    at: datetime
+    action: str
+    case_no: str
+    detail: str = ""
+    skipped: bool = False
+
+    def line(self) -> str:
+        mark = "skip " if self.skipped else ""
+        return f"{self.at:%Y-%m-%d %H:%M:%S}  {mark}{self.action:<10} {self.case_no:<22} {self.detail}".rstrip()
+
+
+class Feed:
+    """Chooses and performs one action at a time on ``engine``."""
+
+    def __init__(self, engine: Engine, seed: int | None = None, clock: Callable[[], datetime] | None = None):
+        self.engine = engine
+        self.rng = np.random.default_rng(seed)
+        self.clock = clock or make_clock("data")
+        self.tree = region_tree(engine)
+        with engine.connect() as conn:
+            g = conn.execute(select(grids.c.code, func.coalesce(grids.c.population, 0)).order_by(grids.c.code)).all()
+            self.categories = dict(conn.execute(select(categories.c.code, categories.c.time_limit_hours)
+                                                .order_by(categories.c.code)).all())
+            self.departments = conn.execute(select(departments.c.code, departments.c.region_code)
+                                            .order_by(departments.c.code)).all()
+        if not g or not self.categories:
+            raise SystemExit("the database holds no grids or categories: load a dataset first (python -m sample_data)")
+        self.grid_codes = [code for code, _ in g]
+        pop = np.array([max(1, p) for _, p in g], dtype=float)
+        self.grid_p = pop / pop.sum()
+        codes = list(self.categories)
+        w = np.array([(vocab.CATEGORIES[_CAT_INDEX[c]][4] + vocab.CATEGORIES[_CAT_INDEX[c]][5])
+                      if c in _CAT_INDEX else 0.05 for c in codes])
+        self.cat_codes, self.cat_p = codes, w / w.sum()
+        self.dept_codes = {code for code, _ in self.departments}
+        self._seq: dict[str, int] = {}
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _pick(self, seq, p=None):
+        return seq[int(self.rng.choice(len(seq), p=p))]
+
+    def _village_name(self, grid_code: str) -> str:
+        for node in reversed(self.tree.ancestors(grid_code)):
+            if node.level == "village":
+                return _short_name(node.name)
+        return ""
+
+    def _next_case_no(self, at: datetime) -> str:
+        prefix = f"LD{at:%Y%m%d}"
+        if prefix not in self._seq:
+            with self.engine.connect() as conn:
+                top = conn.execute(select(func.max(cases.c.case_no)).where(cases.c.case_no.like(prefix + "%"))
+                                   ).scalar_one_or_none()
+            tail = top[len(prefix):] if top else ""
+            self._seq[prefix] = int(tail) if tail.isdigit() else 0
+        self._seq[prefix] += 1
+        return f"{prefix}{self._seq[prefix]:06d}"
+
+    def _department_for(self, category: str, county: str | None, city: str | None) -> str | None:
+        """The department of the category's kind in the case's county (city now and then), as generator.py."""
+        i = _CAT_INDEX.get(category)
+        if i is not None:
+            region = city if self.rng.random() < 0.05 else county
+            code = f"{region}-{_DEPT_SUFFIX[i]}"
+            if code in self.dept_codes:
+                return code
+        local = [c for c, r in self.departments if r == county] or [c for c, _ in self.departments]
+        return self._pick(local) if local else None
+
+    def _rows(self, stmt) -> list:
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).all()
+
+    # -- the actions ------------------------------------------------------------------------------------
+    def step(self) -> Done:
+        kinds = list(STEP_WEIGHTS)
+        w = np.array([STEP_WEIGHTS[k] for k in kinds])
+        kind = self._pick(kinds, w / w.sum())
+        at = self.clock()
+        done = getattr(self, f"_{kind}")(at)
+        if done is None and kind != "report":  # nothing to do of that kind: report a case instead
+            done = self._report(at)
+        return done
+
+    def _report(self, at: datetime, like=None) -> Done:
+        if like is None:
+            grid = self._pick(self.grid_codes, self.grid_p)
+            category = self._pick(self.cat_codes, self.cat_p)
+            src = SOURCES[int(self.rng.choice(len(SOURCES), p=SOURCE_P))]
+            name = self._pick(vocab.SURNAME_LIST) + self._pick(vocab.GIVEN_CHARS) + (
+                self._pick(vocab.GIVEN_CHARS) if self.rng.random() < 0.7 else "")
+            phone = f"{self._pick(vocab.PHONE_PREFIXES)}{int(self.rng.integers(0, 100_000_000)):08d}"
+        else:
+            grid, category, name, phone = like
+            src = self._pick([s for s in SOURCES if s != "patrol"])
+        templates = vocab.TITLES.get(category) or ["{v}群众反映问题"]
+        title = self._pick(templates).replace("{v}", self._village_name(grid)) or "群众反映问题"
+        for _ in range(3):
+            case_no = self._next_case_no(at)
+            try:
+                writes.report_case(self.engine, writes.NewCase(
+                    case_no=case_no, grid_code=grid, category=category, source=src, title=title,
+                    description=vocab.DESCRIPTIONS.get(src), reporter_name=name, reporter_phone=phone,
+                    reported_at=at, actor=ACTOR))
+                return Done(at, "rereport" if like else "report", case_no, f"{grid} {category} {src} {title}")
+            except writes.WriteRefused as exc:
+                if exc.reason != "case_exists":
+                    return Done(at, "report", case_no, str(exc), skipped=True)
+                self._seq.pop(f"LD{at:%Y%m%d}", None)  # another writer took it: read the highest number again
+        return Done(at, "report", case_no, "no free case number", skipped=True)
+
+    def _advance(self, at: datetime) -> Done | None:
+        open_ = self._rows(select(cases.c.case_no, cases.c.status, cases.c.category, cases.c.county_code,
+                                  cases.c.city_code, cases.c.department_code)
+                           .where(cases.c.status != "closed", cases.c.reported_at >= at - timedelta(days=90))
+                           .order_by(cases.c.case_no))
+        if not open_:
+            return None
+        case_no, status, category, county, city, dept = self._pick(open_)
+        r = self.rng.random()
+        if status == "reported":
+            return self._do(at, "accept", case_no, lambda: writes.accept_case(self.engine, case_no, at, ACTOR))
+        if status == "accepted":
+            d = self._department_for(category, county, city) if self.rng.random() < 0.45 else None
+            return self._do(at, "dispatch", case_no,
+                            lambda: writes.dispatch_case(self.engine, case_no, d, at, ACTOR), d or "")
+        if status in ("dispatched", "handling") and r < 0.05:
+            note = self._pick(vocab.RETURN_NOTES)
+            return self._do(at, "return", case_no,
+                            lambda: writes.return_case(self.engine, case_no, at, note, ACTOR), note)
+        if status in ("dispatched", "handling") and r < 0.07 and dept:
+            others = [c for c, reg in self.departments if reg == county and c != dept]
+            if others:
+                d = self._pick(others)
+                return self._do(at, "reassign", case_no,
+                                lambda: writes.reassign_case(self.engine, case_no, d, at, ACTOR), f"{dept} → {d}")
+        if status == "dispatched":
+            return self._do(at, "handle", case_no, lambda: writes.handle_case(self.engine, case_no, at, ACTOR))
+        if status == "handling":
+            return self._do(at, "feedback", case_no, lambda: writes.feedback_case(self.engine, case_no, at, ACTOR))
+        if dept:
+            level = self._pick(["township", "county", "city"], [0.75, 0.22, 0.03])
+        else:
+            level = self._pick(["grid", "village"], [0.6, 0.4])
+        sat = int(self.rng.choice(5, p=[0.02, 0.03, 0.08, 0.32, 0.55])) + 1 if self.rng.random() < 0.85 else None
+        return self._do(at, "close", case_no,
+                        lambda: writes.close_case(self.engine, case_no, at, level, sat, ACTOR),
+                        f"{level} satisfaction={sat}")
+
+    def _do(self, at: datetime, action: str, case_no: str, write: Callable[[], None], detail: str = "") -> Done:
+        try:
+            with_retry(write)
+        except writes.WriteRefused as exc:
+            return Done(at, action, case_no, str(exc), skipped=True)
+        return Done(at, action, case_no, detail)
+
+    def _reopen(self, at: datetime) -> Done | None:
+        rows = self._rows(select(cases.c.case_no).where(
+            cases.c.reported_at >= at - timedelta(days=60), cases.c.status == "closed",
+            cases.c.closed_at >= at - timedelta(days=30), cases.c.closed_at <= at, cases.c.on_the_spot.is_(False))
+            .order_by(cases.c.case_no))
+        if not rows:
+            return None
+        case_no = self._pick(rows)[0]
+        note = "群众反映问题未解决，重新办理"
+        return self._do(at, "reopen", case_no, lambda: writes.reopen_case(self.engine, case_no, at, note, ACTOR), note)
+
+    def _rereport(self, at: datetime) -> Done | None:
+        """A new report by someone whose case was closed within the last 30 days (same grid and category)."""
+        rows = self._rows(select(cases.c.grid_code, cases.c.category, cases.c.reporter_name, cases.c.reporter_phone)
+                          .where(cases.c.reported_at >= at - timedelta(days=60), cases.c.status == "closed",
+                                 cases.c.closed_at >= at - timedelta(days=29), cases.c.closed_at < at,
+                                 cases.c.reporter_phone.is_not(None), cases.c.reporter_phone != "",
+                                 cases.c.source != "patrol")
+                          .order_by(cases.c.case_no))
+        if not rows:
+            return None
+        return self._report(at, like=tuple(self._pick(rows)))
+
+    def _supervise(self, at: datetime) -> Done | None:
+        open_order = exists().where(supervisions.c.case_no == cases.c.case_no, supervisions.c.resolved_at.is_(None))
+        rows = self._rows(select(cases.c.case_no).where(
+            cases.c.status != "closed", cases.c.due_at < at, cases.c.reported_at >= at - timedelta(days=365),
+            ~open_order).order_by(cases.c.case_no))
+        if not rows:
+            return None
+        case_no = self._pick(rows)[0]
+        grade = self._pick(["normal", "yellow", "red"], [0.6, 0.3, 0.1])
+        note = self._pick(vocab.SUPERVISION_NOTES[grade])
+        order = supervision.SupervisionOrder(case_no=case_no, grade=grade, note=note,
+                                             deadline=at + timedelta(days=int(self.rng.integers(2, 11))))
+        try:
+            sid = with_retry(lambda: supervision.issue_supervision(self.engine, FEED_USER, order, now=at))
+        except writes.WriteRefused as exc:
+            return Done(at, "supervise", case_no, str(exc), skipped=True)
+        return Done(at, "supervise", case_no, f"{sid} [{grade}] {note}")
+
+    def _resolve(self, at: datetime) -> Done | None:
+        rows = self._rows(select(supervisions.c.supervision_id, supervisions.c.case_no)
+                          .select_from(supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
+                          .where(and_(supervisions.c.resolved_at.is_(None), supervisions.c.issued_at <= at,
+                                      cases.c.status == "closed"))
+                          .order_by(supervisions.c.supervision_id))
+        if not rows:
+            return None
+        sid, case_no = self._pick(rows)
+        try:
+            with_retry(lambda: supervision.resolve_supervision(self.engine, FEED_USER, sid, now=at))
+        except writes.WriteRefused as exc:
+            return Done(at, "resolve", case_no, str(exc), skipped=True)
+        return Done(at, "resolve", case_no, sid)
+
+
+def run(engine: Engine, *, rate: float = 60.0, steps: int | None = None, duration: float | None = None,
+        seed: int | None = None, clock: Callable[[], datetime] | None = None,
+        out: Callable[[str], None] | None = print) -> Counter:
+    """Run the feed until ``steps`` actions or ``duration`` seconds (or Ctrl-C); returns the actions taken
+    by kind (``skip`` counts refusals).  ``rate`` = actions a minute (0: as fast as possible)."""
+    feed = Feed(engine, seed=seed, clock=clock)
+    taken: Counter = Counter()
+    interval = 60.0 / rate if rate > 0 else 0.0
+    t0 = time.monotonic()
+    n = 0
+    try:
+        while (steps is None or n < steps) and (duration is None or time.monotonic() - t0 < duration):
+            done = with_retry(feed.step)
+            n += 1
+            taken["skip" if done.skipped else done.action] += 1
+            if out:
+                out(done.line())
+            if interval:
+                wait = t0 + n * interval - time.monotonic()
+                if duration is not None:
+                    wait = min(wait, t0 + duration - time.monotonic())
+                if wait > 0:
+                    time.sleep(wait)
+    except KeyboardInterrupt:
+        if out:
+            out("stopped (every action is one transaction: nothing half-written)")
+    return taken
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sample_data.live", description=__doc__.splitlines()[2].strip())
+    ap.add_argument("--db", default=None, help="database URL (default: GOV_DB_URL or the embedded SQLite file)")
+    ap.add_argument("--rate", type=float, default=60.0, help="actions per minute (default 60; 0 = no pause)")
+    ap.add_argument("--seed", type=int, default=None, help="random seed (default: a new one each run)")
+    ap.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    ap.add_argument("--steps", type=int, default=None, help="stop after this many actions")
+    ap.add_argument("--clock", choices=("real", "data"), default="data",
+                    help="'data' (default): the app's now (GOV_NOW when set) running on; 'real': the wall clock")
+    ap.add_argument("--speed", type=float, default=1.0, help="data clock: how many times faster than real time")
+    ap.add_argument("--quiet", action="store_true", help="print only the totals")
+    args = ap.parse_args(argv)
+    from data_access.db import get_engine
+
+    engine = get_engine(args.db)
+    clock = make_clock(args.clock, args.speed)
+    print(f"live feed on {engine.url.render_as_string(hide_password=True)}: {args.rate:g} actions/min, "
+          f"clock {args.clock} from {clock():%Y-%m-%d %H:%M:%S}; Ctrl-C stops", flush=True)
+    taken = run(engine, rate=args.rate, steps=args.steps, duration=args.duration, seed=args.seed, clock=clock,
+                out=None if args.quiet else (lambda s: print(s, flush=True)))
+    print("done: " + ", ".join(f"{k} {v}" for k, v in sorted(taken.items())), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
