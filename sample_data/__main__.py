@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  - {p}", file=sys.stderr)
             return 1
         print(f"loaded in {time.perf_counter() - t1:.1f}s")
+        from . import SAMPLE_WORKING_DAY_RULES, configure_sample_time_limits
+
+        t2 = time.perf_counter()
+        changed = configure_sample_time_limits(get_engine(args.db))
+        print("time limits in working days: " + ", ".join(f"{c} {d}" for c, d in SAMPLE_WORKING_DAY_RULES.items())
+              + f" ({changed:,} due times set, {time.perf_counter() - t2:.1f}s)")
         from data_access.users import install_demo_accounts
 
         demo = install_demo_accounts(get_engine(args.db))

@@ -43,15 +43,21 @@ LEVELS = ["grid", "village", "township", "county", "city"]
 SOURCES = ["patrol", "hotline", "walk_in", "online", "meeting", "petition", "other"]
 SOURCE_P = [0.45, 0.15, 0.12, 0.12, 0.08, 0.05, 0.03]
 ACTIONS = ["report", "accept", "dispatch", "return", "reassign", "escalate", "supervise", "note",
-           "handle", "feedback", "close"]
+           "handle", "feedback", "close", "reopen"]
 A = {a: i for i, a in enumerate(ACTIONS)}
 # order of events that share a timestamp (returns/re-dispatches get 21..24 by bounce number)
 TIEBREAK = {"report": 0, "accept": 10, "dispatch": 20, "reassign": 40, "escalate": 50, "supervise": 60,
-            "note": 70, "handle": 80, "feedback": 90, "close": 100, "return": 21}
+            "note": 70, "handle": 80, "feedback": 90, "close": 100, "return": 21, "reopen": 105}
 NA = -1
 DAY = 86_400
 HOUR = 3_600
 EVENT_CHUNK = 150_000  # cases per chunk when writing case_events.csv
+# Anomalies for the supervision centre's integrity checks (data_access/metrics.py), as shares of closed cases.
+ANOMALY_SEED_OFFSET = 7_919
+FAST_CLOSE_SHARE = 0.003  # of closed cases not settled on the spot: every step done within the hour
+REOPEN_SHARE = 0.002  # closed, reopened, closed again (events; the columns show the final state)
+REREPORT_SHARE = 0.005  # a later case in the same grid and category by the same reporter within 30 days
+REREPORT_DAYS = 30
 
 # Spring Festival dates (for the January/February peak).
 SPRING_FESTIVAL = {
@@ -67,8 +73,8 @@ def today_shanghai() -> dt.date:
     try:
         from zoneinfo import ZoneInfo
         return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    except Exception:  # no tz database: UTC+8 has no DST
-        return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=8)).date()
+    except (ImportError, KeyError, OSError):  # no tz database (ZoneInfoNotFoundError is a KeyError): UTC+8 has no DST
+        return (dt.datetime.now(dt.UTC) + dt.timedelta(hours=8)).date()
 
 
 def _years_before(d: dt.date, years: int) -> dt.date:
@@ -252,8 +258,11 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     _clean_units(ctx, w, rngs[4])
     prog(0.11, "cases")
     cases = _cases(ctx, rngs[5])
+    # The integrity checks' anomalies draw from their own stream: every other figure stays as it was.
+    anomaly_rng = np.random.default_rng(seed + ANOMALY_SEED_OFFSET)
+    _anomalies(cases, anomaly_rng)
     prog(0.25, "writing cases")
-    _write_cases(ctx, w, cases, rngs[6])
+    _write_cases(ctx, w, cases, rngs[6], anomaly_rng)
     prog(0.40, "supervisions")
     sup = _supervisions(ctx, w, cases, rngs[7])
     prog(0.45, "case events")
@@ -821,12 +830,82 @@ def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
     note = rng.random(n) < 0.05
 
     sat = np.where(closed & (rng.random(n) < 0.85), rng.choice(5, size=n, p=[0.02, 0.03, 0.08, 0.32, 0.55]) + 1, 0)
-    return dict(n=n, case_no=case_no, rep=rep, due=due, steps=steps, stage=stage, closed=closed, level=level,
-                on_spot=on_spot, grid=grid, micro=micro, cat=cat, src=src, dept_row=dept_row, dept_kind=dept_kind,
-                has_dept=has_dept, bounce=bounce, reassign=reassign, escalate=escalate, note=note, sat=sat)
+    return {"n": n, "case_no": case_no, "rep": rep, "due": due, "steps": steps, "stage": stage, "closed": closed, "level": level,
+                "on_spot": on_spot, "grid": grid, "micro": micro, "cat": cat, "src": src, "dept_row": dept_row, "dept_kind": dept_kind,
+                "has_dept": has_dept, "bounce": bounce, "reassign": reassign, "escalate": escalate, "note": note, "sat": sat}
 
 
-def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator) -> None:
+def _anomalies(c: dict, rng: np.random.Generator) -> None:
+    """Closures under an hour that were not settled on the spot, and reopened cases (see ANOMALY shares).
+
+    Only closed cases that were not late are made fast (so the late share and the supervision orders, which
+    go to late cases, stay as they were); a reopened case keeps its closing time: its first feedback and
+    close happen earlier, then a ``reopen`` event, a new feedback (``feedback_at``) and the final close."""
+    n = c["n"]
+    steps, rep, due = c["steps"], c["rep"], c["due"]
+    closed_ns = c["closed"] & ~c["on_spot"]
+    cand = np.nonzero(closed_ns & (steps[:, 4] <= due))[0]
+    k = min(len(cand), int(np.rint(FAST_CLOSE_SHARE * closed_ns.sum())))
+    fast = np.sort(rng.choice(cand, k, replace=False)) if k else np.zeros(0, dtype=np.int64)
+    total = rng.integers(10 * 60, 55 * 60, len(fast))
+    frac = np.sort(rng.random((len(fast), 4)), axis=1)
+    steps[fast, :4] = rep[fast, None] + np.floor(frac * total[:, None]).astype(np.int64)
+    steps[fast, 4] = rep[fast] + total
+    is_fast = np.zeros(n, dtype=bool)
+    is_fast[fast] = True
+    span = steps[:, 4] - steps[:, 3]
+    cand = np.nonzero(closed_ns & ~is_fast & (span >= 2 * HOUR))[0]
+    k = min(len(cand), int(np.rint(REOPEN_SHARE * c["closed"].sum())))
+    ro = np.sort(rng.choice(cand, k, replace=False)) if k else np.zeros(0, dtype=np.int64)
+    f1, close = steps[ro, 3], steps[ro, 4]
+    sp = close - f1
+    c0 = f1 + np.floor(sp * rng.uniform(0.1, 0.4, len(ro))).astype(np.int64)
+    r = c0 + np.floor(sp * rng.uniform(0.05, 0.3, len(ro))).astype(np.int64)
+    f2 = r + np.floor((close - r) * rng.uniform(0.2, 0.8, len(ro))).astype(np.int64)
+    steps[ro, 3] = f2
+    c["fast"] = fast
+    c["reopen"] = {"case": ro, "feedback": f1, "close": c0, "reopen": r}
+
+
+def _rereports(gcode: np.ndarray, c: dict, rn: np.ndarray, rp: np.ndarray, rng: np.random.Generator) -> None:
+    """Give REREPORT_SHARE of the closed cases a re-report: an existing later case (not a patrol report) in
+    the same grid and category, reported within REREPORT_DAYS after the closure, gets the closed case's
+    reporter name and phone (nothing else changes)."""
+    n = c["n"]
+    if n < 2:
+        c["rereport"] = np.zeros((0, 2), dtype=np.int64)
+        return
+    rep, close, src, closed = c["rep"], c["steps"][:, 4], c["src"], c["closed"]
+    key = np.unique(gcode, return_inverse=True)[1].astype(np.int64) * 64 + c["cat"]
+    order = np.lexsort((rep, key))
+    ks = key[order]
+    first = np.full(n, -1, dtype=np.int64)  # for each closed case, the first later case that may re-report it
+    limit = REREPORT_DAYS * DAY - HOUR
+    for off in range(1, 9):
+        i, j = order[:-off], order[off:]
+        ok = ((ks[:-off] == ks[off:]) & closed[i] & (src[i] != 0) & (rp[i] != "") & (src[j] != 0)
+              & (rep[j] > close[i]) & (rep[j] - close[i] <= limit) & (first[i] < 0))
+        first[i[ok]] = j[ok]
+    earlier = np.nonzero(first >= 0)[0]
+    want = int(np.rint(REREPORT_SHARE * closed.sum()))
+    used: set[int] = set()
+    pairs = []
+    for i in rng.permutation(earlier).tolist():
+        j = int(first[i])
+        if len(pairs) >= want:
+            break
+        if i in used or j in used:
+            continue
+        used.update((i, j))
+        pairs.append((i, j))
+    pairs.sort()
+    for i, j in pairs:
+        rn[j], rp[j] = rn[i], rp[i]
+    c["rereport"] = np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+
+def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
+                 anomaly_rng: np.random.Generator | None = None) -> None:
     n = c["n"]
     grid, micro = c["grid"], c["micro"]
     gcode = np.where(micro >= 0, ctx.m_code[np.maximum(micro, 0)], ctx.g_code[grid])
@@ -855,6 +934,8 @@ def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator) -
     empty = np.where(patrol, ~worker, rng.random(n) < 0.02)
     rn = np.where(empty, "", rn)
     rp = np.where(empty, "", rp)
+    if anomaly_rng is not None:
+        _rereports(gcode, c, rn, rp, anomaly_rng)
     c["reporter"] = rn
     steps = c["steps"]
     stage = c["stage"]
@@ -904,7 +985,7 @@ def _supervisions(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator) 
                     _ts(issued), _ts(deadline), _ts(resolved), notes))
     w.write("supervisions.csv", ["supervision_id", "case_no", "grade", "issued_by", "issued_at", "deadline",
                                  "resolved_at", "note"], rows)
-    return dict(case=cand, issued=issued, issued_by=issued_by, notes=np.array(notes, dtype=object))
+    return {"case": cand, "issued": issued, "issued_by": issued_by, "notes": np.array(notes, dtype=object)}
 
 
 def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Generator,
@@ -968,6 +1049,24 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
         add(st[:, 2] != NA, st[:, 2], "handle", handler, handler_org)
         add(st[:, 3] != NA, st[:, 3], "feedback", worker, gcode)
         add(st[:, 4] != NA, st[:, 4], "close", close_actor, close_org)
+        # reopened cases: the first feedback and close, then the reopen (feedback_at / closed_at are the last)
+        ro = c.get("reopen")
+        if ro is not None:
+            lo_r, hi_r = np.searchsorted(ro["case"], [a, b])
+            if hi_r > lo_r:
+                ii = ro["case"][lo_r:hi_r] - a
+                m = np.zeros(b - a, dtype=bool)
+                m[ii] = True
+                for action, times, tb in (("feedback", ro["feedback"], TIEBREAK["feedback"]),
+                                          ("close", ro["close"], TIEBREAK["close"]),
+                                          ("reopen", ro["reopen"], TIEBREAK["reopen"])):
+                    at = np.zeros(b - a, dtype=np.int64)
+                    at[ii] = times[lo_r:hi_r]
+                    actor = {"feedback": worker, "close": close_actor, "reopen": chief}[action]
+                    org = {"feedback": gcode, "close": close_org, "reopen": tcode}[action]
+                    note = (np.full(b - a, "群众反映问题未解决，重新办理", dtype=object) if action == "reopen"
+                            else empty)
+                    add(m, at, action, actor, org, note, tb=tb)
         # between dispatch and handle: returns / re-dispatches, reassign, escalate
         d1, h = st[:, 1], st[:, 2]
         gap = np.maximum(h - d1, 0)
