@@ -35,6 +35,8 @@ pages = {
         st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True,
                 url_path="overview"),
         st.Page("pages/cases.py", title=t("nav.cases"), icon=":material/assignment:", url_path="cases"),
+        st.Page("pages/supervision.py", title=t("nav.supervision"), icon=":material/gavel:",
+                url_path="supervision"),
     ],
 }
 if user is None or may_read_audit(user):  # signed out: every page, so a link to any of them waits for sign-in

@@ -98,3 +98,104 @@ OVERDUE_COLOR = "#D55E00"  # overdue, over a limit, past a deadline: the same ve
 OVERDUE_STYLE = f"color: {OVERDUE_COLOR}; font-weight: 600"
 GRADE_COLORS = {"normal": "#6B7280", "yellow": "#B27300", "red": "#D55E00"}  # 普通 / 黄牌 / 红牌
 
+
+
+# --- supervision centre -------------------------------------------------------------------------------------
+
+WITHIN_COLOR = "#0072B2"  # within a limit / not overdue: the calm blue (colour-blind-safe against vermilion)
+# Step time ÷ step limit: four blues within the limit, four oranges to vermilion past it.
+RATIO_COLORS = ["#C6DBEF", "#9ECAE1", "#6BAED6", "#2171B5", "#FDD0A2", "#FDAE6B", "#F16913", "#D55E00"]
+
+
+def backlog_age_chart(df: pd.DataFrame, labels: list[str]) -> alt.Chart:
+    """Open cases by age bucket, split into overdue and not yet overdue."""
+    d = df.assign(label=labels[: len(df)], within=df["cases"] - df["overdue"])
+    long = pd.concat([
+        d[["label", "within"]].rename(columns={"within": "n"}).assign(part=t("sc.chart.within")),
+        d[["label", "overdue"]].rename(columns={"overdue": "n"}).assign(part=t("sc.chart.overdue")),
+    ])
+    parts = [t("sc.chart.within"), t("sc.chart.overdue")]
+    return (
+        alt.Chart(long).mark_bar()
+        .encode(
+            x=alt.X("label:N", sort=labels, title=t("sc.chart.age"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("sum(n):Q", title=t("sc.chart.open_cases"), axis=alt.Axis(tickMinStep=1, format=",d")),
+            color=alt.Color("part:N", title=None, sort=parts,
+                            scale=alt.Scale(domain=parts, range=[WITHIN_COLOR, OVERDUE_COLOR]),
+                            legend=alt.Legend(orient="top")),
+            order=alt.Order("part:N", sort="descending"),
+            tooltip=[alt.Tooltip("label:N", title=t("sc.chart.age")), alt.Tooltip("part:N", title=" "),
+                     alt.Tooltip("n:Q", title=t("sc.chart.open_cases"), format=",")],
+        ).properties(height=260)
+    )
+
+
+def backlog_overdue_chart(df: pd.DataFrame, labels: list[str]) -> alt.Chart:
+    """Open cases by how long past their due time (the first bucket: not overdue)."""
+    d = df.assign(label=labels[: len(df)])
+    colors = [WITHIN_COLOR] + ["#FDAE6B", "#FD8D3C", "#F16913", "#E6550D", "#D55E00", "#A63603"][: len(d) - 1]
+    return (
+        alt.Chart(d).mark_bar()
+        .encode(
+            x=alt.X("label:N", sort=labels, title=t("sc.chart.overdue_by"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("cases:Q", title=t("sc.chart.open_cases"), axis=alt.Axis(tickMinStep=1, format=",d")),
+            color=alt.Color("label:N", scale=alt.Scale(domain=list(d["label"]), range=colors), legend=None),
+            tooltip=[alt.Tooltip("label:N", title=t("sc.chart.overdue_by")),
+                     alt.Tooltip("cases:Q", title=t("sc.chart.open_cases"), format=",")],
+        ).properties(height=260)
+    )
+
+
+def overdue_trend_chart(df: pd.DataFrame) -> alt.Chart:
+    """Open and overdue cases at each month end (the last point: now)."""
+    return (
+        alt.Chart(df).mark_line(point=True, color=OVERDUE_COLOR)
+        .encode(
+            x=alt.X("month:O", title=t("sc.chart.month_end"), axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("open_overdue:Q", title=t("sc.chart.overdue_open"), axis=alt.Axis(tickMinStep=1, format=",d")),
+            tooltip=[alt.Tooltip("month_end:T", title=t("sc.chart.month_end"), format="%Y-%m-%d %H:%M"),
+                     alt.Tooltip("open_overdue:Q", title=t("sc.chart.overdue_open"), format=",")],
+        ).properties(height=240)
+    )
+
+
+def step_ratio_chart(df: pd.DataFrame, title: str) -> alt.Chart:
+    """Per step, the share of cases in each bucket of step time ÷ the step's limit (100 % bars)."""
+    d = df.copy()
+    d["step_label"] = [t(f"proc.step.{s}") for s in d["step"]]
+    steps = [t(f"proc.step.{s}") for s in ("accept", "dispatch", "handle", "feedback")]
+    buckets = list(dict.fromkeys(d.sort_values("bucket")["bucket_label"]))
+    return (
+        alt.Chart(d).mark_bar()
+        .encode(
+            y=alt.Y("step_label:N", sort=steps, title=None),
+            x=alt.X("sum(cases):Q", stack="normalize", title=t("sc.chart.share_of_cases"),
+                    axis=alt.Axis(format="%")),
+            color=alt.Color("bucket_label:N", sort=buckets, title=t("sc.chart.ratio"),
+                            scale=alt.Scale(domain=buckets, range=RATIO_COLORS[: len(buckets)]),
+                            legend=alt.Legend(orient="bottom", columns=8)),
+            order=alt.Order("bucket:Q"),
+            tooltip=[alt.Tooltip("step_label:N", title=t("proc.col.step")),
+                     alt.Tooltip("bucket_label:N", title=t("sc.chart.ratio")),
+                     alt.Tooltip("cases:Q", title=t("proc.col.cases"), format=",")],
+        ).properties(height=alt.Step(40), title=title)
+    )
+
+
+def grade_hours_chart(df: pd.DataFrame) -> alt.Chart:
+    """Median hours from a supervision order to the case's close, per grade."""
+    d = df.assign(label=[t(f"enum.grade.{g}") for g in df["grade"]])
+    order = [t(f"enum.grade.{g}") for g in GRADE_COLORS]
+    return (
+        alt.Chart(d).mark_bar()
+        .encode(
+            x=alt.X("label:N", sort=order, title=t("sup_eff.col.grade"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("median_hours_to_close:Q", title=t("sup_eff.col.median_hours_to_close")),
+            color=alt.Color("label:N", scale=alt.Scale(domain=order, range=list(GRADE_COLORS.values())),
+                            legend=None),
+            tooltip=[alt.Tooltip("label:N", title=t("sup_eff.col.grade")),
+                     alt.Tooltip("orders:Q", title=t("sup_eff.col.orders"), format=","),
+                     alt.Tooltip("median_hours_to_close:Q", title=t("sup_eff.col.median_hours_to_close"),
+                                 format=".1f")],
+        ).properties(height=240)
+    )

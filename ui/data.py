@@ -135,3 +135,100 @@ def audit_event_counts(user, d_from, d_to):
     from data_access import audit
 
     return audit.audit_event_counts(engine(), user, d_from, d_to)
+
+
+# --- supervision centre -----------------------------------------------------------------------------------
+# One cached wrapper per question; each refreshes on the same interval as the Overview, so the live feed's
+# changes show up within one interval.
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def backlog_views(url: str, f: CaseFilter, now: datetime) -> dict:
+    from data_access import backlog
+
+    eng = get_engine(url)
+    return {
+        "age": backlog.open_backlog_by_age(eng, f, now),
+        "overdue": backlog.open_backlog_by_overdue(eng, f, now),
+        "child": backlog.open_backlog_by_child_region(eng, f, now),
+        "category": backlog.open_backlog_by_category(eng, f, now),
+    }
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def backlog_trend(url: str, f: CaseFilter, now: datetime, months: int = 12):
+    from data_access import backlog
+
+    return backlog.overdue_backlog_trend(get_engine(url), f, months, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def step_distribution(url: str, f: CaseFilter, by: str | None, now: datetime):
+    from data_access import process
+
+    return process.step_time_distribution(get_engine(url), f, by=by, now=now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def department_table(url: str, f: CaseFilter, now: datetime):
+    from data_access import process
+
+    return process.department_table(get_engine(url), f, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def bounces(url: str, f: CaseFilter, now: datetime) -> dict:
+    from data_access import process
+
+    eng = get_engine(url)
+    return {"count": process.bounced_case_count(eng, f, now=now),
+            "cases": process.bounced_cases(eng, f, now=now),
+            "pairs": process.bounce_pairs(eng, f, now=now)}
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def supervision_effect(url: str, f: CaseFilter, now: datetime) -> dict:
+    from data_access import supervision_effect as se
+
+    eng = get_engine(url)
+    return {"grades": se.supervision_effect_by_grade(eng, f, now),
+            "repeat": se.repeat_orders(eng, f, now=now),
+            "repeat_count": se.repeat_order_count(eng, f, now=now),
+            "past": se.orders_past_deadline(eng, f, now)}
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def integrity_views(url: str, f: CaseFilter, now: datetime) -> dict:
+    from data_access import integrity
+
+    eng = get_engine(url)
+    return {"summary": integrity.integrity_summary(eng, f, now),
+            "child": integrity.integrity_by_child_region(eng, f, now)}
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def flagged_cases(url: str, f: CaseFilter, check: str, now: datetime):
+    from data_access import integrity
+
+    return integrity.flagged_cases(get_engine(url), f, check, now=now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False, max_entries=50)
+def bulletin(url: str, f: CaseFilter, month: str, level: str, parent: str | None, weights, min_cases: int,
+             now: datetime):
+    from data_access import ranking
+
+    return ranking.bulletin_data(get_engine(url), f, month, level, parent, weights, min_cases, now=now)
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def time_limit_table(url: str, version: str | None):
+    from data_access import time_limits
+
+    return time_limits.category_time_limits(get_engine(url))
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def calendar_gaps(url: str, version: str | None) -> list[int]:
+    from data_access import time_limits
+
+    return time_limits.calendar_gaps_in_data(get_engine(url))

@@ -67,3 +67,11 @@ def plain(text: object) -> str:
     s = "" if text is None else str(text)
     s = " ".join(s.splitlines())
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
+
+
+def days(d, lang: str = "zh") -> str:
+    """12.4 → '12 天' / '12 days' (whole days, rounded down: an age or a time past a deadline)."""
+    if _missing(d):
+        return "—"
+    n = int(math.floor(d))
+    return f"{n:,} 天" if lang == "zh" else f"{n:,} day{'s' if n != 1 else ''}"
