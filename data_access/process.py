@@ -38,6 +38,7 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, literal_column, select
 from sqlalchemy import case as sql_case
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from .clock import now_local
 from .filters import (
@@ -59,6 +60,7 @@ from .schema import (
     process_summary,
 )
 from .search import normalise
+from .sqlfn import no_index
 from .summary import PROCESS_MEASURE_COLUMNS, process_flags, process_measures
 
 BY_CHOICES = ("category", "department", None)
@@ -245,11 +247,26 @@ def _returned_condition():
     return cases.c.n_returns.op(">")(literal_column("0"))
 
 
-def _selected_returned_cases(r: Resolved, now: datetime, min_returns: int = 1):
-    conds = [_returned_condition(), *case_conditions(r, now)]
+# Above township level a returned case is easier to find through the partial index ix_cases_returns (~2 % of
+# cases) than through the region/report-date indexes (SQLite picks those by default and reads far more rows).
+_BROAD_LEVELS = (None, "province", "city", "county")
+_STEERED = {cases.c.reported_at, cases.c.province_code, cases.c.city_code, cases.c.county_code}
+
+
+def _returned_conditions(r: Resolved, now: datetime, min_returns: int = 1) -> list:
+    """WHERE conditions for the selection's cases returned ``min_returns`` or more times."""
+    conds = case_conditions(r, now)
+    if r.level in _BROAD_LEVELS:
+        conds = [replacement_traverse(c, {}, lambda e: no_index(e) if any(e is col for col in _STEERED) else None)
+                 for c in conds]
+    conds = [_returned_condition(), *conds]
     if min_returns > 1:
         conds.append(cases.c.n_returns >= min_returns)
-    return select(cases.c.case_no).where(*conds)
+    return conds
+
+
+def _selected_returned_cases(r: Resolved, now: datetime, min_returns: int = 1):
+    return select(cases.c.case_no).where(*_returned_conditions(r, now, min_returns))
 
 
 def _route(events: Sequence[tuple[str, str | None]], dept_codes: set[str]) -> list[str]:
@@ -267,9 +284,7 @@ def bounced_cases(engine: Engine, f: CaseFilter, min_returns: int = 2, limit: in
     ``departments`` is the route through departments as "A → B → A"."""
     now = now or now_local()
     r = resolve(engine, f)
-    conds = [_returned_condition(), *case_conditions(r, now)]
-    if min_returns > 1:
-        conds.append(cases.c.n_returns >= min_returns)
+    conds = _returned_conditions(r, now, min_returns)
     stmt = (select(cases.c.case_no, cases.c.title, cases.c.category, cases.c.status, cases.c.n_returns,
                    cases.c.n_reassigns, cases.c.department_code, cases.c.reported_at)
             .where(*conds).order_by(cases.c.n_returns.desc(), cases.c.reported_at.desc(), cases.c.case_no)
@@ -305,47 +320,49 @@ def bounced_case_count(engine: Engine, f: CaseFilter, min_returns: int = 2, now:
         return int(conn.execute(select(func.count()).select_from(sub)).scalar_one())
 
 
-def bounce_pairs(engine: Engine, f: CaseFilter, limit: int = 20, now: datetime | None = None) -> pd.DataFrame:
-    """The department pairs that bounce cases between them (PAIR_COLUMNS), most returns first.
+def bounce_events_select(case_nos):
+    """One row per bounce of the cases ``case_nos`` (a SELECT of case numbers): case_no, seq (of the return),
+    from_department, to_department — see the module docstring.
 
-    One SQL statement: the route events of the selection's returned cases (partial index ix_cases_returns),
-    window functions (SQLite ≥ 3.25, PostgreSQL) find for each return the next re-dispatch and the first
-    department named from there on."""
+    Route events of those cases (case_events by its primary key) with two window passes and no self-join
+    (SQLite ≥ 3.25, PostgreSQL): pass 1 gives each event the first department event at or after it; pass 2
+    gives each return the first re-dispatch after it and, through pass 1, the department named from there on
+    (the minimum over the following dispatches is the first one's, as pass 1's value never decreases).
+    A write path or the loader could store these rows (they change only with a case's events)."""
+    e = case_events.c
+    ev = (select(e.case_no, e.seq, e.action,
+                 sql_case((e.org_code.in_(select(departments.c.code)), e.org_code), else_=None).label("dept"))
+          .where(e.case_no.in_(case_nos), e.action.in_(_ROUTE_ACTIONS))
+          .subquery("ev"))
+    p1 = select(ev, func.min(sql_case((ev.c.dept.is_not(None), ev.c.seq), else_=None))
+                .over(partition_by=ev.c.case_no, order_by=ev.c.seq, rows=(0, None)).label("next_dept")
+                ).subquery("p1")
+    p2 = select(p1.c.case_no, p1.c.seq, p1.c.action, p1.c.dept,
+                func.min(sql_case((p1.c.action.in_(_DISPATCH_ACTIONS), p1.c.next_dept), else_=None))
+                .over(partition_by=p1.c.case_no, order_by=p1.c.seq, rows=(1, None)).label("to_seq")
+                ).subquery("p2")
+    to_ev = case_events.alias("to_ev")
+    return (select(p2.c.case_no, p2.c.seq, p2.c.dept.label("from_department"),
+                   to_ev.c.org_code.label("to_department"))
+            .select_from(p2.join(to_ev, and_(to_ev.c.case_no == p2.c.case_no, to_ev.c.seq == p2.c.to_seq)))
+            .where(p2.c.action == "return", p2.c.dept.is_not(None)))
+
+
+def bounce_pairs(engine: Engine, f: CaseFilter, limit: int = 20, now: datetime | None = None) -> pd.DataFrame:
+    """The department pairs that bounce cases between them (PAIR_COLUMNS), most returns first: the bounces
+    (:func:`bounce_events_select`) of the selection's returned cases (partial index ix_cases_returns)."""
     now = now or now_local()
     r = resolve(engine, f)
-    e = case_events.c
-    dept_codes = select(departments.c.code)
-    ev = (select(e.case_no, e.seq, e.action,
-                 sql_case((e.org_code.in_(dept_codes), e.org_code), else_=None).label("dept"))
-          .where(e.case_no.in_(_selected_returned_cases(r, now)), e.action.in_(_ROUTE_ACTIONS))
-          .cte("ev"))
-    win = {"partition_by": ev.c.case_no, "order_by": ev.c.seq}
-    w = select(
-        ev.c.case_no, ev.c.seq, ev.c.action, ev.c.dept,
-        func.min(sql_case((ev.c.action.in_(_DISPATCH_ACTIONS), ev.c.seq), else_=None))
-        .over(**win, rows=(1, None)).label("next_dispatch"),
-        func.min(sql_case((ev.c.dept.is_not(None), ev.c.seq), else_=None))
-        .over(**win, rows=(0, None)).label("next_dept"),
-    ).cte("w")
-    ret, disp = w.alias("ret"), w.alias("disp")
-    to_ev = case_events.alias("to_ev")
-    from_d, to_d = departments.alias("from_d"), departments.alias("to_d")
-    stmt = (
-        select(ret.c.dept.label("from_department"), from_d.c.name.label("from_name"),
-               to_ev.c.org_code.label("to_department"), to_d.c.name.label("to_name"),
-               func.count(func.distinct(ret.c.case_no)).label("cases"), func.count().label("returns"))
-        .select_from(
-            ret.join(disp, and_(disp.c.case_no == ret.c.case_no, disp.c.seq == ret.c.next_dispatch))
-            .join(to_ev, and_(to_ev.c.case_no == disp.c.case_no, to_ev.c.seq == disp.c.next_dept))
-            .join(from_d, from_d.c.code == ret.c.dept)
-            .join(to_d, to_d.c.code == to_ev.c.org_code))
-        .where(ret.c.action == "return", ret.c.dept.is_not(None))
-        .group_by(ret.c.dept, from_d.c.name, to_ev.c.org_code, to_d.c.name)
-        .order_by(func.count().desc(), func.count(func.distinct(ret.c.case_no)).desc(), ret.c.dept,
-                  to_ev.c.org_code)
-        .limit(limit)
-    )
+    b = bounce_events_select(_selected_returned_cases(r, now)).subquery("b")
+    n_cases, n_returns = func.count(func.distinct(b.c.case_no)), func.count()
+    stmt = (select(b.c.from_department, b.c.to_department, n_cases.label("cases"), n_returns.label("returns"))
+            .group_by(b.c.from_department, b.c.to_department)
+            .order_by(n_returns.desc(), n_cases.desc(), b.c.from_department, b.c.to_department)
+            .limit(limit))
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(stmt).all(), columns=PAIR_COLUMNS)
+        rows = conn.execute(stmt).all()
+        names = _department_names(conn, sorted({c for row in rows for c in row[:2]}))
+    df = pd.DataFrame([(a, names.get(a, (a, None))[0], b, names.get(b, (b, None))[0], n, k) for a, b, n, k in rows],
+                      columns=PAIR_COLUMNS)
     df[["cases", "returns"]] = df[["cases", "returns"]].astype("int64")
     return df

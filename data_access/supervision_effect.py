@@ -25,15 +25,16 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
+from sqlalchemy import Column, ColumnElement, Engine, and_, func, literal, or_, select
 from sqlalchemy import case as sql_case
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from .cases import GRADES, add_place_names
 from .clock import now_local
 from .filters import CaseFilter, case_conditions, open_condition, resolve
 from .metrics import BUCKET_COLUMNS, hour_bucket_sql, median_from_histogram, ratio
 from .schema import Timestamp, cases, supervisions
-from .sqlfn import hours_between
+from .sqlfn import hours_between, no_index
 
 GRADE_COLUMNS = ["grade", "orders", "cases", "closed_after", "median_hours_to_close", "mean_hours_to_close",
                  "still_open", "past_deadline", "share_past_deadline"]
@@ -47,16 +48,28 @@ def _day_start(d: date) -> datetime:
     return datetime.combine(d, time())
 
 
+def _steer(cond: ColumnElement) -> ColumnElement:
+    """``cond`` with the columns of ``cases`` kept from the planner's index choice (sqlfn.no_index): the
+    orders are few, so the query reads them first and looks their cases up by case number; SQLite otherwise
+    walks a whole county's cases through a region index to find the few with orders."""
+    return replacement_traverse(cond, {}, lambda e: no_index(e) if isinstance(e, Column) and e.table is cases
+                                else None)
+
+
 def _order_conditions(engine: Engine, f: CaseFilter, now: datetime):
     """(resolved filter, WHERE conditions on supervisions ⋈ cases): orders issued in the period on cases in the
     selection (the period is not applied to the report date)."""
     r = resolve(engine, f)
-    conds: list[ColumnElement] = case_conditions(r, now, dates=(None, None))
+    return r, [*(_steer(c) for c in case_conditions(r, now, dates=(None, None))), *_issued_conditions(f)]
+
+
+def _issued_conditions(f: CaseFilter) -> list[ColumnElement]:
+    conds = []
     if f.date_from is not None:
         conds.append(supervisions.c.issued_at >= _day_start(f.date_from))
     if f.date_to is not None:
         conds.append(supervisions.c.issued_at < _day_start(f.date_to + timedelta(days=1)))
-    return r, conds
+    return conds
 
 
 _JOIN = supervisions.join(cases, cases.c.case_no == supervisions.c.case_no)
@@ -68,37 +81,44 @@ def _past_deadline(now: datetime) -> ColumnElement:
 
 
 def supervision_effect_by_grade(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
-    """One row per grade (normal, yellow, red, always all three): GRADE_COLUMNS (see the module docstring)."""
+    """One row per grade (normal, yellow, red, always all three): GRADE_COLUMNS (see the module docstring).
+
+    One pass over the orders: per order its flags and hours (an inner query, fenced with OFFSET 0 so that the
+    hours are computed once, not once per histogram bucket), then sums by grade × hours bucket; distinct
+    cases are counted as each case's first order of the grade (ROW_NUMBER), which keeps every sum additive."""
     now = now or now_local()
     _r, conds = _order_conditions(engine, f, now)
     s, c = supervisions.c, cases.c
     closed_after = and_(c.status == "closed", c.closed_at >= s.issued_at)
-    hours = hours_between(s.issued_at, c.closed_at)
-    agg = (select(s.grade, func.count().label("orders"), func.count(func.distinct(s.case_no)).label("cases"),
-                  func.coalesce(func.sum(sql_case((closed_after, 1), else_=0)), 0).label("closed_after"),
-                  func.sum(sql_case((closed_after, hours), else_=None)).label("sum_hours"),
-                  func.coalesce(func.sum(sql_case((open_condition(), 1), else_=0)), 0).label("still_open"),
-                  func.coalesce(func.sum(sql_case((_past_deadline(now), 1), else_=0)), 0).label("past_deadline"))
-           .select_from(_JOIN).where(*conds).group_by(s.grade))
-    b = hour_bucket_sql(hours)
-    hist = (select(s.grade, b.label("b"), func.count().label("n")).select_from(_JOIN)
-            .where(*conds, closed_after).group_by(s.grade, b))
+    first = func.row_number().over(partition_by=[s.case_no, s.grade], order_by=s.supervision_id)
+    per_order = (select(s.grade, sql_case((first == 1, 1), else_=0).label("first"),
+                        sql_case((closed_after, 1), else_=0).label("closed_after"),
+                        sql_case((closed_after, hours_between(s.issued_at, c.closed_at)), else_=None).label("hours"),
+                        sql_case((open_condition(), 1), else_=0).label("still_open"),
+                        sql_case((_past_deadline(now), 1), else_=0).label("past"))
+                 .select_from(_JOIN).where(*conds).offset(0).subquery("o"))
+    o = per_order.c
+    b = sql_case((o.hours.is_(None), -1), else_=hour_bucket_sql(o.hours))
+    stmt = (select(o.grade, b.label("b"), func.count().label("orders"), func.sum(o.first).label("cases"),
+                   func.sum(o.closed_after).label("closed_after"), func.sum(o.hours).label("sum_hours"),
+                   func.sum(o.still_open).label("still_open"), func.sum(o.past).label("past_deadline"))
+            .group_by(o.grade, b))
     with engine.connect() as conn:
-        rows = {row["grade"]: row for row in conn.execute(agg).mappings()}
-        buckets: dict[str, list[int]] = {g: [0] * len(BUCKET_COLUMNS) for g in GRADES}
-        for grade, bucket, n in conn.execute(hist):
-            if grade in buckets:
-                buckets[grade][int(bucket)] += int(n)
+        parts = pd.DataFrame(conn.execute(stmt).all(), columns=[
+            "grade", "b", "orders", "cases", "closed_after", "sum_hours", "still_open", "past_deadline"])
     out = []
     for g in GRADES:
-        row = rows.get(g)
-        orders = int(row["orders"]) if row else 0
-        closed = int(row["closed_after"]) if row else 0
-        past = int(row["past_deadline"]) if row else 0
-        out.append({"grade": g, "orders": orders, "cases": int(row["cases"]) if row else 0, "closed_after": closed,
-                    "median_hours_to_close": median_from_histogram(buckets[g]),
-                    "mean_hours_to_close": ratio(row["sum_hours"], closed) if row and closed else None,
-                    "still_open": int(row["still_open"]) if row else 0, "past_deadline": past,
+        part = parts[parts["grade"] == g]
+        hist = [0] * len(BUCKET_COLUMNS)
+        for bucket, n in zip(part["b"], part["orders"]):
+            if bucket >= 0:
+                hist[int(bucket)] += int(n)
+        orders, closed = int(part["orders"].sum()), int(part["closed_after"].sum())
+        past = int(part["past_deadline"].sum())
+        out.append({"grade": g, "orders": orders, "cases": int(part["cases"].sum()), "closed_after": closed,
+                    "median_hours_to_close": median_from_histogram(hist),
+                    "mean_hours_to_close": ratio(part["sum_hours"].dropna().sum(), closed),
+                    "still_open": int(part["still_open"].sum()), "past_deadline": past,
                     "share_past_deadline": ratio(past, orders)})
     df = pd.DataFrame(out, columns=GRADE_COLUMNS)
     for col in ("median_hours_to_close", "mean_hours_to_close", "share_past_deadline"):
@@ -106,20 +126,22 @@ def supervision_effect_by_grade(engine: Engine, f: CaseFilter, now: datetime | N
     return df
 
 
-def _repeat_stmt(conds):
+def _repeat_stmt(f: CaseFilter, r, now: datetime):
+    """Cases with ≥ 2 orders in the period and in the selection.  The orders are grouped first (the case
+    conditions are the same for every order of a case), so only the few candidate cases are looked up."""
     s = supervisions.c
-    return (select(s.case_no, cases.c.title, func.count().label("orders"), func.max(_GRADE_RANK).label("rank"),
-                   func.min(s.issued_at).label("first_issued"), func.max(s.issued_at).label("last_issued"),
-                   cases.c.status)
-            .select_from(_JOIN).where(*conds).group_by(s.case_no, cases.c.title, cases.c.status)
-            .having(func.count() >= 2))
+    per_case = (select(s.case_no, func.count().label("orders"), func.max(_GRADE_RANK).label("rank"),
+                       func.min(s.issued_at).label("first_issued"), func.max(s.issued_at).label("last_issued"))
+                .where(*_issued_conditions(f)).group_by(s.case_no).having(func.count() >= 2).subquery("rc"))
+    return (select(per_case, cases.c.title, cases.c.status)
+            .select_from(per_case.join(cases, cases.c.case_no == per_case.c.case_no))
+            .where(*case_conditions(r, now, dates=(None, None))))
 
 
 def repeat_orders(engine: Engine, f: CaseFilter, limit: int = 100, now: datetime | None = None) -> pd.DataFrame:
     """Cases with two or more orders in the selection (REPEAT_COLUMNS), most orders first, then latest."""
     now = now or now_local()
-    _r, conds = _order_conditions(engine, f, now)
-    sub = _repeat_stmt(conds).subquery()
+    sub = _repeat_stmt(f, resolve(engine, f), now).subquery()
     stmt = select(sub).order_by(sub.c.orders.desc(), sub.c.last_issued.desc(), sub.c.case_no).limit(limit)
     with engine.connect() as conn:
         rows = conn.execute(stmt).mappings().all()
@@ -132,8 +154,7 @@ def repeat_orders(engine: Engine, f: CaseFilter, limit: int = 100, now: datetime
 def repeat_order_count(engine: Engine, f: CaseFilter, now: datetime | None = None) -> int:
     """How many cases have two or more orders in the selection."""
     now = now or now_local()
-    _r, conds = _order_conditions(engine, f, now)
-    sub = _repeat_stmt(conds).subquery()
+    sub = _repeat_stmt(f, resolve(engine, f), now).subquery()
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(sub)).scalar_one())
 
