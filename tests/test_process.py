@@ -223,3 +223,26 @@ def test_orders_past_deadline(eng):
     assert df["township_name"].tolist() == ["东镇"] * 3
     city = se.orders_past_deadline(eng, CITY_Q1, NOW)
     assert "SV-R0" in city["supervision_id"].tolist() and len(city) == 4
+
+
+def test_filters_only_cases_can_answer(eng):
+    text = _steps(process.step_time_distribution(eng, Q1.with_(text="两次回退"), by=None, now=NOW))
+    assert text["accept"] == (1, 1, 2.0, [1, 0, 0, 0, 0, 0, 0, 0])  # p03
+    supervised = process.department_table(eng, Q1.with_(supervised_only=True), NOW).set_index("department_code")
+    assert supervised["received"].to_dict() == {"DA": 2, "DB": 2}  # p03 p07 | p04 p05
+    overdue = process.department_table(eng, Q1.with_(overdue_only=True), NOW).set_index("department_code")
+    assert overdue["received"].to_dict() == {"DA": 1, "DB": 2}  # p02 closed late | p04 p05 open past due
+    assert process.bounced_cases(eng, Q1.with_(categories=("A",)), min_returns=1, now=NOW).empty
+    grades = se.supervision_effect_by_grade(eng, Q1.with_(categories=("A",)), NOW)
+    assert grades["orders"].tolist() == [1, 1, 1]  # SV-N2 (p05) | SV-Y1 (p07) | SV-R1 (p05)
+
+
+def test_an_empty_selection(eng):
+    none = Q1.with_(date_from=date(2027, 1, 1), date_to=date(2027, 1, 31))
+    assert process.step_time_distribution(eng, none, by="category", now=NOW).empty
+    assert process.department_table(eng, none, NOW).empty
+    assert process.bounced_cases(eng, none, now=NOW).empty
+    assert process.bounce_pairs(eng, none, now=NOW).empty
+    assert se.supervision_effect_by_grade(eng, none, NOW)["orders"].tolist() == [0, 0, 0]
+    assert se.repeat_orders(eng, none, now=NOW).empty and se.repeat_order_count(eng, none, NOW) == 0
+    assert se.orders_past_deadline(eng, none, NOW).empty
