@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, or_, select
 from sqlalchemy import case as sql_case
 
 from .clock import now_local
@@ -31,7 +31,7 @@ from .filters import (
     summary_usable,
 )
 from .metrics import ratio
-from .schema import cases
+from .schema import case_summary, cases
 from .summary import integrity_flags, integrity_measures
 
 # The checks, in the order the UI shows them, with their roll-up column and their per-case flag.
@@ -178,23 +178,59 @@ def _flag_condition(flag: str):
     return expr.whens[0][0]
 
 
+def _newest_flagged_slices(conn: Connection, r: Resolved, col: str, limit: int
+                           ) -> tuple[list[str | None], datetime] | None:
+    """From ``case_summary``: the townships and the earliest report month that together hold the ``limit``
+    newest cases with a finding in roll-up column ``col`` (whole months, so that nothing newer is left out).
+    None when nothing is flagged.  The raw query then reads only those townships from that month on."""
+    f, s = r.f, case_summary.c
+    months = (f.date_from.strftime("%Y-%m") if f.date_from else "0000-00",
+              f.date_to.strftime("%Y-%m") if f.date_to else "9999-99")
+    stmt = (select(s.month, s.township_code, func.sum(s[col]))
+            .where(*summary_conditions(r, months, case_summary), s[col] > 0)
+            .group_by(s.month, s.township_code).order_by(s.month.desc()))
+    townships: set[str | None] = set()
+    total, oldest = 0, None
+    for month, township, n in conn.execute(stmt).all():
+        if total >= limit and month != oldest:
+            break
+        townships.add(township)
+        total += int(n or 0)
+        oldest = month
+    if oldest is None:
+        return None
+    return sorted(townships, key=lambda t: t or ""), datetime(int(oldest[:4]), int(oldest[5:7]), 1)
+
+
 def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int = 200, now: datetime | None = None
                   ) -> pd.DataFrame:
     """The cases ``check`` flags (one of CHECKS), newest report first, at most ``limit``:
     case_no, title, category, grid_code, reported_at, closed_at, hours_to_close, reason (every check the case
-    fails, ';'-separated keys of CHECKS).  No personal data."""
+    fails, ';'-separated keys of CHECKS).  No personal data.
+
+    Flagged cases are rare, so a plain "newest first" scan would read most of the period to find them; where
+    the roll-up can answer, it first names the townships and months that hold them (exact: the same filter
+    is applied to the cases read)."""
     if check not in CHECKS:
         raise ValueError(f"unknown integrity check {check!r}; one of {', '.join(CHECKS)}")
     now = now or now_local()
+    limit = max(0, int(limit))
     r = resolve(engine, f)
     flags = {e.name: e for e in integrity_flags(cases)}
     c = cases.c
-    stmt = (select(c.case_no, c.title, c.category, c.grid_code, c.reported_at, c.closed_at, c.hours_to_close,
-                   *[flags[fl] for _col, fl in CHECKS.values()])
-            .where(_flag_condition(CHECKS[check][1]), *case_conditions(r, now))
-            .order_by(c.reported_at.desc(), c.case_no.desc())
-            .limit(max(0, int(limit))))
+    conds = [_flag_condition(CHECKS[check][1]), *case_conditions(r, now)]
     with engine.connect() as conn:
+        if summary_usable(r) and limit:
+            found = _newest_flagged_slices(conn, r, CHECKS[check][0], limit)
+            if found is None:
+                return pd.DataFrame(columns=FLAGGED_COLUMNS)
+            townships, since = found
+            known = [t for t in townships if t is not None]
+            conds += [or_(c.township_code.in_(known), c.township_code.is_(None)) if None in townships
+                      else c.township_code.in_(known), c.reported_at >= since]
+        stmt = (select(c.case_no, c.title, c.category, c.grid_code, c.reported_at, c.closed_at, c.hours_to_close,
+                       *[flags[fl] for _col, fl in CHECKS.values()])
+                .where(*conds).order_by(c.reported_at.desc(), c.case_no.desc()).limit(limit))
         rows = conn.execute(stmt).all()
     out = []
     for row in rows:

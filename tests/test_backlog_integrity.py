@@ -199,6 +199,12 @@ def test_flagged_cases(eng):
     assert integrity.flagged_cases(eng, q1.with_(date_from=date(2026, 2, 1)), "rereported",
                                    now=NOW)["case_no"].tolist() == ["k5"]
     assert integrity.flagged_cases(eng, q1, "rereported", limit=1, now=NOW)["case_no"].tolist() == ["k5"]
+    # the lists read straight from cases (a filter the roll-up cannot answer; a village) are the same
+    for check, df in lists.items():
+        assert integrity.flagged_cases(eng, q1.with_(sources=SOURCES), check, now=NOW).equals(df), check
+    assert integrity.flagged_cases(eng, CaseFilter(region_code="1112", **Q1), "rereported",
+                                   now=NOW)["case_no"].tolist() == ["k5"]
+    assert integrity.flagged_cases(eng, q1, "rereported", limit=0, now=NOW).empty
     with pytest.raises(ValueError):
         integrity.flagged_cases(eng, q1, "closed", now=NOW)
 
