@@ -39,6 +39,7 @@ from .filters import (
     case_conditions,
     open_condition,
     open_overdue_at_condition,
+    open_overdue_condition,
     resolve,
 )
 from .metrics import ratio
@@ -98,7 +99,7 @@ def _open_conditions(r: Resolved, now: datetime) -> list:
 
 
 def _overdue_sum(now: datetime):
-    return func.coalesce(func.sum(sql_case((cases.c.due_at < _ts(now), 1), else_=0)), 0)
+    return func.coalesce(func.sum(sql_case((open_overdue_condition(now), 1), else_=0)), 0)
 
 
 def _by_bucket(engine: Engine, f: CaseFilter, now: datetime | None, bucket_expr, keys) -> pd.DataFrame:
