@@ -180,7 +180,7 @@ def test_integrity_by_child_region(eng):
     assert math.isnan(df["gap"].iloc[1])
 
 
-def test_flagged_cases(eng):
+def test_flagged_cases(eng, monkeypatch):
     q1 = CITY.with_(**Q1)
     lists = {c: integrity.flagged_cases(eng, q1, c, now=NOW) for c in integrity.CHECKS}
     assert {c: df["case_no"].tolist() for c, df in lists.items()} == {
@@ -199,9 +199,15 @@ def test_flagged_cases(eng):
     assert integrity.flagged_cases(eng, q1.with_(date_from=date(2026, 2, 1)), "rereported",
                                    now=NOW)["case_no"].tolist() == ["k5"]
     assert integrity.flagged_cases(eng, q1, "rereported", limit=1, now=NOW)["case_no"].tolist() == ["k5"]
-    # the lists read straight from cases (a filter the roll-up cannot answer; a village) are the same
+    # the lists read straight from cases (a filter the roll-up cannot answer; a village), and with the roll-up
+    # naming the townships to read or not, are the same
     for check, df in lists.items():
         assert integrity.flagged_cases(eng, q1.with_(sources=SOURCES), check, now=NOW).equals(df), check
+    for share in (0.0, 1.0):
+        monkeypatch.setattr(integrity, "NARROW_SHARE", share)
+        for check, df in lists.items():
+            assert integrity.flagged_cases(eng, q1, check, now=NOW).equals(df), (check, share)
+            assert integrity.flagged_cases(eng, q1, check, limit=1, now=NOW).equals(df.head(1)), (check, share)
     assert integrity.flagged_cases(eng, CaseFilter(region_code="1112", **Q1), "rereported",
                                    now=NOW)["case_no"].tolist() == ["k5"]
     assert integrity.flagged_cases(eng, q1, "rereported", limit=0, now=NOW).empty
