@@ -12,7 +12,7 @@ import csv
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from . import schema
 from .contract import FILES, FileSpec
@@ -44,9 +44,17 @@ def _formatter(kind: str):
     return lambda v: "" if v is None else v
 
 
+def _exported(table, name: str):
+    """The column as the interchange format has it: a case's due time is the dataset's own (``source_due_at``),
+    not the one a working-day rule of this installation computed (cases written here carry both)."""
+    if table is schema.cases and name == "due_at":
+        return func.coalesce(table.c.source_due_at, table.c.due_at).label("due_at")
+    return table.c[name]
+
+
 def _export_file(conn, spec: FileSpec, path: Path) -> int:
     table = schema.metadata.tables[spec.table]
-    cols = [table.c[c.name] for c in spec.columns]
+    cols = [_exported(table, c.name) for c in spec.columns]
     order = [table.c[k] for k in (spec.order_by or spec.key)]
     fmts = [_formatter(c.kind) for c in spec.columns]
     n = 0

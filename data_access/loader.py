@@ -9,8 +9,8 @@ may be in any order).  Any problem → rollback, the database is exactly as it
 was, and :class:`DatasetInvalid` lists every problem as
 ``file:line column: reason`` (line = physical line where the record starts,
 header = line 1).  Then the columns derived from other rows are filled
-(returns, reassignments, reopenings and re-reports: derive.py), the time-limit
-rules applied to ``due_at`` (time_limits.py), every roll-up rebuilt
+(returns, reassignments, reopenings, re-reports and hours per step: derive.py),
+the time-limit rules applied to ``due_at`` (time_limits.py), every roll-up rebuilt
 (summary.py) and ``data_meta`` stamped, in the same transaction.
 
 Timestamps are stored as naive Asia/Shanghai local time; an offset other than
@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, delete, insert, text
 from . import schema
 from .contract import CASE_STEP_COLUMNS, FILES, Col, FileSpec
 from .db import no_statement_timeout
-from .derive import derive_event_counts, derive_rereported
+from .derive import derive_event_counts, derive_rereported, derive_step_hours
 from .metrics import REGION_LEVELS, STATUSES
 from .search import resume_text_index, suspend_text_index
 from .summary import rebuild_all_summaries
@@ -805,7 +805,7 @@ class _Load:
                 elif j == k and t is None:
                     report(line, col, f"is required when status is '{status}'")
                     ok = False
-                elif j < k and t is None and not spot:
+                elif j < k and t is None and not spot and not (k == 5 and j == 4):
                     report(line, col, f"is missing: a '{status}' case passed through this step "
                                       "(only a case settled on the spot may skip steps)")
                     ok = False
@@ -1057,6 +1057,7 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 derive_event_counts(conn)
                 derive_rereported(conn)
                 apply_rules(conn)
+                derive_step_hours(conn)
                 if progress:
                     progress(0.95, "building the case summary")
                 rebuild_all_summaries(conn)

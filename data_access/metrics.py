@@ -47,6 +47,18 @@ quotes the same wording (ui/i18n.py keys ``help.*``).
   after closing.  A closed case with any of these is **flagged**; the
   **verified closure rate** (核实办结率) = (closed − flagged) ÷ cases, shown
   beside the official closure rate.
+- **open backlog** (在办积案): cases open now, whatever their report date;
+  **overdue backlog at a moment** (超期积压): open at that moment and past
+  their due time then (``filters.open_overdue_at_condition``); buckets of age
+  and of days overdue: data_access/backlog.py.
+- **monthly ranking** (月度排名): units scored on the Wilson lower bounds of
+  the closure and on-time rates, the overdue backlog at month end and
+  satisfaction, with weights; the exact rules: data_access/ranking.py.
+- **supervision-order effect** (督办成效): orders issued in the period, hours
+  from the order to the case's close by grade, repeat orders, orders past
+  their own deadline: data_access/supervision_effect.py.  **bounce pairs**
+  (部门间退转): the department that returned a case → the one it went to
+  next: data_access/process.py.
 """
 from __future__ import annotations
 

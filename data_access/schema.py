@@ -187,6 +187,13 @@ cases = Table(
     # Closed, and the same reporter (phone) reported the same category in the same grid within
     # metrics.REREPORT_DAYS after it closed: the closure did not settle the matter.
     Column("rereported", Boolean, nullable=False, server_default=false()),
+    # Hours allowed (due_at - reported_at) and spent reaching each step (summary.STEP_SPANS; NULL = step not
+    # reached), stored so that the process roll-up never evaluates timestamp arithmetic per case (derive.py).
+    Column("allowed_hours", Float),
+    Column("accept_hours", Float),
+    Column("dispatch_hours", Float),
+    Column("handle_hours", Float),
+    Column("feedback_hours", Float),
     Index("ix_cases_county_cat_reported", "county_code", "category", "reported_at"),
     Index("ix_cases_county_reported", "county_code", "reported_at", "township_code", "status"),
     Index("ix_cases_township_reported", "township_code", "reported_at"),
@@ -194,6 +201,11 @@ cases = Table(
     Index("ix_cases_top_grid_reported", "top_grid_code", "reported_at"),
     Index("ix_cases_grid", "grid_code"),
     Index("ix_cases_reporter_phone", "reporter_phone"),  # finds re-reports by the same person
+    # Cases closed late (~7 %): with the open cases, the only ones that can have been overdue and open at a
+    # past moment (the overdue-backlog trend and the ranking's backlog at month end).
+    Index("ix_cases_late_closed", "closed_at", "due_at", "reported_at", "city_code", "county_code",
+          "township_code", "village_code", "top_grid_code", "category",
+          sqlite_where=text("late_hours > 0"), postgresql_where=text("late_hours > 0")),
     Index("ix_cases_returns", "n_returns", sqlite_where=text("n_returns > 0"),
           postgresql_where=text("n_returns > 0")),  # bounced cases (few)
     Index("ix_cases_reported", "reported_at"),

@@ -18,8 +18,10 @@ class hours_between(FunctionElement):
 
 @compiles(hours_between, "sqlite")
 def _hours_between_sqlite(element: hours_between, compiler: Any, **kw: Any) -> str:
+    # Whole seconds (timestamps are stored without fractions): exact, where julianday's floating-point days
+    # made one hour 0.99999999627 h and put a step of exactly its limit on the wrong side of it.
     a, b = list(element.clauses)
-    return f"((julianday({compiler.process(b, **kw)}) - julianday({compiler.process(a, **kw)})) * 24.0)"
+    return f"((unixepoch({compiler.process(b, **kw)}) - unixepoch({compiler.process(a, **kw)})) / 3600.0)"
 
 
 @compiles(hours_between, "postgresql")

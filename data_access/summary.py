@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, and_, delete, func, insert, select
 from sqlalchemy import case as sql_case
 
+from .derive import STEP_HOUR_COLUMNS
 from .metrics import (
     BOUNCE_RETURNS,
     BUCKET_COLUMNS,
@@ -37,11 +38,9 @@ from .schema import (
     cases,
     process_summary,
 )
-from .sqlfn import hours_between
 
 # The timestamp each process step starts from and the one that ends it.
-STEP_SPANS = {"accept": ("reported_at", "accepted_at"), "dispatch": ("accepted_at", "dispatched_at"),
-              "handle": ("dispatched_at", "handled_at"), "feedback": ("handled_at", "feedback_at")}
+STEP_SPANS = {col.removesuffix("_hours"): span for col, span in STEP_HOUR_COLUMNS.items()}
 
 _DIMS = ("report_month", "province_code", "city_code", "county_code", "township_code",
          "category", "status", "resolution_level")
@@ -84,7 +83,7 @@ def integrity_flags(t) -> list:
     not_spot = c.on_the_spot.is_not(True)
     fast = and_(closed, not_spot, c.hours_to_close < FAST_CLOSE_HOURS)
     no_feedback = and_(closed, not_spot, c.feedback_at.is_(None))
-    reopened = c.n_reopens > 0
+    reopened = and_(closed, c.n_reopens > 0)
     rereported = c.rereported.is_(True)
     flagged = and_(closed, (fast | no_feedback | reopened | rereported))
     return [
@@ -176,14 +175,14 @@ PROCESS_DIMS = ("report_month", "province_code", "city_code", "county_code", "to
 
 
 def step_hours_expr(t, step: str):
-    """Hours spent reaching ``step`` (from entering the step before); NULL when the step was not reached."""
-    start, end = STEP_SPANS[step]
-    return hours_between(t.c[start], t.c[end])
+    """Hours spent reaching ``step`` (from entering the step before); NULL when the step was not reached.
+    Stored per case (``<step>_hours``, derive.derive_step_hours)."""
+    return t.c[f"{step}_hours"]
 
 
 def step_limit_expr(t, step: str):
     """The step's limit in hours: its share of the case's allowed time (metrics.py, "step time")."""
-    return hours_between(t.c.reported_at, t.c.due_at) * STEP_SHARES[step]
+    return t.c.allowed_hours * STEP_SHARES[step]
 
 
 def ratio_bucket_sql(hours, limit):
@@ -277,3 +276,18 @@ def rebuild_all_summaries(conn: Connection) -> int:
     n = rebuild_case_summary(conn)
     rebuild_process_summary(conn)
     return n
+
+
+def refresh_category_summaries(conn: Connection, categories: Iterable[str]) -> None:
+    """Rebuild every roll-up's rows of ``categories`` (after a time-limit rule change moved their due times):
+    about a fifth of a whole rebuild for one category at 1.07 M cases."""
+    cats = sorted(set(categories))
+    if not cats:
+        return
+    conn.execute(delete(case_summary).where(case_summary.c.category.in_(cats)))
+    conn.execute(insert(case_summary).from_select(_TARGET_COLS, _summary_select(cases.c.category.in_(cats))))
+    conn.execute(delete(case_summary_county).where(case_summary_county.c.category.in_(cats)))
+    conn.execute(insert(case_summary_county).from_select(
+        [*_COUNTY_DIMS, *_MEASURES], _county_select(case_summary.c.category.in_(cats))))
+    conn.execute(delete(process_summary).where(process_summary.c.category.in_(cats)))
+    conn.execute(insert(process_summary).from_select(_PROCESS_TARGET, _process_select(cases.c.category.in_(cats))))

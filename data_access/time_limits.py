@@ -56,9 +56,10 @@ from sqlalchemy import case as sql_case
 from . import meta
 from .clock import wall_now
 from .db import no_statement_timeout
+from .derive import derive_step_hours
 from .schema import Timestamp, cases, categories, time_limit_rules
 from .sqlfn import hours_between
-from .summary import rebuild_all_summaries
+from .summary import refresh_category_summaries
 
 MODES = ("hours", "working_days")
 MAX_WORKING_DAYS = 365
@@ -278,6 +279,8 @@ def apply_rules(conn: Connection, categories_: Sequence[str] | None = None) -> i
         changed += max(res.rowcount, 0)
     if working:
         changed += _apply_working_days(conn, working)
+    if changed:  # the allowed hours (and so each step's limit) follow the due time
+        derive_step_hours(conn, where=cases.c.category.in_(wanted))
     return changed
 
 
@@ -316,8 +319,8 @@ def _apply_working_days(conn: Connection, working: dict[str, int]) -> int:
     return max(res.rowcount, 0)
 
 
-def _rebuild_summaries(conn: Connection) -> None:
-    rebuild_all_summaries(conn)
+def _rebuild_summaries(conn: Connection, category: str) -> None:
+    refresh_category_summaries(conn, [category])
 
 
 def set_rule(engine: Engine, category: str, *, working_days: int | None, actor: str | None = None) -> int:
@@ -346,7 +349,7 @@ def set_rule(engine: Engine, category: str, *, working_days: int | None, actor: 
                 updated_at=wall_now(), updated_by=actor))
         changed = apply_rules(conn, [category])
         if changed:
-            _rebuild_summaries(conn)
+            _rebuild_summaries(conn, category)
         audit.record(conn, "write", username=actor, target=f"time_limit:{category}", rows=changed,
                      detail={"category": category, "mode": "working_days" if working_days else "hours",
                              "working_days": working_days})

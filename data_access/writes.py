@@ -135,6 +135,7 @@ def report_case(engine: Engine, c: NewCase) -> None:
             ))
             conn.execute(insert(case_events).values(case_no=c.case_no, seq=1, at=reported, action="report",
                                                     actor=c.actor, org_code=c.grid_code))
+            derive.derive_step_hours(conn, [c.case_no])
             slices = {(month, anc["county_code"], anc["township_code"])}
             if c.reporter_phone:
                 earlier = derive.rereport_candidates(conn, c.case_no)
@@ -222,6 +223,7 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
             conn.execute(insert(case_events).values(case_no=case_no, seq=(last[1] or 0) + 1, at=at,
                                                     action=move.action, actor=actor, org_code=move.org_code,
                                                     note=move.note))
+            derive.derive_step_hours(conn, [case_no])
             if move.recount:
                 derive.derive_event_counts(conn, [case_no])
             slices = {(case["report_month"], case["county_code"], case["township_code"])}

@@ -7,13 +7,10 @@ from datetime import date, datetime
 
 import pytest
 from conftest import FIXTURES, fresh_engine
-from sqlalchemy import update
 
 from data_access import backlog, integrity
 from data_access.filters import CaseFilter, OutOfScope
 from data_access.metrics import FAST_CLOSE_HOURS, REREPORT_DAYS, SOURCES
-from data_access.schema import cases
-from data_access.summary import refresh_case_summary
 from ui.i18n import CATALOG
 
 NOW = datetime(2026, 3, 20, 12, 0)
@@ -28,13 +25,7 @@ def eng(request, tmp_path_factory):
     from data_access.loader import load_dataset
 
     e = fresh_engine(request.param, tmp_path_factory.mktemp("centre"))
-    load_dataset(FIXTURES / "centre", e)
-    # k3 is "closed without feedback".  The loader refuses a closed case without feedback_at unless it was
-    # settled on the spot, so the case is loaded with one and it is removed here, as a write from another
-    # source would, with the roll-up slice refreshed like every write path does.
-    with e.begin() as conn:
-        conn.execute(update(cases).where(cases.c.case_no == "k3").values(feedback_at=None))
-        refresh_case_summary(conn, [("2026-01", "110", "111")])
+    load_dataset(FIXTURES / "centre", e)  # k3 is "closed without feedback": no feedback_at, loaded as it is
     yield e
     e.dispose()
 

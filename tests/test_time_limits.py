@@ -239,7 +239,7 @@ def test_a_failure_half_way_leaves_nothing_written(engine, monkeypatch):
     tl.set_rule(engine, "B", working_days=5)
     before = (tl.rules(engine), _case(engine, "t1"), _summaries(engine))
 
-    def broken(conn):
+    def broken(conn, category):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(tl, "_rebuild_summaries", broken)

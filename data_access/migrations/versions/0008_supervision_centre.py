@@ -2,9 +2,9 @@
 
 - ``time_limit_rules``: categories whose time limit counts in working days (data_access/time_limits.py);
   ``cases.source_due_at`` keeps the dataset's due time beside the effective ``due_at``.
-- ``cases.n_returns`` / ``n_reassigns`` / ``n_reopens`` (from ``case_events``) and ``rereported`` (a later
-  report by the same person in the same grid and category within 30 days of closing), kept by the loader
-  and every write path (data_access/derive.py).
+- ``cases.n_returns`` / ``n_reassigns`` / ``n_reopens`` (from ``case_events``), ``rereported`` (a later
+  report by the same person in the same grid and category within 30 days of closing) and the hours allowed
+  and spent per step, kept by the loader and every write path (data_access/derive.py).
 - ``case_summary`` and ``case_summary_county`` gain the integrity-check counts; ``process_summary`` (report
   month × township × category × department) holds step times against their limits, returns and
   reassignments, so the supervision centre's charts never scan the case table at city scale.
@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 from data_access.schema import INTEGRITY_COLUMNS, Timestamp, process_summary
+
+STEP_HOUR_COLUMNS = ("allowed_hours", "accept_hours", "dispatch_hours", "handle_hours", "feedback_hours")
 
 revision = "0008"
 down_revision = "0007"
@@ -31,9 +33,15 @@ def upgrade() -> None:
     op.add_column("cases", sa.Column("n_reassigns", sa.Integer(), nullable=False, server_default=sa.text("0")))
     op.add_column("cases", sa.Column("n_reopens", sa.Integer(), nullable=False, server_default=sa.text("0")))
     op.add_column("cases", sa.Column("rereported", sa.Boolean(), nullable=False, server_default=sa.false()))
+    for name in STEP_HOUR_COLUMNS:
+        op.add_column("cases", sa.Column(name, sa.Float(), nullable=True))
     op.create_index("ix_cases_reporter_phone", "cases", ["reporter_phone"])
     op.create_index("ix_cases_returns", "cases", ["n_returns"], sqlite_where=sa.text("n_returns > 0"),
                     postgresql_where=sa.text("n_returns > 0"))
+    op.create_index("ix_cases_late_closed", "cases",
+                    ["closed_at", "due_at", "reported_at", "city_code", "county_code", "township_code",
+                     "village_code", "top_grid_code", "category"],
+                    sqlite_where=sa.text("late_hours > 0"), postgresql_where=sa.text("late_hours > 0"))
     for table in ("case_summary", "case_summary_county"):
         for name in INTEGRITY_COLUMNS:
             op.add_column(table, sa.Column(name, sa.Integer(), nullable=False, server_default=sa.text("0")))
@@ -51,21 +59,28 @@ def upgrade() -> None:
     process_summary.create(bind)
     cases = sa.table("cases", sa.column("due_at", Timestamp), sa.column("source_due_at", Timestamp))
     op.execute(cases.update().values(source_due_at=cases.c.due_at))
-    from data_access.derive import derive_event_counts, derive_rereported
+    from data_access.derive import (
+        derive_event_counts,
+        derive_rereported,
+        derive_step_hours,
+    )
     from data_access.summary import rebuild_all_summaries
 
     derive_event_counts(bind)
     derive_rereported(bind)
+    derive_step_hours(bind)
     rebuild_all_summaries(bind)
 
 
 def downgrade() -> None:
     op.drop_table("process_summary")
     op.drop_table("time_limit_rules")
+    op.drop_index("ix_cases_late_closed", table_name="cases")
     op.drop_index("ix_cases_returns", table_name="cases")
     op.drop_index("ix_cases_reporter_phone", table_name="cases")
     # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35): a batch copy of ``cases`` would break its foreign keys.
     for table, names in (("case_summary", INTEGRITY_COLUMNS), ("case_summary_county", INTEGRITY_COLUMNS),
-                         ("cases", ("rereported", "n_reopens", "n_reassigns", "n_returns", "source_due_at"))):
+                         ("cases", ("rereported", "n_reopens", "n_reassigns", "n_returns", "source_due_at",
+                                    *STEP_HOUR_COLUMNS))):
         for name in names:
             op.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
