@@ -57,6 +57,8 @@ ANOMALY_SEED_OFFSET = 7_919
 FAST_CLOSE_SHARE = 0.003  # of closed cases not settled on the spot: every step done within the hour
 REOPEN_SHARE = 0.002  # closed, reopened, closed again (events; the columns show the final state)
 REREPORT_SHARE = 0.005  # a later case in the same grid and category by the same reporter within 30 days
+NO_FEEDBACK_SHARE = 0.005  # of closed cases not settled on the spot: closed without the feedback step
+REPEAT_ORDER_SHARE = 0.15  # of supervision orders still unmet at their deadline: a second, sterner order
 REREPORT_DAYS = 30
 
 # Spring Festival dates (for the January/February peak).
@@ -264,7 +266,7 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     prog(0.25, "writing cases")
     _write_cases(ctx, w, cases, rngs[6], anomaly_rng)
     prog(0.40, "supervisions")
-    sup = _supervisions(ctx, w, cases, rngs[7])
+    sup = _supervisions(ctx, w, cases, rngs[7], anomaly_rng)
     prog(0.45, "case events")
     _events(ctx, w, cases, sup, rngs[8], lambda f: prog(0.45 + 0.55 * f, "case events"))
     prog(1.0, "done")
@@ -836,7 +838,8 @@ def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
 
 
 def _anomalies(c: dict, rng: np.random.Generator) -> None:
-    """Closures under an hour that were not settled on the spot, and reopened cases (see ANOMALY shares).
+    """Closures under an hour that were not settled on the spot, reopened cases and closures without the
+    feedback step (see the *_SHARE constants).
 
     Only closed cases that were not late are made fast (so the late share and the supervision orders, which
     go to late cases, stay as they were); a reopened case keeps its closing time: its first feedback and
@@ -865,6 +868,14 @@ def _anomalies(c: dict, rng: np.random.Generator) -> None:
     steps[ro, 3] = f2
     c["fast"] = fast
     c["reopen"] = {"case": ro, "feedback": f1, "close": c0, "reopen": r}
+    # closed without the feedback step (the close time stays, so the late share does not move)
+    is_ro = np.zeros(n, dtype=bool)
+    is_ro[ro] = True
+    cand = np.nonzero(closed_ns & ~is_fast & ~is_ro)[0]
+    k = min(len(cand), int(np.rint(NO_FEEDBACK_SHARE * closed_ns.sum())))
+    nf = np.sort(rng.choice(cand, k, replace=False)) if k else np.zeros(0, dtype=np.int64)
+    steps[nf, 3] = NA
+    c["no_feedback"] = nf
 
 
 def _rereports(gcode: np.ndarray, c: dict, rn: np.ndarray, rp: np.ndarray, rng: np.random.Generator) -> None:
@@ -962,7 +973,8 @@ def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
     w.write("cases.csv", header, chunks())
 
 
-def _supervisions(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator) -> dict:
+def _supervisions(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
+                  anomaly_rng: np.random.Generator | None = None) -> dict:
     closed, due, close_at = c["closed"], c["due"], c["steps"][:, 4]
     late_closed = closed & (close_at > due + 120)
     open_over = ~closed & (due < ctx.end_sec - 120)
@@ -980,6 +992,21 @@ def _supervisions(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator) 
     grades = ["normal", "yellow", "red"]
     notes = [vocab.SUPERVISION_NOTES[grades[gr]][int(k)] for gr, k in
              zip(grade.tolist(), rng.integers(0, 2, len(cand)).tolist())]
+    if anomaly_rng is not None and REPEAT_ORDER_SHARE > 0:
+        # an order still unmet at its deadline (case open then) sometimes gets a second, sterner one
+        unmet = np.nonzero(end > deadline + HOUR)[0]
+        k = int(np.rint(REPEAT_ORDER_SHARE * len(unmet)))
+        again = np.sort(anomaly_rng.choice(unmet, k, replace=False)) if k else np.zeros(0, dtype=np.int64)
+        issued2 = deadline[again] + np.floor(anomaly_rng.uniform(0.1, 0.6, k) * (end[again] - deadline[again])
+                                             ).astype(np.int64)
+        grade2 = np.minimum(grade[again] + 1, 2)
+        deadline2 = issued2 + anomaly_rng.integers(2, 7, k) * DAY
+        cand, issued = np.concatenate([cand, cand[again]]), np.concatenate([issued, issued2])
+        grade, deadline = np.concatenate([grade, grade2]), np.concatenate([deadline, deadline2])
+        by2 = np.where(grade2 >= 1, county[again], town[again])
+        issued_by = np.concatenate([issued_by, by2])
+        resolved = np.concatenate([resolved, resolved[again]])
+        notes = notes + [vocab.SUPERVISION_NOTES[grades[gr]][0] for gr in grade2.tolist()]
     ids = [f"DB{i + 1:07d}" for i in range(len(cand))]
     rows = list(zip(ids, c["case_no"][cand].tolist(), [grades[x] for x in grade.tolist()], issued_by.tolist(),
                     _ts(issued), _ts(deadline), _ts(resolved), notes))
@@ -1071,6 +1098,8 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
         d1, h = st[:, 1], st[:, 2]
         gap = np.maximum(h - d1, 0)
         bounce = c["bounce"][a:b]
+        nk = ctx.dept_code.shape[1]
+        idx = np.arange(a, b)
         for nb in (1, 2):
             m = bounce == nb
             if not m.any():
@@ -1080,7 +1109,12 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
                 tr = d1 + np.floor(u[:, 2 * j] * gap).astype(np.int64)
                 td = d1 + np.floor(u[:, 2 * j + 1] * gap).astype(np.int64)
                 rnote = return_notes[rng.integers(0, len(return_notes), b - a)]
-                add(m, tr, "return", handler, handler_org, rnote, tb=21 + 2 * j)
+                # the department first sent the case returns it: another department than the one that
+                # finally handles it (chosen by case number, so no random draw moves the other events)
+                wrong = (dkind + 1 + (idx + 3 * j) % (nk - 1)) % nk
+                w_org = np.where(has_dept, ctx.dept_code[drow, wrong], handler_org)
+                w_actor = np.where(has_dept, ctx.dept_name[drow, wrong], handler)
+                add(m, tr, "return", w_actor, w_org, rnote, tb=21 + 2 * j)
                 add(m, td, "dispatch", chief, tcode, tb=22 + 2 * j)
         m = c["reassign"][a:b]
         add(m, d1 + np.floor(rng.random(b - a) * gap).astype(np.int64), "reassign", chief, tcode,

@@ -28,7 +28,7 @@ def both(tmp_path_factory):
     with_, without = tmp_path_factory.mktemp("with"), tmp_path_factory.mktemp("without")
     generator.generate(with_, seed=20231008, as_of=AS_OF, _n_cases=N, _n_activities=100)
     mp = pytest.MonkeyPatch()
-    for name in ("FAST_CLOSE_SHARE", "REOPEN_SHARE", "REREPORT_SHARE"):
+    for name in ("FAST_CLOSE_SHARE", "REOPEN_SHARE", "REREPORT_SHARE", "NO_FEEDBACK_SHARE", "REPEAT_ORDER_SHARE"):
         mp.setattr(generator, name, 0.0)
     try:
         generator.generate(without, seed=20231008, as_of=AS_OF, _n_cases=N, _n_activities=100)
@@ -78,18 +78,35 @@ def test_each_anomaly_is_there_in_its_share_and_nothing_else_changed(both):
                    if c["status"] == "closed" and c["closed_at"] and
                    dt.timedelta(0) < _ts(later["reported_at"]) - _ts(c["closed_at"]) <= dt.timedelta(days=30)]
         assert earlier, no
-    # every other column of every case, and the supervision orders, as they were
-    touched = fast - fast_before | reopened
+    # closed without feedback: no feedback time and no feedback event, nothing else
+    no_feedback = {no for no, c in a.items() if c["status"] == "closed" and c["on_the_spot"] == "false"
+                   and not c["feedback_at"]}
+    assert len(no_feedback) == round(generator.NO_FEEDBACK_SHARE * len(not_spot))
+    assert all("feedback" not in [e["action"] for e in events[no]] for no in no_feedback)
+    # every other column of every case, and the supervision orders, as they were (repeat orders added after)
+    touched = fast - fast_before | reopened | no_feedback
     ignore = {"reporter_name", "reporter_phone"}
     for no, row in a.items():
         cols = [k for k in row if k not in ignore and not (no in touched and k.endswith("_at"))]
         assert [row[k] for k in cols] == [b[no][k] for k in cols], no
-    assert (with_ / "supervisions.csv").read_bytes() == (without / "supervisions.csv").read_bytes()
+    orders_a, orders_b = _read(with_, "supervisions.csv"), _read(without, "supervisions.csv")
+    assert orders_a[:len(orders_b)] == orders_b
+    repeats = orders_a[len(orders_b):]
+    assert len(repeats) > 0
+    first = {o["case_no"]: o for o in orders_b}
+    for o in repeats:  # a second order on a case whose first one was unmet at its deadline, one grade sterner
+        f = first[o["case_no"]]
+        assert o["issued_at"] > f["deadline"]
+        assert ["normal", "yellow", "red"].index(o["grade"]) == min(["normal", "yellow", "red"].index(f["grade"]) + 1, 2)
     late = Counter(c["closed_at"] > c["due_at"] for c in closed)
     late_b = Counter(c["closed_at"] > c["due_at"] for c in b.values() if c["status"] == "closed")
     assert late == late_b
     bounced = sum(Counter(e["action"] for e in evs)["return"] >= 2 for evs in events.values())
     assert bounced > 0
+
+
+def conn_spot(d) -> int:
+    return sum(1 for c in _read(d, "cases.csv") if c["status"] == "closed" and c["on_the_spot"] == "true")
 
 
 def test_the_loader_accepts_them_and_counts_them(both, tmp_path):
@@ -107,7 +124,8 @@ def test_the_loader_accepts_them_and_counts_them(both, tmp_path):
     eng.dispose()
     fast, no_feedback, reopened, rereported, bounced = s
     assert fast >= round(generator.FAST_CLOSE_SHARE * n_closed * 0.5) > 0
-    assert no_feedback == 0  # the loader refuses a closed case without feedback unless settled on the spot
+    n_not_spot = n_closed - conn_spot(both[0])
+    assert no_feedback == round(generator.NO_FEEDBACK_SHARE * n_not_spot) > 0
     assert reopened == round(generator.REOPEN_SHARE * n_closed)
     assert rereported >= 0.8 * round(generator.REREPORT_SHARE * n_closed) > 0
     assert bounced > 0

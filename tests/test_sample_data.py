@@ -280,7 +280,10 @@ def test_cases_follow_the_contract(data):
             assert 0.2 <= hours <= 6
         else:
             assert c["on_the_spot"] == "false"
-            assert present == [True] * k + [False] * (5 - k), c["case_no"]  # status <=> timestamps
+            expected = [True] * k + [False] * (5 - k)  # status <=> timestamps
+            if c["status"] == "closed" and not c["feedback_at"]:
+                expected[3] = False  # closed without the feedback step (the contract allows it; a finding)
+            assert present == expected, c["case_no"]
         if c["status"] == "closed":
             assert c["resolution_level"] in {"grid", "village", "township", "county", "city"}
         else:
@@ -354,7 +357,9 @@ def test_events_agree_with_cases(data):
         for col, act in STEP_ACTION.items():
             at = [e["at"] for e in evs if e["action"] == act]
             if c[col]:
-                assert at and at[0] == c[col], (no, col)
+                # a reopened case passed feedback and close twice: its columns hold the last time
+                last = col in ("feedback_at", "closed_at") and "reopen" in [e["action"] for e in evs]
+                assert at and at[-1 if last else 0] == c[col], (no, col)
             else:
                 assert not at, (no, col)
         if c["status"] == "closed":
