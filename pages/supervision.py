@@ -347,6 +347,9 @@ def integrity_view(f, url, now) -> None:
     if flagged.empty:
         st.info(t("sc.integrity.list.none"))
         return
+    sep = "、" if lang() == "zh" else ", "
+    flagged = flagged.assign(reason=[sep.join(t(f"sc.integrity.check.{k}") for k in r.split(";") if k)
+                                     for r in flagged["reason"]])
     _case_table(flagged, ["case_no", "title", "category", "reported_at", "closed_at", "hours_to_close", "reason"],
                 {"hours_to_close": st.column_config.NumberColumn(t("ex.col.hours_to_close"), format="%.2f"),
                  "reason": st.column_config.TextColumn(t("sc.integrity.reason"))})
@@ -482,17 +485,19 @@ def centre(view: str, months: list[str], ps: list[urlstate.Param]) -> None:
 
 def time_limit_note() -> None:
     url = data.db_url()
-    version = data.data_version()
+    version = data.updated_at(url)  # a rule change touches the data: the note follows within one refresh
     limits = data.time_limit_table(url, version)
     working = limits[limits["mode"] == "working_days"]
     names = data.category_labels()
+    zh = lang() == "zh"
+    sep = "、" if zh else ", "
     if not working.empty:
-        st.caption(t("sc.limits.working", cats="、".join(
-            f"{names.get(c, c)}（{int(d)}）" if lang() == "zh" else f"{names.get(c, c)} ({int(d)})"
+        st.caption(t("sc.limits.working", cats=sep.join(
+            f"{names.get(c, c)}（{int(d)}）" if zh else f"{names.get(c, c)} ({int(d)})"
             for c, d in zip(working["code"], working["working_days"]))))
     gaps = data.calendar_gaps(url, version)
     if gaps:
-        st.warning(t("sc.limits.gaps", years="、".join(str(y) for y in gaps)), icon=":material/event_busy:")
+        st.warning(t("sc.limits.gaps", years=sep.join(str(y) for y in gaps)), icon=":material/event_busy:")
 
 
 def page() -> None:
