@@ -101,14 +101,7 @@ def backlog_view(f, url, now) -> None:
             st.caption(t("ov.rank.hint"))
             event = st.dataframe(
                 child.assign(share_overdue=child["share_overdue"].astype(float) * 100),
-                hide_index=True, column_order=["name", "open", "open_overdue", "share_overdue", "oldest_days"],
-                column_config={
-                    "name": st.column_config.TextColumn(t("ov.rank.name")),
-                    "open": st.column_config.NumberColumn(t("sc.backlog.open"), format="localized"),
-                    "open_overdue": st.column_config.NumberColumn(t("sc.backlog.open_overdue"), format="localized"),
-                    "share_overdue": st.column_config.NumberColumn(t("sc.backlog.share_overdue"), format="%.1f%%"),
-                    "oldest_days": st.column_config.NumberColumn(t("sc.backlog.oldest_days"), format="%.0f"),
-                },
+                hide_index=True, **_backlog_table("name", t("ov.rank.name")),
                 placeholder="—", on_select="rerun", selection_mode="single-row",
                 key=f"sc_child_{f.region_code or 'root'}")
             rows = event.selection.rows if event is not None else []
@@ -123,14 +116,21 @@ def backlog_view(f, url, now) -> None:
             st.dataframe(
                 cat.assign(category=[names.get(x, x) for x in cat["category"]],
                            share_overdue=cat["share_overdue"].astype(float) * 100),
-                hide_index=True, column_order=["category", "open", "open_overdue", "share_overdue", "oldest_days"],
-                column_config={
-                    "category": st.column_config.TextColumn(t("wb.col.category")),
-                    "open": st.column_config.NumberColumn(t("sc.backlog.open"), format="localized"),
-                    "open_overdue": st.column_config.NumberColumn(t("sc.backlog.open_overdue"), format="localized"),
-                    "share_overdue": st.column_config.NumberColumn(t("sc.backlog.share_overdue"), format="%.1f%%"),
-                    "oldest_days": st.column_config.NumberColumn(t("sc.backlog.oldest_days"), format="%.0f"),
-                }, placeholder="—")
+                hide_index=True, **_backlog_table("category", t("wb.col.category")), placeholder="—")
+
+
+def _backlog_table(key: str, label: str) -> dict:
+    """Columns of a backlog table whose first column ``key`` names the row (a region, a category)."""
+    return {
+        "column_order": [key, "open", "open_overdue", "share_overdue", "oldest_days"],
+        "column_config": {
+            key: st.column_config.TextColumn(label),
+            "open": st.column_config.NumberColumn(t("sc.backlog.open"), format="localized"),
+            "open_overdue": st.column_config.NumberColumn(t("sc.backlog.open_overdue"), format="localized"),
+            "share_overdue": st.column_config.NumberColumn(t("sc.backlog.share_overdue"), format="%.1f%%"),
+            "oldest_days": st.column_config.NumberColumn(t("sc.backlog.oldest_days"), format="%.0f"),
+        },
+    }
 
 
 # --- time per step -------------------------------------------------------------------------------------

@@ -504,6 +504,86 @@ def _export(kind: str, filter_scoped: bool) -> Callable:
     return read
 
 
+# --- the supervision centre (pages/supervision.py) ---------------------------------------------------------
+
+def _backlog(kind: str) -> Callable:
+    """The open backlog ignores the period (open now, whatever the report date): bounded by any period."""
+    def read(env, f, user):
+        from data_access import backlog
+
+        fn = {"age": backlog.open_backlog_by_age, "overdue": backlog.open_backlog_by_overdue,
+              "child": backlog.open_backlog_by_child_region, "category": backlog.open_backlog_by_category}[kind]
+        df = fn(env.engine, f, NOW)
+        col = "cases" if kind in ("age", "overdue") else "open"
+        return Seen(counts={"cases_any_period": int(df[col].sum())},
+                    codes=set(df["code"]) if kind == "child" else set())
+    return read
+
+
+def _backlog_trend(env, f, user):
+    from data_access import backlog
+
+    df = backlog.overdue_backlog_trend(env.engine, f, 6, NOW)
+    return Seen(counts={"cases_any_period": int(df["open_overdue"].max())})
+
+
+def _integrity(env, f, user):
+    from data_access import integrity
+
+    r = integrity.integrity_summary(env.engine, f, NOW)
+    df = integrity.integrity_by_child_region(env.engine, f, NOW)
+    return Seen(counts={"cases": r.cases, "closed": r.closed}, codes=set(df["code"]))
+
+
+def _flagged(env, f, user):
+    from data_access import integrity
+
+    frames = [integrity.flagged_cases(env.engine, f, check, now=NOW) for check in integrity.CHECKS]
+    return Seen(cases=set().union(*(set(df["case_no"]) for df in frames)),
+                text=" ".join(" ".join(map(str, df.to_numpy().ravel())) for df in frames))
+
+
+def _process(env, f, user):
+    from data_access import process
+
+    steps = process.step_time_distribution(env.engine, f, by="department", now=NOW)
+    depts = process.department_table(env.engine, f, NOW)
+    pairs = process.bounce_pairs(env.engine, f, now=NOW)
+    bounced = process.bounced_cases(env.engine, f, min_returns=1, now=NOW)
+    return Seen(cases=set(bounced["case_no"]),
+                counts={"cases": max(int(steps.groupby("step")["cases"].sum().max()) if len(steps) else 0,
+                                     int(depts["received"].sum()), int(pairs["cases"].sum()) if len(pairs) else 0)},
+                text=" ".join(map(str, bounced.to_numpy().ravel())))
+
+
+def _order_effect(env, f, user):
+    """Orders count by their issue date, not the case's report date: checked against the region only."""
+    from data_access import supervision_effect as se
+
+    grades = se.supervision_effect_by_grade(env.engine, f, NOW)
+    repeat = se.repeat_orders(env.engine, f, now=NOW)
+    past = se.orders_past_deadline(env.engine, f, NOW)
+    return Seen(cases=set(repeat["case_no"]) | set(past["case_no"]),
+                counts={"cases_any_period": int(grades["cases"].sum())},
+                text=" ".join(map(str, past.to_numpy().ravel())), region_only=True)
+
+
+def _monthly_ranking(env, f, user):
+    """The units ranked under the region, and the red-card orders of the bulletin."""
+    from data_access import ranking
+
+    seen = Seen(region_only=True)
+    for level in ("township", "village"):
+        try:
+            b = ranking.bulletin_data(env.engine, f, "2026-03", level, f.region_code, min_cases=1, now=NOW)
+        except ValueError:  # a level not below the region (a village has no villages under it)
+            continue
+        seen.codes |= set(b.ranking["code"])
+        seen.cases = (seen.cases or set()) | set(b.red_orders["case_no"])
+        seen.text += " ".join(map(str, b.red_orders.to_numpy().ravel())) + " " + " ".join(b.ranking["name"])
+    return seen
+
+
 # Variants per reader: aggregates take the sharp ones (each matches only 西县's cases, or every case); the
 # list and the exports take more; the order lists ignore every filter but the region.
 SHARP = ("all", "text_foreign_title", "day_of_c05", "supervised")
@@ -527,6 +607,14 @@ READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "write_csv_user_scope_only": (_export("csv", False), SHARP),
     "write_xlsx": (_export("xlsx", True), ("all", "text_foreign_title")),
     "write_xlsx_user_scope_only": (_export("xlsx", False), ("all", "text_foreign_title")),
+    **{f"backlog_{k}": (_backlog(k), ("all", "text_foreign_title", "supervised")) for k in
+       ("age", "overdue", "child", "category")},
+    "overdue_backlog_trend": (_backlog_trend, ("all", "text_foreign_title")),
+    "integrity": (_integrity, SHARP),
+    "flagged_cases": (_flagged, SHARP),
+    "process": (_process, SHARP),
+    "supervision_effect": (_order_effect, ("all", "text_foreign_title")),
+    "monthly_ranking": (_monthly_ranking, ("all",)),
 }
 
 
