@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, delete, insert, text
 from . import schema
 from .contract import CASE_STEP_COLUMNS, FILES, Col, FileSpec
 from .db import no_statement_timeout
-from .derive import derive_event_counts, derive_rereported, derive_step_hours
+from .derive import derive_event_counts, derive_rereported
 from .metrics import REGION_LEVELS, STATUSES
 from .search import resume_text_index, suspend_text_index
 from .summary import rebuild_all_summaries
@@ -367,7 +367,8 @@ _STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
 _STEPS_OF_STATUS = [tuple(j <= k for j in range(1, 6)) for k in range(len(STATUSES))]
 _DERIVED_CASE_COLS = ["province_code", "city_code", "county_code", "township_code", "village_code",
                       "top_grid_code", "report_month", "hours_to_close", "closed_late", "late_hours",
-                      "source_due_at"]
+                      "source_due_at", "allowed_hours", "accept_hours", "dispatch_hours", "handle_hours",
+                      "feedback_hours"]
 
 
 class _Keys:
@@ -819,14 +820,20 @@ class _Load:
         if not ok:
             self.cases.refuse(case_no)
             return None
+        # hours allowed and spent reaching each step (derive.STEP_HOUR_COLUMNS), computed once here
+        ts = [None if x is None else _fromiso(x) for x in v[9:15]]  # reported, accepted … closed
+        rep_ts, due_ts = ts[0], _fromiso(due)
+        steps = [(ts[j] - ts[j - 1]).total_seconds() / 3600.0 if ts[j] is not None and ts[j - 1] is not None
+                 else None for j in range(1, 5)]
         if closed is not None:
-            closed_ts = _fromiso(closed)
-            hours = (closed_ts - _fromiso(reported)).total_seconds() / 3600.0
+            closed_ts = ts[5]
+            hours = (closed_ts - rep_ts).total_seconds() / 3600.0
             late = closed > due
-            late_hours = (closed_ts - _fromiso(due)).total_seconds() / 3600.0
+            late_hours = (closed_ts - due_ts).total_seconds() / 3600.0
         else:
             hours = late = late_hours = None
-        return (*v, *self.grid_ancestry[grid], reported[:7], hours, late, late_hours, due)
+        return (*v, *self.grid_ancestry[grid], reported[:7], hours, late, late_hours, due,
+                (due_ts - rep_ts).total_seconds() / 3600.0, *steps)
 
     def row_case_events(self, v: tuple, ok: bool, line: int):
         # hot path (≈ 4 per case): plain dict/set lookups, the slow checks only on a miss
@@ -1056,8 +1063,7 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                     progress(0.94, "counting returns, reassignments and re-reports")
                 derive_event_counts(conn)
                 derive_rereported(conn)
-                apply_rules(conn)
-                derive_step_hours(conn)
+                apply_rules(conn)  # also moves allowed_hours with the due time
                 if progress:
                     progress(0.95, "building the case summary")
                 rebuild_all_summaries(conn)

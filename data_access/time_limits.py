@@ -56,7 +56,6 @@ from sqlalchemy import case as sql_case
 from . import meta
 from .clock import wall_now
 from .db import no_statement_timeout
-from .derive import derive_step_hours
 from .schema import Timestamp, cases, categories, time_limit_rules
 from .sqlfn import hours_between
 from .summary import refresh_category_summaries
@@ -250,6 +249,7 @@ def _derived_values(new_due) -> dict:
         "due_at": new_due,
         "closed_late": sql_case((closed.is_(None), null()), else_=closed > new_due),
         "late_hours": sql_case((closed.is_(None), null()), else_=hours),
+        "allowed_hours": hours_between(cases.c.reported_at, new_due),  # each step's limit follows the due time
     }
 
 
@@ -279,8 +279,6 @@ def apply_rules(conn: Connection, categories_: Sequence[str] | None = None) -> i
         changed += max(res.rowcount, 0)
     if working:
         changed += _apply_working_days(conn, working)
-    if changed:  # the allowed hours (and so each step's limit) follow the due time
-        derive_step_hours(conn, where=cases.c.category.in_(wanted))
     return changed
 
 
