@@ -15,7 +15,7 @@ The definition (quoted in metrics.py):
 - A **working day** is a day the State Council's annual holiday arrangement (国务院办公厅关于××年部分节假日
   安排的通知) makes a working day: Monday to Friday except public holidays, plus the weekend days declared
   make-up working days (调休上班).  The dates come from the ``chinese-calendar`` library (which covers
-  2004–2026 in version 1.11.0); ``data_access/reference/holiday_overrides.csv`` adds years the library
+  2004–2026 in version 1.11.0); ``data_access/holidays/holiday_overrides.csv`` adds years the library
   does not know yet (and wins over the library for any date it lists); a year neither knows counts
   Monday to Friday as working days (``calendar_gaps`` names such years so that the UI can say so).
 - Changing a rule recomputes ``due_at``, ``closed_late`` and ``late_hours`` of that category's cases (all
@@ -63,7 +63,7 @@ from .summary import refresh_category_summaries
 MODES = ("hours", "working_days")
 MAX_WORKING_DAYS = 365
 END_OF_DAY = time(23, 59, 59)
-OVERRIDES_PATH = Path(__file__).resolve().parent / "reference" / "holiday_overrides.csv"
+OVERRIDES_PATH = Path(__file__).resolve().parent / "holidays" / "holiday_overrides.csv"
 # The years chinese-calendar knows (it refuses any other year).
 LIBRARY_YEARS = range(min(_LIB_HOLIDAYS).year, max(_LIB_HOLIDAYS).year + 1)
 _KINDS = {"holiday": False, "workday": True}
