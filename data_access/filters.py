@@ -201,10 +201,13 @@ def summary_conditions(r: Resolved, months: tuple[str, str], table: Table) -> li
         conds.append(c[f"{r.level}_code"] == r.code)
     if f.categories:
         conds.append(c.category.in_(f.categories))
-    if f.statuses:
+    # a roll-up answers only the filters it has a column for (summary_usable / the caller decides which)
+    if f.statuses and "status" in c:
         conds.append(c.status.in_(f.statuses))
-    if f.resolution_levels:
+    if f.resolution_levels and "resolution_level" in c:
         conds.append(c.resolution_level.in_(f.resolution_levels))
+    if f.departments and "department_code" in c:
+        conds.append(c.department_code.in_(f.departments))
     return conds
 
 

@@ -49,6 +49,7 @@ from .filters import (
     open_overdue_condition,
     resolve,
     split_period,
+    summary_conditions,
 )
 from .metrics import BUCKET_COLUMNS, RATIO_BUCKET_EDGES, median_from_histogram, ratio
 from .schema import (
@@ -94,15 +95,7 @@ def _process_usable(r: Resolved) -> bool:
 
 
 def _summary_conditions(r: Resolved, months: tuple[str, str]) -> list:
-    c, f = process_summary.c, r.f
-    conds = [c.month >= months[0], c.month <= months[1]]
-    if r.code is not None:
-        conds.append(c[f"{r.level}_code"] == r.code)
-    if f.categories:
-        conds.append(c.category.in_(f.categories))
-    if f.departments:
-        conds.append(c.department_code.in_(f.departments))
-    return conds
+    return summary_conditions(r, months, process_summary)
 
 
 def _summary_part(conn: Connection, r: Resolved, months: tuple[str, str], by: str | None,
