@@ -410,6 +410,8 @@ def ranking_view(f, url, now, months: list[str]) -> None:
                    month=bulletin_doc.month_label(month, lang()), level=t(f"level.{level}")))
     pct_cols = _pct_columns()
     view = table.assign(**{c: table[c].astype(float) * 100 for c in table.columns if c in pct_cols})
+    if b.n_ranked == 0 and int(b.ranking["cases"].sum()) > 0:
+        st.info(t("sc.rank.none_ranked", n=min_cases), icon=":material/info:")
     st.dataframe(view, hide_index=True, placeholder="—", column_config=_ranking_column_config(table, pct_cols))
     _bulletin_downloads(b, f)
     if not b.named_for_backlog.empty:

@@ -97,8 +97,11 @@ def test_steps_view_groups_by_department(fixture_url):
 
 def test_ranking_view_ranks_the_counties_of_a_month(fixture_url):
     at = centre(fixture_url, {"view": "ranking", "month": "2026-02"})
+    # by default (30 cases at least) no unit of the small fixture is ranked, and the page says why
+    assert any("最少案件数（30 件）" in i.value for i in at.info)
     at.number_input(key="sc_min_cases").set_value(1)
     rerun(at)
+    assert not any("最少案件数" in i.value for i in at.info)
     table = at.dataframe[0].value
     assert set(table["单位"]) == {"东县", "西县"}
     assert list(table["案件数"]) == [1, 1]  # Feb 2026: c04 (东县), c05 (西县)

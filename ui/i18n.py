@@ -669,6 +669,9 @@ CATALOG: dict[str, dict[str, str]] = {
     "sc.rank.weights.invalid": {"zh": "权重不能全部为0，请至少设置一项。", "en": "The weights cannot all be 0: set at least one."},
     "sc.rank.min_cases.help": {"zh": "当月案件少于此数的单位列出但不参与排名。",
                                "en": "Units with fewer cases in the month are listed but not ranked."},
+    "sc.rank.none_ranked": {"zh": "本月没有单位达到参与排名的最少案件数（{n} 件）。可在上方“权重”中调低最少案件数。",
+                            "en": "No unit reached the minimum of {n} cases this month; lower the minimum under "
+                                  "the weights above."},
     "sc.rank.named": {"zh": "超期积压点名", "en": "Named for overdue backlog"},
     "sc.rank.loading": {"zh": "正在计算排名…", "en": "Ranking…"},
     "sc.rank.title": {"zh": "{parent} {month} 各{level}排名", "en": "{parent}, {month}: ranking of {level} units"},
