@@ -313,7 +313,7 @@ def integrity_view(f, url, now) -> None:
     c = st.columns(2)
     c[0].metric(t("sc.integrity.official"), fmt.pct(rep.closure_rate, 2), help=t("help.closure_rate"), border=True)
     c[1].metric(t("sc.integrity.verified"), fmt.pct(rep.verified_closure_rate, 2),
-                fmt.delta_pct_points(rep.verified_closure_rate, rep.closure_rate), delta_color="inverse",
+                fmt.delta_pct_points(rep.verified_closure_rate, rep.closure_rate), delta_color="normal",
                 help=t("integrity.verified_rate.help"), border=True)
     c = st.columns(len(CHECKS))
     for col, name in zip(c, CHECKS):
