@@ -36,8 +36,19 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, func, literal_column, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy import case as sql_case
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from .clock import now_local
@@ -325,7 +336,7 @@ def bounce_events_select(case_nos):
     e = case_events.c
     ev = (select(e.case_no, e.seq, e.action,
                  sql_case((e.org_code.in_(select(departments.c.code)), e.org_code), else_=None).label("dept"))
-          .where(e.case_no.in_(case_nos), e.action.in_(_ROUTE_ACTIONS))
+          .where(_case_no_in(e.case_no, case_nos), e.action.in_(_ROUTE_ACTIONS))
           .subquery("ev"))
     p1 = select(ev, func.min(sql_case((ev.c.dept.is_not(None), ev.c.seq), else_=None))
                 .over(partition_by=ev.c.case_no, order_by=ev.c.seq, rows=(0, None)).label("next_dept")
@@ -341,18 +352,32 @@ def bounce_events_select(case_nos):
             .where(p2.c.action == "return", p2.c.dept.is_not(None)))
 
 
+def _case_no_in(col, case_nos):
+    """``col IN (case_nos)``; a list of case numbers travels as one array parameter (PostgreSQL only)."""
+    if isinstance(case_nos, list):
+        return col == any_(bindparam("bounce_case_nos", value=case_nos, type_=ARRAY(String)))
+    return col.in_(case_nos)
+
+
 def bounce_pairs(engine: Engine, f: CaseFilter, limit: int = 20, now: datetime | None = None) -> pd.DataFrame:
     """The department pairs that bounce cases between them (PAIR_COLUMNS), most returns first: the bounces
-    (:func:`bounce_events_select`) of the selection's returned cases (partial index ix_cases_returns)."""
+    (:func:`bounce_events_select`) of the selection's returned cases (partial index ix_cases_returns).
+
+    On PostgreSQL the returned cases are read first and their events looked up by key from a list: given the
+    subquery, its planner scanned the whole event table in parallel (433 → 267 ms for the city at 1.07 M
+    cases).  SQLite looks them up by key either way and keeps the subquery (no parameter-count limit)."""
     now = now or now_local()
     r = resolve(engine, f)
-    b = bounce_events_select(_selected_returned_cases(r, now)).subquery("b")
-    n_cases, n_returns = func.count(func.distinct(b.c.case_no)), func.count()
-    stmt = (select(b.c.from_department, b.c.to_department, n_cases.label("cases"), n_returns.label("returns"))
-            .group_by(b.c.from_department, b.c.to_department)
-            .order_by(n_returns.desc(), n_cases.desc(), b.c.from_department, b.c.to_department)
-            .limit(limit))
     with engine.connect() as conn:
+        case_nos = _selected_returned_cases(r, now)
+        if conn.dialect.name == "postgresql":
+            case_nos = list(conn.execute(case_nos).scalars())
+        b = bounce_events_select(case_nos).subquery("b")
+        n_cases, n_returns = func.count(func.distinct(b.c.case_no)), func.count()
+        stmt = (select(b.c.from_department, b.c.to_department, n_cases.label("cases"), n_returns.label("returns"))
+                .group_by(b.c.from_department, b.c.to_department)
+                .order_by(n_returns.desc(), n_cases.desc(), b.c.from_department, b.c.to_department)
+                .limit(limit))
         rows = conn.execute(stmt).all()
         names = _department_names(conn, sorted({c for row in rows for c in row[:2]}))
     df = pd.DataFrame([(a, names.get(a, (a, None))[0], b, names.get(b, (b, None))[0], n, k) for a, b, n, k in rows],
