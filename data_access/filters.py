@@ -7,8 +7,10 @@ region outside the scope can never widen a query, whatever the caller sends.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -21,6 +23,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import case as sql_case
+
+T = TypeVar("T")
 
 from .regions import RegionTree, region_tree
 from .schema import Timestamp, case_summary, case_summary_county, cases, supervisions
@@ -209,6 +213,20 @@ def summary_conditions(r: Resolved, months: tuple[str, str], table: Table) -> li
     if f.departments and "department_code" in c:
         conds.append(c.department_code.in_(f.departments))
     return conds
+
+
+def period_parts(r: Resolved, usable: bool, summary_part: Callable[[tuple[str, str]], T],
+                 raw_part: Callable[[tuple[date | None, date | None] | None], T]) -> list[T]:
+    """The partial answers of a question the roll-ups keep: whole months of the period from a roll-up
+    (``summary_part(months)``), the days at its edges from ``cases`` (``raw_part(days)``); everything from
+    ``cases`` (``raw_part(None)``: the filter's own period) when the roll-up cannot answer (``usable``).
+    Empty parts are left out; the caller adds the rest up."""
+    if not usable:
+        parts = [raw_part(None)]
+    else:
+        months, edges = split_period(r.f.date_from, r.f.date_to)
+        parts = ([summary_part(months)] if months is not None else []) + [raw_part(d) for d in edges]
+    return [p for p in parts if len(p)]
 
 
 def split_period(d_from: date | None, d_to: date | None

@@ -24,8 +24,8 @@ from .filters import (
     CaseFilter,
     Resolved,
     case_conditions,
+    period_parts,
     resolve,
-    split_period,
     summary_conditions,
     summary_table,
     summary_usable,
@@ -122,19 +122,11 @@ def _raw_part(conn: Connection, r: Resolved, now: datetime, dates, child_level: 
 
 
 def _counts(engine: Engine, r: Resolved, now: datetime, child_level: str | None) -> pd.DataFrame:
-    f = r.f
-    parts: list[pd.DataFrame] = []
     with engine.connect() as conn:
-        if summary_usable(r, child_level):
-            months, edges = split_period(f.date_from, f.date_to)
-            if months is not None:
-                parts.append(_summary_part(conn, r, months, child_level))
-            for d in edges:
-                parts.append(_raw_part(conn, r, now, d, child_level))
-        else:
-            parts.append(_raw_part(conn, r, now, None, child_level))
+        parts = period_parts(r, summary_usable(r, child_level),
+                             lambda months: _summary_part(conn, r, months, child_level),
+                             lambda days: _raw_part(conn, r, now, days, child_level))
     keys = ["child"] if child_level else []
-    parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=[*keys, *COUNT_COLUMNS])
     df = pd.concat(parts, ignore_index=True)

@@ -12,7 +12,8 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, case as sql_case, func, literal, select
+from sqlalchemy import Connection, Engine, func, literal, select
+from sqlalchemy import case as sql_case
 
 from .clock import now_local
 from .filters import (
@@ -21,13 +22,20 @@ from .filters import (
     Resolved,
     case_conditions,
     open_condition,
+    period_parts,
     resolve,
-    split_period,
     summary_conditions,
     summary_table,
     summary_usable,
 )
-from .metrics import BUCKET_COLUMNS, RESOLUTION_LEVELS, CaseKpis, hour_bucket_sql, median_from_histogram, ratio
+from .metrics import (
+    BUCKET_COLUMNS,
+    RESOLUTION_LEVELS,
+    CaseKpis,
+    hour_bucket_sql,
+    median_from_histogram,
+    ratio,
+)
 from .schema import cases
 
 COUNT_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfaction", "sum_satisfaction",
@@ -125,17 +133,10 @@ def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now
     if "child" in group_by and _child_level(r) is None:
         return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
     child_level = _child_level(r) if "child" in group_by else None
-    parts: list[pd.DataFrame] = []
     with engine.connect() as conn:
-        if summary_usable(r, child_level):
-            months, edges = split_period(f.date_from, f.date_to)
-            if months is not None:
-                parts.append(_summary_counts(conn, r, group_by, months, histogram, child_level))
-            for d in edges:
-                parts.append(_raw_counts(conn, r, now, group_by, d, histogram))
-        else:
-            parts.append(_raw_counts(conn, r, now, group_by, None, histogram))
-    parts = [p for p in parts if len(p)]
+        parts = period_parts(r, summary_usable(r, child_level),
+                             lambda months: _summary_counts(conn, r, group_by, months, histogram, child_level),
+                             lambda days: _raw_counts(conn, r, now, group_by, days, histogram))
     if not parts:
         return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
     df = pd.concat(parts, ignore_index=True)

@@ -58,8 +58,8 @@ from .filters import (
     Resolved,
     case_conditions,
     open_overdue_condition,
+    period_parts,
     resolve,
-    split_period,
     summary_conditions,
 )
 from .metrics import BUCKET_COLUMNS, RATIO_BUCKET_EDGES, median_from_histogram, ratio
@@ -144,17 +144,10 @@ def process_counts(engine: Engine, f: CaseFilter, by: str | None = None, now: da
     columns = list(columns or PROCESS_MEASURE_COLUMNS)
     now = now or now_local()
     r = resolve(engine, f)
-    parts: list[pd.DataFrame] = []
     with engine.connect() as conn:
-        if _process_usable(r):
-            months, edges = split_period(f.date_from, f.date_to)
-            if months is not None:
-                parts.append(_summary_part(conn, r, months, by, columns))
-            for d in edges:
-                parts.append(_raw_part(conn, r, now, d, by, columns))
-        else:
-            parts.append(_raw_part(conn, r, now, None, by, columns))
-    parts = [p for p in parts if len(p)]
+        parts = period_parts(r, _process_usable(r),
+                             lambda months: _summary_part(conn, r, months, by, columns),
+                             lambda days: _raw_part(conn, r, now, days, by, columns))
     if not parts:
         return pd.DataFrame(columns=["g", *columns])
     df = pd.concat(parts, ignore_index=True)
