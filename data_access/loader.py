@@ -36,6 +36,7 @@ from .contract import CASE_STEP_COLUMNS, FILES, Col, FileSpec
 from .db import no_statement_timeout
 from .derive import derive_event_counts, derive_rereported
 from .metrics import REGION_LEVELS, STATUSES
+from .regions import rebuild_node_paths
 from .search import resume_text_index, suspend_text_index
 from .summary import rebuild_all_summaries
 from .time_limits import apply_rules
@@ -618,14 +619,14 @@ class _Load:
     def row_regions(self, v: tuple, ok: bool, line: int):
         code, name, level, parent = v
         if code is not None and not self.regions.add(code, line, self.report, "code"):
-            return None
+            return
         if not ok:
             self.regions.refuse(code)
-            return None
+            return
         self.region_level[code] = level
         self.region_parent[code] = parent
         self._region_rows.append((line, code, name, level, parent))
-        return None
+        return
 
     def deferred_rows(self, table: str):
         if table == "regions":
@@ -658,7 +659,7 @@ class _Load:
     def row_grids(self, v: tuple, ok: bool, line: int):
         code = v[0]
         if code is not None and not self.grids.add(code, line, self.report, "code"):
-            return None
+            return
         village = v[2]
         if village is not None:
             if not self.regions.check(village, line, self.report, "village_code"):
@@ -669,9 +670,9 @@ class _Load:
                 ok = False
         if not ok:
             self.grids.refuse(code)
-            return None
+            return
         self._grid_rows.append((line, tuple(v)))
-        return None
+        return
 
     def _finish_grids(self):
         report = self.report
@@ -1066,6 +1067,7 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 apply_rules(conn)  # also moves allowed_hours with the due time
                 if progress:
                     progress(0.95, "building the case summary")
+                rebuild_node_paths(conn)
                 rebuild_all_summaries(conn)
                 _stamp(conn, source_dir)
                 if commit:
@@ -1143,5 +1145,11 @@ def check_dataset(source_dir: Path, engine: Engine | None = None) -> LoadResult:
             scratch.dispose()
 
 
-__all__ = ["DatasetInvalid", "DatabaseNotEmpty", "LoadResult", "check_dataset", "load_dataset",
-           "parse_ts"]
+__all__ = [
+    "DatabaseNotEmpty",
+    "DatasetInvalid",
+    "LoadResult",
+    "check_dataset",
+    "load_dataset",
+    "parse_ts",
+]

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from .schema import data_meta, grids, regions
+from .schema import data_meta, grids, node_paths, regions
 
 LEVEL_ORDER = ("province", "city", "county", "township", "village", "grid", "micro_grid")
 
@@ -134,3 +134,33 @@ def ancestor_code(tree: RegionTree, code: str | None, level: str) -> str | None:
     if not code:
         return None
     return next((n.code for n in tree.ancestors(code) if n.level == level), None)
+
+
+PATH_LEVELS = ("province", "city", "county", "township", "village", "grid")
+
+
+def rebuild_node_paths(conn: Connection) -> int:
+    """Fill ``node_paths`` from ``regions`` and ``grids`` (after a load); returns its row count."""
+    tree = RegionTree()
+    for code, name, level, parent in conn.execute(
+            select(regions.c.code, regions.c.name, regions.c.level, regions.c.parent_code)):
+        tree.nodes[code] = Node(code, name, level, parent or None)
+    for code, name, village, parent_grid in conn.execute(
+            select(grids.c.code, grids.c.name, grids.c.village_code, grids.c.parent_grid_code)):
+        tree.nodes[code] = Node(code, name, "micro_grid" if parent_grid else "grid", parent_grid or village)
+    rows = []
+    for node in tree.nodes.values():
+        row = {"code": node.code, "level": node.level, **{f"{lv}_code": None for lv in PATH_LEVELS}}
+        for a in tree.ancestors(node.code):
+            if a.level in PATH_LEVELS:
+                row[f"{a.level}_code"] = a.code
+        rows.append(row)
+    conn.execute(delete(node_paths))
+    for i in range(0, len(rows), 5000):
+        conn.execute(insert(node_paths), rows[i:i + 5000])
+    return len(rows)
+
+
+def path_column(table, level: str):
+    """The column of a ``node_paths``-like table holding the ancestor at ``level`` (a micro-grid is itself)."""
+    return table.c.code if level == "micro_grid" else table.c[f"{level}_code"]

@@ -392,6 +392,43 @@ process_summary = Table(
     Index("ix_process_summary_township", "township_code", "month"),
 )
 
+# Every region and grid with the codes of its ancestors, one column per level (filled by the loader from
+# ``regions`` and ``grids``; data_access/regions.py): staff, teams and grids join it to be counted by any
+# level in SQL, as ``cases`` is through its own ancestor columns.
+node_paths = Table(
+    "node_paths",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("level", String(16), nullable=False),
+    Column("province_code", String(32), index=True),
+    Column("city_code", String(32), index=True),
+    Column("county_code", String(32), index=True),
+    Column("township_code", String(32), index=True),
+    Column("village_code", String(32), index=True),
+    Column("grid_code", String(48), index=True),  # the top grid (a micro-grid's grid; a grid itself)
+)
+
+# Report month × top grid: cases reported in each grid (the grid workers' workload), maintained like
+# case_summary; the region columns let a region's grids be read without a join.
+grid_summary = Table(
+    "grid_summary",
+    metadata,
+    Column("month", String(7), nullable=False),
+    Column("province_code", String(32)),
+    Column("city_code", String(32)),
+    Column("county_code", String(32)),
+    Column("township_code", String(32)),
+    Column("village_code", String(32)),
+    Column("top_grid_code", String(48), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("n_patrol", Integer, nullable=False),  # reported by the grid's own patrol (source 'patrol')
+    # covering: a region's grids over a period are read from the index alone
+    Index("ix_grid_summary_month", "month", "city_code", "county_code", "township_code", "village_code",
+          "top_grid_code", "n", "n_patrol"),
+    Index("ix_grid_summary_township", "township_code", "month"),
+    Index("ix_grid_summary_grid", "top_grid_code", "month"),
+)
+
 # Per-category time-limit rules (configuration, like users: a dataset load keeps them).  No row = the
 # category's limit in calendar hours; 'working_days' = N working days (data_access/time_limits.py).
 time_limit_rules = Table(

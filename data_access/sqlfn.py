@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float
+from sqlalchemy import Float, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -53,3 +53,21 @@ def _no_index_default(element: no_index, compiler: Any, **kw: Any) -> str:
 @compiles(no_index, "sqlite")
 def _no_index_sqlite(element: no_index, compiler: Any, **kw: Any) -> str:
     return "+" + compiler.process(next(iter(element.clauses)), **kw)
+
+
+class month_of(FunctionElement):
+    """``month_of(d)``: 'YYYY-MM' of a date column."""
+
+    type = String()
+    inherit_cache = True
+    name = "month_of"
+
+
+@compiles(month_of, "sqlite")
+def _month_of_sqlite(element: month_of, compiler: Any, **kw: Any) -> str:
+    return f"substr({compiler.process(next(iter(element.clauses)), **kw)}, 1, 7)"
+
+
+@compiles(month_of, "postgresql")
+def _month_of_pg(element: month_of, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(next(iter(element.clauses)), **kw)}, 'YYYY-MM')"

@@ -36,6 +36,7 @@ from .schema import (
     case_summary,
     case_summary_county,
     cases,
+    grid_summary,
     process_summary,
 )
 
@@ -160,6 +161,7 @@ def refresh_case_summary(conn: Connection, slices: Iterable[tuple[str, str | Non
         conn.execute(insert(case_summary).from_select(
             _TARGET_COLS, _summary_select(and_(cases.c.report_month == month, t_case))))
         _refresh_process_slice(conn, month, township)
+        _refresh_grid_slice(conn, month, township)
     for month, county in sorted({(m, c) for m, c, _t in slices}, key=lambda s: (s[0], s[1] or "")):
         conn.execute(delete(case_summary_county).where(case_summary_county.c.month == month,
                                                        _eq(case_summary_county.c.county_code, county)))
@@ -275,6 +277,7 @@ def rebuild_all_summaries(conn: Connection) -> int:
     """Rebuild every roll-up from ``cases`` (after a load or a time-limit rule change); returns case_summary rows."""
     n = rebuild_case_summary(conn)
     rebuild_process_summary(conn)
+    rebuild_grid_summary(conn)
     return n
 
 
@@ -291,3 +294,36 @@ def refresh_category_summaries(conn: Connection, categories: Iterable[str]) -> N
         [*_COUNTY_DIMS, *_MEASURES], _county_select(case_summary.c.category.in_(cats))))
     conn.execute(delete(process_summary).where(process_summary.c.category.in_(cats)))
     conn.execute(insert(process_summary).from_select(_PROCESS_TARGET, _process_select(cases.c.category.in_(cats))))
+
+
+# --- grid_summary ---------------------------------------------------------------------------------
+
+GRID_DIMS = ("report_month", "province_code", "city_code", "county_code", "township_code", "village_code",
+             "top_grid_code")
+_GRID_TARGET = ["month", *GRID_DIMS[1:], "n", "n_patrol"]
+
+
+def grid_measures(t) -> list:
+    """Cases and patrol reports of a grid, named as grid_summary's columns (also for a query from ``cases``)."""
+    return [func.count().label("n"), func.coalesce(func.sum(_when(t.c.source == "patrol", 1)), 0).label("n_patrol")]
+
+
+def _grid_select(where=None):
+    dims = [cases.c[d] for d in GRID_DIMS]
+    stmt = select(*dims, *grid_measures(cases))
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt.group_by(*dims)
+
+
+def rebuild_grid_summary(conn: Connection) -> int:
+    conn.execute(delete(grid_summary))
+    conn.execute(insert(grid_summary).from_select(_GRID_TARGET, _grid_select()))
+    return conn.execute(select(func.count()).select_from(grid_summary)).scalar_one()
+
+
+def _refresh_grid_slice(conn: Connection, month: str, township: str | None) -> None:
+    conn.execute(delete(grid_summary).where(grid_summary.c.month == month, _eq(grid_summary.c.township_code,
+                                                                                 township)))
+    conn.execute(insert(grid_summary).from_select(
+        _GRID_TARGET, _grid_select(and_(cases.c.report_month == month, _eq(cases.c.township_code, township)))))

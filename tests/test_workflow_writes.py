@@ -17,6 +17,7 @@ from data_access.schema import (
     cases,
     data_meta,
     departments,
+    grid_summary,
     process_summary,
 )
 from data_access.summary import rebuild_all_summaries
@@ -34,7 +35,7 @@ from data_access.writes import (
     return_case,
 )
 
-ROLLUPS = (case_summary, case_summary_county, process_summary)
+ROLLUPS = (case_summary, case_summary_county, process_summary, grid_summary)
 
 
 def _rows(conn, table):

@@ -64,12 +64,14 @@ def upgrade() -> None:
         derive_rereported,
         derive_step_hours,
     )
-    from data_access.summary import rebuild_all_summaries
+    # the roll-ups of this revision (a later revision's rebuild_all_summaries fills tables not created yet)
+    from data_access.summary import rebuild_case_summary, rebuild_process_summary
 
     derive_event_counts(bind)
     derive_rereported(bind)
     derive_step_hours(bind)
-    rebuild_all_summaries(bind)
+    rebuild_case_summary(bind)
+    rebuild_process_summary(bind)
 
 
 def downgrade() -> None:
