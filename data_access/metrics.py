@@ -59,6 +59,18 @@ quotes the same wording (ui/i18n.py keys ``help.*``).
   their own deadline: data_access/supervision_effect.py.  **bounce pairs**
   (部门间退转): the department that returned a case → the one it went to
   next: data_access/process.py.
+- **grid staffing** (网格力量): active posts by role (a former holder counts
+  for nothing); **residents per grid worker** = residents of the grids ÷
+  active grid workers; **coverage** = grids with an active worker ÷ grids;
+  the **3+1+N** checks (townships without a chief grid leader, grids without
+  a grid leader, an active worker or a liaison, micro-grids without a leader,
+  villages without a volunteer team) and the grid workers' **workload**
+  (cases reported in the grid ÷ its active workers ÷ months of the period,
+  with overloaded and quiet grids against the median): data_access/staffing.py.
+- **volunteer teams** (志愿服务): members, the period's activities,
+  participants and volunteer hours (participants × hours), **inactive
+  teams** (no activity in the last N days and founded more than N days ago):
+  data_access/volunteers.py.
 """
 from __future__ import annotations
 
