@@ -38,6 +38,11 @@ pages = {
         st.Page("pages/supervision.py", title=t("nav.supervision"), icon=":material/gavel:",
                 url_path="supervision"),
     ],
+    t("nav.section.forces"): [
+        st.Page("pages/staffing.py", title=t("nav.staffing"), icon=":material/groups:", url_path="staffing"),
+        st.Page("pages/volunteers.py", title=t("nav.volunteers"), icon=":material/volunteer_activism:",
+                url_path="volunteers"),
+    ],
 }
 if user is None or may_read_audit(user):  # signed out: every page, so a link to any of them waits for sign-in
     pages[t("nav.section.admin")] = [

@@ -199,3 +199,70 @@ def grade_hours_chart(df: pd.DataFrame) -> alt.Chart:
                                  format=".1f")],
         ).properties(height=240)
     )
+
+
+# --- grid staffing and volunteer teams ----------------------------------------------------------------------
+
+# Workload flags: overloaded in the overdue vermilion, quiet in amber, the rest calm.
+FLAG_COLORS = {"overloaded": OVERDUE_COLOR, "quiet": "#E69F00", "ok": WITHIN_COLOR, "too_few": "#9CA3AF"}
+# Activity kinds (Okabe–Ito, colour-blind-safe), the same on every chart.
+ACTIVITY_COLORS = {"patrol": "#0072B2", "anti_fraud": "#D55E00", "mediation": "#009E73", "publicity": "#CC79A7",
+                   "epidemic": "#56B4E9", "cleanup": "#E69F00", "care": "#F0E442", "other": "#9CA3AF"}
+
+
+def workload_histogram(df: pd.DataFrame, median: float | None, flag_labels: dict[str, str]) -> alt.Chart:
+    """Grids by workload (cases per worker per month), coloured by flag, with the median as a rule."""
+    data = df[df["workload"].notna()].assign(flag_label=lambda d: d["flag"].map(flag_labels))
+    order = [flag_labels[k] for k in FLAG_COLORS]
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("workload:Q", bin=alt.Bin(maxbins=40), title=t("stf.col.workload")),
+        y=alt.Y("count():Q", title=t("stf.col.grids"), stack=True),
+        color=alt.Color("flag_label:N", title=t("stf.col.flag"),
+                        scale=alt.Scale(domain=order, range=list(FLAG_COLORS.values())), sort=order),
+        tooltip=[alt.Tooltip("flag_label:N", title=t("stf.col.flag")),
+                 alt.Tooltip("count():Q", title=t("stf.col.grids"), format=",d")],
+    )
+    if median is None:
+        return bars.properties(height=260)
+    rule = alt.Chart(pd.DataFrame({"m": [median]})).mark_rule(strokeDash=[4, 3], color="#374151").encode(
+        x="m:Q", tooltip=[alt.Tooltip("m:Q", title=t("stf.work.median"), format=".2f")])
+    return (bars + rule).properties(height=260)
+
+
+def team_growth_chart(df: pd.DataFrame) -> alt.Chart:
+    """Cumulative teams (bars would hide the members) and members, two axes."""
+    base = alt.Chart(df).encode(x=alt.X("month:T", title=t("vol.acts.month"), timeUnit="yearmonth"))
+    teams = base.mark_line(color="#C8102E", point=False).encode(
+        y=alt.Y("teams:Q", title=t("vol.growth.teams"), axis=alt.Axis(titleColor="#C8102E", format=",d")),
+        tooltip=[alt.Tooltip("month:T", timeUnit="yearmonth", title=t("vol.acts.month")),
+                 alt.Tooltip("teams:Q", title=t("vol.growth.teams"), format=","),
+                 alt.Tooltip("members:Q", title=t("vol.growth.members"), format=",")])
+    members = base.mark_line(color=WITHIN_COLOR, strokeDash=[5, 3]).encode(
+        y=alt.Y("members:Q", title=t("vol.growth.members"), axis=alt.Axis(titleColor=WITHIN_COLOR, format=",d")))
+    return alt.layer(teams, members).resolve_scale(y="independent").properties(height=260)
+
+
+def focus_chart(df: pd.DataFrame) -> alt.Chart:
+    data = df.assign(label=[t(f"enum.activity.{k}") for k in df["tag"]])
+    return alt.Chart(data).mark_bar(color="#C8102E").encode(
+        y=alt.Y("label:N", title=None, sort="-x"),
+        x=alt.X("teams:Q", title=t("vol.col.teams"), axis=alt.Axis(format=",d", tickMinStep=1)),
+        tooltip=[alt.Tooltip("label:N", title=t("vol.card.focus")),
+                 alt.Tooltip("teams:Q", title=t("vol.col.teams"), format=",")],
+    ).properties(height=260)
+
+
+def activities_chart(df: pd.DataFrame, measure: str, measure_title: str) -> alt.Chart:
+    """Stacked bars per month, one colour per activity kind."""
+    kinds = [k for k in ACTIVITY_COLORS if k in set(df["kind"])]
+    labels = [t(f"enum.activity.{k}") for k in kinds]
+    data = df.assign(kind_label=[t(f"enum.activity.{k}") for k in df["kind"]])
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("month:O", title=t("vol.acts.month"), axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y(f"sum({measure}):Q", title=measure_title, axis=alt.Axis(format=",.0f")),
+        color=alt.Color("kind_label:N", title=t("vol.col.kind"),
+                        scale=alt.Scale(domain=labels, range=[ACTIVITY_COLORS[k] for k in kinds]), sort=labels),
+        order=alt.Order("kind_label:N"),
+        tooltip=[alt.Tooltip("month:O", title=t("vol.acts.month")), alt.Tooltip("kind_label:N", title=t("vol.col.kind")),
+                 alt.Tooltip(f"sum({measure}):Q", title=measure_title, format=",.0f")],
+    ).properties(height=280)

@@ -11,7 +11,17 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from data_access import cases, geo, meta, overview, reference, regions, supervision
+from data_access import (
+    cases,
+    geo,
+    meta,
+    overview,
+    reference,
+    regions,
+    staffing,
+    supervision,
+    volunteers,
+)
 from data_access.clock import now_local
 from data_access.db import default_url, get_engine
 from data_access.filters import CaseFilter
@@ -232,3 +242,80 @@ def calendar_gaps(url: str, version: str | None) -> list[int]:
     from data_access import time_limits
 
     return time_limits.calendar_gaps_in_data(get_engine(url))
+
+
+# --- grid staffing and volunteer teams --------------------------------------------------------------------
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def staffing_summary(url: str, f: CaseFilter):
+    return staffing.staffing_summary(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def staffing_by_child(url: str, f: CaseFilter):
+    return staffing.staffing_by_child_region(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def structure_gaps(url: str, f: CaseFilter):
+    return staffing.structure_gaps(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def grid_workload(url: str, f: CaseFilter, now: datetime, overload: float, quiet: float):
+    return staffing.grid_workload(get_engine(url), f, now, overload_multiple=overload, quiet_fraction=quiet)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def grid_card(url: str, f: CaseFilter, code: str, user):
+    return staffing.grid_card(get_engine(url), f, code, user)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def find_grids(url: str, f: CaseFilter, text: str):
+    return staffing.find_grids(get_engine(url), f, text)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def volunteer_summary(url: str, f: CaseFilter, now: datetime, days: int):
+    return volunteers.volunteer_summary(get_engine(url), f, now, days)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def volunteers_by_child(url: str, f: CaseFilter, now: datetime, days: int):
+    return volunteers.volunteers_by_child_region(get_engine(url), f, now, days)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def team_growth(url: str, f: CaseFilter):
+    return volunteers.team_growth(get_engine(url), f), volunteers.undated_teams(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def focus_tags(url: str, f: CaseFilter):
+    return volunteers.focus_tags(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def activities_by_month_kind(url: str, f: CaseFilter):
+    return volunteers.activities_by_month_kind(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def inactive_teams(url: str, f: CaseFilter, now: datetime, days: int):
+    return volunteers.inactive_teams(get_engine(url), f, now, days)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def most_active_teams(url: str, f: CaseFilter, now: datetime):
+    return volunteers.most_active_teams(get_engine(url), f, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def team_card(url: str, f: CaseFilter, code: str, user, now: datetime):
+    return volunteers.team_card(get_engine(url), f, code, user, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def find_teams(url: str, f: CaseFilter, text: str):
+    return volunteers.find_teams(get_engine(url), f, text)
