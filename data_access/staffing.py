@@ -14,9 +14,12 @@ Definitions (metrics.py has them in words; the UI's help texts quote them):
 - **3+1+N** (总网格长 · 网格长 · 网格员 + 1 名网格联络员 + N 名志愿者): the checks in :data:`GAP_CHECKS`.
 - **workload** = cases reported in a grid (its micro-grids included) in the period ÷ its active grid workers
   ÷ months of the period (:func:`period_months`).  Grids without a worker have no workload (they are a
-  3+1+N gap).  **Overloaded**: workload above ``overload_multiple`` × the median workload of the region's
-  grids; **quiet**: below ``quiet_fraction`` × that median, judged only where the median workload would have
-  produced at least ``min_expected`` cases in the grid over the period (fewer is too little to tell).
+  3+1+N gap).  A grid's **expected** cases are what the median workload of the region's grids would have
+  produced there (median × its workers × months).  **Overloaded**: workload above ``overload_multiple`` ×
+  the median, *and* so many cases that chance alone would give that many less than once in 100 (the Poisson
+  probability of at least the observed count, given the expected, below ``significance``); **quiet**:
+  below ``quiet_fraction`` × the median, and so few that chance would give that few less than once in 100.
+  With small counts (a short period, a small grid) the test keeps noise from being flagged.
 
 Every query goes through :func:`filters.resolve` (the user's jurisdiction) and counts in SQL by joining
 ``node_paths`` (each node's ancestor codes).
@@ -24,6 +27,7 @@ Every query goes through :func:`filters.resolve` (the user's jurisdiction) and c
 from __future__ import annotations
 
 import calendar
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -41,7 +45,7 @@ from .summary import grid_measures
 
 DEFAULT_OVERLOAD_MULTIPLE = 2.0
 DEFAULT_QUIET_FRACTION = 0.25
-MIN_EXPECTED_CASES = 5.0
+SIGNIFICANCE = 0.01
 
 # The 3+1+N checks: key → the level of the nodes checked.
 GAP_CHECKS: dict[str, str] = {
@@ -255,7 +259,22 @@ def period_months(d_from: date | None, d_to: date | None, today: date, first_day
 
 WORKLOAD_COLUMNS = ["code", "name", "village", "township", "workers", "cases", "patrol", "workload", "expected",
                     "flag"]
-FLAGS = ("overloaded", "quiet", "ok", "too_few", "no_worker")
+FLAGS = ("overloaded", "quiet", "ok", "no_worker")
+
+
+def poisson_cdf(k: int, lam: float) -> float:
+    """P(X ≤ k) for X ~ Poisson(lam), summed in log space (exact enough for the few grids tested)."""
+    if k < 0:
+        return 0.0
+    if lam <= 0:
+        return 1.0
+    if k > 20_000:  # far beyond any grid's count; normal approximation with continuity correction
+        return 0.5 * math.erfc(-((k + 0.5 - lam) / math.sqrt(2 * lam)))
+    log_lam = math.log(lam)
+    total = 0.0
+    for i in range(k + 1):
+        total += math.exp(-lam + i * log_lam - math.lgamma(i + 1))
+    return min(1.0, total)
 
 
 @dataclass(frozen=True)
@@ -265,6 +284,7 @@ class Workload:
     median: float | None  # median workload over grids with a worker
     overload_multiple: float
     quiet_fraction: float
+    significance: float
     counts: dict[str, int] = field(default_factory=dict)  # grids per flag
 
 
@@ -308,7 +328,7 @@ def first_report_day(engine: Engine) -> date | None:
 
 def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
                   overload_multiple: float = DEFAULT_OVERLOAD_MULTIPLE, quiet_fraction: float = DEFAULT_QUIET_FRACTION,
-                  min_expected: float = MIN_EXPECTED_CASES) -> Workload:
+                  significance: float = SIGNIFICANCE) -> Workload:
     """Cases per grid worker per month for every grid under the selected region, flagged (see module doc)."""
     now = now or now_local()
     r = resolve(engine, f)
@@ -340,16 +360,14 @@ def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
     median = float(loads.median()) if len(loads) else None
     df["expected"] = [median * w * months if median is not None and w else None for w in df["workers"]]
     flags = []
-    for w, load, exp in zip(df["workers"], df["workload"], df["expected"]):
+    for w, load, n, exp in zip(df["workers"], df["workload"], df["cases"], df["expected"]):
         if not w:
             flags.append("no_worker")
-        elif median is None or load is None:
+        elif median is None or load is None or exp is None:
             flags.append("ok")
-        elif load > overload_multiple * median:
+        elif load > overload_multiple * median and 1.0 - poisson_cdf(int(n) - 1, exp) < significance:
             flags.append("overloaded")
-        elif exp is None or exp < min_expected:
-            flags.append("too_few")
-        elif load < quiet_fraction * median:
+        elif load < quiet_fraction * median and poisson_cdf(int(n), exp) < significance:
             flags.append("quiet")
         else:
             flags.append("ok")
@@ -358,7 +376,7 @@ def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
         df[c] = df[c].astype("float64")
     df = df.sort_values(["workload", "code"], ascending=[False, True], na_position="last", kind="stable")
     return Workload(grids=df.reset_index(drop=True)[WORKLOAD_COLUMNS], months=months, median=median,
-                    overload_multiple=overload_multiple, quiet_fraction=quiet_fraction,
+                    overload_multiple=overload_multiple, quiet_fraction=quiet_fraction, significance=significance,
                     counts={k: int((df["flag"] == k).sum()) for k in FLAGS})
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 
 from data_access.contract import STAFF_ROLES
 from data_access.regions import ancestor_code
-from data_access.staffing import FLAGS, GAP_CHECKS, MIN_EXPECTED_CASES
+from data_access.staffing import FLAGS, GAP_CHECKS
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter
@@ -51,36 +51,36 @@ def kpis(f, url) -> None:
 
 
 def regions_view(f, url) -> None:
-    left, right = st.columns([3, 2])
+    # the table takes the page's width (a column per role); the map sits below it
+    table = data.staffing_by_child(url, f)
+    if not table.empty:
+        st.subheader(t("stf.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
+        st.caption(t("ov.rank.hint"))
+        view = table.assign(coverage=table["coverage"] * 100, party_share=table["party_share"] * 100)
+        event = st.dataframe(
+            view, hide_index=True,
+            column_order=["name", "grids", "micro_grids", "population", *STAFF_ROLES, "coverage",
+                          "residents_per_worker", "party_share"],
+            column_config={
+                "name": st.column_config.TextColumn(t("stf.col.name")),
+                "grids": st.column_config.NumberColumn(t("stf.col.grids"), format="localized"),
+                "micro_grids": st.column_config.NumberColumn(t("stf.col.micro_grids"), format="localized"),
+                "population": st.column_config.NumberColumn(t("stf.col.population"), format="localized"),
+                **{r: st.column_config.NumberColumn(t(f"enum.role.{r}"), format="localized") for r in STAFF_ROLES},
+                "coverage": st.column_config.NumberColumn(t("stf.col.coverage"), format="%.1f%%",
+                                                          help=t("help.stf.coverage")),
+                "residents_per_worker": st.column_config.NumberColumn(
+                    t("stf.col.residents_per_worker"), format="%.0f", help=t("help.stf.residents_per_worker")),
+                "party_share": st.column_config.NumberColumn(t("stf.col.party_share"), format="%.1f%%"),
+            },
+            placeholder="—", on_select="rerun", selection_mode="single-row",
+            key=f"stf_rank_{f.region_code or 'root'}")
+        rows = event.selection.rows if event is not None else []
+        if rows:
+            set_region(str(table["code"].iloc[rows[0]]))
+            st.rerun()
+    left, _ = st.columns([3, 2])
     with left:
-        table = data.staffing_by_child(url, f)
-        if not table.empty:
-            st.subheader(t("stf.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
-            st.caption(t("ov.rank.hint"))
-            view = table.assign(coverage=table["coverage"] * 100, party_share=table["party_share"] * 100)
-            event = st.dataframe(
-                view, hide_index=True,
-                column_order=["name", "grids", "micro_grids", "population", *STAFF_ROLES, "coverage",
-                              "residents_per_worker", "party_share"],
-                column_config={
-                    "name": st.column_config.TextColumn(t("stf.col.name")),
-                    "grids": st.column_config.NumberColumn(t("stf.col.grids"), format="localized"),
-                    "micro_grids": st.column_config.NumberColumn(t("stf.col.micro_grids"), format="localized"),
-                    "population": st.column_config.NumberColumn(t("stf.col.population"), format="localized"),
-                    **{r: st.column_config.NumberColumn(t(f"enum.role.{r}"), format="localized") for r in STAFF_ROLES},
-                    "coverage": st.column_config.NumberColumn(t("stf.col.coverage"), format="%.1f%%",
-                                                              help=t("help.stf.coverage")),
-                    "residents_per_worker": st.column_config.NumberColumn(
-                        t("stf.col.residents_per_worker"), format="%.0f", help=t("help.stf.residents_per_worker")),
-                    "party_share": st.column_config.NumberColumn(t("stf.col.party_share"), format="%.1f%%"),
-                },
-                placeholder="—", on_select="rerun", selection_mode="single-row",
-                key=f"stf_rank_{f.region_code or 'root'}")
-            rows = event.selection.rows if event is not None else []
-            if rows:
-                set_region(str(table["code"].iloc[rows[0]]))
-                st.rerun()
-    with right:
         county_map(f, url)
 
 
@@ -156,7 +156,7 @@ def workload_view(f, url, now) -> None:
     m[1].metric(t("stf.flag.overloaded"), fmt.count(w.counts["overloaded"], lg), help=t("help.stf.overloaded", k=k),
                 border=True)
     m[2].metric(t("stf.flag.quiet"), fmt.count(w.counts["quiet"], lg),
-                help=t("help.stf.quiet", q=q, n=int(MIN_EXPECTED_CASES)), border=True)
+                help=t("help.stf.quiet", q=q), border=True)
     m[3].metric(t("stf.flag.no_worker"), fmt.count(w.counts["no_worker"], lg), help=t("help.stf.coverage"),
                 border=True)
     flag_labels = {k_: t(f"stf.flag.{k_}") for k_ in FLAGS}
@@ -259,9 +259,10 @@ def grid_card_view(f, url) -> None:
         else:
             teams = card.teams.assign(team_code=[f"volunteers?team={c}" for c in card.teams["team_code"]],
                                       focus=[lists.focus_tags(x) for x in card.teams["focus"]])
-            st.dataframe(teams, hide_index=True, column_order=["team_code", "members", "leader", "focus"],
-                         column_config={"team_code": st.column_config.LinkColumn(
-                             t("vol.col.team"), display_text=r"team=(.*)$"),
+            st.dataframe(teams, hide_index=True, column_order=["name", "team_code", "members", "leader", "focus"],
+                         column_config={"name": st.column_config.TextColumn(t("vol.col.team")),
+                                        "team_code": st.column_config.LinkColumn(
+                             t("vol.card.open"), display_text=r"team=(.*)$"),
                              "members": st.column_config.NumberColumn(t("vol.col.members")),
                              "leader": st.column_config.TextColumn(t("vol.card.leader")),
                              "focus": st.column_config.TextColumn(t("vol.card.focus"))})

@@ -39,17 +39,18 @@ def kpis(f, url, now) -> None:
     days = _days()
     s = data.volunteer_summary(url, f, now, days)
     lg = lang()
-    c = st.columns(7)
+    c = st.columns(4)
     c[0].metric(t("vol.kpi.teams"), fmt.count(s.teams, lg), help=t("help.vol.teams"), border=True)
     c[1].metric(t("vol.kpi.members"), fmt.count(s.members, lg), border=True)
     c[2].metric(t("vol.kpi.per_1000"), f"{s.members_per_1000:.1f}" if s.members_per_1000 is not None else "—",
                 help=t("help.vol.per_1000"), border=True)
-    c[3].metric(t("vol.kpi.activities"), fmt.count(s.activities, lg), help=t("help.vol.activities"), border=True)
-    c[4].metric(t("vol.kpi.participants"), fmt.count(s.participants, lg), help=t("help.vol.participants"),
+    c[3].metric(t("vol.kpi.inactive"), fmt.count(s.inactive, lg), help=t("help.vol.inactive", days=days),
                 border=True)
-    c[5].metric(t("vol.kpi.person_hours"), fmt.count(round(s.person_hours), lg), help=t("help.vol.person_hours"),
+    c = st.columns(4)
+    c[0].metric(t("vol.kpi.activities"), fmt.count(s.activities, lg), help=t("help.vol.activities"), border=True)
+    c[1].metric(t("vol.kpi.participants"), fmt.count(s.participants, lg), help=t("help.vol.participants"),
                 border=True)
-    c[6].metric(t("vol.kpi.inactive"), fmt.count(s.inactive, lg), help=t("help.vol.inactive", days=days),
+    c[2].metric(t("vol.kpi.person_hours"), fmt.count(round(s.person_hours), lg), help=t("help.vol.person_hours"),
                 border=True)
 
 

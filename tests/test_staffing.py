@@ -5,7 +5,8 @@ inactive team (T3) and a new team that is not inactive yet (T5); the roll-up pat
 raw path for any period; and AppTest runs of both pages with drill-down and the cards."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import math
+from datetime import date, datetime
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -80,6 +81,13 @@ def test_the_3_plus_1_plus_n_gaps(engine):
         ("乙社区2栋", "乙社区第1网格", "乙社区", "东镇", "东县")
 
 
+def test_poisson_tails():
+    assert staffing.poisson_cdf(0, 3.0) == pytest.approx(math.exp(-3))
+    assert 1 - staffing.poisson_cdf(8, 3.0) == pytest.approx(0.0038030, rel=1e-4)
+    assert staffing.poisson_cdf(-1, 3.0) == 0.0 and staffing.poisson_cdf(5, 0.0) == 1.0
+    assert staffing.poisson_cdf(30_000, 30_000.0) == pytest.approx(0.5, abs=0.01)
+
+
 def test_period_months():
     assert period_months(date(2026, 1, 1), date(2026, 3, 31), date(2026, 4, 10), None) == 3.0
     assert period_months(date(2026, 1, 1), date(2026, 6, 30), date(2026, 3, 15), None) == pytest.approx(2 + 15 / 31)
@@ -96,12 +104,14 @@ def test_workload_median_and_flags(engine):
     assert dict(g["patrol"]) == {"G1": 2, "G2": 0, "G3": 3, "G4": 1, "G5": 0, "G6": 0}
     assert g.loc["G1", "workload"] == 1.0 and g.loc["G3", "workload"] == 3.0 and g.loc["G6", "workload"] == 0.0
     assert w.median == 1.0  # of 0, 1, 1, 3
-    assert dict(g["flag"]) == {"G3": "overloaded", "G1": "ok", "G4": "too_few", "G6": "too_few",
+    # G3: 9 where the median gives 3; P(X >= 9 | Poisson(3)) = 0.0038 < 0.01: beyond chance
+    assert dict(g["flag"]) == {"G3": "overloaded", "G1": "ok", "G4": "ok", "G6": "ok",
                                "G2": "no_worker", "G5": "no_worker"}
+    assert list(g["expected"][["G1", "G3", "G6"]]) == [6.0, 3.0, 3.0]
     assert list(w.grids["code"][:2]) == ["G3", "G1"]  # heaviest first
-    # with a lower bar for judging, G6 (nothing reported where 3 were expected) is quiet
-    w2 = staffing.grid_workload(engine, f(), NOW, min_expected=3)
-    assert w2.counts == {"overloaded": 1, "quiet": 1, "ok": 2, "too_few": 0, "no_worker": 2}
+    # G6 reported nothing where 3 were expected: P(X = 0 | 3) = 0.0498, quiet only at the 5 % level
+    w2 = staffing.grid_workload(engine, f(), NOW, significance=0.05)
+    assert w2.counts == {"overloaded": 1, "quiet": 1, "ok": 2, "no_worker": 2}
     assert staffing.grid_workload(engine, f(), NOW, overload_multiple=3).counts["overloaded"] == 0
 
 

@@ -204,7 +204,7 @@ def grade_hours_chart(df: pd.DataFrame) -> alt.Chart:
 # --- grid staffing and volunteer teams ----------------------------------------------------------------------
 
 # Workload flags: overloaded in the overdue vermilion, quiet in amber, the rest calm.
-FLAG_COLORS = {"overloaded": OVERDUE_COLOR, "quiet": "#E69F00", "ok": WITHIN_COLOR, "too_few": "#9CA3AF"}
+FLAG_COLORS = {"overloaded": OVERDUE_COLOR, "quiet": "#E69F00", "ok": WITHIN_COLOR}
 # Activity kinds (Okabe–Ito, colour-blind-safe), the same on every chart.
 ACTIVITY_COLORS = {"patrol": "#0072B2", "anti_fraud": "#D55E00", "mediation": "#009E73", "publicity": "#CC79A7",
                    "epidemic": "#56B4E9", "cleanup": "#E69F00", "care": "#F0E442", "other": "#9CA3AF"}
@@ -231,10 +231,11 @@ def workload_histogram(df: pd.DataFrame, median: float | None, flag_labels: dict
 
 def team_growth_chart(df: pd.DataFrame) -> alt.Chart:
     """Cumulative teams (bars would hide the members) and members, two axes."""
-    base = alt.Chart(df).encode(x=alt.X("month:T", title=t("vol.acts.month"), timeUnit="yearmonth"))
+    base = alt.Chart(df).encode(x=alt.X("month:T", title=t("vol.acts.month"), timeUnit="yearmonth",
+                                        axis=alt.Axis(format="%Y", tickCount="year")))
     teams = base.mark_line(color="#C8102E", point=False).encode(
         y=alt.Y("teams:Q", title=t("vol.growth.teams"), axis=alt.Axis(titleColor="#C8102E", format=",d")),
-        tooltip=[alt.Tooltip("month:T", timeUnit="yearmonth", title=t("vol.acts.month")),
+        tooltip=[alt.Tooltip("month:T", timeUnit="yearmonth", title=t("vol.acts.month"), format="%Y-%m"),
                  alt.Tooltip("teams:Q", title=t("vol.growth.teams"), format=","),
                  alt.Tooltip("members:Q", title=t("vol.growth.members"), format=",")])
     members = base.mark_line(color=WITHIN_COLOR, strokeDash=[5, 3]).encode(
