@@ -13,7 +13,11 @@ What "no leak" means, checked against an oracle computed independently of the ap
   filter, and every count is at most the count of those cases;
 * a page shows no case number, title, place name, reporter or order of another county, its region stays
   inside 110 and its region picker offers nothing outside 110;
-* personal data (reporter names and phones) appears in full only for the role ``staff``;
+* personal data (reporter names and phones; grid staff phones and volunteer team leaders) appears in full
+  only for the role ``staff``;
+* the grid staffing and volunteer questions (staffing.py, volunteers.py; pages ``staffing``, ``volunteers``)
+  name no grid, village, post, team or person outside the region, count no more than the fixture's CSV files
+  hold under it, and open no grid or team card outside the jurisdiction;
 * hostile strings raise nothing, leave the tables alone, and never reach an element that renders Markdown
   or HTML as live markup.
 
@@ -145,6 +149,43 @@ NAMES_OUTSIDE = frozenset(NAME[c] for c in PARENT if c not in SUB and c not in {
 REPORTERS = [(r["reporter_name"], r["reporter_phone"]) for r in _csv("cases.csv")] + [FOREIGN_REPORTER]
 PHONES = sorted({p for _, p in REPORTERS if p})
 FULL_NAMES = sorted({n for n, _ in REPORTERS if n and len(n) >= 2})
+
+# Grid staff, volunteer teams and their activities (staffing.py, volunteers.py), in both counties: 西县's have
+# recognisable names (西县网格员 13912340003 on G3, 西县志愿队 led by 西县队长 in 丙村…).
+STAFF = _csv("staff.csv")
+TEAMS = _csv("volunteer_teams.csv")
+ACTIVITIES = _csv("volunteer_activities.csv")
+GRID_ROWS = {g["code"]: g for g in _csv("grids.csv")}
+STAFF_ROLES = ("chief_grid_leader", "grid_leader", "grid_worker", "grid_liaison", "micro_grid_leader")
+ACTIVITY_KINDS = ("patrol", "anti_fraud", "mediation", "publicity", "epidemic", "cleanup", "care", "other")
+INACTIVE_DAYS = 90  # volunteers.py's default: no activity in the last 90 days, founded before that
+
+
+def place_of(row: dict) -> str:
+    """Where a post or a team lies: its grid, else its region."""
+    return row["grid_code"] or row["region_code"]
+
+
+def ancestors(code: str) -> frozenset[str]:
+    """The codes above ``code`` (not itself)."""
+    out, x = set(), PARENT.get(code)
+    while x is not None:
+        out.add(x)
+        x = PARENT.get(x)
+    return frozenset(out)
+
+
+FOREIGN_STAFF = [s for s in STAFF if place_of(s) not in SUB]
+FOREIGN_TEAMS = frozenset(t["team_code"] for t in TEAMS if place_of(t) not in SUB)
+# Names, phones, leaders and activity notes of 西县's staff and teams: none may reach a user of 110.
+FOREIGN_PEOPLE = tuple(sorted(
+    {s["name"] for s in FOREIGN_STAFF} | {s["phone"] for s in FOREIGN_STAFF if s["phone"]}
+    | {t["name"] for t in TEAMS if t["team_code"] in FOREIGN_TEAMS}
+    | {t["leader_name"] for t in TEAMS if t["team_code"] in FOREIGN_TEAMS and t["leader_name"]}
+    | {a["note"] for a in ACTIVITIES if a["team_code"] in FOREIGN_TEAMS and a["note"]}))
+# Personal data of the staffing questions: staff phones and team leaders, shown in full only to ``staff``.
+STAFF_PHONES = sorted({s["phone"] for s in STAFF if s["phone"]})
+TEAM_LEADERS = sorted({t["leader_name"] for t in TEAMS if t["leader_name"]})
 
 # ============================================================================================================
 # Probe bookkeeping: every checked call or page run is one probe; a failed check is a leak.
@@ -346,6 +387,8 @@ class Seen:
     counts: dict[str, int] = field(default_factory=dict)
     text: str = ""  # the bytes of an export, decoded
     region_only: bool = False  # the call applies the region only, not the filter's other conditions
+    teams: set[str] | None = None  # volunteer team codes listed (None: no list)
+    places: bool = False  # a staffing/volunteer answer: no name of a place or person outside the region either
 
 
 def _users():
@@ -584,6 +627,230 @@ def _monthly_ranking(env, f, user):
     return seen
 
 
+# --- grid staffing and volunteer teams (staffing.py, volunteers.py) ------------------------------------------
+#
+# The oracle for these is the fixture's CSV files: what lies under a region (grids, active posts by role,
+# teams, their members and the period's activities), each a bound on what a call may count.
+
+
+def _dates_only(variant: dict) -> dict:
+    return {k: v for k, v in variant.items() if k in ("date_from", "date_to")}
+
+
+def _in_period(day: str, variant: dict) -> bool:
+    d = date.fromisoformat(day)
+    return ((variant.get("date_from") is None or d >= variant["date_from"])
+            and (variant.get("date_to") is None or d <= variant["date_to"]))
+
+
+def teams_in(region: str) -> frozenset[str]:
+    sub = subtree(region)
+    return frozenset(t["team_code"] for t in TEAMS if place_of(t) in sub)
+
+
+def inactive_teams_oracle(region: str) -> frozenset[str]:
+    cutoff = NOW.date() - timedelta(days=INACTIVE_DAYS)
+    recent = {a["team_code"] for a in ACTIVITIES if date.fromisoformat(a["date"]) > cutoff}
+    return frozenset(t["team_code"] for t in TEAMS if t["team_code"] in teams_in(region)
+                     and t["team_code"] not in recent
+                     and (not t["founded_on"] or date.fromisoformat(t["founded_on"]) <= cutoff))
+
+
+def place_limits(variant: dict, region: str) -> dict[str, float]:
+    """Everything ``region`` holds (the period's activities for ``variant``'s dates), by measure."""
+    sub = subtree(region)
+    grids = [g for c, g in GRID_ROWS.items() if c in sub]
+    top = [g for g in grids if not g["parent_grid_code"]]
+    posts = [s for s in STAFF if place_of(s) in sub and s["active"] == "true"]
+    teams = [t for t in TEAMS if t["team_code"] in teams_in(region)]
+    acts = [a for a in ACTIVITIES if a["team_code"] in teams_in(region) and _in_period(a["date"], variant)]
+    covered = {s["grid_code"] if not GRID_ROWS[s["grid_code"]]["parent_grid_code"]
+               else GRID_ROWS[s["grid_code"]]["parent_grid_code"]
+               for s in posts if s["role"] == "grid_worker" and s["grid_code"]}
+    levels = Counter({"grid": len(top), "micro_grid": len(grids) - len(top)})
+    levels.update(r["level"] for r in _csv("regions.csv") if r["code"] in sub)
+    founded = Counter(t["founded_on"][:7] for t in teams if t["founded_on"])
+    return {
+        "grids": len(top), "micro_grids": len(grids) - len(top), "grids_and_micro": len(grids),
+        "households": sum(int(g["households"]) for g in top), "population": sum(int(g["population"]) for g in top),
+        **{role: sum(s["role"] == role for s in posts) for role in STAFF_ROLES},
+        "staff": len(posts), "party_members": sum(s["party_member"] == "true" for s in posts),
+        "grids_covered": len(covered),
+        **{f"nodes_{lvl}": n for lvl, n in levels.items()},
+        "teams": len(teams), "dated_teams": sum(bool(t["founded_on"]) for t in teams),
+        "members": sum(int(t["members"]) for t in teams), "inactive": len(inactive_teams_oracle(region)),
+        **{f"founded_{m}": n for m, n in founded.items()},
+        **{f"tag_{k}": sum(k in t["focus"].split(";") for t in teams) for k in ACTIVITY_KINDS},
+        "activities": len(acts), "participants": sum(int(a["participants"]) for a in acts),
+        "person_hours": sum(int(a["participants"]) * float(a["hours"]) for a in acts),
+        "active_teams": len({a["team_code"] for a in acts}),
+        **{f"month_kind_{m}_{k}": n for (m, k), n in Counter((a["date"][:7], a["kind"]) for a in acts).items()},
+    }
+
+
+def outside_region_markers(region: str) -> list[str]:
+    """Names of places, posts and teams of 110 that lie neither under ``region`` nor above it."""
+    near = subtree(region) | ancestors(region)
+    names = {NAME[c] for c in SUB - near}
+    names |= {s["name"] for s in STAFF if place_of(s) in SUB - near}
+    names |= {t["name"] for t in TEAMS if place_of(t) in SUB - near}
+    return sorted(names)
+
+
+def frame_text(*frames) -> str:
+    return " ".join(" ".join(map(str, [*df.columns, *df.to_numpy().ravel()])) for df in frames)
+
+
+STAFFING_COUNTS = ("grids", "micro_grids", "households", "population", *STAFF_ROLES, "staff", "party_members",
+                   "grids_covered")
+VOLUNTEER_COUNTS = ("teams", "members", "activities", "participants", "person_hours", "inactive", "population")
+# What a county-110 user types into the two searches: 西县's own names, words in every name, wildcards.
+GRID_TEXTS = ("西县", "网格", "丙村", "G3", "1211", "%", "_", "' OR '1'='1")
+TEAM_TEXTS = ("西县", "志愿", "队", "W", "T", "%", "_", "' OR '1'='1")
+
+
+def _staffing_summary(env, f, user):
+    from data_access import staffing
+
+    s = staffing.staffing_summary(env.engine, f)
+    return Seen(counts={c: getattr(s, c) for c in STAFFING_COUNTS}, places=True)
+
+
+def _staffing_by_child(env, f, user):
+    from data_access import staffing
+
+    df = staffing.staffing_by_child_region(env.engine, f)
+    return Seen(codes=set(map(str, df["code"])), counts={c: int(df[c].sum()) for c in STAFFING_COUNTS},
+                text=frame_text(df), places=True)
+
+
+def _structure_gaps(env, f, user):
+    """Each check lists nodes of one level: at most the region's nodes of that level."""
+    from data_access import staffing
+
+    gaps = staffing.structure_gaps(env.engine, f)
+    counts: dict[str, int] = {}
+    for df in gaps.values():
+        for lvl, n in Counter(df["level"]).items():
+            counts[f"nodes_{lvl}"] = max(counts.get(f"nodes_{lvl}", 0), n)
+    return Seen(codes=set().union(*(set(df["code"]) for df in gaps.values())), counts=counts,
+                text=frame_text(*gaps.values()), places=True)
+
+
+def _grid_workload(env, f, user):
+    """Cases per grid count the period's reports (the filter's other conditions aside): bounded by those."""
+    from data_access import staffing
+
+    w = staffing.grid_workload(env.engine, f, NOW)
+    g = w.grids
+    return Seen(codes=set(g["code"]), text=frame_text(g), places=True, counts={
+        "grids": max(len(g), sum(w.counts.values())), "grid_worker": int(g["workers"].sum()),
+        "region_cases": max(int(g["cases"].sum()), int(g["patrol"].sum()))})
+
+
+def _find_grids(env, f, user):
+    from data_access import staffing
+
+    seen = Seen(places=True, counts={"grids_and_micro": 0})
+    for text in GRID_TEXTS:
+        df = staffing.find_grids(env.engine, f, text)
+        seen.codes |= set(df["code"])
+        seen.text += " " + frame_text(df)
+        seen.counts["grids_and_micro"] = max(seen.counts["grids_and_micro"], len(df))
+    return seen
+
+
+def _volunteer_summary(env, f, user):
+    from data_access import volunteers
+
+    s = volunteers.volunteer_summary(env.engine, f, NOW)
+    return Seen(counts={c: getattr(s, c) for c in VOLUNTEER_COUNTS}, places=True)
+
+
+def _volunteers_by_child(env, f, user):
+    from data_access import volunteers
+
+    df = volunteers.volunteers_by_child_region(env.engine, f, NOW)
+    return Seen(codes=set(map(str, df["code"])), counts={c: df[c].sum() for c in VOLUNTEER_COUNTS},
+                text=frame_text(df), places=True)
+
+
+def _team_growth(env, f, user):
+    """Teams founded per month (with a founding date): a month only 西县's teams were founded in holds none."""
+    from data_access import volunteers
+
+    df = volunteers.team_growth(env.engine, f)
+    counts = {f"founded_{m}": int(n) for m, n in zip(df["month"], df["new_teams"])}
+    counts |= {"dated_teams": int(df["teams"].max()) if len(df) else 0,
+               "members": int(df["members"].max()) if len(df) else 0}
+    return Seen(counts=counts, text=frame_text(df), places=True)
+
+
+def _focus_tags(env, f, user):
+    from data_access import volunteers
+
+    df = volunteers.focus_tags(env.engine, f)
+    return Seen(counts={f"tag_{t}": int(n) for t, n in zip(df["tag"], df["teams"])}, text=frame_text(df),
+                places=True)
+
+
+def _month_kind(env, f, user):
+    from data_access import volunteers
+
+    df = volunteers.activities_by_month_kind(env.engine, f)
+    counts = {f"month_kind_{m}_{k}": int(n) for m, k, n in zip(df["month"], df["kind"], df["activities"])}
+    counts |= {"activities": int(df["activities"].sum()), "participants": int(df["participants"].sum()),
+               "person_hours": float(df["person_hours"].sum())}
+    return Seen(counts=counts, text=frame_text(df), places=True)
+
+
+def _inactive_teams(env, f, user):
+    from data_access import volunteers
+
+    df = volunteers.inactive_teams(env.engine, f, NOW)
+    return Seen(teams=set(df["team_code"]), counts={"inactive": len(df)}, text=frame_text(df), places=True)
+
+
+def _most_active_teams(env, f, user):
+    from data_access import volunteers
+
+    df = volunteers.most_active_teams(env.engine, f, NOW)
+    return Seen(teams=set(df["team_code"]), text=frame_text(df), places=True, counts={
+        "active_teams": len(df), "activities": int(df["activities"].sum()),
+        "participants": int(df["participants"].sum()), "person_hours": float(df["person_hours"].sum())})
+
+
+def _find_teams(env, f, user):
+    from data_access import volunteers
+
+    seen = Seen(teams=set(), places=True, counts={"teams": 0})
+    for text in TEAM_TEXTS:
+        df = volunteers.find_teams(env.engine, f, text)
+        seen.teams |= set(df["team_code"])
+        seen.text += " " + frame_text(df)
+        seen.counts["teams"] = max(seen.counts["teams"], len(df))
+    return seen
+
+
+# The period matters to the activities and the workload; "day_of_c05" holds activities of 西县 only.
+PERIODS = ("all", "day_of_c05", "q1_partial_months")
+PLACE_READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
+    "staffing.staffing_summary": (_staffing_summary, ("all",)),
+    "staffing.staffing_by_child_region": (_staffing_by_child, ("all",)),
+    "staffing.structure_gaps": (_structure_gaps, ("all",)),
+    "staffing.grid_workload": (_grid_workload, (*PERIODS, "text_foreign_title")),
+    "staffing.find_grids": (_find_grids, ("all",)),
+    "volunteers.volunteer_summary": (_volunteer_summary, PERIODS),
+    "volunteers.volunteers_by_child_region": (_volunteers_by_child, PERIODS),
+    "volunteers.team_growth": (_team_growth, ("all",)),
+    "volunteers.focus_tags": (_focus_tags, ("all",)),
+    "volunteers.activities_by_month_kind": (_month_kind, PERIODS),
+    "volunteers.inactive_teams": (_inactive_teams, ("all", "day_of_c05")),
+    "volunteers.most_active_teams": (_most_active_teams, PERIODS),
+    "volunteers.find_teams": (_find_teams, ("all",)),
+}
+
+
 # Variants per reader: aggregates take the sharp ones (each matches only 西县's cases, or every case); the
 # list and the exports take more; the order lists ignore every filter but the region.
 SHARP = ("all", "text_foreign_title", "day_of_c05", "supervised")
@@ -615,12 +882,18 @@ READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "process": (_process, SHARP),
     "supervision_effect": (_order_effect, ("all", "text_foreign_title")),
     "monthly_ranking": (_monthly_ranking, ("all",)),
+    **PLACE_READERS,
 }
 
 
 def foreign_markers(text: str) -> list[str]:
     """Names, titles, reporters and notes of the cases outside the jurisdiction found in ``text``."""
-    return [m for m in (*NAMES_OUTSIDE, *FOREIGN_REPORTER, FOREIGN_NOTE) if m in text]
+    return [m for m in (*NAMES_OUTSIDE, *FOREIGN_REPORTER, FOREIGN_NOTE, *FOREIGN_PEOPLE) if m in text]
+
+
+def staffing_personal_in(text: str) -> list[str]:
+    """Staff phones and team leaders (in full) found in ``text``."""
+    return [x for x in (*STAFF_PHONES, *TEAM_LEADERS) if x in text]
 
 
 def check_seen(seen: Seen, o: Oracle, variant: dict, region: str) -> None:
@@ -630,10 +903,19 @@ def check_seen(seen: Seen, o: Oracle, variant: dict, region: str) -> None:
         assert not leaked, f"LEAK: cases {sorted(leaked)} outside {region}/filter returned"
     outside = seen.codes - subtree(region)
     assert not outside, f"LEAK: codes {sorted(outside)} outside {region} returned"
-    limits = o.limits(variant, region)
-    over = {k: (v, limits[k]) for k, v in seen.counts.items() if v > limits[k]}
+    limits = {**o.limits(variant, region), **place_limits(variant, region),
+              "region_cases": len(o.matching(_dates_only(variant), region))}
+    # a measure the oracle does not know (a tag, a month, a kind of 西县's only) may hold nothing
+    over = {k: (v, limits.get(k, 0)) for k, v in seen.counts.items() if v > limits.get(k, 0) + 1e-9}
     assert not over, f"LEAK: counts above what {region} holds (got, at most): {over}"
     assert not foreign_markers(seen.text), f"LEAK: {foreign_markers(seen.text)} in the result"
+    assert not staffing_personal_in(seen.text), f"LEAK: {staffing_personal_in(seen.text)} (personal) in the result"
+    if seen.teams is not None:
+        leaked = seen.teams - teams_in(region)
+        assert not leaked, f"LEAK: teams {sorted(leaked)} outside {region} returned"
+    if seen.places:
+        found = [m for m in outside_region_markers(region) if m in seen.text]
+        assert not found, f"LEAK: {found} (outside {region}) in the result"
 
 
 def _all_codes():
@@ -750,6 +1032,143 @@ def test_case_detail_honours_the_users_own_jurisdiction_whatever_the_caller_pass
     with probing(env.kind, "A case detail"):
         d = case_detail(env.engine, case_no, _users()["staff110"], scope_code=scope_code, now=NOW)
         assert d is None, f"LEAK: {case_no} ({d.fields['county_name']}) returned to a user of {SCOPE}"
+
+
+def test_staffing_and_volunteers_oracle_agrees_with_the_app(env):
+    """Positive control: inside 110 (and each region below it) the app counts exactly what the CSV oracle
+    holds (so "at most" above is sharp), and without a jurisdiction 西县's staff and teams are found (so a
+    leak would show)."""
+    from data_access import staffing, volunteers
+    from data_access.filters import CaseFilter
+
+    for region in INSIDE_CODES.values():
+        with probing(env.kind, "A data_access"):
+            f = CaseFilter(scope_code=SCOPE, region_code=region)
+            lim = place_limits({}, region)
+            s = staffing.staffing_summary(env.engine, f)
+            assert {c: getattr(s, c) for c in STAFFING_COUNTS} == {c: lim[c] for c in STAFFING_COUNTS}, region
+            v = volunteers.volunteer_summary(env.engine, f, NOW)
+            assert {c: getattr(v, c) for c in VOLUNTEER_COUNTS} == pytest.approx(
+                {c: lim[c] for c in VOLUNTEER_COUNTS}), region
+            assert set(volunteers.inactive_teams(env.engine, f, NOW)["team_code"]) == inactive_teams_oracle(region)
+            active = {a["team_code"] for a in ACTIVITIES if a["team_code"] in teams_in(region)}
+            assert set(volunteers.most_active_teams(env.engine, f, NOW)["team_code"]) == active
+    assert place_limits({}, SCOPE)["grid_worker"] == 2 and inactive_teams_oracle(SCOPE) == {"T2"}
+    everywhere = CaseFilter()
+    with probing(env.kind, "A data_access"):
+        assert "G3" in set(staffing.find_grids(env.engine, everywhere, "西县")["code"])  # by its worker's name
+        assert set(volunteers.find_teams(env.engine, everywhere, "西县")["team_code"]) == FOREIGN_TEAMS
+        assert staffing.staffing_summary(env.engine, everywhere).grid_worker > place_limits({}, SCOPE)["grid_worker"]
+        assert "epidemic" in set(volunteers.focus_tags(env.engine, everywhere)["tag"])
+        day = CaseFilter(**VARIANTS["day_of_c05"])
+        assert volunteers.volunteer_summary(env.engine, day, NOW).activities == 1  # 西县志愿队's, that day
+        assert "W2" in set(volunteers.inactive_teams(env.engine, everywhere, NOW)["team_code"])
+
+
+# Grid / team codes a county-110 user opens a card with: 西县's, unknown and hostile ones (id → code).
+FOREIGN_GRID_CODES = {"grid_G3": "G3", "micro_G3-01": "G3-01", "county_120": "120", "village_1211": "1211",
+                      "county_110_not_a_grid": "110", "village_1111_not_a_grid": "1111", "unknown": "G9",
+                      "empty": "", "none": None, "like_all": "%", "like_grid": "G%", "like_one": "G_",
+                      "sql_or": "' OR '1'='1", "sql_or_G3": "G3' OR '1'='1", "script": "<script>alert(1)</script>"}
+FOREIGN_TEAM_CODES = {"team_W1": "W1", "team_W2": "W2", "team_W3": "W3", "unknown": "T9", "empty": "",
+                      "none": None, "like_all": "%", "like_W": "W%", "like_one": "T_", "sql_or": "' OR '1'='1",
+                      "sql_or_W1": "W1' OR '1'='1", "script": "<script>alert(1)</script>"}
+
+
+def card_text(card) -> str:
+    """Every value of a grid or team card as text."""
+    from dataclasses import fields
+
+    parts = []
+    for fld in fields(card):
+        v = getattr(card, fld.name)
+        parts.append(frame_text(v) if hasattr(v, "to_numpy") else str(v))
+    return " ".join(parts)
+
+
+@pytest.mark.parametrize("region", [None, "111", "G1"], ids=["no_region", "township_111", "grid_G1"])
+@pytest.mark.parametrize("user", ["staff110", "viewer110"])
+@pytest.mark.parametrize("code", list(FOREIGN_GRID_CODES.values()), ids=list(FOREIGN_GRID_CODES))
+def test_staffing_grid_card_outside_the_jurisdiction_is_none(env, code, user, region):
+    from data_access.filters import CaseFilter
+    from data_access.staffing import grid_card
+
+    with probing(env.kind, "A staffing cards"):
+        card = grid_card(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, _users()[user])
+        assert card is None, f"LEAK: grid card of {code!r} ({card.county}) returned to a user of {SCOPE}"
+
+
+@pytest.mark.parametrize("user", ["staff110", "viewer110"])
+@pytest.mark.parametrize("code", list(FOREIGN_TEAM_CODES.values()), ids=list(FOREIGN_TEAM_CODES))
+def test_volunteers_team_card_outside_the_jurisdiction_is_none(env, code, user):
+    from data_access.filters import CaseFilter
+    from data_access.volunteers import team_card
+
+    for region in (None, "111", "1111"):
+        with probing(env.kind, "A staffing cards"):
+            card = team_card(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, _users()[user],
+                             NOW)
+            assert card is None, f"LEAK: team card of {code!r} ({card.county}) returned to a user of {SCOPE}"
+
+
+@pytest.mark.parametrize("code", ["G1", "G2"])
+def test_staffing_grid_card_inside_the_jurisdiction(env, code):
+    """Positive control: a grid of 110 opens, with only its own active staff, teams and cases."""
+    from data_access.filters import CaseFilter
+    from data_access.staffing import grid_card
+
+    with probing(env.kind, "A staffing cards"):
+        card = grid_card(env.engine, CaseFilter(scope_code=SCOPE), code, _users()["staff110"])
+        assert card is not None and card.code == code and card.county == "东县"
+        own = subtree(code)
+        assert set(card.staff["name"]) == {s["name"] for s in STAFF if s["grid_code"] in own and s["active"] == "true"}
+        assert set(card.teams["team_code"]) == {t["team_code"] for t in TEAMS if t["grid_code"] in own}
+        assert set(card.recent_cases["case_no"]) == oracle(env).inside(code)
+        text = card_text(card)
+        assert not foreign_markers(text), foreign_markers(text)
+        assert not [m for m in outside_region_markers(code) if m in text]
+
+
+@pytest.mark.parametrize("team", ["T1", "T2", "T3", "T4"])
+def test_volunteers_team_card_inside_the_jurisdiction(env, team):
+    """Positive control: a team of 110 opens, with its own activities and the cases of its area only."""
+    from data_access.filters import CaseFilter
+    from data_access.volunteers import team_card
+
+    row = next(t for t in TEAMS if t["team_code"] == team)
+    with probing(env.kind, "A staffing cards"):
+        card = team_card(env.engine, CaseFilter(scope_code=SCOPE), team, _users()["staff110"], NOW)
+        assert card is not None and card.team_code == team and card.county == "东县"
+        assert card.place_code == place_of(row)
+        assert len(card.activities) == sum(a["team_code"] == team for a in ACTIVITIES)
+        assert set(card.area_cases["case_no"]) <= oracle(env).inside(place_of(row))
+        assert card.area_case_count == len(oracle(env).inside(place_of(row)))
+        text = card_text(card)
+        assert not foreign_markers(text), foreign_markers(text)
+
+
+CARDS_TRUST_THE_FILTER = (
+    "data_access/staffing.py grid_card and data_access/volunteers.py team_card bound the card by f.scope_code only "
+    "(tree.contains(f.scope_code, code), None = the whole tree) and use the user for masking only: with a filter "
+    "without a jurisdiction, or with 100/120, a user of 110 gets 西县's card (staff names, cases, teams)")
+
+
+@pytest.mark.parametrize("scope_code", [None, "100", "120"])
+@pytest.mark.parametrize("code", ["G3", "G3-01", "W1", "W2"])
+def test_staffing_cards_honour_the_users_own_jurisdiction_whatever_the_caller_passes(env, code, scope_code,
+                                                                                   request):
+    """Defence in depth, as case_detail and the exports do: a filter without a jurisdiction, or with a wider
+    or foreign one, still never opens a card of 西县 to a user of 110."""
+    from data_access.filters import CaseFilter
+    from data_access.staffing import grid_card
+    from data_access.volunteers import team_card
+
+    known_defect(request, CARDS_TRUST_THE_FILTER)
+    with probing(env.kind, "A staffing cards", known=True):
+        f, user = CaseFilter(scope_code=scope_code), _users()["staff110"]
+        card = grid_card(env.engine, f, code, user) if code.startswith("G") else team_card(env.engine, f, code,
+                                                                                            user, NOW)
+        assert card is None, f"LEAK: card of {code} ({card.county}) returned to a user of {SCOPE}"
 
 
 @pytest.mark.parametrize("user", ["staff110", "leader110"])
@@ -1022,12 +1441,34 @@ def check_page_inside(env: Env, at, page: str, role: str) -> None:
         assert at.title[0].value.endswith("东县")
         assert set(listed(at)) <= in_county(env)
         assert int(metrics(at)[FOUND]) <= len(in_county(env))
+    elif page in PLACE_PAGES:
+        check_place_page(at, page, SCOPE)
+
+
+PLACE_PAGES = {"staffing": "网格力量", "volunteers": "志愿服务"}  # url_path → title
+
+
+def check_place_page(at, page: str, region: str) -> None:
+    """The staffing and volunteer pages of ``region``: its title, its counts exactly as the CSV oracle has them
+    (a 西县 post or team would raise them), and only codes and teams of the region in the tables."""
+    assert at.title[0].value == f"{PLACE_PAGES[page]} · {NAME[region]}", at.title[0].value
+    lim, m = place_limits({}, region), metrics(at)
+    if page == "staffing":
+        assert (m["网格"], m["微网格"], m["在岗网格员"]) == tuple(
+            str(lim[k]) for k in ("grids", "micro_grids", "grid_worker")), m
+    else:
+        assert (m["志愿服务队"], m["队员"]) == (str(lim["teams"]), str(lim["members"])), m
+    for d in at.dataframe:
+        if "code" in d.value.columns:
+            assert set(map(str, d.value["code"])) <= subtree(region)
+        if "team_code" in d.value.columns:
+            assert set(map(str, d.value["team_code"])) <= teams_in(region)
 
 
 def _page_params():
     """Every code for the staff member; the viewer (same frame, other role) tries the main kinds."""
     out = []
-    for page in ("overview", "cases"):
+    for page in ("overview", "cases", *PLACE_PAGES):
         out += [pytest.param("staff", page, c, id=f"staff-{page}-{i}") for i, c in URL_CODES.items()]
         out += [pytest.param("viewer", page, URL_CODES[i], id=f"viewer-{page}-{i}")
                 for i in ("county_120", "city_100", "sql_or")]
@@ -1061,6 +1502,51 @@ def test_pages_with_a_region_inside_the_jurisdiction(env, code):
         assert at.session_state["region_code"] == code
         assert len([sb for sb in at.sidebar.selectbox if (sb.key or "").startswith("region_pick_")]) >= 2
         assert set(listed(at)) == oracle(env).inside(code) and listed(at)
+
+
+@pytest.mark.parametrize("page", list(PLACE_PAGES))
+@pytest.mark.parametrize("code", ["111", "1112", "G1"])
+def test_staffing_and_volunteers_pages_with_a_region_inside_the_jurisdiction(env, code, page):
+    """Positive control: a region below 110 is honoured and counted exactly; a grid opens its card on the
+    staffing page, with its own staff only."""
+    at = app(env, "staff")
+    with probing(env.kind, "B pages"):
+        open_page(at, page, {"region": code, "period": "all"})
+        assert_no_exception(at)
+        check_frame_inside(at)
+        assert at.session_state["region_code"] == code
+        assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+        if page == "staffing" and code == "G1":
+            assert any(x.value == f"网格名片 · {NAME[code]}" for x in at.subheader), [x.value for x in at.subheader]
+            staff = next(d.value for d in at.dataframe if "phone" in d.value.columns)
+            assert set(staff["name"]) == {s["name"] for s in STAFF if s["grid_code"] == code and s["active"] == "true"}
+        else:
+            check_place_page(at, page, code)
+
+
+# ?team=<code> on the volunteers page: 西县's teams, unknown and hostile codes.
+TEAM_LINKS = {"team_W1": "W1", "team_W2": "W2", "unknown": "T9", "like_all": "%", "sql_or": "W1' OR '1'='1",
+              "script": "<script>alert(1)</script>"}
+
+
+@pytest.mark.parametrize("team", list(TEAM_LINKS.values()), ids=list(TEAM_LINKS))
+@pytest.mark.parametrize("role", ["staff", "viewer"])
+def test_volunteers_link_to_a_team_of_another_county_opens_nothing(env, role, team):
+    """?team=… (and the same through session state) opens no card of 西县: a "not found" notice only."""
+    at = app(env, role)
+    for how in ("url", "session"):
+        with probing(env.kind, "B pages"):
+            if how == "url":
+                open_page(at, "volunteers", {"team": team})
+            else:
+                at.session_state["vol_team"] = team
+                open_page(at, "volunteers", {})
+            assert_no_exception(at)
+            check_frame_inside(at)
+            assert not live_markup(at), live_markup(at)
+            assert not any(x.value.startswith("队伍名片") for x in at.subheader), [x.value for x in at.subheader]
+            assert any(w.value.startswith("没有找到该队伍") for w in at.warning), [w.value for w in at.warning]
+            assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
 
 
 @pytest.mark.parametrize("case_no", FOREIGN_CASES)
@@ -1143,7 +1629,7 @@ def export_text(kind: str, data: bytes) -> str:
 NOT_STAFF = [("viewer", SCOPE), ("viewer", None), ("leader", None), ("admin", None)]
 
 
-@pytest.mark.parametrize("page", ["overview", "cases"])
+@pytest.mark.parametrize("page", ["overview", "cases", *PLACE_PAGES])
 @pytest.mark.parametrize("role, scope", NOT_STAFF[:2], ids=["viewer110", "viewer_all"])
 def test_a_viewer_page_holds_no_personal_data(env, role, scope, page):
     at = app(env, role, scope)
@@ -1151,6 +1637,45 @@ def test_a_viewer_page_holds_no_personal_data(env, role, scope, page):
         open_page(at, page, {"period": "all"})
         assert_no_exception(at)
         assert not personal_data_in(page_strings(at)), personal_data_in(page_strings(at))
+        assert not staffing_personal_in("\n".join(page_strings(at))), staffing_personal_in("\n".join(page_strings(at)))
+
+
+def _card_page_params():
+    """A grid card (?region=<grid>) and a team card (?team=…) for every role but staff; users of the whole
+    city open 西县's cards too."""
+    out = []
+    for (role, scope), uid in zip(NOT_STAFF, ["viewer110", "viewer_all", "leader_all", "admin_all"]):
+        for page, query in [("staffing", {"region": "G1"}), ("staffing", {"region": "G2"}),
+                            ("volunteers", {"team": "T1"}), ("volunteers", {"team": "T4"})]:
+            out.append(pytest.param(role, scope, page, query, id=f"{uid}-{page}-{'-'.join(query.values())}"))
+        if scope is None:
+            out += [pytest.param(role, scope, "staffing", {"region": "G3"}, id=f"{uid}-staffing-G3"),
+                    pytest.param(role, scope, "volunteers", {"team": "W1"}, id=f"{uid}-volunteers-W1")]
+    return out
+
+
+def _card_personal(query: dict) -> tuple[list[str], list[str]]:
+    """The phones and leaders the card of ``query`` holds."""
+    if "region" in query:
+        return _card_people(query["region"])
+    return [], [t["leader_name"] for t in TEAMS if t["team_code"] == query["team"] and t["leader_name"]]
+
+
+@pytest.mark.parametrize("role, scope, page, query", _card_page_params())
+def test_staffing_and_volunteers_cards_on_the_page_mask_phones_and_leaders(env, role, scope, page, query):
+    from data_access.access import mask_name, mask_phone
+
+    at = app(env, role, scope)
+    with probing(env.kind, "C personal data"):
+        open_page(at, page, {"period": "all", **query})
+        assert_no_exception(at)
+        assert any("名片" in x.value for x in at.subheader), "the card did not open"
+        text = "\n".join(page_strings(at))
+        assert not staffing_personal_in(text), f"LEAK: {staffing_personal_in(text)} shown to {role}"
+        phones, leaders = _card_personal(query)
+        shown = text.replace("\\", "")  # a metric's value is Markdown-escaped (李\* → 李*)
+        assert all(mask_phone(p) in shown for p in phones) and all(mask_name(n) in shown for n in leaders), (
+            [mask_phone(p) for p in phones], [mask_name(n) for n in leaders])
 
 
 def _panel_params():
@@ -1204,6 +1729,61 @@ def test_case_detail_masks_the_reporter(env, user):
             d = case_detail(env.engine, case_no, _users()[user], scope_code=_users()[user].scope_code, now=NOW)
             text = " ".join(map(str, [*d.fields.values(), *d.events.to_numpy().ravel()]))
             assert not personal_data_in(text), personal_data_in(text)
+
+
+def _card_people(code: str) -> tuple[list[str], list[str]]:
+    """Phones of the active posts on grid ``code`` (and its micro-grids) and leaders of its teams."""
+    own = subtree(code)
+    phones = [s["phone"] for s in STAFF if s["grid_code"] in own and s["active"] == "true" and s["phone"]]
+    leaders = [t["leader_name"] for t in TEAMS if t["grid_code"] in own and t["leader_name"]]
+    return phones, leaders
+
+
+@pytest.mark.parametrize("user", ["viewer110", "leader110", "viewer_all", "leader_all", "admin_all", "staff110"])
+def test_staffing_cards_mask_phones_and_team_leaders(env, user):
+    """Grid cards (staff and micro-grid leader phones, team leaders) and team cards (the leader): masked
+    (access.mask_phone / mask_name) for every role but ``staff``, in full for ``staff`` (positive control).
+    Users of the whole city open 西县's cards too."""
+    from data_access.access import mask_name, mask_phone
+    from data_access.filters import CaseFilter
+    from data_access.staffing import grid_card
+    from data_access.volunteers import team_card
+
+    u = _users()[user]
+    f = CaseFilter(scope_code=u.scope_code)
+    full = u.role == "staff"
+    everywhere = u.scope_code is None
+    for code in ["G1", "G2", *(["G3", "G3-01"] if everywhere else [])]:
+        with probing(env.kind, "C personal data"):
+            card = grid_card(env.engine, f, code, u)
+            text = card_text(card)
+            phones, leaders = _card_people(code)
+            assert phones  # something to mask
+            if full:
+                assert set(phones + leaders) <= set(staffing_personal_in(text)), staffing_personal_in(text)
+            else:
+                assert not staffing_personal_in(text), f"LEAK: {staffing_personal_in(text)} shown to {user}"
+                assert all(mask_phone(p) in text for p in phones) and all(mask_name(n) in text for n in leaders)
+    for team in ["T1", "T2", "T4", *(["W1", "W2"] if everywhere else [])]:
+        with probing(env.kind, "C personal data"):
+            card = team_card(env.engine, f, team, u, NOW)
+            leader = next(t["leader_name"] for t in TEAMS if t["team_code"] == team)
+            assert card.leader == (leader if full else mask_name(leader))
+            if not full:
+                assert not staffing_personal_in(card_text(card)), staffing_personal_in(card_text(card))
+
+
+@pytest.mark.parametrize("page, query", [("staffing", {"region": "G1"}), ("volunteers", {"team": "T1"})],
+                         ids=["staffing-G1", "volunteers-T1"])
+def test_positive_control_staff_sees_staff_phones_and_team_leaders(env, page, query):
+    """The checks above can fail: 东县's staff sees the grid's phones and the team's leader in full."""
+    at = app(env, "staff")
+    with probing(env.kind, "C personal data"):
+        open_page(at, page, {"period": "all", **query})
+        assert_no_exception(at)
+        phones, leaders = _card_personal(query)
+        found = staffing_personal_in("\n".join(page_strings(at)))
+        assert set(phones + leaders) <= set(found) and leaders, found
 
 
 def test_positive_control_staff_sees_the_phone_of_its_own_county_only(env):
@@ -1261,7 +1841,8 @@ def test_no_page_renders_raw_html():
 
 
 MARKUP = ("script", "img", "md_link", "md_image")
-FIELDS = ("q_url", "q_widget", "case_url", "note", "audit_who", "signin_user", "signin_password")
+FIELDS = ("q_url", "q_widget", "case_url", "note", "audit_who", "signin_user", "signin_password",
+          "staffing_q_url", "volunteers_q_url", "volunteers_team_url")
 
 
 def _known(field_: str, sid: str, kind: str) -> str | None:
@@ -1357,6 +1938,16 @@ def test_hostile_strings_in_every_text_input_are_neutral(env, field_, sid, reque
                 assert any(typed in v for v in shown)
             finally:
                 remove_probe_orders(env)
+        elif field_ in ("staffing_q_url", "volunteers_q_url"):  # the grid and team searches
+            page, view = ("staffing", "find") if field_ == "staffing_q_url" else ("volunteers", "teams")
+            at = open_page(app(env, "staff"), page, {"view": view, "q": s})
+            check_neutral(env, at, before)
+            check_frame_inside(at)
+            assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+        elif field_ == "volunteers_team_url":  # a team card asked for by code
+            at = open_page(app(env, "staff"), "volunteers", {"team": s})
+            check_neutral(env, at, before)
+            assert not any(x.value.startswith("队伍名片") for x in at.subheader)
         elif field_ == "audit_who":
             at = _session(env, "audit", lambda: open_page(app(env, "leader"), "audit", {}))
             at.text_input(key="au_who").set_value(s).run()
