@@ -382,6 +382,13 @@ def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
 
 # --- a grid's card -----------------------------------------------------------------------------------------
 
+def visible(tree, code: str, f: CaseFilter, user: User | None) -> bool:
+    """``code`` lies inside the filter's jurisdiction and inside the user's own, whatever the caller passed as
+    the filter (as case_detail does): a card never opens outside what the user may see."""
+    return (code in tree.nodes and tree.contains(f.scope_code, code)
+            and (user is None or user.scope_code is None or tree.contains(user.scope_code, code)))
+
+
 @dataclass(frozen=True)
 class GridCard:
     code: str
@@ -400,12 +407,12 @@ class GridCard:
 
 
 def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recent: int = 10) -> GridCard | None:
-    """Everything about one grid or micro-grid inside the user's jurisdiction; None when it is unknown or
-    outside.  Phones and team leaders are shown as ``user`` may see them (access.personal)."""
+    """Everything about one grid or micro-grid inside the user's jurisdiction (the filter's and the user's
+    own); None when it is unknown or outside.  Phones and team leaders are shown as ``user`` may see them (access.personal)."""
     r = resolve(engine, f)
     tree = r.tree
     node = tree.nodes.get(code) if isinstance(code, str) else None
-    if node is None or node.level not in ("grid", "micro_grid") or not tree.contains(f.scope_code, code):
+    if node is None or node.level not in ("grid", "micro_grid") or not visible(tree, code, f, user):
         return None
     names = {n.level: n.name for n in tree.ancestors(code)}
     top = code if node.level == "grid" else node.parent

@@ -25,7 +25,7 @@ from .metrics import ratio
 from .regions import path_column
 from .schema import cases, node_paths, volunteer_activities, volunteer_teams
 from .sqlfn import month_of
-from .staffing import region_condition
+from .staffing import region_condition, visible
 
 DEFAULT_INACTIVE_DAYS = 90
 
@@ -276,7 +276,7 @@ def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, 
         if t is None:
             return None
         place = t.grid_code or t.region_code
-        if place not in r.tree.nodes or not r.tree.contains(f.scope_code, place):
+        if not visible(r.tree, place, f, user):
             return None
         acts = pd.DataFrame(conn.execute(
             select(va.c.date, va.c.kind, va.c.participants, va.c.hours, va.c.note).where(va.c.team_code == team_code)

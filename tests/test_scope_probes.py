@@ -1147,12 +1147,6 @@ def test_volunteers_team_card_inside_the_jurisdiction(env, team):
         assert not foreign_markers(text), foreign_markers(text)
 
 
-CARDS_TRUST_THE_FILTER = (
-    "data_access/staffing.py grid_card and data_access/volunteers.py team_card bound the card by f.scope_code only "
-    "(tree.contains(f.scope_code, code), None = the whole tree) and use the user for masking only: with a filter "
-    "without a jurisdiction, or with 100/120, a user of 110 gets 西县's card (staff names, cases, teams)")
-
-
 @pytest.mark.parametrize("scope_code", [None, "100", "120"])
 @pytest.mark.parametrize("code", ["G3", "G3-01", "W1", "W2"])
 def test_staffing_cards_honour_the_users_own_jurisdiction_whatever_the_caller_passes(env, code, scope_code,
@@ -1163,8 +1157,7 @@ def test_staffing_cards_honour_the_users_own_jurisdiction_whatever_the_caller_pa
     from data_access.staffing import grid_card
     from data_access.volunteers import team_card
 
-    known_defect(request, CARDS_TRUST_THE_FILTER)
-    with probing(env.kind, "A staffing cards", known=True):
+    with probing(env.kind, "A staffing cards"):
         f, user = CaseFilter(scope_code=scope_code), _users()["staff110"]
         card = grid_card(env.engine, f, code, user) if code.startswith("G") else team_card(env.engine, f, code,
                                                                                             user, NOW)
