@@ -118,12 +118,14 @@ volunteer_activities = Table(
     "volunteer_activities",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("team_code", String(48), ForeignKey("volunteer_teams.team_code"), nullable=False, index=True),
+    Column("team_code", String(48), ForeignKey("volunteer_teams.team_code"), nullable=False),
     Column("date", Date, nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("participants", Integer, nullable=False),
     Column("hours", Float, nullable=False),
     Column("note", Text),
+    # a region's teams' activities in a period, and each team's last activity, by key (data_access/volunteers.py)
+    Index("ix_volunteer_activities_team_date", "team_code", "date"),
 )
 
 departments = Table(

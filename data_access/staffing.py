@@ -41,6 +41,7 @@ from .filters import CaseFilter, Resolved, case_conditions, period_parts, resolv
 from .metrics import ratio
 from .regions import path_column
 from .schema import cases, grid_summary, grids, node_paths, staff, volunteer_teams
+from .sqlfn import no_index
 from .summary import grid_measures
 
 DEFAULT_OVERLOAD_MULTIPLE = 2.0
@@ -306,8 +307,10 @@ def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, lis
     def raw_part(days) -> pd.DataFrame:
         plain = r.f.with_()  # only region and period matter here
         conds = case_conditions(Resolved(plain, r.code, r.level, r.tree), now, dates=days)
-        stmt = (select(cases.c.top_grid_code.label("code"), *grid_measures(cases)).where(*conds)
-                .group_by(cases.c.top_grid_code))
+        # +top_grid_code on SQLite: grouping must not steer it to skip-scan the grid index over every grid
+        # (30–50 ms) instead of reading the few days by report time (5 ms)
+        grid = no_index(cases.c.top_grid_code)
+        stmt = select(grid.label("code"), *grid_measures(cases)).where(*conds).group_by(grid)
         with engine.connect() as conn:
             return [tuple(x) for x in conn.execute(stmt)]
 

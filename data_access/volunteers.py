@@ -41,6 +41,15 @@ def _where(r: Resolved, p) -> list[ColumnElement]:
     return [c for c in [region_condition(r, p)] if c is not None]
 
 
+def _in_scope(r: Resolved) -> list[ColumnElement]:
+    """Activities (``va``) of the teams serving under the region: an IN over the region's teams, so that the
+    (team_code, date) index reads only their rows (a join on the teams' coalesced place could not)."""
+    if r.code is None:
+        return []
+    j, p = _team_paths()
+    return [va.c.team_code.in_(select(vt.c.team_code).select_from(j).where(*_where(r, p)))]
+
+
 def _period(f: CaseFilter) -> list[ColumnElement]:
     conds = []
     if f.date_from is not None:
@@ -90,8 +99,7 @@ def volunteer_summary(engine: Engine, f: CaseFilter, now: datetime | None,
             select(func.count(), func.coalesce(func.sum(vt.c.members), 0),
                    func.count().filter(_inactive_condition(now, inactive_days)))
             .select_from(j).where(*where)).one()
-        acts = conn.execute(select(*_activity_measures()).select_from(j.join(va, va.c.team_code == vt.c.team_code))
-                            .where(*where, *_period(f))).one()
+        acts = conn.execute(select(*_activity_measures()).where(*_in_scope(r), *_period(f))).one()
     pop = r.tree.population.get(r.code, 0) if r.code else sum(r.tree.population.get(c, 0) for c in r.tree.roots)
     return VolunteerSummary(teams=teams, members=int(members), activities=acts.activities,
                             participants=int(acts.participants), person_hours=float(acts.person_hours),
@@ -120,9 +128,13 @@ def volunteers_by_child_region(engine: Engine, f: CaseFilter, now: datetime | No
                    func.coalesce(func.sum(vt.c.members), 0).label("members"),
                    func.count().filter(_inactive_condition(now, inactive_days)).label("inactive"))
             .select_from(j).where(*where).group_by(key)).mappings().all())
+        per_team = (select(va.c.team_code, *_activity_measures()).where(*_in_scope(r), *_period(f))
+                    .group_by(va.c.team_code).subquery("pt"))
         a = pd.DataFrame(conn.execute(
-            select(key.label("code"), *_activity_measures())
-            .select_from(j.join(va, va.c.team_code == vt.c.team_code)).where(*where, *_period(f)).group_by(key)
+            select(key.label("code"), func.sum(per_team.c.activities).label("activities"),
+                   func.sum(per_team.c.participants).label("participants"),
+                   func.sum(per_team.c.person_hours).label("person_hours"))
+            .select_from(j.join(per_team, per_team.c.team_code == vt.c.team_code)).where(*where).group_by(key)
         ).mappings().all())
     base = pd.DataFrame([(k.code, k.name, k.level, r.tree.population.get(k.code, 0)) for k in kids],
                         columns=["code", "name", "level", "population"])
@@ -179,12 +191,10 @@ def focus_tags(engine: Engine, f: CaseFilter) -> pd.DataFrame:
 def activities_by_month_kind(engine: Engine, f: CaseFilter) -> pd.DataFrame:
     """The period's activities per month and kind: month, kind, activities, participants, person_hours."""
     r = resolve(engine, f)
-    j, p = _team_paths()
     m = month_of(va.c.date)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(
-            select(m.label("month"), va.c.kind, *_activity_measures())
-            .select_from(j.join(va, va.c.team_code == vt.c.team_code)).where(*_where(r, p), *_period(f))
+            select(m.label("month"), va.c.kind, *_activity_measures()).where(*_in_scope(r), *_period(f))
             .group_by(m, va.c.kind).order_by(m, va.c.kind)).mappings().all(),
             columns=["month", "kind", "activities", "participants", "person_hours"])
 
@@ -205,14 +215,17 @@ def _team_rows(r: Resolved, rows, now: datetime) -> pd.DataFrame:
 
 
 def _team_select(r: Resolved, f: CaseFilter, j, p):
-    last = select(va.c.team_code, func.max(va.c.date).label("last_activity")).group_by(va.c.team_code).subquery("la")
-    period = select(va.c.team_code, *_activity_measures()).where(*_period(f)).group_by(va.c.team_code).subquery("pa")
-    stmt = (select(vt.c.team_code, vt.c.name, vt.c.members, vt.c.founded_on, p.c.code.label("node"),
-                   last.c.last_activity, func.coalesce(period.c.activities, 0).label("activities"),
+    """The region's teams with their last activity (by key from the (team, date) index) and the period's
+    activity counts (of the region's teams only)."""
+    last = (select(func.max(va.c.date)).where(va.c.team_code == vt.c.team_code).correlate(vt)
+            .scalar_subquery().label("last_activity"))
+    period = (select(va.c.team_code, *_activity_measures()).where(*_in_scope(r), *_period(f))
+              .group_by(va.c.team_code).subquery("pa"))
+    stmt = (select(vt.c.team_code, vt.c.name, vt.c.members, vt.c.founded_on, p.c.code.label("node"), last,
+                   func.coalesce(period.c.activities, 0).label("activities"),
                    func.coalesce(period.c.participants, 0).label("participants"),
                    func.coalesce(period.c.person_hours, 0.0).label("person_hours"))
-            .select_from(j.outerjoin(last, last.c.team_code == vt.c.team_code)
-                         .outerjoin(period, period.c.team_code == vt.c.team_code))
+            .select_from(j.outerjoin(period, period.c.team_code == vt.c.team_code))
             .where(*_where(r, p)))
     return stmt, last, period
 
@@ -225,7 +238,7 @@ def inactive_teams(engine: Engine, f: CaseFilter, now: datetime | None = None,
     j, p = _team_paths()
     stmt, last, _ = _team_select(r, f, j, p)
     stmt = (stmt.where(_inactive_condition(now, inactive_days))
-            .order_by(last.c.last_activity.is_not(None), last.c.last_activity, vt.c.team_code).limit(limit))
+            .order_by(last.is_not(None), last, vt.c.team_code).limit(limit))
     with engine.connect() as conn:
         return _team_rows(r, conn.execute(stmt).all(), now)
 

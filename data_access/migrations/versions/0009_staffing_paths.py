@@ -4,6 +4,8 @@
   that staff, volunteer teams and grids can be counted by any level in SQL.
 - ``grid_summary``: report month × top grid, the cases reported in each grid (grid workers' workload),
   maintained by the loader and every write path like ``case_summary``.
+- ``volunteer_activities`` is indexed by (team, date) instead of team alone: a region's teams' activities
+  in a period and each team's last activity are read by key.
 Existing data is brought up to date here.
 
 Revision ID: 0009
@@ -21,6 +23,8 @@ depends_on = None
 
 def upgrade() -> None:
     bind = op.get_bind()
+    op.drop_index("ix_volunteer_activities_team_code", table_name="volunteer_activities")
+    op.create_index("ix_volunteer_activities_team_date", "volunteer_activities", ["team_code", "date"])
     node_paths.create(bind)
     grid_summary.create(bind)
     from data_access.regions import rebuild_node_paths
@@ -31,5 +35,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_volunteer_activities_team_date", table_name="volunteer_activities")
+    op.create_index("ix_volunteer_activities_team_code", "volunteer_activities", ["team_code"])
     op.drop_table("grid_summary")
     op.drop_table("node_paths")
