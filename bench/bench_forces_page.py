@@ -1,0 +1,98 @@
+"""Whole-page render time of the grid-staffing and volunteer-team pages (pages/staffing.py,
+pages/volunteers.py), every view and both cards, AppTest, cold caches.
+
+    python bench/bench_forces_page.py --db sqlite:///bench/full.db [--runs 3]
+
+Signs in as a city-wide leader (an account ``bench_leader`` is created if missing) and opens each view
+with the frame's default period (last 12 months), at city scope; the cards open a grid with micro-grids
+and a team of the same county.  Reports the median of ``--runs`` cold renders (every cached answer dropped
+before each run) and one warm rerun.  Target: ≤ 1 s cold at full scale.  The database part of each
+question is timed by bench/bench_staffing.py.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _session(url: str) -> str:
+    from data_access import users
+    from data_access.db import get_engine
+
+    engine = get_engine(url)
+    account = users.get_account(engine, "bench_leader") or users.add_user(
+        engine, "bench_leader", display_name="基准测试", role="leader", scope_code=None)
+    return users.open_session(engine, account.as_user())
+
+
+def _samples(url: str) -> tuple[str, str]:
+    from sqlalchemy import select
+
+    from data_access.db import get_engine
+    from data_access.schema import grids, volunteer_teams
+
+    with get_engine(url).connect() as conn:
+        grid = conn.execute(select(grids.c.parent_grid_code).where(grids.c.parent_grid_code.is_not(None))
+                            .order_by(grids.c.parent_grid_code).limit(1)).scalar_one()
+        team = conn.execute(select(volunteer_teams.c.team_code).where(volunteer_teams.c.grid_code == grid)
+                            .limit(1)).scalar_one_or_none() or \
+            conn.execute(select(volunteer_teams.c.team_code).limit(1)).scalar_one()
+    return grid, team
+
+
+def render(page: str, query: dict[str, str], token: str, cold: bool) -> float:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    if cold:
+        st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["_auth"] = token
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    t0 = time.perf_counter()
+    at.switch_page(f"pages/{page}.py").run()
+    ms = (time.perf_counter() - t0) * 1000
+    if at.exception:
+        raise SystemExit(f"{page} {query}: {at.exception[0].value}")
+    return ms
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default="sqlite:///bench/full.db")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    os.environ["GOV_DB_URL"] = args.db
+    os.environ["GOV_AUTO_DEMO"] = "0"
+    token = _session(args.db)
+    grid, team = _samples(args.db)
+    cases = [
+        ("staffing", "by region", {"view": "regions"}),
+        ("staffing", "3+1+N", {"view": "structure"}),
+        ("staffing", "workload", {"view": "workload"}),
+        ("staffing", "find '李'", {"view": "find", "q": "李"}),
+        ("staffing", "grid card", {"region": grid}),
+        ("volunteers", "overview", {"view": "overview"}),
+        ("volunteers", "activities", {"view": "activities"}),
+        ("volunteers", "teams", {"view": "teams"}),
+        ("volunteers", "team card", {"team": team}),
+    ]
+    print(f"| page | view | cold ms (median of {args.runs}) | warm ms |")
+    print("|---|---|---:|---:|")
+    for page, label, query in cases:
+        cold = [render(page, query, token, cold=True) for _ in range(args.runs)]
+        warm = render(page, query, token, cold=False)
+        print(f"| {page} | {label} | {statistics.median(cold):.0f} | {warm:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
