@@ -15,21 +15,12 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def _session(url: str) -> str:
-    from data_access import users
-    from data_access.db import get_engine
-
-    engine = get_engine(url)
-    account = users.get_account(engine, "bench_leader") or users.add_user(
-        engine, "bench_leader", display_name="基准测试", role="leader", scope_code=None)
-    return users.open_session(engine, account.as_user())
+sys.path.insert(0, str(ROOT / "bench"))
+from timing import bench_session, render_page
 
 
 def _samples(url: str) -> tuple[str, str]:
@@ -47,25 +38,6 @@ def _samples(url: str) -> tuple[str, str]:
     return grid, team
 
 
-def render(page: str, query: dict[str, str], token: str, cold: bool) -> float:
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    if cold:
-        st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.session_state["_auth"] = token
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    t0 = time.perf_counter()
-    at.switch_page(f"pages/{page}.py").run()
-    ms = (time.perf_counter() - t0) * 1000
-    if at.exception:
-        raise SystemExit(f"{page} {query}: {at.exception[0].value}")
-    return ms
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", default="sqlite:///bench/full.db")
@@ -73,7 +45,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["GOV_DB_URL"] = args.db
     os.environ["GOV_AUTO_DEMO"] = "0"
-    token = _session(args.db)
+    token = bench_session(args.db)
     grid, team = _samples(args.db)
     cases = [
         ("staffing", "by region", {"view": "regions"}),
@@ -89,8 +61,8 @@ def main() -> None:
     print(f"| page | view | cold ms (median of {args.runs}) | warm ms |")
     print("|---|---|---:|---:|")
     for page, label, query in cases:
-        cold = [render(page, query, token, cold=True) for _ in range(args.runs)]
-        warm = render(page, query, token, cold=False)
+        cold = [render_page(ROOT, page, query, token, cold=True) for _ in range(args.runs)]
+        warm = render_page(ROOT, page, query, token, cold=False)
         print(f"| {page} | {label} | {statistics.median(cold):.0f} | {warm:.0f} |", flush=True)
 
 

@@ -13,41 +13,14 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from timing import bench_session, render_page
 
 VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")
-
-
-def _session(url: str) -> str:
-    from data_access import users
-    from data_access.db import get_engine
-
-    engine = get_engine(url)
-    account = users.get_account(engine, "bench_leader") or users.add_user(
-        engine, "bench_leader", display_name="基准测试", role="leader", scope_code=None)
-    return users.open_session(engine, account.as_user())
-
-
-def render(url: str, view: str, token: str, cold: bool) -> float:
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    if cold:
-        st.cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.session_state["_auth"] = token
-    at.query_params["view"] = view
-    at.run()
-    t0 = time.perf_counter()
-    at.switch_page("pages/supervision.py").run()
-    ms = (time.perf_counter() - t0) * 1000
-    if at.exception:
-        raise SystemExit(f"{view}: {at.exception[0].value}")
-    return ms
 
 
 def main() -> None:
@@ -57,11 +30,11 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["GOV_DB_URL"] = args.db
     os.environ["GOV_AUTO_DEMO"] = "0"
-    token = _session(args.db)
+    token = bench_session(args.db)
     print(f"{'view':<12} {'cold ms (median)':>17} {'warm ms':>8}")
     for view in VIEWS:
-        cold = [render(args.db, view, token, cold=True) for _ in range(args.runs)]
-        warm = render(args.db, view, token, cold=False)
+        cold = [render_page(ROOT, "supervision", {"view": view}, token, cold=True) for _ in range(args.runs)]
+        warm = render_page(ROOT, "supervision", {"view": view}, token, cold=False)
         print(f"{view:<12} {statistics.median(cold):>17.0f} {warm:>8.0f}")
 
 

@@ -16,3 +16,35 @@ def timed(fn: Callable[[], object], repeat: int = 5, warm: bool = False) -> floa
         fn()
         times.append((time.perf_counter() - t) * 1000)
     return statistics.median(times)
+
+
+def bench_session(url: str) -> str:
+    """A signed-in session token of a city-wide leader (account ``bench_leader``, made if missing)."""
+    from data_access import users
+    from data_access.db import get_engine
+
+    engine = get_engine(url)
+    account = users.get_account(engine, "bench_leader") or users.add_user(
+        engine, "bench_leader", display_name="基准测试", role="leader", scope_code=None)
+    return users.open_session(engine, account.as_user())
+
+
+def render_page(root, page: str, query: dict[str, str], token: str, cold: bool) -> float:
+    """Milliseconds to render ``pages/<page>.py`` with ``query`` in AppTest, signed in with ``token``;
+    ``cold`` drops every cached answer first.  The frame's first run (the default page) is not timed."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    if cold:
+        st.cache_data.clear()
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=600)
+    at.session_state["_auth"] = token
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    t0 = time.perf_counter()
+    at.switch_page(f"pages/{page}.py").run()
+    ms = (time.perf_counter() - t0) * 1000
+    if at.exception:
+        raise SystemExit(f"{page} {query}: {at.exception[0].value}")
+    return ms

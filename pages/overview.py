@@ -7,11 +7,11 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.regions import ancestor_code
-from ui import charts, data, fmt
+from ui import charts, data, fmt, lists
 from ui.frame import current_filter
 from ui.guard import require_frame
 from ui.setup import friendly_errors
-from ui.state import lang, set_region, t
+from ui.state import lang, t
 
 MAP_MEASURES = {
     "closure_rate": ("ov.rank.closure_rate", ".2%"),
@@ -72,9 +72,8 @@ def ranking_table(f, url, now, tree) -> None:
         closure_rate=ranking["closure_rate"].astype(float) * 100,
         on_time_rate=ranking["on_time_rate"].astype(float) * 100,
     )
-    event = st.dataframe(
-        view,
-        hide_index=True,
+    lists.drill_table(
+        view, f"rank_{f.region_code or 'root'}",
         column_order=["name", "cases", "closure_rate", "on_time_rate", "open_overdue", "cases_per_1000",
                       "median_hours_to_close"],
         column_config={
@@ -85,16 +84,7 @@ def ranking_table(f, url, now, tree) -> None:
             "open_overdue": st.column_config.NumberColumn(t("ov.rank.open_overdue"), format="localized"),
             "cases_per_1000": st.column_config.NumberColumn(t("ov.rank.per_1000"), format="%.1f"),
             "median_hours_to_close": st.column_config.NumberColumn(t("ov.rank.median_hours"), format="%.1f"),
-        },
-        placeholder="—",
-        on_select="rerun",
-        selection_mode="single-row",
-        key=f"rank_{f.region_code or 'root'}",
-    )
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        set_region(str(ranking["code"].iloc[rows[0]]))
-        st.rerun()
+        })
 
 
 def county_map(f, url, now, tree) -> None:

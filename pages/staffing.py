@@ -16,7 +16,7 @@ from ui.auth import current_user
 from ui.frame import current_filter
 from ui.guard import require_frame
 from ui.setup import friendly_errors
-from ui.state import lang, set_region, t
+from ui.state import lang, t
 
 VIEWS = ("regions", "structure", "workload", "find")
 VIEW_ICONS = {"regions": ":material/groups:", "structure": ":material/account_tree:",
@@ -57,8 +57,8 @@ def regions_view(f, url) -> None:
         st.subheader(t("stf.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
         st.caption(t("ov.rank.hint"))
         view = table.assign(coverage=table["coverage"] * 100, party_share=table["party_share"] * 100)
-        event = st.dataframe(
-            view, hide_index=True,
+        lists.drill_table(
+            view, f"stf_rank_{f.region_code or 'root'}",
             column_order=["name", "grids", "micro_grids", "population", *STAFF_ROLES, "coverage",
                           "residents_per_worker", "party_share"],
             column_config={
@@ -72,13 +72,7 @@ def regions_view(f, url) -> None:
                 "residents_per_worker": st.column_config.NumberColumn(
                     t("stf.col.residents_per_worker"), format="%.0f", help=t("help.stf.residents_per_worker")),
                 "party_share": st.column_config.NumberColumn(t("stf.col.party_share"), format="%.1f%%"),
-            },
-            placeholder="—", on_select="rerun", selection_mode="single-row",
-            key=f"stf_rank_{f.region_code or 'root'}")
-        rows = event.selection.rows if event is not None else []
-        if rows:
-            set_region(str(table["code"].iloc[rows[0]]))
-            st.rerun()
+            })
     left, _ = st.columns([3, 2])
     with left:
         county_map(f, url)
@@ -115,7 +109,7 @@ def structure_view(f, url) -> None:
     cols = st.columns(len(GAP_CHECKS))
     for col, check in zip(cols, GAP_CHECKS):
         n = len(gaps[check])
-        col.metric(t(f"stf.gap.{check}"), fmt.count(n, lg), border=True)
+        col.metric(t(f"stf.gapcard.{check}"), fmt.count(n, lg), help=t(f"stf.gap.{check}"), border=True)
     for check, level in GAP_CHECKS.items():
         df = gaps[check]
         if df.empty:
@@ -124,16 +118,12 @@ def structure_view(f, url) -> None:
                          else f"{t(f'stf.gap.{check}')} ({fmt.count(len(df), lg)})"):
             order = ["name", *[c for c in ("grid", "village", "township", "county")
                                if c != level and df[c].notna().any()]]
-            event = st.dataframe(
-                df, hide_index=True, column_order=order,
+            lists.drill_table(
+                df, f"stf_gap_{check}",
+                column_order=order,
                 column_config={"name": st.column_config.TextColumn(t(f"level.{level}")),
                                **{c: st.column_config.TextColumn(t(f"stf.col.{c}")) for c in
-                                  ("grid", "village", "township", "county")}},
-                placeholder="—", on_select="rerun", selection_mode="single-row", key=f"stf_gap_{check}")
-            rows = event.selection.rows if event is not None else []
-            if rows:
-                set_region(str(df["code"].iloc[rows[0]]))
-                st.rerun()
+                                  ("grid", "village", "township", "county")}})
 
 
 def workload_view(f, url, now) -> None:
@@ -167,8 +157,8 @@ def workload_view(f, url, now) -> None:
         st.markdown(f"**{t('stf.work.list', flag=flag_labels[flag], n=fmt.count(len(df), lg))}**")
         if df.empty:
             continue
-        event = st.dataframe(
-            df, hide_index=True,
+        lists.drill_table(
+            df, f"stf_work_{flag}",
             column_order=["name", "village", "township", "workers", "cases", "patrol", "workload", "expected"],
             column_config={"name": st.column_config.TextColumn(t("level.grid")),
                            "village": st.column_config.TextColumn(t("stf.col.village")),
@@ -177,12 +167,7 @@ def workload_view(f, url, now) -> None:
                            "cases": st.column_config.NumberColumn(t("stf.col.cases"), format="localized"),
                            "patrol": st.column_config.NumberColumn(t("stf.col.patrol"), format="localized"),
                            "workload": st.column_config.NumberColumn(t("stf.col.workload"), format="%.2f"),
-                           "expected": st.column_config.NumberColumn(t("stf.col.expected"), format="%.1f")},
-            placeholder="—", on_select="rerun", selection_mode="single-row", key=f"stf_work_{flag}", height=300)
-        rows = event.selection.rows if event is not None else []
-        if rows:
-            set_region(str(df["code"].iloc[rows[0]]))
-            st.rerun()
+                           "expected": st.column_config.NumberColumn(t("stf.col.expected"), format="%.1f")}, height=300)
 
 
 def find_view(f, url) -> None:
@@ -198,18 +183,14 @@ def find_view(f, url) -> None:
         level=[t(f"level.{x}") for x in found["level"]],
         matched=[t("stf.find.by.staff", name=m.split(":", 1)[1]) if m.startswith("staff:") else
                  t(f"stf.find.by.{m}") for m in found["matched"]])
-    event = st.dataframe(
-        found, hide_index=True, column_order=["name", "level", "village", "township", "matched"],
+    lists.drill_table(
+        found, "stf_found",
+        column_order=["name", "level", "village", "township", "matched"],
         column_config={"name": st.column_config.TextColumn(t("stf.col.name")),
                        "level": st.column_config.TextColumn(t("stf.col.level")),
                        "village": st.column_config.TextColumn(t("stf.col.village")),
                        "township": st.column_config.TextColumn(t("stf.col.township")),
-                       "matched": st.column_config.TextColumn(t("stf.find.matched"))},
-        on_select="rerun", selection_mode="single-row", key="stf_found")
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        set_region(str(found["code"].iloc[rows[0]]))
-        st.rerun()
+                       "matched": st.column_config.TextColumn(t("stf.find.matched"))})
 
 
 def grid_card_view(f, url) -> None:

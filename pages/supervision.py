@@ -19,12 +19,12 @@ from data_access.process import BY_CHOICES
 from data_access.ranking import DEFAULT_MIN_CASES, LEVELS, ScoreWeights
 from data_access.regions import LEVEL_ORDER
 from ui import bulletin as bulletin_doc
-from ui import charts, data, fmt, urlstate
+from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter
 from ui.guard import require_frame
 from ui.setup import friendly_errors
-from ui.state import lang, set_region, t
+from ui.state import lang, t
 
 VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")
 VIEW_ICONS = {"backlog": ":material/hourglass_bottom:", "steps": ":material/timer:",
@@ -99,15 +99,8 @@ def backlog_view(f, url, now) -> None:
             level = child["level"].iloc[0]
             st.subheader(t("sc.backlog.by_child", level=t(f"level.{level}")))
             st.caption(t("ov.rank.hint"))
-            event = st.dataframe(
-                child.assign(share_overdue=child["share_overdue"].astype(float) * 100),
-                hide_index=True, **_backlog_table("name", t("ov.rank.name")),
-                placeholder="—", on_select="rerun", selection_mode="single-row",
-                key=f"sc_child_{f.region_code or 'root'}")
-            rows = event.selection.rows if event is not None else []
-            if rows:
-                set_region(str(child["code"].iloc[rows[0]]))
-                st.rerun()
+            lists.drill_table(child.assign(share_overdue=child["share_overdue"].astype(float) * 100),
+                              f"sc_child_{f.region_code or 'root'}", **_backlog_table("name", t("ov.rank.name")))
     with right:
         cat = v["category"]
         if not cat.empty:

@@ -12,7 +12,7 @@ from ui.auth import current_user
 from ui.frame import current_filter
 from ui.guard import require_frame
 from ui.setup import friendly_errors
-from ui.state import lang, set_region, t
+from ui.state import lang, t
 
 VIEWS = ("overview", "activities", "teams")
 VIEW_ICONS = {"overview": ":material/volunteer_activism:", "activities": ":material/event_note:",
@@ -59,10 +59,11 @@ def overview_view(f, url, now) -> None:
     with left:
         table = data.volunteers_by_child(url, f, now, _days())
         if not table.empty:
+            table = table.assign(person_hours=table["person_hours"].round().astype("int64"))
             st.subheader(t("vol.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
             st.caption(t("ov.rank.hint"))
-            event = st.dataframe(
-                table, hide_index=True,
+            lists.drill_table(
+                table, f"vol_rank_{f.region_code or 'root'}",
                 column_order=["name", "teams", "members", "members_per_1000", "activities", "participants",
                               "person_hours", "inactive"],
                 column_config={"name": st.column_config.TextColumn(t("stf.col.name")),
@@ -75,15 +76,9 @@ def overview_view(f, url, now) -> None:
                                "participants": st.column_config.NumberColumn(t("vol.col.participants"),
                                                                              format="localized"),
                                "person_hours": st.column_config.NumberColumn(t("vol.col.person_hours"),
-                                                                             format="%.0f"),
+                                                                             format="localized"),
                                "inactive": st.column_config.NumberColumn(t("vol.col.inactive"),
-                                                                         help=t("help.vol.inactive", days=_days()))},
-                placeholder="—", on_select="rerun", selection_mode="single-row",
-                key=f"vol_rank_{f.region_code or 'root'}")
-            rows = event.selection.rows if event is not None else []
-            if rows:
-                set_region(str(table["code"].iloc[rows[0]]))
-                st.rerun()
+                                                                         help=t("help.vol.inactive", days=_days()))})
     with right:
         growth, undated = data.team_growth(url, f)
         st.subheader(t("vol.growth.title"))
@@ -139,8 +134,10 @@ def teams_view(f, url, now) -> None:
 def team_list(df, key: str, order: list[str]) -> None:
     """A list of teams; clicking a row opens the team's card."""
     st.caption(t("vol.list.hint"))
-    event = st.dataframe(
-        df, hide_index=True, column_order=order,
+    if "person_hours" in df:
+        df = df.assign(person_hours=df["person_hours"].round().astype("int64"))
+    code = lists.picked(
+        df, key, "team_code", column_order=order,
         column_config={"name": st.column_config.TextColumn(t("vol.col.team")),
                        "village": st.column_config.TextColumn(t("stf.col.village")),
                        "township": st.column_config.TextColumn(t("stf.col.township")),
@@ -150,11 +147,10 @@ def team_list(df, key: str, order: list[str]) -> None:
                        "days_since": st.column_config.NumberColumn(t("vol.col.days_since")),
                        "activities": st.column_config.NumberColumn(t("vol.col.activities")),
                        "participants": st.column_config.NumberColumn(t("vol.col.participants"), format="localized"),
-                       "person_hours": st.column_config.NumberColumn(t("vol.col.person_hours"), format="%.0f")},
-        placeholder="—", on_select="rerun", selection_mode="single-row", key=key, height=min(420, 38 + 35 * len(df)))
-    rows = event.selection.rows if event is not None else []
-    if rows:
-        st.session_state["vol_team"] = str(df["team_code"].iloc[rows[0]])
+                       "person_hours": st.column_config.NumberColumn(t("vol.col.person_hours"), format="localized")},
+        height=min(420, 38 + 35 * len(df)))
+    if code is not None:
+        st.session_state["vol_team"] = code
         st.rerun()
 
 

@@ -123,7 +123,8 @@ def test_the_roll_up_path_equals_the_raw_path(engine, d_from, d_to):
     fixture's cases (reported in the period, by top grid)."""
     import csv
 
-    rows = list(csv.DictReader(open(FIXTURES / "staffing" / "cases.csv", encoding="utf-8")))
+    with open(FIXTURES / "staffing" / "cases.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     expected: dict[str, int] = {}
     for r in rows:
         day = date.fromisoformat(r["reported_at"][:10])

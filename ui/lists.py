@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from . import data
-from .state import lang, t
+from .state import lang, set_region, t
 
 
 def focus_tags(focus: str | None) -> str:
@@ -27,3 +27,19 @@ def recent_cases(df: pd.DataFrame) -> None:
                                 "category": st.column_config.TextColumn(t("wb.col.category")),
                                 "status": st.column_config.TextColumn(t("wb.col.status")),
                                 "title": st.column_config.TextColumn(t("wb.col.title"))})
+
+
+def picked(df: pd.DataFrame, key: str, column: str = "code", **dataframe_kwargs) -> str | None:
+    """``df`` as a table in which clicking a row picks it: returns that row's ``column`` (or None)."""
+    event = st.dataframe(df, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row",
+                         key=key, **dataframe_kwargs)
+    rows = event.selection.rows if event is not None else []
+    return str(df[column].iloc[rows[0]]) if rows else None
+
+
+def drill_table(df: pd.DataFrame, key: str, **dataframe_kwargs) -> None:
+    """A table of regions or grids (a ``code`` column): clicking a row selects that region (drill-down)."""
+    code = picked(df, key, **dataframe_kwargs)
+    if code is not None:
+        set_region(code)
+        st.rerun()
