@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from timing import timed
+from timing import print_scope_table, timed
 
 from data_access import backlog, integrity
 from data_access.db import make_engine
@@ -69,14 +69,7 @@ def main() -> int:
     pg_rows = db_rows(a.pg)[0] if a.pg else None
     print(f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
           f"SQLAlchemy {sqlalchemy.__version__}; {n:,} cases; now = {NOW:%Y-%m-%d %H:%M}.\n")
-    levels = [lv for lv, _c in SCOPES]
-    head = "| question (median of 7, ms) | " + " | ".join(f"SQLite {lv}" for lv in levels)
-    head += (" | " + " | ".join(f"PG {lv}" for lv in levels)) if pg_rows else ""
-    print(head + " |")
-    print("|---|" + "---:|" * (len(levels) * (2 if pg_rows else 1)))
-    for i, (label, ms) in enumerate(rows):
-        cells = [f"{x:.0f}" for x in ms] + ([f"{x:.0f}" for x in pg_rows[i][1]] if pg_rows else [])
-        print(f"| {label} | " + " | ".join(cells) + " |")
+    print_scope_table([lv for lv, _c in SCOPES], rows, pg_rows)
     return 0
 
 

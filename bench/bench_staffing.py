@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from timing import timed
+from timing import print_scope_table, timed
 
 from sqlalchemy import func, select
 
@@ -116,14 +116,7 @@ def main() -> int:
           f"{LAST12['date_to']}.")
     print("Dataset: " + ", ".join(f"{v:,} {k}" for k, v in n.items()) + ".")
     print("Scopes: " + ", ".join(f"{lv} {code}" for lv, code in scopes) + ".  Target: each chart ≤ 300 ms.\n")
-    levels = [lv for lv, _c in scopes]
-    head = "| question (median of 7, ms) | " + " | ".join(f"SQLite {lv}" for lv in levels)
-    head += (" | " + " | ".join(f"PG {lv}" for lv in levels)) if pg_rows else ""
-    print(head + " |")
-    print("|---|" + "---:|" * (len(levels) * (2 if pg_rows else 1)))
-    for i, (label, ms) in enumerate(rows):
-        cells = [f"{x:.0f}" for x in ms] + ([f"{x:.0f}" for x in pg_rows[i][1]] if pg_rows else [])
-        print(f"| {label} | " + " | ".join(cells) + " |")
+    print_scope_table([lv for lv, _c in scopes], rows, pg_rows)
     return 0
 
 

@@ -48,3 +48,15 @@ def render_page(root, page: str, query: dict[str, str], token: str, cold: bool) 
     if at.exception:
         raise SystemExit(f"{page} {query}: {at.exception[0].value}")
     return ms
+
+
+def print_scope_table(levels: list[str], rows: list[tuple[str, list[float]]],
+                      pg_rows: list[tuple[str, list[float]]] | None) -> None:
+    """The Markdown table of the per-scope benchmarks: a row per question, a column per scope and backend."""
+    head = "| question (median of 7, ms) | " + " | ".join(f"SQLite {lv}" for lv in levels)
+    head += (" | " + " | ".join(f"PG {lv}" for lv in levels)) if pg_rows else ""
+    print(head + " |")
+    print("|---|" + "---:|" * (len(levels) * (2 if pg_rows else 1)))
+    for i, (label, ms) in enumerate(rows):
+        cells = [f"{x:.0f}" for x in ms] + ([f"{x:.0f}" for x in pg_rows[i][1]] if pg_rows else [])
+        print(f"| {label} | " + " | ".join(cells) + " |")
