@@ -406,7 +406,8 @@ class GridCard:
     staff: pd.DataFrame  # role, name, party_member, phone (masked for most roles), since, on (grid or micro-grid)
     micro_grids: pd.DataFrame  # code, name, households, population, leader, leader_phone
     teams: pd.DataFrame  # team_code, name, members, leader, founded_on, focus
-    recent_cases: pd.DataFrame  # case_no, reported_at, category, status, title
+    recent_cases: pd.DataFrame  # case_no, reported_at, category, status, title (the period's, newest first)
+    case_count: int  # the grid's cases in the period
 
 
 def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recent: int = 10) -> GridCard | None:
@@ -431,10 +432,14 @@ def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recen
                                     volunteer_teams.c.leader_name, volunteer_teams.c.founded_on,
                                     volunteer_teams.c.focus)
                              .where(volunteer_teams.c.grid_code.in_(own)).order_by(volunteer_teams.c.team_code)).all()
-        col = cases.c.grid_code if node.level == "micro_grid" else cases.c.top_grid_code
+        # the grid's cases in the filter's period: what the workbench shows for this grid
+        area = Resolved(CaseFilter(scope_code=f.scope_code, region_code=code, date_from=f.date_from,
+                                   date_to=f.date_to), code, node.level, tree)
+        conds = case_conditions(area, now_local())
         rc = conn.execute(select(cases.c.case_no, cases.c.reported_at, cases.c.category, cases.c.status,
-                                 cases.c.title).where(col == code)
+                                 cases.c.title).where(*conds)
                           .order_by(cases.c.reported_at.desc(), cases.c.case_no).limit(recent)).all()
+        n_cases = conn.execute(select(func.count()).select_from(cases).where(*conds)).scalar_one()
     role_rank = {role: i for i, role in enumerate(STAFF_ROLES)}
     staff_df = pd.DataFrame(
         [(s.role, s.name, s.party_member, personal(user, s.phone, "phone"), s.since,
@@ -455,7 +460,7 @@ def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recen
                     grid=tree.nodes[top].name if node.level == "micro_grid" else None,
                     village=names.get("village"), township=names.get("township"), county=names.get("county"),
                     households=g.households, population=g.population, staff=staff_df, micro_grids=micro_df,
-                    teams=teams_df, recent_cases=cases_df)
+                    teams=teams_df, recent_cases=cases_df, case_count=n_cases)
 
 
 # --- finding a place -----------------------------------------------------------------------------------------

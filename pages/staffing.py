@@ -247,13 +247,13 @@ def grid_card_view(f, url) -> None:
                              "members": st.column_config.NumberColumn(t("vol.col.members")),
                              "leader": st.column_config.TextColumn(t("vol.card.leader")),
                              "focus": st.column_config.TextColumn(t("vol.card.focus"))})
-        st.markdown(f"**{t('stf.card.cases')}**")
+        st.markdown(f"**{t('stf.card.cases', n=fmt.count(card.case_count, lg))}**")
         if card.recent_cases.empty:
             st.info(t("stf.card.no_cases"))
         else:
             lists.recent_cases(card.recent_cases)
         st.page_link("pages/cases.py", label=t("stf.card.all_cases"), icon=":material/assignment:",
-                     query_params={"region": card.code, "period": "all"})
+                     query_params={"region": card.code})
 
 
 def _staff_columns() -> dict:

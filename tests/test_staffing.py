@@ -157,6 +157,10 @@ def test_grid_card_masks_phones_and_leaders(engine):
     assert nobody.staff.empty and nobody.teams.empty and list(nobody.recent_cases["case_no"]) == ["w23"]
     micro = staffing.grid_card(engine, f(), "G3-01", VIEWER)
     assert micro.grid == "乙社区第1网格" and list(micro.recent_cases["case_no"]) == ["w14", "w11"]
+    # the card's cases follow the period, as the workbench it links to does: G1 has 6 in Q1, 8 in all
+    assert staffing.grid_card(engine, f(), "G1", VIEWER).case_count == 6
+    whole = staffing.grid_card(engine, CaseFilter(region_code="100"), "G1", VIEWER)
+    assert whole.case_count == 8 and list(whole.recent_cases["case_no"][-2:]) == ["w02", "w01"]
 
 
 def test_grid_card_outside_the_jurisdiction_or_unknown_is_none(engine):
