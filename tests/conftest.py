@@ -10,7 +10,30 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PG_URL = os.environ.get("GOV_TEST_PG_URL", "").strip()
+
+
+def _worker_pg_url(url: str) -> str:
+    """Under pytest-xdist each worker drops and makes schemas in a database of its own (``<db>_gw0``, …),
+    created here if missing; the environment is updated so that every module sees the same URL."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    eng = create_engine(base, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": own.database}).first() is None:
+            conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    eng.dispose()
+    out = own.render_as_string(hide_password=False)
+    os.environ["GOV_TEST_PG_URL"] = out
+    return out
+
+
+PG_URL = _worker_pg_url(os.environ.get("GOV_TEST_PG_URL", "").strip())
 PG_SKIP_REASON = "GOV_TEST_PG_URL is not set: PostgreSQL tests skipped (.ci/run sets it to the local server)"
 
 # The app must not build demo data on its own inside tests unless a test asks for it.

@@ -5,7 +5,8 @@
 - with the database unreachable (PostgreSQL behind a TCP proxy that is cut, or a SQLite file locked by
   another process) a page shows "数据库暂时无法连接，正在重试…", never a traceback, and shows its data again
   once the database is back, with the same engine;
-- ``GOV_TEST_PG_RESTART=1`` also stops and restarts the machine's PostgreSQL (pg_ctlcluster).
+- ``GOV_TEST_PG_RESTART=1`` also makes a PostgreSQL server of its own (pg_createcluster), stops and restarts it
+  under the running app, and drops it (the machine's own server is never touched).
 """
 from __future__ import annotations
 
@@ -420,9 +421,8 @@ def test_postgres_going_away_shows_retrying_and_recovers(app_script, pg_behind_p
     assert app_engine() is engine  # recovered with the same engine (pool_pre_ping replaced the dead connections)
 
 
-def _pg_cluster() -> tuple[str, str]:
-    version = max(os.listdir("/etc/postgresql"), key=lambda v: [int(x) for x in v.split(".") if x.isdigit()])
-    return version, "main"
+def _pg_version() -> str:
+    return max(os.listdir("/etc/postgresql"), key=lambda v: [int(x) for x in v.split(".") if x.isdigit()])
 
 
 def _wait_ready(host: str, port: int, seconds: float = 60) -> None:
@@ -434,23 +434,42 @@ def _wait_ready(host: str, port: int, seconds: float = 60) -> None:
     raise AssertionError(f"PostgreSQL not ready after {seconds} s")
 
 
+@pytest.fixture
+def own_cluster():
+    """A PostgreSQL server of this test's own (Debian's pg_createcluster, trust auth, a free port on
+    loopback), so that stopping it disturbs nothing else running beside the test (other test workers)."""
+    version, name = _pg_version(), f"govtest{os.getpid()}"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    subprocess.run(["pg_createcluster", version, name, "-p", str(port), "--", "--auth=trust"], check=True,
+                   capture_output=True)
+    try:
+        subprocess.run(["pg_ctlcluster", version, name, "start"], check=True)
+        _wait_ready("127.0.0.1", port)
+        yield version, name, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(["pg_dropcluster", version, name, "--stop"], check=False, capture_output=True)
+
+
 @pytest.mark.skipif(os.environ.get("GOV_TEST_PG_RESTART") != "1",
-                    reason="stops the machine's PostgreSQL: only with GOV_TEST_PG_RESTART=1")
-def test_real_postgres_restart(app_script, tmp_path, monkeypatch):
+                    reason="makes, stops and restarts a PostgreSQL server of its own: only with GOV_TEST_PG_RESTART=1")
+def test_real_postgres_restart(app_script, own_cluster, monkeypatch):
+    """A real PostgreSQL server stopped under the running app, then started again: the page waits, retries
+    and recovers with the same engine."""
+    from data_access.db import make_engine
+    from data_access.loader import load_dataset
     from ui.data import engine as app_engine
     from ui.resilience import database_answers
 
-    if not PG_URL:
-        pytest.skip(PG_SKIP_REASON)
-    metrics_db("pg", tmp_path).dispose()
-    url = make_url(PG_URL)
-    # a URL of its own (a query parameter) so that this test gets an engine of its own from get_engine
-    own_url = url.update_query_dict({"application_name": "gov_restart_test"}).render_as_string(hide_password=False)
-    at = _app(app_script, own_url, monkeypatch).run()
+    version, cluster, url = own_cluster
+    fixture_engine = make_engine(url)
+    load_dataset(FIXTURES / "metrics", fixture_engine)
+    fixture_engine.dispose()
+    at = _app(app_script, url, monkeypatch).run()
     assert _cases(at) == CASES
     engine = app_engine()
-    version, cluster = _pg_cluster()
-    host, port = url.host or "127.0.0.1", url.port or 5432
+    port = make_url(url).port
     subprocess.run(["pg_ctlcluster", version, cluster, "stop", "-m", "fast"], check=True)
     try:
         at.run()
@@ -458,7 +477,7 @@ def test_real_postgres_restart(app_script, tmp_path, monkeypatch):
         assert not database_answers()
     finally:
         subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=False)
-        _wait_ready(host, port)
+        _wait_ready("127.0.0.1", port)
     assert database_answers()
     _retry_button(at).click().run()
     assert not at.exception and not at.warning and _cases(at) == CASES
