@@ -305,7 +305,9 @@ def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, lis
             return [tuple(x) for x in conn.execute(stmt)]
 
     def raw_part(days) -> pd.DataFrame:
-        plain = r.f.with_()  # only region and period matter here
+        # only region and period, as the roll-up answers: other filters of the caller do not apply here
+        plain = CaseFilter(scope_code=r.f.scope_code, region_code=r.f.region_code, date_from=r.f.date_from,
+                           date_to=r.f.date_to)
         conds = case_conditions(Resolved(plain, r.code, r.level, r.tree), now, dates=days)
         # +top_grid_code on SQLite: grouping must not steer it to skip-scan the grid index over every grid
         # (30–50 ms) instead of reading the few days by report time (5 ms)

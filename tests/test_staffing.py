@@ -136,6 +136,16 @@ def test_the_roll_up_path_equals_the_raw_path(engine, d_from, d_to):
     assert got == expected
 
 
+def test_workload_ignores_filters_the_roll_up_does_not_hold(engine):
+    """Workload counts every case of the grid: a category or status filter of the caller changes neither
+    the whole months (roll-up) nor the edge days (cases)."""
+    partial = {"date_from": date(2026, 1, 10), "date_to": date(2026, 3, 20)}
+    plain = staffing.grid_workload(engine, CaseFilter(region_code="100", **partial), NOW).grids
+    noisy = staffing.grid_workload(engine, CaseFilter(region_code="100", categories=("X",), statuses=("closed",),
+                                                      **partial), NOW).grids
+    assert list(plain["cases"]) == list(noisy["cases"]) and plain["cases"].sum() == 16
+
+
 def test_a_micro_grid_shows_its_grids_workload(engine):
     w = staffing.grid_workload(engine, f("G3-01"), NOW)
     assert list(w.grids["code"]) == ["G3"] and int(w.grids["cases"].iloc[0]) == 9
