@@ -8,8 +8,7 @@ import streamlit as st
 
 from data_access.regions import ancestor_code
 from ui import charts, data, fmt, lists
-from ui.frame import current_filter
-from ui.guard import require_frame
+from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
 
@@ -142,8 +141,5 @@ def _cockpit() -> None:
         county_map(f, url, now, tree)
 
 
-require_frame("overview")
-region = data.tree().get(current_filter().region_code)
-st.title(t("ov.title") + (f" · {fmt.plain(region.name)}" if region else ""))
-st.caption(t("app.subtitle"))
+page_header("overview", "ov.title", "app.subtitle")
 cockpit()

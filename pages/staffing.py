@@ -13,8 +13,7 @@ from data_access.regions import ancestor_code
 from data_access.staffing import FLAGS, GAP_CHECKS
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
-from ui.frame import current_filter
-from ui.guard import require_frame
+from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
 
@@ -291,9 +290,6 @@ def page() -> None:
     urlstate.publish(PARAMS)
 
 
-require_frame("staffing")
-_region = data.tree().get(current_filter().region_code)
-st.title(t("stf.title") + (f" · {fmt.plain(_region.name)}" if _region else ""))
-st.caption(t("stf.caption"))
+page_header("staffing", "stf.title", "stf.caption")
 with friendly_errors():
     page()

@@ -21,8 +21,7 @@ from data_access.regions import LEVEL_ORDER
 from ui import bulletin as bulletin_doc
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
-from ui.frame import current_filter
-from ui.guard import require_frame
+from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
 
@@ -507,7 +506,5 @@ def page() -> None:
     centre(view, months, ps)
 
 
-require_frame("supervision")
-_region = data.tree().get(current_filter().region_code)
-st.title(t("sc.title") + (f" · {fmt.plain(_region.name)}" if _region else ""))
+page_header("supervision", "sc.title")
 page()

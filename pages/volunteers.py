@@ -9,8 +9,7 @@ import streamlit as st
 
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
-from ui.frame import current_filter
-from ui.guard import require_frame
+from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
 
@@ -224,9 +223,6 @@ def page() -> None:
     urlstate.publish(PARAMS)
 
 
-require_frame("volunteers")
-_region = data.tree().get(current_filter().region_code)
-st.title(t("vol.title") + (f" · {fmt.plain(_region.name)}" if _region else ""))
-st.caption(t("vol.caption"))
+page_header("volunteers", "vol.title", "vol.caption")
 with friendly_errors():
     page()

@@ -150,3 +150,14 @@ def current_filter() -> CaseFilter:
     if f is None:  # never "everything" by default: a page without the frame's filter shows nothing
         st.stop()
     return f
+
+
+def page_header(url_path: str, title_key: str, caption_key: str | None = None) -> None:
+    """First lines of a page: make sure it runs inside the frame, then its title with the selected region."""
+    from . import fmt, guard
+
+    guard.require_frame(url_path)
+    region = data.tree().get(current_filter().region_code)
+    st.title(t(title_key) + (f" · {fmt.plain(region.name)}" if region else ""))
+    if caption_key:
+        st.caption(t(caption_key))
