@@ -43,6 +43,10 @@ pages = {
         st.Page("pages/volunteers.py", title=t("nav.volunteers"), icon=":material/volunteer_activism:",
                 url_path="volunteers"),
     ],
+    t("nav.section.projects"): [
+        st.Page("pages/assets.py", title=t("nav.assets"), icon=":material/real_estate_agent:", url_path="assets"),
+        st.Page("pages/clean_units.py", title=t("nav.clean"), icon=":material/verified:", url_path="clean"),
+    ],
 }
 if user is None or may_read_audit(user):  # signed out: every page, so a link to any of them waits for sign-in
     pages[t("nav.section.admin")] = [

@@ -382,7 +382,8 @@ def _first_child(tree: RegionTree, code: str | None, level: str) -> str | None:
 
 
 def demo_definitions(tree: RegionTree) -> list[dict]:
-    """A city leader, a county (娄星区 where present) staff member and a township viewer of the sample data."""
+    """A city leader, a county (娄星区 where present) staff member and a township viewer of the sample data, and a
+    leader of 岳阳市 (where the sample's idle-asset projects lie) when the data holds it."""
     city = next((c for c in sorted(tree.nodes) if tree.nodes[c].level == "city" and c.startswith("4313")), None)
     city = city or next((c for c in sorted(tree.nodes) if tree.nodes[c].level == "city"), None)
     if city is None:
@@ -397,6 +398,11 @@ def demo_definitions(tree: RegionTree) -> list[dict]:
     if township:
         out.append(dict(username="demo_viewer", display_name=f"{tree.nodes[township].name}观察员",
                         role="viewer", scope_code=township))
+    # The sample's idle-asset projects lie in 岳阳市: a leader there, so that the demo shows them.
+    other = next((c for c in sorted(tree.nodes) if tree.nodes[c].level == "city" and c.startswith("4306")), None)
+    if other and other != city:
+        out.append(dict(username="demo_yueyang", display_name=f"{tree.nodes[other].name}国资监管",
+                        role="leader", scope_code=other))
     return out
 
 

@@ -202,8 +202,9 @@ def sign_in_view() -> None:
                 st.markdown(f"**{t('auth.demo.title')}**")
                 st.caption(t("auth.demo.body"))
                 tree = data.tree()
-                cols = st.columns(len(demo))
-                for col, acc in zip(cols, demo):
+                cols = st.columns(2)  # two a row: each name stays readable
+                for i, acc in enumerate(demo):
+                    col = cols[i % 2]
                     where = (tree.nodes[acc.scope_code].name if acc.scope_code in tree.nodes
                              else t("frame.region.all"))
                     col.button(fmt.plain(acc.display_name), key=f"demo_{acc.username}", width="stretch",

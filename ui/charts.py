@@ -267,3 +267,71 @@ def activities_chart(df: pd.DataFrame, measure: str, measure_title: str) -> alt.
         tooltip=[alt.Tooltip("month:O", title=t("vol.acts.month")), alt.Tooltip("kind_label:N", title=t("vol.col.kind")),
                  alt.Tooltip(f"sum({measure}):Q", title=measure_title, format=",.0f")],
     ).properties(height=280)
+
+
+# --- idle-asset revitalisation ------------------------------------------------------------------------------
+
+DISPOSAL_COLORS = {"use": "#009E73", "sell": "#CC79A7", "lease": "#0072B2", "finance": "#E69F00"}
+
+
+def revenue_chart(df: pd.DataFrame) -> alt.Chart:
+    """Stacked monthly revenue (万元) by disposal mode."""
+    modes = [m for m in DISPOSAL_COLORS if m in set(df["disposal_mode"])]
+    labels = [t(f"enum.disposal.{m}") for m in modes]
+    data = df.assign(mode_label=[t(f"enum.disposal.{m}") for m in df["disposal_mode"]])
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("month:O", title=t("ast.col.month"), axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("sum(revenue_wan):Q", title=t("ast.col.revenue"), axis=alt.Axis(format=",.0f")),
+        color=alt.Color("mode_label:N", title=t("ast.col.mode"),
+                        scale=alt.Scale(domain=labels, range=[DISPOSAL_COLORS[m] for m in modes]), sort=labels),
+        tooltip=[alt.Tooltip("month:O", title=t("ast.col.month")), alt.Tooltip("mode_label:N", title=t("ast.col.mode")),
+                 alt.Tooltip("sum(revenue_wan):Q", title=t("ast.col.revenue"), format=",.2f")],
+    ).properties(height=280)
+
+
+def guarantee_chart(df: pd.DataFrame) -> alt.Chart:
+    """Per guaranteed project: the minimum owed (a tick) against what was received (a bar), short ones vermilion."""
+    data = df.assign(short=df["shortfall_wan"] > 0)
+    bars = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("name:N", title=None, sort=list(data["name"]), axis=alt.Axis(labelLimit=320)),
+        x=alt.X("received_wan:Q", title=t("ast.col.received"), axis=alt.Axis(format=",.0f")),
+        color=alt.condition("datum.short", alt.value(OVERDUE_COLOR), alt.value(WITHIN_COLOR)),
+        tooltip=[alt.Tooltip("name:N", title=t("ast.col.name")),
+                 alt.Tooltip("minimum_wan:Q", title=t("ast.col.minimum"), format=",.2f"),
+                 alt.Tooltip("received_wan:Q", title=t("ast.col.received"), format=",.2f"),
+                 alt.Tooltip("shortfall_wan:Q", title=t("ast.col.shortfall"), format=",.2f")],
+    )
+    ticks = alt.Chart(data).mark_tick(color="#111827", thickness=3, size=22).encode(
+        y=alt.Y("name:N", sort=list(data["name"])), x="minimum_wan:Q")
+    return (bars + ticks).properties(height=max(120, 34 * len(data)))
+
+
+def visitors_chart(df: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(df).mark_line(point=True).encode(
+        x=alt.X("month:O", title=t("ast.col.month"), axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("visitors_per_day:Q", title=t("ast.col.per_day"), axis=alt.Axis(format=",.0f")),
+        color=alt.Color("name:N", title=t("ast.col.name")),
+        tooltip=[alt.Tooltip("name:N", title=t("ast.col.name")), alt.Tooltip("month:O", title=t("ast.col.month")),
+                 alt.Tooltip("visitors_per_day:Q", title=t("ast.col.per_day"), format=",.0f"),
+                 alt.Tooltip("visitors:Q", title=t("ast.col.visitors"), format=",")],
+    ).properties(height=260)
+
+
+def project_months_chart(df: pd.DataFrame) -> alt.Chart:
+    """A project's monthly revenue; with a guaranteed minimum, the minimum as a line and short months vermilion."""
+    has_min = df["minimum_wan"].notna().any()
+    data = df.assign(short=(df["shortfall_wan"].fillna(0) > 0))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("month:O", title=t("ast.col.month"), axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("revenue_wan:Q", title=t("ast.col.revenue"), axis=alt.Axis(format=",.0f")),
+        color=alt.condition("datum.short", alt.value(OVERDUE_COLOR), alt.value(WITHIN_COLOR)),
+        tooltip=[alt.Tooltip("month:O", title=t("ast.col.month")),
+                 alt.Tooltip("revenue_wan:Q", title=t("ast.col.revenue"), format=",.2f"),
+                 *([alt.Tooltip("minimum_wan:Q", title=t("ast.col.minimum"), format=",.2f"),
+                    alt.Tooltip("shortfall_wan:Q", title=t("ast.col.shortfall"), format=",.2f")] if has_min else [])],
+    )
+    if not has_min:
+        return bars.properties(height=260)
+    line = alt.Chart(data).mark_rule(color="#111827", strokeDash=[5, 3]).encode(
+        y="mean(minimum_wan):Q", tooltip=[alt.Tooltip("mean(minimum_wan):Q", title=t("ast.col.minimum"), format=",.2f")])
+    return (bars + line).properties(height=260)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import streamlit as st
 
 from data_access import (
+    assets,
     cases,
     geo,
     meta,
@@ -319,3 +320,108 @@ def team_card(url: str, f: CaseFilter, code: str, user, now: datetime):
 @st.cache_data(ttl=REFRESH_S, show_spinner=False)
 def find_teams(url: str, f: CaseFilter, text: str):
     return volunteers.find_teams(get_engine(url), f, text)
+
+
+# --- idle-asset revitalisation ------------------------------------------------------------------------------
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def asset_data_loaded(url: str) -> bool:
+    return assets.asset_data_loaded(get_engine(url))
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def asset_summary(url: str, f: CaseFilter):
+    return assets.asset_summary(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def asset_portfolio(url: str, f: CaseFilter) -> dict:
+    e = get_engine(url)
+    return {"kind": assets.portfolio_by_kind(e, f), **{d: assets.portfolio_by(e, f, d) for d in assets.PORTFOLIO_DIMS}}
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def asset_money(url: str, f: CaseFilter) -> dict:
+    e = get_engine(url)
+    return {"revenue": assets.revenue_by_month(e, f), "guarantee": assets.guarantee_check(e, f)}
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def asset_visitors(url: str, f: CaseFilter):
+    return assets.visitors_by_month(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def asset_projects(url: str, f: CaseFilter, now: datetime) -> dict:
+    e = get_engine(url)
+    return {"all": assets.project_list(e, f), "not_operating": assets.projects_not_operating(e, f, now)}
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def asset_card(url: str, f: CaseFilter, code: str, user):
+    return assets.project_card(get_engine(url), f, code, user)
+
+
+# --- clean-governance units (清廉单元) --------------------------------------------------------------------
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def clean_loaded(url: str) -> tuple[bool, bool]:
+    from data_access import clean
+
+    return clean.clean_data_loaded(get_engine(url))
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def clean_months(url: str, f: CaseFilter) -> list[str]:
+    from data_access import clean
+
+    return clean.review_months(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def clean_summary(url: str, f: CaseFilter, month: str | None, kind: str | None):
+    from data_access import clean
+
+    return clean.clean_summary(get_engine(url), f, month, kind)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False, max_entries=50)
+def clean_review(url: str, f: CaseFilter, month: str, kind: str | None, now: datetime):
+    from data_access import clean
+
+    return clean.month_review(get_engine(url), f, month, kind, now)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def clean_by_kind(url: str, f: CaseFilter):
+    from data_access import clean
+
+    return clean.units_by_kind(get_engine(url), f)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def clean_by_child(url: str, f: CaseFilter, month: str | None, kind: str | None):
+    from data_access import clean
+
+    return clean.units_by_child_region(get_engine(url), f, month, kind)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def clean_trend(url: str, f: CaseFilter, kind: str | None):
+    from data_access import clean
+
+    return clean.monthly_trend(get_engine(url), f, kind)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def clean_named(url: str, f: CaseFilter, kind: str | None):
+    from data_access import clean
+
+    return clean.named_units(get_engine(url), f, kind)
+
+
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def clean_unit_history(url: str, f: CaseFilter, code: str, kind: str | None, user):
+    from data_access import clean
+
+    return clean.unit_history(get_engine(url), f, code, kind, user)
