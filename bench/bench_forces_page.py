@@ -1,5 +1,5 @@
-"""Whole-page render time of the grid-staffing and volunteer-team pages (pages/staffing.py,
-pages/volunteers.py), every view and both cards, AppTest, cold caches.
+"""Whole-page render time of the grid-staffing, volunteer-team and idle-asset pages (pages/staffing.py,
+pages/volunteers.py, pages/assets.py), every view and the cards, AppTest, cold caches.
 
     python bench/bench_forces_page.py --db sqlite:///bench/full.db [--runs 3]
 
@@ -57,6 +57,12 @@ def main() -> None:
         ("volunteers", "activities", {"view": "activities"}),
         ("volunteers", "teams", {"view": "teams"}),
         ("volunteers", "team card", {"team": team}),
+        # the sample's idle-asset projects lie in 岳阳市
+        ("assets", "portfolio (岳阳市)", {"view": "portfolio", "region": "430600"}),
+        ("assets", "revenue and guarantees", {"view": "money", "region": "430600"}),
+        ("assets", "visitors", {"view": "visitors", "region": "430600"}),
+        ("assets", "projects", {"view": "projects", "region": "430600"}),
+        ("assets", "project card", {"project": "YY-DTNL-01", "region": "430600"}),
     ]
     print(f"| page | view | cold ms (median of {args.runs}) | warm ms |")
     print("|---|---|---:|---:|")
