@@ -56,10 +56,13 @@ def regions_view(f, url) -> None:
         st.subheader(t("stf.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
         st.caption(t("ov.rank.hint"))
         view = table.assign(coverage=table["coverage"] * 100, party_share=table["party_share"] * 100)
+        level = table["level"].iloc[0]
+        # a row per grid: its own count and a township's chief leader say nothing there
+        hidden = {"grids", "chief_grid_leader"} if level in ("grid", "micro_grid") else set()
         lists.drill_table(
             view, f"stf_rank_{f.region_code or 'root'}",
-            column_order=["name", "grids", "micro_grids", "population", *STAFF_ROLES, "coverage",
-                          "residents_per_worker", "party_share"],
+            column_order=[c for c in ["name", "grids", "micro_grids", "population", *STAFF_ROLES, "coverage",
+                                      "residents_per_worker", "party_share"] if c not in hidden],
             column_config={
                 "name": st.column_config.TextColumn(t("stf.col.name")),
                 "grids": st.column_config.NumberColumn(t("stf.col.grids"), format="localized"),
