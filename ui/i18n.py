@@ -1087,6 +1087,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "cln.xlsx.method": {"zh": "口径说明", "en": "Definitions"},
     "cln.method": {"zh": "单元：所选区域内（含下级）的申报单元。参评：该月有点评记录的单元；平均得分为其得分均值。评定“好”、通报：该月点评等次为“好”、被通报（notified）的单元；今年累计通报为当年 1 月至该月被通报过的单元（每个计一次）。排名：参评单元按得分从高到低，同分同名次（1、2、2、4），同分按单元编码列出；上月名次为上一自然月在同一范围（区域、类型）内的名次；名次变化 = 上月名次 − 本月名次（正数为上升），任一月未参评则为空。未参评：截至该月最后一天已申报（或申报日期未知）但该月无点评记录的单元。",
                    "en": "Units: applications under the selected region (and below). Reviewed: units with a review of the month; the average score is their mean score. Rated good, named: reviews of the month rated good, or notified; named this year counts the units named from January to the month, each once. Ranking: reviewed units by score, highest first; equal scores share a rank (1, 2, 2, 4) and are listed by unit code; previous rank = rank in the previous calendar month within the same selection (region, kind); change = previous rank − rank (positive = moved up), empty when the unit was not reviewed in one of the two months. Not reviewed: units that had applied by the month's last day (or on an unknown date) without a review of the month."},
+    "cln.help.named_all": {"zh": "各月点评中被通报（notified）的单元（所选区域、类型），最近的月份在前。点击一行查看该单元历次点评。",
+                           "en": "Every review with the unit named (notified), for the selected region and kind, latest month first. Click a row for the unit's history."},
     # enums
     "enum.status.reported": {"zh": "上报", "en": "Reported"},
     "enum.status.accepted": {"zh": "受理", "en": "Accepted"},

@@ -1,0 +1,66 @@
+"""Whole-page render time of the clean-governance units page (pages/clean_units.py), every view, a kind, an
+earlier month and a unit's history, AppTest, cold caches.
+
+    python bench/bench_clean_page.py --db sqlite:///bench/full.db [--runs 3]
+
+Signs in as a city-wide leader (an account ``bench_leader`` is created if missing) and opens each view at city
+scope (娄底市) and at 娄星区, where the units lie.  Reports the median of ``--runs`` cold renders (every cached
+answer dropped before each run) and one warm rerun.  Target: ≤ 1 s cold at full scale.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from timing import bench_session, render_page
+
+LOUXING = "431302"
+
+
+def _sample(url: str) -> str:
+    """The unit named most recently (a village with a full year of reviews)."""
+    from sqlalchemy import select
+
+    from data_access.db import get_engine
+    from data_access.schema import clean_unit_reviews as cr
+
+    with get_engine(url).connect() as conn:
+        return conn.execute(select(cr.c.unit_code).where(cr.c.notified.is_(True))
+                            .order_by(cr.c.month.desc(), cr.c.unit_code).limit(1)).scalar_one()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default="sqlite:///bench/full.db")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    os.environ["GOV_DB_URL"] = args.db
+    os.environ["GOV_AUTO_DEMO"] = "0"
+    token = bench_session(args.db)
+    unit = _sample(args.db)
+    cases = [
+        ("city", "ranking (latest month)", {"view": "ranking"}),
+        ("city", "ranking, June, villages", {"view": "ranking", "month": "2026-06", "kind": "village"}),
+        ("city", "units by kind and region", {"view": "units"}),
+        ("city", "month by month", {"view": "months"}),
+        ("娄星区", "ranking (latest month)", {"view": "ranking", "region": LOUXING}),
+        ("娄星区", "units by kind and township", {"view": "units", "region": LOUXING}),
+        ("娄星区", "month by month", {"view": "months", "region": LOUXING}),
+        ("娄星区", f"unit history ({unit})", {"unit": unit, "region": LOUXING}),
+    ]
+    print(f"| scope | view | cold ms (median of {args.runs}) | warm ms |")
+    print("|---|---|---:|---:|")
+    for scope, label, query in cases:
+        cold = [render_page(ROOT, "clean_units", query, token, cold=True) for _ in range(args.runs)]
+        warm = render_page(ROOT, "clean_units", query, token, cold=False)
+        print(f"| {scope} | {label} | {statistics.median(cold):.0f} | {warm:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

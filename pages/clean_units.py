@@ -1,0 +1,370 @@
+"""清廉单元 — clean-governance units (清廉娄星 "1+5+N": organs, villages and communities, enterprises, schools,
+hospitals, townships): the month's headline numbers, the monthly ranking with rank change, the units rated good
+and those named for failing their duties (一月一点评、一月一排名、一月一通报), the month's review as Excel; the
+units by kind against the eligible units and by child region (click to drill down); the months side by side
+with every bulletin; a unit's history of scores (``?unit=…``).
+
+The view, the review month, the kind and the unit are in the URL (``?view=…&month=…&kind=…&unit=…``).  The
+review month is chosen here (the months that have reviews, the latest by default); the frame's period does not
+apply.  Definitions: data_access/clean.py.
+"""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from data_access import audit
+from data_access.clean import KINDS
+from ui import clean_review, data, fmt, lists, urlstate
+from ui.auth import current_user
+from ui.bulletin import month_label
+from ui.frame import current_filter, page_header
+from ui.setup import friendly_errors
+from ui.state import lang, t
+
+VIEWS = ("ranking", "units", "months")
+VIEW_ICONS = {"ranking": ":material/leaderboard:", "units": ":material/domain:",
+              "months": ":material/calendar_month:"}
+KIND_CHOICES = ("all", *KINDS)
+RATING_COLORS = {"good": "#009E73", "fair": "#56B4E9", "poor": "#D55E00"}
+P = urlstate.Param
+
+
+def params(months: list[str]) -> list[urlstate.Param]:
+    """The page's URL parameters; the months offered are those with reviews (the latest is the default)."""
+    return [
+        P("view", "choice", VIEWS, "ranking", widget="cln_view"),
+        P("month", "choice", tuple(months), months[-1] if months else "", widget="cln_month"),
+        P("kind", "choice", KIND_CHOICES, "all", widget="cln_kind"),
+        P("unit", "text", None, "", widget="cln_unit"),
+    ]
+
+
+def _keep_valid(ps: list[urlstate.Param]) -> None:
+    """A choice kept from elsewhere (another page's ``view``, another region's months) falls back to its default."""
+    for p in ps:
+        if p.kind == "choice" and st.session_state.get(p.widget_key) not in p.allowed:
+            st.session_state[p.widget_key] = p.default
+
+
+def _kind() -> str | None:
+    k = st.session_state.get("cln_kind") or "all"
+    return None if k == "all" else k
+
+
+def _month() -> str | None:
+    return st.session_state.get("cln_month") or None
+
+
+def _score(v) -> str:
+    return "—" if v is None or pd.isna(v) else f"{v:.1f}"
+
+
+def controls(months: list[str]) -> None:
+    lg = lang()
+    c = st.columns([1, 1, 2])
+    if months:
+        c[0].selectbox(t("cln.month"), months[::-1], key="cln_month", format_func=lambda m: month_label(m, lg),
+                       help=t("cln.help.month"))
+    c[1].selectbox(t("cln.kind"), KIND_CHOICES, key="cln_kind",
+                   format_func=lambda k: clean_review.kind_label(None if k == "all" else k, lg))
+
+
+def kpis(review, units: int) -> None:
+    lg = lang()
+    c = st.columns(6)
+    c[0].metric(t("cln.kpi.units"), fmt.count(units, lg), help=t("cln.help.units"), border=True)
+    if review is None:
+        for col, key in zip(c[1:], ("reviewed", "avg_score", "good", "named", "named_ytd")):
+            col.metric(t(f"cln.kpi.{key}"), "—", help=t(f"cln.help.{key}"), border=True)
+        return
+    s, p = review.summary, review.prev_summary
+    prev = p.reviewed > 0
+
+    def change(cur: int, before: int) -> str | None:  # against the previous month, when it had reviews
+        return fmt.delta_count(cur, before, lg) if prev and cur != before else None
+
+    c[1].metric(t("cln.kpi.reviewed"), fmt.count(s.reviewed, lg), help=t("cln.help.reviewed"), border=True)
+    c[2].metric(t("cln.kpi.avg_score"), _score(s.avg_score), help=t("cln.help.avg_score"), border=True,
+                delta=f"{s.avg_score - p.avg_score:+.1f}" if prev and s.avg_score is not None else None)
+    c[3].metric(t("cln.kpi.good"), fmt.count(s.good, lg), help=t("cln.help.good"), border=True,
+                delta=change(s.good, p.good))
+    c[4].metric(t("cln.kpi.named"), fmt.count(s.named, lg), help=t("cln.help.named"), border=True,
+                delta=change(s.named, p.named), delta_color="inverse")
+    c[5].metric(t("cln.kpi.named_ytd"), fmt.count(s.named_ytd, lg), help=t("cln.help.named_ytd"), border=True)
+
+
+# --- views ---------------------------------------------------------------------------------------------------
+
+def _unit_columns() -> dict:
+    return {"rank": st.column_config.NumberColumn(t("cln.col.rank"), width="small"),
+            "name": st.column_config.TextColumn(t("cln.col.unit"), width="medium"),
+            "kind_label": st.column_config.TextColumn(t("cln.col.kind")),
+            "place": st.column_config.TextColumn(t("cln.col.place")),
+            "score": st.column_config.NumberColumn(t("cln.col.score"), format="%.1f"),
+            "rating_label": st.column_config.TextColumn(t("cln.col.rating")),
+            "prev_rank": st.column_config.NumberColumn(t("cln.col.prev_rank")),
+            "rank_change": st.column_config.NumberColumn(t("cln.col.rank_change"), format="%+d",
+                                                         help=t("cln.help.rank_change")),
+            "named_label": st.column_config.TextColumn(t("cln.col.named")),
+            "note": st.column_config.TextColumn(t("cln.col.note")),
+            "month": st.column_config.TextColumn(t("cln.col.month")),
+            "applied_on": st.column_config.DateColumn(t("cln.col.applied_on"), format="YYYY-MM-DD")}
+
+
+def _open_unit(code: str | None) -> None:
+    if code is not None:
+        st.session_state["cln_unit"] = code
+        st.rerun()
+
+
+def ranking_view(review) -> None:
+    lg = lang()
+    st.subheader(t("cln.rank.title", month=month_label(review.month, lg),
+                   kind=clean_review.kind_label(review.kind, lg)))
+    st.caption(t("cln.help.ranking"))
+    if review.ranking.empty:
+        st.info(t("cln.rank.none"), icon=":material/info:")
+    else:
+        table = clean_review.display_frame(review.ranking, lg)
+        _open_unit(lists.picked(
+            table, f"cln_rank_{review.month}_{review.kind or 'all'}", "unit_code",
+            column_order=["rank", "name", "kind_label", "place", "score", "rating_label", "prev_rank", "rank_change",
+                          "named_label", "note"],
+            column_config=_unit_columns(), height=min(520, 38 + 35 * len(table))))
+        _download(review)
+    left, right = st.columns(2)
+    with left:
+        good = clean_review.display_frame(review.good, lg)
+        st.markdown(f"**{t('cln.good.title', n=fmt.count(len(good), lg))}**")
+        st.caption(t("cln.help.good"))
+        if not good.empty:
+            st.dataframe(good, hide_index=True, column_order=["rank", "name", "kind_label", "place", "score"],
+                         column_config=_unit_columns(), height=min(300, 38 + 35 * len(good)))
+    with right:
+        named = clean_review.display_frame(review.named, lg)
+        st.markdown(f"**{t('cln.named.title', n=fmt.count(len(named), lg))}**")
+        st.caption(t("cln.help.named"))
+        if named.empty:
+            st.success(t("cln.named.none"), icon=":material/check_circle:")
+        else:
+            st.dataframe(named, hide_index=True, column_order=["name", "kind_label", "place", "score", "note"],
+                         column_config=_unit_columns(), placeholder="—")
+    if not review.unreviewed.empty:
+        with st.expander(t("cln.unreviewed.title", n=fmt.count(len(review.unreviewed), lg))):
+            st.caption(t("cln.help.unreviewed"))
+            _open_unit(lists.picked(clean_review.display_frame(review.unreviewed, lg),
+                                    f"cln_unrev_{review.month}_{review.kind or 'all'}", "unit_code",
+                                    column_order=["name", "kind_label", "place", "applied_on"],
+                                    column_config=_unit_columns()))
+
+
+def _download(review) -> None:
+    user = current_user()
+    lg = lang()
+    name = clean_review.file_name(review)
+
+    def made() -> bytes:
+        audit.record(data.engine(), "export", user=user, target=name, rows=len(review.ranking),
+                     detail={"format": "xlsx", "clean_review": {"month": review.month, "kind": review.kind,
+                                                                "region": review.region_code}})
+        return clean_review.review_workbook(review, lg)
+
+    st.download_button(t("cln.download"), made, file_name=name, icon=":material/table_view:", on_click="ignore",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="cln_dl_xlsx")
+
+
+def units_view(f, url, month: str | None, kind: str | None) -> None:
+    lg = lang()
+    st.subheader(t("cln.kinds.title"))
+    st.caption(t("cln.help.eligible"))
+    by_kind = data.clean_by_kind(url, f)
+    view = by_kind.assign(kind_label=[clean_review.kind_label(k, lg) for k in by_kind["kind"]],
+                          coverage=by_kind["coverage"] * 100)
+    st.dataframe(view, hide_index=True, placeholder="—",
+                 column_order=["kind_label", "units", "eligible", "covered", "coverage"],
+                 column_config={"kind_label": st.column_config.TextColumn(t("cln.col.kind")),
+                                "units": st.column_config.NumberColumn(t("cln.col.units"), format="localized"),
+                                "eligible": st.column_config.NumberColumn(t("cln.col.eligible"),
+                                                                          help=t("cln.help.eligible")),
+                                "covered": st.column_config.NumberColumn(t("cln.col.covered")),
+                                "coverage": st.column_config.NumberColumn(t("cln.col.coverage"), format="%.1f%%")})
+    child = data.clean_by_child(url, f, month, kind)
+    if child.empty:
+        return
+    kid_level = child.loc[~child["own"], "level"]
+    level = kid_level.iloc[0] if len(kid_level) else child["level"].iloc[0]
+    st.subheader(t("cln.child.title", level=t(f"level.{level}"),
+                   month=month_label(month, lg) if month else "—"))
+    st.caption(t("ov.rank.hint") + " " + t("cln.help.child"))
+    child = child.assign(name=[t("cln.own_level", name=n) if own else n for n, own in zip(child["name"], child["own"])])
+    lists.drill_table(
+        child, f"cln_child_{f.region_code or 'root'}_{month}_{kind or 'all'}",
+        column_order=["name", "units", "reviewed", "avg_score", "good", "fair", "poor", "named"],
+        column_config={"name": st.column_config.TextColumn(t("stf.col.name")),
+                       "units": st.column_config.NumberColumn(t("cln.col.units"), format="localized"),
+                       "reviewed": st.column_config.NumberColumn(t("cln.col.reviewed")),
+                       "avg_score": st.column_config.NumberColumn(t("cln.col.avg_score"), format="%.1f"),
+                       "good": st.column_config.NumberColumn(t("cln.rating.good")),
+                       "fair": st.column_config.NumberColumn(t("cln.rating.fair")),
+                       "poor": st.column_config.NumberColumn(t("cln.rating.poor")),
+                       "named": st.column_config.NumberColumn(t("cln.col.named"))})
+
+
+def _ratings_chart(trend: pd.DataFrame) -> alt.Chart:
+    lg = lang()
+    long = trend.melt(id_vars=["month"], value_vars=list(RATING_COLORS), var_name="rating", value_name="units")
+    long["label"] = [t(f"cln.rating.{x}") for x in long["rating"]]
+    long["month_label"] = [month_label(m, lg) for m in long["month"]]
+    order = [t(f"cln.rating.{x}") for x in RATING_COLORS]
+    return (alt.Chart(long).mark_bar().encode(
+        x=alt.X("month_label:O", title=t("cln.col.month"), sort=list(dict.fromkeys(long["month_label"])),
+                axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("units:Q", title=t("cln.trend.units"), axis=alt.Axis(tickMinStep=1, format=",d")),
+        color=alt.Color("label:N", title=t("cln.col.rating"), sort=order,
+                        scale=alt.Scale(domain=order, range=list(RATING_COLORS.values()))),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("month_label:O", title=t("cln.col.month")),
+                 alt.Tooltip("label:N", title=t("cln.col.rating")),
+                 alt.Tooltip("units:Q", title=t("cln.trend.units"))])
+        .transform_calculate(order=f"indexof({order!r}, datum.label)").properties(height=280))
+
+
+def months_view(f, url, kind: str | None) -> None:
+    lg = lang()
+    trend = data.clean_trend(url, f, kind)
+    st.subheader(t("cln.trend.title", kind=clean_review.kind_label(kind, lg)))
+    if trend.empty:
+        st.info(t("cln.rank.none"), icon=":material/info:")
+        return
+    st.altair_chart(_ratings_chart(trend), width="stretch")
+    view = trend.assign(month=[month_label(m, lg) for m in trend["month"]])
+    st.dataframe(view, hide_index=True,
+                 column_config={"month": st.column_config.TextColumn(t("cln.col.month")),
+                                "reviewed": st.column_config.NumberColumn(t("cln.col.reviewed")),
+                                "avg_score": st.column_config.NumberColumn(t("cln.col.avg_score"), format="%.1f"),
+                                "good": st.column_config.NumberColumn(t("cln.rating.good")),
+                                "fair": st.column_config.NumberColumn(t("cln.rating.fair")),
+                                "poor": st.column_config.NumberColumn(t("cln.rating.poor")),
+                                "named": st.column_config.NumberColumn(t("cln.col.named"))})
+    named = data.clean_named(url, f, kind)
+    st.subheader(t("cln.named_all.title", n=fmt.count(len(named), lg)))
+    st.caption(t("cln.help.named_all"))
+    if named.empty:
+        st.success(t("cln.named.none_all"), icon=":material/check_circle:")
+        return
+    named = clean_review.display_frame(named, lg).assign(month=[month_label(m, lg) for m in named["month"]])
+    _open_unit(lists.picked(named, f"cln_named_{kind or 'all'}", "unit_code",
+                            column_order=["month", "name", "kind_label", "place", "score", "note"],
+                            column_config=_unit_columns()))
+
+
+# --- a unit's history ------------------------------------------------------------------------------------------
+
+def _close_card() -> None:
+    st.session_state["cln_unit"] = ""
+
+
+def _history_chart(months: pd.DataFrame) -> alt.Chart:
+    lg = lang()
+    d = months.assign(month_label=[month_label(m, lg) for m in months["month"]],
+                      label=[t(f"cln.rating.{x}") for x in months["rating"]])
+    order = [t(f"cln.rating.{x}") for x in RATING_COLORS]
+    low = max(0, min(60, int(d["score"].min()) // 10 * 10))
+    x = alt.X("month_label:O", title=t("cln.col.month"), sort=list(d["month_label"]), axis=alt.Axis(labelAngle=-45))
+    y = alt.Y("score:Q", title=t("cln.col.score"), scale=alt.Scale(domain=[low, 100]))
+    line = alt.Chart(d).mark_line(color="#888").encode(x=x, y=y)
+    points = alt.Chart(d).mark_point(filled=True, size=90).encode(
+        x=x, y=y, color=alt.Color("label:N", title=t("cln.col.rating"),
+                                  scale=alt.Scale(domain=order, range=list(RATING_COLORS.values()))),
+        tooltip=[alt.Tooltip("month_label:O", title=t("cln.col.month")),
+                 alt.Tooltip("score:Q", title=t("cln.col.score"), format=".1f"),
+                 alt.Tooltip("label:N", title=t("cln.col.rating")),
+                 alt.Tooltip("rank:Q", title=t("cln.col.rank"))])
+    return (line + points).properties(height=260)
+
+
+def unit_card_view(f, url, code: str, kind: str | None) -> None:
+    st.button(t("cln.card.back"), icon=":material/arrow_back:", on_click=_close_card)
+    h = data.clean_unit_history(url, f, code, kind, current_user())
+    if h is None:
+        st.warning(t("cln.card.unknown"), icon=":material/search_off:")
+        return
+    lg = lang()
+    st.subheader(f"{t('cln.card.title')} · {fmt.plain(h.name)}")
+    bits = [clean_review.kind_label(h.kind, lg), h.place]
+    if h.applied_on:
+        bits.append(t("cln.card.applied", date=h.applied_on.isoformat()))
+    st.caption(fmt.plain(" · ".join(bits)))
+    st.caption(t("cln.help.history", kind=clean_review.kind_label(kind, lg)))
+    last = h.latest
+    c = st.columns(4)
+    c[0].metric(t("cln.card.latest"), _score(last["score"]) if last is not None else "—",
+                help=month_label(last["month"], lg) if last is not None else None, border=True)
+    c[1].metric(t("cln.card.latest_rating"), t(f"cln.rating.{last['rating']}") if last is not None else "—",
+                border=True)
+    rank = "—"
+    if last is not None and not pd.isna(last["rank"]):
+        rank = t("cln.card.rank_of", rank=int(last["rank"]), n=int(last["ranked"]))
+    change = last["rank_change"] if last is not None else None
+    c[2].metric(t("cln.card.latest_rank"), rank, border=True,
+                delta=None if change is None or pd.isna(change) else f"{int(change):+d}")
+    c[3].metric(t("cln.card.named_times"), fmt.count(int(h.months["notified"].sum()), lg), border=True)
+    if h.months.empty:
+        st.info(t("cln.card.no_reviews"), icon=":material/info:")
+        return
+    st.altair_chart(_history_chart(h.months), width="stretch")
+    table = clean_review.display_frame(h.months, lg).iloc[::-1]
+    table = table.assign(month=[month_label(m, lg) for m in table["month"]])
+    st.dataframe(table, hide_index=True, placeholder="—",
+                 column_order=["month", "score", "rating_label", "rank", "ranked", "rank_change", "named_label",
+                               "note"],
+                 column_config={**_unit_columns(),
+                                "ranked": st.column_config.NumberColumn(t("cln.col.ranked"))})
+
+
+# --- page ------------------------------------------------------------------------------------------------------
+
+def page() -> None:
+    f = current_filter()
+    url, now = data.db_url(), data.now_bucket()
+    if not data.tree().nodes:
+        st.info(t("ov.empty_db"))
+        return
+    has_units, has_reviews = data.clean_loaded(url)
+    if not has_units:
+        st.info(t("cln.empty"), icon=":material/inventory_2:")
+        return
+    months = data.clean_months(url, f)
+    ps = params(months)
+    urlstate.seed(ps)
+    _keep_valid(ps)
+    controls(months)
+    month, kind = _month(), _kind()
+    code = (st.session_state.get("cln_unit") or "").strip()
+    if code:
+        unit_card_view(f, url, code, kind)
+        urlstate.publish(ps)
+        return
+    review = data.clean_review(url, f, month, kind, now) if month else None
+    units = review.summary.units if review else data.clean_summary(url, f, None, kind).units
+    kpis(review, units)
+    if not has_reviews:
+        st.info(t("cln.no_reviews"), icon=":material/info:")
+    elif not months:
+        st.info(t("cln.none_here" if not units else "cln.rank.none"), icon=":material/info:")
+    view = st.segmented_control(t("sc.view"), VIEWS, key="cln_view", required=True, label_visibility="collapsed",
+                                format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'cln.view.{v}')}") or "ranking"
+    if view == "ranking" and review is not None:
+        ranking_view(review)
+    elif view == "units":
+        units_view(f, url, month, kind)
+    elif view == "months" and months:
+        months_view(f, url, kind)
+    urlstate.publish(ps)
+
+
+page_header("clean", "nav.clean", "cln.caption")
+with friendly_errors():
+    page()
