@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import calendar
 import html
-import io
-import math
 from datetime import datetime
 
 import pandas as pd
@@ -18,6 +16,8 @@ import pandas as pd
 from data_access.ranking import MAX_RED_ORDERS, Bulletin, ScoreWeights
 from ui import fmt
 from ui.i18n import translate
+from ui.workbook import SafeWorkbook
+from ui.workbook import missing as _missing
 
 # The ranking as shown: (column of ranking_table's source, catalog key, kind).  Rates are fractions (0–1),
 # the score is in points (0–100).
@@ -57,13 +57,6 @@ RED_DISPLAY: list[tuple[str, str, str]] = [
     ("days_past_deadline", "bulletin.col.days_past", "num1"),
 ]
 CJK_FONT_STACK = '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
-_XLSX_FORMATS = {"pct": "0.0%", "num1": "0.0", "num2": "0.00", "int": "0", "change": "+0;-0;0",
-                 "ts": "yyyy-mm-dd hh:mm"}
-_WIDTHS = {"text": 16, "int": 9, "pct": 11, "num1": 10, "num2": 10, "change": 10, "ts": 17}
-
-
-def _missing(v) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 def month_label(month: str, lang: str) -> str:
@@ -130,43 +123,7 @@ def _ts(d: datetime) -> str:
 
 def bulletin_workbook(b: Bulletin, lang: str) -> bytes:
     """The bulletin as an .xlsx file: 概况 (summary), 排名 (ranking as on screen), 超期积压点名, 红牌督办."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                                   "strings_to_numbers": False, "remove_timezone": True})
-    head = wb.add_format({"bold": True, "bg_color": "#DDE6F0", "border": 1, "text_wrap": True, "valign": "top"})
-    title_fmt = wb.add_format({"bold": True, "font_size": 14})
-    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-    formats = {kind: wb.add_format({"num_format": nf}) for kind, nf in _XLSX_FORMATS.items()}
-
-    def cell(ws, row: int, col: int, v, kind: str) -> None:
-        if _missing(v) or (kind == "text" and v == ""):
-            ws.write_blank(row, col, None)
-        elif kind == "text":
-            ws.write_string(row, col, str(v))
-        elif kind == "ts":
-            ws.write_datetime(row, col, pd.Timestamp(v).to_pydatetime(), formats["ts"])
-        else:
-            ws.write_number(row, col, float(v), formats[kind])
-
-    def table(name: str, spec: list[tuple[str, str, str]], df: pd.DataFrame) -> None:
-        ws = wb.add_worksheet(name)
-        for col, (_c, key, kind) in enumerate(spec):
-            label = translate(key, lang)
-            ws.set_column(col, col, max(_WIDTHS[kind], min(40, len(label) * 2 + 2)))
-            ws.write_string(0, col, label, head)
-        for row, values in enumerate(df[[c for c, _k, _kind in spec]].itertuples(index=False), start=1):
-            for col, ((_c, _key, kind), v) in enumerate(zip(spec, values)):
-                cell(ws, row, col, v, kind)
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(len(df), 1), len(spec) - 1)
-
-    # 概况
-    ws = wb.add_worksheet(translate("bulletin.sheet.summary", lang))
-    ws.set_column(0, 0, 26)
-    ws.set_column(1, 3, 16)
-    ws.write_string(0, 0, _title(b, lang), title_fmt)
+    book = SafeWorkbook(lang)
     info = [
         ("bulletin.item.parent", _parent_label(b, lang)),
         ("bulletin.item.month", month_label(b.month, lang)),
@@ -175,31 +132,14 @@ def bulletin_workbook(b: Bulletin, lang: str) -> bytes:
         ("bulletin.item.weights", _weights_text(b.weights, lang)),
         ("bulletin.item.min_cases", str(max(b.min_cases, 1))),
     ]
-    for i, (key, value) in enumerate(info, start=2):
-        ws.write_string(i, 0, translate(key, lang), head)
-        ws.write_string(i, 1, value)
-    top = len(info) + 3
-    for col, key in enumerate(("bulletin.col.item", "bulletin.col.this_month", "bulletin.col.prev_month",
-                               "bulletin.col.change")):
-        ws.write_string(top, col, translate(key, lang), head)
-    for i, (label, cur, prev, kind) in enumerate(_summary_rows(b, lang), start=top + 1):
-        ws.write_string(i, 0, label)
-        cell(ws, i, 1, cur, kind)
-        cell(ws, i, 2, prev, kind)
-        if not _missing(cur) and not _missing(prev):
-            cell(ws, i, 3, cur - prev, "change" if kind == "int" else kind)
-    method_row = top + len(_summary_rows(b, lang)) + 2
-    ws.write_string(method_row, 0, translate("bulletin.item.method", lang), head)
-    ws.merge_range(method_row, 1, method_row + 5, 3, translate("rank.method", lang), wrap)
-    ws.freeze_panes(1, 0)
-
-    table(translate("bulletin.sheet.ranking", lang), RANKING_DISPLAY, _source_frame(b.ranking, b.min_cases, lang))
-    table(translate("bulletin.sheet.named", lang), NAMED_DISPLAY, b.named_for_backlog)
+    book.summary(translate("bulletin.sheet.summary", lang), _title(b, lang), info, _summary_rows(b, lang),
+                 "bulletin.item.method", translate("rank.method", lang), 5)
+    book.table(translate("bulletin.sheet.ranking", lang), RANKING_DISPLAY, _source_frame(b.ranking, b.min_cases, lang))
+    book.table(translate("bulletin.sheet.named", lang), NAMED_DISPLAY, b.named_for_backlog)
     red = b.red_orders.copy()
     red["status"] = [translate(f"enum.status.{s}", lang) for s in red["status"]]
-    table(translate("bulletin.sheet.red", lang), RED_DISPLAY, red)
-    wb.close()
-    return buf.getvalue()
+    book.table(translate("bulletin.sheet.red", lang), RED_DISPLAY, red)
+    return book.close()
 
 
 # --- printable HTML ----------------------------------------------------------------------------------------
