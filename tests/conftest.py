@@ -115,3 +115,51 @@ def sign_in(at, url: str, role: str = "leader", scope: str | None = None, name: 
         engine, username, display_name=name, role=role, scope_code=scope)
     at.session_state["_auth"] = users.open_session(engine, account.as_user())
     return at
+
+
+def load_fixture(kind: str, tmp_path: Path, name: str):
+    """A fresh database of ``kind`` holding the dataset tests/fixtures/<name>."""
+    from data_access.loader import load_dataset
+
+    eng = fresh_engine(kind, tmp_path)
+    load_dataset(FIXTURES / name, eng)
+    return eng
+
+
+def serve_fixture(kind: str, tmp_path: Path, monkeypatch, name: str, now) -> str:
+    """The app's database for AppTest runs: tests/fixtures/<name> on ``kind``, no pooled connection or cached
+    answer of before, no demo data, "now" = ``now``; returns its URL."""
+    import streamlit as st
+
+    from data_access.db import get_engine
+
+    eng = load_fixture(kind, tmp_path, name)
+    url = eng.url.render_as_string(hide_password=False)
+    eng.dispose()
+    get_engine.cache_clear()  # a PostgreSQL schema dropped and made again: no pooled connection of before
+    st.cache_data.clear()
+    monkeypatch.setenv("GOV_DB_URL", url)
+    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
+    monkeypatch.setenv("GOV_NOW", now.isoformat())
+    return url
+
+
+def open_app_page(url: str, page: str, query: dict | None = None, role: str = "leader", scope: str | None = None,
+                  lang: str | None = None):
+    """An AppTest of ``pages/<page>.py`` in the frame, signed in as ``role`` of ``scope``, with ``query`` in the
+    URL; fails on an exception or an error element.  ``lang``: one run straight onto the page in that language
+    (AppTest re-formats the previous run's selectboxes outside a script run, where the session's language is
+    not known, so the frame's period labels would not match)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), url, role, scope)
+    for k, v in (query or {}).items():
+        at.query_params[k] = v
+    if lang:
+        at.session_state["lang"] = lang
+    else:
+        at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at

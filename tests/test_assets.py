@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from data_access import assets
 from data_access.access import User
 from data_access.filters import CaseFilter
-from tests.conftest import FIXTURES, ROOT, fresh_engine, sign_in
+from tests.conftest import load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)
 Q1 = {"date_from": date(2026, 1, 1), "date_to": date(2026, 3, 31)}
@@ -21,10 +21,7 @@ Q1 = {"date_from": date(2026, 1, 1), "date_to": date(2026, 3, 31)}
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def engine(request, tmp_path_factory):
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine(request.param, tmp_path_factory.mktemp("assets"))
-    load_dataset(FIXTURES / "assets", eng)
+    eng = load_fixture(request.param, tmp_path_factory.mktemp("assets"), "assets")
     yield eng
     eng.dispose()
 
@@ -115,38 +112,14 @@ def test_project_card_and_jurisdiction(engine):
 
 # --- page ----------------------------------------------------------------------------------------------------
 
-def _url(kind: str, tmp_path, monkeypatch, fixture: str) -> str:
-    import streamlit as st
-
-    from data_access.db import get_engine
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine(kind, tmp_path)
-    load_dataset(FIXTURES / fixture, eng)
-    url = eng.url.render_as_string(hide_password=False)
-    eng.dispose()
-    get_engine.cache_clear()
-    st.cache_data.clear()
-    monkeypatch.setenv("GOV_DB_URL", url)
-    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
-    monkeypatch.setenv("GOV_NOW", NOW.isoformat())
-    return url
-
-
 @pytest.fixture(params=["sqlite", "pg"])
 def page_url(request, tmp_path, monkeypatch) -> str:
-    return _url(request.param, tmp_path, monkeypatch, "assets")
+    return serve_fixture(request.param, tmp_path, monkeypatch, "assets", NOW)
 
 
 def open_page(url: str, query: dict | None = None, role: str = "leader", scope: str | None = None) -> AppTest:
-    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), url, role, scope)
-    for k, v in {"period": "custom", "from": "2026-01-01", "to": "2026-03-31", **(query or {})}.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/assets.py").run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
+    q1 = {"period": "custom", "from": "2026-01-01", "to": "2026-03-31"}
+    return open_app_page(url, "assets", {**q1, **(query or {})}, role, scope)
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -186,6 +159,6 @@ def test_a_region_without_projects_says_so(page_url):
 
 @pytest.mark.parametrize("kind", ["sqlite", "pg"])
 def test_a_dataset_without_asset_files_says_so(kind, tmp_path, monkeypatch):
-    url = _url(kind, tmp_path, monkeypatch, "staffing")  # no asset_projects.csv
+    url = serve_fixture(kind, tmp_path, monkeypatch, "staffing", NOW)  # no asset_projects.csv
     at = open_page(url)
     assert any("没有加载三资盘活项目" in i.value for i in at.info) and not at.metric

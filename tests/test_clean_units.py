@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from data_access import clean
 from data_access.access import User
 from data_access.filters import CaseFilter, OutOfScope
-from tests.conftest import FIXTURES, ROOT, fresh_engine, sign_in
+from tests.conftest import load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)
 STAFF = User(name="工作人员", role="staff")
@@ -24,10 +24,7 @@ STAFF = User(name="工作人员", role="staff")
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def engine(request, tmp_path_factory):
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine(request.param, tmp_path_factory.mktemp("clean"))
-    load_dataset(FIXTURES / "clean", eng)
+    eng = load_fixture(request.param, tmp_path_factory.mktemp("clean"), "clean")
     yield eng
     eng.dispose()
 
@@ -241,10 +238,7 @@ def test_the_article_functions_keep_their_meaning(engine):
 
 
 def test_a_dataset_without_the_optional_files(tmp_path):
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine("sqlite", tmp_path)
-    load_dataset(FIXTURES / "metrics", eng)
+    eng = load_fixture("sqlite", tmp_path, "staffing")  # no clean-unit files
     assert clean.clean_data_loaded(eng) == (False, False)
     assert clean.review_months(eng, CaseFilter()) == []
     assert clean.units_by_kind(eng, CaseFilter())["units"].sum() == 0
@@ -287,39 +281,12 @@ def test_review_workbook(engine):
 
 @pytest.fixture(params=["sqlite", "pg"])
 def page_url(request, tmp_path, monkeypatch) -> str:
-    import streamlit as st
-
-    from data_access.db import get_engine
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine(request.param, tmp_path)
-    load_dataset(FIXTURES / "clean", eng)
-    url = eng.url.render_as_string(hide_password=False)
-    eng.dispose()
-    get_engine.cache_clear()
-    st.cache_data.clear()
-    monkeypatch.setenv("GOV_DB_URL", url)
-    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
-    monkeypatch.setenv("GOV_NOW", NOW.isoformat())
-    return url
+    return serve_fixture(request.param, tmp_path, monkeypatch, "clean", NOW)
 
 
 def open_page(url: str, query: dict | None = None, role: str = "leader", scope: str | None = None,
               lang: str | None = None) -> AppTest:
-    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), url, role, scope)
-    for k, v in {"period": "all", **(query or {})}.items():
-        at.query_params[k] = v
-    if lang:
-        # one run straight onto the page: AppTest re-formats the previous run's selectboxes outside a script run,
-        # where the session's language is not known (the frame's period labels would not match)
-        at.session_state["lang"] = lang
-        at.switch_page("pages/clean_units.py").run()
-        ok(at)
-        return at
-    at.run()
-    at.switch_page("pages/clean_units.py").run()
-    ok(at)
-    return at
+    return open_app_page(url, "clean_units", {"period": "all", **(query or {})}, role, scope, lang)
 
 
 def ok(at: AppTest) -> None:
@@ -397,19 +364,6 @@ def test_page_bad_url_values_fall_back(page_url):
 
 
 def test_page_without_clean_unit_files_says_so(tmp_path, monkeypatch):
-    import streamlit as st
-
-    from data_access.db import get_engine
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine("sqlite", tmp_path)
-    load_dataset(FIXTURES / "metrics", eng)
-    url = eng.url.render_as_string(hide_password=False)
-    eng.dispose()
-    get_engine.cache_clear()
-    st.cache_data.clear()
-    monkeypatch.setenv("GOV_DB_URL", url)
-    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
-    at = open_page(url)
+    at = open_page(serve_fixture("sqlite", tmp_path, monkeypatch, "staffing", NOW))  # no clean-unit files
     assert any("未加载此类数据" in i.value for i in at.info)
     assert not at.metric and not at.dataframe

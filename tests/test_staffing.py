@@ -15,7 +15,7 @@ from data_access import staffing, volunteers
 from data_access.access import User
 from data_access.filters import CaseFilter
 from data_access.staffing import period_months
-from tests.conftest import FIXTURES, ROOT, fresh_engine, sign_in
+from tests.conftest import FIXTURES, load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)
 Q1 = {"date_from": date(2026, 1, 1), "date_to": date(2026, 3, 31)}
@@ -25,10 +25,7 @@ STAFF = User(name="工作人员", role="staff")
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def engine(request, tmp_path_factory):
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine(request.param, tmp_path_factory.mktemp("staffing"))
-    load_dataset(FIXTURES / "staffing", eng)
+    eng = load_fixture(request.param, tmp_path_factory.mktemp("staffing"), "staffing")
     yield eng
     eng.dispose()
 
@@ -258,32 +255,12 @@ def test_team_card(engine):
 
 @pytest.fixture(params=["sqlite", "pg"])
 def page_url(request, tmp_path, monkeypatch) -> str:
-    import streamlit as st
-
-    from data_access.db import get_engine
-    from data_access.loader import load_dataset
-
-    eng = fresh_engine(request.param, tmp_path)
-    load_dataset(FIXTURES / "staffing", eng)
-    url = eng.url.render_as_string(hide_password=False)
-    eng.dispose()
-    get_engine.cache_clear()
-    st.cache_data.clear()
-    monkeypatch.setenv("GOV_DB_URL", url)
-    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
-    monkeypatch.setenv("GOV_NOW", NOW.isoformat())
-    return url
+    return serve_fixture(request.param, tmp_path, monkeypatch, "staffing", NOW)
 
 
 def open_page(url: str, page: str, query: dict | None = None, role: str = "leader",
               scope: str | None = None) -> AppTest:
-    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), url, role, scope)
-    for k, v in {"period": "all", **(query or {})}.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(f"pages/{page}.py").run()
-    ok(at)
-    return at
+    return open_app_page(url, page, {"period": "all", **(query or {})}, role, scope)
 
 
 def ok(at: AppTest) -> None:
