@@ -71,6 +71,14 @@ quotes the same wording (ui/i18n.py keys ``help.*``).
   participants and volunteer hours (participants × hours), **inactive
   teams** (no activity in the last N days and founded more than N days ago):
   data_access/volunteers.py.
+- **idle-asset revitalisation** (三资盘活): quantities per kind in their own
+  units, revenue (what the owner received, 万元), the 保底+分成 check (each
+  recorded month owes the yearly guarantee ÷ 12; above it the share, below it
+  the shortfall), visitors per day, projects not operating yet:
+  data_access/assets.py.
+- **clean-governance units** (清廉单元): units against the eligible villages and
+  townships, the monthly ranking by score with rank change, rated good, named
+  in the bulletin, a unit's history: data_access/clean.py.
 """
 from __future__ import annotations
 
