@@ -18,6 +18,10 @@ What "no leak" means, checked against an oracle computed independently of the ap
 * the grid staffing and volunteer questions (staffing.py, volunteers.py; pages ``staffing``, ``volunteers``)
   name no grid, village, post, team or person outside the region, count no more than the fixture's CSV files
   hold under it, and open no grid or team card outside the jurisdiction;
+* the idle-asset questions (assets.py; page ``assets``) list no project outside the region (西县码头岸线, the
+  city's own project…), count no more projects and sum no more 万元, 亩, 米 or visitors than the fixture's
+  asset_projects.csv / asset_project_months.csv hold under it, and open no project card outside the
+  jurisdiction;
 * hostile strings raise nothing, leave the tables alone, and never reach an element that renders Markdown
   or HTML as live markup.
 
@@ -186,6 +190,26 @@ FOREIGN_PEOPLE = tuple(sorted(
 # Personal data of the staffing questions: staff phones and team leaders, shown in full only to ``staff``.
 STAFF_PHONES = sorted({s["phone"] for s in STAFF if s["phone"]})
 TEAM_LEADERS = sorted({t["leader_name"] for t in TEAMS if t["leader_name"]})
+
+# Idle-asset projects (assets.py) in both counties and one of the city itself; 西县's have recognisable names,
+# operators and codes (XX-P1 西县码头岸线 by 西县港务公司…), and some asset kinds, units, disposal modes,
+# operating models, statuses and months occur only there.
+PROJECTS = _csv("asset_projects.csv")
+PROJECT_MONTHS = _csv("asset_project_months.csv")
+ASSET_DIMS = ("disposal_mode", "status", "operating_model")  # assets.PORTFOLIO_DIMS, checked in a control
+ASSET_NOT_OPERATING = ("planning", "renovating", "suspended")
+
+
+def projects_in(region: str) -> frozenset[str]:
+    """Codes of the projects whose region lies at or below ``region``."""
+    sub = subtree(region)
+    return frozenset(p["project_code"] for p in PROJECTS if p["region_code"] in sub)
+
+
+FOREIGN_PROJECTS = frozenset(p["project_code"] for p in PROJECTS) - projects_in(SCOPE)
+# Codes, names and operators of the projects outside 110 (西县's and the city's): none may reach a user of 110.
+FOREIGN_PROJECT_MARKERS = tuple(sorted({p[k] for p in PROJECTS if p["project_code"] in FOREIGN_PROJECTS
+                                        for k in ("project_code", "name", "operator") if p[k]}))
 
 # ============================================================================================================
 # Probe bookkeeping: every checked call or page run is one probe; a failed check is a leak.
@@ -389,6 +413,7 @@ class Seen:
     region_only: bool = False  # the call applies the region only, not the filter's other conditions
     teams: set[str] | None = None  # volunteer team codes listed (None: no list)
     places: bool = False  # a staffing/volunteer answer: no name of a place or person outside the region either
+    projects: set[str] | None = None  # idle-asset project codes listed (None: no list)
 
 
 def _users():
@@ -694,6 +719,8 @@ def outside_region_markers(region: str) -> list[str]:
     names = {NAME[c] for c in SUB - near}
     names |= {s["name"] for s in STAFF if place_of(s) in SUB - near}
     names |= {t["name"] for t in TEAMS if place_of(t) in SUB - near}
+    # a project lies in its region: one of 110 outside ``region`` (at 110 itself, too) is not under it
+    names |= {p[k] for p in PROJECTS if p["region_code"] in SUB - subtree(region) for k in ("project_code", "name")}
     return sorted(names)
 
 
@@ -851,6 +878,164 @@ PLACE_READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
 }
 
 
+# --- idle-asset projects (assets.py) -------------------------------------------------------------------------
+#
+# The oracle is the fixture's asset_projects.csv and asset_project_months.csv: the projects whose region lies
+# under the probed region, and their months inside the period (a month counts when its first day does).  Each
+# measure is keyed by what it counts ("asset_kind_shoreline_m_quantity", "asset_revenue_2025-12_finance"…), so
+# a kind, unit, mode, status or month that only 西县 has shows as a count above 0 where 110 holds nothing.
+
+
+def _wan(x: str) -> float:
+    return float(x) if x else 0.0
+
+
+def asset_limits(variant: dict, region: str) -> dict[str, float]:
+    """Everything ``region``'s projects hold (their months in ``variant``'s period), by measure."""
+    mine = {p["project_code"]: p for p in PROJECTS if p["project_code"] in projects_in(region)}
+    months = [m for m in PROJECT_MONTHS if m["project_code"] in mine]
+    period = [m for m in months if _in_period(m["month"] + "-01", variant)]
+    out: Counter = Counter()
+    out["asset_projects"] = len(mine)
+    out["asset_revenue_to_date"] = sum(float(m["revenue_wan"]) for m in months)
+    out["asset_revenue_period"] = sum(float(m["revenue_wan"]) for m in period)
+    for p in mine.values():
+        out["asset_operating"] += p["status"] == "operating"
+        out["asset_not_operating"] += p["status"] in ASSET_NOT_OPERATING
+        out["asset_investment"] += _wan(p["investment_wan"])
+        out[f"asset_kind_{p['asset_kind']}_{p['unit']}_projects"] += 1
+        out[f"asset_kind_{p['asset_kind']}_{p['unit']}_quantity"] += float(p["quantity"])
+        for dim in ASSET_DIMS:
+            out[f"asset_{dim}_{p[dim]}_projects"] += 1
+            out[f"asset_{dim}_{p[dim]}_investment"] += _wan(p["investment_wan"])
+        if p["operating_model"] != "guaranteed_plus_share":
+            continue
+        out["asset_guaranteed"] += 1
+        if not p["guaranteed_min_wan"]:
+            continue
+        minimum = float(p["guaranteed_min_wan"]) / 12
+        got = [float(m["revenue_wan"]) for m in period if m["project_code"] == p["project_code"]]
+        out["asset_guarantee_months"] += len(got)
+        out["asset_minimum"] += minimum * len(got)
+        out["asset_received"] += sum(got)
+        out["asset_share_part"] += sum(max(0.0, g - minimum) for g in got)
+        out["asset_shortfall"] += sum(max(0.0, minimum - g) for g in got)
+        out["asset_shortfall_months"] += sum(g < minimum for g in got)
+        out["asset_shortfall_projects"] += any(g < minimum for g in got)
+    for m in period:
+        out[f"asset_revenue_{m['month']}_{mine[m['project_code']]['disposal_mode']}"] += float(m["revenue_wan"])
+        if m["visitors"]:
+            out[f"asset_visitors_{m['month']}"] += int(m["visitors"])
+            out["asset_visitor_rows"] += 1
+    return dict(out)
+
+
+def _asset_summary(env, f, user):
+    from data_access import assets
+
+    s = assets.asset_summary(env.engine, f)
+    return Seen(places=True, counts={
+        "asset_projects": s.projects, "asset_operating": s.operating, "asset_not_operating": s.not_operating,
+        "asset_investment": s.investment_wan, "asset_revenue_to_date": s.revenue_to_date_wan,
+        "asset_revenue_period": s.revenue_period_wan, "asset_guaranteed": s.guaranteed_projects,
+        "asset_shortfall_projects": s.shortfall_projects})
+
+
+def _portfolio_by_kind(env, f, user):
+    """Quantities per kind and unit (亩, 米 and ㎡ only 西县 has)."""
+    from data_access import assets
+
+    df = assets.portfolio_by_kind(env.engine, f)
+    counts = {"asset_projects": int(df["projects"].sum())}
+    for kind, unit, n, qty in df.itertuples(index=False):
+        counts[f"asset_kind_{kind}_{unit}_projects"] = int(n)
+        counts[f"asset_kind_{kind}_{unit}_quantity"] = float(qty)
+    return Seen(counts=counts, text=frame_text(df), places=True)
+
+
+def _portfolio_by(env, f, user):
+    """Every dimension: projects and investment per value (modes, statuses and models only 西县 has)."""
+    from data_access import assets
+
+    seen = Seen(places=True, counts={"asset_projects": 0, "asset_investment": 0.0})
+    for dim in assets.PORTFOLIO_DIMS:
+        df = assets.portfolio_by(env.engine, f, dim)
+        seen.counts["asset_projects"] = max(seen.counts["asset_projects"], int(df["projects"].sum()))
+        seen.counts["asset_investment"] = max(seen.counts["asset_investment"], float(df["investment_wan"].sum()))
+        for value, n, inv in df.itertuples(index=False):
+            seen.counts[f"asset_{dim}_{value}_projects"] = int(n)
+            seen.counts[f"asset_{dim}_{value}_investment"] = float(inv)
+        seen.text += " " + frame_text(df)
+    return seen
+
+
+def _revenue_by_month(env, f, user):
+    """The period's revenue per month and disposal mode (2025-11/12 and finance: 西县's only)."""
+    from data_access import assets
+
+    df = assets.revenue_by_month(env.engine, f)
+    counts = {f"asset_revenue_{m}_{mode}": float(v) for m, mode, v in df.itertuples(index=False)}
+    counts["asset_revenue_period"] = float(df["revenue_wan"].sum())
+    return Seen(counts=counts, text=frame_text(df), places=True)
+
+
+def _guarantee_check(env, f, user):
+    """The 保底+分成 projects (one in each county) over the period's months."""
+    from data_access import assets
+
+    df = assets.guarantee_check(env.engine, f)
+    return Seen(projects=set(df["project_code"]), text=frame_text(df), places=True, counts={
+        "asset_guaranteed": len(df), "asset_guarantee_months": int(df["months"].sum()),
+        "asset_minimum": float(df["minimum_wan"].sum()), "asset_received": float(df["received_wan"].sum()),
+        "asset_share_part": float(df["share_part_wan"].sum()), "asset_shortfall": float(df["shortfall_wan"].sum()),
+        "asset_shortfall_months": int(df["shortfall_months"].sum()),
+        "asset_shortfall_projects": int((df["shortfall_months"] > 0).sum())})
+
+
+def _visitors_by_month(env, f, user):
+    from data_access import assets
+
+    df = assets.visitors_by_month(env.engine, f)
+    counts = Counter()
+    for m, v in zip(df["month"], df["visitors"]):
+        counts[f"asset_visitors_{m}"] += int(v)
+    counts["asset_visitor_rows"] = len(df)
+    return Seen(projects=set(df["project_code"]), counts=dict(counts), text=frame_text(df), places=True)
+
+
+def _project_list(env, f, user):
+    from data_access import assets
+
+    df = assets.project_list(env.engine, f)
+    counts = {"asset_projects": len(df), "asset_investment": float(df["investment_wan"].fillna(0).sum()),
+              "asset_revenue_to_date": float(df["revenue_to_date_wan"].sum())}
+    counts |= {f"asset_status_{k}_projects": n for k, n in Counter(df["status"]).items()}
+    counts |= {f"asset_kind_{k}_{u}_projects": n for (k, u), n in Counter(zip(df["asset_kind"], df["unit"])).items()}
+    return Seen(projects=set(df["project_code"]), counts=counts, text=frame_text(df), places=True)
+
+
+def _projects_not_operating(env, f, user):
+    from data_access import assets
+
+    df = assets.projects_not_operating(env.engine, f, NOW)
+    counts = {"asset_not_operating": len(df)} | {f"asset_status_{k}_projects": n
+                                                 for k, n in Counter(df["status"]).items()}
+    return Seen(projects=set(df["project_code"]), counts=counts, text=frame_text(df), places=True)
+
+
+# The period matters to the money and the visitors; "day_of_c05" holds no month's first day at all.
+ASSET_READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
+    "assets.asset_summary": (_asset_summary, PERIODS),
+    "assets.portfolio_by_kind": (_portfolio_by_kind, ("all",)),
+    "assets.portfolio_by": (_portfolio_by, ("all",)),
+    "assets.revenue_by_month": (_revenue_by_month, PERIODS),
+    "assets.guarantee_check": (_guarantee_check, PERIODS),
+    "assets.visitors_by_month": (_visitors_by_month, PERIODS),
+    "assets.project_list": (_project_list, ("all", "text_foreign_title")),
+    "assets.projects_not_operating": (_projects_not_operating, ("all",)),
+}
+
+
 # Variants per reader: aggregates take the sharp ones (each matches only 西县's cases, or every case); the
 # list and the exports take more; the order lists ignore every filter but the region.
 SHARP = ("all", "text_foreign_title", "day_of_c05", "supervised")
@@ -883,12 +1068,14 @@ READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "supervision_effect": (_order_effect, ("all", "text_foreign_title")),
     "monthly_ranking": (_monthly_ranking, ("all",)),
     **PLACE_READERS,
+    **ASSET_READERS,
 }
 
 
 def foreign_markers(text: str) -> list[str]:
     """Names, titles, reporters and notes of the cases outside the jurisdiction found in ``text``."""
-    return [m for m in (*NAMES_OUTSIDE, *FOREIGN_REPORTER, FOREIGN_NOTE, *FOREIGN_PEOPLE) if m in text]
+    return [m for m in (*NAMES_OUTSIDE, *FOREIGN_REPORTER, FOREIGN_NOTE, *FOREIGN_PEOPLE, *FOREIGN_PROJECT_MARKERS)
+            if m in text]
 
 
 def staffing_personal_in(text: str) -> list[str]:
@@ -903,7 +1090,7 @@ def check_seen(seen: Seen, o: Oracle, variant: dict, region: str) -> None:
         assert not leaked, f"LEAK: cases {sorted(leaked)} outside {region}/filter returned"
     outside = seen.codes - subtree(region)
     assert not outside, f"LEAK: codes {sorted(outside)} outside {region} returned"
-    limits = {**o.limits(variant, region), **place_limits(variant, region),
+    limits = {**o.limits(variant, region), **place_limits(variant, region), **asset_limits(variant, region),
               "region_cases": len(o.matching(_dates_only(variant), region))}
     # a measure the oracle does not know (a tag, a month, a kind of 西县's only) may hold nothing
     over = {k: (v, limits.get(k, 0)) for k, v in seen.counts.items() if v > limits.get(k, 0) + 1e-9}
@@ -913,6 +1100,9 @@ def check_seen(seen: Seen, o: Oracle, variant: dict, region: str) -> None:
     if seen.teams is not None:
         leaked = seen.teams - teams_in(region)
         assert not leaked, f"LEAK: teams {sorted(leaked)} outside {region} returned"
+    if seen.projects is not None:
+        leaked = seen.projects - projects_in(region)
+        assert not leaked, f"LEAK: projects {sorted(leaked)} outside {region} returned"
     if seen.places:
         found = [m for m in outside_region_markers(region) if m in seen.text]
         assert not found, f"LEAK: {found} (outside {region}) in the result"
@@ -1162,6 +1352,89 @@ def test_staffing_cards_honour_the_users_own_jurisdiction_whatever_the_caller_pa
         card = grid_card(env.engine, f, code, user) if code.startswith("G") else team_card(env.engine, f, code,
                                                                                             user, NOW)
         assert card is None, f"LEAK: card of {code} ({card.county}) returned to a user of {SCOPE}"
+
+
+def test_assets_oracle_agrees_with_the_app(env):
+    """Positive control: inside 110 (and each region below it) the app counts and sums exactly what the CSV
+    oracle holds (so "at most" above is sharp), and without a jurisdiction 西县's and the city's projects, kinds,
+    modes and months are found (so a leak would show)."""
+    from data_access import assets
+    from data_access.filters import CaseFilter
+
+    assert tuple(assets.PORTFOLIO_DIMS) == ASSET_DIMS
+    for region in INSIDE_CODES.values():
+        for name in PERIODS:
+            with probing(env.kind, "A data_access"):
+                f = CaseFilter(scope_code=SCOPE, region_code=region, **VARIANTS[name])
+                lim = asset_limits(VARIANTS[name], region)
+                for read in ASSET_READERS.values():
+                    got = read[0](env, f, _users()["staff110"]).counts
+                    assert got == pytest.approx({k: lim.get(k, 0) for k in got}), (region, name, read[0].__name__)
+                assert set(assets.project_list(env.engine, f)["project_code"]) == projects_in(region)
+    assert projects_in(SCOPE) == {"DX-P1", "DX-P2", "DX-P3", "DX-P4"} and projects_in("1112") == frozenset()
+    assert asset_limits({}, SCOPE)["asset_shortfall_projects"] == 1  # 东县老街 falls short in February
+    everywhere = CaseFilter()
+    with probing(env.kind, "A data_access"):
+        assert set(assets.project_list(env.engine, everywhere)["project_code"]) == {p["project_code"] for p in PROJECTS}
+        assert "shoreline" in set(assets.portfolio_by_kind(env.engine, everywhere)["asset_kind"])
+        assert "finance" in set(assets.portfolio_by(env.engine, everywhere, "disposal_mode")["disposal_mode"])
+        assert "2025-12" in set(assets.revenue_by_month(env.engine, everywhere)["month"])
+        assert set(assets.guarantee_check(env.engine, everywhere)["project_code"]) == {"DX-P1", "XX-P1"}
+        assert "XX-P1" in set(assets.visitors_by_month(env.engine, everywhere)["project_code"])
+        assert {"XX-P2", "XX-P3"} <= set(assets.projects_not_operating(env.engine, everywhere, NOW)["project_code"])
+        card = assets.project_card(env.engine, everywhere, "XX-P1", _users()["leader_all"])
+        assert card is not None and card.fields["name"] == "西县码头岸线"
+
+
+# Project codes a county-110 user opens a card with: 西县's, the city's own, unknown and hostile ones.
+FOREIGN_PROJECT_CODES = {"project_XX-P1": "XX-P1", "project_XX-P2": "XX-P2", "project_XX-P3": "XX-P3",
+                         "city_SHI-P1": "SHI-P1", "unknown": "DX-P9", "empty": "", "none": None, "like_all": "%",
+                         "like_XX": "XX%", "like_one": "XX-P_", "sql_or": "' OR '1'='1",
+                         "sql_or_XX": "XX-P1' OR '1'='1", "script": "<script>alert(1)</script>"}
+
+
+@pytest.mark.parametrize("user", ["staff110", "viewer110"])
+@pytest.mark.parametrize("code", list(FOREIGN_PROJECT_CODES.values()), ids=list(FOREIGN_PROJECT_CODES))
+def test_asset_project_card_outside_the_jurisdiction_is_none(env, code, user):
+    from data_access.assets import project_card
+    from data_access.filters import CaseFilter
+
+    for region in (None, "111", "G1"):
+        with probing(env.kind, "A asset cards"):
+            card = project_card(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, _users()[user])
+            assert card is None, f"LEAK: project card of {code!r} ({card.fields['name']}) returned to {SCOPE}"
+
+
+@pytest.mark.parametrize("scope_code", [None, "100", "120"])
+@pytest.mark.parametrize("code", ["XX-P1", "XX-P2", "XX-P3", "SHI-P1"])
+def test_asset_project_card_honours_the_users_own_jurisdiction_whatever_the_caller_passes(env, code, scope_code):
+    """Defence in depth, as the grid and team cards: a filter without a jurisdiction, or with a wider or foreign
+    one, still never opens 西县's (or the city's) project to a user of 110."""
+    from data_access.assets import project_card
+    from data_access.filters import CaseFilter
+
+    for user in ("staff110", "viewer110", "leader110"):
+        with probing(env.kind, "A asset cards"):
+            card = project_card(env.engine, CaseFilter(scope_code=scope_code), code, _users()[user])
+            assert card is None, f"LEAK: project card of {code} ({card.fields['name']}) returned to {user}"
+
+
+@pytest.mark.parametrize("code", ["DX-P1", "DX-P2", "DX-P3", "DX-P4"])
+def test_asset_project_card_inside_the_jurisdiction(env, code):
+    """Positive control: a project of 110 opens, with its own months only."""
+    from data_access.assets import project_card
+    from data_access.filters import CaseFilter
+
+    row = next(p for p in PROJECTS if p["project_code"] == code)
+    months = [m for m in PROJECT_MONTHS if m["project_code"] == code]
+    with probing(env.kind, "A asset cards"):
+        card = project_card(env.engine, CaseFilter(scope_code=SCOPE, region_code="111"), code, _users()["viewer110"])
+        assert card is not None and card.fields["project_code"] == code
+        assert card.fields["region"] == NAME[row["region_code"]]
+        assert list(card.months["month"]) == [m["month"] for m in months]
+        assert card.revenue_to_date_wan == pytest.approx(sum(float(m["revenue_wan"]) for m in months))
+        text = card_text(card)
+        assert not foreign_markers(text), foreign_markers(text)
 
 
 @pytest.mark.parametrize("user", ["staff110", "leader110"])
@@ -1436,6 +1709,8 @@ def check_page_inside(env: Env, at, page: str, role: str) -> None:
         assert int(metrics(at)[FOUND]) <= len(in_county(env))
     elif page in PLACE_PAGES:
         check_place_page(at, page, SCOPE)
+    elif page == "assets":
+        check_asset_page(at, SCOPE)
 
 
 PLACE_PAGES = {"staffing": "网格力量", "volunteers": "志愿服务"}  # url_path → title
@@ -1458,10 +1733,44 @@ def check_place_page(at, page: str, region: str) -> None:
             assert set(map(str, d.value["team_code"])) <= teams_in(region)
 
 
+ASSET_VIEWS = ("portfolio", "money", "visitors", "projects")
+
+
+def _wan_shown(x: float) -> str:
+    """万元 as the asset page shows them (pages/assets._wan)."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.1f}"
+
+
+def check_asset_page(at, region: str) -> None:
+    """The idle-asset page of ``region``: its title, its project counts, investment and revenue to date exactly
+    as the CSV oracle has them (a project of 西县 or of the city would raise them), and only the region's
+    projects in the tables."""
+    assert at.title[0].value == f"三资盘活 · {NAME[region]}", at.title[0].value
+    lim, m = asset_limits({}, region), metrics(at)
+    assert (m["项目"], m["已运营"], m["未运营"]) == tuple(
+        str(lim.get(k, 0)) for k in ("asset_projects", "asset_operating", "asset_not_operating")), m
+    assert (m["总投资（万元）"], m["累计收入（万元）"]) == (
+        _wan_shown(lim.get("asset_investment", 0.0)), _wan_shown(lim.get("asset_revenue_to_date", 0.0))), m
+    names = {p["name"] for p in PROJECTS if p["project_code"] in projects_in(region)}
+    for d in at.dataframe:
+        if "project_code" in d.value.columns:  # the guarantee table links "assets?project=<code>"
+            codes = {str(c).rsplit("project=", 1)[-1] for c in d.value["project_code"]}
+            assert codes <= projects_in(region), codes
+        if "name" in d.value.columns:  # the project lists, the guarantee table, the visitors
+            assert set(d.value["name"]) <= names, set(d.value["name"])
+
+
+def _page_query(page: str, code: str) -> dict:
+    """?region=<code>, and on the idle-asset page one of its views in turn."""
+    if page != "assets":
+        return {"region": code}
+    return {"region": code, "view": ASSET_VIEWS[list(URL_CODES.values()).index(code) % len(ASSET_VIEWS)]}
+
+
 def _page_params():
     """Every code for the staff member; the viewer (same frame, other role) tries the main kinds."""
     out = []
-    for page in ("overview", "cases", *PLACE_PAGES):
+    for page in ("overview", "cases", *PLACE_PAGES, "assets"):
         out += [pytest.param("staff", page, c, id=f"staff-{page}-{i}") for i, c in URL_CODES.items()]
         out += [pytest.param("viewer", page, URL_CODES[i], id=f"viewer-{page}-{i}")
                 for i in ("county_120", "city_100", "sql_or")]
@@ -1474,7 +1783,7 @@ def test_pages_with_a_region_outside_the_jurisdiction(env, role, page, code):
     frame: the page stays on 东县 and shows nothing of 西县."""
     at = app(env, role)
     with probing(env.kind, "B pages"):
-        open_page(at, page, {"region": code})
+        open_page(at, page, _page_query(page, code))
         check_page_inside(env, at, page, role)
     tamper = TAMPER[list(URL_CODES.values()).index(code) % len(TAMPER)]
     with probing(env.kind, "B pages"):
@@ -1540,6 +1849,56 @@ def test_volunteers_link_to_a_team_of_another_county_opens_nothing(env, role, te
             assert not any(x.value.startswith("队伍名片") for x in at.subheader), [x.value for x in at.subheader]
             assert any(w.value.startswith("没有找到该队伍") for w in at.warning), [w.value for w in at.warning]
             assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+
+
+@pytest.mark.parametrize("view", ASSET_VIEWS)
+@pytest.mark.parametrize("code", ["111", "1112"])
+def test_assets_page_with_a_region_inside_the_jurisdiction(env, code, view):
+    """Positive control: a region below 110 is honoured and counted exactly, in every view."""
+    at = app(env, "staff")
+    with probing(env.kind, "B pages"):
+        open_page(at, "assets", {"region": code, "view": view, "period": "all"})
+        assert_no_exception(at)
+        check_frame_inside(at)
+        assert at.session_state["region_code"] == code
+        assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+        check_asset_page(at, code)
+
+
+# ?project=<code> on the idle-asset page: 西县's and the city's projects, unknown and hostile codes.
+PROJECT_LINKS = {"project_XX-P1": "XX-P1", "project_XX-P3": "XX-P3", "city_SHI-P1": "SHI-P1", "unknown": "DX-P9",
+                 "like_all": "%", "sql_or": "XX-P1' OR '1'='1", "script": "<script>alert(1)</script>"}
+
+
+@pytest.mark.parametrize("project", list(PROJECT_LINKS.values()), ids=list(PROJECT_LINKS))
+@pytest.mark.parametrize("role", ["staff", "viewer"])
+def test_assets_link_to_a_project_of_another_county_opens_nothing(env, role, project):
+    """?project=… (and the same through session state) opens no card of 西县 or of the city: a notice only."""
+    at = app(env, role)
+    for how in ("url", "session"):
+        with probing(env.kind, "B pages"):
+            if how == "url":
+                open_page(at, "assets", {"project": project})
+            else:
+                at.session_state["ast_project"] = project
+                open_page(at, "assets", {})
+            assert_no_exception(at)
+            check_frame_inside(at)
+            assert not live_markup(at), live_markup(at)
+            assert not any(x.value.startswith("项目名片") for x in at.subheader), [x.value for x in at.subheader]
+            assert any(w.value.startswith("没有找到该项目") for w in at.warning), [w.value for w in at.warning]
+            assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+
+
+@pytest.mark.parametrize("role", ["staff", "viewer"])
+def test_assets_link_to_a_project_of_the_county_opens_its_card(env, role):
+    """Positive control: the link opens a card of 110 (so "no card" above is sharp)."""
+    at = app(env, role)
+    with probing(env.kind, "B pages"):
+        open_page(at, "assets", {"project": "DX-P1"})
+        assert_no_exception(at)
+        assert any(x.value == "项目名片 · 东县老街历史建筑群" for x in at.subheader), [x.value for x in at.subheader]
+        assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
 
 
 @pytest.mark.parametrize("case_no", FOREIGN_CASES)
@@ -1622,7 +1981,7 @@ def export_text(kind: str, data: bytes) -> str:
 NOT_STAFF = [("viewer", SCOPE), ("viewer", None), ("leader", None), ("admin", None)]
 
 
-@pytest.mark.parametrize("page", ["overview", "cases", *PLACE_PAGES])
+@pytest.mark.parametrize("page", ["overview", "cases", *PLACE_PAGES, "assets"])
 @pytest.mark.parametrize("role, scope", NOT_STAFF[:2], ids=["viewer110", "viewer_all"])
 def test_a_viewer_page_holds_no_personal_data(env, role, scope, page):
     at = app(env, role, scope)
@@ -1835,7 +2194,7 @@ def test_no_page_renders_raw_html():
 
 MARKUP = ("script", "img", "md_link", "md_image")
 FIELDS = ("q_url", "q_widget", "case_url", "note", "audit_who", "signin_user", "signin_password",
-          "staffing_q_url", "volunteers_q_url", "volunteers_team_url")
+          "staffing_q_url", "volunteers_q_url", "volunteers_team_url", "assets_project_url")
 
 
 def _known(field_: str, sid: str, kind: str) -> str | None:
@@ -1941,6 +2300,12 @@ def test_hostile_strings_in_every_text_input_are_neutral(env, field_, sid, reque
             at = open_page(app(env, "staff"), "volunteers", {"team": s})
             check_neutral(env, at, before)
             assert not any(x.value.startswith("队伍名片") for x in at.subheader)
+        elif field_ == "assets_project_url":  # a project card asked for by code
+            at = open_page(app(env, "staff"), "assets", {"project": s})
+            check_neutral(env, at, before)
+            check_frame_inside(at)
+            assert not any(x.value.startswith("项目名片") for x in at.subheader)
+            assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
         elif field_ == "audit_who":
             at = _session(env, "audit", lambda: open_page(app(env, "leader"), "audit", {}))
             at.text_input(key="au_who").set_value(s).run()
