@@ -22,6 +22,9 @@ What "no leak" means, checked against an oracle computed independently of the ap
   city's own project…), count no more projects and sum no more 万元, 亩, 米 or visitors than the fixture's
   asset_projects.csv / asset_project_months.csv hold under it, and open no project card outside the
   jurisdiction;
+* the clean-governance questions (clean.py; page ``clean``; the month's review as Excel) list, rank and
+  count no unit outside the region (西县人民医院, its notes…), rank the region's units among themselves only,
+  and open no unit's history outside the jurisdiction or the selected region;
 * hostile strings raise nothing, leave the tables alone, and never reach an element that renders Markdown
   or HTML as live markup.
 
@@ -210,6 +213,27 @@ FOREIGN_PROJECTS = frozenset(p["project_code"] for p in PROJECTS) - projects_in(
 # Codes, names and operators of the projects outside 110 (西县's and the city's): none may reach a user of 110.
 FOREIGN_PROJECT_MARKERS = tuple(sorted({p[k] for p in PROJECTS if p["project_code"] in FOREIGN_PROJECTS
                                         for k in ("project_code", "name", "operator") if p[k]}))
+
+# Clean-governance units (clean.py) and their monthly reviews in both counties and the city: 西县's have
+# recognisable names and notes (XX-Q1 西县人民医院, "西县通报：…"), hospitals and the month 2025-12 occur only
+# there, and 西县's scores sit above and below 东县's, so a foreign unit in a ranking moves 东县's ranks.
+CLEAN_UNITS = _csv("clean_units.csv")
+CLEAN_REVIEWS = _csv("clean_unit_reviews.csv")
+CLEAN_MONTHS = tuple(sorted({r["month"] for r in CLEAN_REVIEWS}))
+CLEAN_KINDS = (None, "village", "hospital", "organ")  # None: every kind; hospitals are 西县's only
+
+
+def units_in(region: str) -> frozenset[str]:
+    """Codes of the clean units whose region lies at or below ``region``."""
+    sub = subtree(region)
+    return frozenset(u["unit_code"] for u in CLEAN_UNITS if u["region_code"] in sub)
+
+
+FOREIGN_UNITS = frozenset(u["unit_code"] for u in CLEAN_UNITS) - units_in(SCOPE)
+# Codes and names of the units outside 110 and the notes of their reviews: none may reach a user of 110.
+FOREIGN_UNIT_MARKERS = tuple(sorted(
+    {u[k] for u in CLEAN_UNITS if u["unit_code"] in FOREIGN_UNITS for k in ("unit_code", "name")}
+    | {r["note"] for r in CLEAN_REVIEWS if r["unit_code"] in FOREIGN_UNITS and r["note"]}))
 
 # ============================================================================================================
 # Probe bookkeeping: every checked call or page run is one probe; a failed check is a leak.
@@ -414,6 +438,7 @@ class Seen:
     teams: set[str] | None = None  # volunteer team codes listed (None: no list)
     places: bool = False  # a staffing/volunteer answer: no name of a place or person outside the region either
     projects: set[str] | None = None  # idle-asset project codes listed (None: no list)
+    units: set[str] | None = None  # clean-unit codes listed (None: no list)
 
 
 def _users():
@@ -721,6 +746,8 @@ def outside_region_markers(region: str) -> list[str]:
     names |= {t["name"] for t in TEAMS if place_of(t) in SUB - near}
     # a project lies in its region: one of 110 outside ``region`` (at 110 itself, too) is not under it
     names |= {p[k] for p in PROJECTS if p["region_code"] in SUB - subtree(region) for k in ("project_code", "name")}
+    names |= {u[k] for u in CLEAN_UNITS if u["region_code"] in SUB - subtree(region) for k in ("unit_code", "name")}
+    names |= {r["note"] for r in CLEAN_REVIEWS if r["note"] and r["unit_code"] in units_in(SCOPE) - units_in(region)}
     return sorted(names)
 
 
@@ -1036,6 +1063,262 @@ ASSET_READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
 }
 
 
+# --- clean-governance units (clean.py, ui/clean_review.py) ------------------------------------------------------
+#
+# The oracle is the fixture's clean_units.csv and clean_unit_reviews.csv: the units whose region lies under the
+# probed region (of a kind, or of any: "all") and their reviews, per month.  The frame's period does not apply
+# to these questions (the page picks the review month itself), so every month of the fixture is asked for,
+# 2025-12 (西县's only) included; a ranking's lowest rank is bounded by the region's units reviewed that month.
+
+
+def _k(kind: str | None) -> str:
+    return kind or "all"
+
+
+def clean_limits(region: str) -> dict[str, float]:
+    """Everything ``region``'s clean units hold, by measure (month and kind in the key)."""
+    mine = {u["unit_code"]: u for u in CLEAN_UNITS if u["unit_code"] in units_in(region)}
+    reviews = [r for r in CLEAN_REVIEWS if r["unit_code"] in mine]
+    sub = subtree(region)
+    levels = {r["code"]: r["level"] for r in _csv("regions.csv")}
+    out: Counter = Counter()
+    for level in ("village", "township"):
+        out[f"clean_eligible_{level}"] = sum(levels.get(c) == level for c in sub)
+    for kind, level in (("village", "village"), ("other", "township")):
+        out[f"clean_covered_{level}"] = len({u["region_code"] for u in mine.values()
+                                             if u["kind"] == kind and levels.get(u["region_code"]) == level})
+    for kind in {u["kind"] for u in mine.values()}:
+        out[f"clean_kind_{kind}_units"] = sum(u["kind"] == kind for u in mine.values())
+    months = {r["month"] for r in reviews}
+    out["clean_review_months"] = len(months)
+    out |= {f"clean_month_{m}": 1 for m in months}
+    for kind in CLEAN_KINDS:
+        units = {c for c, u in mine.items() if kind is None or u["kind"] == kind}
+        out[f"clean_units_{_k(kind)}"] = len(units)
+        out[f"clean_named_total_{_k(kind)}"] = sum(r["notified"] == "true" for r in reviews if r["unit_code"] in units)
+        for m in CLEAN_MONTHS:
+            got = [r for r in reviews if r["month"] == m and r["unit_code"] in units]
+            key = f"{m}_{_k(kind)}"
+            out[f"clean_reviewed_{key}"] = out[f"clean_rank_{key}"] = len(got)
+            for rating in ("good", "fair", "poor"):
+                out[f"clean_{rating}_{key}"] = sum(r["rating"] == rating for r in got)
+            out[f"clean_named_{key}"] = sum(r["notified"] == "true" for r in got)
+            out[f"clean_named_ytd_{key}"] = len({r["unit_code"] for r in reviews if r["unit_code"] in units
+                                                 and m[:4] + "-01" <= r["month"] <= m and r["notified"] == "true"})
+            last = date(int(m[:4]) + (m[5:] == "12"), int(m[5:]) % 12 + 1, 1) - timedelta(days=1)
+            out[f"clean_unreviewed_{key}"] = len({c for c in units if c not in {r["unit_code"] for r in got}
+                                                  and (not mine[c]["applied_on"]
+                                                       or date.fromisoformat(mine[c]["applied_on"]) <= last)})
+    return dict(out)
+
+
+def clean_ranks(region: str, month: str) -> dict[str, int]:
+    """unit → its rank (highest score first, ties share) among ``region``'s units reviewed in ``month``."""
+    got = {r["unit_code"]: float(r["score"]) for r in CLEAN_REVIEWS
+           if r["month"] == month and r["unit_code"] in units_in(region)}
+    return {c: 1 + sum(v > s for v in got.values()) for c, s in got.items()}
+
+
+def _summary_counts(s, kind: str | None) -> dict[str, int]:
+    counts = {f"clean_units_{_k(kind)}": s.units}
+    if s.month is not None:
+        key = f"{s.month}_{_k(kind)}"
+        counts |= {f"clean_reviewed_{key}": s.reviewed, f"clean_good_{key}": s.good, f"clean_fair_{key}": s.fair,
+                   f"clean_poor_{key}": s.poor, f"clean_named_{key}": s.named, f"clean_named_ytd_{key}": s.named_ytd}
+    return counts
+
+
+def _ranking_counts(df, month: str, kind: str | None) -> dict[str, int]:
+    key = f"{month}_{_k(kind)}"
+    return {f"clean_reviewed_{key}": len(df), f"clean_rank_{key}": int(df["rank"].max()) if len(df) else 0,
+            **{f"clean_{x}_{key}": int((df["rating"] == x).sum()) for x in ("good", "fair", "poor")},
+            f"clean_named_{key}": int(df["notified"].sum())}
+
+
+def _review_months(env, f, user):
+    from data_access import clean
+
+    months = clean.review_months(env.engine, f)
+    return Seen(counts={"clean_review_months": len(months), **{f"clean_month_{m}": 1 for m in months}},
+                text=" ".join(months), places=True)
+
+
+def _clean_summary(env, f, user):
+    """Every month (and none: units only) × every kind."""
+    from data_access import clean
+
+    seen = Seen(places=True)
+    for kind in CLEAN_KINDS:
+        for month in (None, *CLEAN_MONTHS):
+            seen.counts |= _summary_counts(clean.clean_summary(env.engine, f, month, kind), kind)
+    return seen
+
+
+def _monthly_ranking(env, f, user):
+    from data_access import clean
+    from data_access.ranking import previous_month
+
+    seen = Seen(places=True, units=set())
+    for kind in CLEAN_KINDS:
+        for month in CLEAN_MONTHS:
+            df = clean.monthly_ranking(env.engine, f, month, kind)
+            seen.units |= set(df["unit_code"])
+            seen.codes |= set(df["region_code"])
+            seen.counts |= _ranking_counts(df, month, kind)
+            if df["prev_rank"].notna().any():  # a rank of the previous month: bounded by that month's reviews
+                key = f"clean_rank_{previous_month(month)}_{_k(kind)}"
+                seen.counts[key] = max(seen.counts.get(key, 0), int(df["prev_rank"].max()))
+            seen.text += " " + frame_text(df)
+    return seen
+
+
+def _unreviewed_units(env, f, user):
+    from data_access import clean
+
+    seen = Seen(places=True, units=set())
+    for kind in CLEAN_KINDS:
+        for month in CLEAN_MONTHS:
+            df = clean.unreviewed_units(env.engine, f, month, kind)
+            seen.units |= set(df["unit_code"])
+            seen.codes |= set(df["region_code"])
+            seen.counts[f"clean_unreviewed_{month}_{_k(kind)}"] = len(df)
+            seen.text += " " + frame_text(df)
+    return seen
+
+
+def _month_review(env, f, user):
+    """The month's review (what the page's ranking view and the workbook show), previous month included."""
+    from data_access import clean
+
+    seen = Seen(places=True, units=set())
+    for kind in (None, "hospital"):  # the other kinds' lists are probed one by one above
+        for month in CLEAN_MONTHS:
+            r = clean.month_review(env.engine, f, month, kind, NOW)
+            seen.units |= set(r.ranking["unit_code"]) | set(r.unreviewed["unit_code"])
+            seen.counts |= _summary_counts(r.prev_summary, kind) | _summary_counts(r.summary, kind)
+            seen.counts |= _ranking_counts(r.ranking, month, kind)
+            seen.counts[f"clean_unreviewed_{month}_{_k(kind)}"] = len(r.unreviewed)
+            seen.text += " ".join([" ", str(r.region_name), frame_text(r.ranking, r.unreviewed, r.good, r.named)])
+    return seen
+
+
+_UNIT_CODE = re.compile(r"^[A-Z]+-Q\d+$")
+
+
+def workbook_cells(data: bytes) -> list[str]:
+    """Every cell of an .xlsx file as text, all sheets."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data), read_only=True)
+    return [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+
+
+def _review_workbook(env, f, user):
+    """The month's review as the page downloads it (ui/clean_review.review_workbook), opened with openpyxl:
+    the unit codes in its cells (the ranking's last column) and every cell's text."""
+    from data_access import clean
+    from ui import clean_review
+
+    seen = Seen(places=True, units=set())
+    for kind in (None, "hospital"):
+        for month in CLEAN_MONTHS:
+            cells = workbook_cells(clean_review.review_workbook(clean.month_review(env.engine, f, month, kind, NOW),
+                                                                "zh"))
+            seen.units |= {c for c in cells if _UNIT_CODE.match(c)}
+            seen.text += " " + " ".join(cells)
+    return seen
+
+
+def _units_by_kind(env, f, user):
+    """Units per kind, and the eligible villages and townships and those covered."""
+    from data_access import clean
+
+    df = clean.units_by_kind(env.engine, f)
+    counts = {f"clean_kind_{k}_units": int(n) for k, n in zip(df["kind"], df["units"]) if n}
+    counts["clean_units_all"] = int(df["units"].sum())
+    for level, eligible, covered in zip(df["eligible_level"], df["eligible"], df["covered"]):
+        if isinstance(level, str):
+            counts[f"clean_eligible_{level}"], counts[f"clean_covered_{level}"] = int(eligible), int(covered)
+    return Seen(counts=counts, text=frame_text(df), places=True)
+
+
+def _units_by_child(env, f, user):
+    from data_access import clean
+
+    seen = Seen(places=True)
+    for kind in CLEAN_KINDS:
+        for month in (None, *CLEAN_MONTHS):
+            df = clean.units_by_child_region(env.engine, f, month, kind)
+            seen.codes |= set(map(str, df["code"]))
+            seen.counts[f"clean_units_{_k(kind)}"] = int(df["units"].sum())
+            if month is not None:
+                key = f"{month}_{_k(kind)}"
+                for x in ("reviewed", "good", "fair", "poor", "named"):
+                    seen.counts[f"clean_{x}_{key}"] = int(df[x].sum())
+            seen.text += " " + frame_text(df)
+    return seen
+
+
+def _clean_trend(env, f, user):
+    from data_access import clean
+
+    seen = Seen(places=True)
+    for kind in CLEAN_KINDS:
+        df = clean.monthly_trend(env.engine, f, kind)
+        for row in df.itertuples(index=False):
+            key = f"{row.month}_{_k(kind)}"
+            seen.counts |= {f"clean_{x}_{key}": int(getattr(row, x)) for x in ("reviewed", "good", "fair", "poor",
+                                                                                "named")}
+        if kind is None:
+            seen.counts |= {"clean_review_months": len(df), **{f"clean_month_{m}": 1 for m in df["month"]}}
+        seen.text += " " + frame_text(df)
+    return seen
+
+
+def _named_units(env, f, user):
+    from data_access import clean
+
+    seen = Seen(places=True, units=set())
+    for kind in CLEAN_KINDS:
+        df = clean.named_units(env.engine, f, kind)
+        seen.units |= set(df["unit_code"])
+        seen.codes |= set(df["region_code"])
+        seen.counts[f"clean_named_total_{_k(kind)}"] = len(df)
+        seen.text += " " + frame_text(df)
+    return seen
+
+
+# What a county-110 user types into the unit search: 西县's names, words in every name, wildcards.
+UNIT_TEXTS = ("西县", "医院", "清廉", "纪委", "XX", "SHI", "-Q", "%", "_", "' OR '1'='1")
+
+
+def _find_units(env, f, user):
+    from data_access import clean
+
+    seen = Seen(places=True, units=set(), counts={"clean_units_all": 0})
+    for text in UNIT_TEXTS:
+        df = clean.find_units(env.engine, f, text)
+        seen.units |= set(df["unit_code"])
+        seen.counts["clean_units_all"] = max(seen.counts["clean_units_all"], len(df))
+        seen.text += " " + frame_text(df)
+    return seen
+
+
+CLEAN_READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
+    "clean.review_months": (_review_months, ("all",)),
+    "clean.clean_summary": (_clean_summary, ("all",)),
+    "clean.monthly_ranking": (_monthly_ranking, ("all",)),
+    "clean.unreviewed_units": (_unreviewed_units, ("all",)),
+    "clean.month_review": (_month_review, ("all",)),
+    "clean_review.review_workbook": (_review_workbook, ("all",)),
+    "clean.units_by_kind": (_units_by_kind, ("all",)),
+    "clean.units_by_child_region": (_units_by_child, ("all",)),
+    "clean.monthly_trend": (_clean_trend, ("all",)),
+    "clean.named_units": (_named_units, ("all",)),
+    "clean.find_units": (_find_units, ("all",)),
+}
+
+
 # Variants per reader: aggregates take the sharp ones (each matches only 西县's cases, or every case); the
 # list and the exports take more; the order lists ignore every filter but the region.
 SHARP = ("all", "text_foreign_title", "day_of_c05", "supervised")
@@ -1069,13 +1352,14 @@ READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "monthly_ranking": (_monthly_ranking, ("all",)),
     **PLACE_READERS,
     **ASSET_READERS,
+    **CLEAN_READERS,
 }
 
 
 def foreign_markers(text: str) -> list[str]:
     """Names, titles, reporters and notes of the cases outside the jurisdiction found in ``text``."""
-    return [m for m in (*NAMES_OUTSIDE, *FOREIGN_REPORTER, FOREIGN_NOTE, *FOREIGN_PEOPLE, *FOREIGN_PROJECT_MARKERS)
-            if m in text]
+    return [m for m in (*NAMES_OUTSIDE, *FOREIGN_REPORTER, FOREIGN_NOTE, *FOREIGN_PEOPLE, *FOREIGN_PROJECT_MARKERS,
+                                *FOREIGN_UNIT_MARKERS) if m in text]
 
 
 def staffing_personal_in(text: str) -> list[str]:
@@ -1091,7 +1375,7 @@ def check_seen(seen: Seen, o: Oracle, variant: dict, region: str) -> None:
     outside = seen.codes - subtree(region)
     assert not outside, f"LEAK: codes {sorted(outside)} outside {region} returned"
     limits = {**o.limits(variant, region), **place_limits(variant, region), **asset_limits(variant, region),
-              "region_cases": len(o.matching(_dates_only(variant), region))}
+              **clean_limits(region), "region_cases": len(o.matching(_dates_only(variant), region))}
     # a measure the oracle does not know (a tag, a month, a kind of 西县's only) may hold nothing
     over = {k: (v, limits.get(k, 0)) for k, v in seen.counts.items() if v > limits.get(k, 0) + 1e-9}
     assert not over, f"LEAK: counts above what {region} holds (got, at most): {over}"
@@ -1103,6 +1387,9 @@ def check_seen(seen: Seen, o: Oracle, variant: dict, region: str) -> None:
     if seen.projects is not None:
         leaked = seen.projects - projects_in(region)
         assert not leaked, f"LEAK: projects {sorted(leaked)} outside {region} returned"
+    if seen.units is not None:
+        leaked = seen.units - units_in(region)
+        assert not leaked, f"LEAK: clean units {sorted(leaked)} outside {region} returned"
     if seen.places:
         found = [m for m in outside_region_markers(region) if m in seen.text]
         assert not found, f"LEAK: {found} (outside {region}) in the result"
@@ -1437,6 +1724,103 @@ def test_asset_project_card_inside_the_jurisdiction(env, code):
         assert not foreign_markers(text), foreign_markers(text)
 
 
+def test_clean_oracle_agrees_with_the_app(env):
+    """Positive control: inside 110 (and each region below it) the app counts exactly what the CSV oracle holds
+    and ranks 东县's units among themselves (so "at most" above is sharp), and without a jurisdiction 西县's and
+    the city's units, hospitals and the month 2025-12 are found and outrank 东县's (so a leak would show)."""
+    from data_access import clean
+    from data_access.filters import CaseFilter
+
+    for region in INSIDE_CODES.values():
+        with probing(env.kind, "A data_access"):
+            f = CaseFilter(scope_code=SCOPE, region_code=region)
+            lim = clean_limits(region)
+            for read in CLEAN_READERS.values():
+                got = read[0](env, f, _users()["staff110"]).counts
+                assert got == {k: lim.get(k, 0) for k in got}, (region, read[0].__name__)
+            for month in CLEAN_MONTHS:
+                df = clean.monthly_ranking(env.engine, f, month)
+                assert dict(zip(df["unit_code"], df["rank"])) == clean_ranks(region, month), (region, month)
+    assert units_in(SCOPE) == {"DX-Q1", "DX-Q2", "DX-Q3", "DX-Q4", "DX-Q5"}
+    assert clean_ranks(SCOPE, "2026-03") == {"DX-Q1": 1, "DX-Q2": 2, "DX-Q4": 3}
+    everywhere = CaseFilter()
+    with probing(env.kind, "A data_access"):
+        assert clean.review_months(env.engine, everywhere)[0] == "2025-12"
+        march = clean.monthly_ranking(env.engine, everywhere, "2026-03")
+        assert dict(zip(march["unit_code"], march["rank"]))["DX-Q1"] == 4  # behind SHI-Q1, XX-Q3, XX-Q2
+        assert set(clean.find_units(env.engine, everywhere, "西县")["unit_code"]) == {"XX-Q1"}
+        assert clean.clean_summary(env.engine, everywhere, "2026-03", "hospital").reviewed == 2
+        assert {"XX-Q1", "XX-Q2"} <= set(clean.named_units(env.engine, everywhere)["unit_code"])
+        h = clean.unit_history(env.engine, everywhere, "XX-Q1", user=_users()["leader_all"])
+        assert h is not None and h.name == "西县人民医院"
+        cells = workbook_cells(__import__("ui.clean_review", fromlist=["x"]).review_workbook(
+            clean.month_review(env.engine, everywhere, "2026-03", now=NOW), "zh"))
+        assert "西县人民医院" in cells and "XX-Q1" in cells  # the workbook would show a leak
+
+
+# Unit codes a county-110 user opens a unit's history with: 西县's, the city's, unknown and hostile ones.
+FOREIGN_UNIT_CODES = {"unit_XX-Q1": "XX-Q1", "unit_XX-Q2": "XX-Q2", "unit_XX-Q3": "XX-Q3", "city_SHI-Q1": "SHI-Q1",
+                      "unknown": "DX-Q9", "empty": "", "none": None, "like_all": "%", "like_XX": "XX%",
+                      "like_one": "XX-Q_", "sql_or": "' OR '1'='1", "sql_or_XX": "XX-Q1' OR '1'='1",
+                      "script": "<script>alert(1)</script>"}
+
+
+@pytest.mark.parametrize("user", ["staff110", "viewer110"])
+@pytest.mark.parametrize("code", list(FOREIGN_UNIT_CODES.values()), ids=list(FOREIGN_UNIT_CODES))
+def test_clean_unit_history_outside_the_jurisdiction_is_none(env, code, user):
+    from data_access.clean import unit_history
+    from data_access.filters import CaseFilter
+
+    for region, kind in ((None, None), ("111", None), ("G1", None), (None, "hospital"), (None, "village")):
+        with probing(env.kind, "A clean cards"):
+            h = unit_history(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, kind,
+                             _users()[user])
+            assert h is None, f"LEAK: history of {code!r} ({h.name}) returned to a user of {SCOPE}"
+
+
+@pytest.mark.parametrize("scope_code", [None, "100", "120"])
+@pytest.mark.parametrize("code", ["XX-Q1", "XX-Q2", "XX-Q3", "SHI-Q1"])
+def test_clean_unit_history_honours_the_users_own_jurisdiction_whatever_the_caller_passes(env, code, scope_code):
+    """Defence in depth, as the other cards: a filter without a jurisdiction, or with a wider or foreign one,
+    still never opens the history of 西县's (or the city's) unit to a user of 110."""
+    from data_access.clean import unit_history
+    from data_access.filters import CaseFilter
+
+    for user in ("staff110", "viewer110", "leader110"):
+        with probing(env.kind, "A clean cards"):
+            h = unit_history(env.engine, CaseFilter(scope_code=scope_code), code, None, _users()[user])
+            assert h is None, f"LEAK: history of {code} ({h.name}) returned to {user}"
+
+
+@pytest.mark.parametrize("code, region", [("DX-Q1", "111"), ("DX-Q5", "111"), ("DX-Q2", "1112"), ("DX-Q3", "G1")])
+def test_clean_unit_history_outside_the_selected_region_is_none(env, code, region):
+    """A unit of 110 outside the selected region (a county organ while 东镇 is selected…) opens no history: its
+    ranks would be among a selection it is not part of."""
+    from data_access.clean import unit_history
+    from data_access.filters import CaseFilter
+
+    with probing(env.kind, "A clean cards"):
+        assert unit_history(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, None,
+                            _users()["staff110"]) is None
+
+
+@pytest.mark.parametrize("code", ["DX-Q1", "DX-Q2", "DX-Q3", "DX-Q4", "DX-Q5"])
+def test_clean_unit_history_inside_the_jurisdiction(env, code):
+    """Positive control: a unit of 110 opens with its own reviews, ranked among 110's units only."""
+    from data_access.clean import unit_history
+    from data_access.filters import CaseFilter
+
+    own = [r for r in CLEAN_REVIEWS if r["unit_code"] == code]
+    with probing(env.kind, "A clean cards"):
+        h = unit_history(env.engine, CaseFilter(scope_code=SCOPE), code, None, _users()["viewer110"])
+        assert h is not None and h.unit_code == code
+        assert list(h.months["month"]) == [r["month"] for r in own]
+        assert list(h.months["rank"]) == [clean_ranks(SCOPE, r["month"])[code] for r in own]
+        assert list(h.months["ranked"]) == [len(clean_ranks(SCOPE, r["month"])) for r in own]
+        text = card_text(h)
+        assert not foreign_markers(text), foreign_markers(text)
+
+
 @pytest.mark.parametrize("user", ["staff110", "leader110"])
 @pytest.mark.parametrize("case_no", [*FOREIGN_CASES, "c05' OR '1'='1", "%"])
 def test_issuing_an_order_outside_the_jurisdiction_is_refused_and_writes_nothing(env, case_no, user):
@@ -1711,6 +2095,8 @@ def check_page_inside(env: Env, at, page: str, role: str) -> None:
         check_place_page(at, page, SCOPE)
     elif page == "assets":
         check_asset_page(at, SCOPE)
+    elif page == "clean":
+        check_clean_page(at, SCOPE)
 
 
 PLACE_PAGES = {"staffing": "网格力量", "volunteers": "志愿服务"}  # url_path → title
@@ -1760,17 +2146,40 @@ def check_asset_page(at, region: str) -> None:
             assert set(d.value["name"]) <= names, set(d.value["name"])
 
 
+CLEAN_VIEWS = ("ranking", "units", "months")
+
+
+def check_clean_page(at, region: str) -> None:
+    """The clean-units page of ``region``: its title, its units and the latest month's review exactly as the CSV
+    oracle has them (a unit of 西县 or of the city would raise them), and only the region's units and regions
+    in the tables."""
+    assert at.title[0].value == f"清廉单元 · {NAME[region]}", at.title[0].value
+    lim, m = clean_limits(region), metrics(at)
+    months = sorted(k[len("clean_month_"):] for k in lim if k.startswith("clean_month_"))
+    assert m["创建单元"] == str(lim["clean_units_all"]), m
+    if months:  # the latest month with a review of the region's units opens
+        key = f"{months[-1]}_all"
+        assert (m["本月参评"], m["本月通报"], m["今年累计通报"]) == tuple(
+            str(lim[f"clean_{x}_{key}"]) for x in ("reviewed", "named", "named_ytd")), m
+    for d in at.dataframe:
+        if "unit_code" in d.value.columns:
+            assert set(d.value["unit_code"]) <= units_in(region), set(d.value["unit_code"])
+        if "code" in d.value.columns:
+            assert set(map(str, d.value["code"])) <= subtree(region)
+
+
 def _page_query(page: str, code: str) -> dict:
-    """?region=<code>, and on the idle-asset page one of its views in turn."""
-    if page != "assets":
+    """?region=<code>, and on the idle-asset and clean-units pages one of their views in turn."""
+    views = {"assets": ASSET_VIEWS, "clean": CLEAN_VIEWS}.get(page)
+    if views is None:
         return {"region": code}
-    return {"region": code, "view": ASSET_VIEWS[list(URL_CODES.values()).index(code) % len(ASSET_VIEWS)]}
+    return {"region": code, "view": views[list(URL_CODES.values()).index(code) % len(views)]}
 
 
 def _page_params():
     """Every code for the staff member; the viewer (same frame, other role) tries the main kinds."""
     out = []
-    for page in ("overview", "cases", *PLACE_PAGES, "assets"):
+    for page in ("overview", "cases", *PLACE_PAGES, "assets", "clean"):
         out += [pytest.param("staff", page, c, id=f"staff-{page}-{i}") for i, c in URL_CODES.items()]
         out += [pytest.param("viewer", page, URL_CODES[i], id=f"viewer-{page}-{i}")
                 for i in ("county_120", "city_100", "sql_or")]
@@ -1901,6 +2310,56 @@ def test_assets_link_to_a_project_of_the_county_opens_its_card(env, role):
         assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
 
 
+@pytest.mark.parametrize("view", CLEAN_VIEWS)
+@pytest.mark.parametrize("code", ["111", "1111", "1112"])
+def test_clean_page_with_a_region_inside_the_jurisdiction(env, code, view):
+    """Positive control: a region below 110 is honoured and counted exactly, in every view."""
+    at = app(env, "staff")
+    with probing(env.kind, "B pages"):
+        open_page(at, "clean", {"region": code, "view": view})
+        assert_no_exception(at)
+        check_frame_inside(at)
+        assert at.session_state["region_code"] == code
+        assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+        check_clean_page(at, code)
+
+
+# ?unit=<code> on the clean-units page: 西县's and the city's units, unknown and hostile codes.
+UNIT_LINKS = {"unit_XX-Q1": "XX-Q1", "unit_XX-Q2": "XX-Q2", "city_SHI-Q1": "SHI-Q1", "unknown": "DX-Q9",
+              "like_all": "%", "sql_or": "XX-Q1' OR '1'='1", "script": "<script>alert(1)</script>"}
+
+
+@pytest.mark.parametrize("unit", list(UNIT_LINKS.values()), ids=list(UNIT_LINKS))
+@pytest.mark.parametrize("role", ["staff", "viewer"])
+def test_clean_link_to_a_unit_of_another_county_opens_nothing(env, role, unit):
+    """?unit=… (and the same through session state) opens no history of 西县 or of the city: a notice only."""
+    at = app(env, role)
+    for how in ("url", "session"):
+        with probing(env.kind, "B pages"):
+            if how == "url":
+                open_page(at, "clean", {"unit": unit})
+            else:
+                at.session_state["cln_unit"] = unit
+                open_page(at, "clean", {})
+            assert_no_exception(at)
+            check_frame_inside(at)
+            assert not live_markup(at), live_markup(at)
+            assert not any(x.value.startswith("单元档案") for x in at.subheader), [x.value for x in at.subheader]
+            assert any(w.value.startswith("未找到该单元") for w in at.warning), [w.value for w in at.warning]
+            assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+
+
+@pytest.mark.parametrize("role", ["staff", "viewer"])
+def test_clean_link_to_a_unit_of_the_county_opens_its_history(env, role):
+    """Positive control: the link opens a unit of 110 (so "no history" above is sharp)."""
+    at = app(env, role)
+    with probing(env.kind, "B pages"):
+        open_page(at, "clean", {"unit": "DX-Q2"})
+        assert_no_exception(at)
+        assert any(x.value == "单元档案 · 甲村清廉村居" for x in at.subheader), [x.value for x in at.subheader]
+        assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+
+
 @pytest.mark.parametrize("case_no", FOREIGN_CASES)
 @pytest.mark.parametrize("role", ["staff", "viewer"])
 def test_a_link_to_a_case_of_another_county_opens_nothing(env, role, case_no):
@@ -1981,7 +2440,7 @@ def export_text(kind: str, data: bytes) -> str:
 NOT_STAFF = [("viewer", SCOPE), ("viewer", None), ("leader", None), ("admin", None)]
 
 
-@pytest.mark.parametrize("page", ["overview", "cases", *PLACE_PAGES, "assets"])
+@pytest.mark.parametrize("page", ["overview", "cases", *PLACE_PAGES, "assets", "clean"])
 @pytest.mark.parametrize("role, scope", NOT_STAFF[:2], ids=["viewer110", "viewer_all"])
 def test_a_viewer_page_holds_no_personal_data(env, role, scope, page):
     at = app(env, role, scope)
@@ -2194,7 +2653,8 @@ def test_no_page_renders_raw_html():
 
 MARKUP = ("script", "img", "md_link", "md_image")
 FIELDS = ("q_url", "q_widget", "case_url", "note", "audit_who", "signin_user", "signin_password",
-          "staffing_q_url", "volunteers_q_url", "volunteers_team_url", "assets_project_url")
+          "staffing_q_url", "volunteers_q_url", "volunteers_team_url", "assets_project_url",
+          "clean_unit_url")
 
 
 def _known(field_: str, sid: str, kind: str) -> str | None:
@@ -2305,6 +2765,12 @@ def test_hostile_strings_in_every_text_input_are_neutral(env, field_, sid, reque
             check_neutral(env, at, before)
             check_frame_inside(at)
             assert not any(x.value.startswith("项目名片") for x in at.subheader)
+            assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
+        elif field_ == "clean_unit_url":  # a unit's history asked for by code
+            at = open_page(app(env, "staff"), "clean", {"unit": s})
+            check_neutral(env, at, before)
+            check_frame_inside(at)
+            assert not any(x.value.startswith("单元档案") for x in at.subheader)
             assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
         elif field_ == "audit_who":
             at = _session(env, "audit", lambda: open_page(app(env, "leader"), "audit", {}))
