@@ -2240,26 +2240,6 @@ TEAM_LINKS = {"team_W1": "W1", "team_W2": "W2", "unknown": "T9", "like_all": "%"
               "script": "<script>alert(1)</script>"}
 
 
-@pytest.mark.parametrize("team", list(TEAM_LINKS.values()), ids=list(TEAM_LINKS))
-@pytest.mark.parametrize("role", ["staff", "viewer"])
-def test_volunteers_link_to_a_team_of_another_county_opens_nothing(env, role, team):
-    """?team=… (and the same through session state) opens no card of 西县: a "not found" notice only."""
-    at = app(env, role)
-    for how in ("url", "session"):
-        with probing(env.kind, "B pages"):
-            if how == "url":
-                open_page(at, "volunteers", {"team": team})
-            else:
-                at.session_state["vol_team"] = team
-                open_page(at, "volunteers", {})
-            assert_no_exception(at)
-            check_frame_inside(at)
-            assert not live_markup(at), live_markup(at)
-            assert not any(x.value.startswith("队伍名片") for x in at.subheader), [x.value for x in at.subheader]
-            assert any(w.value.startswith("没有找到该队伍") for w in at.warning), [w.value for w in at.warning]
-            assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
-
-
 @pytest.mark.parametrize("view", ASSET_VIEWS)
 @pytest.mark.parametrize("code", ["111", "1112"])
 def test_assets_page_with_a_region_inside_the_jurisdiction(env, code, view):
@@ -2277,37 +2257,6 @@ def test_assets_page_with_a_region_inside_the_jurisdiction(env, code, view):
 # ?project=<code> on the idle-asset page: 西县's and the city's projects, unknown and hostile codes.
 PROJECT_LINKS = {"project_XX-P1": "XX-P1", "project_XX-P3": "XX-P3", "city_SHI-P1": "SHI-P1", "unknown": "DX-P9",
                  "like_all": "%", "sql_or": "XX-P1' OR '1'='1", "script": "<script>alert(1)</script>"}
-
-
-@pytest.mark.parametrize("project", list(PROJECT_LINKS.values()), ids=list(PROJECT_LINKS))
-@pytest.mark.parametrize("role", ["staff", "viewer"])
-def test_assets_link_to_a_project_of_another_county_opens_nothing(env, role, project):
-    """?project=… (and the same through session state) opens no card of 西县 or of the city: a notice only."""
-    at = app(env, role)
-    for how in ("url", "session"):
-        with probing(env.kind, "B pages"):
-            if how == "url":
-                open_page(at, "assets", {"project": project})
-            else:
-                at.session_state["ast_project"] = project
-                open_page(at, "assets", {})
-            assert_no_exception(at)
-            check_frame_inside(at)
-            assert not live_markup(at), live_markup(at)
-            assert not any(x.value.startswith("项目名片") for x in at.subheader), [x.value for x in at.subheader]
-            assert any(w.value.startswith("没有找到该项目") for w in at.warning), [w.value for w in at.warning]
-            assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
-
-
-@pytest.mark.parametrize("role", ["staff", "viewer"])
-def test_assets_link_to_a_project_of_the_county_opens_its_card(env, role):
-    """Positive control: the link opens a card of 110 (so "no card" above is sharp)."""
-    at = app(env, role)
-    with probing(env.kind, "B pages"):
-        open_page(at, "assets", {"project": "DX-P1"})
-        assert_no_exception(at)
-        assert any(x.value == "项目名片 · 东县老街历史建筑群" for x in at.subheader), [x.value for x in at.subheader]
-        assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
 
 
 @pytest.mark.parametrize("view", CLEAN_VIEWS)
@@ -2329,34 +2278,54 @@ UNIT_LINKS = {"unit_XX-Q1": "XX-Q1", "unit_XX-Q2": "XX-Q2", "city_SHI-Q1": "SHI-
               "like_all": "%", "sql_or": "XX-Q1' OR '1'='1", "script": "<script>alert(1)</script>"}
 
 
-@pytest.mark.parametrize("unit", list(UNIT_LINKS.values()), ids=list(UNIT_LINKS))
+# A link to a card (?team= / ?project= / ?unit=, and the same through session state): page, URL parameter,
+# session key, the card's subheader, the "not found" notice, the foreign / unknown / hostile codes, and a code
+# of 110 whose card does open (so that "no card" is sharp).
+CARD_LINKS = {
+    "team": ("volunteers", "team", "vol_team", "队伍名片", "没有找到该队伍", TEAM_LINKS, "T1", "队伍名片 · "),
+    "project": ("assets", "project", "ast_project", "项目名片", "没有找到该项目", PROJECT_LINKS, "DX-P1",
+                "项目名片 · 东县老街历史建筑群"),
+    "unit": ("clean", "unit", "cln_unit", "单元档案", "未找到该单元", UNIT_LINKS, "DX-Q2", "单元档案 · 甲村清廉村居"),
+}
+
+
+def _card_link_params():
+    return [pytest.param(card, code, id=f"{card}-{cid}") for card, spec in CARD_LINKS.items()
+            for cid, code in spec[5].items()]
+
+
+@pytest.mark.parametrize("card, code", _card_link_params())
 @pytest.mark.parametrize("role", ["staff", "viewer"])
-def test_clean_link_to_a_unit_of_another_county_opens_nothing(env, role, unit):
-    """?unit=… (and the same through session state) opens no history of 西县 or of the city: a notice only."""
+def test_a_card_link_outside_the_jurisdiction_opens_nothing(env, role, card, code):
+    """?team= / ?project= / ?unit= (and the same through session state) opens no card of 西县 or of the city:
+    a "not found" notice only."""
+    page, param, key, title, notice, _links, _inside, _expected = CARD_LINKS[card]
     at = app(env, role)
     for how in ("url", "session"):
         with probing(env.kind, "B pages"):
             if how == "url":
-                open_page(at, "clean", {"unit": unit})
+                open_page(at, page, {param: code})
             else:
-                at.session_state["cln_unit"] = unit
-                open_page(at, "clean", {})
+                at.session_state[key] = code
+                open_page(at, page, {})
             assert_no_exception(at)
             check_frame_inside(at)
             assert not live_markup(at), live_markup(at)
-            assert not any(x.value.startswith("单元档案") for x in at.subheader), [x.value for x in at.subheader]
-            assert any(w.value.startswith("未找到该单元") for w in at.warning), [w.value for w in at.warning]
+            assert not any(x.value.startswith(title) for x in at.subheader), [x.value for x in at.subheader]
+            assert any(w.value.startswith(notice) for w in at.warning), [w.value for w in at.warning]
             assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
 
 
+@pytest.mark.parametrize("card", ["project", "unit"])
 @pytest.mark.parametrize("role", ["staff", "viewer"])
-def test_clean_link_to_a_unit_of_the_county_opens_its_history(env, role):
-    """Positive control: the link opens a unit of 110 (so "no history" above is sharp)."""
+def test_a_card_link_inside_the_jurisdiction_opens_it(env, role, card):
+    """Positive control: the link opens a card of 110 (so "no card" above is sharp)."""
+    page, param, _key, _title, _notice, _links, inside, expected = CARD_LINKS[card]
     at = app(env, role)
     with probing(env.kind, "B pages"):
-        open_page(at, "clean", {"unit": "DX-Q2"})
+        open_page(at, page, {param: inside})
         assert_no_exception(at)
-        assert any(x.value == "单元档案 · 甲村清廉村居" for x in at.subheader), [x.value for x in at.subheader]
+        assert any(x.value == expected for x in at.subheader), [x.value for x in at.subheader]
         assert not foreign_on_page(at, in_county(env)), foreign_on_page(at, in_county(env))
 
 
