@@ -9,8 +9,6 @@ answer dropped before each run) and one warm rerun.  Target: ≤ 1 s cold at ful
 """
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from timing import bench_session, render_page
+from timing import page_bench_setup, render_page
 
 LOUXING = "431302"
 
@@ -36,13 +34,7 @@ def _sample(url: str) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", default="sqlite:///bench/full.db")
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    os.environ["GOV_DB_URL"] = args.db
-    os.environ["GOV_AUTO_DEMO"] = "0"
-    token = bench_session(args.db)
+    args, token = page_bench_setup(__doc__)
     unit = _sample(args.db)
     cases = [
         ("city", "ranking (latest month)", {"view": "ranking"}),

@@ -9,8 +9,6 @@ bench_centre_* scripts; this is what a user waits for, data and layout together.
 """
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -18,19 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from timing import bench_session, render_page
+from timing import page_bench_setup, render_page
 
 VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", default="sqlite:///bench/full.db")
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    os.environ["GOV_DB_URL"] = args.db
-    os.environ["GOV_AUTO_DEMO"] = "0"
-    token = bench_session(args.db)
+    args, token = page_bench_setup(__doc__)
     print(f"{'view':<12} {'cold ms (median)':>17} {'warm ms':>8}")
     for view in VIEWS:
         cold = [render_page(ROOT, "supervision", {"view": view}, token, cold=True) for _ in range(args.runs)]

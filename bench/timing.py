@@ -60,3 +60,17 @@ def print_scope_table(levels: list[str], rows: list[tuple[str, list[float]]],
     for i, (label, ms) in enumerate(rows):
         cells = [f"{x:.0f}" for x in ms] + ([f"{x:.0f}" for x in pg_rows[i][1]] if pg_rows else [])
         print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def page_bench_setup(doc: str) -> tuple[object, str]:
+    """The page benchmarks' command line (--db, --runs) and environment; returns (args, session token)."""
+    import argparse
+    import os
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default="sqlite:///bench/full.db")
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    os.environ["GOV_DB_URL"] = args.db
+    os.environ["GOV_AUTO_DEMO"] = "0"
+    return args, bench_session(args.db)
