@@ -27,7 +27,9 @@ REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 SCALES = {
     # cases, volunteer activities
     "demo": (50_000, 30_000),
+    "100k": (100_000, 150_000),  # benchmark growth curve: cases only vary, the rest is the full scale's
     "full": (1_071_000, 150_000),
+    "5m": (5_000_000, 150_000),  # a province's volume on one city's divisions (benchmark only)
 }
 LOUDI, YUEYANG = "431300", "430600"
 XINHUA, LIANYUAN, LOUXING = "431322", "431382", "431302"
