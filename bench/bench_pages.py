@@ -1,0 +1,171 @@
+"""Every page and view (bench/visits.py) rendered whole in AppTest: cold (every cached answer dropped), warm
+(a second session while the cache holds the answers), the database time inside the cold render, and a filter
+change; on the case list also the next page.
+
+    python bench/bench_pages.py --db sqlite:///bench/full.db [--runs 3] [--json OUT]
+
+Signed in as a city-wide leader, now = 2026-10-08 12:00 (GOV_NOW), the frame's default period (last 12
+months).  Database time is the time SQLAlchemy spends in cursor execution (its ``before/after_cursor_execute``
+events) during the cold render: what the page waits for the database, all queries of the page together.
+The filter change is a region change (city → 娄星区) in the sidebar's picker where the page starts at the
+city, otherwise a period change (last 12 months → this year).  Targets: ≤ 1 s cold at 1.07 M cases, ≤ 2 s at
+5 M, ≤ 300 ms a filter change.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+NOW = "2026-10-08T12:00:00"
+
+
+class DbClock:
+    """Milliseconds spent in cursor execution on any engine of this process while ``on``."""
+
+    def __init__(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        self.ms = 0.0
+        self.queries = 0
+        event.listen(Engine, "before_cursor_execute", self._before)
+        event.listen(Engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        conn.info.setdefault("_bench_t0", []).append(time.perf_counter())
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        t0 = conn.info["_bench_t0"].pop()
+        self.ms += (time.perf_counter() - t0) * 1000
+        self.queries += 1
+
+    def reset(self) -> None:
+        self.ms, self.queries = 0.0, 0
+
+
+def open_page(token: str, path: str, query: dict[str, str]):
+    """An AppTest of app.py, signed in with ``token``, whose FIRST run opens the page at URL path ``path``:
+    the whole page as a browser gets it (the frame's sign-in check, region tree, pickers, then the page).
+    ``st.Page`` identifies a page by the hash of its url_path; AppTest's own ``switch_page`` after a first run
+    re-runs the page file alone, without app.py's frame, so it would time the page without the frame."""
+    from streamlit.testing.v1 import AppTest
+    from streamlit.util import calc_hash
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["_auth"] = token
+    for k, v in query.items():
+        at.query_params[k] = v
+    at._page_hash = calc_hash(path)
+    return at
+
+
+def _check(at, label: str) -> None:
+    if at.exception:
+        raise SystemExit(f"{label}: {at.exception[0].value}")
+
+
+def _timed_run(at) -> float:
+    t0 = time.perf_counter()
+    at.run()
+    return (time.perf_counter() - t0) * 1000
+
+
+def render(token: str, visit, cold: bool, clock: DbClock) -> tuple[float, float, object]:
+    """(ms, database ms) of switching to the visit's page with its query; returns the AppTest for more steps."""
+    import streamlit as st
+
+    if cold:
+        st.cache_data.clear()
+    at = open_page(token, visit.path, visit.query)
+    clock.reset()
+    ms = _timed_run(at)
+    _check(at, visit.label)
+    return ms, clock.ms, at
+
+
+def filter_change(at, visit) -> tuple[str, float]:
+    """A region change city → 娄星区 when the page starts at the city, else a period change."""
+    from visits import LOUXING
+
+    picker = [s for s in at.selectbox if s.key == "region_pick_431300"]
+    if "region" not in visit.query and picker:
+        picker[0].set_value(LOUXING)
+        what = "region → 娄星区"
+    else:
+        at.selectbox(key="period").set_value("ytd")
+        what = "period → this year"
+    ms = _timed_run(at)
+    _check(at, f"{visit.label}: {what}")
+    return what, ms
+
+
+def next_page(at) -> float:
+    from ui.i18n import CATALOG
+
+    label = CATALOG["wb.page.next"]["zh"]
+    btn = next(b for b in at.button if b.label == label)
+    btn.click()
+    ms = _timed_run(at)
+    _check(at, "next page")
+    return ms
+
+
+def run(db_url: str, runs: int = 3) -> list[dict]:
+    """One row per visit: cold (median of ``runs``), warm, database ms of the cold render, filter change."""
+    os.environ.update(GOV_DB_URL=db_url, GOV_AUTO_DEMO="0", GOV_NOW=NOW)
+    from timing import bench_session
+    from visits import every_page, samples
+
+    token = bench_session(db_url)
+    clock = DbClock()
+    rows = []
+    for visit in every_page(samples(db_url)):
+        colds, dbs = [], []
+        for _ in range(runs):
+            ms, db_ms, at = render(token, visit, True, clock)
+            colds.append(ms)
+            dbs.append(db_ms)
+        what, change = filter_change(at, visit)
+        warm, _, at = render(token, visit, False, clock)
+        row = {"page": visit.path, "label": visit.label, "query": visit.query_string,
+               "cold_ms": statistics.median(colds), "db_ms": statistics.median(dbs), "warm_ms": warm,
+               "change": what, "change_ms": change}
+        if visit.page == "cases" and not visit.query:
+            row["next_page_ms"] = next_page(at)
+        rows.append(row)
+        print(f"  {visit.label:48s} cold {row['cold_ms']:7.0f}  db {row['db_ms']:6.0f}  warm {warm:6.0f}  "
+              f"{what} {change:6.0f}" + (f"  next page {row['next_page_ms']:.0f}" if "next_page_ms" in row else ""),
+              flush=True)
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    print("| page / view | cold ms | of it database | warm ms | filter change ms |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['label']} | {r['cold_ms']:.0f} | {r['db_ms']:.0f} | {r['warm_ms']:.0f} | {r['change_ms']:.0f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default=f"sqlite:///{ROOT / 'bench' / 'full.db'}")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    rows = run(args.db, args.runs)
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+
+
+if __name__ == "__main__":
+    main()
