@@ -15,12 +15,22 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
 from sqlalchemy.pool import NullPool
 
+from .errors import ReplicaNotReady
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "governance.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Every query must finish within this many seconds (see issue on resilience).
 STATEMENT_TIMEOUT_S = float(os.environ.get("GOV_STATEMENT_TIMEOUT_S", "30"))
+
+
+def replica_url() -> str | None:
+    """``GOV_DB_READ_URL``: a read replica for the dashboards' reads, when one is configured (PostgreSQL
+    streaming replica, or any copy kept current); writes, sign-in and the case workbench stay on
+    :func:`default_url`."""
+    url = os.environ.get("GOV_DB_READ_URL", "").strip()
+    return url or None
 
 
 def default_url() -> str:
@@ -115,6 +125,7 @@ def no_statement_timeout(conn: Connection) -> Iterator[Connection]:
 def make_engine(url: str | None = None) -> Engine:
     """A new engine for ``url`` (default: :func:`default_url`), with the schema migrated."""
     url = url or default_url()
+    replica = url == replica_url() and url != default_url()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -124,6 +135,8 @@ def make_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_install_clock)
         event.listen(engine, "before_cursor_execute", _sqlite_start_clock)
         event.listen(engine, "checkin", _sqlite_stop_clock)
+        if replica:
+            event.listen(engine, "connect", _sqlite_query_only)
     else:
         engine = create_engine(
             url,
@@ -134,11 +147,34 @@ def make_engine(url: str | None = None) -> Engine:
             # plan every execution with its values.
             # A host that drops packets (instead of refusing) must not hang a page for the OS TCP timeout.
             connect_args={"options": f"-c statement_timeout={int(STATEMENT_TIMEOUT_S * 1000)} -c jit=off"
-                                     " -c plan_cache_mode=force_custom_plan",
+                                     " -c plan_cache_mode=force_custom_plan"
+                                     + (" -c default_transaction_read_only=on" if replica else ""),
                           "connect_timeout": 5},
         )
-    migrate(engine)
+    if replica:
+        check_replica_schema(engine)  # a replica follows its primary's schema; it is never migrated from here
+    else:
+        migrate(engine)
     return engine
+
+
+def _sqlite_query_only(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+def check_replica_schema(engine: Engine) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        raise ReplicaNotReady(f"the read replica GOV_DB_READ_URL is at schema revision {current}, the app needs "
+                              f"{head}: migrate the primary (python -m data_access init) and let the replica "
+                              "catch up, or unset GOV_DB_READ_URL")
 
 
 @lru_cache(maxsize=8)

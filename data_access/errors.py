@@ -43,7 +43,13 @@ _UNAVAILABLE_MESSAGES = (
 )
 
 # Exceptions the UI treats as "the data could not be read" (shown as a message, never a traceback).
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, sqlite3.Error, OSError, TimeoutError)
+class ReplicaNotReady(RuntimeError):
+    """The read replica (``GOV_DB_READ_URL``) is not at the schema revision the app needs: it has not yet
+    replayed the primary's migration.  Counted as "unavailable": it heals by itself once the replica catches up."""
+
+
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, sqlite3.Error, OSError, TimeoutError,
+                                                    ReplicaNotReady)
 try:  # PostgreSQL driver errors raised outside SQLAlchemy (the loader's COPY uses the raw connection)
     import psycopg as _psycopg
 
@@ -90,6 +96,8 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     if is_query_timeout(exc):
         return False
     for e in _chain(exc):
+        if isinstance(e, ReplicaNotReady):
+            return True
         if isinstance(e, sa_exc.DBAPIError) and e.connection_invalidated:
             return True  # SQLAlchemy's dialect recognised a disconnect
         if isinstance(e, sa_exc.TimeoutError):

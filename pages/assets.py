@@ -223,7 +223,7 @@ def card_view(f, url, code: str) -> None:
 
 def page() -> None:
     f = current_filter()
-    url, now = data.db_url(), data.now_bucket()
+    url, now = data.read_url(), data.now_bucket()
     if not data.asset_data_loaded(url):
         st.info(t("ast.none_loaded"), icon=":material/inventory_2:")
         return

@@ -328,7 +328,7 @@ def unit_card_view(f, url, code: str, kind: str | None) -> None:
 
 def page() -> None:
     f = current_filter()
-    url, now = data.db_url(), data.now_bucket()
+    url, now = data.read_url(), data.now_bucket()
     if not data.tree().nodes:
         st.info(t("ov.empty_db"))
         return

@@ -117,7 +117,7 @@ def cockpit() -> None:
 
 def _cockpit() -> None:
     f = current_filter()
-    url, now = data.db_url(), data.now_bucket()
+    url, now = data.read_url(), data.now_bucket()
     tree = data.tree()
     if not tree.nodes:
         st.info(t("ov.empty_db"))

@@ -269,7 +269,7 @@ def _staff_columns() -> dict:
 
 def page() -> None:
     f = current_filter()
-    url = data.db_url()
+    url = data.read_url()
     tree = data.tree()
     node = tree.get(f.region_code)
     if not tree.nodes:

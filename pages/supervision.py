@@ -469,7 +469,7 @@ RENDER = {"backlog": backlog_view, "steps": steps_view, "departments": departmen
 def centre(view: str, months: list[str], ps: list[urlstate.Param]) -> None:
     with friendly_errors():
         f = current_filter()
-        url, now = data.db_url(), data.now_bucket()
+        url, now = data.read_url(), data.now_bucket()
         if view == "ranking":
             ranking_view(f, url, now, months)
         else:
@@ -478,7 +478,7 @@ def centre(view: str, months: list[str], ps: list[urlstate.Param]) -> None:
 
 
 def time_limit_note() -> None:
-    url = data.db_url()
+    url = data.read_url()
     version = data.updated_at(url)  # a rule change touches the data: the note follows within one refresh
     limits = data.time_limit_table(url, version)
     working = limits[limits["mode"] == "working_days"]

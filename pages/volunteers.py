@@ -201,7 +201,7 @@ def team_card_view(f, url, now, code: str) -> None:
 
 def page() -> None:
     f = current_filter()
-    url, now = data.db_url(), data.now_bucket()
+    url, now = data.read_url(), data.now_bucket()
     if not data.tree().nodes:
         st.info(t("ov.empty_db"))
         return

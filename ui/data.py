@@ -24,14 +24,22 @@ from data_access import (
     volunteers,
 )
 from data_access.clock import now_local
-from data_access.db import default_url, get_engine
+from data_access.db import default_url, get_engine, replica_url
 from data_access.filters import CaseFilter
 
 REFRESH_S = max(5, int(os.environ.get("GOV_REFRESH_SECONDS", "60") or 60))
 
 
 def db_url() -> str:
+    """The primary database: writes, sign-in, the audit log and the case workbench (which must show a
+    supervision order the moment it is issued)."""
     return default_url()
+
+
+def read_url() -> str:
+    """Where the dashboards read: the read replica (``GOV_DB_READ_URL``) when one is configured, else the
+    primary.  A replica lags by its replication delay, which is far below the refresh interval."""
+    return replica_url() or default_url()
 
 
 def engine():

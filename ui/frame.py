@@ -117,7 +117,7 @@ def period_picker() -> tuple[date | None, date | None]:
 
 
 def data_as_of() -> None:
-    ts = data.updated_at(data.db_url())
+    ts = data.updated_at(data.read_url())
     st.caption(t("frame.as_of", ts=ts[:16].replace("T", " ")) if ts else t("frame.as_of.none"))
     st.caption(t("frame.refresh", s=data.REFRESH_S))
 

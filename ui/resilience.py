@@ -106,6 +106,8 @@ def database_answers() -> bool:
     """Ask the database once (the engine in use, created on the way if it never was)."""
     try:
         ping(data.engine())
+        if data.read_url() != data.db_url():  # the dashboards' read replica, when one is configured
+            ping(data.get_engine(data.read_url()))
     except Exception as exc:  # noqa: BLE001 - any failure means "not back yet"
         if not is_database_unavailable(exc):
             log.warning("database ping failed: %s", _brief(exc))
