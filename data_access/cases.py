@@ -35,7 +35,7 @@ from .filters import (
     overdue_hours_expr,
     resolve,
 )
-from .metrics import STEP_SHARES, STEPS
+from .metrics import EDGE_SLACK_HOURS, STEP_SHARES, STEPS
 from .overview import case_total
 from .regions import RegionTree
 from .schema import case_events, cases, categories, departments, supervisions
@@ -270,11 +270,11 @@ def step_times(row: dict, limit_hours: float, now: datetime) -> pd.DataFrame:
         limit = limit_hours * STEP_SHARES[step]
         if at is not None:
             hours = (at - prev).total_seconds() / 3600
-            out.append((step, at, hours, limit, hours > limit, "done"))
+            out.append((step, at, hours, limit, hours > limit + EDGE_SLACK_HOURS, "done"))
             prev = at
         elif not waiting_done:
             hours = max(0.0, (now - prev).total_seconds() / 3600)
-            out.append((step, None, hours, limit, hours > limit, "waiting"))
+            out.append((step, None, hours, limit, hours > limit + EDGE_SLACK_HOURS, "waiting"))
             waiting_done = True
         else:
             out.append((step, None, None, limit, False, "skipped" if row["status"] == "closed" else "pending"))

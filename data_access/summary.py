@@ -26,6 +26,7 @@ from .metrics import (
     BUCKET_COLUMNS,
     FAST_CLOSE_HOURS,
     RATIO_BUCKET_EDGES,
+    EDGE_SLACK_HOURS,
     STEP_SHARES,
     hour_bucket_sql,
 )
@@ -187,13 +188,18 @@ def step_limit_expr(t, step: str):
     return t.c.allowed_hours * STEP_SHARES[step]
 
 
+def within_limit_sql(hours, limit):
+    """The step took no longer than its limit (metrics.py, "within its limit")."""
+    return hours <= limit + EDGE_SLACK_HOURS
+
+
 def ratio_bucket_sql(hours, limit):
     """Bucket index of hours ÷ limit (metrics.RATIO_BUCKET_EDGES; ≤ 1 falls in bucket 3 or below)."""
     e = RATIO_BUCKET_EDGES
     whens = []
     for i in range(N_RATIO_BUCKETS - 1):
         upper = limit * e[i + 1]
-        whens.append((hours <= upper if e[i + 1] == 1.0 else hours < upper, i))
+        whens.append((within_limit_sql(hours, upper) if e[i + 1] == 1.0 else hours < upper - EDGE_SLACK_HOURS, i))
     return sql_case(*whens, else_=N_RATIO_BUCKETS - 1)
 
 
@@ -212,7 +218,7 @@ def process_flags(t) -> list:
         hours = step_hours_expr(t, step)
         limit = step_limit_expr(t, step)
         out += [hours.label(f"p_{step}_hours"),
-                _when(hours <= limit, 1).label(f"p_{step}_within"),
+                _when(within_limit_sql(hours, limit), 1).label(f"p_{step}_within"),
                 ratio_bucket_sql(hours, limit).label(f"p_{step}_bucket")]
     out.append(hour_bucket_sql(step_hours_expr(t, "handle")).label("p_hh"))
     return out
