@@ -24,9 +24,9 @@ from .derive import STEP_HOUR_COLUMNS
 from .metrics import (
     BOUNCE_RETURNS,
     BUCKET_COLUMNS,
+    EDGE_SLACK_HOURS,
     FAST_CLOSE_HOURS,
     RATIO_BUCKET_EDGES,
-    EDGE_SLACK_HOURS,
     STEP_SHARES,
     hour_bucket_sql,
 )
