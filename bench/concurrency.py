@@ -97,6 +97,7 @@ class Stats:
     opens: list[float] = field(default_factory=list)  # seconds of each page opened
     errors: Counter = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)  # one example per error kind
+    upstreams: Counter = field(default_factory=Counter)  # sessions per process behind a proxy (X-Upstream)
 
     def error(self, kind: str, what: str) -> None:
         """Count an error (and keep its first example)."""
@@ -140,8 +141,14 @@ class Tab:
         """A new session (closing the old one)."""
         if self.client is not None:
             await self.client.close()
-        self.client = StreamlitClient(self.url, cookies={"gov_session": self.token}, run_timeout=self.run_timeout)
+        # Each tab its own XSRF cookie, as each browser has: a proxy that pins browsers by it (deploy/nginx.conf)
+        # spreads the tabs over its processes.
+        cookies = {"gov_session": self.token, "_streamlit_xsrf": f"bench{self.i:04d}"}
+        self.client = StreamlitClient(self.url, cookies=cookies, run_timeout=self.run_timeout)
         await self.client.connect()
+        upstream = {k.lower(): v for k, v in self.client.handshake_headers.items()}.get("x-upstream")
+        if upstream:
+            self.stats.upstreams[upstream] += 1
         self.page, self.region = "", self.regions.city
 
     async def open(self, page: str) -> RunResult:
@@ -406,6 +413,7 @@ def run(db_url: str, sessions: int = 20, seconds: float = 60, mode: str = "widge
             "open_p95_s": percentile(stats.opens, 95),
             "server_cpu_s": server_cpu, "client_cpu_s": client_cpu,
             "errors": sum(stats.errors.values()), "errors_by_kind": dict(stats.errors),
+            "upstreams": dict(stats.upstreams),
             "error_examples": stats.examples, **memory}
 
 

@@ -72,7 +72,8 @@ class Widget:
 def widget_of(el: Element) -> Widget | None:
     """The widget an element is, or None (Streamlit's ids end in ``-<user key>``, ``-None`` without one)."""
     kind = el.WhichOneof("type")
-    if kind not in ("selectbox", "multiselect", "button_group", "button", "checkbox", "text_input", "radio"):
+    if kind not in ("selectbox", "multiselect", "button_group", "button", "checkbox", "text_input", "text_area",
+                    "radio"):
         return None
     w = getattr(el, kind)
     wire: tuple[str, ...] = ()
@@ -91,21 +92,28 @@ def widget_of(el: Element) -> Widget | None:
 def widget_state(w: Widget, value: object) -> WidgetStates:
     """The ``WidgetStates`` a browser sends when the user sets ``w`` to ``value``: an option label (or a list
     of them for a multiselect or segmented control), True for a button click, a bool for a checkbox or
-    toggle, a string for a text input."""
+    toggle, a string for a text input or text area."""
+    return widget_states([(w, value)])
+
+
+def widget_states(changes: list[tuple[Widget, object]]) -> WidgetStates:
+    """Several widgets at once, as a browser sends a form on its submit button: each (widget, value) as in
+    :func:`widget_state`; widgets left out keep their defaults."""
     states = WidgetStates()
-    ws = states.widgets.add()
-    ws.id = w.id
-    if w.kind == "button":
-        ws.trigger_value = True
-    elif w.kind == "checkbox":
-        ws.bool_value = bool(value)
-    elif w.kind in ("selectbox", "radio"):
-        ws.string_value = w.wire_value(str(value))
-    elif w.kind == "text_input":
-        ws.string_value = str(value)
-    else:  # multiselect, button_group: labels
-        labels = [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
-        ws.string_array_value.data.extend(w.wire_value(v) for v in labels)
+    for w, value in changes:
+        ws = states.widgets.add()
+        ws.id = w.id
+        if w.kind == "button":
+            ws.trigger_value = True
+        elif w.kind == "checkbox":
+            ws.bool_value = bool(value)
+        elif w.kind in ("selectbox", "radio"):
+            ws.string_value = w.wire_value(str(value))
+        elif w.kind in ("text_input", "text_area"):
+            ws.string_value = str(value)
+        else:  # multiselect, button_group: labels
+            labels = [value] if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+            ws.string_array_value.data.extend(w.wire_value(v) for v in labels)
     return states
 
 
@@ -330,6 +338,12 @@ class StreamlitClient:
         """What a user's change of a widget does in a browser: a rerun of the current page, with the URL the
         app left (``query_string``) and the widget's new value; ``value`` as in :func:`widget_state`."""
         return await self.run("", self.query_string, timeout=timeout, widget_states=widget_state(w, value),
+                              page_script_hash=self.page_script_hash)
+
+    async def submit(self, changes: list[tuple[Widget, object]], timeout: float | None = None) -> RunResult:
+        """A form filled in and sent: ``changes`` (the form's widgets and their values, the submit button
+        with True) in one rerun of the current page."""
+        return await self.run("", self.query_string, timeout=timeout, widget_states=widget_states(changes),
                               page_script_hash=self.page_script_hash)
 
     async def _collect(self, result: RunResult) -> None:

@@ -58,6 +58,19 @@ def test_start_script_refuses_without_database_or_secret(env, message):
     assert r.returncode == 2 and message in r.stderr
 
 
+def test_the_service_environment_overrides_the_profile_defaults(tmp_path):
+    # PYTHON stands in for the interpreter: it prints what the app would see instead of starting it
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho \"refresh=$GOV_REFRESH_SECONDS demo=$GOV_AUTO_DEMO details=$STREAMLIT_CLIENT_SHOW_ERROR_DETAILS\"\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "GOV_DB_URL": "sqlite:///x.db", "GOV_COOKIE_SECRET": SECRET, "PYTHON": str(fake),
+           "GOV_REFRESH_SECONDS": "15"}
+    env.pop("GOV_AUTO_DEMO", None)
+    env.pop("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", None)
+    r = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=30)
+    assert r.stdout.strip() == "refresh=15 demo=0 details=none", r.stderr  # set: kept; unset: the profile's
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
