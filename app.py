@@ -9,7 +9,7 @@ import streamlit as st
 
 from data_access.access import may_read_audit
 from data_access.errors import DATABASE_ERRORS
-from ui import auth, data, frame, guard, resilience
+from ui import auth, data, frame, guard, resilience, urlstate
 from ui.setup import ensure_data
 from ui.state import t
 
@@ -18,6 +18,8 @@ guard.frame_starting()
 deep_link = guard.pending_deep_link()  # a link that first reached a page without the frame (ui/guard.py)
 if deep_link:
     st.query_params.from_dict(deep_link[1])  # before anything reads its parameters from the URL
+# Browser back / forward, a link with query_params: a value the app did not write is read again (ui/urlstate.py).
+urlstate.follow_outside_changes()
 
 with st.sidebar:
     frame.language_switch()

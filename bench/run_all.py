@@ -65,7 +65,10 @@ def measure_part(part: str, url: str, runs: int) -> object:
     if part == "concurrency":
         import concurrency
 
-        return concurrency.run(url, sessions=20, seconds=60)
+        # Tabs that click again 0.5–1.5 s after each answer (a stress test), and tabs whose users read
+        # each answer for 3–8 s before the next click.
+        return {"busy": concurrency.run(url, sessions=20, seconds=60, think=(0.5, 1.5)),
+                "reading": concurrency.run(url, sessions=20, seconds=60, think=(3.0, 8.0))}
     if part == "alternatives":
         import alternatives
 
@@ -73,7 +76,7 @@ def measure_part(part: str, url: str, runs: int) -> object:
     if part == "scaleout":
         import scaleout
 
-        return scaleout.run(url)
+        return scaleout.run(url, sessions=20, seconds=60, think=(0.5, 1.5))
     raise SystemExit(f"unknown part {part!r}; expected one of {', '.join(ALL_PARTS)}")
 
 

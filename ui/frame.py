@@ -22,6 +22,7 @@ def _on_period() -> None:
         for k in ("from", "to"):
             if k in st.query_params:
                 del st.query_params[k]
+    urlstate.remember_url()
 
 
 def language_switch() -> str:
@@ -84,6 +85,7 @@ def _on_custom_dates() -> None:
     if isinstance(value, (tuple, list)) and len(value) == 2:
         st.query_params["from"] = value[0].isoformat()
         st.query_params["to"] = value[1].isoformat()
+        urlstate.remember_url()
 
 
 def period_picker() -> tuple[date | None, date | None]:
@@ -137,6 +139,7 @@ def keep_in_url(region: str | None, d_from: date | None, d_to: date | None) -> N
                 del st.query_params[k]
         elif st.query_params.get(k) != v:
             st.query_params[k] = v
+    urlstate.remember_url()  # the browser sends this URL back on a click: not a change from outside
 
 
 def build_filter(scope: str | None, region: str | None, d_from: date | None, d_to: date | None) -> CaseFilter:

@@ -49,7 +49,9 @@ def _allowed(tree: RegionTree, scope: str | None, code: str | None) -> bool:
 
 def current_region(tree: RegionTree, scope: str | None = None) -> str | None:
     """The selected region inside the user's jurisdiction ``scope``: session first, then the URL, then the
-    default.  An unknown code, or one outside the jurisdiction, is dropped with a notice."""
+    default.  An unknown code, or one outside the jurisdiction, is dropped with a notice.  A ``?region`` the
+    browser brings later (back / forward, a link) is read here too: urlstate.follow_outside_changes drops the
+    session's copy."""
     if "region_code" not in st.session_state:
         q = st.query_params.get("region")
         if q is not None and not _allowed(tree, scope, q):

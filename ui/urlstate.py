@@ -1,9 +1,18 @@
 """Choices kept in the URL, so a view is a link a colleague can open: the frame's language and period, and
 every filter of a page.
 
-Each :class:`Param` is one widget's value: read from the URL once per session (a value that is not allowed
-is dropped with a small notice), kept in session state while the user works (also across pages), and
-written back to the URL.  Lists travel as one comma-separated parameter.
+Each :class:`Param` is one widget's value: read from the URL on the session's first visit of the page (a
+value that is not allowed is dropped with a small notice), kept in session state while the user works (also
+across pages, per widget, so one page's ``q`` or ``view`` never reaches another page), and written back to
+the URL.  Lists travel as one comma-separated parameter.
+
+The URL can also change from outside while the session lives: the browser's back / forward, an
+``st.page_link`` or ``st.switch_page`` with ``query_params``.  The app notes the URL as it left it
+(:func:`remember_url`, after every write); at the start of each run :func:`follow_outside_changes` compares
+the URL the browser sent with that note, and a parameter whose value differs is read from the URL again, as
+on a first visit (validated, with the notice).  A widget click sends back exactly the URL the app wrote, so
+it changes nothing; a parameter missing from the URL is left alone (moving through the navigation sends no
+query string at all).
 """
 from __future__ import annotations
 
@@ -16,7 +25,12 @@ import streamlit as st
 from . import state
 
 MAX_TEXT = 100
-_KEPT = "url_kept"  # the last values, for when a page's widgets come back after a visit elsewhere
+_KEPT = "url_kept"  # widget key -> last value, for when a page's widgets come back after a visit elsewhere
+_WRITTEN = "url_written"  # the URL as the app last left it (what the browser sends back on a widget click)
+_CHANGED = "url_changed"  # URL parameters changed from outside, for seed() in this run
+# Session keys holding a frame choice that code of its own reads from the URL on a first run (not a Param):
+# dropped when the URL brings another value, so that code reads and validates the URL again.
+_HELD_ELSEWHERE = {"region": ("region_code",), "from": ("custom_dates",), "to": ("custom_dates",)}
 
 
 @dataclass(frozen=True)
@@ -64,14 +78,40 @@ def to_url(p: Param, value: Any) -> str | None:
     return str(value)
 
 
+def remember_url() -> None:
+    """Note the URL as the app leaves it (call after writing to ``st.query_params``)."""
+    st.session_state[_WRITTEN] = st.query_params.to_dict()
+
+
+def outside_changes() -> dict[str, str]:
+    """The URL's parameters whose value is not the one the app last wrote (all of them on a first run)."""
+    written = st.session_state.get(_WRITTEN, {})
+    return {k: v for k, v in st.query_params.to_dict().items() if written.get(k) != v}
+
+
+def follow_outside_changes() -> None:
+    """Call at the start of every run, before any choice is read: a parameter the browser brought with
+    another value than the app wrote (history, a link) is read from the URL again, the frame's region and
+    custom dates here, each :class:`Param` by :func:`seed`."""
+    changed = outside_changes()
+    for k in changed:
+        for key in _HELD_ELSEWHERE.get(k, ()):
+            st.session_state.pop(key, None)
+    st.session_state[_CHANGED] = set(changed)
+
+
 def seed(params: list[Param]) -> None:
-    """Give each widget its value before it is drawn: the session's, else the URL's (validated), else default."""
+    """Give each widget its value before it is drawn: the URL's if it changed from outside, else the
+    session's, else the one kept from the page's last visit, else the URL's (validated), else default."""
+    changed: set[str] = st.session_state.get(_CHANGED, set())
+    kept = st.session_state.get(_KEPT, {})
     for p in params:
-        if p.widget_key in st.session_state:
+        if p.key in changed:
+            changed.discard(p.key)  # once: a page seeding again in the same run keeps what the user has
+        elif p.widget_key in st.session_state:
             continue
-        kept = st.session_state.get(_KEPT, {})
-        if p.key in kept:
-            st.session_state[p.widget_key] = kept[p.key]
+        elif p.widget_key in kept:
+            st.session_state[p.widget_key] = kept[p.widget_key]
             continue
         value, ok = parse(p, st.query_params.get(p.key))
         if not ok:
@@ -91,7 +131,8 @@ def publish(params: list[Param]) -> dict[str, Any]:
                 del st.query_params[p.key]
         elif st.query_params.get(p.key) != url:
             st.query_params[p.key] = url
-    st.session_state[_KEPT] = {**st.session_state.get(_KEPT, {}), **values}
+    st.session_state[_KEPT] = {**st.session_state.get(_KEPT, {}), **{p.widget_key: values[p.key] for p in params}}
+    remember_url()
     return values
 
 
