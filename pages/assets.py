@@ -80,14 +80,14 @@ def money_view(f, url) -> None:
     if m["revenue"].empty:
         st.info(t("ast.revenue.none"))
     else:
-        st.altair_chart(charts.revenue_chart(m["revenue"]), width="stretch")
+        charts.draw(charts.revenue_chart, m["revenue"])
     st.subheader(t("ast.guarantee.title"))
     g = m["guarantee"]
     if g.empty:
         st.info(t("ast.guarantee.none"))
         return
     st.caption(t("ast.guarantee.caption"))
-    st.altair_chart(charts.guarantee_chart(g), width="stretch")
+    charts.draw(charts.guarantee_chart, g)
     view = g.assign(coverage=g["coverage"] * 100, project_code=[f"assets?project={c}" for c in g["project_code"]])
     styled = view.style.apply(lambda row: [charts.OVERDUE_STYLE if row["shortfall_wan"] > 0 and c in
                                            ("shortfall_wan", "shortfall_months") else "" for c in row.index], axis=1)
@@ -118,7 +118,7 @@ def visitors_view(f, url) -> None:
         st.info(t("ast.visitors.none"))
         return
     st.caption(t("ast.visitors.caption"))
-    st.altair_chart(charts.visitors_chart(v), width="stretch")
+    charts.draw(charts.visitors_chart, v)
     st.dataframe(v, hide_index=True, column_order=["name", "month", "visitors", "visitors_per_day"],
                  column_config={"name": st.column_config.TextColumn(t("ast.col.name")),
                                 "month": st.column_config.TextColumn(t("ast.col.month")),
@@ -206,7 +206,7 @@ def card_view(f, url, code: str) -> None:
             return
         has_min = m["minimum_wan"].notna().any()
         has_vis = m["visitors_per_day"].notna().any()
-        st.altair_chart(charts.project_months_chart(m), width="stretch")
+        charts.draw(charts.project_months_chart, m)
         st.dataframe(m, hide_index=True,
                      column_order=["month", "revenue_wan", *(["minimum_wan", "shortfall_wan"] if has_min else []),
                                    *(["visitors", "visitors_per_day"] if has_vis else [])],

@@ -16,7 +16,7 @@ import streamlit as st
 
 from data_access import audit
 from data_access.clean import KINDS
-from ui import clean_review, data, fmt, lists, urlstate
+from ui import charts, clean_review, data, fmt, lists, urlstate
 from ui.auth import current_user
 from ui.bulletin import month_label
 from ui.frame import current_filter, page_header
@@ -238,7 +238,7 @@ def months_view(f, url, kind: str | None) -> None:
     if trend.empty:
         st.info(t("cln.rank.none"), icon=":material/info:")
         return
-    st.altair_chart(_ratings_chart(trend), width="stretch")
+    charts.draw(_ratings_chart, trend)
     view = trend.assign(month=[month_label(m, lg) for m in trend["month"]])
     st.dataframe(view, hide_index=True,
                  column_config={"month": st.column_config.TextColumn(t("cln.col.month")),
@@ -314,7 +314,7 @@ def unit_card_view(f, url, code: str, kind: str | None) -> None:
     if h.months.empty:
         st.info(t("cln.card.no_reviews"), icon=":material/info:")
         return
-    st.altair_chart(_history_chart(h.months), width="stretch")
+    charts.draw(_history_chart, h.months)
     table = clean_review.display_frame(h.months, lg).iloc[::-1]
     table = table.assign(month=[month_label(m, lg) for m in table["month"]])
     st.dataframe(table, hide_index=True, placeholder="—",

@@ -57,7 +57,7 @@ def resolution_levels(f, url, now) -> None:
                  village=fmt.pct(share["grid"] + share["village"]),
                  township=fmt.pct(share["grid"] + share["village"] + share["township"]),
                  upward=fmt.pct(share["county"] + share["city"])))
-    st.altair_chart(charts.resolution_level_chart(levels), width="stretch")
+    charts.draw(charts.resolution_level_chart, levels)
 
 
 def ranking_table(f, url, now, tree) -> None:
@@ -105,7 +105,7 @@ def county_map(f, url, now, tree) -> None:
         return
     values = counties[["code", "name"]].assign(value=counties[measure].astype(float))
     county = ancestor_code(tree, f.region_code, "county")
-    st.altair_chart(charts.county_map(feats, values, t(label_key), num_fmt, county), width="stretch")
+    charts.draw(charts.county_map, values, t(label_key), num_fmt, county)
     st.caption(t("ov.map.attribution"))
 
 
@@ -131,7 +131,7 @@ def _cockpit() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader(t("ov.trend.title"))
-        st.altair_chart(charts.monthly_status_chart(data.monthly_by_status(url, f, now)), width="stretch")
+        charts.draw(charts.monthly_status_chart, data.monthly_by_status(url, f, now))
     with right:
         resolution_levels(f, url, now)
     left, right = st.columns([3, 2])

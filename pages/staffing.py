@@ -97,9 +97,7 @@ def county_map(f, url) -> None:
         return
     label_key, num_fmt = MAP_MEASURES[measure]
     values = counties[["code", "name"]].assign(value=counties[measure].astype(float))
-    st.altair_chart(charts.county_map(feats, values, t(label_key), num_fmt, ancestor_code(tree, f.region_code,
-                                                                                          "county")),
-                    width="stretch")
+    charts.draw(charts.county_map, values, t(label_key), num_fmt, ancestor_code(tree, f.region_code, "county"))
     st.caption(t("ov.map.attribution"))
 
 
@@ -153,7 +151,7 @@ def workload_view(f, url, now) -> None:
                 border=True)
     flag_labels = {k_: t(f"stf.flag.{k_}") for k_ in FLAGS}
     st.markdown(f"**{t('stf.work.hist')}**")
-    st.altair_chart(charts.workload_histogram(w.grids, w.median, flag_labels), width="stretch")
+    charts.draw(charts.workload_histogram, w.grids, w.median, flag_labels)
     for flag in ("overloaded", "quiet"):
         df = w.grids[w.grids["flag"] == flag]
         st.markdown(f"**{t('stf.work.list', flag=flag_labels[flag], n=fmt.count(len(df), lg))}**")

@@ -81,15 +81,13 @@ def backlog_view(f, url, now) -> None:
         left, right = st.columns(2)
         with left:
             st.subheader(t("sc.backlog.by_age"))
-            st.altair_chart(charts.backlog_age_chart(age, [t(f"backlog.age.{k}") for k in AGE_KEYS]),
-                            width="stretch")
+            charts.draw(charts.backlog_age_chart, age, [t(f"backlog.age.{k}") for k in AGE_KEYS])
         with right:
             st.subheader(t("sc.backlog.by_overdue"))
-            st.altair_chart(charts.backlog_overdue_chart(over, [t(f"backlog.overdue.{k}") for k in OVERDUE_KEYS]),
-                            width="stretch")
+            charts.draw(charts.backlog_overdue_chart, over, [t(f"backlog.overdue.{k}") for k in OVERDUE_KEYS])
     st.subheader(t("sc.backlog.trend"))
     trend = data.backlog_trend(url, f, now)
-    st.altair_chart(charts.overdue_trend_chart(trend), width="stretch")
+    charts.draw(charts.overdue_trend_chart, trend)
     st.caption(t("sc.backlog.trend.caption"))
     left, right = st.columns(2)
     with left:
@@ -137,7 +135,7 @@ def steps_view(f, url, now) -> None:
         st.info(t("ov.empty"))
         return
     overall = dist if by is None else data.step_distribution(url, f, None, now)
-    st.altair_chart(charts.step_ratio_chart(overall, t("proc.title")), width="stretch")
+    charts.draw(charts.step_ratio_chart, overall, t("proc.title"))
     per_step = overall.drop_duplicates("step")
     cols = st.columns(len(per_step))
     for col, (_, row) in zip(cols, per_step.iterrows()):
@@ -259,7 +257,7 @@ def orders_view(f, url, now) -> None:
     st.dataframe(view, hide_index=True, column_config=cfg, placeholder="—")
     left, _ = st.columns([2, 3])
     with left:
-        st.altair_chart(charts.grade_hours_chart(grades), width="stretch")
+        charts.draw(charts.grade_hours_chart, grades)
     st.subheader(t("sup_eff.repeat") + f" · {fmt.count(s['repeat_count'], lang())}")
     st.caption(t("sup_eff.repeat.help"))
     if s["repeat"].empty:

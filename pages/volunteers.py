@@ -82,13 +82,13 @@ def overview_view(f, url, now) -> None:
         growth, undated = data.team_growth(url, f)
         st.subheader(t("vol.growth.title"))
         if not growth.empty:
-            st.altair_chart(charts.team_growth_chart(growth), width="stretch")
+            charts.draw(charts.team_growth_chart, growth)
         if undated:
             st.caption(t("vol.growth.undated", n=fmt.count(undated, lang())))
         tags = data.focus_tags(url, f)
         if not tags.empty:
             st.subheader(t("vol.focus.title"))
-            st.altair_chart(charts.focus_chart(tags), width="stretch")
+            charts.draw(charts.focus_chart, tags)
 
 
 def activities_view(f, url, now) -> None:
@@ -99,7 +99,7 @@ def activities_view(f, url, now) -> None:
     if acts.empty:
         st.info(t("vol.acts.none"))
     else:
-        st.altair_chart(charts.activities_chart(acts, measure, t(_MEASURE_TITLE[measure])), width="stretch")
+        charts.draw(charts.activities_chart, acts, measure, t(_MEASURE_TITLE[measure]))
     st.subheader(t("vol.active.title"))
     active = data.most_active_teams(url, f, now)
     if active.empty:
