@@ -10,9 +10,10 @@ The URL can also change from outside while the session lives: the browser's back
 ``st.page_link`` or ``st.switch_page`` with ``query_params``.  The app notes the URL as it left it
 (:func:`remember_url`, after every write); at the start of each run :func:`follow_outside_changes` compares
 the URL the browser sent with that note, and a parameter whose value differs is read from the URL again, as
-on a first visit (validated, with the notice).  A widget click sends back exactly the URL the app wrote, so
-it changes nothing; a parameter missing from the URL is left alone (moving through the navigation sends no
-query string at all).
+on a first visit (validated, with the notice): the frame's region and custom dates at once, a page's
+parameters by that page's :func:`seed` (so the same name on another page, a ``q`` or a ``view``, keeps its
+value).  A widget click sends back exactly the URL the app wrote, so it changes nothing; a parameter missing
+from the URL is left alone (moving through the navigation sends no query string at all).
 """
 from __future__ import annotations
 
