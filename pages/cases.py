@@ -97,14 +97,20 @@ def kpi_strip(f, url, now, k) -> None:
 
 # --- the list --------------------------------------------------------------------------------------------------
 
+LIST_COLUMNS = ["case_no", "title", "category", "grid_name", "village_name", "township_name", "status",
+                "reported_at", "due_at", "overdue_days", "department_name", "supervision_grade"]
+
+
 def _list_view(rows: pd.DataFrame, cat_name: dict) -> pd.DataFrame:
+    """The columns the list shows, and only those: the table is styled cell by cell (pandas' Styler, the
+    costliest part of a click on this page), so a column nobody sees is not carried through it."""
     view = rows.copy()
     view["category"] = [cat_name.get(c, c) for c in view["category"]]
     view["status"] = [t(f"enum.status.{s}") for s in rows["status"]]
     view["overdue_days"] = [h / 24 if not pd.isna(h) and h > 0 else None for h in rows["overdue_hours"]]
     view["supervision_grade"] = [t(f"enum.grade.{g}") if isinstance(g, str) else None
                                  for g in rows["supervision_grade"]]
-    return view
+    return view[LIST_COLUMNS]
 
 
 def _grade_color() -> dict[str, str]:
@@ -157,8 +163,7 @@ def case_list(f, url, now, cat_name: dict, total: int) -> None:
     event = st.dataframe(
         _style(view), hide_index=True, on_select="rerun", selection_mode="single-row",
         key=f"wb_list_{abs(hash((repr(f), sort, page.page)))}",
-        column_order=["case_no", "title", "category", "grid_name", "village_name", "township_name", "status",
-                      "reported_at", "due_at", "overdue_days", "department_name", "supervision_grade"],
+        column_order=LIST_COLUMNS,
         column_config={
             "case_no": st.column_config.TextColumn(t("wb.col.case_no"), width=150),
             "title": st.column_config.TextColumn(t("wb.col.title"), width="medium"),
