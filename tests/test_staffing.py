@@ -333,3 +333,17 @@ def test_volunteer_views_render(page_url, view):
 def test_a_foreign_team_link_opens_nothing(page_url):
     at = open_page(page_url, "volunteers", {"team": "T4"}, role="staff", scope="110")
     assert at.warning and "丙村" not in " ".join(s.value for s in at.subheader)
+
+
+def test_the_workload_histogram_sends_bins_not_one_row_per_grid():
+    import pandas as pd
+
+    from ui.charts import workload_bins
+
+    grids = pd.DataFrame({"workload": [0.1, 0.5, 2.4, 2.4, 2.5, 7.9, None],
+                          "flag": ["quiet", "normal", "normal", "normal", "normal", "overloaded", "no_worker"]})
+    bins = workload_bins(grids, {"quiet": "Q", "normal": "N", "overloaded": "O", "no_worker": "X"})
+    # range 0.1–7.9 over at most 40 bins: width 0.2; 2.4 falls in [2.4, 2.6) with 2.5; the grid without a
+    # worker has no workload and no bar
+    assert [(round(r.bin_start, 1), r.flag_label, r.grids, round(r.bin_end, 1)) for r in bins.itertuples()] == [
+        (0.0, "Q", 1, 0.2), (0.4, "N", 1, 0.6), (2.4, "N", 3, 2.6), (7.8, "O", 1, 8.0)]

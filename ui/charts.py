@@ -38,7 +38,9 @@ def draw(builder: Callable[..., alt.TopLevelMixin], *args) -> None:
     st.vega_lite_chart(spec=spec, width="stretch")  # what st.altair_chart does with the converted chart
 
 
-@st.cache_data(show_spinner=False, max_entries=400)
+# Bounded: a spec holds its chart's data (most are a few kB; the county map ~100 kB), and the server's memory
+# budget is 300 MB (README, Performance).  An hour without use and a spec is dropped.
+@st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
 def _spec(key: str, _builder: Callable[..., alt.TopLevelMixin], _args: tuple) -> dict:
     # Streamlit's own conversion (st.altair_chart calls it): tabular data become Arrow datasets named by
     # their content, so the element is byte for byte the one st.altair_chart would send.
@@ -249,17 +251,43 @@ ACTIVITY_COLORS = {"patrol": "#0072B2", "anti_fraud": "#D55E00", "mediation": "#
                    "epidemic": "#56B4E9", "cleanup": "#E69F00", "care": "#F0E442", "other": "#9CA3AF"}
 
 
+def _nice_step(raw: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 × 10^k not below ``raw`` (the bin widths a reader takes in at a glance)."""
+    import math
+
+    if raw <= 0:
+        return 1.0
+    k = 10 ** math.floor(math.log10(raw))
+    return next(m * k for m in (1, 2, 2.5, 5, 10) if m * k >= raw)
+
+
+def workload_bins(df: pd.DataFrame, flag_labels: dict[str, str], maxbins: int = 40) -> pd.DataFrame:
+    """Grids per workload bin and flag (bin_start, bin_end, flag_label, grids): the histogram's data, a few
+    dozen rows instead of one per grid (9,708 at full scale), so the chart sent to the browser stays small."""
+    w = df.loc[df["workload"].notna(), ["workload", "flag"]]
+    if w.empty:
+        return pd.DataFrame(columns=["bin_start", "bin_end", "flag_label", "grids"])
+    lo, hi = float(w["workload"].min()), float(w["workload"].max())
+    step = _nice_step((hi - lo) / maxbins if hi > lo else 1.0)
+    start = ((w["workload"] / step + 1e-9) // 1) * step  # 2.4 / 0.2 is 11.999…: the slack keeps it in [2.4, 2.6)
+    out = (w.assign(bin_start=start, flag_label=w["flag"].map(flag_labels))
+           .groupby(["bin_start", "flag_label"], as_index=False).size().rename(columns={"size": "grids"}))
+    return out.assign(bin_end=out["bin_start"] + step)
+
+
 def workload_histogram(df: pd.DataFrame, median: float | None, flag_labels: dict[str, str]) -> alt.Chart:
     """Grids by workload (cases per worker per month), coloured by flag, with the median as a rule."""
-    data = df[df["workload"].notna()].assign(flag_label=lambda d: d["flag"].map(flag_labels))
+    data = workload_bins(df, flag_labels)
     order = [flag_labels[k] for k in FLAG_COLORS]
     bars = alt.Chart(data).mark_bar().encode(
-        x=alt.X("workload:Q", bin=alt.Bin(maxbins=40), title=t("stf.col.workload")),
-        y=alt.Y("count():Q", title=t("stf.col.grids"), stack=True),
+        x=alt.X("bin_start:Q", bin="binned", title=t("stf.col.workload")),
+        x2="bin_end:Q",
+        y=alt.Y("grids:Q", title=t("stf.col.grids"), stack=True),
         color=alt.Color("flag_label:N", title=t("stf.col.flag"),
                         scale=alt.Scale(domain=order, range=list(FLAG_COLORS.values())), sort=order),
         tooltip=[alt.Tooltip("flag_label:N", title=t("stf.col.flag")),
-                 alt.Tooltip("count():Q", title=t("stf.col.grids"), format=",d")],
+                 alt.Tooltip("bin_start:Q", title=t("stf.col.workload"), format=".2f"),
+                 alt.Tooltip("grids:Q", title=t("stf.col.grids"), format=",d")],
     )
     if median is None:
         return bars.properties(height=260)
