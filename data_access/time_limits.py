@@ -195,12 +195,15 @@ def category_time_limits(conn_or_engine: Connection | Engine) -> pd.DataFrame:
 
 def calendar_gaps_in_data(conn_or_engine: Connection | Engine) -> list[int]:
     """:func:`calendar_gaps` of the years the working-day categories' cases span (report to due time)."""
-    stmt = (select(func.min(cases.c.reported_at), func.max(cases.c.due_at))
-            .where(cases.c.category.in_(select(time_limit_rules.c.category)
-                                        .where(time_limit_rules.c.mode == "working_days"))))
-    lo, hi = _read(conn_or_engine, stmt)[0]
-    if lo is None:
+    # The earliest report and the latest due time, each by walking its own index from that end to the first
+    # case of a working-day category: min()/max() over the categories read every such case (1.5 s at 5 M).
+    working = cases.c.category.in_(select(time_limit_rules.c.category)
+                                   .where(time_limit_rules.c.mode == "working_days"))
+    first = _read(conn_or_engine, select(cases.c.reported_at).where(working).order_by(cases.c.reported_at).limit(1))
+    if not first:
         return []
+    last = _read(conn_or_engine, select(cases.c.due_at).where(working).order_by(cases.c.due_at.desc()).limit(1))
+    lo, hi = first[0][0], last[0][0]
     return calendar_gaps(range(_as_dt(lo).year, _as_dt(hi).year + 1))
 
 
