@@ -85,8 +85,17 @@ def _arms(sort: str, now: datetime, f: CaseFilter) -> tuple[list[tuple[ColumnEle
         start = cases.c.due_at >= datetime.combine(f.date_from, time()) if f.date_from else None
         return [(cases.c.due_at, start)], False
     if sort == "overdue_desc":
-        return [(open_overdue_hours_expr(now), open_condition()),
-                (cases.c.late_hours, cases.c.status == "closed")], True
+        # Closed cases in two arms, late and on time: with the range ``late_hours > 0`` SQLite walks
+        # ix_cases_late from the top (8 ms); with ``status = 'closed'`` alone it scanned the table (1.3 s at 5 M).
+        # The on-time arm is left out when only overdue cases are wanted (it has none, and walking the index
+        # through every on-time case to learn that took 25 s at 5 M), and keeps its index out of the planner's
+        # range choice otherwise.
+        closed = cases.c.status == "closed"
+        arms = [(open_overdue_hours_expr(now), open_condition()),
+                (cases.c.late_hours, and_(closed, cases.c.late_hours > 0))]
+        if not f.overdue_only:
+            arms.append((cases.c.late_hours, and_(closed, no_index(cases.c.late_hours) <= 0)))
+        return arms, True
     return [(cases.c.reported_at, None)], True
 
 
@@ -119,9 +128,16 @@ def _keys_stmt(conds: list, arms: list, desc: bool, after: tuple | None, limit: 
     if len(selects) == 1:
         key = arms[0][0]
         return selects[0].order_by(*_order_by(key, desc)).limit(limit).offset(offset)
+    # Each arm cut to its own first limit + offset rows in its own order before the merge: the page is among
+    # them, and an arm walks its index only that far (without the cut SQLite read and sorted every late case
+    # of the period: 1.9 s for the city's "most overdue first" at 5 M cases).
+    arms_top = []
+    for (key, _extra), sel in zip(arms, selects):
+        sq = sel.order_by(*_order_by(key, desc)).limit(limit + offset).subquery()
+        arms_top.append(select(sq.c.case_no, sq.c.k))
     order = [literal_column("k").desc(), literal_column("case_no").desc()] if desc else [
         literal_column("k").asc(), literal_column("case_no").asc()]
-    return union_all(*selects).order_by(*order).limit(limit).offset(offset)
+    return union_all(*arms_top).order_by(*order).limit(limit).offset(offset)
 
 
 def _order_by(key: ColumnElement, desc: bool) -> list:
