@@ -88,8 +88,8 @@ def growth_section(results: Path, facts: dict) -> list[str]:
         cells = []
         for s in SCALES:
             r = _load(results, "rss", s, b)
-            cells.append(_ms(r.get("peak_rss_mb")) if r else "—")
-        out.append(f"| {label} server peak RSS, MB | " + " | ".join(cells) + " |")
+            cells.append(_ms(r.get("vm_hwm_mib")) if r else "—")
+        out.append(f"| {label} server peak RSS after every page, MiB | " + " | ".join(cells) + " |")
     return out + [""]
 
 
