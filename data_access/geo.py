@@ -46,6 +46,12 @@ def for_d3(feature: dict) -> dict:
     return {**feature, "geometry": {"type": geom["type"], "coordinates": coords}}
 
 
+def has_shapes(codes: list[str]) -> bool:
+    """Whether any of ``codes`` has a polygon."""
+    feats = county_features()
+    return any(c in feats for c in codes)
+
+
 def features_for(codes: list[str]) -> list[dict]:
     """The polygons of those of ``codes`` that have one, wound for d3-geo."""
     feats = county_features()

@@ -93,14 +93,14 @@ def county_map(f, url, now, tree) -> None:
     if city is None or not tree.contains(f.scope_code, city):
         return
     counties = data.child_ranking(url, f.with_(region_code=city), now)
-    feats = data.county_features(list(counties["code"]))
+    has_shapes = data.has_county_shapes(list(counties["code"]))
     st.subheader(t("ov.map.title", measure=t(MAP_MEASURES[st.session_state.get("map_measure") or "closure_rate"][0])))
     measure = st.segmented_control(
         t("ov.map.measure"), list(MAP_MEASURES), default="closure_rate", key="map_measure",
         format_func=lambda m: t(MAP_MEASURES[m][0]), required=True,
     ) or "closure_rate"
     label_key, num_fmt = MAP_MEASURES[measure]
-    if not feats:
+    if not has_shapes:
         st.info(t("ov.map.none"))
         return
     values = counties[["code", "name"]].assign(value=counties[measure].astype(float))

@@ -86,13 +86,13 @@ def county_map(f, url) -> None:
     if city is None or not tree.contains(f.scope_code, city):
         return
     counties = data.staffing_by_child(url, f.with_(region_code=city))
-    feats = data.county_features(list(counties["code"]))
+    has_shapes = data.has_county_shapes(list(counties["code"]))
     measure = st.session_state.get("stf_map") or "residents_per_worker"
     st.subheader(t("stf.map.title", measure=t(MAP_MEASURES[measure][0])))
     measure = st.segmented_control(t("ov.map.measure"), list(MAP_MEASURES), default="residents_per_worker",
                                    key="stf_map", format_func=lambda m: t(MAP_MEASURES[m][0]),
                                    required=True) or "residents_per_worker"
-    if not feats:
+    if not has_shapes:
         st.info(t("ov.map.none"))
         return
     label_key, num_fmt = MAP_MEASURES[measure]

@@ -48,6 +48,12 @@ def _filter_key(f: CaseFilter):
 _KEYS = {CaseFilter: _filter_key}
 
 
+def cached(ttl: int = REFRESH_S, **options):
+    """``st.cache_data`` as every reader here uses it: the filter keyed by :func:`_filter_key`, no spinner of
+    its own, expiring after the refresh interval unless ``ttl`` says otherwise."""
+    return st.cache_data(hash_funcs=_KEYS, ttl=ttl, show_spinner=False, **options)
+
+
 def db_url() -> str:
     """The primary database: writes, sign-in, the audit log and the case workbench (which must show a
     supervision order the moment it is issued)."""
@@ -72,7 +78,7 @@ def now_bucket() -> datetime:
     return epoch + timedelta(seconds=secs)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def updated_at(url: str) -> str | None:
     return meta.data_updated_at(get_engine(url))
 
@@ -81,38 +87,39 @@ def tree():
     return regions.region_tree(engine())
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def kpis_with_previous(url: str, f: CaseFilter, now: datetime):
     return overview.case_kpis_with_previous(get_engine(url), f, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def monthly_by_status(url: str, f: CaseFilter, now: datetime):
     return overview.monthly_cases_by_status(get_engine(url), f, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def by_resolution_level(url: str, f: CaseFilter, now: datetime):
     return overview.closed_cases_by_resolution_level(get_engine(url), f, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def child_ranking(url: str, f: CaseFilter, now: datetime):
     return overview.child_region_ranking(get_engine(url), f, now)
 
 
-def county_features(codes: list[str]) -> list[dict]:
-    return geo.features_for(codes)
+def has_county_shapes(codes: list[str]) -> bool:
+    """Whether any of ``codes`` has a polygon to draw (the chart builder fetches the polygons itself)."""
+    return geo.has_shapes(codes)
 
 
 # --- case workbench ---------------------------------------------------------------------------------------
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def kpis(url: str, f: CaseFilter, now: datetime):
     return overview.case_kpis(get_engine(url), f, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=3600, show_spinner=False)
+@cached(ttl=3600)
 def categories(url: str, version: str | None):
     return reference.case_categories(get_engine(url))
 
@@ -125,22 +132,22 @@ def category_labels() -> dict[str, str]:
     return dict(zip(cats["code"], cats["name_zh" if lang() == "zh" else "name_en"]))
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=3600, show_spinner=False)
+@cached(ttl=3600)
 def departments(url: str, version: str | None):
     return reference.case_departments(get_engine(url))
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False, max_entries=200)
+@cached(max_entries=200)
 def case_page(url: str, f: CaseFilter, sort: str, page: int, cursor, now: datetime, total: int | None = None):
     return cases.case_page(get_engine(url), f, sort=sort, page=page, cursor=cursor, now=now, total=total)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def open_orders(url: str, f: CaseFilter, now: datetime):
     return supervision.open_supervisions(get_engine(url), f, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def open_order_counts(url: str, f: CaseFilter, now: datetime):
     return supervision.open_supervision_counts(get_engine(url), f, now)
 
@@ -178,7 +185,7 @@ def audit_event_counts(user, d_from, d_to):
 # One cached wrapper per question; each refreshes on the same interval as the Overview, so the live feed's
 # changes show up within one interval.
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def backlog_views(url: str, f: CaseFilter, now: datetime) -> dict:
     from data_access import backlog
 
@@ -191,28 +198,28 @@ def backlog_views(url: str, f: CaseFilter, now: datetime) -> dict:
     }
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def backlog_trend(url: str, f: CaseFilter, now: datetime, months: int = 12):
     from data_access import backlog
 
     return backlog.overdue_backlog_trend(get_engine(url), f, months, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def step_distribution(url: str, f: CaseFilter, by: str | None, now: datetime):
     from data_access import process
 
     return process.step_time_distribution(get_engine(url), f, by=by, now=now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def department_table(url: str, f: CaseFilter, now: datetime):
     from data_access import process
 
     return process.department_table(get_engine(url), f, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def bounces(url: str, f: CaseFilter, now: datetime) -> dict:
     from data_access import process
 
@@ -222,7 +229,7 @@ def bounces(url: str, f: CaseFilter, now: datetime) -> dict:
             "pairs": process.bounce_pairs(eng, f, now=now)}
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def supervision_effect(url: str, f: CaseFilter, now: datetime) -> dict:
     from data_access import supervision_effect as se
 
@@ -233,7 +240,7 @@ def supervision_effect(url: str, f: CaseFilter, now: datetime) -> dict:
             "past": se.orders_past_deadline(eng, f, now)}
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def integrity_views(url: str, f: CaseFilter, now: datetime) -> dict:
     from data_access import integrity
 
@@ -242,14 +249,14 @@ def integrity_views(url: str, f: CaseFilter, now: datetime) -> dict:
             "child": integrity.integrity_by_child_region(eng, f, now)}
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def flagged_cases(url: str, f: CaseFilter, check: str, now: datetime):
     from data_access import integrity
 
     return integrity.flagged_cases(get_engine(url), f, check, now=now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False, max_entries=50)
+@cached(max_entries=50)
 def bulletin(url: str, f: CaseFilter, month: str, level: str, parent: str | None, weights, min_cases: int,
              now: datetime):
     from data_access import ranking
@@ -257,14 +264,14 @@ def bulletin(url: str, f: CaseFilter, month: str, level: str, parent: str | None
     return ranking.bulletin_data(get_engine(url), f, month, level, parent, weights, min_cases, now=now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=3600, show_spinner=False)
+@cached(ttl=3600)
 def time_limit_table(url: str, version: str | None):
     from data_access import time_limits
 
     return time_limits.category_time_limits(get_engine(url))
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=3600, show_spinner=False)
+@cached(ttl=3600)
 def calendar_gaps(url: str, version: str | None) -> list[int]:
     from data_access import time_limits
 
@@ -273,180 +280,180 @@ def calendar_gaps(url: str, version: str | None) -> list[int]:
 
 # --- grid staffing and volunteer teams --------------------------------------------------------------------
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def staffing_summary(url: str, f: CaseFilter):
     return staffing.staffing_summary(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def staffing_by_child(url: str, f: CaseFilter):
     return staffing.staffing_by_child_region(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def structure_gaps(url: str, f: CaseFilter):
     return staffing.structure_gaps(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def grid_workload(url: str, f: CaseFilter, now: datetime, overload: float, quiet: float):
     return staffing.grid_workload(get_engine(url), f, now, overload_multiple=overload, quiet_fraction=quiet)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def grid_card(url: str, f: CaseFilter, code: str, user):
     return staffing.grid_card(get_engine(url), f, code, user)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def find_grids(url: str, f: CaseFilter, text: str):
     return staffing.find_grids(get_engine(url), f, text)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def volunteer_summary(url: str, f: CaseFilter, now: datetime, days: int):
     return volunteers.volunteer_summary(get_engine(url), f, now, days)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def volunteers_by_child(url: str, f: CaseFilter, now: datetime, days: int):
     return volunteers.volunteers_by_child_region(get_engine(url), f, now, days)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def team_growth(url: str, f: CaseFilter):
     return volunteers.team_growth(get_engine(url), f), volunteers.undated_teams(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def focus_tags(url: str, f: CaseFilter):
     return volunteers.focus_tags(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def activities_by_month_kind(url: str, f: CaseFilter):
     return volunteers.activities_by_month_kind(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def inactive_teams(url: str, f: CaseFilter, now: datetime, days: int):
     return volunteers.inactive_teams(get_engine(url), f, now, days)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def most_active_teams(url: str, f: CaseFilter, now: datetime):
     return volunteers.most_active_teams(get_engine(url), f, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def team_card(url: str, f: CaseFilter, code: str, user, now: datetime):
     return volunteers.team_card(get_engine(url), f, code, user, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def find_teams(url: str, f: CaseFilter, text: str):
     return volunteers.find_teams(get_engine(url), f, text)
 
 
 # --- idle-asset revitalisation ------------------------------------------------------------------------------
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def asset_data_loaded(url: str) -> bool:
     return assets.asset_data_loaded(get_engine(url))
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def asset_summary(url: str, f: CaseFilter):
     return assets.asset_summary(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def asset_portfolio(url: str, f: CaseFilter) -> dict:
     e = get_engine(url)
     return {"kind": assets.portfolio_by_kind(e, f), **{d: assets.portfolio_by(e, f, d) for d in assets.PORTFOLIO_DIMS}}
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def asset_money(url: str, f: CaseFilter) -> dict:
     e = get_engine(url)
     return {"revenue": assets.revenue_by_month(e, f), "guarantee": assets.guarantee_check(e, f)}
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def asset_visitors(url: str, f: CaseFilter):
     return assets.visitors_by_month(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def asset_projects(url: str, f: CaseFilter, now: datetime) -> dict:
     e = get_engine(url)
     return {"all": assets.project_list(e, f), "not_operating": assets.projects_not_operating(e, f, now)}
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def asset_card(url: str, f: CaseFilter, code: str, user):
     return assets.project_card(get_engine(url), f, code, user)
 
 
 # --- clean-governance units (清廉单元) --------------------------------------------------------------------
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def clean_loaded(url: str) -> tuple[bool, bool]:
     from data_access import clean
 
     return clean.clean_data_loaded(get_engine(url))
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def clean_months(url: str, f: CaseFilter) -> list[str]:
     from data_access import clean
 
     return clean.review_months(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def clean_summary(url: str, f: CaseFilter, month: str | None, kind: str | None):
     from data_access import clean
 
     return clean.clean_summary(get_engine(url), f, month, kind)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False, max_entries=50)
+@cached(max_entries=50)
 def clean_review(url: str, f: CaseFilter, month: str, kind: str | None, now: datetime):
     from data_access import clean
 
     return clean.month_review(get_engine(url), f, month, kind, now)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def clean_by_kind(url: str, f: CaseFilter):
     from data_access import clean
 
     return clean.units_by_kind(get_engine(url), f)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def clean_by_child(url: str, f: CaseFilter, month: str | None, kind: str | None):
     from data_access import clean
 
     return clean.units_by_child_region(get_engine(url), f, month, kind)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def clean_trend(url: str, f: CaseFilter, kind: str | None):
     from data_access import clean
 
     return clean.monthly_trend(get_engine(url), f, kind)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def clean_named(url: str, f: CaseFilter, kind: str | None):
     from data_access import clean
 
     return clean.named_units(get_engine(url), f, kind)
 
 
-@st.cache_data(hash_funcs=_KEYS, ttl=REFRESH_S, show_spinner=False)
+@cached()
 def clean_unit_history(url: str, f: CaseFilter, code: str, kind: str | None, user):
     from data_access import clean
 
