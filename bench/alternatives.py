@@ -10,7 +10,7 @@ The questions (now = 2026-10-08 12:00, "last 12 months" = 2025-10-01 .. 2026-10-
 |---|---|---|---|
 | first render, city | Overview, AppTest first run, cold caches | AppTest first run (reads the table) | the ``cases`` table page, plain |
 | filter → 娄星区 | Overview, region picked (rerun) | rerun with ``?region=431302`` | ``county_code=431302``, ``reported_at`` in the 12 months, facets on status, category, resolution_level |
-| search 纠纷 | case workbench ``?q=纠纷``, cold (bench_pages.open_page: the frame and the page) | rerun with ``?q=纠纷`` (region back to the city) | ``title__contains=纠纷`` |
+| search 纠纷 | case workbench ``?q=纠纷``, cold (timing.open_page: the frame and the page) | rerun with ``?q=纠纷`` (region back to the city) | ``title__contains=纠纷`` |
 
 Ours and the pandas way: each run is a fresh Python process that asks the three questions in that order, so
 its peak RSS (``ru_maxrss``) is that way's own; the times are medians over ``--runs`` processes and the peak
@@ -164,14 +164,13 @@ def child_ours(db_url: str) -> dict:
     sys.path[:0] = [str(ROOT), str(BENCH)]
     import streamlit as st
     from streamlit.testing.v1 import AppTest
-    from bench_pages import open_page
-    from timing import bench_session
+    from timing import bench_session, open_page
 
     token = bench_session(db_url)
     _warm_imports(project=True)
     st.cache_data.clear()
     before = _rss_mb()
-    # The Overview is the frame's default page, so its cold render is the first run itself (render_page would
+    # The Overview is the frame's default page, so its cold render is the first run itself (timing.render_page would
     # render it once untimed first and then time a warm render).
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=CHILD_TIMEOUT_S)
     at.session_state["_auth"] = token

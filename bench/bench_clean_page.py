@@ -49,8 +49,8 @@ def main() -> None:
     print(f"| scope | view | cold ms (median of {args.runs}) | warm ms |")
     print("|---|---|---:|---:|")
     for scope, label, query in cases:
-        cold = [render_page(ROOT, "clean_units", query, token, cold=True) for _ in range(args.runs)]
-        warm = render_page(ROOT, "clean_units", query, token, cold=False)
+        cold = [render_page(ROOT, "clean", query, token, cold=True) for _ in range(args.runs)]
+        warm = render_page(ROOT, "clean", query, token, cold=False)
         print(f"| {scope} | {label} | {statistics.median(cold):.0f} | {warm:.0f} |", flush=True)
 
 

@@ -52,22 +52,6 @@ class DbClock:
         self.ms, self.queries = 0.0, 0
 
 
-def open_page(token: str, path: str, query: dict[str, str]):
-    """An AppTest of app.py, signed in with ``token``, whose FIRST run opens the page at URL path ``path``:
-    the whole page as a browser gets it (the frame's sign-in check, region tree, pickers, then the page).
-    ``st.Page`` identifies a page by the hash of its url_path; AppTest's own ``switch_page`` after a first run
-    re-runs the page file alone, without app.py's frame, so it would time the page without the frame."""
-    from streamlit.testing.v1 import AppTest
-    from streamlit.util import calc_hash
-
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.session_state["_auth"] = token
-    for k, v in query.items():
-        at.query_params[k] = v
-    at._page_hash = calc_hash(path)
-    return at
-
-
 def _check(at, label: str) -> None:
     if at.exception:
         raise SystemExit(f"{label}: {at.exception[0].value}")
@@ -85,6 +69,8 @@ def render(token: str, visit, cold: bool, clock: DbClock) -> tuple[float, float,
 
     if cold:
         st.cache_data.clear()
+    from timing import open_page
+
     at = open_page(token, visit.path, visit.query)
     clock.reset()
     ms = _timed_run(at)

@@ -5,7 +5,7 @@ answers are there (bench/concurrency.py shows that this CPU, not the database, c
                                   [--pages overview,cases,…] [--profile pyinstrument|cprofile] [--json OUT]
 
 Each page (overview at the city, the case list at the city, supervision: backlog, staffing: regions) is opened
-in AppTest WITH the frame on its first run (bench/bench_pages.py ``open_page``), signed in as a city-wide
+in AppTest WITH the frame on its first run (bench/timing.py ``open_page``), signed in as a city-wide
 leader, now = 2026-10-08 12:00.  Then the filter cycles through four states by changing one widget at a
 time — region city → 娄星区 (the ``region_pick_431300`` selectbox), period last 12 months → this year
 (``period``), region back to the city, period back — once untimed (so every cached answer is there), then
@@ -102,7 +102,7 @@ def _timed(at) -> tuple[float, float]:
 
 def measure(token: str, name: str, changes: int, profiler=None) -> tuple[list[float], list[float]]:
     """(CPU ms, wall ms) of each of ``changes`` warm reruns of page ``name``."""
-    from bench_pages import open_page
+    from timing import open_page
 
     path, query = PAGES[name]
     at = open_page(token, path, query)

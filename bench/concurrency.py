@@ -146,9 +146,8 @@ class Tab:
         cookies = {"gov_session": self.token, "_streamlit_xsrf": f"bench{self.i:04d}"}
         self.client = StreamlitClient(self.url, cookies=cookies, run_timeout=self.run_timeout)
         await self.client.connect()
-        upstream = {k.lower(): v for k, v in self.client.handshake_headers.items()}.get("x-upstream")
-        if upstream:
-            self.stats.upstreams[upstream] += 1
+        if self.client.upstream:
+            self.stats.upstreams[self.client.upstream] += 1
         self.page, self.region = "", self.regions.city
 
     async def open(self, page: str) -> RunResult:

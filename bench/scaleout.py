@@ -116,10 +116,6 @@ class Nginx:
         self.stop()
 
 
-def upstream_of(tab: StreamlitClient) -> str:
-    return {k.lower(): v for k, v in tab.handshake_headers.items()}.get("x-upstream", "")
-
-
 def _proxy_health(url: str) -> tuple[int, str]:
     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as r:
         return r.status, r.headers.get("X-Upstream", "")
@@ -132,7 +128,7 @@ async def tabs_through(url: str, token: str, n: int, tag: str) -> list[dict]:
         cookies = {"gov_session": token, "_streamlit_xsrf": f"{tag}{i:03d}"}
         async with StreamlitClient(url, cookies=cookies, run_timeout=120) as tab:
             r = await tab.run("", "")
-            out.append({"upstream": upstream_of(tab), "ok": r.ok, "problems": r.problems, "title": r.title,
+            out.append({"upstream": tab.upstream, "ok": r.ok, "problems": r.problems, "title": r.title,
                         "seconds": round(r.elapsed_s, 3)})
     return out
 

@@ -29,21 +29,34 @@ def bench_session(url: str) -> str:
     return users.open_session(engine, account.as_user())
 
 
-def render_page(root, page: str, query: dict[str, str], token: str, cold: bool) -> float:
-    """Milliseconds to render ``pages/<page>.py`` with ``query`` in AppTest, signed in with ``token``;
-    ``cold`` drops every cached answer first.  The frame's first run (the default page) is not timed."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
+def open_page(token: str, path: str, query: dict[str, str]):
+    """An AppTest of app.py, signed in with ``token``, whose FIRST run opens the page at URL path ``path``:
+    the whole page as a browser gets it (the frame's sign-in check, region tree, pickers, then the page).
+    ``st.Page`` identifies a page by the hash of its url_path; AppTest's own ``switch_page`` after a first run
+    re-runs the page file alone, without app.py's frame, so it would time the page without the frame."""
+    from pathlib import Path
 
-    if cold:
-        st.cache_data.clear()
-    at = AppTest.from_file(str(root / "app.py"), default_timeout=600)
+    from streamlit.testing.v1 import AppTest
+    from streamlit.util import calc_hash
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=600)
     at.session_state["_auth"] = token
     for k, v in query.items():
         at.query_params[k] = v
-    at.run()
+    at._page_hash = calc_hash(path)
+    return at
+
+
+def render_page(root, page: str, query: dict[str, str], token: str, cold: bool) -> float:
+    """Milliseconds to render the page at URL path ``page`` (frame included, :func:`open_page`) with ``query``,
+    signed in with ``token``; ``cold`` drops every cached answer first.  ``root`` is kept for the callers."""
+    import streamlit as st
+
+    if cold:
+        st.cache_data.clear()
+    at = open_page(token, page, query)
     t0 = time.perf_counter()
-    at.switch_page(f"pages/{page}.py").run()
+    at.run()
     ms = (time.perf_counter() - t0) * 1000
     if at.exception:
         raise SystemExit(f"{page} {query}: {at.exception[0].value}")

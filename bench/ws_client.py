@@ -244,6 +244,11 @@ class StreamlitClient:
         await self.close()
 
     @property
+    def upstream(self) -> str:
+        """The process a reverse proxy passed the handshake to (its ``X-Upstream`` header), or ""."""
+        return {k.lower(): v for k, v in self.handshake_headers.items()}.get("x-upstream", "")
+
+    @property
     def connected(self) -> bool:
         """Whether the websocket is open."""
         return self._ws is not None
