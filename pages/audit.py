@@ -8,7 +8,7 @@ import streamlit as st
 
 from data_access.access import may_read_audit
 from data_access.audit import EVENTS
-from data_access.clock import today_local
+from data_access.clock import wall_now
 from ui import data, fmt
 from ui.auth import current_user
 from ui.guard import require_frame
@@ -32,7 +32,7 @@ c = st.columns([3, 2, 2])
 events = c[0].multiselect(t("au.f.events"), EVENTS, format_func=lambda e: t(f"enum.audit.{e}"), key="au_events",
                           placeholder=t("frame.region.all"))
 who = c[1].text_input(t("au.f.who"), key="au_who", max_chars=64)
-today = today_local()
+today = wall_now().date()  # the audit log keeps real time, even while GOV_NOW freezes the data's clock
 dates = c[2].date_input(t("au.f.dates"), value=(today - timedelta(days=29), today), key="au_dates",
                         format="YYYY-MM-DD")
 d_from, d_to = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
