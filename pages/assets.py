@@ -35,14 +35,14 @@ def _wan(x) -> str:
 def kpis(s) -> None:
     lg = lang()
     c = st.columns(4)
-    c[0].metric(t("ast.kpi.projects"), fmt.count(s.projects, lg), border=True)
-    c[1].metric(t("ast.kpi.operating"), fmt.count(s.operating, lg), border=True)
+    c[0].metric(t("ast.kpi.projects"), fmt.count(s.projects, lg), help=t("help.ast.projects"), border=True)
+    c[1].metric(t("ast.kpi.operating"), fmt.count(s.operating, lg), help=t("help.ast.operating"), border=True)
     c[2].metric(t("ast.kpi.not_operating"), fmt.count(s.not_operating, lg), help=t("help.ast.not_operating"),
                 border=True)
     c[3].metric(t("ast.kpi.shortfall"), fmt.count(s.shortfall_projects, lg), help=t("help.ast.shortfall"),
                 border=True)
     c = st.columns(4)
-    c[0].metric(t("ast.kpi.investment"), _wan(s.investment_wan), border=True)
+    c[0].metric(t("ast.kpi.investment"), _wan(s.investment_wan), help=t("help.ast.investment"), border=True)
     c[1].metric(t("ast.kpi.revenue_to_date"), _wan(s.revenue_to_date_wan), help=t("help.ast.revenue_to_date"),
                 border=True)
     c[2].metric(t("ast.kpi.revenue_period"), _wan(s.revenue_period_wan), help=t("help.ast.revenue_period"),
@@ -181,10 +181,14 @@ def card_view(f, url, code: str) -> None:
     x = card.fields
     st.subheader(f"{t('ast.card.title')} · {fmt.plain(x['name'])}")
     c = st.columns(4)
-    c[0].metric(t("ast.col.quantity"), f"{x['quantity']:,.0f} {t('enum.asset_unit.' + x['unit'])}", border=True)
-    c[1].metric(t("ast.col.investment"), _wan(x["investment_wan"]), border=True)
-    c[2].metric(t("ast.col.revenue_to_date"), _wan(card.revenue_to_date_wan), border=True)
-    c[3].metric(t("ast.col.status"), t(f"enum.asset_status.{x['status']}"), border=True)
+    quantity = fmt.count(round(x["quantity"]), lang())  # required, ≥ 0 (data contract)
+    c[0].metric(t("ast.col.quantity"), f"{quantity} {t('enum.asset_unit.' + x['unit'])}",
+                help=t("help.ast.card.quantity"), border=True)
+    c[1].metric(t("ast.col.investment"), _wan(x["investment_wan"]), help=t("help.ast.card.investment"), border=True)
+    c[2].metric(t("ast.col.revenue_to_date"), _wan(card.revenue_to_date_wan), help=t("help.ast.card.revenue_to_date"),
+                border=True)
+    c[3].metric(t("ast.col.status"), t(f"enum.asset_status.{x['status']}"), help=t("help.ast.card.status"),
+                border=True)
     rows = [(t("ast.col.region"), x["region"]), (t("ast.col.kind"), t(f"enum.asset_kind.{x['asset_kind']}")),
             (t("ast.col.mode"), t(f"enum.disposal.{x['disposal_mode']}")),
             (t("ast.col.model"), t(f"enum.op_model.{x['operating_model']}")),

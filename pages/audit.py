@@ -13,7 +13,7 @@ from ui import data, fmt
 from ui.auth import current_user
 from ui.guard import require_frame
 from ui.setup import friendly_errors
-from ui.state import t
+from ui.state import lang, t
 
 require_frame("audit")
 user = current_user()
@@ -41,12 +41,12 @@ with friendly_errors():
     counts = data.audit_event_counts(user, d_from, d_to)
     m = st.columns(4)
     for col, ev in zip(m, ("sign_in", "sign_in_failed", "export", "write")):
-        col.metric(t(f"enum.audit.{ev}"), f"{counts[ev]:,}", border=True, help=t(f"au.help.{ev}"))
+        col.metric(t(f"enum.audit.{ev}"), fmt.count(counts[ev], lang()), border=True, help=t(f"au.help.{ev}"))
     rows, total = data.audit_entries(user, tuple(events), who, d_from, d_to)
     if rows.empty:
         st.info(t("au.empty"), icon=":material/info:")
         st.stop()
-    st.caption(t("au.shown", total=f"{total:,}", shown=f"{len(rows):,}"))
+    st.caption(t("au.shown", total=fmt.count(total, lang()), shown=fmt.count(len(rows), lang())))
     view = rows.assign(
         event=rows["event"].map(lambda e: t(f"enum.audit.{e}")),
         role=rows["role"].map(lambda r: t(f"role.{r}") if isinstance(r, str) else ""),

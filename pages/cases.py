@@ -86,12 +86,13 @@ def kpi_strip(f, url, now, k) -> None:
     counts = data.open_order_counts(url, f, now)
     lg = lang()
     c = st.columns(5)
-    c[0].metric(t("wb.kpi.found"), fmt.count(k.cases, lg), help=t("help.cases"), border=True)
-    c[1].metric(t("ov.kpi.closure_rate"), fmt.pct(k.closure_rate), help=t("help.closure_rate"), border=True)
-    c[2].metric(t("wb.kpi.overdue"), fmt.count(k.overdue, lg), help=t("help.overdue"), border=True)
+    c[0].metric(t("wb.kpi.found"), fmt.count(k.cases, lg), help=t("help.wb.found"), border=True)
+    c[1].metric(t("ov.kpi.closure_rate"), fmt.pct(k.closure_rate), help=t("help.wb.closure_rate"), border=True)
+    c[2].metric(t("wb.kpi.overdue"), fmt.count(k.overdue, lg), help=t("help.wb.overdue"), border=True)
     c[3].metric(t("wb.kpi.median_hours"), fmt.hours(k.median_hours_to_close, lg, unit=False),
-                help=t("help.median_hours"), border=True)
-    c[4].metric(t("wb.kpi.orders"), t("wb.kpi.orders.value", red=counts["red"], yellow=counts["yellow"]),
+                help=t("help.wb.median_hours"), border=True)
+    c[4].metric(t("wb.kpi.orders"), t("wb.kpi.orders.value", red=fmt.count(counts["red"], lg),
+                                      yellow=fmt.count(counts["yellow"], lg)),
                 help=t("wb.kpi.orders.help"), border=True)
 
 
@@ -374,11 +375,12 @@ def orders_on_case(d, user) -> None:
 
 def orders_tab(f, url, now) -> None:
     counts = data.open_order_counts(url, f, now)
+    lg = lang()
     c = st.columns(4)
-    c[0].metric(t("wb.orders.red"), counts["red"], border=True)
-    c[1].metric(t("wb.orders.yellow"), counts["yellow"], border=True)
-    c[2].metric(t("wb.orders.normal"), counts["normal"], border=True)
-    c[3].metric(t("wb.orders.past"), counts["past_deadline"], border=True, help=t("wb.orders.past.help"))
+    for col, key in zip(c, ("red", "yellow", "normal")):
+        col.metric(t(f"wb.orders.{key}"), fmt.count(counts[key], lg), border=True, help=t(f"wb.orders.{key}.help"))
+    c[3].metric(t("wb.orders.past"), fmt.count(counts["past_deadline"], lg), border=True,
+                help=t("wb.orders.past.help"))
     orders = data.open_orders(url, f, now)
     if orders.empty:
         st.info(t("wb.orders.none"))

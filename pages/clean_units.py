@@ -301,16 +301,18 @@ def unit_card_view(f, url, code: str, kind: str | None) -> None:
     last = h.latest
     c = st.columns(4)
     c[0].metric(t("cln.card.latest"), _score(last["score"]) if last is not None else "—",
-                help=month_label(last["month"], lg) if last is not None else None, border=True)
-    c[1].metric(t("cln.card.latest_rating"), t(f"cln.rating.{last['rating']}") if last is not None else "—",
+                help=t("cln.help.card.latest", month=month_label(last["month"], lg) if last is not None else "—"),
                 border=True)
+    c[1].metric(t("cln.card.latest_rating"), t(f"cln.rating.{last['rating']}") if last is not None else "—",
+                help=t("cln.help.card.latest_rating"), border=True)
     rank = "—"
     if last is not None and not pd.isna(last["rank"]):
         rank = t("cln.card.rank_of", rank=int(last["rank"]), n=int(last["ranked"]))
     change = last["rank_change"] if last is not None else None
-    c[2].metric(t("cln.card.latest_rank"), rank, border=True,
+    c[2].metric(t("cln.card.latest_rank"), rank, help=t("cln.help.card.latest_rank"), border=True,
                 delta=None if change is None or pd.isna(change) else f"{int(change):+d}")
-    c[3].metric(t("cln.card.named_times"), fmt.count(int(h.months["notified"].sum()), lg), border=True)
+    c[3].metric(t("cln.card.named_times"), fmt.count(int(h.months["notified"].sum()), lg),
+                help=t("cln.help.card.named_times"), border=True)
     if h.months.empty:
         st.info(t("cln.card.no_reviews"), icon=":material/info:")
         return

@@ -37,7 +37,7 @@ def kpi_cards(cur, prev) -> None:
     row2 = st.columns(4)
     # Open and overdue are states as of now, not flows of the period: no comparison with the previous period.
     row2[0].metric(t("ov.kpi.open"), fmt.count(cur.open, lg), help=t("help.open"), border=True)
-    row2[1].metric(t("ov.kpi.open_overdue"), fmt.count(cur.open_overdue, lg), help=t("help.open"), border=True)
+    row2[1].metric(t("ov.kpi.open_overdue"), fmt.count(cur.open_overdue, lg), help=t("help.open_overdue"), border=True)
     row2[2].metric(t("ov.kpi.median_hours"), fmt.hours(cur.median_hours_to_close, lg), help=t("help.median_hours"),
                    border=True)
     row2[3].metric(t("ov.kpi.on_the_spot"), fmt.pct(cur.on_the_spot_share),

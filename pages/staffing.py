@@ -38,8 +38,8 @@ def kpis(f, url) -> None:
     s = data.staffing_summary(url, f)
     lg = lang()
     c = st.columns(6)
-    c[0].metric(t("stf.kpi.grids"), fmt.count(s.grids, lg), border=True)
-    c[1].metric(t("stf.kpi.micro_grids"), fmt.count(s.micro_grids, lg), border=True)
+    c[0].metric(t("stf.kpi.grids"), fmt.count(s.grids, lg), help=t("help.stf.grids"), border=True)
+    c[1].metric(t("stf.kpi.micro_grids"), fmt.count(s.micro_grids, lg), help=t("help.stf.micro_grids"), border=True)
     c[2].metric(t("stf.kpi.workers"), fmt.count(s.grid_worker, lg), help=t("help.stf.workers"), border=True)
     c[3].metric(t("stf.kpi.coverage"), fmt.pct(s.coverage), help=t("help.stf.coverage"), border=True)
     c[4].metric(t("stf.kpi.residents_per_worker"), fmt.count(round(s.residents_per_worker), lg)
@@ -109,7 +109,7 @@ def structure_view(f, url) -> None:
     cols = st.columns(len(GAP_CHECKS))
     for col, check in zip(cols, GAP_CHECKS):
         n = len(gaps[check])
-        col.metric(t(f"stf.gapcard.{check}"), fmt.count(n, lg), help=t(f"stf.gap.{check}"), border=True)
+        col.metric(t(f"stf.gapcard.{check}"), fmt.count(n, lg), help=t(f"help.stf.gap.{check}"), border=True)
     for check, level in GAP_CHECKS.items():
         df = gaps[check]
         if df.empty:
@@ -147,7 +147,7 @@ def workload_view(f, url, now) -> None:
                 border=True)
     m[2].metric(t("stf.flag.quiet"), fmt.count(w.counts["quiet"], lg),
                 help=t("help.stf.quiet", q=q), border=True)
-    m[3].metric(t("stf.flag.no_worker"), fmt.count(w.counts["no_worker"], lg), help=t("help.stf.coverage"),
+    m[3].metric(t("stf.flag.no_worker"), fmt.count(w.counts["no_worker"], lg), help=t("help.stf.no_worker"),
                 border=True)
     flag_labels = {k_: t(f"stf.flag.{k_}") for k_ in FLAGS}
     st.markdown(f"**{t('stf.work.hist')}**")
@@ -206,12 +206,13 @@ def grid_card_view(f, url) -> None:
         place += " · " + t("stf.card.in_grid", grid=card.grid)
     st.caption(fmt.plain(place))
     c = st.columns(4)
-    c[0].metric(t("stf.col.households"), fmt.count(card.households, lg) if card.households is not None else "—",
+    c[0].metric(t("stf.col.households"), fmt.count(card.households, lg), help=t("help.stf.card.households"),
                 border=True)
-    c[1].metric(t("stf.col.population"), fmt.count(card.population, lg) if card.population is not None else "—",
+    c[1].metric(t("stf.col.population"), fmt.count(card.population, lg), help=t("help.stf.card.population"),
                 border=True)
-    c[2].metric(t("stf.card.micro"), fmt.count(len(card.micro_grids), lg), border=True)
-    c[3].metric(t("stf.card.teams"), fmt.count(len(card.teams), lg), border=True)
+    c[2].metric(t("stf.card.micro"), fmt.count(len(card.micro_grids), lg), help=t("help.stf.card.micro"),
+                border=True)
+    c[3].metric(t("stf.card.teams"), fmt.count(len(card.teams), lg), help=t("help.stf.card.teams"), border=True)
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{t('stf.card.staff')}**")

@@ -15,6 +15,7 @@ import streamlit as st
 from data_access import audit
 from data_access.backlog import AGE_KEYS, OVERDUE_KEYS
 from data_access.integrity import CHECKS
+from data_access.metrics import BOUNCE_RETURNS, STEP_SHARES
 from data_access.process import BY_CHOICES
 from data_access.ranking import DEFAULT_MIN_CASES, LEVELS, ScoreWeights
 from data_access.regions import LEVEL_ORDER
@@ -69,11 +70,13 @@ def backlog_view(f, url, now) -> None:
     lg = lang()
     st.caption(t("sc.backlog.caption"))
     c = st.columns(4)
-    c[0].metric(t("sc.backlog.open"), fmt.count(total, lg), help=t("help.open"), border=True)
-    c[1].metric(t("sc.backlog.open_overdue"), fmt.count(overdue, lg), help=t("help.open"), border=True)
+    c[0].metric(t("sc.backlog.open"), fmt.count(total, lg), help=t("sc.backlog.open.help"), border=True)
+    c[1].metric(t("sc.backlog.open_overdue"), fmt.count(overdue, lg), help=t("sc.backlog.open_overdue.help"),
+                border=True)
     c[2].metric(t("sc.backlog.share_overdue"), fmt.pct(overdue / total if total else None),
                 help=t("sc.backlog.share_overdue.help"), border=True)
-    oldest = v["child"]["oldest_days"].max() if not v["child"].empty else None
+    # every open case of the selection has a category (a grid has no child regions to read it from)
+    oldest = v["category"]["oldest_days"].max() if not v["category"].empty else None
     c[3].metric(t("sc.backlog.oldest"), fmt.days(oldest, lg), help=t("sc.backlog.oldest.help"), border=True)
     if total == 0:
         st.info(t("sc.backlog.none"))
@@ -140,7 +143,8 @@ def steps_view(f, url, now) -> None:
     cols = st.columns(len(per_step))
     for col, (_, row) in zip(cols, per_step.iterrows()):
         col.metric(t(f"proc.step.{row['step']}"), fmt.pct(row["within_share"]),
-                   help=t("sc.steps.within.help", mean=fmt.hours(row["mean_hours"], lang())), border=True)
+                   help=t("sc.steps.within.help", share=fmt.pct(STEP_SHARES[row["step"]], 0),
+                          mean=fmt.hours(row["mean_hours"], lang())), border=True)
     if by is None:
         return
     st.subheader(t("sc.steps.by", by=t(f"proc.by.{by_key}")))
@@ -191,7 +195,8 @@ def departments_view(f, url, now) -> None:
 def bounces_view(f, url, now) -> None:
     st.caption(t("bounce.help"))
     b = data.bounces(url, f, now)
-    st.metric(t("bounce.cases"), fmt.count(b["count"], lang()), border=True, width="content")
+    st.metric(t("bounce.cases"), fmt.count(b["count"], lang()), help=t("bounce.cases.help", n=BOUNCE_RETURNS),
+              border=True, width="content")
     if b["count"] == 0:
         st.info(t("bounce.none"))
         return

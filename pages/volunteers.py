@@ -40,7 +40,7 @@ def kpis(f, url, now) -> None:
     lg = lang()
     c = st.columns(4)
     c[0].metric(t("vol.kpi.teams"), fmt.count(s.teams, lg), help=t("help.vol.teams"), border=True)
-    c[1].metric(t("vol.kpi.members"), fmt.count(s.members, lg), border=True)
+    c[1].metric(t("vol.kpi.members"), fmt.count(s.members, lg), help=t("help.vol.members"), border=True)
     c[2].metric(t("vol.kpi.per_1000"), f"{s.members_per_1000:.1f}" if s.members_per_1000 is not None else "—",
                 help=t("help.vol.per_1000"), border=True)
     c[3].metric(t("vol.kpi.inactive"), fmt.count(s.inactive, lg), help=t("help.vol.inactive", days=days),
@@ -169,11 +169,12 @@ def team_card_view(f, url, now, code: str) -> None:
     st.caption(f"{t('vol.card.place')}：{fmt.plain(place)}" if lg == "zh" else f"{t('vol.card.place')}: "
                f"{fmt.plain(place)}")
     c = st.columns(4)
-    c[0].metric(t("vol.card.members"), fmt.count(card.members, lg), border=True)
-    c[1].metric(t("vol.card.leader"), fmt.plain(card.leader or "—"), border=True)
-    c[2].metric(t("vol.card.founded"), card.founded_on.isoformat() if card.founded_on else "—", border=True)
+    c[0].metric(t("vol.card.members"), fmt.count(card.members, lg), help=t("help.vol.card.members"), border=True)
+    c[1].metric(t("vol.card.leader"), fmt.plain(card.leader or "—"), help=t("help.vol.card.leader"), border=True)
+    c[2].metric(t("vol.card.founded"), card.founded_on.isoformat() if card.founded_on else "—",
+                help=t("help.vol.card.founded"), border=True)
     c[3].metric(t("vol.card.last"), card.last_activity.isoformat() if card.last_activity else
-                t("vol.inactive.never"), border=True)
+                t("vol.inactive.never"), help=t("help.vol.card.last"), border=True)
     if card.focus:
         st.caption(f"{t('vol.card.focus')}：{lists.focus_tags(';'.join(card.focus))}" if lg == "zh"
                    else f"{t('vol.card.focus')}: {lists.focus_tags(';'.join(card.focus))}")
