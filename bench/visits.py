@@ -14,6 +14,16 @@ YUEYANG = "430600"
 PROJECT = "YY-DTNL-01"
 
 
+# The views of each page that has several (``?view=…``), in the order of its switch.
+VIEWS: dict[str, tuple[str, ...]] = {
+    "supervision": ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking"),
+    "staffing": ("regions", "structure", "workload", "find"),
+    "volunteers": ("overview", "activities", "teams"),
+    "assets": ("portfolio", "money", "visitors", "projects"),
+    "clean": ("ranking", "units", "months"),
+}
+
+
 @dataclass(frozen=True)
 class Visit:
     page: str  # the file under pages/ (without .py)
@@ -56,18 +66,18 @@ def every_page(s: dict[str, str]) -> list[Visit]:
          Visit("cases", "cases", "free-text search 纠纷", {"q": "纠纷"}),
          Visit("cases", "cases", "a case opened", {"case": s["case"]})]
     v += [Visit("supervision", "supervision", f"supervision: {view}", {"view": view})
-          for view in ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")]
+          for view in VIEWS["supervision"]]
     v += [Visit("staffing", "staffing", f"staffing: {view}", {"view": view})
-          for view in ("regions", "structure", "workload", "find")]
+          for view in VIEWS["staffing"]]
     v += [Visit("staffing", "staffing", "grid card", {"region": s["grid"]})]
     v += [Visit("volunteers", "volunteers", f"volunteers: {view}", {"view": view})
-          for view in ("overview", "activities", "teams")]
+          for view in VIEWS["volunteers"]]
     v += [Visit("volunteers", "volunteers", "team card", {"team": s["team"]})]
     v += [Visit("assets", "assets", f"assets (岳阳市): {view}", {"view": view, "region": YUEYANG})
-          for view in ("portfolio", "money", "visitors", "projects")]
+          for view in VIEWS["assets"]]
     v += [Visit("assets", "assets", "project card", {"project": PROJECT, "region": YUEYANG})]
     v += [Visit("clean_units", "clean", f"clean units: {view}", {"view": view})
-          for view in ("ranking", "units", "months")]
+          for view in VIEWS["clean"]]
     v += [Visit("clean_units", "clean", "clean unit history", {"unit": s["unit"], "region": LOUXING})]
     v += [Visit("audit", "audit", "audit log", {})]
     return v

@@ -1,0 +1,295 @@
+"""The app in a real browser: ``streamlit run app.py`` on a free port against the hand-computable fixture
+(tests/fixtures/metrics, "now" = 2026-03-20 12:00, period 2026-01-01 … 2026-03-31), driven by Playwright in
+Debian's headless Chromium (tools/browser.py).
+
+For every page, in Chinese and in English: it renders with no exception or error element, its main number is
+the fixture's (README of the fixture), choosing 东县 in the sidebar changes that number to 东县's, the URL
+carries the choice, and a reload shows the same.  Every view of every page renders without an exception.
+On the case workbench a case is searched, selected in the list, given a red supervision order through the
+form, and the order shows in the count and in the orders tab.  Sign-in (a wrong password refused, the right
+one accepted), a reload that keeps the session, sign-out.
+
+Each run saves a screenshot of every page in both languages, and of every view, to artifacts/screenshots
+(``GOV_ARTIFACTS`` moves it).  ``.ci/run`` installs Chromium and sets ``GOV_TEST_BROWSER=required``, so there
+a missing browser fails instead of skipping.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import browser  # tools/browser.py
+from visits import VIEWS  # bench/visits.py: every view of every page
+
+from ui.i18n import translate
+
+_MISSING = browser.chromium_missing()
+if _MISSING and os.environ.get("GOV_TEST_BROWSER") == "required":
+    raise RuntimeError(f"browser tests are required here but cannot run: {_MISSING}")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(_MISSING), reason=_MISSING or "")]
+
+ARTIFACTS = Path(os.environ.get("GOV_ARTIFACTS", ROOT / "artifacts")) / "screenshots"
+NOW = "2026-03-20T12:00:00"
+PERIOD = "period=custom&from=2026-01-01&to=2026-03-31"
+LEADER = ("e2e.leader", "leader-pass-2026")  # city-wide leader
+STAFF = ("e2e.staff", "staff-pass-2026")  # staff of 东县
+LANGS = ("zh", "en")
+
+# Each page: its URL path, the catalog key of its title, the catalog key of its main number, and that number
+# for the whole city and for 东县 in the fixture's first quarter of 2026 (tests/fixtures/metrics/README.md):
+#   overview: cases reported in the period, 9 (c01–c09) / 6 (c01–c04, c07, c08 in grids G1, G2)
+#   cases: matching cases, the same 9 / 6
+#   supervision: cases open now, 3 (c06, c07, c08) / 2 (c07, c08)
+#   staffing: grids, 3 (G1–G3) / 2;  volunteers: teams, 7 (T1–T4, W1–W3) / 4
+#   assets: projects, 8 (DX-P1…4, XX-P1…3, SHI-P1) / 4;  clean: units, 9 (DX-Q1…5, XX-Q1…3, SHI-Q1) / 5
+PAGES = [
+    ("overview", "nav.overview", "ov.kpi.cases", "9", "6"),
+    ("cases", "nav.cases", "wb.kpi.found", "9", "6"),
+    ("supervision", "nav.supervision", "sc.backlog.open", "3", "2"),
+    ("staffing", "nav.staffing", "stf.kpi.grids", "3", "2"),
+    ("volunteers", "nav.volunteers", "vol.kpi.teams", "7", "4"),
+    ("assets", "nav.assets", "ast.kpi.projects", "8", "4"),
+    ("clean", "nav.clean", "cln.kpi.units", "9", "5"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from data_access import users
+    from data_access.db import make_engine
+    from data_access.loader import load_dataset
+
+    tmp = tmp_path_factory.mktemp("browser")
+    url = f"sqlite:///{tmp / 'app.db'}"
+    eng = make_engine(url)
+    load_dataset(FIXTURES / "metrics", eng)
+    users.add_user(eng, LEADER[0], display_name="李明", role="leader", scope_code="100", password=LEADER[1])
+    users.add_user(eng, STAFF[0], display_name="王芳", role="staff", scope_code="110", password=STAFF[1])
+    eng.dispose()
+    env = {"GOV_DB_URL": url, "GOV_AUTO_DEMO": "0", "GOV_NOW": NOW}
+    with browser.AppServer(env, log=tmp / "app.log") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = browser.launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def leader_state(app, chromium, tmp_path_factory):
+    """The browser state (its session cookie) of the leader, signed in once through the form."""
+    ctx = chromium.new_context(viewport=browser.LAPTOP)
+    page = ctx.new_page()
+    page.goto(f"{app.url}/?{PERIOD}")
+    browser.wait_for_app(page)
+    browser.sign_in(page, *LEADER)
+    path = tmp_path_factory.mktemp("state") / "leader.json"
+    ctx.storage_state(path=str(path))
+    ctx.close()
+    return str(path)
+
+
+@pytest.fixture
+def page(chromium, leader_state):
+    """A new tab of the signed-in leader at a 1366×768 laptop size."""
+    ctx = chromium.new_context(viewport=browser.LAPTOP, storage_state=leader_state)
+    tab = ctx.new_page()
+    yield tab
+    ctx.close()
+
+
+def open_page(tab, app, path: str, query: str = "") -> None:
+    url_path = "" if path == "overview" else path  # the default page's URL is the app's root
+    tab.goto(f"{app.url}/{url_path}?{PERIOD}{'&' + query if query else ''}")
+    browser.wait_for_app(tab)
+
+
+def assert_clean(tab) -> None:
+    """No exception element, no error alert, no dialog (such as Streamlit's "Page not found") and no traceback
+    text."""
+    assert tab.locator("[role=dialog]").count() == 0, tab.locator("[role=dialog]").first.inner_text()
+    assert tab.locator("[data-testid=stException]").count() == 0, tab.locator("[data-testid=stException]").first.inner_text()
+    errors = tab.locator("[data-testid=stAlertContentError]")
+    assert errors.count() == 0, errors.first.inner_text()
+    assert "Traceback" not in tab.locator("[data-testid=stMain]").inner_text()
+
+
+def metric(tab, key: str, lang: str) -> str:
+    values = browser.metric_values(tab)
+    label = translate(key, lang)
+    assert label in values, (label, values)
+    return values[label]
+
+
+def wait_metric(tab, key: str, lang: str, expected: str) -> None:
+    """The metric shows ``expected`` (after a rerun the page may still be replacing its elements)."""
+    label = translate(key, lang)
+    card = tab.locator("[data-testid=stMetric]").filter(
+        has=tab.locator("[data-testid=stMetricLabel]", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+    card.locator("[data-testid=stMetricValue]").filter(
+        has_text=re.compile(rf"^\s*{re.escape(expected)}\s*$")).wait_for(timeout=30_000)
+
+
+def choose_sidebar_option(tab, label: str, option: str) -> None:
+    """Pick ``option`` in the sidebar's select box ``label`` as a user does: type to narrow the list, click."""
+    field = tab.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text=label).first.locator("input")
+    field.click()
+    field.fill(option)
+    tab.get_by_role("option", name=option, exact=True).click()
+    browser.wait_for_app(tab)
+
+
+def assert_url(tab, lang: str, *parts: str) -> None:
+    """The address bar holds ``parts`` and the language (Chinese, the default, is left out of the URL)."""
+    url = tab.url
+    for part in parts:
+        assert part in url, (part, url)
+    assert ("lang=en" in url) == (lang == "en"), url
+
+
+def shot(tab, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tab.wait_for_timeout(400)  # charts finish their first paint
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("path,title_key,metric_key,city,east", PAGES, ids=[p[0] for p in PAGES])
+def test_page_numbers_follow_the_region_filter_and_survive_a_reload(app, page, lang, path, title_key, metric_key,
+                                                                    city, east):
+    open_page(page, app, path, f"lang={lang}")
+    assert_clean(page)
+    assert page.locator("h1").first.inner_text().startswith(translate(title_key, lang).split(" · ")[0][:2])
+    assert metric(page, metric_key, lang) == city
+    shot(page, f"{path}_{lang}")
+
+    county_box = translate("frame.region.level_pick", lang, level=translate("level.county", lang))
+    choose_sidebar_option(page, county_box, "东县")
+    wait_metric(page, metric_key, lang, east)
+    assert_clean(page)
+    assert_url(page, lang, "region=110")
+
+    page.reload()
+    browser.wait_for_app(page)
+    assert_clean(page)
+    wait_metric(page, metric_key, lang, east)
+    assert "东县" in page.locator("h1").first.inner_text()
+    assert_url(page, lang, "region=110", "from=2026-01-01", "to=2026-03-31")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_view_renders_in_the_browser(app, page, lang):
+    seen = []
+    for path, views in VIEWS.items():
+        for view in views:
+            open_page(page, app, path, f"lang={lang}&view={view}")
+            assert_clean(page)
+            assert_url(page, lang, *([f"view={view}"] if view != views[0] else []))  # the first is the default
+            shot(page, f"{path}_{view}_{lang}")
+            seen.append(f"{path}:{view}")
+    assert len(seen) == sum(len(v) for v in VIEWS.values())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_audit_log_shows_the_sign_in_and_its_filter(app, page, lang):
+    open_page(page, app, "audit", f"lang={lang}")
+    assert_clean(page)
+    assert int(metric(page, "enum.audit.sign_in", lang).replace(",", "")) >= 1  # the leader's own sign-in
+    shot(page, f"audit_{lang}")
+    page.get_by_label(translate("au.f.who", lang)).fill("nobody-by-this-name")
+    page.keyboard.press("Enter")
+    browser.wait_for_app(page)
+    page.get_by_text(translate("au.empty", lang)).wait_for(timeout=30_000)
+    page.reload()
+    browser.wait_for_app(page)
+    assert_url(page, lang)
+    assert page.locator("h1").first.inner_text().startswith(translate("au.title", lang))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_workbench_select_a_case_issue_a_red_order_and_see_it_listed(app, page, lang):
+    from ui.i18n import translate as tr
+
+    open_page(page, app, "cases", f"lang={lang}&q=c06")
+    assert_clean(page)
+    wait_metric(page, "wb.kpi.found", lang, "1")
+    red_before = int(metric(page, "wb.kpi.orders", lang).split("/")[0])  # the other language's run adds one
+
+    grid = page.locator("[data-testid=stDataFrame]").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)  # the first row's selection cell
+    browser.wait_for_app(page)
+    assert_url(page, lang, "case=c06", "q=c06")
+    panel = page.locator(".st-key-case_panel")
+    assert "c06" in panel.locator("h3").first.inner_text()
+
+    form = page.locator("[data-testid=stForm]").first
+    form.scroll_into_view_if_needed()
+    form.get_by_role("button", name=tr("enum.grade.red", lang), exact=True).click()
+    form.get_by_label(tr("wb.order.note", lang)).fill(f"浏览器测试：请两日内办结 ({lang})")
+    form.get_by_role("button", name=re.compile(re.escape(tr("wb.order.submit", lang)))).click()
+    browser.wait_for_app(page)
+    assert_clean(page)
+    wait_metric(page, "wb.kpi.orders", lang, f"{red_before + 1} / 1")
+    shot(page, f"case_panel_{lang}")
+
+    page.get_by_role("tab", name=tr("wb.tab.orders", lang)).click()
+    browser.wait_for_app(page)
+    orders = page.locator("[data-testid=stTabPanel]:visible")
+    wait = orders.locator("[data-testid=stMetric]").filter(has_text=tr("wb.orders.red", lang))
+    assert wait.locator("[data-testid=stMetricValue]").inner_text().strip() == str(red_before + 1)
+    grid = orders.locator("[data-testid=stDataFrame]").first
+    grid.scroll_into_view_if_needed()
+    assert "c06" in grid.inner_text()  # the grid's cells are also in the DOM for screen readers
+    shot(page, f"orders_{lang}")
+
+
+def test_sign_in_refuses_a_wrong_password_keeps_the_session_on_reload_and_signs_out(app, chromium):
+    ctx = chromium.new_context(viewport=browser.LAPTOP)
+    tab = ctx.new_page()
+    try:
+        tab.goto(f"{app.url}/staffing?{PERIOD}")  # a link opened while signed out
+        browser.wait_for_app(tab)
+        assert tab.locator("[data-testid=stSidebarNav]").count() == 0  # no navigation before sign-in
+        shot(tab, "signin_zh")
+        browser.sign_in(tab, STAFF[0], "not-the-password")
+        tab.get_by_text(translate("auth.err.bad_credentials", "zh")).wait_for(timeout=30_000)
+        assert tab.locator("[data-testid=stMetric]").count() == 0
+
+        browser.sign_in(tab, *STAFF)
+        assert_clean(tab)
+        assert "/staffing" in tab.url  # the link opens right after sign-in, with its filters
+        wait_metric(tab, "stf.kpi.grids", "zh", "2")  # a 东县 account sees 东县 only
+        assert "东县" in tab.locator("h1").first.inner_text()
+        sidebar = tab.locator("[data-testid=stSidebar]")
+        assert "王芳" in sidebar.inner_text()
+
+        tab.reload()
+        browser.wait_for_app(tab)
+        wait_metric(tab, "stf.kpi.grids", "zh", "2")  # the session cookie keeps the user signed in
+
+        sidebar.get_by_role("button", name=re.compile(translate("auth.sign_out", "zh"))).click()
+        browser.wait_for_app(tab)
+        tab.get_by_label(translate("auth.username", "zh")).wait_for(timeout=30_000)
+        tab.reload()
+        browser.wait_for_app(tab)
+        assert tab.get_by_label(translate("auth.username", "zh")).count() == 1  # still signed out after a reload
+        assert tab.locator("[data-testid=stMetric]").count() == 0
+    finally:
+        ctx.close()

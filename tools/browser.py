@@ -1,0 +1,130 @@
+"""The app in a real browser: Debian's headless Chromium (``/usr/bin/chromium``, package ``chromium``) driven
+by Playwright's Python package, which downloads no browser of its own here.
+
+Used by the browser tests (tests/test_browser.py), the README's screenshots (tools/readme_screenshots.py) and
+tools/screenshot.py.  ``AppServer`` runs ``streamlit run app.py`` on a free local port against a database,
+``wait_for_app`` waits until Streamlit has finished running the script (the same signal Streamlit's own
+end-to-end tests use: the ``data-test-script-state`` attribute of the app element) and no skeleton is left.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Self
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("GOV_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--font-render-hinting=none"]
+LAPTOP = {"width": 1366, "height": 768}  # the smallest screen the app is laid out for
+WALL = {"width": 2560, "height": 1440}  # a wall display in a governance centre
+
+
+def chromium_missing() -> str | None:
+    """Why the browser cannot run here (None when it can)."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (pip install -r requirements.txt)"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class AppServer:
+    """``streamlit run app.py`` on a free port with ``env`` added to this process's environment; waits for the
+    health endpoint on entry and stops the server on exit.  Its output goes to ``log``."""
+
+    def __init__(self, env: dict[str, str], log: Path, port: int | None = None, timeout_s: float = 90):
+        self.env, self.log, self.port, self.timeout_s = env, log, port or free_port(), timeout_s
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Self:
+        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
+               "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
+               "--browser.gatherUsageStats", "false"]
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log, "wb") as out:  # the child keeps its own copy of the file descriptor
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=out,
+                                         stderr=subprocess.STDOUT)
+        end = time.time() + self.timeout_s
+        while time.time() < end:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the app exited with {self.proc.returncode}; see {self.log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        self.__exit__(None, None, None)
+        raise TimeoutError(f"the app did not answer its health check within {self.timeout_s} s; see {self.log}")
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+def wait_for_app(page, timeout_s: float = 60, settle_ms: int = 150) -> None:
+    """Wait until the app is connected, the script has finished running (a rerun that a click or a
+    ``st.rerun`` starts a moment later included) and no skeleton or spinner is left."""
+    timeout = timeout_s * 1000
+    page.wait_for_selector("[data-testid=stApp][data-test-connection-state=CONNECTED]", timeout=timeout)
+    for _ in range(3):
+        page.wait_for_timeout(settle_ms)
+        page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout)
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=stSkeleton], [data-testid=stSpinner]')", timeout=timeout)
+        page.wait_for_timeout(settle_ms)
+        if page.locator("[data-testid=stApp][data-test-script-state=notRunning]").count():
+            return
+
+
+def sign_in(page, username: str, password: str, lang: str = "zh") -> None:
+    """Fill in the sign-in form (the sign-in page must be on screen) and wait for the page it opens."""
+    from ui.i18n import translate
+
+    page.get_by_label(translate("auth.username", lang)).fill(username)
+    page.get_by_label(translate("auth.password", lang), exact=True).fill(password)
+    page.get_by_role("button", name=translate("auth.submit", lang), exact=True).click()
+    wait_for_app(page)
+
+
+def sign_in_demo(page, account: str) -> None:
+    """One click on a demo account of the sign-in page (sample data only)."""
+    page.locator(f".st-key-demo_{account} button").first.click()
+    wait_for_app(page)
+
+
+def metric_values(page) -> dict[str, str]:
+    """The KPI cards on screen: label → value as displayed."""
+    out = {}
+    for m in page.locator("[data-testid=stMetric]").all():
+        label = m.locator("[data-testid=stMetricLabel]").inner_text().strip()
+        out[label] = m.locator("[data-testid=stMetricValue]").inner_text().strip()
+    return out
