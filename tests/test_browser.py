@@ -129,6 +129,13 @@ def assert_clean(tab) -> None:
     assert "Traceback" not in tab.locator("[data-testid=stMain]").inner_text()
 
 
+def assert_fits(tab) -> None:
+    """Nothing wider than the window: the main area scrolls only vertically."""
+    overflow = tab.evaluate("() => { const m = document.querySelector('[data-testid=stMain]');"
+                            " return m.scrollWidth - m.clientWidth; }")
+    assert overflow <= 1, f"the page is {overflow} px wider than the window"
+
+
 def metric(tab, key: str, lang: str) -> str:
     values = browser.metric_values(tab)
     label = translate(key, lang)
@@ -176,6 +183,7 @@ def test_page_numbers_follow_the_region_filter_and_survive_a_reload(app, page, l
     assert_clean(page)
     assert page.locator("h1").first.inner_text().startswith(translate(title_key, lang).split(" · ")[0][:2])
     assert metric(page, metric_key, lang) == city
+    assert_fits(page)
     shot(page, f"{path}_{lang}")
 
     county_box = translate("frame.region.level_pick", lang, level=translate("level.county", lang))
@@ -203,6 +211,27 @@ def test_every_view_renders_in_the_browser(app, page, lang):
             shot(page, f"{path}_{view}_{lang}")
             seen.append(f"{path}:{view}")
     assert len(seen) == sum(len(v) for v in VIEWS.values())
+
+
+@pytest.mark.parametrize("size", ["laptop", "wall"])
+def test_overview_fits_a_laptop_and_a_wall_display(app, chromium, leader_state, size):
+    viewport = browser.LAPTOP if size == "laptop" else browser.WALL
+    ctx = chromium.new_context(viewport=viewport, storage_state=leader_state)
+    tab = ctx.new_page()
+    try:
+        open_page(tab, app, "overview")
+        assert_clean(tab)
+        assert_fits(tab)
+        cards = tab.locator("[data-testid=stMetric]")
+        assert cards.count() == 8
+        first, last = cards.nth(0).bounding_box(), cards.nth(3).bounding_box()
+        assert abs(first["y"] - last["y"]) < 2  # four KPI cards side by side in a row
+        assert last["x"] + last["width"] <= viewport["width"]
+        if size == "laptop":
+            assert first["y"] < viewport["height"] / 2  # the headline numbers are on the first screen
+        shot(tab, f"overview_zh_{size}")
+    finally:
+        ctx.close()
 
 
 @pytest.mark.parametrize("lang", LANGS)
