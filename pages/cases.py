@@ -116,7 +116,7 @@ def _list_view(rows: pd.DataFrame, cat_name: dict) -> pd.DataFrame:
 
 def _grade_color() -> dict[str, str]:
     """Translated grade label → its colour (tables style the labels they show)."""
-    return {t(f"enum.grade.{g}"): c for g, c in charts.GRADE_COLORS.items()}
+    return {t(f"enum.grade.{g}"): c for g, c in charts.GRADE_TEXT_COLORS.items()}
 
 
 def _style(view: pd.DataFrame):
@@ -264,14 +264,14 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
         head[1].button(t("wb.case.close"), icon=":material/close:", on_click=open_case, args=(None,), width="stretch")
         badges = st.container(horizontal=True)
         with badges:
-            st.badge(t(f"enum.status.{x['status']}"), color="green" if x["status"] == "closed" else "blue")
+            st.badge(t(f"enum.status.{x['status']}"), color=charts.STATUS_BADGE[x["status"]])
             if x["overdue_hours"] is not None and x["overdue_hours"] > 0:
                 st.badge(t("wb.case.overdue_by", d=f"{x['overdue_hours'] / 24:.1f}"), color="red",
                          icon=":material/schedule:")
             if x["on_the_spot"]:
                 st.badge(t("wb.case.on_the_spot"), color="violet")
             for g in d.supervisions.loc[d.supervisions["resolved_at"].isna(), "grade"]:
-                st.badge(t(f"enum.grade.{g}"), color={"red": "red", "yellow": "orange"}.get(g, "gray"),
+                st.badge(t(f"enum.grade.{g}"), color=charts.GRADE_BADGE.get(g, "gray"),
                          icon=":material/gavel:")
         left, right = st.columns([4, 5])
         with left:

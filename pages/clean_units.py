@@ -10,7 +10,6 @@ apply.  Definitions: data_access/clean.py.
 """
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -27,7 +26,6 @@ VIEWS = ("ranking", "units", "months")
 VIEW_ICONS = {"ranking": ":material/leaderboard:", "units": ":material/domain:",
               "months": ":material/calendar_month:"}
 KIND_CHOICES = ("all", *KINDS)
-RATING_COLORS = {"good": "#009E73", "fair": "#56B4E9", "poor": "#D55E00"}
 P = urlstate.Param
 
 
@@ -212,25 +210,6 @@ def units_view(f, url, month: str | None, kind: str | None) -> None:
                        "named": st.column_config.NumberColumn(t("cln.col.named"))})
 
 
-def _ratings_chart(trend: pd.DataFrame) -> alt.Chart:
-    lg = lang()
-    long = trend.melt(id_vars=["month"], value_vars=list(RATING_COLORS), var_name="rating", value_name="units")
-    long["label"] = [t(f"cln.rating.{x}") for x in long["rating"]]
-    long["month_label"] = [month_label(m, lg) for m in long["month"]]
-    order = [t(f"cln.rating.{x}") for x in RATING_COLORS]
-    return (alt.Chart(long).mark_bar().encode(
-        x=alt.X("month_label:O", title=t("cln.col.month"), sort=list(dict.fromkeys(long["month_label"])),
-                axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("units:Q", title=t("cln.trend.units"), axis=alt.Axis(tickMinStep=1, format=",d")),
-        color=alt.Color("label:N", title=t("cln.col.rating"), sort=order,
-                        scale=alt.Scale(domain=order, range=list(RATING_COLORS.values()))),
-        order=alt.Order("order:Q"),
-        tooltip=[alt.Tooltip("month_label:O", title=t("cln.col.month")),
-                 alt.Tooltip("label:N", title=t("cln.col.rating")),
-                 alt.Tooltip("units:Q", title=t("cln.trend.units"))])
-        .transform_calculate(order=f"indexof({order!r}, datum.label)").properties(height=280))
-
-
 def months_view(f, url, kind: str | None) -> None:
     lg = lang()
     trend = data.clean_trend(url, f, kind)
@@ -238,7 +217,7 @@ def months_view(f, url, kind: str | None) -> None:
     if trend.empty:
         st.info(t("cln.rank.none"), icon=":material/info:")
         return
-    charts.draw(_ratings_chart, trend)
+    charts.draw(charts.ratings_chart, trend)
     view = trend.assign(month=[month_label(m, lg) for m in trend["month"]])
     st.dataframe(view, hide_index=True,
                  column_config={"month": st.column_config.TextColumn(t("cln.col.month")),
@@ -264,25 +243,6 @@ def months_view(f, url, kind: str | None) -> None:
 
 def _close_card() -> None:
     st.session_state["cln_unit"] = ""
-
-
-def _history_chart(months: pd.DataFrame) -> alt.Chart:
-    lg = lang()
-    d = months.assign(month_label=[month_label(m, lg) for m in months["month"]],
-                      label=[t(f"cln.rating.{x}") for x in months["rating"]])
-    order = [t(f"cln.rating.{x}") for x in RATING_COLORS]
-    low = max(0, min(60, int(d["score"].min()) // 10 * 10))
-    x = alt.X("month_label:O", title=t("cln.col.month"), sort=list(d["month_label"]), axis=alt.Axis(labelAngle=-45))
-    y = alt.Y("score:Q", title=t("cln.col.score"), scale=alt.Scale(domain=[low, 100]))
-    line = alt.Chart(d).mark_line(color="#888").encode(x=x, y=y)
-    points = alt.Chart(d).mark_point(filled=True, size=90).encode(
-        x=x, y=y, color=alt.Color("label:N", title=t("cln.col.rating"),
-                                  scale=alt.Scale(domain=order, range=list(RATING_COLORS.values()))),
-        tooltip=[alt.Tooltip("month_label:O", title=t("cln.col.month")),
-                 alt.Tooltip("score:Q", title=t("cln.col.score"), format=".1f"),
-                 alt.Tooltip("label:N", title=t("cln.col.rating")),
-                 alt.Tooltip("rank:Q", title=t("cln.col.rank"))])
-    return (line + points).properties(height=260)
 
 
 def unit_card_view(f, url, code: str, kind: str | None) -> None:
@@ -316,7 +276,7 @@ def unit_card_view(f, url, code: str, kind: str | None) -> None:
     if h.months.empty:
         st.info(t("cln.card.no_reviews"), icon=":material/info:")
         return
-    charts.draw(_history_chart, h.months)
+    charts.draw(charts.unit_history_chart, h.months)
     table = clean_review.display_frame(h.months, lg).iloc[::-1]
     table = table.assign(month=[month_label(m, lg) for m in table["month"]])
     st.dataframe(table, hide_index=True, placeholder="—",

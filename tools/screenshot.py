@@ -1,6 +1,8 @@
 """Screenshots of the running app in headless Chromium (Debian's /usr/bin/chromium), for the README and reviews.
 
-    python tools/screenshot.py http://127.0.0.1:8501/ out.png [--width 1440 --height 1000] [--demo demo_leader]
+    python tools/screenshot.py http://127.0.0.1:8501/ out.png [--width 1440 --height 1000] [--demo demo_leader] [--dark]
+``--dark`` opens the page with the browser's colour scheme set to dark, so the app (which follows the system's
+scheme unless the user picks one in ⋮ → Settings) shows its dark theme.
 Waits until Streamlit has finished running (no running indicator, no skeletons) before the shot.
 """
 from __future__ import annotations
@@ -36,10 +38,12 @@ def main() -> int:
     ap.add_argument("--height", type=int, default=1000)
     ap.add_argument("--full", action="store_true")
     ap.add_argument("--demo", help="sign in first with this demo account (one click on the sign-in page)")
+    ap.add_argument("--dark", action="store_true", help="the browser prefers a dark colour scheme")
     a = ap.parse_args()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-        page = browser.new_page(viewport={"width": a.width, "height": a.height})
+        page = browser.new_page(viewport={"width": a.width, "height": a.height},
+                                color_scheme="dark" if a.dark else "light")
         page.goto(a.url)
         wait_idle(page)
         if a.demo:

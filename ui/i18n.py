@@ -1172,6 +1172,138 @@ CATALOG: dict[str, dict[str, str]] = {
                    "en": "Units: applications under the selected region (and below). Reviewed: units with a review of the month; the average score is their mean score. Rated good, named: reviews of the month rated good, or notified; named this year counts the units named from January to the month, each once. Ranking: reviewed units by score, highest first; equal scores share a rank (1, 2, 2, 4) and are listed by unit code; previous rank = rank in the previous calendar month within the same selection (region, kind); change = previous rank − rank (positive = moved up), empty when the unit was not reviewed in one of the two months. Not reviewed: units that had applied by the month's last day (or on an unknown date) without a review of the month."},
     "cln.help.named_all": {"zh": "各月点评中被通报（notified）的单元（所选区域、类型），最近的月份在前。点击一行查看该单元历次点评。",
                            "en": "Every review with the unit named (notified), for the selected region and kind, latest month first. Click a row for the unit's history."},
+    # help page, loading and empty states
+    "common.loading": {"zh": "正在加载…", "en": "Loading…"},
+    "nav.section.help": {"zh": "帮助", "en": "Help"},
+    "nav.help": {"zh": "使用帮助", "en": "Help"},
+    "guide.title": {"zh": "使用帮助", "en": "Help"},
+    "guide.caption": {"zh": "第一次使用，请从这里开始：每个页面回答什么问题、左侧筛选怎么用、如何分享一个视图、如何发起督办，以及各项指标的口径。",
+                      "en": "New here? Start with this page: what each page answers, how the sidebar filters work, how to share a view, how to issue a supervision order, and how every number is defined."},
+    "guide.toc": {"zh": "本页内容：页面导览 · 区域与时间筛选 · 用链接分享视图 · 发起督办 · 指标口径",
+                  "en": "On this page: the pages · region and period · sharing a view by link · issuing a supervision order · definitions"},
+    "guide.pages.title": {"zh": "页面导览", "en": "The pages"},
+    "guide.pages.caption": {"zh": "点击页面名称即可打开；左侧导航中也可随时切换。",
+                            "en": "Click a page's name to open it; the navigation on the left switches pages at any time."},
+    "guide.page.overview": {"zh": "**回答：** 所辖区域情况如何——案件数、办结率、按时办结率、在办超期，与上期相比的变化，月度趋势，案件在哪一级化解，下级区域排名和县市区地图。点击排名中的一行即下钻到该区域。  \n**适合：** 市、县领导日常查看。",
+                            "en": "**Answers:** how the territory is doing — cases, closure rate, on-time rate and open overdue cases, the change against the previous period, the monthly trend, where cases were settled, the ranking of the regions below and the county map. Click a row of the ranking to drill down.  \n**For:** city and county leaders, every day."},
+    "guide.page.cases": {"zh": "**回答：** 具体是哪些案件、办到了哪一步、卡在哪里。按关键词、类别、状态、来源、部门、化解层级、满意度、是否超期、是否督办筛选，可导出 CSV 或 Excel；点击一行查看案件全流程，并在案件内发起督办。  \n**适合：** 综治中心工作人员日常办理和跟踪。",
+                         "en": "**Answers:** which cases, at which step, and where they are stuck. Filter by words, category, status, source, department, resolution level, satisfaction, overdue or supervised; export as CSV or Excel; click a row for the case's full process and issue a supervision order from it.  \n**For:** governance-centre staff, to handle and follow cases."},
+    "guide.page.supervision": {"zh": "**回答：** 流程卡在哪里、该督促谁、办结率是否可信、月度通报印发什么。  \n**适合：** 领导和综治中心督办人员。  \n**视图**（在页面顶部切换）：",
+                               "en": "**Answers:** where the process is stuck, whom to push, whether the closure rate can be trusted, and what goes into the monthly bulletin.  \n**For:** leaders and the centre's supervision staff.  \n**Views** (switched at the top of the page):"},
+    "guide.view.backlog": {"zh": "当前未办结案件按积压时长、超期天数、下级区域和类别分布，以及近 12 个月末的超期积压。",
+                           "en": "Cases open now by age, days overdue, region below and category, and the overdue backlog at the last 12 month ends."},
+    "guide.view.steps": {"zh": "受理、分流、处置、反馈各环节在时限内完成的比例和用时分布。",
+                         "en": "For accepting, dispatching, handling and feedback: the share done within the step's limit and how long it took."},
+    "guide.view.departments": {"zh": "各职能部门的收件数、按时率、办理用时、回退、改派和在办超期。",
+                               "en": "Each department's cases, on-time share, time to handle, returns, reassignments and open overdue cases."},
+    "guide.view.bounces": {"zh": "被退回并再分流两次及以上的案件，以及互相推转案件的部门。",
+                           "en": "Cases returned and re-dispatched two or more times, and the departments that pass cases between them."},
+    "guide.view.orders": {"zh": "期内下发的普通、黄牌、红牌督办单：督办后多久办结、逾期督办单、重复督办。",
+                          "en": "Orders of the period by grade: how long the case took after the order, orders past their deadline, repeat orders."},
+    "guide.view.integrity": {"zh": "官方办结率与剔除可疑办结后的核实办结率并列，每项核查都有案件清单。",
+                             "en": "The official closure rate beside a verified one that leaves out doubtful closures, with the list of cases for each check."},
+    "guide.view.ranking": {"zh": "一月一点评、一月一排名、一月一通报：下级单位月度评分排名，可下载 Excel 和打印版通报。",
+                           "en": "The monthly review, ranking and bulletin of the units below, with the bulletin as Excel and as a printable page."},
+    "guide.page.staffing": {"zh": "**回答：** 每个网格是否真正有人管，“3+1+N”体系是否落实：分区域在岗情况和覆盖率、缺岗清单、网格工作量（超负荷与上报偏少），可按名称查找网格并打开网格名片。  \n**适合：** 领导了解基层力量，工作人员查找网格和网格员。",
+                            "en": "**Answers:** whether every grid is actually covered and whether the 3+1+N structure holds: posts and coverage by region, the gaps, each grid's workload (overloaded or quiet), and a search that opens a grid's card.  \n**For:** leaders checking the grassroots forces; staff looking up a grid and its workers."},
+    "guide.page.volunteers": {"zh": "**回答：** 志愿服务队伍规模与活跃程度：队伍和队员数、期内活动与服务时长、沉寂队伍、队伍发展、服务方向，以及每支队伍的名片。  \n**适合：** 领导和负责志愿服务的工作人员。",
+                              "en": "**Answers:** how large and how active the volunteer teams are: teams and members, the period's activities and volunteer hours, inactive teams, growth, focus, and each team's card.  \n**For:** leaders and the staff in charge of volunteering."},
+    "guide.page.assets": {"zh": "**回答：** 闲置资产（资源、资产、资金）盘活项目进展如何：按资产类型和处置方式的构成、收入与保底分成核对、客流、未运营项目，以及项目名片。  \n**适合：** 分管领导和国资监管人员。",
+                          "en": "**Answers:** how the idle-asset projects are doing: the portfolio by kind and disposal mode, revenue against the guaranteed minimum, visitors, projects not yet operating, and each project's card.  \n**For:** the leaders in charge and state-asset supervisors."},
+    "guide.page.clean": {"zh": "**回答：** 清廉单元创建和月度点评情况：本月排名、评定为“好”和被通报的单元、创建覆盖率、逐月变化和单元档案。点评月份在页面上选择，左侧时间筛选不适用。  \n**适合：** 纪检监察和清廉建设牵头部门。",
+                         "en": "**Answers:** the clean-governance units and their monthly review: the month's ranking, the units rated good and those named, coverage, the trend, and each unit's history. The review month is chosen on the page; the sidebar period does not apply.  \n**For:** discipline-inspection staff and the departments leading the programme."},
+    "guide.page.audit": {"zh": "**回答：** 谁在何时登录、登录失败、导出了什么数据、做了哪些写操作。  \n**适合：** 领导和管理员（仅能查看本辖区的账号）。",
+                         "en": "**Answers:** who signed in or failed to, exported data or changed something, and when.  \n**For:** leaders and administrators (the accounts of their own jurisdiction only)."},
+    "guide.page.audit.denied": {"zh": "当前账号的角色不能查看审计日志。", "en": "Your role may not open the audit log."},
+    "guide.filters.title": {"zh": "区域与时间筛选", "en": "Region and period"},
+    "guide.filters.body": {"zh": "左侧栏的两项筛选对所有页面同时生效。\n\n"
+                                 "- **区域**：逐级选择市、县市区、乡镇街道、村社区直到网格；只能在本账号的辖区内选择。点击各页排名表中的一行可直接下钻，“返回上级”按钮回到上一级区域。\n"
+                                 "- **时间**：选择近30天、近90天、今年以来、近12个月（默认）、近3年、全部，或自定义日期。案件按**上报日期**计入所选时间。\n"
+                                 "- **不受时间影响的数字**：在办、在办超期和积压是**当前**状态；网格力量的人员和队伍为当前在岗情况；清廉单元按页面上选择的点评月份。\n"
+                                 "- 栏底显示数据更新时间和刷新间隔；总览和督办中心按此间隔自动刷新，新上报的案件无需手动重新加载。",
+                           "en": "The two filters in the sidebar apply to every page at once.\n\n"
+                                 "- **Region**: pick city, county, township, village and down to a grid, within your account's jurisdiction. Click a row of a ranking table on any page to drill down; “Up one level” goes back.\n"
+                                 "- **Period**: last 30 days, last 90 days, year to date, last 12 months (default), last 3 years, all time, or custom dates. A case counts in the period by its **report date**.\n"
+                                 "- **Numbers the period does not change**: open, open overdue and the backlog are states **as of now**; grid staff and teams are as they are now; clean-governance units follow the review month chosen on their page.\n"
+                                 "- The foot of the sidebar shows when the data was last updated and the refresh interval; the Overview and the supervision centre refresh themselves at that interval, so new cases appear without a reload."},
+    "guide.url.title": {"zh": "用链接分享视图", "en": "Sharing a view by link"},
+    "guide.url.body": {"zh": "所有筛选条件——语言、区域、时间，以及各页面的搜索、筛选、排序和视图——都保存在浏览器地址中。\n\n"
+                             "- 复制地址发给同事，对方打开即看到同一结果（需用自己的账号登录，且只能看到其辖区内的数据）。\n"
+                             "- 刷新页面或收藏书签，筛选条件保持不变；浏览器的“后退”“前进”也会回到之前的视图。\n"
+                             "- 链接中不允许的值会被忽略，并给出提示。\n\n"
+                             "例如：`cases?status=handling&overdue=1&sort=overdue_desc` 打开“处置中、已超期、超期最久在前”的案件列表；`supervision?view=ranking` 打开月度排名。",
+                       "en": "Every filter — language, region, period, and each page's search, filters, sort order and view — is kept in the browser's address.\n\n"
+                             "- Copy the address and send it to a colleague: they see the same result (after signing in with their own account, and only within their jurisdiction).\n"
+                             "- A reload or a bookmark keeps the filters; the browser's back and forward buttons return to earlier views.\n"
+                             "- A value in a link that is not allowed is ignored, with a short notice.\n\n"
+                             "For example, `cases?status=handling&overdue=1&sort=overdue_desc` opens the cases being handled that are overdue, most overdue first; `supervision?view=ranking` opens the monthly ranking."},
+    "guide.order.title": {"zh": "发起督办", "en": "Issuing a supervision order"},
+    "guide.order.body": {"zh": "1. 打开**矛盾纠纷**，用搜索或“仅超期”等筛选找到案件，点击该行打开案件。\n"
+                               "2. 在案件下方的**发起督办**中选择督办等级（普通、黄牌、红牌），填写办结期限和督办意见。\n"
+                               "3. 点击**发出督办**。督办单和案件流程中的督办记录同时写入，并署上您的姓名；督办单立即出现在“督办单”标签页和督办中心。\n"
+                               "4. 案件办结后，在同一处将督办单**标记办结**。\n\n"
+                               "领导和工作人员可以发起督办，查看者不能。期限早于当前时间、督办意见为空或过长、案件已办结或不在辖区内时，督办不会发出，也不写入任何数据，页面会说明原因。",
+                         "en": "1. Open **Cases**, find the case with the search or a filter such as “Overdue only”, and click its row to open it.\n"
+                               "2. Under the case, in **Issue a supervision order**, choose the grade (normal, yellow card, red card), the deadline and the instructions.\n"
+                               "3. Click **Issue order**. The order and its entry in the case's log are written together, with your name; the order shows at once in the “Supervision orders” tab and in the supervision centre.\n"
+                               "4. When the case is closed, mark the order **resolved** in the same place.\n\n"
+                               "Leaders and staff may issue orders; viewers may not. A deadline in the past, empty or over-long instructions, a closed case or a case outside your jurisdiction are refused with the reason, and nothing is written."},
+    "guide.gloss.title": {"zh": "指标口径", "en": "Definitions"},
+    "guide.gloss.caption": {"zh": "与各页面数字旁 ⓘ 中的说明相同。k、q、N 为页面上可选的倍数和天数。",
+                            "en": "The same definitions as in the ⓘ beside each number. k, q and N are the multiples and days chosen on the page."},
+    "guide.gloss.cases": {"zh": "案件办理", "en": "Cases"},
+    "guide.gloss.workbench": {"zh": "矛盾纠纷工作台", "en": "Case workbench"},
+    "guide.gloss.staffing": {"zh": "网格力量", "en": "Grid staffing"},
+    "guide.gloss.volunteers": {"zh": "志愿服务", "en": "Volunteer teams"},
+    "guide.gloss.assets": {"zh": "三资盘活", "en": "Idle assets"},
+    "guide.gloss.other": {"zh": "其他", "en": "Other"},
+    "guide.term.overdue": {"zh": "超期", "en": "Overdue"},
+    "guide.term.overdue_by": {"zh": "超期天数", "en": "Days overdue"},
+    "guide.tip": {"zh": "第一次使用？“使用帮助”介绍每个页面的用途、筛选方法和指标口径。",
+                  "en": "New here? The Help page explains what each page is for, how to filter and how every number is defined."},
+    "guide.tip.open": {"zh": "打开使用帮助", "en": "Open Help"},
+    "guide.tip.dismiss": {"zh": "知道了", "en": "Got it"},
+    "empty.stf.workload": {"zh": "所选区域和时间内没有上报事件，无法计算网格工作量。可以扩大时间范围或返回上级区域。",
+                           "en": "No cases were reported in this region and period, so there is no workload to compare. Widen the period or go up one level."},
+    "empty.ast.guarantee": {"zh": "所选时间范围内“保底+分成”项目没有月度收入记录，无法核对保底。",
+                            "en": "The guaranteed-minimum projects have no monthly revenue recorded in the selected period: nothing to check."},
+    "empty.sc.trend": {"zh": "近 12 个月的每个月末都没有超期积压案件。", "en": "No overdue case was open at any of the last 12 month ends."},
+    "empty.vol.no_teams": {"zh": "所选区域没有志愿服务队。可以返回上级区域查看。",
+                           "en": "No volunteer team serves this region. Go up one level to see the teams around it."},
+    "empty.stf.no_grids": {"zh": "所选区域没有划分网格，没有网格力量和工作量可统计。乡镇、村（社区）层面的缺岗见“3+1+N 体系”。",
+                           "en": "No grids are defined in this region, so there is no grid staffing or workload to show. Gaps at township and village level are under “3+1+N check”."},
+    # chart axes and legends (ui/charts.py): titles carry their unit
+    "chart.with_unit": {"zh": "{name}（{unit}）", "en": "{name} ({unit})"},
+    "chart.cases": {"zh": "案件数（件）", "en": "Cases"},
+    "chart.share": {"zh": "占比（%）", "en": "Share (%)"},
+    "chart.share_of_cases": {"zh": "案件占比（%）", "en": "Share of cases (%)"},
+    "chart.overdue_state": {"zh": "是否超期", "en": "Overdue?"},
+    "chart.orders": {"zh": "督办单（件）", "en": "Orders"},
+    "chart.median_hours_to_close": {"zh": "督办后办结用时中位数（小时）",
+                                    "en": "Median time to close after the order (hours)"},
+    "chart.workload": {"zh": "人均月事件数（件/人·月）", "en": "Cases per worker per month"},
+    "chart.grids": {"zh": "网格数（个）", "en": "Grids"},
+    "chart.teams": {"zh": "队伍数（支）", "en": "Teams"},
+    "chart.teams_cum": {"zh": "队伍数（支，累计）", "en": "Teams (cumulative)"},
+    "chart.members_cum": {"zh": "队员数（人，累计）", "en": "Members (cumulative)"},
+    "chart.activities": {"zh": "活动（次）", "en": "Activities"},
+    "chart.participations": {"zh": "参与（人次）", "en": "Participations"},
+    "chart.person_hours": {"zh": "服务时长（人·时）", "en": "Volunteer hours (person-hours)"},
+    "chart.revenue_wan": {"zh": "收入（万元）", "en": "Revenue (10k yuan)"},
+    "chart.received_wan": {"zh": "实收（万元）", "en": "Received (10k yuan)"},
+    "chart.minimum_wan": {"zh": "应得保底（万元）", "en": "Minimum owed (10k yuan)"},
+    "chart.shortfall_wan": {"zh": "保底缺口（万元）", "en": "Shortfall (10k yuan)"},
+    "chart.guarantee": {"zh": "保底缺口", "en": "Shortfall against the minimum"},
+    "chart.guarantee.met": {"zh": "无缺口", "en": "None"},
+    "chart.guarantee.short": {"zh": "有缺口", "en": "Short"},
+    "chart.visitors": {"zh": "游客（人次）", "en": "Visitors"},
+    "chart.visitors_per_day": {"zh": "日均游客（人次/天）", "en": "Visitors per day"},
+    "chart.units": {"zh": "单元数（个）", "en": "Units"},
+    "chart.score": {"zh": "得分（分）", "en": "Score (points)"},
+    "unit.pct": {"zh": "%", "en": "%"},
+    "unit.cases": {"zh": "件", "en": "cases"},
+    "unit.cases_per_1000": {"zh": "件/千人", "en": "cases per 1,000 residents"},
+    "unit.residents": {"zh": "人", "en": "residents"},
     # enums
     "enum.status.reported": {"zh": "上报", "en": "Reported"},
     "enum.status.accepted": {"zh": "受理", "en": "Accepted"},
