@@ -1303,7 +1303,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "unit.pct": {"zh": "%", "en": "%"},
     "unit.cases": {"zh": "件", "en": "cases"},
     "unit.cases_per_1000": {"zh": "件/千人", "en": "cases per 1,000 residents"},
-    "unit.residents": {"zh": "人", "en": "residents"},
+    "unit.residents": {"zh": "人", "en": "people"},
     # enums
     "enum.status.reported": {"zh": "上报", "en": "Reported"},
     "enum.status.accepted": {"zh": "受理", "en": "Accepted"},
