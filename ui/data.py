@@ -11,6 +11,7 @@ import os
 from datetime import date, datetime, timedelta
 
 import streamlit as st
+import streamlit.elements.spinner as _spinner_element
 
 from data_access import (
     assets,
@@ -47,11 +48,35 @@ def _filter_key(f: CaseFilter):
 
 _KEYS = {CaseFilter: _filter_key}
 
+# Loading indicator.  Anything that takes more than about 200 ms should show that the page is working, but
+# Streamlit shows a spinner only after ``streamlit.elements.spinner.DELAY_SECS`` (0.5 s): lowered here, the one
+# place, for every spinner of the app (a cache miss below, st.spinner on a page).  Read when a spinner starts.
+_spinner_element.DELAY_SECS = 0.2
+
+
+class _LoadingText(str):
+    """The text of the spinner a cache miss shows, translated when it is shown.  ``st.cache_data`` takes its
+    ``show_spinner`` text once, at decoration (import) time, when no session and so no language is known;
+    Streamlit turns it into the element's text with ``str()`` on the cache miss, in the session's script run.
+    A cache hit shows nothing (Streamlit starts the spinner only on a miss, and only for the outermost cached
+    call)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        from .state import t
+
+        return t("common.loading")
+
+
+LOADING = _LoadingText("common.loading")
+
 
 def cached(ttl: int = REFRESH_S, **options):
-    """``st.cache_data`` as every reader here uses it: the filter keyed by :func:`_filter_key`, no spinner of
-    its own, expiring after the refresh interval unless ``ttl`` says otherwise."""
-    return st.cache_data(hash_funcs=_KEYS, ttl=ttl, show_spinner=False, **options)
+    """``st.cache_data`` as every reader here uses it: the filter keyed by :func:`_filter_key`, "正在加载…" /
+    "Loading…" while a value not cached yet is read (after 0.2 s; nothing on a hit), expiring after the refresh
+    interval unless ``ttl`` says otherwise.  The spinner text is not part of the cache key."""
+    return st.cache_data(hash_funcs=_KEYS, ttl=ttl, show_spinner=LOADING, **options)
 
 
 def db_url() -> str:
