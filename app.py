@@ -54,6 +54,9 @@ if user is None or may_read_audit(user):  # signed out: every page, so a link to
     pages[t("nav.section.admin")] = [
         st.Page("pages/audit.py", title=t("nav.audit"), icon=":material/policy:", url_path="audit"),
     ]
+pages[t("nav.section.help")] = [  # last: the guided tour for first-time users
+    st.Page("pages/help.py", title=t("nav.help"), icon=":material/help:", url_path="help"),
+]
 # Signed out, the pages stay registered (hidden) so that the link the user came with opens after sign-in.
 nav = st.navigation(pages, position="sidebar" if user is not None else "hidden")
 if deep_link:

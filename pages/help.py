@@ -1,0 +1,79 @@
+"""使用帮助 — the guided tour for first-time users: what each page answers and for whom (with a link to each
+page and to each view of the supervision centre), the sidebar's region and period, filters kept in the URL,
+how to issue a supervision order, and the definitions glossary (the ``help.*`` texts of the ⓘ, ui/glossary.py).
+
+No data is read here; like every page it runs only inside the frame, after sign-in."""
+from __future__ import annotations
+
+import streamlit as st
+
+from data_access.access import may_read_audit
+from ui import glossary
+from ui.auth import current_user
+from ui.guard import require_frame
+from ui.state import lang, t
+
+# (page file, navigation title key, icon, description key) in the order of the navigation
+PAGES = (
+    ("pages/overview.py", "nav.overview", ":material/dashboard:", "guide.page.overview"),
+    ("pages/cases.py", "nav.cases", ":material/assignment:", "guide.page.cases"),
+    ("pages/supervision.py", "nav.supervision", ":material/gavel:", "guide.page.supervision"),
+    ("pages/staffing.py", "nav.staffing", ":material/groups:", "guide.page.staffing"),
+    ("pages/volunteers.py", "nav.volunteers", ":material/volunteer_activism:", "guide.page.volunteers"),
+    ("pages/assets.py", "nav.assets", ":material/real_estate_agent:", "guide.page.assets"),
+    ("pages/clean_units.py", "nav.clean", ":material/verified:", "guide.page.clean"),
+    ("pages/audit.py", "nav.audit", ":material/policy:", "guide.page.audit"),
+)
+SUPERVISION_VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")
+TIP_DISMISSED = "guide_tip_dismissed"  # the Overview's first-visit tip (pages/overview.py)
+
+
+def page_card(path: str, title_key: str, icon: str, text_key: str, user) -> None:
+    with st.container(border=True):
+        if path == "pages/audit.py" and not may_read_audit(user):
+            # not in this account's navigation, so no link to it
+            st.markdown(f"**{t(title_key)}**")
+            st.markdown(t(text_key))
+            st.caption(t("guide.page.audit.denied"))
+            return
+        st.page_link(path, label=t(title_key), icon=icon)
+        st.markdown(t(text_key))
+        if path == "pages/supervision.py":
+            for view in SUPERVISION_VIEWS:
+                left, right = st.columns([2, 3], vertical_alignment="center")
+                left.page_link(path, label=t(f"sc.view.{view}"), icon=":material/chevron_right:",
+                               query_params={"view": view})
+                right.caption(t(f"guide.view.{view}"))
+
+
+def glossary_section() -> None:
+    st.subheader(t("guide.gloss.title"), anchor="definitions")
+    st.caption(t("guide.gloss.caption"))
+    sep = "：" if lang() == "zh" else ": "
+    for heading, items in glossary.sections():
+        lines = [f"- **{t(term)}**{sep}{glossary.definition(key, lang())}" if term
+                 else f"- {glossary.definition(key, lang())}" for term, key in items]
+        st.markdown(f"**{t(heading)}**\n\n" + "\n".join(lines))
+
+
+require_frame("help")
+st.session_state[TIP_DISMISSED] = True  # the Overview's pointer to this page has done its work
+user = current_user()
+st.title(t("guide.title"))
+st.caption(t("guide.caption"))
+st.markdown(t("guide.toc"))
+
+st.subheader(t("guide.pages.title"), anchor="pages")
+st.caption(t("guide.pages.caption"))
+columns = st.columns(2)
+for i, (path, title_key, icon, text_key) in enumerate(PAGES):
+    with columns[0 if i < 3 else 1]:  # read down: the oversight pages (the centre's card is long), then the rest
+        page_card(path, title_key, icon, text_key, user)
+
+st.subheader(t("guide.filters.title"), anchor="filters")
+st.markdown(t("guide.filters.body"))
+st.subheader(t("guide.url.title"), anchor="links")
+st.markdown(t("guide.url.body"))
+st.subheader(t("guide.order.title"), anchor="orders")
+st.markdown(t("guide.order.body"))
+glossary_section()
