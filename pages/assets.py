@@ -86,12 +86,15 @@ def money_view(f, url) -> None:
     if g.empty:
         st.info(t("ast.guarantee.none"))
         return
+    if not g["months"].sum():  # no month of the period recorded: nothing owed, nothing to compare
+        st.info(t("empty.ast.guarantee"))
+        return
     st.caption(t("ast.guarantee.caption"))
     charts.draw(charts.guarantee_chart, g)
     view = g.assign(coverage=g["coverage"] * 100, project_code=[f"assets?project={c}" for c in g["project_code"]])
     styled = view.style.apply(lambda row: [charts.OVERDUE_STYLE if row["shortfall_wan"] > 0 and c in
                                            ("shortfall_wan", "shortfall_months") else "" for c in row.index], axis=1)
-    st.dataframe(styled, hide_index=True,
+    st.dataframe(styled, hide_index=True, placeholder="—",  # coverage of a project without a month: "—"
                  column_order=["name", "project_code", "guaranteed_min_wan", "revenue_share_pct", "months",
                                "minimum_wan", "received_wan", "share_part_wan", "shortfall_wan", "shortfall_months",
                                "coverage"],

@@ -140,6 +140,9 @@ def workload_view(f, url, now) -> None:
     if w.median is None:
         st.info(t("stf.work.none"))
         return
+    if not w.grids["cases"].sum():  # every workload 0: no median, histogram or flag says anything
+        st.info(t("empty.stf.workload"))
+        return
     st.caption(t("stf.work.caption", months=f"{w.months:.1f}", median=f"{w.median:.2f}"))
     m = st.columns(4)
     m[0].metric(t("stf.work.median"), f"{w.median:.2f}", help=t("help.stf.median"), border=True)
@@ -278,6 +281,8 @@ def page() -> None:
         grid_card_view(f, url)
         return
     kpis(f, url)
+    if not data.staffing_summary(url, f).grids:  # (the call kpis made: cached) the 3+1+N gaps still apply
+        st.info(t("empty.stf.no_grids"))
     urlstate.seed(PARAMS)
     view = st.segmented_control(t("sc.view"), VIEWS, key="stf_view", required=True, label_visibility="collapsed",
                                 format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'stf.view.{v}')}") or "regions"

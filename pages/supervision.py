@@ -90,8 +90,11 @@ def backlog_view(f, url, now) -> None:
             charts.draw(charts.backlog_overdue_chart, over, [t(f"backlog.overdue.{k}") for k in OVERDUE_KEYS])
     st.subheader(t("sc.backlog.trend"))
     trend = data.backlog_trend(url, f, now)
-    charts.draw(charts.overdue_trend_chart, trend)
-    st.caption(t("sc.backlog.trend.caption"))
+    if trend["open_overdue"].sum():
+        charts.draw(charts.overdue_trend_chart, trend)
+        st.caption(t("sc.backlog.trend.caption"))
+    else:  # a line at zero reads as an empty chart
+        st.info(t("empty.sc.trend"))
     left, right = st.columns(2)
     with left:
         child = v["child"]

@@ -213,6 +213,10 @@ def page() -> None:
         urlstate.publish(PARAMS)
         return
     kpis(f, url, now)
+    if not data.volunteer_summary(url, f, now, _days()).teams:  # (the call kpis made: cached)
+        st.info(t("empty.vol.no_teams"))
+        urlstate.publish(PARAMS)
+        return
     view = st.segmented_control(t("sc.view"), VIEWS, key="vol_view", required=True, label_visibility="collapsed",
                                 format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'vol.view.{v}')}") or "overview"
     if view == "overview":
