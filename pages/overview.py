@@ -12,11 +12,11 @@ from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
 
-MAP_MEASURES = {
-    "closure_rate": ("ov.rank.closure_rate", ".2%"),
-    "on_time_rate": ("ov.rank.on_time_rate", ".2%"),
-    "cases_per_1000": ("ov.rank.per_1000", ".1f"),
-    "open_overdue": ("ov.rank.open_overdue", ",d"),
+MAP_MEASURES = {  # measure: (title key, tooltip format, unit key)
+    "closure_rate": ("ov.rank.closure_rate", ".2%", "unit.pct"),
+    "on_time_rate": ("ov.rank.on_time_rate", ".2%", "unit.pct"),
+    "cases_per_1000": ("ov.rank.per_1000", ".1f", "unit.cases_per_1000"),
+    "open_overdue": ("ov.rank.open_overdue", ",d", "unit.cases"),
 }
 
 
@@ -99,13 +99,13 @@ def county_map(f, url, now, tree) -> None:
         t("ov.map.measure"), list(MAP_MEASURES), default="closure_rate", key="map_measure",
         format_func=lambda m: t(MAP_MEASURES[m][0]), required=True,
     ) or "closure_rate"
-    label_key, num_fmt = MAP_MEASURES[measure]
+    label_key, num_fmt, unit_key = MAP_MEASURES[measure]
     if not has_shapes:
         st.info(t("ov.map.none"))
         return
     values = counties[["code", "name"]].assign(value=counties[measure].astype(float))
     county = ancestor_code(tree, f.region_code, "county")
-    charts.draw(charts.county_map, values, t(label_key), num_fmt, county)
+    charts.draw(charts.county_map, values, t(label_key), num_fmt, county, unit_key)
     st.caption(t("ov.map.attribution"))
 
 

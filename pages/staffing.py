@@ -22,9 +22,9 @@ VIEW_ICONS = {"regions": ":material/groups:", "structure": ":material/account_tr
               "workload": ":material/work_history:", "find": ":material/search:"}
 OVERLOAD_CHOICES = ("1.5", "2", "3")
 QUIET_CHOICES = ("0.1", "0.25", "0.5")
-MAP_MEASURES = {"residents_per_worker": ("stf.kpi.residents_per_worker", ",.0f"),
-                "coverage": ("stf.kpi.coverage", ".1%"),
-                "party_share": ("stf.kpi.party_share", ".1%")}
+MAP_MEASURES = {"residents_per_worker": ("stf.kpi.residents_per_worker", ",.0f", "unit.residents"),
+                "coverage": ("stf.kpi.coverage", ".1%", "unit.pct"),
+                "party_share": ("stf.kpi.party_share", ".1%", "unit.pct")}  # (title key, format, unit key)
 P = urlstate.Param
 PARAMS = [
     P("view", "choice", VIEWS, "regions", widget="stf_view"),
@@ -95,9 +95,10 @@ def county_map(f, url) -> None:
     if not has_shapes:
         st.info(t("ov.map.none"))
         return
-    label_key, num_fmt = MAP_MEASURES[measure]
+    label_key, num_fmt, unit_key = MAP_MEASURES[measure]
     values = counties[["code", "name"]].assign(value=counties[measure].astype(float))
-    charts.draw(charts.county_map, values, t(label_key), num_fmt, ancestor_code(tree, f.region_code, "county"))
+    charts.draw(charts.county_map, values, t(label_key), num_fmt, ancestor_code(tree, f.region_code, "county"),
+                unit_key)
     st.caption(t("ov.map.attribution"))
 
 
