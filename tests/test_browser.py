@@ -270,7 +270,7 @@ def test_workbench_select_a_case_issue_a_red_order_and_see_it_listed(app, page, 
 
     form = page.locator("[data-testid=stForm]").first
     form.scroll_into_view_if_needed()
-    form.get_by_role("button", name=tr("enum.grade.red", lang), exact=True).click()
+    form.get_by_role("radio", name=tr("enum.grade.red", lang), exact=True).click()  # a segmented control
     form.get_by_label(tr("wb.order.note", lang)).fill(f"浏览器测试：请两日内办结 ({lang})")
     form.get_by_role("button", name=re.compile(re.escape(tr("wb.order.submit", lang)))).click()
     browser.wait_for_app(page)
@@ -285,7 +285,8 @@ def test_workbench_select_a_case_issue_a_red_order_and_see_it_listed(app, page, 
     assert wait.locator("[data-testid=stMetricValue]").inner_text().strip() == str(red_before + 1)
     grid = orders.locator("[data-testid=stDataFrame]").first
     grid.scroll_into_view_if_needed()
-    assert "c06" in grid.inner_text()  # the grid's cells are also in the DOM for screen readers
+    # The grid draws on a canvas; its cells are also in the DOM, for screen readers, once it has drawn them.
+    grid.locator("td", has_text="c06").first.wait_for(state="attached", timeout=15_000)
     shot(page, f"orders_{lang}")
 
 
