@@ -235,6 +235,21 @@ def test_overview_fits_a_laptop_and_a_wall_display(app, chromium, leader_state, 
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_help_page_links_to_every_page_and_opens_one(app, page, lang):
+    open_page(page, app, "help", f"lang={lang}")
+    assert_clean(page)
+    assert page.locator("h1").first.inner_text().startswith(translate("guide.title", lang))
+    links = page.locator("[data-testid=stMain] [data-testid=stPageLink]")
+    assert links.count() >= 8 + 7  # every page, and each view of the supervision centre
+    assert translate("guide.gloss.title", lang) in page.locator("[data-testid=stMain]").inner_text()
+    shot(page, f"help_{lang}")
+    links.filter(has_text=translate("nav.cases", lang)).first.click()
+    browser.wait_for_app(page)
+    assert "/cases" in page.url, page.url
+    wait_metric(page, "wb.kpi.found", lang, "9")
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_audit_log_shows_the_sign_in_and_its_filter(app, page, lang):
     open_page(page, app, "audit", f"lang={lang}")
     assert_clean(page)
