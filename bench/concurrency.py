@@ -46,11 +46,12 @@ if __package__ in (None, ""):  # run as a script: python bench/concurrency.py
 
 from bench.server import BENCH_NOW, StreamlitServer
 from bench.timing import bench_session
+from bench.visits import VIEWS
 from bench.ws_client import ClientError, RunResult, StreamlitClient
 
 TODAY = date.fromisoformat(BENCH_NOW[:10])
 OPEN_STATUSES = ("reported", "accepted", "dispatched", "handling", "feedback")
-SUPERVISION_VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")
+SUPERVISION_VIEWS = VIEWS["supervision"]
 PAGE_TITLES = {"": "ov.title", "cases": "wb.title", "supervision": "sc.title"}
 LANG = "zh"
 GRACE_S = 20.0  # after ``seconds``: the time a step already started may still take

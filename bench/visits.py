@@ -9,19 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ui.views import PAGE_VIEWS
+
 LOUXING = "431302"
 YUEYANG = "430600"
 PROJECT = "YY-DTNL-01"
 
 
-# The views of each page that has several (``?view=…``), in the order of its switch.
-VIEWS: dict[str, tuple[str, ...]] = {
-    "supervision": ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking"),
-    "staffing": ("regions", "structure", "workload", "find"),
-    "volunteers": ("overview", "activities", "teams"),
-    "assets": ("portfolio", "money", "visitors", "projects"),
-    "clean": ("ranking", "units", "months"),
-}
+# The views of each page that has several (``?view=…``), in the order of its switch (ui/views.py).
+VIEWS: dict[str, tuple[str, ...]] = {page: tuple(icons) for page, icons in PAGE_VIEWS.items()}
 
 
 @dataclass(frozen=True)

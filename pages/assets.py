@@ -14,10 +14,10 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
+from ui.views import view_icons
 
-VIEWS = ("portfolio", "money", "visitors", "projects")
-VIEW_ICONS = {"portfolio": ":material/domain:", "money": ":material/payments:", "visitors": ":material/groups:",
-              "projects": ":material/list_alt:"}
+VIEW_ICONS = view_icons("assets")  # ui/views.py: the one list of views
+VIEWS = tuple(VIEW_ICONS)
 P = urlstate.Param
 PARAMS = [
     P("view", "choice", VIEWS, "portfolio", widget="ast_view"),

@@ -21,10 +21,10 @@ from ui.bulletin import month_label
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
+from ui.views import view_icons
 
-VIEWS = ("ranking", "units", "months")
-VIEW_ICONS = {"ranking": ":material/leaderboard:", "units": ":material/domain:",
-              "months": ":material/calendar_month:"}
+VIEW_ICONS = view_icons("clean")  # ui/views.py: the one list of views
+VIEWS = tuple(VIEW_ICONS)
 KIND_CHOICES = ("all", *KINDS)
 P = urlstate.Param
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.access import may_read_audit
-from ui import glossary
+from ui import frame, glossary
 from ui.auth import current_user
 from ui.guard import require_frame
 from ui.state import lang, t
+from ui.views import view_icons
 
 # (page file, navigation title key, icon, description key) in the order of the navigation
 PAGES = (
@@ -24,8 +25,6 @@ PAGES = (
     ("pages/clean_units.py", "nav.clean", ":material/verified:", "guide.page.clean"),
     ("pages/audit.py", "nav.audit", ":material/policy:", "guide.page.audit"),
 )
-SUPERVISION_VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")
-TIP_DISMISSED = "guide_tip_dismissed"  # the Overview's first-visit tip (pages/overview.py)
 
 
 def page_card(path: str, title_key: str, icon: str, text_key: str, user) -> None:
@@ -39,7 +38,7 @@ def page_card(path: str, title_key: str, icon: str, text_key: str, user) -> None
         st.page_link(path, label=t(title_key), icon=icon)
         st.markdown(t(text_key))
         if path == "pages/supervision.py":
-            for view in SUPERVISION_VIEWS:
+            for view in view_icons("supervision"):
                 left, right = st.columns([2, 3], vertical_alignment="center")
                 left.page_link(path, label=t(f"sc.view.{view}"), icon=":material/chevron_right:",
                                query_params={"view": view})
@@ -57,7 +56,7 @@ def glossary_section() -> None:
 
 
 require_frame("help")
-st.session_state[TIP_DISMISSED] = True  # the Overview's pointer to this page has done its work
+frame.tip_seen()  # the Overview's pointer to this page has done its work
 user = current_user()
 st.title(t("guide.title"))
 st.caption(t("guide.caption"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.regions import ancestor_code
-from ui import charts, data, fmt, lists
+from ui import charts, data, fmt, frame, lists
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
@@ -141,25 +141,6 @@ def _cockpit() -> None:
         county_map(f, url, now, tree)
 
 
-TIP_DISMISSED = "guide_tip_dismissed"  # also set by the help page once it has been opened
-
-
-def _dismiss_tip() -> None:
-    st.session_state[TIP_DISMISSED] = True
-
-
-def first_visit_tip() -> None:
-    """A new session's one-line pointer to the help page, until dismissed (or the help page is opened); not
-    shown again in that session."""
-    if st.session_state.get(TIP_DISMISSED):
-        return
-    with st.container(border=True, key="guide_tip"):
-        text, link, close = st.columns([7, 2, 1], vertical_alignment="center")
-        text.markdown(f":material/lightbulb: {t('guide.tip')}")
-        link.page_link("pages/help.py", label=t("guide.tip.open"), icon=":material/help:")
-        close.button(t("guide.tip.dismiss"), key="guide_tip_dismiss", on_click=_dismiss_tip)
-
-
 page_header("overview", "ov.title", "app.subtitle")
-first_visit_tip()
+frame.first_visit_tip()
 cockpit()

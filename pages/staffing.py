@@ -16,10 +16,10 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
+from ui.views import view_icons
 
-VIEWS = ("regions", "structure", "workload", "find")
-VIEW_ICONS = {"regions": ":material/groups:", "structure": ":material/account_tree:",
-              "workload": ":material/work_history:", "find": ":material/search:"}
+VIEW_ICONS = view_icons("staffing")  # ui/views.py: the one list of views
+VIEWS = tuple(VIEW_ICONS)
 OVERLOAD_CHOICES = ("1.5", "2", "3")
 QUIET_CHOICES = ("0.1", "0.25", "0.5")
 MAP_MEASURES = {"residents_per_worker": ("stf.kpi.residents_per_worker", ",.0f", "unit.residents"),

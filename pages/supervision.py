@@ -25,12 +25,10 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
+from ui.views import view_icons
 
-VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")
-VIEW_ICONS = {"backlog": ":material/hourglass_bottom:", "steps": ":material/timer:",
-              "departments": ":material/apartment:", "bounces": ":material/sync_problem:",
-              "orders": ":material/gavel:", "integrity": ":material/fact_check:",
-              "ranking": ":material/leaderboard:"}
+VIEW_ICONS = view_icons("supervision")  # ui/views.py: the one list of views
+VIEWS = tuple(VIEW_ICONS)
 BY_KEYS = tuple(b or "none" for b in BY_CHOICES)
 CHECK_KEYS = tuple(CHECKS)
 WEIGHT_NAMES = ScoreWeights.COMPONENTS

@@ -12,10 +12,10 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
+from ui.views import view_icons
 
-VIEWS = ("overview", "activities", "teams")
-VIEW_ICONS = {"overview": ":material/volunteer_activism:", "activities": ":material/event_note:",
-              "teams": ":material/diversity_3:"}
+VIEW_ICONS = view_icons("volunteers")  # ui/views.py: the one list of views
+VIEWS = tuple(VIEW_ICONS)
 DAYS_CHOICES = ("90", "180", "365")
 MEASURES = ("activities", "participants", "person_hours")
 P = urlstate.Param

@@ -164,3 +164,22 @@ def page_header(url_path: str, title_key: str, caption_key: str | None = None) -
     st.title(t(title_key) + (f" · {fmt.plain(region.name)}" if region else ""))
     if caption_key:
         st.caption(t(caption_key))
+
+
+# The Overview's first-visit tip: a new session's one-line pointer to the help page (pages/help.py), until it is
+# dismissed or the help page is opened; not shown again in that session.
+TIP_DISMISSED = "guide_tip_dismissed"
+
+
+def tip_seen() -> None:
+    st.session_state[TIP_DISMISSED] = True
+
+
+def first_visit_tip() -> None:
+    if st.session_state.get(TIP_DISMISSED):
+        return
+    with st.container(border=True, key="guide_tip"):
+        text, link, close = st.columns([7, 2, 1], vertical_alignment="center")
+        text.markdown(f":material/lightbulb: {t('guide.tip')}")
+        link.page_link("pages/help.py", label=t("guide.tip.open"), icon=":material/help:")
+        close.button(t("guide.tip.dismiss"), key="guide_tip_dismiss", on_click=tip_seen)
