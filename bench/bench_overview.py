@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import subprocess
 import sys
 import time
 from datetime import date, datetime
@@ -86,33 +85,12 @@ def apptest_render(url: str) -> tuple[float, float]:
 
 
 def server_rss(url: str) -> float:
-    """Peak RSS (MB) of `streamlit run app.py` after visiting the Overview at every level."""
-    from playwright.sync_api import sync_playwright
+    """Peak RSS (MiB) of `streamlit run app.py` after a signed-in visit of every page in both languages
+    (bench/rss.py; it replaced this script's own visit, which stopped at the sign-in page once sign-in came)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import rss
 
-    env = {**os.environ, "GOV_DB_URL": url, "GOV_AUTO_DEMO": "0"}
-    port = "8765"
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", port,
-                             "--server.headless", "true"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sys.path.insert(0, str(ROOT / "tools"))
-    from screenshot import ARGS, wait_idle
-
-    try:
-        time.sleep(4)
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            page = b.new_page(viewport={"width": 1440, "height": 1000})
-            for region in ["431300", "431302", "431302001", "431302001001", "431302001001001", "431322",
-                           "431382", "431321", "431381"]:
-                page.goto(f"http://127.0.0.1:{port}/?region={region}")
-                wait_idle(page)
-            b.close()
-        with open(f"/proc/{proc.pid}/status") as fh:
-            peak = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM"))
-        return peak / 1024
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    return rss.run(url, progress=False)["vm_hwm_mib"]
 
 
 def main() -> int:

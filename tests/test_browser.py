@@ -75,8 +75,7 @@ def app(tmp_path_factory):
     users.add_user(eng, LEADER[0], display_name="李明", role="leader", scope_code="100", password=LEADER[1])
     users.add_user(eng, STAFF[0], display_name="王芳", role="staff", scope_code="110", password=STAFF[1])
     eng.dispose()
-    env = {"GOV_DB_URL": url, "GOV_AUTO_DEMO": "0", "GOV_NOW": NOW}
-    with browser.AppServer(env, log=tmp / "app.log") as server:
+    with browser.app_server(url, log=tmp / "app.log", env={"GOV_NOW": NOW}) as server:
         yield server
 
 

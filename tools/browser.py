@@ -2,22 +2,21 @@
 by Playwright's Python package, which downloads no browser of its own here.
 
 Used by the browser tests (tests/test_browser.py), the README's screenshots (tools/readme_screenshots.py) and
-tools/screenshot.py.  ``AppServer`` runs ``streamlit run app.py`` on a free local port against a database,
+tools/screenshot.py.  ``app_server`` runs ``streamlit run app.py`` on a free local port against a database,
 ``wait_for_app`` waits until Streamlit has finished running the script (the same signal Streamlit's own
 end-to-end tests use: the ``data-test-script-state`` attribute of the app element) and no skeleton is left.
 """
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
-from typing import Self
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.server import StreamlitServer  # after the repository root is on the path
+
 CHROMIUM = os.environ.get("GOV_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -37,53 +36,10 @@ def chromium_missing() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class AppServer:
-    """``streamlit run app.py`` on a free port with ``env`` added to this process's environment; waits for the
-    health endpoint on entry and stops the server on exit.  Its output goes to ``log``."""
-
-    def __init__(self, env: dict[str, str], log: Path, port: int | None = None, timeout_s: float = 90):
-        self.env, self.log, self.port, self.timeout_s = env, log, port or free_port(), timeout_s
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Self:
-        cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "wb") as out:  # the child keeps its own copy of the file descriptor
-            self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=out,
-                                         stderr=subprocess.STDOUT)
-        end = time.time() + self.timeout_s
-        while time.time() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the app exited with {self.proc.returncode}; see {self.log}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.3)
-        self.__exit__(None, None, None)
-        raise TimeoutError(f"the app did not answer its health check within {self.timeout_s} s; see {self.log}")
-
-    def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+def app_server(db_url: str, log: Path, env: dict[str, str] | None = None, timeout_s: float = 120) -> StreamlitServer:
+    """``streamlit run app.py`` on a free loopback port against ``db_url`` (bench/server.py: ready when its health
+    check answers, always stopped when the ``with`` block ends); ``env`` overrides its settings (GOV_NOW …)."""
+    return StreamlitServer(db_url, env=env, log_path=log, startup_timeout=timeout_s)
 
 
 def launch(playwright):

@@ -38,6 +38,16 @@ class Shot:
     scroll_to: str | None = None  # a CSS selector scrolled into view before the shot
 
 
+def shrink(png: Path) -> None:
+    """256 colours without dithering: a screenshot of flat UI colours looks the same at a third of the bytes,
+    which matters for pictures kept in git and made again with each change."""
+    from PIL import Image  # Pillow comes with Streamlit
+
+    with Image.open(png) as im:
+        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    small.save(png, optimize=True)
+
+
 def shots(samples: dict[str, str]) -> list[Shot]:
     return [
         Shot("overview", ""),
@@ -68,7 +78,8 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
-    with browser.AppServer({"GOV_DB_URL": db, "GOV_AUTO_DEMO": "1"}, log=tmp / "app.log", timeout_s=120) as app, \
+    # The real clock (GOV_NOW empty), and the demo data built on first start into an empty database.
+    with browser.app_server(db, log=tmp / "app.log", env={"GOV_AUTO_DEMO": "1", "GOV_NOW": ""}) as app, \
             sync_playwright() as p:
         chromium = browser.launch(p)
         states: dict[str, str] = {}
@@ -99,6 +110,7 @@ def main() -> int:
             if problems.count():
                 raise SystemExit(f"{file}: {problems.first.inner_text()[:300]}")
             tab.screenshot(path=str(out / file))
+            shrink(out / file)
             print("saved", out / file)
             ctx.close()
 
