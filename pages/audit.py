@@ -9,7 +9,7 @@ import streamlit as st
 from data_access.access import may_read_audit
 from data_access.audit import EVENTS
 from data_access.clock import wall_now
-from ui import data, fmt
+from ui import data, fmt, urlstate
 from ui.auth import current_user
 from ui.guard import require_frame
 from ui.setup import friendly_errors
@@ -28,6 +28,10 @@ scope_text = (t("au.scope.mine", region=fmt.plain(tree.nodes[user.scope_code].na
               else t("au.scope.all"))
 st.caption(t("au.caption", scope=scope_text))
 
+# The event and account filters are in the URL (?event=export,write&who=li), so a reload or a link keeps them.
+ps = [urlstate.Param("event", "list", EVENTS, [], widget="au_events"),
+      urlstate.Param("who", "text", default="", widget="au_who")]
+urlstate.seed(ps)
 c = st.columns([3, 2, 2])
 events = c[0].multiselect(t("au.f.events"), EVENTS, format_func=lambda e: t(f"enum.audit.{e}"), key="au_events",
                           placeholder=t("frame.region.all"))
@@ -35,6 +39,7 @@ who = c[1].text_input(t("au.f.who"), key="au_who", max_chars=64)
 today = wall_now().date()  # the audit log keeps real time, even while GOV_NOW freezes the data's clock
 dates = c[2].date_input(t("au.f.dates"), value=(today - timedelta(days=29), today), key="au_dates",
                         format="YYYY-MM-DD")
+urlstate.publish(ps)
 d_from, d_to = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
 
 with friendly_errors():

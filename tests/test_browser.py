@@ -258,10 +258,12 @@ def test_audit_log_shows_the_sign_in_and_its_filter(app, page, lang):
     page.keyboard.press("Enter")
     browser.wait_for_app(page)
     page.get_by_text(translate("au.empty", lang)).wait_for(timeout=30_000)
+    assert_url(page, lang, "who=nobody-by-this-name")
     page.reload()
     browser.wait_for_app(page)
-    assert_url(page, lang)
     assert page.locator("h1").first.inner_text().startswith(translate("au.title", lang))
+    assert page.get_by_label(translate("au.f.who", lang)).input_value() == "nobody-by-this-name"
+    page.get_by_text(translate("au.empty", lang)).wait_for(timeout=30_000)
 
 
 @pytest.mark.parametrize("lang", LANGS)
