@@ -206,6 +206,7 @@ def test_every_view_renders_in_the_browser(app, page, lang):
         for view in views:
             open_page(page, app, path, f"lang={lang}&view={view}")
             assert_clean(page)
+            assert_fits(page)
             assert_url(page, lang, *([f"view={view}"] if view != views[0] else []))  # the first is the default
             shot(page, f"{path}_{view}_{lang}")
             seen.append(f"{path}:{view}")
@@ -241,6 +242,7 @@ def test_help_page_links_to_every_page_and_opens_one(app, page, lang):
     links = page.locator("[data-testid=stMain] [data-testid=stPageLink]")
     assert links.count() >= 8 + 7  # every page, and each view of the supervision centre
     assert translate("guide.gloss.title", lang) in page.locator("[data-testid=stMain]").inner_text()
+    assert_fits(page)
     shot(page, f"help_{lang}")
     links.filter(has_text=translate("nav.cases", lang)).first.click()
     browser.wait_for_app(page)
