@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import PG_SKIP_REASON, PG_URL, ROOT, load_fixture
 
 sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -62,20 +62,21 @@ PAGES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
+def serve(kind: str, tmp: Path):
+    """The app on the fixture in a database of ``kind`` with the two accounts (a context manager)."""
     from data_access import users
-    from data_access.db import make_engine
-    from data_access.loader import load_dataset
 
-    tmp = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{tmp / 'app.db'}"
-    eng = make_engine(url)
-    load_dataset(FIXTURES / "metrics", eng)
+    eng = load_fixture(kind, tmp, "metrics")
     users.add_user(eng, LEADER[0], display_name="李明", role="leader", scope_code="100", password=LEADER[1])
     users.add_user(eng, STAFF[0], display_name="王芳", role="staff", scope_code="110", password=STAFF[1])
+    url = eng.url.render_as_string(hide_password=False)
     eng.dispose()
-    with browser.app_server(url, log=tmp / "app.log", env={"GOV_NOW": NOW}) as server:
+    return browser.app_server(url, log=tmp / "app.log", env={"GOV_NOW": NOW})
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with serve("sqlite", tmp_path_factory.mktemp("browser")) as server:
         yield server
 
 
@@ -341,3 +342,24 @@ def test_sign_in_refuses_a_wrong_password_keeps_the_session_on_reload_and_signs_
         assert tab.locator("[data-testid=stMetric]").count() == 0
     finally:
         ctx.close()
+
+
+@pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON)
+def test_every_page_shows_the_same_numbers_on_postgresql(chromium, tmp_path):
+    """The production database behind a real browser: each page's main number for the city, and 东县's after
+    the sidebar change, as on SQLite.  The SQLite server is stopped by then or untouched: each has its own port."""
+    with serve("pg", tmp_path) as pg_app:
+        ctx = chromium.new_context(viewport=browser.LAPTOP)
+        tab = ctx.new_page()
+        try:
+            tab.goto(f"{pg_app.url}/?{PERIOD}")
+            browser.wait_for_app(tab)
+            browser.sign_in(tab, *LEADER)
+            for path, _title, metric_key, city, east in PAGES:
+                open_page(tab, pg_app, path)
+                assert_clean(tab)
+                wait_metric(tab, metric_key, "zh", city)
+                open_page(tab, pg_app, path, "region=110")
+                wait_metric(tab, metric_key, "zh", east)
+        finally:
+            ctx.close()
