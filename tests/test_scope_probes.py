@@ -2621,7 +2621,7 @@ def test_no_page_renders_raw_html():
 
 
 MARKUP = ("script", "img", "md_link", "md_image")
-FIELDS = ("q_url", "q_widget", "case_url", "note", "audit_who", "signin_user", "signin_password",
+FIELDS = ("q_url", "q_widget", "case_url", "note", "audit_who", "audit_who_url", "signin_user", "signin_password",
           "staffing_q_url", "volunteers_q_url", "volunteers_team_url", "assets_project_url",
           "clean_unit_url")
 
@@ -2744,6 +2744,10 @@ def test_hostile_strings_in_every_text_input_are_neutral(env, field_, sid, reque
         elif field_ == "audit_who":
             at = _session(env, "audit", lambda: open_page(app(env, "leader"), "audit", {}))
             at.text_input(key="au_who").set_value(s).run()
+            check_neutral(env, at, before)
+            assert at.dataframe or any(i.value == "没有符合条件的记录。" for i in at.info)
+        elif field_ == "audit_who_url":  # the audit log's account filter from a link
+            at = open_page(app(env, "leader"), "audit", {"who": s, "event": "sign_in," + s})
             check_neutral(env, at, before)
             assert at.dataframe or any(i.value == "没有符合条件的记录。" for i in at.info)
         else:  # the sign-in form, signed out
