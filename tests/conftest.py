@@ -38,6 +38,9 @@ PG_SKIP_REASON = "GOV_TEST_PG_URL is not set: PostgreSQL tests skipped (.ci/run 
 
 # The app must not build demo data on its own inside tests unless a test asks for it.
 os.environ.setdefault("GOV_AUTO_DEMO", "0")
+# A defect on a page is raised, not turned into the friendly "unexpected error" message (ui/resilience.py), so that
+# no test passes over it; tests/test_resilience.py switches it off to check that message.
+os.environ.setdefault("GOV_RAISE_ERRORS", "1")
 
 
 def reset_postgres(url: str) -> None:

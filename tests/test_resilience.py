@@ -185,6 +185,8 @@ def body():
     if mode == "write":
         with engine.begin() as conn:
             conn.execute(text("UPDATE data_meta SET value = value"))
+    elif mode == "defect":  # a programming error, not a database failure
+        raise KeyError("no such key")
     elif mode != "ok":
         with engine.connect() as conn:
             conn.execute(text(SLOW[engine.dialect.name] if mode == "slow" else "SELECT * FROM no_such_table")).all()
@@ -255,6 +257,32 @@ def test_timeout_and_other_errors_show_their_message(app_script, sqlite_url, mon
     at.session_state["mode"] = "slow"
     at.run()
     assert any("The query took too long" in w.value for w in at.warning)
+
+
+def test_a_defect_shows_a_translated_message_with_a_reference_that_the_log_names(app_script, sqlite_url,
+                                                                                   monkeypatch, caplog):
+    import re
+
+    monkeypatch.setenv("GOV_RAISE_ERRORS", "0")  # as in production and demos
+    at = _app(app_script, sqlite_url, monkeypatch, mode="defect").run()
+    assert not at.exception  # no traceback, no Streamlit message in English
+    [message] = [e.value for e in at.error]
+    ref = re.fullmatch(r"页面出现意外错误，已记录（编号 ([0-9a-f]{8})）。请刷新页面重试；如仍出现，请将编号告知系统管理员。",
+                       message).group(1)
+    logged = [r for r in caplog.records if ref in r.getMessage()]
+    assert logged and logged[0].exc_info and logged[0].exc_info[0] is KeyError  # the traceback, under the reference
+
+    at.session_state["lang"] = "en"
+    at.run()
+    assert at.error[0].value.startswith("Something went wrong on this page; it has been logged (reference ")
+    at.session_state["mode"] = "ok"
+    at.run()
+    assert not at.error and _cases(at) == "10"
+
+    monkeypatch.setenv("GOV_RAISE_ERRORS", "1")  # the tests' setting: a defect is raised, never hidden
+    at.session_state["mode"] = "defect"
+    at.run()
+    assert at.exception  # (its text is redacted: showErrorDetails = "none" in .streamlit/config.toml)
 
 
 def test_locked_sqlite_file_shows_retrying_then_recovers(app_script, sqlite_url, monkeypatch):

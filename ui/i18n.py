@@ -44,6 +44,8 @@ CATALOG: dict[str, dict[str, str]] = {
                              "en": "The database cannot be reached just now; retrying…"},
     "frame.db_last_attempt": {"zh": "上次尝试：{ts}。每 {s} 秒自动重试，恢复后页面自动刷新。",
                               "en": "Last attempt: {ts}. Retried every {s} s; the page refreshes by itself once it is back."},
+    "frame.unexpected": {"zh": "页面出现意外错误，已记录（编号 {ref}）。请刷新页面重试；如仍出现，请将编号告知系统管理员。",
+                         "en": "Something went wrong on this page; it has been logged (reference {ref}). Reload the page to try again; if it happens again, give the reference to your administrator."},
     "frame.db_retry_now": {"zh": "立即重试", "en": "Retry now"},
     "frame.db_timeout": {"zh": "查询超时：筛选范围太大，请缩小地区或时间范围后重试。",
                          "en": "The query took too long: the selection is too large. Narrow the region or the period and try again."},

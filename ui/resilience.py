@@ -13,12 +13,18 @@ around the whole page (:func:`guard_page`, used by the router) or around a block
   the same selection would only time out again.
 - **other database errors**: the generic ``frame.error`` message.
 
-Anything that is not a database failure propagates, Streamlit's own control flow included (``st.rerun``,
-``st.stop`` and ``st.switch_page`` raise ``BaseException`` subclasses, which ``except Exception`` never sees).
+Around the whole page, anything else (a defect) becomes a translated "something went wrong" with a short
+reference, and the traceback goes to the server's log under that reference, so a user can quote it and an
+administrator can find it (Streamlit's own message for this is in English whatever the page's language).  With
+``GOV_RAISE_ERRORS=1`` (the tests set it) such an error is raised as before, so that no test can pass over it.
+Streamlit's own control flow is never caught (``st.rerun``, ``st.stop`` and ``st.switch_page`` raise
+``BaseException`` subclasses, which ``except Exception`` never sees).
 """
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,12 +89,18 @@ def _brief(exc: BaseException) -> str:
 
 @contextmanager
 def guard_page() -> Iterator[None]:
-    """Run a page (``with guard_page(): nav.run()``): a database failure becomes its message, not a traceback."""
+    """Run a page (``with guard_page(): nav.run()``): a database failure becomes its message, any other error
+    the "unexpected error" message with a reference (see the module's doc); never a traceback."""
     try:
         yield
-    except Exception as exc:  # only database failures are handled; everything else is raised again
-        if not show_error(exc):
+    except Exception as exc:
+        if show_error(exc):
+            return
+        if os.environ.get("GOV_RAISE_ERRORS") == "1":
             raise
+        ref = secrets.token_hex(4)
+        log.exception("unexpected error, reference %s", ref)
+        st.error(t("frame.unexpected", ref=ref), icon=":material/error:")
 
 
 # --- waiting for the database ----------------------------------------------------------------------------
