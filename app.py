@@ -13,7 +13,9 @@ from ui import auth, data, frame, guard, resilience, urlstate
 from ui.setup import ensure_data
 from ui.state import t
 
-st.set_page_config(page_title="网格化服务管理督导驾驶舱", page_icon=":material/grid_view:", layout="wide")
+st.set_page_config(page_title="网格化服务管理督导驾驶舱", page_icon=":material/grid_view:", layout="wide",
+                   # a wall display (?wall=1) opens with the sidebar folded away: the page gets the whole screen
+                   initial_sidebar_state="collapsed" if frame.wall_display() else "auto")
 guard.frame_starting()
 deep_link = guard.pending_deep_link()  # a link that first reached a page without the frame (ui/guard.py)
 if deep_link:

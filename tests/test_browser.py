@@ -220,9 +220,13 @@ def test_overview_fits_a_laptop_and_a_wall_display(app, chromium, leader_state, 
     ctx = chromium.new_context(viewport=viewport, storage_state=leader_state)
     tab = ctx.new_page()
     try:
-        open_page(tab, app, "overview")
+        open_page(tab, app, "overview", "wall=1" if size == "wall" else "")
         assert_clean(tab)
         assert_fits(tab)
+        # ?wall=1: the sidebar starts folded away and the first-visit tip is not shown
+        sidebar = tab.locator("[data-testid=stSidebar]")
+        assert sidebar.get_attribute("data-collapsed") == ("true" if size == "wall" else "false")
+        assert tab.locator(".st-key-guide_tip").count() == (0 if size == "wall" else 1)
         cards = tab.locator("[data-testid=stMetric]")
         assert cards.count() == 8
         first, last = cards.nth(0).bounding_box(), cards.nth(3).bounding_box()

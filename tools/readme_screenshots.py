@@ -4,7 +4,7 @@
 
 Starts ``streamlit run app.py`` on a free port (an empty database builds the demo data on first start), signs
 in with the demo accounts and photographs every page in Chinese and in English at 1440×1000, the Overview in
-the dark theme, on a 1366×768 laptop and on a 2560×1440 wall display, and the sign-in page.  Every shot waits
+the dark theme, on a 1366×768 laptop and on a 2560×1440 wall display (``?wall=1``), and the sign-in page.  Every shot waits
 until the app has finished running; a page with an exception element or an error alert stops the run.
 """
 from __future__ import annotations
@@ -124,7 +124,7 @@ def main() -> int:
         take(Shot("supervision_backlog", "supervision", {"view": "backlog"}), "en", "supervision_backlog_en_dark.png",
              dark=True)
         take(overview, "zh", "overview_zh_laptop.png", viewport=browser.LAPTOP)
-        take(overview, "zh", "overview_zh_wall.png", viewport=browser.WALL)
+        take(Shot("overview", "", {"wall": "1"}), "zh", "overview_zh_wall.png", viewport=browser.WALL)
         chromium.close()
     return 0
 

@@ -175,8 +175,14 @@ def tip_seen() -> None:
     st.session_state[TIP_DISMISSED] = True
 
 
+def wall_display() -> bool:
+    """``?wall=1``: the app runs on a wall display of a governance centre (sidebar folded, no first-visit tip;
+    the live refresh keeps it current)."""
+    return st.query_params.get("wall") == "1"
+
+
 def first_visit_tip() -> None:
-    if st.session_state.get(TIP_DISMISSED):
+    if st.session_state.get(TIP_DISMISSED) or wall_display():
         return
     with st.container(border=True, key="guide_tip"):
         text, link, close = st.columns([7, 2, 1], vertical_alignment="center")
