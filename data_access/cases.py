@@ -186,25 +186,28 @@ def add_place_names(df: pd.DataFrame, tree: RegionTree) -> pd.DataFrame:
 
 
 def _page_ids(conn: Connection, f: CaseFilter, conds: list, sort: str, now: datetime, page: int, total: int,
-              page_size: int, cursor: Cursor | None) -> list[tuple]:
+              page_size: int, cursor: Cursor | None, walk_conds: list | None = None) -> list[tuple]:
     """(case_no, sort value) of the page's rows, in order.
 
     With a cursor from the neighbouring page the query seeks straight to it (keyset); otherwise it counts
-    rows from whichever end of the order is nearer, so no page skips more than half of the matches."""
+    rows from whichever end of the order is nearer, so no page skips more than half of the matches.
+    ``walk_conds`` (the same filter, the search tested per row) serve the queries that read the first rows
+    of an order when many cases match: each reads about ``page_size`` × cases / matches rows."""
     arms, desc = _arms(sort, now, f)
     walk = total > WALK_SORT_INDEX_ABOVE
+    first = walk_conds if walk and walk_conds is not None else conds
     if cursor is not None and cursor.page == page:
         back = cursor.backward
-        rows = _merged(conn, conds, arms, desc != back, cursor.after, page_size, walk)
+        rows = _merged(conn, first, arms, desc != back, cursor.after, page_size, walk)
         return rows[::-1] if back else rows
     start = (page - 1) * page_size
     if page == 1:
-        return _merged(conn, conds, arms, desc, None, page_size, walk)
+        return _merged(conn, first, arms, desc, None, page_size, walk)
     from_end = total - start - page_size
     if from_end < start:
         n = page_size + min(0, from_end)
         if from_end <= 0:  # the last page: the first rows from the other end
-            return _merged(conn, conds, arms, not desc, None, n, walk)[::-1]
+            return _merged(conn, first, arms, not desc, None, n, walk)[::-1]
         stmt = _keys_stmt(conds, arms, not desc, None, n, from_end, walk)
         return [tuple(r) for r in conn.execute(stmt)][::-1]
     return [tuple(r) for r in conn.execute(_keys_stmt(conds, arms, desc, None, page_size, start, walk))]
@@ -239,7 +242,8 @@ def case_page(engine: Engine, f: CaseFilter, *, sort: str = DEFAULT_SORT, page: 
             total = case_total(engine, f, now)
         pages = max(1, -(-total // page_size))
         page = min(max(1, int(page)), pages)
-        keyed = _page_ids(conn, f, conds, sort, now, page, total, page_size, cursor)
+        keyed = _page_ids(conn, f, conds, sort, now, page, total, page_size, cursor,
+                          case_conditions(r, now, text_per_row=True))
         ids = [k[0] for k in keyed]
         rows = conn.execute(_row_select(now).where(cases.c.case_no.in_(ids))).mappings().all() if ids else []
         grades = open_grade_by_case(conn, ids)

@@ -112,9 +112,10 @@ def _day_start(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
 
 
-def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, date | None] | None = None
-                    ) -> list[ColumnElement]:
-    """WHERE conditions on ``cases`` for the resolved filter (``dates`` overrides the period)."""
+def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, date | None] | None = None,
+                    text_per_row: bool = False) -> list[ColumnElement]:
+    """WHERE conditions on ``cases`` for the resolved filter (``dates`` overrides the period;
+    ``text_per_row``: the search tested on each row read, see search.text_condition)."""
     f = r.f
     conds: list[ColumnElement] = []
     if r.code is not None:
@@ -141,7 +142,7 @@ def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, dat
         conds.append(cases.c.case_no.in_(select(supervisions.c.case_no)))
     if f.satisfaction:
         conds.append(cases.c.satisfaction.in_(f.satisfaction))
-    text_cond = text_condition(f.text)
+    text_cond = text_condition(f.text, per_row=text_per_row)
     if text_cond is not None:
         conds.append(text_cond)
     return conds

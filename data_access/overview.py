@@ -37,6 +37,7 @@ from .metrics import (
     ratio,
 )
 from .schema import cases
+from .search import normalise, reading_every_match
 
 COUNT_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfaction", "sum_satisfaction",
                  *BUCKET_COLUMNS]
@@ -66,6 +67,8 @@ def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence
                 histogram: bool) -> pd.DataFrame:
     """Counts straight from ``cases``: SQL groups by the few flags the measures need, pandas adds them up."""
     conds = case_conditions(r, now, dates=dates)
+    if normalise(r.f.text):
+        reading_every_match(conn)
     gcols = [_raw_group_column(r, g).label(g) for g in group_by]
     b = hour_bucket_sql(cases.c.hours_to_close) if histogram else literal(-1)
     keys = [*gcols, cases.c.status.label("_status"), cases.c.on_the_spot.label("_spot"),
@@ -171,7 +174,7 @@ def open_overdue_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] =
         *gcols,
         func.count().label("open"),
         func.coalesce(func.sum(sql_case((cases.c.due_at < now, 1), else_=0)), 0).label("open_overdue"),
-    ).where(open_condition(), *case_conditions(r, now))
+    ).where(open_condition(), *case_conditions(r, now, text_per_row=True))  # the few open cases: LIKE on each
     if gcols:
         stmt = stmt.group_by(*gcols)
     with engine.connect() as conn:

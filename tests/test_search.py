@@ -286,3 +286,78 @@ def test_plan_uses_the_index(engine, db_kind, query, sqlite_object, pg_index):
             conn.exec_driver_sql("SET enable_seqscan = off")  # the fixture is too small to need an index
             plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", params))
             assert pg_index in plan, plan
+
+
+# --- the per-row form (the open cases, the first rows of an order when many cases match) ----------------
+
+def test_per_row_form_gives_the_like_answer(engine):
+    with engine.connect() as conn:
+        for q in all_queries(engine):
+            got = set(conn.execute(select(cases.c.case_no).where(text_condition(q, per_row=True))).scalars())
+            assert got == like_found(conn, q), q
+
+
+def _workbench(engine: Engine, q: str, now: datetime) -> tuple:
+    """What the workbench shows for search ``q``: the KPIs' count, open and overdue, and every page's case
+    numbers in every sort, walked forward by cursor from page 1 and opened at the last page."""
+    from data_access.cases import SORTS, case_page
+    from data_access.overview import case_kpis
+
+    f = CaseFilter(text=q)
+    k = case_kpis(engine, f, now)
+    pages = {}
+    for sort in SORTS:
+        p = case_page(engine, f, sort=sort, page=1, page_size=3, now=now, total=k.cases)
+        walked = [list(p.rows["case_no"])]
+        while p.next is not None:
+            p = case_page(engine, f, sort=sort, page=p.next.page, page_size=3, cursor=p.next, now=now, total=k.cases)
+            walked.append(list(p.rows["case_no"]))
+        last = case_page(engine, f, sort=sort, page=10**6, page_size=3, now=now, total=k.cases)
+        pages[sort] = (walked, list(last.rows["case_no"]))
+    return k.cases, k.open, k.open_overdue, pages
+
+
+def _like_workbench(engine: Engine, q: str, now: datetime) -> tuple[int, int, int, list[str]]:
+    """The reference: plain LIKE counts and the newest-first order of every match."""
+    cond = or_(*(cases.c[c].icontains(normalise(q), autoescape=True) for c in ("case_no", "title", "description")))
+    open_ = cases.c.status != "closed"
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(cases).where(cond)).scalar_one()
+        n_open = conn.execute(select(func.count()).select_from(cases).where(cond, open_)).scalar_one()
+        n_over = conn.execute(select(func.count()).select_from(cases).where(cond, open_, cases.c.due_at < now)
+                              ).scalar_one()
+        newest = list(conn.execute(select(cases.c.case_no).where(cond)
+                                   .order_by(cases.c.reported_at.desc(), cases.c.case_no.desc())).scalars())
+    return n, n_open, n_over, newest
+
+
+def test_workbench_searches_one_after_another_and_after_a_write(engine, monkeypatch):
+    """Different searches in one process (one connection pool), the same search again after a write that
+    adds a match: counts and pages as plain LIKE gives them, whether the pages are read through the index
+    (few matches) or by walking the sort order with the search tested per row (many matches)."""
+    import data_access.cases as wb
+
+    now = datetime(2025, 1, 2)
+    searches = ["漏水", "噪音", "水", "SX2025010100", "纠纷", "漏水"]
+
+    def both_ways(q: str) -> tuple:
+        monkeypatch.setattr(wb, "WALK_SORT_INDEX_ABOVE", 10**9)
+        by_index = _workbench(engine, q, now)
+        monkeypatch.setattr(wb, "WALK_SORT_INDEX_ABOVE", 0)
+        per_row = _workbench(engine, q, now)
+        assert per_row == by_index, q
+        n, n_open, n_over, newest = _like_workbench(engine, q, now)
+        assert by_index[:3] == (n, n_open, n_over), q
+        walked, _ = by_index[3]["reported_desc"]
+        assert [c for page in walked for c in page] == newest, q
+        return by_index
+
+    before = {q: both_ways(q) for q in searches}
+    report_case(engine, NewCase(case_no="SX2025010200001", grid_code=GRID_B, category="neighbour", source="patrol",
+                                title="楼道漏水纠纷", reported_at=datetime(2025, 1, 1, 23)))
+    for q in searches:
+        after = both_ways(q)
+        if q in ("漏水", "水", "纠纷"):
+            assert after[0] == before[q][0] + 1 and after[3]["reported_desc"][0][0][0] == "SX2025010200001", q
+        else:
+            assert after == before[q], q
