@@ -12,6 +12,7 @@ from data_access.errors import DATABASE_ERRORS
 from ui import auth, data, frame, guard, resilience, urlstate
 from ui.setup import ensure_data
 from ui.state import t
+from ui.views import DEFAULT_PAGE, NAV_PAGES
 
 st.set_page_config(page_title="网格化服务管理督导驾驶舱", page_icon=":material/grid_view:", layout="wide",
                    # a wall display (?wall=1) opens with the sidebar folded away: the page gets the whole screen
@@ -34,31 +35,13 @@ try:
 except DATABASE_ERRORS as exc:
     user_error = exc
 
-pages = {
-    t("nav.section.main"): [
-        st.Page("pages/overview.py", title=t("nav.overview"), icon=":material/dashboard:", default=True,
-                url_path="overview"),
-        st.Page("pages/cases.py", title=t("nav.cases"), icon=":material/assignment:", url_path="cases"),
-        st.Page("pages/supervision.py", title=t("nav.supervision"), icon=":material/gavel:",
-                url_path="supervision"),
-    ],
-    t("nav.section.forces"): [
-        st.Page("pages/staffing.py", title=t("nav.staffing"), icon=":material/groups:", url_path="staffing"),
-        st.Page("pages/volunteers.py", title=t("nav.volunteers"), icon=":material/volunteer_activism:",
-                url_path="volunteers"),
-    ],
-    t("nav.section.projects"): [
-        st.Page("pages/assets.py", title=t("nav.assets"), icon=":material/real_estate_agent:", url_path="assets"),
-        st.Page("pages/clean_units.py", title=t("nav.clean"), icon=":material/verified:", url_path="clean"),
-    ],
-}
-if user is None or may_read_audit(user):  # signed out: every page, so a link to any of them waits for sign-in
-    pages[t("nav.section.admin")] = [
-        st.Page("pages/audit.py", title=t("nav.audit"), icon=":material/policy:", url_path="audit"),
-    ]
-pages[t("nav.section.help")] = [  # last: the guided tour for first-time users
-    st.Page("pages/help.py", title=t("nav.help"), icon=":material/help:", url_path="help"),
-]
+pages: dict[str, list[st.Page]] = {}
+for entry in NAV_PAGES:  # ui/views.py
+    if entry.url_path == "audit" and not (user is None or may_read_audit(user)):
+        continue  # (signed out: every page, so that a link to any of them waits for sign-in)
+    pages.setdefault(t(entry.section_key), []).append(
+        st.Page(entry.file, title=t(entry.title_key), icon=entry.icon, url_path=entry.url_path,
+                default=entry.url_path == DEFAULT_PAGE))
 # Signed out, the pages stay registered (hidden) so that the link the user came with opens after sign-in.
 nav = st.navigation(pages, position="sidebar" if user is not None else "hidden")
 if deep_link:

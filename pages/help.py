@@ -12,22 +12,13 @@ from ui import frame, glossary
 from ui.auth import current_user
 from ui.guard import require_frame
 from ui.state import lang, t
-from ui.views import view_icons
+from ui.views import NAV_PAGES, NavPage, view_icons
 
-# (page file, navigation title key, icon, description key) in the order of the navigation
-PAGES = (
-    ("pages/overview.py", "nav.overview", ":material/dashboard:", "guide.page.overview"),
-    ("pages/cases.py", "nav.cases", ":material/assignment:", "guide.page.cases"),
-    ("pages/supervision.py", "nav.supervision", ":material/gavel:", "guide.page.supervision"),
-    ("pages/staffing.py", "nav.staffing", ":material/groups:", "guide.page.staffing"),
-    ("pages/volunteers.py", "nav.volunteers", ":material/volunteer_activism:", "guide.page.volunteers"),
-    ("pages/assets.py", "nav.assets", ":material/real_estate_agent:", "guide.page.assets"),
-    ("pages/clean_units.py", "nav.clean", ":material/verified:", "guide.page.clean"),
-    ("pages/audit.py", "nav.audit", ":material/policy:", "guide.page.audit"),
-)
+PAGES = tuple(p for p in NAV_PAGES if p.url_path != "help")  # the navigation's, in its order (ui/views.py)
 
 
-def page_card(path: str, title_key: str, icon: str, text_key: str, user) -> None:
+def page_card(page: NavPage, user) -> None:
+    path, title_key, icon, text_key = page.file, page.title_key, page.icon, f"guide.page.{page.url_path}"
     with st.container(border=True):
         if path == "pages/audit.py" and not may_read_audit(user):
             # not in this account's navigation, so no link to it
@@ -65,9 +56,9 @@ st.markdown(t("guide.toc"))
 st.subheader(t("guide.pages.title"), anchor="pages")
 st.caption(t("guide.pages.caption"))
 columns = st.columns(2)
-for i, (path, title_key, icon, text_key) in enumerate(PAGES):
+for i, nav_page in enumerate(PAGES):
     with columns[0 if i < 3 else 1]:  # read down: the oversight pages (the centre's card is long), then the rest
-        page_card(path, title_key, icon, text_key, user)
+        page_card(nav_page, user)
 
 st.subheader(t("guide.filters.title"), anchor="filters")
 st.markdown(t("guide.filters.body"))

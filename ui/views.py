@@ -1,6 +1,34 @@
-"""The views of each page that has several (``?view=…``), in the order of the page's switch, with their icons:
-the one list the pages, the help page, the browser tests and the benchmarks read.  Keyed by the page's URL path."""
+"""The app's pages and their views: the navigation (file, URL path, title, icon, section), which the router and
+the help page read, and the views of each page that has several (``?view=…``), in the order of the page's
+switch, with their icons, which the pages, the help page, the browser tests and the benchmarks read."""
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavPage:
+    file: str
+    url_path: str  # the Overview, the default page, is served at "/" whatever this says
+    title_key: str
+    icon: str
+    section_key: str
+
+
+# In the order of the navigation.
+NAV_PAGES = (
+    NavPage("pages/overview.py", "overview", "nav.overview", ":material/dashboard:", "nav.section.main"),
+    NavPage("pages/cases.py", "cases", "nav.cases", ":material/assignment:", "nav.section.main"),
+    NavPage("pages/supervision.py", "supervision", "nav.supervision", ":material/gavel:", "nav.section.main"),
+    NavPage("pages/staffing.py", "staffing", "nav.staffing", ":material/groups:", "nav.section.forces"),
+    NavPage("pages/volunteers.py", "volunteers", "nav.volunteers", ":material/volunteer_activism:",
+            "nav.section.forces"),
+    NavPage("pages/assets.py", "assets", "nav.assets", ":material/real_estate_agent:", "nav.section.projects"),
+    NavPage("pages/clean_units.py", "clean", "nav.clean", ":material/verified:", "nav.section.projects"),
+    NavPage("pages/audit.py", "audit", "nav.audit", ":material/policy:", "nav.section.admin"),
+    NavPage("pages/help.py", "help", "nav.help", ":material/help:", "nav.section.help"),  # last: the guided tour
+)
+DEFAULT_PAGE = "overview"
 
 PAGE_VIEWS: dict[str, dict[str, str]] = {
     "supervision": {
