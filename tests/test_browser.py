@@ -275,8 +275,7 @@ def test_audit_log_shows_the_sign_in_and_its_filter(app, page, lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_workbench_select_a_case_issue_a_red_order_and_see_it_listed(app, page, lang):
-    from ui.i18n import translate as tr
-
+    tr = translate
     open_page(page, app, "cases", f"lang={lang}&q=c06")
     assert_clean(page)
     wait_metric(page, "wb.kpi.found", lang, "1")
@@ -304,8 +303,8 @@ def test_workbench_select_a_case_issue_a_red_order_and_see_it_listed(app, page, 
     page.get_by_role("tab", name=tr("wb.tab.orders", lang)).click()
     browser.wait_for_app(page)
     orders = page.locator("[data-testid=stTabPanel]:visible")
-    wait = orders.locator("[data-testid=stMetric]").filter(has_text=tr("wb.orders.red", lang))
-    assert wait.locator("[data-testid=stMetricValue]").inner_text().strip() == str(red_before + 1)
+    red_card = orders.locator("[data-testid=stMetric]").filter(has_text=tr("wb.orders.red", lang))
+    assert red_card.locator("[data-testid=stMetricValue]").inner_text().strip() == str(red_before + 1)
     grid = orders.locator("[data-testid=stDataFrame]").first
     grid.scroll_into_view_if_needed()
     # The grid draws on a canvas; its cells are also in the DOM, for screen readers, once it has drawn them.
