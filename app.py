@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_access.access import may_read_audit
-from data_access.errors import DATABASE_ERRORS
+from data_access.core.access import may_read_audit
+from data_access.core.errors import DATABASE_ERRORS
 from ui import auth, data, frame, guard, resilience, urlstate
 from ui.setup import ensure_data
 from ui.state import t

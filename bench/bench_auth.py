@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from timing import timed  # noqa: E402
 
-from data_access import users  # noqa: E402
-from data_access.db import make_engine  # noqa: E402
-from data_access.schema import user_sessions, users as users_table  # noqa: E402
+from data_access.core import users  # noqa: E402
+from data_access.core.db import make_engine  # noqa: E402
+from data_access.core.schema import user_sessions, users as users_table  # noqa: E402
 
 PASSWORD = "bench password 123"
 
@@ -67,7 +67,7 @@ def main() -> int:
     if a.db:
         urls["SQLite"] = a.db
     else:
-        from data_access.loader import load_dataset
+        from data_access.ingest.loader import load_dataset
 
         tmp = Path(tempfile.mkdtemp()) / "auth.db"
         load_dataset(ROOT / "tests" / "fixtures" / "metrics", make_engine(f"sqlite:///{tmp}"))

@@ -20,10 +20,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from timing import print_scope_table, timed
 
-from data_access import backlog, integrity
-from data_access.db import make_engine
-from data_access.filters import CaseFilter
-from data_access.meta import case_count
+from data_access.queries.supervision import backlog, integrity
+from data_access.core.db import make_engine
+from data_access.core.filters import CaseFilter
+from data_access.core.meta import case_count
 
 NOW = datetime(2026, 10, 8, 12, 0)
 SCOPES = (("city", "431300"), ("county", "431302"), ("township", "431302001"))

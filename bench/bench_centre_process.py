@@ -1,5 +1,5 @@
 """Benchmark of the supervision centre's process questions at full scale: database time of each function of
-data_access/process.py and data_access/supervision_effect.py at city, county and township scope.
+data_access/queries/supervision/process.py and data_access/queries/supervision/effect.py at city, county and township scope.
 
     python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
     python bench/bench_centre_process.py --db sqlite:///bench/full.db [--pg postgresql+psycopg://…]
@@ -20,11 +20,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from timing import timed
 
-from data_access import process
-from data_access import supervision_effect as se
-from data_access.db import make_engine
-from data_access.filters import CaseFilter
-from data_access.meta import case_count
+from data_access.queries.supervision import process
+from data_access.queries.supervision import effect as se
+from data_access.core.db import make_engine
+from data_access.core.filters import CaseFilter
+from data_access.core.meta import case_count
 
 NOW = datetime(2026, 10, 8, 12, 0)
 SCOPES = [("city", "431300"), ("county", "431302"), ("township", "431302001")]

@@ -25,8 +25,8 @@ def _sample(url: str) -> str:
     """The unit named most recently (a village with a full year of reviews)."""
     from sqlalchemy import select
 
-    from data_access.db import get_engine
-    from data_access.schema import clean_unit_reviews as cr
+    from data_access.core.db import get_engine
+    from data_access.core.schema import clean_unit_reviews as cr
 
     with get_engine(url).connect() as conn:
         return conn.execute(select(cr.c.unit_code).where(cr.c.notified.is_(True))

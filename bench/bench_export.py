@@ -1,4 +1,4 @@
-"""Benchmark of the case export (data_access/case_export.py) at full scale: seconds, peak RSS and file size
+"""Benchmark of the case export (data_access/queries/case_export.py) at full scale: seconds, peak RSS and file size
 of exporting ~100,000 cases (a date range) and all 1.07 M cases, as CSV and as XLSX, on SQLite and PostgreSQL.
 
     python bench/bench_export.py [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…/govbench]
@@ -45,10 +45,10 @@ def _status_kb(field: str) -> int:
 
 def run_one(url: str, size: str, fmt: str) -> dict:
     """One export in this process; returns its measurements."""
-    from data_access import case_export as ce
-    from data_access.access import User
-    from data_access.db import make_engine
-    from data_access.filters import CaseFilter
+    from data_access.queries import case_export as ce
+    from data_access.core.access import User
+    from data_access.core.db import make_engine
+    from data_access.core.filters import CaseFilter
 
     engine = make_engine(url)
     f = CaseFilter(**SIZES[size][1])

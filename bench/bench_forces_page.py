@@ -24,8 +24,8 @@ from timing import page_bench_setup, render_page
 def _samples(url: str) -> tuple[str, str]:
     from sqlalchemy import select
 
-    from data_access.db import get_engine
-    from data_access.schema import grids, volunteer_teams
+    from data_access.core.db import get_engine
+    from data_access.core.schema import grids, volunteer_teams
 
     with get_engine(url).connect() as conn:
         grid = conn.execute(select(grids.c.parent_grid_code).where(grids.c.parent_grid_code.is_not(None))

@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from timing import timed
 
-from data_access import overview
-from data_access.db import make_engine
-from data_access.filters import CaseFilter
-from data_access.meta import case_count
+from data_access.queries import overview
+from data_access.core.db import make_engine
+from data_access.core.filters import CaseFilter
+from data_access.core.meta import case_count
 
 TODAY = date(2026, 10, 8)
 NOW = datetime(2026, 10, 8, 12, 0)

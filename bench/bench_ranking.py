@@ -21,11 +21,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from timing import timed
 
-from data_access import ranking
-from data_access.db import make_engine
-from data_access.filters import CaseFilter
-from data_access.meta import case_count
-from data_access.regions import region_tree
+from data_access.queries.supervision import ranking
+from data_access.core.db import make_engine
+from data_access.core.filters import CaseFilter
+from data_access.core.meta import case_count
+from data_access.core.regions import region_tree
 from ui.bulletin import bulletin_html, bulletin_workbook
 
 NOW = datetime(2026, 10, 8, 12, 0)

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from timing import timed as _timed
 
-from data_access import db
-from data_access.filters import CaseFilter, case_conditions, resolve
-from data_access.schema import cases
-from data_access.search import text_condition
+from data_access.core import db
+from data_access.core.filters import CaseFilter, case_conditions, resolve
+from data_access.core.schema import cases
+from data_access.core.search import text_condition
 
 NOW = datetime(2026, 10, 8, 12, 0)
 QUERIES = [  # (what, search string)

@@ -1,5 +1,5 @@
 """Benchmark of the grid staffing (网格力量) and volunteer (志愿服务) pages: database time of every read function of
-data_access/staffing.py and data_access/volunteers.py at city, county and township scope (uncached), on the
+data_access/queries/staffing.py and data_access/queries/volunteers.py at city, county and township scope (uncached), on the
 full-scale dataset.
 
     python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
@@ -25,12 +25,12 @@ from timing import print_scope_table, timed
 
 from sqlalchemy import func, select
 
-from data_access import staffing, volunteers
-from data_access.access import User
-from data_access.db import make_engine
-from data_access.filters import CaseFilter
-from data_access.meta import case_count
-from data_access.schema import grids, node_paths, regions, staff, volunteer_activities, volunteer_teams
+from data_access.queries import staffing, volunteers
+from data_access.core.access import User
+from data_access.core.db import make_engine
+from data_access.core.filters import CaseFilter
+from data_access.core.meta import case_count
+from data_access.core.schema import grids, node_paths, regions, staff, volunteer_activities, volunteer_teams
 
 NOW = datetime(2026, 10, 8, 12, 0)
 CITY, COUNTY = "431300", "431322"  # 新化县: the county with micro-grids

@@ -22,9 +22,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 from timing import timed
 
-from data_access import cases, overview, supervision
-from data_access.db import make_engine
-from data_access.filters import CaseFilter
+from data_access.queries import cases, overview
+from data_access.writes import orders as supervision
+from data_access.core.db import make_engine
+from data_access.core.filters import CaseFilter
 
 NOW = datetime(2026, 10, 8, 12, 0)
 YEAR = CaseFilter(region_code="431300", date_from=date(2025, 10, 1), date_to=date(2026, 10, 8))

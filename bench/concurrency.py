@@ -80,8 +80,8 @@ class Regions:
 def load_regions(db_url: str) -> Regions:
     """The city a city-wide leader starts in (the root with the most residents), its counties and their
     townships."""
-    from data_access.db import get_engine
-    from data_access.regions import region_tree
+    from data_access.core.db import get_engine
+    from data_access.core.regions import region_tree
 
     tree = region_tree(get_engine(db_url))
     city = max(tree.roots, key=lambda c: (tree.population.get(c, 0), c))

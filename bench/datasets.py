@@ -123,7 +123,7 @@ def ensure_pg(scale: str, server_url: str) -> str:
 def _load(url: str, csv: Path) -> float:
     """The validated load, then the sample's working-day rules, as ``python -m sample_data`` does."""
     secs = _run([sys.executable, "-m", "data_access", "--db", url, "load", str(csv), "--replace"])
-    script = ("import sys; from data_access.db import get_engine; from sample_data import "
+    script = ("import sys; from data_access.core.db import get_engine; from sample_data import "
               "configure_sample_time_limits as c; print(c(get_engine(sys.argv[1])), 'due times set')")
     secs += _run([sys.executable, "-c", script, url])
     return secs

@@ -120,8 +120,8 @@ def machine() -> dict:
 def dataset_facts(url: str) -> dict:
     from sqlalchemy import func, select
 
-    from data_access.db import get_engine
-    from data_access.schema import case_events, cases
+    from data_access.core.db import get_engine
+    from data_access.core.schema import case_events, cases
 
     with get_engine(url).connect() as conn:
         return {"cases": conn.execute(select(func.count()).select_from(cases)).scalar_one(),

@@ -181,8 +181,8 @@ async def write_in_a_seen_in_b(a_url: str, b_url: str, token: str, case_no: str,
 def open_case(db_url: str) -> str:
     from sqlalchemy import select
 
-    from data_access.db import get_engine
-    from data_access.schema import cases
+    from data_access.core.db import get_engine
+    from data_access.core.schema import cases
 
     with get_engine(db_url).connect() as conn:
         return conn.execute(select(cases.c.case_no).where(cases.c.status != "closed")

@@ -20,8 +20,8 @@ def timed(fn: Callable[[], object], repeat: int = 5, warm: bool = False) -> floa
 
 def bench_session(url: str) -> str:
     """A signed-in session token of a city-wide leader (account ``bench_leader``, made if missing)."""
-    from data_access import users
-    from data_access.db import get_engine
+    from data_access.core import users
+    from data_access.core.db import get_engine
 
     engine = get_engine(url)
     account = users.get_account(engine, "bench_leader") or users.add_user(

@@ -38,8 +38,8 @@ def samples(url: str) -> dict[str, str]:
     """Codes of things to open: a recent case of 娄星区, a grid with micro-grids, a team and a clean unit."""
     from sqlalchemy import func, select
 
-    from data_access.db import get_engine
-    from data_access.schema import cases, clean_units, grids, volunteer_teams
+    from data_access.core.db import get_engine
+    from data_access.core.schema import cases, clean_units, grids, volunteer_teams
 
     with get_engine(url).connect() as conn:
         case_no = conn.execute(select(cases.c.case_no).where(cases.c.county_code == LOUXING)

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import streamlit as st
 
-from data_access.access import may_read_audit
-from data_access.audit import EVENTS
-from data_access.clock import wall_now
+from data_access.core.access import may_read_audit
+from data_access.core.audit import EVENTS
+from data_access.core.clock import wall_now
 from ui import data, fmt, urlstate
 from ui.auth import current_user
 from ui.guard import require_frame

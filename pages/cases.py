@@ -7,16 +7,16 @@ from datetime import datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from data_access.access import may_see_personal_data, may_write
-from data_access.cases import DEFAULT_SORT, GRADES, SORTS
-from data_access.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
-from data_access.supervision import (
+from data_access.core.access import may_see_personal_data, may_write
+from data_access.queries.cases import DEFAULT_SORT, GRADES, SORTS
+from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
+from data_access.writes.orders import (
     MAX_NOTE_LENGTH,
     SupervisionOrder,
     issue_supervision,
     resolve_supervision,
 )
-from data_access.writes import WriteRefused
+from data_access.writes.workflow import WriteRefused
 from ui import charts, data, export, fmt, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter

@@ -6,15 +6,15 @@ with every bulletin; a unit's history of scores (``?unit=…``).
 
 The view, the review month, the kind and the unit are in the URL (``?view=…&month=…&kind=…&unit=…``).  The
 review month is chosen here (the months that have reviews, the latest by default); the frame's period does not
-apply.  Definitions: data_access/clean.py.
+apply.  Definitions: data_access/queries/clean_units.py.
 """
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from data_access import audit
-from data_access.clean import KINDS
+from data_access.core import audit
+from data_access.queries.clean_units import KINDS
 from ui import charts, clean_review, data, fmt, lists, urlstate
 from ui.auth import current_user
 from ui.bulletin import month_label

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_access.access import may_read_audit
+from data_access.core.access import may_read_audit
 from ui import frame, glossary
 from ui.auth import current_user
 from ui.guard import require_frame

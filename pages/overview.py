@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_access.regions import ancestor_code
+from data_access.core.regions import ancestor_code
 from ui import charts, data, fmt, frame, lists
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors

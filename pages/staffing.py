@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_access.contract import STAFF_ROLES
-from data_access.regions import ancestor_code
-from data_access.staffing import FLAGS, GAP_CHECKS
+from data_access.core.contract import STAFF_ROLES
+from data_access.core.regions import ancestor_code
+from data_access.queries.staffing import FLAGS, GAP_CHECKS
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter, page_header

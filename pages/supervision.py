@@ -12,13 +12,13 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from data_access import audit
-from data_access.backlog import AGE_KEYS, OVERDUE_KEYS
-from data_access.integrity import CHECKS
-from data_access.metrics import BOUNCE_RETURNS, STEP_SHARES
-from data_access.process import BY_CHOICES
-from data_access.ranking import DEFAULT_MIN_CASES, LEVELS, ScoreWeights
-from data_access.regions import LEVEL_ORDER
+from data_access.core import audit
+from data_access.queries.supervision.backlog import AGE_KEYS, OVERDUE_KEYS
+from data_access.queries.supervision.integrity import CHECKS
+from data_access.core.metrics import BOUNCE_RETURNS, STEP_SHARES
+from data_access.queries.supervision.process import BY_CHOICES
+from data_access.queries.supervision.ranking import DEFAULT_MIN_CASES, LEVELS, ScoreWeights
+from data_access.core.regions import LEVEL_ORDER
 from ui import bulletin as bulletin_doc
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user

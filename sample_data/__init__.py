@@ -26,8 +26,8 @@ def configure_sample_time_limits(engine) -> int:
     their due times and the roll-ups); returns the cases whose due time changed."""
     from sqlalchemy import select
 
-    from data_access import time_limits
-    from data_access.schema import categories
+    from data_access.core import time_limits
+    from data_access.core.schema import categories
 
     with engine.connect() as conn:
         present = set(conn.execute(select(categories.c.code)).scalars())
@@ -40,9 +40,9 @@ def build_sample_database(engine, scale: str = "demo", seed: int = 20231008, as_
     """Generate a dataset into a temporary folder and load it with ``replace=True``.
 
     ``progress(fraction, message)``: generation is reported over 0..0.4, loading over 0.4..1.0.
-    Returns the row counts per file. Raises ``data_access.loader.DatasetInvalid`` if the loader refuses it.
+    Returns the row counts per file. Raises ``data_access.ingest.loader.DatasetInvalid`` if the loader refuses it.
     """
-    from data_access.loader import (
+    from data_access.ingest.loader import (
         load_dataset,  # imported late: written in parallel, heavy
     )
 
@@ -60,7 +60,7 @@ def build_sample_database(engine, scale: str = "demo", seed: int = 20231008, as_
     if progress:
         progress(0.99, "time limits in working days")
     configure_sample_time_limits(engine)
-    from data_access.users import install_demo_accounts
+    from data_access.core.users import install_demo_accounts
 
     install_demo_accounts(engine)  # the sign-in page offers them while this sample data is loaded
     if progress:

@@ -55,8 +55,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:28s} {n:>10,}")
         if args.no_load:
             return 0
-        from data_access.db import get_engine
-        from data_access.loader import DatasetInvalid, load_dataset
+        from data_access.core.db import get_engine
+        from data_access.ingest.loader import DatasetInvalid, load_dataset
 
         t1 = time.perf_counter()
         try:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         changed = configure_sample_time_limits(get_engine(args.db))
         print("time limits in working days: " + ", ".join(f"{c} {d}" for c, d in SAMPLE_WORKING_DAY_RULES.items())
               + f" ({changed:,} due times set, {time.perf_counter() - t2:.1f}s)")
-        from data_access.users import install_demo_accounts
+        from data_access.core.users import install_demo_accounts
 
         demo = install_demo_accounts(get_engine(args.db))
         print("demo accounts (one click on the sign-in page): " + ", ".join(a.username for a in demo))

@@ -54,7 +54,7 @@ NA = -1
 DAY = 86_400
 HOUR = 3_600
 EVENT_CHUNK = 150_000  # cases per chunk when writing case_events.csv
-# Anomalies for the supervision centre's integrity checks (data_access/metrics.py), as shares of closed cases.
+# Anomalies for the supervision centre's integrity checks (data_access/core/metrics.py), as shares of closed cases.
 ANOMALY_SEED_OFFSET = 7_919
 FAST_CLOSE_SHARE = 0.003  # of closed cases not settled on the spot: every step done within the hour
 REOPEN_SHARE = 0.002  # closed, reopened, closed again (events; the columns show the final state)

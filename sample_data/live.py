@@ -8,7 +8,7 @@ transaction, so stopping never leaves a half-written case, the roll-ups stay exa
 beside it on SQLite (WAL) or PostgreSQL, shows the changes at its next refresh.
 
 Clock: ``real`` stamps actions with the wall clock; ``data`` (default) starts at the app's "now"
-(``data_access.clock.now_local()``, i.e. ``GOV_NOW`` when set) and runs on from there, ``--speed`` times as
+(``data_access.core.clock.now_local()``, i.e. ``GOV_NOW`` when set) and runs on from there, ``--speed`` times as
 fast as the wall clock.  It never touches accounts.
 """
 from __future__ import annotations
@@ -25,11 +25,11 @@ import numpy as np
 from sqlalchemy import Engine, and_, exists, func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from data_access import supervision, writes
-from data_access.access import User
-from data_access.clock import now_local, wall_now
-from data_access.regions import region_tree
-from data_access.schema import cases, categories, departments, grids, supervisions
+from data_access.writes import orders as supervision, workflow as writes
+from data_access.core.access import User
+from data_access.core.clock import now_local, wall_now
+from data_access.core.regions import region_tree
+from data_access.core.schema import cases, categories, departments, grids, supervisions
 
 from . import vocab
 from .generator import SOURCE_P, SOURCES, _short_name
@@ -334,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", type=float, default=1.0, help="data clock: how many times faster than real time")
     ap.add_argument("--quiet", action="store_true", help="print only the totals")
     args = ap.parse_args(argv)
-    from data_access.db import get_engine
+    from data_access.core.db import get_engine
 
     engine = get_engine(args.db)
     clock = make_clock(args.clock, args.speed)

@@ -56,7 +56,7 @@ def reset_postgres(url: str) -> None:
 
 def fresh_engine(kind: str, tmp_path: Path):
     """A new, migrated, empty database of ``kind`` ('sqlite' or 'pg')."""
-    from data_access.db import make_engine
+    from data_access.core.db import make_engine
 
     if kind == "pg":
         if not PG_URL:
@@ -68,7 +68,7 @@ def fresh_engine(kind: str, tmp_path: Path):
 
 def metrics_db(kind: str, tmp_path: Path):
     """A new database of ``kind`` holding the hand-computable fixture (tests/fixtures/metrics)."""
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     eng = fresh_engine(kind, tmp_path)
     load_dataset(FIXTURES / "metrics", eng)
@@ -98,7 +98,7 @@ def empty_engine(db_kind, tmp_path):
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def metrics_engine(request, tmp_path_factory):
     """The hand-computable fixture (tests/fixtures/metrics/README.md) loaded once per module and backend."""
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     eng = fresh_engine(request.param, tmp_path_factory.mktemp("metrics"))
     load_dataset(FIXTURES / "metrics", eng)
@@ -109,8 +109,8 @@ def metrics_engine(request, tmp_path_factory):
 def sign_in(at, url: str, role: str = "leader", scope: str | None = None, name: str = "测试员"):
     """Sign ``at`` (an AppTest not yet run) in as an account of ``role`` and jurisdiction ``scope``, created in
     the database at ``url`` if missing, as the sign-in page would (ui/auth.py keeps the session's token)."""
-    from data_access import users
-    from data_access.db import get_engine
+    from data_access.core import users
+    from data_access.core.db import get_engine
 
     engine = get_engine(url)
     username = f"t_{role}_{scope or 'all'}"
@@ -122,7 +122,7 @@ def sign_in(at, url: str, role: str = "leader", scope: str | None = None, name: 
 
 def load_fixture(kind: str, tmp_path: Path, name: str):
     """A fresh database of ``kind`` holding the dataset tests/fixtures/<name>."""
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     eng = fresh_engine(kind, tmp_path)
     load_dataset(FIXTURES / name, eng)
@@ -134,7 +134,7 @@ def serve_fixture(kind: str, tmp_path: Path, monkeypatch, name: str, now) -> str
     answer of before, no demo data, "now" = ``now``; returns its URL."""
     import streamlit as st
 
-    from data_access.db import get_engine
+    from data_access.core.db import get_engine
 
     eng = load_fixture(kind, tmp_path, name)
     url = eng.url.render_as_string(hide_password=False)

@@ -23,7 +23,7 @@ def _app(url: str, monkeypatch, auto_demo: str = "0", role: str | None = "leader
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory) -> str:
-    from data_access.db import make_engine
+    from data_access.core.db import make_engine
     from sample_data import build_sample_database
 
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
@@ -33,8 +33,8 @@ def demo_url(tmp_path_factory) -> str:
 
 @pytest.fixture
 def metrics_url(tmp_path) -> str:
-    from data_access.db import make_engine
-    from data_access.loader import load_dataset
+    from data_access.core.db import make_engine
+    from data_access.ingest.loader import load_dataset
 
     url = f"sqlite:///{tmp_path / 'metrics.db'}"
     load_dataset(FIXTURES / "metrics", make_engine(url))
@@ -137,9 +137,9 @@ def test_region_without_cases_and_hostile_params(metrics_url, monkeypatch):
 
 
 def test_a_new_row_shows_up_without_restart(metrics_url, monkeypatch):
-    from data_access.clock import now_local
-    from data_access.db import get_engine
-    from data_access.writes import NewCase, report_case
+    from data_access.core.clock import now_local
+    from data_access.core.db import get_engine
+    from data_access.writes.workflow import NewCase, report_case
 
     at = _app(metrics_url, monkeypatch)
     at.query_params["period"] = "all"

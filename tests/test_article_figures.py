@@ -10,8 +10,8 @@ from datetime import date
 
 import pytest
 
-from data_access import assets, clean, overview, staffing
-from data_access.filters import CaseFilter
+from data_access.queries import assets, clean_units as clean, overview, staffing
+from data_access.core.filters import CaseFilter
 
 AS_OF = date(2026, 10, 8)  # 截至今年10月8日
 LOUDI, LIANYUAN, LOUXING, YUEYANG = "431300", "431382", "431302", "430600"
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def full(tmp_path_factory):
-    from data_access.db import make_engine
+    from data_access.core.db import make_engine
     from sample_data import build_sample_database
 
     url = os.environ.get("GOV_FULL_DB_URL")

@@ -10,9 +10,9 @@ from datetime import date, datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data_access import assets
-from data_access.access import User
-from data_access.filters import CaseFilter
+from data_access.queries import assets
+from data_access.core.access import User
+from data_access.core.filters import CaseFilter
 from tests.conftest import load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from data_access import audit, users
-from data_access.access import User
-from data_access.schema import audit_log
-from data_access.schema import users as users_table
+from data_access.core import audit, users
+from data_access.core.access import User
+from data_access.core.schema import audit_log
+from data_access.core.schema import users as users_table
 from tests.conftest import FIXTURES, ROOT, sign_in
 
 T0 = datetime(2026, 3, 20, 9, 0, 0)
@@ -156,7 +156,7 @@ def test_a_jurisdiction_gone_from_the_data_refuses_sign_in(engine):
 # --- demo accounts ---------------------------------------------------------------------------------------------
 
 def test_demo_accounts_exist_only_while_sample_data_is_loaded(engine):
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     assert users.demo_accounts(engine) == []
     _add(engine)
@@ -193,10 +193,10 @@ def test_audit_log_is_scoped_to_the_readers_jurisdiction(engine):
 
 
 def test_export_and_writes_are_audited_and_refusals_leave_no_write_row(engine):
-    from data_access.case_export import write_csv
-    from data_access.filters import CaseFilter
-    from data_access.supervision import SupervisionOrder, issue_supervision
-    from data_access.writes import WriteRefused
+    from data_access.queries.case_export import write_csv
+    from data_access.core.filters import CaseFilter
+    from data_access.writes.orders import SupervisionOrder, issue_supervision
+    from data_access.writes.workflow import WriteRefused
 
     staff = User("王五", "staff", "110", "wang.wu")
     out = io.BytesIO()
@@ -217,7 +217,7 @@ def test_export_and_writes_are_audited_and_refusals_leave_no_write_row(engine):
 # --- command line ----------------------------------------------------------------------------------------------
 
 def test_users_command_line(engine, monkeypatch, capsys):
-    from data_access.__main__ import main
+    from data_access.cli import main
 
     url = engine.url.render_as_string(hide_password=False)
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
@@ -242,8 +242,8 @@ def test_users_command_line(engine, monkeypatch, capsys):
 
 @pytest.fixture
 def app_url(tmp_path, monkeypatch) -> str:
-    from data_access.db import make_engine
-    from data_access.loader import load_dataset
+    from data_access.core.db import make_engine
+    from data_access.ingest.loader import load_dataset
 
     url = f"sqlite:///{tmp_path / 'auth.db'}"
     eng = make_engine(url)
@@ -297,7 +297,7 @@ def test_wrong_passwords_lock_the_account_on_the_page(app_url):
 
 
 def users_engine(url):
-    from data_access.db import get_engine
+    from data_access.core.db import get_engine
 
     return get_engine(url)
 
@@ -318,8 +318,8 @@ def test_demo_button_signs_in_and_sign_out_ends_the_session(app_url):
 
 def test_idle_session_and_disabled_account_are_signed_out(app_url):
     at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60), app_url, "leader", "110")
-    from data_access.clock import wall_now
-    from data_access.schema import user_sessions
+    from data_access.core.clock import wall_now
+    from data_access.core.schema import user_sessions
 
     with users_engine(app_url).begin() as conn:  # three hours without a click
         conn.execute(user_sessions.update().values(last_seen_at=wall_now() - timedelta(hours=3)))
@@ -355,7 +355,7 @@ def test_sign_in_page_counts_audit_rows(app_url):
 # --- browser sessions (a reload resumes the tab's session from its cookie) ------------------------------------
 
 def test_session_token_resumes_until_revoked_idle_or_too_old(engine):
-    from data_access.schema import user_sessions
+    from data_access.core.schema import user_sessions
 
     _add(engine)
     user = users.authenticate(engine, "zhang.san", PASSWORD, now=T0)
@@ -434,7 +434,7 @@ def test_a_link_to_a_region_outside_the_jurisdiction_says_so(app_url):
 def test_locks_sessions_and_audit_run_on_real_time_even_with_a_frozen_data_clock(engine, monkeypatch):
     """GOV_NOW freezes the data's clock for demos; with it, a 15-minute lock never ended and every audit
     row had the same time.  Sign-in, sessions and the audit log use the wall clock."""
-    from data_access.clock import wall_now
+    from data_access.core.clock import wall_now
 
     monkeypatch.setenv("GOV_NOW", "2026-03-20T12:00:00")
     _add(engine)
@@ -454,7 +454,7 @@ def test_locks_sessions_and_audit_run_on_real_time_even_with_a_frozen_data_clock
 
 
 def test_a_new_installation_says_how_to_create_the_first_account(tmp_path, monkeypatch):
-    from data_access.db import make_engine
+    from data_access.core.db import make_engine
 
     url = f"sqlite:///{tmp_path / 'new.db'}"
     make_engine(url)

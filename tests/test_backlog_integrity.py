@@ -8,9 +8,9 @@ from datetime import date, datetime
 import pytest
 from conftest import FIXTURES, fresh_engine
 
-from data_access import backlog, integrity
-from data_access.filters import CaseFilter, OutOfScope
-from data_access.metrics import FAST_CLOSE_HOURS, REREPORT_DAYS, SOURCES
+from data_access.queries.supervision import backlog, integrity
+from data_access.core.filters import CaseFilter, OutOfScope
+from data_access.core.metrics import FAST_CLOSE_HOURS, REREPORT_DAYS, SOURCES
 from ui.i18n import CATALOG
 
 NOW = datetime(2026, 3, 20, 12, 0)
@@ -22,7 +22,7 @@ EDGES = {"date_from": date(2026, 1, 6), "date_to": date(2026, 3, 15)}  # Jan and
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def eng(request, tmp_path_factory):
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     e = fresh_engine(request.param, tmp_path_factory.mktemp("centre"))
     load_dataset(FIXTURES / "centre", e)  # k3 is "closed without feedback": no feedback_at, loaded as it is

@@ -64,7 +64,7 @@ PAGES = [
 
 def serve(kind: str, tmp: Path):
     """The app on the fixture in a database of ``kind`` with the two accounts (a context manager)."""
-    from data_access import users
+    from data_access.core import users
 
     eng = load_fixture(kind, tmp, "metrics")
     users.add_user(eng, LEADER[0], display_name="李明", role="leader", scope_code="100", password=LEADER[1])

@@ -1,4 +1,4 @@
-"""The case export (data_access/case_export.py) on SQLite and PostgreSQL: the same rows as the list, in the
+"""The case export (data_access/queries/case_export.py) on SQLite and PostgreSQL: the same rows as the list, in the
 list's order, chunked by keyset, as CSV and as a workbook, personal data masked for viewers.
 
 Data: the hand-computable fixture (tests/fixtures/metrics/README.md) plus six cases c11–c16 reported at the
@@ -22,11 +22,11 @@ import pytest
 from conftest import FIXTURES, fresh_engine
 from sqlalchemy import event
 
-from data_access import case_export as ce
-from data_access.access import User
-from data_access.cases import case_page
-from data_access.filters import CaseFilter, OutOfScope
-from data_access.loader import load_dataset
+from data_access.queries import case_export as ce
+from data_access.core.access import User
+from data_access.queries.cases import case_page
+from data_access.core.filters import CaseFilter, OutOfScope
+from data_access.ingest.loader import load_dataset
 
 NOW = datetime(2026, 3, 20, 12, 0)
 STAFF = User("员工", role="staff")

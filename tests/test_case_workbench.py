@@ -8,12 +8,12 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from data_access import cases as C
-from data_access import supervision as S
-from data_access.access import User, mask_name, mask_phone
-from data_access.filters import CaseFilter
-from data_access.schema import case_events, supervisions
-from data_access.writes import WriteRefused
+from data_access.queries import cases as C
+from data_access.writes import orders as S
+from data_access.core.access import User, mask_name, mask_phone
+from data_access.core.filters import CaseFilter
+from data_access.core.schema import case_events, supervisions
+from data_access.writes.workflow import WriteRefused
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 3, 20, 12, 0)
@@ -162,7 +162,7 @@ def test_open_supervisions(metrics_engine):
 
 @pytest.fixture
 def loaded(empty_engine):
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     load_dataset(FIXTURES / "metrics", empty_engine)
     return empty_engine
@@ -223,7 +223,7 @@ def test_order_and_event_are_one_transaction(loaded, monkeypatch):
 
 
 def test_a_reporter_named_in_the_log_is_masked_there_too(loaded):
-    from data_access.writes import NewCase, report_case
+    from data_access.writes.workflow import NewCase, report_case
 
     report_case(loaded, NewCase("n1", "G1", "A", "walk_in", "来访反映噪音", datetime(2026, 3, 20, 9, 0),
                                 reporter_name="王小五", reporter_phone="13700001111", actor="王小五"))

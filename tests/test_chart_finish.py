@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import pytest
 
-from data_access.metrics import RESOLUTION_LEVELS, STATUSES
+from data_access.core.metrics import RESOLUTION_LEVELS, STATUSES
 from ui import charts, i18n
 
 LANGS = ("zh", "en")

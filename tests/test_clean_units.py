@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data_access import clean
-from data_access.access import User
-from data_access.filters import CaseFilter, OutOfScope
+from data_access.queries import clean_units as clean
+from data_access.core.access import User
+from data_access.core.filters import CaseFilter, OutOfScope
 from tests.conftest import load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)

@@ -5,7 +5,7 @@ import re
 
 from tests.conftest import ROOT
 from ui import fmt, i18n
-from data_access.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
+from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
 
 
 def test_every_key_has_both_languages():

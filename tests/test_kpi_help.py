@@ -13,8 +13,8 @@ from datetime import datetime
 
 import pytest
 
-from data_access import process
-from data_access.metrics import BOUNCE_RETURNS, FAST_CLOSE_HOURS, STEP_SHARES
+from data_access.queries.supervision import process
+from data_access.core.metrics import BOUNCE_RETURNS, FAST_CLOSE_HOURS, STEP_SHARES
 from tests.conftest import ROOT, serve_fixture, sign_in
 from ui.i18n import translate
 

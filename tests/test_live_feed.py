@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from data_access import overview
-from data_access.filters import CaseFilter
-from data_access.schema import case_events, cases, supervisions
+from data_access.queries import overview
+from data_access.core.filters import CaseFilter
+from data_access.core.schema import case_events, cases, supervisions
 from sample_data import live
 from tests.test_workflow_writes import assert_rollups_exact
 

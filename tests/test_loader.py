@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select, text
 
-from data_access import db, schema
-from data_access.contract import FILES
-from data_access.exporter import export_dataset
-from data_access.loader import (DatabaseNotEmpty, DatasetInvalid, LoadResult, check_dataset,
+from data_access.core import db, schema
+from data_access.core.contract import FILES
+from data_access.ingest.exporter import export_dataset
+from data_access.ingest.loader import (DatabaseNotEmpty, DatasetInvalid, LoadResult, check_dataset,
                                 load_dataset, parse_ts)
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"

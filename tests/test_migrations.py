@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import command
 from sqlalchemy import inspect, select
 
-from data_access.db import alembic_config
-from data_access.schema import case_summary_county
+from data_access.core.db import alembic_config
+from data_access.core.schema import case_summary_county
 from tests.conftest import FIXTURES
 
 
@@ -16,7 +16,7 @@ def _county_rows(engine):
 
 
 def test_downgrade_and_upgrade_keep_the_data(empty_engine):
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     load_dataset(FIXTURES / "metrics", empty_engine)
     before = _county_rows(empty_engine)

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 import pytest
 
-from data_access import overview
-from data_access.filters import CaseFilter, split_period
-from data_access.metrics import hour_bucket, median_from_histogram
+from data_access.queries import overview
+from data_access.core.filters import CaseFilter, split_period
+from data_access.core.metrics import hour_bucket, median_from_histogram
 
 NOW = datetime(2026, 3, 20, 12, 0)
 Q1 = CaseFilter(region_code="100", date_from=date(2026, 1, 1), date_to=date(2026, 3, 31))

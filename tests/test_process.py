@@ -8,11 +8,11 @@ from datetime import date, datetime
 import pytest
 from conftest import FIXTURES, fresh_engine
 
-from data_access import process
-from data_access import supervision_effect as se
-from data_access.filters import CaseFilter, OutOfScope
-from data_access.metrics import SOURCES
-from data_access.schema import process_summary
+from data_access.queries.supervision import process
+from data_access.queries.supervision import effect as se
+from data_access.core.filters import CaseFilter, OutOfScope
+from data_access.core.metrics import SOURCES
+from data_access.core.schema import process_summary
 
 NOW = datetime(2026, 3, 20, 12, 0)
 Q1 = CaseFilter(scope_code="110", date_from=date(2026, 1, 1), date_to=date(2026, 3, 31))
@@ -27,7 +27,7 @@ def raw(f: CaseFilter) -> CaseFilter:
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def eng(request, tmp_path_factory):
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     engine = fresh_engine(request.param, tmp_path_factory.mktemp("process"))
     load_dataset(FIXTURES / "process", engine)

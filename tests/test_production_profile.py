@@ -78,8 +78,8 @@ def _free_port() -> int:
 
 
 def test_started_with_the_profile_the_health_endpoint_answers(tmp_path):
-    from data_access.db import make_engine
-    from data_access.loader import load_dataset
+    from data_access.core.db import make_engine
+    from data_access.ingest.loader import load_dataset
 
     url = f"sqlite:///{tmp_path / 'prod.db'}"
     load_dataset(FIXTURES / "metrics", make_engine(url))

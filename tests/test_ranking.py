@@ -10,9 +10,9 @@ from datetime import datetime
 
 import pytest
 
-from data_access import ranking
-from data_access.filters import CaseFilter, OutOfScope
-from data_access.ranking import (
+from data_access.queries.supervision import ranking
+from data_access.core.filters import CaseFilter, OutOfScope
+from data_access.queries.supervision.ranking import (
     ScoreWeights,
     bulletin_data,
     monthly_ranking,
@@ -27,7 +27,7 @@ EAST = CaseFilter(scope_code="110")  # a 东县 user
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
 def eng(request, tmp_path_factory):
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
 
     e = fresh_engine(request.param, tmp_path_factory.mktemp("ranking"))
     load_dataset(FIXTURES / "ranking", e)

@@ -15,10 +15,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from data_access import errors
-from data_access.db import get_engine, make_engine
-from data_access.loader import load_dataset
-from data_access.writes import NewCase, report_case
+from data_access.core import errors
+from data_access.core.db import get_engine, make_engine
+from data_access.ingest.loader import load_dataset
+from data_access.writes.workflow import NewCase, report_case
 from tests.conftest import (
     FIXTURES,
     PG_SKIP_REASON,

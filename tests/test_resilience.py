@@ -1,6 +1,6 @@
 """Hardening: every statement has a time limit, and pages survive the database going away and coming back.
 
-- a runaway statement is stopped on both backends and recognised as a timeout (data_access/errors.py);
+- a runaway statement is stopped on both backends and recognised as a timeout (data_access/core/errors.py);
   statements within the limit, the bulk loader and migrations are not stopped;
 - with the database unreachable (PostgreSQL behind a TCP proxy that is cut, or a SQLite file locked by
   another process) a page shows "数据库暂时无法连接，正在重试…", never a traceback, and shows its data again
@@ -25,8 +25,9 @@ from sqlalchemy import event, make_url, text
 from sqlalchemy import exc as sa_exc
 from streamlit.testing.v1 import AppTest
 
-from data_access import db, errors, loader
-from data_access.loader import load_dataset
+from data_access.core import db, errors
+from data_access.ingest import loader
+from data_access.ingest.loader import load_dataset
 from tests.conftest import FIXTURES, PG_SKIP_REASON, PG_URL, fresh_engine, metrics_db
 
 RUNAWAY_SQLITE = ("WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 1000000000) "
@@ -172,7 +173,7 @@ APP = '''
 import streamlit as st
 from sqlalchemy import text
 
-from data_access import meta
+from data_access.core import meta
 from ui import data, resilience
 from ui.setup import friendly_errors
 
@@ -485,8 +486,8 @@ def own_cluster():
 def test_real_postgres_restart(app_script, own_cluster, monkeypatch):
     """A real PostgreSQL server stopped under the running app, then started again: the page waits, retries
     and recovers with the same engine."""
-    from data_access.db import make_engine
-    from data_access.loader import load_dataset
+    from data_access.core.db import make_engine
+    from data_access.ingest.loader import load_dataset
     from ui.data import engine as app_engine
     from ui.resilience import database_answers
 

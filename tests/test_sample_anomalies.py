@@ -1,5 +1,5 @@
 """The sample data holds a few of each anomaly the supervision centre's integrity checks look for
-(data_access/metrics.py): closures under an hour not settled on the spot, reopened cases, re-reports,
+(data_access/core/metrics.py): closures under an hour not settled on the spot, reopened cases, re-reports,
 bounced cases; drawn from their own random stream, so every other case, order and figure is unchanged.
 The loader accepts them and its derived columns count them; the demo builder sets working-day rules."""
 from __future__ import annotations
@@ -110,9 +110,9 @@ def conn_spot(d) -> int:
 
 
 def test_the_loader_accepts_them_and_counts_them(both, tmp_path):
-    from data_access.db import make_engine
-    from data_access.loader import load_dataset
-    from data_access.schema import case_summary, cases
+    from data_access.core.db import make_engine
+    from data_access.ingest.loader import load_dataset
+    from data_access.core.schema import case_summary, cases
 
     eng = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
     load_dataset(both[0], eng)
@@ -133,9 +133,9 @@ def test_the_loader_accepts_them_and_counts_them(both, tmp_path):
 
 def test_the_demo_builder_sets_working_day_rules(tmp_path, monkeypatch):
     import sample_data
-    from data_access import time_limits
-    from data_access.db import make_engine
-    from data_access.schema import cases
+    from data_access.core import time_limits
+    from data_access.core.db import make_engine
+    from data_access.core.schema import cases
 
     real = sample_data.generate
     monkeypatch.setattr(sample_data, "generate", lambda out, **kw: real(out, **{**kw, "_n_cases": 2000,

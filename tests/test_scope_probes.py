@@ -283,11 +283,11 @@ def env(request, tmp_path_factory):
     from sqlalchemy import update
     from streamlit import config
 
-    from data_access.access import User
-    from data_access.db import get_engine
-    from data_access.loader import load_dataset
-    from data_access.schema import cases
-    from data_access.supervision import SupervisionOrder, issue_supervision
+    from data_access.core.access import User
+    from data_access.core.db import get_engine
+    from data_access.ingest.loader import load_dataset
+    from data_access.core.schema import cases
+    from data_access.writes.orders import SupervisionOrder, issue_supervision
 
     started = _time.perf_counter()
     engine = fresh_engine(request.param, tmp_path_factory.mktemp("scope"))
@@ -365,7 +365,7 @@ class Oracle:
 
 
 def _matches(r: dict, v: dict, supervised: frozenset[str], dates: bool) -> bool:
-    from data_access.search import (
+    from data_access.core.search import (
         normalise,  # what the user typed → what is searched (trim, no NUL)
     )
 
@@ -385,7 +385,7 @@ def _matches(r: dict, v: dict, supervised: frozenset[str], dates: bool) -> bool:
 
 
 def oracle(env: Env) -> Oracle:
-    from data_access.schema import cases, supervisions
+    from data_access.core.schema import cases, supervisions
 
     c = cases.c
     with env.engine.connect() as conn:
@@ -400,14 +400,14 @@ def oracle(env: Env) -> Oracle:
 
 def in_county(env: Env) -> frozenset[str]:
     """Cases of county 110, by the column the loader derived (cross-checked against the grid tree)."""
-    from data_access.schema import cases
+    from data_access.core.schema import cases
 
     with env.engine.connect() as conn:
         return frozenset(conn.execute(select(cases.c.case_no).where(cases.c.county_code == SCOPE)).scalars())
 
 
 def table_counts(env: Env) -> dict[str, int]:
-    from data_access.schema import audit_log, case_events, cases, supervisions
+    from data_access.core.schema import audit_log, case_events, cases, supervisions
 
     with env.engine.connect() as conn:
         return {
@@ -442,7 +442,7 @@ class Seen:
 
 
 def _users():
-    from data_access.access import User
+    from data_access.core.access import User
 
     return {
         "staff110": User("东县综治中心", "staff", SCOPE, "t_staff_110"),
@@ -456,7 +456,7 @@ def _users():
 
 def _counts(group_by: tuple[str, ...]) -> Callable:
     def read(env, f, user):
-        from data_access import overview
+        from data_access.queries import overview
 
         df = overview.case_counts(env.engine, f, group_by, NOW)
         codes = {str(x) for x in df["child"].dropna()} if "child" in group_by else set()
@@ -465,14 +465,14 @@ def _counts(group_by: tuple[str, ...]) -> Callable:
 
 
 def _case_total(env, f, user):
-    from data_access import overview
+    from data_access.queries import overview
 
     return Seen(counts={"cases": overview.case_total(env.engine, f, NOW)})
 
 
 def _open_overdue(group_by: tuple[str, ...]) -> Callable:
     def read(env, f, user):
-        from data_access import overview
+        from data_access.queries import overview
 
         df = overview.open_overdue_counts(env.engine, f, group_by, NOW)
         codes = {str(x) for x in df["child"].dropna()} if "child" in group_by else set()
@@ -481,14 +481,14 @@ def _open_overdue(group_by: tuple[str, ...]) -> Callable:
 
 
 def _kpis(env, f, user):
-    from data_access import overview
+    from data_access.queries import overview
 
     k = overview.case_kpis(env.engine, f, NOW)
     return Seen(counts={"cases": k.cases, "closed": k.closed, "open": k.open, "open_overdue": k.open_overdue})
 
 
 def _kpis_prev(env, f, user):
-    from data_access import overview
+    from data_access.queries import overview
 
     cur, prev = overview.case_kpis_with_previous(env.engine, f, NOW)
     counts = {"cases": cur.cases, "closed": cur.closed, "open": cur.open, "open_overdue": cur.open_overdue}
@@ -498,19 +498,19 @@ def _kpis_prev(env, f, user):
 
 
 def _monthly(env, f, user):
-    from data_access import overview
+    from data_access.queries import overview
 
     return Seen(counts={"cases": int(overview.monthly_cases_by_status(env.engine, f, NOW)["cases"].sum())})
 
 
 def _levels(env, f, user):
-    from data_access import overview
+    from data_access.queries import overview
 
     return Seen(counts={"closed": int(overview.closed_cases_by_resolution_level(env.engine, f, NOW)["cases"].sum())})
 
 
 def _ranking(env, f, user):
-    from data_access import overview
+    from data_access.queries import overview
 
     df = overview.child_region_ranking(env.engine, f, NOW)
     return Seen(codes=set(map(str, df["code"])), counts={
@@ -520,7 +520,7 @@ def _ranking(env, f, user):
 
 def _page(sort: str) -> Callable:
     def read(env, f, user):
-        from data_access import cases
+        from data_access.queries import cases
 
         p = cases.case_page(env.engine, f, sort=sort, now=NOW)
         return Seen(cases=set(p.rows["case_no"]), codes=set(p.rows["grid_code"]), counts={"cases": p.total})
@@ -529,7 +529,7 @@ def _page(sort: str) -> Callable:
 
 def _paged(env, f, user):
     """Pages of two: page 1, page 2 by cursor and by position, the last page, and back by cursor."""
-    from data_access import cases
+    from data_access.queries import cases
 
     seen = Seen(cases=set())
     for sort in ("reported_desc", "overdue_desc"):
@@ -551,7 +551,7 @@ def _paged(env, f, user):
 
 
 def _orders(env, f, user):
-    from data_access import supervision
+    from data_access.writes import orders as supervision
 
     df = supervision.open_supervisions(env.engine, f, NOW)
     return Seen(cases=set(df["case_no"]), counts={"open_orders": len(df)},
@@ -559,14 +559,14 @@ def _orders(env, f, user):
 
 
 def _order_counts(env, f, user):
-    from data_access import supervision
+    from data_access.writes import orders as supervision
 
     c = supervision.open_supervision_counts(env.engine, f, NOW)
     return Seen(counts={"open_orders": c["total"]})
 
 
 def export_bytes(env: Env, kind: str, f, user) -> bytes:
-    from data_access import case_export
+    from data_access.queries import case_export
 
     buf = io.BytesIO()
     writer = case_export.write_csv if kind == "csv" else case_export.write_xlsx
@@ -602,7 +602,7 @@ def _export(kind: str, filter_scoped: bool) -> Callable:
 def _backlog(kind: str) -> Callable:
     """The open backlog ignores the period (open now, whatever the report date): bounded by any period."""
     def read(env, f, user):
-        from data_access import backlog
+        from data_access.queries.supervision import backlog
 
         fn = {"age": backlog.open_backlog_by_age, "overdue": backlog.open_backlog_by_overdue,
               "child": backlog.open_backlog_by_child_region, "category": backlog.open_backlog_by_category}[kind]
@@ -614,14 +614,14 @@ def _backlog(kind: str) -> Callable:
 
 
 def _backlog_trend(env, f, user):
-    from data_access import backlog
+    from data_access.queries.supervision import backlog
 
     df = backlog.overdue_backlog_trend(env.engine, f, 6, NOW)
     return Seen(counts={"cases_any_period": int(df["open_overdue"].max())})
 
 
 def _integrity(env, f, user):
-    from data_access import integrity
+    from data_access.queries.supervision import integrity
 
     r = integrity.integrity_summary(env.engine, f, NOW)
     df = integrity.integrity_by_child_region(env.engine, f, NOW)
@@ -629,7 +629,7 @@ def _integrity(env, f, user):
 
 
 def _flagged(env, f, user):
-    from data_access import integrity
+    from data_access.queries.supervision import integrity
 
     frames = [integrity.flagged_cases(env.engine, f, check, now=NOW) for check in integrity.CHECKS]
     return Seen(cases=set().union(*(set(df["case_no"]) for df in frames)),
@@ -637,7 +637,7 @@ def _flagged(env, f, user):
 
 
 def _process(env, f, user):
-    from data_access import process
+    from data_access.queries.supervision import process
 
     steps = process.step_time_distribution(env.engine, f, by="department", now=NOW)
     depts = process.department_table(env.engine, f, NOW)
@@ -651,7 +651,7 @@ def _process(env, f, user):
 
 def _order_effect(env, f, user):
     """Orders count by their issue date, not the case's report date: checked against the region only."""
-    from data_access import supervision_effect as se
+    from data_access.queries.supervision import effect as se
 
     grades = se.supervision_effect_by_grade(env.engine, f, NOW)
     repeat = se.repeat_orders(env.engine, f, now=NOW)
@@ -663,7 +663,7 @@ def _order_effect(env, f, user):
 
 def _monthly_ranking(env, f, user):
     """The units ranked under the region, and the red-card orders of the bulletin."""
-    from data_access import ranking
+    from data_access.queries.supervision import ranking
 
     seen = Seen(region_only=True)
     for level in ("township", "village"):
@@ -764,14 +764,14 @@ TEAM_TEXTS = ("西县", "志愿", "队", "W", "T", "%", "_", "' OR '1'='1")
 
 
 def _staffing_summary(env, f, user):
-    from data_access import staffing
+    from data_access.queries import staffing
 
     s = staffing.staffing_summary(env.engine, f)
     return Seen(counts={c: getattr(s, c) for c in STAFFING_COUNTS}, places=True)
 
 
 def _staffing_by_child(env, f, user):
-    from data_access import staffing
+    from data_access.queries import staffing
 
     df = staffing.staffing_by_child_region(env.engine, f)
     return Seen(codes=set(map(str, df["code"])), counts={c: int(df[c].sum()) for c in STAFFING_COUNTS},
@@ -780,7 +780,7 @@ def _staffing_by_child(env, f, user):
 
 def _structure_gaps(env, f, user):
     """Each check lists nodes of one level: at most the region's nodes of that level."""
-    from data_access import staffing
+    from data_access.queries import staffing
 
     gaps = staffing.structure_gaps(env.engine, f)
     counts: dict[str, int] = {}
@@ -793,7 +793,7 @@ def _structure_gaps(env, f, user):
 
 def _grid_workload(env, f, user):
     """Cases per grid count the period's reports (the filter's other conditions aside): bounded by those."""
-    from data_access import staffing
+    from data_access.queries import staffing
 
     w = staffing.grid_workload(env.engine, f, NOW)
     g = w.grids
@@ -803,7 +803,7 @@ def _grid_workload(env, f, user):
 
 
 def _find_grids(env, f, user):
-    from data_access import staffing
+    from data_access.queries import staffing
 
     seen = Seen(places=True, counts={"grids_and_micro": 0})
     for text in GRID_TEXTS:
@@ -815,14 +815,14 @@ def _find_grids(env, f, user):
 
 
 def _volunteer_summary(env, f, user):
-    from data_access import volunteers
+    from data_access.queries import volunteers
 
     s = volunteers.volunteer_summary(env.engine, f, NOW)
     return Seen(counts={c: getattr(s, c) for c in VOLUNTEER_COUNTS}, places=True)
 
 
 def _volunteers_by_child(env, f, user):
-    from data_access import volunteers
+    from data_access.queries import volunteers
 
     df = volunteers.volunteers_by_child_region(env.engine, f, NOW)
     return Seen(codes=set(map(str, df["code"])), counts={c: df[c].sum() for c in VOLUNTEER_COUNTS},
@@ -831,7 +831,7 @@ def _volunteers_by_child(env, f, user):
 
 def _team_growth(env, f, user):
     """Teams founded per month (with a founding date): a month only 西县's teams were founded in holds none."""
-    from data_access import volunteers
+    from data_access.queries import volunteers
 
     df = volunteers.team_growth(env.engine, f)
     counts = {f"founded_{m}": int(n) for m, n in zip(df["month"], df["new_teams"])}
@@ -841,7 +841,7 @@ def _team_growth(env, f, user):
 
 
 def _focus_tags(env, f, user):
-    from data_access import volunteers
+    from data_access.queries import volunteers
 
     df = volunteers.focus_tags(env.engine, f)
     return Seen(counts={f"tag_{t}": int(n) for t, n in zip(df["tag"], df["teams"])}, text=frame_text(df),
@@ -849,7 +849,7 @@ def _focus_tags(env, f, user):
 
 
 def _month_kind(env, f, user):
-    from data_access import volunteers
+    from data_access.queries import volunteers
 
     df = volunteers.activities_by_month_kind(env.engine, f)
     counts = {f"month_kind_{m}_{k}": int(n) for m, k, n in zip(df["month"], df["kind"], df["activities"])}
@@ -859,14 +859,14 @@ def _month_kind(env, f, user):
 
 
 def _inactive_teams(env, f, user):
-    from data_access import volunteers
+    from data_access.queries import volunteers
 
     df = volunteers.inactive_teams(env.engine, f, NOW)
     return Seen(teams=set(df["team_code"]), counts={"inactive": len(df)}, text=frame_text(df), places=True)
 
 
 def _most_active_teams(env, f, user):
-    from data_access import volunteers
+    from data_access.queries import volunteers
 
     df = volunteers.most_active_teams(env.engine, f, NOW)
     return Seen(teams=set(df["team_code"]), text=frame_text(df), places=True, counts={
@@ -875,7 +875,7 @@ def _most_active_teams(env, f, user):
 
 
 def _find_teams(env, f, user):
-    from data_access import volunteers
+    from data_access.queries import volunteers
 
     seen = Seen(teams=set(), places=True, counts={"teams": 0})
     for text in TEAM_TEXTS:
@@ -958,7 +958,7 @@ def asset_limits(variant: dict, region: str) -> dict[str, float]:
 
 
 def _asset_summary(env, f, user):
-    from data_access import assets
+    from data_access.queries import assets
 
     s = assets.asset_summary(env.engine, f)
     return Seen(places=True, counts={
@@ -970,7 +970,7 @@ def _asset_summary(env, f, user):
 
 def _portfolio_by_kind(env, f, user):
     """Quantities per kind and unit (亩, 米 and ㎡ only 西县 has)."""
-    from data_access import assets
+    from data_access.queries import assets
 
     df = assets.portfolio_by_kind(env.engine, f)
     counts = {"asset_projects": int(df["projects"].sum())}
@@ -982,7 +982,7 @@ def _portfolio_by_kind(env, f, user):
 
 def _portfolio_by(env, f, user):
     """Every dimension: projects and investment per value (modes, statuses and models only 西县 has)."""
-    from data_access import assets
+    from data_access.queries import assets
 
     seen = Seen(places=True, counts={"asset_projects": 0, "asset_investment": 0.0})
     for dim in assets.PORTFOLIO_DIMS:
@@ -998,7 +998,7 @@ def _portfolio_by(env, f, user):
 
 def _revenue_by_month(env, f, user):
     """The period's revenue per month and disposal mode (2025-11/12 and finance: 西县's only)."""
-    from data_access import assets
+    from data_access.queries import assets
 
     df = assets.revenue_by_month(env.engine, f)
     counts = {f"asset_revenue_{m}_{mode}": float(v) for m, mode, v in df.itertuples(index=False)}
@@ -1008,7 +1008,7 @@ def _revenue_by_month(env, f, user):
 
 def _guarantee_check(env, f, user):
     """The 保底+分成 projects (one in each county) over the period's months."""
-    from data_access import assets
+    from data_access.queries import assets
 
     df = assets.guarantee_check(env.engine, f)
     return Seen(projects=set(df["project_code"]), text=frame_text(df), places=True, counts={
@@ -1020,7 +1020,7 @@ def _guarantee_check(env, f, user):
 
 
 def _visitors_by_month(env, f, user):
-    from data_access import assets
+    from data_access.queries import assets
 
     df = assets.visitors_by_month(env.engine, f)
     counts = Counter()
@@ -1031,7 +1031,7 @@ def _visitors_by_month(env, f, user):
 
 
 def _project_list(env, f, user):
-    from data_access import assets
+    from data_access.queries import assets
 
     df = assets.project_list(env.engine, f)
     counts = {"asset_projects": len(df), "asset_investment": float(df["investment_wan"].fillna(0).sum()),
@@ -1042,7 +1042,7 @@ def _project_list(env, f, user):
 
 
 def _projects_not_operating(env, f, user):
-    from data_access import assets
+    from data_access.queries import assets
 
     df = assets.projects_not_operating(env.engine, f, NOW)
     counts = {"asset_not_operating": len(df)} | {f"asset_status_{k}_projects": n
@@ -1136,7 +1136,7 @@ def _ranking_counts(df, month: str, kind: str | None) -> dict[str, int]:
 
 
 def _review_months(env, f, user):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     months = clean.review_months(env.engine, f)
     return Seen(counts={"clean_review_months": len(months), **{f"clean_month_{m}": 1 for m in months}},
@@ -1145,7 +1145,7 @@ def _review_months(env, f, user):
 
 def _clean_summary(env, f, user):
     """Every month (and none: units only) × every kind."""
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     seen = Seen(places=True)
     for kind in CLEAN_KINDS:
@@ -1155,8 +1155,8 @@ def _clean_summary(env, f, user):
 
 
 def _monthly_ranking(env, f, user):
-    from data_access import clean
-    from data_access.ranking import previous_month
+    from data_access.queries import clean_units as clean
+    from data_access.queries.supervision.ranking import previous_month
 
     seen = Seen(places=True, units=set())
     for kind in CLEAN_KINDS:
@@ -1173,7 +1173,7 @@ def _monthly_ranking(env, f, user):
 
 
 def _unreviewed_units(env, f, user):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     seen = Seen(places=True, units=set())
     for kind in CLEAN_KINDS:
@@ -1188,7 +1188,7 @@ def _unreviewed_units(env, f, user):
 
 def _month_review(env, f, user):
     """The month's review (what the page's ranking view and the workbook show), previous month included."""
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     seen = Seen(places=True, units=set())
     for kind in (None, "hospital"):  # the other kinds' lists are probed one by one above
@@ -1216,7 +1216,7 @@ def workbook_cells(data: bytes) -> list[str]:
 def _review_workbook(env, f, user):
     """The month's review as the page downloads it (ui/clean_review.review_workbook), opened with openpyxl:
     the unit codes in its cells (the ranking's last column) and every cell's text."""
-    from data_access import clean
+    from data_access.queries import clean_units as clean
     from ui import clean_review
 
     seen = Seen(places=True, units=set())
@@ -1231,7 +1231,7 @@ def _review_workbook(env, f, user):
 
 def _units_by_kind(env, f, user):
     """Units per kind, and the eligible villages and townships and those covered."""
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     df = clean.units_by_kind(env.engine, f)
     counts = {f"clean_kind_{k}_units": int(n) for k, n in zip(df["kind"], df["units"]) if n}
@@ -1243,7 +1243,7 @@ def _units_by_kind(env, f, user):
 
 
 def _units_by_child(env, f, user):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     seen = Seen(places=True)
     for kind in CLEAN_KINDS:
@@ -1260,7 +1260,7 @@ def _units_by_child(env, f, user):
 
 
 def _clean_trend(env, f, user):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     seen = Seen(places=True)
     for kind in CLEAN_KINDS:
@@ -1276,7 +1276,7 @@ def _clean_trend(env, f, user):
 
 
 def _named_units(env, f, user):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     seen = Seen(places=True, units=set())
     for kind in CLEAN_KINDS:
@@ -1293,7 +1293,7 @@ UNIT_TEXTS = ("西县", "医院", "清廉", "纪委", "XX", "SHI", "-Q", "%", "_
 
 
 def _find_units(env, f, user):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     seen = Seen(places=True, units=set(), counts={"clean_units_all": 0})
     for text in UNIT_TEXTS:
@@ -1404,7 +1404,7 @@ def _all_codes():
 def test_data_access_returns_nothing_outside_the_jurisdiction(env, code, reader):
     """Every read function × every region code × the filter variants: OutOfScope, or only 110's cases
     (only the code's own cases for a code inside 110)."""
-    from data_access.filters import CaseFilter, OutOfScope
+    from data_access.core.filters import CaseFilter, OutOfScope
 
     read, variants = READERS[reader]
     user = _users()["staff110"]
@@ -1424,8 +1424,8 @@ def test_data_access_returns_nothing_outside_the_jurisdiction(env, code, reader)
 def test_the_oracle_agrees_with_the_app_inside_the_jurisdiction(env):
     """Positive control: with no region the app returns exactly the oracle's cases (so "at most" above is
     sharp), and without a jurisdiction the foreign-only filters do find 西县's cases (so a leak would show)."""
-    from data_access import cases, overview
-    from data_access.filters import CaseFilter
+    from data_access.queries import cases, overview
+    from data_access.core.filters import CaseFilter
 
     o = oracle(env)
     assert in_county(env) == o.inside(SCOPE) == {"c01", "c02", "c03", "c04", "c07", "c08", "c10"}
@@ -1443,7 +1443,7 @@ def test_the_oracle_agrees_with_the_app_inside_the_jurisdiction(env):
 
 @pytest.mark.parametrize("new_scope", ["120", "100", None, "", "1111", "999", "110' OR '1'='1"])
 def test_a_scoped_filter_cannot_swap_or_drop_its_jurisdiction(env, new_scope):
-    from data_access.filters import CaseFilter, OutOfScope
+    from data_access.core.filters import CaseFilter, OutOfScope
 
     with probing(env.kind, "A filter object"):
         f = CaseFilter(scope_code=SCOPE, region_code="111")
@@ -1459,7 +1459,7 @@ def test_a_scoped_filter_cannot_swap_or_drop_its_jurisdiction(env, new_scope):
                                     "open_supervisions", "write_csv"])
 def test_a_jurisdiction_missing_from_the_tree_sees_nothing(env, scope, reader):
     """A scope that is not in the tree raises OutOfScope (it never widens to the whole tree)."""
-    from data_access.filters import CaseFilter, OutOfScope, resolve
+    from data_access.core.filters import CaseFilter, OutOfScope, resolve
 
     with probing(env.kind, "A filter object"):
         with pytest.raises(OutOfScope):
@@ -1472,8 +1472,8 @@ def test_a_jurisdiction_missing_from_the_tree_sees_nothing(env, scope, reader):
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_an_export_never_reaches_beyond_the_users_jurisdiction(env, filter_scope, kind):
     """A filter whose jurisdiction lies outside (or above) the user's is refused before a row is written."""
-    from data_access.filters import CaseFilter, OutOfScope
-    from data_access.schema import audit_log
+    from data_access.core.filters import CaseFilter, OutOfScope
+    from data_access.core.schema import audit_log
 
     with probing(env.kind, "A data_access"):
         with env.engine.connect() as conn:
@@ -1493,7 +1493,7 @@ FOREIGN_CASES = ("c05", "c06", "c09")
 @pytest.mark.parametrize("user", ["staff110", "viewer110", "leader110"])
 @pytest.mark.parametrize("case_no", [*FOREIGN_CASES, "c05' OR '1'='1", "%", "c0_", "", "999"])
 def test_case_detail_outside_the_jurisdiction_is_none(env, case_no, user):
-    from data_access.cases import case_detail
+    from data_access.queries.cases import case_detail
 
     with probing(env.kind, "A case detail"):
         assert case_detail(env.engine, case_no, _users()[user], scope_code=SCOPE, now=NOW) is None
@@ -1504,7 +1504,7 @@ def test_case_detail_outside_the_jurisdiction_is_none(env, case_no, user):
 def test_case_detail_honours_the_users_own_jurisdiction_whatever_the_caller_passes(env, case_no, scope_code):
     """Defence in depth, as the exports do: without ``scope_code``, or with a wider or foreign one, the
     user's own jurisdiction still bounds the answer."""
-    from data_access.cases import case_detail
+    from data_access.queries.cases import case_detail
 
     with probing(env.kind, "A case detail"):
         d = case_detail(env.engine, case_no, _users()["staff110"], scope_code=scope_code, now=NOW)
@@ -1515,8 +1515,8 @@ def test_staffing_and_volunteers_oracle_agrees_with_the_app(env):
     """Positive control: inside 110 (and each region below it) the app counts exactly what the CSV oracle
     holds (so "at most" above is sharp), and without a jurisdiction 西县's staff and teams are found (so a
     leak would show)."""
-    from data_access import staffing, volunteers
-    from data_access.filters import CaseFilter
+    from data_access.queries import staffing, volunteers
+    from data_access.core.filters import CaseFilter
 
     for region in INSIDE_CODES.values():
         with probing(env.kind, "A data_access"):
@@ -1567,8 +1567,8 @@ def card_text(card) -> str:
 @pytest.mark.parametrize("user", ["staff110", "viewer110"])
 @pytest.mark.parametrize("code", list(FOREIGN_GRID_CODES.values()), ids=list(FOREIGN_GRID_CODES))
 def test_staffing_grid_card_outside_the_jurisdiction_is_none(env, code, user, region):
-    from data_access.filters import CaseFilter
-    from data_access.staffing import grid_card
+    from data_access.core.filters import CaseFilter
+    from data_access.queries.staffing import grid_card
 
     with probing(env.kind, "A staffing cards"):
         card = grid_card(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, _users()[user])
@@ -1578,8 +1578,8 @@ def test_staffing_grid_card_outside_the_jurisdiction_is_none(env, code, user, re
 @pytest.mark.parametrize("user", ["staff110", "viewer110"])
 @pytest.mark.parametrize("code", list(FOREIGN_TEAM_CODES.values()), ids=list(FOREIGN_TEAM_CODES))
 def test_volunteers_team_card_outside_the_jurisdiction_is_none(env, code, user):
-    from data_access.filters import CaseFilter
-    from data_access.volunteers import team_card
+    from data_access.core.filters import CaseFilter
+    from data_access.queries.volunteers import team_card
 
     for region in (None, "111", "1111"):
         with probing(env.kind, "A staffing cards"):
@@ -1591,8 +1591,8 @@ def test_volunteers_team_card_outside_the_jurisdiction_is_none(env, code, user):
 @pytest.mark.parametrize("code", ["G1", "G2"])
 def test_staffing_grid_card_inside_the_jurisdiction(env, code):
     """Positive control: a grid of 110 opens, with only its own active staff, teams and cases."""
-    from data_access.filters import CaseFilter
-    from data_access.staffing import grid_card
+    from data_access.core.filters import CaseFilter
+    from data_access.queries.staffing import grid_card
 
     with probing(env.kind, "A staffing cards"):
         card = grid_card(env.engine, CaseFilter(scope_code=SCOPE), code, _users()["staff110"])
@@ -1609,8 +1609,8 @@ def test_staffing_grid_card_inside_the_jurisdiction(env, code):
 @pytest.mark.parametrize("team", ["T1", "T2", "T3", "T4"])
 def test_volunteers_team_card_inside_the_jurisdiction(env, team):
     """Positive control: a team of 110 opens, with its own activities and the cases of its area only."""
-    from data_access.filters import CaseFilter
-    from data_access.volunteers import team_card
+    from data_access.core.filters import CaseFilter
+    from data_access.queries.volunteers import team_card
 
     row = next(t for t in TEAMS if t["team_code"] == team)
     with probing(env.kind, "A staffing cards"):
@@ -1630,9 +1630,9 @@ def test_staffing_cards_honour_the_users_own_jurisdiction_whatever_the_caller_pa
                                                                                    request):
     """Defence in depth, as case_detail and the exports do: a filter without a jurisdiction, or with a wider
     or foreign one, still never opens a card of 西县 to a user of 110."""
-    from data_access.filters import CaseFilter
-    from data_access.staffing import grid_card
-    from data_access.volunteers import team_card
+    from data_access.core.filters import CaseFilter
+    from data_access.queries.staffing import grid_card
+    from data_access.queries.volunteers import team_card
 
     with probing(env.kind, "A staffing cards"):
         f, user = CaseFilter(scope_code=scope_code), _users()["staff110"]
@@ -1645,8 +1645,8 @@ def test_assets_oracle_agrees_with_the_app(env):
     """Positive control: inside 110 (and each region below it) the app counts and sums exactly what the CSV
     oracle holds (so "at most" above is sharp), and without a jurisdiction 西县's and the city's projects, kinds,
     modes and months are found (so a leak would show)."""
-    from data_access import assets
-    from data_access.filters import CaseFilter
+    from data_access.queries import assets
+    from data_access.core.filters import CaseFilter
 
     assert tuple(assets.PORTFOLIO_DIMS) == ASSET_DIMS
     for region in INSIDE_CODES.values():
@@ -1683,8 +1683,8 @@ FOREIGN_PROJECT_CODES = {"project_XX-P1": "XX-P1", "project_XX-P2": "XX-P2", "pr
 @pytest.mark.parametrize("user", ["staff110", "viewer110"])
 @pytest.mark.parametrize("code", list(FOREIGN_PROJECT_CODES.values()), ids=list(FOREIGN_PROJECT_CODES))
 def test_asset_project_card_outside_the_jurisdiction_is_none(env, code, user):
-    from data_access.assets import project_card
-    from data_access.filters import CaseFilter
+    from data_access.queries.assets import project_card
+    from data_access.core.filters import CaseFilter
 
     for region in (None, "111", "G1"):
         with probing(env.kind, "A asset cards"):
@@ -1697,8 +1697,8 @@ def test_asset_project_card_outside_the_jurisdiction_is_none(env, code, user):
 def test_asset_project_card_honours_the_users_own_jurisdiction_whatever_the_caller_passes(env, code, scope_code):
     """Defence in depth, as the grid and team cards: a filter without a jurisdiction, or with a wider or foreign
     one, still never opens 西县's (or the city's) project to a user of 110."""
-    from data_access.assets import project_card
-    from data_access.filters import CaseFilter
+    from data_access.queries.assets import project_card
+    from data_access.core.filters import CaseFilter
 
     for user in ("staff110", "viewer110", "leader110"):
         with probing(env.kind, "A asset cards"):
@@ -1709,8 +1709,8 @@ def test_asset_project_card_honours_the_users_own_jurisdiction_whatever_the_call
 @pytest.mark.parametrize("code", ["DX-P1", "DX-P2", "DX-P3", "DX-P4"])
 def test_asset_project_card_inside_the_jurisdiction(env, code):
     """Positive control: a project of 110 opens, with its own months only."""
-    from data_access.assets import project_card
-    from data_access.filters import CaseFilter
+    from data_access.queries.assets import project_card
+    from data_access.core.filters import CaseFilter
 
     row = next(p for p in PROJECTS if p["project_code"] == code)
     months = [m for m in PROJECT_MONTHS if m["project_code"] == code]
@@ -1728,8 +1728,8 @@ def test_clean_oracle_agrees_with_the_app(env):
     """Positive control: inside 110 (and each region below it) the app counts exactly what the CSV oracle holds
     and ranks 东县's units among themselves (so "at most" above is sharp), and without a jurisdiction 西县's and
     the city's units, hospitals and the month 2025-12 are found and outrank 东县's (so a leak would show)."""
-    from data_access import clean
-    from data_access.filters import CaseFilter
+    from data_access.queries import clean_units as clean
+    from data_access.core.filters import CaseFilter
 
     for region in INSIDE_CODES.values():
         with probing(env.kind, "A data_access"):
@@ -1768,8 +1768,8 @@ FOREIGN_UNIT_CODES = {"unit_XX-Q1": "XX-Q1", "unit_XX-Q2": "XX-Q2", "unit_XX-Q3"
 @pytest.mark.parametrize("user", ["staff110", "viewer110"])
 @pytest.mark.parametrize("code", list(FOREIGN_UNIT_CODES.values()), ids=list(FOREIGN_UNIT_CODES))
 def test_clean_unit_history_outside_the_jurisdiction_is_none(env, code, user):
-    from data_access.clean import unit_history
-    from data_access.filters import CaseFilter
+    from data_access.queries.clean_units import unit_history
+    from data_access.core.filters import CaseFilter
 
     for region, kind in ((None, None), ("111", None), ("G1", None), (None, "hospital"), (None, "village")):
         with probing(env.kind, "A clean cards"):
@@ -1783,8 +1783,8 @@ def test_clean_unit_history_outside_the_jurisdiction_is_none(env, code, user):
 def test_clean_unit_history_honours_the_users_own_jurisdiction_whatever_the_caller_passes(env, code, scope_code):
     """Defence in depth, as the other cards: a filter without a jurisdiction, or with a wider or foreign one,
     still never opens the history of 西县's (or the city's) unit to a user of 110."""
-    from data_access.clean import unit_history
-    from data_access.filters import CaseFilter
+    from data_access.queries.clean_units import unit_history
+    from data_access.core.filters import CaseFilter
 
     for user in ("staff110", "viewer110", "leader110"):
         with probing(env.kind, "A clean cards"):
@@ -1796,8 +1796,8 @@ def test_clean_unit_history_honours_the_users_own_jurisdiction_whatever_the_call
 def test_clean_unit_history_outside_the_selected_region_is_none(env, code, region):
     """A unit of 110 outside the selected region (a county organ while 东镇 is selected…) opens no history: its
     ranks would be among a selection it is not part of."""
-    from data_access.clean import unit_history
-    from data_access.filters import CaseFilter
+    from data_access.queries.clean_units import unit_history
+    from data_access.core.filters import CaseFilter
 
     with probing(env.kind, "A clean cards"):
         assert unit_history(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, None,
@@ -1807,8 +1807,8 @@ def test_clean_unit_history_outside_the_selected_region_is_none(env, code, regio
 @pytest.mark.parametrize("code", ["DX-Q1", "DX-Q2", "DX-Q3", "DX-Q4", "DX-Q5"])
 def test_clean_unit_history_inside_the_jurisdiction(env, code):
     """Positive control: a unit of 110 opens with its own reviews, ranked among 110's units only."""
-    from data_access.clean import unit_history
-    from data_access.filters import CaseFilter
+    from data_access.queries.clean_units import unit_history
+    from data_access.core.filters import CaseFilter
 
     own = [r for r in CLEAN_REVIEWS if r["unit_code"] == code]
     with probing(env.kind, "A clean cards"):
@@ -1824,8 +1824,8 @@ def test_clean_unit_history_inside_the_jurisdiction(env, code):
 @pytest.mark.parametrize("user", ["staff110", "leader110"])
 @pytest.mark.parametrize("case_no", [*FOREIGN_CASES, "c05' OR '1'='1", "%"])
 def test_issuing_an_order_outside_the_jurisdiction_is_refused_and_writes_nothing(env, case_no, user):
-    from data_access.supervision import SupervisionOrder, issue_supervision
-    from data_access.writes import WriteRefused
+    from data_access.writes.orders import SupervisionOrder, issue_supervision
+    from data_access.writes.workflow import WriteRefused
 
     with probing(env.kind, "A writes"):
         before = table_counts(env)
@@ -1838,8 +1838,8 @@ def test_issuing_an_order_outside_the_jurisdiction_is_refused_and_writes_nothing
 
 @pytest.mark.parametrize("user", ["staff110", "leader110", "viewer110"])
 def test_resolving_an_order_outside_the_jurisdiction_is_refused_and_writes_nothing(env, user):
-    from data_access.supervision import resolve_supervision
-    from data_access.writes import WriteRefused
+    from data_access.writes.orders import resolve_supervision
+    from data_access.writes.workflow import WriteRefused
 
     with probing(env.kind, "A writes"):
         before = table_counts(env)
@@ -1852,12 +1852,12 @@ def test_resolving_an_order_outside_the_jurisdiction_is_refused_and_writes_nothi
 @pytest.mark.parametrize("action", ["issue_in_scope", "resolve_in_scope"])
 @pytest.mark.parametrize("user", ["viewer110", "viewer_all", "admin_all"])
 def test_a_role_without_write_rights_is_refused_inside_its_jurisdiction_too(env, user, action):
-    from data_access.supervision import (
+    from data_access.writes.orders import (
         SupervisionOrder,
         issue_supervision,
         resolve_supervision,
     )
-    from data_access.writes import WriteRefused
+    from data_access.writes.workflow import WriteRefused
 
     with probing(env.kind, "A writes"):
         before = table_counts(env)
@@ -1873,8 +1873,8 @@ def test_a_role_without_write_rights_is_refused_inside_its_jurisdiction_too(env,
 
 @pytest.mark.parametrize("sid", ["SV1' OR '1'='1", "%", "", "DB%"])
 def test_resolving_an_unknown_order_writes_nothing(env, sid):
-    from data_access.supervision import resolve_supervision
-    from data_access.writes import WriteRefused
+    from data_access.writes.orders import resolve_supervision
+    from data_access.writes.workflow import WriteRefused
 
     with probing(env.kind, "A writes"):
         before = table_counts(env)
@@ -2054,8 +2054,8 @@ def overview_baseline(env: Env, role: str) -> dict[str, str]:
     checked against data_access for scope 110 and the default period (the last 12 months)."""
     key = ("overview", role)
     if key not in env.cache:
-        from data_access import overview
-        from data_access.filters import CaseFilter
+        from data_access.queries import overview
+        from data_access.core.filters import CaseFilter
         from ui import fmt, state
 
         at = open_page(app(env, role), "overview")
@@ -2443,7 +2443,7 @@ def _card_personal(query: dict) -> tuple[list[str], list[str]]:
 
 @pytest.mark.parametrize("role, scope, page, query", _card_page_params())
 def test_staffing_and_volunteers_cards_on_the_page_mask_phones_and_leaders(env, role, scope, page, query):
-    from data_access.access import mask_name, mask_phone
+    from data_access.core.access import mask_name, mask_phone
 
     at = app(env, role, scope)
     with probing(env.kind, "C personal data"):
@@ -2492,7 +2492,7 @@ def test_exports_from_the_page_mask_the_reporter(env, role, scope, kind):
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 @pytest.mark.parametrize("user", ["viewer110", "viewer_all", "leader_all", "admin_all", "leader110"])
 def test_exports_from_data_access_mask_the_reporter(env, user, kind):
-    from data_access.filters import CaseFilter
+    from data_access.core.filters import CaseFilter
 
     with probing(env.kind, "C personal data"):
         text = export_text(kind, export_bytes(env, kind, CaseFilter(), _users()[user]))
@@ -2502,7 +2502,7 @@ def test_exports_from_data_access_mask_the_reporter(env, user, kind):
 
 @pytest.mark.parametrize("user", ["viewer110", "viewer_all", "leader_all", "admin_all", "leader110"])
 def test_case_detail_masks_the_reporter(env, user):
-    from data_access.cases import case_detail
+    from data_access.queries.cases import case_detail
 
     for case_no in sorted(in_county(env)):
         with probing(env.kind, "C personal data"):
@@ -2524,10 +2524,10 @@ def test_staffing_cards_mask_phones_and_team_leaders(env, user):
     """Grid cards (staff and micro-grid leader phones, team leaders) and team cards (the leader): masked
     (access.mask_phone / mask_name) for every role but ``staff``, in full for ``staff`` (positive control).
     Users of the whole city open 西县's cards too."""
-    from data_access.access import mask_name, mask_phone
-    from data_access.filters import CaseFilter
-    from data_access.staffing import grid_card
-    from data_access.volunteers import team_card
+    from data_access.core.access import mask_name, mask_phone
+    from data_access.core.filters import CaseFilter
+    from data_access.queries.staffing import grid_card
+    from data_access.queries.volunteers import team_card
 
     u = _users()[user]
     f = CaseFilter(scope_code=u.scope_code)
@@ -2659,7 +2659,7 @@ def remove_probe_orders(env: Env) -> None:
     """Take the order a note probe issued on c07 out again, so that each probe starts from the fixture."""
     from sqlalchemy import delete
 
-    from data_access.schema import case_events, supervisions
+    from data_access.core.schema import case_events, supervisions
 
     with env.engine.begin() as conn:
         conn.execute(delete(supervisions).where(supervisions.c.case_no == "c07"))
@@ -2667,7 +2667,7 @@ def remove_probe_orders(env: Env) -> None:
 
 
 def _expected_found(env: Env, typed: str) -> str:
-    from data_access.search import MAX_SEARCH_LENGTH
+    from data_access.core.search import MAX_SEARCH_LENGTH
 
     return str(len(oracle(env).matching({"text": typed[:MAX_SEARCH_LENGTH]})))
 
@@ -2675,8 +2675,8 @@ def _expected_found(env: Env, typed: str) -> str:
 @pytest.mark.parametrize("sid", list(HOSTILE))
 @pytest.mark.parametrize("field_", FIELDS)
 def test_hostile_strings_in_every_text_input_are_neutral(env, field_, sid, request):
-    from data_access.schema import supervisions
-    from data_access.supervision import MAX_NOTE_LENGTH
+    from data_access.core.schema import supervisions
+    from data_access.writes.orders import MAX_NOTE_LENGTH
 
     s = HOSTILE[sid]
     reason = _known(field_, sid, env.kind)
@@ -2710,7 +2710,7 @@ def test_hostile_strings_in_every_text_input_are_neutral(env, field_, sid, reque
                     notes = list(conn.execute(select(supervisions.c.note).where(supervisions.c.case_no == "c07")))
                 # Stored as typed (it is data; the widget keeps at most max_chars; control characters such
                 # as NUL, which PostgreSQL refuses in text, are dropped: access.clean_text) and shown as data.
-                from data_access.access import clean_text
+                from data_access.core.access import clean_text
 
                 typed = clean_text(s[:MAX_NOTE_LENGTH]).strip()
                 assert table_counts(env)["supervisions"] == before["supervisions"] + 1

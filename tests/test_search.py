@@ -1,4 +1,4 @@
-"""Free-text search (data_access/search.py) on SQLite and PostgreSQL: exact result sets on a small dataset
+"""Free-text search (data_access/core/search.py) on SQLite and PostgreSQL: exact result sets on a small dataset
 (the tiny fixture plus cases written for search), the same answer as plain LIKE for every substring of
 every searched value, and an index kept exact by writes, by ``load --replace`` and by the migration."""
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, func, or_, select, text, update
 
-from data_access.db import alembic_config
-from data_access.filters import CaseFilter, case_conditions, resolve
-from data_access.loader import load_dataset
-from data_access.schema import case_events, cases
-from data_access.search import _successor, normalise, text_condition
-from data_access.writes import NewCase, report_case
+from data_access.core.db import alembic_config
+from data_access.core.filters import CaseFilter, case_conditions, resolve
+from data_access.ingest.loader import load_dataset
+from data_access.core.schema import case_events, cases
+from data_access.core.search import _successor, normalise, text_condition
+from data_access.writes.workflow import NewCase, report_case
 from tests.conftest import FIXTURES
 
 COUNTY_A, COUNTY_B = "431302", "431322"
@@ -300,8 +300,8 @@ def test_per_row_form_gives_the_like_answer(engine):
 def _workbench(engine: Engine, q: str, now: datetime) -> tuple:
     """What the workbench shows for search ``q``: the KPIs' count, open and overdue, and every page's case
     numbers in every sort, walked forward by cursor from page 1 and opened at the last page."""
-    from data_access.cases import SORTS, case_page
-    from data_access.overview import case_kpis
+    from data_access.queries.cases import SORTS, case_page
+    from data_access.queries.overview import case_kpis
 
     f = CaseFilter(text=q)
     k = case_kpis(engine, f, now)
@@ -335,7 +335,7 @@ def test_workbench_searches_one_after_another_and_after_a_write(engine, monkeypa
     """Different searches in one process (one connection pool), the same search again after a write that
     adds a match: counts and pages as plain LIKE gives them, whether the pages are read through the index
     (few matches) or by walking the sort order with the search tested per row (many matches)."""
-    import data_access.cases as wb
+    import data_access.queries.cases as wb
 
     now = datetime(2025, 1, 2)
     searches = ["漏水", "噪音", "水", "SX2025010100", "纠纷", "漏水"]

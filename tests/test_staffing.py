@@ -11,10 +11,10 @@ from datetime import date, datetime
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from data_access import staffing, volunteers
-from data_access.access import User
-from data_access.filters import CaseFilter
-from data_access.staffing import period_months
+from data_access.queries import staffing, volunteers
+from data_access.core.access import User
+from data_access.core.filters import CaseFilter
+from data_access.queries.staffing import period_months
 from tests.conftest import FIXTURES, load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)

@@ -3,8 +3,8 @@
 ``tests/test_workflow_writes.py`` checks that the incrementally maintained roll-ups equal
 ``summary.rebuild_all_summaries``: the same SQL twice, so a wrong definition in that SQL passes.  Here every
 row of the four roll-ups is recomputed in Python from what a dataset or a write actually records, reading
-the definitions of data_access/metrics.py (and the README's "Definitions"), never the SQL of
-data_access/summary.py nor the columns that data_access/derive.py, the loader or the writes store on ``cases``:
+the definitions of data_access/core/metrics.py (and the README's "Definitions"), never the SQL of
+data_access/core/rollups.py nor the columns that data_access/core/derive.py, the loader or the writes store on ``cases``:
 
 - **raw inputs**: ``cases``' own columns (grid, category, source, reporter phone, status, the step
   timestamps reported … closed, the effective ``due_at``, department, resolution level, on the spot,
@@ -41,9 +41,9 @@ from fractions import Fraction
 import pytest
 from sqlalchemy import Float, delete, insert, select, update
 
-from data_access import time_limits
-from data_access.access import User
-from data_access.metrics import (
+from data_access.core import time_limits
+from data_access.core.access import User
+from data_access.core.metrics import (
     BOUNCE_RETURNS,
     FAST_CLOSE_HOURS,
     HOUR_BUCKET_EDGES,
@@ -51,7 +51,7 @@ from data_access.metrics import (
     REREPORT_DAYS,
     STEP_SHARES,
 )
-from data_access.schema import (
+from data_access.core.schema import (
     case_events,
     case_summary,
     case_summary_county,
@@ -62,12 +62,12 @@ from data_access.schema import (
     process_summary,
     regions,
 )
-from data_access.supervision import (
+from data_access.writes.orders import (
     SupervisionOrder,
     issue_supervision,
     resolve_supervision,
 )
-from data_access.writes import (
+from data_access.writes.workflow import (
     NewCase,
     accept_case,
     close_case,

@@ -14,8 +14,8 @@ VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "r
 
 @pytest.fixture(params=["sqlite", "pg"])
 def fixture_url(request, tmp_path, monkeypatch) -> str:
-    from data_access.db import get_engine
-    from data_access.loader import load_dataset
+    from data_access.core.db import get_engine
+    from data_access.ingest.loader import load_dataset
 
     engine = fresh_engine(request.param, tmp_path)
     load_dataset(FIXTURES / "metrics", engine)

@@ -1,4 +1,4 @@
-"""Time limits in calendar hours or working days (data_access/time_limits.py): the Chinese working-day calendar,
+"""Time limits in calendar hours or working days (data_access/core/time_limits.py): the Chinese working-day calendar,
 and one definition of the due time that every view reads (SQLite and PostgreSQL).
 
 The database tests use tests/fixtures/time_limits (README.md there has every number)."""
@@ -11,12 +11,12 @@ from conftest import FIXTURES, fresh_engine
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from data_access import overview
-from data_access import time_limits as tl
-from data_access.__main__ import main as cli
-from data_access.filters import CaseFilter
-from data_access.loader import load_dataset
-from data_access.schema import (
+from data_access.queries import overview
+from data_access.core import time_limits as tl
+from data_access.cli import main as cli
+from data_access.core.filters import CaseFilter
+from data_access.ingest.loader import load_dataset
+from data_access.core.schema import (
     audit_log,
     case_summary,
     case_summary_county,
@@ -25,7 +25,7 @@ from data_access.schema import (
     process_summary,
     time_limit_rules,
 )
-from data_access.summary import rebuild_all_summaries
+from data_access.core.rollups import rebuild_all_summaries
 
 NOW = datetime(2025, 10, 8, 12, 0)  # during the National Day holiday 2025
 SEP_OCT = CaseFilter(region_code="100", date_from=date(2025, 9, 1), date_to=date(2025, 10, 31))  # summary path

@@ -14,7 +14,7 @@ FOUND = "符合条件的案件"
 @pytest.fixture(params=["sqlite", "pg"])
 def url(request, tmp_path, monkeypatch) -> str:
     """The hand-computed fixture on each backend, as the app's database."""
-    from data_access.loader import load_dataset
+    from data_access.ingest.loader import load_dataset
     from tests.conftest import fresh_engine
 
     engine = fresh_engine(request.param, tmp_path)
@@ -22,7 +22,7 @@ def url(request, tmp_path, monkeypatch) -> str:
     url = engine.url.render_as_string(hide_password=False)
     engine.dispose()
     if request.param == "pg":
-        from data_access.db import get_engine
+        from data_access.core.db import get_engine
 
         get_engine.cache_clear()  # the schema was dropped and made again: no pooled connection of before
         st_cache_clear()
@@ -120,8 +120,8 @@ def test_hostile_search_strings_are_searched_for_literally(url, q, expected):
 
 
 def test_open_a_case_issue_and_resolve_an_order(url, monkeypatch):
-    from data_access.db import make_engine
-    from data_access.schema import supervisions
+    from data_access.core.db import make_engine
+    from data_access.core.schema import supervisions
 
     at = workbench({"case": "c06"}, role="staff")  # a link straight to a case
     assert any("c06 · 楼道堆物" in s.value for s in at.subheader)

@@ -1,4 +1,4 @@
-"""Workflow writes (data_access/writes.py): each transition's columns and event row, refusals that write
+"""Workflow writes (data_access/writes/workflow.py): each transition's columns and event row, refusals that write
 nothing, the derived columns (event counts, re-report flag, closed-case columns) and the roll-ups equal to a
 full rebuild afterwards — on SQLite and PostgreSQL, on the hand-computable fixture (tests/fixtures/metrics)."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import datetime
 import pytest
 from sqlalchemy import insert, select
 
-from data_access import time_limits
-from data_access.schema import (
+from data_access.core import time_limits
+from data_access.core.schema import (
     case_events,
     case_summary,
     case_summary_county,
@@ -20,8 +20,8 @@ from data_access.schema import (
     grid_summary,
     process_summary,
 )
-from data_access.summary import rebuild_all_summaries
-from data_access.writes import (
+from data_access.core.rollups import rebuild_all_summaries
+from data_access.writes.workflow import (
     NewCase,
     WriteRefused,
     accept_case,

@@ -7,11 +7,11 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from data_access import overview
-from data_access.filters import CaseFilter
-from data_access.schema import case_summary, case_summary_county
-from data_access.summary import rebuild_case_summary
-from data_access.writes import NewCase, WriteRefused, report_case
+from data_access.queries import overview
+from data_access.core.filters import CaseFilter
+from data_access.core.schema import case_summary, case_summary_county
+from data_access.core.rollups import rebuild_case_summary
+from data_access.writes.workflow import NewCase, WriteRefused, report_case
 
 NOW = datetime(2026, 3, 20, 12, 0)
 

@@ -3,7 +3,7 @@
 The tab keeps only its session token; every run checks the session and re-reads the account
 (``users.check_session``), so sign-out, the idle limit, a disabled account or a changed role or jurisdiction
 takes effect on the user's next click, and a reload resumes the same session from the browser's cookie.  Password
-checks, slow-down, lock and audit are in ``data_access/users.py``.  With an OpenID Connect provider
+checks, slow-down, lock and audit are in ``data_access/core/users.py``.  With an OpenID Connect provider
 configured (``[auth]`` in ``.streamlit/secrets.toml``), Streamlit's ``st.login`` signs the user in and the
 e-mail it reports is mapped to an account.
 """
@@ -13,13 +13,13 @@ import os
 
 import streamlit as st
 
-from data_access import users
-from data_access.access import User
+from data_access.core import users
+from data_access.core.access import User
 
 from . import data, fmt
 from .state import t
 
-_KEY = "_auth"  # the tab's session token (data_access.users.open_session)
+_KEY = "_auth"  # the tab's session token (data_access.core.users.open_session)
 _USER = "_user"  # the User of this run (set by the frame, read by pages)
 _NOTICE = "_auth_notice"
 _COOKIE_ACTION = "_auth_cookie"  # ("set", token) or ("clear", None): done by sync_cookie() on this run

@@ -1,6 +1,6 @@
 """The month's bulletin (一月一通报) as an Excel workbook and as a printable A4 HTML document.
 
-Pure rendering of a :class:`data_access.ranking.Bulletin` (no Streamlit), so the page's download buttons and
+Pure rendering of a :class:`data_access.queries.supervision.ranking.Bulletin` (no Streamlit), so the page's download buttons and
 the tests call the same code.  :func:`ranking_table` is the ranking exactly as the screen shows it; the
 workbook's ranking sheet holds the same columns and rows.  Every text from the data is untrusted: the HTML
 escapes it, the workbook writes it as a string (never a formula or a link).
@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from data_access.ranking import MAX_RED_ORDERS, Bulletin, ScoreWeights
+from data_access.queries.supervision.ranking import MAX_RED_ORDERS, Bulletin, ScoreWeights
 from ui import fmt
 from ui.i18n import translate
 from ui.workbook import SafeWorkbook

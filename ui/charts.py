@@ -24,8 +24,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from data_access import geo
-from data_access.metrics import RESOLUTION_LEVELS, STATUSES
+from data_access.core import geo
+from data_access.core.metrics import RESOLUTION_LEVELS, STATUSES
 
 from .state import lang, t
 

@@ -1,6 +1,6 @@
 """The month's review of the clean-governance units (清廉单元月度点评) as an Excel workbook.
 
-Pure rendering of a :class:`data_access.clean.MonthReview` (no Streamlit), so the page's download button and
+Pure rendering of a :class:`data_access.queries.clean_units.MonthReview` (no Streamlit), so the page's download button and
 the tests call the same code.  :func:`display_frame` translates a unit list's codes (kind, rating, named) for
 the screen and the workbook alike; the workbook's ranking sheet holds the rows and columns of the ranking on
 screen.  Every text from the data is untrusted: the workbook writes it as a string (never a formula, a
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from data_access.clean import CleanSummary, MonthReview
+from data_access.queries.clean_units import CleanSummary, MonthReview
 from ui.bulletin import month_label
 from ui.i18n import translate
 from ui.workbook import SafeWorkbook

@@ -13,21 +13,12 @@ from datetime import date, datetime, timedelta
 import streamlit as st
 import streamlit.elements.spinner as _spinner_element
 
-from data_access import (
-    assets,
-    cases,
-    geo,
-    meta,
-    overview,
-    reference,
-    regions,
-    staffing,
-    supervision,
-    volunteers,
-)
-from data_access.clock import now_local
-from data_access.db import default_url, get_engine, replica_url
-from data_access.filters import CaseFilter
+from data_access.queries import assets, cases, overview, staffing, volunteers
+from data_access.core import geo, meta, reference, regions
+from data_access.writes import orders as supervision
+from data_access.core.clock import now_local
+from data_access.core.db import default_url, get_engine, replica_url
+from data_access.core.filters import CaseFilter
 
 REFRESH_S = max(5, int(os.environ.get("GOV_REFRESH_SECONDS", "60") or 60))
 
@@ -195,13 +186,13 @@ def after_write() -> None:
 
 def audit_entries(user, events: tuple[str, ...], who: str, d_from, d_to):
     """Not cached: the audit log must show an export or a sign-in the moment it happened."""
-    from data_access import audit
+    from data_access.core import audit
 
     return audit.audit_entries(engine(), user, events=events, username=who, date_from=d_from, date_to=d_to)
 
 
 def audit_event_counts(user, d_from, d_to):
-    from data_access import audit
+    from data_access.core import audit
 
     return audit.audit_event_counts(engine(), user, d_from, d_to)
 
@@ -212,7 +203,7 @@ def audit_event_counts(user, d_from, d_to):
 
 @cached()
 def backlog_views(url: str, f: CaseFilter, now: datetime) -> dict:
-    from data_access import backlog
+    from data_access.queries.supervision import backlog
 
     eng = get_engine(url)
     return {
@@ -225,28 +216,28 @@ def backlog_views(url: str, f: CaseFilter, now: datetime) -> dict:
 
 @cached()
 def backlog_trend(url: str, f: CaseFilter, now: datetime, months: int = 12):
-    from data_access import backlog
+    from data_access.queries.supervision import backlog
 
     return backlog.overdue_backlog_trend(get_engine(url), f, months, now)
 
 
 @cached()
 def step_distribution(url: str, f: CaseFilter, by: str | None, now: datetime):
-    from data_access import process
+    from data_access.queries.supervision import process
 
     return process.step_time_distribution(get_engine(url), f, by=by, now=now)
 
 
 @cached()
 def department_table(url: str, f: CaseFilter, now: datetime):
-    from data_access import process
+    from data_access.queries.supervision import process
 
     return process.department_table(get_engine(url), f, now)
 
 
 @cached()
 def bounces(url: str, f: CaseFilter, now: datetime) -> dict:
-    from data_access import process
+    from data_access.queries.supervision import process
 
     eng = get_engine(url)
     return {"count": process.bounced_case_count(eng, f, now=now),
@@ -256,7 +247,7 @@ def bounces(url: str, f: CaseFilter, now: datetime) -> dict:
 
 @cached()
 def supervision_effect(url: str, f: CaseFilter, now: datetime) -> dict:
-    from data_access import supervision_effect as se
+    from data_access.queries.supervision import effect as se
 
     eng = get_engine(url)
     return {"grades": se.supervision_effect_by_grade(eng, f, now),
@@ -267,7 +258,7 @@ def supervision_effect(url: str, f: CaseFilter, now: datetime) -> dict:
 
 @cached()
 def integrity_views(url: str, f: CaseFilter, now: datetime) -> dict:
-    from data_access import integrity
+    from data_access.queries.supervision import integrity
 
     eng = get_engine(url)
     return {"summary": integrity.integrity_summary(eng, f, now),
@@ -276,7 +267,7 @@ def integrity_views(url: str, f: CaseFilter, now: datetime) -> dict:
 
 @cached()
 def flagged_cases(url: str, f: CaseFilter, check: str, now: datetime):
-    from data_access import integrity
+    from data_access.queries.supervision import integrity
 
     return integrity.flagged_cases(get_engine(url), f, check, now=now)
 
@@ -284,21 +275,21 @@ def flagged_cases(url: str, f: CaseFilter, check: str, now: datetime):
 @cached(max_entries=50)
 def bulletin(url: str, f: CaseFilter, month: str, level: str, parent: str | None, weights, min_cases: int,
              now: datetime):
-    from data_access import ranking
+    from data_access.queries.supervision import ranking
 
     return ranking.bulletin_data(get_engine(url), f, month, level, parent, weights, min_cases, now=now)
 
 
 @cached(ttl=3600)
 def time_limit_table(url: str, version: str | None):
-    from data_access import time_limits
+    from data_access.core import time_limits
 
     return time_limits.category_time_limits(get_engine(url))
 
 
 @cached(ttl=3600)
 def calendar_gaps(url: str, version: str | None) -> list[int]:
-    from data_access import time_limits
+    from data_access.core import time_limits
 
     return time_limits.calendar_gaps_in_data(get_engine(url))
 
@@ -424,62 +415,62 @@ def asset_card(url: str, f: CaseFilter, code: str, user):
 
 @cached()
 def clean_loaded(url: str) -> tuple[bool, bool]:
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.clean_data_loaded(get_engine(url))
 
 
 @cached()
 def clean_months(url: str, f: CaseFilter) -> list[str]:
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.review_months(get_engine(url), f)
 
 
 @cached()
 def clean_summary(url: str, f: CaseFilter, month: str | None, kind: str | None):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.clean_summary(get_engine(url), f, month, kind)
 
 
 @cached(max_entries=50)
 def clean_review(url: str, f: CaseFilter, month: str, kind: str | None, now: datetime):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.month_review(get_engine(url), f, month, kind, now)
 
 
 @cached()
 def clean_by_kind(url: str, f: CaseFilter):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.units_by_kind(get_engine(url), f)
 
 
 @cached()
 def clean_by_child(url: str, f: CaseFilter, month: str | None, kind: str | None):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.units_by_child_region(get_engine(url), f, month, kind)
 
 
 @cached()
 def clean_trend(url: str, f: CaseFilter, kind: str | None):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.monthly_trend(get_engine(url), f, kind)
 
 
 @cached()
 def clean_named(url: str, f: CaseFilter, kind: str | None):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.named_units(get_engine(url), f, kind)
 
 
 @cached()
 def clean_unit_history(url: str, f: CaseFilter, code: str, kind: str | None, user):
-    from data_access import clean
+    from data_access.queries import clean_units as clean
 
     return clean.unit_history(get_engine(url), f, code, kind, user)

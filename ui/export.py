@@ -11,10 +11,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from data_access import case_export
-from data_access.cases import GRADES
-from data_access.filters import CaseFilter
-from data_access.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
+from data_access.queries import case_export
+from data_access.queries.cases import GRADES
+from data_access.core.filters import CaseFilter
+from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
 
 from . import data
 from .auth import current_user

@@ -5,9 +5,9 @@ from datetime import date
 
 import streamlit as st
 
-from data_access.clock import today_local
-from data_access.filters import CaseFilter
-from data_access.regions import RegionTree
+from data_access.core.clock import today_local
+from data_access.core.filters import CaseFilter
+from data_access.core.regions import RegionTree
 
 from . import data, i18n, state, urlstate
 from .state import t

@@ -399,7 +399,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "ex.col.on_the_spot": {"zh": "就地化解", "en": "Settled on the spot"},
     "ex.col.satisfaction": {"zh": "满意度", "en": "Satisfaction"},
     "ex.col.hours_to_close": {"zh": "办结用时（小时）", "en": "Hours to close"},
-    # monthly ranking and bulletin (一月一排名、一月一通报): data_access/ranking.py, ui/bulletin.py
+    # monthly ranking and bulletin (一月一排名、一月一通报): data_access/queries/supervision/ranking.py, ui/bulletin.py
     "rank.title": {"zh": "月度排名", "en": "Monthly ranking"},
     "rank.col.rank": {"zh": "排名", "en": "Rank"},
     "rank.col.name": {"zh": "单位", "en": "Unit"},
@@ -493,7 +493,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "bulletin.red.truncated": {"zh": "仅列出前 {n} 条。", "en": "Only the first {n} are listed."},
     "bulletin.download.xlsx": {"zh": "下载月度通报（Excel）", "en": "Download the bulletin (Excel)"},
     "bulletin.download.html": {"zh": "下载月度通报（打印版）", "en": "Download the bulletin (printable)"},
-    # supervision centre: open backlog buckets (data_access/backlog.py) and closure-rate checks (metrics.py)
+    # supervision centre: open backlog buckets (data_access/queries/supervision/backlog.py) and closure-rate checks (metrics.py)
     "backlog.age.d0_3": {"zh": "0–3天", "en": "0–3 days"},
     "backlog.age.d4_7": {"zh": "4–7天", "en": "4–7 days"},
     "backlog.age.d8_15": {"zh": "8–15天", "en": "8–15 days"},
@@ -521,7 +521,7 @@ CATALOG: dict[str, dict[str, str]] = {
               "与官方办结率（办结数 ÷ 案件数）并列显示。",
         "en": "Verified closure rate = (closed − flagged) ÷ cases. A closed case is flagged when any of the checks "
               "above applies (counted once); shown beside the official closure rate (closed ÷ cases)."},
-    # supervision centre: time per step, departments, bounces (data_access/process.py)
+    # supervision centre: time per step, departments, bounces (data_access/queries/supervision/process.py)
     "proc.title": {"zh": "环节用时", "en": "Time per step"},
     "proc.help": {"zh": "每个环节（受理、分流、处置、反馈）用时与该环节时限之比的分布；环节时限 = 案件办理时限 × 该环节占比。未经过的环节不计。",
                   "en": "Distribution of each step's time (accept, dispatch, handle, feedback) against the step's limit; a step's limit is its share of the case's time limit. Steps a case did not reach are not counted."},

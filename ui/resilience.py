@@ -1,6 +1,6 @@
 """Pages that survive the database going away, and one message per kind of database failure.
 
-Three kinds (classified by :mod:`data_access.errors`), the same messages wherever they are caught —
+Three kinds (classified by :mod:`data_access.core.errors`), the same messages wherever they are caught —
 around the whole page (:func:`guard_page`, used by the router) or around a block (``ui.setup.friendly_errors``):
 
 - **unavailable** (server stopped or unreachable, SQLite file locked or unreadable): a warning
@@ -33,8 +33,8 @@ from datetime import datetime
 import streamlit as st
 from streamlit.errors import DuplicateWidgetID
 
-from data_access.clock import TZ
-from data_access.errors import (
+from data_access.core.clock import TZ
+from data_access.core.errors import (
     is_database_error,
     is_database_unavailable,
     is_query_timeout,

@@ -14,7 +14,7 @@ _build_lock = threading.Lock()  # module level: shared by every session of this 
 
 def ensure_data() -> None:
     """On an empty database (and unless GOV_AUTO_DEMO=0), build the demo data, then rerun."""
-    from data_access.db import is_empty
+    from data_access.core.db import is_empty
 
     engine = data.engine()
     if os.environ.get("GOV_AUTO_DEMO", "1") == "0" or not is_empty(engine):

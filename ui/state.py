@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from data_access.clock import today_local
-from data_access.regions import RegionTree
+from data_access.core.clock import today_local
+from data_access.core.regions import RegionTree
 
 from . import i18n
 

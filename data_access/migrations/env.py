@@ -1,8 +1,8 @@
-"""Alembic environment: runs against the engine handed over by data_access.db."""
+"""Alembic environment: runs against the engine handed over by data_access.core.db."""
 from alembic import context
 from sqlalchemy import create_engine
 
-from data_access.schema import metadata
+from data_access.core.schema import metadata
 
 config = context.config
 target_metadata = metadata

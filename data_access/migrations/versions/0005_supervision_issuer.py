@@ -13,8 +13,8 @@ Revises: 0004
 import sqlalchemy as sa
 from alembic import op
 
-from data_access.schema import Timestamp
-from data_access.sqlfn import hours_between
+from data_access.core.schema import Timestamp
+from data_access.core.sqlfn import hours_between
 
 revision = "0005"
 down_revision = "0004"

@@ -1,6 +1,6 @@
 """Users (sign-in, role, jurisdiction) and the audit log
 
-Officials sign in with a password hashed by argon2id (``data_access/users.py``) or through an OpenID Connect
+Officials sign in with a password hashed by argon2id (``data_access/core/users.py``) or through an OpenID Connect
 provider mapped by e-mail; each has a role and a jurisdiction (a region code whose whole subtree they see).
 A browser session is kept as the SHA-256 of a random token held in a cookie (a reload resumes it).
 The audit log records sign-ins, failed sign-ins, sign-outs, exports and writes.  Neither table has a
@@ -13,7 +13,7 @@ Revises: 0006
 import sqlalchemy as sa
 from alembic import op
 
-from data_access.schema import Timestamp
+from data_access.core.schema import Timestamp
 
 revision = "0007"
 down_revision = "0006"

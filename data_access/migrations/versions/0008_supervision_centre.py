@@ -1,10 +1,10 @@
 """The supervision centre: time-limit rules, process counts per case, integrity checks, process roll-up
 
-- ``time_limit_rules``: categories whose time limit counts in working days (data_access/time_limits.py);
+- ``time_limit_rules``: categories whose time limit counts in working days (data_access/core/time_limits.py);
   ``cases.source_due_at`` keeps the dataset's due time beside the effective ``due_at``.
 - ``cases.n_returns`` / ``n_reassigns`` / ``n_reopens`` (from ``case_events``), ``rereported`` (a later
   report by the same person in the same grid and category within 30 days of closing) and the hours allowed
-  and spent per step, kept by the loader and every write path (data_access/derive.py).
+  and spent per step, kept by the loader and every write path (data_access/core/derive.py).
 - ``case_summary`` and ``case_summary_county`` gain the integrity-check counts; ``process_summary`` (report
   month × township × category × department) holds step times against their limits, returns and
   reassignments, so the supervision centre's charts never scan the case table at city scale.
@@ -16,7 +16,7 @@ Revises: 0007
 import sqlalchemy as sa
 from alembic import op
 
-from data_access.schema import INTEGRITY_COLUMNS, Timestamp, process_summary
+from data_access.core.schema import INTEGRITY_COLUMNS, Timestamp, process_summary
 
 STEP_HOUR_COLUMNS = ("allowed_hours", "accept_hours", "dispatch_hours", "handle_hours", "feedback_hours")
 
@@ -59,13 +59,13 @@ def upgrade() -> None:
     process_summary.create(bind)
     cases = sa.table("cases", sa.column("due_at", Timestamp), sa.column("source_due_at", Timestamp))
     op.execute(cases.update().values(source_due_at=cases.c.due_at))
-    from data_access.derive import (
+    from data_access.core.derive import (
         derive_event_counts,
         derive_rereported,
         derive_step_hours,
     )
     # the roll-ups of this revision (a later revision's rebuild_all_summaries fills tables not created yet)
-    from data_access.summary import rebuild_case_summary, rebuild_process_summary
+    from data_access.core.rollups import rebuild_case_summary, rebuild_process_summary
 
     derive_event_counts(bind)
     derive_rereported(bind)

@@ -13,7 +13,7 @@ Revises: 0008
 """
 from alembic import op
 
-from data_access.schema import grid_summary, node_paths
+from data_access.core.schema import grid_summary, node_paths
 
 revision = "0009"
 down_revision = "0008"
@@ -27,8 +27,8 @@ def upgrade() -> None:
     op.create_index("ix_volunteer_activities_team_date", "volunteer_activities", ["team_code", "date"])
     node_paths.create(bind)
     grid_summary.create(bind)
-    from data_access.regions import rebuild_node_paths
-    from data_access.summary import rebuild_grid_summary
+    from data_access.core.regions import rebuild_node_paths
+    from data_access.core.rollups import rebuild_grid_summary
 
     rebuild_node_paths(bind)
     rebuild_grid_summary(bind)

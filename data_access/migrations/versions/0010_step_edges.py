@@ -16,7 +16,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from data_access.summary import rebuild_process_summary
+    from data_access.core.rollups import rebuild_process_summary
 
     rebuild_process_summary(op.get_bind())
 

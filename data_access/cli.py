@@ -1,0 +1,247 @@
+"""Command line: ``python -m data_access [--db URL] {init,check,load,export,users} …``.
+
+Exit codes: 0 done; 1 the dataset is invalid (each problem printed, nothing
+written); 2 the database already holds data (load with --replace).
+Subcommands are registered in :func:`build_parser`; add new ones there.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SHOW_PROBLEMS = 50
+
+
+def _engine(args):
+    from data_access.core.db import get_engine
+
+    return get_engine(args.db) if args.db else get_engine()
+
+
+def _print_problems(problems: list[str], out=sys.stdout) -> None:
+    for p in problems[:SHOW_PROBLEMS]:
+        print(p, file=out)
+    if len(problems) > SHOW_PROBLEMS:
+        print(f"… and {len(problems) - SHOW_PROBLEMS} more", file=out)
+
+
+def _print_result(verb: str, result) -> None:
+    for w in result.warnings:
+        print(f"warning: {w}")
+    width = max((len(k) for k in result.counts), default=0)
+    for table, n in result.counts.items():
+        print(f"  {table:<{width}}  {n:>10,}")
+    print(f"{verb} {sum(result.counts.values()):,} rows in {result.seconds:.1f} s")
+
+
+def cmd_init(args) -> int:
+    engine = _engine(args)
+    print(f"schema ready: {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from data_access.ingest.loader import DatasetInvalid, check_dataset
+
+    try:
+        result = check_dataset(Path(args.dir), _engine(args) if args.db else None)
+    except DatasetInvalid as exc:
+        for w in exc.warnings:
+            print(f"warning: {w}")
+        _print_problems(exc.problems)
+        print(f"{args.dir}: {len(exc.problems)} problem(s); the dataset is not valid", file=sys.stderr)
+        return 1
+    _print_result("checked", result)
+    return 0
+
+
+def cmd_load(args) -> int:
+    from data_access.ingest.loader import DatabaseNotEmpty, DatasetInvalid, load_dataset
+
+    def progress(fraction: float, message: str) -> None:
+        if args.verbose:
+            print(f"{fraction:6.1%}  {message}", file=sys.stderr)
+
+    engine = _engine(args)
+    try:
+        result = load_dataset(Path(args.dir), engine, replace=args.replace, progress=progress)
+    except DatabaseNotEmpty:
+        print("The database already holds data; nothing was changed. "
+              "Use `load DIR --replace` to replace it with this dataset.", file=sys.stderr)
+        return 2
+    except DatasetInvalid as exc:
+        for w in exc.warnings:
+            print(f"warning: {w}")
+        _print_problems(exc.problems)
+        print(f"{args.dir}: {len(exc.problems)} problem(s); nothing was loaded, "
+              "the database is unchanged", file=sys.stderr)
+        return 1
+    _print_result("loaded", result)
+    return 0
+
+
+def cmd_export(args) -> int:
+    import time
+
+    from data_access.ingest.exporter import export_dataset
+
+    t0 = time.perf_counter()
+    counts = export_dataset(_engine(args), Path(args.dir))
+    for table, n in counts.items():
+        print(f"  {table:<22}  {n:>10,}")
+    print(f"exported {sum(counts.values()):,} rows to {args.dir} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _read_password(args, prompt: str = "password: ") -> str:
+    """From stdin with --password-stdin (scripts), else asked twice without echo."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(prompt)
+    if getpass.getpass("again: ") != first:
+        raise ValueError("password: the two entries differ")
+    return first
+
+
+def cmd_users(args) -> int:
+    from data_access.core.users import AccountError, add_user, list_accounts, set_active, set_password
+
+    engine = _engine(args)
+    try:
+        if args.action == "list":
+            df = list_accounts(engine)
+            if df.empty:
+                print("no accounts")
+            for r in df.itertuples():
+                state = "active" if r.active else "disabled"
+                if r.locked_until is not None and str(r.locked_until) not in ("", "NaT", "None"):
+                    state += f", wait until {r.locked_until}"
+                print(f"{r.username:<20} {r.role:<7} {r.scope_code or '(all)':<12} {state:<10} "
+                      f"{'demo ' if r.demo else ''}{r.display_name}  {r.email or ''}")
+            return 0
+        if args.action == "add":
+            if args.no_password and not args.email:
+                raise AccountError("email: required with --no-password (sign-in through the OIDC provider)")
+            password = None if args.no_password else _read_password(args)
+            acc = add_user(engine, args.username, display_name=args.name or args.username, role=args.role,
+                           scope_code=args.scope, password=password, email=args.email)
+            print(f"added {acc.username} ({acc.role}, {acc.scope_code or 'all regions'})")
+        elif args.action in ("disable", "enable"):
+            set_active(engine, args.username, args.action == "enable")
+            print(f"{args.action}d {args.username}")
+        elif args.action == "set-password":
+            set_password(engine, args.username, _read_password(args, "new password: "))
+            print(f"password set for {args.username}; any lock is lifted")
+    except (AccountError, ValueError) as exc:
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_time_limits(args) -> int:
+    from data_access.core import time_limits as tl
+
+    engine = _engine(args)
+    if args.action == "list":
+        df = tl.category_time_limits(engine)
+        if df.empty:
+            print("no categories (load a dataset first)")
+        for r in df.itertuples():
+            if r.mode == "working_days":
+                limit = f"{int(r.working_days)} working days (calendar limit {r.time_limit_hours:g} h not used)"
+            else:
+                limit = f"{r.time_limit_hours:g} h"
+            print(f"{r.code:<16} {r.name_zh:<12} {r.mode:<13} {limit}")
+        for year in tl.calendar_gaps_in_data(engine):
+            print(f"warning: {year}: no holiday arrangement known (add it to {tl.OVERRIDES_PATH}); "
+                  "working days are counted Monday to Friday")
+        return 0
+    if args.hours == (args.working_days is not None):
+        print("error: give exactly one of --working-days N or --hours; nothing was changed", file=sys.stderr)
+        return 1
+    days = None
+    if args.working_days is not None:
+        try:
+            days = int(args.working_days)
+        except ValueError:
+            print(f"error: working_days: not a whole number: {args.working_days!r}; nothing was changed",
+                  file=sys.stderr)
+            return 1
+    try:
+        changed = tl.set_rule(engine, args.category, working_days=days, actor=tl.cli_actor())
+    except ValueError as exc:
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
+        return 1
+    what = f"{days} working days" if days is not None else "calendar hours (the category's time limit)"
+    print(f"{args.category}: time limit now {what}; {changed:,} cases got a new due time")
+    for year in tl.calendar_gaps_in_data(engine):
+        print(f"warning: {year}: no holiday arrangement known (add it to {tl.OVERRIDES_PATH}); "
+              "working days are counted Monday to Friday")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; later subcommands (e.g. ``users``) are added here."""
+    parser = argparse.ArgumentParser(prog="python -m data_access",
+                                     description="Case database: schema, load, check and export.")
+    parser.add_argument("--db", metavar="URL",
+                        help="database URL (default: GOV_DB_URL or the embedded SQLite file)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="create or migrate the schema")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("check", help="validate a dataset folder without loading it")
+    p.add_argument("dir", help="dataset folder (CSV files of docs/DATA_CONTRACT.md)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("load", help="validate and load a dataset folder in one transaction")
+    p.add_argument("dir", help="dataset folder (CSV files of docs/DATA_CONTRACT.md)")
+    p.add_argument("--replace", action="store_true", help="replace the data already in the database")
+    p.add_argument("-v", "--verbose", action="store_true", help="print progress")
+    p.set_defaults(func=cmd_load)
+
+    p = sub.add_parser("export", help="write the database as a dataset folder")
+    p.add_argument("dir", help="target folder (created if missing; files overwritten)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("users", help="manage the accounts that may sign in")
+    us = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = us.add_parser("add", help="create an account (asks for the password)")
+    a.add_argument("username")
+    a.add_argument("--name", help="name shown in the app and written on orders (default: the username)")
+    a.add_argument("--role", required=True, choices=["leader", "staff", "viewer", "admin"])
+    a.add_argument("--scope", metavar="REGION_CODE", help="jurisdiction (default: all regions)")
+    a.add_argument("--email", help="the e-mail the OpenID Connect provider reports for this person")
+    a.add_argument("--no-password", action="store_true", help="sign-in only through the OIDC provider")
+    a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    us.add_parser("list", help="list accounts")
+    for verb in ("disable", "enable"):
+        d = us.add_parser(verb, help=f"{verb} an account")
+        d.add_argument("username")
+    sp = us.add_parser("set-password", help="set a new password (lifts a lock)")
+    sp.add_argument("username")
+    sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("time-limits", help="per-category time limits: calendar hours or working days")
+    tls = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    tls.add_parser("list", help="every category with its time limit")
+    ts = tls.add_parser("set", help="set a category's time limit (recomputes its cases' due times)")
+    ts.add_argument("category", help="category code (see `time-limits list`)")
+    ts.add_argument("--working-days", metavar="N", help="N working days after the report day (1-365)")
+    ts.add_argument("--hours", action="store_true", help="back to the category's limit in calendar hours")
+    p.set_defaults(func=cmd_time_limits)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

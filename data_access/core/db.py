@@ -1,0 +1,218 @@
+"""Engine from one URL, SQLite pragmas, and schema migration (Alembic).
+
+``GOV_DB_URL`` decides the database (e.g. ``postgresql+psycopg://user@host/db``);
+without it the embedded default is a SQLite file under ``data/``.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy.pool import NullPool
+
+from data_access.core.errors import ReplicaNotReady
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "governance.db"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+
+# Every query must finish within this many seconds (see issue on resilience).
+STATEMENT_TIMEOUT_S = float(os.environ.get("GOV_STATEMENT_TIMEOUT_S", "30"))
+
+
+def replica_url() -> str | None:
+    """``GOV_DB_READ_URL``: a read replica for the dashboards' reads, when one is configured (PostgreSQL
+    streaming replica, or any copy kept current); writes, sign-in and the case workbench stay on
+    :func:`default_url`."""
+    url = os.environ.get("GOV_DB_READ_URL", "").strip()
+    return url or None
+
+
+def default_url() -> str:
+    """The URL in force: ``GOV_DB_URL`` or the embedded SQLite file."""
+    url = os.environ.get("GOV_DB_URL", "").strip()
+    if url:
+        return url
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA cache_size=-16384")  # 16 MB page cache per connection (RSS budget: 300 MB)
+    cur.close()
+
+
+# --- statement timeout on SQLite ------------------------------------------------------------------------
+# PostgreSQL enforces STATEMENT_TIMEOUT_S itself (connect options below).  SQLite has no such setting: each
+# connection gets a progress handler, which SQLite calls every PROGRESS_EVERY_OPS virtual-machine
+# instructions (well under a millisecond of work; a clock comparison costs nothing next to it), and which
+# interrupts the statement once its deadline has passed (sqlite3.OperationalError "interrupted"; see
+# data_access.core.errors.is_query_timeout).  The deadline is set when a statement starts (before_cursor_execute),
+# so it also bounds fetching that statement's rows, and cleared when the connection returns to the pool.
+# Work that may rightly run longer (the loader's bulk load, migrations) lifts it: ``no_statement_timeout(conn)``
+# or the execution option ``no_statement_timeout=True``.
+
+PROGRESS_EVERY_OPS = 10_000
+_CLOCK = "gov_statement_clock"  # key in the pool record's info dict
+
+
+class _StatementClock:
+    """One SQLite connection's deadline for its running statement; SQLite calls it as progress handler."""
+
+    __slots__ = ("deadline", "lifted")
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None  # time.monotonic() after which the statement is interrupted
+        self.lifted = 0  # > 0 inside no_statement_timeout()
+
+    def __call__(self) -> int:
+        deadline = self.deadline
+        return 1 if deadline is not None and time.monotonic() > deadline else 0
+
+
+def _sqlite_install_clock(dbapi_conn, record) -> None:
+    clock = _StatementClock()
+    record.info[_CLOCK] = clock
+    dbapi_conn.set_progress_handler(clock, PROGRESS_EVERY_OPS)
+
+
+def _sqlite_start_clock(conn, _cursor, _statement, _parameters, _context, _executemany) -> None:
+    clock = conn.connection.info.get(_CLOCK)
+    if clock is None:
+        return
+    limit = STATEMENT_TIMEOUT_S  # read at each statement (tests lower it)
+    if clock.lifted or limit <= 0 or conn.get_execution_options().get("no_statement_timeout"):
+        clock.deadline = None
+    else:
+        clock.deadline = time.monotonic() + limit
+
+
+def _sqlite_stop_clock(_dbapi_conn, record) -> None:
+    clock = record.info.get(_CLOCK)
+    if clock is not None:
+        clock.deadline = None  # raw DBAPI calls after the next checkout must not inherit a stale deadline
+
+
+@contextmanager
+def no_statement_timeout(conn: Connection) -> Iterator[Connection]:
+    """Inside, statements on ``conn`` run without the SQLite statement timeout, raw DBAPI calls on
+    ``conn.connection.driver_connection`` included (SQLAlchemy's events never see those: the loader's
+    executemany).
+
+    SQLite only: on PostgreSQL the limit is a server setting; lift it with ``SET LOCAL statement_timeout = 0``
+    inside the transaction, as the loader does."""
+    clock = conn.connection.info.get(_CLOCK) if conn.dialect.name == "sqlite" else None
+    if clock is None:
+        yield conn
+        return
+    clock.lifted += 1
+    clock.deadline = None
+    try:
+        yield conn
+    finally:
+        clock.lifted -= 1
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """A new engine for ``url`` (default: :func:`default_url`), with the schema migrated."""
+    url = url or default_url()
+    replica = url == replica_url() and url != default_url()
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool if path == ":memory:" else None)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_install_clock)
+        event.listen(engine, "before_cursor_execute", _sqlite_start_clock)
+        event.listen(engine, "checkin", _sqlite_stop_clock)
+        if replica:
+            event.listen(engine, "connect", _sqlite_query_only)
+    else:
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            # JIT compilation added 50–70 ms to each dashboard query at 1.07 M cases and saved nothing.
+            # psycopg prepares a statement after 5 runs, and PostgreSQL may then reuse a plan made without
+            # looking at the values (a rare search planned like a common one took 1.8 s instead of 15 ms):
+            # plan every execution with its values.
+            # A host that drops packets (instead of refusing) must not hang a page for the OS TCP timeout.
+            connect_args={"options": f"-c statement_timeout={int(STATEMENT_TIMEOUT_S * 1000)} -c jit=off"
+                                     " -c plan_cache_mode=force_custom_plan"
+                                     + (" -c default_transaction_read_only=on" if replica else ""),
+                          "connect_timeout": 5},
+        )
+    if replica:
+        check_replica_schema(engine)  # a replica follows its primary's schema; it is never migrated from here
+    else:
+        migrate(engine)
+    return engine
+
+
+def _sqlite_query_only(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+def check_replica_schema(engine: Engine) -> None:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        raise ReplicaNotReady(f"the read replica GOV_DB_READ_URL is at schema revision {current}, the app needs "
+                              f"{head}: migrate the primary (python -m data_access init) and let the replica "
+                              "catch up, or unset GOV_DB_READ_URL")
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str | None = None) -> Engine:
+    """The process-wide engine for ``url`` (created and migrated once)."""
+    return make_engine(url or default_url())
+
+
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # a migration may rebuild a table or an index over a million rows: not held to a query's time limit
+    cfg.attributes["engine"] = engine.execution_options(no_statement_timeout=True)
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (creates it on an empty database)."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = alembic_config(engine)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        command.upgrade(cfg, "head")
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database holds no cases and no regions (first start)."""
+    from data_access.core.schema import regions
+
+    if not inspect(engine).has_table("regions"):
+        return True
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(regions)).scalar_one() == 0

@@ -1,0 +1,191 @@
+"""The one definition of each measure the dashboard shows.
+
+Every view computes its numbers from these, whether the counts come from the
+``case_summary`` roll-up or straight from ``cases``; a help text in the UI
+quotes the same wording (ui/i18n.py keys ``help.*``).
+
+- **case**: a case *reported* in the selected period and region.
+- **closed** (办结): ``status = 'closed'``.  **open**: any other status.
+- **closure rate** (办结率) = closed ÷ cases.
+- **on time** (按时办结): closed, and ``closed_at <= due_at``.
+  **on-time rate** = on time ÷ closed.
+- **overdue** (超期): open with ``due_at`` before now, or closed after ``due_at``.
+  **open overdue** (在办超期): open with ``due_at`` before now.
+- **settled on the spot** (就地化解): closed with ``on_the_spot``;
+  its share = settled on the spot ÷ closed.
+- **resolution level** (化解层级): the level a closed case was settled at:
+  grid, village, township, county, city.
+- **median hours to close** (办结用时中位数): the median of
+  ``closed_at - reported_at`` in hours over closed cases, read from a
+  histogram with the bucket edges below and linear interpolation inside the
+  bucket (exact to within one bucket: ≤ 1 h below 4 h, ≤ 12 h below 2 days).
+  The same histogram is used for every selection, so a region's median
+  and the city's are computed the same way at any scale.
+- **overdue by** (超期时长): hours from ``due_at`` to now (open) or to
+  ``closed_at`` (closed); positive = overdue.
+- **step time** (环节用时): hours from entering the previous step to entering
+  this one (受理 counts from the report); each step's limit is its share
+  (``STEP_SHARES``) of the case's allowed time (``due_at - reported_at``: the
+  category's limit in calendar hours, or in working days where a rule says so,
+  see data_access/core/time_limits.py), and the shares add up to 1.  A step is
+  **within its limit** when its time ≤ its limit.
+- **due time** (办理时限, ``due_at``): calendar-hours categories keep the due
+  time of the dataset (report + the category's limit); a category configured
+  in working days is due at the end of the N-th working day after the report
+  day (Chinese public holidays off, 调休 make-up days on).
+- **returned** (回退): a case with at least one ``return`` event;
+  **bounced** (反复退回): returned ``BOUNCE_RETURNS`` (2) or more times, i.e.
+  dispatched, returned and re-dispatched at least twice.  **reassigned** (改派):
+  ``reassign`` events.  **reopened** (重新打开): at least one ``reopen`` event.
+- **integrity checks on the closure rate** (办结质量核查), each on closed cases:
+  **closed implausibly fast** (异常速办): closed less than ``FAST_CLOSE_HOURS``
+  (1 h) after the report without being settled on the spot;
+  **closed without feedback** (未反馈即办结): not settled on the spot and no
+  反馈 step (``feedback_at`` empty); **reopened** (see above);
+  **re-reported** (办结后重复上报): a later case from the same reporter (phone),
+  grid and category, not a patrol report, within ``REREPORT_DAYS`` (30) days
+  after closing.  A closed case with any of these is **flagged**; the
+  **verified closure rate** (核实办结率) = (closed − flagged) ÷ cases, shown
+  beside the official closure rate.
+- **open backlog** (在办积案): cases open now, whatever their report date;
+  **overdue backlog at a moment** (超期积压): open at that moment and past
+  their due time then (``filters.open_overdue_at_condition``); buckets of age
+  and of days overdue: data_access/queries/supervision/backlog.py.
+- **monthly ranking** (月度排名): units scored on the Wilson lower bounds of
+  the closure and on-time rates, the overdue backlog at month end and
+  satisfaction, with weights; the exact rules: data_access/queries/supervision/ranking.py.
+- **supervision-order effect** (督办成效): orders issued in the period, hours
+  from the order to the case's close by grade, repeat orders, orders past
+  their own deadline: data_access/queries/supervision/effect.py.  **bounce pairs**
+  (部门间退转): the department that returned a case → the one it went to
+  next: data_access/queries/supervision/process.py.
+- **grid staffing** (网格力量): active posts by role (a former holder counts
+  for nothing); **residents per grid worker** = residents of the grids ÷
+  active grid workers; **coverage** = grids with an active worker ÷ grids;
+  the **3+1+N** checks (townships without a chief grid leader, grids without
+  a grid leader, an active worker or a liaison, micro-grids without a leader,
+  villages without a volunteer team) and the grid workers' **workload**
+  (cases reported in the grid ÷ its active workers ÷ months of the period,
+  with overloaded and quiet grids against the median): data_access/queries/staffing.py.
+- **volunteer teams** (志愿服务): members, the period's activities,
+  participants and volunteer hours (participants × hours), **inactive
+  teams** (no activity in the last N days and founded more than N days ago):
+  data_access/queries/volunteers.py.
+- **idle-asset revitalisation** (三资盘活): quantities per kind in their own
+  units, revenue (what the owner received, 万元), the 保底+分成 check (each
+  recorded month owes the yearly guarantee ÷ 12; above it the share, below it
+  the shortfall), visitors per day, projects not operating yet:
+  data_access/queries/assets.py.
+- **clean-governance units** (清廉单元): units against the eligible villages and
+  townships, the monthly ranking by score with rank change, rated good, named
+  in the bulletin, a unit's history: data_access/queries/clean_units.py.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement
+from sqlalchemy import case as sql_case
+
+from data_access.core.schema import N_HOUR_BUCKETS
+
+STATUSES = ("reported", "accepted", "dispatched", "handling", "feedback", "closed")
+OPEN_STATUSES = STATUSES[:-1]
+RESOLUTION_LEVELS = ("grid", "village", "township", "county", "city")
+# The workflow after the report, each step with its share of the category's time limit.
+STEPS = ("accept", "dispatch", "handle", "feedback", "close")
+# Hours and limits are floats (seconds ÷ 3600, times a share, times a bucket edge), so a step that takes
+# exactly 25 % of its limit can compare as 0.6 < 0.6000000000000001 and land one bucket low.  Times are
+# recorded to the second (1 s = 0.00028 h): comparing with a slack of 1e-6 h (3.6 ms) puts every exact edge
+# where the definition says and never moves a time that really differs (tests/test_summary_oracle.py).
+EDGE_SLACK_HOURS = 1e-6
+STEP_SHARES = {"accept": 0.1, "dispatch": 0.1, "handle": 0.5, "feedback": 0.2, "close": 0.1}
+# Integrity checks and process measures (see the docstring).
+FAST_CLOSE_HOURS = 1.0
+REREPORT_DAYS = 30
+BOUNCE_RETURNS = 2
+# Lower edges of the buckets of step time ÷ step limit (≤ 1 is within the limit); the last is open-ended.
+RATIO_BUCKET_EDGES: tuple[float, ...] = (0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+SOURCES = ("patrol", "hotline", "walk_in", "online", "meeting", "petition", "other")
+REGION_LEVELS = ("province", "city", "county", "township", "village")
+
+# Lower edges of the hours-to-close buckets; the last bucket is open-ended.
+HOUR_BUCKET_EDGES: tuple[float, ...] = (
+    0, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 60, 72, 96, 120, 168, 240, 360, 480, 720, 1080, 1440,
+)
+assert len(HOUR_BUCKET_EDGES) == N_HOUR_BUCKETS
+BUCKET_COLUMNS = tuple(f"h{i}" for i in range(N_HOUR_BUCKETS))
+
+
+def hour_bucket(hours: float) -> int:
+    """Index of the bucket that ``hours`` falls in (Python twin of :func:`hour_bucket_sql`)."""
+    b = 0
+    for i, edge in enumerate(HOUR_BUCKET_EDGES):
+        if hours >= edge:
+            b = i
+    return b
+
+
+def hour_bucket_sql(hours: ColumnElement) -> ColumnElement:
+    """SQL expression giving the bucket index of an hours column (NULL stays NULL)."""
+    whens = [(hours < HOUR_BUCKET_EDGES[i + 1], i) for i in range(N_HOUR_BUCKETS - 1)]
+    return sql_case(*whens, else_=N_HOUR_BUCKETS - 1)
+
+
+def median_from_histogram(counts: Sequence[float]) -> float | None:
+    """Median of a distribution given as counts per bucket (None when empty)."""
+    total = float(sum(counts))
+    if total <= 0:
+        return None
+    half = total / 2.0
+    cum = 0.0
+    for i, c in enumerate(counts):
+        if c and cum + c >= half:
+            lo = HOUR_BUCKET_EDGES[i]
+            if i + 1 >= len(HOUR_BUCKET_EDGES):
+                return float(lo)
+            hi = HOUR_BUCKET_EDGES[i + 1]
+            return lo + (hi - lo) * (half - cum) / c
+        cum += c
+    return float(HOUR_BUCKET_EDGES[-1])
+
+
+def ratio(num: float, den: float) -> float | None:
+    """num ÷ den, or None when there is nothing to divide by (never a ZeroDivisionError)."""
+    if not den:
+        return None
+    r = float(num) / float(den)
+    return None if math.isnan(r) else r
+
+
+@dataclass(frozen=True)
+class CaseKpis:
+    """The Overview's headline numbers for one selection and period."""
+
+    cases: int = 0
+    closed: int = 0
+    on_time: int = 0
+    closed_late: int = 0
+    open: int = 0
+    open_overdue: int = 0
+    on_the_spot: int = 0
+    median_hours_to_close: float | None = None
+    satisfaction_avg: float | None = None
+
+    @property
+    def closure_rate(self) -> float | None:
+        return ratio(self.closed, self.cases)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return ratio(self.on_time, self.closed)
+
+    @property
+    def overdue(self) -> int:
+        return self.closed_late + self.open_overdue
+
+    @property
+    def on_the_spot_share(self) -> float | None:
+        return ratio(self.on_the_spot, self.closed)

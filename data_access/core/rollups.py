@@ -1,0 +1,335 @@
+"""Maintenance of the roll-ups that keep the Overview and the supervision centre fast.
+
+``case_summary`` holds, per report month × township × category × status ×
+resolution level, the additive counts the measures in :mod:`metrics` need
+(including the hours-to-close histogram and the integrity checks);
+``case_summary_county`` is the same one level coarser.  ``process_summary``
+holds, per report month × township × category × department, the step times
+against their limits and the returns and reassignments.  Whole rebuild after
+a load (:func:`rebuild_all_summaries`); a slice rebuild (month, township)
+after any write that touches a case (:func:`refresh_case_summary`).
+
+The measure expressions are public (:func:`integrity_measures`,
+:func:`process_measures`) so that a query the roll-ups cannot answer
+computes the very same numbers straight from ``cases``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, and_, delete, func, insert, select
+from sqlalchemy import case as sql_case
+
+from data_access.core.derive import STEP_HOUR_COLUMNS
+from data_access.core.metrics import (
+    BOUNCE_RETURNS,
+    BUCKET_COLUMNS,
+    EDGE_SLACK_HOURS,
+    FAST_CLOSE_HOURS,
+    RATIO_BUCKET_EDGES,
+    STEP_SHARES,
+    hour_bucket_sql,
+)
+from data_access.core.schema import (
+    INTEGRITY_COLUMNS,
+    N_RATIO_BUCKETS,
+    PROCESS_STEPS,
+    case_summary,
+    case_summary_county,
+    cases,
+    grid_summary,
+    process_summary,
+)
+
+# The timestamp each process step starts from and the one that ends it.
+STEP_SPANS = {col.removesuffix("_hours"): span for col, span in STEP_HOUR_COLUMNS.items()}
+
+_DIMS = ("report_month", "province_code", "city_code", "county_code", "township_code",
+         "category", "status", "resolution_level")
+
+
+def _summary_select(where=None):
+    bucket = hour_bucket_sql(cases.c.hours_to_close).label("b")
+    inner = select(
+        *[cases.c[d] for d in _DIMS],
+        cases.c.on_the_spot,
+        cases.c.closed_late,
+        cases.c.hours_to_close,
+        cases.c.satisfaction,
+        bucket,
+        *integrity_flags(cases),
+    )
+    if where is not None:
+        inner = inner.where(where)
+    s = inner.subquery("c")
+    closed = s.c.status == "closed"
+    cols = [s.c[d] for d in _DIMS]
+    measures = [
+        func.count().label("n"),
+        func.coalesce(func.sum(_when(and_(closed, s.c.on_the_spot), 1)), 0).label("n_on_the_spot"),
+        func.coalesce(func.sum(_when(and_(closed, s.c.closed_late), 1)), 0).label("n_closed_late"),
+        func.coalesce(func.sum(s.c.hours_to_close), 0.0).label("sum_hours"),
+        func.count(s.c.satisfaction).label("n_satisfaction"),
+        func.coalesce(func.sum(s.c.satisfaction), 0).label("sum_satisfaction"),
+    ] + [
+        func.coalesce(func.sum(_when(and_(closed, s.c.b == i), 1)), 0).label(name)
+        for i, name in enumerate(BUCKET_COLUMNS)
+    ] + integrity_measures(s)
+    return select(*cols, *measures).group_by(*cols)
+
+
+def integrity_flags(t) -> list:
+    """Per-case 0/1 flags (and counts) of the integrity checks (metrics.py), labelled for :func:`integrity_measures`."""
+    c = t.c
+    closed = c.status == "closed"
+    not_spot = c.on_the_spot.is_not(True)
+    fast = and_(closed, not_spot, c.hours_to_close < FAST_CLOSE_HOURS)
+    no_feedback = and_(closed, not_spot, c.feedback_at.is_(None))
+    reopened = and_(closed, c.n_reopens > 0)
+    rereported = c.rereported.is_(True)
+    flagged = and_(closed, (fast | no_feedback | reopened | rereported))
+    return [
+        _when(fast, 1).label("f_fast"),
+        _when(no_feedback, 1).label("f_no_feedback"),
+        _when(reopened, 1).label("f_reopened"),
+        _when(and_(closed, rereported), 1).label("f_rereported"),
+        _when(flagged, 1).label("f_flagged"),
+        _when(c.n_returns > 0, 1).label("f_returned"),
+        _when(c.n_returns >= BOUNCE_RETURNS, 1).label("f_bounced"),
+        c.n_returns.label("f_returns"),
+        c.n_reassigns.label("f_reassigns"),
+    ]
+
+
+_FLAG_OF = dict(zip(INTEGRITY_COLUMNS, ("f_fast", "f_no_feedback", "f_reopened", "f_rereported", "f_flagged",
+                                        "f_returned", "f_bounced", "f_returns", "f_reassigns")))
+
+
+def integrity_measures(s) -> list:
+    """Sums of :func:`integrity_flags` over a subquery ``s`` that selected them, named as INTEGRITY_COLUMNS."""
+    return [func.coalesce(func.sum(s.c[flag]), 0).label(col) for col, flag in _FLAG_OF.items()]
+
+
+def _when(cond, value):
+    return sql_case((cond, value), else_=0)
+
+
+_TARGET_COLS = ["month", "province_code", "city_code", "county_code", "township_code",
+                "category", "status", "resolution_level", "n", "n_on_the_spot", "n_closed_late",
+                "sum_hours", "n_satisfaction", "sum_satisfaction", *BUCKET_COLUMNS, *INTEGRITY_COLUMNS]
+
+
+_COUNTY_DIMS = ["month", "province_code", "city_code", "county_code", "category", "status", "resolution_level"]
+_MEASURES = [c for c in _TARGET_COLS if c not in _DIMS and c != "month"]
+
+
+def _county_select(where=None):
+    s = case_summary.c
+    stmt = select(*[s[d] for d in _COUNTY_DIMS], *[func.sum(s[m]) for m in _MEASURES])
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt.group_by(*[s[d] for d in _COUNTY_DIMS])
+
+
+def rebuild_county_summary(conn: Connection) -> None:
+    """Rebuild ``case_summary_county`` from ``case_summary``."""
+    conn.execute(delete(case_summary_county))
+    conn.execute(insert(case_summary_county).from_select([*_COUNTY_DIMS, *_MEASURES], _county_select()))
+
+
+def rebuild_case_summary(conn: Connection) -> int:
+    """Rebuild both summaries from ``cases``; returns the township-level row count."""
+    conn.execute(delete(case_summary))
+    conn.execute(insert(case_summary).from_select(_TARGET_COLS, _summary_select()))
+    rebuild_county_summary(conn)
+    return conn.execute(select(func.count()).select_from(case_summary)).scalar_one()
+
+
+def _eq(col, value):
+    return col == value if value is not None else col.is_(None)
+
+
+def refresh_case_summary(conn: Connection, slices: Iterable[tuple[str, str | None, str | None]]) -> None:
+    """Rebuild the (report month, county, township) slices of every roll-up touched by a write, in the caller's
+    transaction."""
+    slices = sorted(set(slices), key=lambda s: (s[0], s[1] or "", s[2] or ""))
+    for month, _county, township in slices:
+        t_sum = (case_summary.c.township_code == township) if township is not None \
+            else case_summary.c.township_code.is_(None)
+        t_case = (cases.c.township_code == township) if township is not None \
+            else cases.c.township_code.is_(None)
+        conn.execute(delete(case_summary).where(case_summary.c.month == month, t_sum))
+        conn.execute(insert(case_summary).from_select(
+            _TARGET_COLS, _summary_select(and_(cases.c.report_month == month, t_case))))
+        _refresh_process_slice(conn, month, township)
+        _refresh_grid_slice(conn, month, township)
+    for month, county in sorted({(m, c) for m, c, _t in slices}, key=lambda s: (s[0], s[1] or "")):
+        conn.execute(delete(case_summary_county).where(case_summary_county.c.month == month,
+                                                       _eq(case_summary_county.c.county_code, county)))
+        conn.execute(insert(case_summary_county).from_select(
+            [*_COUNTY_DIMS, *_MEASURES],
+            _county_select(and_(case_summary.c.month == month, _eq(case_summary.c.county_code, county)))))
+
+
+# --- process_summary ------------------------------------------------------------------------------
+
+PROCESS_DIMS = ("report_month", "province_code", "city_code", "county_code", "township_code", "category",
+                "department_code")
+
+
+def step_hours_expr(t, step: str):
+    """Hours spent reaching ``step`` (from entering the step before); NULL when the step was not reached.
+    Stored per case (``<step>_hours``, derive.derive_step_hours)."""
+    return t.c[f"{step}_hours"]
+
+
+def step_limit_expr(t, step: str):
+    """The step's limit in hours: its share of the case's allowed time (metrics.py, "step time")."""
+    return t.c.allowed_hours * STEP_SHARES[step]
+
+
+def within_limit_sql(hours, limit):
+    """The step took no longer than its limit (metrics.py, "within its limit")."""
+    return hours <= limit + EDGE_SLACK_HOURS
+
+
+def ratio_bucket_sql(hours, limit):
+    """Bucket index of hours ÷ limit (metrics.RATIO_BUCKET_EDGES; ≤ 1 falls in bucket 3 or below)."""
+    e = RATIO_BUCKET_EDGES
+    whens = []
+    for i in range(N_RATIO_BUCKETS - 1):
+        upper = limit * e[i + 1]
+        whens.append((within_limit_sql(hours, upper) if e[i + 1] == 1.0 else hours < upper - EDGE_SLACK_HOURS, i))
+    return sql_case(*whens, else_=N_RATIO_BUCKETS - 1)
+
+
+def process_flags(t) -> list:
+    """Per-case values the process measures add up, labelled for :func:`process_measures`."""
+    c = t.c
+    out = [
+        _when(c.status == "closed", 1).label("p_closed"),
+        _when(and_(c.status == "closed", c.closed_late.is_not(True)), 1).label("p_on_time"),
+        c.n_returns.label("p_returns"),
+        c.n_reassigns.label("p_reassigns"),
+        _when(c.n_returns > 0, 1).label("p_returned"),
+        _when(c.n_returns >= BOUNCE_RETURNS, 1).label("p_bounced"),
+    ]
+    for step in PROCESS_STEPS:
+        hours = step_hours_expr(t, step)
+        limit = step_limit_expr(t, step)
+        out += [hours.label(f"p_{step}_hours"),
+                _when(within_limit_sql(hours, limit), 1).label(f"p_{step}_within"),
+                ratio_bucket_sql(hours, limit).label(f"p_{step}_bucket")]
+    out.append(hour_bucket_sql(step_hours_expr(t, "handle")).label("p_hh"))
+    return out
+
+
+def process_measures(s) -> list:
+    """Sums over a subquery ``s`` that selected :func:`process_flags`, named as process_summary's columns."""
+    m = [
+        func.count().label("n"),
+        func.coalesce(func.sum(s.c.p_closed), 0).label("n_closed"),
+        func.coalesce(func.sum(s.c.p_on_time), 0).label("n_on_time"),
+        func.coalesce(func.sum(s.c.p_returns), 0).label("sum_returns"),
+        func.coalesce(func.sum(s.c.p_reassigns), 0).label("sum_reassigns"),
+        func.coalesce(func.sum(s.c.p_returned), 0).label("n_returned"),
+        func.coalesce(func.sum(s.c.p_bounced), 0).label("n_bounced"),
+    ]
+    for step in PROCESS_STEPS:
+        h = s.c[f"p_{step}_hours"]
+        m += [func.count(h).label(f"{step}_n"),
+              func.coalesce(func.sum(s.c[f"p_{step}_within"]), 0).label(f"{step}_within"),
+              func.coalesce(func.sum(h), 0.0).label(f"{step}_hours")]
+        m += [func.coalesce(func.sum(_when(and_(h.is_not(None), s.c[f"p_{step}_bucket"] == i), 1)), 0)
+              .label(f"{step}_r{i}") for i in range(N_RATIO_BUCKETS)]
+    hh = s.c.p_handle_hours
+    m += [func.coalesce(func.sum(_when(and_(hh.is_not(None), s.c.p_hh == i), 1)), 0).label(f"hh{i}")
+          for i in range(len(BUCKET_COLUMNS))]
+    return m
+
+
+PROCESS_MEASURE_COLUMNS = [c.name for c in process_summary.columns
+                           if c.name not in ("month", *PROCESS_DIMS)]
+
+
+def _process_select(where=None):
+    inner = select(*[cases.c[d] for d in PROCESS_DIMS], *process_flags(cases))
+    if where is not None:
+        inner = inner.where(where)
+    s = inner.subquery("p")
+    dims = [s.c[d] for d in PROCESS_DIMS]
+    return select(*dims, *process_measures(s)).group_by(*dims)
+
+
+_PROCESS_TARGET = ["month", *PROCESS_DIMS[1:], *PROCESS_MEASURE_COLUMNS]
+
+
+def rebuild_process_summary(conn: Connection) -> int:
+    conn.execute(delete(process_summary))
+    conn.execute(insert(process_summary).from_select(_PROCESS_TARGET, _process_select()))
+    return conn.execute(select(func.count()).select_from(process_summary)).scalar_one()
+
+
+def _refresh_process_slice(conn: Connection, month: str, township: str | None) -> None:
+    t_sum = (process_summary.c.township_code == township) if township is not None \
+        else process_summary.c.township_code.is_(None)
+    t_case = (cases.c.township_code == township) if township is not None else cases.c.township_code.is_(None)
+    conn.execute(delete(process_summary).where(process_summary.c.month == month, t_sum))
+    conn.execute(insert(process_summary).from_select(
+        _PROCESS_TARGET, _process_select(and_(cases.c.report_month == month, t_case))))
+
+
+def rebuild_all_summaries(conn: Connection) -> int:
+    """Rebuild every roll-up from ``cases`` (after a load or a time-limit rule change); returns case_summary rows."""
+    n = rebuild_case_summary(conn)
+    rebuild_process_summary(conn)
+    rebuild_grid_summary(conn)
+    return n
+
+
+def refresh_category_summaries(conn: Connection, categories: Iterable[str]) -> None:
+    """Rebuild every roll-up's rows of ``categories`` (after a time-limit rule change moved their due times):
+    about a fifth of a whole rebuild for one category at 1.07 M cases."""
+    cats = sorted(set(categories))
+    if not cats:
+        return
+    conn.execute(delete(case_summary).where(case_summary.c.category.in_(cats)))
+    conn.execute(insert(case_summary).from_select(_TARGET_COLS, _summary_select(cases.c.category.in_(cats))))
+    conn.execute(delete(case_summary_county).where(case_summary_county.c.category.in_(cats)))
+    conn.execute(insert(case_summary_county).from_select(
+        [*_COUNTY_DIMS, *_MEASURES], _county_select(case_summary.c.category.in_(cats))))
+    conn.execute(delete(process_summary).where(process_summary.c.category.in_(cats)))
+    conn.execute(insert(process_summary).from_select(_PROCESS_TARGET, _process_select(cases.c.category.in_(cats))))
+
+
+# --- grid_summary ---------------------------------------------------------------------------------
+
+GRID_DIMS = ("report_month", "province_code", "city_code", "county_code", "township_code", "village_code",
+             "top_grid_code")
+_GRID_TARGET = ["month", *GRID_DIMS[1:], "n", "n_patrol"]
+
+
+def grid_measures(t) -> list:
+    """Cases and patrol reports of a grid, named as grid_summary's columns (also for a query from ``cases``)."""
+    return [func.count().label("n"), func.coalesce(func.sum(_when(t.c.source == "patrol", 1)), 0).label("n_patrol")]
+
+
+def _grid_select(where=None):
+    dims = [cases.c[d] for d in GRID_DIMS]
+    stmt = select(*dims, *grid_measures(cases))
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt.group_by(*dims)
+
+
+def rebuild_grid_summary(conn: Connection) -> int:
+    conn.execute(delete(grid_summary))
+    conn.execute(insert(grid_summary).from_select(_GRID_TARGET, _grid_select()))
+    return conn.execute(select(func.count()).select_from(grid_summary)).scalar_one()
+
+
+def _refresh_grid_slice(conn: Connection, month: str, township: str | None) -> None:
+    conn.execute(delete(grid_summary).where(grid_summary.c.month == month, _eq(grid_summary.c.township_code,
+                                                                                 township)))
+    conn.execute(insert(grid_summary).from_select(
+        _GRID_TARGET, _grid_select(and_(cases.c.report_month == month, _eq(cases.c.township_code, township)))))

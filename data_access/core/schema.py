@@ -1,0 +1,519 @@
+"""Tables of the case database (SQLAlchemy Core).
+
+One table per file of the interchange format (see docs/DATA_CONTRACT.md), plus
+columns derived at load time that keep the hot queries free of joins:
+every case carries the codes of its ancestors (province … village, top grid),
+its report month, hours to close and whether it closed late.  ``case_summary``
+is the month × township × category × status × resolution-level roll-up that
+answers the Overview at any scale; it is maintained by every write path
+(loader, ``data_access.writes.workflow``).
+
+The free-text search index of ``cases`` is not in this metadata: migration 0006
+creates it (FTS5 table and triggers on SQLite, GIN indexes on PostgreSQL; see
+``data_access/core/search.py``), so a database made with ``metadata.create_all()``
+cannot search.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.dialects import sqlite
+
+# Timestamps are naive Asia/Shanghai local time.  On SQLite they are stored as
+# 'YYYY-MM-DD HH:MM:SS' (no microseconds) so that string comparison in SQL is
+# exact and bulk loads can write the same text directly.
+SQLITE_TS_FORMAT = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d"
+Timestamp = DateTime().with_variant(
+    sqlite.DATETIME(
+        storage_format=SQLITE_TS_FORMAT,
+        regexp=r"(\d+)-(\d+)-(\d+) (\d+):(\d+):(\d+)",
+    ),
+    "sqlite",
+)
+
+# Hours-to-close histogram used for the median (see metrics.HOUR_BUCKET_EDGES).
+N_HOUR_BUCKETS = 24
+# Additive counts of the integrity checks and of the process (metrics.py defines each), in both summaries.
+INTEGRITY_COLUMNS = ("n_fast_close", "n_no_feedback", "n_reopened", "n_rereported", "n_flagged",
+                     "n_returned", "n_bounced", "sum_returns", "sum_reassigns")
+# The steps whose time the supervision centre measures, and the buckets of step time ÷ step limit.
+PROCESS_STEPS = ("accept", "dispatch", "handle", "feedback")
+N_RATIO_BUCKETS = 8
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("parent_code", String(32), ForeignKey("regions.code"), nullable=True, index=True),
+)
+
+grids = Table(
+    "grids",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("village_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("parent_grid_code", String(48), ForeignKey("grids.code"), nullable=True, index=True),
+    Column("households", Integer),
+    Column("population", Integer),
+    Column("lat", Float),
+    Column("lon", Float),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("staff_id", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(24), nullable=False),
+    Column("grid_code", String(48), ForeignKey("grids.code"), nullable=True, index=True),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=True, index=True),
+    Column("party_member", Boolean),
+    Column("phone", Text),
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("since", Date),
+)
+
+volunteer_teams = Table(
+    "volunteer_teams",
+    metadata,
+    Column("team_code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("grid_code", String(48), ForeignKey("grids.code"), nullable=True, index=True),
+    Column("members", Integer, nullable=False),
+    Column("leader_name", Text),
+    Column("founded_on", Date),
+    Column("focus", Text),
+)
+
+volunteer_activities = Table(
+    "volunteer_activities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_code", String(48), ForeignKey("volunteer_teams.team_code"), nullable=False),
+    Column("date", Date, nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("participants", Integer, nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("note", Text),
+    # a region's teams' activities in a period, and each team's last activity, by key (data_access/queries/volunteers.py)
+    Index("ix_volunteer_activities_team_date", "team_code", "date"),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("name_zh", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("time_limit_hours", Float, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("case_no", String(64), primary_key=True),
+    Column("grid_code", String(48), ForeignKey("grids.code"), nullable=False),
+    Column("category", String(48), ForeignKey("categories.code"), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text),
+    Column("reporter_name", Text),
+    Column("reporter_phone", Text),
+    Column("status", String(16), nullable=False),
+    Column("reported_at", Timestamp, nullable=False),
+    Column("accepted_at", Timestamp),
+    Column("dispatched_at", Timestamp),
+    Column("handled_at", Timestamp),
+    Column("feedback_at", Timestamp),
+    Column("closed_at", Timestamp),
+    Column("due_at", Timestamp, nullable=False),
+    Column("department_code", String(48), ForeignKey("departments.code"), nullable=True),
+    Column("resolution_level", String(16)),
+    Column("on_the_spot", Boolean, nullable=False, server_default=false()),
+    Column("satisfaction", Integer),
+    # --- derived at load time (not in the interchange format) ---
+    Column("province_code", String(32)),
+    Column("city_code", String(32)),
+    Column("county_code", String(32)),
+    Column("township_code", String(32)),
+    Column("village_code", String(32)),
+    Column("top_grid_code", String(48)),
+    Column("report_month", String(7), nullable=False),
+    Column("hours_to_close", Float),
+    Column("closed_late", Boolean),
+    Column("late_hours", Float),  # closed cases: hours from due_at to closed_at (negative = early); open: NULL
+    # The due time as the dataset gave it; ``due_at`` is the effective one under the time-limit rules
+    # (data_access/core/time_limits.py): the same in calendar-hours mode, recomputed for working-day categories.
+    Column("source_due_at", Timestamp),
+    # Counts from the case's event log (case_events), kept by the loader and every write path.
+    Column("n_returns", Integer, nullable=False, server_default=text("0")),  # 回退
+    Column("n_reassigns", Integer, nullable=False, server_default=text("0")),  # 改派
+    Column("n_reopens", Integer, nullable=False, server_default=text("0")),  # 重新打开
+    # Closed, and the same reporter (phone) reported the same category in the same grid within
+    # metrics.REREPORT_DAYS after it closed: the closure did not settle the matter.
+    Column("rereported", Boolean, nullable=False, server_default=false()),
+    # Hours allowed (due_at - reported_at) and spent reaching each step (summary.STEP_SPANS; NULL = step not
+    # reached), stored so that the process roll-up never evaluates timestamp arithmetic per case (derive.py).
+    Column("allowed_hours", Float),
+    Column("accept_hours", Float),
+    Column("dispatch_hours", Float),
+    Column("handle_hours", Float),
+    Column("feedback_hours", Float),
+    Index("ix_cases_county_cat_reported", "county_code", "category", "reported_at"),
+    Index("ix_cases_county_reported", "county_code", "reported_at", "township_code", "status"),
+    Index("ix_cases_township_reported", "township_code", "reported_at"),
+    Index("ix_cases_village_reported", "village_code", "reported_at"),
+    Index("ix_cases_top_grid_reported", "top_grid_code", "reported_at"),
+    Index("ix_cases_grid", "grid_code"),
+    Index("ix_cases_reporter_phone", "reporter_phone"),  # finds re-reports by the same person
+    # Cases closed late (~7 %): with the open cases, the only ones that can have been overdue and open at a
+    # past moment (the overdue-backlog trend and the ranking's backlog at month end).
+    Index("ix_cases_late_closed", "closed_at", "due_at", "reported_at", "city_code", "county_code",
+          "township_code", "village_code", "top_grid_code", "category",
+          sqlite_where=text("late_hours > 0"), postgresql_where=text("late_hours > 0")),
+    Index("ix_cases_returns", "n_returns", sqlite_where=text("n_returns > 0"),
+          postgresql_where=text("n_returns > 0")),  # bounced cases (few)
+    Index("ix_cases_reported", "reported_at"),
+    Index("ix_cases_due", "due_at"),
+    Index("ix_cases_late", "late_hours"),  # the "most overdue first" sort of closed cases
+    # Covers the raw-path aggregations (the days at the edges of a period), so they never touch the table.
+    Index("ix_cases_reported_cover", "reported_at", "city_code", "county_code", "township_code", "category",
+          "status", "resolution_level", "on_the_spot", "closed_late", "hours_to_close", "satisfaction",
+          "report_month"),
+    Index("ix_cases_department", "department_code", "reported_at"),
+    # Open cases are ~1 %: a partial index makes every open/overdue question cheap.  It leads with
+    # reported_at so that SQLite prefers it over ix_cases_reported for a period filter, and it covers
+    # the ancestor codes the Overview groups by.
+    Index(
+        "ix_cases_open",
+        "reported_at",
+        "due_at",
+        "city_code",
+        "county_code",
+        "township_code",
+        "village_code",
+        "top_grid_code",
+        sqlite_where=text("status <> 'closed'"),
+        postgresql_where=text("status <> 'closed'"),
+    ),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("case_no", String(64), ForeignKey("cases.case_no"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", Timestamp, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor", Text),
+    Column("org_code", String(48)),
+    Column("note", Text),
+)
+
+supervisions = Table(
+    "supervisions",
+    metadata,
+    Column("supervision_id", String(64), primary_key=True),
+    Column("case_no", String(64), ForeignKey("cases.case_no"), nullable=False, index=True),
+    Column("grade", String(8), nullable=False),
+    Column("issued_by", String(32), ForeignKey("regions.code"), nullable=False),
+    Column("issued_at", Timestamp, nullable=False),
+    Column("deadline", Timestamp, nullable=False),
+    Column("resolved_at", Timestamp),
+    Column("note", Text),
+    Column("issued_by_name", Text),  # the official who issued it (written by the dashboard; optional in files)
+    # Open orders, nearest deadline first (the supervision list).
+    Index("ix_supervisions_open", "deadline", sqlite_where=text("resolved_at IS NULL"),
+          postgresql_where=text("resolved_at IS NULL")),
+)
+
+asset_projects = Table(
+    "asset_projects",
+    metadata,
+    Column("project_code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("asset_kind", String(24), nullable=False),
+    Column("quantity", Float, nullable=False),
+    Column("unit", String(12), nullable=False),
+    Column("disposal_mode", String(12), nullable=False),
+    Column("operator", Text),
+    Column("operating_model", String(32), nullable=False),
+    Column("guaranteed_min_wan", Float),
+    Column("revenue_share_pct", Float),
+    Column("investment_wan", Float),
+    Column("status", String(16), nullable=False),
+    Column("started_on", Date),
+)
+
+asset_project_months = Table(
+    "asset_project_months",
+    metadata,
+    Column("project_code", String(48), ForeignKey("asset_projects.project_code"), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("revenue_wan", Float, nullable=False),
+    Column("visitors", Integer),
+)
+
+clean_units = Table(
+    "clean_units",
+    metadata,
+    Column("unit_code", String(48), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("region_code", String(32), ForeignKey("regions.code"), nullable=False, index=True),
+    Column("applied_on", Date),
+)
+
+clean_unit_reviews = Table(
+    "clean_unit_reviews",
+    metadata,
+    Column("unit_code", String(48), ForeignKey("clean_units.unit_code"), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("rating", String(8), nullable=False),
+    Column("notified", Boolean, nullable=False, server_default=false()),
+    Column("note", Text),
+)
+
+# --- derived tables ---------------------------------------------------------
+
+def _summary_columns(with_township: bool) -> list:
+    dims = [
+        Column("month", String(7), nullable=False),
+        Column("province_code", String(32)),
+        Column("city_code", String(32)),
+        Column("county_code", String(32)),
+    ]
+    if with_township:
+        dims.append(Column("township_code", String(32)))
+    return dims + [
+        Column("category", String(48), nullable=False),
+        Column("status", String(16), nullable=False),
+        Column("resolution_level", String(16)),
+        Column("n", Integer, nullable=False),
+        Column("n_on_the_spot", Integer, nullable=False),
+        Column("n_closed_late", Integer, nullable=False),
+        Column("sum_hours", Float, nullable=False),
+        Column("n_satisfaction", Integer, nullable=False),
+        Column("sum_satisfaction", Integer, nullable=False),
+    ] + [Column(f"h{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)] + [
+        Column(name, Integer, nullable=False, server_default=text("0")) for name in INTEGRITY_COLUMNS
+    ]
+
+
+case_summary = Table(
+    "case_summary",
+    metadata,
+    *_summary_columns(with_township=True),
+    Index("ix_case_summary_month", "month", "county_code", "township_code"),
+    Index("ix_case_summary_county", "county_code", "month"),
+    Index("ix_case_summary_township", "township_code", "month"),
+)
+
+# The same roll-up one level coarser (≈ 10× fewer rows): answers the city and county views.
+case_summary_county = Table(
+    "case_summary_county",
+    metadata,
+    *_summary_columns(with_township=False),
+    Index("ix_case_summary_county_month", "month", "county_code"),
+    Index("ix_case_summary_county_county", "county_code", "month"),
+)
+
+def _process_columns() -> list:
+    cols = [
+        Column("n", Integer, nullable=False),
+        Column("n_closed", Integer, nullable=False),
+        Column("n_on_time", Integer, nullable=False),
+        Column("sum_returns", Integer, nullable=False),
+        Column("sum_reassigns", Integer, nullable=False),
+        Column("n_returned", Integer, nullable=False),
+        Column("n_bounced", Integer, nullable=False),
+    ]
+    for step in PROCESS_STEPS:
+        cols += [Column(f"{step}_n", Integer, nullable=False),
+                 Column(f"{step}_within", Integer, nullable=False),
+                 Column(f"{step}_hours", Float, nullable=False)]
+        cols += [Column(f"{step}_r{i}", Integer, nullable=False) for i in range(N_RATIO_BUCKETS)]
+    # hours to handle (dispatch → handled): histogram for the median, per metrics.HOUR_BUCKET_EDGES
+    cols += [Column(f"hh{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)]
+    return cols
+
+
+# Report month × township × category × department: step times against their limits, returns and
+# reassignments (the supervision centre's roll-up; maintained like case_summary).
+process_summary = Table(
+    "process_summary",
+    metadata,
+    Column("month", String(7), nullable=False),
+    Column("province_code", String(32)),
+    Column("city_code", String(32)),
+    Column("county_code", String(32)),
+    Column("township_code", String(32)),
+    Column("category", String(48), nullable=False),
+    Column("department_code", String(48)),
+    *_process_columns(),
+    Index("ix_process_summary_month", "month", "county_code", "township_code"),
+    Index("ix_process_summary_township", "township_code", "month"),
+)
+
+# Every region and grid with the codes of its ancestors, one column per level (filled by the loader from
+# ``regions`` and ``grids``; data_access/core/regions.py): staff, teams and grids join it to be counted by any
+# level in SQL, as ``cases`` is through its own ancestor columns.
+node_paths = Table(
+    "node_paths",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("level", String(16), nullable=False),
+    Column("province_code", String(32), index=True),
+    Column("city_code", String(32), index=True),
+    Column("county_code", String(32), index=True),
+    Column("township_code", String(32), index=True),
+    Column("village_code", String(32), index=True),
+    Column("grid_code", String(48), index=True),  # the top grid (a micro-grid's grid; a grid itself)
+)
+
+# Report month × top grid: cases reported in each grid (the grid workers' workload), maintained like
+# case_summary; the region columns let a region's grids be read without a join.
+grid_summary = Table(
+    "grid_summary",
+    metadata,
+    Column("month", String(7), nullable=False),
+    Column("province_code", String(32)),
+    Column("city_code", String(32)),
+    Column("county_code", String(32)),
+    Column("township_code", String(32)),
+    Column("village_code", String(32)),
+    Column("top_grid_code", String(48), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("n_patrol", Integer, nullable=False),  # reported by the grid's own patrol (source 'patrol')
+    # covering: a region's grids over a period are read from the index alone
+    Index("ix_grid_summary_month", "month", "city_code", "county_code", "township_code", "village_code",
+          "top_grid_code", "n", "n_patrol"),
+    Index("ix_grid_summary_township", "township_code", "month"),
+    Index("ix_grid_summary_grid", "top_grid_code", "month"),
+)
+
+# Per-category time-limit rules (configuration, like users: a dataset load keeps them).  No row = the
+# category's limit in calendar hours; 'working_days' = N working days (data_access/core/time_limits.py).
+time_limit_rules = Table(
+    "time_limit_rules",
+    metadata,
+    Column("category", String(48), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("working_days", Integer),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("updated_by", Text),
+)
+
+# One-row table: when the data was last changed (the "data as of" time) and by what.
+data_meta = Table(
+    "data_meta",
+    metadata,
+    Column("key", String(32), primary_key=True),
+    Column("value", Text),
+)
+
+# Officials who may sign in (not part of the interchange format; a load never touches them, except that
+# loading a dataset removes the demo accounts, which only the sample-data builder creates).
+users = Table(
+    "users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("email", String(254), unique=True),  # the OpenID Connect identity, when a provider is configured
+    Column("role", String(8), nullable=False),
+    Column("scope_code", String(32)),  # jurisdiction: a region code (its whole subtree); NULL = everything
+    Column("password_hash", Text),  # argon2id; NULL = no password sign-in (OIDC or demo accounts)
+    Column("active", Boolean, nullable=False, server_default=true()),
+    Column("demo", Boolean, nullable=False, server_default=false()),
+    Column("failed_count", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", Timestamp),  # no attempt before this time (slow-down or lock)
+    Column("created_at", Timestamp, nullable=False),
+    Column("password_changed_at", Timestamp),
+    Column("last_sign_in_at", Timestamp),
+)
+
+# Signed-in browser sessions: a reload of the tab resumes its session from a cookie holding a random token;
+# only the token's SHA-256 is stored.  Sign-out revokes it; it lapses after the idle limit or the maximum age.
+user_sessions = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(64), nullable=False, index=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("last_seen_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp),
+)
+
+# Who did what: sign-ins (and failures), sign-outs, exports and writes.  Append-only.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Timestamp, nullable=False),
+    Column("event", String(24), nullable=False),
+    Column("username", String(64)),  # as typed for a failed sign-in; NULL for the system
+    Column("role", String(8)),
+    Column("scope_code", String(32)),  # the actor's jurisdiction at the time
+    Column("target", Text),  # a case number, an order, a user, a file name
+    Column("rows", Integer),  # rows exported
+    Column("detail", Text),  # JSON: the filter of an export, the reason of a refusal, …
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_username", "username", "at"),
+)
+
+DATASET_TABLES = [
+    regions,
+    grids,
+    staff,
+    volunteer_teams,
+    volunteer_activities,
+    departments,
+    categories,
+    cases,
+    case_events,
+    supervisions,
+    asset_projects,
+    asset_project_months,
+    clean_units,
+    clean_unit_reviews,
+]

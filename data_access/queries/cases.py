@@ -1,0 +1,358 @@
+"""Questions the case workbench asks: one page of the filtered list, and one case in full.
+
+The list is paged in SQL in two steps: first the 50 case numbers of the page (a narrow, index-friendly
+query), then those 50 rows with their names and supervision grade.  Personal data leaves this module
+masked unless the user may see it (access.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import pandas as pd
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy import case as sql_case
+from sqlalchemy.sql.visitors import replacement_traverse
+
+from data_access.core.access import User, personal
+from data_access.core.clock import now_local
+from data_access.core.filters import (
+    CaseFilter,
+    case_conditions,
+    open_condition,
+    open_overdue_hours_expr,
+    overdue_hours_expr,
+    resolve,
+)
+from data_access.core.metrics import EDGE_SLACK_HOURS, STEP_SHARES, STEPS
+from data_access.queries.overview import case_total
+from data_access.core.regions import RegionTree
+from data_access.core.schema import case_events, cases, categories, departments, supervisions
+from data_access.core.sqlfn import no_index
+
+PAGE_SIZE = 50
+SORTS = ("reported_desc", "reported_asc", "due_asc", "overdue_desc")
+DEFAULT_SORT = "reported_desc"
+GRADES = ("normal", "yellow", "red")
+_GRADE_RANK = sql_case(
+    (supervisions.c.grade == "red", 3), (supervisions.c.grade == "yellow", 2), else_=1)
+
+# Columns of the list, in order (the export repeats them first, then the rest of the case).
+LIST_COLUMNS = ["case_no", "title", "category", "grid_name", "village_name", "township_name", "status",
+                "reported_at", "due_at", "overdue_hours", "department_name", "supervision_grade"]
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page starts or ends: the sort key of its first or last row (for keyset paging)."""
+
+    page: int  # the page this cursor leads to
+    after: tuple  # sort key (value, case_no) of the row just before that page in the sort order
+    backward: bool = False  # True: the page ends just before ``after`` (paging back)
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: pd.DataFrame  # LIST_COLUMNS plus grid_code, closed_at
+    total: int  # matching cases (all pages)
+    page: int  # 1-based, clamped to the pages that exist
+    pages: int
+    next: Cursor | None = None  # keyset cursor to the next page (None on the last)
+    prev: Cursor | None = None  # keyset cursor to the previous page (None on the first)
+
+
+def _arms(sort: str, now: datetime, f: CaseFilter) -> tuple[list[tuple[ColumnElement, ColumnElement | None]], bool]:
+    """The sort as (key expression, extra condition) arms merged in order, and whether it is descending.
+
+    "Most overdue first" is two index-backed streams merged: open cases by hours past due (few, and in
+    the open-cases index) and closed cases by their stored ``late_hours`` (ix_cases_late)."""
+    if sort == "reported_asc":
+        return [(cases.c.reported_at, None)], False
+    if sort == "due_asc":
+        # due_at >= reported_at (data contract), so the period's start bounds the due-time index walk too;
+        # without it the walk reads every older case first (330 ms for a county's last 12 months).
+        start = cases.c.due_at >= datetime.combine(f.date_from, time()) if f.date_from else None
+        return [(cases.c.due_at, start)], False
+    if sort == "overdue_desc":
+        # Closed cases in two arms, late and on time: with the range ``late_hours > 0`` SQLite walks
+        # ix_cases_late from the top (8 ms); with ``status = 'closed'`` alone it scanned the table (1.3 s at 5 M).
+        # The on-time arm is left out when only overdue cases are wanted (it has none, and walking the index
+        # through every on-time case to learn that took 25 s at 5 M), and keeps its index out of the planner's
+        # range choice otherwise.
+        closed = cases.c.status == "closed"
+        arms = [(open_overdue_hours_expr(now), open_condition()),
+                (cases.c.late_hours, and_(closed, cases.c.late_hours > 0))]
+        if not f.overdue_only:
+            arms.append((cases.c.late_hours, and_(closed, no_index(cases.c.late_hours) <= 0)))
+        return arms, True
+    return [(cases.c.reported_at, None)], True
+
+
+# Above this many matches, walking the sort key's own index finds a page sooner than reading the period by
+# report time and sorting (SQLite's planner prefers the latter; 156 → 20 ms for a city's 12 months by due
+# time).  Below it, the region's index and a small sort win.
+WALK_SORT_INDEX_ABOVE = 20_000
+_SORT_INDEXED = ("due_at", "late_hours")
+
+
+def _walk_sort_index(cond: ColumnElement) -> ColumnElement:
+    """``cond`` with report-time terms kept from the planner's index choice (see sqlfn.no_index)."""
+    return replacement_traverse(cond, {}, lambda e: no_index(e) if e is cases.c.reported_at else None)
+
+
+def _keys_stmt(conds: list, arms: list, desc: bool, after: tuple | None, limit: int, offset: int = 0,
+               walk: bool = False):
+    """case_no and sort value ``k`` of the rows after ``after``, in order, limited.
+
+    ``walk``: many rows match, so read them in the order of the sort key's index where it has one."""
+    selects = []
+    for key, extra in arms:
+        own_index = walk and getattr(key, "name", None) in _SORT_INDEXED
+        where = [_walk_sort_index(c) for c in conds] if own_index else list(conds)
+        if extra is not None:
+            where.append(extra)
+        if after is not None:
+            where.append(_beyond(key, desc, after))
+        selects.append(select(cases.c.case_no.label("case_no"), key.label("k")).where(*where))
+    if len(selects) == 1:
+        key = arms[0][0]
+        return selects[0].order_by(*_order_by(key, desc)).limit(limit).offset(offset)
+    # Each arm cut to its own first limit + offset rows in its own order before the merge: the page is among
+    # them, and an arm walks its index only that far (without the cut SQLite read and sorted every late case
+    # of the period: 1.9 s for the city's "most overdue first" at 5 M cases).
+    arms_top = []
+    for (key, _extra), sel in zip(arms, selects):
+        sq = sel.order_by(*_order_by(key, desc)).limit(limit + offset).subquery()
+        arms_top.append(select(sq.c.case_no, sq.c.k))
+    order = [literal_column("k").desc(), literal_column("case_no").desc()] if desc else [
+        literal_column("k").asc(), literal_column("case_no").asc()]
+    return union_all(*arms_top).order_by(*order).limit(limit).offset(offset)
+
+
+def _order_by(key: ColumnElement, desc: bool) -> list:
+    return [key.desc(), cases.c.case_no.desc()] if desc else [key.asc(), cases.c.case_no.asc()]
+
+
+def _beyond(key: ColumnElement, desc: bool, after: tuple) -> ColumnElement:
+    """Rows that come after ``after`` in the order; written so the leading column can use an index."""
+    value, case_no = after
+    if desc:
+        return and_(key <= value, or_(key < value, cases.c.case_no < case_no))
+    return and_(key >= value, or_(key > value, cases.c.case_no > case_no))
+
+
+def open_grade_by_case(conn: Connection, case_nos: list[str]) -> dict[str, str]:
+    """The highest grade among each case's open supervision orders (cases without one are absent)."""
+    if not case_nos:
+        return {}
+    stmt = (select(supervisions.c.case_no, func.max(_GRADE_RANK))
+            .where(supervisions.c.case_no.in_(case_nos), supervisions.c.resolved_at.is_(None))
+            .group_by(supervisions.c.case_no))
+    return {c: GRADES[int(g) - 1] for c, g in conn.execute(stmt)}
+
+
+def _row_select(now: datetime) -> Select:
+    return (select(cases.c.case_no, cases.c.title, cases.c.category, cases.c.grid_code, cases.c.status,
+                   cases.c.reported_at, cases.c.due_at, cases.c.closed_at,
+                   overdue_hours_expr(now).label("overdue_hours"), departments.c.name.label("department_name"))
+            .select_from(cases.outerjoin(departments, departments.c.code == cases.c.department_code)))
+
+
+def add_place_names(df: pd.DataFrame, tree: RegionTree) -> pd.DataFrame:
+    """grid_name, village_name, township_name (and county_name) from each row's grid_code."""
+    names: dict[str, dict[str, str]] = {}
+    for g in df["grid_code"].unique() if len(df) else []:
+        by_level = {n.level: n.name for n in tree.ancestors(g)}
+        node = tree.get(g)
+        grid = by_level.get("grid", node.name if node else g)
+        if node is not None and node.level == "micro_grid":
+            grid = f"{by_level.get('grid', '')} / {node.name}"
+        names[g] = {"grid_name": grid, "village_name": by_level.get("village", ""),
+                    "township_name": by_level.get("township", ""), "county_name": by_level.get("county", "")}
+    for col in ("grid_name", "village_name", "township_name", "county_name"):
+        df[col] = [names.get(g, {}).get(col, "") for g in df["grid_code"]] if len(df) else pd.Series(dtype=str)
+    return df
+
+
+def _page_ids(conn: Connection, f: CaseFilter, conds: list, sort: str, now: datetime, page: int, total: int,
+              page_size: int, cursor: Cursor | None, walk_conds: list | None = None) -> list[tuple]:
+    """(case_no, sort value) of the page's rows, in order.
+
+    With a cursor from the neighbouring page the query seeks straight to it (keyset); otherwise it counts
+    rows from whichever end of the order is nearer, so no page skips more than half of the matches.
+    ``walk_conds`` (the same filter, the search tested per row) serve the queries that read the first rows
+    of an order when many cases match: each reads about ``page_size`` × cases / matches rows."""
+    arms, desc = _arms(sort, now, f)
+    walk = total > WALK_SORT_INDEX_ABOVE
+    first = walk_conds if walk and walk_conds is not None else conds
+    if cursor is not None and cursor.page == page:
+        back = cursor.backward
+        rows = _merged(conn, first, arms, desc != back, cursor.after, page_size, walk)
+        return rows[::-1] if back else rows
+    start = (page - 1) * page_size
+    if page == 1:
+        return _merged(conn, first, arms, desc, None, page_size, walk)
+    from_end = total - start - page_size
+    if from_end < start:
+        n = page_size + min(0, from_end)
+        if from_end <= 0:  # the last page: the first rows from the other end
+            return _merged(conn, first, arms, not desc, None, n, walk)[::-1]
+        stmt = _keys_stmt(conds, arms, not desc, None, n, from_end, walk)
+        return [tuple(r) for r in conn.execute(stmt)][::-1]
+    return [tuple(r) for r in conn.execute(_keys_stmt(conds, arms, desc, None, page_size, start, walk))]
+
+
+def _merged(conn: Connection, conds: list, arms: list, desc: bool, after: tuple | None, n: int,
+            walk: bool = False) -> list[tuple]:
+    """The first ``n`` rows after ``after``: each arm's own first ``n`` (an index walk each), merged here.
+
+    (Neither planner reliably merges index-ordered UNION ALL arms under a LIMIT; two small queries do.)"""
+    rows: list[tuple] = []
+    for arm in arms:
+        rows += [tuple(r) for r in conn.execute(_keys_stmt(conds, [arm], desc, after, n, walk=walk))]
+    if len(arms) > 1:
+        rows.sort(key=lambda r: (r[1], r[0]), reverse=desc)
+    return rows[:n]
+
+
+def case_page(engine: Engine, f: CaseFilter, *, sort: str = DEFAULT_SORT, page: int = 1,
+              page_size: int = PAGE_SIZE, cursor: Cursor | None = None, now: datetime | None = None,
+              total: int | None = None) -> CasePage:
+    """Page ``page`` (1-based) of the cases matching ``f``, sorted by ``sort`` (one of SORTS).
+
+    Pass the ``next``/``prev`` cursor of the page on screen to move one page cheaply at any depth, and
+    ``total`` when the caller already counted the matches (the workbench's KPIs do), to skip a count."""
+    now = now or now_local()
+    sort = sort if sort in SORTS else DEFAULT_SORT
+    r = resolve(engine, f)
+    conds = case_conditions(r, now)
+    with engine.connect() as conn:
+        if total is None:
+            total = case_total(engine, f, now)
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, int(page)), pages)
+        keyed = _page_ids(conn, f, conds, sort, now, page, total, page_size, cursor,
+                          case_conditions(r, now, text_per_row=True))
+        ids = [k[0] for k in keyed]
+        rows = conn.execute(_row_select(now).where(cases.c.case_no.in_(ids))).mappings().all() if ids else []
+        grades = open_grade_by_case(conn, ids)
+    df = pd.DataFrame([dict(x) for x in rows], columns=[
+        "case_no", "title", "category", "grid_code", "status", "reported_at", "due_at", "closed_at",
+        "overdue_hours", "department_name"])
+    order = {c: i for i, c in enumerate(ids)}
+    df = df.assign(_o=df["case_no"].map(order)).sort_values("_o").drop(columns="_o").reset_index(drop=True)
+    df["supervision_grade"] = [grades.get(c) for c in df["case_no"]]
+    df["overdue_hours"] = df["overdue_hours"].astype("float64")
+    df = add_place_names(df, r.tree)
+    nxt = Cursor(page + 1, (keyed[-1][1], keyed[-1][0])) if keyed and page < pages else None
+    prv = Cursor(page - 1, (keyed[0][1], keyed[0][0]), backward=True) if keyed and page > 1 else None
+    return CasePage(rows=df[[*LIST_COLUMNS, "grid_code", "closed_at"]], total=total, page=page, pages=pages,
+                    next=nxt, prev=prv)
+
+
+# --- one case ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseDetail:
+    fields: dict  # every column of the case, personal data as the user may see it, plus place names
+    time_limit_hours: float
+    steps: pd.DataFrame  # step, entered_at, hours, limit_hours, over (one row per step of STEPS)
+    events: pd.DataFrame  # seq, at, action, actor, org_code, org_name, note, hours_since_previous
+    supervisions: pd.DataFrame  # supervision_id, grade, issued_by, issued_by_name, issued_at, deadline,
+    #                              resolved_at, note, past_deadline
+
+
+STEP_COLUMNS = {"accept": "accepted_at", "dispatch": "dispatched_at", "handle": "handled_at",
+                "feedback": "feedback_at", "close": "closed_at"}
+
+
+def step_times(row: dict, limit_hours: float, now: datetime) -> pd.DataFrame:
+    """Time spent reaching each step (from entering the step before), against that step's share of the limit.
+
+    A step the case skipped (settled on the spot: reported → closed) has no time; the step the case is
+    waiting for counts until ``now``."""
+    out = []
+    prev = row["reported_at"]
+    waiting_done = row["status"] == "closed"
+    for step in STEPS:
+        at = row[STEP_COLUMNS[step]]
+        limit = limit_hours * STEP_SHARES[step]
+        if at is not None:
+            hours = (at - prev).total_seconds() / 3600
+            out.append((step, at, hours, limit, hours > limit + EDGE_SLACK_HOURS, "done"))
+            prev = at
+        elif not waiting_done:
+            hours = max(0.0, (now - prev).total_seconds() / 3600)
+            out.append((step, None, hours, limit, hours > limit + EDGE_SLACK_HOURS, "waiting"))
+            waiting_done = True
+        else:
+            out.append((step, None, None, limit, False, "skipped" if row["status"] == "closed" else "pending"))
+    return pd.DataFrame(out, columns=["step", "entered_at", "hours", "limit_hours", "over", "state"])
+
+
+def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: str | None = None,
+                now: datetime | None = None) -> CaseDetail | None:
+    """The case ``case_no`` in full, or None when it does not exist or lies outside ``scope_code`` or the
+    user's own jurisdiction."""
+    now = now or now_local()
+    tree = resolve(engine, CaseFilter(scope_code=scope_code)).tree
+    scopes = [s for s in (scope_code, user.scope_code if user is not None else None) if s is not None]
+    if any(s not in tree.nodes for s in scopes):
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(cases, categories.c.time_limit_hours, departments.c.name.label("department_name"),
+                   overdue_hours_expr(now).label("overdue_hours"))
+            .select_from(cases.join(categories, categories.c.code == cases.c.category)
+                         .outerjoin(departments, departments.c.code == cases.c.department_code))
+            .where(cases.c.case_no == case_no)).mappings().first()
+        if row is None or not all(tree.contains(s, row["grid_code"]) for s in scopes):
+            return None
+        events = pd.DataFrame(conn.execute(
+            select(case_events.c.seq, case_events.c.at, case_events.c.action, case_events.c.actor,
+                   case_events.c.org_code, case_events.c.note)
+            .where(case_events.c.case_no == case_no).order_by(case_events.c.seq)).all(),
+            columns=["seq", "at", "action", "actor", "org_code", "note"])
+        orders = pd.DataFrame(conn.execute(
+            select(supervisions.c.supervision_id, supervisions.c.grade, supervisions.c.issued_by,
+                   supervisions.c.issued_by_name, supervisions.c.issued_at, supervisions.c.deadline,
+                   supervisions.c.resolved_at, supervisions.c.note)
+            .where(supervisions.c.case_no == case_no).order_by(supervisions.c.issued_at)).all(),
+            columns=["supervision_id", "grade", "issued_by", "issued_by_name", "issued_at", "deadline",
+                     "resolved_at", "note"])
+        dept_names = dict(conn.execute(select(departments.c.code, departments.c.name)
+                                       .where(departments.c.code.in_(set(events["org_code"].dropna())))).all())
+    fields = dict(row)
+    reporter = fields["reporter_name"]
+    if reporter:  # a resident who reported in person appears in the log too: masked by the same rule
+        events["actor"] = [personal(user, a, "name") if a == reporter else a for a in events["actor"]]
+    fields["reporter_name"] = personal(user, reporter, "name")
+    fields["reporter_phone"] = personal(user, fields["reporter_phone"], "phone")
+    fields.update(add_place_names(pd.DataFrame({"grid_code": [fields["grid_code"]]}), tree).iloc[0].to_dict())
+    limit = float(fields.pop("time_limit_hours"))
+
+    def org_name(code: str | None) -> str | None:
+        if code is None:
+            return None
+        node = tree.get(code)
+        return node.name if node else dept_names.get(code, code)
+
+    events["org_name"] = [org_name(c) for c in events["org_code"]]
+    events["hours_since_previous"] = (events["at"].diff().dt.total_seconds() / 3600) if len(events) else []
+    orders["past_deadline"] = [res is None and dl < now for res, dl in zip(orders["resolved_at"], orders["deadline"])]
+    orders["issued_by_name"] = orders["issued_by_name"].fillna(
+        pd.Series([org_name(c) for c in orders["issued_by"]], dtype=object))
+    return CaseDetail(fields=fields, time_limit_hours=limit, steps=step_times(fields, limit, now),
+                      events=events, supervisions=orders)
+

@@ -1,0 +1,538 @@
+"""Grid staffing (网格力量): who covers each grid, whether the "3+1+N" structure holds, and how much each grid
+worker carries.
+
+Definitions (metrics.py has them in words; the UI's help texts quote them):
+
+- **staff** are the *active* rows of ``staff`` (a post, not a person); an inactive row is a former holder and
+  counts for nothing.  A post belongs to its grid (``grid_code``), or to its region when it serves above the
+  grids (``region_code``: a chief grid leader serves a township).
+- **grids** are top-level grids; **micro-grids** (微网格) belong to a grid and are counted apart.
+  Households and residents are the grids' (a micro-grid's residents are part of its grid's).
+- **residents per grid worker** = residents of the grids ÷ active grid workers (workers of a micro-grid count
+  for its grid); a region without a worker has no ratio.  **covered grids** = grids with at least one
+  active grid worker; **coverage** = covered ÷ grids.
+- **3+1+N** (总网格长 · 网格长 · 网格员 + 1 名网格联络员 + N 名志愿者): the checks in :data:`GAP_CHECKS`.
+- **workload** = cases reported in a grid (its micro-grids included) in the period ÷ its active grid workers
+  ÷ months of the period (:func:`period_months`).  Grids without a worker have no workload (they are a
+  3+1+N gap).  A grid's **expected** cases are what the median workload of the region's grids would have
+  produced there (median × its workers × months).  **Overloaded**: workload above ``overload_multiple`` ×
+  the median, *and* so many cases that chance alone would give that many less than once in 100 (the Poisson
+  probability of at least the observed count, given the expected, below ``significance``); **quiet**:
+  below ``quiet_fraction`` × the median, and so few that chance would give that few less than once in 100.
+  With small counts (a short period, a small grid) the test keeps noise from being flagged.
+
+Every query goes through :func:`filters.resolve` (the user's jurisdiction) and counts in SQL by joining
+``node_paths`` (each node's ancestor codes).
+"""
+from __future__ import annotations
+
+import calendar
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
+
+from data_access.core.access import User, personal
+from data_access.core.clock import now_local
+from data_access.core.contract import STAFF_ROLES
+from data_access.core.filters import CaseFilter, Resolved, case_conditions, period_parts, resolve
+from data_access.core.metrics import ratio
+from data_access.core.regions import path_column
+from data_access.core.schema import cases, grid_summary, grids, node_paths, staff, volunteer_teams
+from data_access.core.sqlfn import no_index
+from data_access.core.rollups import grid_measures
+
+DEFAULT_OVERLOAD_MULTIPLE = 2.0
+DEFAULT_QUIET_FRACTION = 0.25
+SIGNIFICANCE = 0.01
+
+# The 3+1+N checks: key → the level of the nodes checked.
+GAP_CHECKS: dict[str, str] = {
+    "township_no_chief": "township",  # no active 总网格长
+    "grid_no_leader": "grid",  # no active 网格长
+    "grid_no_worker": "grid",  # no active 网格员
+    "grid_no_liaison": "grid",  # no active 网格联络员
+    "micro_no_leader": "micro_grid",  # no active 微网格长
+    "village_no_team": "village",  # no volunteer team (the "N")
+}
+_GAP_ROLE = {"township_no_chief": "chief_grid_leader", "grid_no_leader": "grid_leader",
+             "grid_no_worker": "grid_worker", "grid_no_liaison": "grid_liaison",
+             "micro_no_leader": "micro_grid_leader"}
+
+COUNT_COLUMNS = ["grids", "micro_grids", "households", "population", *STAFF_ROLES, "staff", "party_members",
+                 "grids_covered"]
+RATIO_COLUMNS = ["party_share", "residents_per_worker", "households_per_worker", "coverage"]
+TABLE_COLUMNS = ["code", "name", "level", *COUNT_COLUMNS, *RATIO_COLUMNS]
+
+
+# --- where each row lies -----------------------------------------------------------------------------------
+
+def region_condition(r: Resolved, p=node_paths) -> ColumnElement | None:
+    """``p`` (node_paths or an alias) lies at or below the resolved region; None = no restriction."""
+    if r.code is None:
+        return None
+    return path_column(p, r.level) == r.code
+
+
+def _staff_paths():
+    """staff joined to the path of the node it serves (its grid, else its region)."""
+    p = node_paths.alias("sp")
+    return staff.join(p, p.c.code == func.coalesce(staff.c.grid_code, staff.c.region_code)), p
+
+
+def _active(role: str | None = None) -> ColumnElement:
+    cond = staff.c.active.is_(True)
+    return and_(cond, staff.c.role == role) if role else cond
+
+
+def child_level(r: Resolved) -> str | None:
+    kids = r.tree.children(r.code)
+    return kids[0].level if kids else None
+
+
+# --- staffing by region ------------------------------------------------------------------------------------
+
+def _grouped(engine: Engine, r: Resolved, level: str | None) -> pd.DataFrame:
+    """COUNT_COLUMNS per node of ``level`` under the region (key column "key"; NULL = the region itself)."""
+    p = node_paths
+    where = [c for c in [region_condition(r, p)] if c is not None]
+    is_grid = p.c.level == "grid"
+    sj, sp = _staff_paths()
+    s_where = [c for c in [region_condition(r, sp)] if c is not None]
+    g_key = [path_column(p, level).label("key")] if level else []
+    s_key = [path_column(sp, level).label("key")] if level else []
+    g_stmt = (select(*g_key, func.count().filter(is_grid).label("grids"),
+                     func.count().filter(p.c.level == "micro_grid").label("micro_grids"),
+                     func.coalesce(func.sum(grids.c.households).filter(is_grid), 0).label("households"),
+                     func.coalesce(func.sum(grids.c.population).filter(is_grid), 0).label("population"))
+              .select_from(grids.join(p, p.c.code == grids.c.code)).where(*where))
+    s_stmt = (select(*s_key, *[func.count().filter(staff.c.role == role).label(role) for role in STAFF_ROLES],
+                     func.count().label("staff"),
+                     func.count().filter(staff.c.party_member.is_(True)).label("party_members"),
+                     func.count(func.distinct(case((staff.c.role == "grid_worker", sp.c.grid_code))))
+                     .label("grids_covered"))
+              .select_from(sj).where(_active(), *s_where))
+    if level:
+        g_stmt = g_stmt.group_by(path_column(p, level))
+        s_stmt = s_stmt.group_by(path_column(sp, level))
+    with engine.connect() as conn:
+        g = pd.DataFrame(conn.execute(g_stmt).mappings().all())
+        s = pd.DataFrame(conn.execute(s_stmt).mappings().all())
+    if not level:
+        g["key"], s["key"] = None, None
+    g = g if not g.empty else pd.DataFrame(columns=["key", "grids", "micro_grids", "households", "population"])
+    s = s if not s.empty else pd.DataFrame(columns=["key", *STAFF_ROLES, "staff", "party_members", "grids_covered"])
+    out = g.merge(s, on="key", how="outer")
+    for c in COUNT_COLUMNS:
+        out[c] = out[c].fillna(0).astype("int64")
+    return out
+
+
+def _with_ratios(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.copy()
+    df["party_share"] = [ratio(a, b) for a, b in zip(df["party_members"], df["staff"])]
+    df["residents_per_worker"] = [ratio(a, b) for a, b in zip(df["population"], df["grid_worker"])]
+    df["households_per_worker"] = [ratio(a, b) for a, b in zip(df["households"], df["grid_worker"])]
+    df["coverage"] = [ratio(a, b) for a, b in zip(df["grids_covered"], df["grids"])]
+    for c in RATIO_COLUMNS:
+        df[c] = df[c].astype("float64")
+    return df
+
+
+@dataclass(frozen=True)
+class StaffingSummary:
+    """The region's staffing: COUNT_COLUMNS and RATIO_COLUMNS as attributes."""
+
+    grids: int = 0
+    micro_grids: int = 0
+    households: int = 0
+    population: int = 0
+    chief_grid_leader: int = 0
+    grid_leader: int = 0
+    grid_worker: int = 0
+    grid_liaison: int = 0
+    micro_grid_leader: int = 0
+    staff: int = 0
+    party_members: int = 0
+    grids_covered: int = 0
+
+    @property
+    def party_share(self) -> float | None:
+        return ratio(self.party_members, self.staff)
+
+    @property
+    def residents_per_worker(self) -> float | None:
+        return ratio(self.population, self.grid_worker)
+
+    @property
+    def households_per_worker(self) -> float | None:
+        return ratio(self.households, self.grid_worker)
+
+    @property
+    def coverage(self) -> float | None:
+        return ratio(self.grids_covered, self.grids)
+
+
+def staffing_summary(engine: Engine, f: CaseFilter) -> StaffingSummary:
+    """Grids, micro-grids, residents and active staff by role for the selected region (as of now)."""
+    df = _grouped(engine, resolve(engine, f), None)
+    if df.empty:
+        return StaffingSummary()
+    row = df.iloc[0]
+    return StaffingSummary(**{c: int(row[c]) for c in COUNT_COLUMNS})
+
+
+def staffing_by_child_region(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+    """One row per child of the selected region (all of them, staffed or not): TABLE_COLUMNS."""
+    r = resolve(engine, f)
+    kids = r.tree.children(r.code)
+    if not kids:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    level = kids[0].level
+    base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
+    counts = _grouped(engine, r, level).rename(columns={"key": "code"})
+    df = base.merge(counts, on="code", how="left")
+    for c in COUNT_COLUMNS:
+        df[c] = df[c].fillna(0).astype("int64")
+    return _with_ratios(df)[TABLE_COLUMNS]
+
+
+# --- 3+1+N --------------------------------------------------------------------------------------------------
+
+GAP_LIST_COLUMNS = ["code", "name", "level", "grid", "village", "township", "county"]
+
+
+def structure_gaps(engine: Engine, f: CaseFilter) -> dict[str, pd.DataFrame]:
+    """For each 3+1+N check (GAP_CHECKS), the nodes under the selected region that fail it: GAP_LIST_COLUMNS
+    (names of the node and of its grid, village, township and county), ordered by code."""
+    r = resolve(engine, f)
+    p = node_paths
+    where = [c for c in [region_condition(r, p)] if c is not None]
+    sj, sp = _staff_paths()
+    out: dict[str, pd.DataFrame] = {}
+    with engine.connect() as conn:
+        for check, level in GAP_CHECKS.items():
+            if check == "village_no_team":
+                tp = node_paths.alias("tp")
+                have = (select(tp.c.village_code).select_from(volunteer_teams.join(
+                    tp, tp.c.code == func.coalesce(volunteer_teams.c.grid_code, volunteer_teams.c.region_code)))
+                    .where(tp.c.village_code.is_not(None)))
+            else:
+                have = (select(path_column(sp, level)).select_from(sj)
+                        .where(_active(_GAP_ROLE[check]), path_column(sp, level).is_not(None)))
+            codes = conn.execute(select(p.c.code).where(p.c.level == level, p.c.code.not_in(have), *where)
+                                 .order_by(p.c.code)).scalars().all()
+            out[check] = _named(r, codes)
+    return out
+
+
+def _named(r: Resolved, codes: list[str]) -> pd.DataFrame:
+    rows = []
+    for code in codes:
+        names = {n.level: n.name for n in r.tree.ancestors(code)}
+        node = r.tree.nodes[code]
+        rows.append((code, node.name, node.level, names.get("grid"), names.get("village"), names.get("township"),
+                     names.get("county")))
+    return pd.DataFrame(rows, columns=GAP_LIST_COLUMNS)
+
+
+# --- workload ----------------------------------------------------------------------------------------------
+
+def period_months(d_from: date | None, d_to: date | None, today: date, first_day: date | None) -> float:
+    """Months in the period up to today: whole calendar months count 1, a partial month its share of days.
+    An open start begins at ``first_day`` (the first report in the data)."""
+    start = d_from or first_day
+    end = min(d_to, today) if d_to else today
+    if start is None or end < start:
+        return 0.0
+    months = 0.0
+    d = start
+    while d <= end:
+        dim = calendar.monthrange(d.year, d.month)[1]
+        month_end = date(d.year, d.month, dim)
+        last = min(month_end, end)
+        months += ((last - d).days + 1) / dim
+        d = month_end + timedelta(days=1)
+    return months
+
+
+WORKLOAD_COLUMNS = ["code", "name", "village", "township", "workers", "cases", "patrol", "workload", "expected",
+                    "flag"]
+FLAGS = ("overloaded", "quiet", "ok", "no_worker")
+
+
+def poisson_cdf(k: int, lam: float) -> float:
+    """P(X ≤ k) for X ~ Poisson(lam), summed in log space (exact enough for the few grids tested)."""
+    if k < 0:
+        return 0.0
+    if lam <= 0:
+        return 1.0
+    if k > 20_000:  # far beyond any grid's count; normal approximation with continuity correction
+        return 0.5 * math.erfc(-((k + 0.5 - lam) / math.sqrt(2 * lam)))
+    log_lam = math.log(lam)
+    total = 0.0
+    for i in range(k + 1):
+        total += math.exp(-lam + i * log_lam - math.lgamma(i + 1))
+    return min(1.0, total)
+
+
+@dataclass(frozen=True)
+class Workload:
+    grids: pd.DataFrame  # WORKLOAD_COLUMNS, one row per grid under the region, heaviest first
+    months: float
+    median: float | None  # median workload over grids with a worker
+    overload_multiple: float
+    quiet_fraction: float
+    significance: float
+    counts: dict[str, int] = field(default_factory=dict)  # grids per flag
+
+
+def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, list[int]]:
+    """code → [cases, patrol reports] of each grid under the region in the period (roll-up plus edge days)."""
+    g = grid_summary.c
+    level_col = {"province": g.province_code, "city": g.city_code, "county": g.county_code,
+                 "township": g.township_code, "village": g.village_code, "grid": g.top_grid_code}
+
+    def summary_part(months: tuple[str, str]) -> pd.DataFrame:
+        conds = [g.month >= months[0], g.month <= months[1]]
+        if r.code is not None:
+            conds.append(level_col[r.level] == r.code)
+        stmt = (select(g.top_grid_code.label("code"), func.sum(g.n).label("cases"),
+                       func.sum(g.n_patrol).label("patrol")).where(*conds).group_by(g.top_grid_code))
+        with engine.connect() as conn:
+            return [tuple(x) for x in conn.execute(stmt)]
+
+    def raw_part(days) -> pd.DataFrame:
+        # only region and period, as the roll-up answers: other filters of the caller do not apply here
+        plain = CaseFilter(scope_code=r.f.scope_code, region_code=r.f.region_code, date_from=r.f.date_from,
+                           date_to=r.f.date_to)
+        conds = case_conditions(Resolved(plain, r.code, r.level, r.tree), now, dates=days)
+        # +top_grid_code on SQLite: grouping must not steer it to skip-scan the grid index over every grid
+        # (30–50 ms) instead of reading the few days by report time (5 ms)
+        grid = no_index(cases.c.top_grid_code)
+        stmt = select(grid.label("code"), *grid_measures(cases)).where(*conds).group_by(grid)
+        with engine.connect() as conn:
+            return [tuple(x) for x in conn.execute(stmt)]
+
+    out: dict[str, list[int]] = {}
+    for part in period_parts(r, r.level != "micro_grid", summary_part, raw_part):
+        for code, n, n_patrol in part:
+            acc = out.setdefault(code, [0, 0])
+            acc[0] += int(n)
+            acc[1] += int(n_patrol or 0)
+    return out
+
+
+def first_report_day(engine: Engine) -> date | None:
+    with engine.connect() as conn:
+        m = conn.execute(select(func.min(grid_summary.c.month))).scalar_one_or_none()
+    return date(int(m[:4]), int(m[5:7]), 1) if m else None
+
+
+def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
+                  overload_multiple: float = DEFAULT_OVERLOAD_MULTIPLE, quiet_fraction: float = DEFAULT_QUIET_FRACTION,
+                  significance: float = SIGNIFICANCE) -> Workload:
+    """Cases per grid worker per month for every grid under the selected region, flagged (see module doc)."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    if r.level == "micro_grid":  # a micro-grid's workers serve its grid: the grid's workload
+        r = resolve(engine, f.with_(region_code=r.tree.nodes[r.code].parent))
+    p = node_paths
+    sj, sp = _staff_paths()
+    where = [c for c in [region_condition(r, p)] if c is not None]
+    s_where = [c for c in [region_condition(r, sp)] if c is not None]
+    with engine.connect() as conn:
+        grid_codes = conn.execute(select(p.c.code).where(p.c.level == "grid", *where).order_by(p.c.code)
+                                  ).scalars().all()
+        workers = dict(conn.execute(select(sp.c.grid_code, func.count()).select_from(sj)
+                                    .where(_active("grid_worker"), sp.c.grid_code.is_not(None), *s_where)
+                                    .group_by(sp.c.grid_code)).all())
+    months = period_months(f.date_from, f.date_to, now.date(), first_report_day(engine))
+    per_grid = _cases_per_grid(engine, r, now)
+    nodes = r.tree.nodes
+    rows = []
+    for code in grid_codes:
+        village = nodes.get(nodes[code].parent)
+        township = nodes.get(village.parent) if village else None
+        w = int(workers.get(code, 0))
+        c, patrol = per_grid.get(code, (0, 0))
+        rows.append((code, nodes[code].name, village.name if village else None, township.name if township else None,
+                     w, c, patrol, c / w / months if w and months else None))
+    df = pd.DataFrame(rows, columns=WORKLOAD_COLUMNS[:-2])
+    loads = df["workload"].dropna()
+    median = float(loads.median()) if len(loads) else None
+    df["expected"] = [median * w * months if median is not None and w else None for w in df["workers"]]
+    flags = []
+    for w, load, n, exp in zip(df["workers"], df["workload"], df["cases"], df["expected"]):
+        if not w:
+            flags.append("no_worker")
+        elif median is None or load is None or exp is None:
+            flags.append("ok")
+        elif load > overload_multiple * median and 1.0 - poisson_cdf(int(n) - 1, exp) < significance:
+            flags.append("overloaded")
+        elif load < quiet_fraction * median and poisson_cdf(int(n), exp) < significance:
+            flags.append("quiet")
+        else:
+            flags.append("ok")
+    df["flag"] = flags
+    for c in ("workload", "expected"):
+        df[c] = df[c].astype("float64")
+    df = df.sort_values(["workload", "code"], ascending=[False, True], na_position="last", kind="stable")
+    return Workload(grids=df.reset_index(drop=True)[WORKLOAD_COLUMNS], months=months, median=median,
+                    overload_multiple=overload_multiple, quiet_fraction=quiet_fraction, significance=significance,
+                    counts={k: int((df["flag"] == k).sum()) for k in FLAGS})
+
+
+# --- a grid's card -----------------------------------------------------------------------------------------
+
+def visible(tree, code: str, f: CaseFilter, user: User | None) -> bool:
+    """``code`` lies inside the filter's jurisdiction and inside the user's own, whatever the caller passed as
+    the filter (as case_detail does): a card never opens outside what the user may see."""
+    return (code in tree.nodes and tree.contains(f.scope_code, code)
+            and (user is None or user.scope_code is None or tree.contains(user.scope_code, code)))
+
+
+@dataclass(frozen=True)
+class GridCard:
+    code: str
+    name: str
+    level: str  # "grid" or "micro_grid"
+    grid: str | None  # a micro-grid's grid (name)
+    village: str | None
+    township: str | None
+    county: str | None
+    households: int | None
+    population: int | None
+    staff: pd.DataFrame  # role, name, party_member, phone (masked for most roles), since, on (grid or micro-grid)
+    micro_grids: pd.DataFrame  # code, name, households, population, leader, leader_phone
+    teams: pd.DataFrame  # team_code, name, members, leader, founded_on, focus
+    recent_cases: pd.DataFrame  # case_no, reported_at, category, status, title (the period's, newest first)
+    case_count: int  # the grid's cases in the period
+
+
+def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recent: int = 10) -> GridCard | None:
+    """Everything about one grid or micro-grid inside the user's jurisdiction (the filter's and the user's
+    own); None when it is unknown or outside.  Phones and team leaders are shown as ``user`` may see them (access.personal)."""
+    r = resolve(engine, f)
+    tree = r.tree
+    node = tree.nodes.get(code) if isinstance(code, str) else None
+    if node is None or node.level not in ("grid", "micro_grid") or not visible(tree, code, f, user):
+        return None
+    names = {n.level: n.name for n in tree.ancestors(code)}
+    top = code if node.level == "grid" else node.parent
+    own = [code] if node.level == "micro_grid" else [code, *tree.children_of.get(code, [])]
+    with engine.connect() as conn:
+        g = conn.execute(select(grids.c.households, grids.c.population).where(grids.c.code == code)).one()
+        st = conn.execute(select(staff.c.role, staff.c.name, staff.c.party_member, staff.c.phone, staff.c.since,
+                                 staff.c.grid_code).where(staff.c.grid_code.in_(own), _active())
+                          .order_by(staff.c.grid_code, staff.c.role, staff.c.staff_id)).all()
+        micro = conn.execute(select(grids.c.code, grids.c.name, grids.c.households, grids.c.population)
+                             .where(grids.c.parent_grid_code == code).order_by(grids.c.code)).all()
+        teams = conn.execute(select(volunteer_teams.c.team_code, volunteer_teams.c.name, volunteer_teams.c.members,
+                                    volunteer_teams.c.leader_name, volunteer_teams.c.founded_on,
+                                    volunteer_teams.c.focus)
+                             .where(volunteer_teams.c.grid_code.in_(own)).order_by(volunteer_teams.c.team_code)).all()
+        # the grid's cases in the filter's period: what the workbench shows for this grid
+        area = Resolved(CaseFilter(scope_code=f.scope_code, region_code=code, date_from=f.date_from,
+                                   date_to=f.date_to), code, node.level, tree)
+        conds = case_conditions(area, now_local())
+        rc = conn.execute(select(cases.c.case_no, cases.c.reported_at, cases.c.category, cases.c.status,
+                                 cases.c.title).where(*conds)
+                          .order_by(cases.c.reported_at.desc(), cases.c.case_no).limit(recent)).all()
+        n_cases = conn.execute(select(func.count()).select_from(cases).where(*conds)).scalar_one()
+    role_rank = {role: i for i, role in enumerate(STAFF_ROLES)}
+    staff_df = pd.DataFrame(
+        [(s.role, s.name, s.party_member, personal(user, s.phone, "phone"), s.since,
+          tree.nodes[s.grid_code].name) for s in st],
+        columns=["role", "name", "party_member", "phone", "since", "on"])
+    if not staff_df.empty:
+        staff_df = staff_df.sort_values("role", key=lambda s: s.map(role_rank), kind="stable").reset_index(drop=True)
+    leaders = {s.grid_code: s for s in st if s.role == "micro_grid_leader"}
+    micro_df = pd.DataFrame(
+        [(m.code, m.name, m.households, m.population, leaders[m.code].name if m.code in leaders else None,
+          personal(user, leaders[m.code].phone, "phone") if m.code in leaders else None) for m in micro],
+        columns=["code", "name", "households", "population", "leader", "leader_phone"])
+    teams_df = pd.DataFrame([(t.team_code, t.name, t.members, personal(user, t.leader_name, "name"), t.founded_on,
+                              t.focus) for t in teams],
+                            columns=["team_code", "name", "members", "leader", "founded_on", "focus"])
+    cases_df = pd.DataFrame([tuple(x) for x in rc], columns=["case_no", "reported_at", "category", "status", "title"])
+    return GridCard(code=code, name=node.name, level=node.level,
+                    grid=tree.nodes[top].name if node.level == "micro_grid" else None,
+                    village=names.get("village"), township=names.get("township"), county=names.get("county"),
+                    households=g.households, population=g.population, staff=staff_df, micro_grids=micro_df,
+                    teams=teams_df, recent_cases=cases_df, case_count=n_cases)
+
+
+# --- finding a place -----------------------------------------------------------------------------------------
+
+FIND_COLUMNS = ["code", "name", "level", "village", "township", "matched"]
+
+
+def find_grids(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.DataFrame:
+    """Grids and micro-grids under the selected region whose name or code, village name, or active staff
+    member's name contains ``text``: FIND_COLUMNS ("matched" says which).  Empty text finds nothing."""
+    from data_access.core.access import clean_text
+
+    text = clean_text(text).strip()
+    if not text:
+        return pd.DataFrame(columns=FIND_COLUMNS)
+    r = resolve(engine, f)
+    p = node_paths
+    where = [c for c in [region_condition(r, p)] if c is not None]
+    is_grid = p.c.level.in_(("grid", "micro_grid"))
+    sj, sp = _staff_paths()
+    s_where = [c for c in [region_condition(r, sp)] if c is not None]
+    village_codes = [c for c, n in r.tree.nodes.items() if n.level == "village" and text in n.name]
+    with engine.connect() as conn:
+        by_grid = conn.execute(
+            select(grids.c.code).select_from(grids.join(p, p.c.code == grids.c.code))
+            .where(is_grid, or_(grids.c.name.contains(text, autoescape=True),
+                                grids.c.code.contains(text, autoescape=True)), *where)
+            .order_by(grids.c.code).limit(limit)).scalars().all()
+        by_village = conn.execute(
+            select(p.c.code).where(p.c.level == "grid", p.c.village_code.in_(village_codes[:500]), *where)
+            .order_by(p.c.code).limit(limit)).scalars().all() if village_codes else []
+        by_staff = conn.execute(
+            select(sp.c.code, staff.c.name).select_from(sj)
+            .where(_active(), sp.c.level.in_(("grid", "micro_grid")), staff.c.name.contains(text, autoescape=True),
+                   *s_where).order_by(sp.c.code, staff.c.staff_id).limit(limit)).all()
+    seen: dict[str, str] = {}
+    for code in by_grid:
+        seen.setdefault(code, "grid")
+    for code, name in by_staff:
+        seen.setdefault(code, f"staff:{name}")
+    for code in by_village:
+        seen.setdefault(code, "village")
+    rows = []
+    for code, matched in list(seen.items())[:limit]:
+        names = {n.level: n.name for n in r.tree.ancestors(code)}
+        node = r.tree.nodes[code]
+        rows.append((code, node.name, node.level, names.get("village"), names.get("township"), matched))
+    return pd.DataFrame(rows, columns=FIND_COLUMNS)
+
+
+# --- the figures the article quotes ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StaffingTotals:
+    grids: int
+    micro_grids: int
+    active_grid_workers: int
+    households: int
+    population: int
+    volunteer_teams: int
+    volunteer_members: int
+
+
+def grid_staffing_totals(engine: Engine, region_code: str | None = None) -> StaffingTotals:
+    """Grids, micro-grids, active grid workers, residents and volunteer teams under ``region_code``."""
+    from data_access.queries.volunteers import volunteer_summary
+
+    f = CaseFilter(region_code=region_code)
+    s = staffing_summary(engine, f)
+    v = volunteer_summary(engine, f, None)
+    return StaffingTotals(grids=s.grids, micro_grids=s.micro_grids, active_grid_workers=s.grid_worker,
+                          households=s.households, population=s.population, volunteer_teams=v.teams,
+                          volunteer_members=v.members)

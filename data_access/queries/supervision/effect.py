@@ -1,0 +1,182 @@
+"""Questions the supervision centre asks about the effect of supervision orders (督办成效).
+
+Definitions:
+
+- **orders in the selection**: supervision orders *issued* in the period (not the cases reported in it: an
+  order on last year's case belongs to the month it was issued, which is what a supervisor is accountable
+  for), on cases in the region and jurisdiction and matching the filter's other case filters (category,
+  status, department …).
+- per **grade** (普通 normal / 黄牌 yellow / 红牌 red): **orders**; **cases** (distinct cases with such an
+  order); **closed after** = orders whose case was closed at or after the order was issued; **hours to
+  close** = hours from the order to the case's close over those orders (median from the hours histogram
+  ``metrics.HOUR_BUCKET_EDGES`` like every median of the dashboard, and mean); **still open** = orders whose
+  case is still open; **past deadline** = orders not resolved and past their deadline now, plus orders
+  resolved after their deadline; **share past deadline** = past deadline ÷ orders.
+- **repeat orders** (重复督办): a case with two or more orders in the selection; its **grade** is the worst
+  of them (red > yellow > normal).
+- **orders past their deadline** (督办逾期): open (unresolved) orders whose deadline has passed — days past
+  = now − deadline — and orders resolved late — days past = resolved − deadline.
+
+The supervisions table is small (tens of thousands of orders); every query joins it with ``cases`` by
+``case_no`` and applies the jurisdiction through ``resolve`` / ``case_conditions``.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+from sqlalchemy import Column, ColumnElement, Engine, and_, func, literal, or_, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.sql.visitors import replacement_traverse
+
+from data_access.queries.cases import GRADES, add_place_names
+from data_access.core.clock import now_local
+from data_access.core.filters import CaseFilter, case_conditions, open_condition, resolve
+from data_access.core.metrics import BUCKET_COLUMNS, hour_bucket_sql, median_from_histogram, ratio
+from data_access.core.schema import Timestamp, cases, supervisions
+from data_access.core.sqlfn import hours_between, no_index
+
+GRADE_COLUMNS = ["grade", "orders", "cases", "closed_after", "median_hours_to_close", "mean_hours_to_close",
+                 "still_open", "past_deadline", "share_past_deadline"]
+REPEAT_COLUMNS = ["case_no", "title", "orders", "grade", "first_issued", "last_issued", "status"]
+PAST_COLUMNS = ["supervision_id", "case_no", "title", "grade", "issued_at", "deadline", "resolved_at", "state",
+                "days_past", "status", "issued_by", "grid_name", "village_name", "township_name"]
+_GRADE_RANK = sql_case((supervisions.c.grade == "red", 3), (supervisions.c.grade == "yellow", 2), else_=1)
+
+
+def _day_start(d: date) -> datetime:
+    return datetime.combine(d, time())
+
+
+def _steer(cond: ColumnElement) -> ColumnElement:
+    """``cond`` with the columns of ``cases`` kept from the planner's index choice (sqlfn.no_index): the
+    orders are few, so the query reads them first and looks their cases up by case number; SQLite otherwise
+    walks a whole county's cases through a region index to find the few with orders."""
+    return replacement_traverse(cond, {}, lambda e: no_index(e) if isinstance(e, Column) and e.table is cases
+                                else None)
+
+
+def _order_conditions(engine: Engine, f: CaseFilter, now: datetime):
+    """(resolved filter, WHERE conditions on supervisions ⋈ cases): orders issued in the period on cases in the
+    selection (the period is not applied to the report date)."""
+    r = resolve(engine, f)
+    return r, [*(_steer(c) for c in case_conditions(r, now, dates=(None, None))), *_issued_conditions(f)]
+
+
+def _issued_conditions(f: CaseFilter) -> list[ColumnElement]:
+    conds = []
+    if f.date_from is not None:
+        conds.append(supervisions.c.issued_at >= _day_start(f.date_from))
+    if f.date_to is not None:
+        conds.append(supervisions.c.issued_at < _day_start(f.date_to + timedelta(days=1)))
+    return conds
+
+
+_JOIN = supervisions.join(cases, cases.c.case_no == supervisions.c.case_no)
+
+
+def _past_deadline(now: datetime) -> ColumnElement:
+    s = supervisions.c
+    return or_(and_(s.resolved_at.is_(None), s.deadline < literal(now, Timestamp)), s.resolved_at > s.deadline)
+
+
+def supervision_effect_by_grade(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
+    """One row per grade (normal, yellow, red, always all three): GRADE_COLUMNS (see the module docstring).
+
+    One pass over the orders: per order its flags and hours (an inner query, fenced with OFFSET 0 so that the
+    hours are computed once, not once per histogram bucket), then sums by grade × hours bucket; distinct
+    cases are counted as each case's first order of the grade (ROW_NUMBER), which keeps every sum additive."""
+    now = now or now_local()
+    _r, conds = _order_conditions(engine, f, now)
+    s, c = supervisions.c, cases.c
+    closed_after = and_(c.status == "closed", c.closed_at >= s.issued_at)
+    first = func.row_number().over(partition_by=[s.case_no, s.grade], order_by=s.supervision_id)
+    per_order = (select(s.grade, sql_case((first == 1, 1), else_=0).label("first"),
+                        sql_case((closed_after, 1), else_=0).label("closed_after"),
+                        sql_case((closed_after, hours_between(s.issued_at, c.closed_at)), else_=None).label("hours"),
+                        sql_case((open_condition(), 1), else_=0).label("still_open"),
+                        sql_case((_past_deadline(now), 1), else_=0).label("past"))
+                 .select_from(_JOIN).where(*conds).offset(0).subquery("o"))
+    o = per_order.c
+    b = sql_case((o.hours.is_(None), -1), else_=hour_bucket_sql(o.hours))
+    stmt = (select(o.grade, b.label("b"), func.count().label("orders"), func.sum(o.first).label("cases"),
+                   func.sum(o.closed_after).label("closed_after"), func.sum(o.hours).label("sum_hours"),
+                   func.sum(o.still_open).label("still_open"), func.sum(o.past).label("past_deadline"))
+            .group_by(o.grade, b))
+    with engine.connect() as conn:
+        parts = pd.DataFrame(conn.execute(stmt).all(), columns=[
+            "grade", "b", "orders", "cases", "closed_after", "sum_hours", "still_open", "past_deadline"])
+    out = []
+    for g in GRADES:
+        part = parts[parts["grade"] == g]
+        hist = [0] * len(BUCKET_COLUMNS)
+        for bucket, n in zip(part["b"], part["orders"]):
+            if bucket >= 0:
+                hist[int(bucket)] += int(n)
+        orders, closed = int(part["orders"].sum()), int(part["closed_after"].sum())
+        past = int(part["past_deadline"].sum())
+        out.append({"grade": g, "orders": orders, "cases": int(part["cases"].sum()), "closed_after": closed,
+                    "median_hours_to_close": median_from_histogram(hist),
+                    "mean_hours_to_close": ratio(part["sum_hours"].dropna().sum(), closed),
+                    "still_open": int(part["still_open"].sum()), "past_deadline": past,
+                    "share_past_deadline": ratio(past, orders)})
+    df = pd.DataFrame(out, columns=GRADE_COLUMNS)
+    for col in ("median_hours_to_close", "mean_hours_to_close", "share_past_deadline"):
+        df[col] = df[col].astype("float64")
+    return df
+
+
+def _repeat_stmt(f: CaseFilter, r, now: datetime):
+    """Cases with ≥ 2 orders in the period and in the selection.  The orders are grouped first (the case
+    conditions are the same for every order of a case), so only the few candidate cases are looked up."""
+    s = supervisions.c
+    per_case = (select(s.case_no, func.count().label("orders"), func.max(_GRADE_RANK).label("rank"),
+                       func.min(s.issued_at).label("first_issued"), func.max(s.issued_at).label("last_issued"))
+                .where(*_issued_conditions(f)).group_by(s.case_no).having(func.count() >= 2).subquery("rc"))
+    return (select(per_case, cases.c.title, cases.c.status)
+            .select_from(per_case.join(cases, cases.c.case_no == per_case.c.case_no))
+            .where(*case_conditions(r, now, dates=(None, None))))
+
+
+def repeat_orders(engine: Engine, f: CaseFilter, limit: int = 100, now: datetime | None = None) -> pd.DataFrame:
+    """Cases with two or more orders in the selection (REPEAT_COLUMNS), most orders first, then latest."""
+    now = now or now_local()
+    sub = _repeat_stmt(f, resolve(engine, f), now).subquery()
+    stmt = select(sub).order_by(sub.c.orders.desc(), sub.c.last_issued.desc(), sub.c.case_no).limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    df = pd.DataFrame([{**{k: row[k] for k in REPEAT_COLUMNS if k != "grade"}, "grade": GRADES[int(row["rank"]) - 1]}
+                       for row in rows], columns=REPEAT_COLUMNS)
+    df["orders"] = df["orders"].astype("int64")
+    return df
+
+
+def repeat_order_count(engine: Engine, f: CaseFilter, now: datetime | None = None) -> int:
+    """How many cases have two or more orders in the selection."""
+    now = now or now_local()
+    sub = _repeat_stmt(f, resolve(engine, f), now).subquery()
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(sub)).scalar_one())
+
+
+def orders_past_deadline(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 200
+                         ) -> pd.DataFrame:
+    """Orders in the selection past their deadline (PAST_COLUMNS), newest order first: ``state`` 'open' (not
+    resolved; days_past until now) or 'resolved_late' (days_past until it was resolved)."""
+    now = now or now_local()
+    r, conds = _order_conditions(engine, f, now)
+    s = supervisions.c
+    now_lit = literal(now, Timestamp)
+    state = sql_case((s.resolved_at.is_(None), "open"), else_="resolved_late")
+    days = hours_between(s.deadline, func.coalesce(s.resolved_at, now_lit)) / 24.0
+    stmt = (select(s.supervision_id, s.case_no, cases.c.title, s.grade, s.issued_at, s.deadline, s.resolved_at,
+                   state.label("state"), days.label("days_past"), cases.c.status, s.issued_by, cases.c.grid_code)
+            .select_from(_JOIN).where(*conds, _past_deadline(now))
+            .order_by(s.issued_at.desc(), s.supervision_id).limit(limit))
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(stmt).all(), columns=[
+            "supervision_id", "case_no", "title", "grade", "issued_at", "deadline", "resolved_at", "state",
+            "days_past", "status", "issued_by", "grid_code"])
+    df["days_past"] = df["days_past"].astype("float64")
+    df = add_place_names(df, r.tree)
+    return df[PAST_COLUMNS]

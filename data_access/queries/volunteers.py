@@ -1,0 +1,336 @@
+"""Volunteer teams (志愿服务, the "娄底红" teams): how many, where, what they do, and which have gone quiet.
+
+Definitions (metrics.py has them in words; the UI's help texts quote them):
+
+- a team lies where it serves: its grid when it has one, else its region (a village or community).
+- **members** = the teams' ``members``; **activities**, **participants** (人次) and **volunteer hours**
+  (participants × hours, 人·小时) count the activities *dated in the period*.
+- **inactive team**: no activity in the last ``inactive_days`` days before now (none at all counts as none),
+  and founded more than ``inactive_days`` days ago (or on an unknown date): a new team is not inactive yet.
+- **focus tags** are the ``;``-separated tags of a team's ``focus``; a team counts once for each tag it has.
+- **most active**: the most activities in the period, then the most volunteer hours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
+
+from data_access.core.access import User, personal
+from data_access.core.clock import now_local
+from data_access.core.filters import CaseFilter, Resolved, resolve
+from data_access.core.metrics import ratio
+from data_access.core.regions import path_column
+from data_access.core.schema import cases, node_paths, volunteer_activities, volunteer_teams
+from data_access.core.sqlfn import month_of
+from data_access.queries.staffing import region_condition, visible
+
+DEFAULT_INACTIVE_DAYS = 90
+
+va, vt = volunteer_activities, volunteer_teams
+
+
+def _team_paths():
+    p = node_paths.alias("tp")
+    return vt.join(p, p.c.code == func.coalesce(vt.c.grid_code, vt.c.region_code)), p
+
+
+def _where(r: Resolved, p) -> list[ColumnElement]:
+    return [c for c in [region_condition(r, p)] if c is not None]
+
+
+def _in_scope(r: Resolved) -> list[ColumnElement]:
+    """Activities (``va``) of the teams serving under the region: an IN over the region's teams, so that the
+    (team_code, date) index reads only their rows (a join on the teams' coalesced place could not)."""
+    if r.code is None:
+        return []
+    j, p = _team_paths()
+    return [va.c.team_code.in_(select(vt.c.team_code).select_from(j).where(*_where(r, p)))]
+
+
+def _period(f: CaseFilter) -> list[ColumnElement]:
+    conds = []
+    if f.date_from is not None:
+        conds.append(va.c.date >= f.date_from)
+    if f.date_to is not None:
+        conds.append(va.c.date <= f.date_to)
+    return conds
+
+
+def _activity_measures() -> list:
+    return [func.count(va.c.id).label("activities"),
+            func.coalesce(func.sum(va.c.participants), 0).label("participants"),
+            func.coalesce(func.sum(va.c.participants * va.c.hours), 0.0).label("person_hours")]
+
+
+def _inactive_condition(now: datetime, days: int) -> ColumnElement:
+    """A team (``vt``) without an activity since the cut-off, founded before it (see module doc)."""
+    cutoff = (now - timedelta(days=days)).date()
+    recent = select(va.c.team_code).where(va.c.date > cutoff)
+    return and_(vt.c.team_code.not_in(recent), or_(vt.c.founded_on.is_(None), vt.c.founded_on <= cutoff))
+
+
+@dataclass(frozen=True)
+class VolunteerSummary:
+    teams: int = 0
+    members: int = 0
+    activities: int = 0
+    participants: int = 0
+    person_hours: float = 0.0
+    inactive: int = 0
+    population: int = 0
+
+    @property
+    def members_per_1000(self) -> float | None:
+        return ratio(self.members * 1000, self.population)
+
+
+def volunteer_summary(engine: Engine, f: CaseFilter, now: datetime | None,
+                      inactive_days: int = DEFAULT_INACTIVE_DAYS) -> VolunteerSummary:
+    """Teams, members, the period's activities and the inactive teams under the selected region."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    j, p = _team_paths()
+    where = _where(r, p)
+    with engine.connect() as conn:
+        teams, members, inactive = conn.execute(
+            select(func.count(), func.coalesce(func.sum(vt.c.members), 0),
+                   func.count().filter(_inactive_condition(now, inactive_days)))
+            .select_from(j).where(*where)).one()
+        acts = conn.execute(select(*_activity_measures()).where(*_in_scope(r), *_period(f))).one()
+    pop = r.tree.population.get(r.code, 0) if r.code else sum(r.tree.population.get(c, 0) for c in r.tree.roots)
+    return VolunteerSummary(teams=teams, members=int(members), activities=acts.activities,
+                            participants=int(acts.participants), person_hours=float(acts.person_hours),
+                            inactive=inactive, population=pop)
+
+
+CHILD_COLUMNS = ["code", "name", "level", "teams", "members", "activities", "participants", "person_hours",
+                 "inactive", "population", "members_per_1000"]
+
+
+def volunteers_by_child_region(engine: Engine, f: CaseFilter, now: datetime | None = None,
+                               inactive_days: int = DEFAULT_INACTIVE_DAYS) -> pd.DataFrame:
+    """One row per child of the selected region (all of them): CHILD_COLUMNS."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    kids = r.tree.children(r.code)
+    if not kids:
+        return pd.DataFrame(columns=CHILD_COLUMNS)
+    level = kids[0].level
+    j, p = _team_paths()
+    key = path_column(p, level)
+    where = _where(r, p)
+    with engine.connect() as conn:
+        t = pd.DataFrame(conn.execute(
+            select(key.label("code"), func.count().label("teams"),
+                   func.coalesce(func.sum(vt.c.members), 0).label("members"),
+                   func.count().filter(_inactive_condition(now, inactive_days)).label("inactive"))
+            .select_from(j).where(*where).group_by(key)).mappings().all())
+        per_team = (select(va.c.team_code, *_activity_measures()).where(*_in_scope(r), *_period(f))
+                    .group_by(va.c.team_code).subquery("pt"))
+        a = pd.DataFrame(conn.execute(
+            select(key.label("code"), func.sum(per_team.c.activities).label("activities"),
+                   func.sum(per_team.c.participants).label("participants"),
+                   func.sum(per_team.c.person_hours).label("person_hours"))
+            .select_from(j.join(per_team, per_team.c.team_code == vt.c.team_code)).where(*where).group_by(key)
+        ).mappings().all())
+    base = pd.DataFrame([(k.code, k.name, k.level, r.tree.population.get(k.code, 0)) for k in kids],
+                        columns=["code", "name", "level", "population"])
+    for part in (t, a):
+        if not part.empty:
+            base = base.merge(part, on="code", how="left")
+    for c in ("teams", "members", "inactive", "activities", "participants"):
+        base[c] = base[c].fillna(0).astype("int64") if c in base else 0
+    base["person_hours"] = base["person_hours"].fillna(0.0).astype("float64") if "person_hours" in base else 0.0
+    base["members_per_1000"] = pd.Series([ratio(m * 1000, pop) for m, pop in zip(base["members"], base["population"])],
+                                         dtype="float64")
+    return base[CHILD_COLUMNS]
+
+
+def team_growth(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+    """Teams founded per month and the running totals of teams and members: month, new_teams, new_members,
+    teams, members.  Teams without a founding date are left out (their number: :func:`undated_teams`)."""
+    r = resolve(engine, f)
+    j, p = _team_paths()
+    m = month_of(vt.c.founded_on)
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(
+            select(m.label("month"), func.count().label("new_teams"),
+                   func.coalesce(func.sum(vt.c.members), 0).label("new_members"))
+            .select_from(j).where(vt.c.founded_on.is_not(None), *_where(r, p)).group_by(m).order_by(m)
+        ).mappings().all(), columns=["month", "new_teams", "new_members"])
+    df["teams"] = df["new_teams"].cumsum()
+    df["members"] = df["new_members"].cumsum()
+    return df
+
+
+def undated_teams(engine: Engine, f: CaseFilter) -> int:
+    r = resolve(engine, f)
+    j, p = _team_paths()
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(j)
+                            .where(vt.c.founded_on.is_(None), *_where(r, p))).scalar_one()
+
+
+def focus_tags(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+    """Teams per focus tag (tag, teams), most common first; a team counts once per tag."""
+    from data_access.core.contract import ACTIVITY_KINDS
+
+    r = resolve(engine, f)
+    j, p = _team_paths()
+    padded = literal(";") + func.coalesce(vt.c.focus, "") + literal(";")
+    cols = [func.count().filter(padded.contains(f";{tag};", autoescape=True)).label(tag) for tag in ACTIVITY_KINDS]
+    with engine.connect() as conn:
+        row = conn.execute(select(*cols).select_from(j).where(*_where(r, p))).mappings().one()
+    df = pd.DataFrame([(tag, int(row[tag])) for tag in ACTIVITY_KINDS], columns=["tag", "teams"])
+    return df[df["teams"] > 0].sort_values(["teams", "tag"], ascending=[False, True]).reset_index(drop=True)
+
+
+def activities_by_month_kind(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+    """The period's activities per month and kind: month, kind, activities, participants, person_hours."""
+    r = resolve(engine, f)
+    m = month_of(va.c.date)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(
+            select(m.label("month"), va.c.kind, *_activity_measures()).where(*_in_scope(r), *_period(f))
+            .group_by(m, va.c.kind).order_by(m, va.c.kind)).mappings().all(),
+            columns=["month", "kind", "activities", "participants", "person_hours"])
+
+
+TEAM_LIST_COLUMNS = ["team_code", "name", "village", "township", "members", "founded_on", "last_activity",
+                     "days_since", "activities", "participants", "person_hours"]
+
+
+def _team_rows(r: Resolved, rows, now: datetime) -> pd.DataFrame:
+    out = []
+    for x in rows:
+        names = {n.level: n.name for n in r.tree.ancestors(x.node)} if x.node in r.tree.nodes else {}
+        last = x.last_activity
+        out.append((x.team_code, x.name, names.get("village"), names.get("township"), x.members, x.founded_on,
+                    last, (now.date() - last).days if last else None, x.activities, int(x.participants),
+                    float(x.person_hours)))
+    return pd.DataFrame(out, columns=TEAM_LIST_COLUMNS)
+
+
+def _team_select(r: Resolved, f: CaseFilter, j, p):
+    """The region's teams with their last activity (by key from the (team, date) index) and the period's
+    activity counts (of the region's teams only)."""
+    last = (select(func.max(va.c.date)).where(va.c.team_code == vt.c.team_code).correlate(vt)
+            .scalar_subquery().label("last_activity"))
+    period = (select(va.c.team_code, *_activity_measures()).where(*_in_scope(r), *_period(f))
+              .group_by(va.c.team_code).subquery("pa"))
+    stmt = (select(vt.c.team_code, vt.c.name, vt.c.members, vt.c.founded_on, p.c.code.label("node"), last,
+                   func.coalesce(period.c.activities, 0).label("activities"),
+                   func.coalesce(period.c.participants, 0).label("participants"),
+                   func.coalesce(period.c.person_hours, 0.0).label("person_hours"))
+            .select_from(j.outerjoin(period, period.c.team_code == vt.c.team_code))
+            .where(*_where(r, p)))
+    return stmt, last, period
+
+
+def inactive_teams(engine: Engine, f: CaseFilter, now: datetime | None = None,
+                   inactive_days: int = DEFAULT_INACTIVE_DAYS, limit: int = 500) -> pd.DataFrame:
+    """The inactive teams (see module doc), longest silent first (never active first): TEAM_LIST_COLUMNS."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    j, p = _team_paths()
+    stmt, last, _ = _team_select(r, f, j, p)
+    stmt = (stmt.where(_inactive_condition(now, inactive_days))
+            .order_by(last.is_not(None), last, vt.c.team_code).limit(limit))
+    with engine.connect() as conn:
+        return _team_rows(r, conn.execute(stmt).all(), now)
+
+
+def most_active_teams(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 20) -> pd.DataFrame:
+    """The teams with the most activities in the period (then volunteer hours): TEAM_LIST_COLUMNS."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    j, p = _team_paths()
+    stmt, _, period = _team_select(r, f, j, p)
+    stmt = (stmt.where(period.c.activities > 0)
+            .order_by(period.c.activities.desc(), period.c.person_hours.desc(), vt.c.team_code).limit(limit))
+    with engine.connect() as conn:
+        return _team_rows(r, conn.execute(stmt).all(), now)
+
+
+@dataclass(frozen=True)
+class TeamCard:
+    team_code: str
+    name: str
+    members: int
+    leader: str | None  # as the user may see it
+    founded_on: date | None
+    focus: list[str]
+    place_code: str  # the grid (or region) it serves: the case workbench's region for "cases of its area"
+    grid: str | None
+    village: str | None
+    township: str | None
+    county: str | None
+    last_activity: date | None
+    activities: pd.DataFrame  # date, kind, participants, hours, note (newest first)
+    area_cases: pd.DataFrame  # case_no, reported_at, category, status, title (newest first)
+    area_case_count: int  # cases reported in its area in the period
+
+
+def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, now: datetime | None = None,
+              recent: int = 10, activity_limit: int = 100) -> TeamCard | None:
+    """One team inside the user's jurisdiction (None when unknown or outside), with its activities and the cases
+    of its area (its grid, else its village)."""
+    from data_access.core.filters import case_conditions
+
+    now = now or now_local()
+    r = resolve(engine, f)
+    if not isinstance(team_code, str):
+        return None
+    with engine.connect() as conn:
+        t = conn.execute(select(vt).where(vt.c.team_code == team_code)).one_or_none()
+        if t is None:
+            return None
+        place = t.grid_code or t.region_code
+        if not visible(r.tree, place, f, user):
+            return None
+        acts = pd.DataFrame(conn.execute(
+            select(va.c.date, va.c.kind, va.c.participants, va.c.hours, va.c.note).where(va.c.team_code == team_code)
+            .order_by(va.c.date.desc(), va.c.id.desc()).limit(activity_limit)).all(),
+            columns=["date", "kind", "participants", "hours", "note"])
+        last = conn.execute(select(func.max(va.c.date)).where(va.c.team_code == team_code)).scalar_one_or_none()
+        area = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=place, date_from=f.date_from,
+                                          date_to=f.date_to))
+        conds = case_conditions(area, now)
+        rc = conn.execute(select(cases.c.case_no, cases.c.reported_at, cases.c.category, cases.c.status,
+                                 cases.c.title).where(*conds)
+                          .order_by(cases.c.reported_at.desc(), cases.c.case_no).limit(recent)).all()
+        n_area = conn.execute(select(func.count()).select_from(cases).where(*conds)).scalar_one()
+    names = {n.level: n.name for n in r.tree.ancestors(place)}
+    return TeamCard(team_code=t.team_code, name=t.name, members=t.members,
+                    leader=personal(user, t.leader_name, "name"), founded_on=t.founded_on,
+                    focus=[x for x in (t.focus or "").split(";") if x], place_code=place,
+                    grid=names.get("grid") or names.get("micro_grid"), village=names.get("village"),
+                    township=names.get("township"), county=names.get("county"), last_activity=last,
+                    activities=acts,
+                    area_cases=pd.DataFrame([tuple(x) for x in rc],
+                                            columns=["case_no", "reported_at", "category", "status", "title"]),
+                    area_case_count=n_area)
+
+
+def find_teams(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.DataFrame:
+    """Teams under the selected region whose name or code contains ``text``: team_code, name, village, township."""
+    from data_access.core.access import clean_text
+
+    text = clean_text(text).strip()
+    if not text:
+        return pd.DataFrame(columns=["team_code", "name", "village", "township"])
+    r = resolve(engine, f)
+    j, p = _team_paths()
+    with engine.connect() as conn:
+        rows = conn.execute(select(vt.c.team_code, vt.c.name, p.c.code.label("node")).select_from(j)
+                            .where(or_(vt.c.name.contains(text, autoescape=True),
+                                       vt.c.team_code.contains(text, autoescape=True)), *_where(r, p))
+                            .order_by(vt.c.team_code).limit(limit)).all()
+    out = []
+    for x in rows:
+        names = {n.level: n.name for n in r.tree.ancestors(x.node)}
+        out.append((x.team_code, x.name, names.get("village"), names.get("township")))
+    return pd.DataFrame(out, columns=["team_code", "name", "village", "township"])

@@ -1,0 +1,177 @@
+"""Supervision orders (督办): issuing one, resolving one, and the jurisdiction's open orders.
+
+A write checks everything first (role, jurisdiction, case state, deadline, note) and raises
+:class:`WriteRefused` with a message naming the field; then the order and the case's event-log entry are
+written in one transaction, so either both rows exist or neither does.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from data_access.core import audit, meta
+from data_access.core.access import User, clean_text, may_write
+from data_access.queries.cases import GRADES, add_place_names
+from data_access.core.clock import now_local
+from data_access.core.filters import CaseFilter, case_conditions, resolve
+from data_access.core.regions import RegionTree, region_tree
+from data_access.core.schema import case_events, cases, supervisions
+from data_access.writes.workflow import WriteRefused
+
+MAX_NOTE_LENGTH = 500
+
+
+@dataclass(frozen=True)
+class SupervisionOrder:
+    """What the official fills in."""
+
+    case_no: str
+    grade: str  # one of GRADES
+    deadline: datetime
+    note: str
+
+
+def _case_in_scope(conn: Connection, tree: RegionTree, user: User, case_no: str) -> dict:
+    row = conn.execute(select(cases.c.case_no, cases.c.status, cases.c.grid_code, cases.c.city_code)
+                       .where(cases.c.case_no == case_no)).mappings().first()
+    if row is None or (user.scope_code is not None and not tree.contains(user.scope_code, row["grid_code"])):
+        raise WriteRefused(f"case_no: no case {case_no!r} in your jurisdiction", "case_not_in_scope", case_no=case_no)
+    return dict(row)
+
+
+def _check_writer(user: User | None) -> User:
+    if user is None or not may_write(user):
+        raise WriteRefused("role: your role may not issue or resolve supervision orders", "role")
+    return user
+
+
+def _next_seq(conn: Connection, case_no: str) -> int:
+    return (conn.execute(select(func.max(case_events.c.seq)).where(case_events.c.case_no == case_no))
+            .scalar_one() or 0) + 1
+
+
+def _log(conn: Connection, case_no: str, at: datetime, action: str, user: User, org: str | None, note: str
+         ) -> None:
+    conn.execute(insert(case_events).values(case_no=case_no, seq=_next_seq(conn, case_no), at=at, action=action,
+                                            actor=user.name, org_code=org, note=note))
+
+
+def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder,
+                      now: datetime | None = None) -> str:
+    """Write a supervision order and its ``supervise`` event; returns the new order's id."""
+    now = (now or now_local()).replace(microsecond=0)
+    user = _check_writer(user)
+    if order.grade not in GRADES:
+        raise WriteRefused(f"grade: must be one of {', '.join(GRADES)}", "grade")
+    deadline = order.deadline.replace(microsecond=0, tzinfo=None)
+    if deadline <= now:
+        raise WriteRefused(f"deadline: {deadline:%Y-%m-%d %H:%M} is not in the future", "deadline_past",
+                           deadline=f"{deadline:%Y-%m-%d %H:%M}")
+    note = clean_text(order.note).strip()
+    if not note:
+        raise WriteRefused("note: required", "note_required")
+    if len(note) > MAX_NOTE_LENGTH:
+        raise WriteRefused(f"note: {len(note)} characters, at most {MAX_NOTE_LENGTH}", "note_too_long",
+                           n=len(note), max=MAX_NOTE_LENGTH)
+    tree = region_tree(engine)
+    sid = f"DB{now:%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
+    try:
+        with engine.begin() as conn:
+            case = _case_in_scope(conn, tree, user, order.case_no)
+            if case["status"] == "closed":
+                raise WriteRefused(f"case_no: {order.case_no} is already closed", "case_closed", case_no=order.case_no)
+            issuer = user.scope_code or case["city_code"]
+            conn.execute(insert(supervisions).values(
+                supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
+                deadline=deadline, note=note, issued_by_name=user.name))
+            _log(conn, order.case_no, now, "supervise", user, issuer, f"[{order.grade}] {note}")
+            audit.record(conn, "write", user=user, target=order.case_no,
+                         detail={"action": "issue_supervision", "supervision_id": sid, "grade": order.grade,
+                                 "deadline": deadline})
+            meta.touch(conn)
+    except IntegrityError as exc:  # a concurrent write took the same event number: nothing was written
+        raise WriteRefused("case_no: the case changed at the same moment; please try again", "conflict") from exc
+    return sid
+
+
+def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, now: datetime | None = None
+                        ) -> None:
+    """Mark an open order resolved and log it on the case."""
+    now = (now or now_local()).replace(microsecond=0)
+    user = _check_writer(user)
+    tree = region_tree(engine)
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(select(supervisions.c.case_no, supervisions.c.resolved_at, supervisions.c.issued_by)
+                               .where(supervisions.c.supervision_id == supervision_id)).mappings().first()
+            if row is None:
+                raise WriteRefused(f"supervision_id: no order {supervision_id!r}", "order_unknown", id=supervision_id)
+            _case_in_scope(conn, tree, user, row["case_no"])
+            if row["resolved_at"] is not None:
+                raise WriteRefused(f"supervision_id: {supervision_id} was already resolved", "order_resolved",
+                                    id=supervision_id)
+            done = conn.execute(update(supervisions).where(
+                and_(supervisions.c.supervision_id == supervision_id, supervisions.c.resolved_at.is_(None))
+            ).values(resolved_at=now)).rowcount
+            if done != 1:
+                raise WriteRefused(f"supervision_id: {supervision_id} was already resolved", "order_resolved",
+                                    id=supervision_id)
+            _log(conn, row["case_no"], now, "note", user, user.scope_code or row["issued_by"],
+                 f"督办已办结 / supervision resolved: {supervision_id}")
+            audit.record(conn, "write", user=user, target=row["case_no"],
+                         detail={"action": "resolve_supervision", "supervision_id": supervision_id})
+            meta.touch(conn)
+    except IntegrityError as exc:
+        raise WriteRefused("supervision_id: the case changed at the same moment; please try again",
+                            "conflict") from exc
+
+
+OPEN_ORDER_COLUMNS = ["supervision_id", "case_no", "title", "grade", "issued_at", "issued_by_name", "deadline",
+                      "hours_left", "status", "grid_name", "village_name", "township_name", "note"]
+
+
+def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 500
+                      ) -> pd.DataFrame:
+    """Open orders on cases in the filter's region (its other filters do not apply), nearest deadline first.
+
+    ``hours_left`` is negative once the deadline has passed."""
+    now = now or now_local()
+    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
+    stmt = (select(supervisions.c.supervision_id, supervisions.c.case_no, cases.c.title, supervisions.c.grade,
+                   supervisions.c.issued_at, supervisions.c.issued_by_name, supervisions.c.issued_by,
+                   supervisions.c.deadline, cases.c.status, cases.c.grid_code, supervisions.c.note)
+            .select_from(supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
+            .where(supervisions.c.resolved_at.is_(None), *case_conditions(r, now))
+            .order_by(supervisions.c.deadline, supervisions.c.supervision_id).limit(limit))
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(stmt).all(), columns=[
+            "supervision_id", "case_no", "title", "grade", "issued_at", "issued_by_name", "issued_by", "deadline",
+            "status", "grid_code", "note"])
+    df["issued_by_name"] = [n if n else (r.tree.get(c).name if r.tree.get(c) else c)
+                            for n, c in zip(df["issued_by_name"], df["issued_by"])]
+    df["hours_left"] = [(d - now).total_seconds() / 3600 for d in df["deadline"]] if len(df) else pd.Series(
+        dtype="float64")
+    df = add_place_names(df, r.tree)
+    return df[OPEN_ORDER_COLUMNS]
+
+
+def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None = None) -> dict[str, int]:
+    """Open orders in the filter's region: by grade (normal / yellow / red), total, and past their deadline."""
+    now = now or now_local()
+    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
+    base = (supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
+    conds = [supervisions.c.resolved_at.is_(None), *case_conditions(r, now)]
+    with engine.connect() as conn:
+        by_grade = dict(conn.execute(select(supervisions.c.grade, func.count()).select_from(base)
+                                     .where(*conds).group_by(supervisions.c.grade)).all())
+        past = conn.execute(select(func.count()).select_from(base)
+                            .where(*conds, supervisions.c.deadline < now)).scalar_one()
+    out = {g: int(by_grade.get(g, 0)) for g in GRADES}
+    out["total"] = sum(out.values())
+    out["past_deadline"] = int(past)
+    return out

@@ -1,0 +1,334 @@
+"""Write paths other than the bulk loader: reporting a case and moving it through the workflow.
+
+Each write is ONE transaction that checks the case and its state first (else :class:`WriteRefused`, field
+first, with a stable ``reason``; nothing is written), then updates the case's step columns, appends its
+``case_events`` row (next ``seq``), keeps the derived columns exact (hours to close, closed late and late
+hours as loader.row_cases sets them; the event counts and the re-report flag through data_access.core.derive),
+refreshes the roll-up slices the case belongs to (summary.refresh_case_summary) and marks the data changed
+(meta.touch).
+
+The workflow (docs/DATA_CONTRACT.md: each timestamp is when the case entered that step, ``status`` is the
+last step it entered)::
+
+    reported --accept--> accepted --dispatch--> dispatched --handle--> handling --feedback--> feedback
+    feedback --close--> closed
+    dispatched | handling --return (回退)--> accepted   (dispatched_at, handled_at, department_code cleared:
+                                                          the case is dispatched again)
+    dispatched | handling --reassign (改派)--> same status, another department
+    closed --reopen (重新打开)--> handling             (feedback_at, closed_at, resolution_level,
+                                                          satisfaction and the closed-case columns cleared;
+                                                          handled_at kept: the case is handled again and
+                                                          goes through feedback and close once more).
+                                                          A case settled on the spot has no handling step:
+                                                          it goes back to ``reported`` (on_the_spot cleared).
+
+The move itself is a conditional UPDATE (``WHERE status = <the status read>``): of two writers moving the
+same case at once, one wins and the other is refused with reason ``conflict``.  On SQLite the transaction
+starts with ``BEGIN IMMEDIATE`` so that a writer waits for another (busy timeout) instead of failing when
+it upgrades from reading to writing.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from data_access.core import derive, meta, time_limits
+from data_access.core.clock import TZ
+from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
+from data_access.core.regions import region_tree
+from data_access.core.schema import case_events, cases, categories, departments
+from data_access.core.rollups import refresh_case_summary
+
+
+class WriteRefused(ValueError):
+    """The write was refused; the message says why (field first).  Nothing was written.
+
+    ``reason`` is a stable code and ``params`` its values, so the UI can say the same in the user's language."""
+
+    def __init__(self, message: str, reason: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.params = params
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """A case as a grid worker reports it (status ``reported``)."""
+
+    case_no: str
+    grid_code: str
+    category: str
+    source: str
+    title: str
+    reported_at: datetime
+    description: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    actor: str | None = None
+
+
+def _ancestry(engine: Engine, grid_code: str) -> dict[str, str | None]:
+    tree = region_tree(engine)
+    node = tree.get(grid_code)
+    if node is None or node.level not in ("grid", "micro_grid"):
+        raise WriteRefused(f"grid_code: unknown grid {grid_code!r}", "grid_unknown", grid_code=grid_code)
+    out: dict[str, str | None] = {f"{lv}_code": None for lv in ("province", "city", "county", "township", "village")}
+    top_grid = node.parent if node.level == "micro_grid" else node.code
+    for anc in tree.ancestors(grid_code):
+        if anc.level in ("province", "city", "county", "township", "village"):
+            out[f"{anc.level}_code"] = anc.code
+    out["top_grid_code"] = top_grid
+    return out
+
+
+def _local(at: datetime) -> datetime:
+    """``at`` as stored: naive Asia/Shanghai time, whole seconds."""
+    if at.tzinfo is not None:
+        at = at.astimezone(TZ)
+    return at.replace(tzinfo=None, microsecond=0)
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction; on SQLite taken with BEGIN IMMEDIATE (the write lock first, then the reads)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
+
+
+def report_case(engine: Engine, c: NewCase) -> None:
+    """Insert a newly reported case and its ``report`` event, and refresh its summary slice.
+
+    ``due_at`` follows the category's time-limit rule (time_limits.due_at_for); ``source_due_at`` is the
+    report time plus the category's limit in hours, as a dataset would give it.  Closed cases that this
+    report re-reports (same phone, grid and category within metrics.REREPORT_DAYS) get their flag."""
+    if not c.title.strip():
+        raise WriteRefused("title: required", "title_required")
+    if c.source not in SOURCES:
+        raise WriteRefused(f"source: not one of {', '.join(SOURCES)}", "source_unknown", source=c.source)
+    anc = _ancestry(engine, c.grid_code)
+    reported = _local(c.reported_at)
+    month = reported.strftime("%Y-%m")
+    try:
+        with _transaction(engine) as conn:
+            limit = conn.execute(
+                select(categories.c.time_limit_hours).where(categories.c.code == c.category)
+            ).scalar_one_or_none()
+            if limit is None:
+                raise WriteRefused(f"category: unknown category {c.category!r}", "category_unknown",
+                                   category=c.category)
+            if conn.execute(select(func.count()).where(cases.c.case_no == c.case_no)).scalar_one():
+                raise WriteRefused(f"case_no: {c.case_no!r} already exists", "case_exists", case_no=c.case_no)
+            conn.execute(insert(cases).values(
+                case_no=c.case_no, grid_code=c.grid_code, category=c.category, source=c.source, title=c.title,
+                description=c.description, reporter_name=c.reporter_name, reporter_phone=c.reporter_phone,
+                status="reported", reported_at=reported,
+                due_at=time_limits.due_at_for(conn, c.category, reported, float(limit)),
+                source_due_at=reported + timedelta(hours=float(limit)),
+                on_the_spot=False, report_month=month, **anc,
+            ))
+            conn.execute(insert(case_events).values(case_no=c.case_no, seq=1, at=reported, action="report",
+                                                    actor=c.actor, org_code=c.grid_code))
+            derive.derive_step_hours(conn, [c.case_no])
+            slices = {(month, anc["county_code"], anc["township_code"])}
+            if c.reporter_phone:
+                earlier = derive.rereport_candidates(conn, c.case_no)
+                if earlier:
+                    derive.derive_rereported(conn, cases.c.case_no.in_(earlier))
+                    slices |= _slices_of(conn, earlier)
+            refresh_case_summary(conn, slices)
+            meta.touch(conn)
+    except IntegrityError as exc:  # another writer inserted the same case number at the same moment
+        raise WriteRefused(f"case_no: {c.case_no!r} already exists", "case_exists", case_no=c.case_no) from exc
+
+
+def _slices_of(conn: Connection, case_nos: list[str]) -> set[tuple[str, str | None, str | None]]:
+    rows = conn.execute(select(cases.c.report_month, cases.c.county_code, cases.c.township_code)
+                        .where(cases.c.case_no.in_(case_nos))).all()
+    return {tuple(r) for r in rows}
+
+
+# --- the workflow -----------------------------------------------------------------------------------------
+
+# action -> the statuses it may start from
+ALLOWED_FROM: dict[str, tuple[str, ...]] = {
+    "accept": ("reported",),
+    "dispatch": ("accepted",),
+    "handle": ("dispatched",),
+    "feedback": ("handling",),
+    "close": ("feedback",),
+    "return": ("dispatched", "handling"),
+    "reassign": ("dispatched", "handling"),
+    "reopen": ("closed",),
+}
+_CLOSED_COLUMNS = {"closed_at": None, "resolution_level": None, "satisfaction": None, "hours_to_close": None,
+                       "closed_late": None, "late_hours": None}
+_READ = (cases.c.case_no, cases.c.status, cases.c.reported_at, cases.c.due_at, cases.c.report_month,
+         cases.c.county_code, cases.c.township_code, cases.c.village_code, cases.c.city_code, cases.c.grid_code,
+         cases.c.department_code, cases.c.on_the_spot)
+
+
+@dataclass(frozen=True)
+class _Move:
+    action: str
+    values: dict  # the case's new column values (status included)
+    org_code: str | None = None
+    note: str | None = None
+    recount: bool = False  # the action is counted on the case (derive.derive_event_counts)
+
+
+def _department(conn: Connection, code: str | None) -> str | None:
+    if code is None:
+        return None
+    if conn.execute(select(departments.c.code).where(departments.c.code == code)).first() is None:
+        raise WriteRefused(f"department_code: unknown department {code!r}", "department_unknown", department=code)
+    return code
+
+
+def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | None, plan) -> None:
+    """The one transaction of a workflow step: read and check the case, move it (conditional UPDATE),
+    log the event, re-derive, refresh the roll-up slice.  ``plan(conn, case, at) -> _Move`` decides the
+    new values and may refuse."""
+    at = _local(at)
+    try:
+        with _transaction(engine) as conn:
+            case = conn.execute(select(*_READ).where(cases.c.case_no == case_no)).mappings().first()
+            if case is None:
+                raise WriteRefused(f"case_no: no case {case_no!r}", "case_unknown", case_no=case_no)
+            allowed = ALLOWED_FROM[action]
+            if case["status"] not in allowed:
+                raise WriteRefused(
+                    f"status: case {case_no} is '{case['status']}'; {action} needs "
+                    f"{' or '.join(repr(s) for s in allowed)}",
+                    "status", case_no=case_no, action=action, status=case["status"])
+            move: _Move = plan(conn, case, at)
+            last = conn.execute(select(func.max(case_events.c.at), func.max(case_events.c.seq))
+                                .where(case_events.c.case_no == case_no)).first()
+            last_at = max(x for x in (last[0], case["reported_at"]) if x is not None)
+            if at < last_at:
+                raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
+                                   f"{last_at:%Y-%m-%d %H:%M:%S}", "at_before_last", case_no=case_no,
+                                   at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
+            done = conn.execute(update(cases).where(cases.c.case_no == case_no,
+                                                    cases.c.status == case["status"])
+                                .values(**move.values)).rowcount
+            if done != 1:
+                raise _conflict(case_no)
+            conn.execute(insert(case_events).values(case_no=case_no, seq=(last[1] or 0) + 1, at=at,
+                                                    action=move.action, actor=actor, org_code=move.org_code,
+                                                    note=move.note))
+            derive.derive_step_hours(conn, [case_no])
+            if move.recount:
+                derive.derive_event_counts(conn, [case_no])
+            slices = {(case["report_month"], case["county_code"], case["township_code"])}
+            if move.action in ("close", "reopen") and conn.execute(
+                    select(cases.c.reporter_phone).where(cases.c.case_no == case_no)).scalar_one():
+                derive.derive_rereported(conn, cases.c.case_no == case_no)
+            refresh_case_summary(conn, slices)
+            meta.touch(conn)
+    except IntegrityError as exc:  # a concurrent write took the same event number: nothing was written
+        raise _conflict(case_no) from exc
+
+
+def _conflict(case_no: str) -> WriteRefused:
+    return WriteRefused(f"case_no: case {case_no} changed at the same moment; please try again", "conflict",
+                        case_no=case_no)
+
+
+def accept_case(engine: Engine, case_no: str, at: datetime, actor: str | None = None) -> None:
+    """受理: reported → accepted."""
+    _move(engine, case_no, "accept", at, actor, lambda conn, case, at: _Move(
+        "accept", {"status": "accepted", "accepted_at": at}, org_code=case["village_code"]))
+
+
+def dispatch_case(engine: Engine, case_no: str, department_code: str | None, at: datetime,
+                  actor: str | None = None) -> None:
+    """分流: accepted → dispatched, to ``department_code`` (None: handled by the grid and village themselves,
+    the event's org is then the township)."""
+    def plan(conn, case, at):
+        dept = _department(conn, department_code)
+        return _Move("dispatch", {"status": "dispatched", "dispatched_at": at, "department_code": dept},
+                     org_code=dept or case["township_code"])
+    _move(engine, case_no, "dispatch", at, actor, plan)
+
+
+def handle_case(engine: Engine, case_no: str, at: datetime, actor: str | None = None) -> None:
+    """处置: dispatched → handling."""
+    _move(engine, case_no, "handle", at, actor, lambda conn, case, at: _Move(
+        "handle", {"status": "handling", "handled_at": at}, org_code=case["department_code"] or case["grid_code"]))
+
+
+def feedback_case(engine: Engine, case_no: str, at: datetime, actor: str | None = None) -> None:
+    """反馈: handling → feedback."""
+    _move(engine, case_no, "feedback", at, actor, lambda conn, case, at: _Move(
+        "feedback", {"status": "feedback", "feedback_at": at}, org_code=case["grid_code"]))
+
+
+def close_case(engine: Engine, case_no: str, at: datetime, resolution_level: str,
+               satisfaction: int | None = None, actor: str | None = None) -> None:
+    """办结: feedback → closed at ``resolution_level`` (not on the spot), with the closed-case columns as the
+    loader derives them: hours to close, closed late (closed_at > due_at) and late hours."""
+    if resolution_level not in RESOLUTION_LEVELS:
+        raise WriteRefused(f"resolution_level: not one of {', '.join(RESOLUTION_LEVELS)}",
+                           "resolution_level_unknown", resolution_level=resolution_level)
+    if satisfaction is not None and (isinstance(satisfaction, bool) or not isinstance(satisfaction, int)
+                                     or not 1 <= satisfaction <= 5):
+        raise WriteRefused(f"satisfaction: must be a whole number 1–5, got {satisfaction!r}",
+                           "satisfaction_range", satisfaction=satisfaction)
+
+    def plan(conn, case, at):
+        reported, due = case["reported_at"], case["due_at"]
+        org = {"grid": case["grid_code"], "village": case["village_code"], "township": case["township_code"],
+               "county": case["county_code"], "city": case["city_code"]}[resolution_level]
+        return _Move("close", {
+            "status": "closed", "closed_at": at, "resolution_level": resolution_level, "on_the_spot": False,
+            "satisfaction": satisfaction,
+            "hours_to_close": (at - reported).total_seconds() / 3600.0,
+            "closed_late": at > due,
+            "late_hours": (at - due).total_seconds() / 3600.0,
+        }, org_code=org)
+    _move(engine, case_no, "close", at, actor, plan)
+
+
+def return_case(engine: Engine, case_no: str, at: datetime, note: str | None = None,
+                actor: str | None = None) -> None:
+    """回退: dispatched or handling → accepted; the department, dispatched_at and handled_at are cleared so
+    that the case is dispatched again (each timestamp stays the moment the case entered that step)."""
+    _move(engine, case_no, "return", at, actor, lambda conn, case, at: _Move(
+        "return", {"status": "accepted", "dispatched_at": None, "handled_at": None, "department_code": None},
+        org_code=case["department_code"] or case["township_code"], note=note, recount=True))
+
+
+def reassign_case(engine: Engine, case_no: str, department_code: str, at: datetime,
+                  actor: str | None = None) -> None:
+    """改派: another department takes a dispatched or handling case (its status and times stay)."""
+    def plan(conn, case, at):
+        dept = _department(conn, department_code)
+        if dept is None:
+            raise WriteRefused("department_code: required", "department_required")
+        if dept == case["department_code"]:
+            raise WriteRefused(f"department_code: case {case_no} is already with {dept}", "department_same",
+                               case_no=case_no, department=dept)
+        return _Move("reassign", {"status": case["status"], "department_code": dept}, org_code=dept,
+                     recount=True)
+    _move(engine, case_no, "reassign", at, actor, plan)
+
+
+def reopen_case(engine: Engine, case_no: str, at: datetime, note: str | None = None,
+                actor: str | None = None) -> None:
+    """重新打开: a closed case goes back to ``handling`` (feedback_at, closed_at, resolution level,
+    satisfaction and the closed-case columns cleared; handled_at kept), or, if it was settled on the spot
+    (it has no handling step), back to ``reported`` with on_the_spot cleared."""
+    def plan(conn, case, at):
+        if case["on_the_spot"]:
+            values = dict(status="reported", on_the_spot=False, **_CLOSED_COLUMNS)
+        else:
+            values = dict(status="handling", feedback_at=None, **_CLOSED_COLUMNS)
+        return _Move("reopen", values, org_code=case["township_code"], note=note, recount=True)
+    _move(engine, case_no, "reopen", at, actor, plan)
