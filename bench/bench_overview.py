@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from timing import timed
 
 from data_access.queries import overview
+from data_access.core import counting
 from data_access.core.db import make_engine
 from data_access.core.filters import CaseFilter
 from data_access.core.meta import case_count
@@ -57,9 +58,9 @@ def db_rows(url: str) -> list[tuple[str, float]]:
         ("…whole city, custom dates 2026-01-15..2026-08-20",
          timed(lambda: overview_all(engine, whole.with_(date_from=date(2026, 1, 15), date_to=date(2026, 8, 20))))),
         ("KPIs only, whole city, with a category filter",
-         timed(lambda: overview.case_kpis(engine, last12.with_(categories=("neighbour",)), NOW))),
+         timed(lambda: counting.case_kpis(engine, last12.with_(categories=("neighbour",)), NOW))),
         ("KPIs only, whole city, free-text search (raw path)",
-         timed(lambda: overview.case_kpis(engine, last12.with_(text="漏水"), NOW), repeat=3)),
+         timed(lambda: counting.case_kpis(engine, last12.with_(text="漏水"), NOW), repeat=3)),
     ]
     return [(f"{label}", ms) for label, ms in rows], case_count(engine)
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from timing import timed
 
 from data_access.queries import cases, overview
-from data_access.writes import orders as supervision
+from data_access.core import counting
 from data_access.core.db import make_engine
 from data_access.core.filters import CaseFilter
 
@@ -54,7 +54,7 @@ def bench_db(url: str) -> list[tuple[str, str, float]]:
         for sort in cases.SORTS:
             out.append((f"first page · {name}", sort, timed(lambda f=f, s=sort: cases.case_page(eng, f, sort=s,
                                                                                                now=NOW))))
-        out.append((f"count and rates · {name}", "", timed(lambda f=f: overview.case_kpis(eng, f, NOW))))
+        out.append((f"count and rates · {name}", "", timed(lambda f=f: counting.case_kpis(eng, f, NOW))))
     for sort in cases.SORTS:
         p = cases.case_page(eng, YEAR, sort=sort, now=NOW)
         out.append(("next page (keyset) from page 1", sort,
@@ -74,9 +74,9 @@ def bench_db(url: str) -> list[tuple[str, str, float]]:
     out.append(("open a case (detail, steps, log, orders)", "", timed(
         lambda: cases.case_detail(eng, next(sample), None, now=NOW), repeat=21)))
     out.append(("open supervision orders of the city", "", timed(
-        lambda: supervision.open_supervisions(eng, YEAR, NOW))))
+        lambda: cases.open_supervisions(eng, YEAR, NOW))))
     out.append(("open order counts of the city", "", timed(
-        lambda: supervision.open_supervision_counts(eng, YEAR, NOW))))
+        lambda: cases.open_supervision_counts(eng, YEAR, NOW))))
     eng.dispose()
     return out
 

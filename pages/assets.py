@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from data_access.queries import assets
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter, page_header
@@ -49,8 +50,9 @@ def kpis(s) -> None:
                 border=True)
 
 
-def portfolio_view(f, url) -> None:
-    p = data.asset_portfolio(url, f)
+def portfolio_view(f) -> None:
+    p = {"kind": data.get(assets.portfolio_by_kind, f),
+         **{d: data.get(assets.portfolio_by, f, d) for d in assets.PORTFOLIO_DIMS}}
     kind = p["kind"]
     st.subheader(t("ast.by_kind"))
     st.dataframe(kind.assign(asset_kind=[t(f"enum.asset_kind.{k}") for k in kind["asset_kind"]],
@@ -74,8 +76,8 @@ def portfolio_view(f, url) -> None:
                                                                                         format="localized")})
 
 
-def money_view(f, url) -> None:
-    m = data.asset_money(url, f)
+def money_view(f) -> None:
+    m = {"revenue": data.get(assets.revenue_by_month, f), "guarantee": data.get(assets.guarantee_check, f)}
     st.subheader(t("ast.revenue.title"))
     if m["revenue"].empty:
         st.info(t("ast.revenue.none"))
@@ -114,8 +116,8 @@ def money_view(f, url) -> None:
                                 "coverage": st.column_config.NumberColumn(t("ast.col.coverage"), format="%.1f%%")})
 
 
-def visitors_view(f, url) -> None:
-    v = data.asset_visitors(url, f)
+def visitors_view(f) -> None:
+    v = data.get(assets.visitors_by_month, f)
     st.subheader(t("ast.visitors.title"))
     if v.empty:
         st.info(t("ast.visitors.none"))
@@ -130,8 +132,8 @@ def visitors_view(f, url) -> None:
                                                                                   format="localized")})
 
 
-def projects_view(f, url, now) -> None:
-    p = data.asset_projects(url, f, now)
+def projects_view(f, now) -> None:
+    p = {"all": data.get(assets.project_list, f), "not_operating": data.get(assets.projects_not_operating, f, now)}
     st.subheader(t("ast.not_operating.title"))
     waiting = p["not_operating"]
     if waiting.empty:
@@ -175,8 +177,8 @@ def _close_card() -> None:
     st.session_state["ast_project"] = ""
 
 
-def card_view(f, url, code: str) -> None:
-    card = data.asset_card(url, f, code, current_user())
+def card_view(f, code: str) -> None:
+    card = data.get(assets.project_card, f, code, current_user())
     st.button(t("ast.card.back"), icon=":material/arrow_back:", on_click=_close_card)
     if card is None:
         st.warning(t("ast.card.unknown"), icon=":material/search_off:")
@@ -230,17 +232,17 @@ def card_view(f, url, code: str) -> None:
 
 def page() -> None:
     f = current_filter()
-    url, now = data.read_url(), data.now_bucket()
-    if not data.asset_data_loaded(url):
+    now = data.now_bucket()
+    if not data.get(assets.asset_data_loaded):
         st.info(t("ast.none_loaded"), icon=":material/inventory_2:")
         return
     urlstate.seed(PARAMS)
     code = (st.session_state.get("ast_project") or "").strip()
     if code:
-        card_view(f, url, code)
+        card_view(f, code)
         urlstate.publish(PARAMS)
         return
-    s = data.asset_summary(url, f)
+    s = data.get(assets.asset_summary, f)
     kpis(s)
     if s.projects == 0:
         st.info(t("ast.none_here"), icon=":material/location_off:")
@@ -249,13 +251,13 @@ def page() -> None:
     view = st.segmented_control(t("sc.view"), VIEWS, key="ast_view", required=True, label_visibility="collapsed",
                                 format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'ast.view.{v}')}") or "portfolio"
     if view == "portfolio":
-        portfolio_view(f, url)
+        portfolio_view(f)
     elif view == "money":
-        money_view(f, url)
+        money_view(f)
     elif view == "visitors":
-        visitors_view(f, url)
+        visitors_view(f)
     else:
-        projects_view(f, url, now)
+        projects_view(f, now)
     urlstate.publish(PARAMS)
 
 

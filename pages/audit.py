@@ -9,6 +9,7 @@ import streamlit as st
 from data_access.core.access import may_read_audit
 from data_access.core.audit import EVENTS
 from data_access.core.clock import wall_now
+from data_access.queries import audit
 from ui import data, fmt, urlstate
 from ui.auth import current_user
 from ui.guard import require_frame
@@ -43,11 +44,11 @@ urlstate.publish(ps)
 d_from, d_to = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
 
 with friendly_errors():
-    counts = data.audit_event_counts(user, d_from, d_to)
+    counts = data.fresh(audit.audit_event_counts, user, d_from, d_to)
     m = st.columns(4)
     for col, ev in zip(m, ("sign_in", "sign_in_failed", "export", "write")):
         col.metric(t(f"enum.audit.{ev}"), fmt.count(counts[ev], lang()), border=True, help=t(f"au.help.{ev}"))
-    rows, total = data.audit_entries(user, tuple(events), who, d_from, d_to)
+    rows, total = data.fresh(audit.audit_entries, user, events=tuple(events), username=who, date_from=d_from, date_to=d_to)
     if rows.empty:
         st.info(t("au.empty"), icon=":material/info:")
         st.stop()

@@ -8,14 +8,12 @@ import pandas as pd
 import streamlit as st
 
 from data_access.core.access import may_see_personal_data, may_write
+from data_access.core import counting, reference
+from data_access.queries import cases
 from data_access.queries.cases import DEFAULT_SORT, GRADES, SORTS
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
-from data_access.writes.orders import (
-    MAX_NOTE_LENGTH,
-    SupervisionOrder,
-    issue_supervision,
-    resolve_supervision,
-)
+from data_access.writes import orders
+from data_access.writes.orders import MAX_NOTE_LENGTH, SupervisionOrder
 from data_access.writes.workflow import WriteRefused
 from ui import charts, data, export, fmt, urlstate
 from ui.auth import current_user
@@ -82,8 +80,8 @@ def build_filter(v: dict):
     )
 
 
-def kpi_strip(f, url, now, k) -> None:
-    counts = data.open_order_counts(url, f, now)
+def kpi_strip(f, now, k) -> None:
+    counts = data.get(cases.open_supervision_counts, f, now, primary=True)
     lg = lang()
     c = st.columns(5)
     c[0].metric(t("wb.kpi.found"), fmt.count(k.cases, lg), help=t("help.wb.found"), border=True)
@@ -147,14 +145,15 @@ def open_case(case_no: str | None) -> None:
     st.session_state.wb_case = case_no or ""
 
 
-def case_list(f, url, now, cat_name: dict, total: int) -> None:
+def case_list(f, now, cat_name: dict, total: int) -> None:
     top = st.columns([4, 3], vertical_alignment="bottom")
     top[0].segmented_control(t("wb.sort"), SORTS, key="wb_sort", format_func=lambda s: t(f"wb.sort.{s}"),
                              required=True)
     sort = st.session_state.get("wb_sort") or DEFAULT_SORT
     page_no, cursor = _pager_state(repr((f, sort)))
     with st.spinner(t("wb.loading")):
-        page = data.case_page(url, f, sort, page_no, cursor, now, total)
+        page = data.get(cases.case_page, f, sort=sort, page=page_no, cursor=cursor, now=now, total=total,
+                        primary=True)
     with top[1]:
         export.export_buttons(f, page.total, now)
     if page.total == 0:
@@ -229,30 +228,27 @@ def order_form(case_no: str, now: datetime) -> None:
                             placeholder=t("wb.order.note.placeholder"))
         if st.form_submit_button(t("wb.order.submit"), icon=":material/gavel:", type="primary"):
             try:
-                sid = issue_supervision(data.engine(), current_user(),
-                                        SupervisionOrder(case_no, grade or "normal", datetime.combine(day, at),
-                                                         note or ""))
+                sid = data.write(orders.issue_supervision, current_user(),
+                                 SupervisionOrder(case_no, grade or "normal", datetime.combine(day, at), note or ""))
             except WriteRefused as e:
                 st.error(t("wb.order.refused", reason=_refusal(e)), icon=":material/block:")
             else:
-                data.after_write()
                 st.toast(t("wb.order.done", id=sid), icon=":material/check_circle:")
                 st.rerun()
 
 
 def _resolve(sid: str) -> None:
     try:
-        resolve_supervision(data.engine(), current_user(), sid)
+        data.write(orders.resolve_supervision, current_user(), sid)
     except WriteRefused as e:
         st.session_state.wb_flash = ("error", t("wb.order.refused", reason=_refusal(e)))
     else:
-        data.after_write()
         st.session_state.wb_flash = ("success", t("wb.order.resolved", id=sid))
 
 
 def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
     user = current_user()
-    d = data.case_detail(case_no, user, current_filter().scope_code, data.now_bucket())
+    d = data.fresh(cases.case_detail, case_no, user, scope_code=current_filter().scope_code, now=data.now_bucket())
     if d is None:
         st.warning(t("wb.case.not_found", case_no=fmt.plain(case_no)))
         open_case(None)
@@ -373,21 +369,21 @@ def orders_on_case(d, user) -> None:
 
 # --- open supervision orders ----------------------------------------------------------------------------------
 
-def orders_tab(f, url, now) -> None:
-    counts = data.open_order_counts(url, f, now)
+def orders_tab(f, now) -> None:
+    counts = data.get(cases.open_supervision_counts, f, now, primary=True)
     lg = lang()
     c = st.columns(4)
     for col, key in zip(c, ("red", "yellow", "normal")):
         col.metric(t(f"wb.orders.{key}"), fmt.count(counts[key], lg), border=True, help=t(f"wb.orders.{key}.help"))
     c[3].metric(t("wb.orders.past"), fmt.count(counts["past_deadline"], lg), border=True,
                 help=t("wb.orders.past.help"))
-    orders = data.open_orders(url, f, now)
-    if orders.empty:
+    open_orders = data.get(cases.open_supervisions, f, now, primary=True)
+    if open_orders.empty:
         st.info(t("wb.orders.none"))
         return
-    view = orders.assign(grade=[t(f"enum.grade.{g}") for g in orders["grade"]],
-                         status=[t(f"enum.status.{s}") for s in orders["status"]],
-                         days_left=orders["hours_left"] / 24)
+    view = open_orders.assign(grade=[t(f"enum.grade.{g}") for g in open_orders["grade"]],
+                         status=[t(f"enum.status.{s}") for s in open_orders["status"]],
+                         days_left=open_orders["hours_left"] / 24)
     grade_color = _grade_color()
     styled = (view.style
               .map(lambda v: f"color: {grade_color.get(v, 'inherit')}; font-weight: 600", subset=["grade"])
@@ -406,23 +402,23 @@ def orders_tab(f, url, now) -> None:
             "issued_at": st.column_config.DatetimeColumn(t("wb.orders.issued_at"), format="YYYY-MM-DD HH:mm"),
             "note": t("wb.ev.note"),
         }, placeholder="—", width="stretch")
-    if len(orders) >= 500:
+    if len(open_orders) >= 500:
         st.caption(t("wb.orders.limited"))
     selected = event.selection.rows if event is not None else []
     if selected:
-        open_case(str(orders["case_no"].iloc[selected[0]]))
+        open_case(str(open_orders["case_no"].iloc[selected[0]]))
 
 
 # --- the page ----------------------------------------------------------------------------------------------------
 
 def workbench() -> None:
-    url, now = data.db_url(), data.now_bucket()
+    now = data.now_bucket()
     tree = data.tree()
     if not tree.nodes:
         st.info(t("ov.empty_db"))
         return
     cat_name = data.category_labels()
-    depts = data.departments(url, data.data_version())
+    depts = data.reference_list(reference.case_departments)
     ps = params(list(cat_name), list(depts["code"]))
     urlstate.seed(ps)
     filter_bar(cat_name, depts, ps)
@@ -432,15 +428,15 @@ def workbench() -> None:
     if flash:
         (st.error if flash[0] == "error" else st.success)(flash[1])
     with st.spinner(t("wb.loading")):
-        k = data.kpis(url, f, now)  # its count is the list's total too
-    kpi_strip(f, url, now, k)
+        k = data.get(counting.case_kpis, f, now, primary=True)  # its count is the list's total too
+    kpi_strip(f, now, k)
     tabs = st.tabs([t("wb.tab.list"), t("wb.tab.orders")], key="wb_tab", on_change="rerun")
     with tabs[0]:
         if tabs[0].open is not False:
-            case_list(f, url, now, cat_name, k.cases)
+            case_list(f, now, cat_name, k.cases)
     with tabs[1]:
         if tabs[1].open:
-            orders_tab(f, url, now)
+            orders_tab(f, now)
     case_no = st.session_state.get("wb_case") or ""
     urlstate.publish(ps)  # a row picked in this run changes ?case=
     if case_no:

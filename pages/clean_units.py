@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from data_access.core import audit
+from data_access.queries import clean_units
 from data_access.queries.clean_units import KINDS
 from ui import charts, clean_review, data, fmt, lists, urlstate
 from ui.auth import current_user
@@ -164,7 +165,7 @@ def _download(review) -> None:
     name = clean_review.file_name(review)
 
     def made() -> bytes:
-        audit.record(data.engine(), "export", user=user, target=name, rows=len(review.ranking),
+        data.fresh(audit.record, "export", user=user, target=name, rows=len(review.ranking),
                      detail={"format": "xlsx", "clean_review": {"month": review.month, "kind": review.kind,
                                                                 "region": review.region_code}})
         return clean_review.review_workbook(review, lg)
@@ -173,11 +174,11 @@ def _download(review) -> None:
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="cln_dl_xlsx")
 
 
-def units_view(f, url, month: str | None, kind: str | None) -> None:
+def units_view(f, month: str | None, kind: str | None) -> None:
     lg = lang()
     st.subheader(t("cln.kinds.title"))
     st.caption(t("cln.help.eligible"))
-    by_kind = data.clean_by_kind(url, f)
+    by_kind = data.get(clean_units.units_by_kind, f)
     view = by_kind.assign(kind_label=[clean_review.kind_label(k, lg) for k in by_kind["kind"]],
                           coverage=by_kind["coverage"] * 100)
     st.dataframe(view, hide_index=True, placeholder="—",
@@ -188,7 +189,7 @@ def units_view(f, url, month: str | None, kind: str | None) -> None:
                                                                           help=t("cln.help.eligible")),
                                 "covered": st.column_config.NumberColumn(t("cln.col.covered")),
                                 "coverage": st.column_config.NumberColumn(t("cln.col.coverage"), format="%.1f%%")})
-    child = data.clean_by_child(url, f, month, kind)
+    child = data.get(clean_units.units_by_child_region, f, month, kind)
     if child.empty:
         return
     kid_level = child.loc[~child["own"], "level"]
@@ -210,9 +211,9 @@ def units_view(f, url, month: str | None, kind: str | None) -> None:
                        "named": st.column_config.NumberColumn(t("cln.col.named"))})
 
 
-def months_view(f, url, kind: str | None) -> None:
+def months_view(f, kind: str | None) -> None:
     lg = lang()
-    trend = data.clean_trend(url, f, kind)
+    trend = data.get(clean_units.monthly_trend, f, kind)
     st.subheader(t("cln.trend.title", kind=clean_review.kind_label(kind, lg)))
     if trend.empty:
         st.info(t("cln.rank.none"), icon=":material/info:")
@@ -227,7 +228,7 @@ def months_view(f, url, kind: str | None) -> None:
                                 "fair": st.column_config.NumberColumn(t("cln.rating.fair")),
                                 "poor": st.column_config.NumberColumn(t("cln.rating.poor")),
                                 "named": st.column_config.NumberColumn(t("cln.col.named"))})
-    named = data.clean_named(url, f, kind)
+    named = data.get(clean_units.named_units, f, kind)
     st.subheader(t("cln.named_all.title", n=fmt.count(len(named), lg)))
     st.caption(t("cln.help.named_all"))
     if named.empty:
@@ -245,9 +246,9 @@ def _close_card() -> None:
     st.session_state["cln_unit"] = ""
 
 
-def unit_card_view(f, url, code: str, kind: str | None) -> None:
+def unit_card_view(f, code: str, kind: str | None) -> None:
     st.button(t("cln.card.back"), icon=":material/arrow_back:", on_click=_close_card)
-    h = data.clean_unit_history(url, f, code, kind, current_user())
+    h = data.get(clean_units.unit_history, f, code, kind, current_user())
     if h is None:
         st.warning(t("cln.card.unknown"), icon=":material/search_off:")
         return
@@ -290,15 +291,15 @@ def unit_card_view(f, url, code: str, kind: str | None) -> None:
 
 def page() -> None:
     f = current_filter()
-    url, now = data.read_url(), data.now_bucket()
+    now = data.now_bucket()
     if not data.tree().nodes:
         st.info(t("ov.empty_db"))
         return
-    has_units, has_reviews = data.clean_loaded(url)
+    has_units, has_reviews = data.get(clean_units.clean_data_loaded)
     if not has_units:
         st.info(t("cln.empty"), icon=":material/inventory_2:")
         return
-    months = data.clean_months(url, f)
+    months = data.get(clean_units.review_months, f)
     ps = params(months)
     urlstate.seed(ps)
     _keep_valid(ps)
@@ -306,11 +307,11 @@ def page() -> None:
     month, kind = _month(), _kind()
     code = (st.session_state.get("cln_unit") or "").strip()
     if code:
-        unit_card_view(f, url, code, kind)
+        unit_card_view(f, code, kind)
         urlstate.publish(ps)
         return
-    review = data.clean_review(url, f, month, kind, now) if month else None
-    units = review.summary.units if review else data.clean_summary(url, f, None, kind).units
+    review = data.get(clean_units.month_review, f, month, kind, now) if month else None
+    units = review.summary.units if review else data.get(clean_units.clean_summary, f, None, kind).units
     kpis(review, units)
     if not has_reviews:
         st.info(t("cln.no_reviews"), icon=":material/info:")
@@ -321,9 +322,9 @@ def page() -> None:
     if view == "ranking" and review is not None:
         ranking_view(review)
     elif view == "units":
-        units_view(f, url, month, kind)
+        units_view(f, month, kind)
     elif view == "months" and months:
-        months_view(f, url, kind)
+        months_view(f, kind)
     urlstate.publish(ps)
 
 

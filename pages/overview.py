@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from data_access.core.geo import has_shapes
 from data_access.core.regions import ancestor_code
+from data_access.queries import overview
 from ui import charts, data, fmt, frame, lists
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
@@ -46,8 +48,8 @@ def kpi_cards(cur, prev) -> None:
     st.caption(t("ov.kpi.delta_prev"))
 
 
-def resolution_levels(f, url, now) -> None:
-    levels = data.by_resolution_level(url, f, now)
+def resolution_levels(f, now) -> None:
+    levels = data.get(overview.closed_cases_by_resolution_level, f, now)
     st.subheader(t("ov.levels.title"))
     if levels["cases"].sum() == 0:
         st.info(t("ov.empty"))
@@ -60,8 +62,8 @@ def resolution_levels(f, url, now) -> None:
     charts.draw(charts.resolution_level_chart, levels)
 
 
-def ranking_table(f, url, now, tree) -> None:
-    ranking = data.child_ranking(url, f, now)
+def ranking_table(f, now) -> None:
+    ranking = data.get(overview.child_region_ranking, f, now)
     if ranking.empty:
         return
     level = ranking["level"].iloc[0]
@@ -86,21 +88,21 @@ def ranking_table(f, url, now, tree) -> None:
         })
 
 
-def county_map(f, url, now, tree) -> None:
+def county_map(f, now, tree) -> None:
     # The map always shows the counties of the city the selection lies in, the selected county outlined.
     # A user whose jurisdiction lies below the city never sees the other counties: no map for them.
     city = ancestor_code(tree, f.region_code, "city")
     if city is None or not tree.contains(f.scope_code, city):
         return
-    counties = data.child_ranking(url, f.with_(region_code=city), now)
-    has_shapes = data.has_county_shapes(list(counties["code"]))
+    counties = data.get(overview.child_region_ranking, f.with_(region_code=city), now)
+    shapes = has_shapes(list(counties["code"]))
     st.subheader(t("ov.map.title", measure=t(MAP_MEASURES[st.session_state.get("map_measure") or "closure_rate"][0])))
     measure = st.segmented_control(
         t("ov.map.measure"), list(MAP_MEASURES), default="closure_rate", key="map_measure",
         format_func=lambda m: t(MAP_MEASURES[m][0]), required=True,
     ) or "closure_rate"
     label_key, num_fmt, unit_key = MAP_MEASURES[measure]
-    if not has_shapes:
+    if not shapes:
         st.info(t("ov.map.none"))
         return
     values = counties[["code", "name"]].assign(value=counties[measure].astype(float))
@@ -117,28 +119,28 @@ def cockpit() -> None:
 
 def _cockpit() -> None:
     f = current_filter()
-    url, now = data.read_url(), data.now_bucket()
+    now = data.now_bucket()
     tree = data.tree()
     if not tree.nodes:
         st.info(t("ov.empty_db"))
         return
-    cur, prev = data.kpis_with_previous(url, f, now)
+    cur, prev = data.get(overview.case_kpis_with_previous, f, now)
     if cur.cases == 0:
         st.info(t("ov.empty"))
-        ranking_table(f, url, now, tree)
+        ranking_table(f, now)
         return
     kpi_cards(cur, prev)
     left, right = st.columns([3, 2])
     with left:
         st.subheader(t("ov.trend.title"))
-        charts.draw(charts.monthly_status_chart, data.monthly_by_status(url, f, now))
+        charts.draw(charts.monthly_status_chart, data.get(overview.monthly_cases_by_status, f, now))
     with right:
-        resolution_levels(f, url, now)
+        resolution_levels(f, now)
     left, right = st.columns([3, 2])
     with left:
-        ranking_table(f, url, now, tree)
+        ranking_table(f, now)
     with right:
-        county_map(f, url, now, tree)
+        county_map(f, now, tree)
 
 
 page_header("overview", "ov.title", "app.subtitle")

@@ -10,6 +10,8 @@ import streamlit as st
 
 from data_access.core.contract import STAFF_ROLES
 from data_access.core.regions import ancestor_code
+from data_access.core.geo import has_shapes
+from data_access.queries import staffing
 from data_access.queries.staffing import FLAGS, GAP_CHECKS
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
@@ -34,8 +36,8 @@ PARAMS = [
 ]
 
 
-def kpis(f, url) -> None:
-    s = data.staffing_summary(url, f)
+def kpis(f) -> None:
+    s = data.get(staffing.staffing_summary, f)
     lg = lang()
     c = st.columns(6)
     c[0].metric(t("stf.kpi.grids"), fmt.count(s.grids, lg), help=t("help.stf.grids"), border=True)
@@ -49,9 +51,9 @@ def kpis(f, url) -> None:
     st.caption(f"{t('stf.roles')}：{roles}" if lg == "zh" else f"{t('stf.roles')}: {roles}")
 
 
-def regions_view(f, url) -> None:
+def regions_view(f) -> None:
     # the table takes the page's width (a column per role); the map sits below it
-    table = data.staffing_by_child(url, f)
+    table = data.get(staffing.staffing_by_child_region, f)
     if not table.empty:
         st.subheader(t("stf.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
         st.caption(t("ov.rank.hint"))
@@ -77,22 +79,22 @@ def regions_view(f, url) -> None:
             })
     left, _ = st.columns([3, 2])
     with left:
-        county_map(f, url)
+        county_map(f)
 
 
-def county_map(f, url) -> None:
+def county_map(f) -> None:
     tree = data.tree()
     city = ancestor_code(tree, f.region_code, "city")
     if city is None or not tree.contains(f.scope_code, city):
         return
-    counties = data.staffing_by_child(url, f.with_(region_code=city))
-    has_shapes = data.has_county_shapes(list(counties["code"]))
+    counties = data.get(staffing.staffing_by_child_region, f.with_(region_code=city))
+    shapes = has_shapes(list(counties["code"]))
     measure = st.session_state.get("stf_map") or "residents_per_worker"
     st.subheader(t("stf.map.title", measure=t(MAP_MEASURES[measure][0])))
     measure = st.segmented_control(t("ov.map.measure"), list(MAP_MEASURES), default="residents_per_worker",
                                    key="stf_map", format_func=lambda m: t(MAP_MEASURES[m][0]),
                                    required=True) or "residents_per_worker"
-    if not has_shapes:
+    if not shapes:
         st.info(t("ov.map.none"))
         return
     label_key, num_fmt, unit_key = MAP_MEASURES[measure]
@@ -102,10 +104,10 @@ def county_map(f, url) -> None:
     st.caption(t("ov.map.attribution"))
 
 
-def structure_view(f, url) -> None:
+def structure_view(f) -> None:
     st.subheader(t("stf.gaps.title"))
     st.caption(t("stf.gaps.caption"))
-    gaps = data.structure_gaps(url, f)
+    gaps = data.get(staffing.structure_gaps, f)
     lg = lang()
     cols = st.columns(len(GAP_CHECKS))
     for col, check in zip(cols, GAP_CHECKS):
@@ -127,7 +129,7 @@ def structure_view(f, url) -> None:
                                   ("grid", "village", "township", "county")}})
 
 
-def workload_view(f, url, now) -> None:
+def workload_view(f, now) -> None:
     st.subheader(t("stf.work.title"))
     c = st.columns(2)
     c[0].segmented_control(t("stf.work.overload"), OVERLOAD_CHOICES, key="stf_over", required=True,
@@ -136,7 +138,7 @@ def workload_view(f, url, now) -> None:
                            format_func=lambda x: f"× {x}")
     k = float(st.session_state.get("stf_over") or 2)
     q = float(st.session_state.get("stf_quiet") or 0.25)
-    w = data.grid_workload(url, f, now, k, q)
+    w = data.get(staffing.grid_workload, f, now, overload_multiple=k, quiet_fraction=q)
     lg = lang()
     if w.median is None:
         st.info(t("stf.work.none"))
@@ -174,12 +176,12 @@ def workload_view(f, url, now) -> None:
                            "expected": st.column_config.NumberColumn(t("stf.col.expected"), format="%.1f")}, height=300)
 
 
-def find_view(f, url) -> None:
+def find_view(f) -> None:
     st.caption(t("stf.find.hint"))
     text = st.text_input(t("stf.find.label"), key="stf_q", max_chars=urlstate.MAX_TEXT)
     if not text.strip():
         return
-    found = data.find_grids(url, f, text)
+    found = data.get(staffing.find_grids, f, text)
     if found.empty:
         st.info(t("stf.find.none"))
         return
@@ -197,9 +199,9 @@ def find_view(f, url) -> None:
                        "matched": st.column_config.TextColumn(t("stf.find.matched"))})
 
 
-def grid_card_view(f, url) -> None:
+def grid_card_view(f) -> None:
     user = current_user()
-    card = data.grid_card(url, f, f.region_code, user)
+    card = data.get(staffing.grid_card, f, f.region_code, user)
     if card is None:
         return
     lg = lang()
@@ -272,29 +274,28 @@ def _staff_columns() -> dict:
 
 def page() -> None:
     f = current_filter()
-    url = data.read_url()
     tree = data.tree()
     node = tree.get(f.region_code)
     if not tree.nodes:
         st.info(t("ov.empty_db"))
         return
     if node is not None and node.level in ("grid", "micro_grid"):
-        grid_card_view(f, url)
+        grid_card_view(f)
         return
-    kpis(f, url)
-    if not data.staffing_summary(url, f).grids:  # (the call kpis made: cached) the 3+1+N gaps still apply
+    kpis(f)
+    if not data.get(staffing.staffing_summary, f).grids:  # (the call kpis made: cached) the 3+1+N gaps still apply
         st.info(t("empty.stf.no_grids"))
     urlstate.seed(PARAMS)
     view = st.segmented_control(t("sc.view"), VIEWS, key="stf_view", required=True, label_visibility="collapsed",
                                 format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'stf.view.{v}')}") or "regions"
     if view == "regions":
-        regions_view(f, url)
+        regions_view(f)
     elif view == "structure":
-        structure_view(f, url)
+        structure_view(f)
     elif view == "workload":
-        workload_view(f, url, data.now_bucket())
+        workload_view(f, data.now_bucket())
     else:
-        find_view(f, url)
+        find_view(f)
     urlstate.publish(PARAMS)
 
 

@@ -12,7 +12,8 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from data_access.core import audit
+from data_access.core import audit, time_limits
+from data_access.queries.supervision import backlog, effect, integrity, process, ranking
 from data_access.queries.supervision.backlog import AGE_KEYS, OVERDUE_KEYS
 from data_access.queries.supervision.integrity import CHECKS
 from data_access.core.metrics import BOUNCE_RETURNS, STEP_SHARES
@@ -61,9 +62,10 @@ def _link(case_no: str) -> str:
 
 # --- backlog -------------------------------------------------------------------------------------------
 
-def backlog_view(f, url, now) -> None:
-    v = data.backlog_views(url, f, now)
-    age, over = v["age"], v["overdue"]
+def backlog_view(f, now) -> None:
+    age = data.get(backlog.open_backlog_by_age, f, now)
+    over = data.get(backlog.open_backlog_by_overdue, f, now)
+    by_category = data.get(backlog.open_backlog_by_category, f, now)
     total, overdue = int(age["cases"].sum()), int(age["overdue"].sum())
     lg = lang()
     st.caption(t("sc.backlog.caption"))
@@ -74,7 +76,7 @@ def backlog_view(f, url, now) -> None:
     c[2].metric(t("sc.backlog.share_overdue"), fmt.pct(overdue / total if total else None),
                 help=t("sc.backlog.share_overdue.help"), border=True)
     # every open case of the selection has a category (a grid has no child regions to read it from)
-    oldest = v["category"]["oldest_days"].max() if not v["category"].empty else None
+    oldest = by_category["oldest_days"].max() if not by_category.empty else None
     c[3].metric(t("sc.backlog.oldest"), fmt.days(oldest, lg), help=t("sc.backlog.oldest.help"), border=True)
     if total == 0:
         st.info(t("sc.backlog.none"))
@@ -87,7 +89,7 @@ def backlog_view(f, url, now) -> None:
             st.subheader(t("sc.backlog.by_overdue"))
             charts.draw(charts.backlog_overdue_chart, over, [t(f"backlog.overdue.{k}") for k in OVERDUE_KEYS])
     st.subheader(t("sc.backlog.trend"))
-    trend = data.backlog_trend(url, f, now)
+    trend = data.get(backlog.overdue_backlog_trend, f, 12, now)
     if trend["open_overdue"].sum():
         charts.draw(charts.overdue_trend_chart, trend)
         st.caption(t("sc.backlog.trend.caption"))
@@ -95,7 +97,7 @@ def backlog_view(f, url, now) -> None:
         st.info(t("empty.sc.trend"))
     left, right = st.columns(2)
     with left:
-        child = v["child"]
+        child = data.get(backlog.open_backlog_by_child_region, f, now)
         if not child.empty:
             level = child["level"].iloc[0]
             st.subheader(t("sc.backlog.by_child", level=t(f"level.{level}")))
@@ -103,7 +105,7 @@ def backlog_view(f, url, now) -> None:
             lists.drill_table(child.assign(share_overdue=child["share_overdue"].astype(float) * 100),
                               f"sc_child_{f.region_code or 'root'}", **_backlog_table("name", t("ov.rank.name")))
     with right:
-        cat = v["category"]
+        cat = by_category
         if not cat.empty:
             st.subheader(t("sc.backlog.by_category"))
             names = data.category_labels()
@@ -129,16 +131,16 @@ def _backlog_table(key: str, label: str) -> dict:
 
 # --- time per step -------------------------------------------------------------------------------------
 
-def steps_view(f, url, now) -> None:
+def steps_view(f, now) -> None:
     st.caption(t("proc.help"))
     by_key = st.segmented_control(t("proc.by"), BY_KEYS, key="sc_by", required=True,
                                   format_func=lambda b: t(f"proc.by.{b}")) or "category"
     by = None if by_key == "none" else by_key
-    dist = data.step_distribution(url, f, by, now)
+    dist = data.get(process.step_time_distribution, f, by=by, now=now)
     if dist.empty or dist["cases"].sum() == 0:
         st.info(t("ov.empty"))
         return
-    overall = dist if by is None else data.step_distribution(url, f, None, now)
+    overall = dist if by is None else data.get(process.step_time_distribution, f, by=None, now=now)
     charts.draw(charts.step_ratio_chart, overall, t("proc.title"))
     per_step = overall.drop_duplicates("step")
     cols = st.columns(len(per_step))
@@ -173,9 +175,9 @@ def steps_view(f, url, now) -> None:
 
 # --- departments ---------------------------------------------------------------------------------------
 
-def departments_view(f, url, now) -> None:
+def departments_view(f, now) -> None:
     st.caption(t("dept.help"))
-    df = data.department_table(url, f, now)
+    df = data.get(process.department_table, f, now)
     if df.empty:
         st.info(t("dept.none"))
         return
@@ -193,19 +195,19 @@ def departments_view(f, url, now) -> None:
 
 # --- bounces -------------------------------------------------------------------------------------------
 
-def bounces_view(f, url, now) -> None:
+def bounces_view(f, now) -> None:
     st.caption(t("bounce.help"))
-    b = data.bounces(url, f, now)
-    st.metric(t("bounce.cases"), fmt.count(b["count"], lang()), help=t("bounce.cases.help", n=BOUNCE_RETURNS),
+    n_bounced = data.get(process.bounced_case_count, f, now=now)
+    st.metric(t("bounce.cases"), fmt.count(n_bounced, lang()), help=t("bounce.cases.help", n=BOUNCE_RETURNS),
               border=True, width="content")
-    if b["count"] == 0:
+    if n_bounced == 0:
         st.info(t("bounce.none"))
         return
     left, _ = st.columns([3, 2])
     with left:
         st.subheader(t("bounce.pairs"))
         st.caption(t("bounce.pairs.help"))
-        st.dataframe(b["pairs"], hide_index=True, column_order=["from_name", "to_name", "cases", "returns"],
+        st.dataframe(data.get(process.bounce_pairs, f, now=now), hide_index=True, column_order=["from_name", "to_name", "cases", "returns"],
                      column_config={"from_name": st.column_config.TextColumn(t("bounce.col.from")),
                                     "to_name": st.column_config.TextColumn(t("bounce.col.to")),
                                     "cases": st.column_config.NumberColumn(t("bounce.col.cases"), format="localized"),
@@ -213,7 +215,7 @@ def bounces_view(f, url, now) -> None:
                                                                              format="localized")},
                      placeholder="—")
     st.subheader(t("sc.bounces.list"))
-    _case_table(b["cases"], ["case_no", "title", "category", "status", "n_returns", "n_reassigns",
+    _case_table(data.get(process.bounced_cases, f, now=now), ["case_no", "title", "category", "status", "n_returns", "n_reassigns",
                              "departments", "reported_at"],
                 {"n_returns": st.column_config.NumberColumn(t("bounce.col.n_returns")),
                  "n_reassigns": st.column_config.NumberColumn(t("bounce.col.n_reassigns")),
@@ -242,10 +244,9 @@ def _case_table(df: pd.DataFrame, order: list[str], extra: dict) -> None:
 
 # --- supervision orders --------------------------------------------------------------------------------
 
-def orders_view(f, url, now) -> None:
+def orders_view(f, now) -> None:
     st.caption(t("sup_eff.help"))
-    s = data.supervision_effect(url, f, now)
-    grades = s["grades"]
+    grades = data.get(effect.supervision_effect_by_grade, f, now)
     if grades["orders"].sum() == 0:
         st.info(t("sc.orders.none"))
         return
@@ -264,12 +265,13 @@ def orders_view(f, url, now) -> None:
     left, _ = st.columns([2, 3])
     with left:
         charts.draw(charts.grade_hours_chart, grades)
-    st.subheader(t("sup_eff.repeat") + f" · {fmt.count(s['repeat_count'], lang())}")
+    st.subheader(t("sup_eff.repeat") + f" · {fmt.count(data.get(effect.repeat_order_count, f, now=now), lang())}")
     st.caption(t("sup_eff.repeat.help"))
-    if s["repeat"].empty:
+    repeat = data.get(effect.repeat_orders, f, now=now)
+    if repeat.empty:
         st.info(t("sc.orders.no_repeat"))
     else:
-        rep = s["repeat"].assign(grade=[t(f"enum.grade.{g}") for g in s["repeat"]["grade"]])
+        rep = repeat.assign(grade=[t(f"enum.grade.{g}") for g in repeat["grade"]])
         _case_table(rep, ["case_no", "title", "orders", "grade", "first_issued", "last_issued", "status"],
                     {"orders": st.column_config.NumberColumn(t("sup_eff.col.orders")),
                      "grade": st.column_config.TextColumn(t("sup_eff.col.grade")),
@@ -279,7 +281,7 @@ def orders_view(f, url, now) -> None:
                                                                     format="YYYY-MM-DD HH:mm")})
     st.subheader(t("sup_eff.past"))
     st.caption(t("sup_eff.past.help"))
-    past = s["past"]
+    past = data.get(effect.orders_past_deadline, f, now)
     if past.empty:
         st.info(t("sc.orders.none_past"))
         return
@@ -298,10 +300,9 @@ def orders_view(f, url, now) -> None:
 
 # --- integrity -----------------------------------------------------------------------------------------
 
-def integrity_view(f, url, now) -> None:
+def integrity_view(f, now) -> None:
     st.caption(t("sc.integrity.caption"))
-    v = data.integrity_views(url, f, now)
-    rep = v["summary"]
+    rep = data.get(integrity.integrity_summary, f, now)
     if rep.cases == 0:
         st.info(t("ov.empty"))
         return
@@ -317,7 +318,7 @@ def integrity_view(f, url, now) -> None:
         col.metric(t(f"sc.integrity.check.{name}"), fmt.count(n, lg),
                    help=t(f"integrity.check.{name}.help"), border=True)
     st.caption(t("sc.integrity.flagged", n=fmt.count(rep.n_flagged, lg), closed=fmt.count(rep.closed, lg)))
-    child = v["child"]
+    child = data.get(integrity.integrity_by_child_region, f, now)
     if not child.empty:
         level = child["level"].iloc[0]
         st.subheader(t("sc.integrity.by_child", level=t(f"level.{level}")))
@@ -339,7 +340,7 @@ def integrity_view(f, url, now) -> None:
     check = st.segmented_control(t("sc.integrity.list.check"), CHECK_KEYS, key="sc_check", required=True,
                                  format_func=lambda k: t(f"sc.integrity.check.{k}")) or CHECK_KEYS[0]
     st.caption(t(f"integrity.check.{check}.help"))
-    flagged = data.flagged_cases(url, f, check, now)
+    flagged = data.get(integrity.flagged_cases, f, check, now=now)
     if flagged.empty:
         st.info(t("sc.integrity.list.none"))
         return
@@ -381,7 +382,7 @@ def _weights() -> tuple[ScoreWeights, int] | None:
         return None
 
 
-def ranking_view(f, url, now, months: list[str]) -> None:
+def ranking_view(f, now, months: list[str]) -> None:
     tree = data.tree()
     region = tree.get(f.region_code)
     levels = _unit_levels(region.level if region else None)
@@ -399,7 +400,7 @@ def ranking_view(f, url, now, months: list[str]) -> None:
     weights, min_cases = picked
     st.caption(t("rank.method"))
     with st.spinner(t("sc.rank.loading")):
-        b = data.bulletin(url, f, month, level, f.region_code, weights, min_cases, now)
+        b = data.get(ranking.bulletin_data, f, month, level, f.region_code, weights, min_cases, now=now)
     # the same table as the workbook's ranking sheet (ui/bulletin.py), rates shown in per cent
     table = bulletin_doc.ranking_table(b.ranking, min_cases, lang())
     st.subheader(t("sc.rank.title", parent=fmt.plain(b.parent_name or t("bulletin.all_regions")),
@@ -447,7 +448,7 @@ def _bulletin_downloads(b, f) -> None:
     base = f"bulletin_{b.parent_code or 'all'}_{b.month}_{b.level}"
 
     def made(kind: str, payload: bytes | str) -> bytes | str:
-        audit.record(data.engine(), "export", user=user, target=f"{base}.{kind}", rows=len(b.ranking),
+        data.fresh(audit.record, "export", user=user, target=f"{base}.{kind}", rows=len(b.ranking),
                      detail={"format": kind, "bulletin": {"month": b.month, "level": b.level,
                                                           "parent": b.parent_code},
                              "filter": audit.filter_detail(f)})
@@ -473,18 +474,16 @@ RENDER = {"backlog": backlog_view, "steps": steps_view, "departments": departmen
 def centre(view: str, months: list[str], ps: list[urlstate.Param]) -> None:
     with friendly_errors():
         f = current_filter()
-        url, now = data.read_url(), data.now_bucket()
+        now = data.now_bucket()
         if view == "ranking":
-            ranking_view(f, url, now, months)
+            ranking_view(f, now, months)
         else:
-            RENDER[view](f, url, now)
+            RENDER[view](f, now)
     urlstate.publish(ps)  # a choice made inside the view (grouping, check, month) is in the URL at once
 
 
 def time_limit_note() -> None:
-    url = data.read_url()
-    version = data.updated_at(url)  # a rule change touches the data: the note follows within one refresh
-    limits = data.time_limit_table(url, version)
+    limits = data.reference_list(time_limits.category_time_limits)  # a rule change touches the data: follows it
     working = limits[limits["mode"] == "working_days"]
     names = data.category_labels()
     zh = lang() == "zh"
@@ -493,7 +492,7 @@ def time_limit_note() -> None:
         st.caption(t("sc.limits.working", cats=sep.join(
             f"{names.get(c, c)}（{int(d)}）" if zh else f"{names.get(c, c)} ({int(d)})"
             for c, d in zip(working["code"], working["working_days"]))))
-    gaps = data.calendar_gaps(url, version)
+    gaps = data.reference_list(time_limits.calendar_gaps_in_data)
     if gaps:
         st.warning(t("sc.limits.gaps", years=sep.join(str(y) for y in gaps)), icon=":material/event_busy:")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from data_access.queries import volunteers
 from ui import charts, data, fmt, lists, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter, page_header
@@ -34,9 +35,9 @@ def _days() -> int:
     return int(st.session_state.get("vol_days") or 180)
 
 
-def kpis(f, url, now) -> None:
+def kpis(f, now) -> None:
     days = _days()
-    s = data.volunteer_summary(url, f, now, days)
+    s = data.get(volunteers.volunteer_summary, f, now, days)
     lg = lang()
     c = st.columns(4)
     c[0].metric(t("vol.kpi.teams"), fmt.count(s.teams, lg), help=t("help.vol.teams"), border=True)
@@ -53,10 +54,10 @@ def kpis(f, url, now) -> None:
                 border=True)
 
 
-def overview_view(f, url, now) -> None:
+def overview_view(f, now) -> None:
     left, right = st.columns([3, 2])
     with left:
-        table = data.volunteers_by_child(url, f, now, _days())
+        table = data.get(volunteers.volunteers_by_child_region, f, now, _days())
         if not table.empty:
             table = table.assign(person_hours=table["person_hours"].round().astype("int64"))
             st.subheader(t("vol.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
@@ -79,29 +80,29 @@ def overview_view(f, url, now) -> None:
                                "inactive": st.column_config.NumberColumn(t("vol.col.inactive"),
                                                                          help=t("help.vol.inactive", days=_days()))})
     with right:
-        growth, undated = data.team_growth(url, f)
+        growth, undated = data.get(volunteers.team_growth, f), data.get(volunteers.undated_teams, f)
         st.subheader(t("vol.growth.title"))
         if not growth.empty:
             charts.draw(charts.team_growth_chart, growth)
         if undated:
             st.caption(t("vol.growth.undated", n=fmt.count(undated, lang())))
-        tags = data.focus_tags(url, f)
+        tags = data.get(volunteers.focus_tags, f)
         if not tags.empty:
             st.subheader(t("vol.focus.title"))
             charts.draw(charts.focus_chart, tags)
 
 
-def activities_view(f, url, now) -> None:
+def activities_view(f, now) -> None:
     st.subheader(t("vol.acts.title"))
     measure = st.segmented_control(t("vol.acts.measure"), MEASURES, key="vol_measure", required=True,
                                    format_func=lambda m: t(_MEASURE_TITLE[m])) or "activities"
-    acts = data.activities_by_month_kind(url, f)
+    acts = data.get(volunteers.activities_by_month_kind, f)
     if acts.empty:
         st.info(t("vol.acts.none"))
     else:
         charts.draw(charts.activities_chart, acts, measure, t(_MEASURE_TITLE[measure]))
     st.subheader(t("vol.active.title"))
-    active = data.most_active_teams(url, f, now)
+    active = data.get(volunteers.most_active_teams, f, now)
     if active.empty:
         st.info(t("vol.active.none"))
     else:
@@ -109,10 +110,10 @@ def activities_view(f, url, now) -> None:
                                          "person_hours", "last_activity"])
 
 
-def teams_view(f, url, now) -> None:
+def teams_view(f, now) -> None:
     text = st.text_input(t("vol.find.label"), key="vol_q", max_chars=urlstate.MAX_TEXT)
     if text.strip():
-        found = data.find_teams(url, f, text)
+        found = data.get(volunteers.find_teams, f, text)
         if found.empty:
             st.info(t("vol.find.none"))
         else:
@@ -122,7 +123,7 @@ def teams_view(f, url, now) -> None:
                          format_func=lambda d: f"{d} 天" if lang() == "zh" else f"{d} days")
     days = _days()
     st.caption(t("help.vol.inactive", days=days))
-    inactive = data.inactive_teams(url, f, now, days)
+    inactive = data.get(volunteers.inactive_teams, f, now, days)
     if inactive.empty:
         st.success(t("vol.inactive.none"), icon=":material/check_circle:")
     else:
@@ -157,8 +158,8 @@ def _close_card() -> None:
     st.session_state["vol_team"] = ""
 
 
-def team_card_view(f, url, now, code: str) -> None:
-    card = data.team_card(url, f, code, current_user(), now)
+def team_card_view(f, now, code: str) -> None:
+    card = data.get(volunteers.team_card, f, code, current_user(), now)
     st.button(t("vol.card.back"), icon=":material/arrow_back:", on_click=_close_card)
     if card is None:
         st.warning(t("vol.card.unknown"), icon=":material/search_off:")
@@ -202,29 +203,29 @@ def team_card_view(f, url, now, code: str) -> None:
 
 def page() -> None:
     f = current_filter()
-    url, now = data.read_url(), data.now_bucket()
+    now = data.now_bucket()
     if not data.tree().nodes:
         st.info(t("ov.empty_db"))
         return
     urlstate.seed(PARAMS)
     code = (st.session_state.get("vol_team") or "").strip()
     if code:
-        team_card_view(f, url, now, code)
+        team_card_view(f, now, code)
         urlstate.publish(PARAMS)
         return
-    kpis(f, url, now)
-    if not data.volunteer_summary(url, f, now, _days()).teams:  # (the call kpis made: cached)
+    kpis(f, now)
+    if not data.get(volunteers.volunteer_summary, f, now, _days()).teams:  # (the call kpis made: cached)
         st.info(t("empty.vol.no_teams"))
         urlstate.publish(PARAMS)
         return
     view = st.segmented_control(t("sc.view"), VIEWS, key="vol_view", required=True, label_visibility="collapsed",
                                 format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'vol.view.{v}')}") or "overview"
     if view == "overview":
-        overview_view(f, url, now)
+        overview_view(f, now)
     elif view == "activities":
-        activities_view(f, url, now)
+        activities_view(f, now)
     else:
-        teams_view(f, url, now)
+        teams_view(f, now)
     urlstate.publish(PARAMS)
 
 

@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 
 from data_access.queries import assets, clean_units as clean, overview, staffing
+from data_access.core import counting
 from data_access.core.filters import CaseFilter
 
 AS_OF = date(2026, 10, 8)  # 截至今年10月8日
@@ -41,13 +42,13 @@ def test_grids_workers_and_volunteer_teams(full):
 
 
 def test_cases_and_closure_rate(full):
-    k = overview.case_kpis(full, CaseFilter(region_code=LOUDI))
+    k = counting.case_kpis(full, CaseFilter(region_code=LOUDI))
     assert k.cases >= 1_070_000  # 107万余件
     assert round(k.closure_rate, 2) == 0.99  # 办结率达99%
 
 
 def test_lianyuan_house_meetings(full):
-    k = overview.case_kpis(full, CaseFilter(region_code=LIANYUAN, sources=("meeting",)))
+    k = counting.case_kpis(full, CaseFilter(region_code=LIANYUAN, sources=("meeting",)))
     assert k.cases >= 17_000  # 屋场会 化解各类矛盾纠纷1.7万余起
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from data_access.core import audit, users
+from data_access.queries import audit as audit_q
 from data_access.core.access import User
 from data_access.core.schema import audit_log
 from data_access.core.schema import users as users_table
@@ -180,16 +181,16 @@ def test_audit_log_is_scoped_to_the_readers_jurisdiction(engine):
         users.add_user(engine, name, display_name=name, role="staff", scope_code=scope, password=PASSWORD)
         users.authenticate(engine, name, PASSWORD, now=T0)
     leader = User("东县领导", "leader", "110", "east.leader")
-    rows, total = audit.audit_entries(engine, leader, events=("sign_in",))
+    rows, total = audit_q.audit_entries(engine, leader, events=("sign_in",))
     assert sorted(rows["username"]) == ["east", "east.town"] and total == 2
     admin = User("管理员", "admin", None, "admin")
-    assert audit.audit_entries(engine, admin, events=("sign_in",))[1] == 4
-    assert audit.audit_event_counts(engine, leader, date(2026, 3, 20), date(2026, 3, 20))["sign_in"] == 2
-    assert audit.audit_event_counts(engine, leader, date(2026, 3, 21), None)["sign_in"] == 0
+    assert audit_q.audit_entries(engine, admin, events=("sign_in",))[1] == 4
+    assert audit_q.audit_event_counts(engine, leader, date(2026, 3, 20), date(2026, 3, 20))["sign_in"] == 2
+    assert audit_q.audit_event_counts(engine, leader, date(2026, 3, 21), None)["sign_in"] == 0
     with pytest.raises(PermissionError):
-        audit.audit_entries(engine, User("看", "viewer", None))
+        audit_q.audit_entries(engine, User("看", "viewer", None))
     with pytest.raises(PermissionError):
-        audit.audit_event_counts(engine, User("干", "staff", "110"))
+        audit_q.audit_event_counts(engine, User("干", "staff", "110"))
 
 
 def test_export_and_writes_are_audited_and_refusals_leave_no_write_row(engine):
@@ -202,15 +203,15 @@ def test_export_and_writes_are_audited_and_refusals_leave_no_write_row(engine):
     out = io.BytesIO()
     n = write_csv(engine, CaseFilter(region_code="111", statuses=("closed",)), out, user=staff, now=T0,
                   headers={}, labels={})
-    rows, _ = audit.audit_entries(engine, User("a", "admin"), events=("export",))
+    rows, _ = audit_q.audit_entries(engine, User("a", "admin"), events=("export",))
     assert n == 5 and rows["rows"].tolist() == [5]  # c01, c02, c03, c04, c10 and rows["username"].tolist() == ["wang.wu"]
     assert json.loads(rows["detail"][0]) == {"filter": {"region_code": "111", "statuses": ["closed"]},
                                              "format": "csv"}
     with pytest.raises(WriteRefused):  # c05 is in 西县, outside the jurisdiction
         issue_supervision(engine, staff, SupervisionOrder("c05", "red", T0 + timedelta(days=2), "请办理"), now=T0)
-    assert audit.audit_event_counts(engine, User("a", "admin"))["write"] == 0
+    assert audit_q.audit_event_counts(engine, User("a", "admin"))["write"] == 0
     issue_supervision(engine, staff, SupervisionOrder("c07", "red", T0 + timedelta(days=2), "请办理"), now=T0)
-    rows, _ = audit.audit_entries(engine, User("a", "admin"), events=("write",))
+    rows, _ = audit_q.audit_entries(engine, User("a", "admin"), events=("write",))
     assert rows["target"].tolist() == ["c07"] and json.loads(rows["detail"][0])["grade"] == "red"
 
 

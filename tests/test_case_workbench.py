@@ -150,12 +150,12 @@ def test_masking_rules():
 
 
 def test_open_supervisions(metrics_engine):
-    df = S.open_supervisions(metrics_engine, ALL, now=NOW)
+    df = C.open_supervisions(metrics_engine, ALL, now=NOW)
     assert df["supervision_id"].tolist() == ["SV1"]
     assert df["hours_left"].iloc[0] == pytest.approx(-123.0)
-    assert S.open_supervision_counts(metrics_engine, ALL, now=NOW) == {
+    assert C.open_supervision_counts(metrics_engine, ALL, now=NOW) == {
         "normal": 0, "yellow": 1, "red": 0, "total": 1, "past_deadline": 1}
-    assert S.open_supervision_counts(metrics_engine, CaseFilter(region_code="120"), now=NOW)["total"] == 0
+    assert C.open_supervision_counts(metrics_engine, CaseFilter(region_code="120"), now=NOW)["total"] == 0
 
 
 # --- writes (each test on a fresh database) --------------------------------------------------------------------
@@ -184,10 +184,10 @@ def test_issue_and_resolve_a_supervision_order(loaded):
     new = d.supervisions.set_index("supervision_id").loc[sid]
     assert (new["grade"], new["issued_by_name"], new["note"]) == ("red", "王督办", "两日内办结并反馈")
     assert C.case_page(loaded, CaseFilter(region_code="G3-01"), now=NOW).rows["supervision_grade"].tolist() == ["red"]
-    assert S.open_supervision_counts(loaded, ALL, now=NOW)["red"] == 1
+    assert C.open_supervision_counts(loaded, ALL, now=NOW)["red"] == 1
 
     S.resolve_supervision(loaded, STAFF, sid, now=NOW)
-    assert S.open_supervision_counts(loaded, ALL, now=NOW)["red"] == 0
+    assert C.open_supervision_counts(loaded, ALL, now=NOW)["red"] == 0
     assert C.case_detail(loaded, "c06", STAFF, now=NOW).events.iloc[-1]["action"] == "note"
     with pytest.raises(WriteRefused, match="already resolved"):
         S.resolve_supervision(loaded, STAFF, sid, now=NOW)

@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from data_access.queries import overview
+from data_access.core import counting
 from data_access.core.filters import CaseFilter, split_period
 from data_access.core.metrics import hour_bucket, median_from_histogram
 
@@ -15,7 +16,7 @@ Q1 = CaseFilter(region_code="100", date_from=date(2026, 1, 1), date_to=date(2026
 
 
 def test_q1_city_kpis(metrics_engine):
-    k = overview.case_kpis(metrics_engine, Q1, NOW)
+    k = counting.case_kpis(metrics_engine, Q1, NOW)
     assert (k.cases, k.closed, k.on_time, k.closed_late) == (9, 6, 5, 1)
     assert (k.open, k.open_overdue, k.on_the_spot) == (3, 2, 2)
     assert k.closure_rate == pytest.approx(6 / 9)
@@ -35,20 +36,20 @@ def test_previous_period_is_the_equal_length_before(metrics_engine):
 
 
 def test_open_overdue_moves_with_now(metrics_engine):
-    early = overview.case_kpis(metrics_engine, Q1, datetime(2026, 3, 2, 7, 0))
+    early = counting.case_kpis(metrics_engine, Q1, datetime(2026, 3, 2, 7, 0))
     assert early.open_overdue == 0  # c06 due 03-02 08:00, c08 due 03-11
-    late = overview.case_kpis(metrics_engine, Q1, datetime(2026, 3, 23, 0, 0))
+    late = counting.case_kpis(metrics_engine, Q1, datetime(2026, 3, 23, 0, 0))
     assert late.open_overdue == 3  # c07 due 03-22 12:00 too
 
 
 def test_partial_months_mix_summary_and_raw_rows(metrics_engine):
     # Jan 5 .. Mar 5: whole February from the summary, the edge days from cases.
     f = CaseFilter(region_code="100", date_from=date(2026, 1, 5), date_to=date(2026, 3, 5))
-    k = overview.case_kpis(metrics_engine, f, NOW)
+    k = counting.case_kpis(metrics_engine, f, NOW)
     assert k.cases == 7  # c01 c02 c03 | c04 c05 | c06 c09
     assert k.closed == 6 and k.open == 1
     # The same numbers when the summary cannot be used (a filter on every source forces the raw path).
-    raw = overview.case_kpis(metrics_engine, f.with_(sources=("patrol", "hotline", "walk_in", "online", "meeting",
+    raw = counting.case_kpis(metrics_engine, f.with_(sources=("patrol", "hotline", "walk_in", "online", "meeting",
                                                               "petition", "other")), NOW)
     assert raw == k
 
@@ -90,23 +91,23 @@ def test_drill_down_to_village_and_grid(metrics_engine):
     assert list(village["code"]) == ["G3"] and int(village["cases"].iloc[0]) == 3  # micro-grid case counts in G3
     grid = overview.child_region_ranking(metrics_engine, Q1.with_(region_code="G3"), NOW)
     assert list(grid["code"]) == ["G3-01"] and int(grid["cases"].iloc[0]) == 1
-    k = overview.case_kpis(metrics_engine, Q1.with_(region_code="1112"), NOW)
+    k = counting.case_kpis(metrics_engine, Q1.with_(region_code="1112"), NOW)
     assert (k.cases, k.closed, k.open_overdue) == (3, 2, 1)
 
 
 def test_filters_narrow_the_selection(metrics_engine):
-    assert overview.case_kpis(metrics_engine, Q1.with_(categories=("B",)), NOW).cases == 4
-    assert overview.case_kpis(metrics_engine, Q1.with_(supervised_only=True), NOW).cases == 1
-    assert overview.case_kpis(metrics_engine, Q1.with_(overdue_only=True), NOW).cases == 3
-    assert overview.case_kpis(metrics_engine, Q1.with_(text="纠纷"), NOW).cases == 3  # c02, c05, c08 titles
-    assert overview.case_kpis(metrics_engine, Q1.with_(text="C0"), NOW).cases == 9  # case numbers, any case
-    assert overview.case_kpis(metrics_engine, Q1.with_(text="100%_"), NOW).cases == 0  # wildcards are literal
-    assert overview.case_kpis(metrics_engine, Q1.with_(departments=("D1",)), NOW).cases == 3
+    assert counting.case_kpis(metrics_engine, Q1.with_(categories=("B",)), NOW).cases == 4
+    assert counting.case_kpis(metrics_engine, Q1.with_(supervised_only=True), NOW).cases == 1
+    assert counting.case_kpis(metrics_engine, Q1.with_(overdue_only=True), NOW).cases == 3
+    assert counting.case_kpis(metrics_engine, Q1.with_(text="纠纷"), NOW).cases == 3  # c02, c05, c08 titles
+    assert counting.case_kpis(metrics_engine, Q1.with_(text="C0"), NOW).cases == 9  # case numbers, any case
+    assert counting.case_kpis(metrics_engine, Q1.with_(text="100%_"), NOW).cases == 0  # wildcards are literal
+    assert counting.case_kpis(metrics_engine, Q1.with_(departments=("D1",)), NOW).cases == 3
 
 
 def test_empty_selection_has_no_rates(metrics_engine):
     f = CaseFilter(region_code="100", date_from=date(2020, 1, 1), date_to=date(2020, 1, 31))
-    k = overview.case_kpis(metrics_engine, f, NOW)
+    k = counting.case_kpis(metrics_engine, f, NOW)
     assert k.cases == 0 and k.closure_rate is None and k.on_time_rate is None and k.median_hours_to_close is None
     assert overview.closed_cases_by_resolution_level(metrics_engine, f, NOW)["cases"].sum() == 0
     ranking = overview.child_region_ranking(metrics_engine, f, NOW)
@@ -114,7 +115,7 @@ def test_empty_selection_has_no_rates(metrics_engine):
 
 
 def test_unknown_region_falls_back_to_whole_tree(metrics_engine):
-    assert overview.case_kpis(metrics_engine, Q1.with_(region_code="nope"), NOW).cases == 9
+    assert counting.case_kpis(metrics_engine, Q1.with_(region_code="nope"), NOW).cases == 9
 
 
 def test_split_period():

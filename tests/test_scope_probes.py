@@ -457,8 +457,9 @@ def _users():
 def _counts(group_by: tuple[str, ...]) -> Callable:
     def read(env, f, user):
         from data_access.queries import overview
+        from data_access.core import counting
 
-        df = overview.case_counts(env.engine, f, group_by, NOW)
+        df = counting.case_counts(env.engine, f, group_by, NOW)
         codes = {str(x) for x in df["child"].dropna()} if "child" in group_by else set()
         return Seen(codes=codes, counts={"cases": int(df["cases"].sum()), "closed": int(df["closed"].sum())})
     return read
@@ -466,15 +467,17 @@ def _counts(group_by: tuple[str, ...]) -> Callable:
 
 def _case_total(env, f, user):
     from data_access.queries import overview
+    from data_access.core import counting
 
-    return Seen(counts={"cases": overview.case_total(env.engine, f, NOW)})
+    return Seen(counts={"cases": counting.case_total(env.engine, f, NOW)})
 
 
 def _open_overdue(group_by: tuple[str, ...]) -> Callable:
     def read(env, f, user):
         from data_access.queries import overview
+        from data_access.core import counting
 
-        df = overview.open_overdue_counts(env.engine, f, group_by, NOW)
+        df = counting.open_overdue_counts(env.engine, f, group_by, NOW)
         codes = {str(x) for x in df["child"].dropna()} if "child" in group_by else set()
         return Seen(codes=codes, counts={"open": int(df["open"].sum()), "open_overdue": int(df["open_overdue"].sum())})
     return read
@@ -482,13 +485,15 @@ def _open_overdue(group_by: tuple[str, ...]) -> Callable:
 
 def _kpis(env, f, user):
     from data_access.queries import overview
+    from data_access.core import counting
 
-    k = overview.case_kpis(env.engine, f, NOW)
+    k = counting.case_kpis(env.engine, f, NOW)
     return Seen(counts={"cases": k.cases, "closed": k.closed, "open": k.open, "open_overdue": k.open_overdue})
 
 
 def _kpis_prev(env, f, user):
     from data_access.queries import overview
+    from data_access.core import counting
 
     cur, prev = overview.case_kpis_with_previous(env.engine, f, NOW)
     counts = {"cases": cur.cases, "closed": cur.closed, "open": cur.open, "open_overdue": cur.open_overdue}
@@ -499,18 +504,21 @@ def _kpis_prev(env, f, user):
 
 def _monthly(env, f, user):
     from data_access.queries import overview
+    from data_access.core import counting
 
     return Seen(counts={"cases": int(overview.monthly_cases_by_status(env.engine, f, NOW)["cases"].sum())})
 
 
 def _levels(env, f, user):
     from data_access.queries import overview
+    from data_access.core import counting
 
     return Seen(counts={"closed": int(overview.closed_cases_by_resolution_level(env.engine, f, NOW)["cases"].sum())})
 
 
 def _ranking(env, f, user):
     from data_access.queries import overview
+    from data_access.core import counting
 
     df = overview.child_region_ranking(env.engine, f, NOW)
     return Seen(codes=set(map(str, df["code"])), counts={
@@ -551,17 +559,17 @@ def _paged(env, f, user):
 
 
 def _orders(env, f, user):
-    from data_access.writes import orders as supervision
+    from data_access.queries import cases
 
-    df = supervision.open_supervisions(env.engine, f, NOW)
+    df = cases.open_supervisions(env.engine, f, NOW)
     return Seen(cases=set(df["case_no"]), counts={"open_orders": len(df)},
                 text=" ".join(map(str, df.to_numpy().ravel())), region_only=True)
 
 
 def _order_counts(env, f, user):
-    from data_access.writes import orders as supervision
+    from data_access.queries import cases
 
-    c = supervision.open_supervision_counts(env.engine, f, NOW)
+    c = cases.open_supervision_counts(env.engine, f, NOW)
     return Seen(counts={"open_orders": c["total"]})
 
 
@@ -1425,6 +1433,7 @@ def test_the_oracle_agrees_with_the_app_inside_the_jurisdiction(env):
     """Positive control: with no region the app returns exactly the oracle's cases (so "at most" above is
     sharp), and without a jurisdiction the foreign-only filters do find 西县's cases (so a leak would show)."""
     from data_access.queries import cases, overview
+    from data_access.core import counting
     from data_access.core.filters import CaseFilter
 
     o = oracle(env)
@@ -1434,11 +1443,11 @@ def test_the_oracle_agrees_with_the_app_inside_the_jurisdiction(env):
         with probing(env.kind, "A data_access"):
             f = CaseFilter(scope_code=SCOPE, **v)
             want = {r["case_no"] for r in o.matching(v)}
-            assert overview.case_total(env.engine, f, NOW) == len(want), name
+            assert counting.case_total(env.engine, f, NOW) == len(want), name
             assert set(cases.case_page(env.engine, f, now=NOW).rows["case_no"]) == want, name
     everywhere = CaseFilter(**VARIANTS["text_foreign_title"])
     assert set(cases.case_page(env.engine, everywhere, now=NOW).rows["case_no"]) == {"c05"}
-    assert overview.case_total(env.engine, CaseFilter(**VARIANTS["day_of_c05"]), NOW) == 1
+    assert counting.case_total(env.engine, CaseFilter(**VARIANTS["day_of_c05"]), NOW) == 1
 
 
 @pytest.mark.parametrize("new_scope", ["120", "100", None, "", "1111", "999", "110' OR '1'='1"])
@@ -2055,13 +2064,14 @@ def overview_baseline(env: Env, role: str) -> dict[str, str]:
     key = ("overview", role)
     if key not in env.cache:
         from data_access.queries import overview
+        from data_access.core import counting
         from data_access.core.filters import CaseFilter
         from ui import fmt, state
 
         at = open_page(app(env, role), "overview")
         assert_no_exception(at)
         d_from, d_to = state.period_dates(state.DEFAULT_PERIOD, None, NOW.date())
-        k = overview.case_kpis(env.engine, CaseFilter(scope_code=SCOPE, date_from=d_from, date_to=d_to), NOW)
+        k = counting.case_kpis(env.engine, CaseFilter(scope_code=SCOPE, date_from=d_from, date_to=d_to), NOW)
         assert metrics(at)["案件数"] == fmt.count(k.cases)
         assert metrics(at)["在办"] == fmt.count(k.open)
         env.cache[key] = metrics(at)

@@ -301,7 +301,7 @@ def _workbench(engine: Engine, q: str, now: datetime) -> tuple:
     """What the workbench shows for search ``q``: the KPIs' count, open and overdue, and every page's case
     numbers in every sort, walked forward by cursor from page 1 and opened at the last page."""
     from data_access.queries.cases import SORTS, case_page
-    from data_access.queries.overview import case_kpis
+    from data_access.core.counting import case_kpis
 
     f = CaseFilter(text=q)
     k = case_kpis(engine, f, now)

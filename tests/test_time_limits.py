@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
 from data_access.queries import overview
+from data_access.core import counting
 from data_access.core import time_limits as tl
 from data_access.cli import main as cli
 from data_access.core.filters import CaseFilter
@@ -140,7 +141,7 @@ def _case(engine, case_no: str):
 
 
 def _kpis(engine, f=SEP_OCT):
-    k = overview.case_kpis(engine, f, NOW)
+    k = counting.case_kpis(engine, f, NOW)
     return k.cases, k.closed, k.on_time, k.closed_late, k.open, k.open_overdue
 
 
@@ -187,13 +188,13 @@ def test_a_case_due_across_national_day_is_late_in_hours_and_on_time_in_working_
 
 def test_an_open_case_moves_past_now(engine):
     open_ = CaseFilter(region_code="100", statuses=("handling",))
-    assert overview.case_kpis(engine, open_, NOW).open_overdue == 1  # t2 was due 10-03 09:00
+    assert counting.case_kpis(engine, open_, NOW).open_overdue == 1  # t2 was due 10-03 09:00
     tl.set_rule(engine, "B", working_days=3)
     t2 = _case(engine, "t2")
     assert (t2.due_at, t2.closed_late, t2.late_hours) == (WD_DUE, None, None)
-    assert overview.case_kpis(engine, open_, NOW).open_overdue == 0
-    assert overview.case_kpis(engine, open_, datetime(2025, 10, 12, 0, 0)).open_overdue == 1
-    assert overview.case_kpis(engine, open_, datetime(2025, 10, 11, 23, 59, 59)).open_overdue == 0
+    assert counting.case_kpis(engine, open_, NOW).open_overdue == 0
+    assert counting.case_kpis(engine, open_, datetime(2025, 10, 12, 0, 0)).open_overdue == 1
+    assert counting.case_kpis(engine, open_, datetime(2025, 10, 11, 23, 59, 59)).open_overdue == 0
 
 
 def test_rules_due_times_of_new_cases_and_calendar_gaps(engine):

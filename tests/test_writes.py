@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from data_access.queries import overview
+from data_access.core import counting
 from data_access.core.filters import CaseFilter
 from data_access.core.schema import case_summary, case_summary_county
 from data_access.core.rollups import rebuild_case_summary
@@ -27,14 +28,14 @@ def engine(loaded_engine):
 
 
 def test_report_case_updates_counts_and_summaries_exactly(engine):
-    before = overview.case_kpis(engine, CaseFilter(region_code="100", date_from=date(2026, 3, 1),
+    before = counting.case_kpis(engine, CaseFilter(region_code="100", date_from=date(2026, 3, 1),
                                                    date_to=date(2026, 3, 31)), NOW)
     report_case(engine, NewCase(case_no="n1", grid_code="G3-01", category="B", source="hotline", title="新案件",
                                 reported_at=datetime(2026, 3, 20, 10, 0)))
-    after = overview.case_kpis(engine, CaseFilter(region_code="100", date_from=date(2026, 3, 1),
+    after = counting.case_kpis(engine, CaseFilter(region_code="100", date_from=date(2026, 3, 1),
                                                   date_to=date(2026, 3, 31)), NOW)
     assert (after.cases, after.open, after.open_overdue) == (before.cases + 1, before.open + 1, before.open_overdue)
-    west = overview.case_kpis(engine, CaseFilter(region_code="G3"), NOW)
+    west = counting.case_kpis(engine, CaseFilter(region_code="G3"), NOW)
     assert west.cases == 4  # c05, c06, c09 and the new one on the micro-grid
     incremental = (_rows(engine, case_summary), _rows(engine, case_summary_county))
     with engine.begin() as conn:
@@ -55,5 +56,5 @@ def test_bad_writes_are_refused_and_write_nothing(engine, change, message):
     summary_before = _rows(engine, case_summary)
     with pytest.raises(WriteRefused, match=message):
         report_case(engine, NewCase(**{**base, **change}))
-    assert overview.case_kpis(engine, CaseFilter(region_code="100"), NOW).cases == 10
+    assert counting.case_kpis(engine, CaseFilter(region_code="100"), NOW).cases == 10
     assert _rows(engine, case_summary) == summary_before

@@ -43,7 +43,7 @@ from data_access.queries.cases import (
     open_grade_by_case,
 )
 from data_access.core.filters import CaseFilter, OutOfScope, Resolved, case_conditions, resolve
-from data_access.queries.overview import case_total
+from data_access.core.counting import case_total
 from data_access.core.regions import RegionTree
 from data_access.core.schema import cases
 

@@ -27,6 +27,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 
 from data_access.core.access import User, personal
 from data_access.core.clock import now_local
+from data_access.core.counting import case_total
 from data_access.core.filters import (
     CaseFilter,
     case_conditions,
@@ -36,9 +37,14 @@ from data_access.core.filters import (
     resolve,
 )
 from data_access.core.metrics import EDGE_SLACK_HOURS, STEP_SHARES, STEPS
-from data_access.queries.overview import case_total
 from data_access.core.regions import RegionTree
-from data_access.core.schema import case_events, cases, categories, departments, supervisions
+from data_access.core.schema import (
+    case_events,
+    cases,
+    categories,
+    departments,
+    supervisions,
+)
 from data_access.core.sqlfn import no_index
 
 PAGE_SIZE = 50
@@ -356,3 +362,50 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     return CaseDetail(fields=fields, time_limit_hours=limit, steps=step_times(fields, limit, now),
                       events=events, supervisions=orders)
 
+
+# --- the orders tab: open supervision orders ------------------------------------------------------------
+
+OPEN_ORDER_COLUMNS = ["supervision_id", "case_no", "title", "grade", "issued_at", "issued_by_name", "deadline",
+                      "hours_left", "status", "grid_name", "village_name", "township_name", "note"]
+
+
+def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 500
+                      ) -> pd.DataFrame:
+    """Open orders on cases in the filter's region (its other filters do not apply), nearest deadline first.
+
+    ``hours_left`` is negative once the deadline has passed."""
+    now = now or now_local()
+    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
+    stmt = (select(supervisions.c.supervision_id, supervisions.c.case_no, cases.c.title, supervisions.c.grade,
+                   supervisions.c.issued_at, supervisions.c.issued_by_name, supervisions.c.issued_by,
+                   supervisions.c.deadline, cases.c.status, cases.c.grid_code, supervisions.c.note)
+            .select_from(supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
+            .where(supervisions.c.resolved_at.is_(None), *case_conditions(r, now))
+            .order_by(supervisions.c.deadline, supervisions.c.supervision_id).limit(limit))
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(stmt).all(), columns=[
+            "supervision_id", "case_no", "title", "grade", "issued_at", "issued_by_name", "issued_by", "deadline",
+            "status", "grid_code", "note"])
+    df["issued_by_name"] = [n if n else (r.tree.get(c).name if r.tree.get(c) else c)
+                            for n, c in zip(df["issued_by_name"], df["issued_by"])]
+    df["hours_left"] = [(d - now).total_seconds() / 3600 for d in df["deadline"]] if len(df) else pd.Series(
+        dtype="float64")
+    df = add_place_names(df, r.tree)
+    return df[OPEN_ORDER_COLUMNS]
+
+
+def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None = None) -> dict[str, int]:
+    """Open orders in the filter's region: by grade (normal / yellow / red), total, and past their deadline."""
+    now = now or now_local()
+    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
+    base = (supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
+    conds = [supervisions.c.resolved_at.is_(None), *case_conditions(r, now)]
+    with engine.connect() as conn:
+        by_grade = dict(conn.execute(select(supervisions.c.grade, func.count()).select_from(base)
+                                     .where(*conds).group_by(supervisions.c.grade)).all())
+        past = conn.execute(select(func.count()).select_from(base)
+                            .where(*conds, supervisions.c.deadline < now)).scalar_one()
+    out = {g: int(by_grade.get(g, 0)) for g in GRADES}
+    out["total"] = sum(out.values())
+    out["past_deadline"] = int(past)
+    return out

@@ -1,4 +1,4 @@
-"""Supervision orders (督办): issuing one, resolving one, and the jurisdiction's open orders.
+"""Supervision orders (督办): issuing one and resolving one (the open orders are read in queries/cases.py).
 
 A write checks everything first (role, jurisdiction, case state, deadline, note) and raises
 :class:`WriteRefused` with a message naming the field; then the order and the case's event-log entry are
@@ -10,17 +10,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-import pandas as pd
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_access.core import audit, meta
 from data_access.core.access import User, clean_text, may_write
-from data_access.queries.cases import GRADES, add_place_names
 from data_access.core.clock import now_local
-from data_access.core.filters import CaseFilter, case_conditions, resolve
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
+from data_access.queries.cases import GRADES
 from data_access.writes.workflow import WriteRefused
 
 MAX_NOTE_LENGTH = 500
@@ -129,49 +127,3 @@ def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, 
     except IntegrityError as exc:
         raise WriteRefused("supervision_id: the case changed at the same moment; please try again",
                             "conflict") from exc
-
-
-OPEN_ORDER_COLUMNS = ["supervision_id", "case_no", "title", "grade", "issued_at", "issued_by_name", "deadline",
-                      "hours_left", "status", "grid_name", "village_name", "township_name", "note"]
-
-
-def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 500
-                      ) -> pd.DataFrame:
-    """Open orders on cases in the filter's region (its other filters do not apply), nearest deadline first.
-
-    ``hours_left`` is negative once the deadline has passed."""
-    now = now or now_local()
-    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
-    stmt = (select(supervisions.c.supervision_id, supervisions.c.case_no, cases.c.title, supervisions.c.grade,
-                   supervisions.c.issued_at, supervisions.c.issued_by_name, supervisions.c.issued_by,
-                   supervisions.c.deadline, cases.c.status, cases.c.grid_code, supervisions.c.note)
-            .select_from(supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
-            .where(supervisions.c.resolved_at.is_(None), *case_conditions(r, now))
-            .order_by(supervisions.c.deadline, supervisions.c.supervision_id).limit(limit))
-    with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(stmt).all(), columns=[
-            "supervision_id", "case_no", "title", "grade", "issued_at", "issued_by_name", "issued_by", "deadline",
-            "status", "grid_code", "note"])
-    df["issued_by_name"] = [n if n else (r.tree.get(c).name if r.tree.get(c) else c)
-                            for n, c in zip(df["issued_by_name"], df["issued_by"])]
-    df["hours_left"] = [(d - now).total_seconds() / 3600 for d in df["deadline"]] if len(df) else pd.Series(
-        dtype="float64")
-    df = add_place_names(df, r.tree)
-    return df[OPEN_ORDER_COLUMNS]
-
-
-def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None = None) -> dict[str, int]:
-    """Open orders in the filter's region: by grade (normal / yellow / red), total, and past their deadline."""
-    now = now or now_local()
-    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
-    base = (supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
-    conds = [supervisions.c.resolved_at.is_(None), *case_conditions(r, now)]
-    with engine.connect() as conn:
-        by_grade = dict(conn.execute(select(supervisions.c.grade, func.count()).select_from(base)
-                                     .where(*conds).group_by(supervisions.c.grade)).all())
-        past = conn.execute(select(func.count()).select_from(base)
-                            .where(*conds, supervisions.c.deadline < now)).scalar_one()
-    out = {g: int(by_grade.get(g, 0)) for g in GRADES}
-    out["total"] = sum(out.values())
-    out["past_deadline"] = int(past)
-    return out

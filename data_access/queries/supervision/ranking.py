@@ -82,7 +82,7 @@ from data_access.core.filters import (
     resolve,
 )
 from data_access.core.metrics import CaseKpis
-from data_access.queries.overview import case_kpis
+from data_access.core.counting import case_kpis
 from data_access.core.regions import LEVEL_ORDER, RegionTree, subtree_codes
 from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, supervisions
 from data_access.core.sqlfn import no_index

@@ -1,0 +1,208 @@
+"""The shared counting engine: case counts, open and overdue counts and the headline numbers of any selection.
+
+The Overview, the workbench, the export, the ranking and the bulletin count through here.  All counting
+happens in SQL: whole months come from ``case_summary``, the
+days at the edges of the period (and any filter the summary cannot answer)
+from ``cases`` with its indexes; the partial results are added up here.
+Every function returns a small DataFrame or a :class:`CaseKpis`.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, literal, select
+from sqlalchemy import case as sql_case
+
+from data_access.core.clock import now_local
+from data_access.core.filters import (
+    CASE_LEVEL_COLUMN,
+    CaseFilter,
+    Resolved,
+    case_conditions,
+    open_condition,
+    period_parts,
+    resolve,
+    summary_conditions,
+    summary_table,
+    summary_usable,
+)
+from data_access.core.metrics import (
+    BUCKET_COLUMNS,
+    CaseKpis,
+    hour_bucket_sql,
+    median_from_histogram,
+    ratio,
+)
+from data_access.core.schema import cases
+from data_access.core.search import normalise, reading_every_match
+
+COUNT_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfaction", "sum_satisfaction",
+                 *BUCKET_COLUMNS]
+GROUPS = ("month", "status", "resolution_level", "category", "child")
+
+
+def _child_level(r: Resolved) -> str | None:
+    kids = r.tree.children(r.code)
+    return kids[0].level if kids else None
+
+
+def _raw_group_column(r: Resolved, g: str):
+    if g == "month":
+        return cases.c.report_month
+    if g == "child":
+        return CASE_LEVEL_COLUMN[_child_level(r)]
+    return cases.c[g]
+
+
+def _summary_group_column(r: Resolved, g: str, table):
+    if g == "child":
+        return table.c[f"{_child_level(r)}_code"]
+    return table.c[g]
+
+
+def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence[str], dates,
+                histogram: bool) -> pd.DataFrame:
+    """Counts straight from ``cases``: SQL groups by the few flags the measures need, pandas adds them up."""
+    conds = case_conditions(r, now, dates=dates)
+    if normalise(r.f.text):
+        reading_every_match(conn)
+    gcols = [_raw_group_column(r, g).label(g) for g in group_by]
+    b = hour_bucket_sql(cases.c.hours_to_close) if histogram else literal(-1)
+    keys = [*gcols, cases.c.status.label("_status"), cases.c.on_the_spot.label("_spot"),
+            cases.c.closed_late.label("_late"), b.label("_b")]
+    stmt = select(*keys, func.count().label("n"), func.count(cases.c.satisfaction).label("n_satisfaction"),
+                  func.coalesce(func.sum(cases.c.satisfaction), 0).label("sum_satisfaction"),
+                  ).where(*conds).group_by(*gcols, cases.c.status, cases.c.on_the_spot, cases.c.closed_late, b)
+    raw = pd.DataFrame(conn.execute(stmt).all(),
+                       columns=[*group_by, "_status", "_spot", "_late", "_b", "n", "n_satisfaction",
+                                "sum_satisfaction"])
+    if raw.empty:
+        return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
+    closed = (raw["_status"] == "closed").to_numpy()
+    n = raw["n"].to_numpy()
+    spot = raw["_spot"].fillna(False).astype(bool).to_numpy()
+    late = raw["_late"].fillna(False).astype(bool).to_numpy()
+    bucket = raw["_b"].to_numpy()
+    cols = {g: raw[g].to_numpy() for g in group_by}
+    cols.update({
+        "cases": n,
+        "closed": np.where(closed, n, 0),
+        "on_the_spot": np.where(closed & spot, n, 0),
+        "closed_late": np.where(closed & late, n, 0),
+        "n_satisfaction": raw["n_satisfaction"].to_numpy(),
+        "sum_satisfaction": raw["sum_satisfaction"].to_numpy(),
+    })
+    for i, name in enumerate(BUCKET_COLUMNS):
+        cols[name] = np.where(closed & (bucket == i), n, 0)
+    out = pd.DataFrame(cols)
+    return out
+
+
+def _summary_counts(conn: Connection, r: Resolved, group_by: Sequence[str], months: tuple[str, str],
+                    histogram: bool, child_level: str | None) -> pd.DataFrame:
+    table = summary_table(r, child_level)
+    s = table.c
+    hist = [func.coalesce(func.sum(s[name]), 0).label(name) if histogram else literal(0).label(name)
+            for name in BUCKET_COLUMNS]
+    gcols = [_summary_group_column(r, g, table).label(g) for g in group_by]
+    stmt = select(
+        *gcols,
+        func.coalesce(func.sum(s.n), 0).label("cases"),
+        func.coalesce(func.sum(sql_case((s.status == "closed", s.n), else_=0)), 0).label("closed"),
+        func.coalesce(func.sum(s.n_on_the_spot), 0).label("on_the_spot"),
+        func.coalesce(func.sum(s.n_closed_late), 0).label("closed_late"),
+        func.coalesce(func.sum(s.n_satisfaction), 0).label("n_satisfaction"),
+        func.coalesce(func.sum(s.sum_satisfaction), 0).label("sum_satisfaction"),
+        *hist,
+    ).where(*summary_conditions(r, months, table))
+    if gcols:
+        stmt = stmt.group_by(*gcols)
+    df = pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, *COUNT_COLUMNS])
+    return df[df["cases"] > 0] if not group_by else df
+
+
+def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now: datetime | None = None,
+                histogram: bool = True) -> pd.DataFrame:
+    """Additive counts (cases, closed, on the spot, closed late, satisfaction, hours histogram) by ``group_by``.
+
+    ``histogram=False`` leaves the hours histogram at zero (cheaper, for charts that show no median)."""
+    assert all(g in GROUPS for g in group_by), group_by
+    now = now or now_local()
+    r = resolve(engine, f)
+    group_by = list(group_by)
+    if "child" in group_by and _child_level(r) is None:
+        return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
+    child_level = _child_level(r) if "child" in group_by else None
+    with engine.connect() as conn:
+        parts = period_parts(r, summary_usable(r, child_level),
+                             lambda months: _summary_counts(conn, r, group_by, months, histogram, child_level),
+                             lambda days: _raw_counts(conn, r, now, group_by, days, histogram))
+    if not parts:
+        return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
+    df = pd.concat(parts, ignore_index=True)
+    if group_by:
+        df = df.groupby(group_by, dropna=False, as_index=False)[COUNT_COLUMNS].sum()
+    else:
+        df = df[COUNT_COLUMNS].sum().to_frame().T
+    df[COUNT_COLUMNS] = df[COUNT_COLUMNS].astype("int64")
+    return df
+
+
+def case_total(engine: Engine, f: CaseFilter, now: datetime | None = None) -> int:
+    """How many cases match ``f`` (from the summary where it can answer, else one COUNT)."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    if summary_usable(r):
+        counts = case_counts(engine, f, (), now, histogram=False)
+        return int(counts["cases"].iloc[0]) if len(counts) else 0
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(cases).where(*case_conditions(r, now))).scalar_one()
+
+
+def open_overdue_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now: datetime | None = None
+                        ) -> pd.DataFrame:
+    """Open cases and open overdue cases (due before ``now``) by ``group_by`` — straight from ``cases``."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    if "child" in group_by and _child_level(r) is None:
+        return pd.DataFrame(columns=[*group_by, "open", "open_overdue"])
+    gcols = [_raw_group_column(r, g).label(g) for g in group_by]
+    stmt = select(
+        *gcols,
+        func.count().label("open"),
+        func.coalesce(func.sum(sql_case((cases.c.due_at < now, 1), else_=0)), 0).label("open_overdue"),
+    ).where(open_condition(), *case_conditions(r, now, text_per_row=True))  # the few open cases: LIKE on each
+    if gcols:
+        stmt = stmt.group_by(*gcols)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, "open", "open_overdue"])
+
+
+def _kpis_from(counts: pd.Series, open_: int, open_overdue: int) -> CaseKpis:
+    hist = [int(counts[c]) for c in BUCKET_COLUMNS]
+    return CaseKpis(
+        cases=int(counts["cases"]),
+        closed=int(counts["closed"]),
+        on_time=int(counts["closed"] - counts["closed_late"]),
+        closed_late=int(counts["closed_late"]),
+        open=open_,
+        open_overdue=open_overdue,
+        on_the_spot=int(counts["on_the_spot"]),
+        median_hours_to_close=median_from_histogram(hist),
+        satisfaction_avg=ratio(counts["sum_satisfaction"], counts["n_satisfaction"]),
+    )
+
+
+def case_kpis(engine: Engine, f: CaseFilter, now: datetime | None = None) -> CaseKpis:
+    """Headline numbers of the selection (see metrics.py for each definition)."""
+    now = now or now_local()
+    counts = case_counts(engine, f, (), now)
+    if counts.empty:
+        return CaseKpis()
+    oo = open_overdue_counts(engine, f, (), now)
+    open_ = int(oo["open"].iloc[0]) if len(oo) else 0
+    overdue = int(oo["open_overdue"].iloc[0]) if len(oo) else 0
+    return _kpis_from(counts.iloc[0], open_, overdue)
