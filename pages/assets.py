@@ -15,7 +15,7 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons
+from ui.views import view_icons, view_switch
 
 VIEW_ICONS = view_icons("assets")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -248,8 +248,7 @@ def page() -> None:
         st.info(t("ast.none_here"), icon=":material/location_off:")
         urlstate.publish(PARAMS)
         return
-    view = st.segmented_control(t("sc.view"), VIEWS, key="ast_view", required=True, label_visibility="collapsed",
-                                format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'ast.view.{v}')}") or "portfolio"
+    view = view_switch("assets", "ast_view", "ast")
     if view == "portfolio":
         portfolio_view(f)
     elif view == "money":

@@ -22,7 +22,7 @@ from ui.bulletin import month_label
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons
+from ui.views import view_icons, view_switch
 
 VIEW_ICONS = view_icons("clean")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -317,8 +317,7 @@ def page() -> None:
         st.info(t("cln.no_reviews"), icon=":material/info:")
     elif not months:
         st.info(t("cln.none_here" if not units else "cln.rank.none"), icon=":material/info:")
-    view = st.segmented_control(t("sc.view"), VIEWS, key="cln_view", required=True, label_visibility="collapsed",
-                                format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'cln.view.{v}')}") or "ranking"
+    view = view_switch("clean", "cln_view", "cln")
     if view == "ranking" and review is not None:
         ranking_view(review)
     elif view == "units":

@@ -18,7 +18,7 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons
+from ui.views import view_icons, view_switch
 
 VIEW_ICONS = view_icons("staffing")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -286,8 +286,7 @@ def page() -> None:
     if not data.get(staffing.staffing_summary, f).grids:  # (the call kpis made: cached) the 3+1+N gaps still apply
         st.info(t("empty.stf.no_grids"))
     urlstate.seed(PARAMS)
-    view = st.segmented_control(t("sc.view"), VIEWS, key="stf_view", required=True, label_visibility="collapsed",
-                                format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'stf.view.{v}')}") or "regions"
+    view = view_switch("staffing", "stf_view", "stf")
     if view == "regions":
         regions_view(f)
     elif view == "structure":

@@ -26,7 +26,7 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons
+from ui.views import view_icons, view_switch
 
 VIEW_ICONS = view_icons("supervision")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -501,8 +501,7 @@ def page() -> None:
     months = recent_months(data.now_bucket().date())
     ps = params(months)
     urlstate.seed(ps)
-    view = st.segmented_control(t("sc.view"), VIEWS, key="sc_view", required=True, label_visibility="collapsed",
-                                format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'sc.view.{v}')}") or "backlog"
+    view = view_switch("supervision", "sc_view", "sc")
     urlstate.publish(ps)
     if view != "ranking":
         time_limit_note()

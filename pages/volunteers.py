@@ -13,7 +13,7 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons
+from ui.views import view_icons, view_switch
 
 VIEW_ICONS = view_icons("volunteers")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -218,8 +218,7 @@ def page() -> None:
         st.info(t("empty.vol.no_teams"))
         urlstate.publish(PARAMS)
         return
-    view = st.segmented_control(t("sc.view"), VIEWS, key="vol_view", required=True, label_visibility="collapsed",
-                                format_func=lambda v: f"{VIEW_ICONS[v]} {t(f'vol.view.{v}')}") or "overview"
+    view = view_switch("volunteers", "vol_view", "vol")
     if view == "overview":
         overview_view(f, now)
     elif view == "activities":

@@ -68,3 +68,17 @@ PAGE_VIEWS: dict[str, dict[str, str]] = {
 def view_icons(page: str) -> dict[str, str]:
     """View → icon of ``page`` (its URL path), in the order of its switch."""
     return PAGE_VIEWS[page]
+
+
+def view_switch(page: str, key: str, label_prefix: str) -> str:
+    """The row of views at the top of ``page`` (its URL path): returns the chosen one (the first by default).
+    ``key`` is the widget's session key (kept in the URL as ``?view=`` by the page's urlstate.Param);
+    the label of view ``v`` is the catalog key ``{label_prefix}.view.{v}``."""
+    import streamlit as st
+
+    from .state import t
+
+    icons = PAGE_VIEWS[page]
+    views = list(icons)
+    return st.segmented_control(t("sc.view"), views, key=key, required=True, label_visibility="collapsed",
+                                format_func=lambda v: f"{icons[v]} {t(f'{label_prefix}.view.{v}')}") or views[0]
