@@ -1,7 +1,7 @@
 """The usual ways, for comparison: the same questions answered by the dashboard, by a Streamlit page that reads
 the case table into pandas (bench/alt_pandas_app.py) and by Datasette's table page on the same SQLite file.
 
-    python bench/alternatives.py --db sqlite:///bench/full.db [--runs 3] [--json OUT]
+    python -m bench alternatives --db sqlite:///bench/full.db [--runs 3] [--json OUT]
         [--skip-pandas] [--skip-datasette] [--immutable]
 
 The questions (now = 2026-10-08 12:00, "last 12 months" = 2025-10-01 .. 2026-10-08, the dashboard's default):
@@ -161,10 +161,10 @@ def child_pandas() -> dict:
 
 def child_ours(db_url: str) -> dict:
     """The dashboard in this (fresh) process: Overview of the city (cold), 娄星区 picked, workbench search."""
-    sys.path[:0] = [str(ROOT), str(BENCH)]
     import streamlit as st
     from streamlit.testing.v1 import AppTest
-    from timing import bench_session, open_page
+
+    from bench.timing import bench_session, open_page
 
     token = bench_session(db_url)
     _warm_imports(project=True)
@@ -193,7 +193,7 @@ def child_ours(db_url: str) -> dict:
 
 
 def _in_child(way: str, db_url: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", way, "--db", db_url], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "bench", "alternatives", "--child", way, "--db", db_url], cwd=ROOT,
                          env=_env(db_url), capture_output=True, text=True, timeout=CHILD_TIMEOUT_S, check=False)
     if out.returncode != 0:
         raise RuntimeError(f"the {way} way failed on {db_url}:\n{out.stderr[-4000:]}{out.stdout[-2000:]}")

@@ -1,6 +1,6 @@
 """Concurrent sessions against one real ``streamlit run``: errors, filter-change times and peak memory.
 
-    python bench/concurrency.py [--db sqlite:///bench/full.db] [--sessions 20] [--seconds 60] [--mode widget]
+    python -m bench concurrency [--db sqlite:///bench/full.db] [--sessions 20] [--seconds 60] [--mode widget]
 
 One server (bench/server.py) on loopback, warmed by one Overview; then ``sessions`` scripted tabs
 (bench/ws_client.py, asyncio, one process), each signed in as the city-wide benchmark leader, open the
@@ -40,9 +40,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
-
-if __package__ in (None, ""):  # run as a script: python bench/concurrency.py
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.server import BENCH_NOW, StreamlitServer
 from bench.timing import bench_session

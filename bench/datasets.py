@@ -1,7 +1,7 @@
 """The benchmark's datasets, built once and cached: sample data of a given scale as CSV files, loaded into
 an SQLite file and (optionally) a PostgreSQL database, with the sample's working-day time limits.
 
-    python bench/datasets.py --scales 100k,full,5m [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+    python -m bench datasets --scales 100k,full,5m [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 
 Where things go (all ignored by git):
   bench/data/<scale>/           the CSV folder (python -m sample_data --scale <scale> --as-of 2026-10-08)

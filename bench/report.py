@@ -1,4 +1,4 @@
-"""bench/results/REPORT.md from the JSON results of bench/run_all.py (each part, scale and database)."""
+"""bench/results/REPORT.md from the JSON results of the suite, bench/suite.py (each part, scale and database)."""
 from __future__ import annotations
 
 import json
@@ -196,7 +196,7 @@ def write(results: Path) -> None:
     facts_p = results / "facts.json"
     facts = json.loads(facts_p.read_text()) if facts_p.exists() else {}
     lines = ["# Benchmark report", "",
-             "Written by `python bench/run_all.py` (see its docstring); every number is a measurement on the "
+             "Written by `python -m bench` (bench/suite.py, see its docstring); every number is a measurement on the "
              "machine below.", ""]
     lines += machine_section(facts)
     lines += growth_section(results, facts)

@@ -1,6 +1,6 @@
 """Peak memory of a real ``streamlit run`` after a scripted visit of every page, in Chinese and in English.
 
-    python bench/rss.py [--db sqlite:///bench/full.db] [--timeout 300]
+    python -m bench rss [--db sqlite:///bench/full.db] [--timeout 300]
 
 One server (bench/server.py), one scripted tab (bench/ws_client.py) signed in as the city-wide benchmark
 leader, every visit of ``bench/visits.py: every_page`` in order, first in Chinese and then with ``lang=en``;
@@ -21,9 +21,6 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
-
-if __package__ in (None, ""):  # run as a script: python bench/rss.py
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.server import StreamlitServer
 from bench.timing import bench_session

@@ -2,7 +2,7 @@
 "Several app processes behind nginx", started on loopback ports and checked with scripted tabs
 (bench/ws_client.py).
 
-    python bench/scaleout.py --db postgresql+psycopg://postgres@127.0.0.1:5432/gov_bench_full [--sessions 20]
+    python -m bench scaleout --db postgresql+psycopg://postgres@127.0.0.1:5432/gov_bench_full [--sessions 20]
 
 Each process is started by deploy/run-production.sh (the production profile: XSRF protection on, error
 details hidden) with the same cookie secret; nginx runs with the repository's config, only the ports filled
@@ -30,12 +30,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from bench.server import BENCH_COOKIE_SECRET, StreamlitServer, free_port, health
+from bench.ws_client import StreamlitClient
 
-from server import BENCH_COOKIE_SECRET, StreamlitServer, free_port, health
-from ws_client import StreamlitClient
+ROOT = Path(__file__).resolve().parent.parent
 
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 RED = "红牌督办"
@@ -192,7 +190,7 @@ def open_case(db_url: str) -> str:
 def run(db_url: str, sessions: int = 0, seconds: float = 60, refresh_s: int = 10, tabs: int = 8,
         env: dict[str, str] | None = None, think: tuple[float, float] = (0.5, 1.5)) -> dict:
     """Start A, B and nginx; run the checks (and ``sessions`` concurrent tabs when > 0); stop everything."""
-    from timing import bench_session
+    from bench.timing import bench_session
 
     token = bench_session(db_url)
     case_no = open_case(db_url)
@@ -230,7 +228,7 @@ def concurrent(url: str, db_url: str, token: str, sessions: int, seconds: float,
                servers: tuple[StreamlitServer, StreamlitServer]) -> dict:
     import statistics
 
-    from concurrency import (
+    from bench.concurrency import (
         GRACE_S,
         WARM_S,
         Stats,

@@ -17,19 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
+from bench.visits import VIEWS  # every view of every page
 from tests.conftest import PG_SKIP_REASON, PG_URL, ROOT, load_fixture
-
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import browser  # tools/browser.py
-from visits import VIEWS  # bench/visits.py: every view of every page
-
+from tools import browser
 from ui.i18n import translate
 
 _MISSING = browser.chromium_missing()

@@ -15,8 +15,6 @@ import pytest
 
 from tests.conftest import PG_SKIP_REASON, PG_URL, load_fixture
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
 pytestmark = [pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON),
               pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(),
                                  reason="nginx is not installed (apt-get install nginx-light; .ci/run does)")]
@@ -24,7 +22,7 @@ pytestmark = [pytest.mark.skipif(not PG_URL, reason=PG_SKIP_REASON),
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    import scaleout
+    from bench import scaleout
 
     eng = load_fixture("pg", tmp_path_factory.mktemp("scaleout"), "metrics")
     url = eng.url.render_as_string(hide_password=False)

@@ -1,21 +1,20 @@
 """The app in a real browser: Debian's headless Chromium (``/usr/bin/chromium``, package ``chromium``) driven
 by Playwright's Python package, which downloads no browser of its own here.
 
-Used by the browser tests (tests/test_browser.py), the README's screenshots (tools/readme_screenshots.py) and
-tools/screenshot.py.  ``app_server`` runs ``streamlit run app.py`` on a free local port against a database,
-``wait_for_app`` waits until Streamlit has finished running the script (the same signal Streamlit's own
-end-to-end tests use: the ``data-test-script-state`` attribute of the app element) and no skeleton is left.
+Used by the browser tests (tests/test_browser.py), the README's screenshots (``python -m
+tools.readme_screenshots``) and ``python -m tools.screenshot``.  ``app_server`` runs ``streamlit run app.py`` on a
+free local port against a database, ``wait_for_app`` waits until Streamlit has finished running the script (the
+same signal Streamlit's own end-to-end tests use: the ``data-test-script-state`` attribute of the app element) and
+no skeleton is left.
 """
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.server import StreamlitServer
 
-from bench.server import StreamlitServer  # after the repository root is on the path
+ROOT = Path(__file__).resolve().parent.parent
 
 CHROMIUM = os.environ.get("GOV_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

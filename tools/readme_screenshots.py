@@ -1,6 +1,6 @@
 """The README's screenshots, made again from the running app on the demo dataset:
 
-    python tools/readme_screenshots.py [--out docs/screenshots] [--db sqlite:////tmp/readme-demo.db]
+    python -m tools.readme_screenshots [--out docs/screenshots] [--db sqlite:////tmp/readme-demo.db]
 
 Starts ``streamlit run app.py`` on a free port (an empty database builds the demo data on first start), signs
 in with the demo accounts and photographs every page in Chinese and in English at 1440×1000, the Overview in
@@ -16,15 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-
-import browser  # tools/browser.py
-from visits import (  # bench/visits.py: the sample case, grid, team and unit to open
-    LOUXING,
-    samples,
-)
+from bench.visits import LOUXING, samples  # the sample case, grid, team and unit to open
+from tools import browser
 
 DESKTOP = {"width": 1440, "height": 1000}
 

@@ -1,6 +1,6 @@
 """A screenshot of one page of a running app in headless Chromium (Debian's /usr/bin/chromium), for reviews.
 
-    python tools/screenshot.py http://127.0.0.1:8501/ out.png [--width 1440 --height 1000] [--demo demo_leader] [--dark]
+    python -m tools.screenshot http://127.0.0.1:8501/ out.png [--width 1440 --height 1000] [--demo demo_leader] [--dark]
 ``--demo`` signs in first with that demo account (one click on the sign-in page); ``--dark`` opens the page with
 the browser's colour scheme set to dark, so the app (which follows the system's scheme unless the user picks one
 in ⋮ → Settings) shows its dark theme.  Waits until Streamlit has finished running before the shot
@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import browser  # tools/browser.py
+from tools import browser
 
 
 def main() -> int:

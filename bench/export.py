@@ -1,7 +1,7 @@
 """Benchmark of the case export (data_access/queries/case_export.py) at full scale: seconds, peak RSS and file size
 of exporting ~100,000 cases (a date range) and all 1.07 M cases, as CSV and as XLSX, on SQLite and PostgreSQL.
 
-    python bench/bench_export.py [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…/govbench]
+    python -m bench export [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…/govbench]
 
 Each export runs in a fresh Python process, so its peak RSS (VmHWM) is its own; "before" is the process's
 RSS just before the export starts (interpreter, pandas, SQLAlchemy, engine), "peak" the high-water mark of
@@ -22,7 +22,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 NOW = datetime(2026, 10, 8, 12, 0)
 DEFAULT_DB = f"sqlite:///{ROOT / 'bench' / 'full.db'}"
@@ -67,7 +66,7 @@ def run_one(url: str, size: str, fmt: str) -> dict:
 
 def measure(url: str, size: str, fmt: str) -> dict:
     """run_one in a child process (a fresh peak RSS)."""
-    out = subprocess.run([sys.executable, __file__, "--one", url, size, fmt], check=False,
+    out = subprocess.run([sys.executable, "-m", "bench", "export", "--one", url, size, fmt], check=False,
                          capture_output=True, text=True, cwd=ROOT)
     if out.returncode != 0:
         sys.exit(f"export {size} {fmt} on {url} failed:\n{out.stderr}")

@@ -3,7 +3,7 @@ data_access/queries/staffing.py and data_access/queries/volunteers.py at city, c
 full-scale dataset.
 
     python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
-    python bench/bench_staffing.py [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…]
+    python -m bench staffing [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…]
 
 The county is 新化县 (431322, the county with micro-grids); the township is its first; the grid card shows a grid
 of it that has micro-grids, the team card a team of the township.  Prints a Markdown table (medians of repeated
@@ -18,10 +18,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import print_scope_table, timed
+from bench.timing import print_scope_table, timed
 
 from sqlalchemy import func, select
 
@@ -31,6 +28,8 @@ from data_access.core.db import make_engine
 from data_access.core.filters import CaseFilter
 from data_access.core.meta import case_count
 from data_access.core.schema import grids, node_paths, regions, staff, volunteer_activities, volunteer_teams
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NOW = datetime(2026, 10, 8, 12, 0)
 CITY, COUNTY = "431300", "431322"  # 新化县: the county with micro-grids

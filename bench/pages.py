@@ -2,7 +2,7 @@
 (a second session while the cache holds the answers), the database time inside the cold render, and a filter
 change; on the case list also the next page.
 
-    python bench/bench_pages.py --db sqlite:///bench/full.db [--runs 3] [--json OUT]
+    python -m bench pages --db sqlite:///bench/full.db [--runs 3] [--json OUT]
 
 Signed in as a city-wide leader, now = 2026-10-08 12:00 (GOV_NOW), the frame's default period (last 12
 months).  Database time is the time SQLAlchemy spends in cursor execution (its ``before/after_cursor_execute``
@@ -17,13 +17,10 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 NOW = "2026-10-08T12:00:00"
 
@@ -69,7 +66,7 @@ def render(token: str, visit, cold: bool, clock: DbClock) -> tuple[float, float,
 
     if cold:
         st.cache_data.clear()
-    from timing import open_page
+    from bench.timing import open_page
 
     at = open_page(token, visit.path, visit.query)
     clock.reset()
@@ -80,7 +77,7 @@ def render(token: str, visit, cold: bool, clock: DbClock) -> tuple[float, float,
 
 def filter_change(at, visit) -> tuple[str, float]:
     """A region change city → 娄星区 when the page starts at the city, else a period change."""
-    from visits import LOUXING
+    from bench.visits import LOUXING
 
     picker = [s for s in at.selectbox if s.key == "region_pick_431300"]
     if "region" not in visit.query and picker:
@@ -108,8 +105,8 @@ def next_page(at) -> float:
 def run(db_url: str, runs: int = 3) -> list[dict]:
     """One row per visit: cold (median of ``runs``), warm, database ms of the cold render, filter change."""
     os.environ.update(GOV_DB_URL=db_url, GOV_AUTO_DEMO="0", GOV_NOW=NOW)
-    from timing import bench_session
-    from visits import every_page, samples
+    from bench.timing import bench_session
+    from bench.visits import every_page, samples
 
     token = bench_session(db_url)
     clock = DbClock()

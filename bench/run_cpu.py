@@ -1,8 +1,8 @@
 """Server-side CPU of a warm rerun: what one click costs the ``streamlit run`` process once the cached
 answers are there (bench/concurrency.py shows that this CPU, not the database, caps concurrent sessions).
 
-    python bench/bench_run_cpu.py --db sqlite:///bench/full.db [--changes 12] [--repeat 3]
-                                  [--pages overview,cases,…] [--profile pyinstrument|cprofile] [--json OUT]
+    python -m bench run_cpu --db sqlite:///bench/full.db [--changes 12] [--repeat 3]
+                            [--pages overview,cases,…] [--profile pyinstrument|cprofile] [--json OUT]
 
 Each page (overview at the city, the case list at the city, supervision: backlog, staffing: regions) is opened
 in AppTest WITH the frame on its first run (bench/timing.py ``open_page``), signed in as a city-wide
@@ -22,13 +22,10 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
 NOW = "2026-10-08T12:00:00"
 PAGES = {  # name → (URL path, query)
@@ -102,7 +99,7 @@ def _timed(at) -> tuple[float, float]:
 
 def measure(token: str, name: str, changes: int, profiler=None) -> tuple[list[float], list[float]]:
     """(CPU ms, wall ms) of each of ``changes`` warm reruns of page ``name``."""
-    from timing import open_page
+    from bench.timing import open_page
 
     path, query = PAGES[name]
     at = open_page(token, path, query)
@@ -202,7 +199,7 @@ def main() -> None:
     ap.add_argument("--json")
     args = ap.parse_args()
     os.environ.update(GOV_DB_URL=args.db, GOV_AUTO_DEMO="0", GOV_NOW=NOW)
-    from timing import bench_session
+    from bench.timing import bench_session
 
     token = bench_session(args.db)
     _like_a_server()

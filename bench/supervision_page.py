@@ -1,22 +1,20 @@
 """Whole-page render time of every view of the supervision centre (pages/supervision.py), AppTest, cold caches.
 
-    python bench/bench_supervision_page.py --db sqlite:///bench/full.db [--runs 3]
+    python -m bench supervision_page --db sqlite:///bench/full.db [--runs 3]
 
 Signs in as a city-wide leader (an account ``bench_leader`` is created if missing), opens each view with the
 frame's default period (last 12 months) and reports the median of ``--runs`` cold renders (every cached
 answer dropped before each run) and one warm rerun.  The data_access part of each view is timed by the
-bench_centre_* scripts; this is what a user waits for, data and layout together.
+bench/centre_*.py; this is what a user waits for, data and layout together.
 """
 from __future__ import annotations
 
 import statistics
-import sys
 from pathlib import Path
 
+from bench.timing import page_bench_setup, render_page
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import page_bench_setup, render_page
 
 VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")
 

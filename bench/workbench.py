@@ -3,7 +3,7 @@ count and rates shown above it), of later pages, of opening a case, of the open-
 page in AppTest.
 
     python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
-    python bench/bench_workbench.py --db sqlite:///bench/full.db [--pg postgresql+psycopg://…/govbench]
+    python -m bench workbench --db sqlite:///bench/full.db [--pg postgresql+psycopg://…/govbench]
 
 Prints a Markdown table (medians of repeated runs) for the README.
 """
@@ -12,20 +12,18 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
 import time
 from datetime import date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import timed
+from bench.timing import timed
 
 from data_access.queries import cases, overview
 from data_access.core import counting
 from data_access.core.db import make_engine
 from data_access.core.filters import CaseFilter
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NOW = datetime(2026, 10, 8, 12, 0)
 YEAR = CaseFilter(region_code="431300", date_from=date(2025, 10, 1), date_to=date(2026, 10, 8))

@@ -1,7 +1,7 @@
 """Cost of sign-in and of keeping a session, on each database: what a user waits for at sign-in, and what
 every click adds (the account is re-read on every run).
 
-    python bench/bench_auth.py [--db sqlite:///…] [--pg postgresql+psycopg://…/db]
+    python -m bench auth [--db sqlite:///…] [--pg postgresql+psycopg://…/db]
 
 Works on any database with regions (the fixture is loaded into a fresh temporary SQLite file without --db).
 Prints a Markdown table: medians in ms.
@@ -13,15 +13,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.timing import timed
+
+from data_access.core import users
+from data_access.core.db import make_engine
+from data_access.core.schema import user_sessions, users as users_table
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from timing import timed  # noqa: E402
-
-from data_access.core import users  # noqa: E402
-from data_access.core.db import make_engine  # noqa: E402
-from data_access.core.schema import user_sessions, users as users_table  # noqa: E402
 
 PASSWORD = "bench password 123"
 

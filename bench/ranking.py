@@ -2,7 +2,7 @@
 ranking at each level, of the whole bulletin, and of its two renderings (Excel, printable HTML).
 
     python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
-    python bench/bench_ranking.py --db sqlite:///bench/full.db [--pg postgresql+psycopg://…] [--month 2026-09]
+    python -m bench ranking --db sqlite:///bench/full.db [--pg postgresql+psycopg://…] [--month 2026-09]
 
 Prints a Markdown table (medians of repeated, uncached runs) for the README.  The issue's budget: the
 bulletin for one month ≤ 5 s at 1.07 M cases.
@@ -16,10 +16,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import timed
+from bench.timing import timed
 
 from data_access.queries.supervision import ranking
 from data_access.core.db import make_engine
@@ -27,6 +24,8 @@ from data_access.core.filters import CaseFilter
 from data_access.core.meta import case_count
 from data_access.core.regions import region_tree
 from ui.bulletin import bulletin_html, bulletin_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NOW = datetime(2026, 10, 8, 12, 0)
 CITY = "431300"

@@ -1,14 +1,16 @@
 """The benchmark suite in one command: builds the datasets once (cached), measures every part on SQLite and
 PostgreSQL, and writes bench/results/REPORT.md (the README's performance tables come from it).
 
-    python bench/run_all.py [--scales 100k,full,5m] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                            [--parts pages,export,rss,concurrency,alternatives,scaleout] [--runs 3]
-    python bench/run_all.py --report        # only rewrite REPORT.md from the results already measured
+    python -m bench [--scales 100k,full,5m] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+                    [--parts pages,export,rss,concurrency,alternatives,scaleout] [--runs 3]
+    python -m bench --report        # only rewrite REPORT.md from the results already measured
+
+(``python -m bench suite …`` is the same.)
 
 Parts (each in a fresh Python process, so its memory and caches are its own; results in bench/results/*.json):
   pages         every page and view (bench/visits.py) in AppTest: cold, warm, database time, a filter change,
-                the next page of the case list (bench/bench_pages.py) — every scale, both databases
-  export        100,000 cases as CSV and as Excel, time and peak RSS (bench/bench_export.py) — full scale
+                the next page of the case list (bench/pages.py) — every scale, both databases
+  export        100,000 cases as CSV and as Excel, time and peak RSS (bench/export.py) — full scale
   rss           peak RSS of a real `streamlit run` after visiting every page in Chinese and English
                 (bench/rss.py) — every scale, both databases
   concurrency   20 sessions at once on one server, filter changes for 60 s (bench/concurrency.py) — full
@@ -32,8 +34,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(BENCH))
 
 ALL_PARTS = ("pages", "export", "rss", "concurrency", "alternatives", "scaleout")
 # Which (scale, backend) each part runs on.
@@ -51,30 +51,30 @@ def measure_part(part: str, url: str, runs: int) -> object:
     """Run one part in this process and return its JSON-able result."""
     os.environ.update(GOV_DB_URL=url, GOV_AUTO_DEMO="0", GOV_NOW="2026-10-08T12:00:00")
     if part == "pages":
-        import bench_pages
+        from bench import pages
 
-        return bench_pages.run(url, runs)
+        return pages.run(url, runs)
     if part == "export":
-        import bench_export
+        from bench import export
 
-        return {fmt: bench_export.measure(url, "100k", fmt) for fmt in ("csv", "xlsx")}
+        return {fmt: export.measure(url, "100k", fmt) for fmt in ("csv", "xlsx")}
     if part == "rss":
-        import rss
+        from bench import rss
 
         return rss.run(url)
     if part == "concurrency":
-        import concurrency
+        from bench import concurrency
 
         # Tabs that click again 0.5–1.5 s after each answer (a stress test), and tabs whose users read
         # each answer for 3–8 s before the next click.
         return {"busy": concurrency.run(url, sessions=20, seconds=60, think=(0.5, 1.5)),
                 "reading": concurrency.run(url, sessions=20, seconds=60, think=(3.0, 8.0))}
     if part == "alternatives":
-        import alternatives
+        from bench import alternatives
 
         return alternatives.run(url, runs)
     if part == "scaleout":
-        import scaleout
+        from bench import scaleout
 
         return scaleout.run(url, sessions=20, seconds=60, think=(0.5, 1.5))
     raise SystemExit(f"unknown part {part!r}; expected one of {', '.join(ALL_PARTS)}")
@@ -90,7 +90,8 @@ def run_part(part: str, scale: str, backend: str, url: str, runs: int) -> bool:
     tmp = out.with_suffix(".tmp")
     print(f"\n== {part} · {scale} · {backend}", flush=True)
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--one", part, url, str(tmp), "--runs", str(runs)], cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-m", "bench", "suite", "--one", part, url, str(tmp), "--runs", str(runs)],
+                          cwd=ROOT)
     if proc.returncode != 0:
         print(f"!! {part} · {scale} · {backend} failed (exit {proc.returncode}); earlier results kept", flush=True)
         tmp.unlink(missing_ok=True)
@@ -145,7 +146,7 @@ def main() -> None:
                                         default=str))
         return
     if not args.report:
-        import datasets
+        from bench import datasets
 
         parts = [p for p in args.parts.split(",") if p]
         unknown = set(parts) - set(ALL_PARTS)
@@ -168,7 +169,7 @@ def main() -> None:
         facts_path.write_text(json.dumps(facts, ensure_ascii=False, indent=1))
         if failed:
             print("failed parts: " + ", ".join(failed), file=sys.stderr)
-    import report
+    from bench import report
 
     report.write(RESULTS)
     print(f"\nwrote {RESULTS / 'REPORT.md'}")

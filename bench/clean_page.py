@@ -1,7 +1,7 @@
 """Whole-page render time of the clean-governance units page (pages/clean_units.py), every view, a kind, an
 earlier month and a unit's history, AppTest, cold caches.
 
-    python bench/bench_clean_page.py --db sqlite:///bench/full.db [--runs 3]
+    python -m bench clean_page --db sqlite:///bench/full.db [--runs 3]
 
 Signs in as a city-wide leader (an account ``bench_leader`` is created if missing) and opens each view at city
 scope (娄底市) and at 娄星区, where the units lie.  Reports the median of ``--runs`` cold renders (every cached
@@ -10,13 +10,11 @@ answer dropped before each run) and one warm rerun.  Target: ≤ 1 s cold at ful
 from __future__ import annotations
 
 import statistics
-import sys
 from pathlib import Path
 
+from bench.timing import page_bench_setup, render_page
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import page_bench_setup, render_page
 
 LOUXING = "431302"
 

@@ -2,7 +2,7 @@
 region/date changes, and the peak RSS of a real `streamlit run` process visiting every level.
 
     python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
-    python bench/bench_overview.py --db sqlite:///bench/full.db [--pg postgresql+psycopg://…] [--rss]
+    python -m bench overview --db sqlite:///bench/full.db [--pg postgresql+psycopg://…] [--rss]
 
 Prints a Markdown table (medians of repeated runs) for the README.
 """
@@ -16,16 +16,15 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import timed
+from bench.timing import timed
 
 from data_access.queries import overview
 from data_access.core import counting
 from data_access.core.db import make_engine
 from data_access.core.filters import CaseFilter
 from data_access.core.meta import case_count
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TODAY = date(2026, 10, 8)
 NOW = datetime(2026, 10, 8, 12, 0)
@@ -88,8 +87,7 @@ def apptest_render(url: str) -> tuple[float, float]:
 def server_rss(url: str) -> float:
     """Peak RSS (MiB) of `streamlit run app.py` after a signed-in visit of every page in both languages
     (bench/rss.py; it replaced this script's own visit, which stopped at the sign-in page once sign-in came)."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    import rss
+    from bench import rss
 
     return rss.run(url, progress=False)["vm_hwm_mib"]
 

@@ -1,24 +1,22 @@
 """Whole-page render time of the grid-staffing, volunteer-team and idle-asset pages (pages/staffing.py,
 pages/volunteers.py, pages/assets.py), every view and the cards, AppTest, cold caches.
 
-    python bench/bench_forces_page.py --db sqlite:///bench/full.db [--runs 3]
+    python -m bench forces_page --db sqlite:///bench/full.db [--runs 3]
 
 Signs in as a city-wide leader (an account ``bench_leader`` is created if missing) and opens each view
 with the frame's default period (last 12 months), at city scope; the cards open a grid with micro-grids
 and a team of the same county.  Reports the median of ``--runs`` cold renders (every cached answer dropped
 before each run) and one warm rerun.  Target: ≤ 1 s cold at full scale.  The database part of each
-question is timed by bench/bench_staffing.py.
+question is timed by bench/staffing.py.
 """
 from __future__ import annotations
 
 import statistics
-import sys
 from pathlib import Path
 
+from bench.timing import page_bench_setup, render_page
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import page_bench_setup, render_page
 
 
 def _samples(url: str) -> tuple[str, str]:

@@ -2,8 +2,8 @@
 page (50 newest) for several search strings, whole tree and one county, with plain LIKE before migration 0006
 and with the index after it; the time the migration takes to build the index, and its size on disk.
 
-    python bench/bench_search.py [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…/govbench]
-                                 [--rebuild]
+    python -m bench search [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…/govbench]
+                           [--rebuild]
 
 On a database below revision 0006 (brought to 0005 first), or with ``--rebuild`` on one that has it
 (downgraded to 0005 — use a copy if others are using the database): LIKE is timed at 0005, then the upgrade
@@ -25,15 +25,14 @@ from alembic import command
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, func, or_, select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import timed as _timed
+from bench.timing import timed as _timed
 
 from data_access.core import db
 from data_access.core.filters import CaseFilter, case_conditions, resolve
 from data_access.core.schema import cases
 from data_access.core.search import text_condition
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NOW = datetime(2026, 10, 8, 12, 0)
 QUERIES = [  # (what, search string)

@@ -2,7 +2,7 @@
 city, county and township scope (uncached), on the full-scale dataset.
 
     python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
-    python bench/bench_centre_backlog.py [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…]
+    python -m bench centre_backlog [--db sqlite:///bench/full.db] [--pg postgresql+psycopg://…]
 
 Prints a Markdown table (medians of repeated runs).  Target: every chart ≤ 300 ms.
 """
@@ -15,15 +15,14 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import print_scope_table, timed
+from bench.timing import print_scope_table, timed
 
 from data_access.queries.supervision import backlog, integrity
 from data_access.core.db import make_engine
 from data_access.core.filters import CaseFilter
 from data_access.core.meta import case_count
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NOW = datetime(2026, 10, 8, 12, 0)
 SCOPES = (("city", "431300"), ("county", "431302"), ("township", "431302001"))

@@ -2,7 +2,7 @@
 data_access/queries/supervision/process.py and data_access/queries/supervision/effect.py at city, county and township scope.
 
     python -m sample_data --scale full --as-of 2026-10-08 --db sqlite:///bench/full.db   # once
-    python bench/bench_centre_process.py --db sqlite:///bench/full.db [--pg postgresql+psycopg://…]
+    python -m bench centre_process --db sqlite:///bench/full.db [--pg postgresql+psycopg://…]
 
 Prints a Markdown table (medians of 5 uncached runs, ms); the budget is 300 ms per chart.
 """
@@ -15,16 +15,15 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-from timing import timed
+from bench.timing import timed
 
 from data_access.queries.supervision import process
 from data_access.queries.supervision import effect as se
 from data_access.core.db import make_engine
 from data_access.core.filters import CaseFilter
 from data_access.core.meta import case_count
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NOW = datetime(2026, 10, 8, 12, 0)
 SCOPES = [("city", "431300"), ("county", "431302"), ("township", "431302001")]
