@@ -8,11 +8,19 @@ Each process is started by deploy/run-production.sh (the production profile: XSR
 details hidden) with the same cookie secret; nginx runs with the repository's config, only the ports filled
 in.  Checks:
 1. health through the proxy, and tabs through it land on both processes (X-Upstream), each signed in by its
-   session cookie and showing the Overview without an error;
+   session cookie and showing the Overview without an error, each on the process nginx's hash pinned its
+   browser to.  Which process a browser's cookie hashes to depends on the processes' ports, which change from
+   run to run, so a fixed handful of cookies may all land on one process (a CI run once saw that): the
+   cookies are probed first (plain requests through the proxy, :func:`cookies_by_upstream`) and the tabs
+   opened with as many pinned to A as to B (A's first: :func:`pinned_browsers`).  A tab's websocket on the
+   process its probe named is the stickiness; a proxy that does not spread browsers finds no cookie for one
+   process, one that does not pin them sends some tab elsewhere, and the check fails;
 2. a red supervision order issued through process A (the workbench's form, as a user fills it in) shows at
    once in process B's case panel (uncached, primary) and within the refresh interval in B's workbench count
-   of open red orders (cached for GOV_REFRESH_SECONDS);
-3. with process B stopped, new tabs through the proxy are all served by A;
+   of open red orders (cached for GOV_REFRESH_SECONDS): no look at B's count that began a refresh interval
+   or more after the write still shows the old count (B cached it before the write, so it has expired by
+   then), however long each look takes on a loaded machine;
+3. with process B stopped, new tabs of every browser through the proxy, B's included, are all served by A;
 4. (benchmark only, ``--sessions N``) N concurrent tabs through the proxy for ``--seconds``, as
    bench/concurrency.py does against one process.
 ``run(db_url)`` returns the measurements; tests/test_scaleout.py runs checks 1–3 on the test fixture.
@@ -24,13 +32,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-from bench.server import BENCH_COOKIE_SECRET, StreamlitServer, free_port, health
+from bench.server import BENCH_COOKIE_SECRET, PortTaken, StreamlitServer, free_port
 from bench.ws_client import StreamlitClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,11 +62,17 @@ class ProductionServer(StreamlitServer):
 
 
 class Nginx:
-    """nginx with deploy/nginx.conf for two upstream ports, in a folder of its own (context manager)."""
+    """nginx with deploy/nginx.conf (or ``site``, the same file's text changed) for two upstream ports, in a
+    folder of its own (context manager).  Without ``listen`` it listens on a free port, another one if a
+    different process takes that first."""
 
-    def __init__(self, port_a: int, port_b: int, listen: int | None = None) -> None:
+    PORT_ATTEMPTS = 3
+
+    def __init__(self, port_a: int, port_b: int, listen: int | None = None, site: str | None = None) -> None:
         self.binary = shutil.which("nginx") or "/usr/sbin/nginx"
         self.listen = listen or free_port()
+        self._own_port = listen is None
+        self.site = NGINX_CONF.read_text() if site is None else site
         self.ports = (port_a, port_b)
         self.dir = Path(tempfile.mkdtemp(prefix="gov_nginx_"))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -69,7 +82,7 @@ class Nginx:
         return f"http://127.0.0.1:{self.listen}"
 
     def write_config(self) -> Path:
-        site = NGINX_CONF.read_text().replace("@PORT_A@", str(self.ports[0])).replace(
+        site = self.site.replace("@PORT_A@", str(self.ports[0])).replace(
             "@PORT_B@", str(self.ports[1])).replace("@LISTEN@", f"127.0.0.1:{self.listen}")
         (self.dir / "gov.conf").write_text(site)
         d = self.dir
@@ -83,19 +96,50 @@ class Nginx:
         return d / "nginx.conf"
 
     def start(self) -> Nginx:
+        attempts = self.PORT_ATTEMPTS if self._own_port else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once()
+            except PortTaken:
+                if attempt == attempts:
+                    raise
+                self.listen = free_port()
+        raise AssertionError("unreachable")
+
+    def _answers(self) -> bool:
+        """Whether this nginx answers on its port: the health check through it, from one of its upstreams (a
+        server another process started on the same free port would answer without that header)."""
+        try:
+            status, via = _proxy_health(self.url)
+        except (OSError, ValueError):
+            return False
+        return status == 200 and via.rsplit(", ", 1)[-1] in {f"127.0.0.1:{p}" for p in self.ports}
+
+    def _start_once(self) -> Nginx:
         conf = self.write_config()
         test = subprocess.run([self.binary, "-t", "-p", str(self.dir), "-c", str(conf)], check=False, capture_output=True, text=True)
         if test.returncode != 0:
             raise RuntimeError(f"nginx -t refused the config:\n{test.stderr}")
-        self.proc = subprocess.Popen([self.binary, "-p", str(self.dir), "-c", str(conf), "-g", "daemon off;"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.dir / "stderr.log", "wb") as err:
+            self.proc = subprocess.Popen([self.binary, "-p", str(self.dir), "-c", str(conf), "-g", "daemon off;"],
+                                         stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            if health(self.url) == "ok":
+            if self.proc.poll() is not None:
+                log = self._log()
+                if "Address already in use" in log:
+                    raise PortTaken(f"port {self.listen} was taken before nginx bound it: {log[-500:]}")
+                break
+            if self._answers():
                 return self
             time.sleep(0.2)
+        log = self._log()
         self.stop()
-        raise RuntimeError(f"nginx not answering on {self.url}: {(self.dir / 'error.log').read_text()[-2000:]}")
+        raise RuntimeError(f"nginx not answering on {self.url}: {log[-2000:]}")
+
+    def _log(self) -> str:
+        return "".join(p.read_text(errors="replace") for p in (self.dir / "error.log", self.dir / "stderr.log")
+                       if p.exists())
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -119,15 +163,49 @@ def _proxy_health(url: str) -> tuple[int, str]:
         return r.status, r.headers.get("X-Upstream", "")
 
 
-async def tabs_through(url: str, token: str, n: int, tag: str) -> list[dict]:
-    """``n`` new tabs through ``url``, each opening the Overview; where each landed and how it went."""
+def upstream_of(url: str, xsrf: str) -> str:
+    """The process nginx at ``url`` sends a browser with this XSRF cookie to: the X-Upstream of a plain request
+    (the health check, hashed like every other location)."""
+    req = urllib.request.Request(f"{url}/_stcore/health", headers={"Cookie": f"_streamlit_xsrf={xsrf}"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.headers.get("X-Upstream", "")
+
+
+def cookies_by_upstream(url: str, upstreams: list[str], per: int, tag: str, tries: int = 200) -> dict[str, list[str]]:
+    """XSRF cookie values (``tag``000, ``tag``001, …) sorted by the process nginx pins each to, probed one by
+    one until each of ``upstreams`` has ``per`` of them or ``tries`` values were probed.
+
+    The hash decides where a value lands, and the processes' ports (part of nginx's hash ring) change from run
+    to run, so no fixed list of values is sure to reach both; probed, ``tries`` values all landing on one of
+    two processes that share the ring about evenly is a chance of about 2**-200.  A proxy that does not spread
+    browsers (every value on one process) leaves a list empty."""
+    found: dict[str, list[str]] = {u: [] for u in upstreams}
+    for i in range(tries):
+        if all(len(v) >= per for v in found.values()):
+            break
+        value = f"{tag}{i:03d}"
+        up = upstream_of(url, value)
+        if up in found and len(found[up]) < per:
+            found[up].append(value)
+    return found
+
+
+def pinned_browsers(by_upstream: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(cookie value, its process): A's browsers, then B's.  An order no rotation produces, so that a proxy
+    taking the processes in turn (round robin) instead of pinning browsers sends some tab elsewhere."""
+    return [(value, up) for up, values in by_upstream.items() for value in values]
+
+
+async def tabs_through(url: str, token: str, browsers: list[tuple[str, str]]) -> list[dict]:
+    """A new tab through ``url`` for each (XSRF cookie, expected process) of ``browsers``, each opening the
+    Overview; where each landed, where it should have, and how it went."""
     out = []
-    for i in range(n):
-        cookies = {"gov_session": token, "_streamlit_xsrf": f"{tag}{i:03d}"}
+    for xsrf, expected in browsers:
+        cookies = {"gov_session": token, "_streamlit_xsrf": xsrf}
         async with StreamlitClient(url, cookies=cookies, run_timeout=120) as tab:
             r = await tab.run("", "")
-            out.append({"upstream": tab.upstream, "ok": r.ok, "problems": r.problems, "title": r.title,
-                        "seconds": round(r.elapsed_s, 3)})
+            out.append({"xsrf": xsrf, "expected": expected, "upstream": tab.upstream, "ok": r.ok,
+                        "problems": r.problems, "title": r.title, "seconds": round(r.elapsed_s, 3)})
     return out
 
 
@@ -161,19 +239,27 @@ async def write_in_a_seen_in_b(a_url: str, b_url: str, token: str, case_no: str,
             panel = await b2.run("cases", {"case": case_no, "period": "all"})
         panel_s = time.monotonic() - t_write
         seen_in_panel = panel.has_text(note)
-        count_s = None
+        # B's count was cached before the write (``before``, or earlier), so it expires less than refresh_s after
+        # the write: a look at it that *starts* refresh_s or more after the write must show the new count.  When a
+        # look ends (count_s) depends on how loaded the machine is; when the last stale one began does not.
+        count_s = stale_s = None
         red_after = red_before
-        while time.monotonic() - t_write < refresh_s + 15:
+        while time.monotonic() - t_write < refresh_s + 60:  # a bound for a count that never changes, not a check
+            asked_s = time.monotonic() - t_write
             r = await b.run("cases", {"period": "all"})
             red_after = red_orders(r)
             if red_before is not None and red_after == red_before + 1:
                 count_s = time.monotonic() - t_write
                 break
+            if red_after == red_before:
+                stale_s = asked_s
             await asyncio.sleep(1)
-    return {"ok": seen_in_panel and count_s is not None and count_s <= refresh_s + 2, "note": note,
+    fresh_in_time = count_s is not None and (stale_s is None or stale_s < refresh_s)
+    return {"ok": seen_in_panel and fresh_in_time, "note": note,
             "seen_in_b_case_panel": seen_in_panel, "case_panel_s": round(panel_s, 2),
             "red_before": red_before, "red_after": red_after,
-            "seen_in_b_count_s": None if count_s is None else round(count_s, 2), "refresh_s": refresh_s}
+            "seen_in_b_count_s": None if count_s is None else round(count_s, 2),
+            "last_stale_look_began_s": None if stale_s is None else round(stale_s, 2), "refresh_s": refresh_s}
 
 
 def open_case(db_url: str) -> str:
@@ -203,24 +289,31 @@ def run(db_url: str, sessions: int = 0, seconds: float = 60, refresh_s: int = 10
         with Nginx(a.port, b.port) as proxy:
             status, via = _proxy_health(proxy.url)
             out["health"] = {"status": status, "via": via}
-            landed = asyncio.run(tabs_through(proxy.url, token, tabs, "s"))
+            up_a, up_b = f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"
+            browsers = pinned_browsers(cookies_by_upstream(proxy.url, [up_a, up_b], max(1, tabs // 2), "s"))
+            out["browsers"] = browsers
+            landed = asyncio.run(tabs_through(proxy.url, token, browsers))
             out["tabs"] = landed
             out["upstreams"] = sorted({t["upstream"] for t in landed})
-            out["both_used"] = {f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"} <= set(out["upstreams"])
-            out["tabs_ok"] = all(t["ok"] for t in landed)
+            out["both_used"] = {up_a, up_b} <= set(out["upstreams"])
+            out["sticky"] = bool(landed) and all(t["upstream"] == t["expected"] for t in landed)
+            out["tabs_ok"] = bool(landed) and all(t["ok"] for t in landed)
             out["write"] = asyncio.run(write_in_a_seen_in_b(a.url, b.url, token, case_no, refresh_s))
             if sessions:
                 out["concurrency"] = concurrent(proxy.url, db_url, token, sessions, seconds, think, (a, b))
             b.stop()
-            after = asyncio.run(tabs_through(proxy.url, token, tabs, "f"))
+            # the same browsers, B's included (their first request may try B before A: "B, A")
+            after = asyncio.run(tabs_through(proxy.url, token, [(x, up_a) for x, _ in browsers]))
             out["after_b_stopped"] = after
-            out["failover_ok"] = all(t["ok"] and t["upstream"].split(", ")[-1] == f"127.0.0.1:{a.port}"
-                                     for t in after)
+            out["failover_from_b"] = sum(1 for _, up in browsers if up == up_b)
+            out["failover_ok"] = out["failover_from_b"] > 0 and all(
+                t["ok"] and t["upstream"].split(", ")[-1] == up_a for t in after)
     finally:
         for s in (a, b):
             s.stop()
-    out["ok"] = bool(out.get("both_used") and out.get("tabs_ok") and out.get("write", {}).get("ok")
-                     and out.get("failover_ok") and out.get("health", {}).get("status") == 200)
+    out["ok"] = bool(out.get("both_used") and out.get("sticky") and out.get("tabs_ok")
+                     and out.get("write", {}).get("ok") and out.get("failover_ok")
+                     and out.get("health", {}).get("status") == 200)
     return out
 
 

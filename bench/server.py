@@ -8,9 +8,10 @@
 The server is ``python -m streamlit run app.py --server.headless true --server.port <port>
 --server.address 127.0.0.1`` in the repository root, with GOV_DB_URL, GOV_AUTO_DEMO=0,
 GOV_NOW=2026-10-08T12:00:00, a fixed STREAMLIT_SERVER_COOKIE_SECRET and no file watcher; it is ready when
-``GET /_stcore/health`` answers "ok", and it is always stopped (SIGTERM, then SIGKILL) when the ``with``
-block ends, whatever happened inside.  Its output goes to a log file (``log_path``; the tail is in the
-error when it does not come up).
+``GET /_stcore/health`` answers "ok" and the port's listening socket is its own (not another server's that
+took the free port first: then it is started again on another port), and it is always stopped (SIGTERM,
+then SIGKILL) when the ``with`` block ends, whatever happened inside.  Its output goes to a log file
+(``log_path``; the tail is in the error when it does not come up).
 """
 from __future__ import annotations
 
@@ -43,10 +44,54 @@ def _die_with_parent() -> None:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
+    """A TCP port nobody listens on right now.  Only right now: another process may take it before the server
+    that is given it binds it, so whoever starts a server on it must check that the server got it
+    (:meth:`StreamlitServer.start` does, and tries another port when it did not)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """The socket inodes listening on TCP ``port`` (IPv4 and IPv6), from /proc/net; None off Linux."""
+    found: set[str] = set()
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not any(t.exists() for t in tables):
+        return None
+    for table in tables:
+        try:
+            lines = table.read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) > 9 and f[3] == "0A" and int(f[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                found.add(f[9])
+    return found
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a socket listening on TCP ``port`` (True where /proc cannot tell: not
+    Linux, or a sandbox whose /proc/net shows no inode for the port)."""
+    inodes = _listening_inodes(port)
+    if not inodes or inodes == {"0"}:
+        return True
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
+class PortTaken(RuntimeError):
+    """The server could not bind its port: another process took it after :func:`free_port` chose it."""
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -78,7 +123,10 @@ class StreamlitServer:
     stopped on exit).
 
     ``env`` adds to (or overrides) the process environment; ``args`` adds ``streamlit run`` options (e.g.
-    ``["--client.showErrorDetails", "full"]``).  ``startup_timeout`` bounds the wait for the health check."""
+    ``["--client.showErrorDetails", "full"]``).  ``startup_timeout`` bounds the wait for the health check.
+    Without ``port`` a free one is chosen, and another one if a different process takes it first."""
+
+    PORT_ATTEMPTS = 3  # free ports tried before giving up (only when no ``port`` was given)
 
     def __init__(self, db_url: str, port: int | None = None, host: str = "127.0.0.1",
                  env: Mapping[str, str] | None = None, args: Sequence[str] = (),
@@ -87,6 +135,8 @@ class StreamlitServer:
         self.db_url = db_url
         self.host = host
         self.port = port or free_port(host)
+        self._own_port = port is None  # chosen here: another one may be chosen if it is taken
+        self._own_log = log_path is None  # named after the port
         self.extra_env = dict(env or {})
         self.args = list(args)
         self.startup_timeout = startup_timeout
@@ -126,8 +176,22 @@ class StreamlitServer:
         return env
 
     def start(self) -> Self:
-        """Spawn the server and wait until its health check says "ok"; raises RuntimeError (after stopping
-        it) when it exits or is not healthy within ``startup_timeout``."""
+        """Spawn the server and wait until its health check says "ok" on a port it listens on itself; raises
+        RuntimeError (after stopping it) when it exits or is not healthy within ``startup_timeout``.  When
+        the port chosen by :func:`free_port` was taken in the meantime, starts it again on another one."""
+        attempts = self.PORT_ATTEMPTS if self._own_port else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once()
+            except PortTaken:
+                if attempt == attempts:
+                    raise
+                self.port = free_port(self.host)
+                if self._own_log:
+                    self.log_path = Path(tempfile.gettempdir()) / f"bench_streamlit_{self.port}.log"
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> Self:
         t0 = time.perf_counter()
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(self.command(), cwd=self.root, env=self.environment(), stdout=log,
@@ -137,8 +201,13 @@ class StreamlitServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self.stop()
-                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
-            if health(self.url) == "ok":
+                tail = self.log_tail()
+                if f"Port {self.port} is not available" in tail or "Address already in use" in tail:
+                    raise PortTaken(f"port {self.port} was taken before streamlit bound it:\n{tail}")
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{tail}")
+            # health first (cheap when nobody answers), then whose socket answered: a server that another
+            # process started on the same free port answers the health check too
+            if health(self.url) == "ok" and listens_on(self.proc.pid, self.port):
                 self.started_s = time.perf_counter() - t0
                 return self
             time.sleep(0.25)

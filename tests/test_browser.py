@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -155,9 +156,22 @@ def choose_sidebar_option(tab, label: str, option: str) -> None:
     browser.wait_for_app(tab)
 
 
+def wait_url(tab, *parts: str, lang: str | None = None, timeout_s: float = 30) -> str:
+    """The address bar once it holds ``parts`` (and ``lang``'s marking, when given), or as it is after
+    ``timeout_s``.  The app writes the query string (and a page link the path) in the run that a click starts;
+    browser.wait_for_app lets 150 ms pass for that run to begin, which on a loaded machine may not be enough."""
+    def done(url: str) -> bool:
+        return all(p in url for p in parts) and (lang is None or ("lang=en" in url) == (lang == "en"))
+
+    deadline = time.monotonic() + timeout_s
+    while not done(tab.url) and time.monotonic() < deadline:
+        tab.wait_for_timeout(100)
+    return tab.url
+
+
 def assert_url(tab, lang: str, *parts: str) -> None:
     """The address bar holds ``parts`` and the language (Chinese, the default, is left out of the URL)."""
-    url = tab.url
+    url = wait_url(tab, *parts, lang=lang)
     for part in parts:
         assert part in url, (part, url)
     assert ("lang=en" in url) == (lang == "en"), url
@@ -245,7 +259,7 @@ def test_help_page_links_to_every_page_and_opens_one(app, page, lang):
     shot(page, f"help_{lang}")
     links.filter(has_text=translate("nav.cases", lang)).first.click()
     browser.wait_for_app(page)
-    assert "/cases" in page.url, page.url
+    assert "/cases" in wait_url(page, "/cases"), page.url
     wait_metric(page, "wb.kpi.found", lang, "9")
 
 
@@ -282,7 +296,7 @@ def test_workbench_select_a_case_issue_a_red_order_and_see_it_listed(app, page, 
     browser.wait_for_app(page)
     assert_url(page, lang, "case=c06", "q=c06")
     panel = page.locator(".st-key-case_panel")
-    assert "c06" in panel.locator("h3").first.inner_text()
+    panel.locator("h3").first.filter(has_text="c06").wait_for(timeout=30_000)  # (waited for, as the URL)
 
     form = page.locator("[data-testid=stForm]").first
     form.scroll_into_view_if_needed()
@@ -320,7 +334,7 @@ def test_sign_in_refuses_a_wrong_password_keeps_the_session_on_reload_and_signs_
 
         browser.sign_in(tab, *STAFF)
         assert_clean(tab)
-        assert "/staffing" in tab.url  # the link opens right after sign-in, with its filters
+        assert "/staffing" in wait_url(tab, "/staffing")  # the link opens right after sign-in, with its filters
         wait_metric(tab, "stf.kpi.grids", "zh", "2")  # a 东县 account sees 东县 only
         assert "东县" in tab.locator("h1").first.inner_text()
         sidebar = tab.locator("[data-testid=stSidebar]")

@@ -4,14 +4,12 @@ answers for the load balancer."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
+from bench.server import StreamlitServer, health
 from tests.conftest import FIXTURES, ROOT
 
 ENV_FILE = ROOT / "deploy" / "production.env"
@@ -71,10 +69,20 @@ def test_the_service_environment_overrides_the_profile_defaults(tmp_path):
     assert r.stdout.strip() == "refresh=15 demo=0 details=none", r.stderr  # set: kept; unset: the profile's
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class ProfileServer(StreamlitServer):
+    """``deploy/run-production.sh --server.port <port>`` with the test's environment only.  bench/server.py
+    starts it: ready when its own socket on the port answers the health check, on another free port if a
+    different process took the first one before it bound it."""
+
+    def __init__(self, db_url: str, env: dict[str, str]) -> None:
+        super().__init__(db_url, startup_timeout=60)
+        self.env = env
+
+    def command(self) -> list[str]:
+        return ["bash", str(SCRIPT), "--server.port", str(self.port)]
+
+    def environment(self) -> dict[str, str]:
+        return self.env
 
 
 def test_started_with_the_profile_the_health_endpoint_answers(tmp_path):
@@ -83,19 +91,7 @@ def test_started_with_the_profile_the_health_endpoint_answers(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'prod.db'}"
     load_dataset(FIXTURES / "metrics", make_engine(url))
-    port = _free_port()
     env = {**os.environ, "GOV_DB_URL": url, "GOV_COOKIE_SECRET": SECRET, "PYTHON": sys.executable,
            "GOV_ALLOWED_HOSTS": "127.0.0.1,localhost"}
-    proc = subprocess.Popen(["bash", str(SCRIPT), "--server.port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        body, deadline = None, time.time() + 60
-        while time.time() < deadline and body is None:
-            try:
-                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read()
-            except OSError:
-                time.sleep(0.3)
-        assert body == b"ok"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with ProfileServer(url, env) as srv:  # (start raises unless the health endpoint answered "ok")
+        assert health(srv.url) == "ok"
