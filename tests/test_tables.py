@@ -2,12 +2,14 @@
 given — values as shown (per cent, labels, links), st.column_config, and the Styler of coloured cells."""
 from __future__ import annotations
 
+import ast
 from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from ui import tables
+from tests.conftest import ROOT
+from ui import i18n, tables
 from ui.i18n import translate
 
 RED = "color: #C00; font-weight: 600"
@@ -82,3 +84,26 @@ def test_selected_reads_the_picked_row():
     assert tables.selected(SimpleNamespace(selection=SimpleNamespace(rows=[])), df, "case_no") is None
     assert tables.selected(None, df, "case_no") is None
 
+
+KINDS = {"text", "int", "number", "pct", "pct2", "bar", "num0", "num1", "num2", "change", "datetime", "date", "case",
+         "link"}
+
+
+def test_every_catalog_key_a_column_description_names_exists():
+    """As tests/test_i18n_fmt.py checks the keys of t("…") calls: the label keys, ``help`` keys and ``labels``
+    prefixes written in the column descriptions of pages/ and ui/ (a key without a dot, "#", is shown as is)."""
+    keys, prefixes = set(), set()
+    for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Tuple) and len(node.elts) in (3, 4)
+                    and isinstance(node.elts[2], ast.Constant) and node.elts[2].value in KINDS):
+                continue
+            if isinstance(node.elts[1], ast.Constant):
+                keys.add(node.elts[1].value)
+            if len(node.elts) == 4 and isinstance(node.elts[3], ast.Dict):
+                for k, v in zip(node.elts[3].keys, node.elts[3].values):
+                    if isinstance(k, ast.Constant) and isinstance(v, ast.Constant):
+                        (keys if k.value == "help" else prefixes if k.value == "labels" else set()).add(v.value)
+    assert len(keys) > 50 and {"enum.status", "enum.grade"} <= prefixes, "the scan found the descriptions"
+    assert sorted(k for k in keys if "." in k and k not in i18n.CATALOG) == []
+    assert sorted(p for p in prefixes if not any(key.startswith(p + ".") for key in i18n.CATALOG)) == []
