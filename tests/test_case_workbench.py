@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -158,6 +159,28 @@ def test_open_supervisions(metrics_engine):
     assert C.open_supervision_counts(metrics_engine, CaseFilter(region_code="120"), now=NOW)["total"] == 0
 
 
+def test_order_state():
+    assert C.order_state(datetime(2026, 3, 18, 9, 0), True) == "resolved"  # a resolution time decides
+    assert C.order_state(None, True) == "past"
+    assert C.order_state(pd.NaT, False) == "open"
+
+
+def test_case_detail_gives_each_order_its_state(metrics_engine):
+    # SV1 on c08: yellow, deadline 03-15 09:00, not resolved by now (03-20 12:00)
+    assert C.case_detail(metrics_engine, "c08", STAFF, now=NOW).supervisions["state"].tolist() == ["past"]
+
+
+@pytest.mark.parametrize("user, status, reason", [
+    (STAFF, "handling", None),
+    (STAFF, "closed", "case_closed"),
+    (User("访客", role="viewer"), "handling", "role"),
+    (None, "reported", "role"),
+    (User("访客", role="viewer"), "closed", "case_closed"),  # said first, to everyone
+])
+def test_issue_refusal_mirrors_the_write(user, status, reason):
+    assert S.issue_refusal(user, status) == reason
+
+
 # --- writes (each test on a fresh database) --------------------------------------------------------------------
 
 @pytest.fixture
@@ -191,6 +214,16 @@ def test_issue_and_resolve_a_supervision_order(loaded):
     assert C.case_detail(loaded, "c06", STAFF, now=NOW).events.iloc[-1]["action"] == "note"
     with pytest.raises(WriteRefused, match="already resolved"):
         S.resolve_supervision(loaded, STAFF, sid, now=NOW)
+
+
+def test_open_supervision_list_says_when_it_was_cut(loaded):
+    S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 22, 18, 0), "x"), now=NOW)
+    assert len(C.open_supervisions(loaded, ALL, now=NOW)) == 2  # SV1 (deadline 03-15 09:00) and the new one
+    one = C.open_supervision_list(loaded, ALL, now=NOW, limit=1)
+    assert (one.rows["supervision_id"].tolist(), one.cut) == (["SV1"], True)  # the nearest deadline
+    both = C.open_supervision_list(loaded, ALL, now=NOW, limit=2)
+    assert (len(both.rows), both.cut) == (2, False)  # exactly the limit: nothing left out
+    assert C.open_supervision_list(loaded, ALL, now=NOW).limit == C.OPEN_ORDER_LIMIT == 500
 
 
 @pytest.mark.parametrize("user, order, message", [

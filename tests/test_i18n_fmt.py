@@ -15,7 +15,7 @@ def test_every_key_has_both_languages():
 
 def test_every_key_used_in_code_exists():
     used: set[str] = set()
-    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]:
+    for path in [ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").rglob("*.py")]:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""", path.read_text(encoding="utf-8")))
     assert used, "the scan found no keys"
     assert sorted(k for k in used if k not in i18n.CATALOG and not k.endswith(".")) == []

@@ -106,9 +106,12 @@ def test_the_views_show_metrics_at_all(rendered):
 
 
 def test_every_page_with_a_metric_is_visited():
+    """A page's metrics are in its file or in the modules of its views (ui/<page>/, e.g. ui/supervision/)."""
     with_metrics = {path.stem for path in (ROOT / "pages").glob("*.py")
-                    if ".metric(" in path.read_text(encoding="utf-8")}
+                    if any(".metric(" in p.read_text(encoding="utf-8")
+                           for p in [path, *(ROOT / "ui" / path.stem).glob("*.py")])}
     assert with_metrics <= {page for page, _q, _s in VISITS}
+    assert "supervision" in with_metrics
 
 
 def test_rates_name_their_denominator_and_the_period_date(rendered):
@@ -179,7 +182,8 @@ def test_bounce_help_quotes_the_threshold_the_count_uses(rendered):
 
 def test_metric_values_go_through_fmt():
     """A count in a metric is written by ui/fmt (万 in Chinese), never with an ad-hoc thousands separator."""
-    ad_hoc = [(path.name, n, line.strip()) for path in sorted((ROOT / "pages").glob("*.py"))
+    ad_hoc = [(path.name, n, line.strip())
+              for path in [*sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").rglob("*.py"))]
               for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
               if ".metric(" in line and re.search(r"\{[^{}]*:,[^{}]*\}", line)]
     assert ad_hoc == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 from conftest import FIXTURES, fresh_engine
 
@@ -246,3 +247,20 @@ def test_an_empty_selection(eng):
     assert se.supervision_effect_by_grade(eng, none, NOW)["orders"].tolist() == [0, 0, 0]
     assert se.repeat_orders(eng, none, now=NOW).empty and se.repeat_order_count(eng, none, NOW) == 0
     assert se.orders_past_deadline(eng, none, NOW).empty
+
+
+def test_step_share_table_is_one_row_per_group():
+    # a by-department distribution as step_time_distribution gives it: a step's n and share on each bucket row
+    dist = pd.DataFrame([
+        ("DA", "东县住建局", "accept", 0, 4, 0.75), ("DA", "东县住建局", "accept", 1, 4, 0.75),
+        ("DA", "东县住建局", "handle", 0, 3, 1 / 3),
+        ("DB", "东县司法局", "handle", 0, 5, 0.2), ("DB", "东县司法局", "accept", 0, 6, 0.5),
+    ], columns=["department", "department_name", "step", "bucket", "n", "within_share"])
+    out = process.step_share_table(dist, "department")
+    assert list(out.columns) == ["department", "name", "cases", "accept", "handle"]  # the steps in process order
+    assert out["department"].tolist() == ["DB", "DA"]  # most cases first: DB's largest n is 6, DA's 4
+    rows = out.set_index("department")
+    assert (rows.loc["DB", "name"], rows.loc["DB", "cases"], rows.loc["DB", "accept"]) == ("东县司法局", 6, 0.5)
+    assert rows.loc["DA", "handle"] == pytest.approx(1 / 3) and rows.loc["DA", "accept"] == 0.75
+    by_category = process.step_share_table(dist.rename(columns={"department": "category"}), "category")
+    assert by_category["name"].tolist() == ["DB", "DA"]  # a category is named by its code (the page translates)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import io
 import math
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -280,3 +280,21 @@ def test_html_is_printable_escaped_and_holds_the_ranking(eng):
     assert doc.index("甲一村</td>") < doc.index("甲二村</td>")  # in rank order
     en = bulletin_html(bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW), "en")
     assert "东县: grid governance bulletin, February 2026" in en and "<td class=\"n\">63.5</td>" in en
+
+
+def test_recent_months_newest_first_across_the_new_year():
+    assert ranking.recent_months(date(2026, 2, 15), 4) == ["2026-02", "2026-01", "2025-12", "2025-11"]
+    months = ranking.recent_months(date(2026, 3, 20))
+    assert len(months) == 13 and months[0] == "2026-03" and months[-1] == "2025-03"
+
+
+@pytest.mark.parametrize("region_level, levels", [
+    (None, ["county", "township", "village"]),  # the whole tree
+    ("city", ["county", "township", "village"]),
+    ("county", ["township", "village"]),
+    ("township", ["village"]),
+    ("village", []),
+    ("grid", []),
+])
+def test_unit_levels_are_the_levels_below_the_region(region_level, levels):
+    assert ranking.unit_levels(region_level) == levels

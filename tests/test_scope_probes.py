@@ -2606,7 +2606,7 @@ def test_no_page_renders_raw_html():
     components) appears only in the reviewed places."""
     import ast
 
-    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+    files = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").rglob("*.py"))]
     unsafe, unreviewed = [], []
     for path in files:
         rel = path.relative_to(ROOT).as_posix()

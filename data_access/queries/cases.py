@@ -276,7 +276,7 @@ class CaseDetail:
     steps: pd.DataFrame  # step, entered_at, hours, limit_hours, over (one row per step of STEPS)
     events: pd.DataFrame  # seq, at, action, actor, org_code, org_name, note, hours_since_previous
     supervisions: pd.DataFrame  # supervision_id, grade, issued_by, issued_by_name, issued_at, deadline,
-    #                              resolved_at, note, past_deadline
+    #                              resolved_at, note, past_deadline, state (order_state)
 
 
 STEP_COLUMNS = {"accept": "accepted_at", "dispatch": "dispatched_at", "handle": "handled_at",
@@ -357,10 +357,19 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     events["org_name"] = [org_name(c) for c in events["org_code"]]
     events["hours_since_previous"] = (events["at"].diff().dt.total_seconds() / 3600) if len(events) else []
     orders["past_deadline"] = [res is None and dl < now for res, dl in zip(orders["resolved_at"], orders["deadline"])]
+    orders["state"] = [order_state(res, past) for res, past in zip(orders["resolved_at"], orders["past_deadline"])]
     orders["issued_by_name"] = orders["issued_by_name"].fillna(
         pd.Series([org_name(c) for c in orders["issued_by"]], dtype=object))
     return CaseDetail(fields=fields, time_limit_hours=limit, steps=step_times(fields, limit, now),
                       events=events, supervisions=orders)
+
+
+def order_state(resolved_at: datetime | None, past_deadline: bool) -> str:
+    """An order's state: 'resolved' once it has a resolution time, else 'past' (its deadline has passed) or
+    'open'."""
+    if resolved_at is not None and not pd.isna(resolved_at):
+        return "resolved"
+    return "past" if past_deadline else "open"
 
 
 # --- the orders tab: open supervision orders ------------------------------------------------------------
@@ -392,6 +401,23 @@ def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None
         dtype="float64")
     df = add_place_names(df, r.tree)
     return df[OPEN_ORDER_COLUMNS]
+
+
+OPEN_ORDER_LIMIT = 500  # the orders tab lists the nearest deadlines only
+
+
+@dataclass(frozen=True)
+class OpenOrders:
+    rows: pd.DataFrame  # OPEN_ORDER_COLUMNS, nearest deadline first, at most ``limit`` rows
+    cut: bool  # more orders are open than ``limit``: the list holds only the nearest deadlines
+    limit: int
+
+
+def open_supervision_list(engine: Engine, f: CaseFilter, now: datetime | None = None,
+                          limit: int = OPEN_ORDER_LIMIT) -> OpenOrders:
+    """:func:`open_supervisions`, at most ``limit`` of them, saying whether more are open (one more is read)."""
+    rows = open_supervisions(engine, f, now, limit=limit + 1)
+    return OpenOrders(rows=rows.iloc[:limit], cut=len(rows) > limit, limit=limit)
 
 
 def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None = None) -> dict[str, int]:

@@ -48,6 +48,17 @@ def _check_writer(user: User | None) -> User:
     return user
 
 
+def issue_refusal(user: User | None, case_status: str) -> str | None:
+    """Why :func:`issue_supervision` would refuse any order on a case of ``case_status`` by ``user``, before
+    anything is filled in: its reason 'case_closed' (checked first: said to everyone) or 'role'; None when
+    an order may be issued (the form is offered; the write still checks everything)."""
+    if case_status == "closed":
+        return "case_closed"
+    if user is None or not may_write(user):
+        return "role"
+    return None
+
+
 def _next_seq(conn: Connection, case_no: str) -> int:
     return (conn.execute(select(func.max(case_events.c.seq)).where(case_events.c.case_no == case_no))
             .scalar_one() or 0) + 1

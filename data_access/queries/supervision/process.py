@@ -202,6 +202,23 @@ def step_time_distribution(engine: Engine, f: CaseFilter, by: str | None = "cate
     return df
 
 
+def step_share_table(dist: pd.DataFrame, by: str) -> pd.DataFrame:
+    """A :func:`step_time_distribution` grouped ``by`` ('category' or 'department') as one row per group:
+    the group's code (column ``by``), ``name`` (the department's name; the code for a category), ``cases``
+    (the largest n of its steps) and, per step of PROCESS_STEPS it has, the share of cases within the step's
+    limit (a fraction); most cases first."""
+    table = dist.drop_duplicates([by, "step"])
+    wide = table.pivot_table(index=by, columns="step", values="within_share", aggfunc="first", dropna=False)
+    n = table.groupby(by, dropna=False)["n"].max()
+    wide = wide.reindex(columns=[s for s in PROCESS_STEPS if s in wide.columns])
+    names = dict(zip(table["department"], table["department_name"])) if by == "department" else {}
+    out = pd.DataFrame({by: wide.index.to_numpy(), "name": [names.get(k, k) for k in wide.index],
+                        "cases": n.reindex(wide.index).to_numpy()})
+    for s in wide.columns:
+        out[s] = wide[s].astype(float).to_numpy()
+    return out.sort_values("cases", ascending=False)
+
+
 def department_table(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
     """One row per department that received cases in the selection (DEPARTMENT_COLUMNS), most cases first.
 

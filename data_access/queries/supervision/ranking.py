@@ -160,6 +160,25 @@ def previous_month(month: str) -> str:
     return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
+def recent_months(today: date, n: int = 13) -> list[str]:
+    """The month of ``today`` and the n-1 before it, newest first ('YYYY-MM'): the months a ranking can be
+    asked for (the first is still running; the second, the last complete one, is the usual choice)."""
+    out, y, m = [], today.year, today.month
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out
+
+
+def unit_levels(region_level: str | None) -> list[str]:
+    """The LEVELS whose units can be ranked under a region of ``region_level`` (None: the whole tree), i.e.
+    those below it; none under a village or anything lower."""
+    if region_level is None:
+        return list(LEVELS)
+    below = LEVEL_ORDER.index(region_level) if region_level in LEVEL_ORDER else len(LEVEL_ORDER)
+    return [lv for lv in LEVELS if lv in LEVEL_ORDER and LEVEL_ORDER.index(lv) > below]
+
+
 def _resolve_parent(engine: Engine, f: CaseFilter, level: str, parent_code: str | None) -> Resolved:
     """The parent region, checked against the jurisdiction; ``level`` must lie below it."""
     if level not in LEVELS:

@@ -1,0 +1,88 @@
+"""The case workbench's list (pages/cases.py): the filtered cases, sorted and paged (keyset cursors, back to the
+first page whenever the filter or the sort changes), a row picked opens the case; the export buttons above it.
+Layout only."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from data_access.queries import cases
+from data_access.queries.cases import DEFAULT_SORT, SORTS
+from ui import charts, data, export, fmt, tables
+from ui.case_panel import open_case
+from ui.state import lang, t
+
+
+def _overdue(days) -> str:
+    return "" if pd.isna(days) else charts.OVERDUE_STYLE
+
+
+def list_columns(cat_name: dict[str, str]) -> list[tables.Column]:
+    return [
+        ("case_no", "wb.col.case_no", "text", {"width": 150}),
+        ("title", "wb.col.title", "text", {"width": "medium"}),
+        ("category", "wb.col.category", "text", {"labels": cat_name}),
+        ("grid_name", "wb.col.grid", "text"),
+        ("village_name", "wb.col.village", "text"),
+        ("township_name", "wb.col.township", "text"),
+        ("status", "wb.col.status", "text",
+         {"width": "small", "labels": "enum.status", "style": tables.colored(charts.STATUS_TEXT_COLORS)}),
+        ("reported_at", "wb.col.reported", "datetime"),
+        ("due_at", "wb.col.due", "datetime"),
+        ("overdue_days", "wb.col.overdue_days", "num1", {"help": "help.overdue_by", "style": _overdue}),
+        ("department_name", "wb.col.department", "text"),
+        ("supervision_grade", "wb.col.grade", "text",
+         {"width": "small", "labels": "enum.grade", "style": tables.colored(charts.GRADE_TEXT_COLORS)}),
+    ]
+
+
+def _pager_state(sig: str) -> tuple[int, object]:
+    """Page and keyset cursor; back to page 1 whenever the filter or the sort changes."""
+    if st.session_state.get("wb_sig") != sig:
+        st.session_state.wb_sig = sig
+        st.session_state.wb_page = 1
+        st.session_state.wb_cursor = None
+    return st.session_state.wb_page, st.session_state.wb_cursor
+
+
+def _go(page: int, cursor) -> None:
+    st.session_state.wb_page = page
+    st.session_state.wb_cursor = cursor
+
+
+def case_list(f, now, cat_name: dict, total: int) -> None:
+    top = st.columns([4, 3], vertical_alignment="bottom")
+    top[0].segmented_control(t("wb.sort"), SORTS, key="wb_sort", format_func=lambda s: t(f"wb.sort.{s}"),
+                             required=True)
+    sort = st.session_state.get("wb_sort") or DEFAULT_SORT
+    page_no, cursor = _pager_state(repr((f, sort)))
+    with st.spinner(t("wb.loading")):
+        page = data.get(cases.case_page, f, sort=sort, page=page_no, cursor=cursor, now=now, total=total,
+                        primary=True)
+    with top[1]:
+        export.export_buttons(f, page.total, now)
+    if page.total == 0:
+        st.info(t("wb.empty"))
+        return
+    rows = page.rows.assign(overdue_days=[h / 24 if not pd.isna(h) and h > 0 else None
+                                          for h in page.rows["overdue_hours"]])
+    event = tables.show(rows, list_columns(cat_name), on_select="rerun", selection_mode="single-row",
+                        key=f"wb_list_{abs(hash((repr(f), sort, page.page)))}",
+                        height=38 + 35 * min(len(rows), 15), width="stretch")
+    picked = tables.selected(event, rows, "case_no")
+    if picked is not None:
+        if picked != st.session_state.get("wb_case"):
+            st.toast(t("wb.case.opened", case_no=fmt.plain(picked)), icon=":material/south:")
+        open_case(picked)
+    c = st.columns([1, 1, 3, 1, 1], vertical_alignment="center")
+    c[0].button(t("wb.page.first"), icon=":material/first_page:", disabled=page.page <= 1, on_click=_go,
+                args=(1, None), width="stretch")
+    c[1].button(t("wb.page.prev"), icon=":material/chevron_left:", disabled=page.prev is None, on_click=_go,
+                args=(page.page - 1, page.prev), width="stretch")
+    c[2].markdown(t("wb.page.of", page=f"{page.page:,}", pages=f"{page.pages:,}", total=fmt.count(page.total, lang())),
+                  text_alignment="center")
+    c[3].button(t("wb.page.next"), icon=":material/chevron_right:", disabled=page.next is None, on_click=_go,
+                args=(page.page + 1, page.next), width="stretch")
+    c[4].button(t("wb.page.last"), icon=":material/last_page:", disabled=page.page >= page.pages, on_click=_go,
+                args=(page.pages, None), width="stretch")
+    st.caption(t("wb.list.hint"))

@@ -1,0 +1,188 @@
+"""The case workbench's case panel (pages/cases.py): one case in full — its facts, steps against their limits,
+event log and supervision orders — with the form that issues an order and the buttons that resolve one.
+Layout only; the rules are data_access's (queries/cases.py, writes/orders.py)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from data_access.core.access import may_see_personal_data, may_write
+from data_access.core.metrics import RESOLUTION_LEVELS
+from data_access.queries import cases
+from data_access.queries.cases import GRADES
+from data_access.writes import orders
+from data_access.writes.orders import MAX_NOTE_LENGTH, SupervisionOrder
+from data_access.writes.workflow import WriteRefused
+from ui import charts, data, fmt, tables
+from ui.auth import current_user
+from ui.frame import current_filter
+from ui.state import t
+
+
+def _over(flag) -> str:
+    return charts.OVERDUE_STYLE if flag else ""
+
+
+FACT_COLUMNS = [("field", "wb.case.field", "text"), ("value", "wb.case.value", "text")]
+# Each step: when it was reached, hours taken against its limit (a bar of the share used), red when over.
+STEP_COLUMNS = [
+    ("step", "wb.ev.action", "text", {"labels": "enum.step", "style": _over, "style_by": "over"}),
+    ("entered_at", "wb.step.entered", "datetime", {"format": "MM-DD HH:mm"}),
+    ("hours", "wb.case.hours", "num1", {"style": _over, "style_by": "over"}),
+    ("limit_hours", "wb.case.step_limit", "num1"),
+    ("used", "wb.step.used", "bar", {"help": "wb.step.used.help", "width": "small"}),
+    ("state", "wb.step.state", "text", {"labels": "wb.step", "style": _over, "style_by": "over"}),
+]
+EVENT_COLUMNS = [
+    ("seq", "#", "number", {"width": "small"}),
+    ("at", "wb.ev.at", "datetime"),
+    ("action", "wb.ev.action", "text", {"labels": "enum.action"}),
+    ("actor", "wb.ev.actor", "text"),
+    ("org_name", "wb.ev.org", "text"),
+    ("note", "wb.ev.note", "text", {"width": "medium"}),
+    ("hours_since_previous", "wb.ev.gap", "num1"),
+]
+
+
+def open_case(case_no: str | None) -> None:
+    """Show ``case_no`` in the panel (None: close it); the page keeps it in the URL (``?case=``)."""
+    st.session_state.wb_case = case_no or ""
+
+
+def _ts(x) -> str:
+    return "—" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m-%d %H:%M")
+
+
+def _refusal(e: WriteRefused) -> str:
+    key = f"write.{e.reason}"
+    text = t(key, **{k: str(v) for k, v in e.params.items()}) if e.reason else str(e)
+    return text if text != key else str(e)
+
+
+def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
+    user = current_user()
+    d = data.fresh(cases.case_detail, case_no, user, scope_code=current_filter().scope_code, now=data.now_bucket())
+    if d is None:
+        st.warning(t("wb.case.not_found", case_no=fmt.plain(case_no)))
+        open_case(None)
+        return
+    x = d.fields
+    with st.container(border=True, key="case_panel"):
+        head = st.columns([6, 1], vertical_alignment="center")
+        head[0].subheader(f"{fmt.plain(x['case_no'])} · {fmt.plain(x['title'])}", anchor=False)
+        head[1].button(t("wb.case.close"), icon=":material/close:", on_click=open_case, args=(None,), width="stretch")
+        _badges(d)
+        left, right = st.columns([4, 5])
+        with left:
+            tables.show(_facts(d, cat_name), FACT_COLUMNS, width="stretch")
+            if not may_see_personal_data(user):
+                st.caption(t("wb.case.masked"))
+            if x["description"]:
+                st.markdown(f"**{t('wb.case.description')}**")
+                st.text(x["description"])
+            st.markdown(f"**{t('wb.case.settled')}**")
+            st.caption(level_path(x["resolution_level"]))
+        with right:
+            st.markdown(f"**{t('wb.case.steps')}**")
+            used = [None if pd.isna(h) else min(9.99, h / lim)  # shown up to 999 %; the hours say the rest
+                    for h, lim in zip(d.steps["hours"], d.steps["limit_hours"])]
+            tables.show(d.steps.assign(used=used), STEP_COLUMNS, width="stretch")
+            st.caption(t("wb.case.steps.help"))
+        st.markdown(f"**{t('wb.case.timeline')}**")
+        tables.show(d.events, EVENT_COLUMNS, width="stretch")
+        orders_on_case(d, user)
+        refused = orders.issue_refusal(user, x["status"])
+        if refused is None:
+            order_form(case_no, now)
+        else:
+            st.caption(t("wb.order.closed_case" if refused == "case_closed" else "wb.order.no_role"))
+
+
+def _badges(d) -> None:
+    x = d.fields
+    with st.container(horizontal=True):
+        st.badge(t(f"enum.status.{x['status']}"), color=charts.STATUS_BADGE[x["status"]])
+        if x["overdue_hours"] is not None and x["overdue_hours"] > 0:
+            st.badge(t("wb.case.overdue_by", d=f"{x['overdue_hours'] / 24:.1f}"), color="red",
+                     icon=":material/schedule:")
+        if x["on_the_spot"]:
+            st.badge(t("wb.case.on_the_spot"), color="violet")
+        for g in d.supervisions.loc[d.supervisions["state"] != "resolved", "grade"]:
+            st.badge(t(f"enum.grade.{g}"), color=charts.GRADE_BADGE.get(g, "gray"), icon=":material/gavel:")
+
+
+def _facts(d, cat_name: dict) -> pd.DataFrame:
+    x = d.fields
+    place = " / ".join(p for p in (x["county_name"], x["township_name"], x["village_name"], x["grid_name"]) if p)
+    category = cat_name.get(x["category"], x["category"])
+    return pd.DataFrame([
+        (t("wb.col.category"), f"{category}（{t('wb.case.limit', h=f'{d.time_limit_hours:g}')}）"),
+        (t("wb.case.source"), t(f"enum.source.{x['source']}")),
+        (t("wb.case.place"), place),
+        (t("wb.col.reported"), _ts(x["reported_at"])),
+        (t("wb.col.due"), _ts(x["due_at"])),
+        (t("wb.case.closed_at"), _ts(x["closed_at"])),
+        (t("wb.col.department"), x.get("department_name") or "—"),
+        (t("wb.case.satisfaction"), "★" * int(x["satisfaction"]) if x["satisfaction"] else "—"),
+        (t("wb.case.reporter"), f"{x['reporter_name'] or '—'} · {x['reporter_phone'] or '—'}"),
+    ], columns=["field", "value"])
+
+
+def level_path(level: str | None) -> str:
+    """网格 → 村 → 乡镇 → 县 → 市 with the level the case was settled at marked."""
+    if not level:
+        return t("wb.case.not_settled")
+    return " → ".join(f"【{t(f'enum.level.{lv}')}】" if lv == level else t(f"enum.level.{lv}")
+                      for lv in RESOLUTION_LEVELS)
+
+
+def orders_on_case(d, user) -> None:
+    if d.supervisions.empty:
+        return
+    st.markdown(f"**{t('wb.case.orders')}**")
+    for _, o in d.supervisions.iterrows():
+        c = st.columns([5, 1], vertical_alignment="center")
+        state = t("wb.order.state.resolved", at=_ts(o["resolved_at"])) if o["state"] == "resolved" else \
+            t(f"wb.order.state.{o['state']}")
+        c[0].markdown(t("wb.order.line", grade=t(f"enum.grade.{o['grade']}"), by=o["issued_by_name"] or "—",
+                        at=_ts(o["issued_at"]), deadline=_ts(o["deadline"]), state=state))
+        if o["note"]:
+            c[0].caption(fmt.plain(o["note"]))
+        if o["state"] != "resolved" and may_write(user):
+            c[1].button(t("wb.order.resolve"), key=f"resolve_{o['supervision_id']}", on_click=_resolve,
+                        args=(o["supervision_id"],), icon=":material/task_alt:", width="stretch")
+
+
+def _resolve(sid: str) -> None:
+    try:
+        data.write(orders.resolve_supervision, current_user(), sid)
+    except WriteRefused as e:
+        st.session_state.wb_flash = ("error", t("wb.order.refused", reason=_refusal(e)))
+    else:
+        st.session_state.wb_flash = ("success", t("wb.order.resolved", id=sid))
+
+
+def order_form(case_no: str, now: datetime) -> None:
+    with st.form(f"order_{case_no}", clear_on_submit=True, border=True):
+        st.markdown(f"**{t('wb.order.title')}**")
+        c = st.columns([2, 2, 1])
+        grade = c[0].segmented_control(t("wb.order.grade"), GRADES, default="normal", required=True,
+                                       format_func=lambda g: t(f"enum.grade.{g}"), key=f"order_grade_{case_no}")
+        default = now + timedelta(days=2)
+        day = c[1].date_input(t("wb.order.deadline"), value=default.date(), min_value=now.date(),
+                              format="YYYY-MM-DD", key=f"order_day_{case_no}")
+        at = c[2].time_input(t("wb.order.time"), value=default.time().replace(second=0, microsecond=0),
+                             key=f"order_time_{case_no}", step=timedelta(minutes=30))
+        note = st.text_area(t("wb.order.note"), max_chars=MAX_NOTE_LENGTH, key=f"order_note_{case_no}",
+                            placeholder=t("wb.order.note.placeholder"))
+        if st.form_submit_button(t("wb.order.submit"), icon=":material/gavel:", type="primary"):
+            try:
+                sid = data.write(orders.issue_supervision, current_user(),
+                                 SupervisionOrder(case_no, grade or "normal", datetime.combine(day, at), note or ""))
+            except WriteRefused as e:
+                st.error(t("wb.order.refused", reason=_refusal(e)), icon=":material/block:")
+            else:
+                st.toast(t("wb.order.done", id=sid), icon=":material/check_circle:")
+                st.rerun()
