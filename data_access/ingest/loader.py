@@ -35,10 +35,22 @@ from data_access.core import schema
 from data_access.core.contract import CASE_STEP_COLUMNS, FILES, Col, FileSpec
 from data_access.core.db import no_statement_timeout
 from data_access.core.derive import derive_event_counts, derive_rereported
+from data_access.core.derived import (
+    ANCESTOR_COLUMNS,
+    CLOSED_CASE_COLUMNS,
+    STEP_HOUR_COLUMNS,
+    allowed_hours,
+    ancestor_codes,
+    closed_late,
+    hours_to_close,
+    late_hours,
+    report_month,
+    step_hours,
+)
 from data_access.core.metrics import REGION_LEVELS, STATUSES
 from data_access.core.regions import rebuild_node_paths
-from data_access.core.search import resume_text_index, suspend_text_index
 from data_access.core.rollups import rebuild_all_summaries
+from data_access.core.search import resume_text_index, suspend_text_index
 from data_access.core.time_limits import apply_rules
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -366,10 +378,9 @@ _LEVEL_RANK = {lvl: i for i, lvl in enumerate(REGION_LEVELS)}
 _STATUS_INDEX = {s: i for i, s in enumerate(STATUSES)}
 # which of accepted_at … closed_at a case in each status has (status index k: steps 1..k)
 _STEPS_OF_STATUS = [tuple(j <= k for j in range(1, 6)) for k in range(len(STATUSES))]
-_DERIVED_CASE_COLS = ["province_code", "city_code", "county_code", "township_code", "village_code",
-                      "top_grid_code", "report_month", "hours_to_close", "closed_late", "late_hours",
-                      "source_due_at", "allowed_hours", "accept_hours", "dispatch_hours", "handle_hours",
-                      "feedback_hours"]
+# the derived columns row_cases appends to the contract's, in its order (data_access/core/derived.py)
+_DERIVED_CASE_COLS = [*ANCESTOR_COLUMNS, "report_month", *CLOSED_CASE_COLUMNS, "source_due_at", "allowed_hours",
+                      *STEP_HOUR_COLUMNS]
 
 
 class _Keys:
@@ -702,17 +713,17 @@ class _Load:
             if row[3] is not None and row[3] not in self.grids:
                 self.grids.refuse(row[0])
                 continue
-            self.grid_ancestry[row[0]] = self._ancestry(row[2], row[3] or row[0])
+            self.grid_ancestry[row[0]] = self._ancestry(row[0], row[2], row[3])
             yield row
 
-    def _ancestry(self, village: str, top_grid: str) -> tuple:
-        """(province, city, county, township, village, top grid) codes; absent levels are None."""
-        codes = dict.fromkeys(REGION_LEVELS)
+    def _ancestry(self, grid: str, village: str, parent_grid: str | None) -> tuple:
+        """The grid's ancestor-code columns (derived.ancestor_codes)."""
+        chain = []
         code = village
         while code is not None:
-            codes[self.region_level[code]] = code
+            chain.append((self.region_level[code], code))
             code = self.region_parent.get(code)
-        return (*codes.values(), top_grid)
+        return ancestor_codes(chain, grid, parent_grid)
 
     def row_staff(self, v: tuple, ok: bool, line: int):
         report = self.report
@@ -777,7 +788,7 @@ class _Load:
             ok = False
         if v[16] is not None and not self.departments.check(v[16], line, report, "department_code"):
             ok = False
-        reported, closed, due, status = v[9], v[14], v[15], v[8]
+        reported, due, status = v[9], v[15], v[8]
         # timestamps in step order, none before an earlier one
         if reported is not None:
             last, last_col = reported, "reported_at"
@@ -821,20 +832,12 @@ class _Load:
         if not ok:
             self.cases.refuse(case_no)
             return None
-        # hours allowed and spent reaching each step (derive.STEP_HOUR_COLUMNS), computed once here
-        ts = [None if x is None else _fromiso(x) for x in v[9:15]]  # reported, accepted … closed
-        rep_ts, due_ts = ts[0], _fromiso(due)
-        steps = [(ts[j] - ts[j - 1]).total_seconds() / 3600.0 if ts[j] is not None and ts[j - 1] is not None
-                 else None for j in range(1, 5)]
-        if closed is not None:
-            closed_ts = ts[5]
-            hours = (closed_ts - rep_ts).total_seconds() / 3600.0
-            late = closed > due
-            late_hours = (closed_ts - due_ts).total_seconds() / 3600.0
-        else:
-            hours = late = late_hours = None
-        return (*v, *self.grid_ancestry[grid], reported[:7], hours, late, late_hours, due,
-                (due_ts - rep_ts).total_seconds() / 3600.0, *steps)
+        # the derived columns (data_access/core/derived.py), computed once here
+        rep, acc, dis, han, fee, clo = [None if x is None else _fromiso(x) for x in v[9:15]]
+        due_ts = _fromiso(due)
+        return (*v, *self.grid_ancestry[grid], report_month(rep), hours_to_close(rep, clo),
+                closed_late(clo, due_ts), late_hours(clo, due_ts), due, allowed_hours(rep, due_ts),
+                step_hours(rep, acc), step_hours(acc, dis), step_hours(dis, han), step_hours(han, fee))
 
     def row_case_events(self, v: tuple, ok: bool, line: int):
         # hot path (≈ 4 per case): plain dict/set lookups, the slow checks only on a miss
