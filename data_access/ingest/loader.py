@@ -835,7 +835,7 @@ class _Load:
         # the derived columns (data_access/core/derived.py), computed once here
         rep, acc, dis, han, fee, clo = [None if x is None else _fromiso(x) for x in v[9:15]]
         due_ts = _fromiso(due)
-        return (*v, *self.grid_ancestry[grid], report_month(rep), hours_to_close(rep, clo),
+        return (*v, *self.grid_ancestry[grid], report_month(v[9]), hours_to_close(rep, clo),
                 closed_late(clo, due_ts), late_hours(clo, due_ts), due, allowed_hours(rep, due_ts),
                 step_hours(rep, acc), step_hours(acc, dis), step_hours(dis, han), step_hours(han, fee))
 
