@@ -5,8 +5,8 @@ computed from (schema.py lists them under "derived").  Each value that code comp
 has its Python function here, and where SQL computes it too (a set-based UPDATE over many cases) its SQL
 expression is built right beside it, from the same operands, so that the two cannot drift apart:
 
-- the loader's case rule (data_access/ingest/loader.py, ``row_cases``) fills every per-case column below
-  with the Python functions, once per row;
+- the loader's case rule (data_access/ingest/case_rules.py, ``row_cases``; the ancestor codes once per
+  grid in ingest/rules.py) fills every per-case column below with the Python functions, once per row;
 - the workflow writes (data_access/writes/workflow.py) fill them with the same functions for the case they
   report or close, and clear the closed-case ones on a reopen;
 - derive.py runs the SQL expressions as UPDATEs (the step hours after every load and write; the event
