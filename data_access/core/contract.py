@@ -2,9 +2,10 @@
 
 One :class:`FileSpec` per CSV file, in load order (parents before children),
 each with its columns in contract order.  The loader validates against these
-and the exporter writes them; rules that span columns or files (references,
-timestamp order, status agreement, event sequences) live in
-:mod:`data_access.ingest.loader`.
+(each cell: data_access/ingest/converting.py, which also addresses a row's columns
+by these names) and the exporter writes them; rules that span columns or files
+(references, timestamp order, status agreement, event sequences) live in
+data_access/ingest/rules.py and case_rules.py.
 
 A column is *required in the header* when its values are required (non-empty);
 a column whose values are all optional may be left out of the file.

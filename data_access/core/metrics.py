@@ -2,7 +2,12 @@
 
 Every view computes its numbers from these, whether the counts come from the
 ``case_summary`` roll-up or straight from ``cases``; a help text in the UI
-quotes the same wording (ui/i18n.py keys ``help.*``).
+quotes the same wording (ui/i18n.py keys ``help.*``).  The columns of ``cases``
+these measures are computed from, where they are derived rather than given by
+the dataset (hours to close, closed late, late hours, step hours, …), are
+defined once in data_access/core/derived.py: a Python function per value and
+its SQL twin beside it.  Where each measure and each derived column is used:
+the section "Where they are used" at the end.
 
 - **case**: a case *reported* in the selected period and region.
 - **closed** (办结): ``status = 'closed'``.  **open**: any other status.
@@ -79,6 +84,72 @@ quotes the same wording (ui/i18n.py keys ``help.*``).
 - **clean-governance units** (清廉单元): units against the eligible villages and
   townships, the monthly ranking by score with rank change, rated good, named
   in the bulletin, a unit's history: data_access/queries/clean_units.py.
+
+Where they are used
+-------------------
+
+Measures (the constants and functions of this module in brackets):
+
+- **case, closed, open, closure rate, on time, on-time rate, settled on the spot, resolution level**
+  [``STATUSES``, ``RESOLUTION_LEVELS``, :class:`CaseKpis`, :func:`ratio`]: counted per slice by the roll-ups
+  (core/rollups.py → ``case_summary``, ``case_summary_county``) or straight from ``cases`` where they
+  cannot answer (queries/overview.py); :class:`CaseKpis` carries them to the Overview (ui/data.py,
+  pages/overview.py), the monthly ranking (queries/supervision/ranking.py) and the bulletin (ui/bulletin.py);
+  the closure rate beside the verified one in queries/supervision/integrity.py.
+- **overdue, open overdue, overdue by**: the conditions and hours in core/filters.py
+  (``open_overdue_condition``, ``open_overdue_at_condition``, ``overdue_hours_expr``), used by
+  queries/overview.py, queries/cases.py (the workbench's sort and column), queries/case_export.py,
+  queries/supervision/backlog.py, process.py and ranking.py.
+- **median hours to close** [``HOUR_BUCKET_EDGES``, ``BUCKET_COLUMNS``, :func:`hour_bucket_sql`,
+  :func:`median_from_histogram`]: the histogram columns of the roll-ups (core/rollups.py; their number is
+  schema.N_HOUR_BUCKETS), read by queries/overview.py; the same histogram and median in
+  queries/supervision/effect.py (hours from an order to the close) and process.py.
+- **step time, its limit, within the limit** [``STEPS``, ``STEP_SHARES``, ``EDGE_SLACK_HOURS``,
+  ``RATIO_BUCKET_EDGES``]: core/rollups.py (``step_limit_expr``, ``within_limit_sql``, ``ratio_bucket_sql`` →
+  ``process_summary``), queries/supervision/process.py, the case detail's step table
+  (queries/cases.py ``step_times``), pages/supervision.py; migration 0010 rebuilt ``process_summary`` when
+  ``EDGE_SLACK_HOURS`` came in.
+- **due time**: core/time_limits.py (the working-day rule; applied after a load and by ``set_rule``,
+  ``due_at_for`` for a new case), derived.calendar_due_at (calendar hours); every overdue measure reads it.
+- **returned, bounced, reassigned, reopened** [``BOUNCE_RETURNS``]: the event counts on ``cases`` (see
+  below), added up by core/rollups.py (``process_flags``, ``integrity_flags``), read by
+  queries/supervision/process.py and pages/supervision.py.
+- **integrity checks, verified closure rate** [``FAST_CLOSE_HOURS``, ``REREPORT_DAYS``]: core/rollups.py
+  (``integrity_flags``, ``integrity_measures`` → ``case_summary``), queries/supervision/integrity.py; the
+  re-report rule is derived.rereports_sql, run by core/derive.py after a load and by writes/workflow.py
+  when a new report or a close may make one.
+- **open backlog, monthly ranking, supervision-order effect, bounce pairs, staffing, volunteers, assets,
+  clean units**: only in the modules named with their definitions above, which use :func:`ratio` for
+  every rate (as do all queries/ modules).
+- The vocabularies [``STATUSES``, ``RESOLUTION_LEVELS``, ``SOURCES``, ``REGION_LEVELS``]: the interchange
+  format (core/contract.py, and so the loader's checks in ingest/), the writes (writes/workflow.py), the
+  derived ancestor codes (core/derived.py), the UI's labels and exports (ui/charts.py, ui/export.py,
+  pages/cases.py).
+
+Derived columns of ``cases`` (defined in core/derived.py; "set" = computed and stored, "read" = used):
+
+- **ancestor codes** (``province_code`` … ``village_code``, ``top_grid_code``): set by the loader
+  (ingest/, once per grid) and writes/workflow.report_case; read by core/filters.py (the region selection),
+  core/rollups.py (the roll-ups' dimensions), queries/staffing.py.
+- **report_month**: set by the loader and report_case; read by core/rollups.py (the month of a slice) and
+  queries/overview.py.
+- **hours_to_close**: set by the loader and writes/workflow.close_case (cleared by reopen_case); read by
+  core/rollups.py (the histogram, ``sum_hours``, closed implausibly fast), queries/overview.py,
+  queries/supervision/integrity.py, queries/case_export.py.
+- **closed_late, late_hours**: set by the loader, close_case (cleared by reopen_case) and, in SQL, by
+  core/time_limits.apply_rules when the due time moves; read by core/filters.py (overdue, overdue by),
+  core/rollups.py (``n_closed_late``, on time), queries/overview.py, queries/cases.py (sort by time
+  overdue), queries/supervision/backlog.py and ranking.py.
+- **source_due_at**: set by the loader (the dataset's due time as read) and report_case
+  (derived.calendar_due_at); read by core/time_limits.apply_rules (back to calendar hours) and
+  ingest/exporter.py (a dataset exports its own due time).
+- **allowed_hours** and the **step hours** (``accept_hours`` … ``feedback_hours``): set by the loader (Python),
+  by core/derive.derive_step_hours after every workflow write (SQL), and ``allowed_hours`` by
+  core/time_limits.apply_rules (SQL); read by core/rollups.py (``process_summary``: step time against its
+  limit), and so queries/supervision/process.py.
+- **n_returns, n_reassigns, n_reopens, rereported** (SQL only: they depend on other rows): set by
+  core/derive.py after a load and after the writes that change them (writes/workflow.py); read by
+  core/rollups.py, queries/supervision/process.py and integrity.py.
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, and_, delete, func, insert, select
 from sqlalchemy import case as sql_case
 
-from data_access.core.derive import STEP_HOUR_COLUMNS
+from data_access.core.derived import STEP_HOUR_COLUMNS
 from data_access.core.metrics import (
     BOUNCE_RETURNS,
     BUCKET_COLUMNS,
@@ -179,7 +179,7 @@ PROCESS_DIMS = ("report_month", "province_code", "city_code", "county_code", "to
 
 def step_hours_expr(t, step: str):
     """Hours spent reaching ``step`` (from entering the step before); NULL when the step was not reached.
-    Stored per case (``<step>_hours``, derive.derive_step_hours)."""
+    Stored per case (``<step>_hours``: derived.step_hours, kept by derive.derive_step_hours)."""
     return t.c[f"{step}_hours"]
 
 

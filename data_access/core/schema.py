@@ -3,7 +3,8 @@
 One table per file of the interchange format (see docs/DATA_CONTRACT.md), plus
 columns derived at load time that keep the hot queries free of joins:
 every case carries the codes of its ancestors (province … village, top grid),
-its report month, hours to close and whether it closed late.  ``case_summary``
+its report month, hours to close and whether it closed late (each derived
+column's definition: data_access/core/derived.py).  ``case_summary``
 is the month × township × category × status × resolution-level roll-up that
 answers the Overview at any scale; it is maintained by every write path
 (loader, ``data_access.writes.workflow``).
@@ -189,8 +190,8 @@ cases = Table(
     # Closed, and the same reporter (phone) reported the same category in the same grid within
     # metrics.REREPORT_DAYS after it closed: the closure did not settle the matter.
     Column("rereported", Boolean, nullable=False, server_default=false()),
-    # Hours allowed (due_at - reported_at) and spent reaching each step (summary.STEP_SPANS; NULL = step not
-    # reached), stored so that the process roll-up never evaluates timestamp arithmetic per case (derive.py).
+    # Hours allowed (due_at - reported_at) and spent reaching each step (derived.STEP_HOUR_COLUMNS; NULL = step
+    # not reached), stored so that the process roll-up never evaluates timestamp arithmetic per case.
     Column("allowed_hours", Float),
     Column("accept_hours", Float),
     Column("dispatch_hours", Float),

@@ -18,9 +18,10 @@ The definition (quoted in metrics.py):
   2004–2026 in version 1.11.0); ``data_access/holidays/holiday_overrides.csv`` adds years the library
   does not know yet (and wins over the library for any date it lists); a year neither knows counts
   Monday to Friday as working days (``calendar_gaps`` names such years so that the UI can say so).
-- Changing a rule recomputes ``due_at``, ``closed_late`` and ``late_hours`` of that category's cases (all
-  of them, past ones included) and the roll-ups, in one transaction: a category has one definition at a
-  time, so a period before and after a change stays comparable.
+- Changing a rule recomputes ``due_at``, ``closed_late``, ``late_hours`` and ``allowed_hours`` of that
+  category's cases (all of them, past ones included; the columns' definitions: data_access/core/derived.py)
+  and the roll-ups, in one transaction: a category has one definition at a time, so a period before and
+  after a change stays comparable.
 """
 from __future__ import annotations
 
@@ -46,19 +47,22 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    null,
     select,
     text,
     update,
 )
-from sqlalchemy import case as sql_case
 
 from data_access.core import meta
 from data_access.core.clock import wall_now
 from data_access.core.db import no_statement_timeout
-from data_access.core.schema import Timestamp, cases, categories, time_limit_rules
-from data_access.core.sqlfn import hours_between
+from data_access.core.derived import (
+    allowed_hours_sql,
+    calendar_due_at,
+    closed_late_sql,
+    late_hours_sql,
+)
 from data_access.core.rollups import refresh_category_summaries
+from data_access.core.schema import Timestamp, cases, categories, time_limit_rules
 
 MODES = ("hours", "working_days")
 MAX_WORKING_DAYS = 365
@@ -224,7 +228,7 @@ def due_at_for(conn: Connection, category: str, reported_at: datetime, limit_hou
         .with_for_update(read=True, of=categories)).first()
     if row is not None and row.mode == "working_days" and row.working_days:
         return working_deadline(reported_at, int(row.working_days))
-    return reported_at + timedelta(hours=float(limit_hours))
+    return calendar_due_at(reported_at, limit_hours)
 
 
 # --- applying the rules to the cases --------------------------------------------------------------------
@@ -242,17 +246,14 @@ _deadlines = Table(
 
 
 def _derived_values(new_due) -> dict:
-    """``due_at`` and the columns derived from it, as the loader sets them (loader.row_cases): closed cases
-    are late when ``closed_at > due_at`` and ``late_hours`` = hours from ``due_at`` to ``closed_at``; open
-    cases have NULL in both.  Hours are rounded to the second (timestamps have no fractions), so SQLite's
-    julianday arithmetic gives exactly the loader's value."""
-    closed = cases.c.closed_at
-    hours = func.round(hours_between(new_due, closed) * 3600.0) / 3600.0
+    """``due_at`` and the columns that follow it, in SQL: data_access/core/derived.py (closed_late_sql,
+    late_hours_sql, allowed_hours_sql), the twins of the functions the loader and the writes call."""
+    c = cases.c
     return {
         "due_at": new_due,
-        "closed_late": sql_case((closed.is_(None), null()), else_=closed > new_due),
-        "late_hours": sql_case((closed.is_(None), null()), else_=hours),
-        "allowed_hours": hours_between(cases.c.reported_at, new_due),  # each step's limit follows the due time
+        "closed_late": closed_late_sql(c.closed_at, new_due),
+        "late_hours": late_hours_sql(c.closed_at, new_due),
+        "allowed_hours": allowed_hours_sql(c.reported_at, new_due),  # each step's limit follows the due time
     }
 
 

@@ -2,8 +2,9 @@
 
 Each write is ONE transaction that checks the case and its state first (else :class:`WriteRefused`, field
 first, with a stable ``reason``; nothing is written), then updates the case's step columns, appends its
-``case_events`` row (next ``seq``), keeps the derived columns exact (hours to close, closed late and late
-hours as loader.row_cases sets them; the event counts and the re-report flag through data_access.core.derive),
+``case_events`` row (next ``seq``), keeps the derived columns exact (ancestor codes, report month, due time,
+hours to close, closed late and late hours with the functions of data_access/core/derived.py that the loader
+calls too; the step hours, event counts and re-report flag through data_access.core.derive),
 refreshes the roll-up slices the case belongs to (summary.refresh_case_summary) and marks the data changed
 (meta.touch).
 
@@ -32,17 +33,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from data_access.core import derive, meta, time_limits
+from data_access.core import derive, derived, meta, time_limits
 from data_access.core.clock import TZ
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
 from data_access.core.regions import region_tree
-from data_access.core.schema import case_events, cases, categories, departments
 from data_access.core.rollups import refresh_case_summary
+from data_access.core.schema import case_events, cases, categories, departments
 
 
 class WriteRefused(ValueError):
@@ -73,17 +74,14 @@ class NewCase:
 
 
 def _ancestry(engine: Engine, grid_code: str) -> dict[str, str | None]:
+    """The case's ancestor-code columns (derived.ancestor_codes) for a case in ``grid_code``."""
     tree = region_tree(engine)
     node = tree.get(grid_code)
     if node is None or node.level not in ("grid", "micro_grid"):
         raise WriteRefused(f"grid_code: unknown grid {grid_code!r}", "grid_unknown", grid_code=grid_code)
-    out: dict[str, str | None] = {f"{lv}_code": None for lv in ("province", "city", "county", "township", "village")}
-    top_grid = node.parent if node.level == "micro_grid" else node.code
-    for anc in tree.ancestors(grid_code):
-        if anc.level in ("province", "city", "county", "township", "village"):
-            out[f"{anc.level}_code"] = anc.code
-    out["top_grid_code"] = top_grid
-    return out
+    codes = derived.ancestor_codes(((anc.level, anc.code) for anc in tree.ancestors(grid_code)), node.code,
+                                   node.parent if node.level == "micro_grid" else None)
+    return dict(zip(derived.ANCESTOR_COLUMNS, codes))
 
 
 def _local(at: datetime) -> datetime:
@@ -114,7 +112,7 @@ def report_case(engine: Engine, c: NewCase) -> None:
         raise WriteRefused(f"source: not one of {', '.join(SOURCES)}", "source_unknown", source=c.source)
     anc = _ancestry(engine, c.grid_code)
     reported = _local(c.reported_at)
-    month = reported.strftime("%Y-%m")
+    month = derived.report_month(reported)
     try:
         with _transaction(engine) as conn:
             limit = conn.execute(
@@ -130,7 +128,7 @@ def report_case(engine: Engine, c: NewCase) -> None:
                 description=c.description, reporter_name=c.reporter_name, reporter_phone=c.reporter_phone,
                 status="reported", reported_at=reported,
                 due_at=time_limits.due_at_for(conn, c.category, reported, float(limit)),
-                source_due_at=reported + timedelta(hours=float(limit)),
+                source_due_at=derived.calendar_due_at(reported, float(limit)),
                 on_the_spot=False, report_month=month, **anc,
             ))
             conn.execute(insert(case_events).values(case_no=c.case_no, seq=1, at=reported, action="report",
@@ -167,8 +165,7 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     "reassign": ("dispatched", "handling"),
     "reopen": ("closed",),
 }
-_CLOSED_COLUMNS = {"closed_at": None, "resolution_level": None, "satisfaction": None, "hours_to_close": None,
-                       "closed_late": None, "late_hours": None}
+_CLOSED_COLUMNS = dict.fromkeys(("closed_at", "resolution_level", "satisfaction", *derived.CLOSED_CASE_COLUMNS))
 _READ = (cases.c.case_no, cases.c.status, cases.c.reported_at, cases.c.due_at, cases.c.report_month,
          cases.c.county_code, cases.c.township_code, cases.c.village_code, cases.c.city_code, cases.c.grid_code,
          cases.c.department_code, cases.c.on_the_spot)
@@ -273,7 +270,7 @@ def feedback_case(engine: Engine, case_no: str, at: datetime, actor: str | None 
 def close_case(engine: Engine, case_no: str, at: datetime, resolution_level: str,
                satisfaction: int | None = None, actor: str | None = None) -> None:
     """办结: feedback → closed at ``resolution_level`` (not on the spot), with the closed-case columns as the
-    loader derives them: hours to close, closed late (closed_at > due_at) and late hours."""
+    loader derives them (data_access/core/derived.py): hours to close, closed late and late hours."""
     if resolution_level not in RESOLUTION_LEVELS:
         raise WriteRefused(f"resolution_level: not one of {', '.join(RESOLUTION_LEVELS)}",
                            "resolution_level_unknown", resolution_level=resolution_level)
@@ -289,9 +286,9 @@ def close_case(engine: Engine, case_no: str, at: datetime, resolution_level: str
         return _Move("close", {
             "status": "closed", "closed_at": at, "resolution_level": resolution_level, "on_the_spot": False,
             "satisfaction": satisfaction,
-            "hours_to_close": (at - reported).total_seconds() / 3600.0,
-            "closed_late": at > due,
-            "late_hours": (at - due).total_seconds() / 3600.0,
+            "hours_to_close": derived.hours_to_close(reported, at),
+            "closed_late": derived.closed_late(at, due),
+            "late_hours": derived.late_hours(at, due),
         }, org_code=org)
     _move(engine, case_no, "close", at, actor, plan)
 

@@ -28,6 +28,8 @@ def upgrade() -> None:
                     sqlite_where=sa.text("resolved_at IS NULL"), postgresql_where=sa.text("resolved_at IS NULL"))
     op.create_index("ix_cases_due", "cases", ["due_at"])
     op.add_column("cases", sa.Column("late_hours", sa.Float(), nullable=True))
+    # Recomputes late_hours for the data of its day with its own SQL: frozen history, not changed when the
+    # definition moved to data_access/core/derived.py (late_hours / late_hours_sql), which is the one in force.
     cases = sa.table("cases", sa.column("due_at", Timestamp), sa.column("closed_at", Timestamp),
                      sa.column("late_hours", sa.Float()))
     op.execute(cases.update().where(cases.c.closed_at.is_not(None))

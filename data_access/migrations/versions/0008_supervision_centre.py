@@ -57,6 +57,9 @@ def upgrade() -> None:
     bind = op.get_bind()
     # the roll-up's columns are generated (steps × buckets); created from the table definition of this release
     process_summary.create(bind)
+    # Fills the new derived columns for the data of its day: frozen history.  source_due_at is set here with
+    # its own SQL; the rest through data_access/core/derive.py, i.e. with today's definitions of
+    # data_access/core/derived.py (the names it imports are kept for this revision).
     cases = sa.table("cases", sa.column("due_at", Timestamp), sa.column("source_due_at", Timestamp))
     op.execute(cases.update().values(source_due_at=cases.c.due_at))
     from data_access.core.derive import (

@@ -1,0 +1,179 @@
+"""The one definition of each column of ``cases`` that is derived, not given by the dataset.
+
+metrics.py defines the measures the dashboard shows; this module defines the stored columns they are
+computed from (schema.py lists them under "derived").  Each value that code computes one case at a time
+has its Python function here, and where SQL computes it too (a set-based UPDATE over many cases) its SQL
+expression is built right beside it, from the same operands, so that the two cannot drift apart:
+
+- the loader's case rule (data_access/ingest/case_rules.py, ``row_cases``; the ancestor codes once per
+  grid in ingest/rules.py) fills every per-case column below with the Python functions, once per row;
+- the workflow writes (data_access/writes/workflow.py) fill them with the same functions for the case they
+  report or close, and clear the closed-case ones on a reopen;
+- derive.py runs the SQL expressions as UPDATEs (the step hours after every load and write; the event
+  counts and the re-report flag, which depend on other rows and so exist in SQL only);
+- time_limits.py runs the SQL expressions of the columns that follow the due time when a rule moves it.
+
+The Python and SQL twins give identical values: hours are whole seconds ÷ 3600 on both sides
+(``sqlfn.hours_between``), and tests/test_time_limits.py and tests/test_workflow_writes.py compare them
+with the loader's.  Alembic migrations 0005 and 0008 filled some of these columns once for the data of
+their day; they are frozen history and keep their own code (0008 calls derive.py).
+
+The columns:
+
+- **ancestor codes** (``province_code`` … ``village_code``, ``top_grid_code``): the grid's regions at
+  each level (None where the tree has no such level) and the grid itself, or for a micro-grid the grid it
+  belongs to: :func:`ancestor_codes`.  Filters select by them without a join (filters.py).
+- **report month** (``report_month``): 'YYYY-MM' of ``reported_at``: :func:`report_month`.  The roll-ups'
+  month (rollups.py).
+- **hours to close** (``hours_to_close``): hours from ``reported_at`` to ``closed_at``; NULL while open:
+  :func:`hours_to_close`.
+- **closed late** (``closed_late``): ``closed_at > due_at``; NULL while open:
+  :func:`closed_late` / :func:`closed_late_sql`.
+- **late hours** (``late_hours``): hours from ``due_at`` to ``closed_at`` (negative = early); NULL while
+  open: :func:`late_hours` / :func:`late_hours_sql`.
+- **dataset due time** (``source_due_at``): the ``due_at`` the dataset gave (the loader stores it as
+  read); a case reported in the dashboard gets :func:`calendar_due_at` (report + the category's limit in
+  hours), as a dataset would have it.  The effective ``due_at`` is the same in calendar-hours mode; the
+  working-day rule that replaces it is time_limits.working_deadline (it needs the holiday calendar).
+- **allowed hours** (``allowed_hours``): hours from ``reported_at`` to ``due_at`` (each step's limit is its
+  share of these): :func:`allowed_hours` / :func:`allowed_hours_sql`.
+- **step hours** (``accept_hours``, ``dispatch_hours``, ``handle_hours``, ``feedback_hours``): hours from
+  entering the step before (the report for 受理) to entering this one; NULL when either was not reached:
+  :func:`step_hours` / :func:`step_hours_sql` over the pairs of :data:`STEP_HOUR_COLUMNS`.
+- **event counts** (``n_returns``, ``n_reassigns``, ``n_reopens``): the case's ``case_events`` rows with
+  action ``return``, ``reassign``, ``reopen`` (:data:`EVENT_COUNT_COLUMNS`); SQL only, in derive.py.
+- **re-reported** (``rereported``): metrics.py's "re-reported", :func:`rereports_sql` (SQL only).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, literal_column, null
+from sqlalchemy import case as sql_case
+
+from data_access.core.metrics import REGION_LEVELS, REREPORT_DAYS
+from data_access.core.sqlfn import hours_between
+
+# --- ancestor codes and report month (Python only: the loader and report_case set them once) -----------
+
+ANCESTOR_COLUMNS = (*(f"{level}_code" for level in REGION_LEVELS), "top_grid_code")
+
+
+def ancestor_codes(regions: Iterable[tuple[str, str]], grid_code: str, parent_grid_code: str | None) -> tuple:
+    """(province, city, county, township, village, top grid) codes of a grid, in :data:`ANCESTOR_COLUMNS`
+    order, from its regions as (level, code) pairs; a level the tree lacks is None.  The top grid is the
+    grid itself, or for a micro-grid the grid it belongs to."""
+    codes = dict.fromkeys(REGION_LEVELS)
+    for level, code in regions:
+        if level in codes:
+            codes[level] = code
+    return (*codes.values(), parent_grid_code or grid_code)
+
+
+def report_month(reported_at: datetime | str) -> str:
+    """'YYYY-MM' of the report time: a datetime, or the text a timestamp is stored as
+    ('YYYY-MM-DD HH:MM:SS', as the loader has it: its first 7 characters, 4× faster than formatting)."""
+    if isinstance(reported_at, str):
+        return reported_at[:7]
+    return f"{reported_at.year:04d}-{reported_at.month:02d}"
+
+
+# Every hours column is (b - a).total_seconds() / 3600, the Python twin of sqlfn.hours_between (whole
+# seconds ÷ 3600 on both sides), written out in each function: the loader calls them once per case, and a
+# shared helper cost a call more for each.
+
+# --- the closed-case columns (NULL while the case is open) ---------------------------------------------
+
+CLOSED_CASE_COLUMNS = ("hours_to_close", "closed_late", "late_hours")
+
+
+def hours_to_close(reported_at: datetime, closed_at: datetime | None) -> float | None:
+    """Hours from the report to the close; None while open."""
+    return None if closed_at is None else (closed_at - reported_at).total_seconds() / 3600.0
+
+
+def closed_late(closed_at: datetime | None, due_at: datetime) -> bool | None:
+    """Closed after the due time; None while open."""
+    return None if closed_at is None else closed_at > due_at
+
+
+def closed_late_sql(closed_at: ColumnElement, due_at: ColumnElement) -> ColumnElement:
+    """SQL twin of :func:`closed_late`."""
+    return sql_case((closed_at.is_(None), null()), else_=closed_at > due_at)
+
+
+def late_hours(closed_at: datetime | None, due_at: datetime) -> float | None:
+    """Hours from the due time to the close (negative = closed early); None while open."""
+    return None if closed_at is None else (closed_at - due_at).total_seconds() / 3600.0
+
+
+def late_hours_sql(closed_at: ColumnElement, due_at: ColumnElement) -> ColumnElement:
+    """SQL twin of :func:`late_hours`.  Rounded to the second (timestamps have no fractions) so that any
+    dialect's arithmetic gives exactly the Python value."""
+    return sql_case((closed_at.is_(None), null()),
+                    else_=func.round(hours_between(due_at, closed_at) * 3600.0) / 3600.0)
+
+
+# --- the due time and the hours allowed -----------------------------------------------------------------
+
+def calendar_due_at(reported_at: datetime, limit_hours: float) -> datetime:
+    """The due time in calendar hours: the report time plus the category's ``time_limit_hours``."""
+    return reported_at + timedelta(hours=float(limit_hours))
+
+
+def allowed_hours(reported_at: datetime, due_at: datetime) -> float:
+    """Hours from the report to the due time."""
+    return (due_at - reported_at).total_seconds() / 3600.0
+
+
+def allowed_hours_sql(reported_at: ColumnElement, due_at: ColumnElement) -> ColumnElement:
+    """SQL twin of :func:`allowed_hours`."""
+    return hours_between(reported_at, due_at)
+
+
+# --- hours spent reaching each step ---------------------------------------------------------------------
+
+# column -> (the timestamp of the step before, the timestamp of this step)
+STEP_HOUR_COLUMNS = {"accept_hours": ("reported_at", "accepted_at"), "dispatch_hours": ("accepted_at", "dispatched_at"),
+                     "handle_hours": ("dispatched_at", "handled_at"), "feedback_hours": ("handled_at", "feedback_at")}
+
+
+def step_hours(entered_before: datetime | None, entered: datetime | None) -> float | None:
+    """Hours from entering the step before to entering this one; None when either was not reached."""
+    if entered_before is None or entered is None:
+        return None
+    return (entered - entered_before).total_seconds() / 3600.0
+
+
+def step_hours_sql(entered_before: ColumnElement, entered: ColumnElement) -> ColumnElement:
+    """SQL twin of :func:`step_hours` (NULL when either is NULL)."""
+    return hours_between(entered_before, entered)
+
+
+# --- columns from other rows (SQL only; derive.py runs them) --------------------------------------------
+
+# case_events.action -> the count column on cases
+EVENT_COUNT_COLUMNS = {"return": "n_returns", "reassign": "n_reassigns", "reopen": "n_reopens"}
+
+
+def same_matter_sql(earlier, later) -> list:
+    """The same reporter (phone), grid and category: the join of a re-report to the case it re-reports."""
+    return [earlier.c.reporter_phone == later.c.reporter_phone, earlier.c.grid_code == later.c.grid_code,
+            earlier.c.category == later.c.category]
+
+
+def rereport_after_close_sql(earlier, later) -> list:
+    """``later`` is a re-report of ``earlier`` once they are the same matter (:func:`same_matter_sql`): not
+    a patrol report, and reported after ``earlier`` closed, within metrics.REREPORT_DAYS."""
+    return [
+        later.c.source.op("<>")(literal_column("'patrol'")),
+        earlier.c.status == "closed",
+        later.c.reported_at > earlier.c.closed_at,
+        hours_between(earlier.c.closed_at, later.c.reported_at) <= REREPORT_DAYS * 24.0,
+    ]
+
+
+def rereports_sql(earlier, later) -> list:
+    """``later`` re-reports the closed case ``earlier``: metrics.py, "re-reported" (``cases.rereported``)."""
+    return [*same_matter_sql(earlier, later), *rereport_after_close_sql(earlier, later)]
