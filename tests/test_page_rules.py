@@ -8,7 +8,32 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
+from data_access.core.regions import Node, RegionTree, map_city
 from ui import tables
+
+# --- the county map's city -------------------------------------------------------------------------------------
+
+#   P (province) ── C (city) ── K1 (county) ── T (township)
+#                            └─ K2 (county)
+#               └─ D (city)
+_NODES = [("P", "province", None), ("C", "city", "P"), ("K1", "county", "C"), ("T", "township", "K1"),
+          ("K2", "county", "C"), ("D", "city", "P")]
+TREE = RegionTree(nodes={c: Node(c, c, lv, p) for c, lv, p in _NODES},
+                  children_of={None: ["P"], "P": ["C", "D"], "C": ["K1", "K2"], "K1": ["T"]})
+
+
+@pytest.mark.parametrize("code, scope, city", [
+    ("T", None, "C"),  # a township of C, no jurisdiction: C's counties
+    ("K2", "P", "C"),  # a province's user: still the city the selection lies in
+    ("C", "C", "C"),  # the city itself, a city's user
+    ("T", "K1", None),  # a county's user: the map would show K2, outside the jurisdiction
+    ("T", "T", None),  # a township's user
+    ("P", None, None),  # the province: no city
+    (None, None, None),  # nothing selected
+])
+def test_the_county_map_shows_the_city_of_the_selection_only_to_a_user_who_sees_the_whole_city(code, scope, city):
+    assert map_city(TREE, code, scope) == city
+
 
 # --- ui/tables.py: what these pages' tables need --------------------------------------------------------------
 
