@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from data_access.core.regions import Node, RegionTree, map_city
-from ui import tables
+from data_access.queries import staffing
+from ui import fmt, tables
 
 # --- the county map's city -------------------------------------------------------------------------------------
 
@@ -33,6 +34,61 @@ TREE = RegionTree(nodes={c: Node(c, c, lv, p) for c, lv, p in _NODES},
 ])
 def test_the_county_map_shows_the_city_of_the_selection_only_to_a_user_who_sees_the_whole_city(code, scope, city):
     assert map_city(TREE, code, scope) == city
+
+
+# --- staffing ----------------------------------------------------------------------------------------------------
+
+def test_a_row_per_grid_drops_the_count_of_grids_and_the_chief_grid_leader():
+    assert staffing.columns_without_meaning("grid") == {"grids", "chief_grid_leader"}
+    assert staffing.columns_without_meaning("micro_grid") == {"grids", "chief_grid_leader"}
+    assert staffing.columns_without_meaning("township") == set()
+
+
+def _gaps(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=staffing.GAP_LIST_COLUMNS)
+
+
+def test_gap_counts_and_the_places_worth_showing():
+    grids = _gaps([("G1", "网格一", "grid", None, "东村", "东镇", "东县"),
+                   ("G2", "网格二", "grid", None, "西村", None, "东县")])
+    towns = _gaps([("T1", "东镇", "township", None, None, None, "东县")])
+    assert staffing.gap_counts({"grid_no_leader": grids, "township_no_chief": towns, "village_no_team": _gaps([])}) \
+        == {"grid_no_leader": 2, "township_no_chief": 1, "village_no_team": 0}
+    # a grid's own level is left out, and so is a level no node names (here none lies in a grid)
+    assert staffing.gap_place_columns(grids, "grid") == ["village", "township", "county"]
+    assert staffing.gap_place_columns(towns, "township") == ["county"]
+
+
+def test_the_workload_thresholds_offered_hold_the_defaults():
+    assert staffing.OVERLOAD_MULTIPLES == (1.5, 2.0, 3.0) and staffing.QUIET_FRACTIONS == (0.1, 0.25, 0.5)
+    assert staffing.DEFAULT_OVERLOAD_MULTIPLE in staffing.OVERLOAD_MULTIPLES
+    assert staffing.DEFAULT_QUIET_FRACTION in staffing.QUIET_FRACTIONS
+
+
+def _workload(cases: list[int]) -> staffing.Workload:
+    grids = pd.DataFrame({"code": [f"G{i}" for i in range(len(cases))], "cases": cases})
+    return staffing.Workload(grids=grids, months=3.0, median=1.0, overload_multiple=2.0, quiet_fraction=0.25,
+                             significance=0.01)
+
+
+def test_the_workload_adds_up_the_grids_cases():
+    assert _workload([3, 0, 2]).total_cases == 5
+    assert _workload([0, 0]).total_cases == 0
+    assert _workload([]).total_cases == 0
+
+
+def test_a_grid_card_counts_its_micro_grids_and_teams():
+    none = pd.DataFrame()
+    card = staffing.GridCard(
+        code="G1", name="网格一", level="grid", grid=None, village="东村", township="东镇", county="东县",
+        households=120, population=400, staff=none,
+        micro_grids=pd.DataFrame({"code": ["G1-1", "G1-2"], "name": ["一", "二"]}),
+        teams=pd.DataFrame({"team_code": ["T1", "T2", "T3"]}), recent_cases=none, case_count=0)
+    assert (card.micro_grid_count, card.team_count) == (2, 3)
+
+
+def test_a_label_and_its_text():
+    assert fmt.labelled("地点", "东镇", "zh") == "地点：东镇" and fmt.labelled("Place", "East", "en") == "Place: East"
 
 
 # --- ui/tables.py: what these pages' tables need --------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""The cards that open one thing: a grid (网格名片, the staffing page).
+
+Layout only: each draws what its data_access query returned (the page fetches it).  The tables are described
+as data (ui/tables.py).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from data_access.queries.staffing import GridCard
+
+from . import fmt, lists, tables
+from .state import lang, t
+
+
+# --- a grid (网格名片) ----------------------------------------------------------------------------------------
+
+GRID_STAFF = [
+    ("role", "stf.col.role", "text"),
+    ("name", "stf.col.person", "text"),
+    ("phone", "stf.col.phone", "text"),
+    ("party_member", "stf.col.party", "text"),
+    ("since", "stf.col.since", "date"),
+    ("on", "stf.col.on", "text"),
+]
+GRID_MICRO_GRIDS = [
+    ("name", "stf.col.name", "text"),
+    ("households", "stf.col.households", "number"),
+    ("population", "stf.col.population", "number"),
+    ("leader", "enum.role.micro_grid_leader", "text"),
+    ("leader_phone", "stf.col.leader_phone", "text"),
+]
+GRID_TEAMS = [
+    ("name", "vol.col.team", "text"),
+    ("team_code", "vol.card.open", "link"),  # volunteers?team=<code>: opens the team's card
+    ("members", "vol.col.members", "number"),
+    ("leader", "vol.card.leader", "text"),
+    ("focus", "vol.card.focus", "text"),
+]
+
+
+def grid_card(card: GridCard | None) -> None:
+    """A grid's or micro-grid's card: its place, households and residents, staff, micro-grids, volunteer teams
+    and the period's recent cases (nothing for None)."""
+    if card is None:
+        return
+    lg = lang()
+    st.subheader(f"{t('stf.card.title')} · {fmt.plain(card.name)}")
+    place = t("stf.card.place", county=card.county or "—", township=card.township or "—",
+              village=card.village or "—")
+    if card.grid:
+        place += " · " + t("stf.card.in_grid", grid=card.grid)
+    st.caption(fmt.plain(place))
+    c = st.columns(4)
+    c[0].metric(t("stf.col.households"), fmt.count(card.households, lg), help=t("help.stf.card.households"),
+                border=True)
+    c[1].metric(t("stf.col.population"), fmt.count(card.population, lg), help=t("help.stf.card.population"),
+                border=True)
+    c[2].metric(t("stf.card.micro"), fmt.count(card.micro_grid_count, lg), help=t("help.stf.card.micro"),
+                border=True)
+    c[3].metric(t("stf.card.teams"), fmt.count(card.team_count, lg), help=t("help.stf.card.teams"), border=True)
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('stf.card.staff')}**")
+        if card.staff.empty:
+            st.warning(t("stf.card.no_staff"), icon=":material/person_off:")
+        else:
+            tables.show(card.staff.assign(role=[t(f"enum.role.{r}") for r in card.staff["role"]],
+                                          party_member=[t("common.yes") if p else t("common.no")
+                                                        for p in card.staff["party_member"]]), GRID_STAFF)
+        if card.micro_grid_count:
+            st.markdown(f"**{t('stf.card.micro')}**")
+            tables.show(card.micro_grids, GRID_MICRO_GRIDS)
+    with right:
+        st.markdown(f"**{t('stf.card.teams')}**")
+        if card.teams.empty:
+            st.info(t("stf.card.no_teams"))
+        else:
+            tables.show(card.teams.assign(team_code=[f"volunteers?team={c}" for c in card.teams["team_code"]],
+                                          focus=[lists.focus_tags(x) for x in card.teams["focus"]]), GRID_TEAMS)
+        st.markdown(f"**{t('stf.card.cases', n=fmt.count(card.case_count, lg))}**")
+        if card.recent_cases.empty:
+            st.info(t("stf.card.no_cases"))
+        else:
+            lists.recent_cases(card.recent_cases)
+        st.page_link("pages/cases.py", label=t("stf.card.all_cases"), icon=":material/assignment:",
+                     query_params={"region": card.code})
