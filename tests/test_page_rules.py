@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from data_access.core.regions import Node, RegionTree, map_city
-from data_access.queries import staffing
+from data_access.queries import staffing, volunteers
 from ui import fmt, tables
 
 # --- the county map's city -------------------------------------------------------------------------------------
@@ -89,6 +89,19 @@ def test_a_grid_card_counts_its_micro_grids_and_teams():
 
 def test_a_label_and_its_text():
     assert fmt.labelled("地点", "东镇", "zh") == "地点：东镇" and fmt.labelled("Place", "East", "en") == "Place: East"
+
+
+# --- volunteers ----------------------------------------------------------------------------------------------
+
+def test_a_team_card_counts_its_activities_and_the_choices_offered():
+    card = volunteers.TeamCard(
+        team_code="T1", name="娄底红一队", members=12, leader=None, founded_on=None, focus=[], place_code="G1",
+        grid=None, village=None, township=None, county=None, last_activity=None,
+        activities=pd.DataFrame({"date": ["2026-03-01", "2026-02-01"], "kind": ["patrol", "care"]}),
+        area_cases=pd.DataFrame(), area_case_count=0)
+    assert card.activity_count == 2
+    assert volunteers.INACTIVE_DAYS_CHOICES == (90, 180, 365)
+    assert volunteers.ACTIVITY_MEASURES == ("activities", "participants", "person_hours")
 
 
 # --- ui/tables.py: what these pages' tables need --------------------------------------------------------------

@@ -1,16 +1,30 @@
-"""The cards that open one thing: a grid (网格名片, the staffing page).
+"""The cards that open one thing: a grid (网格名片, the staffing page) and a volunteer team (the volunteers page).
 
-Layout only: each draws what its data_access query returned (the page fetches it).  The tables are described
-as data (ui/tables.py).
+Layout only: each draws what its data_access query returned (the page fetches it): None, a code unknown or
+outside the jurisdiction, says so.  The tables are described as data (ui/tables.py).
 """
 from __future__ import annotations
 
 import streamlit as st
 
 from data_access.queries.staffing import GridCard
+from data_access.queries.volunteers import TeamCard
 
 from . import fmt, lists, tables
 from .state import lang, t
+
+
+def back(label_key: str, state_key: str) -> None:
+    """The button back from a card to the page's views: empties ``state_key`` (the card's URL parameter)."""
+    st.button(t(label_key), icon=":material/arrow_back:", on_click=_close, args=(state_key,))
+
+
+def _close(state_key: str) -> None:
+    st.session_state[state_key] = ""
+
+
+def _unknown(label_key: str) -> None:
+    st.warning(t(label_key), icon=":material/search_off:")
 
 
 # --- a grid (网格名片) ----------------------------------------------------------------------------------------
@@ -85,3 +99,48 @@ def grid_card(card: GridCard | None) -> None:
             lists.recent_cases(card.recent_cases)
         st.page_link("pages/cases.py", label=t("stf.card.all_cases"), icon=":material/assignment:",
                      query_params={"region": card.code})
+
+
+# --- a volunteer team ----------------------------------------------------------------------------------------
+
+TEAM_ACTIVITIES = [
+    ("date", "vol.col.date", "date"),
+    ("kind", "vol.col.kind", "text"),
+    ("participants", "vol.col.participants", "number"),
+    ("hours", "vol.col.hours", "num1"),
+    ("note", "vol.col.note", "text"),
+]
+
+
+def team_card(card: TeamCard | None) -> None:
+    """A volunteer team's card: its place, members, leader, activities and the cases of its area."""
+    if card is None:
+        _unknown("vol.card.unknown")
+        return
+    lg = lang()
+    st.subheader(f"{t('vol.card.title')} · {fmt.plain(card.name)}")
+    place = " · ".join(x for x in (card.county, card.township, card.village, card.grid) if x)
+    st.caption(fmt.labelled(t("vol.card.place"), fmt.plain(place), lg))
+    c = st.columns(4)
+    c[0].metric(t("vol.card.members"), fmt.count(card.members, lg), help=t("help.vol.card.members"), border=True)
+    c[1].metric(t("vol.card.leader"), fmt.plain(card.leader or "—"), help=t("help.vol.card.leader"), border=True)
+    c[2].metric(t("vol.card.founded"), card.founded_on.isoformat() if card.founded_on else "—",
+                help=t("help.vol.card.founded"), border=True)
+    c[3].metric(t("vol.card.last"), card.last_activity.isoformat() if card.last_activity else
+                t("vol.inactive.never"), help=t("help.vol.card.last"), border=True)
+    if card.focus:
+        st.caption(fmt.labelled(t("vol.card.focus"), lists.focus_tags(";".join(card.focus)), lg))
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('vol.card.activities', n=card.activity_count)}**")
+        if card.activities.empty:
+            st.info(t("vol.card.no_activities"))
+        else:
+            tables.show(card.activities.assign(kind=[t(f"enum.activity.{k}") for k in card.activities["kind"]]),
+                        TEAM_ACTIVITIES)
+    with right:
+        st.markdown(f"**{t('vol.card.cases', n=fmt.count(card.area_case_count, lg))}**")
+        if not card.area_cases.empty:
+            lists.recent_cases(card.area_cases)
+        st.page_link("pages/cases.py", label=t("vol.card.all_cases"), icon=":material/assignment:",
+                     query_params={"region": card.place_code})
