@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from data_access.core.regions import Node, RegionTree, map_city
-from data_access.queries import staffing, volunteers
+from data_access.queries import assets, staffing, volunteers
 from ui import fmt, tables
 
 # --- the county map's city -------------------------------------------------------------------------------------
@@ -102,6 +102,35 @@ def test_a_team_card_counts_its_activities_and_the_choices_offered():
     assert card.activity_count == 2
     assert volunteers.INACTIVE_DAYS_CHOICES == (90, 180, 365)
     assert volunteers.ACTIVITY_MEASURES == ("activities", "participants", "person_hours")
+
+
+# --- assets ----------------------------------------------------------------------------------------------------
+
+def _card(minimum: list, per_day: list) -> assets.ProjectCard:
+    n = len(minimum)
+    months = pd.DataFrame({"month": [f"2026-0{i + 1}" for i in range(n)], "revenue_wan": [1.0] * n,
+                           "visitors": per_day, "visitors_per_day": pd.Series(per_day, dtype="float64"),
+                           "minimum_wan": pd.Series(minimum, dtype="float64"),
+                           "shortfall_wan": pd.Series(minimum, dtype="float64")})
+    return assets.ProjectCard(fields={}, months=months, revenue_to_date_wan=float(n))
+
+
+def test_a_project_card_shows_the_minimum_and_the_visitors_only_when_it_has_them():
+    assert _card([None, None], [None, None]).month_columns == ["month", "revenue_wan"]
+    assert _card([10.0, 10.0], [None, None]).month_columns == ["month", "revenue_wan", "minimum_wan",
+                                                               "shortfall_wan"]
+    assert _card([None, None], [None, 310.0]).month_columns == ["month", "revenue_wan", "visitors",
+                                                                "visitors_per_day"]
+
+
+def test_months_recorded_over_the_guarantee_check():
+    check = pd.DataFrame({"project_code": ["A1", "A2", "A3"], "months": [3, 0, 2]})
+    assert assets.months_recorded(check) == 5
+    assert assets.months_recorded(check.assign(months=0)) == 0
+
+
+def test_amounts_in_wan_as_shown():
+    assert [fmt.wan(x) for x in (54350, 999.94, 12.5, None)] == ["54,350", "999.9", "12.5", "—"]
 
 
 # --- ui/tables.py: what these pages' tables need --------------------------------------------------------------

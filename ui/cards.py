@@ -1,16 +1,19 @@
-"""The cards that open one thing: a grid (网格名片, the staffing page) and a volunteer team (the volunteers page).
+"""The cards that open one thing: a grid (网格名片, the staffing page), a volunteer team (the volunteers page) and
+an idle-asset project (the assets page).
 
 Layout only: each draws what its data_access query returned (the page fetches it): None, a code unknown or
 outside the jurisdiction, says so.  The tables are described as data (ui/tables.py).
 """
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from data_access.queries.assets import ProjectCard
 from data_access.queries.staffing import GridCard
 from data_access.queries.volunteers import TeamCard
 
-from . import fmt, lists, tables
+from . import charts, fmt, lists, tables
 from .state import lang, t
 
 
@@ -144,3 +147,54 @@ def team_card(card: TeamCard | None) -> None:
             lists.recent_cases(card.area_cases)
         st.page_link("pages/cases.py", label=t("vol.card.all_cases"), icon=":material/assignment:",
                      query_params={"region": card.place_code})
+
+
+# --- an idle-asset project -----------------------------------------------------------------------------------
+
+PROJECT_FIELDS = [("field", " ", "text"), ("value", " ", "text")]  # " ": no header (no such catalog key)
+PROJECT_MONTHS = [
+    ("month", "ast.col.month", "text"),
+    ("revenue_wan", "ast.col.revenue", "num2"),
+    ("minimum_wan", "ast.col.minimum", "num2"),
+    ("shortfall_wan", "ast.col.shortfall", "num2"),
+    ("visitors", "ast.col.visitors", "int"),
+    ("visitors_per_day", "ast.col.per_day", "int"),
+]
+
+
+def project_card(card: ProjectCard | None) -> None:
+    """An idle-asset project's card: quantity, investment, revenue and status, its particulars, and its
+    months (revenue against the guaranteed minimum, visitors)."""
+    if card is None:
+        _unknown("ast.card.unknown")
+        return
+    x = card.fields
+    st.subheader(f"{t('ast.card.title')} · {fmt.plain(x['name'])}")
+    c = st.columns(4)
+    quantity = fmt.count(round(x["quantity"]), lang())  # required, ≥ 0 (data contract)
+    c[0].metric(t("ast.col.quantity"), f"{quantity} {t('enum.asset_unit.' + x['unit'])}",
+                help=t("help.ast.card.quantity"), border=True)
+    c[1].metric(t("ast.col.investment"), fmt.wan(x["investment_wan"]), help=t("help.ast.card.investment"),
+                border=True)
+    c[2].metric(t("ast.col.revenue_to_date"), fmt.wan(card.revenue_to_date_wan),
+                help=t("help.ast.card.revenue_to_date"), border=True)
+    c[3].metric(t("ast.col.status"), t(f"enum.asset_status.{x['status']}"), help=t("help.ast.card.status"),
+                border=True)
+    rows = [(t("ast.col.region"), x["region"]), (t("ast.col.kind"), t(f"enum.asset_kind.{x['asset_kind']}")),
+            (t("ast.col.mode"), t(f"enum.disposal.{x['disposal_mode']}")),
+            (t("ast.col.model"), t(f"enum.op_model.{x['operating_model']}")),
+            (t("ast.col.operator"), x["operator"] or "—"),
+            (t("ast.col.gmin"), fmt.wan(x["guaranteed_min_wan"]) if x["guaranteed_min_wan"] is not None else "—"),
+            (t("ast.col.share_pct"), f"{x['revenue_share_pct']:.0f}%" if x["revenue_share_pct"] is not None else "—"),
+            (t("ast.col.started"), x["started_on"].isoformat() if x["started_on"] else "—"),
+            ("ID", x["project_code"])]
+    left, right = st.columns([2, 3])
+    with left:
+        tables.show(pd.DataFrame(rows, columns=["field", "value"]), PROJECT_FIELDS)
+    with right:
+        st.markdown(f"**{t('ast.card.months')}**")
+        if card.months.empty:
+            st.info(t("ast.card.no_months"))
+            return
+        charts.draw(charts.project_months_chart, card.months)
+        tables.show(card.months, tables.pick(PROJECT_MONTHS, card.month_columns))
