@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from data_access.core.regions import Node, RegionTree, map_city
-from data_access.queries import assets, staffing, volunteers
-from ui import fmt, tables
+from data_access.queries import assets, clean_units, staffing, volunteers
+from ui import clean_review, fmt, tables
 
 # --- the county map's city -------------------------------------------------------------------------------------
 
@@ -131,6 +131,28 @@ def test_months_recorded_over_the_guarantee_check():
 
 def test_amounts_in_wan_as_shown():
     assert [fmt.wan(x) for x in (54350, 999.94, 12.5, None)] == ["54,350", "999.9", "12.5", "—"]
+
+
+# --- clean units -----------------------------------------------------------------------------------------------
+
+def test_the_by_region_table_is_about_the_childrens_level():
+    own_first = pd.DataFrame({"code": ["110", "111", "112"], "level": ["county", "township", "township"],
+                              "own": [True, False, False]})
+    assert clean_units.table_level(own_first) == "township"
+    assert clean_units.table_level(own_first.iloc[:1]) == "county"  # only the region's own row
+
+
+def test_a_units_history_counts_the_months_it_was_named():
+    months = pd.DataFrame({"month": ["2026-01", "2026-02", "2026-03"], "notified": [True, False, True]})
+    h = clean_units.UnitHistory(unit_code="DX-Q1", name="东县某局", kind="organ", region_code="110", place="东县",
+                                applied_on=None, months=months)
+    assert h.named_times == 2
+    assert clean_units.UnitHistory(unit_code="DX-Q2", name="x", kind="organ", region_code="110", place="东县",
+                                   applied_on=None, months=months.iloc[:0]).named_times == 0
+
+
+def test_a_score_as_shown():
+    assert [clean_review.score(x) for x in (86.79, None, float("nan"), pd.NA)] == ["86.8", "—", "—", "—"]
 
 
 # --- ui/tables.py: what these pages' tables need --------------------------------------------------------------

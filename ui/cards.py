@@ -1,5 +1,5 @@
-"""The cards that open one thing: a grid (网格名片, the staffing page), a volunteer team (the volunteers page) and
-an idle-asset project (the assets page).
+"""The cards that open one thing: a grid (网格名片, the staffing page), a volunteer team (the volunteers page), an
+idle-asset project (the assets page) and a clean-governance unit's history (the clean-units page).
 
 Layout only: each draws what its data_access query returned (the page fetches it): None, a code unknown or
 outside the jurisdiction, says so.  The tables are described as data (ui/tables.py).
@@ -10,12 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from data_access.queries.assets import ProjectCard
+from data_access.queries.clean_units import UnitHistory
 from data_access.queries.staffing import GridCard
 from data_access.queries.volunteers import TeamCard
 
-from . import charts, fmt, lists, tables
+from . import charts, clean_review, fmt, lists, tables
+from .bulletin import month_label
 from .state import lang, t
-
 
 def back(label_key: str, state_key: str) -> None:
     """The button back from a card to the page's views: empties ``state_key`` (the card's URL parameter)."""
@@ -198,3 +199,42 @@ def project_card(card: ProjectCard | None) -> None:
             return
         charts.draw(charts.project_months_chart, card.months)
         tables.show(card.months, tables.pick(PROJECT_MONTHS, card.month_columns))
+
+
+# --- a clean-governance unit's history -----------------------------------------------------------------------
+
+def unit_card(h: UnitHistory | None, kind: str | None) -> None:
+    """A clean-governance unit's reviews month by month, its rank among the units of ``kind`` (None = all)."""
+    if h is None:
+        _unknown("cln.card.unknown")
+        return
+    lg = lang()
+    st.subheader(f"{t('cln.card.title')} · {fmt.plain(h.name)}")
+    bits = [clean_review.kind_label(h.kind, lg), h.place]
+    if h.applied_on:
+        bits.append(t("cln.card.applied", date=h.applied_on.isoformat()))
+    st.caption(fmt.plain(" · ".join(bits)))
+    st.caption(t("cln.help.history", kind=clean_review.kind_label(kind, lg)))
+    last = h.latest
+    c = st.columns(4)
+    c[0].metric(t("cln.card.latest"), clean_review.score(last["score"]) if last is not None else "—",
+                help=t("cln.help.card.latest", month=month_label(last["month"], lg) if last is not None else "—"),
+                border=True)
+    c[1].metric(t("cln.card.latest_rating"), t(f"cln.rating.{last['rating']}") if last is not None else "—",
+                help=t("cln.help.card.latest_rating"), border=True)
+    rank = "—"
+    if last is not None and not pd.isna(last["rank"]):
+        rank = t("cln.card.rank_of", rank=int(last["rank"]), n=int(last["ranked"]))
+    change = last["rank_change"] if last is not None else None
+    c[2].metric(t("cln.card.latest_rank"), rank, help=t("cln.help.card.latest_rank"), border=True,
+                delta=None if change is None or pd.isna(change) else f"{int(change):+d}")
+    c[3].metric(t("cln.card.named_times"), fmt.count(h.named_times, lg), help=t("cln.help.card.named_times"),
+                border=True)
+    if h.months.empty:
+        st.info(t("cln.card.no_reviews"), icon=":material/info:")
+        return
+    charts.draw(charts.unit_history_chart, h.months)
+    table = clean_review.display_frame(h.months, lg).iloc[::-1]
+    tables.show(table.assign(month=[month_label(m, lg) for m in table["month"]]), tables.pick(
+        clean_review.UNIT_COLUMNS, ["month", "score", "rating_label", "rank", "ranked", "rank_change", "named_label",
+                                    "note"]))
