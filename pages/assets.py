@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from data_access.queries import assets
-from ui import charts, data, fmt, lists, urlstate
+from ui import cards, charts, data, fmt, lists, tables, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
@@ -25,12 +25,37 @@ PARAMS = [
     P("project", "text", None, "", widget="ast_project"),
 ]
 
+# The tables (ui/tables.py).  A project list picks its columns from PROJECTS; codes shown translated.
+BY_KIND = [("asset_kind", "ast.col.kind", "text"), ("quantity", "ast.col.quantity", "int"),
+           ("unit", "ast.col.unit", "text"), ("projects", "ast.col.projects", "number")]
+BY_DIM = [("projects", "ast.col.projects", "number"), ("investment_wan", "ast.col.investment", "int")]
+GUARANTEE = [("name", "ast.col.name", "text"), ("project_code", "ast.card.title", "link"),  # assets?project=…
+             ("guaranteed_min_wan", "ast.col.gmin", "num1"),
+             ("revenue_share_pct", "ast.col.share_pct", "num0", {"format": "%.0f%%"}),  # already in per cent
+             ("months", "ast.col.months", "number"), ("minimum_wan", "ast.col.minimum", "num2"),
+             ("received_wan", "ast.col.received", "num2"), ("share_part_wan", "ast.col.share_part", "num2"),
+             ("shortfall_wan", "ast.col.shortfall", "num2"), ("shortfall_months", "ast.col.shortfall_months", "number"),
+             ("coverage", "ast.col.coverage", "pct")]  # a project without a month: "—"
+VISITORS = [("name", "ast.col.name", "text"), ("month", "ast.col.month", "text"),
+            ("visitors", "ast.col.visitors", "int"), ("visitors_per_day", "ast.col.per_day", "int")]
+PROJECTS = [("name", "ast.col.name", "text"), ("region", "ast.col.region", "text"), ("asset_kind", "ast.col.kind", "text"),
+            ("quantity", "ast.col.quantity", "int"), ("unit", "ast.col.unit", "text"),
+            ("disposal_mode", "ast.col.mode", "text"), ("operating_model", "ast.col.model", "text"),
+            ("status", "ast.col.status", "text"), ("started_on", "ast.col.started", "date"),
+            ("days_since", "ast.col.days_since", "num0"), ("investment_wan", "ast.col.investment", "int"),
+            ("revenue_to_date_wan", "ast.col.revenue_to_date", "int")]
+ENUMS = {"asset_kind": "asset_kind", "unit": "asset_unit", "disposal_mode": "disposal", "operating_model": "op_model",
+         "status": "asset_status"}  # column → its enum in the catalog (enum.<enum>.<code>)
 
-def _wan(x) -> str:
-    """万元 amounts: thousands separators, no decimals from 1,000 up."""
-    if x is None or pd.isna(x):
-        return "—"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.1f}"
+
+def _translated(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(**{c: [t(f"enum.{e}.{v}") for v in df[c]] for c, e in ENUMS.items() if c in df})
+
+
+def _shortfall(view: pd.DataFrame):
+    """The shortfall and the months short stand out on a project with a shortfall."""
+    return view.style.apply(lambda row: [charts.OVERDUE_STYLE if row["shortfall_wan"] > 0 and c in
+                                         ("shortfall_wan", "shortfall_months") else "" for c in row.index], axis=1)
 
 
 def kpis(s) -> None:
@@ -43,37 +68,24 @@ def kpis(s) -> None:
     c[3].metric(t("ast.kpi.shortfall"), fmt.count(s.shortfall_projects, lg), help=t("help.ast.shortfall"),
                 border=True)
     c = st.columns(4)
-    c[0].metric(t("ast.kpi.investment"), _wan(s.investment_wan), help=t("help.ast.investment"), border=True)
-    c[1].metric(t("ast.kpi.revenue_to_date"), _wan(s.revenue_to_date_wan), help=t("help.ast.revenue_to_date"),
+    c[0].metric(t("ast.kpi.investment"), fmt.wan(s.investment_wan), help=t("help.ast.investment"), border=True)
+    c[1].metric(t("ast.kpi.revenue_to_date"), fmt.wan(s.revenue_to_date_wan), help=t("help.ast.revenue_to_date"),
                 border=True)
-    c[2].metric(t("ast.kpi.revenue_period"), _wan(s.revenue_period_wan), help=t("help.ast.revenue_period"),
+    c[2].metric(t("ast.kpi.revenue_period"), fmt.wan(s.revenue_period_wan), help=t("help.ast.revenue_period"),
                 border=True)
 
 
 def portfolio_view(f) -> None:
     p = {"kind": data.get(assets.portfolio_by_kind, f),
          **{d: data.get(assets.portfolio_by, f, d) for d in assets.PORTFOLIO_DIMS}}
-    kind = p["kind"]
     st.subheader(t("ast.by_kind"))
-    st.dataframe(kind.assign(asset_kind=[t(f"enum.asset_kind.{k}") for k in kind["asset_kind"]],
-                             unit=[t(f"enum.asset_unit.{u}") for u in kind["unit"]]),
-                 hide_index=True, column_order=["asset_kind", "quantity", "unit", "projects"],
-                 column_config={"asset_kind": st.column_config.TextColumn(t("ast.col.kind")),
-                                "quantity": st.column_config.NumberColumn(t("ast.col.quantity"), format="localized"),
-                                "unit": st.column_config.TextColumn(t("ast.col.unit")),
-                                "projects": st.column_config.NumberColumn(t("ast.col.projects"))})
+    tables.show(_translated(p["kind"]), BY_KIND)
     left, right = st.columns(2)
-    for col, dim, title, enum in ((left, "disposal_mode", "ast.by_mode", "disposal"),
-                                  (right, "status", "ast.by_status", "asset_status")):
+    for col, dim, title, label in ((left, "disposal_mode", "ast.by_mode", "ast.col.mode"),
+                                   (right, "status", "ast.by_status", "ast.col.status")):
         with col:
-            df = p[dim]
             st.subheader(t(title))
-            st.dataframe(df.assign(**{dim: [t(f"enum.{enum}.{v}") for v in df[dim]]}), hide_index=True,
-                         column_config={dim: st.column_config.TextColumn(t("ast.col.mode" if enum == "disposal"
-                                                                            else "ast.col.status")),
-                                        "projects": st.column_config.NumberColumn(t("ast.col.projects")),
-                                        "investment_wan": st.column_config.NumberColumn(t("ast.col.investment"),
-                                                                                        format="localized")})
+            tables.show(_translated(p[dim]), [(dim, label, "text"), *BY_DIM])
 
 
 def money_view(f) -> None:
@@ -88,32 +100,13 @@ def money_view(f) -> None:
     if g.empty:
         st.info(t("ast.guarantee.none"))
         return
-    if not g["months"].sum():  # no month of the period recorded: nothing owed, nothing to compare
+    if not assets.months_recorded(g):  # no month of the period recorded: nothing owed, nothing to compare
         st.info(t("empty.ast.guarantee"))
         return
     st.caption(t("ast.guarantee.caption"))
     charts.draw(charts.guarantee_chart, g)
-    view = g.assign(coverage=g["coverage"] * 100, project_code=[f"assets?project={c}" for c in g["project_code"]])
-    styled = view.style.apply(lambda row: [charts.OVERDUE_STYLE if row["shortfall_wan"] > 0 and c in
-                                           ("shortfall_wan", "shortfall_months") else "" for c in row.index], axis=1)
-    st.dataframe(styled, hide_index=True, placeholder="—",  # coverage of a project without a month: "—"
-                 column_order=["name", "project_code", "guaranteed_min_wan", "revenue_share_pct", "months",
-                               "minimum_wan", "received_wan", "share_part_wan", "shortfall_wan", "shortfall_months",
-                               "coverage"],
-                 column_config={"name": st.column_config.TextColumn(t("ast.col.name")),
-                                "project_code": st.column_config.LinkColumn(t("ast.card.title"),
-                                                                            display_text=r"project=(.*)$"),
-                                "guaranteed_min_wan": st.column_config.NumberColumn(t("ast.col.gmin"), format="%.1f"),
-                                "revenue_share_pct": st.column_config.NumberColumn(t("ast.col.share_pct"),
-                                                                                   format="%.0f%%"),
-                                "months": st.column_config.NumberColumn(t("ast.col.months")),
-                                "minimum_wan": st.column_config.NumberColumn(t("ast.col.minimum"), format="%.2f"),
-                                "received_wan": st.column_config.NumberColumn(t("ast.col.received"), format="%.2f"),
-                                "share_part_wan": st.column_config.NumberColumn(t("ast.col.share_part"),
-                                                                                format="%.2f"),
-                                "shortfall_wan": st.column_config.NumberColumn(t("ast.col.shortfall"), format="%.2f"),
-                                "shortfall_months": st.column_config.NumberColumn(t("ast.col.shortfall_months")),
-                                "coverage": st.column_config.NumberColumn(t("ast.col.coverage"), format="%.1f%%")})
+    tables.show(g.assign(project_code=[f"assets?project={c}" for c in g["project_code"]]), GUARANTEE,
+                style=_shortfall)
 
 
 def visitors_view(f) -> None:
@@ -124,12 +117,7 @@ def visitors_view(f) -> None:
         return
     st.caption(t("ast.visitors.caption"))
     charts.draw(charts.visitors_chart, v)
-    st.dataframe(v, hide_index=True, column_order=["name", "month", "visitors", "visitors_per_day"],
-                 column_config={"name": st.column_config.TextColumn(t("ast.col.name")),
-                                "month": st.column_config.TextColumn(t("ast.col.month")),
-                                "visitors": st.column_config.NumberColumn(t("ast.col.visitors"), format="localized"),
-                                "visitors_per_day": st.column_config.NumberColumn(t("ast.col.per_day"),
-                                                                                  format="localized")})
+    tables.show(v, VISITORS)
 
 
 def projects_view(f, now) -> None:
@@ -148,86 +136,13 @@ def projects_view(f, now) -> None:
 def project_table(df: pd.DataFrame, key: str, order: list[str]) -> None:
     """A list of projects; clicking a row opens the project's card."""
     st.caption(t("ast.list.hint"))
-    view = df.copy()
-    for col, enum in (("asset_kind", "asset_kind"), ("unit", "asset_unit"), ("disposal_mode", "disposal"),
-                      ("operating_model", "op_model"), ("status", "asset_status")):
-        if col in view:
-            view[col] = [t(f"enum.{enum}.{v}") for v in view[col]]
-    code = lists.picked(
-        view, key, "project_code", column_order=order,
-        column_config={"name": st.column_config.TextColumn(t("ast.col.name")),
-                       "region": st.column_config.TextColumn(t("ast.col.region")),
-                       "asset_kind": st.column_config.TextColumn(t("ast.col.kind")),
-                       "quantity": st.column_config.NumberColumn(t("ast.col.quantity"), format="localized"),
-                       "unit": st.column_config.TextColumn(t("ast.col.unit")),
-                       "disposal_mode": st.column_config.TextColumn(t("ast.col.mode")),
-                       "operating_model": st.column_config.TextColumn(t("ast.col.model")),
-                       "status": st.column_config.TextColumn(t("ast.col.status")),
-                       "started_on": st.column_config.DateColumn(t("ast.col.started"), format="YYYY-MM-DD"),
-                       "days_since": st.column_config.NumberColumn(t("ast.col.days_since"), format="%.0f"),
-                       "investment_wan": st.column_config.NumberColumn(t("ast.col.investment"), format="localized"),
-                       "revenue_to_date_wan": st.column_config.NumberColumn(t("ast.col.revenue_to_date"),
-                                                                            format="localized")})
-    if code is not None:
-        st.session_state["ast_project"] = code
-        st.rerun()
-
-
-def _close_card() -> None:
-    st.session_state["ast_project"] = ""
+    lists.opening(_translated(df), key, "project_code", "ast_project", columns=tables.pick(PROJECTS, order))
 
 
 def card_view(f, code: str) -> None:
     card = data.get(assets.project_card, f, code, current_user())
-    st.button(t("ast.card.back"), icon=":material/arrow_back:", on_click=_close_card)
-    if card is None:
-        st.warning(t("ast.card.unknown"), icon=":material/search_off:")
-        return
-    x = card.fields
-    st.subheader(f"{t('ast.card.title')} · {fmt.plain(x['name'])}")
-    c = st.columns(4)
-    quantity = fmt.count(round(x["quantity"]), lang())  # required, ≥ 0 (data contract)
-    c[0].metric(t("ast.col.quantity"), f"{quantity} {t('enum.asset_unit.' + x['unit'])}",
-                help=t("help.ast.card.quantity"), border=True)
-    c[1].metric(t("ast.col.investment"), _wan(x["investment_wan"]), help=t("help.ast.card.investment"), border=True)
-    c[2].metric(t("ast.col.revenue_to_date"), _wan(card.revenue_to_date_wan), help=t("help.ast.card.revenue_to_date"),
-                border=True)
-    c[3].metric(t("ast.col.status"), t(f"enum.asset_status.{x['status']}"), help=t("help.ast.card.status"),
-                border=True)
-    rows = [(t("ast.col.region"), x["region"]), (t("ast.col.kind"), t(f"enum.asset_kind.{x['asset_kind']}")),
-            (t("ast.col.mode"), t(f"enum.disposal.{x['disposal_mode']}")),
-            (t("ast.col.model"), t(f"enum.op_model.{x['operating_model']}")),
-            (t("ast.col.operator"), x["operator"] or "—"),
-            (t("ast.col.gmin"), _wan(x["guaranteed_min_wan"]) if x["guaranteed_min_wan"] is not None else "—"),
-            (t("ast.col.share_pct"), f"{x['revenue_share_pct']:.0f}%" if x["revenue_share_pct"] is not None else "—"),
-            (t("ast.col.started"), x["started_on"].isoformat() if x["started_on"] else "—"),
-            ("ID", x["project_code"])]
-    left, right = st.columns([2, 3])
-    with left:
-        st.dataframe(pd.DataFrame(rows, columns=["field", "value"]), hide_index=True,
-                     column_config={"field": st.column_config.TextColumn(" "),
-                                    "value": st.column_config.TextColumn(" ")})
-    with right:
-        st.markdown(f"**{t('ast.card.months')}**")
-        m = card.months
-        if m.empty:
-            st.info(t("ast.card.no_months"))
-            return
-        has_min = m["minimum_wan"].notna().any()
-        has_vis = m["visitors_per_day"].notna().any()
-        charts.draw(charts.project_months_chart, m)
-        st.dataframe(m, hide_index=True,
-                     column_order=["month", "revenue_wan", *(["minimum_wan", "shortfall_wan"] if has_min else []),
-                                   *(["visitors", "visitors_per_day"] if has_vis else [])],
-                     column_config={"month": st.column_config.TextColumn(t("ast.col.month")),
-                                    "revenue_wan": st.column_config.NumberColumn(t("ast.col.revenue"), format="%.2f"),
-                                    "minimum_wan": st.column_config.NumberColumn(t("ast.col.minimum"), format="%.2f"),
-                                    "shortfall_wan": st.column_config.NumberColumn(t("ast.col.shortfall"),
-                                                                                   format="%.2f"),
-                                    "visitors": st.column_config.NumberColumn(t("ast.col.visitors"),
-                                                                              format="localized"),
-                                    "visitors_per_day": st.column_config.NumberColumn(t("ast.col.per_day"),
-                                                                                      format="localized")})
+    cards.back("ast.card.back", "ast_project")
+    cards.project_card(card)
 
 
 def page() -> None:

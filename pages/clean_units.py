@@ -10,13 +10,12 @@ apply.  Definitions: data_access/queries/clean_units.py.
 """
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from data_access.core import audit
 from data_access.queries import clean_units
 from data_access.queries.clean_units import KINDS
-from ui import charts, clean_review, data, fmt, lists, urlstate
+from ui import cards, charts, clean_review, data, fmt, lists, tables, urlstate
 from ui.auth import current_user
 from ui.bulletin import month_label
 from ui.frame import current_filter, page_header
@@ -28,6 +27,15 @@ VIEW_ICONS = view_icons("clean")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
 KIND_CHOICES = ("all", *KINDS)
 P = urlstate.Param
+UNITS = clean_review.UNIT_COLUMNS  # (ui/tables.py) each list of units picks its columns
+BY_KIND = [("kind_label", "cln.col.kind", "text"), ("units", "cln.col.units", "int"),
+           ("eligible", "cln.col.eligible", "number", {"help": "cln.help.eligible"}),
+           ("covered", "cln.col.covered", "number"), ("coverage", "cln.col.coverage", "pct")]
+REVIEWS = [("reviewed", "cln.col.reviewed", "number"), ("avg_score", "cln.col.avg_score", "num1"),
+           ("good", "cln.rating.good", "number"), ("fair", "cln.rating.fair", "number"),
+           ("poor", "cln.rating.poor", "number"), ("named", "cln.col.named", "number")]  # a region's or a month's
+BY_REGION = [("name", "stf.col.name", "text"), ("units", "cln.col.units", "int"), *REVIEWS]
+BY_MONTH = [("month", "cln.col.month", "text"), *REVIEWS]
 
 
 def params(months: list[str]) -> list[urlstate.Param]:
@@ -40,24 +48,9 @@ def params(months: list[str]) -> list[urlstate.Param]:
     ]
 
 
-def _keep_valid(ps: list[urlstate.Param]) -> None:
-    """A choice kept from elsewhere (another page's ``view``, another region's months) falls back to its default."""
-    for p in ps:
-        if p.kind == "choice" and st.session_state.get(p.widget_key) not in p.allowed:
-            st.session_state[p.widget_key] = p.default
-
-
 def _kind() -> str | None:
     k = st.session_state.get("cln_kind") or "all"
     return None if k == "all" else k
-
-
-def _month() -> str | None:
-    return st.session_state.get("cln_month") or None
-
-
-def _score(v) -> str:
-    return "—" if v is None or pd.isna(v) else f"{v:.1f}"
 
 
 def controls(months: list[str]) -> None:
@@ -85,7 +78,7 @@ def kpis(review, units: int) -> None:
         return fmt.delta_count(cur, before, lg) if prev and cur != before else None
 
     c[1].metric(t("cln.kpi.reviewed"), fmt.count(s.reviewed, lg), help=t("cln.help.reviewed"), border=True)
-    c[2].metric(t("cln.kpi.avg_score"), _score(s.avg_score), help=t("cln.help.avg_score"), border=True,
+    c[2].metric(t("cln.kpi.avg_score"), clean_review.score(s.avg_score), help=t("cln.help.avg_score"), border=True,
                 delta=f"{s.avg_score - p.avg_score:+.1f}" if prev and s.avg_score is not None else None)
     c[3].metric(t("cln.kpi.good"), fmt.count(s.good, lg), help=t("cln.help.good"), border=True,
                 delta=change(s.good, p.good))
@@ -94,28 +87,8 @@ def kpis(review, units: int) -> None:
     c[5].metric(t("cln.kpi.named_ytd"), fmt.count(s.named_ytd, lg), help=t("cln.help.named_ytd"), border=True)
 
 
-# --- views ---------------------------------------------------------------------------------------------------
-
-def _unit_columns() -> dict:
-    return {"rank": st.column_config.NumberColumn(t("cln.col.rank"), width="small"),
-            "name": st.column_config.TextColumn(t("cln.col.unit"), width="medium"),
-            "kind_label": st.column_config.TextColumn(t("cln.col.kind")),
-            "place": st.column_config.TextColumn(t("cln.col.place")),
-            "score": st.column_config.NumberColumn(t("cln.col.score"), format="%.1f"),
-            "rating_label": st.column_config.TextColumn(t("cln.col.rating")),
-            "prev_rank": st.column_config.NumberColumn(t("cln.col.prev_rank")),
-            "rank_change": st.column_config.NumberColumn(t("cln.col.rank_change"), format="%+d",
-                                                         help=t("cln.help.rank_change")),
-            "named_label": st.column_config.TextColumn(t("cln.col.named")),
-            "note": st.column_config.TextColumn(t("cln.col.note")),
-            "month": st.column_config.TextColumn(t("cln.col.month")),
-            "applied_on": st.column_config.DateColumn(t("cln.col.applied_on"), format="YYYY-MM-DD")}
-
-
-def _open_unit(code: str | None) -> None:
-    if code is not None:
-        st.session_state["cln_unit"] = code
-        st.rerun()
+def _unit_list(df, key: str, names: list[str], **kwargs) -> None:  # clicking a row opens the unit's history
+    lists.opening(df, key, "unit_code", "cln_unit", columns=tables.pick(UNITS, names), **kwargs)
 
 
 def ranking_view(review) -> None:
@@ -127,11 +100,9 @@ def ranking_view(review) -> None:
         st.info(t("cln.rank.none"), icon=":material/info:")
     else:
         table = clean_review.display_frame(review.ranking, lg)
-        _open_unit(lists.picked(
-            table, f"cln_rank_{review.month}_{review.kind or 'all'}", "unit_code",
-            column_order=["rank", "name", "kind_label", "place", "score", "rating_label", "prev_rank", "rank_change",
-                          "named_label", "note"],
-            column_config=_unit_columns(), height=min(520, 38 + 35 * len(table))))
+        _unit_list(table, f"cln_rank_{review.month}_{review.kind or 'all'}",
+                   ["rank", "name", "kind_label", "place", "score", "rating_label", "prev_rank", "rank_change",
+                    "named_label", "note"], height=min(520, 38 + 35 * len(table)))
         _download(review)
     left, right = st.columns(2)
     with left:
@@ -139,8 +110,8 @@ def ranking_view(review) -> None:
         st.markdown(f"**{t('cln.good.title', n=fmt.count(len(good), lg))}**")
         st.caption(t("cln.help.good"))
         if not good.empty:
-            st.dataframe(good, hide_index=True, column_order=["rank", "name", "kind_label", "place", "score"],
-                         column_config=_unit_columns(), height=min(300, 38 + 35 * len(good)))
+            tables.show(good, tables.pick(UNITS, ["rank", "name", "kind_label", "place", "score"]),
+                        height=min(300, 38 + 35 * len(good)))
     with right:
         named = clean_review.display_frame(review.named, lg)
         st.markdown(f"**{t('cln.named.title', n=fmt.count(len(named), lg))}**")
@@ -148,15 +119,12 @@ def ranking_view(review) -> None:
         if named.empty:
             st.success(t("cln.named.none"), icon=":material/check_circle:")
         else:
-            st.dataframe(named, hide_index=True, column_order=["name", "kind_label", "place", "score", "note"],
-                         column_config=_unit_columns(), placeholder="—")
+            tables.show(named, tables.pick(UNITS, ["name", "kind_label", "place", "score", "note"]))
     if not review.unreviewed.empty:
         with st.expander(t("cln.unreviewed.title", n=fmt.count(len(review.unreviewed), lg))):
             st.caption(t("cln.help.unreviewed"))
-            _open_unit(lists.picked(clean_review.display_frame(review.unreviewed, lg),
-                                    f"cln_unrev_{review.month}_{review.kind or 'all'}", "unit_code",
-                                    column_order=["name", "kind_label", "place", "applied_on"],
-                                    column_config=_unit_columns()))
+            _unit_list(clean_review.display_frame(review.unreviewed, lg),
+                       f"cln_unrev_{review.month}_{review.kind or 'all'}", ["name", "kind_label", "place", "applied_on"])
 
 
 def _download(review) -> None:
@@ -179,36 +147,15 @@ def units_view(f, month: str | None, kind: str | None) -> None:
     st.subheader(t("cln.kinds.title"))
     st.caption(t("cln.help.eligible"))
     by_kind = data.get(clean_units.units_by_kind, f)
-    view = by_kind.assign(kind_label=[clean_review.kind_label(k, lg) for k in by_kind["kind"]],
-                          coverage=by_kind["coverage"] * 100)
-    st.dataframe(view, hide_index=True, placeholder="—",
-                 column_order=["kind_label", "units", "eligible", "covered", "coverage"],
-                 column_config={"kind_label": st.column_config.TextColumn(t("cln.col.kind")),
-                                "units": st.column_config.NumberColumn(t("cln.col.units"), format="localized"),
-                                "eligible": st.column_config.NumberColumn(t("cln.col.eligible"),
-                                                                          help=t("cln.help.eligible")),
-                                "covered": st.column_config.NumberColumn(t("cln.col.covered")),
-                                "coverage": st.column_config.NumberColumn(t("cln.col.coverage"), format="%.1f%%")})
+    tables.show(by_kind.assign(kind_label=[clean_review.kind_label(k, lg) for k in by_kind["kind"]]), BY_KIND)
     child = data.get(clean_units.units_by_child_region, f, month, kind)
     if child.empty:
         return
-    kid_level = child.loc[~child["own"], "level"]
-    level = kid_level.iloc[0] if len(kid_level) else child["level"].iloc[0]
-    st.subheader(t("cln.child.title", level=t(f"level.{level}"),
+    st.subheader(t("cln.child.title", level=t(f"level.{clean_units.table_level(child)}"),
                    month=month_label(month, lg) if month else "—"))
     st.caption(t("ov.rank.hint") + " " + t("cln.help.child"))
     child = child.assign(name=[t("cln.own_level", name=n) if own else n for n, own in zip(child["name"], child["own"])])
-    lists.drill_table(
-        child, f"cln_child_{f.region_code or 'root'}_{month}_{kind or 'all'}",
-        column_order=["name", "units", "reviewed", "avg_score", "good", "fair", "poor", "named"],
-        column_config={"name": st.column_config.TextColumn(t("stf.col.name")),
-                       "units": st.column_config.NumberColumn(t("cln.col.units"), format="localized"),
-                       "reviewed": st.column_config.NumberColumn(t("cln.col.reviewed")),
-                       "avg_score": st.column_config.NumberColumn(t("cln.col.avg_score"), format="%.1f"),
-                       "good": st.column_config.NumberColumn(t("cln.rating.good")),
-                       "fair": st.column_config.NumberColumn(t("cln.rating.fair")),
-                       "poor": st.column_config.NumberColumn(t("cln.rating.poor")),
-                       "named": st.column_config.NumberColumn(t("cln.col.named"))})
+    lists.drill_table(child, f"cln_child_{f.region_code or 'root'}_{month}_{kind or 'all'}", columns=BY_REGION)
 
 
 def months_view(f, kind: str | None) -> None:
@@ -219,15 +166,7 @@ def months_view(f, kind: str | None) -> None:
         st.info(t("cln.rank.none"), icon=":material/info:")
         return
     charts.draw(charts.ratings_chart, trend)
-    view = trend.assign(month=[month_label(m, lg) for m in trend["month"]])
-    st.dataframe(view, hide_index=True,
-                 column_config={"month": st.column_config.TextColumn(t("cln.col.month")),
-                                "reviewed": st.column_config.NumberColumn(t("cln.col.reviewed")),
-                                "avg_score": st.column_config.NumberColumn(t("cln.col.avg_score"), format="%.1f"),
-                                "good": st.column_config.NumberColumn(t("cln.rating.good")),
-                                "fair": st.column_config.NumberColumn(t("cln.rating.fair")),
-                                "poor": st.column_config.NumberColumn(t("cln.rating.poor")),
-                                "named": st.column_config.NumberColumn(t("cln.col.named"))})
+    tables.show(trend.assign(month=[month_label(m, lg) for m in trend["month"]]), BY_MONTH)
     named = data.get(clean_units.named_units, f, kind)
     st.subheader(t("cln.named_all.title", n=fmt.count(len(named), lg)))
     st.caption(t("cln.help.named_all"))
@@ -235,59 +174,14 @@ def months_view(f, kind: str | None) -> None:
         st.success(t("cln.named.none_all"), icon=":material/check_circle:")
         return
     named = clean_review.display_frame(named, lg).assign(month=[month_label(m, lg) for m in named["month"]])
-    _open_unit(lists.picked(named, f"cln_named_{kind or 'all'}", "unit_code",
-                            column_order=["month", "name", "kind_label", "place", "score", "note"],
-                            column_config=_unit_columns()))
-
-
-# --- a unit's history ------------------------------------------------------------------------------------------
-
-def _close_card() -> None:
-    st.session_state["cln_unit"] = ""
+    _unit_list(named, f"cln_named_{kind or 'all'}", ["month", "name", "kind_label", "place", "score", "note"])
 
 
 def unit_card_view(f, code: str, kind: str | None) -> None:
-    st.button(t("cln.card.back"), icon=":material/arrow_back:", on_click=_close_card)
+    cards.back("cln.card.back", "cln_unit")
     h = data.get(clean_units.unit_history, f, code, kind, current_user())
-    if h is None:
-        st.warning(t("cln.card.unknown"), icon=":material/search_off:")
-        return
-    lg = lang()
-    st.subheader(f"{t('cln.card.title')} · {fmt.plain(h.name)}")
-    bits = [clean_review.kind_label(h.kind, lg), h.place]
-    if h.applied_on:
-        bits.append(t("cln.card.applied", date=h.applied_on.isoformat()))
-    st.caption(fmt.plain(" · ".join(bits)))
-    st.caption(t("cln.help.history", kind=clean_review.kind_label(kind, lg)))
-    last = h.latest
-    c = st.columns(4)
-    c[0].metric(t("cln.card.latest"), _score(last["score"]) if last is not None else "—",
-                help=t("cln.help.card.latest", month=month_label(last["month"], lg) if last is not None else "—"),
-                border=True)
-    c[1].metric(t("cln.card.latest_rating"), t(f"cln.rating.{last['rating']}") if last is not None else "—",
-                help=t("cln.help.card.latest_rating"), border=True)
-    rank = "—"
-    if last is not None and not pd.isna(last["rank"]):
-        rank = t("cln.card.rank_of", rank=int(last["rank"]), n=int(last["ranked"]))
-    change = last["rank_change"] if last is not None else None
-    c[2].metric(t("cln.card.latest_rank"), rank, help=t("cln.help.card.latest_rank"), border=True,
-                delta=None if change is None or pd.isna(change) else f"{int(change):+d}")
-    c[3].metric(t("cln.card.named_times"), fmt.count(int(h.months["notified"].sum()), lg),
-                help=t("cln.help.card.named_times"), border=True)
-    if h.months.empty:
-        st.info(t("cln.card.no_reviews"), icon=":material/info:")
-        return
-    charts.draw(charts.unit_history_chart, h.months)
-    table = clean_review.display_frame(h.months, lg).iloc[::-1]
-    table = table.assign(month=[month_label(m, lg) for m in table["month"]])
-    st.dataframe(table, hide_index=True, placeholder="—",
-                 column_order=["month", "score", "rating_label", "rank", "ranked", "rank_change", "named_label",
-                               "note"],
-                 column_config={**_unit_columns(),
-                                "ranked": st.column_config.NumberColumn(t("cln.col.ranked"))})
+    cards.unit_card(h, kind)
 
-
-# --- page ------------------------------------------------------------------------------------------------------
 
 def page() -> None:
     f = current_filter()
@@ -302,9 +196,9 @@ def page() -> None:
     months = data.get(clean_units.review_months, f)
     ps = params(months)
     urlstate.seed(ps)
-    _keep_valid(ps)
+    urlstate.keep_valid(ps)
     controls(months)
-    month, kind = _month(), _kind()
+    month, kind = st.session_state.get("cln_month") or None, _kind()
     code = (st.session_state.get("cln_unit") or "").strip()
     if code:
         unit_card_view(f, code, kind)

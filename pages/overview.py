@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.core.geo import has_shapes
-from data_access.core.regions import ancestor_code
+from data_access.core.regions import ancestor_code, map_city
 from data_access.queries import overview
 from ui import charts, data, fmt, frame, lists
 from ui.frame import current_filter, page_header
@@ -89,10 +89,10 @@ def ranking_table(f, now) -> None:
 
 
 def county_map(f, now, tree) -> None:
-    # The map always shows the counties of the city the selection lies in, the selected county outlined.
-    # A user whose jurisdiction lies below the city never sees the other counties: no map for them.
-    city = ancestor_code(tree, f.region_code, "city")
-    if city is None or not tree.contains(f.scope_code, city):
+    # The counties of the city the selection lies in, the selected county outlined; no map for a user whose
+    # jurisdiction lies below the city (regions.map_city).
+    city = map_city(tree, f.region_code, f.scope_code)
+    if city is None:
         return
     counties = data.get(overview.child_region_ranking, f.with_(region_code=city), now)
     shapes = has_shapes(list(counties["code"]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.queries import volunteers
-from ui import charts, data, fmt, lists, urlstate
+from ui import cards, charts, data, fmt, lists, tables, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
@@ -17,8 +17,8 @@ from ui.views import view_icons, view_switch
 
 VIEW_ICONS = view_icons("volunteers")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
-DAYS_CHOICES = ("90", "180", "365")
-MEASURES = ("activities", "participants", "person_hours")
+DAYS_CHOICES = tuple(str(d) for d in volunteers.INACTIVE_DAYS_CHOICES)  # "90", "180", "365"
+MEASURES = volunteers.ACTIVITY_MEASURES
 P = urlstate.Param
 PARAMS = [
     P("view", "choice", VIEWS, "overview", widget="vol_view"),
@@ -30,9 +30,25 @@ PARAMS = [
 _MEASURE_TITLE = {"activities": "vol.col.activities", "participants": "vol.col.participants",
                   "person_hours": "vol.col.person_hours"}
 
+# The tables (ui/tables.py): the child regions; the team lists (each picks its columns).
+REGIONS = [("name", "stf.col.name", "text"), ("teams", "vol.col.teams", "int"), ("members", "vol.col.members", "int"),
+           ("members_per_1000", "vol.col.per_1000", "num1", {"help": "help.vol.per_1000"}),
+           ("activities", "vol.col.activities", "int"), ("participants", "vol.col.participants", "int"),
+           ("person_hours", "vol.col.person_hours", "int")]  # and "inactive", whose help names the days
+TEAMS = [("name", "vol.col.team", "text"), ("village", "stf.col.village", "text"),
+         ("township", "stf.col.township", "text"), ("members", "vol.col.members", "number"),
+         ("founded_on", "vol.col.founded_on", "date"), ("last_activity", "vol.col.last_activity", "date"),
+         ("days_since", "vol.col.days_since", "number"), ("activities", "vol.col.activities", "number"),
+         ("participants", "vol.col.participants", "int"), ("person_hours", "vol.col.person_hours", "int")]
+
 
 def _days() -> int:
     return int(st.session_state.get("vol_days") or 180)
+
+
+def _whole_hours(df):
+    """Person-hours as whole hours (shown with thousands separators)."""
+    return df.assign(person_hours=df["person_hours"].round().astype("int64")) if "person_hours" in df else df
 
 
 def kpis(f, now) -> None:
@@ -59,26 +75,11 @@ def overview_view(f, now) -> None:
     with left:
         table = data.get(volunteers.volunteers_by_child_region, f, now, _days())
         if not table.empty:
-            table = table.assign(person_hours=table["person_hours"].round().astype("int64"))
             st.subheader(t("vol.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
             st.caption(t("ov.rank.hint"))
-            lists.drill_table(
-                table, f"vol_rank_{f.region_code or 'root'}",
-                column_order=["name", "teams", "members", "members_per_1000", "activities", "participants",
-                              "person_hours", "inactive"],
-                column_config={"name": st.column_config.TextColumn(t("stf.col.name")),
-                               "teams": st.column_config.NumberColumn(t("vol.col.teams"), format="localized"),
-                               "members": st.column_config.NumberColumn(t("vol.col.members"), format="localized"),
-                               "members_per_1000": st.column_config.NumberColumn(
-                                   t("vol.col.per_1000"), format="%.1f", help=t("help.vol.per_1000")),
-                               "activities": st.column_config.NumberColumn(t("vol.col.activities"),
-                                                                           format="localized"),
-                               "participants": st.column_config.NumberColumn(t("vol.col.participants"),
-                                                                             format="localized"),
-                               "person_hours": st.column_config.NumberColumn(t("vol.col.person_hours"),
-                                                                             format="localized"),
-                               "inactive": st.column_config.NumberColumn(t("vol.col.inactive"),
-                                                                         help=t("help.vol.inactive", days=_days()))})
+            inactive = ("inactive", "vol.col.inactive", "number", {"help": "help.vol.inactive",
+                                                                   "help_args": {"days": _days()}})
+            lists.drill_table(_whole_hours(table), f"vol_rank_{f.region_code or 'root'}", columns=[*REGIONS, inactive])
     with right:
         growth, undated = data.get(volunteers.team_growth, f), data.get(volunteers.undated_teams, f)
         st.subheader(t("vol.growth.title"))
@@ -134,71 +135,14 @@ def teams_view(f, now) -> None:
 def team_list(df, key: str, order: list[str]) -> None:
     """A list of teams; clicking a row opens the team's card."""
     st.caption(t("vol.list.hint"))
-    if "person_hours" in df:
-        df = df.assign(person_hours=df["person_hours"].round().astype("int64"))
-    code = lists.picked(
-        df, key, "team_code", column_order=order,
-        column_config={"name": st.column_config.TextColumn(t("vol.col.team")),
-                       "village": st.column_config.TextColumn(t("stf.col.village")),
-                       "township": st.column_config.TextColumn(t("stf.col.township")),
-                       "members": st.column_config.NumberColumn(t("vol.col.members")),
-                       "founded_on": st.column_config.DateColumn(t("vol.col.founded_on"), format="YYYY-MM-DD"),
-                       "last_activity": st.column_config.DateColumn(t("vol.col.last_activity"), format="YYYY-MM-DD"),
-                       "days_since": st.column_config.NumberColumn(t("vol.col.days_since")),
-                       "activities": st.column_config.NumberColumn(t("vol.col.activities")),
-                       "participants": st.column_config.NumberColumn(t("vol.col.participants"), format="localized"),
-                       "person_hours": st.column_config.NumberColumn(t("vol.col.person_hours"), format="localized")},
-        height=min(420, 38 + 35 * len(df)))
-    if code is not None:
-        st.session_state["vol_team"] = code
-        st.rerun()
-
-
-def _close_card() -> None:
-    st.session_state["vol_team"] = ""
+    lists.opening(_whole_hours(df), key, "team_code", "vol_team", columns=tables.pick(TEAMS, order),
+                  height=min(420, 38 + 35 * len(df)))
 
 
 def team_card_view(f, now, code: str) -> None:
     card = data.get(volunteers.team_card, f, code, current_user(), now)
-    st.button(t("vol.card.back"), icon=":material/arrow_back:", on_click=_close_card)
-    if card is None:
-        st.warning(t("vol.card.unknown"), icon=":material/search_off:")
-        return
-    lg = lang()
-    st.subheader(f"{t('vol.card.title')} · {fmt.plain(card.name)}")
-    place = " · ".join(x for x in (card.county, card.township, card.village, card.grid) if x)
-    st.caption(f"{t('vol.card.place')}：{fmt.plain(place)}" if lg == "zh" else f"{t('vol.card.place')}: "
-               f"{fmt.plain(place)}")
-    c = st.columns(4)
-    c[0].metric(t("vol.card.members"), fmt.count(card.members, lg), help=t("help.vol.card.members"), border=True)
-    c[1].metric(t("vol.card.leader"), fmt.plain(card.leader or "—"), help=t("help.vol.card.leader"), border=True)
-    c[2].metric(t("vol.card.founded"), card.founded_on.isoformat() if card.founded_on else "—",
-                help=t("help.vol.card.founded"), border=True)
-    c[3].metric(t("vol.card.last"), card.last_activity.isoformat() if card.last_activity else
-                t("vol.inactive.never"), help=t("help.vol.card.last"), border=True)
-    if card.focus:
-        st.caption(f"{t('vol.card.focus')}：{lists.focus_tags(';'.join(card.focus))}" if lg == "zh"
-                   else f"{t('vol.card.focus')}: {lists.focus_tags(';'.join(card.focus))}")
-    left, right = st.columns(2)
-    with left:
-        st.markdown(f"**{t('vol.card.activities', n=len(card.activities))}**")
-        if card.activities.empty:
-            st.info(t("vol.card.no_activities"))
-        else:
-            st.dataframe(card.activities.assign(kind=[t(f"enum.activity.{k}") for k in card.activities["kind"]]),
-                         hide_index=True, column_order=["date", "kind", "participants", "hours", "note"],
-                         column_config={"date": st.column_config.DateColumn(t("vol.col.date"), format="YYYY-MM-DD"),
-                                        "kind": st.column_config.TextColumn(t("vol.col.kind")),
-                                        "participants": st.column_config.NumberColumn(t("vol.col.participants")),
-                                        "hours": st.column_config.NumberColumn(t("vol.col.hours"), format="%.1f"),
-                                        "note": st.column_config.TextColumn(t("vol.col.note"))},
-                         placeholder="—")
-    with right:
-        st.markdown(f"**{t('vol.card.cases', n=fmt.count(card.area_case_count, lg))}**")
-        if not card.area_cases.empty:
-            lists.recent_cases(card.area_cases)
-        st.page_link("pages/cases.py", label=t("vol.card.all_cases"), icon=":material/assignment:",
-                     query_params={"region": card.place_code})
+    cards.back("vol.card.back", "vol_team")
+    cards.team_card(card)
 
 
 def page() -> None:

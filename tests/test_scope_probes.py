@@ -2133,7 +2133,7 @@ ASSET_VIEWS = ("portfolio", "money", "visitors", "projects")
 
 
 def _wan_shown(x: float) -> str:
-    """万元 as the asset page shows them (pages/assets._wan)."""
+    """万元 as the asset page shows them (ui/fmt.wan)."""
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.1f}"
 
 

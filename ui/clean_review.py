@@ -1,4 +1,5 @@
-"""The month's review of the clean-governance units (清廉单元月度点评) as an Excel workbook.
+"""The month's review of the clean-governance units (清廉单元月度点评) as an Excel workbook, and the columns of the
+unit lists on screen (:data:`UNIT_COLUMNS`, described as data for ui/tables.py).
 
 Pure rendering of a :class:`data_access.queries.clean_units.MonthReview` (no Streamlit), so the page's download button and
 the tests call the same code.  :func:`display_frame` translates a unit list's codes (kind, rating, named) for
@@ -45,6 +46,30 @@ UNREVIEWED_DISPLAY: list[tuple[str, str, str]] = [
     ("applied_on", "cln.col.applied_on", "date"),
     ("unit_code", "cln.col.code", "text"),
 ]
+
+
+# The unit lists on screen (ui/tables.py kinds; each list picks its columns): the ranking, the units rated good
+# and named, those not reviewed, every bulletin, a unit's history.
+UNIT_COLUMNS: list[tuple] = [
+    ("rank", "cln.col.rank", "number", {"width": "small"}),
+    ("name", "cln.col.unit", "text", {"width": "medium"}),
+    ("kind_label", "cln.col.kind", "text"),
+    ("place", "cln.col.place", "text"),
+    ("score", "cln.col.score", "num1"),
+    ("rating_label", "cln.col.rating", "text"),
+    ("prev_rank", "cln.col.prev_rank", "number"),
+    ("rank_change", "cln.col.rank_change", "change", {"help": "cln.help.rank_change"}),
+    ("named_label", "cln.col.named", "text"),
+    ("note", "cln.col.note", "text"),
+    ("month", "cln.col.month", "text"),
+    ("applied_on", "cln.col.applied_on", "date"),
+    ("ranked", "cln.col.ranked", "number"),
+]
+
+
+def score(v) -> str:
+    """A score as shown: one decimal; '—' when there is none."""
+    return "—" if v is None or pd.isna(v) else f"{v:.1f}"
 
 
 def kind_label(kind: str | None, lang: str) -> str:

@@ -75,3 +75,15 @@ def days(d, lang: str = "zh") -> str:
         return "—"
     n = int(math.floor(d))
     return f"{n:,} 天" if lang == "zh" else f"{n:,} day{'s' if n != 1 else ''}"
+
+
+def labelled(label: str, text: str, lang: str = "zh") -> str:
+    """'地点：东镇' (zh, full-width colon) / 'Place: East' (en)."""
+    return f"{label}：{text}" if lang == "zh" else f"{label}: {text}"
+
+
+def wan(x) -> str:
+    """An amount in 万元: 54,350 from 1,000 up (no decimals), 12.5 below; None → '—'."""
+    if _missing(x):
+        return "—"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.1f}"

@@ -17,7 +17,11 @@ is a catalog key), plus these, which the helper applies itself:
   shown as the text of ``enum.status.x``) or a dict (code → text; other codes as they are);
 - ``style``: a function of the cell's value as data_access returned it (the code, before ``labels``) to
   its CSS (pandas' Styler), e.g. :func:`colored`; ``style_by`` names another column whose value is passed
-  instead (a row flag that colours several cells).
+  instead (a row flag that colours several cells);
+- ``help_args``: fills the help text's placeholders.
+
+:func:`pick` takes the columns of one description in another order (a table shown in several lists);
+:func:`show`'s ``style`` styles the prepared frame instead (``lambda df: df.style.apply(…)``).
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ _NUMBER_FORMATS = {"int": "localized", "number": None, "pct": "%.1f%%", "pct2": 
                    "num1": "%.1f", "num2": "%.2f", "change": "%+d"}
 _DATE_FORMATS = {"datetime": "YYYY-MM-DD HH:mm", "date": "YYYY-MM-DD"}
 _PERCENT = ("pct", "pct2", "bar")
-_OWN_OPTIONS = ("format", "labels", "style", "style_by")  # applied here, not passed to st.column_config
+_OWN_OPTIONS = ("format", "labels", "style", "style_by", "help_args")  # applied here, not passed to st.column_config
 
 
 def _parts(col: Column) -> tuple[str, str, str, dict]:
@@ -47,10 +51,10 @@ def column_config(columns: Sequence[Column]) -> dict[str, Any]:
     """``st.column_config`` for ``columns``, labels translated in the session's language."""
     out: dict[str, Any] = {}
     for name, key, kind, opts in map(_parts, columns):
-        fmt = opts.get("format")
+        fmt, help_args = opts.get("format"), opts.get("help_args", {})
         opts = {k: v for k, v in opts.items() if k not in _OWN_OPTIONS}
         if "help" in opts:
-            opts["help"] = t(opts["help"])
+            opts["help"] = t(opts["help"], **help_args)
         label = t(key)
         if kind in _NUMBER_FORMATS:
             out[name] = st.column_config.NumberColumn(label, format=fmt or _NUMBER_FORMATS[kind], **opts)
@@ -118,12 +122,21 @@ def options(columns: Sequence[Column], df: pd.DataFrame | None = None) -> dict[s
     return {"column_order": order, "column_config": column_config(columns)}
 
 
-def show(df: pd.DataFrame, columns: Sequence[Column], **kwargs):
-    """``df`` as a table of ``columns`` (in their order), with "—" for a missing value.  Returns what
+def pick(columns: Sequence[Column], names: Sequence[str]) -> list[Column]:
+    """The columns called ``names``, in that order."""
+    by_name = {c[0]: c for c in columns}
+    return [by_name[n] for n in names]
+
+
+def show(df: pd.DataFrame, columns: Sequence[Column], style: Callable[[pd.DataFrame], Any] | None = None,
+         **kwargs):
+    """``df`` as a table of ``columns`` (in their order), with "—" for a missing value; ``style`` turns the
+    frame as shown into a ``Styler`` (else the columns' own ``style`` options apply).  Returns what
     ``st.dataframe`` returns (the selection, with ``on_select``: see :func:`selected`)."""
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("placeholder", "—")
-    return st.dataframe(styled(prepare(df, columns), df, columns), **options(columns, df), **kwargs)
+    shown = prepare(df, columns)
+    return st.dataframe(style(shown) if style else styled(shown, df, columns), **options(columns, df), **kwargs)
 
 
 def selected(event, df: pd.DataFrame, column: str) -> str | None:

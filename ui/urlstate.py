@@ -120,6 +120,14 @@ def seed(params: list[Param]) -> None:
         st.session_state[p.widget_key] = value
 
 
+def keep_valid(params: list[Param]) -> None:
+    """After :func:`seed`: a choice kept from elsewhere (another page's ``view``, another region's months) that
+    this page does not offer falls back to its default."""
+    for p in params:
+        if p.kind == "choice" and st.session_state.get(p.widget_key) not in p.allowed:
+            st.session_state[p.widget_key] = p.default
+
+
 def publish(params: list[Param]) -> dict[str, Any]:
     """Write the widgets' values to the URL and keep them for the next visit of the page; returns them."""
     values: dict[str, Any] = {}

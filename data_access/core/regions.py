@@ -136,6 +136,16 @@ def ancestor_code(tree: RegionTree, code: str | None, level: str) -> str | None:
     return next((n.code for n in tree.ancestors(code) if n.level == level), None)
 
 
+def map_city(tree: RegionTree, code: str | None, scope_code: str | None) -> str | None:
+    """The city whose counties the county map shows when ``code`` is selected (the Overview's and the staffing
+    page's map): the city the selection lies in.  None, no map, when it lies in no city, or when the user's
+    jurisdiction (``scope_code``, None = everything) lies below that city: a user never sees the other counties."""
+    city = ancestor_code(tree, code, "city")
+    if city is None or not tree.contains(scope_code, city):
+        return None
+    return city
+
+
 PATH_LEVELS = ("province", "city", "county", "township", "village", "grid")
 
 

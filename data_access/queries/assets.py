@@ -180,6 +180,12 @@ def guarantee_check(engine: Engine, f: CaseFilter) -> pd.DataFrame:
     return df.sort_values(["shortfall_wan", "project_code"], ascending=[False, True]).reset_index(drop=True)
 
 
+def months_recorded(check: pd.DataFrame) -> int:
+    """The months of the period recorded over :func:`guarantee_check`'s projects (0: nothing owed, nothing to
+    compare)."""
+    return int(check["months"].sum())
+
+
 def visitors_by_month(engine: Engine, f: CaseFilter) -> pd.DataFrame:
     """project_code, name, month, visitors, visitors_per_day — the period's months of projects that record
     visitors."""
@@ -233,6 +239,14 @@ class ProjectCard:
     fields: dict  # every column of asset_projects, plus the region's name
     months: pd.DataFrame  # month, revenue_wan, visitors, visitors_per_day, minimum_wan, shortfall_wan
     revenue_to_date_wan: float
+
+    @property
+    def month_columns(self) -> list[str]:
+        """The columns of ``months`` that apply to the project: the minimum and the shortfall only when it has
+        a guaranteed minimum, the visitors only when it records them."""
+        m = self.months
+        return ["month", "revenue_wan", *(["minimum_wan", "shortfall_wan"] if m["minimum_wan"].notna().any() else []),
+                *(["visitors", "visitors_per_day"] if m["visitors_per_day"].notna().any() else [])]
 
 
 def project_card(engine: Engine, f: CaseFilter, code: str, user: User | None = None) -> ProjectCard | None:

@@ -329,6 +329,13 @@ def units_by_child_region(engine: Engine, f: CaseFilter, month: str | None, kind
     return df
 
 
+def table_level(by_child: pd.DataFrame) -> str:
+    """The level :func:`units_by_child_region`'s table is about: its children's, the region's own row aside
+    (the region's own when it is the only row)."""
+    kids = by_child.loc[~by_child["own"].astype(bool), "level"]
+    return kids.iloc[0] if len(kids) else by_child["level"].iloc[0]
+
+
 # --- month by month ---------------------------------------------------------------------------------------
 
 TREND_COLUMNS = ["month", "reviewed", "avg_score", "good", "fair", "poor", "named"]
@@ -381,6 +388,11 @@ class UnitHistory:
     @property
     def latest(self) -> pd.Series | None:
         return self.months.iloc[-1] if len(self.months) else None
+
+    @property
+    def named_times(self) -> int:
+        """The months it was named (通报)."""
+        return int(self.months["notified"].sum())
 
 
 def unit_history(engine: Engine, f: CaseFilter, unit_code: str, kind: str | None = None,

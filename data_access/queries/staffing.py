@@ -199,6 +199,12 @@ def staffing_by_child_region(engine: Engine, f: CaseFilter) -> pd.DataFrame:
     return _with_ratios(df)[TABLE_COLUMNS]
 
 
+def columns_without_meaning(level: str) -> set[str]:
+    """Columns of :func:`staffing_by_child_region` that say nothing on rows of ``level``: a grid's (or
+    micro-grid's) own count of grids, and the chief grid leader (总网格长), who serves a township."""
+    return {"grids", "chief_grid_leader"} if level in ("grid", "micro_grid") else set()
+
+
 # --- 3+1+N --------------------------------------------------------------------------------------------------
 
 GAP_LIST_COLUMNS = ["code", "name", "level", "grid", "village", "township", "county"]
@@ -238,6 +244,20 @@ def _named(r: Resolved, codes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=GAP_LIST_COLUMNS)
 
 
+def gap_counts(gaps: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """The number of nodes failing each 3+1+N check (:func:`structure_gaps`'s lists)."""
+    return {check: len(df) for check, df in gaps.items()}
+
+
+GAP_PLACES = ("grid", "village", "township", "county")
+
+
+def gap_place_columns(gaps: pd.DataFrame, level: str) -> list[str]:
+    """The place columns worth showing beside a gap list of nodes of ``level``: of the grid, village, township
+    and county it lies in, those other than its own level that name a place for at least one node."""
+    return [c for c in GAP_PLACES if c != level and gaps[c].notna().any()]
+
+
 # --- workload ----------------------------------------------------------------------------------------------
 
 def period_months(d_from: date | None, d_to: date | None, today: date, first_day: date | None) -> float:
@@ -261,6 +281,9 @@ def period_months(d_from: date | None, d_to: date | None, today: date, first_day
 WORKLOAD_COLUMNS = ["code", "name", "village", "township", "workers", "cases", "patrol", "workload", "expected",
                     "flag"]
 FLAGS = ("overloaded", "quiet", "ok", "no_worker")
+# The thresholds offered on the staffing page: overloaded above × multiple of the median, quiet below × fraction.
+OVERLOAD_MULTIPLES = (1.5, DEFAULT_OVERLOAD_MULTIPLE, 3.0)
+QUIET_FRACTIONS = (0.1, DEFAULT_QUIET_FRACTION, 0.5)
 
 
 def poisson_cdf(k: int, lam: float) -> float:
@@ -287,6 +310,11 @@ class Workload:
     quiet_fraction: float
     significance: float
     counts: dict[str, int] = field(default_factory=dict)  # grids per flag
+
+    @property
+    def total_cases(self) -> int:
+        """The grids' cases together (0: no workload, median or flag says anything)."""
+        return int(self.grids["cases"].sum())
 
 
 def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, list[int]]:
@@ -410,6 +438,14 @@ class GridCard:
     teams: pd.DataFrame  # team_code, name, members, leader, founded_on, focus
     recent_cases: pd.DataFrame  # case_no, reported_at, category, status, title (the period's, newest first)
     case_count: int  # the grid's cases in the period
+
+    @property
+    def micro_grid_count(self) -> int:
+        return len(self.micro_grids)
+
+    @property
+    def team_count(self) -> int:
+        return len(self.teams)
 
 
 def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recent: int = 10) -> GridCard | None:

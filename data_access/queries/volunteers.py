@@ -31,6 +31,9 @@ DEFAULT_INACTIVE_DAYS = 90
 
 va, vt = volunteer_activities, volunteer_teams
 
+INACTIVE_DAYS_CHOICES = (90, 180, 365)  # the inactivity thresholds offered on the volunteers page
+ACTIVITY_MEASURES = ("activities", "participants", "person_hours")  # activities_by_month_kind's measures
+
 
 def _team_paths():
     p = node_paths.alias("tp")
@@ -272,6 +275,11 @@ class TeamCard:
     activities: pd.DataFrame  # date, kind, participants, hours, note (newest first)
     area_cases: pd.DataFrame  # case_no, reported_at, category, status, title (newest first)
     area_case_count: int  # cases reported in its area in the period
+
+    @property
+    def activity_count(self) -> int:
+        """Activities listed on the card (the latest, up to team_card's ``activity_limit``)."""
+        return len(self.activities)
 
 
 def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, now: datetime | None = None,
