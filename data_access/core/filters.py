@@ -26,8 +26,8 @@ from sqlalchemy import case as sql_case
 
 T = TypeVar("T")
 
-from data_access.core.regions import RegionTree, region_tree
-from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, supervisions
+from data_access.core.regions import RegionTree, path_column, region_tree
+from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, node_paths, supervisions
 from data_access.core.search import normalise, text_condition
 from data_access.core.sqlfn import hours_between
 
@@ -146,6 +146,15 @@ def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, dat
     if text_cond is not None:
         conds.append(text_cond)
     return conds
+
+
+def region_condition(r: Resolved, p: Table = node_paths) -> ColumnElement | None:
+    """``p`` (``node_paths`` or an alias of it, joined to the rows counted: staff, teams, projects, units) lies at
+    or below the resolved region; None = no restriction.  The other half of :func:`case_conditions`' region:
+    rows that are not cases find their place through ``node_paths``."""
+    if r.code is None:
+        return None
+    return path_column(p, r.level) == r.code
 
 
 def open_condition() -> ColumnElement:

@@ -27,13 +27,12 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 
-from data_access.core.access import User
+from data_access.core.access import User, visible
 from data_access.core.clock import now_local
-from data_access.core.filters import CaseFilter, Resolved, resolve
+from data_access.core.filters import CaseFilter, Resolved, region_condition, resolve
 from data_access.core.metrics import ratio
 from data_access.core.regions import region_tree, subtree_codes
 from data_access.core.schema import asset_project_months, asset_projects, node_paths
-from data_access.queries.staffing import region_condition, visible
 
 ap, am = asset_projects, asset_project_months
 NOT_OPERATING = ("planning", "renovating", "suspended")
@@ -242,7 +241,7 @@ def project_card(engine: Engine, f: CaseFilter, code: str, user: User | None = N
         return None
     with engine.connect() as conn:
         row = conn.execute(select(ap).where(ap.c.project_code == code)).mappings().one_or_none()
-        if row is None or not visible(r.tree, row["region_code"], f, user):
+        if row is None or not visible(r.tree, row["region_code"], f.scope_code, user):
             return None
         months = conn.execute(select(am.c.month, am.c.revenue_wan, am.c.visitors)
                               .where(am.c.project_code == code).order_by(am.c.month)).all()

@@ -42,15 +42,14 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, exists, func, or_, select
 
-from data_access.core.access import User
+from data_access.core.access import User, clean_text, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import CLEAN_UNIT_KINDS, RATINGS
-from data_access.core.filters import CaseFilter, Resolved, resolve
+from data_access.core.filters import CaseFilter, Resolved, region_condition, resolve
 from data_access.core.metrics import ratio
 from data_access.queries.supervision.ranking import month_bounds, previous_month
 from data_access.core.regions import path_column
 from data_access.core.schema import clean_unit_reviews, clean_units, node_paths
-from data_access.queries.staffing import region_condition, visible
 
 KINDS = CLEAN_UNIT_KINDS
 # kind → the level of the regions that are its eligible units (the other kinds have no known count)
@@ -394,7 +393,7 @@ def unit_history(engine: Engine, f: CaseFilter, unit_code: str, kind: str | None
     j, p = _unit_paths()
     with engine.connect() as conn:
         u = conn.execute(select(cu).where(cu.c.unit_code == unit_code)).one_or_none()
-        if u is None or not visible(r.tree, u.region_code, f, user) \
+        if u is None or not visible(r.tree, u.region_code, f.scope_code, user) \
                 or (r.code is not None and not r.tree.contains(r.code, u.region_code)):
             return None
         own = cr.alias("own")  # the unit's own months: only those months are ranked
@@ -424,8 +423,6 @@ def unit_history(engine: Engine, f: CaseFilter, unit_code: str, kind: str | None
 
 def find_units(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.DataFrame:
     """Units under the selected region whose name or code contains ``text``: unit_code, name, kind, place."""
-    from data_access.core.access import clean_text
-
     text = clean_text(text).strip()
     if not text:
         return pd.DataFrame(columns=["unit_code", "name", "kind", "place"])

@@ -34,15 +34,16 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
-from data_access.core.access import User, personal
+from data_access.core.access import User, clean_text, personal, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import STAFF_ROLES
-from data_access.core.filters import CaseFilter, Resolved, case_conditions, period_parts, resolve
+from data_access.core.filters import CaseFilter, Resolved, case_conditions, period_parts, region_condition, resolve
 from data_access.core.metrics import ratio
 from data_access.core.regions import path_column
 from data_access.core.schema import cases, grid_summary, grids, node_paths, staff, volunteer_teams
 from data_access.core.sqlfn import no_index
 from data_access.core.rollups import grid_measures
+from data_access.queries.volunteers import volunteer_summary
 
 DEFAULT_OVERLOAD_MULTIPLE = 2.0
 DEFAULT_QUIET_FRACTION = 0.25
@@ -68,13 +69,6 @@ TABLE_COLUMNS = ["code", "name", "level", *COUNT_COLUMNS, *RATIO_COLUMNS]
 
 
 # --- where each row lies -----------------------------------------------------------------------------------
-
-def region_condition(r: Resolved, p=node_paths) -> ColumnElement | None:
-    """``p`` (node_paths or an alias) lies at or below the resolved region; None = no restriction."""
-    if r.code is None:
-        return None
-    return path_column(p, r.level) == r.code
-
 
 def _staff_paths():
     """staff joined to the path of the node it serves (its grid, else its region)."""
@@ -387,13 +381,6 @@ def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
 
 # --- a grid's card -----------------------------------------------------------------------------------------
 
-def visible(tree, code: str, f: CaseFilter, user: User | None) -> bool:
-    """``code`` lies inside the filter's jurisdiction and inside the user's own, whatever the caller passed as
-    the filter (as case_detail does): a card never opens outside what the user may see."""
-    return (code in tree.nodes and tree.contains(f.scope_code, code)
-            and (user is None or user.scope_code is None or tree.contains(user.scope_code, code)))
-
-
 @dataclass(frozen=True)
 class GridCard:
     code: str
@@ -418,7 +405,7 @@ def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recen
     r = resolve(engine, f)
     tree = r.tree
     node = tree.nodes.get(code) if isinstance(code, str) else None
-    if node is None or node.level not in ("grid", "micro_grid") or not visible(tree, code, f, user):
+    if node is None or node.level not in ("grid", "micro_grid") or not visible(tree, code, f.scope_code, user):
         return None
     names = {n.level: n.name for n in tree.ancestors(code)}
     top = code if node.level == "grid" else node.parent
@@ -473,8 +460,6 @@ FIND_COLUMNS = ["code", "name", "level", "village", "township", "matched"]
 def find_grids(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.DataFrame:
     """Grids and micro-grids under the selected region whose name or code, village name, or active staff
     member's name contains ``text``: FIND_COLUMNS ("matched" says which).  Empty text finds nothing."""
-    from data_access.core.access import clean_text
-
     text = clean_text(text).strip()
     if not text:
         return pd.DataFrame(columns=FIND_COLUMNS)
@@ -528,8 +513,6 @@ class StaffingTotals:
 
 def grid_staffing_totals(engine: Engine, region_code: str | None = None) -> StaffingTotals:
     """Grids, micro-grids, active grid workers, residents and volunteer teams under ``region_code``."""
-    from data_access.queries.volunteers import volunteer_summary
-
     f = CaseFilter(region_code=region_code)
     s = staffing_summary(engine, f)
     v = volunteer_summary(engine, f, None)

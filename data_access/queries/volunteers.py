@@ -18,14 +18,14 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
 
-from data_access.core.access import User, personal
+from data_access.core.access import User, clean_text, personal, visible
 from data_access.core.clock import now_local
-from data_access.core.filters import CaseFilter, Resolved, resolve
+from data_access.core.contract import ACTIVITY_KINDS
+from data_access.core.filters import CaseFilter, Resolved, case_conditions, region_condition, resolve
 from data_access.core.metrics import ratio
 from data_access.core.regions import path_column
 from data_access.core.schema import cases, node_paths, volunteer_activities, volunteer_teams
 from data_access.core.sqlfn import month_of
-from data_access.queries.staffing import region_condition, visible
 
 DEFAULT_INACTIVE_DAYS = 90
 
@@ -176,8 +176,6 @@ def undated_teams(engine: Engine, f: CaseFilter) -> int:
 
 def focus_tags(engine: Engine, f: CaseFilter) -> pd.DataFrame:
     """Teams per focus tag (tag, teams), most common first; a team counts once per tag."""
-    from data_access.core.contract import ACTIVITY_KINDS
-
     r = resolve(engine, f)
     j, p = _team_paths()
     padded = literal(";") + func.coalesce(vt.c.focus, "") + literal(";")
@@ -278,8 +276,6 @@ def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, 
               recent: int = 10, activity_limit: int = 100) -> TeamCard | None:
     """One team inside the user's jurisdiction (None when unknown or outside), with its activities and the cases
     of its area (its grid, else its village)."""
-    from data_access.core.filters import case_conditions
-
     now = now or now_local()
     r = resolve(engine, f)
     if not isinstance(team_code, str):
@@ -289,7 +285,7 @@ def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, 
         if t is None:
             return None
         place = t.grid_code or t.region_code
-        if not visible(r.tree, place, f, user):
+        if not visible(r.tree, place, f.scope_code, user):
             return None
         acts = pd.DataFrame(conn.execute(
             select(va.c.date, va.c.kind, va.c.participants, va.c.hours, va.c.note).where(va.c.team_code == team_code)
@@ -317,8 +313,6 @@ def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, 
 
 def find_teams(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.DataFrame:
     """Teams under the selected region whose name or code contains ``text``: team_code, name, village, township."""
-    from data_access.core.access import clean_text
-
     text = clean_text(text).strip()
     if not text:
         return pd.DataFrame(columns=["team_code", "name", "village", "township"])
