@@ -178,7 +178,7 @@ def units_view(f, month: str | None, kind: str | None) -> None:
     lg = lang()
     st.subheader(t("cln.kinds.title"))
     st.caption(t("cln.help.eligible"))
-    by_kind = data.get(clean_units.units_by_kind, f)
+    by_kind = data.get(clean_units.units_by_kind, f.scope)
     view = by_kind.assign(kind_label=[clean_review.kind_label(k, lg) for k in by_kind["kind"]],
                           coverage=by_kind["coverage"] * 100)
     st.dataframe(view, hide_index=True, placeholder="—",
@@ -189,7 +189,7 @@ def units_view(f, month: str | None, kind: str | None) -> None:
                                                                           help=t("cln.help.eligible")),
                                 "covered": st.column_config.NumberColumn(t("cln.col.covered")),
                                 "coverage": st.column_config.NumberColumn(t("cln.col.coverage"), format="%.1f%%")})
-    child = data.get(clean_units.units_by_child_region, f, month, kind)
+    child = data.get(clean_units.units_by_child_region, f.scope, month, kind)
     if child.empty:
         return
     kid_level = child.loc[~child["own"], "level"]
@@ -213,7 +213,7 @@ def units_view(f, month: str | None, kind: str | None) -> None:
 
 def months_view(f, kind: str | None) -> None:
     lg = lang()
-    trend = data.get(clean_units.monthly_trend, f, kind)
+    trend = data.get(clean_units.monthly_trend, f.scope, kind)
     st.subheader(t("cln.trend.title", kind=clean_review.kind_label(kind, lg)))
     if trend.empty:
         st.info(t("cln.rank.none"), icon=":material/info:")
@@ -228,7 +228,7 @@ def months_view(f, kind: str | None) -> None:
                                 "fair": st.column_config.NumberColumn(t("cln.rating.fair")),
                                 "poor": st.column_config.NumberColumn(t("cln.rating.poor")),
                                 "named": st.column_config.NumberColumn(t("cln.col.named"))})
-    named = data.get(clean_units.named_units, f, kind)
+    named = data.get(clean_units.named_units, f.scope, kind)
     st.subheader(t("cln.named_all.title", n=fmt.count(len(named), lg)))
     st.caption(t("cln.help.named_all"))
     if named.empty:
@@ -248,7 +248,7 @@ def _close_card() -> None:
 
 def unit_card_view(f, code: str, kind: str | None) -> None:
     st.button(t("cln.card.back"), icon=":material/arrow_back:", on_click=_close_card)
-    h = data.get(clean_units.unit_history, f, code, kind, current_user())
+    h = data.get(clean_units.unit_history, f.scope, code, kind, current_user())
     if h is None:
         st.warning(t("cln.card.unknown"), icon=":material/search_off:")
         return
@@ -299,7 +299,7 @@ def page() -> None:
     if not has_units:
         st.info(t("cln.empty"), icon=":material/inventory_2:")
         return
-    months = data.get(clean_units.review_months, f)
+    months = data.get(clean_units.review_months, f.scope)
     ps = params(months)
     urlstate.seed(ps)
     _keep_valid(ps)
@@ -310,8 +310,8 @@ def page() -> None:
         unit_card_view(f, code, kind)
         urlstate.publish(ps)
         return
-    review = data.get(clean_units.month_review, f, month, kind, now) if month else None
-    units = review.summary.units if review else data.get(clean_units.clean_summary, f, None, kind).units
+    review = data.get(clean_units.month_review, f.scope, month, kind, now) if month else None
+    units = review.summary.units if review else data.get(clean_units.clean_summary, f.scope, None, kind).units
     kpis(review, units)
     if not has_reviews:
         st.info(t("cln.no_reviews"), icon=":material/info:")

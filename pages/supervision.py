@@ -400,7 +400,7 @@ def ranking_view(f, now, months: list[str]) -> None:
     weights, min_cases = picked
     st.caption(t("rank.method"))
     with st.spinner(t("sc.rank.loading")):
-        b = data.get(ranking.bulletin_data, f, month, level, f.region_code, weights, min_cases, now=now)
+        b = data.get(ranking.bulletin_data, f.scope, month, level, f.region_code, weights, min_cases, now=now)
     # the same table as the workbook's ranking sheet (ui/bulletin.py), rates shown in per cent
     table = bulletin_doc.ranking_table(b.ranking, min_cases, lang())
     st.subheader(t("sc.rank.title", parent=fmt.plain(b.parent_name or t("bulletin.all_regions")),
