@@ -1,4 +1,5 @@
-"""The shape of ``data_access``: no import cycle between its modules, and no Streamlit in it.
+"""The shape of ``data_access``: no import cycle between its modules, and no Streamlit in it; and the pages
+call the views that read no cases with a Scope (and a period), not a whole filter.
 
 The graph is read from the source (``ast``), not from ``sys.modules``: every ``import`` counts, at the top of a
 module or inside a function (a function-level import is a cycle put off until the call, not one avoided).  Only
@@ -7,6 +8,8 @@ imports under ``if TYPE_CHECKING:`` are left out, since they never run.
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,3 +158,74 @@ def test_no_streamlit_inside_data_access():
             if imported == "streamlit" or imported.startswith("streamlit."):
                 offenders.append(f"{path.relative_to(ROOT)}: {imported}")
     assert not offenders, "\n".join(offenders)
+
+
+# --- the views that read no cases take a Scope ---------------------------------------------------------------
+
+def _query_modules(tree: ast.AST) -> dict[str, str]:
+    """alias → module, for every ``from data_access.… import <module>`` of a page."""
+    out = {}
+    for node in _imports(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PACKAGE):
+            for alias in node.names:
+                name = f"{node.module}.{alias.name}"
+                if (ROOT / Path(*name.split("."))).with_suffix(".py").exists():
+                    out[alias.asname or alias.name] = name
+    return out
+
+
+def _is_scope(arg: ast.expr) -> bool:
+    """``<filter>.scope``, ``<filter>.scope.at(…)`` or ``Scope(…)``."""
+    if isinstance(arg, ast.Call):
+        return (isinstance(arg.func, ast.Name) and arg.func.id == "Scope") or (
+            isinstance(arg.func, ast.Attribute) and arg.func.attr == "at" and _is_scope(arg.func.value))
+    return isinstance(arg, ast.Attribute) and arg.attr == "scope"
+
+
+def _is_period(arg: ast.expr) -> bool:
+    return (isinstance(arg, ast.Attribute) and arg.attr == "period") or isinstance(arg, ast.Tuple) or (
+        isinstance(arg, ast.Name) and arg.id == "ALL_TIME")
+
+
+def scope_call_problems(source: str, name: str) -> list[str]:
+    """Every ``data.get(<module>.<query>, …)`` of ``source`` (a page or ui module called ``name``) whose query
+    takes a Scope (and a period) but gets something else: a whole CaseFilter would make the cache key every
+    field of it."""
+    tree = ast.parse(source)
+    modules = _query_modules(tree)
+    problems = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == "data" and node.args):
+            continue
+        q = node.args[0]
+        if not (isinstance(q, ast.Attribute) and isinstance(q.value, ast.Name) and q.value.id in modules):
+            continue
+        query = getattr(importlib.import_module(modules[q.value.id]), q.attr)
+        params = list(inspect.signature(query).parameters.values())[1:]  # after the engine
+        args = node.args[1:]
+        where = f"{name}:{node.lineno} {q.value.id}.{q.attr}"
+        if params and params[0].annotation == "Scope" and not (args and _is_scope(args[0])):
+            problems.append(f"{where}: pass f.scope (a Scope), not {ast.unparse(args[0]) if args else 'nothing'}")
+        if len(params) > 1 and params[1].annotation == "Period" and not (len(args) > 1 and _is_period(args[1])):
+            problems.append(f"{where}: pass f.period as the second argument")
+    return problems
+
+
+def test_pages_call_the_views_that_read_no_cases_with_a_scope():
+    files = sorted([*(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")])
+    problems = [p for f in files for p in scope_call_problems(f.read_text(encoding="utf-8"), str(f.relative_to(ROOT)))]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_scope_check_catches_a_whole_filter():
+    source = ("from data_access.queries import staffing, volunteers\n"
+              "from data_access.queries.supervision import ranking\n"
+              "data.get(staffing.staffing_summary, f)\n"
+              "data.get(staffing.staffing_summary, f.scope)\n"
+              "data.get(staffing.staffing_by_child_region, f.scope.at(city))\n"
+              "data.get(volunteers.volunteer_summary, f.scope, now)\n"
+              "data.get(volunteers.volunteer_summary, f.scope, f.period, now)\n"
+              "data.get(ranking.bulletin_data, f, month, level)\n")
+    problems = scope_call_problems(source, "probe")
+    assert [p.split(" ", 1)[0] for p in problems] == ["probe:3", "probe:6", "probe:8"], problems
