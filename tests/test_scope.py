@@ -47,3 +47,15 @@ def test_resolve_reads_a_scope_as_the_filter_of_every_case_of_its_place(engine):
         resolve(engine, Scope("110").at("120"))
     with pytest.raises(OutOfScope):
         resolve(engine, Scope("999"))  # a jurisdiction gone from the data sees nothing, never everything
+
+
+def test_the_child_level_is_the_level_of_the_regions_children(engine):
+    """RegionTree.child_level: what every "by child region" view groups by (one definition for all of them)."""
+    from data_access.core.regions import region_tree
+
+    tree = region_tree(engine)
+    assert [tree.child_level(c) for c in (None, "100", "110", "111", "1111", "G3")] == \
+        ["city", "county", "township", "village", "grid", "micro_grid"]
+    assert tree.child_level("G2") is None and tree.child_level("nope") is None  # no children: nothing to group by
+    for code in (None, *tree.nodes):
+        assert tree.child_level(code) == (tree.children(code)[0].level if tree.children(code) else None)

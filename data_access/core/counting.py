@@ -44,22 +44,17 @@ COUNT_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfactio
 GROUPS = ("month", "status", "resolution_level", "category", "child")
 
 
-def _child_level(r: Resolved) -> str | None:
-    kids = r.tree.children(r.code)
-    return kids[0].level if kids else None
-
-
 def _raw_group_column(r: Resolved, g: str):
     if g == "month":
         return cases.c.report_month
     if g == "child":
-        return CASE_LEVEL_COLUMN[_child_level(r)]
+        return CASE_LEVEL_COLUMN[r.tree.child_level(r.code)]
     return cases.c[g]
 
 
 def _summary_group_column(r: Resolved, g: str, table):
     if g == "child":
-        return table.c[f"{_child_level(r)}_code"]
+        return table.c[f"{r.tree.child_level(r.code)}_code"]
     return table.c[g]
 
 
@@ -133,9 +128,9 @@ def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now
     now = now or now_local()
     r = resolve(engine, f)
     group_by = list(group_by)
-    if "child" in group_by and _child_level(r) is None:
+    if "child" in group_by and r.tree.child_level(r.code) is None:
         return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
-    child_level = _child_level(r) if "child" in group_by else None
+    child_level = r.tree.child_level(r.code) if "child" in group_by else None
     with engine.connect() as conn:
         parts = period_parts(r, summary_usable(r, child_level),
                              lambda months: _summary_counts(conn, r, group_by, months, histogram, child_level),
@@ -167,7 +162,7 @@ def open_overdue_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] =
     """Open cases and open overdue cases (due before ``now``) by ``group_by`` — straight from ``cases``."""
     now = now or now_local()
     r = resolve(engine, f)
-    if "child" in group_by and _child_level(r) is None:
+    if "child" in group_by and r.tree.child_level(r.code) is None:
         return pd.DataFrame(columns=[*group_by, "open", "open_overdue"])
     gcols = [_raw_group_column(r, g).label(g) for g in group_by]
     stmt = select(

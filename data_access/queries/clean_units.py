@@ -300,9 +300,9 @@ def units_by_child_region(engine: Engine, scope: Scope, month: str | None, kind:
     r = resolve(engine, scope)
     kind = _check_kind(kind)
     kids = r.tree.children(r.code)
-    if not kids or kids[0].level in ("grid", "micro_grid"):
+    level = r.tree.child_level(r.code)
+    if not kids or level in ("grid", "micro_grid"):
         return pd.DataFrame(columns=CHILD_COLUMNS)
-    level = kids[0].level
     j, p = _unit_paths()
     key = path_column(p, level)
     where = _where(r, p, kind)

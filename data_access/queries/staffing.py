@@ -91,11 +91,6 @@ def _active(role: str | None = None) -> ColumnElement:
     return and_(cond, staff.c.role == role) if role else cond
 
 
-def child_level(r: Resolved) -> str | None:
-    kids = r.tree.children(r.code)
-    return kids[0].level if kids else None
-
-
 # --- staffing by region ------------------------------------------------------------------------------------
 
 def _grouped(engine: Engine, r: Resolved, level: str | None) -> pd.DataFrame:
@@ -194,7 +189,7 @@ def staffing_by_child_region(engine: Engine, scope: Scope) -> pd.DataFrame:
     kids = r.tree.children(r.code)
     if not kids:
         return pd.DataFrame(columns=TABLE_COLUMNS)
-    level = kids[0].level
+    level = r.tree.child_level(r.code)
     base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
     counts = _grouped(engine, r, level).rename(columns={"key": "code"})
     df = base.merge(counts, on="code", how="left")

@@ -122,7 +122,7 @@ def volunteers_by_child_region(engine: Engine, scope: Scope, period: Period, now
     kids = r.tree.children(r.code)
     if not kids:
         return pd.DataFrame(columns=CHILD_COLUMNS)
-    level = kids[0].level
+    level = r.tree.child_level(r.code)
     j, p = _team_paths()
     key = path_column(p, level)
     where = _where(r, p)

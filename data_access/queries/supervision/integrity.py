@@ -87,11 +87,6 @@ class IntegrityReport:
         return ratio(n, self.closed)
 
 
-def _child_level(r: Resolved) -> str | None:
-    kids = r.tree.children(r.code)
-    return kids[0].level if kids else None
-
-
 def _summary_part(conn: Connection, r: Resolved, months: tuple[str, str], child_level: str | None) -> pd.DataFrame:
     table = summary_table(r, child_level)
     s = table.c
@@ -155,7 +150,7 @@ def integrity_by_child_region(engine: Engine, f: CaseFilter, now: datetime | Non
     if not kids:
         return pd.DataFrame(columns=CHILD_COLUMNS)
     base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
-    counts = _counts(engine, r, now, kids[0].level).rename(columns={"child": "code"})
+    counts = _counts(engine, r, now, r.tree.child_level(r.code)).rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left")
     df[COUNT_COLUMNS] = df[COUNT_COLUMNS].fillna(0).astype("int64")
     df["closure_rate"] = [ratio(c, n) for c, n in zip(df["closed"], df["cases"])]
