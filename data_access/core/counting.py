@@ -33,8 +33,9 @@ from data_access.core.metrics import (
     BUCKET_COLUMNS,
     CaseKpis,
     hour_bucket_sql,
+    mean_satisfaction,
     median_from_histogram,
-    ratio,
+    on_time_count,
 )
 from data_access.core.schema import cases
 from data_access.core.search import normalise, reading_every_match
@@ -181,13 +182,13 @@ def _kpis_from(counts: pd.Series, open_: int, open_overdue: int) -> CaseKpis:
     return CaseKpis(
         cases=int(counts["cases"]),
         closed=int(counts["closed"]),
-        on_time=int(counts["closed"] - counts["closed_late"]),
+        on_time=int(on_time_count(counts["closed"], counts["closed_late"])),
         closed_late=int(counts["closed_late"]),
         open=open_,
         open_overdue=open_overdue,
         on_the_spot=int(counts["on_the_spot"]),
         median_hours_to_close=median_from_histogram(hist),
-        satisfaction_avg=ratio(counts["sum_satisfaction"], counts["n_satisfaction"]),
+        satisfaction_avg=mean_satisfaction(counts["sum_satisfaction"], counts["n_satisfaction"]),
     )
 
 

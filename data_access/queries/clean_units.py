@@ -47,7 +47,7 @@ from data_access.core.access import User, clean_text, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import CLEAN_UNIT_KINDS, RATINGS
 from data_access.core.filters import Resolved, Scope, region_condition, resolve
-from data_access.core.metrics import ratio
+from data_access.core.metrics import coverage, ratio
 from data_access.queries.supervision.ranking import month_bounds, previous_month
 from data_access.core.regions import path_column
 from data_access.core.schema import clean_unit_reviews, clean_units, node_paths
@@ -281,7 +281,7 @@ def units_by_kind(engine: Engine, scope: Scope) -> pd.DataFrame:
             rows.append((kind, units, None, None, None, None))
         else:
             covered = int(getattr(x, f"at_{level}")) if x else 0
-            rows.append((kind, units, level, int(eligible[level]), covered, ratio(covered, eligible[level])))
+            rows.append((kind, units, level, int(eligible[level]), covered, coverage(covered, eligible[level])))
     df = pd.DataFrame(rows, columns=KIND_COLUMNS)
     for c in ("eligible", "covered"):
         df[c] = df[c].astype("Int64")

@@ -48,7 +48,7 @@ from data_access.core.filters import (
     region_condition,
     resolve,
 )
-from data_access.core.metrics import ratio
+from data_access.core.metrics import coverage, party_share, per_grid_worker
 from data_access.core.regions import path_column
 from data_access.core.schema import cases, grid_summary, grids, node_paths, staff, volunteer_teams
 from data_access.core.sqlfn import no_index
@@ -131,10 +131,10 @@ def _grouped(engine: Engine, r: Resolved, level: str | None) -> pd.DataFrame:
 
 def _with_ratios(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
-    df["party_share"] = [ratio(a, b) for a, b in zip(df["party_members"], df["staff"])]
-    df["residents_per_worker"] = [ratio(a, b) for a, b in zip(df["population"], df["grid_worker"])]
-    df["households_per_worker"] = [ratio(a, b) for a, b in zip(df["households"], df["grid_worker"])]
-    df["coverage"] = [ratio(a, b) for a, b in zip(df["grids_covered"], df["grids"])]
+    df["party_share"] = [party_share(a, b) for a, b in zip(df["party_members"], df["staff"])]
+    df["residents_per_worker"] = [per_grid_worker(a, b) for a, b in zip(df["population"], df["grid_worker"])]
+    df["households_per_worker"] = [per_grid_worker(a, b) for a, b in zip(df["households"], df["grid_worker"])]
+    df["coverage"] = [coverage(a, b) for a, b in zip(df["grids_covered"], df["grids"])]
     for c in RATIO_COLUMNS:
         df[c] = df[c].astype("float64")
     return df
@@ -159,19 +159,19 @@ class StaffingSummary:
 
     @property
     def party_share(self) -> float | None:
-        return ratio(self.party_members, self.staff)
+        return party_share(self.party_members, self.staff)
 
     @property
     def residents_per_worker(self) -> float | None:
-        return ratio(self.population, self.grid_worker)
+        return per_grid_worker(self.population, self.grid_worker)
 
     @property
     def households_per_worker(self) -> float | None:
-        return ratio(self.households, self.grid_worker)
+        return per_grid_worker(self.households, self.grid_worker)
 
     @property
     def coverage(self) -> float | None:
-        return ratio(self.grids_covered, self.grids)
+        return coverage(self.grids_covered, self.grids)
 
 
 def staffing_summary(engine: Engine, scope: Scope) -> StaffingSummary:

@@ -25,7 +25,7 @@ from data_access.core.access import User, clean_text, personal, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import ACTIVITY_KINDS
 from data_access.core.filters import Period, Resolved, Scope, case_conditions, region_condition, resolve
-from data_access.core.metrics import ratio
+from data_access.core.metrics import per_1000
 from data_access.core.regions import path_column
 from data_access.core.schema import cases, node_paths, volunteer_activities, volunteer_teams
 from data_access.core.sqlfn import month_of
@@ -88,7 +88,7 @@ class VolunteerSummary:
 
     @property
     def members_per_1000(self) -> float | None:
-        return ratio(self.members * 1000, self.population)
+        return per_1000(self.members, self.population)
 
 
 def volunteer_summary(engine: Engine, scope: Scope, period: Period, now: datetime | None,
@@ -148,7 +148,7 @@ def volunteers_by_child_region(engine: Engine, scope: Scope, period: Period, now
     for c in ("teams", "members", "inactive", "activities", "participants"):
         base[c] = base[c].fillna(0).astype("int64") if c in base else 0
     base["person_hours"] = base["person_hours"].fillna(0.0).astype("float64") if "person_hours" in base else 0.0
-    base["members_per_1000"] = pd.Series([ratio(m * 1000, pop) for m, pop in zip(base["members"], base["population"])],
+    base["members_per_1000"] = pd.Series([per_1000(m, pop) for m, pop in zip(base["members"], base["population"])],
                                          dtype="float64")
     return base[CHILD_COLUMNS]
 

@@ -30,7 +30,7 @@ from data_access.core.filters import (
     summary_table,
     summary_usable,
 )
-from data_access.core.metrics import ratio
+from data_access.core.metrics import closure_rate, flagged_share, ratio, verified_closure_rate
 from data_access.core.schema import case_summary, cases
 from data_access.core.rollups import integrity_flags, integrity_measures
 
@@ -66,17 +66,17 @@ class IntegrityReport:
     @property
     def closure_rate(self) -> float | None:
         """The official closure rate: closed ÷ cases."""
-        return ratio(self.closed, self.cases)
+        return closure_rate(self.closed, self.cases)
 
     @property
     def verified_closure_rate(self) -> float | None:
         """(closed − flagged) ÷ cases."""
-        return ratio(self.closed - self.n_flagged, self.cases)
+        return verified_closure_rate(self.closed, self.n_flagged, self.cases)
 
     @property
     def gap(self) -> float | None:
         """Official minus verified closure rate (= flagged ÷ cases)."""
-        return ratio(self.n_flagged, self.cases)
+        return flagged_share(self.n_flagged, self.cases)
 
     def count(self, check: str) -> int:
         return int(getattr(self, CHECKS[check][0]))
@@ -153,9 +153,10 @@ def integrity_by_child_region(engine: Engine, f: CaseFilter, now: datetime | Non
     counts = _counts(engine, r, now, r.tree.child_level(r.code)).rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left")
     df[COUNT_COLUMNS] = df[COUNT_COLUMNS].fillna(0).astype("int64")
-    df["closure_rate"] = [ratio(c, n) for c, n in zip(df["closed"], df["cases"])]
-    df["verified_rate"] = [ratio(c - fl, n) for c, fl, n in zip(df["closed"], df["n_flagged"], df["cases"])]
-    df["gap"] = [ratio(fl, n) for fl, n in zip(df["n_flagged"], df["cases"])]
+    df["closure_rate"] = [closure_rate(c, n) for c, n in zip(df["closed"], df["cases"])]
+    df["verified_rate"] = [verified_closure_rate(c, fl, n)
+                           for c, fl, n in zip(df["closed"], df["n_flagged"], df["cases"])]
+    df["gap"] = [flagged_share(fl, n) for fl, n in zip(df["n_flagged"], df["cases"])]
     for c in ("closure_rate", "verified_rate", "gap"):
         df[c] = df[c].astype("float64")
     return (df[CHILD_COLUMNS].sort_values(["gap", "cases"], ascending=False, kind="stable", na_position="last")

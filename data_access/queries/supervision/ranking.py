@@ -82,7 +82,7 @@ from data_access.core.filters import (
     open_overdue_at_condition,
     resolve,
 )
-from data_access.core.metrics import CaseKpis
+from data_access.core.metrics import CaseKpis, closure_rate, mean_satisfaction, on_time_count, on_time_rate
 from data_access.core.counting import case_kpis
 from data_access.core.regions import LEVEL_ORDER, RegionTree, subtree_codes
 from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, supervisions
@@ -285,10 +285,10 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int) -> pd.
             df["cases"], df["closed"], df["closed_late"], df["n_satisfaction"], df["sum_satisfaction"],
             df["overdue_backlog"]):
         cases_n, closed, late, n_sat, backlog = int(cases_n), int(closed), int(late), int(n_sat), int(backlog)
-        on_time = closed - late
+        on_time = on_time_count(closed, late)
         cl = wilson_interval(closed, cases_n)
         ot = wilson_interval(on_time, closed)
-        sat = float(sum_sat) / n_sat if n_sat else None
+        sat = mean_satisfaction(sum_sat, n_sat)
         backlog_comp = 1 - backlog / (backlog + cases_n) if backlog + cases_n else None
         comps = {"closure": cl[0] if cl else None, "on_time": ot[0] if ot else None, "backlog": backlog_comp,
                  "satisfaction": (sat - 1) / 4 if sat is not None else None}
@@ -303,9 +303,9 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int) -> pd.
             reason = None
         rows.append({
             "on_time": on_time,
-            "closure_rate": closed / cases_n if cases_n else None,
+            "closure_rate": closure_rate(closed, cases_n),
             "closure_lo": cl[0] if cl else None, "closure_hi": cl[1] if cl else None,
-            "on_time_rate": on_time / closed if closed else None,
+            "on_time_rate": on_time_rate(on_time, closed),
             "on_time_lo": ot[0] if ot else None, "on_time_hi": ot[1] if ot else None,
             "backlog_component": backlog_comp, "satisfaction_avg": sat, "score": score,
             "ranked": reason is None, "reason": reason,
