@@ -44,22 +44,22 @@ def db_rows(url: str, month: str) -> tuple[list[tuple[str, float]], int]:
     township = _first_child(engine, county, "township")
     tree = region_tree(engine)
     name = {c: tree.nodes[c].name for c in (CITY, county, township)}
-    b = ranking.bulletin_data(engine, f, month, "township", county, now=NOW)
+    b = ranking.bulletin_data(engine, f.scope, month, "township", county, now=NOW)
     rows = [
         (f"ranking: counties of the city ({name[CITY]})",
-         timed(lambda: ranking.monthly_ranking(engine, f, month, "county", CITY, now=NOW))),
+         timed(lambda: ranking.monthly_ranking(engine, f.scope, month, "county", CITY, now=NOW))),
         (f"ranking: townships of the city ({name[CITY]})",
-         timed(lambda: ranking.monthly_ranking(engine, f, month, "township", CITY, now=NOW))),
+         timed(lambda: ranking.monthly_ranking(engine, f.scope, month, "township", CITY, now=NOW))),
         (f"ranking: townships of a county ({name[county]})",
-         timed(lambda: ranking.monthly_ranking(engine, f, month, "township", county, now=NOW))),
+         timed(lambda: ranking.monthly_ranking(engine, f.scope, month, "township", county, now=NOW))),
         (f"ranking: villages of a township ({name[township]})",
-         timed(lambda: ranking.monthly_ranking(engine, f, month, "village", township, now=NOW))),
+         timed(lambda: ranking.monthly_ranking(engine, f.scope, month, "village", township, now=NOW))),
         (f"bulletin data: counties of the city ({name[CITY]})",
-         timed(lambda: ranking.bulletin_data(engine, f, month, "county", CITY, now=NOW))),
+         timed(lambda: ranking.bulletin_data(engine, f.scope, month, "county", CITY, now=NOW))),
         (f"bulletin data: townships of a county ({name[county]})",
-         timed(lambda: ranking.bulletin_data(engine, f, month, "township", county, now=NOW))),
+         timed(lambda: ranking.bulletin_data(engine, f.scope, month, "township", county, now=NOW))),
         (f"bulletin data: villages of a township ({name[township]})",
-         timed(lambda: ranking.bulletin_data(engine, f, month, "village", township, now=NOW))),
+         timed(lambda: ranking.bulletin_data(engine, f.scope, month, "village", township, now=NOW))),
         ("bulletin Excel workbook (townships of a county)", timed(lambda: bulletin_workbook(b, "zh"))),
         ("bulletin printable HTML (townships of a county)", timed(lambda: bulletin_html(b, "zh"))),
         ("whole bulletin: data + Excel + HTML (counties of the city)", timed(lambda: _whole(engine, f, month))),
@@ -70,7 +70,7 @@ def db_rows(url: str, month: str) -> tuple[list[tuple[str, float]], int]:
 
 
 def _whole(engine, f: CaseFilter, month: str) -> None:
-    b = ranking.bulletin_data(engine, f, month, "county", CITY, now=NOW)
+    b = ranking.bulletin_data(engine, f.scope, month, "county", CITY, now=NOW)
     bulletin_workbook(b, "zh")
     bulletin_html(b, "zh")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.timing import timed
 
-from data_access.queries import cases, overview
+from data_access.queries import cases
 from data_access.core import counting
 from data_access.core.db import make_engine
 from data_access.core.filters import CaseFilter

@@ -76,8 +76,8 @@ def kpis(s) -> None:
 
 
 def portfolio_view(f) -> None:
-    p = {"kind": data.get(assets.portfolio_by_kind, f),
-         **{d: data.get(assets.portfolio_by, f, d) for d in assets.PORTFOLIO_DIMS}}
+    p = {"kind": data.get(assets.portfolio_by_kind, f.scope),
+         **{d: data.get(assets.portfolio_by, f.scope, d) for d in assets.PORTFOLIO_DIMS}}
     st.subheader(t("ast.by_kind"))
     tables.show(_translated(p["kind"]), BY_KIND)
     left, right = st.columns(2)
@@ -89,7 +89,7 @@ def portfolio_view(f) -> None:
 
 
 def money_view(f) -> None:
-    m = {"revenue": data.get(assets.revenue_by_month, f), "guarantee": data.get(assets.guarantee_check, f)}
+    m = {"revenue": data.get(assets.revenue_by_month, f.scope, f.period), "guarantee": data.get(assets.guarantee_check, f.scope, f.period)}
     st.subheader(t("ast.revenue.title"))
     if m["revenue"].empty:
         st.info(t("ast.revenue.none"))
@@ -110,7 +110,7 @@ def money_view(f) -> None:
 
 
 def visitors_view(f) -> None:
-    v = data.get(assets.visitors_by_month, f)
+    v = data.get(assets.visitors_by_month, f.scope, f.period)
     st.subheader(t("ast.visitors.title"))
     if v.empty:
         st.info(t("ast.visitors.none"))
@@ -121,7 +121,7 @@ def visitors_view(f) -> None:
 
 
 def projects_view(f, now) -> None:
-    p = {"all": data.get(assets.project_list, f), "not_operating": data.get(assets.projects_not_operating, f, now)}
+    p = {"all": data.get(assets.project_list, f.scope), "not_operating": data.get(assets.projects_not_operating, f.scope, now)}
     st.subheader(t("ast.not_operating.title"))
     waiting = p["not_operating"]
     if waiting.empty:
@@ -140,7 +140,7 @@ def project_table(df: pd.DataFrame, key: str, order: list[str]) -> None:
 
 
 def card_view(f, code: str) -> None:
-    card = data.get(assets.project_card, f, code, current_user())
+    card = data.get(assets.project_card, f.scope, code, current_user())
     cards.back("ast.card.back", "ast_project")
     cards.project_card(card)
 
@@ -157,7 +157,7 @@ def page() -> None:
         card_view(f, code)
         urlstate.publish(PARAMS)
         return
-    s = data.get(assets.asset_summary, f)
+    s = data.get(assets.asset_summary, f.scope, f.period)
     kpis(s)
     if s.projects == 0:
         st.info(t("ast.none_here"), icon=":material/location_off:")

@@ -146,9 +146,9 @@ def units_view(f, month: str | None, kind: str | None) -> None:
     lg = lang()
     st.subheader(t("cln.kinds.title"))
     st.caption(t("cln.help.eligible"))
-    by_kind = data.get(clean_units.units_by_kind, f)
+    by_kind = data.get(clean_units.units_by_kind, f.scope)
     tables.show(by_kind.assign(kind_label=[clean_review.kind_label(k, lg) for k in by_kind["kind"]]), BY_KIND)
-    child = data.get(clean_units.units_by_child_region, f, month, kind)
+    child = data.get(clean_units.units_by_child_region, f.scope, month, kind)
     if child.empty:
         return
     st.subheader(t("cln.child.title", level=t(f"level.{clean_units.table_level(child)}"),
@@ -160,14 +160,14 @@ def units_view(f, month: str | None, kind: str | None) -> None:
 
 def months_view(f, kind: str | None) -> None:
     lg = lang()
-    trend = data.get(clean_units.monthly_trend, f, kind)
+    trend = data.get(clean_units.monthly_trend, f.scope, kind)
     st.subheader(t("cln.trend.title", kind=clean_review.kind_label(kind, lg)))
     if trend.empty:
         st.info(t("cln.rank.none"), icon=":material/info:")
         return
     charts.draw(charts.ratings_chart, trend)
     tables.show(trend.assign(month=[month_label(m, lg) for m in trend["month"]]), BY_MONTH)
-    named = data.get(clean_units.named_units, f, kind)
+    named = data.get(clean_units.named_units, f.scope, kind)
     st.subheader(t("cln.named_all.title", n=fmt.count(len(named), lg)))
     st.caption(t("cln.help.named_all"))
     if named.empty:
@@ -179,7 +179,7 @@ def months_view(f, kind: str | None) -> None:
 
 def unit_card_view(f, code: str, kind: str | None) -> None:
     cards.back("cln.card.back", "cln_unit")
-    h = data.get(clean_units.unit_history, f, code, kind, current_user())
+    h = data.get(clean_units.unit_history, f.scope, code, kind, current_user())
     cards.unit_card(h, kind)
 
 
@@ -193,7 +193,7 @@ def page() -> None:
     if not has_units:
         st.info(t("cln.empty"), icon=":material/inventory_2:")
         return
-    months = data.get(clean_units.review_months, f)
+    months = data.get(clean_units.review_months, f.scope)
     ps = params(months)
     urlstate.seed(ps)
     urlstate.keep_valid(ps)
@@ -204,8 +204,8 @@ def page() -> None:
         unit_card_view(f, code, kind)
         urlstate.publish(ps)
         return
-    review = data.get(clean_units.month_review, f, month, kind, now) if month else None
-    units = review.summary.units if review else data.get(clean_units.clean_summary, f, None, kind).units
+    review = data.get(clean_units.month_review, f.scope, month, kind, now) if month else None
+    units = review.summary.units if review else data.get(clean_units.clean_summary, f.scope, None, kind).units
     kpis(review, units)
     if not has_reviews:
         st.info(t("cln.no_reviews"), icon=":material/info:")

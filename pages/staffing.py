@@ -52,7 +52,7 @@ FOUND = [("name", "stf.col.name", "text"), ("level", "stf.col.level", "text"), (
 
 
 def kpis(f) -> None:
-    s = data.get(staffing.staffing_summary, f)
+    s = data.get(staffing.staffing_summary, f.scope)
     lg = lang()
     c = st.columns(6)
     c[0].metric(t("stf.kpi.grids"), fmt.count(s.grids, lg), help=t("help.stf.grids"), border=True)
@@ -68,7 +68,7 @@ def kpis(f) -> None:
 
 def regions_view(f) -> None:
     # the table takes the page's width (a column per role); the map sits below it
-    table = data.get(staffing.staffing_by_child_region, f)
+    table = data.get(staffing.staffing_by_child_region, f.scope)
     if not table.empty:
         level = table["level"].iloc[0]
         st.subheader(t("stf.rank.title", level=t(f"level.{level}")))
@@ -86,7 +86,7 @@ def county_map(f) -> None:
     city = map_city(tree, f.region_code, f.scope_code)  # no map for a jurisdiction below the city
     if city is None:
         return
-    counties = data.get(staffing.staffing_by_child_region, f.with_(region_code=city))
+    counties = data.get(staffing.staffing_by_child_region, f.scope.at(city))
     shapes = has_shapes(list(counties["code"]))
     measure = st.session_state.get("stf_map") or "residents_per_worker"
     st.subheader(t("stf.map.title", measure=t(MAP_MEASURES[measure][0])))
@@ -106,7 +106,7 @@ def county_map(f) -> None:
 def structure_view(f) -> None:
     st.subheader(t("stf.gaps.title"))
     st.caption(t("stf.gaps.caption"))
-    gaps = data.get(staffing.structure_gaps, f)
+    gaps = data.get(staffing.structure_gaps, f.scope)
     counts, lg = staffing.gap_counts(gaps), lang()
     for col, check in zip(st.columns(len(GAP_CHECKS)), GAP_CHECKS):
         col.metric(t(f"stf.gapcard.{check}"), fmt.count(counts[check], lg), help=t(f"help.stf.gap.{check}"),
@@ -130,7 +130,7 @@ def workload_view(f, now) -> None:
                            format_func=lambda x: f"× {x}")
     k = float(st.session_state.get("stf_over") or staffing.DEFAULT_OVERLOAD_MULTIPLE)
     q = float(st.session_state.get("stf_quiet") or staffing.DEFAULT_QUIET_FRACTION)
-    w = data.get(staffing.grid_workload, f, now, overload_multiple=k, quiet_fraction=q)
+    w = data.get(staffing.grid_workload, f.scope, f.period, now, overload_multiple=k, quiet_fraction=q)
     lg = lang()
     if w.median is None:
         st.info(t("stf.work.none"))
@@ -161,7 +161,7 @@ def find_view(f) -> None:
     text = st.text_input(t("stf.find.label"), key="stf_q", max_chars=urlstate.MAX_TEXT)
     if not text.strip():
         return
-    found = data.get(staffing.find_grids, f, text)
+    found = data.get(staffing.find_grids, f.scope, text)
     if found.empty:
         st.info(t("stf.find.none"))
         return
@@ -173,7 +173,7 @@ def find_view(f) -> None:
 
 def grid_card_view(f) -> None:
     user = current_user()
-    card = data.get(staffing.grid_card, f, f.region_code, user)
+    card = data.get(staffing.grid_card, f.scope, f.period, f.region_code, user)
     cards.grid_card(card)
 
 
@@ -188,7 +188,7 @@ def page() -> None:
         grid_card_view(f)
         return
     kpis(f)
-    if not data.get(staffing.staffing_summary, f).grids:  # (the call kpis made: cached) the 3+1+N gaps still apply
+    if not data.get(staffing.staffing_summary, f.scope).grids:  # (the call kpis made: cached) the 3+1+N gaps still apply
         st.info(t("empty.stf.no_grids"))
     urlstate.seed(PARAMS)
     view = view_switch("staffing", "stf_view", "stf")

@@ -53,7 +53,7 @@ def _whole_hours(df):
 
 def kpis(f, now) -> None:
     days = _days()
-    s = data.get(volunteers.volunteer_summary, f, now, days)
+    s = data.get(volunteers.volunteer_summary, f.scope, f.period, now, days)
     lg = lang()
     c = st.columns(4)
     c[0].metric(t("vol.kpi.teams"), fmt.count(s.teams, lg), help=t("help.vol.teams"), border=True)
@@ -73,7 +73,7 @@ def kpis(f, now) -> None:
 def overview_view(f, now) -> None:
     left, right = st.columns([3, 2])
     with left:
-        table = data.get(volunteers.volunteers_by_child_region, f, now, _days())
+        table = data.get(volunteers.volunteers_by_child_region, f.scope, f.period, now, _days())
         if not table.empty:
             st.subheader(t("vol.rank.title", level=t(f"level.{table['level'].iloc[0]}")))
             st.caption(t("ov.rank.hint"))
@@ -81,13 +81,13 @@ def overview_view(f, now) -> None:
                                                                    "help_args": {"days": _days()}})
             lists.drill_table(_whole_hours(table), f"vol_rank_{f.region_code or 'root'}", columns=[*REGIONS, inactive])
     with right:
-        growth, undated = data.get(volunteers.team_growth, f), data.get(volunteers.undated_teams, f)
+        growth, undated = data.get(volunteers.team_growth, f.scope), data.get(volunteers.undated_teams, f.scope)
         st.subheader(t("vol.growth.title"))
         if not growth.empty:
             charts.draw(charts.team_growth_chart, growth)
         if undated:
             st.caption(t("vol.growth.undated", n=fmt.count(undated, lang())))
-        tags = data.get(volunteers.focus_tags, f)
+        tags = data.get(volunteers.focus_tags, f.scope)
         if not tags.empty:
             st.subheader(t("vol.focus.title"))
             charts.draw(charts.focus_chart, tags)
@@ -97,13 +97,13 @@ def activities_view(f, now) -> None:
     st.subheader(t("vol.acts.title"))
     measure = st.segmented_control(t("vol.acts.measure"), MEASURES, key="vol_measure", required=True,
                                    format_func=lambda m: t(_MEASURE_TITLE[m])) or "activities"
-    acts = data.get(volunteers.activities_by_month_kind, f)
+    acts = data.get(volunteers.activities_by_month_kind, f.scope, f.period)
     if acts.empty:
         st.info(t("vol.acts.none"))
     else:
         charts.draw(charts.activities_chart, acts, measure, t(_MEASURE_TITLE[measure]))
     st.subheader(t("vol.active.title"))
-    active = data.get(volunteers.most_active_teams, f, now)
+    active = data.get(volunteers.most_active_teams, f.scope, f.period, now)
     if active.empty:
         st.info(t("vol.active.none"))
     else:
@@ -114,7 +114,7 @@ def activities_view(f, now) -> None:
 def teams_view(f, now) -> None:
     text = st.text_input(t("vol.find.label"), key="vol_q", max_chars=urlstate.MAX_TEXT)
     if text.strip():
-        found = data.get(volunteers.find_teams, f, text)
+        found = data.get(volunteers.find_teams, f.scope, text)
         if found.empty:
             st.info(t("vol.find.none"))
         else:
@@ -124,7 +124,7 @@ def teams_view(f, now) -> None:
                          format_func=lambda d: f"{d} 天" if lang() == "zh" else f"{d} days")
     days = _days()
     st.caption(t("help.vol.inactive", days=days))
-    inactive = data.get(volunteers.inactive_teams, f, now, days)
+    inactive = data.get(volunteers.inactive_teams, f.scope, f.period, now, days)
     if inactive.empty:
         st.success(t("vol.inactive.none"), icon=":material/check_circle:")
     else:
@@ -140,7 +140,7 @@ def team_list(df, key: str, order: list[str]) -> None:
 
 
 def team_card_view(f, now, code: str) -> None:
-    card = data.get(volunteers.team_card, f, code, current_user(), now)
+    card = data.get(volunteers.team_card, f.scope, f.period, code, current_user(), now)
     cards.back("vol.card.back", "vol_team")
     cards.team_card(card)
 
@@ -158,7 +158,7 @@ def page() -> None:
         urlstate.publish(PARAMS)
         return
     kpis(f, now)
-    if not data.get(volunteers.volunteer_summary, f, now, _days()).teams:  # (the call kpis made: cached)
+    if not data.get(volunteers.volunteer_summary, f.scope, f.period, now, _days()).teams:  # (the call kpis made: cached)
         st.info(t("empty.vol.no_teams"))
         urlstate.publish(PARAMS)
         return

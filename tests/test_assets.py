@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from data_access.queries import assets
 from data_access.core.access import User
-from data_access.core.filters import CaseFilter
+from data_access.core.filters import ALL_TIME, Scope
 from tests.conftest import load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)
-Q1 = {"date_from": date(2026, 1, 1), "date_to": date(2026, 3, 31)}
+Q1 = (date(2026, 1, 1), date(2026, 3, 31))  # the period: (date_from, date_to)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
@@ -26,47 +26,47 @@ def engine(request, tmp_path_factory):
     eng.dispose()
 
 
-def f(region: str | None = "100", **kw) -> CaseFilter:
-    return CaseFilter(region_code=region, **{**Q1, **kw})
+def at(region: str | None = "100") -> Scope:
+    return Scope(region_code=region)
 
 
 def test_summary(engine):
-    s = assets.asset_summary(engine, f())
+    s = assets.asset_summary(engine, at(), Q1)
     assert (s.projects, s.operating, s.not_operating, s.guaranteed_projects, s.shortfall_projects) == (7, 3, 3, 2, 1)
     assert s.investment_wan == 54350
     assert s.revenue_to_date_wan == pytest.approx(2320.3) and s.revenue_period_wan == pytest.approx(1805.3)
-    east = assets.asset_summary(engine, f("110"))
+    east = assets.asset_summary(engine, at("110"), Q1)
     assert (east.projects, east.operating, east.shortfall_projects) == (5, 2, 1)
-    assert assets.asset_summary(engine, f("1111")).projects == 0  # a village without projects
+    assert assets.asset_summary(engine, at("1111"), Q1).projects == 0  # a village without projects
 
 
 def test_portfolio_keeps_each_unit(engine):
-    k = assets.portfolio_by_kind(engine, f())
+    k = assets.portfolio_by_kind(engine, at())
     assert [tuple(x) for x in k.itertuples(index=False)][0] == ("land", "mu", 2, 2500.0)
     assert {(a, u): q for a, u, _n, q in k.itertuples(index=False)} == {
         ("land", "mu"): 2500, ("historic_building", "building"): 59, ("shoreline", "m"): 1050,
         ("factory", "item"): 6, ("house", "building"): 12, ("state_asset", "item"): 20}
-    mode = assets.portfolio_by(engine, f(), "disposal_mode")
+    mode = assets.portfolio_by(engine, at(), "disposal_mode")
     assert dict(zip(mode["disposal_mode"], mode["projects"])) == {"finance": 1, "lease": 3, "sell": 1, "use": 2}
-    status = assets.portfolio_by(engine, f(), "status")
+    status = assets.portfolio_by(engine, at(), "status")
     assert dict(zip(status["status"], status["projects"])) == {
         "disposed": 1, "operating": 3, "planning": 1, "renovating": 1, "suspended": 1}
     assert dict(zip(status["status"], status["investment_wan"]))["operating"] == 53920
     with pytest.raises(ValueError):
-        assets.portfolio_by(engine, f(), "name")
+        assets.portfolio_by(engine, at(), "name")
 
 
 def test_revenue_by_month(engine):
-    r = assets.revenue_by_month(engine, f())
+    r = assets.revenue_by_month(engine, at(), Q1)
     by = {(m, d): v for m, d, v in r.itertuples(index=False)}
     assert by[("2026-01", "finance")] == pytest.approx(558.0) and by[("2026-02", "lease")] == pytest.approx(8.0)
     assert set(r["month"]) == {"2026-01", "2026-02", "2026-03"}  # December's and November's months are outside
     # a period starting mid-month counts from the next month (a month counts when its first day is inside)
-    assert set(assets.revenue_by_month(engine, f(date_from=date(2026, 1, 15)))["month"]) == {"2026-02", "2026-03"}
+    assert set(assets.revenue_by_month(engine, at(), (date(2026, 1, 15), Q1[1]))["month"]) == {"2026-02", "2026-03"}
 
 
 def test_guaranteed_minimum_plus_share(engine):
-    g = assets.guarantee_check(engine, f()).set_index("project_code")
+    g = assets.guarantee_check(engine, at(), Q1).set_index("project_code")
     a2, a3 = g.loc["A2"], g.loc["A3"]
     # A2: 10 a month; 12, 8, 10 received -> 2 above in January, 2 short in February
     assert (a2.months, a2.minimum_wan, a2.received_wan, a2.share_part_wan, a2.shortfall_wan, a2.shortfall_months) \
@@ -76,17 +76,17 @@ def test_guaranteed_minimum_plus_share(engine):
         == (3, 60.0, 77.0, 17.0, 0.0, 0)
     assert a3.coverage == pytest.approx(77 / 60)
     assert list(g.index) == ["A2", "A3"]  # short first
-    whole = assets.guarantee_check(engine, CaseFilter(region_code="100")).set_index("project_code")
+    whole = assets.guarantee_check(engine, at(), ALL_TIME).set_index("project_code")
     assert (whole.loc["A3", "months"], whole.loc["A3", "shortfall_wan"], whole.loc["A3", "minimum_wan"]) == (4, 5.0, 80.0)
     # a project with no month in the period is owed nothing yet
-    empty = assets.guarantee_check(engine, f(date_from=date(2026, 5, 1), date_to=date(2026, 5, 31)))
+    empty = assets.guarantee_check(engine, at(), (date(2026, 5, 1), date(2026, 5, 31)))
     assert list(empty["months"]) == [0, 0] and list(empty["minimum_wan"]) == [0.0, 0.0]
 
 
 def test_visitors_and_projects_not_operating(engine):
-    v = assets.visitors_by_month(engine, f())
+    v = assets.visitors_by_month(engine, at(), Q1)
     assert list(v["visitors_per_day"]) == [20000.0, 22000.0, 21000.0]
-    waiting = assets.projects_not_operating(engine, f(), NOW)
+    waiting = assets.projects_not_operating(engine, at(), NOW)
     assert list(waiting["project_code"]) == ["A7", "A5", "A6"]
     assert list(waiting["days_since"][:2]) == [450.0, 191.0] and pd_isna(waiting["days_since"].iloc[2])
 
@@ -98,14 +98,14 @@ def pd_isna(x) -> bool:
 
 
 def test_project_card_and_jurisdiction(engine):
-    card = assets.project_card(engine, f(), "A2")
+    card = assets.project_card(engine, at(), "A2")
     assert card.fields["region"] == "东镇" and card.revenue_to_date_wan == 30.0
     assert list(card.months["shortfall_wan"]) == [0.0, 2.0, 0.0] and list(card.months["minimum_wan"]) == [10.0] * 3
-    a1 = assets.project_card(engine, f(), "A1")
+    a1 = assets.project_card(engine, at(), "A1")
     assert list(a1.months["visitors_per_day"]) == [20000.0, 22000.0, 21000.0] and a1.months["minimum_wan"].isna().all()
-    east = CaseFilter(scope_code="110", region_code="110")
+    east = Scope(scope_code="110", region_code="110")
     assert assets.project_card(engine, east, "A3") is None  # 西县
-    assert assets.project_card(engine, CaseFilter(), "A3", User("x", "staff", "110")) is None  # the user's own scope
+    assert assets.project_card(engine, Scope(), "A3", User("x", "staff", "110")) is None  # the user's own scope
     assert assets.project_card(engine, east, "nope") is None
     assert list(assets.project_list(engine, east)["project_code"]) == ["A1", "A2", "A4", "A5", "A7"]
 

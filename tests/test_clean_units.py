@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from data_access.queries import clean_units as clean
 from data_access.core.access import User
-from data_access.core.filters import CaseFilter, OutOfScope
+from data_access.core.filters import OutOfScope, Scope
 from tests.conftest import load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)
@@ -29,8 +29,8 @@ def engine(request, tmp_path_factory):
     eng.dispose()
 
 
-def f(region: str | None = "100", **kw) -> CaseFilter:
-    return CaseFilter(region_code=region, **kw)
+def at(region: str | None = "100") -> Scope:
+    return Scope(region_code=region)
 
 
 def ranks(df) -> dict[str, tuple]:
@@ -46,13 +46,13 @@ def ranks(df) -> dict[str, tuple]:
 
 def test_what_is_loaded_and_the_review_months(engine):
     assert clean.clean_data_loaded(engine) == (True, True)
-    assert clean.review_months(engine, f()) == ["2026-01", "2026-02", "2026-03"]
-    assert clean.review_months(engine, f("1212")) == []  # 戊村 has no unit
-    assert clean.review_months(engine, f("G1")) == []  # units never sit at a grid
+    assert clean.review_months(engine, at()) == ["2026-01", "2026-02", "2026-03"]
+    assert clean.review_months(engine, at("1212")) == []  # 戊村 has no unit
+    assert clean.review_months(engine, at("G1")) == []  # units never sit at a grid
 
 
 def test_units_by_kind_against_the_eligible(engine):
-    df = clean.units_by_kind(engine, f()).set_index("kind")
+    df = clean.units_by_kind(engine, at()).set_index("kind")
     assert list(df.index) == ["organ", "village", "enterprise", "school", "hospital", "other"]
     assert dict(df["units"]) == {"organ": 2, "village": 4, "enterprise": 1, "school": 1, "hospital": 2, "other": 1}
     # villages: 5 in the city, 4 with a village unit (戊村 has none); townships: 3, only 东镇 has one
@@ -61,72 +61,72 @@ def test_units_by_kind_against_the_eligible(engine):
     assert df.loc["other", "coverage"] == pytest.approx(1 / 3)
     for kind in ("organ", "enterprise", "school", "hospital"):  # no known count: "—"
         assert pd.isna(df.loc[kind, "eligible"]) and pd.isna(df.loc[kind, "coverage"])
-    east = clean.units_by_kind(engine, f("110")).set_index("kind")
+    east = clean.units_by_kind(engine, at("110")).set_index("kind")
     assert tuple(east.loc["village", ["eligible", "covered", "coverage"]]) == (3, 3, 1.0)
     assert (east.loc["other", "eligible"], east.loc["other", "covered"], east.loc["other", "coverage"]) == (2, 1, 0.5)
-    west = clean.units_by_kind(engine, f("120")).set_index("kind")
+    west = clean.units_by_kind(engine, at("120")).set_index("kind")
     assert (west.loc["village", "eligible"], west.loc["village", "covered"]) == (2, 1)
     assert (west.loc["other", "eligible"], west.loc["other", "covered"], west.loc["other", "coverage"]) == (1, 0, 0.0)
     assert dict(west["units"])["hospital"] == 2 and west["units"].sum() == 3
 
 
 def test_units_by_child_region_with_the_month(engine):
-    city = clean.units_by_child_region(engine, f(), "2026-03").set_index("code")
+    city = clean.units_by_child_region(engine, at(), "2026-03").set_index("code")
     assert list(city.index) == ["110", "120"]  # nothing sits at the city itself: no own-level row
     assert tuple(city.loc["110", ["units", "reviewed", "good", "fair", "poor", "named"]]) == (8, 7, 4, 2, 1, 1)
     assert city.loc["110", "avg_score"] == pytest.approx(607.5 / 7)  # 86.8
     assert tuple(city.loc["120", ["units", "reviewed", "good", "fair", "poor", "named"]]) == (3, 3, 0, 2, 1, 1)
     assert city.loc["120", "avg_score"] == 77.5
-    east = clean.units_by_child_region(engine, f("110"), "2026-03")
+    east = clean.units_by_child_region(engine, at("110"), "2026-03")
     assert list(east["code"]) == ["110", "111", "112"] and list(east["own"]) == [True, False, False]
     e = east.set_index("code")
     # own level: Q01 94, Q02 83 and Q10 (no review); 东镇: Q03 92.5, Q04 87, Q07 91, Q09 90; 北镇: Q05 70
     assert tuple(e.loc["110", ["units", "reviewed", "good"]]) == (3, 2, 1) and e.loc["110", "avg_score"] == 88.5
     assert tuple(e.loc["111", ["units", "reviewed", "good"]]) == (4, 4, 3) and e.loc["111", "avg_score"] == 90.125
     assert tuple(e.loc["112", ["units", "avg_score", "poor", "named"]]) == (1, 70.0, 1, 1)
-    villages = clean.units_by_child_region(engine, f(), "2026-03", "village").set_index("code")
+    villages = clean.units_by_child_region(engine, at(), "2026-03", "village").set_index("code")
     assert dict(villages["units"]) == {"110": 3, "120": 1}
-    assert clean.units_by_child_region(engine, f("1111"), "2026-03").empty  # a village's children are grids
+    assert clean.units_by_child_region(engine, at("1111"), "2026-03").empty  # a village's children are grids
 
 
 # --- the month's headline numbers --------------------------------------------------------------------------
 
 def test_summary_of_the_latest_month(engine):
-    s = clean.clean_summary(engine, f(), "2026-03")
+    s = clean.clean_summary(engine, at(), "2026-03")
     assert (s.units, s.reviewed, s.good, s.fair, s.poor, s.named, s.named_ytd) == (11, 10, 4, 4, 2, 2, 2)
     assert s.avg_score == pytest.approx(84.0)  # 840 / 10
     assert s.good_share == 0.4
 
 
 def test_summary_of_earlier_months_and_the_year_to_date(engine):
-    jan = clean.clean_summary(engine, f(), "2026-01")
+    jan = clean.clean_summary(engine, at(), "2026-01")
     assert (jan.reviewed, jan.good, jan.fair, jan.poor, jan.named, jan.named_ytd) == (9, 3, 5, 1, 1, 1)
     assert jan.avg_score == pytest.approx(753 / 9)
-    feb = clean.clean_summary(engine, f(), "2026-02")
+    feb = clean.clean_summary(engine, at(), "2026-02")
     # nobody named in February; 丁村 (Q05) named in January counts this year
     assert (feb.reviewed, feb.good, feb.named, feb.named_ytd) == (9, 3, 0, 1)
     assert feb.avg_score == pytest.approx(772 / 9)
-    none = clean.clean_summary(engine, f(), "2025-12")
+    none = clean.clean_summary(engine, at(), "2025-12")
     assert (none.units, none.reviewed, none.avg_score, none.named) == (11, 0, None, 0)
-    assert clean.clean_summary(engine, f(), None) == clean.CleanSummary(month=None, units=11)
+    assert clean.clean_summary(engine, at(), None) == clean.CleanSummary(month=None, units=11)
 
 
 def test_summary_by_region_and_kind(engine):
-    east = clean.clean_summary(engine, f("110"), "2026-03")
+    east = clean.clean_summary(engine, at("110"), "2026-03")
     assert (east.units, east.reviewed, east.good, east.named, east.named_ytd) == (8, 7, 4, 1, 1)
     assert east.avg_score == pytest.approx(607.5 / 7)
-    west = clean.clean_summary(engine, f("120"), "2026-03")
+    west = clean.clean_summary(engine, at("120"), "2026-03")
     assert (west.units, west.reviewed, west.avg_score, west.named) == (3, 3, 77.5, 1)
-    v = clean.clean_summary(engine, f(), "2026-03", "village")
+    v = clean.clean_summary(engine, at(), "2026-03", "village")
     assert (v.units, v.reviewed, v.good, v.poor, v.named, v.named_ytd) == (4, 4, 1, 2, 2, 2)
     assert v.avg_score == pytest.approx((92.5 + 87 + 70 + 58) / 4)
-    assert clean.clean_summary(engine, f("G1"), "2026-03").units == 0
+    assert clean.clean_summary(engine, at("G1"), "2026-03").units == 0
 
 
 # --- the ranking -------------------------------------------------------------------------------------------
 
 def test_ranking_of_march_with_rank_change(engine):
-    df = clean.monthly_ranking(engine, f(), "2026-03")
+    df = clean.monthly_ranking(engine, at(), "2026-03")
     assert list(df["unit_code"]) == ["Q01", "Q03", "Q07", "Q09", "Q08", "Q04", "Q11", "Q02", "Q05", "Q06"]
     assert ranks(df) == {
         "Q01": (1, 1, 0), "Q03": (2, 2, 0), "Q07": (3, 3, 0), "Q09": (4, 5, 1), "Q08": (5, 8, 3),
@@ -142,35 +142,35 @@ def test_ranking_of_march_with_rank_change(engine):
 
 
 def test_ranking_ties_share_a_rank_and_the_drop_from_first(engine):
-    feb = clean.monthly_ranking(engine, f(), "2026-02")
+    feb = clean.monthly_ranking(engine, at(), "2026-02")
     # Q02 and Q09 both 86.0: rank 5 each, listed by code, the next is 7th (1, 2, 2, 4 rule)
     assert list(feb["rank"]) == [1, 2, 3, 4, 5, 5, 7, 8, 9]
     assert ranks(feb)["Q04"] == (4, 1, -3)  # 95 → 89: from 1st to 4th
     assert ranks(feb)["Q03"] == (2, 4, 2) and ranks(feb)["Q02"] == (5, 5, 0) and ranks(feb)["Q09"] == (5, 5, 0)
-    jan = clean.monthly_ranking(engine, f(), "2026-01")
+    jan = clean.monthly_ranking(engine, at(), "2026-01")
     assert jan["prev_rank"].isna().all() and jan["rank_change"].isna().all()  # no December review
     assert list(jan["unit_code"][:2]) == ["Q04", "Q01"] and list(jan["rank"][4:6]) == [5, 5]
 
 
 def test_ranking_within_a_region_and_a_kind(engine):
-    east = clean.monthly_ranking(engine, f("110"), "2026-03")
+    east = clean.monthly_ranking(engine, at("110"), "2026-03")
     assert ranks(east) == {"Q01": (1, 1, 0), "Q03": (2, 2, 0), "Q07": (3, 3, 0), "Q09": (4, 5, 1), "Q04": (5, 4, -1),
                            "Q02": (6, 5, -1), "Q05": (7, 7, 0)}
-    villages = clean.monthly_ranking(engine, f(), "2026-03", "village")
+    villages = clean.monthly_ranking(engine, at(), "2026-03", "village")
     assert ranks(villages) == {"Q03": (1, 1, 0), "Q04": (2, 2, 0), "Q05": (3, 4, 1), "Q06": (4, 3, -1)}
-    assert clean.monthly_ranking(engine, f("1212"), "2026-03").empty
+    assert clean.monthly_ranking(engine, at("1212"), "2026-03").empty
 
 
 def test_units_not_reviewed_follow_the_application_date(engine):
-    assert list(clean.unreviewed_units(engine, f(), "2026-01")["unit_code"]) == ["Q10"]  # Q11 applied 02-15
-    assert list(clean.unreviewed_units(engine, f(), "2026-02")["unit_code"]) == ["Q10", "Q11"]
-    march = clean.unreviewed_units(engine, f(), "2026-03")
+    assert list(clean.unreviewed_units(engine, at(), "2026-01")["unit_code"]) == ["Q10"]  # Q11 applied 02-15
+    assert list(clean.unreviewed_units(engine, at(), "2026-02")["unit_code"]) == ["Q10", "Q11"]
+    march = clean.unreviewed_units(engine, at(), "2026-03")
     assert list(march["unit_code"]) == ["Q10"] and march["applied_on"].iloc[0] == date(2025, 12, 1)
-    assert clean.unreviewed_units(engine, f("120"), "2026-03").empty
+    assert clean.unreviewed_units(engine, at("120"), "2026-03").empty
 
 
 def test_month_review_bundles_the_month(engine):
-    r = clean.month_review(engine, f(), "2026-03", now=NOW)
+    r = clean.month_review(engine, at(), "2026-03", now=NOW)
     assert (r.region_name, r.month, r.kind, r.generated_at) == ("测试市", "2026-03", None, NOW)
     assert r.summary.reviewed == 10 and r.prev_summary.reviewed == 9 and r.prev_summary.month == "2026-02"
     assert list(r.good["unit_code"]) == ["Q01", "Q03", "Q07", "Q09"] and list(r.named["unit_code"]) == ["Q05", "Q06"]
@@ -180,18 +180,18 @@ def test_month_review_bundles_the_month(engine):
 # --- month by month and a unit's history --------------------------------------------------------------------
 
 def test_monthly_trend_and_every_bulletin(engine):
-    tr = clean.monthly_trend(engine, f())
+    tr = clean.monthly_trend(engine, at())
     assert [tuple(x) for x in tr[["month", "reviewed", "good", "fair", "poor", "named"]].itertuples(index=False)] == [
         ("2026-01", 9, 3, 5, 1, 1), ("2026-02", 9, 3, 5, 1, 0), ("2026-03", 10, 4, 4, 2, 2)]
     assert list(tr["avg_score"]) == pytest.approx([753 / 9, 772 / 9, 84.0])
-    named = clean.named_units(engine, f())
+    named = clean.named_units(engine, at())
     assert [tuple(x) for x in named[["month", "unit_code"]].itertuples(index=False)] == [
         ("2026-03", "Q05"), ("2026-03", "Q06"), ("2026-01", "Q05")]
-    assert list(clean.named_units(engine, f("120"))["unit_code"]) == ["Q06"]
+    assert list(clean.named_units(engine, at("120"))["unit_code"]) == ["Q06"]
 
 
 def test_a_units_history(engine):
-    h = clean.unit_history(engine, f(), "Q04")
+    h = clean.unit_history(engine, at(), "Q04")
     assert (h.name, h.kind, h.place, h.applied_on) == ("乙社区", "village", "东县 · 东镇 · 乙社区", date(2025, 9, 5))
     m = h.months
     assert list(m["month"]) == ["2026-01", "2026-02", "2026-03"] and list(m["score"]) == [95.0, 89.0, 87.0]
@@ -199,28 +199,28 @@ def test_a_units_history(engine):
     assert list(m["rank"]) == [1, 4, 6] and list(m["ranked"]) == [9, 9, 10]
     assert [None if pd.isna(x) else int(x) for x in m["rank_change"]] == [None, -3, -2]
     # the same unit ranked among the villages only: 1st, 2nd, 2nd
-    assert list(clean.unit_history(engine, f(), "Q04", "village").months["rank"]) == [1, 2, 2]
-    named = clean.unit_history(engine, f(), "Q05").months
+    assert list(clean.unit_history(engine, at(), "Q04", "village").months["rank"]) == [1, 2, 2]
+    named = clean.unit_history(engine, at(), "Q05").months
     assert list(named["notified"]) == [True, False, True] and named["note"].iloc[1] == "限期整改"
-    new = clean.unit_history(engine, f(), "Q11").months
+    new = clean.unit_history(engine, at(), "Q11").months
     assert list(new["month"]) == ["2026-03"] and new["rank_change"].isna().all()
 
 
 def test_a_unit_without_reviews_and_units_outside(engine):
-    h = clean.unit_history(engine, f(), "Q10")
+    h = clean.unit_history(engine, at(), "Q10")
     assert h is not None and h.months.empty and h.latest is None
-    assert clean.unit_history(engine, f("120"), "Q04") is None  # 乙社区 lies in 东县
-    assert clean.unit_history(engine, CaseFilter(scope_code="120", region_code="120"), "Q04", user=STAFF) is None
-    assert clean.unit_history(engine, f(), "nope") is None
+    assert clean.unit_history(engine, at("120"), "Q04") is None  # 乙社区 lies in 东县
+    assert clean.unit_history(engine, Scope(scope_code="120", region_code="120"), "Q04", user=STAFF) is None
+    assert clean.unit_history(engine, at(), "nope") is None
     with pytest.raises(OutOfScope):
-        clean.unit_history(engine, CaseFilter(scope_code="120", region_code="110"), "Q04")
+        clean.unit_history(engine, Scope(scope_code="120", region_code="110"), "Q04")
 
 
 def test_bad_arguments_are_refused(engine):
     with pytest.raises(ValueError):
-        clean.monthly_ranking(engine, f(), "2026-3")
+        clean.monthly_ranking(engine, at(), "2026-3")
     with pytest.raises(ValueError):
-        clean.monthly_ranking(engine, f(), "2026-03", "church")
+        clean.monthly_ranking(engine, at(), "2026-03", "church")
     with pytest.raises(ValueError):
         clean.units_rated(engine, "2026-03", "excellent")
 
@@ -240,9 +240,9 @@ def test_the_article_functions_keep_their_meaning(engine):
 def test_a_dataset_without_the_optional_files(tmp_path):
     eng = load_fixture("sqlite", tmp_path, "staffing")  # no clean-unit files
     assert clean.clean_data_loaded(eng) == (False, False)
-    assert clean.review_months(eng, CaseFilter()) == []
-    assert clean.units_by_kind(eng, CaseFilter())["units"].sum() == 0
-    assert clean.monthly_ranking(eng, CaseFilter(), "2026-03").empty
+    assert clean.review_months(eng, Scope()) == []
+    assert clean.units_by_kind(eng, Scope())["units"].sum() == 0
+    assert clean.monthly_ranking(eng, Scope(), "2026-03").empty
     eng.dispose()
 
 
@@ -253,7 +253,7 @@ def test_review_workbook(engine):
 
     from ui import clean_review
 
-    r = clean.month_review(engine, f(), "2026-03", now=NOW)
+    r = clean.month_review(engine, at(), "2026-03", now=NOW)
     wb = openpyxl.load_workbook(io.BytesIO(clean_review.review_workbook(r, "zh")))
     assert wb.sheetnames == ["概况", "排名", "通报", "未参评"]
     assert wb["概况"]["A1"].value == "测试市清廉单元2026年3月点评（全部类型）"
@@ -270,7 +270,7 @@ def test_review_workbook(engine):
     unrev = list(wb["未参评"].iter_rows(min_row=2, values_only=True))
     assert unrev[0][0] == "东县建材有限公司" and unrev[0][3] == datetime(2025, 12, 1)
     en = openpyxl.load_workbook(io.BytesIO(clean_review.review_workbook(
-        clean.month_review(engine, f(), "2026-02", "village", now=NOW), "en")))
+        clean.month_review(engine, at(), "2026-02", "village", now=NOW), "en")))
     assert en.sheetnames == ["Summary", "Ranking", "Named", "Not reviewed"]
     assert en["Summary"]["A1"].value == "Clean-governance units of 测试市: review of February 2026 (Villages)"
     assert [x[1] for x in en["Ranking"].iter_rows(min_row=2, values_only=True)] == ["甲村", "乙社区", "丙村", "丁村"]

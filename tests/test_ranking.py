@@ -11,7 +11,7 @@ from datetime import date, datetime
 import pytest
 
 from data_access.queries.supervision import ranking
-from data_access.core.filters import CaseFilter, OutOfScope
+from data_access.core.filters import OutOfScope, Scope
 from data_access.queries.supervision.ranking import (
     ScoreWeights,
     bulletin_data,
@@ -22,7 +22,7 @@ from tests.conftest import FIXTURES, fresh_engine
 
 NOW = datetime(2026, 3, 20, 12, 0)
 Z = 1.96
-EAST = CaseFilter(scope_code="110")  # a 东县 user
+EAST = Scope(scope_code="110")  # a 东县 user
 
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
@@ -171,7 +171,7 @@ def test_weights_change_the_order(eng):
 
 
 def test_county_level_reads_the_summary_and_matches_the_townships(eng):
-    city = CaseFilter(scope_code="100")
+    city = Scope(scope_code="100")
     rows = by_name(monthly_ranking(eng, city, "2026-02", "county", "100", min_cases=1, now=NOW))
     assert (rows["东县"]["cases"], rows["东县"]["closed"], rows["东县"]["on_time"]) == (20, 16, 14)
     assert rows["东县"]["overdue_backlog"] == 5 and rows["东县"]["n_satisfaction"] == 15
@@ -227,7 +227,7 @@ def test_bulletin_data(eng):
     assert list(red["supervision_id"]) == ["R1", "R5"]
     assert list(red["unit_name"]) == ["乙镇", "乙镇"] and list(red["case_no"]) == ["b00", "b10"]
     assert red["days_past_deadline"].tolist() == pytest.approx([13 + 53999 / 86400, 1 + 53999 / 86400], abs=1e-9)
-    city = bulletin_data(eng, CaseFilter(), "2026-02", "county", "100", min_cases=1, now=NOW)
+    city = bulletin_data(eng, Scope(), "2026-02", "county", "100", min_cases=1, now=NOW)
     assert list(city.red_orders["supervision_id"]) == ["R1", "R6", "R5"]  # nearest deadline first
     assert list(city.red_orders["unit_name"]) == ["东县", "西县", "东县"]
 

@@ -676,7 +676,7 @@ def _monthly_ranking(env, f, user):
     seen = Seen(region_only=True)
     for level in ("township", "village"):
         try:
-            b = ranking.bulletin_data(env.engine, f, "2026-03", level, f.region_code, min_cases=1, now=NOW)
+            b = ranking.bulletin_data(env.engine, f.scope, "2026-03", level, f.region_code, min_cases=1, now=NOW)
         except ValueError:  # a level not below the region (a village has no villages under it)
             continue
         seen.codes |= set(b.ranking["code"])
@@ -774,14 +774,14 @@ TEAM_TEXTS = ("西县", "志愿", "队", "W", "T", "%", "_", "' OR '1'='1")
 def _staffing_summary(env, f, user):
     from data_access.queries import staffing
 
-    s = staffing.staffing_summary(env.engine, f)
+    s = staffing.staffing_summary(env.engine, f.scope)
     return Seen(counts={c: getattr(s, c) for c in STAFFING_COUNTS}, places=True)
 
 
 def _staffing_by_child(env, f, user):
     from data_access.queries import staffing
 
-    df = staffing.staffing_by_child_region(env.engine, f)
+    df = staffing.staffing_by_child_region(env.engine, f.scope)
     return Seen(codes=set(map(str, df["code"])), counts={c: int(df[c].sum()) for c in STAFFING_COUNTS},
                 text=frame_text(df), places=True)
 
@@ -790,7 +790,7 @@ def _structure_gaps(env, f, user):
     """Each check lists nodes of one level: at most the region's nodes of that level."""
     from data_access.queries import staffing
 
-    gaps = staffing.structure_gaps(env.engine, f)
+    gaps = staffing.structure_gaps(env.engine, f.scope)
     counts: dict[str, int] = {}
     for df in gaps.values():
         for lvl, n in Counter(df["level"]).items():
@@ -803,7 +803,7 @@ def _grid_workload(env, f, user):
     """Cases per grid count the period's reports (the filter's other conditions aside): bounded by those."""
     from data_access.queries import staffing
 
-    w = staffing.grid_workload(env.engine, f, NOW)
+    w = staffing.grid_workload(env.engine, f.scope, f.period, NOW)
     g = w.grids
     return Seen(codes=set(g["code"]), text=frame_text(g), places=True, counts={
         "grids": max(len(g), sum(w.counts.values())), "grid_worker": int(g["workers"].sum()),
@@ -815,7 +815,7 @@ def _find_grids(env, f, user):
 
     seen = Seen(places=True, counts={"grids_and_micro": 0})
     for text in GRID_TEXTS:
-        df = staffing.find_grids(env.engine, f, text)
+        df = staffing.find_grids(env.engine, f.scope, text)
         seen.codes |= set(df["code"])
         seen.text += " " + frame_text(df)
         seen.counts["grids_and_micro"] = max(seen.counts["grids_and_micro"], len(df))
@@ -825,14 +825,14 @@ def _find_grids(env, f, user):
 def _volunteer_summary(env, f, user):
     from data_access.queries import volunteers
 
-    s = volunteers.volunteer_summary(env.engine, f, NOW)
+    s = volunteers.volunteer_summary(env.engine, f.scope, f.period, NOW)
     return Seen(counts={c: getattr(s, c) for c in VOLUNTEER_COUNTS}, places=True)
 
 
 def _volunteers_by_child(env, f, user):
     from data_access.queries import volunteers
 
-    df = volunteers.volunteers_by_child_region(env.engine, f, NOW)
+    df = volunteers.volunteers_by_child_region(env.engine, f.scope, f.period, NOW)
     return Seen(codes=set(map(str, df["code"])), counts={c: df[c].sum() for c in VOLUNTEER_COUNTS},
                 text=frame_text(df), places=True)
 
@@ -841,7 +841,7 @@ def _team_growth(env, f, user):
     """Teams founded per month (with a founding date): a month only 西县's teams were founded in holds none."""
     from data_access.queries import volunteers
 
-    df = volunteers.team_growth(env.engine, f)
+    df = volunteers.team_growth(env.engine, f.scope)
     counts = {f"founded_{m}": int(n) for m, n in zip(df["month"], df["new_teams"])}
     counts |= {"dated_teams": int(df["teams"].max()) if len(df) else 0,
                "members": int(df["members"].max()) if len(df) else 0}
@@ -851,7 +851,7 @@ def _team_growth(env, f, user):
 def _focus_tags(env, f, user):
     from data_access.queries import volunteers
 
-    df = volunteers.focus_tags(env.engine, f)
+    df = volunteers.focus_tags(env.engine, f.scope)
     return Seen(counts={f"tag_{t}": int(n) for t, n in zip(df["tag"], df["teams"])}, text=frame_text(df),
                 places=True)
 
@@ -859,7 +859,7 @@ def _focus_tags(env, f, user):
 def _month_kind(env, f, user):
     from data_access.queries import volunteers
 
-    df = volunteers.activities_by_month_kind(env.engine, f)
+    df = volunteers.activities_by_month_kind(env.engine, f.scope, f.period)
     counts = {f"month_kind_{m}_{k}": int(n) for m, k, n in zip(df["month"], df["kind"], df["activities"])}
     counts |= {"activities": int(df["activities"].sum()), "participants": int(df["participants"].sum()),
                "person_hours": float(df["person_hours"].sum())}
@@ -869,14 +869,14 @@ def _month_kind(env, f, user):
 def _inactive_teams(env, f, user):
     from data_access.queries import volunteers
 
-    df = volunteers.inactive_teams(env.engine, f, NOW)
+    df = volunteers.inactive_teams(env.engine, f.scope, f.period, NOW)
     return Seen(teams=set(df["team_code"]), counts={"inactive": len(df)}, text=frame_text(df), places=True)
 
 
 def _most_active_teams(env, f, user):
     from data_access.queries import volunteers
 
-    df = volunteers.most_active_teams(env.engine, f, NOW)
+    df = volunteers.most_active_teams(env.engine, f.scope, f.period, NOW)
     return Seen(teams=set(df["team_code"]), text=frame_text(df), places=True, counts={
         "active_teams": len(df), "activities": int(df["activities"].sum()),
         "participants": int(df["participants"].sum()), "person_hours": float(df["person_hours"].sum())})
@@ -887,7 +887,7 @@ def _find_teams(env, f, user):
 
     seen = Seen(teams=set(), places=True, counts={"teams": 0})
     for text in TEAM_TEXTS:
-        df = volunteers.find_teams(env.engine, f, text)
+        df = volunteers.find_teams(env.engine, f.scope, text)
         seen.teams |= set(df["team_code"])
         seen.text += " " + frame_text(df)
         seen.counts["teams"] = max(seen.counts["teams"], len(df))
@@ -968,7 +968,7 @@ def asset_limits(variant: dict, region: str) -> dict[str, float]:
 def _asset_summary(env, f, user):
     from data_access.queries import assets
 
-    s = assets.asset_summary(env.engine, f)
+    s = assets.asset_summary(env.engine, f.scope, f.period)
     return Seen(places=True, counts={
         "asset_projects": s.projects, "asset_operating": s.operating, "asset_not_operating": s.not_operating,
         "asset_investment": s.investment_wan, "asset_revenue_to_date": s.revenue_to_date_wan,
@@ -980,7 +980,7 @@ def _portfolio_by_kind(env, f, user):
     """Quantities per kind and unit (亩, 米 and ㎡ only 西县 has)."""
     from data_access.queries import assets
 
-    df = assets.portfolio_by_kind(env.engine, f)
+    df = assets.portfolio_by_kind(env.engine, f.scope)
     counts = {"asset_projects": int(df["projects"].sum())}
     for kind, unit, n, qty in df.itertuples(index=False):
         counts[f"asset_kind_{kind}_{unit}_projects"] = int(n)
@@ -994,7 +994,7 @@ def _portfolio_by(env, f, user):
 
     seen = Seen(places=True, counts={"asset_projects": 0, "asset_investment": 0.0})
     for dim in assets.PORTFOLIO_DIMS:
-        df = assets.portfolio_by(env.engine, f, dim)
+        df = assets.portfolio_by(env.engine, f.scope, dim)
         seen.counts["asset_projects"] = max(seen.counts["asset_projects"], int(df["projects"].sum()))
         seen.counts["asset_investment"] = max(seen.counts["asset_investment"], float(df["investment_wan"].sum()))
         for value, n, inv in df.itertuples(index=False):
@@ -1008,7 +1008,7 @@ def _revenue_by_month(env, f, user):
     """The period's revenue per month and disposal mode (2025-11/12 and finance: 西县's only)."""
     from data_access.queries import assets
 
-    df = assets.revenue_by_month(env.engine, f)
+    df = assets.revenue_by_month(env.engine, f.scope, f.period)
     counts = {f"asset_revenue_{m}_{mode}": float(v) for m, mode, v in df.itertuples(index=False)}
     counts["asset_revenue_period"] = float(df["revenue_wan"].sum())
     return Seen(counts=counts, text=frame_text(df), places=True)
@@ -1018,7 +1018,7 @@ def _guarantee_check(env, f, user):
     """The 保底+分成 projects (one in each county) over the period's months."""
     from data_access.queries import assets
 
-    df = assets.guarantee_check(env.engine, f)
+    df = assets.guarantee_check(env.engine, f.scope, f.period)
     return Seen(projects=set(df["project_code"]), text=frame_text(df), places=True, counts={
         "asset_guaranteed": len(df), "asset_guarantee_months": int(df["months"].sum()),
         "asset_minimum": float(df["minimum_wan"].sum()), "asset_received": float(df["received_wan"].sum()),
@@ -1030,7 +1030,7 @@ def _guarantee_check(env, f, user):
 def _visitors_by_month(env, f, user):
     from data_access.queries import assets
 
-    df = assets.visitors_by_month(env.engine, f)
+    df = assets.visitors_by_month(env.engine, f.scope, f.period)
     counts = Counter()
     for m, v in zip(df["month"], df["visitors"]):
         counts[f"asset_visitors_{m}"] += int(v)
@@ -1041,7 +1041,7 @@ def _visitors_by_month(env, f, user):
 def _project_list(env, f, user):
     from data_access.queries import assets
 
-    df = assets.project_list(env.engine, f)
+    df = assets.project_list(env.engine, f.scope)
     counts = {"asset_projects": len(df), "asset_investment": float(df["investment_wan"].fillna(0).sum()),
               "asset_revenue_to_date": float(df["revenue_to_date_wan"].sum())}
     counts |= {f"asset_status_{k}_projects": n for k, n in Counter(df["status"]).items()}
@@ -1052,7 +1052,7 @@ def _project_list(env, f, user):
 def _projects_not_operating(env, f, user):
     from data_access.queries import assets
 
-    df = assets.projects_not_operating(env.engine, f, NOW)
+    df = assets.projects_not_operating(env.engine, f.scope, NOW)
     counts = {"asset_not_operating": len(df)} | {f"asset_status_{k}_projects": n
                                                  for k, n in Counter(df["status"]).items()}
     return Seen(projects=set(df["project_code"]), counts=counts, text=frame_text(df), places=True)
@@ -1146,7 +1146,7 @@ def _ranking_counts(df, month: str, kind: str | None) -> dict[str, int]:
 def _review_months(env, f, user):
     from data_access.queries import clean_units as clean
 
-    months = clean.review_months(env.engine, f)
+    months = clean.review_months(env.engine, f.scope)
     return Seen(counts={"clean_review_months": len(months), **{f"clean_month_{m}": 1 for m in months}},
                 text=" ".join(months), places=True)
 
@@ -1158,7 +1158,7 @@ def _clean_summary(env, f, user):
     seen = Seen(places=True)
     for kind in CLEAN_KINDS:
         for month in (None, *CLEAN_MONTHS):
-            seen.counts |= _summary_counts(clean.clean_summary(env.engine, f, month, kind), kind)
+            seen.counts |= _summary_counts(clean.clean_summary(env.engine, f.scope, month, kind), kind)
     return seen
 
 
@@ -1169,7 +1169,7 @@ def _monthly_ranking(env, f, user):
     seen = Seen(places=True, units=set())
     for kind in CLEAN_KINDS:
         for month in CLEAN_MONTHS:
-            df = clean.monthly_ranking(env.engine, f, month, kind)
+            df = clean.monthly_ranking(env.engine, f.scope, month, kind)
             seen.units |= set(df["unit_code"])
             seen.codes |= set(df["region_code"])
             seen.counts |= _ranking_counts(df, month, kind)
@@ -1186,7 +1186,7 @@ def _unreviewed_units(env, f, user):
     seen = Seen(places=True, units=set())
     for kind in CLEAN_KINDS:
         for month in CLEAN_MONTHS:
-            df = clean.unreviewed_units(env.engine, f, month, kind)
+            df = clean.unreviewed_units(env.engine, f.scope, month, kind)
             seen.units |= set(df["unit_code"])
             seen.codes |= set(df["region_code"])
             seen.counts[f"clean_unreviewed_{month}_{_k(kind)}"] = len(df)
@@ -1201,7 +1201,7 @@ def _month_review(env, f, user):
     seen = Seen(places=True, units=set())
     for kind in (None, "hospital"):  # the other kinds' lists are probed one by one above
         for month in CLEAN_MONTHS:
-            r = clean.month_review(env.engine, f, month, kind, NOW)
+            r = clean.month_review(env.engine, f.scope, month, kind, NOW)
             seen.units |= set(r.ranking["unit_code"]) | set(r.unreviewed["unit_code"])
             seen.counts |= _summary_counts(r.prev_summary, kind) | _summary_counts(r.summary, kind)
             seen.counts |= _ranking_counts(r.ranking, month, kind)
@@ -1230,7 +1230,8 @@ def _review_workbook(env, f, user):
     seen = Seen(places=True, units=set())
     for kind in (None, "hospital"):
         for month in CLEAN_MONTHS:
-            cells = workbook_cells(clean_review.review_workbook(clean.month_review(env.engine, f, month, kind, NOW),
+            cells = workbook_cells(clean_review.review_workbook(clean.month_review(env.engine, f.scope, month, kind,
+                                                                                   NOW),
                                                                 "zh"))
             seen.units |= {c for c in cells if _UNIT_CODE.match(c)}
             seen.text += " " + " ".join(cells)
@@ -1241,7 +1242,7 @@ def _units_by_kind(env, f, user):
     """Units per kind, and the eligible villages and townships and those covered."""
     from data_access.queries import clean_units as clean
 
-    df = clean.units_by_kind(env.engine, f)
+    df = clean.units_by_kind(env.engine, f.scope)
     counts = {f"clean_kind_{k}_units": int(n) for k, n in zip(df["kind"], df["units"]) if n}
     counts["clean_units_all"] = int(df["units"].sum())
     for level, eligible, covered in zip(df["eligible_level"], df["eligible"], df["covered"]):
@@ -1256,7 +1257,7 @@ def _units_by_child(env, f, user):
     seen = Seen(places=True)
     for kind in CLEAN_KINDS:
         for month in (None, *CLEAN_MONTHS):
-            df = clean.units_by_child_region(env.engine, f, month, kind)
+            df = clean.units_by_child_region(env.engine, f.scope, month, kind)
             seen.codes |= set(map(str, df["code"]))
             seen.counts[f"clean_units_{_k(kind)}"] = int(df["units"].sum())
             if month is not None:
@@ -1272,7 +1273,7 @@ def _clean_trend(env, f, user):
 
     seen = Seen(places=True)
     for kind in CLEAN_KINDS:
-        df = clean.monthly_trend(env.engine, f, kind)
+        df = clean.monthly_trend(env.engine, f.scope, kind)
         for row in df.itertuples(index=False):
             key = f"{row.month}_{_k(kind)}"
             seen.counts |= {f"clean_{x}_{key}": int(getattr(row, x)) for x in ("reviewed", "good", "fair", "poor",
@@ -1288,7 +1289,7 @@ def _named_units(env, f, user):
 
     seen = Seen(places=True, units=set())
     for kind in CLEAN_KINDS:
-        df = clean.named_units(env.engine, f, kind)
+        df = clean.named_units(env.engine, f.scope, kind)
         seen.units |= set(df["unit_code"])
         seen.codes |= set(df["region_code"])
         seen.counts[f"clean_named_total_{_k(kind)}"] = len(df)
@@ -1305,7 +1306,7 @@ def _find_units(env, f, user):
 
     seen = Seen(places=True, units=set(), counts={"clean_units_all": 0})
     for text in UNIT_TEXTS:
-        df = clean.find_units(env.engine, f, text)
+        df = clean.find_units(env.engine, f.scope, text)
         seen.units |= set(df["unit_code"])
         seen.counts["clean_units_all"] = max(seen.counts["clean_units_all"], len(df))
         seen.text += " " + frame_text(df)
@@ -1531,24 +1532,27 @@ def test_staffing_and_volunteers_oracle_agrees_with_the_app(env):
         with probing(env.kind, "A data_access"):
             f = CaseFilter(scope_code=SCOPE, region_code=region)
             lim = place_limits({}, region)
-            s = staffing.staffing_summary(env.engine, f)
+            s = staffing.staffing_summary(env.engine, f.scope)
             assert {c: getattr(s, c) for c in STAFFING_COUNTS} == {c: lim[c] for c in STAFFING_COUNTS}, region
-            v = volunteers.volunteer_summary(env.engine, f, NOW)
+            v = volunteers.volunteer_summary(env.engine, f.scope, f.period, NOW)
             assert {c: getattr(v, c) for c in VOLUNTEER_COUNTS} == pytest.approx(
                 {c: lim[c] for c in VOLUNTEER_COUNTS}), region
-            assert set(volunteers.inactive_teams(env.engine, f, NOW)["team_code"]) == inactive_teams_oracle(region)
+            inactive = volunteers.inactive_teams(env.engine, f.scope, f.period, NOW)
+            assert set(inactive["team_code"]) == inactive_teams_oracle(region)
             active = {a["team_code"] for a in ACTIVITIES if a["team_code"] in teams_in(region)}
-            assert set(volunteers.most_active_teams(env.engine, f, NOW)["team_code"]) == active
+            assert set(volunteers.most_active_teams(env.engine, f.scope, f.period, NOW)["team_code"]) == active
     assert place_limits({}, SCOPE)["grid_worker"] == 2 and inactive_teams_oracle(SCOPE) == {"T2"}
     everywhere = CaseFilter()
     with probing(env.kind, "A data_access"):
-        assert "G3" in set(staffing.find_grids(env.engine, everywhere, "西县")["code"])  # by its worker's name
-        assert set(volunteers.find_teams(env.engine, everywhere, "西县")["team_code"]) == FOREIGN_TEAMS
-        assert staffing.staffing_summary(env.engine, everywhere).grid_worker > place_limits({}, SCOPE)["grid_worker"]
-        assert "epidemic" in set(volunteers.focus_tags(env.engine, everywhere)["tag"])
+        assert "G3" in set(staffing.find_grids(env.engine, everywhere.scope, "西县")["code"])  # by its worker's name
+        assert set(volunteers.find_teams(env.engine, everywhere.scope, "西县")["team_code"]) == FOREIGN_TEAMS
+        assert staffing.staffing_summary(env.engine, everywhere.scope).grid_worker > \
+            place_limits({}, SCOPE)["grid_worker"]
+        assert "epidemic" in set(volunteers.focus_tags(env.engine, everywhere.scope)["tag"])
         day = CaseFilter(**VARIANTS["day_of_c05"])
-        assert volunteers.volunteer_summary(env.engine, day, NOW).activities == 1  # 西县志愿队's, that day
-        assert "W2" in set(volunteers.inactive_teams(env.engine, everywhere, NOW)["team_code"])
+        # 西县志愿队's, that day
+        assert volunteers.volunteer_summary(env.engine, day.scope, day.period, NOW).activities == 1
+        assert "W2" in set(volunteers.inactive_teams(env.engine, everywhere.scope, everywhere.period, NOW)["team_code"])
 
 
 # Grid / team codes a county-110 user opens a card with: 西县's, unknown and hostile ones (id → code).
@@ -1576,35 +1580,35 @@ def card_text(card) -> str:
 @pytest.mark.parametrize("user", ["staff110", "viewer110"])
 @pytest.mark.parametrize("code", list(FOREIGN_GRID_CODES.values()), ids=list(FOREIGN_GRID_CODES))
 def test_staffing_grid_card_outside_the_jurisdiction_is_none(env, code, user, region):
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import ALL_TIME, Scope
     from data_access.queries.staffing import grid_card
 
     with probing(env.kind, "A staffing cards"):
-        card = grid_card(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, _users()[user])
+        card = grid_card(env.engine, Scope(scope_code=SCOPE, region_code=region), ALL_TIME, code, _users()[user])
         assert card is None, f"LEAK: grid card of {code!r} ({card.county}) returned to a user of {SCOPE}"
 
 
 @pytest.mark.parametrize("user", ["staff110", "viewer110"])
 @pytest.mark.parametrize("code", list(FOREIGN_TEAM_CODES.values()), ids=list(FOREIGN_TEAM_CODES))
 def test_volunteers_team_card_outside_the_jurisdiction_is_none(env, code, user):
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import ALL_TIME, Scope
     from data_access.queries.volunteers import team_card
 
     for region in (None, "111", "1111"):
         with probing(env.kind, "A staffing cards"):
-            card = team_card(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, _users()[user],
-                             NOW)
+            card = team_card(env.engine, Scope(scope_code=SCOPE, region_code=region), ALL_TIME, code,
+                             _users()[user], NOW)
             assert card is None, f"LEAK: team card of {code!r} ({card.county}) returned to a user of {SCOPE}"
 
 
 @pytest.mark.parametrize("code", ["G1", "G2"])
 def test_staffing_grid_card_inside_the_jurisdiction(env, code):
     """Positive control: a grid of 110 opens, with only its own active staff, teams and cases."""
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import ALL_TIME, Scope
     from data_access.queries.staffing import grid_card
 
     with probing(env.kind, "A staffing cards"):
-        card = grid_card(env.engine, CaseFilter(scope_code=SCOPE), code, _users()["staff110"])
+        card = grid_card(env.engine, Scope(scope_code=SCOPE), ALL_TIME, code, _users()["staff110"])
         assert card is not None and card.code == code and card.county == "东县"
         own = subtree(code)
         assert set(card.staff["name"]) == {s["name"] for s in STAFF if s["grid_code"] in own and s["active"] == "true"}
@@ -1618,12 +1622,12 @@ def test_staffing_grid_card_inside_the_jurisdiction(env, code):
 @pytest.mark.parametrize("team", ["T1", "T2", "T3", "T4"])
 def test_volunteers_team_card_inside_the_jurisdiction(env, team):
     """Positive control: a team of 110 opens, with its own activities and the cases of its area only."""
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import ALL_TIME, Scope
     from data_access.queries.volunteers import team_card
 
     row = next(t for t in TEAMS if t["team_code"] == team)
     with probing(env.kind, "A staffing cards"):
-        card = team_card(env.engine, CaseFilter(scope_code=SCOPE), team, _users()["staff110"], NOW)
+        card = team_card(env.engine, Scope(scope_code=SCOPE), ALL_TIME, team, _users()["staff110"], NOW)
         assert card is not None and card.team_code == team and card.county == "东县"
         assert card.place_code == place_of(row)
         assert len(card.activities) == sum(a["team_code"] == team for a in ACTIVITIES)
@@ -1645,8 +1649,8 @@ def test_staffing_cards_honour_the_users_own_jurisdiction_whatever_the_caller_pa
 
     with probing(env.kind, "A staffing cards"):
         f, user = CaseFilter(scope_code=scope_code), _users()["staff110"]
-        card = grid_card(env.engine, f, code, user) if code.startswith("G") else team_card(env.engine, f, code,
-                                                                                            user, NOW)
+        card = (grid_card(env.engine, f.scope, f.period, code, user) if code.startswith("G")
+                else team_card(env.engine, f.scope, f.period, code, user, NOW))
         assert card is None, f"LEAK: card of {code} ({card.county}) returned to a user of {SCOPE}"
 
 
@@ -1666,19 +1670,22 @@ def test_assets_oracle_agrees_with_the_app(env):
                 for read in ASSET_READERS.values():
                     got = read[0](env, f, _users()["staff110"]).counts
                     assert got == pytest.approx({k: lim.get(k, 0) for k in got}), (region, name, read[0].__name__)
-                assert set(assets.project_list(env.engine, f)["project_code"]) == projects_in(region)
+                assert set(assets.project_list(env.engine, f.scope)["project_code"]) == projects_in(region)
     assert projects_in(SCOPE) == {"DX-P1", "DX-P2", "DX-P3", "DX-P4"} and projects_in("1112") == frozenset()
     assert asset_limits({}, SCOPE)["asset_shortfall_projects"] == 1  # 东县老街 falls short in February
     everywhere = CaseFilter()
     with probing(env.kind, "A data_access"):
-        assert set(assets.project_list(env.engine, everywhere)["project_code"]) == {p["project_code"] for p in PROJECTS}
-        assert "shoreline" in set(assets.portfolio_by_kind(env.engine, everywhere)["asset_kind"])
-        assert "finance" in set(assets.portfolio_by(env.engine, everywhere, "disposal_mode")["disposal_mode"])
-        assert "2025-12" in set(assets.revenue_by_month(env.engine, everywhere)["month"])
-        assert set(assets.guarantee_check(env.engine, everywhere)["project_code"]) == {"DX-P1", "XX-P1"}
-        assert "XX-P1" in set(assets.visitors_by_month(env.engine, everywhere)["project_code"])
-        assert {"XX-P2", "XX-P3"} <= set(assets.projects_not_operating(env.engine, everywhere, NOW)["project_code"])
-        card = assets.project_card(env.engine, everywhere, "XX-P1", _users()["leader_all"])
+        assert set(assets.project_list(env.engine, everywhere.scope)["project_code"]) == \
+            {p["project_code"] for p in PROJECTS}
+        assert "shoreline" in set(assets.portfolio_by_kind(env.engine, everywhere.scope)["asset_kind"])
+        assert "finance" in set(assets.portfolio_by(env.engine, everywhere.scope, "disposal_mode")["disposal_mode"])
+        assert "2025-12" in set(assets.revenue_by_month(env.engine, everywhere.scope, everywhere.period)["month"])
+        assert set(assets.guarantee_check(env.engine, everywhere.scope, everywhere.period)["project_code"]) == \
+            {"DX-P1", "XX-P1"}
+        assert "XX-P1" in set(assets.visitors_by_month(env.engine, everywhere.scope, everywhere.period)["project_code"])
+        assert {"XX-P2", "XX-P3"} <= \
+            set(assets.projects_not_operating(env.engine, everywhere.scope, NOW)["project_code"])
+        card = assets.project_card(env.engine, everywhere.scope, "XX-P1", _users()["leader_all"])
         assert card is not None and card.fields["name"] == "西县码头岸线"
 
 
@@ -1693,11 +1700,11 @@ FOREIGN_PROJECT_CODES = {"project_XX-P1": "XX-P1", "project_XX-P2": "XX-P2", "pr
 @pytest.mark.parametrize("code", list(FOREIGN_PROJECT_CODES.values()), ids=list(FOREIGN_PROJECT_CODES))
 def test_asset_project_card_outside_the_jurisdiction_is_none(env, code, user):
     from data_access.queries.assets import project_card
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import Scope
 
     for region in (None, "111", "G1"):
         with probing(env.kind, "A asset cards"):
-            card = project_card(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, _users()[user])
+            card = project_card(env.engine, Scope(scope_code=SCOPE, region_code=region), code, _users()[user])
             assert card is None, f"LEAK: project card of {code!r} ({card.fields['name']}) returned to {SCOPE}"
 
 
@@ -1707,11 +1714,11 @@ def test_asset_project_card_honours_the_users_own_jurisdiction_whatever_the_call
     """Defence in depth, as the grid and team cards: a filter without a jurisdiction, or with a wider or foreign
     one, still never opens 西县's (or the city's) project to a user of 110."""
     from data_access.queries.assets import project_card
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import Scope
 
     for user in ("staff110", "viewer110", "leader110"):
         with probing(env.kind, "A asset cards"):
-            card = project_card(env.engine, CaseFilter(scope_code=scope_code), code, _users()[user])
+            card = project_card(env.engine, Scope(scope_code=scope_code), code, _users()[user])
             assert card is None, f"LEAK: project card of {code} ({card.fields['name']}) returned to {user}"
 
 
@@ -1719,12 +1726,12 @@ def test_asset_project_card_honours_the_users_own_jurisdiction_whatever_the_call
 def test_asset_project_card_inside_the_jurisdiction(env, code):
     """Positive control: a project of 110 opens, with its own months only."""
     from data_access.queries.assets import project_card
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import Scope
 
     row = next(p for p in PROJECTS if p["project_code"] == code)
     months = [m for m in PROJECT_MONTHS if m["project_code"] == code]
     with probing(env.kind, "A asset cards"):
-        card = project_card(env.engine, CaseFilter(scope_code=SCOPE, region_code="111"), code, _users()["viewer110"])
+        card = project_card(env.engine, Scope(scope_code=SCOPE, region_code="111"), code, _users()["viewer110"])
         assert card is not None and card.fields["project_code"] == code
         assert card.fields["region"] == NAME[row["region_code"]]
         assert list(card.months["month"]) == [m["month"] for m in months]
@@ -1748,22 +1755,22 @@ def test_clean_oracle_agrees_with_the_app(env):
                 got = read[0](env, f, _users()["staff110"]).counts
                 assert got == {k: lim.get(k, 0) for k in got}, (region, read[0].__name__)
             for month in CLEAN_MONTHS:
-                df = clean.monthly_ranking(env.engine, f, month)
+                df = clean.monthly_ranking(env.engine, f.scope, month)
                 assert dict(zip(df["unit_code"], df["rank"])) == clean_ranks(region, month), (region, month)
     assert units_in(SCOPE) == {"DX-Q1", "DX-Q2", "DX-Q3", "DX-Q4", "DX-Q5"}
     assert clean_ranks(SCOPE, "2026-03") == {"DX-Q1": 1, "DX-Q2": 2, "DX-Q4": 3}
     everywhere = CaseFilter()
     with probing(env.kind, "A data_access"):
-        assert clean.review_months(env.engine, everywhere)[0] == "2025-12"
-        march = clean.monthly_ranking(env.engine, everywhere, "2026-03")
+        assert clean.review_months(env.engine, everywhere.scope)[0] == "2025-12"
+        march = clean.monthly_ranking(env.engine, everywhere.scope, "2026-03")
         assert dict(zip(march["unit_code"], march["rank"]))["DX-Q1"] == 4  # behind SHI-Q1, XX-Q3, XX-Q2
-        assert set(clean.find_units(env.engine, everywhere, "西县")["unit_code"]) == {"XX-Q1"}
-        assert clean.clean_summary(env.engine, everywhere, "2026-03", "hospital").reviewed == 2
-        assert {"XX-Q1", "XX-Q2"} <= set(clean.named_units(env.engine, everywhere)["unit_code"])
-        h = clean.unit_history(env.engine, everywhere, "XX-Q1", user=_users()["leader_all"])
+        assert set(clean.find_units(env.engine, everywhere.scope, "西县")["unit_code"]) == {"XX-Q1"}
+        assert clean.clean_summary(env.engine, everywhere.scope, "2026-03", "hospital").reviewed == 2
+        assert {"XX-Q1", "XX-Q2"} <= set(clean.named_units(env.engine, everywhere.scope)["unit_code"])
+        h = clean.unit_history(env.engine, everywhere.scope, "XX-Q1", user=_users()["leader_all"])
         assert h is not None and h.name == "西县人民医院"
         cells = workbook_cells(__import__("ui.clean_review", fromlist=["x"]).review_workbook(
-            clean.month_review(env.engine, everywhere, "2026-03", now=NOW), "zh"))
+            clean.month_review(env.engine, everywhere.scope, "2026-03", now=NOW), "zh"))
         assert "西县人民医院" in cells and "XX-Q1" in cells  # the workbook would show a leak
 
 
@@ -1778,11 +1785,11 @@ FOREIGN_UNIT_CODES = {"unit_XX-Q1": "XX-Q1", "unit_XX-Q2": "XX-Q2", "unit_XX-Q3"
 @pytest.mark.parametrize("code", list(FOREIGN_UNIT_CODES.values()), ids=list(FOREIGN_UNIT_CODES))
 def test_clean_unit_history_outside_the_jurisdiction_is_none(env, code, user):
     from data_access.queries.clean_units import unit_history
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import Scope
 
     for region, kind in ((None, None), ("111", None), ("G1", None), (None, "hospital"), (None, "village")):
         with probing(env.kind, "A clean cards"):
-            h = unit_history(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, kind,
+            h = unit_history(env.engine, Scope(scope_code=SCOPE, region_code=region), code, kind,
                              _users()[user])
             assert h is None, f"LEAK: history of {code!r} ({h.name}) returned to a user of {SCOPE}"
 
@@ -1793,11 +1800,11 @@ def test_clean_unit_history_honours_the_users_own_jurisdiction_whatever_the_call
     """Defence in depth, as the other cards: a filter without a jurisdiction, or with a wider or foreign one,
     still never opens the history of 西县's (or the city's) unit to a user of 110."""
     from data_access.queries.clean_units import unit_history
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import Scope
 
     for user in ("staff110", "viewer110", "leader110"):
         with probing(env.kind, "A clean cards"):
-            h = unit_history(env.engine, CaseFilter(scope_code=scope_code), code, None, _users()[user])
+            h = unit_history(env.engine, Scope(scope_code=scope_code), code, None, _users()[user])
             assert h is None, f"LEAK: history of {code} ({h.name}) returned to {user}"
 
 
@@ -1806,10 +1813,10 @@ def test_clean_unit_history_outside_the_selected_region_is_none(env, code, regio
     """A unit of 110 outside the selected region (a county organ while 东镇 is selected…) opens no history: its
     ranks would be among a selection it is not part of."""
     from data_access.queries.clean_units import unit_history
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import Scope
 
     with probing(env.kind, "A clean cards"):
-        assert unit_history(env.engine, CaseFilter(scope_code=SCOPE, region_code=region), code, None,
+        assert unit_history(env.engine, Scope(scope_code=SCOPE, region_code=region), code, None,
                             _users()["staff110"]) is None
 
 
@@ -1817,11 +1824,11 @@ def test_clean_unit_history_outside_the_selected_region_is_none(env, code, regio
 def test_clean_unit_history_inside_the_jurisdiction(env, code):
     """Positive control: a unit of 110 opens with its own reviews, ranked among 110's units only."""
     from data_access.queries.clean_units import unit_history
-    from data_access.core.filters import CaseFilter
+    from data_access.core.filters import Scope
 
     own = [r for r in CLEAN_REVIEWS if r["unit_code"] == code]
     with probing(env.kind, "A clean cards"):
-        h = unit_history(env.engine, CaseFilter(scope_code=SCOPE), code, None, _users()["viewer110"])
+        h = unit_history(env.engine, Scope(scope_code=SCOPE), code, None, _users()["viewer110"])
         assert h is not None and h.unit_code == code
         assert list(h.months["month"]) == [r["month"] for r in own]
         assert list(h.months["rank"]) == [clean_ranks(SCOPE, r["month"])[code] for r in own]
@@ -2545,7 +2552,7 @@ def test_staffing_cards_mask_phones_and_team_leaders(env, user):
     everywhere = u.scope_code is None
     for code in ["G1", "G2", *(["G3", "G3-01"] if everywhere else [])]:
         with probing(env.kind, "C personal data"):
-            card = grid_card(env.engine, f, code, u)
+            card = grid_card(env.engine, f.scope, f.period, code, u)
             text = card_text(card)
             phones, leaders = _card_people(code)
             assert phones  # something to mask
@@ -2556,7 +2563,7 @@ def test_staffing_cards_mask_phones_and_team_leaders(env, user):
                 assert all(mask_phone(p) in text for p in phones) and all(mask_name(n) in text for n in leaders)
     for team in ["T1", "T2", "T4", *(["W1", "W2"] if everywhere else [])]:
         with probing(env.kind, "C personal data"):
-            card = team_card(env.engine, f, team, u, NOW)
+            card = team_card(env.engine, f.scope, f.period, team, u, NOW)
             leader = next(t["leader_name"] for t in TEAMS if t["team_code"] == team)
             assert card.leader == (leader if full else mask_name(leader))
             if not full:

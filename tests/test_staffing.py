@@ -13,12 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from data_access.queries import staffing, volunteers
 from data_access.core.access import User
-from data_access.core.filters import CaseFilter
+from data_access.core.filters import ALL_TIME, CaseFilter, Scope
 from data_access.queries.staffing import period_months
 from tests.conftest import FIXTURES, load_fixture, open_app_page, serve_fixture
 
 NOW = datetime(2026, 4, 10, 12, 0)
-Q1 = {"date_from": date(2026, 1, 1), "date_to": date(2026, 3, 31)}
+Q1 = (date(2026, 1, 1), date(2026, 3, 31))  # the period: (date_from, date_to)
 VIEWER = User(name="查看者", role="viewer")
 STAFF = User(name="工作人员", role="staff")
 
@@ -30,14 +30,14 @@ def engine(request, tmp_path_factory):
     eng.dispose()
 
 
-def f(region: str | None = "100", **kw) -> CaseFilter:
-    return CaseFilter(region_code=region, **{**Q1, **kw})
+def at(region: str | None = "100") -> Scope:
+    return Scope(region_code=region)
 
 
 # --- staffing ------------------------------------------------------------------------------------------------
 
 def test_city_staffing_counts_active_posts_only(engine):
-    s = staffing.staffing_summary(engine, f())
+    s = staffing.staffing_summary(engine, at())
     assert (s.grids, s.micro_grids, s.households, s.population) == (6, 2, 3200, 8500)
     # S03 (chief of 112), S24 and S25 (workers) are former holders: not counted
     assert (s.chief_grid_leader, s.grid_leader, s.grid_worker, s.grid_liaison, s.micro_grid_leader) == (2, 5, 5, 4, 1)
@@ -47,7 +47,7 @@ def test_city_staffing_counts_active_posts_only(engine):
 
 
 def test_staffing_by_county(engine):
-    df = staffing.staffing_by_child_region(engine, f()).set_index("code")
+    df = staffing.staffing_by_child_region(engine, at()).set_index("code")
     east, west = df.loc["110"], df.loc["120"]
     assert (east.grids, east.micro_grids, east.population, east.grid_worker, east.grids_covered) == (4, 2, 5000, 4, 3)
     assert (east.chief_grid_leader, east.grid_leader, east.grid_liaison, east.micro_grid_leader) == (1, 3, 2, 1)
@@ -58,22 +58,22 @@ def test_staffing_by_county(engine):
 
 
 def test_a_region_without_workers_has_no_ratio_and_children_without_staff_are_listed(engine):
-    df = staffing.staffing_by_child_region(engine, f("111")).set_index("code")  # 东镇: 甲村, 乙社区
+    df = staffing.staffing_by_child_region(engine, at("111")).set_index("code")  # 东镇: 甲村, 乙社区
     assert list(df.index) == ["1111", "1112"]
     assert (df.loc["1111"].grids, df.loc["1111"].grid_worker, df.loc["1111"].grids_covered) == (2, 2, 1)
     # a grid's children are its micro-grids; G2 (nobody) has none: an empty table, no error
-    assert staffing.staffing_by_child_region(engine, f("G2")).empty
-    g2 = staffing.staffing_summary(engine, f("G2"))
+    assert staffing.staffing_by_child_region(engine, at("G2")).empty
+    g2 = staffing.staffing_summary(engine, at("G2"))
     assert (g2.grids, g2.staff, g2.residents_per_worker, g2.coverage) == (1, 0, None, 0)
 
 
 def test_the_3_plus_1_plus_n_gaps(engine):
-    gaps = {k: list(v["code"]) for k, v in staffing.structure_gaps(engine, f()).items()}
+    gaps = {k: list(v["code"]) for k, v in staffing.structure_gaps(engine, at()).items()}
     assert gaps == {"township_no_chief": ["112"], "grid_no_leader": ["G2"], "grid_no_worker": ["G2", "G5"],
                     "grid_no_liaison": ["G2", "G4"], "micro_no_leader": ["G3-02"], "village_no_team": ["1212"]}
-    east = {k: list(v["code"]) for k, v in staffing.structure_gaps(engine, f("110")).items()}
+    east = {k: list(v["code"]) for k, v in staffing.structure_gaps(engine, at("110")).items()}
     assert east["grid_no_worker"] == ["G2"] and east["village_no_team"] == [] and east["township_no_chief"] == ["112"]
-    row = staffing.structure_gaps(engine, f())["micro_no_leader"].iloc[0]
+    row = staffing.structure_gaps(engine, at())["micro_no_leader"].iloc[0]
     assert (row["name"], row["grid"], row["village"], row["township"], row["county"]) == \
         ("乙社区2栋", "乙社区第1网格", "乙社区", "东镇", "东县")
 
@@ -93,7 +93,7 @@ def test_period_months():
 
 
 def test_workload_median_and_flags(engine):
-    w = staffing.grid_workload(engine, f(), NOW)
+    w = staffing.grid_workload(engine, at(), Q1, NOW)
     g = w.grids.set_index("code")
     assert w.months == 3.0
     # Q1: G1 6 cases / 2 workers, G3 9 (2 of them in G3-01) / 1, G4 3 / 1, G6 0 / 1; G2 and G5 have no worker
@@ -107,9 +107,9 @@ def test_workload_median_and_flags(engine):
     assert list(g["expected"][["G1", "G3", "G6"]]) == [6.0, 3.0, 3.0]
     assert list(w.grids["code"][:2]) == ["G3", "G1"]  # heaviest first
     # G6 reported nothing where 3 were expected: P(X = 0 | 3) = 0.0498, quiet only at the 5 % level
-    w2 = staffing.grid_workload(engine, f(), NOW, significance=0.05)
+    w2 = staffing.grid_workload(engine, at(), Q1, NOW, significance=0.05)
     assert w2.counts == {"overloaded": 1, "quiet": 1, "ok": 2, "no_worker": 2}
-    assert staffing.grid_workload(engine, f(), NOW, overload_multiple=3).counts["overloaded"] == 0
+    assert staffing.grid_workload(engine, at(), Q1, NOW, overload_multiple=3).counts["overloaded"] == 0
 
 
 @pytest.mark.parametrize("d_from, d_to", [
@@ -128,7 +128,7 @@ def test_the_roll_up_path_equals_the_raw_path(engine, d_from, d_to):
         if (d_from is None or day >= d_from) and (d_to is None or day <= d_to):
             top = r["grid_code"].split("-")[0]
             expected[top] = expected.get(top, 0) + 1
-    w = staffing.grid_workload(engine, CaseFilter(region_code="100", date_from=d_from, date_to=d_to), NOW)
+    w = staffing.grid_workload(engine, at(), (d_from, d_to), NOW)
     got = {c: n for c, n in zip(w.grids["code"], w.grids["cases"]) if n}
     assert got == expected
 
@@ -136,20 +136,21 @@ def test_the_roll_up_path_equals_the_raw_path(engine, d_from, d_to):
 def test_workload_ignores_filters_the_roll_up_does_not_hold(engine):
     """Workload counts every case of the grid: a category or status filter of the caller changes neither
     the whole months (roll-up) nor the edge days (cases)."""
-    partial = {"date_from": date(2026, 1, 10), "date_to": date(2026, 3, 20)}
-    plain = staffing.grid_workload(engine, CaseFilter(region_code="100", **partial), NOW).grids
-    noisy = staffing.grid_workload(engine, CaseFilter(region_code="100", categories=("X",), statuses=("closed",),
-                                                      **partial), NOW).grids
+    partial = CaseFilter(region_code="100", date_from=date(2026, 1, 10), date_to=date(2026, 3, 20))
+    filtered = partial.with_(categories=("X",), statuses=("closed",))
+    assert (filtered.scope, filtered.period) == (partial.scope, partial.period)  # what the page passes
+    plain = staffing.grid_workload(engine, partial.scope, partial.period, NOW).grids
+    noisy = staffing.grid_workload(engine, filtered.scope, filtered.period, NOW).grids
     assert list(plain["cases"]) == list(noisy["cases"]) and plain["cases"].sum() == 16
 
 
 def test_a_micro_grid_shows_its_grids_workload(engine):
-    w = staffing.grid_workload(engine, f("G3-01"), NOW)
+    w = staffing.grid_workload(engine, at("G3-01"), Q1, NOW)
     assert list(w.grids["code"]) == ["G3"] and int(w.grids["cases"].iloc[0]) == 9
 
 
 def test_grid_card_masks_phones_and_leaders(engine):
-    card = staffing.grid_card(engine, f(), "G3", VIEWER)
+    card = staffing.grid_card(engine, at(), Q1, "G3", VIEWER)
     assert (card.name, card.village, card.township, card.county, card.households, card.population) == \
         ("乙社区第1网格", "乙社区", "东镇", "东县", 700, 2000)
     assert list(card.staff["role"]) == ["grid_leader", "grid_worker", "grid_liaison", "micro_grid_leader"]
@@ -158,33 +159,34 @@ def test_grid_card_masks_phones_and_leaders(engine):
     assert list(card.micro_grids["leader"].fillna("—")) == ["蒋楼长", "—"]
     assert list(card.teams["team_code"]) == ["T2"] and card.teams["leader"].iloc[0] == "赵*"
     assert list(card.recent_cases["case_no"][:3]) == ["w17", "w16", "w15"] and len(card.recent_cases) == 9
-    full = staffing.grid_card(engine, f(), "G3", STAFF)
+    full = staffing.grid_card(engine, at(), Q1, "G3", STAFF)
     assert full.staff["phone"].iloc[1] == "13800003333" and full.teams["leader"].iloc[0] == "赵敏"
-    nobody = staffing.grid_card(engine, f(), "G2", VIEWER)
+    nobody = staffing.grid_card(engine, at(), Q1, "G2", VIEWER)
     assert nobody.staff.empty and nobody.teams.empty and list(nobody.recent_cases["case_no"]) == ["w23"]
-    micro = staffing.grid_card(engine, f(), "G3-01", VIEWER)
+    micro = staffing.grid_card(engine, at(), Q1, "G3-01", VIEWER)
     assert micro.grid == "乙社区第1网格" and list(micro.recent_cases["case_no"]) == ["w14", "w11"]
     # the card's cases follow the period, as the workbench it links to does: G1 has 6 in Q1, 8 in all
-    assert staffing.grid_card(engine, f(), "G1", VIEWER).case_count == 6
-    whole = staffing.grid_card(engine, CaseFilter(region_code="100"), "G1", VIEWER)
+    assert staffing.grid_card(engine, at(), Q1, "G1", VIEWER).case_count == 6
+    whole = staffing.grid_card(engine, at(), ALL_TIME, "G1", VIEWER)
     assert whole.case_count == 8 and list(whole.recent_cases["case_no"][-2:]) == ["w02", "w01"]
 
 
 def test_grid_card_outside_the_jurisdiction_or_unknown_is_none(engine):
-    scoped = CaseFilter(scope_code="110", region_code="110")
-    assert staffing.grid_card(engine, scoped, "G5", STAFF) is None  # 西县
-    assert staffing.grid_card(engine, scoped, "1111", STAFF) is None  # a village, not a grid
-    assert staffing.grid_card(engine, scoped, "nope", STAFF) is None
-    assert staffing.grid_card(engine, scoped, "G1", STAFF) is not None
+    scoped = Scope(scope_code="110", region_code="110")
+    assert staffing.grid_card(engine, scoped, ALL_TIME, "G5", STAFF) is None  # 西县
+    assert staffing.grid_card(engine, scoped, ALL_TIME, "1111", STAFF) is None  # a village, not a grid
+    assert staffing.grid_card(engine, scoped, ALL_TIME, "nope", STAFF) is None
+    assert staffing.grid_card(engine, scoped, ALL_TIME, "G1", STAFF) is not None
 
 
 def test_find_grids(engine):
-    assert dict(zip(staffing.find_grids(engine, f(), "陈")["code"], staffing.find_grids(engine, f(), "陈")["matched"])) \
+    found = staffing.find_grids(engine, at(), "陈")
+    assert dict(zip(found["code"], found["matched"])) \
         == {"G3": "staff:陈静"}
-    assert list(staffing.find_grids(engine, f(), "甲村")["code"]) == ["G1", "G2"]
-    assert list(staffing.find_grids(engine, f(), "G3")["code"]) == ["G3", "G3-01", "G3-02"]
-    assert staffing.find_grids(engine, f(), "%").empty and staffing.find_grids(engine, f(), "  ").empty
-    assert staffing.find_grids(engine, CaseFilter(scope_code="110", region_code="110"), "丙村").empty  # 西县
+    assert list(staffing.find_grids(engine, at(), "甲村")["code"]) == ["G1", "G2"]
+    assert list(staffing.find_grids(engine, at(), "G3")["code"]) == ["G3", "G3-01", "G3-02"]
+    assert staffing.find_grids(engine, at(), "%").empty and staffing.find_grids(engine, at(), "  ").empty
+    assert staffing.find_grids(engine, Scope(scope_code="110", region_code="110"), "丙村").empty  # 西县
 
 
 def test_article_totals_keep_their_meaning(engine):
@@ -195,18 +197,18 @@ def test_article_totals_keep_their_meaning(engine):
 # --- volunteer teams --------------------------------------------------------------------------------------
 
 def test_volunteer_summary(engine):
-    v = volunteers.volunteer_summary(engine, f(), NOW, 90)
+    v = volunteers.volunteer_summary(engine, at(), Q1, NOW, 90)
     # Q1: T1 ×3 (8+10+6 people; 16+30+15 person-hours), T4 (5; 7.5), T2's clean-up (15; 45)
     assert (v.teams, v.members, v.activities, v.participants, v.person_hours) == (5, 61, 5, 44, 113.5)
     assert v.inactive == 1  # T3 (last 2025-06-01); T5 never active but founded 59 days ago: not yet
     assert v.members_per_1000 == pytest.approx(61 * 1000 / 8500)
     # 45 days (cut-off 02-24): + T4 (last 02-20) and T5 (founded 02-10, never active); 30 days: every team
-    assert volunteers.volunteer_summary(engine, f(), NOW, 45).inactive == 3
-    assert volunteers.volunteer_summary(engine, f(), NOW, 30).inactive == 5
+    assert volunteers.volunteer_summary(engine, at(), Q1, NOW, 45).inactive == 3
+    assert volunteers.volunteer_summary(engine, at(), Q1, NOW, 30).inactive == 5
 
 
 def test_volunteers_by_county(engine):
-    df = volunteers.volunteers_by_child_region(engine, f(), NOW, 90).set_index("code")
+    df = volunteers.volunteers_by_child_region(engine, at(), Q1, NOW, 90).set_index("code")
     assert tuple(df.loc["110", ["teams", "members", "activities", "participants", "inactive"]]) == (4, 46, 4, 39, 1)
     assert df.loc["110", "person_hours"] == 106.0
     assert tuple(df.loc["120", ["teams", "members", "activities", "participants", "inactive"]]) == (1, 15, 1, 5, 0)
@@ -214,13 +216,13 @@ def test_volunteers_by_county(engine):
 
 
 def test_growth_focus_and_activities(engine):
-    g = volunteers.team_growth(engine, f())
+    g = volunteers.team_growth(engine, at())
     assert list(g["month"]) == ["2022-05", "2023-03", "2024-07", "2024-11", "2026-02"]
     assert list(g["teams"]) == [1, 2, 3, 4, 5] and list(g["members"]) == [12, 32, 47, 55, 61]
-    tags = volunteers.focus_tags(engine, f())
+    tags = volunteers.focus_tags(engine, at())
     assert dict(zip(tags["tag"], tags["teams"])) == {"patrol": 2, "anti_fraud": 1, "care": 1, "cleanup": 1,
                                                      "epidemic": 1, "mediation": 1, "publicity": 1}
-    a = volunteers.activities_by_month_kind(engine, f())
+    a = volunteers.activities_by_month_kind(engine, at(), Q1)
     assert [tuple(x) for x in a[["month", "kind", "activities", "participants"]].itertuples(index=False)] == [
         ("2026-01", "patrol", 1, 8), ("2026-02", "anti_fraud", 1, 10), ("2026-02", "epidemic", 1, 5),
         ("2026-03", "cleanup", 1, 15), ("2026-03", "patrol", 1, 6)]
@@ -228,26 +230,26 @@ def test_growth_focus_and_activities(engine):
 
 
 def test_inactive_and_most_active_teams(engine):
-    ina = volunteers.inactive_teams(engine, f(), NOW, 90)
+    ina = volunteers.inactive_teams(engine, at(), Q1, NOW, 90)
     assert list(ina["team_code"]) == ["T3"] and ina["days_since"].iloc[0] == (NOW.date() - date(2025, 6, 1)).days
-    ina45 = volunteers.inactive_teams(engine, f(), NOW, 45)
+    ina45 = volunteers.inactive_teams(engine, at(), Q1, NOW, 45)
     assert list(ina45["team_code"]) == ["T5", "T3", "T4"]  # never active first, then longest silent
-    top = volunteers.most_active_teams(engine, f(), NOW)
+    top = volunteers.most_active_teams(engine, at(), Q1, NOW)
     assert list(top["team_code"]) == ["T1", "T2", "T4"]  # T2 and T4 one each: T2 has more volunteer hours
     assert tuple(top.iloc[0][["activities", "participants", "person_hours"]]) == (3, 24, 61.0)
 
 
 def test_team_card(engine):
-    card = volunteers.team_card(engine, f(), "T1", VIEWER, NOW)
+    card = volunteers.team_card(engine, at(), Q1, "T1", VIEWER, NOW)
     assert (card.leader, card.members, card.place_code, card.grid, card.village) == ("李*", 12, "G1", "甲村第1网格", "甲村")
     assert card.focus == ["patrol", "anti_fraud"] and card.last_activity == date(2026, 3, 5)
     assert len(card.activities) == 3 and card.area_case_count == 6  # G1's Q1 cases
-    assert volunteers.team_card(engine, f(), "T1", STAFF, NOW).leader == "李强"
-    t3 = volunteers.team_card(engine, f(), "T3", VIEWER, NOW)  # no grid: its village's cases
+    assert volunteers.team_card(engine, at(), Q1, "T1", STAFF, NOW).leader == "李强"
+    t3 = volunteers.team_card(engine, at(), Q1, "T3", VIEWER, NOW)  # no grid: its village's cases
     assert t3.place_code == "1121" and t3.area_case_count == 3
-    scoped = CaseFilter(scope_code="110", region_code="110")
-    assert volunteers.team_card(engine, scoped, "T4", STAFF, NOW) is None  # 西县
-    assert volunteers.team_card(engine, scoped, "nope", STAFF, NOW) is None
+    scoped = Scope(scope_code="110", region_code="110")
+    assert volunteers.team_card(engine, scoped, ALL_TIME, "T4", STAFF, NOW) is None  # 西县
+    assert volunteers.team_card(engine, scoped, ALL_TIME, "nope", STAFF, NOW) is None
     assert list(volunteers.find_teams(engine, scoped, "娄底红")["team_code"]) == ["T1", "T2", "T3", "T5"]
 
 

@@ -10,7 +10,11 @@ added here)::
 :func:`get` keeps the cache key (the query's name and every argument, the filter by its fields, the user's
 scope included, so no session sees another's numbers), the choice of database (the read replica when one is
 configured, ``primary=True`` for what must show a write at once) and the loading state.  Cached answers expire
-on the refresh interval, so live data shows up within one interval.
+on the refresh interval, so live data shows up within one interval.  A view that selects no cases (staffing,
+volunteers, assets, clean units, the ranking) takes ``f.scope`` (and ``f.period`` where it counts by date)
+instead of ``f``, so that its key is only what it reads::
+
+    w = data.get(staffing.grid_workload, f.scope, f.period, now)
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import streamlit.elements.spinner as _spinner_element
 from data_access.core import reference, regions
 from data_access.core.clock import now_local
 from data_access.core.db import default_url, get_engine, replica_url
-from data_access.core.filters import CaseFilter
+from data_access.core.filters import CaseFilter, Scope
 from data_access.core.meta import data_updated_at
 
 REFRESH_S = max(5, int(os.environ.get("GOV_REFRESH_SECONDS", "60") or 60))
@@ -46,7 +50,12 @@ def _filter_key(f: CaseFilter):
     return items
 
 
-_KEYS = {CaseFilter: _filter_key}
+def _scope_key(s: Scope) -> str:
+    """A scope's cache key: its two codes (as :func:`_filter_key`, cheaper than hashing the dataclass)."""
+    return repr((s.scope_code, s.region_code))
+
+
+_KEYS = {CaseFilter: _filter_key, Scope: _scope_key}
 
 # Anything that takes more than about 200 ms shows that the page is working: Streamlit's spinner delay
 # (``DELAY_SECS``, 0.5 s) lowered here, the one place, for every spinner of the app.

@@ -62,7 +62,7 @@ def region_picker(tree: RegionTree, scope: str | None) -> str | None:
         # Keep the widget in step with drill-downs made elsewhere (ranking table, URL).
         st.session_state[key] = current
         st.selectbox(
-            t("frame.region.level_pick", level=t(f"level.{kids[0].level}")),
+            t("frame.region.level_pick", level=t(f"level.{tree.child_level(parent)}")),
             options,
             format_func=lambda c: t("frame.region.all") if c is None else tree.nodes[c].name,
             key=key,

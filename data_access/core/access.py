@@ -74,6 +74,14 @@ def mask_phone(phone: str | None) -> str | None:
     return "".join(digits[:3]) + "*" * (len(digits) - 7) + "".join(digits[-4:])
 
 
+def visible(tree, code: str | None, scope_code: str | None, user: User | None) -> bool:
+    """``code`` (a node of ``tree``, the region tree) lies inside the jurisdiction ``scope_code`` (None = the whole
+    tree) and inside the user's own, whatever jurisdiction the caller passed (as case_detail does): a card of a grid,
+    team, project or unit never opens outside what the user may see.  An unknown code is never visible."""
+    return (code in tree.nodes and tree.contains(scope_code, code)
+            and (user is None or user.scope_code is None or tree.contains(user.scope_code, code)))
+
+
 def personal(user: User | None, value: str | None, kind: str) -> str | None:
     """``value`` as ``user`` may see it (``kind`` is "name" or "phone")."""
     if may_see_personal_data(user):

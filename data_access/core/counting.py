@@ -33,8 +33,9 @@ from data_access.core.metrics import (
     BUCKET_COLUMNS,
     CaseKpis,
     hour_bucket_sql,
+    mean_satisfaction,
     median_from_histogram,
-    ratio,
+    on_time_count,
 )
 from data_access.core.schema import cases
 from data_access.core.search import normalise, reading_every_match
@@ -44,22 +45,17 @@ COUNT_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfactio
 GROUPS = ("month", "status", "resolution_level", "category", "child")
 
 
-def _child_level(r: Resolved) -> str | None:
-    kids = r.tree.children(r.code)
-    return kids[0].level if kids else None
-
-
 def _raw_group_column(r: Resolved, g: str):
     if g == "month":
         return cases.c.report_month
     if g == "child":
-        return CASE_LEVEL_COLUMN[_child_level(r)]
+        return CASE_LEVEL_COLUMN[r.tree.child_level(r.code)]
     return cases.c[g]
 
 
 def _summary_group_column(r: Resolved, g: str, table):
     if g == "child":
-        return table.c[f"{_child_level(r)}_code"]
+        return table.c[f"{r.tree.child_level(r.code)}_code"]
     return table.c[g]
 
 
@@ -133,9 +129,9 @@ def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now
     now = now or now_local()
     r = resolve(engine, f)
     group_by = list(group_by)
-    if "child" in group_by and _child_level(r) is None:
+    if "child" in group_by and r.tree.child_level(r.code) is None:
         return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
-    child_level = _child_level(r) if "child" in group_by else None
+    child_level = r.tree.child_level(r.code) if "child" in group_by else None
     with engine.connect() as conn:
         parts = period_parts(r, summary_usable(r, child_level),
                              lambda months: _summary_counts(conn, r, group_by, months, histogram, child_level),
@@ -167,7 +163,7 @@ def open_overdue_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] =
     """Open cases and open overdue cases (due before ``now``) by ``group_by`` — straight from ``cases``."""
     now = now or now_local()
     r = resolve(engine, f)
-    if "child" in group_by and _child_level(r) is None:
+    if "child" in group_by and r.tree.child_level(r.code) is None:
         return pd.DataFrame(columns=[*group_by, "open", "open_overdue"])
     gcols = [_raw_group_column(r, g).label(g) for g in group_by]
     stmt = select(
@@ -186,13 +182,13 @@ def _kpis_from(counts: pd.Series, open_: int, open_overdue: int) -> CaseKpis:
     return CaseKpis(
         cases=int(counts["cases"]),
         closed=int(counts["closed"]),
-        on_time=int(counts["closed"] - counts["closed_late"]),
+        on_time=int(on_time_count(counts["closed"], counts["closed_late"])),
         closed_late=int(counts["closed_late"]),
         open=open_,
         open_overdue=open_overdue,
         on_the_spot=int(counts["on_the_spot"]),
         median_hours_to_close=median_from_histogram(hist),
-        satisfaction_avg=ratio(counts["sum_satisfaction"], counts["n_satisfaction"]),
+        satisfaction_avg=mean_satisfaction(counts["sum_satisfaction"], counts["n_satisfaction"]),
     )
 
 

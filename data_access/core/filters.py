@@ -1,8 +1,14 @@
-"""The one filter object every query takes, and its translation to SQL.
+"""The filter objects the queries take, and their translation to SQL.
 
 ``CaseFilter`` is what the user chose (plus the jurisdiction they may see);
-``resolve`` checks it against the region tree and the user's scope, so a
-region outside the scope can never widen a query, whatever the caller sends.
+``Scope`` is only its place (the jurisdiction and the selected region), what
+the views that select no cases take: staffing, volunteers, assets and clean
+units (which count staff, teams, projects and units, or every case of a
+place) and the monthly ranking (whose month is its period).  Their cache key
+(ui/data.py) is then only what they read; one that counts by date takes the
+period (``CaseFilter.period``) as an argument of its own.  ``resolve`` checks
+either against the region tree and the user's scope, so a region outside the
+scope can never widen a query, whatever the caller sends.
 """
 from __future__ import annotations
 
@@ -25,11 +31,32 @@ from sqlalchemy import (
 from sqlalchemy import case as sql_case
 
 T = TypeVar("T")
+Period = tuple[date | None, date | None]  # inclusive report dates (None = open end)
+ALL_TIME: Period = (None, None)
 
-from data_access.core.regions import RegionTree, region_tree
-from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, supervisions
+from data_access.core.regions import RegionTree, path_column, region_tree
+from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, node_paths, supervisions
 from data_access.core.search import normalise, text_condition
 from data_access.core.sqlfn import hours_between
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A place inside a jurisdiction: what the views that select no cases take instead of a whole CaseFilter
+    (``CaseFilter.scope``), so that a category, status or search of the user changes neither their answer nor
+    their cache key."""
+
+    scope_code: str | None = None  # the user's jurisdiction (None = the whole tree: admins, scripts)
+    region_code: str | None = None  # a region, grid or micro-grid code inside the scope (None = the scope)
+
+    def at(self, region_code: str | None) -> Scope:
+        """The same jurisdiction, another region in it (``resolve`` still checks that it lies inside)."""
+        return Scope(self.scope_code, region_code)
+
+    def cases(self, period: Period = ALL_TIME) -> CaseFilter:
+        """Every case of the place (reported in ``period``): no other condition."""
+        return CaseFilter(scope_code=self.scope_code, region_code=self.region_code, date_from=period[0],
+                          date_to=period[1])
 
 
 @dataclass(frozen=True)
@@ -49,6 +76,16 @@ class CaseFilter:
     overdue_only: bool = False
     supervised_only: bool = False
     text: str = ""  # free text over case number, title and description (see search.py)
+
+    @property
+    def scope(self) -> Scope:
+        """The place of the filter alone (jurisdiction and region)."""
+        return Scope(self.scope_code, self.region_code)
+
+    @property
+    def period(self) -> Period:
+        """(date_from, date_to)."""
+        return self.date_from, self.date_to
 
     def with_(self, **changes) -> CaseFilter:
         """A copy with ``changes``.  The jurisdiction can be set on a filter without one, never swapped or
@@ -94,8 +131,11 @@ SUMMARY_LEVELS = ("province", "city", "county", "township")
 COUNTY_SUMMARY_LEVELS = ("province", "city", "county")
 
 
-def resolve(engine: Engine, f: CaseFilter) -> Resolved:
-    """Check ``f`` against the tree and the scope; an unknown or foreign region falls back to the scope."""
+def resolve(engine: Engine, f: CaseFilter | Scope) -> Resolved:
+    """Check ``f`` against the tree and the scope; an unknown or foreign region falls back to the scope.
+    A :class:`Scope` resolves as the filter of every case of its place (``Resolved.f`` is always a CaseFilter)."""
+    if isinstance(f, Scope):
+        f = f.cases()
     tree = region_tree(engine)
     if f.scope_code is not None and f.scope_code not in tree.nodes:
         raise OutOfScope(f.scope_code)  # a jurisdiction gone from the data sees nothing, never everything
@@ -146,6 +186,15 @@ def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, dat
     if text_cond is not None:
         conds.append(text_cond)
     return conds
+
+
+def region_condition(r: Resolved, p: Table = node_paths) -> ColumnElement | None:
+    """``p`` (``node_paths`` or an alias of it, joined to the rows counted: staff, teams, projects, units) lies at
+    or below the resolved region; None = no restriction.  The other half of :func:`case_conditions`' region:
+    rows that are not cases find their place through ``node_paths``."""
+    if r.code is None:
+        return None
+    return path_column(p, r.level) == r.code
 
 
 def open_condition() -> ColumnElement:

@@ -150,6 +150,49 @@ Derived columns of ``cases`` (defined in core/derived.py; "set" = computed and s
 - **n_returns, n_reassigns, n_reopens, rereported** (SQL only: they depend on other rows): set by
   core/derive.py after a load and after the writes that change them (writes/workflow.py); read by
   core/rollups.py, queries/supervision/process.py and integrity.py.
+
+Rates and where they are used
+-----------------------------
+
+Every rate that more than one place shows is computed by one function below
+(each a :func:`ratio`: None when there is nothing to divide by); the places
+call it instead of dividing on their own.  "Shown by" names the pages and ui
+modules that display the computed value.
+
+- :func:`on_time_count` (closed − closed late): core/counting.py (CaseKpis),
+  queries/overview.py (child ranking), queries/supervision/ranking.py.
+- :func:`closure_rate`: CaseKpis.closure_rate (here; core/counting.py fills
+  it), queries/overview.py (child_region_ranking),
+  queries/supervision/integrity.py (IntegrityReport and the table by child
+  region), queries/supervision/ranking.py (the point estimate beside its
+  Wilson bounds).  Shown by pages/overview.py, pages/cases.py,
+  pages/supervision.py, ui/bulletin.py.
+- :func:`on_time_rate`: CaseKpis.on_time_rate, queries/overview.py,
+  queries/supervision/ranking.py, queries/supervision/process.py (a
+  department's ``on_time_share``).  Shown by pages/overview.py,
+  pages/supervision.py, ui/bulletin.py.
+- :func:`on_the_spot_share`: CaseKpis.on_the_spot_share.  Shown by
+  pages/overview.py.
+- :func:`mean_satisfaction`: core/counting.py (CaseKpis.satisfaction_avg),
+  queries/supervision/ranking.py (``satisfaction_avg`` and its component).
+  Shown by pages/overview.py, ui/bulletin.py.
+- :func:`verified_closure_rate` and :func:`flagged_share` (the gap):
+  queries/supervision/integrity.py, the report and the table by child region.
+  Shown by pages/supervision.py.
+- :func:`per_1000`: queries/overview.py (``cases_per_1000``),
+  queries/volunteers.py (``members_per_1000``, summary and table by child
+  region).  Shown by pages/overview.py, pages/volunteers.py.
+- :func:`per_grid_worker` (residents and households per grid worker),
+  :func:`party_share`: queries/staffing.py, the summary and the table by
+  child region.  Shown by pages/staffing.py.
+- :func:`coverage`: queries/staffing.py (grids with a worker ÷ grids, summary
+  and table), queries/clean_units.py (eligible villages / townships with a
+  unit ÷ eligible).  Shown by pages/staffing.py, pages/clean_units.py.
+
+Rates computed in one place only keep their own :func:`ratio` call there: the
+integrity share of closed cases per check, the backlog's ``share_overdue``,
+the process steps' within-limit share, the supervision orders' shares, the
+assets' operating share and guarantee coverage, the clean units' good share.
 """
 from __future__ import annotations
 
@@ -231,6 +274,64 @@ def ratio(num: float, den: float) -> float | None:
     return None if math.isnan(r) else r
 
 
+# --- rates: each one's single computation (see "Rates and where they are used" above) ---------------------
+
+def on_time_count(closed: int, closed_late: int) -> int:
+    """On time (按时办结) = closed − closed late."""
+    return closed - closed_late
+
+
+def closure_rate(closed: int, cases: int) -> float | None:
+    """Closure rate (办结率) = closed ÷ cases."""
+    return ratio(closed, cases)
+
+
+def on_time_rate(on_time: int, closed: int) -> float | None:
+    """On-time rate = on time ÷ closed."""
+    return ratio(on_time, closed)
+
+
+def on_the_spot_share(on_the_spot: int, closed: int) -> float | None:
+    """Settled on the spot (就地化解) ÷ closed."""
+    return ratio(on_the_spot, closed)
+
+
+def mean_satisfaction(total: float, scored: int) -> float | None:
+    """Mean satisfaction score (1–5) = sum of the scores ÷ the cases with a score."""
+    return ratio(total, scored)
+
+
+def verified_closure_rate(closed: int, flagged: int, cases: int) -> float | None:
+    """Verified closure rate (核实办结率) = (closed − flagged) ÷ cases."""
+    return ratio(closed - flagged, cases)
+
+
+def flagged_share(flagged: int, cases: int) -> float | None:
+    """Official minus verified closure rate = flagged ÷ cases (the integrity gap)."""
+    return ratio(flagged, cases)
+
+
+def per_1000(n: float, population: int) -> float | None:
+    """``n`` per 1,000 residents (cases, volunteer team members)."""
+    return ratio(n * 1000, population)
+
+
+def per_grid_worker(n: int, grid_workers: int) -> float | None:
+    """``n`` (residents, households) per active grid worker."""
+    return ratio(n, grid_workers)
+
+
+def party_share(party_members: int, staff: int) -> float | None:
+    """Party members ÷ active staff."""
+    return ratio(party_members, staff)
+
+
+def coverage(covered: int, eligible: int) -> float | None:
+    """Covered ÷ eligible: grids with an active grid worker ÷ grids; villages (townships) with a clean unit
+    of their kind ÷ villages (townships)."""
+    return ratio(covered, eligible)
+
+
 @dataclass(frozen=True)
 class CaseKpis:
     """The Overview's headline numbers for one selection and period."""
@@ -247,11 +348,11 @@ class CaseKpis:
 
     @property
     def closure_rate(self) -> float | None:
-        return ratio(self.closed, self.cases)
+        return closure_rate(self.closed, self.cases)
 
     @property
     def on_time_rate(self) -> float | None:
-        return ratio(self.on_time, self.closed)
+        return on_time_rate(self.on_time, self.closed)
 
     @property
     def overdue(self) -> int:
@@ -259,4 +360,4 @@ class CaseKpis:
 
     @property
     def on_the_spot_share(self) -> float | None:
-        return ratio(self.on_the_spot, self.closed)
+        return on_the_spot_share(self.on_the_spot, self.closed)

@@ -41,6 +41,12 @@ class RegionTree:
     def children(self, code: str | None) -> list[Node]:
         return [self.nodes[c] for c in self.children_of.get(code, [])]
 
+    def child_level(self, code: str | None) -> str | None:
+        """The level of ``code``'s children (of the roots for None): what every "by child region" table, chart
+        and picker groups by; None when it has none.  The first child's level: children share one level."""
+        kids = self.children_of.get(code)
+        return self.nodes[kids[0]].level if kids else None
+
     def ancestors(self, code: str) -> list[Node]:
         """From the root down to ``code`` itself."""
         out: list[Node] = []

@@ -17,6 +17,9 @@ Definitions (the UI's help texts quote them):
 - **visitors per day** of a month = the month's visitors ÷ its days, where visitors are recorded.
 - **not yet operating**: status planning, renovating or suspended; "since" = days from ``started_on`` to now
   (unknown when the project has no start date).
+
+Every query takes a :class:`~data_access.core.filters.Scope` (the jurisdiction and the selected region) and,
+where it reads the months of the period, the period (``(date_from, date_to)``) as an argument of its own.
 """
 from __future__ import annotations
 
@@ -27,13 +30,12 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 
-from data_access.core.access import User
+from data_access.core.access import User, visible
 from data_access.core.clock import now_local
-from data_access.core.filters import CaseFilter, Resolved, resolve
+from data_access.core.filters import Period, Resolved, Scope, region_condition, resolve
 from data_access.core.metrics import ratio
 from data_access.core.regions import region_tree, subtree_codes
 from data_access.core.schema import asset_project_months, asset_projects, node_paths
-from data_access.queries.staffing import region_condition, visible
 
 ap, am = asset_projects, asset_project_months
 NOT_OPERATING = ("planning", "renovating", "suspended")
@@ -49,15 +51,15 @@ def _where(r: Resolved, p) -> list[ColumnElement]:
     return [c for c in [region_condition(r, p)] if c is not None]
 
 
-def _months(f: CaseFilter) -> list[ColumnElement]:
-    """Months whose first day lies in the filter's period."""
+def _months(period: Period) -> list[ColumnElement]:
+    """Months whose first day lies in the period."""
+    d_from, d_to = period
     conds = []
-    if f.date_from is not None:
-        first = f.date_from if f.date_from.day == 1 else date(
-            f.date_from.year + (f.date_from.month == 12), f.date_from.month % 12 + 1, 1)
+    if d_from is not None:
+        first = d_from if d_from.day == 1 else date(d_from.year + (d_from.month == 12), d_from.month % 12 + 1, 1)
         conds.append(am.c.month >= first.strftime("%Y-%m"))
-    if f.date_to is not None:
-        conds.append(am.c.month <= f.date_to.strftime("%Y-%m"))
+    if d_to is not None:
+        conds.append(am.c.month <= d_to.strftime("%Y-%m"))
     return conds
 
 
@@ -85,9 +87,9 @@ class AssetSummary:
         return ratio(self.operating, self.projects)
 
 
-def asset_summary(engine: Engine, f: CaseFilter) -> AssetSummary:
+def asset_summary(engine: Engine, scope: Scope, period: Period) -> AssetSummary:
     """Headline numbers of the projects under the selected region (see module doc)."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _paths()
     where = _where(r, p)
     mine = select(ap.c.project_code).select_from(j).where(*where)
@@ -99,18 +101,18 @@ def asset_summary(engine: Engine, f: CaseFilter) -> AssetSummary:
             func.count().filter(ap.c.operating_model == GUARANTEED)).select_from(j).where(*where)).one()
         to_date, in_period = conn.execute(select(
             func.coalesce(func.sum(am.c.revenue_wan), 0.0),
-            func.coalesce(func.sum(am.c.revenue_wan).filter(and_(*_months(f))) if _months(f)
+            func.coalesce(func.sum(am.c.revenue_wan).filter(and_(*_months(period))) if _months(period)
                           else func.sum(am.c.revenue_wan), 0.0))
             .where(am.c.project_code.in_(mine))).one()
-    checks = guarantee_check(engine, f)
+    checks = guarantee_check(engine, scope, period)
     return AssetSummary(projects=row[0], operating=row[1], not_operating=row[2], investment_wan=float(row[3]),
                         revenue_to_date_wan=float(to_date), revenue_period_wan=float(in_period),
                         guaranteed_projects=row[4], shortfall_projects=int((checks["shortfall_months"] > 0).sum()))
 
 
-def portfolio_by_kind(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def portfolio_by_kind(engine: Engine, scope: Scope) -> pd.DataFrame:
     """asset_kind, unit, projects, quantity — one row per kind and unit, most projects first."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _paths()
     with engine.connect() as conn:
         rows = conn.execute(select(ap.c.asset_kind, ap.c.unit, func.count(), func.sum(ap.c.quantity))
@@ -122,11 +124,11 @@ def portfolio_by_kind(engine: Engine, f: CaseFilter) -> pd.DataFrame:
 PORTFOLIO_DIMS = ("disposal_mode", "status", "operating_model")
 
 
-def portfolio_by(engine: Engine, f: CaseFilter, dim: str) -> pd.DataFrame:
+def portfolio_by(engine: Engine, scope: Scope, dim: str) -> pd.DataFrame:
     """``dim`` (one of PORTFOLIO_DIMS), projects, investment_wan — one row per value present."""
     if dim not in PORTFOLIO_DIMS:
         raise ValueError(f"dim: {dim!r} is not one of {', '.join(PORTFOLIO_DIMS)}")
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _paths()
     col = ap.c[dim]
     with engine.connect() as conn:
@@ -137,14 +139,14 @@ def portfolio_by(engine: Engine, f: CaseFilter, dim: str) -> pd.DataFrame:
 
 # --- money -----------------------------------------------------------------------------------------------------
 
-def revenue_by_month(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def revenue_by_month(engine: Engine, scope: Scope, period: Period) -> pd.DataFrame:
     """month, disposal_mode, revenue_wan — the period's monthly revenue of the region's projects."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _paths()
     with engine.connect() as conn:
         rows = conn.execute(select(am.c.month, ap.c.disposal_mode, func.sum(am.c.revenue_wan))
                             .select_from(j.join(am, am.c.project_code == ap.c.project_code))
-                            .where(*_where(r, p), *_months(f))
+                            .where(*_where(r, p), *_months(period))
                             .group_by(am.c.month, ap.c.disposal_mode).order_by(am.c.month, ap.c.disposal_mode)).all()
     return pd.DataFrame([tuple(x) for x in rows], columns=["month", "disposal_mode", "revenue_wan"])
 
@@ -153,12 +155,12 @@ GUARANTEE_COLUMNS = ["project_code", "name", "guaranteed_min_wan", "revenue_shar
                      "received_wan", "share_part_wan", "shortfall_wan", "shortfall_months", "coverage"]
 
 
-def guarantee_check(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def guarantee_check(engine: Engine, scope: Scope, period: Period) -> pd.DataFrame:
     """For each guaranteed-minimum-plus-share project under the region, over the months of the period it has a
     record for: the minimum owed, what was received, the part above the minimum (the share) and the shortfall
     below it, and the months short; GUARANTEE_COLUMNS, projects with a shortfall first.  ``coverage`` =
     received ÷ minimum."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _paths()
     monthly_min = ap.c.guaranteed_min_wan / 12.0
     gap = monthly_min - am.c.revenue_wan
@@ -168,7 +170,7 @@ def guarantee_check(engine: Engine, f: CaseFilter) -> pd.DataFrame:
                    func.coalesce(func.sum(case((gap < 0, -gap), else_=0.0)), 0.0),
                    func.coalesce(func.sum(case((gap > 0, gap), else_=0.0)), 0.0),
                    func.count().filter(gap > 0))
-            .select_from(j.outerjoin(am, and_(am.c.project_code == ap.c.project_code, *_months(f))))
+            .select_from(j.outerjoin(am, and_(am.c.project_code == ap.c.project_code, *_months(period))))
             .where(ap.c.operating_model == GUARANTEED, ap.c.guaranteed_min_wan.is_not(None), *_where(r, p))
             .group_by(ap.c.project_code, ap.c.name, ap.c.guaranteed_min_wan, ap.c.revenue_share_pct))
     with engine.connect() as conn:
@@ -186,15 +188,15 @@ def months_recorded(check: pd.DataFrame) -> int:
     return int(check["months"].sum())
 
 
-def visitors_by_month(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def visitors_by_month(engine: Engine, scope: Scope, period: Period) -> pd.DataFrame:
     """project_code, name, month, visitors, visitors_per_day — the period's months of projects that record
     visitors."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _paths()
     with engine.connect() as conn:
         rows = conn.execute(select(ap.c.project_code, ap.c.name, am.c.month, am.c.visitors)
                             .select_from(j.join(am, am.c.project_code == ap.c.project_code))
-                            .where(am.c.visitors.is_not(None), *_where(r, p), *_months(f))
+                            .where(am.c.visitors.is_not(None), *_where(r, p), *_months(period))
                             .order_by(ap.c.project_code, am.c.month)).all()
     df = pd.DataFrame([tuple(x) for x in rows], columns=["project_code", "name", "month", "visitors"])
     df["visitors_per_day"] = [v / calendar.monthrange(int(m[:4]), int(m[5:7]))[1] for v, m in
@@ -206,9 +208,9 @@ PROJECT_COLUMNS = ["project_code", "name", "region", "asset_kind", "quantity", "
                    "operating_model", "status", "investment_wan", "started_on", "revenue_to_date_wan"]
 
 
-def project_list(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def project_list(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Every project under the region with its revenue to date: PROJECT_COLUMNS, by code."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _paths()
     rev = select(am.c.project_code, func.sum(am.c.revenue_wan).label("rev")).group_by(am.c.project_code).subquery()
     with engine.connect() as conn:
@@ -221,11 +223,11 @@ def project_list(engine: Engine, f: CaseFilter) -> pd.DataFrame:
     return pd.DataFrame(out, columns=PROJECT_COLUMNS)
 
 
-def projects_not_operating(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
+def projects_not_operating(engine: Engine, scope: Scope, now: datetime | None = None) -> pd.DataFrame:
     """Projects planning, renovating or suspended: project_code, name, region, status, started_on, days_since
     (None without a start date), longest first."""
     now = now or now_local()
-    df = project_list(engine, f)
+    df = project_list(engine, scope)
     df = df[df["status"].isin(NOT_OPERATING)].copy()
     df["days_since"] = pd.Series([(now.date() - d).days if isinstance(d, date) else None for d in df["started_on"]],
                                  index=df.index, dtype="float64")
@@ -249,14 +251,14 @@ class ProjectCard:
                 *(["visitors", "visitors_per_day"] if m["visitors_per_day"].notna().any() else [])]
 
 
-def project_card(engine: Engine, f: CaseFilter, code: str, user: User | None = None) -> ProjectCard | None:
+def project_card(engine: Engine, scope: Scope, code: str, user: User | None = None) -> ProjectCard | None:
     """One project inside the jurisdiction (None when unknown or outside) with its whole monthly series."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     if not isinstance(code, str):
         return None
     with engine.connect() as conn:
         row = conn.execute(select(ap).where(ap.c.project_code == code)).mappings().one_or_none()
-        if row is None or not visible(r.tree, row["region_code"], f, user):
+        if row is None or not visible(r.tree, row["region_code"], scope.scope_code, user):
             return None
         months = conn.execute(select(am.c.month, am.c.revenue_wan, am.c.visitors)
                               .where(am.c.project_code == code).order_by(am.c.month)).all()

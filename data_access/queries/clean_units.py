@@ -31,8 +31,9 @@ Definitions (the UI's help texts quote them):
 - **a unit's history** = its review of every month (score, rating, named, note) with its rank in that
   month's ranking of the selection (and the change against the previous calendar month), oldest first.
 
-Every query goes through :func:`filters.resolve` (the user's jurisdiction) and counts in SQL by joining
-``node_paths``.
+Every query takes a :class:`~data_access.core.filters.Scope` (the jurisdiction and the selected region: no
+period, the month is an argument of its own), goes through :func:`filters.resolve` (the user's jurisdiction)
+and counts in SQL by joining ``node_paths``.
 """
 from __future__ import annotations
 
@@ -42,15 +43,14 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, exists, func, or_, select
 
-from data_access.core.access import User
+from data_access.core.access import User, clean_text, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import CLEAN_UNIT_KINDS, RATINGS
-from data_access.core.filters import CaseFilter, Resolved, resolve
-from data_access.core.metrics import ratio
+from data_access.core.filters import Resolved, Scope, region_condition, resolve
+from data_access.core.metrics import coverage, ratio
 from data_access.queries.supervision.ranking import month_bounds, previous_month
 from data_access.core.regions import path_column
 from data_access.core.schema import clean_unit_reviews, clean_units, node_paths
-from data_access.queries.staffing import region_condition, visible
 
 KINDS = CLEAN_UNIT_KINDS
 # kind → the level of the regions that are its eligible units (the other kinds have no known count)
@@ -98,9 +98,9 @@ def clean_data_loaded(engine: Engine) -> tuple[bool, bool]:
                 bool(conn.execute(select(exists().where(cr.c.unit_code.is_not(None)))).scalar()))
 
 
-def review_months(engine: Engine, f: CaseFilter) -> list[str]:
+def review_months(engine: Engine, scope: Scope) -> list[str]:
     """The months with a review of a unit under the selected region, oldest first."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _unit_paths()
     with engine.connect() as conn:
         return list(conn.execute(select(cr.c.month).select_from(cr.join(j, cu.c.unit_code == cr.c.unit_code))
@@ -132,9 +132,9 @@ def _review_measures() -> list:
             func.count().filter(cr.c.notified.is_(True)).label("named")]
 
 
-def clean_summary(engine: Engine, f: CaseFilter, month: str | None, kind: str | None = None) -> CleanSummary:
+def clean_summary(engine: Engine, scope: Scope, month: str | None, kind: str | None = None) -> CleanSummary:
     """Units under the selected region (of ``kind``) and their review of ``month`` (None: units only)."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kind = _check_kind(kind)
     j, p = _unit_paths()
     where = _where(r, p, kind)
@@ -168,9 +168,9 @@ def _ranked(r: Resolved, kind: str | None, month: str, name: str):
             .where(cr.c.month == month, *_where(r, p, kind))).subquery(name)
 
 
-def monthly_ranking(engine: Engine, f: CaseFilter, month: str, kind: str | None = None) -> pd.DataFrame:
+def monthly_ranking(engine: Engine, scope: Scope, month: str, kind: str | None = None) -> pd.DataFrame:
     """The ranking of ``month`` (RANKING_COLUMNS), best first; see the module doc."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kind = _check_kind(kind)
     cur = _ranked(r, kind, _check_month(month), "cur")
     prev = _ranked(r, kind, previous_month(month), "prev")
@@ -200,10 +200,10 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 UNREVIEWED_COLUMNS = ["unit_code", "name", "kind", "region_code", "place", "applied_on"]
 
 
-def unreviewed_units(engine: Engine, f: CaseFilter, month: str, kind: str | None = None) -> pd.DataFrame:
+def unreviewed_units(engine: Engine, scope: Scope, month: str, kind: str | None = None) -> pd.DataFrame:
     """Units of the selection that had applied by the month's last day (or on an unknown date) without a review
     of ``month``: UNREVIEWED_COLUMNS, by unit code."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kind = _check_kind(kind)
     _first, last, _ = month_bounds(_check_month(month))
     j, p = _unit_paths()
@@ -240,17 +240,17 @@ class MonthReview:
         return self.ranking[self.ranking["notified"]]
 
 
-def month_review(engine: Engine, f: CaseFilter, month: str, kind: str | None = None,
+def month_review(engine: Engine, scope: Scope, month: str, kind: str | None = None,
                  now: datetime | None = None) -> MonthReview:
     """The review of ``month`` for the selected region (and ``kind``): headline numbers, ranking, units not
     reviewed."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     node = r.tree.get(r.code)
     return MonthReview(region_code=r.code, region_name=node.name if node else None, month=month, kind=kind,
-                       summary=clean_summary(engine, f, month, kind),
-                       prev_summary=clean_summary(engine, f, previous_month(month), kind),
-                       ranking=monthly_ranking(engine, f, month, kind),
-                       unreviewed=unreviewed_units(engine, f, month, kind), generated_at=now or now_local())
+                       summary=clean_summary(engine, scope, month, kind),
+                       prev_summary=clean_summary(engine, scope, previous_month(month), kind),
+                       ranking=monthly_ranking(engine, scope, month, kind),
+                       unreviewed=unreviewed_units(engine, scope, month, kind), generated_at=now or now_local())
 
 
 # --- units by kind and by region ---------------------------------------------------------------------------
@@ -258,10 +258,10 @@ def month_review(engine: Engine, f: CaseFilter, month: str, kind: str | None = N
 KIND_COLUMNS = ["kind", "units", "eligible_level", "eligible", "covered", "coverage"]
 
 
-def units_by_kind(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def units_by_kind(engine: Engine, scope: Scope) -> pd.DataFrame:
     """One row per kind (all of them, in contract order): units under the region and, for the kinds with a
     known count, the eligible regions, those covered and the coverage (KIND_COLUMNS; see the module doc)."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _unit_paths()
     at = {level: func.count(func.distinct(case((p.c.level == level, cu.c.region_code)))).label(f"at_{level}")
           for level in sorted(set(ELIGIBLE_LEVEL.values()))}
@@ -281,7 +281,7 @@ def units_by_kind(engine: Engine, f: CaseFilter) -> pd.DataFrame:
             rows.append((kind, units, None, None, None, None))
         else:
             covered = int(getattr(x, f"at_{level}")) if x else 0
-            rows.append((kind, units, level, int(eligible[level]), covered, ratio(covered, eligible[level])))
+            rows.append((kind, units, level, int(eligible[level]), covered, coverage(covered, eligible[level])))
     df = pd.DataFrame(rows, columns=KIND_COLUMNS)
     for c in ("eligible", "covered"):
         df[c] = df[c].astype("Int64")
@@ -292,17 +292,17 @@ def units_by_kind(engine: Engine, f: CaseFilter) -> pd.DataFrame:
 CHILD_COLUMNS = ["code", "name", "level", "own", "units", "reviewed", "avg_score", "good", "fair", "poor", "named"]
 
 
-def units_by_child_region(engine: Engine, f: CaseFilter, month: str | None, kind: str | None = None
+def units_by_child_region(engine: Engine, scope: Scope, month: str | None, kind: str | None = None
                           ) -> pd.DataFrame:
     """Units and their review of ``month`` per child of the selected region (all children, with units or
     not), after a first row (``own`` True) for the units sitting at the region itself when there are any:
     CHILD_COLUMNS.  Empty below the villages (units never sit at a grid)."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kind = _check_kind(kind)
     kids = r.tree.children(r.code)
-    if not kids or kids[0].level in ("grid", "micro_grid"):
+    level = r.tree.child_level(r.code)
+    if not kids or level in ("grid", "micro_grid"):
         return pd.DataFrame(columns=CHILD_COLUMNS)
-    level = kids[0].level
     j, p = _unit_paths()
     key = path_column(p, level)
     where = _where(r, p, kind)
@@ -341,9 +341,9 @@ def table_level(by_child: pd.DataFrame) -> str:
 TREND_COLUMNS = ["month", "reviewed", "avg_score", "good", "fair", "poor", "named"]
 
 
-def monthly_trend(engine: Engine, f: CaseFilter, kind: str | None = None) -> pd.DataFrame:
+def monthly_trend(engine: Engine, scope: Scope, kind: str | None = None) -> pd.DataFrame:
     """Every review month of the selection: TREND_COLUMNS, oldest first."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kind = _check_kind(kind)
     j, p = _unit_paths()
     stmt = (select(cr.c.month, *_review_measures()).select_from(cr.join(j, cu.c.unit_code == cr.c.unit_code))
@@ -357,9 +357,9 @@ def monthly_trend(engine: Engine, f: CaseFilter, kind: str | None = None) -> pd.
 NAMED_COLUMNS = ["month", "unit_code", "name", "kind", "region_code", "place", "score", "note"]
 
 
-def named_units(engine: Engine, f: CaseFilter, kind: str | None = None) -> pd.DataFrame:
+def named_units(engine: Engine, scope: Scope, kind: str | None = None) -> pd.DataFrame:
     """Every review with ``notified`` true of the selection (NAMED_COLUMNS), newest month first."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kind = _check_kind(kind)
     j, p = _unit_paths()
     stmt = (select(cr.c.month, cu.c.unit_code, cu.c.name, cu.c.kind, cu.c.region_code, cr.c.score, cr.c.note)
@@ -395,18 +395,18 @@ class UnitHistory:
         return int(self.months["notified"].sum())
 
 
-def unit_history(engine: Engine, f: CaseFilter, unit_code: str, kind: str | None = None,
+def unit_history(engine: Engine, scope: Scope, unit_code: str, kind: str | None = None,
                  user: User | None = None) -> UnitHistory | None:
     """One unit under the selected region (inside the user's jurisdiction): its reviews month by month with
     its rank among the selection (the region's units of ``kind``); None when unknown or outside."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kind = _check_kind(kind)
     if not isinstance(unit_code, str):
         return None
     j, p = _unit_paths()
     with engine.connect() as conn:
         u = conn.execute(select(cu).where(cu.c.unit_code == unit_code)).one_or_none()
-        if u is None or not visible(r.tree, u.region_code, f, user) \
+        if u is None or not visible(r.tree, u.region_code, scope.scope_code, user) \
                 or (r.code is not None and not r.tree.contains(r.code, u.region_code)):
             return None
         own = cr.alias("own")  # the unit's own months: only those months are ranked
@@ -434,14 +434,12 @@ def unit_history(engine: Engine, f: CaseFilter, unit_code: str, kind: str | None
                        place=_place(r, u.region_code), applied_on=u.applied_on, months=months)
 
 
-def find_units(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.DataFrame:
+def find_units(engine: Engine, scope: Scope, text: str, limit: int = 20) -> pd.DataFrame:
     """Units under the selected region whose name or code contains ``text``: unit_code, name, kind, place."""
-    from data_access.core.access import clean_text
-
     text = clean_text(text).strip()
     if not text:
         return pd.DataFrame(columns=["unit_code", "name", "kind", "place"])
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _unit_paths()
     with engine.connect() as conn:
         rows = conn.execute(select(cu.c.unit_code, cu.c.name, cu.c.kind, cu.c.region_code).select_from(j)
@@ -456,7 +454,7 @@ def find_units(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.
 
 def clean_units_by_kind(engine: Engine, region_code: str | None = None) -> pd.DataFrame:
     """kind, region_level, units — units that applied, by kind and by the level of the region they sit at."""
-    r = resolve(engine, CaseFilter(region_code=region_code))
+    r = resolve(engine, Scope(region_code=region_code))
     j, p = _unit_paths()
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(select(cu.c.kind, p.c.level, func.count()).select_from(j)
@@ -469,14 +467,14 @@ def units_rated(engine: Engine, month: str, rating: str, region_code: str | None
     """Units whose review of ``month`` ('YYYY-MM') has ``rating``."""
     if rating not in RATINGS:
         raise ValueError(f"rating: must be one of {', '.join(RATINGS)}, got {rating!r}")
-    s = clean_summary(engine, CaseFilter(region_code=region_code), month)
+    s = clean_summary(engine, Scope(region_code=region_code), month)
     return getattr(s, rating)
 
 
 def notified_units(engine: Engine, region_code: str | None = None) -> pd.DataFrame:
     """unit_code, name, kind, month, note — units named in a monthly bulletin for failing their duties,
     by month then unit."""
-    df = named_units(engine, CaseFilter(region_code=region_code))
+    df = named_units(engine, Scope(region_code=region_code))
     return (df.sort_values(["month", "unit_code"], kind="stable").reset_index(drop=True)
             [["unit_code", "name", "kind", "month", "note"]])
 

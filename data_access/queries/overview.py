@@ -22,8 +22,11 @@ from data_access.core.metrics import (
     BUCKET_COLUMNS,
     RESOLUTION_LEVELS,
     CaseKpis,
+    closure_rate,
     median_from_histogram,
-    ratio,
+    on_time_count,
+    on_time_rate,
+    per_1000,
 )
 
 
@@ -72,9 +75,9 @@ def child_region_ranking(engine: Engine, f: CaseFilter, now: datetime | None = N
     df = base.merge(counts, on="code", how="left").merge(oo, on="code", how="left")
     for c in [*COUNT_COLUMNS, "open", "open_overdue"]:
         df[c] = df[c].fillna(0).astype("int64")
-    df["closure_rate"] = [ratio(a, b) for a, b in zip(df["closed"], df["cases"])]
-    df["on_time_rate"] = [ratio(a - l, a) for a, l in zip(df["closed"], df["closed_late"])]
-    df["cases_per_1000"] = [ratio(c * 1000, p) for c, p in zip(df["cases"], df["population"])]
+    df["closure_rate"] = [closure_rate(a, b) for a, b in zip(df["closed"], df["cases"])]
+    df["on_time_rate"] = [on_time_rate(on_time_count(a, l), a) for a, l in zip(df["closed"], df["closed_late"])]
+    df["cases_per_1000"] = [per_1000(c, p) for c, p in zip(df["cases"], df["population"])]
     df["median_hours_to_close"] = [median_from_histogram(row) for row in df[list(BUCKET_COLUMNS)].to_numpy()]
     for c in ("closure_rate", "on_time_rate", "cases_per_1000", "median_hours_to_close"):
         df[c] = df[c].astype("float64")  # None → NaN, so tables and charts see numbers

@@ -21,8 +21,9 @@ Definitions (metrics.py has them in words; the UI's help texts quote them):
   below ``quiet_fraction`` × the median, and so few that chance would give that few less than once in 100.
   With small counts (a short period, a small grid) the test keeps noise from being flagged.
 
-Every query goes through :func:`filters.resolve` (the user's jurisdiction) and counts in SQL by joining
-``node_paths`` (each node's ancestor codes).
+Every query takes a :class:`~data_access.core.filters.Scope` (the jurisdiction and the selected region; the
+workload and the grid card also the period), goes through :func:`filters.resolve` (the user's jurisdiction)
+and counts in SQL by joining ``node_paths`` (each node's ancestor codes).
 """
 from __future__ import annotations
 
@@ -34,15 +35,25 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
 
-from data_access.core.access import User, personal
+from data_access.core.access import User, clean_text, personal, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import STAFF_ROLES
-from data_access.core.filters import CaseFilter, Resolved, case_conditions, period_parts, resolve
-from data_access.core.metrics import ratio
+from data_access.core.filters import (
+    ALL_TIME,
+    Period,
+    Resolved,
+    Scope,
+    case_conditions,
+    period_parts,
+    region_condition,
+    resolve,
+)
+from data_access.core.metrics import coverage, party_share, per_grid_worker
 from data_access.core.regions import path_column
 from data_access.core.schema import cases, grid_summary, grids, node_paths, staff, volunteer_teams
 from data_access.core.sqlfn import no_index
 from data_access.core.rollups import grid_measures
+from data_access.queries.volunteers import volunteer_summary
 
 DEFAULT_OVERLOAD_MULTIPLE = 2.0
 DEFAULT_QUIET_FRACTION = 0.25
@@ -69,13 +80,6 @@ TABLE_COLUMNS = ["code", "name", "level", *COUNT_COLUMNS, *RATIO_COLUMNS]
 
 # --- where each row lies -----------------------------------------------------------------------------------
 
-def region_condition(r: Resolved, p=node_paths) -> ColumnElement | None:
-    """``p`` (node_paths or an alias) lies at or below the resolved region; None = no restriction."""
-    if r.code is None:
-        return None
-    return path_column(p, r.level) == r.code
-
-
 def _staff_paths():
     """staff joined to the path of the node it serves (its grid, else its region)."""
     p = node_paths.alias("sp")
@@ -85,11 +89,6 @@ def _staff_paths():
 def _active(role: str | None = None) -> ColumnElement:
     cond = staff.c.active.is_(True)
     return and_(cond, staff.c.role == role) if role else cond
-
-
-def child_level(r: Resolved) -> str | None:
-    kids = r.tree.children(r.code)
-    return kids[0].level if kids else None
 
 
 # --- staffing by region ------------------------------------------------------------------------------------
@@ -132,10 +131,10 @@ def _grouped(engine: Engine, r: Resolved, level: str | None) -> pd.DataFrame:
 
 def _with_ratios(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
-    df["party_share"] = [ratio(a, b) for a, b in zip(df["party_members"], df["staff"])]
-    df["residents_per_worker"] = [ratio(a, b) for a, b in zip(df["population"], df["grid_worker"])]
-    df["households_per_worker"] = [ratio(a, b) for a, b in zip(df["households"], df["grid_worker"])]
-    df["coverage"] = [ratio(a, b) for a, b in zip(df["grids_covered"], df["grids"])]
+    df["party_share"] = [party_share(a, b) for a, b in zip(df["party_members"], df["staff"])]
+    df["residents_per_worker"] = [per_grid_worker(a, b) for a, b in zip(df["population"], df["grid_worker"])]
+    df["households_per_worker"] = [per_grid_worker(a, b) for a, b in zip(df["households"], df["grid_worker"])]
+    df["coverage"] = [coverage(a, b) for a, b in zip(df["grids_covered"], df["grids"])]
     for c in RATIO_COLUMNS:
         df[c] = df[c].astype("float64")
     return df
@@ -160,37 +159,37 @@ class StaffingSummary:
 
     @property
     def party_share(self) -> float | None:
-        return ratio(self.party_members, self.staff)
+        return party_share(self.party_members, self.staff)
 
     @property
     def residents_per_worker(self) -> float | None:
-        return ratio(self.population, self.grid_worker)
+        return per_grid_worker(self.population, self.grid_worker)
 
     @property
     def households_per_worker(self) -> float | None:
-        return ratio(self.households, self.grid_worker)
+        return per_grid_worker(self.households, self.grid_worker)
 
     @property
     def coverage(self) -> float | None:
-        return ratio(self.grids_covered, self.grids)
+        return coverage(self.grids_covered, self.grids)
 
 
-def staffing_summary(engine: Engine, f: CaseFilter) -> StaffingSummary:
+def staffing_summary(engine: Engine, scope: Scope) -> StaffingSummary:
     """Grids, micro-grids, residents and active staff by role for the selected region (as of now)."""
-    df = _grouped(engine, resolve(engine, f), None)
+    df = _grouped(engine, resolve(engine, scope), None)
     if df.empty:
         return StaffingSummary()
     row = df.iloc[0]
     return StaffingSummary(**{c: int(row[c]) for c in COUNT_COLUMNS})
 
 
-def staffing_by_child_region(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def staffing_by_child_region(engine: Engine, scope: Scope) -> pd.DataFrame:
     """One row per child of the selected region (all of them, staffed or not): TABLE_COLUMNS."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kids = r.tree.children(r.code)
     if not kids:
         return pd.DataFrame(columns=TABLE_COLUMNS)
-    level = kids[0].level
+    level = r.tree.child_level(r.code)
     base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
     counts = _grouped(engine, r, level).rename(columns={"key": "code"})
     df = base.merge(counts, on="code", how="left")
@@ -210,10 +209,10 @@ def columns_without_meaning(level: str) -> set[str]:
 GAP_LIST_COLUMNS = ["code", "name", "level", "grid", "village", "township", "county"]
 
 
-def structure_gaps(engine: Engine, f: CaseFilter) -> dict[str, pd.DataFrame]:
+def structure_gaps(engine: Engine, scope: Scope) -> dict[str, pd.DataFrame]:
     """For each 3+1+N check (GAP_CHECKS), the nodes under the selected region that fail it: GAP_LIST_COLUMNS
     (names of the node and of its grid, village, township and county), ordered by code."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     p = node_paths
     where = [c for c in [region_condition(r, p)] if c is not None]
     sj, sp = _staff_paths()
@@ -318,7 +317,8 @@ class Workload:
 
 
 def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, list[int]]:
-    """code → [cases, patrol reports] of each grid under the region in the period (roll-up plus edge days)."""
+    """code → [cases, patrol reports] of each grid under the region in the period (roll-up plus edge days).
+    ``r`` resolves a place and a period only (``Scope.cases``), as the roll-up answers."""
     g = grid_summary.c
     level_col = {"province": g.province_code, "city": g.city_code, "county": g.county_code,
                  "township": g.township_code, "village": g.village_code, "grid": g.top_grid_code}
@@ -333,10 +333,7 @@ def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, lis
             return [tuple(x) for x in conn.execute(stmt)]
 
     def raw_part(days) -> pd.DataFrame:
-        # only region and period, as the roll-up answers: other filters of the caller do not apply here
-        plain = CaseFilter(scope_code=r.f.scope_code, region_code=r.f.region_code, date_from=r.f.date_from,
-                           date_to=r.f.date_to)
-        conds = case_conditions(Resolved(plain, r.code, r.level, r.tree), now, dates=days)
+        conds = case_conditions(r, now, dates=days)
         # +top_grid_code on SQLite: grouping must not steer it to skip-scan the grid index over every grid
         # (30–50 ms) instead of reading the few days by report time (5 ms)
         grid = no_index(cases.c.top_grid_code)
@@ -359,14 +356,15 @@ def first_report_day(engine: Engine) -> date | None:
     return date(int(m[:4]), int(m[5:7]), 1) if m else None
 
 
-def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
+def grid_workload(engine: Engine, scope: Scope, period: Period, now: datetime | None = None, *,
                   overload_multiple: float = DEFAULT_OVERLOAD_MULTIPLE, quiet_fraction: float = DEFAULT_QUIET_FRACTION,
                   significance: float = SIGNIFICANCE) -> Workload:
-    """Cases per grid worker per month for every grid under the selected region, flagged (see module doc)."""
+    """Cases per grid worker per month (every case reported in ``period``) for every grid under the selected
+    region, flagged (see module doc)."""
     now = now or now_local()
-    r = resolve(engine, f)
+    r = resolve(engine, scope.cases(period))
     if r.level == "micro_grid":  # a micro-grid's workers serve its grid: the grid's workload
-        r = resolve(engine, f.with_(region_code=r.tree.nodes[r.code].parent))
+        r = resolve(engine, scope.at(r.tree.nodes[r.code].parent).cases(period))
     p = node_paths
     sj, sp = _staff_paths()
     where = [c for c in [region_condition(r, p)] if c is not None]
@@ -377,7 +375,7 @@ def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
         workers = dict(conn.execute(select(sp.c.grid_code, func.count()).select_from(sj)
                                     .where(_active("grid_worker"), sp.c.grid_code.is_not(None), *s_where)
                                     .group_by(sp.c.grid_code)).all())
-    months = period_months(f.date_from, f.date_to, now.date(), first_report_day(engine))
+    months = period_months(period[0], period[1], now.date(), first_report_day(engine))
     per_grid = _cases_per_grid(engine, r, now)
     nodes = r.tree.nodes
     rows = []
@@ -415,13 +413,6 @@ def grid_workload(engine: Engine, f: CaseFilter, now: datetime | None = None, *,
 
 # --- a grid's card -----------------------------------------------------------------------------------------
 
-def visible(tree, code: str, f: CaseFilter, user: User | None) -> bool:
-    """``code`` lies inside the filter's jurisdiction and inside the user's own, whatever the caller passed as
-    the filter (as case_detail does): a card never opens outside what the user may see."""
-    return (code in tree.nodes and tree.contains(f.scope_code, code)
-            and (user is None or user.scope_code is None or tree.contains(user.scope_code, code)))
-
-
 @dataclass(frozen=True)
 class GridCard:
     code: str
@@ -448,13 +439,15 @@ class GridCard:
         return len(self.teams)
 
 
-def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recent: int = 10) -> GridCard | None:
-    """Everything about one grid or micro-grid inside the user's jurisdiction (the filter's and the user's
-    own); None when it is unknown or outside.  Phones and team leaders are shown as ``user`` may see them (access.personal)."""
-    r = resolve(engine, f)
+def grid_card(engine: Engine, scope: Scope, period: Period, code: str, user: User | None, recent: int = 10
+              ) -> GridCard | None:
+    """Everything about one grid or micro-grid inside the user's jurisdiction (the scope's and the user's
+    own), with its cases reported in ``period``; None when it is unknown or outside.  Phones and team leaders
+    are shown as ``user`` may see them (access.personal)."""
+    r = resolve(engine, scope)
     tree = r.tree
     node = tree.nodes.get(code) if isinstance(code, str) else None
-    if node is None or node.level not in ("grid", "micro_grid") or not visible(tree, code, f, user):
+    if node is None or node.level not in ("grid", "micro_grid") or not visible(tree, code, scope.scope_code, user):
         return None
     names = {n.level: n.name for n in tree.ancestors(code)}
     top = code if node.level == "grid" else node.parent
@@ -470,9 +463,8 @@ def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recen
                                     volunteer_teams.c.leader_name, volunteer_teams.c.founded_on,
                                     volunteer_teams.c.focus)
                              .where(volunteer_teams.c.grid_code.in_(own)).order_by(volunteer_teams.c.team_code)).all()
-        # the grid's cases in the filter's period: what the workbench shows for this grid
-        area = Resolved(CaseFilter(scope_code=f.scope_code, region_code=code, date_from=f.date_from,
-                                   date_to=f.date_to), code, node.level, tree)
+        # the grid's cases in the period: what the workbench shows for this grid
+        area = Resolved(scope.at(code).cases(period), code, node.level, tree)
         conds = case_conditions(area, now_local())
         rc = conn.execute(select(cases.c.case_no, cases.c.reported_at, cases.c.category, cases.c.status,
                                  cases.c.title).where(*conds)
@@ -506,15 +498,13 @@ def grid_card(engine: Engine, f: CaseFilter, code: str, user: User | None, recen
 FIND_COLUMNS = ["code", "name", "level", "village", "township", "matched"]
 
 
-def find_grids(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.DataFrame:
+def find_grids(engine: Engine, scope: Scope, text: str, limit: int = 20) -> pd.DataFrame:
     """Grids and micro-grids under the selected region whose name or code, village name, or active staff
     member's name contains ``text``: FIND_COLUMNS ("matched" says which).  Empty text finds nothing."""
-    from data_access.core.access import clean_text
-
     text = clean_text(text).strip()
     if not text:
         return pd.DataFrame(columns=FIND_COLUMNS)
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     p = node_paths
     where = [c for c in [region_condition(r, p)] if c is not None]
     is_grid = p.c.level.in_(("grid", "micro_grid"))
@@ -564,11 +554,9 @@ class StaffingTotals:
 
 def grid_staffing_totals(engine: Engine, region_code: str | None = None) -> StaffingTotals:
     """Grids, micro-grids, active grid workers, residents and volunteer teams under ``region_code``."""
-    from data_access.queries.volunteers import volunteer_summary
-
-    f = CaseFilter(region_code=region_code)
-    s = staffing_summary(engine, f)
-    v = volunteer_summary(engine, f, None)
+    place = Scope(region_code=region_code)
+    s = staffing_summary(engine, place)
+    v = volunteer_summary(engine, place, ALL_TIME, None)
     return StaffingTotals(grids=s.grids, micro_grids=s.micro_grids, active_grid_workers=s.grid_worker,
                           households=s.households, population=s.population, volunteer_teams=v.teams,
                           volunteer_members=v.members)

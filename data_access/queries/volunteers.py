@@ -9,6 +9,9 @@ Definitions (metrics.py has them in words; the UI's help texts quote them):
   and founded more than ``inactive_days`` days ago (or on an unknown date): a new team is not inactive yet.
 - **focus tags** are the ``;``-separated tags of a team's ``focus``; a team counts once for each tag it has.
 - **most active**: the most activities in the period, then the most volunteer hours.
+
+Every query takes a :class:`~data_access.core.filters.Scope` (the jurisdiction and the selected region) and,
+where it counts activities or cases, the period (``(date_from, date_to)``, inclusive) as an argument of its own.
 """
 from __future__ import annotations
 
@@ -18,14 +21,14 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
 
-from data_access.core.access import User, personal
+from data_access.core.access import User, clean_text, personal, visible
 from data_access.core.clock import now_local
-from data_access.core.filters import CaseFilter, Resolved, resolve
-from data_access.core.metrics import ratio
+from data_access.core.contract import ACTIVITY_KINDS
+from data_access.core.filters import Period, Resolved, Scope, case_conditions, region_condition, resolve
+from data_access.core.metrics import per_1000
 from data_access.core.regions import path_column
 from data_access.core.schema import cases, node_paths, volunteer_activities, volunteer_teams
 from data_access.core.sqlfn import month_of
-from data_access.queries.staffing import region_condition, visible
 
 DEFAULT_INACTIVE_DAYS = 90
 
@@ -53,12 +56,13 @@ def _in_scope(r: Resolved) -> list[ColumnElement]:
     return [va.c.team_code.in_(select(vt.c.team_code).select_from(j).where(*_where(r, p)))]
 
 
-def _period(f: CaseFilter) -> list[ColumnElement]:
+def _period(period: Period) -> list[ColumnElement]:
+    d_from, d_to = period
     conds = []
-    if f.date_from is not None:
-        conds.append(va.c.date >= f.date_from)
-    if f.date_to is not None:
-        conds.append(va.c.date <= f.date_to)
+    if d_from is not None:
+        conds.append(va.c.date >= d_from)
+    if d_to is not None:
+        conds.append(va.c.date <= d_to)
     return conds
 
 
@@ -87,14 +91,14 @@ class VolunteerSummary:
 
     @property
     def members_per_1000(self) -> float | None:
-        return ratio(self.members * 1000, self.population)
+        return per_1000(self.members, self.population)
 
 
-def volunteer_summary(engine: Engine, f: CaseFilter, now: datetime | None,
+def volunteer_summary(engine: Engine, scope: Scope, period: Period, now: datetime | None,
                       inactive_days: int = DEFAULT_INACTIVE_DAYS) -> VolunteerSummary:
     """Teams, members, the period's activities and the inactive teams under the selected region."""
     now = now or now_local()
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _team_paths()
     where = _where(r, p)
     with engine.connect() as conn:
@@ -102,7 +106,7 @@ def volunteer_summary(engine: Engine, f: CaseFilter, now: datetime | None,
             select(func.count(), func.coalesce(func.sum(vt.c.members), 0),
                    func.count().filter(_inactive_condition(now, inactive_days)))
             .select_from(j).where(*where)).one()
-        acts = conn.execute(select(*_activity_measures()).where(*_in_scope(r), *_period(f))).one()
+        acts = conn.execute(select(*_activity_measures()).where(*_in_scope(r), *_period(period))).one()
     pop = r.tree.population.get(r.code, 0) if r.code else sum(r.tree.population.get(c, 0) for c in r.tree.roots)
     return VolunteerSummary(teams=teams, members=int(members), activities=acts.activities,
                             participants=int(acts.participants), person_hours=float(acts.person_hours),
@@ -113,15 +117,15 @@ CHILD_COLUMNS = ["code", "name", "level", "teams", "members", "activities", "par
                  "inactive", "population", "members_per_1000"]
 
 
-def volunteers_by_child_region(engine: Engine, f: CaseFilter, now: datetime | None = None,
+def volunteers_by_child_region(engine: Engine, scope: Scope, period: Period, now: datetime | None = None,
                                inactive_days: int = DEFAULT_INACTIVE_DAYS) -> pd.DataFrame:
     """One row per child of the selected region (all of them): CHILD_COLUMNS."""
     now = now or now_local()
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     kids = r.tree.children(r.code)
     if not kids:
         return pd.DataFrame(columns=CHILD_COLUMNS)
-    level = kids[0].level
+    level = r.tree.child_level(r.code)
     j, p = _team_paths()
     key = path_column(p, level)
     where = _where(r, p)
@@ -131,7 +135,7 @@ def volunteers_by_child_region(engine: Engine, f: CaseFilter, now: datetime | No
                    func.coalesce(func.sum(vt.c.members), 0).label("members"),
                    func.count().filter(_inactive_condition(now, inactive_days)).label("inactive"))
             .select_from(j).where(*where).group_by(key)).mappings().all())
-        per_team = (select(va.c.team_code, *_activity_measures()).where(*_in_scope(r), *_period(f))
+        per_team = (select(va.c.team_code, *_activity_measures()).where(*_in_scope(r), *_period(period))
                     .group_by(va.c.team_code).subquery("pt"))
         a = pd.DataFrame(conn.execute(
             select(key.label("code"), func.sum(per_team.c.activities).label("activities"),
@@ -147,15 +151,15 @@ def volunteers_by_child_region(engine: Engine, f: CaseFilter, now: datetime | No
     for c in ("teams", "members", "inactive", "activities", "participants"):
         base[c] = base[c].fillna(0).astype("int64") if c in base else 0
     base["person_hours"] = base["person_hours"].fillna(0.0).astype("float64") if "person_hours" in base else 0.0
-    base["members_per_1000"] = pd.Series([ratio(m * 1000, pop) for m, pop in zip(base["members"], base["population"])],
+    base["members_per_1000"] = pd.Series([per_1000(m, pop) for m, pop in zip(base["members"], base["population"])],
                                          dtype="float64")
     return base[CHILD_COLUMNS]
 
 
-def team_growth(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def team_growth(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Teams founded per month and the running totals of teams and members: month, new_teams, new_members,
     teams, members.  Teams without a founding date are left out (their number: :func:`undated_teams`)."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _team_paths()
     m = month_of(vt.c.founded_on)
     with engine.connect() as conn:
@@ -169,19 +173,17 @@ def team_growth(engine: Engine, f: CaseFilter) -> pd.DataFrame:
     return df
 
 
-def undated_teams(engine: Engine, f: CaseFilter) -> int:
-    r = resolve(engine, f)
+def undated_teams(engine: Engine, scope: Scope) -> int:
+    r = resolve(engine, scope)
     j, p = _team_paths()
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(j)
                             .where(vt.c.founded_on.is_(None), *_where(r, p))).scalar_one()
 
 
-def focus_tags(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def focus_tags(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Teams per focus tag (tag, teams), most common first; a team counts once per tag."""
-    from data_access.core.contract import ACTIVITY_KINDS
-
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _team_paths()
     padded = literal(";") + func.coalesce(vt.c.focus, "") + literal(";")
     cols = [func.count().filter(padded.contains(f";{tag};", autoescape=True)).label(tag) for tag in ACTIVITY_KINDS]
@@ -191,13 +193,13 @@ def focus_tags(engine: Engine, f: CaseFilter) -> pd.DataFrame:
     return df[df["teams"] > 0].sort_values(["teams", "tag"], ascending=[False, True]).reset_index(drop=True)
 
 
-def activities_by_month_kind(engine: Engine, f: CaseFilter) -> pd.DataFrame:
+def activities_by_month_kind(engine: Engine, scope: Scope, period: Period) -> pd.DataFrame:
     """The period's activities per month and kind: month, kind, activities, participants, person_hours."""
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     m = month_of(va.c.date)
     with engine.connect() as conn:
         return pd.DataFrame(conn.execute(
-            select(m.label("month"), va.c.kind, *_activity_measures()).where(*_in_scope(r), *_period(f))
+            select(m.label("month"), va.c.kind, *_activity_measures()).where(*_in_scope(r), *_period(period))
             .group_by(m, va.c.kind).order_by(m, va.c.kind)).mappings().all(),
             columns=["month", "kind", "activities", "participants", "person_hours"])
 
@@ -217,43 +219,45 @@ def _team_rows(r: Resolved, rows, now: datetime) -> pd.DataFrame:
     return pd.DataFrame(out, columns=TEAM_LIST_COLUMNS)
 
 
-def _team_select(r: Resolved, f: CaseFilter, j, p):
+def _team_select(r: Resolved, period: Period, j, p):
     """The region's teams with their last activity (by key from the (team, date) index) and the period's
     activity counts (of the region's teams only)."""
     last = (select(func.max(va.c.date)).where(va.c.team_code == vt.c.team_code).correlate(vt)
             .scalar_subquery().label("last_activity"))
-    period = (select(va.c.team_code, *_activity_measures()).where(*_in_scope(r), *_period(f))
-              .group_by(va.c.team_code).subquery("pa"))
+    in_period = (select(va.c.team_code, *_activity_measures()).where(*_in_scope(r), *_period(period))
+                 .group_by(va.c.team_code).subquery("pa"))
     stmt = (select(vt.c.team_code, vt.c.name, vt.c.members, vt.c.founded_on, p.c.code.label("node"), last,
-                   func.coalesce(period.c.activities, 0).label("activities"),
-                   func.coalesce(period.c.participants, 0).label("participants"),
-                   func.coalesce(period.c.person_hours, 0.0).label("person_hours"))
-            .select_from(j.outerjoin(period, period.c.team_code == vt.c.team_code))
+                   func.coalesce(in_period.c.activities, 0).label("activities"),
+                   func.coalesce(in_period.c.participants, 0).label("participants"),
+                   func.coalesce(in_period.c.person_hours, 0.0).label("person_hours"))
+            .select_from(j.outerjoin(in_period, in_period.c.team_code == vt.c.team_code))
             .where(*_where(r, p)))
-    return stmt, last, period
+    return stmt, last, in_period
 
 
-def inactive_teams(engine: Engine, f: CaseFilter, now: datetime | None = None,
+def inactive_teams(engine: Engine, scope: Scope, period: Period, now: datetime | None = None,
                    inactive_days: int = DEFAULT_INACTIVE_DAYS, limit: int = 500) -> pd.DataFrame:
-    """The inactive teams (see module doc), longest silent first (never active first): TEAM_LIST_COLUMNS."""
+    """The inactive teams (see module doc), longest silent first (never active first): TEAM_LIST_COLUMNS (the
+    activity columns count ``period``'s)."""
     now = now or now_local()
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _team_paths()
-    stmt, last, _ = _team_select(r, f, j, p)
+    stmt, last, _ = _team_select(r, period, j, p)
     stmt = (stmt.where(_inactive_condition(now, inactive_days))
             .order_by(last.is_not(None), last, vt.c.team_code).limit(limit))
     with engine.connect() as conn:
         return _team_rows(r, conn.execute(stmt).all(), now)
 
 
-def most_active_teams(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 20) -> pd.DataFrame:
+def most_active_teams(engine: Engine, scope: Scope, period: Period, now: datetime | None = None, limit: int = 20
+                      ) -> pd.DataFrame:
     """The teams with the most activities in the period (then volunteer hours): TEAM_LIST_COLUMNS."""
     now = now or now_local()
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _team_paths()
-    stmt, _, period = _team_select(r, f, j, p)
-    stmt = (stmt.where(period.c.activities > 0)
-            .order_by(period.c.activities.desc(), period.c.person_hours.desc(), vt.c.team_code).limit(limit))
+    stmt, _, in_period = _team_select(r, period, j, p)
+    stmt = (stmt.where(in_period.c.activities > 0)
+            .order_by(in_period.c.activities.desc(), in_period.c.person_hours.desc(), vt.c.team_code).limit(limit))
     with engine.connect() as conn:
         return _team_rows(r, conn.execute(stmt).all(), now)
 
@@ -282,14 +286,12 @@ class TeamCard:
         return len(self.activities)
 
 
-def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, now: datetime | None = None,
-              recent: int = 10, activity_limit: int = 100) -> TeamCard | None:
+def team_card(engine: Engine, scope: Scope, period: Period, team_code: str, user: User | None,
+              now: datetime | None = None, recent: int = 10, activity_limit: int = 100) -> TeamCard | None:
     """One team inside the user's jurisdiction (None when unknown or outside), with its activities and the cases
-    of its area (its grid, else its village)."""
-    from data_access.core.filters import case_conditions
-
+    of its area (its grid, else its village) reported in ``period``."""
     now = now or now_local()
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     if not isinstance(team_code, str):
         return None
     with engine.connect() as conn:
@@ -297,15 +299,14 @@ def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, 
         if t is None:
             return None
         place = t.grid_code or t.region_code
-        if not visible(r.tree, place, f, user):
+        if not visible(r.tree, place, scope.scope_code, user):
             return None
         acts = pd.DataFrame(conn.execute(
             select(va.c.date, va.c.kind, va.c.participants, va.c.hours, va.c.note).where(va.c.team_code == team_code)
             .order_by(va.c.date.desc(), va.c.id.desc()).limit(activity_limit)).all(),
             columns=["date", "kind", "participants", "hours", "note"])
         last = conn.execute(select(func.max(va.c.date)).where(va.c.team_code == team_code)).scalar_one_or_none()
-        area = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=place, date_from=f.date_from,
-                                          date_to=f.date_to))
+        area = resolve(engine, scope.at(place).cases(period))
         conds = case_conditions(area, now)
         rc = conn.execute(select(cases.c.case_no, cases.c.reported_at, cases.c.category, cases.c.status,
                                  cases.c.title).where(*conds)
@@ -323,14 +324,12 @@ def team_card(engine: Engine, f: CaseFilter, team_code: str, user: User | None, 
                     area_case_count=n_area)
 
 
-def find_teams(engine: Engine, f: CaseFilter, text: str, limit: int = 20) -> pd.DataFrame:
+def find_teams(engine: Engine, scope: Scope, text: str, limit: int = 20) -> pd.DataFrame:
     """Teams under the selected region whose name or code contains ``text``: team_code, name, village, township."""
-    from data_access.core.access import clean_text
-
     text = clean_text(text).strip()
     if not text:
         return pd.DataFrame(columns=["team_code", "name", "village", "township"])
-    r = resolve(engine, f)
+    r = resolve(engine, scope)
     j, p = _team_paths()
     with engine.connect() as conn:
         rows = conn.execute(select(vt.c.team_code, vt.c.name, p.c.code.label("node")).select_from(j)

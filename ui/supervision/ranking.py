@@ -48,7 +48,7 @@ def show(f, now, months: list[str]) -> None:
     weights, min_cases = picked
     st.caption(t("rank.method"))
     with st.spinner(t("sc.rank.loading")):
-        b = data.get(ranking.bulletin_data, f, month, level, f.region_code, weights, min_cases, now=now)
+        b = data.get(ranking.bulletin_data, f.scope, month, level, f.region_code, weights, min_cases, now=now)
     st.subheader(t("sc.rank.title", parent=fmt.plain(b.parent_name or t("bulletin.all_regions")),
                    month=bulletin_doc.month_label(month, lang()), level=t(f"level.{level}")))
     if b.n_ranked == 0 and int(b.ranking["cases"].sum()) > 0:

@@ -160,7 +160,7 @@ def open_backlog_by_child_region(engine: Engine, f: CaseFilter, now: datetime | 
         return pd.DataFrame(columns=CHILD_COLUMNS)
     base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
     with engine.connect() as conn:
-        got = _grouped(conn, r, now, CASE_LEVEL_COLUMN[kids[0].level]).rename(columns={"key": "code"})
+        got = _grouped(conn, r, now, CASE_LEVEL_COLUMN[r.tree.child_level(r.code)]).rename(columns={"key": "code"})
     df = _finish(base.merge(got, on="code", how="left"))
     return (df[CHILD_COLUMNS].sort_values(["open_overdue", "open"], ascending=False, kind="stable")
             .reset_index(drop=True))

@@ -30,7 +30,7 @@ from data_access.core.filters import (
     summary_table,
     summary_usable,
 )
-from data_access.core.metrics import ratio
+from data_access.core.metrics import closure_rate, flagged_share, ratio, verified_closure_rate
 from data_access.core.schema import case_summary, cases
 from data_access.core.rollups import integrity_flags, integrity_measures
 
@@ -66,17 +66,17 @@ class IntegrityReport:
     @property
     def closure_rate(self) -> float | None:
         """The official closure rate: closed ÷ cases."""
-        return ratio(self.closed, self.cases)
+        return closure_rate(self.closed, self.cases)
 
     @property
     def verified_closure_rate(self) -> float | None:
         """(closed − flagged) ÷ cases."""
-        return ratio(self.closed - self.n_flagged, self.cases)
+        return verified_closure_rate(self.closed, self.n_flagged, self.cases)
 
     @property
     def gap(self) -> float | None:
         """Official minus verified closure rate (= flagged ÷ cases)."""
-        return ratio(self.n_flagged, self.cases)
+        return flagged_share(self.n_flagged, self.cases)
 
     def count(self, check: str) -> int:
         return int(getattr(self, CHECKS[check][0]))
@@ -85,11 +85,6 @@ class IntegrityReport:
         """The share of closed cases that ``check`` flags ('flagged' for any of them)."""
         n = self.n_flagged if check == "flagged" else self.count(check)
         return ratio(n, self.closed)
-
-
-def _child_level(r: Resolved) -> str | None:
-    kids = r.tree.children(r.code)
-    return kids[0].level if kids else None
 
 
 def _summary_part(conn: Connection, r: Resolved, months: tuple[str, str], child_level: str | None) -> pd.DataFrame:
@@ -155,12 +150,13 @@ def integrity_by_child_region(engine: Engine, f: CaseFilter, now: datetime | Non
     if not kids:
         return pd.DataFrame(columns=CHILD_COLUMNS)
     base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
-    counts = _counts(engine, r, now, kids[0].level).rename(columns={"child": "code"})
+    counts = _counts(engine, r, now, r.tree.child_level(r.code)).rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left")
     df[COUNT_COLUMNS] = df[COUNT_COLUMNS].fillna(0).astype("int64")
-    df["closure_rate"] = [ratio(c, n) for c, n in zip(df["closed"], df["cases"])]
-    df["verified_rate"] = [ratio(c - fl, n) for c, fl, n in zip(df["closed"], df["n_flagged"], df["cases"])]
-    df["gap"] = [ratio(fl, n) for fl, n in zip(df["n_flagged"], df["cases"])]
+    df["closure_rate"] = [closure_rate(c, n) for c, n in zip(df["closed"], df["cases"])]
+    df["verified_rate"] = [verified_closure_rate(c, fl, n)
+                           for c, fl, n in zip(df["closed"], df["n_flagged"], df["cases"])]
+    df["gap"] = [flagged_share(fl, n) for fl, n in zip(df["n_flagged"], df["cases"])]
     for c in ("closure_rate", "verified_rate", "gap"):
         df[c] = df[c].astype("float64")
     return (df[CHILD_COLUMNS].sort_values(["gap", "cases"], ascending=False, kind="stable", na_position="last")

@@ -62,7 +62,7 @@ from data_access.core.filters import (
     resolve,
     summary_conditions,
 )
-from data_access.core.metrics import BUCKET_COLUMNS, RATIO_BUCKET_EDGES, median_from_histogram, ratio
+from data_access.core.metrics import BUCKET_COLUMNS, RATIO_BUCKET_EDGES, median_from_histogram, on_time_rate, ratio
 from data_access.core.schema import (
     N_RATIO_BUCKETS,
     PROCESS_STEPS,
@@ -242,7 +242,7 @@ def department_table(engine: Engine, f: CaseFilter, now: datetime | None = None)
         rows.append({
             "department_code": code, "name": name, "region_code": region,
             "received": int(rec["n"]), "closed": int(rec["n_closed"]), "on_time": int(rec["n_on_time"]),
-            "on_time_share": ratio(rec["n_on_time"], rec["n_closed"]),
+            "on_time_share": on_time_rate(rec["n_on_time"], rec["n_closed"]),
             "median_handle_hours": median_from_histogram([rec[c] for c in HH_COLUMNS]),
             "returns": int(rec["sum_returns"]), "reassignments": int(rec["sum_reassigns"]),
             "returned": int(rec["n_returned"]), "bounced": int(rec["n_bounced"]),

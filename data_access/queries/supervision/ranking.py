@@ -42,10 +42,11 @@ for a month are the Overview's numbers for that unit and month):
   deadline) in days, negative while the deadline is still ahead.
 
 Units: every child of the parent at the chosen level (also those without a case).  The jurisdiction is
-enforced by ``resolve``: a parent outside ``f.scope_code`` raises :class:`~data_access.core.filters.OutOfScope`.
-Only the filter's jurisdiction and region count; its period and other filters do not apply (the month is
-the period).  Counts of county and township units come from the ``case_summary`` roll-ups, of village
-units straight from ``cases`` (indexed by the parent's code and ``reported_at``).
+enforced by ``resolve``: a parent outside ``scope.scope_code`` raises :class:`~data_access.core.filters.OutOfScope`.
+The ranking and the bulletin take a :class:`~data_access.core.filters.Scope` (the jurisdiction and the region),
+not a whole filter: no period or other filter applies (the month is the period).  Counts of county and
+township units come from the ``case_summary`` roll-ups, of village units straight from ``cases`` (indexed by
+the parent's code and ``reported_at``).
 """
 from __future__ import annotations
 
@@ -74,14 +75,14 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from data_access.core.clock import now_local
 from data_access.core.filters import (
     CASE_LEVEL_COLUMN,
-    CaseFilter,
     Resolved,
+    Scope,
     case_conditions,
     open_condition,
     open_overdue_at_condition,
     resolve,
 )
-from data_access.core.metrics import CaseKpis
+from data_access.core.metrics import CaseKpis, closure_rate, mean_satisfaction, on_time_count, on_time_rate
 from data_access.core.counting import case_kpis
 from data_access.core.regions import LEVEL_ORDER, RegionTree, subtree_codes
 from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, supervisions
@@ -179,15 +180,15 @@ def unit_levels(region_level: str | None) -> list[str]:
     return [lv for lv in LEVELS if lv in LEVEL_ORDER and LEVEL_ORDER.index(lv) > below]
 
 
-def _resolve_parent(engine: Engine, f: CaseFilter, level: str, parent_code: str | None) -> Resolved:
+def _resolve_parent(engine: Engine, scope: Scope, level: str, parent_code: str | None) -> Resolved:
     """The parent region, checked against the jurisdiction; ``level`` must lie below it."""
     if level not in LEVELS:
         raise ValueError(f"level: must be one of {', '.join(LEVELS)}, got {level!r}")
-    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
+    r = resolve(engine, scope)
     if parent_code is not None:
         if parent_code not in r.tree.nodes:
             raise ValueError(f"parent_code: no region {parent_code!r}")
-        r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=parent_code))
+        r = resolve(engine, scope.at(parent_code))
     if r.code is not None and LEVEL_ORDER.index(r.level) >= LEVEL_ORDER.index(level):
         raise ValueError(f"level: {level} units do not lie below the {r.level} {r.code}")
     return r
@@ -303,10 +304,10 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int) -> pd.
             df["cases"], df["closed"], df["closed_late"], df["n_satisfaction"], df["sum_satisfaction"],
             df["overdue_backlog"]):
         cases_n, closed, late, n_sat, backlog = int(cases_n), int(closed), int(late), int(n_sat), int(backlog)
-        on_time = closed - late
+        on_time = on_time_count(closed, late)
         cl = wilson_interval(closed, cases_n)
         ot = wilson_interval(on_time, closed)
-        sat = float(sum_sat) / n_sat if n_sat else None
+        sat = mean_satisfaction(sum_sat, n_sat)
         backlog_comp = 1 - backlog / (backlog + cases_n) if backlog + cases_n else None
         comps = {"closure": cl[0] if cl else None, "on_time": ot[0] if ot else None, "backlog": backlog_comp,
                  "satisfaction": (sat - 1) / 4 if sat is not None else None}
@@ -321,9 +322,9 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int) -> pd.
             reason = None
         rows.append({
             "on_time": on_time,
-            "closure_rate": closed / cases_n if cases_n else None,
+            "closure_rate": closure_rate(closed, cases_n),
             "closure_lo": cl[0] if cl else None, "closure_hi": cl[1] if cl else None,
-            "on_time_rate": on_time / closed if closed else None,
+            "on_time_rate": on_time_rate(on_time, closed),
             "on_time_lo": ot[0] if ot else None, "on_time_hi": ot[1] if ot else None,
             "backlog_component": backlog_comp, "satisfaction_avg": sat, "score": score,
             "ranked": reason is None, "reason": reason,
@@ -340,14 +341,14 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int) -> pd.
     return out
 
 
-def monthly_ranking(engine: Engine, f: CaseFilter, month: str, level: str, parent_code: str | None = None,
+def monthly_ranking(engine: Engine, scope: Scope, month: str, level: str, parent_code: str | None = None,
                     weights: ScoreWeights = ScoreWeights(), min_cases: int = DEFAULT_MIN_CASES,
                     now: datetime | None = None) -> pd.DataFrame:
     """One row per unit (``RANKING_COLUMNS``), sorted by rank (unranked last) then name.  See the module doc."""
     now = now or now_local()
     if min_cases < 0:
         raise ValueError("min_cases: must be ≥ 0")
-    r = _resolve_parent(engine, f, level, parent_code)
+    r = _resolve_parent(engine, scope, level, parent_code)
     units = _units(r.tree, r, level)
     prev = previous_month(month)
     with engine.connect() as conn:
@@ -410,7 +411,7 @@ def red_orders_open_at(engine: Engine, r: Resolved, level: str, at: datetime) ->
     """Red-card orders on cases in ``r``'s area, issued by ``at`` and not resolved by then."""
     s = supervisions.c
     unit = CASE_LEVEL_COLUMN[level]
-    rc = resolve(engine, CaseFilter(scope_code=r.f.scope_code, region_code=r.code))
+    rc = resolve(engine, Scope(r.f.scope_code, r.code))
     stmt = (select(s.supervision_id, s.case_no, cases.c.title, cases.c.status, unit.label("unit_code"),
                    s.issued_at, s.deadline)
             .select_from(supervisions.join(cases, cases.c.case_no == s.case_no))
@@ -426,20 +427,19 @@ def red_orders_open_at(engine: Engine, r: Resolved, level: str, at: datetime) ->
     return df[RED_ORDER_COLUMNS]
 
 
-def bulletin_data(engine: Engine, f: CaseFilter, month: str, level: str, parent_code: str | None = None,
+def bulletin_data(engine: Engine, scope: Scope, month: str, level: str, parent_code: str | None = None,
                   weights: ScoreWeights = ScoreWeights(), min_cases: int = DEFAULT_MIN_CASES,
                   now: datetime | None = None, named_top_n: int = DEFAULT_NAMED_TOP_N) -> Bulletin:
     """The month's bulletin for the units at ``level`` under ``parent_code`` (see the module doc)."""
     now = now or now_local()
-    r = _resolve_parent(engine, f, level, parent_code)
-    ranking = monthly_ranking(engine, f, month, level, r.code, weights, min_cases, now)
+    r = _resolve_parent(engine, scope, level, parent_code)
+    ranking = monthly_ranking(engine, scope, month, level, r.code, weights, min_cases, now)
     prev = previous_month(month)
     at = _as_of(month, now)
 
     def kpis(m: str) -> CaseKpis:
         first, last, _ = month_bounds(m)
-        return case_kpis(engine, CaseFilter(scope_code=f.scope_code, region_code=r.code, date_from=first,
-                                            date_to=last), now)
+        return case_kpis(engine, scope.at(r.code).cases((first, last)), now)
 
     return Bulletin(
         parent_code=r.code,
