@@ -37,7 +37,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.server import BENCH_COOKIE_SECRET, PortTaken, StreamlitServer, free_port
+from bench.server import BENCH_COOKIE_SECRET, PortTaken, StreamlitServer, free_port, on_a_free_port
 from bench.ws_client import StreamlitClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,15 +96,10 @@ class Nginx:
         return d / "nginx.conf"
 
     def start(self) -> Nginx:
-        attempts = self.PORT_ATTEMPTS if self._own_port else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._start_once()
-            except PortTaken:
-                if attempt == attempts:
-                    raise
-                self.listen = free_port()
-        raise AssertionError("unreachable")
+        def next_port() -> None:
+            self.listen = free_port()
+
+        return on_a_free_port(self._start_once, next_port, self.PORT_ATTEMPTS if self._own_port else 1)
 
     def _answers(self) -> bool:
         """Whether this nginx answers on its port: the health check through it, from one of its upstreams (a

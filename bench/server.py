@@ -24,9 +24,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Self
+from typing import Self, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_NOW = "2026-10-08T12:00:00"
@@ -92,6 +92,22 @@ def listens_on(pid: int, port: int) -> bool:
 
 class PortTaken(RuntimeError):
     """The server could not bind its port: another process took it after :func:`free_port` chose it."""
+
+
+T = TypeVar("T")
+
+
+def on_a_free_port(start_once: Callable[[], T], next_port: Callable[[], None], attempts: int) -> T:
+    """``start_once()``, again after ``next_port()`` when it raises :class:`PortTaken` (a port chosen free
+    that another process took before ours bound it), ``attempts`` times at most."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return start_once()
+        except PortTaken:
+            if attempt == attempts:
+                raise
+            next_port()
+    raise AssertionError("unreachable")
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -179,17 +195,12 @@ class StreamlitServer:
         """Spawn the server and wait until its health check says "ok" on a port it listens on itself; raises
         RuntimeError (after stopping it) when it exits or is not healthy within ``startup_timeout``.  When
         the port chosen by :func:`free_port` was taken in the meantime, starts it again on another one."""
-        attempts = self.PORT_ATTEMPTS if self._own_port else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                return self._start_once()
-            except PortTaken:
-                if attempt == attempts:
-                    raise
-                self.port = free_port(self.host)
-                if self._own_log:
-                    self.log_path = Path(tempfile.gettempdir()) / f"bench_streamlit_{self.port}.log"
-        raise AssertionError("unreachable")
+        def next_port() -> None:
+            self.port = free_port(self.host)
+            if self._own_log:
+                self.log_path = Path(tempfile.gettempdir()) / f"bench_streamlit_{self.port}.log"
+
+        return on_a_free_port(self._start_once, next_port, self.PORT_ATTEMPTS if self._own_port else 1)
 
     def _start_once(self) -> Self:
         t0 = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from data_access.core.schema import data_meta, grids, node_paths, regions
@@ -46,6 +47,12 @@ class RegionTree:
         and picker groups by; None when it has none.  The first child's level: children share one level."""
         kids = self.children_of.get(code)
         return self.nodes[kids[0]].level if kids else None
+
+    def children_frame(self, code: str | None) -> pd.DataFrame:
+        """``code``'s children (the roots for None) as the first columns of every "by child region" table:
+        code, name, level, population (0 where unknown), in the tree's order."""
+        return pd.DataFrame([(k.code, k.name, k.level, self.population.get(k.code, 0)) for k in self.children(code)],
+                            columns=["code", "name", "level", "population"])
 
     def ancestors(self, code: str) -> list[Node]:
         """From the root down to ``code`` itself."""

@@ -68,8 +68,7 @@ def child_region_ranking(engine: Engine, f: CaseFilter, now: datetime | None = N
             "population", "cases_per_1000", "median_hours_to_close"]
     if not kids:
         return pd.DataFrame(columns=cols)
-    base = pd.DataFrame([(k.code, k.name, k.level, r.tree.population.get(k.code, 0)) for k in kids],
-                        columns=["code", "name", "level", "population"])
+    base = r.tree.children_frame(r.code)
     counts = case_counts(engine, f, ("child",), now).rename(columns={"child": "code"})
     oo = open_overdue_counts(engine, f, ("child",), now).rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left").merge(oo, on="code", how="left")

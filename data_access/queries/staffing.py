@@ -190,7 +190,7 @@ def staffing_by_child_region(engine: Engine, scope: Scope) -> pd.DataFrame:
     if not kids:
         return pd.DataFrame(columns=TABLE_COLUMNS)
     level = r.tree.child_level(r.code)
-    base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
+    base = r.tree.children_frame(r.code).drop(columns="population")
     counts = _grouped(engine, r, level).rename(columns={"key": "code"})
     df = base.merge(counts, on="code", how="left")
     for c in COUNT_COLUMNS:

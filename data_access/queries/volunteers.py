@@ -143,8 +143,7 @@ def volunteers_by_child_region(engine: Engine, scope: Scope, period: Period, now
                    func.sum(per_team.c.person_hours).label("person_hours"))
             .select_from(j.join(per_team, per_team.c.team_code == vt.c.team_code)).where(*where).group_by(key)
         ).mappings().all())
-    base = pd.DataFrame([(k.code, k.name, k.level, r.tree.population.get(k.code, 0)) for k in kids],
-                        columns=["code", "name", "level", "population"])
+    base = r.tree.children_frame(r.code)
     for part in (t, a):
         if not part.empty:
             base = base.merge(part, on="code", how="left")

@@ -158,7 +158,7 @@ def open_backlog_by_child_region(engine: Engine, f: CaseFilter, now: datetime | 
     kids = r.tree.children(r.code)
     if not kids:
         return pd.DataFrame(columns=CHILD_COLUMNS)
-    base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
+    base = r.tree.children_frame(r.code).drop(columns="population")
     with engine.connect() as conn:
         got = _grouped(conn, r, now, CASE_LEVEL_COLUMN[r.tree.child_level(r.code)]).rename(columns={"key": "code"})
     df = _finish(base.merge(got, on="code", how="left"))

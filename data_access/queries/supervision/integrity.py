@@ -149,7 +149,7 @@ def integrity_by_child_region(engine: Engine, f: CaseFilter, now: datetime | Non
     kids = r.tree.children(r.code)
     if not kids:
         return pd.DataFrame(columns=CHILD_COLUMNS)
-    base = pd.DataFrame([(k.code, k.name, k.level) for k in kids], columns=["code", "name", "level"])
+    base = r.tree.children_frame(r.code).drop(columns="population")
     counts = _counts(engine, r, now, r.tree.child_level(r.code)).rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left")
     df[COUNT_COLUMNS] = df[COUNT_COLUMNS].fillna(0).astype("int64")
