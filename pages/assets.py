@@ -15,7 +15,7 @@ from ui.auth import current_user
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons, view_switch
+from ui.views import show_view, view_icons
 
 VIEW_ICONS = view_icons("assets")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -163,15 +163,12 @@ def page() -> None:
         st.info(t("ast.none_here"), icon=":material/location_off:")
         urlstate.publish(PARAMS)
         return
-    view = view_switch("assets", "ast_view", "ast")
-    if view == "portfolio":
-        portfolio_view(f)
-    elif view == "money":
-        money_view(f)
-    elif view == "visitors":
-        visitors_view(f)
-    else:
-        projects_view(f, now)
+    show_view("assets", "ast_view", "ast", {
+        "portfolio": lambda: portfolio_view(f),
+        "money": lambda: money_view(f),
+        "visitors": lambda: visitors_view(f),
+        "projects": lambda: projects_view(f, now),
+    })
     urlstate.publish(PARAMS)
 
 

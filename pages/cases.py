@@ -13,7 +13,7 @@ from data_access.queries.cases import DEFAULT_SORT, SORTS
 from ui import charts, data, fmt, tables, urlstate
 from ui.case_list import case_list
 from ui.case_panel import case_panel, open_case
-from ui.frame import current_filter
+from ui.frame import current_filter, no_regions
 from ui.guard import require_frame
 from ui.setup import friendly_errors
 from ui.state import lang, t
@@ -137,9 +137,7 @@ def orders_tab(f, now) -> None:
 
 def workbench() -> None:
     now = data.now_bucket()
-    tree = data.tree()
-    if not tree.nodes:
-        st.info(t("ov.empty_db"))
+    if no_regions():
         return
     cat_name = data.category_labels()
     depts = data.reference_list(reference.case_departments)

@@ -18,10 +18,10 @@ from data_access.queries.clean_units import KINDS
 from ui import cards, charts, clean_review, data, fmt, lists, tables, urlstate
 from ui.auth import current_user
 from ui.bulletin import month_label
-from ui.frame import current_filter, page_header
+from ui.frame import current_filter, no_regions, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons, view_switch
+from ui.views import show_view, view_icons
 
 VIEW_ICONS = view_icons("clean")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -186,8 +186,7 @@ def unit_card_view(f, code: str, kind: str | None) -> None:
 def page() -> None:
     f = current_filter()
     now = data.now_bucket()
-    if not data.tree().nodes:
-        st.info(t("ov.empty_db"))
+    if no_regions():
         return
     has_units, has_reviews = data.get(clean_units.clean_data_loaded)
     if not has_units:
@@ -211,13 +210,11 @@ def page() -> None:
         st.info(t("cln.no_reviews"), icon=":material/info:")
     elif not months:
         st.info(t("cln.none_here" if not units else "cln.rank.none"), icon=":material/info:")
-    view = view_switch("clean", "cln_view", "cln")
-    if view == "ranking" and review is not None:
-        ranking_view(review)
-    elif view == "units":
-        units_view(f, month, kind)
-    elif view == "months" and months:
-        months_view(f, kind)
+    show_view("clean", "cln_view", "cln", {  # a view with no data (no month picked, no months) draws nothing
+        "ranking": (lambda: ranking_view(review)) if review is not None else None,
+        "units": lambda: units_view(f, month, kind),
+        "months": (lambda: months_view(f, kind)) if months else None,
+    })
     urlstate.publish(ps)
 
 

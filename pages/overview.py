@@ -120,10 +120,9 @@ def cockpit() -> None:
 def _cockpit() -> None:
     f = current_filter()
     now = data.now_bucket()
-    tree = data.tree()
-    if not tree.nodes:
-        st.info(t("ov.empty_db"))
+    if frame.no_regions():
         return
+    tree = data.tree()
     cur, prev = data.get(overview.case_kpis_with_previous, f, now)
     if cur.cases == 0:
         st.info(t("ov.empty"))

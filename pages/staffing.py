@@ -15,10 +15,10 @@ from data_access.queries import staffing
 from data_access.queries.staffing import FLAGS, GAP_CHECKS
 from ui import cards, charts, data, fmt, lists, tables, urlstate
 from ui.auth import current_user
-from ui.frame import current_filter, page_header
+from ui.frame import current_filter, no_regions, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons, view_switch
+from ui.views import show_view, view_icons
 
 VIEW_ICONS = view_icons("staffing")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -179,11 +179,9 @@ def grid_card_view(f) -> None:
 
 def page() -> None:
     f = current_filter()
-    tree = data.tree()
-    node = tree.get(f.region_code)
-    if not tree.nodes:
-        st.info(t("ov.empty_db"))
+    if no_regions():
         return
+    node = data.tree().get(f.region_code)
     if node is not None and node.level in ("grid", "micro_grid"):
         grid_card_view(f)
         return
@@ -191,15 +189,12 @@ def page() -> None:
     if not data.get(staffing.staffing_summary, f.scope).grids:  # (the call kpis made: cached) the 3+1+N gaps still apply
         st.info(t("empty.stf.no_grids"))
     urlstate.seed(PARAMS)
-    view = view_switch("staffing", "stf_view", "stf")
-    if view == "regions":
-        regions_view(f)
-    elif view == "structure":
-        structure_view(f)
-    elif view == "workload":
-        workload_view(f, data.now_bucket())
-    else:
-        find_view(f)
+    show_view("staffing", "stf_view", "stf", {
+        "regions": lambda: regions_view(f),
+        "structure": lambda: structure_view(f),
+        "workload": lambda: workload_view(f, data.now_bucket()),
+        "find": lambda: find_view(f),
+    })
     urlstate.publish(PARAMS)
 
 

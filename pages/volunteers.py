@@ -10,10 +10,10 @@ import streamlit as st
 from data_access.queries import volunteers
 from ui import cards, charts, data, fmt, lists, tables, urlstate
 from ui.auth import current_user
-from ui.frame import current_filter, page_header
+from ui.frame import current_filter, no_regions, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t
-from ui.views import view_icons, view_switch
+from ui.views import show_view, view_icons
 
 VIEW_ICONS = view_icons("volunteers")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
@@ -148,8 +148,7 @@ def team_card_view(f, now, code: str) -> None:
 def page() -> None:
     f = current_filter()
     now = data.now_bucket()
-    if not data.tree().nodes:
-        st.info(t("ov.empty_db"))
+    if no_regions():
         return
     urlstate.seed(PARAMS)
     code = (st.session_state.get("vol_team") or "").strip()
@@ -162,13 +161,11 @@ def page() -> None:
         st.info(t("empty.vol.no_teams"))
         urlstate.publish(PARAMS)
         return
-    view = view_switch("volunteers", "vol_view", "vol")
-    if view == "overview":
-        overview_view(f, now)
-    elif view == "activities":
-        activities_view(f, now)
-    else:
-        teams_view(f, now)
+    show_view("volunteers", "vol_view", "vol", {
+        "overview": lambda: overview_view(f, now),
+        "activities": lambda: activities_view(f, now),
+        "teams": lambda: teams_view(f, now),
+    })
     urlstate.publish(PARAMS)
 
 

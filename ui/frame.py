@@ -155,6 +155,15 @@ def current_filter() -> CaseFilter:
     return f
 
 
+def no_regions() -> bool:
+    """True, after the note that the database is empty, when it holds no region tree yet: the page then shows
+    nothing else."""
+    if data.tree().nodes:
+        return False
+    st.info(t("ov.empty_db"))
+    return True
+
+
 def page_header(url_path: str, title_key: str, caption_key: str | None = None) -> None:
     """First lines of a page: make sure it runs inside the frame, then its title with the selected region."""
     from . import fmt, guard

@@ -3,6 +3,7 @@ the help page read, and the views of each page that has several (``?view=…``),
 switch, with their icons, which the pages, the help page, the browser tests and the benchmarks read."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -82,3 +83,13 @@ def view_switch(page: str, key: str, label_prefix: str) -> str:
     views = list(icons)
     return st.segmented_control(t("sc.view"), views, key=key, required=True, label_visibility="collapsed",
                                 format_func=lambda v: f"{icons[v]} {t(f'{label_prefix}.view.{v}')}") or views[0]
+
+
+def show_view(page: str, key: str, label_prefix: str, draw: dict[str, Callable[[], None] | None]) -> str:
+    """The row of views (:func:`view_switch`), then the chosen view drawn by ``draw[view]`` (a view missing
+    from ``draw``, or mapped to None, draws nothing: one the page cannot show in this state); returns it."""
+    view = view_switch(page, key, label_prefix)
+    shown = draw.get(view)
+    if shown is not None:
+        shown()
+    return view
