@@ -1,5 +1,7 @@
 """Free-text search over case number, title and description: the one place that turns a search string
-into a WHERE condition on ``cases``, and the index behind it.
+into a WHERE condition on ``cases``, and the index behind it.  At the end, the find boxes of the staffing,
+volunteers and clean-units pages (a name or code containing the typed text: :func:`find_text`,
+:func:`name_or_code_match`), which need no index.
 
 Meaning (both databases): a case matches when its number, title or description contains the normalised
 string, ignoring case — exactly ``lower(column) LIKE '%' || lower(string) || '%'`` with ``%``, ``_`` and
@@ -41,6 +43,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    Select,
     Text,
     and_,
     bindparam,
@@ -56,6 +59,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from data_access.core.access import clean_text
 from data_access.core.schema import cases
 
 MAX_SEARCH_LENGTH = 100
@@ -304,3 +308,20 @@ def resume_text_index(conn: Connection) -> None:
             conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON cases USING gin ({col} gin_trgm_ops)")
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {_PG_GRAMS_INDEX} ON cases "
                              f"USING gin (({_PG_GRAMS_EXPR}))")
+
+
+# --- the find boxes (grids, teams, units by name or code) ------------------------------------------------
+
+def find_text(text: str | None) -> str:
+    """What a find box looks for: the typed text without control characters, trimmed (empty finds nothing)."""
+    return clean_text(text).strip()
+
+
+def contains_any(text: str, *columns: ColumnElement) -> ColumnElement:
+    """A row one of whose ``columns`` contains ``text`` as typed (``%`` and ``_`` are literal)."""
+    return or_(*(c.contains(text, autoescape=True) for c in columns))
+
+
+def name_or_code_match(query: Select, text: str, name: ColumnElement, code: ColumnElement, limit: int) -> Select:
+    """``query`` narrowed to the rows whose ``name`` or ``code`` contains ``text``: the first ``limit`` by code."""
+    return query.where(contains_any(text, name, code)).order_by(code).limit(limit)

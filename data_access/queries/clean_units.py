@@ -43,7 +43,7 @@ from datetime import date, datetime
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, case, exists, func, or_, select
 
-from data_access.core.access import User, clean_text, visible
+from data_access.core.access import User, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import CLEAN_UNIT_KINDS, RATINGS
 from data_access.core.filters import Resolved, Scope, region_condition, resolve
@@ -51,6 +51,7 @@ from data_access.core.metrics import coverage, ratio
 from data_access.queries.supervision.ranking import month_bounds, previous_month
 from data_access.core.regions import path_column
 from data_access.core.schema import clean_unit_reviews, clean_units, node_paths
+from data_access.core.search import find_text, name_or_code_match
 
 KINDS = CLEAN_UNIT_KINDS
 # kind → the level of the regions that are its eligible units (the other kinds have no known count)
@@ -436,16 +437,15 @@ def unit_history(engine: Engine, scope: Scope, unit_code: str, kind: str | None 
 
 def find_units(engine: Engine, scope: Scope, text: str, limit: int = 20) -> pd.DataFrame:
     """Units under the selected region whose name or code contains ``text``: unit_code, name, kind, place."""
-    text = clean_text(text).strip()
+    text = find_text(text)
     if not text:
         return pd.DataFrame(columns=["unit_code", "name", "kind", "place"])
     r = resolve(engine, scope)
     j, p = _unit_paths()
     with engine.connect() as conn:
-        rows = conn.execute(select(cu.c.unit_code, cu.c.name, cu.c.kind, cu.c.region_code).select_from(j)
-                            .where(or_(cu.c.name.contains(text, autoescape=True),
-                                       cu.c.unit_code.contains(text, autoescape=True)), *_where(r, p))
-                            .order_by(cu.c.unit_code).limit(limit)).all()
+        rows = conn.execute(name_or_code_match(
+            select(cu.c.unit_code, cu.c.name, cu.c.kind, cu.c.region_code).select_from(j).where(*_where(r, p)),
+            text, cu.c.name, cu.c.unit_code, limit)).all()
     return pd.DataFrame([(x.unit_code, x.name, x.kind, _place(r, x.region_code)) for x in rows],
                         columns=["unit_code", "name", "kind", "place"])
 

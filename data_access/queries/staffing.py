@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, case, func, select
 
-from data_access.core.access import User, clean_text, personal, visible
+from data_access.core.access import User, personal, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import STAFF_ROLES
 from data_access.core.filters import (
@@ -51,6 +51,7 @@ from data_access.core.filters import (
 from data_access.core.metrics import coverage, party_share, per_grid_worker
 from data_access.core.regions import path_column
 from data_access.core.schema import cases, grid_summary, grids, node_paths, staff, volunteer_teams
+from data_access.core.search import contains_any, find_text, name_or_code_match
 from data_access.core.sqlfn import no_index
 from data_access.core.rollups import grid_measures
 from data_access.queries.volunteers import volunteer_summary
@@ -501,7 +502,7 @@ FIND_COLUMNS = ["code", "name", "level", "village", "township", "matched"]
 def find_grids(engine: Engine, scope: Scope, text: str, limit: int = 20) -> pd.DataFrame:
     """Grids and micro-grids under the selected region whose name or code, village name, or active staff
     member's name contains ``text``: FIND_COLUMNS ("matched" says which).  Empty text finds nothing."""
-    text = clean_text(text).strip()
+    text = find_text(text)
     if not text:
         return pd.DataFrame(columns=FIND_COLUMNS)
     r = resolve(engine, scope)
@@ -512,17 +513,15 @@ def find_grids(engine: Engine, scope: Scope, text: str, limit: int = 20) -> pd.D
     s_where = [c for c in [region_condition(r, sp)] if c is not None]
     village_codes = [c for c, n in r.tree.nodes.items() if n.level == "village" and text in n.name]
     with engine.connect() as conn:
-        by_grid = conn.execute(
-            select(grids.c.code).select_from(grids.join(p, p.c.code == grids.c.code))
-            .where(is_grid, or_(grids.c.name.contains(text, autoescape=True),
-                                grids.c.code.contains(text, autoescape=True)), *where)
-            .order_by(grids.c.code).limit(limit)).scalars().all()
+        by_grid = conn.execute(name_or_code_match(
+            select(grids.c.code).select_from(grids.join(p, p.c.code == grids.c.code)).where(is_grid, *where),
+            text, grids.c.name, grids.c.code, limit)).scalars().all()
         by_village = conn.execute(
             select(p.c.code).where(p.c.level == "grid", p.c.village_code.in_(village_codes[:500]), *where)
             .order_by(p.c.code).limit(limit)).scalars().all() if village_codes else []
         by_staff = conn.execute(
             select(sp.c.code, staff.c.name).select_from(sj)
-            .where(_active(), sp.c.level.in_(("grid", "micro_grid")), staff.c.name.contains(text, autoescape=True),
+            .where(_active(), sp.c.level.in_(("grid", "micro_grid")), contains_any(text, staff.c.name),
                    *s_where).order_by(sp.c.code, staff.c.staff_id).limit(limit)).all()
     seen: dict[str, str] = {}
     for code in by_grid:

@@ -21,13 +21,14 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
 
-from data_access.core.access import User, clean_text, personal, visible
+from data_access.core.access import User, personal, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import ACTIVITY_KINDS
 from data_access.core.filters import Period, Resolved, Scope, case_conditions, region_condition, resolve
 from data_access.core.metrics import per_1000
 from data_access.core.regions import path_column
 from data_access.core.schema import cases, node_paths, volunteer_activities, volunteer_teams
+from data_access.core.search import find_text, name_or_code_match
 from data_access.core.sqlfn import month_of
 
 DEFAULT_INACTIVE_DAYS = 90
@@ -325,16 +326,15 @@ def team_card(engine: Engine, scope: Scope, period: Period, team_code: str, user
 
 def find_teams(engine: Engine, scope: Scope, text: str, limit: int = 20) -> pd.DataFrame:
     """Teams under the selected region whose name or code contains ``text``: team_code, name, village, township."""
-    text = clean_text(text).strip()
+    text = find_text(text)
     if not text:
         return pd.DataFrame(columns=["team_code", "name", "village", "township"])
     r = resolve(engine, scope)
     j, p = _team_paths()
     with engine.connect() as conn:
-        rows = conn.execute(select(vt.c.team_code, vt.c.name, p.c.code.label("node")).select_from(j)
-                            .where(or_(vt.c.name.contains(text, autoescape=True),
-                                       vt.c.team_code.contains(text, autoescape=True)), *_where(r, p))
-                            .order_by(vt.c.team_code).limit(limit)).all()
+        rows = conn.execute(name_or_code_match(
+            select(vt.c.team_code, vt.c.name, p.c.code.label("node")).select_from(j).where(*_where(r, p)),
+            text, vt.c.name, vt.c.team_code, limit)).all()
     out = []
     for x in rows:
         names = {n.level: n.name for n in r.tree.ancestors(x.node)}
