@@ -48,11 +48,13 @@ class RegionTree:
         kids = self.children_of.get(code)
         return self.nodes[kids[0]].level if kids else None
 
-    def children_frame(self, code: str | None) -> pd.DataFrame:
+    def children_frame(self, code: str | None, *, population: bool = True) -> pd.DataFrame:
         """``code``'s children (the roots for None) as the first columns of every "by child region" table:
-        code, name, level, population (0 where unknown), in the tree's order."""
-        return pd.DataFrame([(k.code, k.name, k.level, self.population.get(k.code, 0)) for k in self.children(code)],
-                            columns=["code", "name", "level", "population"])
+        code, name, level and (unless ``population=False``) population (0 where unknown), in the tree's order;
+        empty (no rows) when ``code`` has no children."""
+        df = pd.DataFrame([(k.code, k.name, k.level, self.population.get(k.code, 0)) for k in self.children(code)],
+                          columns=["code", "name", "level", "population"])
+        return df if population else df.drop(columns="population")
 
     def ancestors(self, code: str) -> list[Node]:
         """From the root down to ``code`` itself."""

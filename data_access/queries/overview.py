@@ -63,12 +63,11 @@ def child_region_ranking(engine: Engine, f: CaseFilter, now: datetime | None = N
     cases_per_1000, median_hours_to_close."""
     now = now or now_local()
     r = resolve(engine, f)
-    kids = r.tree.children(r.code)
+    base = r.tree.children_frame(r.code)
     cols = ["code", "name", "level", "cases", "closed", "closure_rate", "on_time_rate", "open", "open_overdue",
             "population", "cases_per_1000", "median_hours_to_close"]
-    if not kids:
+    if base.empty:
         return pd.DataFrame(columns=cols)
-    base = r.tree.children_frame(r.code)
     counts = case_counts(engine, f, ("child",), now).rename(columns={"child": "code"})
     oo = open_overdue_counts(engine, f, ("child",), now).rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left").merge(oo, on="code", how="left")

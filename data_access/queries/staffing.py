@@ -187,11 +187,10 @@ def staffing_summary(engine: Engine, scope: Scope) -> StaffingSummary:
 def staffing_by_child_region(engine: Engine, scope: Scope) -> pd.DataFrame:
     """One row per child of the selected region (all of them, staffed or not): TABLE_COLUMNS."""
     r = resolve(engine, scope)
-    kids = r.tree.children(r.code)
-    if not kids:
+    base = r.tree.children_frame(r.code, population=False)
+    if base.empty:
         return pd.DataFrame(columns=TABLE_COLUMNS)
     level = r.tree.child_level(r.code)
-    base = r.tree.children_frame(r.code).drop(columns="population")
     counts = _grouped(engine, r, level).rename(columns={"key": "code"})
     df = base.merge(counts, on="code", how="left")
     for c in COUNT_COLUMNS:

@@ -123,8 +123,8 @@ def volunteers_by_child_region(engine: Engine, scope: Scope, period: Period, now
     """One row per child of the selected region (all of them): CHILD_COLUMNS."""
     now = now or now_local()
     r = resolve(engine, scope)
-    kids = r.tree.children(r.code)
-    if not kids:
+    base = r.tree.children_frame(r.code)
+    if base.empty:
         return pd.DataFrame(columns=CHILD_COLUMNS)
     level = r.tree.child_level(r.code)
     j, p = _team_paths()
@@ -144,7 +144,6 @@ def volunteers_by_child_region(engine: Engine, scope: Scope, period: Period, now
                    func.sum(per_team.c.person_hours).label("person_hours"))
             .select_from(j.join(per_team, per_team.c.team_code == vt.c.team_code)).where(*where).group_by(key)
         ).mappings().all())
-    base = r.tree.children_frame(r.code)
     for part in (t, a):
         if not part.empty:
             base = base.merge(part, on="code", how="left")

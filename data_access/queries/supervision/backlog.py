@@ -155,10 +155,9 @@ def open_backlog_by_child_region(engine: Engine, f: CaseFilter, now: datetime | 
     code, name, level, open, open_overdue, share_overdue, oldest_days — most open overdue first."""
     now = now or now_local()
     r = resolve(engine, f)
-    kids = r.tree.children(r.code)
-    if not kids:
+    base = r.tree.children_frame(r.code, population=False)
+    if base.empty:
         return pd.DataFrame(columns=CHILD_COLUMNS)
-    base = r.tree.children_frame(r.code).drop(columns="population")
     with engine.connect() as conn:
         got = _grouped(conn, r, now, CASE_LEVEL_COLUMN[r.tree.child_level(r.code)]).rename(columns={"key": "code"})
     df = _finish(base.merge(got, on="code", how="left"))

@@ -146,10 +146,9 @@ def integrity_by_child_region(engine: Engine, f: CaseFilter, now: datetime | Non
     the largest gap first (children without cases last)."""
     now = now or now_local()
     r = resolve(engine, f)
-    kids = r.tree.children(r.code)
-    if not kids:
+    base = r.tree.children_frame(r.code, population=False)
+    if base.empty:
         return pd.DataFrame(columns=CHILD_COLUMNS)
-    base = r.tree.children_frame(r.code).drop(columns="population")
     counts = _counts(engine, r, now, r.tree.child_level(r.code)).rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left")
     df[COUNT_COLUMNS] = df[COUNT_COLUMNS].fillna(0).astype("int64")
