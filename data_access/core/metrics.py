@@ -203,7 +203,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement
 from sqlalchemy import case as sql_case
 
-from data_access.core.schema import N_HOUR_BUCKETS
+from data_access.core.schema import N_HOUR_BUCKETS, REGION_LEVELS  # noqa: F401 (REGION_LEVELS: read from here too)
 
 STATUSES = ("reported", "accepted", "dispatched", "handling", "feedback", "closed")
 OPEN_STATUSES = STATUSES[:-1]
@@ -223,7 +223,6 @@ BOUNCE_RETURNS = 2
 # Lower edges of the buckets of step time ÷ step limit (≤ 1 is within the limit); the last is open-ended.
 RATIO_BUCKET_EDGES: tuple[float, ...] = (0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 SOURCES = ("patrol", "hotline", "walk_in", "online", "meeting", "petition", "other")
-REGION_LEVELS = ("province", "city", "county", "township", "village")
 
 # Lower edges of the hours-to-close buckets; the last bucket is open-ended.
 HOUR_BUCKET_EDGES: tuple[float, ...] = (

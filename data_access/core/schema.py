@@ -55,6 +55,9 @@ INTEGRITY_COLUMNS = ("n_fast_close", "n_no_feedback", "n_reopened", "n_rereporte
 # The steps whose time the supervision centre measures, and the buckets of step time ÷ step limit.
 PROCESS_STEPS = ("accept", "dispatch", "handle", "feedback")
 N_RATIO_BUCKETS = 8
+# The region levels, top down: the tables that are counted by region carry one ``{level}_code`` column per
+# level (:func:`_ancestor_columns`).
+REGION_LEVELS = ("province", "city", "county", "township", "village")
 
 metadata = MetaData(
     naming_convention={
@@ -65,6 +68,14 @@ metadata = MetaData(
         "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
+
+
+def _ancestor_columns(down_to: str, **options) -> list[Column]:
+    """``province_code`` … ``{down_to}_code``: the codes of a row's region and its ancestors, one String(32)
+    column per level from the top (``options``, e.g. ``index=True``, apply to each)."""
+    levels = REGION_LEVELS[:REGION_LEVELS.index(down_to) + 1]
+    return [Column(f"{level}_code", String(32), **options) for level in levels]
+
 
 regions = Table(
     "regions",
@@ -170,11 +181,7 @@ cases = Table(
     Column("on_the_spot", Boolean, nullable=False, server_default=false()),
     Column("satisfaction", Integer),
     # --- derived at load time (not in the interchange format) ---
-    Column("province_code", String(32)),
-    Column("city_code", String(32)),
-    Column("county_code", String(32)),
-    Column("township_code", String(32)),
-    Column("village_code", String(32)),
+    *_ancestor_columns("village"),
     Column("top_grid_code", String(48)),
     Column("report_month", String(7), nullable=False),
     Column("hours_to_close", Float),
@@ -317,15 +324,9 @@ clean_unit_reviews = Table(
 # --- derived tables ---------------------------------------------------------
 
 def _summary_columns(with_township: bool) -> list:
-    dims = [
+    return [
         Column("month", String(7), nullable=False),
-        Column("province_code", String(32)),
-        Column("city_code", String(32)),
-        Column("county_code", String(32)),
-    ]
-    if with_township:
-        dims.append(Column("township_code", String(32)))
-    return dims + [
+        *_ancestor_columns("township" if with_township else "county"),
         Column("category", String(48), nullable=False),
         Column("status", String(16), nullable=False),
         Column("resolution_level", String(16)),
@@ -384,10 +385,7 @@ process_summary = Table(
     "process_summary",
     metadata,
     Column("month", String(7), nullable=False),
-    Column("province_code", String(32)),
-    Column("city_code", String(32)),
-    Column("county_code", String(32)),
-    Column("township_code", String(32)),
+    *_ancestor_columns("township"),
     Column("category", String(48), nullable=False),
     Column("department_code", String(48)),
     *_process_columns(),
@@ -403,11 +401,7 @@ node_paths = Table(
     metadata,
     Column("code", String(48), primary_key=True),
     Column("level", String(16), nullable=False),
-    Column("province_code", String(32), index=True),
-    Column("city_code", String(32), index=True),
-    Column("county_code", String(32), index=True),
-    Column("township_code", String(32), index=True),
-    Column("village_code", String(32), index=True),
+    *_ancestor_columns("village", index=True),
     Column("grid_code", String(48), index=True),  # the top grid (a micro-grid's grid; a grid itself)
 )
 
@@ -417,11 +411,7 @@ grid_summary = Table(
     "grid_summary",
     metadata,
     Column("month", String(7), nullable=False),
-    Column("province_code", String(32)),
-    Column("city_code", String(32)),
-    Column("county_code", String(32)),
-    Column("township_code", String(32)),
-    Column("village_code", String(32)),
+    *_ancestor_columns("village"),
     Column("top_grid_code", String(48), nullable=False),
     Column("n", Integer, nullable=False),
     Column("n_patrol", Integer, nullable=False),  # reported by the grid's own patrol (source 'patrol')
