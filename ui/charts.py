@@ -181,10 +181,18 @@ def _scale(colors: dict[str, str], keys, labels) -> alt.Scale:
     return alt.Scale(domain=list(labels), range=[colors[k] for k in keys])
 
 
+def _translated(df: pd.DataFrame, column: str, prefix: str, keys, colors: dict[str, str],
+                label: str = "label") -> tuple[pd.DataFrame, list[str], alt.Scale]:
+    """``df`` with a ``label`` column: ``column``'s codes in the session's language (catalog key
+    ``{prefix}.{code}``); the labels of ``keys`` in their order (the legend's and the axis's); and the colour
+    scale that gives each its own colour from ``colors``."""
+    order = [t(f"{prefix}.{k}") for k in keys]
+    d = df.assign(**{label: [t(f"{prefix}.{x}") for x in df[column]]})
+    return d, order, _scale(colors, keys, order)
+
+
 def monthly_status_chart(df: pd.DataFrame) -> alt.Chart:
-    d = df.copy()
-    d["status_label"] = [t(f"enum.status.{s}") for s in d["status"]]
-    order = [t(f"enum.status.{s}") for s in STATUSES]
+    d, order, scale = _translated(df, "status", "enum.status", STATUSES, STATUS_COLORS, label="status_label")
     return (
         alt.Chart(d)
         .mark_bar()
@@ -192,7 +200,7 @@ def monthly_status_chart(df: pd.DataFrame) -> alt.Chart:
             x=alt.X("month:O", title=t("ov.trend.month"), axis=alt.Axis(labelAngle=-45)),
             y=alt.Y("sum(cases):Q", title=t("chart.cases"), axis=axis("count")),
             color=alt.Color("status_label:N", title=t("ov.trend.status"),
-                            scale=_scale(STATUS_COLORS, STATUSES, order), sort=order),
+                            scale=scale, sort=order),
             order=alt.Order("status_order:Q"),
             tooltip=[tip("month:O", t("ov.trend.month")),
                      tip("status_label:N", t("ov.trend.status")),
@@ -204,9 +212,7 @@ def monthly_status_chart(df: pd.DataFrame) -> alt.Chart:
 
 
 def resolution_level_chart(df: pd.DataFrame) -> alt.Chart:
-    d = df.copy()
-    d["label"] = [t(f"enum.level.{lv}") for lv in d["resolution_level"]]
-    order = [t(f"enum.level.{lv}") for lv in RESOLUTION_LEVELS]
+    d, order, scale = _translated(df, "resolution_level", "enum.level", RESOLUTION_LEVELS, LEVEL_COLORS)
     return (
         alt.Chart(d)
         .mark_bar()
@@ -214,7 +220,7 @@ def resolution_level_chart(df: pd.DataFrame) -> alt.Chart:
             y=alt.Y("label:N", sort=order, title=t("ov.levels.level")),
             x=alt.X("share:Q", title=t("chart.share"), axis=axis("percent")),
             color=alt.Color("label:N", title=t("ov.levels.level"),
-                            scale=_scale(LEVEL_COLORS, RESOLUTION_LEVELS, order), legend=None),
+                            scale=scale, legend=None),
             tooltip=[tip("label:N", t("ov.levels.level")),
                      tip("cases:Q", t("chart.cases"), "count"),
                      tip("share:Q", t("chart.share"), "percent")],
@@ -337,14 +343,12 @@ def step_ratio_chart(df: pd.DataFrame, title: str) -> alt.Chart:
 def grade_hours_chart(df: pd.DataFrame) -> alt.Chart:
     """Median hours from a supervision order to the case's close, per grade (named on the axis and on the bar,
     so a red card is never told by its colour alone)."""
-    d = df.assign(label=[t(f"enum.grade.{g}") for g in df["grade"]])
-    order = [t(f"enum.grade.{g}") for g in GRADE_COLORS]
+    d, order, scale = _translated(df, "grade", "enum.grade", GRADE_COLORS, GRADE_COLORS)
     x = alt.X("label:N", sort=order, title=t("sup_eff.col.grade"), axis=alt.Axis(labelAngle=0))
     y = alt.Y("median_hours_to_close:Q", title=t("chart.median_hours_to_close"), axis=axis("number"))
     bars = alt.Chart(d).mark_bar().encode(
         x=x, y=y,
-        color=alt.Color("label:N", title=t("sup_eff.col.grade"), scale=_scale(GRADE_COLORS, GRADE_COLORS, order),
-                        legend=None),
+        color=alt.Color("label:N", title=t("sup_eff.col.grade"), scale=scale, legend=None),
         tooltip=[tip("label:N", t("sup_eff.col.grade")),
                  tip("orders:Q", t("chart.orders"), "count"),
                  tip("median_hours_to_close:Q", t("chart.median_hours_to_close"), "number")],
@@ -552,15 +556,13 @@ def ratings_chart(trend: pd.DataFrame) -> alt.Chart:
 
     lg = lang()
     long = trend.melt(id_vars=["month"], value_vars=list(RATING_COLORS), var_name="rating", value_name="units")
-    long["label"] = [t(f"cln.rating.{x}") for x in long["rating"]]
+    long, order, scale = _translated(long, "rating", "cln.rating", RATING_COLORS, RATING_COLORS)
     long["month_label"] = [month_label(m, lg) for m in long["month"]]
-    order = [t(f"cln.rating.{x}") for x in RATING_COLORS]
     return (alt.Chart(long).mark_bar().encode(
         x=alt.X("month_label:O", title=t("cln.col.month"), sort=list(dict.fromkeys(long["month_label"])),
                 axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("units:Q", title=t("chart.units"), axis=axis("count")),
-        color=alt.Color("label:N", title=t("cln.col.rating"), sort=order,
-                        scale=_scale(RATING_COLORS, RATING_COLORS, order)),
+        color=alt.Color("label:N", title=t("cln.col.rating"), sort=order, scale=scale),
         order=alt.Order("order:Q"),
         tooltip=[tip("month_label:O", t("cln.col.month")),
                  tip("label:N", t("cln.col.rating")),
@@ -573,16 +575,14 @@ def unit_history_chart(months: pd.DataFrame) -> alt.Chart:
     from .bulletin import month_label
 
     lg = lang()
-    d = months.assign(month_label=[month_label(m, lg) for m in months["month"]],
-                      label=[t(f"cln.rating.{x}") for x in months["rating"]])
-    order = [t(f"cln.rating.{x}") for x in RATING_COLORS]
+    d, _, scale = _translated(months.assign(month_label=[month_label(m, lg) for m in months["month"]]),
+                              "rating", "cln.rating", RATING_COLORS, RATING_COLORS)
     low = max(0, min(60, int(d["score"].min()) // 10 * 10))
     x = alt.X("month_label:O", title=t("cln.col.month"), sort=list(d["month_label"]), axis=alt.Axis(labelAngle=-45))
     y = alt.Y("score:Q", title=t("chart.score"), scale=alt.Scale(domain=[low, 100]), axis=axis("number"))
     line = alt.Chart(d).mark_line(color=NEUTRAL).encode(x=x, y=y)
     points = alt.Chart(d).mark_point(filled=True, size=90).encode(
-        x=x, y=y, color=alt.Color("label:N", title=t("cln.col.rating"),
-                                  scale=_scale(RATING_COLORS, RATING_COLORS, order)),
+        x=x, y=y, color=alt.Color("label:N", title=t("cln.col.rating"), scale=scale),
         tooltip=[tip("month_label:O", t("cln.col.month")),
                  tip("score:Q", t("chart.score"), "number"),
                  tip("label:N", t("cln.col.rating")),
