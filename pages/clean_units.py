@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from data_access.core import audit
 from data_access.queries import clean_units
 from data_access.queries.clean_units import KINDS
-from ui import cards, charts, clean_review, data, fmt, lists, tables, urlstate
+from ui import cards, charts, clean_ranking, clean_review, data, fmt, lists, tables, urlstate
 from ui.auth import current_user
 from ui.bulletin import month_label
 from ui.frame import current_filter, no_regions, page_header
@@ -27,7 +26,6 @@ VIEW_ICONS = view_icons("clean")  # ui/views.py: the one list of views
 VIEWS = tuple(VIEW_ICONS)
 KIND_CHOICES = ("all", *KINDS)
 P = urlstate.Param
-UNITS = clean_review.UNIT_COLUMNS  # (ui/tables.py) each list of units picks its columns
 BY_KIND = [("kind_label", "cln.col.kind", "text"), ("units", "cln.col.units", "int"),
            ("eligible", "cln.col.eligible", "number", {"help": "cln.help.eligible"}),
            ("covered", "cln.col.covered", "number"), ("coverage", "cln.col.coverage", "pct")]
@@ -87,61 +85,6 @@ def kpis(review, units: int) -> None:
     c[5].metric(t("cln.kpi.named_ytd"), fmt.count(s.named_ytd, lg), help=t("cln.help.named_ytd"), border=True)
 
 
-def _unit_list(df, key: str, names: list[str], **kwargs) -> None:  # clicking a row opens the unit's history
-    lists.opening(df, key, "unit_code", "cln_unit", columns=tables.pick(UNITS, names), **kwargs)
-
-
-def ranking_view(review) -> None:
-    lg = lang()
-    st.subheader(t("cln.rank.title", month=month_label(review.month, lg),
-                   kind=clean_review.kind_label(review.kind, lg)))
-    st.caption(t("cln.help.ranking"))
-    if review.ranking.empty:
-        st.info(t("cln.rank.none"), icon=":material/info:")
-    else:
-        table = clean_review.display_frame(review.ranking, lg)
-        _unit_list(table, f"cln_rank_{review.month}_{review.kind or 'all'}",
-                   ["rank", "name", "kind_label", "place", "score", "rating_label", "prev_rank", "rank_change",
-                    "named_label", "note"], height=min(520, 38 + 35 * len(table)))
-        _download(review)
-    left, right = st.columns(2)
-    with left:
-        good = clean_review.display_frame(review.good, lg)
-        st.markdown(f"**{t('cln.good.title', n=fmt.count(len(good), lg))}**")
-        st.caption(t("cln.help.good"))
-        if not good.empty:
-            tables.show(good, tables.pick(UNITS, ["rank", "name", "kind_label", "place", "score"]),
-                        height=min(300, 38 + 35 * len(good)))
-    with right:
-        named = clean_review.display_frame(review.named, lg)
-        st.markdown(f"**{t('cln.named.title', n=fmt.count(len(named), lg))}**")
-        st.caption(t("cln.help.named"))
-        if named.empty:
-            st.success(t("cln.named.none"), icon=":material/check_circle:")
-        else:
-            tables.show(named, tables.pick(UNITS, ["name", "kind_label", "place", "score", "note"]))
-    if not review.unreviewed.empty:
-        with st.expander(t("cln.unreviewed.title", n=fmt.count(len(review.unreviewed), lg))):
-            st.caption(t("cln.help.unreviewed"))
-            _unit_list(clean_review.display_frame(review.unreviewed, lg),
-                       f"cln_unrev_{review.month}_{review.kind or 'all'}", ["name", "kind_label", "place", "applied_on"])
-
-
-def _download(review) -> None:
-    user = current_user()
-    lg = lang()
-    name = clean_review.file_name(review)
-
-    def made() -> bytes:
-        data.fresh(audit.record, "export", user=user, target=name, rows=len(review.ranking),
-                     detail={"format": "xlsx", "clean_review": {"month": review.month, "kind": review.kind,
-                                                                "region": review.region_code}})
-        return clean_review.review_workbook(review, lg)
-
-    st.download_button(t("cln.download"), made, file_name=name, icon=":material/table_view:", on_click="ignore",
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="cln_dl_xlsx")
-
-
 def units_view(f, month: str | None, kind: str | None) -> None:
     lg = lang()
     st.subheader(t("cln.kinds.title"))
@@ -174,7 +117,7 @@ def months_view(f, kind: str | None) -> None:
         st.success(t("cln.named.none_all"), icon=":material/check_circle:")
         return
     named = clean_review.display_frame(named, lg).assign(month=[month_label(m, lg) for m in named["month"]])
-    _unit_list(named, f"cln_named_{kind or 'all'}", ["month", "name", "kind_label", "place", "score", "note"])
+    clean_ranking.unit_list(named, f"cln_named_{kind or 'all'}", ["month", "name", "kind_label", "place", "score", "note"])
 
 
 def unit_card_view(f, code: str, kind: str | None) -> None:
@@ -211,7 +154,7 @@ def page() -> None:
     elif not months:
         st.info(t("cln.none_here" if not units else "cln.rank.none"), icon=":material/info:")
     show_view("clean", "cln_view", "cln", {  # a view with no data (no month picked, no months) draws nothing
-        "ranking": (lambda: ranking_view(review)) if review is not None else None,
+        "ranking": (lambda: clean_ranking.show(review)) if review is not None else None,
         "units": lambda: units_view(f, month, kind),
         "months": (lambda: months_view(f, kind)) if months else None,
     })

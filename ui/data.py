@@ -1,20 +1,13 @@
-"""The one way a page reaches data_access.
-
-A page names the ``data_access`` function that answers its question and passes its arguments (the engine is
-added here)::
+"""The one way a page reaches data_access: the page names the function that answers its question::
 
     cur, prev = data.get(overview.case_kpis_with_previous, f, now)   # cached, read replica
     detail = data.fresh(cases.case_detail, case_no, user, now=now)    # uncached, primary
     sid = data.write(orders.issue_supervision, user, order)          # primary, then every cache dropped
 
-:func:`get` keeps the cache key (the query's name and every argument, the filter by its fields, the user's
-scope included, so no session sees another's numbers), the choice of database (the read replica when one is
-configured, ``primary=True`` for what must show a write at once) and the loading state.  Cached answers expire
-on the refresh interval, so live data shows up within one interval.  A view that selects no cases (staffing,
-volunteers, assets, clean units, the ranking) takes ``f.scope`` (and ``f.period`` where it counts by date)
-instead of ``f``, so that its key is only what it reads::
-
-    w = data.get(staffing.grid_workload, f.scope, f.period, now)
+:func:`get` keeps the cache key (the query's name and every argument; a filter or scope by its fields, the
+user's jurisdiction included, so no session sees another's numbers), the database (the read replica when one
+is configured, ``primary=True`` for what must show a write at once) and the loading state.  Answers expire on
+the refresh interval, so live data shows up within one interval.
 """
 from __future__ import annotations
 
@@ -50,12 +43,7 @@ def _filter_key(f: CaseFilter):
     return items
 
 
-def _scope_key(s: Scope) -> str:
-    """A scope's cache key: its two codes (as :func:`_filter_key`, cheaper than hashing the dataclass)."""
-    return repr((s.scope_code, s.region_code))
-
-
-_KEYS = {CaseFilter: _filter_key, Scope: _scope_key}
+_KEYS = {CaseFilter: _filter_key, Scope: lambda s: repr((s.scope_code, s.region_code))}  # a scope: its two codes
 
 # Anything that takes more than about 200 ms shows that the page is working: Streamlit's spinner delay
 # (``DELAY_SECS``, 0.5 s) lowered here, the one place, for every spinner of the app.
