@@ -63,6 +63,12 @@ ASSET_STATUSES = ("planning", "renovating", "operating", "disposed", "suspended"
 CLEAN_UNIT_KINDS = ("organ", "village", "enterprise", "school", "hospital", "other")
 RATINGS = ("good", "fair", "poor")
 
+# The case log's numbering (docs/DATA_CONTRACT.md, "Rows written in the dashboard"): the source's events are
+# 1, 2, 3 … per case; the entries the dashboard writes (a supervision order's log entries) are APP_SEQ_BASE,
+# APP_SEQ_BASE + 1 … per case, a run of their own, so the two never collide and the source's next event is
+# always the one after its own last.
+APP_SEQ_BASE = 1_000_000
+
 # Case step timestamps in order; status k (index in STATUSES) means step k was the last entered.
 CASE_STEP_COLUMNS = ("reported_at", "accepted_at", "dispatched_at", "handled_at", "feedback_at", "closed_at")
 

@@ -3,6 +3,10 @@
 A write checks everything first (role, jurisdiction, case state, deadline, note) and raises
 :class:`WriteRefused` with a message naming the field; then the order and the case's event-log entry are
 written in one transaction, so either both rows exist or neither does.
+
+What the app writes never collides with the source's rows (docs/DATA_CONTRACT.md, "Rows written in the
+dashboard"): its log entries are numbered in their own run from ``APP_SEQ_BASE`` (the source's events keep
+1, 2, 3 …), and its order ids are ``DB`` + the issue time + 6 hex digits.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from data_access.core import audit, meta
 from data_access.core.access import User, clean_text, may_write
 from data_access.core.clock import now_local
+from data_access.core.contract import APP_SEQ_BASE
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
 from data_access.queries.cases import GRADES
@@ -60,8 +65,11 @@ def issue_refusal(user: User | None, case_status: str) -> str | None:
 
 
 def _next_seq(conn: Connection, case_no: str) -> int:
-    return (conn.execute(select(func.max(case_events.c.seq)).where(case_events.c.case_no == case_no))
-            .scalar_one() or 0) + 1
+    """The number of the app's next log entry of the case: its own run from APP_SEQ_BASE, apart from the source's
+    events 1, 2, 3 … (docs/DATA_CONTRACT.md, "Rows written in the dashboard")."""
+    last = conn.execute(select(func.max(case_events.c.seq))
+                        .where(case_events.c.case_no == case_no, case_events.c.seq >= APP_SEQ_BASE)).scalar_one()
+    return APP_SEQ_BASE if last is None else last + 1
 
 
 def _log(conn: Connection, case_no: str, at: datetime, action: str, user: User, org: str | None, note: str

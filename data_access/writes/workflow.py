@@ -2,7 +2,8 @@
 
 Each write is ONE transaction that checks the case and its state first (else :class:`WriteRefused`, field
 first, with a stable ``reason``; nothing is written), then updates the case's step columns, appends its
-``case_events`` row (next ``seq``), keeps the derived columns exact (ancestor codes, report month, due time,
+``case_events`` row (the next ``seq`` of the case's steps, 1, 2, 3 …: the app's own log entries are numbered
+apart, from contract.APP_SEQ_BASE), keeps the derived columns exact (ancestor codes, report month, due time,
 hours to close, closed late and late hours with the functions of data_access/core/derived.py that the loader
 calls too; the step hours, event counts and re-report flag through data_access.core.derive),
 refreshes the roll-up slices the case belongs to (summary.refresh_case_summary) and marks the data changed
@@ -40,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from data_access.core import derive, derived, meta, time_limits
 from data_access.core.clock import TZ
+from data_access.core.contract import APP_SEQ_BASE
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
 from data_access.core.regions import region_tree
 from data_access.core.rollups import refresh_case_summary
@@ -205,8 +207,10 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
                     f"{' or '.join(repr(s) for s in allowed)}",
                     "status", case_no=case_no, action=action, status=case["status"])
             move: _Move = plan(conn, case, at)
+            # the case's own steps: the source's run of events (the app's log entries, numbered from
+            # APP_SEQ_BASE, neither take a step's number nor hold its time back)
             last = conn.execute(select(func.max(case_events.c.at), func.max(case_events.c.seq))
-                                .where(case_events.c.case_no == case_no)).first()
+                                .where(case_events.c.case_no == case_no, case_events.c.seq < APP_SEQ_BASE)).first()
             last_at = max(x for x in (last[0], case["reported_at"]) if x is not None)
             if at < last_at:
                 raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
