@@ -71,3 +71,36 @@ def test_the_loader_checks_each_run(empty_engine, tmp_path):
         load_dataset(d, empty_engine, replace=True)
     assert f"case_events.csv:{len(rows) + 1} seq: case 'c08' starts at seq {APP_SEQ_BASE + 1}, not {APP_SEQ_BASE}" \
         in exc.value.problems[0]
+
+
+def test_the_upgrade_tells_the_app_rows_apart(empty_engine):
+    """A database of before the sync columns, where an order issued in the app took the case's next number and
+    the source's next step the one after: the upgrade marks the order 'app', moves its entries to the app's run
+    and closes the source's run up again; nothing else changes."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from data_access.core.db import alembic_config
+
+    load_dataset(METRICS, empty_engine)
+    cfg = alembic_config(empty_engine)
+    command.downgrade(cfg, "0010")
+    sid = "DB20260320120000ABC123"
+    with empty_engine.begin() as conn:   # as the code of revision 0010 wrote them
+        conn.execute(text("INSERT INTO supervisions (supervision_id, case_no, grade, issued_by, issued_at, deadline, "
+                          "note, issued_by_name) VALUES (:s, 'c06', 'red', '100', '2026-03-20 12:00:00', "
+                          "'2026-03-25 00:00:00', '请加快', '测试领导')"), {"s": sid})
+        for seq, at, action, note in ((5, "2026-03-20 12:00:00", "supervise", "[red] 请加快"),
+                                      (6, "2026-03-20 13:00:00", "feedback", None),
+                                      (7, "2026-03-20 14:00:00", "note", f"督办已办结 / supervision resolved: {sid}")):
+            conn.execute(text("INSERT INTO case_events (case_no, seq, at, action, note) "
+                              "VALUES ('c06', :seq, :at, :action, :note)"),
+                         {"seq": seq, "at": at, "action": action, "note": note})
+    command.upgrade(cfg, "head")
+    assert events_of(empty_engine, "c06") == [
+        (1, "report"), (2, "accept"), (3, "dispatch"), (4, "handle"), (5, "feedback"),
+        (APP_SEQ_BASE, "supervise"), (APP_SEQ_BASE + 1, "note")]
+    with empty_engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT supervision_id, origin FROM supervisions")).all()) == \
+            {"SV1": "source", sid: "app"}
+        assert conn.execute(text("SELECT count(*) FROM case_events")).scalar_one() == 41 + 3

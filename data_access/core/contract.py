@@ -55,6 +55,7 @@ ACTIVITY_KINDS = ("patrol", "anti_fraud", "mediation", "publicity", "epidemic", 
 EVENT_ACTIONS = ("report", "accept", "dispatch", "handle", "feedback", "close", "return", "reassign",
                  "escalate", "supervise", "reopen", "note")
 SUPERVISION_GRADES = ("normal", "yellow", "red")
+ORIGINS = ("source", "app")   # who wrote a supervision order: the source platform or the dashboard
 ASSET_KINDS = ("land", "house", "historic_building", "state_asset", "factory", "shoreline", "mixed")
 ASSET_UNITS = ("mu", "building", "item", "m", "m2")
 DISPOSAL_MODES = ("use", "sell", "lease", "finance")
@@ -129,6 +130,7 @@ FILES: tuple[FileSpec, ...] = (
         Col("supervision_id", required=True), Col("case_no", required=True), _e("grade", SUPERVISION_GRADES),
         Col("issued_by", required=True), Col("issued_at", "ts", required=True),
         Col("deadline", "ts", required=True), Col("resolved_at", "ts"), Col("note"), Col("issued_by_name"),
+        Col("origin", "enum", enum=ORIGINS, default="source"),
     ), optional=True, key=("supervision_id",)),
     FileSpec("asset_projects.csv", "asset_projects", (
         Col("project_code", required=True), Col("name", required=True), Col("region_code", required=True),

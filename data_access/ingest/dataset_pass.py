@@ -15,7 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from data_access.core import schema
 from data_access.core.contract import FILES, FileSpec
+from data_access.core.schema import stamp_columns
 from data_access.ingest.case_rules import DatasetRules
 from data_access.ingest.converting import compile_converter
 from data_access.ingest.reading import (
@@ -35,10 +37,13 @@ Progress = Callable[[float, str], None]
 class DatasetPass:
     """State of one validation/load run over a dataset folder."""
 
-    def __init__(self, source_dir: Path, conn: Connection | None, progress: Progress | None):
+    def __init__(self, source_dir: Path, conn: Connection | None, progress: Progress | None,
+                 stamps: dict[str, str] | None = None):
         self.dir = Path(source_dir)
         self.conn = conn
         self.progress = progress
+        # the sync columns' values of every row written ({"produced_at": …, "changed_at": …} as stored text)
+        self.stamps = stamps or {}
         self.report = Report()
         self.rules = DatasetRules(self.report)
         self.counts: dict[str, int] = {}
@@ -123,7 +128,11 @@ class DatasetPass:
         convert = compile_converter(spec, pos, report)
         rule = self.rules.rule(spec.table)
         self.rules.start_file(spec)
-        writer = Writer(None if self.db_failed else self.conn, spec.table, self.rules.columns(spec))
+        cols, extra = self.rules.columns(spec), ()
+        if self.stamps:
+            names = stamp_columns(schema.metadata.tables[spec.table])
+            cols, extra = cols + list(names), tuple(self.stamps[n] for n in names)
+        writer = Writer(None if self.db_failed else self.conn, spec.table, cols, extra)
         write = writer.write
         csv_reader = reader.reader
         every = PROGRESS_EVERY

@@ -6,7 +6,8 @@ written in one transaction, so either both rows exist or neither does.
 
 What the app writes never collides with the source's rows (docs/DATA_CONTRACT.md, "Rows written in the
 dashboard"): its log entries are numbered in their own run from ``APP_SEQ_BASE`` (the source's events keep
-1, 2, 3 …), and its order ids are ``DB`` + the issue time + 6 hex digits.
+1, 2, 3 …), and its orders have ``origin`` 'app' and ids ``DB`` + the issue time + 6 hex digits.  Rows written
+here carry the time of the write as their row time (``produced_at``) and ``changed_at``.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from data_access.core import audit, meta
 from data_access.core.access import User, clean_text, may_write
-from data_access.core.clock import now_local
+from data_access.core.clock import now_local, wall_now
 from data_access.core.contract import APP_SEQ_BASE
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
@@ -75,7 +76,7 @@ def _next_seq(conn: Connection, case_no: str) -> int:
 def _log(conn: Connection, case_no: str, at: datetime, action: str, user: User, org: str | None, note: str
          ) -> None:
     conn.execute(insert(case_events).values(case_no=case_no, seq=_next_seq(conn, case_no), at=at, action=action,
-                                            actor=user.name, org_code=org, note=note))
+                                            actor=user.name, org_code=org, note=note, changed_at=wall_now()))
 
 
 def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder,
@@ -105,7 +106,8 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
             issuer = user.scope_code or case["city_code"]
             conn.execute(insert(supervisions).values(
                 supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
-                deadline=deadline, note=note, issued_by_name=user.name))
+                deadline=deadline, note=note, issued_by_name=user.name, origin="app",
+                produced_at=wall_now(), changed_at=wall_now()))
             _log(conn, order.case_no, now, "supervise", user, issuer, f"[{order.grade}] {note}")
             audit.record(conn, "write", user=user, target=order.case_no,
                          detail={"action": "issue_supervision", "supervision_id": sid, "grade": order.grade,
@@ -134,7 +136,7 @@ def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, 
                                     id=supervision_id)
             done = conn.execute(update(supervisions).where(
                 and_(supervisions.c.supervision_id == supervision_id, supervisions.c.resolved_at.is_(None))
-            ).values(resolved_at=now)).rowcount
+            ).values(resolved_at=now, produced_at=wall_now(), changed_at=wall_now())).rowcount
             if done != 1:
                 raise WriteRefused(f"supervision_id: {supervision_id} was already resolved", "order_resolved",
                                     id=supervision_id)

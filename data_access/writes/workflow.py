@@ -40,7 +40,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_access.core import derive, derived, meta, time_limits
-from data_access.core.clock import TZ
+from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import APP_SEQ_BASE
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
 from data_access.core.regions import region_tree
@@ -93,6 +93,12 @@ def _local(at: datetime) -> datetime:
     return at.replace(tzinfo=None, microsecond=0)
 
 
+def _stamps() -> dict[str, datetime]:
+    """The sync columns of a row written now (schema.SYNC_STAMP_COLUMNS: the row time and the time written)."""
+    now = wall_now()
+    return {"produced_at": now, "changed_at": now}
+
+
 @contextmanager
 def _transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction; on SQLite taken with BEGIN IMMEDIATE (the write lock first, then the reads)."""
@@ -131,10 +137,11 @@ def report_case(engine: Engine, c: NewCase) -> None:
                 status="reported", reported_at=reported,
                 due_at=time_limits.due_at_for(conn, c.category, reported, float(limit)),
                 source_due_at=derived.calendar_due_at(reported, float(limit)),
-                on_the_spot=False, report_month=month, **anc,
+                on_the_spot=False, report_month=month, **anc, **_stamps(),
             ))
             conn.execute(insert(case_events).values(case_no=c.case_no, seq=1, at=reported, action="report",
-                                                    actor=c.actor, org_code=c.grid_code))
+                                                    actor=c.actor, org_code=c.grid_code,
+                                                    changed_at=_stamps()["changed_at"]))
             derive.derive_step_hours(conn, [c.case_no])
             slices = {(month, anc["county_code"], anc["township_code"])}
             if c.reporter_phone:
@@ -218,12 +225,12 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
                                    at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
             done = conn.execute(update(cases).where(cases.c.case_no == case_no,
                                                     cases.c.status == case["status"])
-                                .values(**move.values)).rowcount
+                                .values(**move.values, **_stamps())).rowcount
             if done != 1:
                 raise _conflict(case_no)
             conn.execute(insert(case_events).values(case_no=case_no, seq=(last[1] or 0) + 1, at=at,
                                                     action=move.action, actor=actor, org_code=move.org_code,
-                                                    note=move.note))
+                                                    note=move.note, changed_at=_stamps()["changed_at"]))
             derive.derive_step_hours(conn, [case_no])
             if move.recount:
                 derive.derive_event_counts(conn, [case_no])
