@@ -191,15 +191,15 @@ class DatasetRules(ReferenceRules):
             reasons = []
             app = seq >= base
             first = base if app else 1
-            run = ("the dashboard's entries run {0}, {1} … without gaps".format(base, base + 1) if app
+            run = (f"the dashboard's entries run {base}, {base + 1} … without gaps" if app
                    else "the sequence must run 1, 2, 3 … without gaps")
             if seq != (first if pseq is None else pseq + 1):
                 reasons.append(("seq", f"{seq} follows {pseq} for case '{case_no}': {run}" if pseq is not None
                                 else f"case '{case_no}' starts at seq {seq}, not {first}"
                                      + (" (the dashboard's entries)" if app else "")))
             if pat is not None and _ts_text(at) < _ts_text(pat):
-                reasons.append(("at", f"{_ts_text(at)} is earlier than event seq {pseq} "
-                                      f"at {_ts_text(pat)} of the same case"))
+                reasons.append(("at", (f"{_ts_text(at)} is earlier than event seq {pseq} "
+                                       f"at {_ts_text(pat)} of the same case")))
             bad[(case_no, int(seq))] = reasons
         reader = Reader(events_csv)
         try:

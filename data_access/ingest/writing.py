@@ -155,7 +155,8 @@ def stamp(conn: Connection, source_dir: Path) -> None:
     """Record when and from which folder the data was loaded (``data_meta``)."""
     meta = schema.data_meta
     now = datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
-    conn.execute(delete(meta).where(meta.c.key.in_(["loaded_at", "source"])))
+    # tree_at: a batch's change of the region tree (ingest/sync.py), replaced by the load's tree
+    conn.execute(delete(meta).where(meta.c.key.in_(["loaded_at", "source", "tree_at"])))
     conn.execute(insert(meta), [{"key": "loaded_at", "value": now},
                                 {"key": "source", "value": source_dir.resolve().name}])
     # A load replaces the data: one-click demo accounts only come back through the sample-data builder.
