@@ -517,3 +517,43 @@ def test_cli_sync_and_status(tmp_path):
     r = _cli("status", url=url)
     assert r.returncode == 3 and "STALE" in r.stderr
     assert _cli("status", url=url, env={"GOV_SYNC_STALE_MINUTES": "180"}).returncode == 0
+
+
+def test_load_replace_keeps_the_orders_issued_in_the_app(loaded_engine, tmp_path):
+    from data_access.ingest.exporter import export_dataset
+
+    sid = orders.issue_supervision(loaded_engine, LEADER, orders.SupervisionOrder(
+        "c06", "red", datetime(2026, 3, 25), "请加快"), now=NOW)
+    orders.resolve_supervision(loaded_engine, LEADER, sid, now=datetime(2026, 3, 20, 14, 0))
+    orders.issue_supervision(loaded_engine, LEADER, orders.SupervisionOrder(
+        "c07", "normal", datetime(2026, 3, 26), "请跟进"), now=NOW)
+
+    def app_rows():
+        with loaded_engine.connect() as conn:
+            return (conn.execute(text("SELECT supervision_id, case_no, grade, origin, resolved_at IS NOT NULL "
+                                      "FROM supervisions ORDER BY supervision_id")).all(),
+                    conn.execute(text(f"SELECT case_no, seq, action FROM case_events WHERE seq >= {APP_SEQ_BASE} "
+                                      "ORDER BY case_no, seq")).all())
+
+    kept = app_rows()
+    assert len(kept[0]) == 3 and len(kept[1]) == 3
+    load_dataset(METRICS, loaded_engine, replace=True)   # the next day's export of the source
+    assert app_rows() == kept
+    assert events_of(loaded_engine, "c06")[-2:] == [(APP_SEQ_BASE, "supervise"), (APP_SEQ_BASE + 1, "note")]
+    # an export of this database holds them too: loaded again, they are there once, still the app's
+    export_dataset(loaded_engine, tmp_path / "export")
+    load_dataset(tmp_path / "export", loaded_engine, replace=True)
+    assert app_rows() == kept
+    # a dataset without c07: refused, naming the order on it; nothing changed
+    d = tmp_path / "without"
+    shutil.copytree(METRICS, d)
+    for name in ("cases.csv", "case_events.csv"):
+        h, rows = read_csv(d / name)
+        write_csv(d / name, h, [r for r in rows if r[0] != "c07"])
+    before = contents(loaded_engine)
+    with pytest.raises(DatasetInvalid) as exc:
+        load_dataset(d, loaded_engine, replace=True)
+    (problem,) = exc.value.problems
+    assert problem.startswith("cases.csv case_no: case 'c07' is not in this dataset, but the supervision order 'DB")
+    assert "the load is refused so that the order is not dropped" in problem
+    assert contents(loaded_engine) == before and app_rows() == kept

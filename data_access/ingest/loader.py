@@ -19,7 +19,9 @@ Timestamps are stored as naive Asia/Shanghai local time; an offset other than
 Every row loaded gets its row time (``produced_at``: the folder's ``batch.json`` produced_at if it has one,
 else the time of the load) and ``changed_at`` (the time of the load), and the load is logged in
 ``sync_batches``, so that later batches (ingest/sync.py) never let an older row overwrite a newer one
-(docs/DATA_CONTRACT.md, "Batches and incremental sync").
+(docs/DATA_CONTRACT.md, "Batches and incremental sync").  A replacing load keeps what the dashboard wrote:
+its supervision orders and their log entries are put back over the new data (ingest/app_rows.py), or the
+load is refused naming each order whose case the new data lacks.
 
 The parts, in data_access/ingest/:
 
@@ -53,7 +55,7 @@ from data_access.core.rollups import rebuild_all_summaries
 from data_access.core.schema import sync_deletions
 from data_access.core.search import resume_text_index, suspend_text_index
 from data_access.core.time_limits import apply_rules
-from data_access.ingest import writing
+from data_access.ingest import app_rows, writing
 from data_access.ingest.batch import BATCH_JSON, BatchInfo, read_batch_json
 from data_access.ingest.converting import parse_ts
 from data_access.ingest.dataset_pass import DatasetPass, Progress
@@ -124,18 +126,27 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                     conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
                 # the search index is filled once after the load, not row by row (nor emptied row by row)
                 text_index = suspend_text_index(conn)
+                kept = app_rows.AppRows()
                 if writing.has_data(conn):
                     if not replace:
                         raise DatabaseNotEmpty(
                             "the database already holds data; load with replace to overwrite it")
                     if progress:
                         progress(0.0, "removing the existing data")
+                    kept = app_rows.take(conn)   # the app's orders and log entries, put back below
                     writing.clear(conn)
                 dropped = writing.drop_bulk_indexes(conn)
                 load = DatasetPass(source_dir, conn, progress,
                                    {"produced_at": _ts(produced_at), "changed_at": _ts(loaded_at)})
                 load.run()
                 report = load.report
+                if report.problems:
+                    raise DatasetInvalid(report.problems, report.warnings)
+                app_rows.put_back(conn, kept, report)
+                if kept.entries and not report.problems:
+                    report.start("case_events.csv")
+                    load.rules.check_event_sequences(conn, source_dir / "case_events.csv",
+                                                     sorted({r["case_no"] for r in kept.entries}))
                 if report.problems:
                     raise DatasetInvalid(report.problems, report.warnings)
                 if progress:
@@ -188,6 +199,8 @@ def load_dataset(source_dir: Path, engine: Engine, *, replace: bool = False,
 
     Raises :class:`DatabaseNotEmpty` when the database holds data and ``replace``
     is false (nothing written), :class:`DatasetInvalid` on any problem (rolled back).
+    ``replace`` keeps the orders issued in the dashboard and their log entries (or refuses, naming each
+    whose case the dataset lacks); accounts, the audit log and time-limit settings are never touched.
     """
     return _run_in_transaction(source_dir, engine, replace=replace, commit=True, progress=progress)
 
