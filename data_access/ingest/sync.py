@@ -594,6 +594,9 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
                 conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                # the roll-up slices are refreshed by the same few statements run once a slice (executemany):
+                # planned once and reused (the app's connections plan every execution: db.make_engine)
+                conn.exec_driver_sql("SET LOCAL plan_cache_mode = auto")
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYNC_LOCK_KEY})
             prior = batches.find(conn, info.batch_id)
             if prior is not None and prior.status in ("applied", "loaded"):
