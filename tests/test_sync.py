@@ -109,6 +109,7 @@ def test_the_upgrade_tells_the_app_rows_apart(empty_engine):
         assert dict(conn.execute(text("SELECT supervision_id, origin FROM supervisions")).all()) == \
             {"SV1": "source", sid: "app"}
         assert conn.execute(text("SELECT count(*) FROM case_events")).scalar_one() == 41 + 3
+        assert conn.execute(text("SELECT kind, status, source FROM sync_batches")).one() == ("load", "loaded", "metrics")
 
 
 

@@ -6,6 +6,7 @@
   ``changed_at`` (when the row was last written here) on every table of the dataset; ``case_events`` gets
   ``changed_at`` only (events are appended, never replaced).  Existing rows keep NULL: older than any batch.
 - ``supervisions.origin``: 'app' for the orders issued in the dashboard, 'source' for the others.
+- the load the database holds (data_meta ``loaded_at``) becomes the first entry of the batch log.
 
 Existing data is brought up to date: the orders the dashboard issued (ids ``DB`` + 14 digits of the issue
 time + 6 hex digits, as writes/orders.py makes them; the sample data's source orders are ``DB`` + 7 digits)
@@ -18,6 +19,8 @@ Revision ID: 0011
 Revises: 0010
 """
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
@@ -72,6 +75,26 @@ def upgrade() -> None:
     op.add_column("supervisions", sa.Column("origin", sa.String(8), nullable=False,
                                             server_default=sa.text("'source'")))
     _mark_app_rows(op.get_bind())
+    _log_the_last_load(op.get_bind())
+
+
+def _log_the_last_load(bind) -> None:
+    """The load the database holds, as the first entry of the batch log (``status`` starts from it)."""
+    meta = sa.table("data_meta", sa.column("key"), sa.column("value"))
+    found = dict(bind.execute(sa.select(meta.c.key, meta.c.value)
+                              .where(meta.c.key.in_(("loaded_at", "source")))).all())
+    if not found.get("loaded_at"):
+        return
+    at = datetime.fromisoformat(found["loaded_at"])
+    if at.tzinfo is not None:
+        at = at.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    at = at.replace(microsecond=0)
+    log = sa.table("sync_batches", sa.column("batch_id"), sa.column("kind"), sa.column("produced_at", Timestamp),
+                   sa.column("applied_at", Timestamp), sa.column("rows", sa.Integer), sa.column("status"),
+                   sa.column("source"), sa.column("report"))
+    bind.execute(log.insert().values(batch_id=f"load-{at:%Y%m%dT%H%M%S}", kind="load", produced_at=at,
+                                     applied_at=at, rows=0, status="loaded", source=found.get("source"),
+                                     report="loaded before the batch log existed (revision 0011)"))
 
 
 def _mark_app_rows(bind) -> None:
