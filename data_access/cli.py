@@ -1,7 +1,8 @@
-"""Command line: ``python -m data_access [--db URL] {init,check,load,export,users} …``.
+"""Command line: ``python -m data_access [--db URL] {init,check,load,sync,status,export,users,time-limits} …``.
 
-Exit codes: 0 done; 1 the dataset is invalid (each problem printed, nothing
-written); 2 the database already holds data (load with --replace).
+Exit codes: 0 done (a batch applied before: nothing to do); 1 the dataset or batch is invalid (each problem
+printed, nothing written); 2 the database already holds data (load with --replace); 3 (status) no batch for
+longer than GOV_SYNC_STALE_MINUTES.
 Subcommands are registered in :func:`build_parser`; add new ones there.
 """
 from __future__ import annotations
@@ -91,6 +92,66 @@ def cmd_export(args) -> int:
     for table, n in counts.items():
         print(f"  {table:<22}  {n:>10,}")
     print(f"exported {sum(counts.values()):,} rows to {args.dir} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def cmd_sync(args) -> int:
+    from data_access.ingest.sync import BatchRefused, sync_batch
+
+    try:
+        result = sync_batch(Path(args.dir), _engine(args))
+    except BatchRefused as exc:
+        for w in exc.warnings:
+            print(f"warning: {w}")
+        _print_problems(exc.problems)
+        print(f"{args.dir}: {len(exc.problems)} problem(s); the batch was refused, nothing was applied, "
+              "the database is unchanged", file=sys.stderr)
+        return 1
+    if result.already_applied:
+        print(f"batch {result.batch_id} was applied already ({result.applied_at:%Y-%m-%d %H:%M:%S}); "
+              "nothing changed")
+        return 0
+    for w in result.warnings:
+        print(f"warning: {w}")
+    width = max((len(t) for t in result.counts), default=0)
+    for table, c in result.counts.items():
+        parts = [f"{n:,} {what}" for what, n in vars(c).items() if n]
+        print(f"  {table:<{width}}  {', '.join(parts) or 'nothing'}")
+    print(f"applied batch {result.batch_id} (produced {result.produced_at:%Y-%m-%d %H:%M:%S}): "
+          f"{result.rows:,} rows, {result.cases_touched:,} cases followed in {result.slices:,} roll-up slices, "
+          f"in {result.seconds:.2f} s")
+    return 0
+
+
+EXIT_STALE = 3
+
+
+def cmd_status(args) -> int:
+    from data_access.core import batches
+
+    engine = _engine(args)
+    last = batches.last_batch(engine)
+    limit = batches.stale_minutes()
+    if last is None:
+        print("no batch applied and no dataset loaded yet")
+    else:
+        what = "batch" if last.kind == "batch" else "full load"
+        print(f"last {what}: {last.batch_id}  produced {last.produced_at:%Y-%m-%d %H:%M:%S}  "
+              f"applied {last.applied_at:%Y-%m-%d %H:%M:%S}  rows {last.rows:,}")
+        print(f"minutes since: {last.minutes_ago():.1f} (stale after {limit:g}: GOV_SYNC_STALE_MINUTES)")
+    rejected = batches.rejected_batches(engine)
+    if rejected:
+        print(f"rejected batches: {len(rejected)}")
+        for r in rejected:
+            first = (r.report or "").splitlines()
+            more = f" (and {len(first) - 1} more problem(s))" if len(first) > 1 else ""
+            print(f"  {r.batch_id}  produced {r.produced_at:%Y-%m-%d %H:%M:%S}  refused "
+                  f"{r.applied_at:%Y-%m-%d %H:%M:%S}: {first[0] if first else ''}{more}")
+    else:
+        print("rejected batches: none")
+    if batches.is_stale(last):
+        print("STALE: no batch for longer than GOV_SYNC_STALE_MINUTES", file=sys.stderr)
+        return EXIT_STALE
     return 0
 
 
@@ -207,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="write the database as a dataset folder")
     p.add_argument("dir", help="target folder (created if missing; files overwritten)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("sync", help="check a batch of the source's changes and apply it in one transaction")
+    p.add_argument("dir", help="batch folder: changed rows of the format's files, batch.json, deletions.csv")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("status", help="the last batch applied and the refused ones; exit code 3 when stale")
+    p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("users", help="manage the accounts that may sign in")
     us = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -55,6 +55,7 @@ ACTIVITY_KINDS = ("patrol", "anti_fraud", "mediation", "publicity", "epidemic", 
 EVENT_ACTIONS = ("report", "accept", "dispatch", "handle", "feedback", "close", "return", "reassign",
                  "escalate", "supervise", "reopen", "note")
 SUPERVISION_GRADES = ("normal", "yellow", "red")
+ORIGINS = ("source", "app")   # who wrote a supervision order: the source platform or the dashboard
 ASSET_KINDS = ("land", "house", "historic_building", "state_asset", "factory", "shoreline", "mixed")
 ASSET_UNITS = ("mu", "building", "item", "m", "m2")
 DISPOSAL_MODES = ("use", "sell", "lease", "finance")
@@ -62,6 +63,12 @@ OPERATING_MODELS = ("self_operated", "fixed_rent", "guaranteed_plus_share", "sal
 ASSET_STATUSES = ("planning", "renovating", "operating", "disposed", "suspended")
 CLEAN_UNIT_KINDS = ("organ", "village", "enterprise", "school", "hospital", "other")
 RATINGS = ("good", "fair", "poor")
+
+# The case log's numbering (docs/DATA_CONTRACT.md, "Rows written in the dashboard"): the source's events are
+# 1, 2, 3 … per case; the entries the dashboard writes (a supervision order's log entries) are APP_SEQ_BASE,
+# APP_SEQ_BASE + 1 … per case, a run of their own, so the two never collide and the source's next event is
+# always the one after its own last.
+APP_SEQ_BASE = 1_000_000
 
 # Case step timestamps in order; status k (index in STATUSES) means step k was the last entered.
 CASE_STEP_COLUMNS = ("reported_at", "accepted_at", "dispatched_at", "handled_at", "feedback_at", "closed_at")
@@ -123,6 +130,7 @@ FILES: tuple[FileSpec, ...] = (
         Col("supervision_id", required=True), Col("case_no", required=True), _e("grade", SUPERVISION_GRADES),
         Col("issued_by", required=True), Col("issued_at", "ts", required=True),
         Col("deadline", "ts", required=True), Col("resolved_at", "ts"), Col("note"), Col("issued_by_name"),
+        Col("origin", "enum", enum=ORIGINS, default="source"),
     ), optional=True, key=("supervision_id",)),
     FileSpec("asset_projects.csv", "asset_projects", (
         Col("project_code", required=True), Col("name", required=True), Col("region_code", required=True),

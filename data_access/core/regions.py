@@ -77,9 +77,11 @@ _lock = threading.Lock()
 
 
 def data_version(engine: Engine) -> str | None:
-    """Changes whenever a dataset is loaded (the tree changes only then; case writes leave it alone)."""
+    """Changes whenever the tree may have changed: a dataset loaded, or a batch that changed regions or grids
+    (``tree_at``, data_access/ingest/sync.py); case writes leave it alone."""
     with engine.connect() as conn:
-        return conn.execute(select(data_meta.c.value).where(data_meta.c.key == "loaded_at")).scalar_one_or_none()
+        return conn.execute(select(func.max(data_meta.c.value))
+                            .where(data_meta.c.key.in_(("loaded_at", "tree_at")))).scalar_one_or_none()
 
 
 def region_tree(engine: Engine) -> RegionTree:

@@ -267,6 +267,9 @@ supervisions = Table(
     Column("resolved_at", Timestamp),
     Column("note", Text),
     Column("issued_by_name", Text),  # the official who issued it (written by the dashboard; optional in files)
+    # 'app': issued in the dashboard (its id DB + time + hex, its log entries seq >= contract.APP_SEQ_BASE);
+    # 'source': the source platform's.  A batch never changes an app order; load --replace keeps them.
+    Column("origin", String(8), nullable=False, server_default=text("'source'")),
     # Open orders, nearest deadline first (the supervision list).
     Index("ix_supervisions_open", "deadline", sqlite_where=text("resolved_at IS NULL"),
           postgresql_where=text("resolved_at IS NULL")),
@@ -492,6 +495,42 @@ audit_log = Table(
     Index("ix_audit_log_username", "username", "at"),
 )
 
+# --- incremental sync (docs/DATA_CONTRACT.md, "Batches and incremental sync") -------------------------
+
+# Every batch applied or rejected, and every full load (data_access/ingest/sync.py, loader.py).
+sync_batches = Table(
+    "sync_batches",
+    metadata,
+    Column("batch_id", String(128), primary_key=True),
+    Column("kind", String(8), nullable=False),  # 'batch' (sync) or 'load' (a full load)
+    Column("produced_at", Timestamp, nullable=False),  # the source's time of the batch (a load: see loader.py)
+    Column("applied_at", Timestamp, nullable=False),  # when it was applied or refused here (wall clock)
+    Column("rows", Integer, nullable=False, server_default=text("0")),  # rows written (0 when refused)
+    Column("status", String(8), nullable=False),  # 'applied', 'loaded', 'rejected'
+    Column("source", Text),  # the folder's name
+    Column("report", Text),  # what it did (counts, rows skipped as older) or every problem, one a line
+    Index("ix_sync_batches_applied", "applied_at"),
+)
+
+# Rows a batch deleted (deletions.csv): an older batch's row never brings them back, and a later export of the
+# changes since a time can carry the deletion on.
+sync_deletions = Table(
+    "sync_deletions",
+    metadata,
+    Column("table_name", String(32), primary_key=True),
+    Column("row_key", Text, primary_key=True),  # the key as deletions.csv writes it (compound: parts joined by |)
+    Column("produced_at", Timestamp, nullable=False),
+    Column("deleted_at", Timestamp, nullable=False),
+)
+
+# The sync columns of the dataset's tables, added to each below:
+# - ``produced_at``: the row time of what last wrote the row (a batch's produced_at; a full load's batch.json
+#   produced_at, else the time of the load; a write in the dashboard: its time).  A batch row older than it is
+#   skipped.  NULL for rows loaded before these columns existed: older than any batch.
+# - ``changed_at``: when the row was last written in this database (wall clock): the rows changed since a time.
+# Events are only ever appended (a batch compares an event by content, never by time): ``changed_at`` only.
+SYNC_STAMP_COLUMNS = ("produced_at", "changed_at")
+
 DATASET_TABLES = [
     regions,
     grids,
@@ -508,3 +547,14 @@ DATASET_TABLES = [
     clean_units,
     clean_unit_reviews,
 ]
+
+
+def stamp_columns(table: Table) -> tuple[str, ...]:
+    """The sync columns of a dataset table (SYNC_STAMP_COLUMNS; ``case_events``: ``changed_at`` only)."""
+    return ("changed_at",) if table.name == "case_events" else SYNC_STAMP_COLUMNS
+
+
+for _t in DATASET_TABLES:
+    for _name in stamp_columns(_t):
+        _t.append_column(Column(_name, Timestamp))
+del _t, _name

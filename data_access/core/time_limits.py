@@ -257,14 +257,27 @@ def _derived_values(new_due) -> dict:
     }
 
 
-def apply_rules(conn: Connection, categories_: Sequence[str] | None = None) -> int:
+def apply_rules(conn: Connection, categories_: Sequence[str] | None = None,
+                case_nos: Sequence[str] | None = None) -> int:
     """Set ``cases.due_at`` (and ``closed_late``, ``late_hours``) of the categories ``categories_`` (all when
-    None) from their rules, in the caller's transaction; returns the number of cases changed.
+    None) from their rules, in the caller's transaction; returns the number of cases changed.  ``case_nos``:
+    only those cases (a batch applied by the sync: the cases it touched), in chunks.
 
     Working-day categories get the working-day deadline of their report date; the others get the
     dataset's due time back (``source_due_at``; cases without one are left alone).  Set-based: one UPDATE
     for the calendar-hours categories, and one UPDATE … FROM a temporary table of the deadlines per
     (category, report date) for the working-day ones.  The summaries are not rebuilt here."""
+    if case_nos is not None:
+        nos = sorted(set(case_nos))
+        return sum(_apply_rules(conn, categories_, cases.c.case_no.in_(nos[i:i + _CHUNK]))
+                   for i in range(0, len(nos), _CHUNK))
+    return _apply_rules(conn, categories_, None)
+
+
+_CHUNK = 5000
+
+
+def _apply_rules(conn: Connection, categories_: Sequence[str] | None, only) -> int:
     configured = rules(conn)
     if categories_ is None:
         wanted = list(conn.execute(select(categories.c.code)).scalars())
@@ -275,21 +288,21 @@ def apply_rules(conn: Connection, categories_: Sequence[str] | None = None) -> i
     by_hours = [c for c in wanted if c not in working]
     changed = 0
     if by_hours:
-        res = conn.execute(
-            update(cases)
-            .where(cases.c.category.in_(by_hours), cases.c.source_due_at.is_not(None),
-                   cases.c.due_at != cases.c.source_due_at)
-            .values(**_derived_values(cases.c.source_due_at)))
+        stmt = (update(cases)
+                .where(cases.c.category.in_(by_hours), cases.c.source_due_at.is_not(None),
+                       cases.c.due_at != cases.c.source_due_at)
+                .values(**_derived_values(cases.c.source_due_at)))
+        res = conn.execute(stmt if only is None else stmt.where(only))
         changed += max(res.rowcount, 0)
     if working:
-        changed += _apply_working_days(conn, working)
+        changed += _apply_working_days(conn, working, only)
     return changed
 
 
-def _apply_working_days(conn: Connection, working: dict[str, int]) -> int:
-    span = conn.execute(
-        select(cases.c.category, func.min(cases.c.reported_at), func.max(cases.c.reported_at))
-        .where(cases.c.category.in_(list(working))).group_by(cases.c.category)).all()
+def _apply_working_days(conn: Connection, working: dict[str, int], only=None) -> int:
+    span_q = (select(cases.c.category, func.min(cases.c.reported_at), func.max(cases.c.reported_at))
+              .where(cases.c.category.in_(list(working))).group_by(cases.c.category))
+    span = conn.execute(span_q if only is None else span_q.where(only)).all()
     if not span:
         return 0
     rows: list[dict] = []
@@ -312,11 +325,11 @@ def _apply_working_days(conn: Connection, working: dict[str, int]) -> int:
     if conn.dialect.name == "postgresql":
         conn.execute(text(f"ANALYZE {_deadlines.name}"))  # temporary tables get no statistics otherwise
     t = _deadlines.c
-    res = conn.execute(
-        update(cases)
-        .where(cases.c.category == t.category, func.date(cases.c.reported_at) == t.day,
-               cases.c.due_at != t.due_at)
-        .values(**_derived_values(t.due_at)))
+    stmt = (update(cases)
+            .where(cases.c.category == t.category, func.date(cases.c.reported_at) == t.day,
+                   cases.c.due_at != t.due_at)
+            .values(**_derived_values(t.due_at)))
+    res = conn.execute(stmt if only is None else stmt.where(only))
     _deadlines.drop(conn)
     return max(res.rowcount, 0)
 

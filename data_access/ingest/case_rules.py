@@ -8,12 +8,13 @@ SQL once the events are in (:meth:`DatasetRules.check_event_sequences`): the fil
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
-from data_access.core.contract import CASE_STEP_COLUMNS, FileSpec
+from data_access.core.contract import APP_SEQ_BASE, CASE_STEP_COLUMNS, FileSpec
 from data_access.core.derived import (
     ANCESTOR_COLUMNS,
     CLOSED_CASE_COLUMNS,
@@ -162,26 +163,43 @@ class DatasetRules(ReferenceRules):
 
     # -- event sequences: checked in SQL after the insert ---------------------------------------
 
-    def check_event_sequences(self, conn: Connection, events_csv: Path) -> None:
-        """seq is 1..n without gaps per case and `at` never goes back; find the offending lines."""
-        rows = conn.execute(text(
-            "SELECT case_no, seq, at, pseq, pat FROM ("
-            " SELECT case_no, seq, at, LAG(seq) OVER w AS pseq, LAG(at) OVER w AS pat"
-            " FROM case_events WINDOW w AS (PARTITION BY case_no ORDER BY seq)) t"
-            " WHERE seq <> COALESCE(pseq, 0) + 1 OR at < pat"
-            f" LIMIT {MAX_PROBLEMS_PER_FILE}")).all()
+    def check_event_sequences(self, conn: Connection, events_csv: Path,
+                              case_nos: Sequence[str] | None = None) -> None:
+        """Each case's log is two runs, each numbered without gaps and with `at` never going back: the source's
+        events 1, 2, 3 … and the dashboard's entries APP_SEQ_BASE, APP_SEQ_BASE + 1 … (docs/DATA_CONTRACT.md).
+        Checked over every case, or the cases ``case_nos`` (a batch: its events with the stored ones);
+        the offending lines are found in ``events_csv``."""
+        base = APP_SEQ_BASE
+        sql = ("SELECT case_no, seq, at, pseq, pat FROM ("
+               " SELECT case_no, seq, at, LAG(seq) OVER w AS pseq, LAG(at) OVER w AS pat"
+               " FROM case_events{where} WINDOW w AS (PARTITION BY case_no, seq >= {base} ORDER BY seq)) t"
+               " WHERE seq <> COALESCE(pseq + 1, CASE WHEN seq >= {base} THEN {base} ELSE 1 END) OR at < pat"
+               f" LIMIT {MAX_PROBLEMS_PER_FILE}")
+        if case_nos is None:
+            rows = conn.execute(text(sql.format(where="", base=base))).all()
+        else:
+            stmt = text(sql.format(where=" WHERE case_no IN :nos", base=base)).bindparams(
+                bindparam("nos", expanding=True))
+            nos = sorted(set(case_nos))
+            rows = []
+            for i in range(0, len(nos), 5000):
+                rows += conn.execute(stmt, {"nos": nos[i:i + 5000]}).all()
         if not rows:
             return
         bad: dict[tuple[str, int], list[str]] = {}
         for case_no, seq, at, pseq, pat in rows:
             reasons = []
-            if seq != (pseq or 0) + 1:
-                reasons.append(("seq", f"{seq} follows {pseq} for case '{case_no}': the sequence must "
-                                       "run 1, 2, 3 … without gaps" if pseq else
-                                f"case '{case_no}' starts at seq {seq}, not 1"))
+            app = seq >= base
+            first = base if app else 1
+            run = (f"the dashboard's entries run {base}, {base + 1} … without gaps" if app
+                   else "the sequence must run 1, 2, 3 … without gaps")
+            if seq != (first if pseq is None else pseq + 1):
+                reasons.append(("seq", f"{seq} follows {pseq} for case '{case_no}': {run}" if pseq is not None
+                                else f"case '{case_no}' starts at seq {seq}, not {first}"
+                                     + (" (the dashboard's entries)" if app else "")))
             if pat is not None and _ts_text(at) < _ts_text(pat):
-                reasons.append(("at", f"{_ts_text(at)} is earlier than event seq {pseq} "
-                                      f"at {_ts_text(pat)} of the same case"))
+                reasons.append(("at", (f"{_ts_text(at)} is earlier than event seq {pseq} "
+                                       f"at {_ts_text(pat)} of the same case")))
             bad[(case_no, int(seq))] = reasons
         reader = Reader(events_csv)
         try:
@@ -202,6 +220,9 @@ class DatasetRules(ReferenceRules):
                         break
         finally:
             reader.close()
+        for (case_no, seq), reasons in bad.items():   # a stored event, not one of the file's
+            for col, reason in reasons:
+                self.report(None, col, f"case '{case_no}' seq {seq}: {reason}")
 
 
 def _ts_text(v) -> str:

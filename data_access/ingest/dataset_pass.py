@@ -15,7 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from data_access.core import schema
 from data_access.core.contract import FILES, FileSpec
+from data_access.core.schema import stamp_columns
 from data_access.ingest.case_rules import DatasetRules
 from data_access.ingest.converting import compile_converter
 from data_access.ingest.reading import (
@@ -35,12 +37,19 @@ Progress = Callable[[float, str], None]
 class DatasetPass:
     """State of one validation/load run over a dataset folder."""
 
-    def __init__(self, source_dir: Path, conn: Connection | None, progress: Progress | None):
+    # a file of the contract not marked optional must be there (a batch: ingest/sync.py, any subset)
+    all_files_required = True
+
+    def __init__(self, source_dir: Path, conn: Connection | None, progress: Progress | None,
+                 stamps: dict[str, str] | None = None, rules: DatasetRules | None = None,
+                 report: Report | None = None):
         self.dir = Path(source_dir)
         self.conn = conn
         self.progress = progress
-        self.report = Report()
-        self.rules = DatasetRules(self.report)
+        # the sync columns' values of every row written ({"produced_at": …, "changed_at": …} as stored text)
+        self.stamps = stamps or {}
+        self.report = report or Report()
+        self.rules = rules or DatasetRules(self.report)
         self.counts: dict[str, int] = {}
         self.db_failed = False
         total = 0
@@ -91,7 +100,7 @@ class DatasetPass:
         report = self.report
         self.counts[spec.table] = 0
         if not path.is_file():
-            if not spec.optional:
+            if not spec.optional and self.all_files_required:
                 report(None, None, "required file is missing")
                 self.rules.mark_incomplete(spec.table)
             return
@@ -123,7 +132,11 @@ class DatasetPass:
         convert = compile_converter(spec, pos, report)
         rule = self.rules.rule(spec.table)
         self.rules.start_file(spec)
-        writer = Writer(None if self.db_failed else self.conn, spec.table, self.rules.columns(spec))
+        cols, extra = self.rules.columns(spec), ()
+        if self.stamps:
+            names = stamp_columns(schema.metadata.tables[spec.table])
+            cols, extra = cols + list(names), tuple(self.stamps[n] for n in names)
+        writer = self.writer(spec, cols, extra)
         write = writer.write
         csv_reader = reader.reader
         every = PROGRESS_EVERY
@@ -146,6 +159,10 @@ class DatasetPass:
                     write(out)
         finally:
             self.finish_writer(spec, writer)
+
+    def writer(self, spec: FileSpec, cols: list[str], extra: tuple):
+        """Where the rows ``spec``'s rule keeps go (``write``, ``close``, ``n``, ``failed``): the table."""
+        return Writer(None if self.db_failed else self.conn, spec.table, cols, extra)
 
     def finish_writer(self, spec: FileSpec, writer: Writer) -> None:
         too_many = False

@@ -16,6 +16,13 @@ applied to ``due_at`` (time_limits.py), every roll-up rebuilt (rollups.py) and
 Timestamps are stored as naive Asia/Shanghai local time; an offset other than
 +08:00 is converted.
 
+Every row loaded gets its row time (``produced_at``: the folder's ``batch.json`` produced_at if it has one,
+else the time of the load) and ``changed_at`` (the time of the load), and the load is logged in
+``sync_batches``, so that later batches (ingest/sync.py) never let an older row overwrite a newer one
+(docs/DATA_CONTRACT.md, "Batches and incremental sync").  A replacing load keeps what the dashboard wrote:
+its supervision orders and their log entries are put back over the new data (ingest/app_rows.py), or the
+load is refused naming each order whose case the new data lacks.
+
 The parts, in data_access/ingest/:
 
 - reading.py — the CSV stream, the header check, encoding and CSV errors, the report of problems;
@@ -29,22 +36,30 @@ The parts, in data_access/ingest/:
 """
 from __future__ import annotations
 
+import json
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
+from data_access.core import batches
+from data_access.core.clock import wall_now
 from data_access.core.db import no_statement_timeout
 from data_access.core.derive import derive_event_counts, derive_rereported
 from data_access.core.regions import rebuild_node_paths
 from data_access.core.rollups import rebuild_all_summaries
+from data_access.core.schema import sync_deletions
 from data_access.core.search import resume_text_index, suspend_text_index
 from data_access.core.time_limits import apply_rules
-from data_access.ingest import writing
+from data_access.ingest import app_rows, writing
+from data_access.ingest.batch import BATCH_JSON, BatchInfo, read_batch_json
 from data_access.ingest.converting import parse_ts
 from data_access.ingest.dataset_pass import DatasetPass, Progress
+from data_access.ingest.reading import Report
 
 
 class DatasetInvalid(Exception):
@@ -71,10 +86,29 @@ class LoadResult:
 
 # --- the transaction ----------------------------------------------------------------------------
 
+def _row_times(source_dir: Path) -> tuple[BatchInfo | None, datetime]:
+    """The folder's batch.json (None without one) and the time of the load (wall clock).  The rows loaded get
+    produced_at = batch.json's produced_at, else the time of the load (docs/DATA_CONTRACT.md, "Row time")."""
+    loaded_at = wall_now()
+    if not (source_dir / BATCH_JSON).is_file():
+        return None, loaded_at
+    report = Report()
+    info = read_batch_json(source_dir, report)
+    if report.problems:
+        raise DatasetInvalid(report.problems)
+    return info, loaded_at
+
+
+def _ts(v: datetime) -> str:
+    return v.strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, commit: bool,
                         progress: Progress | None) -> LoadResult:
     t0 = time.perf_counter()
     source_dir = Path(source_dir)
+    info, loaded_at = _row_times(source_dir) if source_dir.is_dir() else (None, wall_now())
+    produced_at = info.produced_at if info is not None else loaded_at
     # a load of a million rows runs for minutes: the per-statement limit of queries (db.py) does not apply
     with engine.connect() as conn, no_statement_timeout(conn):
         sqlite = conn.dialect.name == "sqlite"
@@ -92,17 +126,27 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                     conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
                 # the search index is filled once after the load, not row by row (nor emptied row by row)
                 text_index = suspend_text_index(conn)
+                kept = app_rows.AppRows()
                 if writing.has_data(conn):
                     if not replace:
                         raise DatabaseNotEmpty(
                             "the database already holds data; load with replace to overwrite it")
                     if progress:
                         progress(0.0, "removing the existing data")
+                    kept = app_rows.take(conn)   # the app's orders and log entries, put back below
                     writing.clear(conn)
                 dropped = writing.drop_bulk_indexes(conn)
-                load = DatasetPass(source_dir, conn, progress)
+                load = DatasetPass(source_dir, conn, progress,
+                                   {"produced_at": _ts(produced_at), "changed_at": _ts(loaded_at)})
                 load.run()
                 report = load.report
+                if report.problems:
+                    raise DatasetInvalid(report.problems, report.warnings)
+                app_rows.put_back(conn, kept, report)
+                if kept.entries and not report.problems:
+                    report.start("case_events.csv")
+                    load.rules.check_event_sequences(conn, source_dir / "case_events.csv",
+                                                     sorted({r["case_no"] for r in kept.entries}))
                 if report.problems:
                     raise DatasetInvalid(report.problems, report.warnings)
                 if progress:
@@ -120,6 +164,13 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 rebuild_node_paths(conn)
                 rebuild_all_summaries(conn)
                 writing.stamp(conn, source_dir)
+                # the batch log: a load is where the source's history starts again (its deletions are past)
+                conn.execute(delete(sync_deletions))
+                batches.record(conn, batch_id=info.batch_id if info is not None
+                               else f"load-{loaded_at:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}",
+                               kind="load", produced_at=produced_at, applied_at=loaded_at, status="loaded",
+                               rows=sum(load.counts.values()), source=source_dir.resolve().name,
+                               report=json.dumps(load.counts))
                 if commit:
                     trans.commit()
                 else:
@@ -148,6 +199,8 @@ def load_dataset(source_dir: Path, engine: Engine, *, replace: bool = False,
 
     Raises :class:`DatabaseNotEmpty` when the database holds data and ``replace``
     is false (nothing written), :class:`DatasetInvalid` on any problem (rolled back).
+    ``replace`` keeps the orders issued in the dashboard and their log entries (or refuses, naming each
+    whose case the dataset lacks); accounts, the audit log and time-limit settings are never touched.
     """
     return _run_in_transaction(source_dir, engine, replace=replace, commit=True, progress=progress)
 

@@ -96,6 +96,8 @@ class ReferenceRules:
         self._reviews = Keys("review")
         self._region_rows: list = []
         self._grid_rows: list = []
+        # grids known before this file (a batch: the database's), code -> parent grid (None for a grid)
+        self.known_grid_parents: dict[str, str | None] = {}
         # the files whose keys other files refer to, by table
         self.keys_of = {"regions": self.regions, "grids": self.grids, "volunteer_teams": self.teams,
                         "departments": self.departments, "categories": self.categories,
@@ -174,7 +176,7 @@ class ReferenceRules:
 
     def _finish_grids(self):
         report = self.report
-        parent_of = {}
+        parent_of = dict(self.known_grid_parents)
         for _line, row in self._grid_rows:
             code, _village, parent = _grid_cols(row)
             parent_of[code] = parent

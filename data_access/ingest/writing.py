@@ -22,10 +22,14 @@ BATCH_ROWS = 20_000
 
 
 class Writer:
-    """Inserts tuples into one table: batched executemany (SQLite) or COPY (PostgreSQL)."""
+    """Inserts tuples into one table: batched executemany (SQLite) or COPY (PostgreSQL).
 
-    def __init__(self, conn: Connection | None, table: str, cols: list[str]):
+    ``extra``: values appended to every row (the load's sync columns, schema.stamp_columns), their columns the
+    last of ``cols``."""
+
+    def __init__(self, conn: Connection | None, table: str, cols: list[str], extra: tuple = ()):
         self.conn, self.table, self.cols = conn, table, cols
+        self.extra = extra
         self.n = 0
         self.failed: Exception | None = None
         self.batch: list[tuple] = []
@@ -50,6 +54,8 @@ class Writer:
         self.n += 1
         if self.conn is None or self.failed is not None:
             return
+        if self.extra:
+            row = row + self.extra
         if self.sqlite:
             self.batch.append(row)
             if len(self.batch) >= BATCH_ROWS:
@@ -149,7 +155,8 @@ def stamp(conn: Connection, source_dir: Path) -> None:
     """Record when and from which folder the data was loaded (``data_meta``)."""
     meta = schema.data_meta
     now = datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
-    conn.execute(delete(meta).where(meta.c.key.in_(["loaded_at", "source"])))
+    # tree_at: a batch's change of the region tree (ingest/sync.py), replaced by the load's tree
+    conn.execute(delete(meta).where(meta.c.key.in_(["loaded_at", "source", "tree_at"])))
     conn.execute(insert(meta), [{"key": "loaded_at", "value": now},
                                 {"key": "source", "value": source_dir.resolve().name}])
     # A load replaces the data: one-click demo accounts only come back through the sample-data builder.

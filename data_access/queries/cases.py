@@ -274,7 +274,8 @@ class CaseDetail:
     fields: dict  # every column of the case, personal data as the user may see it, plus place names
     time_limit_hours: float
     steps: pd.DataFrame  # step, entered_at, hours, limit_hours, over (one row per step of STEPS)
-    events: pd.DataFrame  # seq, at, action, actor, org_code, org_name, note, hours_since_previous
+    events: pd.DataFrame  # seq, at, action, actor, org_code, org_name, note, hours_since_previous; in time order
+    #                      (at, then seq): the source's events and the app's entries (seq ≥ APP_SEQ_BASE) interleaved
     supervisions: pd.DataFrame  # supervision_id, grade, issued_by, issued_by_name, issued_at, deadline,
     #                              resolved_at, note, past_deadline, state (order_state)
 
@@ -328,7 +329,7 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
         events = pd.DataFrame(conn.execute(
             select(case_events.c.seq, case_events.c.at, case_events.c.action, case_events.c.actor,
                    case_events.c.org_code, case_events.c.note)
-            .where(case_events.c.case_no == case_no).order_by(case_events.c.seq)).all(),
+            .where(case_events.c.case_no == case_no).order_by(case_events.c.at, case_events.c.seq)).all(),
             columns=["seq", "at", "action", "actor", "org_code", "note"])
         orders = pd.DataFrame(conn.execute(
             select(supervisions.c.supervision_id, supervisions.c.grade, supervisions.c.issued_by,

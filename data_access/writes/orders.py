@@ -3,6 +3,11 @@
 A write checks everything first (role, jurisdiction, case state, deadline, note) and raises
 :class:`WriteRefused` with a message naming the field; then the order and the case's event-log entry are
 written in one transaction, so either both rows exist or neither does.
+
+What the app writes never collides with the source's rows (docs/DATA_CONTRACT.md, "Rows written in the
+dashboard"): its log entries are numbered in their own run from ``APP_SEQ_BASE`` (the source's events keep
+1, 2, 3 …), and its orders have ``origin`` 'app' and ids ``DB`` + the issue time + 6 hex digits.  Rows written
+here carry the time of the write as their row time (``produced_at``) and ``changed_at``.
 """
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from data_access.core import audit, meta
 from data_access.core.access import User, clean_text, may_write
-from data_access.core.clock import now_local
+from data_access.core.clock import now_local, wall_now
+from data_access.core.contract import APP_SEQ_BASE
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
 from data_access.queries.cases import GRADES
@@ -60,14 +66,17 @@ def issue_refusal(user: User | None, case_status: str) -> str | None:
 
 
 def _next_seq(conn: Connection, case_no: str) -> int:
-    return (conn.execute(select(func.max(case_events.c.seq)).where(case_events.c.case_no == case_no))
-            .scalar_one() or 0) + 1
+    """The number of the app's next log entry of the case: its own run from APP_SEQ_BASE, apart from the source's
+    events 1, 2, 3 … (docs/DATA_CONTRACT.md, "Rows written in the dashboard")."""
+    last = conn.execute(select(func.max(case_events.c.seq))
+                        .where(case_events.c.case_no == case_no, case_events.c.seq >= APP_SEQ_BASE)).scalar_one()
+    return APP_SEQ_BASE if last is None else last + 1
 
 
 def _log(conn: Connection, case_no: str, at: datetime, action: str, user: User, org: str | None, note: str
          ) -> None:
     conn.execute(insert(case_events).values(case_no=case_no, seq=_next_seq(conn, case_no), at=at, action=action,
-                                            actor=user.name, org_code=org, note=note))
+                                            actor=user.name, org_code=org, note=note, changed_at=wall_now()))
 
 
 def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder,
@@ -97,7 +106,8 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
             issuer = user.scope_code or case["city_code"]
             conn.execute(insert(supervisions).values(
                 supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
-                deadline=deadline, note=note, issued_by_name=user.name))
+                deadline=deadline, note=note, issued_by_name=user.name, origin="app",
+                produced_at=wall_now(), changed_at=wall_now()))
             _log(conn, order.case_no, now, "supervise", user, issuer, f"[{order.grade}] {note}")
             audit.record(conn, "write", user=user, target=order.case_no,
                          detail={"action": "issue_supervision", "supervision_id": sid, "grade": order.grade,
@@ -126,7 +136,7 @@ def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, 
                                     id=supervision_id)
             done = conn.execute(update(supervisions).where(
                 and_(supervisions.c.supervision_id == supervision_id, supervisions.c.resolved_at.is_(None))
-            ).values(resolved_at=now)).rowcount
+            ).values(resolved_at=now, produced_at=wall_now(), changed_at=wall_now())).rowcount
             if done != 1:
                 raise WriteRefused(f"supervision_id: {supervision_id} was already resolved", "order_resolved",
                                     id=supervision_id)

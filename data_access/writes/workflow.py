@@ -2,7 +2,8 @@
 
 Each write is ONE transaction that checks the case and its state first (else :class:`WriteRefused`, field
 first, with a stable ``reason``; nothing is written), then updates the case's step columns, appends its
-``case_events`` row (next ``seq``), keeps the derived columns exact (ancestor codes, report month, due time,
+``case_events`` row (the next ``seq`` of the case's steps, 1, 2, 3 …: the app's own log entries are numbered
+apart, from contract.APP_SEQ_BASE), keeps the derived columns exact (ancestor codes, report month, due time,
 hours to close, closed late and late hours with the functions of data_access/core/derived.py that the loader
 calls too; the step hours, event counts and re-report flag through data_access.core.derive),
 refreshes the roll-up slices the case belongs to (summary.refresh_case_summary) and marks the data changed
@@ -39,7 +40,8 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_access.core import derive, derived, meta, time_limits
-from data_access.core.clock import TZ
+from data_access.core.clock import TZ, wall_now
+from data_access.core.contract import APP_SEQ_BASE
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
 from data_access.core.regions import region_tree
 from data_access.core.rollups import refresh_case_summary
@@ -91,6 +93,12 @@ def _local(at: datetime) -> datetime:
     return at.replace(tzinfo=None, microsecond=0)
 
 
+def _stamps() -> dict[str, datetime]:
+    """The sync columns of a row written now (schema.SYNC_STAMP_COLUMNS: the row time and the time written)."""
+    now = wall_now()
+    return {"produced_at": now, "changed_at": now}
+
+
 @contextmanager
 def _transaction(engine: Engine) -> Iterator[Connection]:
     """One write transaction; on SQLite taken with BEGIN IMMEDIATE (the write lock first, then the reads)."""
@@ -129,10 +137,11 @@ def report_case(engine: Engine, c: NewCase) -> None:
                 status="reported", reported_at=reported,
                 due_at=time_limits.due_at_for(conn, c.category, reported, float(limit)),
                 source_due_at=derived.calendar_due_at(reported, float(limit)),
-                on_the_spot=False, report_month=month, **anc,
+                on_the_spot=False, report_month=month, **anc, **_stamps(),
             ))
             conn.execute(insert(case_events).values(case_no=c.case_no, seq=1, at=reported, action="report",
-                                                    actor=c.actor, org_code=c.grid_code))
+                                                    actor=c.actor, org_code=c.grid_code,
+                                                    changed_at=_stamps()["changed_at"]))
             derive.derive_step_hours(conn, [c.case_no])
             slices = {(month, anc["county_code"], anc["township_code"])}
             if c.reporter_phone:
@@ -205,8 +214,10 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
                     f"{' or '.join(repr(s) for s in allowed)}",
                     "status", case_no=case_no, action=action, status=case["status"])
             move: _Move = plan(conn, case, at)
+            # the case's own steps: the source's run of events (the app's log entries, numbered from
+            # APP_SEQ_BASE, neither take a step's number nor hold its time back)
             last = conn.execute(select(func.max(case_events.c.at), func.max(case_events.c.seq))
-                                .where(case_events.c.case_no == case_no)).first()
+                                .where(case_events.c.case_no == case_no, case_events.c.seq < APP_SEQ_BASE)).first()
             last_at = max(x for x in (last[0], case["reported_at"]) if x is not None)
             if at < last_at:
                 raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
@@ -214,12 +225,12 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
                                    at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
             done = conn.execute(update(cases).where(cases.c.case_no == case_no,
                                                     cases.c.status == case["status"])
-                                .values(**move.values)).rowcount
+                                .values(**move.values, **_stamps())).rowcount
             if done != 1:
                 raise _conflict(case_no)
             conn.execute(insert(case_events).values(case_no=case_no, seq=(last[1] or 0) + 1, at=at,
                                                     action=move.action, actor=actor, org_code=move.org_code,
-                                                    note=move.note))
+                                                    note=move.note, changed_at=_stamps()["changed_at"]))
             derive.derive_step_hours(conn, [case_no])
             if move.recount:
                 derive.derive_event_counts(conn, [case_no])

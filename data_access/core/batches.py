@@ -1,0 +1,83 @@
+"""The log of batches and loads (``sync_batches``): what came in from the source, when, and what was refused.
+
+Written by the loader (a full load, status 'loaded') and by the sync (data_access/ingest/sync.py: 'applied' or
+'rejected'); read by ``python -m data_access status`` and, through :func:`last_batch`, by the app's frame
+("data as of" and the staleness warning).  ``GOV_SYNC_STALE_MINUTES`` (default 60) is how long the data may
+go without a batch before it counts as stale.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, desc, insert, select
+
+from data_access.core.clock import wall_now
+from data_access.core.schema import sync_batches
+
+DEFAULT_STALE_MINUTES = 60.0
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    batch_id: str
+    kind: str            # 'batch' or 'load'
+    produced_at: datetime
+    applied_at: datetime
+    rows: int
+    status: str          # 'applied', 'loaded', 'rejected'
+    source: str | None
+    report: str | None
+
+    def minutes_ago(self, now: datetime | None = None) -> float:
+        """Minutes from when it was applied to ``now`` (the wall clock)."""
+        return max(0.0, ((now or wall_now()) - self.applied_at).total_seconds() / 60.0)
+
+
+def stale_minutes() -> float:
+    """``GOV_SYNC_STALE_MINUTES``: minutes without a batch after which the data counts as stale."""
+    try:
+        return float(os.environ.get("GOV_SYNC_STALE_MINUTES", "") or DEFAULT_STALE_MINUTES)
+    except ValueError:
+        return DEFAULT_STALE_MINUTES
+
+
+def record(conn: Connection, *, batch_id: str, kind: str, produced_at: datetime, status: str, rows: int = 0,
+           source: str | None = None, report: str | None = None, applied_at: datetime | None = None) -> None:
+    """Log a batch or a load in the caller's transaction (a batch refused before replaces its entry)."""
+    conn.execute(delete(sync_batches).where(sync_batches.c.batch_id == batch_id))
+    conn.execute(insert(sync_batches).values(
+        batch_id=batch_id, kind=kind, produced_at=produced_at, applied_at=applied_at or wall_now(), rows=rows,
+        status=status, source=source, report=report))
+
+
+def find(conn: Connection, batch_id: str) -> BatchRecord | None:
+    row = conn.execute(select(sync_batches).where(sync_batches.c.batch_id == batch_id)).mappings().first()
+    return BatchRecord(**row) if row is not None else None
+
+
+def _last(conn: Connection, statuses: tuple[str, ...], limit: int) -> list[BatchRecord]:
+    b = sync_batches.c
+    rows = conn.execute(select(sync_batches).where(b.status.in_(statuses))
+                        .order_by(desc(b.applied_at), desc(b.produced_at)).limit(limit)).mappings().all()
+    return [BatchRecord(**r) for r in rows]
+
+
+def last_batch(engine: Engine) -> BatchRecord | None:
+    """The last batch applied or full load made (None: nothing logged yet)."""
+    with engine.connect() as conn:
+        found = _last(conn, ("applied", "loaded"), 1)
+    return found[0] if found else None
+
+
+def rejected_batches(engine: Engine, limit: int = 20) -> list[BatchRecord]:
+    """The refused batches not applied since (a batch applied after its refusal replaces its entry), newest
+    first, each with its report."""
+    with engine.connect() as conn:
+        return _last(conn, ("rejected",), limit)
+
+
+def is_stale(last: BatchRecord | None, now: datetime | None = None) -> bool:
+    """No batch or load for longer than :func:`stale_minutes` (or never)."""
+    return last is None or last.minutes_ago(now) > stale_minutes()

@@ -1,0 +1,76 @@
+"""What the dashboard wrote into the dataset's tables, kept across ``load --replace``.
+
+The app writes supervision orders (``origin`` = 'app') and their entries in the case log (``seq`` ≥
+contract.APP_SEQ_BASE); docs/DATA_CONTRACT.md, "Rows written in the dashboard".  A replacing load takes them
+out before it empties the tables (:func:`take`) and puts them back over the new data (:func:`put_back`): the
+app's version wins over a row of the same key in the dataset (an export of this database holds them too).  An
+order or entry whose case the new data lacks refuses the load, naming it, so nothing is dropped silently.
+Accounts, the audit log and the time-limit settings are not dataset tables: a load never touches them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, delete, insert, select, tuple_
+
+from data_access.core.contract import APP_SEQ_BASE
+from data_access.core.schema import case_events, cases, supervisions
+from data_access.ingest.reading import Report
+
+_CHUNK = 500
+
+
+@dataclass
+class AppRows:
+    orders: list[dict] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)
+
+    @property
+    def case_nos(self) -> set[str]:
+        return {r["case_no"] for r in self.orders} | {r["case_no"] for r in self.entries}
+
+
+def take(conn: Connection) -> AppRows:
+    """The app's orders and log entries as they stand (before the load empties the tables)."""
+    return AppRows(
+        orders=[dict(r) for r in conn.execute(select(supervisions).where(supervisions.c.origin == "app")).mappings()],
+        entries=[dict(r) for r in conn.execute(select(case_events).where(case_events.c.seq >= APP_SEQ_BASE))
+                 .mappings()])
+
+
+def put_back(conn: Connection, rows: AppRows, report: Report) -> None:
+    """Put the app's rows back over the newly loaded data; an order or entry whose case is gone is reported."""
+    if not rows.orders and not rows.entries:
+        return
+    wanted = sorted(rows.case_nos)
+    present: set[str] = set()
+    for i in range(0, len(wanted), _CHUNK):
+        present |= set(conn.execute(select(cases.c.case_no).where(cases.c.case_no.in_(wanted[i:i + _CHUNK])))
+                       .scalars())
+    report.start("cases.csv")
+    lost = False
+    for r in sorted(rows.orders, key=lambda r: (r["case_no"], r["issued_at"])):
+        if r["case_no"] not in present:
+            lost = True
+            report(None, "case_no", f"case '{r['case_no']}' is not in this dataset, but the supervision order "
+                                    f"'{r['supervision_id']}' ({r['grade']}, issued in the dashboard at "
+                                    f"{r['issued_at']:%Y-%m-%d %H:%M}) is on it: the load is refused so that "
+                                    "the order is not dropped; keep the case in the data")
+    gone = sorted({r["case_no"] for r in rows.entries} - present - {r["case_no"] for r in rows.orders})
+    for case_no in gone:
+        lost = True
+        report(None, "case_no", f"case '{case_no}' is not in this dataset, but the dashboard wrote entries in its "
+                                "log: the load is refused so that they are not dropped; keep the case in the data")
+    if lost:
+        return
+    ids = [r["supervision_id"] for r in rows.orders]
+    for i in range(0, len(ids), _CHUNK):
+        conn.execute(delete(supervisions).where(supervisions.c.supervision_id.in_(ids[i:i + _CHUNK])))
+    keys = [(r["case_no"], r["seq"]) for r in rows.entries]
+    for i in range(0, len(keys), _CHUNK):
+        conn.execute(delete(case_events).where(tuple_(case_events.c.case_no, case_events.c.seq)
+                                               .in_(keys[i:i + _CHUNK])))
+    if rows.orders:
+        conn.execute(insert(supervisions), rows.orders)
+    if rows.entries:
+        conn.execute(insert(case_events), rows.entries)

@@ -1,0 +1,560 @@
+"""Batches and incremental sync (docs/DATA_CONTRACT.md, "Batches and incremental sync"), on the hand-computable
+fixture (tests/fixtures/metrics/README.md), SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from data_access.core import schema
+from data_access.core.access import User
+from data_access.core.contract import APP_SEQ_BASE
+from data_access.core.schema import case_events
+from data_access.ingest.loader import DatasetInvalid, load_dataset
+from data_access.ingest.sync import BatchRefused, sync_batch
+from data_access.writes import orders, workflow
+from tests.conftest import FIXTURES, ROOT, fresh_engine
+
+METRICS = FIXTURES / "metrics"
+NOW = datetime(2026, 3, 20, 12, 0)
+LEADER = User("测试领导", role="leader")
+
+
+# --- CSV helpers ---------------------------------------------------------------------------------------
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    return rows[0], rows[1:]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def events_of(engine, case_no: str) -> list[tuple]:
+    e = case_events.c
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(select(e.seq, e.action).where(e.case_no == case_no)
+                                               .order_by(e.seq)).all()]
+
+
+# --- the case log's two runs ---------------------------------------------------------------------------
+
+def test_app_entries_have_their_own_run(loaded_engine):
+    """An order's log entry is numbered from APP_SEQ_BASE; the case's next step continues the source's 1, 2, 3 …"""
+    sid = orders.issue_supervision(loaded_engine, LEADER, orders.SupervisionOrder(
+        "c06", "red", datetime(2026, 3, 25), "请加快"), now=NOW)
+    workflow.feedback_case(loaded_engine, "c06", datetime(2026, 3, 20, 13, 0))
+    orders.resolve_supervision(loaded_engine, LEADER, sid, now=datetime(2026, 3, 20, 14, 0))
+    assert events_of(loaded_engine, "c06") == [
+        (1, "report"), (2, "accept"), (3, "dispatch"), (4, "handle"), (5, "feedback"),
+        (APP_SEQ_BASE, "supervise"), (APP_SEQ_BASE + 1, "note")]
+
+
+def test_the_loader_checks_each_run(empty_engine, tmp_path):
+    d = tmp_path / "ds"
+    shutil.copytree(METRICS, d)
+    header, rows = read_csv(d / "case_events.csv")
+    rows.append(["c08", str(APP_SEQ_BASE), "2026-03-12T09:00:00", "supervise", "督办员", "111", "[yellow] 请尽快处置"])
+    write_csv(d / "case_events.csv", header, rows)
+    load_dataset(d, empty_engine)   # an export of a dashboard: its entries load with it
+    assert events_of(empty_engine, "c08")[-1] == (APP_SEQ_BASE, "supervise")
+    rows[-1][1] = str(APP_SEQ_BASE + 1)
+    write_csv(d / "case_events.csv", header, rows)
+    with pytest.raises(DatasetInvalid) as exc:
+        load_dataset(d, empty_engine, replace=True)
+    assert f"case_events.csv:{len(rows) + 1} seq: case 'c08' starts at seq {APP_SEQ_BASE + 1}, not {APP_SEQ_BASE}" \
+        in exc.value.problems[0]
+
+
+def test_the_upgrade_tells_the_app_rows_apart(empty_engine):
+    """A database of before the sync columns, where an order issued in the app took the case's next number and
+    the source's next step the one after: the upgrade marks the order 'app', moves its entries to the app's run
+    and closes the source's run up again; nothing else changes."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from data_access.core.db import alembic_config
+
+    load_dataset(METRICS, empty_engine)
+    cfg = alembic_config(empty_engine)
+    command.downgrade(cfg, "0010")
+    sid = "DB20260320120000ABC123"
+    with empty_engine.begin() as conn:   # as the code of revision 0010 wrote them
+        conn.execute(text("INSERT INTO supervisions (supervision_id, case_no, grade, issued_by, issued_at, deadline, "
+                          "note, issued_by_name) VALUES (:s, 'c06', 'red', '100', '2026-03-20 12:00:00', "
+                          "'2026-03-25 00:00:00', '请加快', '测试领导')"), {"s": sid})
+        for seq, at, action, note in ((5, "2026-03-20 12:00:00", "supervise", "[red] 请加快"),
+                                      (6, "2026-03-20 13:00:00", "feedback", None),
+                                      (7, "2026-03-20 14:00:00", "note", f"督办已办结 / supervision resolved: {sid}")):
+            conn.execute(text("INSERT INTO case_events (case_no, seq, at, action, note) "
+                              "VALUES ('c06', :seq, :at, :action, :note)"),
+                         {"seq": seq, "at": at, "action": action, "note": note})
+    command.upgrade(cfg, "head")
+    assert events_of(empty_engine, "c06") == [
+        (1, "report"), (2, "accept"), (3, "dispatch"), (4, "handle"), (5, "feedback"),
+        (APP_SEQ_BASE, "supervise"), (APP_SEQ_BASE + 1, "note")]
+    with empty_engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT supervision_id, origin FROM supervisions")).all()) == \
+            {"SV1": "source", sid: "app"}
+        assert conn.execute(text("SELECT count(*) FROM case_events")).scalar_one() == 41 + 3
+        assert conn.execute(text("SELECT kind, status, source FROM sync_batches")).one() == ("load", "loaded", "metrics")
+
+
+
+# --- the fixture split into a base load and batches ----------------------------------------------------------
+#
+# The end state is tests/fixtures/metrics.  The base lacks the micro-grid G3-01 and its two posts (S13, S16),
+# the team W2 on it, the cases c06, c07, c08, the order SV1 and W1's activity of 2026-03-18; has c09 still handling, c04 as a mis-entered report (2026-01-31 23:00
+# in G3, category A: another month, township and category than it ends in), S6 still active, and two rows the
+# source later withdraws (case c99 with its event, post S99).
+#
+# Batch 1 (2026-03-10 12:00): G3-01 with S13, S16 and W2; c06 (handling, events 1–4), c08 reported (event 1), c09 at
+#   feedback (event 5).
+# Batch 2 (2026-03-19 13:00): c07 reported; c08 accepted; c09 closed; c04 corrected and closed (events 1–6);
+#   the order SV1; S6 leaves (active false); W1's activities (one new); deletions of c99 and S99.
+
+def _fixture(name: str) -> tuple[list[str], list[list[str]]]:
+    return read_csv(METRICS / name)
+
+
+def _rows(name: str, first_col: set[str]) -> tuple[list[str], list[list[str]]]:
+    header, rows = _fixture(name)
+    return header, [r for r in rows if r[0] in first_col]
+
+
+def _set(header: list[str], row: list[str], **values) -> list[str]:
+    row = list(row)
+    for k, v in values.items():
+        row[header.index(k)] = v
+    return row
+
+
+def write_batch(folder: Path, batch_id: str, produced_at: str, files: dict, deletions=(), listed: bool = False) -> Path:
+    """A batch folder: ``files`` = {name: (header, rows)}, ``deletions`` = [(table, key)], batch.json last."""
+    folder.mkdir(parents=True)
+    for name, (header, rows) in files.items():
+        write_csv(folder / name, header, rows)
+    if deletions:
+        write_csv(folder / "deletions.csv", ["table", "key"], [list(d) for d in deletions])
+    meta = {"batch_id": batch_id, "produced_at": produced_at}
+    if listed:
+        meta["files"] = {name: len(rows) for name, (_h, rows) in files.items()}
+    (folder / "batch.json").write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+def base_dataset(folder: Path) -> Path:
+    shutil.copytree(METRICS, folder)
+    h, rows = _fixture("cases.csv")
+    base = []
+    for r in rows:
+        if r[0] in ("c06", "c07", "c08"):
+            continue
+        if r[0] == "c09":
+            r = _set(h, r, status="handling", feedback_at="", closed_at="", resolution_level="")
+        if r[0] == "c04":
+            r = _set(h, r, grid_code="G3", category="A", status="reported", reported_at="2026-01-31T23:00:00",
+                     accepted_at="", dispatched_at="", handled_at="", feedback_at="", closed_at="",
+                     due_at="2026-02-01T23:00:00", department_code="", resolution_level="")
+        base.append(r)
+    base.append(_set(h, rows[0], case_no="c99", title="重复录入", status="reported", reported_at="2026-03-18T08:00:00",
+                     closed_at="", due_at="2026-03-19T08:00:00", resolution_level="", on_the_spot="false",
+                     satisfaction="", reporter_phone="13900001234"))
+    write_csv(folder / "cases.csv", h, base)
+    h, rows = _fixture("case_events.csv")
+    events = [r for r in rows if r[0] not in ("c04", "c06", "c07", "c08") and not (r[0] == "c09" and int(r[1]) > 4)]
+    events.append(["c99", "1", "2026-03-18T08:00:00", "report", "", "G1", ""])
+    write_csv(folder / "case_events.csv", h, events)
+    write_csv(folder / "supervisions.csv", _fixture("supervisions.csv")[0], [])
+    h, rows = _fixture("grids.csv")
+    write_csv(folder / "grids.csv", h, [r for r in rows if r[0] != "G3-01"])
+    h, rows = _fixture("staff.csv")
+    staff = [(_set(h, r, active="true") if r[0] == "S6" else r) for r in rows if r[0] not in ("S13", "S16")]
+    staff.append(_set(h, rows[0], staff_id="S99", name="重复人员"))
+    write_csv(folder / "staff.csv", h, staff)
+    h, rows = _fixture("volunteer_teams.csv")
+    write_csv(folder / "volunteer_teams.csv", h, [r for r in rows if r[0] != "W2"])
+    h, rows = _fixture("volunteer_activities.csv")
+    write_csv(folder / "volunteer_activities.csv", h, [r for r in rows if r[:2] != ["W1", "2026-03-18"]])
+    # the source's full export of 1 March: its rows' time (the load's own time would be later than the batches)
+    (folder / "batch.json").write_text('{"batch_id": "base", "produced_at": "2026-03-01T00:00:00"}', encoding="utf-8")
+    return folder
+
+
+def batch_1(folder: Path) -> Path:
+    h, cases = _rows("cases.csv", {"c06", "c08", "c09"})
+    cases = [_set(h, r, status="reported", accepted_at="") if r[0] == "c08" else
+             _set(h, r, status="feedback", closed_at="", resolution_level="") if r[0] == "c09" else r
+             for r in cases]
+    eh, events = _fixture("case_events.csv")
+    events = [r for r in events if r[0] == "c06" or (r[0], r[1]) in (("c08", "1"), ("c09", "5"))]
+    return write_batch(folder, "b1", "2026-03-10T12:00:00+08:00", {
+        "grids.csv": _rows("grids.csv", {"G3-01"}), "staff.csv": _rows("staff.csv", {"S13", "S16"}),
+        "volunteer_teams.csv": _rows("volunteer_teams.csv", {"W2"}),
+        "cases.csv": (h, cases), "case_events.csv": (eh, events)})
+
+
+def batch_2(folder: Path) -> Path:
+    eh, events = _fixture("case_events.csv")
+    events = [r for r in events if r[0] in ("c04", "c07") or (r[0], r[1]) in (("c08", "2"), ("c09", "6"))]
+    return write_batch(folder, "b2", "2026-03-19T13:00:00+08:00", {
+        "cases.csv": _rows("cases.csv", {"c04", "c07", "c08", "c09"}), "case_events.csv": (eh, events),
+        "supervisions.csv": _fixture("supervisions.csv"), "staff.csv": _rows("staff.csv", {"S6"}),
+        "volunteer_activities.csv": _rows("volunteer_activities.csv", {"W1"})},   # one new, four already stored
+        deletions=[("cases", "c99"), ("staff", "S99")])
+
+
+COMPARED = [*schema.DATASET_TABLES, schema.case_summary, schema.case_summary_county, schema.process_summary,
+            schema.grid_summary, schema.node_paths]
+
+
+def contents(engine) -> dict[str, list[tuple]]:
+    """Every table a load fills, without the sync columns (the row times differ by nature) and activity ids."""
+    out = {}
+    with engine.connect() as conn:
+        for t in COMPARED:
+            cols = [c for c in t.c if c.name not in schema.SYNC_STAMP_COLUMNS and c.name != "id"]
+            out[t.name] = sorted((tuple(r) for r in conn.execute(select(*cols)).all()), key=repr)
+    return out
+
+
+@pytest.fixture
+def base(db_kind, tmp_path):
+    """A database holding the base load (the fixture before its batches)."""
+    eng = fresh_engine(db_kind, tmp_path)
+    load_dataset(base_dataset(tmp_path / "base"), eng)
+    yield eng
+    eng.dispose()
+
+
+def test_batches_end_where_a_full_load_of_the_end_state_is(base, db_kind, tmp_path):
+    r1 = sync_batch(batch_1(tmp_path / "b1"), base)
+    assert (r1.counts["cases"].inserted, r1.counts["cases"].updated, r1.counts["case_events"].inserted) == (2, 1, 6)
+    r2 = sync_batch(batch_2(tmp_path / "b2"), base)
+    assert (r2.counts["cases"].inserted, r2.counts["cases"].updated, r2.counts["cases"].deleted) == (1, 3, 1)
+    assert (r2.counts["staff"].updated, r2.counts["staff"].deleted, r2.counts["supervisions"].inserted) == (1, 1, 1)
+    synced = contents(base)
+    full = fresh_engine(db_kind, tmp_path / "full") if db_kind == "sqlite" else None
+    if full is None:   # one PostgreSQL database per worker: keep the synced contents, then load the end state there
+        base.dispose()
+        full = fresh_engine(db_kind, tmp_path)
+    load_dataset(METRICS, full)
+    expected = contents(full)
+    full.dispose()
+    for name in expected:
+        assert synced[name] == expected[name], name
+    assert [r[0] for r in synced["cases"]] == [f"c{i:02d}" for i in range(1, 11)]
+
+
+def test_the_search_index_follows(base, tmp_path):
+    from data_access.core.search import text_condition
+
+    def found(s):
+        with base.connect() as conn:
+            return sorted(conn.execute(select(schema.cases.c.case_no).where(text_condition(s))).scalars())
+
+    assert found("重复录入") == ["c99"]
+    sync_batch(batch_1(tmp_path / "b1"), base)
+    sync_batch(batch_2(tmp_path / "b2"), base)
+    assert found("重复录入") == [] and found("小区停车") == ["c07"] and found("楼道") == ["c06"]
+
+
+def test_the_same_batch_twice_changes_nothing(base, tmp_path):
+    sync_batch(batch_1(tmp_path / "b1"), base)
+    before = contents(base)
+    again = sync_batch(tmp_path / "b1", base)
+    assert again.already_applied and again.rows == 0
+    assert contents(base) == before
+
+
+def test_an_older_row_never_overwrites_a_newer(base, tmp_path):
+    sync_batch(batch_1(tmp_path / "b1"), base)
+    sync_batch(batch_2(tmp_path / "b2"), base)
+    before = contents(base)
+    h, c08 = _rows("cases.csv", {"c08"})
+    late = write_batch(tmp_path / "late", "b-late", "2026-03-15T00:00:00", {   # taken before b2, arriving after
+        "cases.csv": (h, [_set(h, c08[0], status="reported", accepted_at="")]),
+        "staff.csv": _rows("staff.csv", {"S1"})})
+    result = sync_batch(late, base)
+    assert (result.counts["cases"].skipped, result.counts["cases"].updated) == (1, 0)
+    assert result.counts["staff"].updated == 1   # S1 was last written by the base load, older than this batch
+    assert contents(base) == before
+    # a row deleted by a newer batch does not come back with an older one
+    h, c99 = read_csv(tmp_path / "base" / "cases.csv")
+    old = write_batch(tmp_path / "old", "b-old", "2026-03-18T09:00:00", {
+        "cases.csv": (h, [r for r in c99 if r[0] == "c99"])})
+    assert sync_batch(old, base).counts["cases"].skipped == 1
+    assert contents(base) == before
+
+
+
+# --- bad input: refused with file, line and column, the database unchanged -----------------------------------
+
+@pytest.fixture
+def after_b1(base, tmp_path):
+    """The base with batch 1 applied: c08 reported (event 1), c09 at feedback (events 1–5), c06 handling."""
+    sync_batch(batch_1(tmp_path / "b1"), base)
+    return base
+
+
+def _case(case_no: str, **values) -> tuple[list[str], list[list[str]]]:
+    h, rows = _rows("cases.csv", {case_no})
+    return h, [_set(h, rows[0], **values)]
+
+
+def _event(*row: str) -> tuple[list[str], list[list[str]]]:
+    h, _ = _fixture("case_events.csv")
+    return h, [list(row)]
+
+
+C08_REPORTED = {"status": "reported", "accepted_at": ""}
+C09_FEEDBACK = {"status": "feedback", "closed_at": "", "resolution_level": ""}
+
+BAD = {
+    "unknown key": (
+        lambda: {"cases.csv": _case("c08", grid_code="GX", **C08_REPORTED)},
+        "cases.csv:2 grid_code: unknown grid 'GX'"),
+    "unknown case in the log": (
+        lambda: {"case_events.csv": _event("c77", "1", "2026-03-10T09:00:00", "report", "", "G1", "")},
+        "case_events.csv:2 case_no: unknown case 'c77'"),
+    "an event skips a step": (
+        lambda: {"case_events.csv": _event("c08", "3", "2026-03-10T10:00:00", "accept", "", "G2", "")},
+        "case_events.csv:2 seq: 3 follows 1 for case 'c08'"),
+    "an event rewrites a stored one": (
+        lambda: {"case_events.csv": _event("c08", "1", "2026-03-10T09:00:00", "accept", "", "G2", "")},
+        "case_events.csv:2 action: event seq 1 of case 'c08' is stored with action 'report', not 'accept'"),
+    "an event goes back in time": (
+        lambda: {"case_events.csv": _event("c08", "2", "2026-03-10T08:00:00", "accept", "", "G2", "")},
+        "case_events.csv:2 at: 2026-03-10 08:00:00 is earlier than event seq 1 at 2026-03-10 09:00:00"),
+    "a source event in the app's range": (
+        lambda: {"case_events.csv": _event("c08", str(APP_SEQ_BASE), "2026-03-10T10:00:00", "note", "", "G2", "")},
+        f"case_events.csv:2 seq: {APP_SEQ_BASE} is in the dashboard's own range"),
+    "a status without its timestamp": (
+        lambda: {"cases.csv": _case("c08", status="accepted", accepted_at="")},
+        "cases.csv:2 accepted_at: is required when status is 'accepted'"),
+    "a step time moves back": (
+        lambda: {"cases.csv": _case("c09", handled_at="2026-03-06T09:00:00", **C09_FEEDBACK)},
+        "cases.csv:2 handled_at: 2026-03-06 09:00:00 is earlier than the stored 2026-03-06 10:00:00"),
+    "a reached step cleared without a return": (
+        lambda: {"cases.csv": _case("c09", status="accepted", dispatched_at="", handled_at="", feedback_at="",
+                                    closed_at="", resolution_level="", department_code="")},
+        "cases.csv:2 dispatched_at: is empty, but case 'c09' entered this step at 2026-03-05 12:00:00"),
+    "a closed case reopened without a reopen event": (
+        lambda: {"cases.csv": _case("c02", status="feedback", closed_at="", resolution_level="", satisfaction="")},
+        ("cases.csv:2 status: case 'c02' is closed (closed_at 2026-01-11 10:00:00); a closed case is reopened "
+         "only with a 'reopen' event")),
+    "a deletion of a row still referred to": (
+        lambda: {"deletions.csv": (["table", "key"], [["grids", "G1"]])},
+        "deletions.csv:2 key: grids 'G1' is still referred to by"),
+    "a deletion of nothing": (
+        lambda: {"deletions.csv": (["table", "key"], [["cases", "c77"]])},
+        "deletions.csv:2 key: no cases row 'c77' to delete"),
+    "an event deleted on its own": (
+        lambda: {"deletions.csv": (["table", "key"], [["case_events", "c08|1"]])},
+        "deletions.csv:2 table: the case log is append-only"),
+    "a region changing level": (
+        lambda: {"regions.csv": (["code", "name", "level", "parent_code"], [["111", "东镇", "village", "110"]])},
+        "regions.csv:2 level: region '111' is a township; a batch cannot change a region's level"),
+}
+
+
+def _write_files(folder: Path, files: dict, batch_json: dict | None) -> Path:
+    folder.mkdir(parents=True)
+    for name, (header, rows) in files.items():
+        write_csv(folder / name, header, rows)
+    if batch_json is not None:
+        (folder / "batch.json").write_text(json.dumps(batch_json), encoding="utf-8")
+    return folder
+
+
+def _refused(engine, folder: Path, expected: str) -> list[str]:
+    before = contents(engine)
+    with pytest.raises(BatchRefused) as exc:
+        sync_batch(folder, engine)
+    assert any(p.startswith(expected) for p in exc.value.problems), exc.value.problems
+    assert contents(engine) == before
+    return exc.value.problems
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+def test_bad_input_is_refused_and_changes_nothing(after_b1, tmp_path, kind):
+    files, expected = BAD[kind]
+    folder = _write_files(tmp_path / "bad", files(), {"batch_id": "bad", "produced_at": "2026-03-12T00:00:00"})
+    _refused(after_b1, folder, expected)
+    from data_access.core.batches import rejected_batches
+
+    rejected = rejected_batches(after_b1)
+    assert [r.batch_id for r in rejected] == ["bad"] and expected in rejected[0].report
+
+
+def test_a_batch_without_batch_json_or_half_copied_is_refused(after_b1, tmp_path):
+    files = {"cases.csv": _case("c08", status="accepted")}
+    _refused(after_b1, _write_files(tmp_path / "nojson", files, None),
+             "batch.json: missing: not a complete batch")
+    half = _write_files(tmp_path / "half", files, None)
+    (half / "batch.json").write_text('{"batch_id": "half", "produced_at": "2026-03-1', encoding="utf-8")
+    _refused(after_b1, half, "batch.json:1: not complete JSON")
+    listed = _write_files(tmp_path / "listed", files, {"batch_id": "listed", "produced_at": "2026-03-12T00:00:00",
+                                                       "files": {"cases.csv": 2, "case_events.csv": 1}})
+    problems = _refused(after_b1, listed, "cases.csv: 1 records, batch.json says 2")
+    assert any(p.startswith("case_events.csv: listed in batch.json (1 records) but missing") for p in problems)
+    cut = _write_files(tmp_path / "cut", files, {"batch_id": "cut", "produced_at": "2026-03-12T00:00:00"})
+    data = (cut / "cases.csv").read_bytes()
+    (cut / "cases.csv").write_bytes(data[:-20])
+    (cut / "case_events.csv.part").write_bytes(b"case_no,seq")
+    problems = _refused(after_b1, cut, "cases.csv: the last record does not end with a line break")
+    assert any(p.startswith("case_events.csv.part: a temporary file") for p in problems)
+
+
+# --- what the app wrote --------------------------------------------------------------------------------------
+
+def test_an_order_issued_in_the_app_survives_a_sync_of_its_case(after_b1, tmp_path):
+    sid = orders.issue_supervision(after_b1, LEADER, orders.SupervisionOrder(
+        "c06", "red", datetime(2026, 3, 25), "请加快"), now=NOW)
+    feedback = write_batch(tmp_path / "fb", "fb", "2026-03-20T14:00:00", {
+        "cases.csv": _case("c06", status="feedback", feedback_at="2026-03-20T13:00:00"),
+        "case_events.csv": _event("c06", "5", "2026-03-20T13:00:00", "feedback", "", "G3-01", "")})
+    sync_batch(feedback, after_b1)
+    assert events_of(after_b1, "c06") == [(1, "report"), (2, "accept"), (3, "dispatch"), (4, "handle"),
+                                          (5, "feedback"), (APP_SEQ_BASE, "supervise")]
+    with after_b1.connect() as conn:
+        assert conn.execute(text("SELECT origin, grade FROM supervisions WHERE supervision_id = :s"),
+                            {"s": sid}).one() == ("app", "red")
+    _refused(after_b1, write_batch(tmp_path / "del", "del", "2026-03-20T15:00:00", {},
+                                   deletions=[("cases", "c06")]),
+             f"deletions.csv:2 key: case 'c06' has supervision orders issued in the dashboard ({sid})")
+    h, _ = _fixture("supervisions.csv")
+    _refused(after_b1, write_batch(tmp_path / "chg", "chg", "2026-03-20T15:00:00", {"supervisions.csv": (h, [
+        [sid, "c06", "normal", "111", "2026-03-20T12:00:00", "2026-03-30T00:00:00", "", "改"]])}),
+             f"supervisions.csv:2 supervision_id: order '{sid}' was issued in the dashboard")
+
+
+def _rollups_equal_a_rebuild(engine):
+    from data_access.core.rollups import rebuild_all_summaries
+
+    tables = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary)
+    mine = {t.name: v for t, v in zip(tables, (contents(engine)[t.name] for t in tables))}
+    with engine.connect() as conn:
+        trans = conn.begin()
+        rebuild_all_summaries(conn)
+        for t in tables:
+            again = sorted((tuple(r) for r in conn.execute(select(t)).all()), key=repr)
+            assert again == mine[t.name], t.name
+        trans.rollback()
+
+
+def test_a_reopen_with_its_event_is_applied(after_b1, tmp_path):
+    reopen = write_batch(tmp_path / "re", "re", "2026-03-12T00:00:00", {
+        "cases.csv": _case("c02", status="handling", feedback_at="", closed_at="", resolution_level="",
+                           satisfaction=""),
+        "case_events.csv": _event("c02", "7", "2026-03-11T09:00:00", "reopen", "", "111", "")})
+    sync_batch(reopen, after_b1)
+    with after_b1.connect() as conn:
+        assert conn.execute(text("SELECT status, n_reopens, closed_late, hours_to_close FROM cases "
+                                 "WHERE case_no = 'c02'")).one() == ("handling", 1, None, None)
+    _rollups_equal_a_rebuild(after_b1)
+
+
+def test_a_grid_moved_to_another_county_takes_its_cases(after_b1, tmp_path):
+    from data_access.core.regions import region_tree
+
+    assert region_tree(after_b1).get("G1").parent == "1111"
+    h, g1 = _rows("grids.csv", {"G1"})
+    sync_batch(write_batch(tmp_path / "mv", "mv", "2026-03-12T00:00:00",
+                           {"grids.csv": (h, [_set(h, g1[0], village_code="1211")])}), after_b1)
+    with after_b1.connect() as conn:
+        assert set(conn.execute(text("SELECT county_code, township_code, village_code FROM cases "
+                                     "WHERE grid_code = 'G1'")).all()) == {("120", "121", "1211")}
+    assert region_tree(after_b1).get("G1").parent == "1211"   # the tree's cache follows the batch
+    _rollups_equal_a_rebuild(after_b1)
+
+
+# --- the command line ----------------------------------------------------------------------------------------
+
+def _cli(*args, url: str, env: dict | None = None):
+    import os
+
+    return subprocess.run([sys.executable, "-m", "data_access", "--db", url, *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **(env or {})}, check=False)
+
+
+def test_cli_sync_and_status(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    r = _cli("status", url=url)
+    assert r.returncode == 3 and "no batch applied and no dataset loaded yet" in r.stdout
+    assert _cli("load", str(base_dataset(tmp_path / "base")), url=url).returncode == 0
+    r = _cli("sync", str(batch_1(tmp_path / "b1")), url=url)
+    assert r.returncode == 0, r.stderr
+    assert "applied batch b1 (produced 2026-03-10 12:00:00)" in r.stdout and "2 inserted, 1 updated" in r.stdout
+    r = _cli("sync", str(tmp_path / "b1"), url=url)
+    assert r.returncode == 0 and "batch b1 was applied already" in r.stdout and "nothing changed" in r.stdout
+    bad = _write_files(tmp_path / "bad", {"cases.csv": _case("c08", grid_code="GX", **C08_REPORTED)},
+                       {"batch_id": "bad", "produced_at": "2026-03-12T00:00:00"})
+    r = _cli("sync", str(bad), url=url)
+    assert r.returncode == 1 and "cases.csv:2 grid_code: unknown grid 'GX'" in r.stdout
+    assert "the database is unchanged" in r.stderr and "Traceback" not in r.stderr
+    r = _cli("status", url=url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "last batch: b1  produced 2026-03-10 12:00:00" in r.stdout
+    assert "rejected batches: 1" in r.stdout and "bad" in r.stdout and "unknown grid 'GX'" in r.stdout
+    from sqlalchemy import create_engine
+
+    eng = create_engine(url)
+    with eng.begin() as conn:   # as if the last batch came two hours ago
+        conn.execute(text("UPDATE sync_batches SET applied_at = datetime(applied_at, '-2 hours')"))
+    eng.dispose()
+    r = _cli("status", url=url)
+    assert r.returncode == 3 and "STALE" in r.stderr
+    assert _cli("status", url=url, env={"GOV_SYNC_STALE_MINUTES": "180"}).returncode == 0
+
+
+def test_load_replace_keeps_the_orders_issued_in_the_app(loaded_engine, tmp_path):
+    from data_access.ingest.exporter import export_dataset
+
+    sid = orders.issue_supervision(loaded_engine, LEADER, orders.SupervisionOrder(
+        "c06", "red", datetime(2026, 3, 25), "请加快"), now=NOW)
+    orders.resolve_supervision(loaded_engine, LEADER, sid, now=datetime(2026, 3, 20, 14, 0))
+    orders.issue_supervision(loaded_engine, LEADER, orders.SupervisionOrder(
+        "c07", "normal", datetime(2026, 3, 26), "请跟进"), now=NOW)
+
+    def app_rows():
+        with loaded_engine.connect() as conn:
+            return (conn.execute(text("SELECT supervision_id, case_no, grade, origin, resolved_at IS NOT NULL "
+                                      "FROM supervisions ORDER BY supervision_id")).all(),
+                    conn.execute(text(f"SELECT case_no, seq, action FROM case_events WHERE seq >= {APP_SEQ_BASE} "
+                                      "ORDER BY case_no, seq")).all())
+
+    kept = app_rows()
+    assert len(kept[0]) == 3 and len(kept[1]) == 3
+    load_dataset(METRICS, loaded_engine, replace=True)   # the next day's export of the source
+    assert app_rows() == kept
+    assert events_of(loaded_engine, "c06")[-2:] == [(APP_SEQ_BASE, "supervise"), (APP_SEQ_BASE + 1, "note")]
+    # an export of this database holds them too: loaded again, they are there once, still the app's
+    export_dataset(loaded_engine, tmp_path / "export")
+    load_dataset(tmp_path / "export", loaded_engine, replace=True)
+    assert app_rows() == kept
+    # a dataset without c07: refused, naming the order on it; nothing changed
+    d = tmp_path / "without"
+    shutil.copytree(METRICS, d)
+    for name in ("cases.csv", "case_events.csv"):
+        h, rows = read_csv(d / name)
+        write_csv(d / name, h, [r for r in rows if r[0] != "c07"])
+    before = contents(loaded_engine)
+    with pytest.raises(DatasetInvalid) as exc:
+        load_dataset(d, loaded_engine, replace=True)
+    (problem,) = exc.value.problems
+    assert problem.startswith("cases.csv case_no: case 'c07' is not in this dataset, but the supervision order 'DB")
+    assert "the load is refused so that the order is not dropped" in problem
+    assert contents(loaded_engine) == before and app_rows() == kept
