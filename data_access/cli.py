@@ -2,7 +2,8 @@
 
 Exit codes: 0 done (a batch applied before: nothing to do); 1 the dataset or batch is invalid (each problem
 printed, nothing written); 2 the database already holds data (load with --replace); 3 (status) no batch for
-longer than GOV_SYNC_STALE_MINUTES; 4 (sync) another sync or watcher holds the lock (it is named).
+longer than GOV_SYNC_STALE_MINUTES; 4 (sync) another sync or watcher holds the lock (it is named); 5 (sync --watch) the database cannot be
+reached.
 Subcommands are registered in :func:`build_parser`; add new ones there.
 """
 from __future__ import annotations
@@ -96,6 +97,7 @@ def cmd_export(args) -> int:
 
 
 EXIT_LOCKED = 4
+EXIT_NO_DATABASE = 5
 
 
 def _print_sync_result(result) -> None:
@@ -147,6 +149,8 @@ def cmd_sync(args) -> int:
 def _watch(args) -> int:
     import signal
 
+    from sqlalchemy.exc import OperationalError
+
     from data_access.ingest.watch import InboxError, LockHeld, WatchStopped, prepare_inbox, sync_lock, watch
 
     inbox = Path(args.watch)
@@ -174,6 +178,10 @@ def _watch(args) -> int:
     except LockHeld as exc:
         print(f"{exc}; this watcher did not start", file=sys.stderr)
         return EXIT_LOCKED
+    except OperationalError as exc:   # the database cannot be reached (or went away): a restart may find it back
+        print(f"error: the database cannot be reached: {str(exc.orig or exc).strip().splitlines()[0]}",
+              file=sys.stderr)
+        return EXIT_NO_DATABASE
     except WatchStopped as exc:
         _print_problems(exc.problems)
         left = f"; left in the inbox: {', '.join(exc.left)}" if exc.left else ""

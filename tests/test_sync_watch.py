@@ -144,7 +144,11 @@ def test_a_bad_inbox_is_said_plainly(tmp_path):
     assert a_file.returncode == 1 and "not a folder" in a_file.stderr
     both = _cli(engine, "sync", str(tmp_path), "--watch", str(tmp_path))
     assert both.returncode == 1 and "either" in both.stderr
-    for run in (missing, a_file, both):
+    no_db = subprocess.run([sys.executable, "-m", "data_access", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none",
+                            "sync", "--watch", str(tmp_path), "--once"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, check=False)
+    assert no_db.returncode == 5 and "the database cannot be reached" in no_db.stderr
+    for run in (missing, a_file, both, no_db):
         assert "Traceback" not in run.stderr
     engine.dispose()
 
