@@ -87,6 +87,22 @@ def test_a_refused_batch_goes_to_rejected_with_its_report_and_stops_the_watch(ba
     assert [s for _b, s in log(base)] == ["applied"] * 3
 
 
+def test_a_batch_json_being_written_is_waited_for_then_refused(base, tmp_path, monkeypatch, capsys):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    batch_1(inbox / "b1")
+    half = batch_2(inbox / "b2")
+    (half / "batch.json").write_text('{"batch_id": "b2", "produ', encoding="utf-8")
+    assert run_watch(base, monkeypatch, inbox) == 0        # maybe still being written: nothing this round
+    assert names(inbox) == ["b1", "b2", "done", "rejected"] and log(base) == []
+    old = time.time() - 120                                 # still cut short a while later: broken
+    os.utime(half / "batch.json", (old, old))
+    assert run_watch(base, monkeypatch, inbox) == 1
+    assert names(inbox) == ["b1", "done", "rejected"]
+    assert "batch.json:1: not complete JSON" in (inbox / "rejected" / "b2.report.txt").read_text(encoding="utf-8")
+    capsys.readouterr()
+
+
 def test_a_restart_moves_a_batch_applied_before_to_done(base, tmp_path, monkeypatch, capsys):
     """The watcher stopped after applying b1 but before moving it: the database's log recognises it."""
     inbox = tmp_path / "inbox"
@@ -172,3 +188,20 @@ def test_sigterm_ends_the_watch_cleanly(tmp_path):
             proc.kill()
     assert proc.returncode == 0 and "stopped" in err and "Traceback" not in err
     engine.dispose()
+
+
+def test_the_service_script_watches_with_the_profile(tmp_path):
+    """deploy/run-sync.sh (deploy/gov-sync.service's ExecStart): refuses without a database, else watches."""
+    script = ROOT / "deploy" / "run-sync.sh"
+    unit = (ROOT / "deploy" / "gov-sync.service").read_text(encoding="utf-8")
+    assert "ExecStart=/opt/gov/deploy/run-sync.sh" in unit and "Restart=on-failure" in unit
+    env = {k: v for k, v in os.environ.items() if k != "GOV_DB_URL"}
+    env["PYTHON"] = sys.executable
+    no_db = subprocess.run([str(script), "--once"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert no_db.returncode == 2 and "GOV_DB_URL is not set" in no_db.stderr
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    env |= {"GOV_DB_URL": f"sqlite:///{tmp_path / 'w.db'}", "GOV_SYNC_INBOX": str(inbox)}
+    run = subprocess.run([str(script), "--once"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert names(inbox) == ["done", "rejected"] and (tmp_path / "w.db.sync.lock").exists()

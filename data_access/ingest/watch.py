@@ -1,7 +1,8 @@
 """Watching an inbox of batch folders: ``python -m data_access sync --watch INBOX [--once] [--interval S]``, and the
 lock that keeps two syncs from running at once (docs/OPERATIONS.md, "Incremental sync").
 
-Each **complete** batch folder in INBOX (its ``batch.json`` present: the producer writes it last) is applied with
+Each **complete** batch folder in INBOX (its ``batch.json`` present: the producer writes it last; one that cannot
+be read is waited for :data:`SETTLE_SECONDS`, as it may still be being written) is applied with
 :func:`~data_access.ingest.sync.sync_batch`, oldest ``produced_at`` first.  An applied batch (or one applied
 before: the log of batches is in the database, so a restart is safe) moves to ``INBOX/done/``; a refused one to
 ``INBOX/rejected/`` with ``<batch>.report.txt`` beside it (every problem ``file:line column: reason``), and the
@@ -27,13 +28,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from data_access.ingest.batch import BATCH_JSON
+from data_access.ingest.batch import BATCH_JSON, read_batch_json
+from data_access.ingest.reading import Report
 from data_access.ingest.sync import BatchRefused, SyncResult, sync_batch
 
 # a key of its own: sync_batch takes SYNC_LOCK_KEY per transaction, which a watcher's session lock would block
 WATCH_LOCK_KEY = 0x5359_4E57   # "SYNW"
 DONE, REJECTED = "done", "rejected"
 REPORT_SUFFIX = ".report.txt"
+SETTLE_SECONDS = 60.0   # an unreadable batch.json younger than this may still be being written: wait for it
 _APP_NAME = "gov-sync"
 
 
@@ -137,23 +140,28 @@ def _file_lock(path: Path) -> Iterator[None]:
 
 # --- the inbox --------------------------------------------------------------------------------------------------
 
-def _produced_at(folder: Path) -> str:
-    """The batch's produced_at as written (ISO 8601 sorts by time); '' when batch.json cannot be read — such a
-    folder comes first, is refused by the sync with its reason, and stops the watch."""
-    try:
-        data = json.loads((folder / BATCH_JSON).read_text(encoding="utf-8-sig"))
-        value = data.get("produced_at") if isinstance(data, dict) else None
-        return value if isinstance(value, str) else ""
-    except (OSError, ValueError):
-        return ""
+def _produced_at(folder: Path) -> datetime | None:
+    """The batch's produced_at (naive Asia/Shanghai, whatever offset it was written with); None when batch.json
+    cannot be read."""
+    info = read_batch_json(folder, Report())
+    return info.produced_at if info is not None else None
 
 
-def pending(inbox: Path) -> list[Path]:
-    """The complete batch folders in ``inbox`` (batch.json present), oldest produced_at first."""
-    folders = [p for p in inbox.iterdir()
-               if p.is_dir() and p.name not in (DONE, REJECTED) and not p.name.startswith(".")
-               and (p / BATCH_JSON).is_file()]
-    return sorted(folders, key=lambda p: (_produced_at(p), p.name))
+def pending(inbox: Path, settle: float = SETTLE_SECONDS) -> list[Path]:
+    """The complete batch folders in ``inbox`` (batch.json present), oldest produced_at first.
+
+    A batch.json that cannot be read comes first: the sync refuses it with its reason and the watch stops.  But
+    while it is younger than ``settle`` seconds it may still be being written: then nothing is returned this
+    round (its batch may be older than the others)."""
+    found = []
+    for p in inbox.iterdir():
+        if not p.is_dir() or p.name in (DONE, REJECTED) or p.name.startswith(".") or not (p / BATCH_JSON).is_file():
+            continue
+        produced = _produced_at(p)
+        if produced is None and time.time() - (p / BATCH_JSON).stat().st_mtime < settle:
+            return []
+        found.append(((produced is not None, produced or datetime.min, p.name), p))
+    return [p for _key, p in sorted(found)]
 
 
 def _move(folder: Path, target_dir: Path) -> Path:
