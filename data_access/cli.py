@@ -2,7 +2,8 @@
 
 Exit codes: 0 done (a batch applied before: nothing to do); 1 the dataset or batch is invalid (each problem
 printed, nothing written); 2 the database already holds data (load with --replace); 3 (status) no batch for
-longer than GOV_SYNC_STALE_MINUTES.
+longer than GOV_SYNC_STALE_MINUTES; 4 (sync) another sync or watcher holds the lock (it is named); 5 (sync --watch) the database cannot be
+reached.
 Subcommands are registered in :func:`build_parser`; add new ones there.
 """
 from __future__ import annotations
@@ -95,22 +96,15 @@ def cmd_export(args) -> int:
     return 0
 
 
-def cmd_sync(args) -> int:
-    from data_access.ingest.sync import BatchRefused, sync_batch
+EXIT_LOCKED = 4
+EXIT_NO_DATABASE = 5
 
-    try:
-        result = sync_batch(Path(args.dir), _engine(args))
-    except BatchRefused as exc:
-        for w in exc.warnings:
-            print(f"warning: {w}")
-        _print_problems(exc.problems)
-        print(f"{args.dir}: {len(exc.problems)} problem(s); the batch was refused, nothing was applied, "
-              "the database is unchanged", file=sys.stderr)
-        return 1
+
+def _print_sync_result(result) -> None:
     if result.already_applied:
         print(f"batch {result.batch_id} was applied already ({result.applied_at:%Y-%m-%d %H:%M:%S}); "
               "nothing changed")
-        return 0
+        return
     for w in result.warnings:
         print(f"warning: {w}")
     width = max((len(t) for t in result.counts), default=0)
@@ -120,6 +114,86 @@ def cmd_sync(args) -> int:
     print(f"applied batch {result.batch_id} (produced {result.produced_at:%Y-%m-%d %H:%M:%S}): "
           f"{result.rows:,} rows, {result.cases_touched:,} cases followed in {result.slices:,} roll-up slices, "
           f"in {result.seconds:.2f} s")
+
+
+def cmd_sync(args) -> int:
+    from data_access.ingest.sync import BatchRefused, sync_batch
+    from data_access.ingest.watch import LockHeld, sync_lock
+
+    if (args.dir is None) == (args.watch is None):
+        print("error: give either a batch folder DIR or --watch INBOX", file=sys.stderr)
+        return 1
+    if args.watch is None and (args.once or args.interval is not None):
+        print("error: --once and --interval go with --watch INBOX", file=sys.stderr)
+        return 1
+    if args.watch is not None:
+        return _watch(args)
+    engine = _engine(args)
+    try:
+        with sync_lock(engine):
+            result = sync_batch(Path(args.dir), engine)
+    except LockHeld as exc:
+        print(f"{exc}; nothing was done", file=sys.stderr)
+        return EXIT_LOCKED
+    except BatchRefused as exc:
+        for w in exc.warnings:
+            print(f"warning: {w}")
+        _print_problems(exc.problems)
+        print(f"{args.dir}: {len(exc.problems)} problem(s); the batch was refused, nothing was applied, "
+              "the database is unchanged", file=sys.stderr)
+        return 1
+    _print_sync_result(result)
+    return 0
+
+
+def _watch(args) -> int:
+    import signal
+
+    from sqlalchemy.exc import OperationalError
+
+    from data_access.ingest.watch import InboxError, LockHeld, WatchStopped, prepare_inbox, sync_lock, watch
+
+    inbox = Path(args.watch)
+    interval = 10.0 if args.interval is None else args.interval
+    if interval <= 0:
+        print("error: --interval: seconds, more than 0", file=sys.stderr)
+        return 1
+    # SIGTERM (systemctl stop) ends the watch like Ctrl-C: a batch being applied is rolled back, no traceback
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        prepare_inbox(inbox)
+        engine = _engine(args)
+        with sync_lock(engine):
+            def done(name, result):
+                print(f"{name}:")
+                _print_sync_result(result)
+                sys.stdout.flush()
+
+            if not args.once:
+                print(f"watching {inbox} every {interval:g} s (Ctrl-C to stop)", flush=True)
+            watch(inbox, engine, once=args.once, interval=interval, on_result=done)
+    except InboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except LockHeld as exc:
+        print(f"{exc}; this watcher did not start", file=sys.stderr)
+        return EXIT_LOCKED
+    except OperationalError as exc:   # the database cannot be reached (or went away): a restart may find it back
+        print(f"error: the database cannot be reached: {str(exc.orig or exc).strip().splitlines()[0]}",
+              file=sys.stderr)
+        return EXIT_NO_DATABASE
+    except WatchStopped as exc:
+        _print_problems(exc.problems)
+        left = f"; left in the inbox: {', '.join(exc.left)}" if exc.left else ""
+        print(f"batch {exc.batch} was refused ({len(exc.problems)} problem(s), nothing of it applied): moved to "
+              f"{exc.moved_to}, report in {exc.report}.  The watch stopped: later batches may depend on it{left}. "
+              "Send a corrected batch, then start the watch again.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 
@@ -270,7 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("sync", help="check a batch of the source's changes and apply it in one transaction")
-    p.add_argument("dir", help="batch folder: changed rows of the format's files, batch.json, deletions.csv")
+    p.add_argument("dir", nargs="?", help="batch folder: changed rows of the format's files, batch.json, deletions.csv")
+    p.add_argument("--watch", metavar="INBOX",
+                   help="apply each complete batch folder in INBOX, oldest first; move it to done/ or rejected/")
+    p.add_argument("--once", action="store_true", help="with --watch: process what is there, then exit")
+    p.add_argument("--interval", type=float, metavar="S", help="with --watch: seconds between looks (default 10)")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("status", help="the last batch applied and the refused ones; exit code 3 when stale")
