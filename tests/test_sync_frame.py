@@ -144,3 +144,28 @@ def test_rule():
     assert [r for r in ("leader", "staff", "viewer", "admin") if may_see_sync_problems(User("x", r))] == \
         ["leader", "admin"]
     assert not may_see_sync_problems(None)
+
+
+def test_the_sync_command_path(db_kind, tmp_path, monkeypatch):
+    """End to end with the sync itself (tests/test_sync.py's base and batch 1, then a refused batch): the frame
+    shows batch 1's time, then the refusal with the sync's own report."""
+    from data_access.ingest.sync import BatchRefused, sync_batch
+    from tests.test_sync import C08_REPORTED, _case, _write_files, base_dataset, batch_1
+
+    url = serve_fixture(db_kind, tmp_path, monkeypatch, str(base_dataset(tmp_path / "base")), NOW)
+    engine = get_engine(url)
+    sync_batch(batch_1(tmp_path / "b1"), engine)
+    at = open_app_page(url, "overview", role="admin")
+    assert "数据更新于 2026-03-10 12:00" in [c.value for c in at.sidebar.caption]
+    assert not at.warning
+    with pytest.raises(BatchRefused):
+        sync_batch(_write_files(tmp_path / "bad", {"cases.csv": _case("c08", grid_code="GX", **C08_REPORTED)},
+                                {"batch_id": "bad", "produced_at": "2026-03-12T00:00:00"}), engine)
+    import streamlit as st
+
+    st.cache_data.clear()  # the refresh interval passed
+    at = open_app_page(url, "overview", role="admin", lang="en")
+    (w,) = [w.value for w in at.warning]
+    assert "bad" in w and "2026-03-12 00:00" in w
+    assert "cases.csv:2 grid_code: unknown grid 'GX'" in at.code[0].value
+    assert "Data as of 2026-03-10 12:00" in [c.value for c in at.sidebar.caption]

@@ -85,11 +85,13 @@ def is_stale(last: BatchRecord | None, now: datetime | None = None) -> bool:
 
 @dataclass(frozen=True)
 class SyncState:
-    """What the app's frame shows of the batch log (read once per refresh interval)."""
+    """What the app's frame shows of the batch log (read once per refresh interval).  ``refused`` is the newest
+    batch refused (and not applied since) at or after ``last``'s time: the log keeps seconds, and a refusal in
+    the same second is shown rather than hidden."""
 
     last: BatchRecord | None       # the last batch applied or full load made
     follows_source: bool           # a sync batch was ever applied: the database follows a live source
-    refused: BatchRecord | None    # the newest refused batch logged after ``last`` (not applied since)
+    refused: BatchRecord | None
 
     def stale(self, now: datetime | None = None) -> bool:
         """Stale as ``python -m data_access status`` says (:func:`is_stale`, the same clock), but only for a
@@ -106,5 +108,5 @@ def sync_state(engine: Engine) -> SyncState:
         follows = conn.execute(select(b.batch_id).where(b.status == "applied", b.kind == "batch")
                                .limit(1)).first() is not None
     last_rec = last[0] if last else None
-    newer = refused[0] if refused and (last_rec is None or refused[0].applied_at > last_rec.applied_at) else None
+    newer = refused[0] if refused and (last_rec is None or refused[0].applied_at >= last_rec.applied_at) else None
     return SyncState(last_rec, follows, newer)
