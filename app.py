@@ -67,6 +67,7 @@ with resilience.guard_page():
         frame.data_as_of()
         auth.identity_block(user)
 
+    frame.sync_notices(user)  # stale data; a refused batch (admins, leaders): above every page
     frame.keep_in_url(region, d_from, d_to)
     st.session_state["frame_filter"] = frame.build_filter(user.scope_code, region, d_from, d_to)
     guard.frame_ready()

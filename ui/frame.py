@@ -5,6 +5,8 @@ from datetime import date
 
 import streamlit as st
 
+from data_access.core import batches
+from data_access.core.access import User, may_see_sync_problems
 from data_access.core.clock import today_local
 from data_access.core.filters import CaseFilter
 from data_access.core.regions import RegionTree
@@ -118,10 +120,40 @@ def period_picker() -> tuple[date | None, date | None]:
     return d_from, d_to
 
 
+def sync_state() -> batches.SyncState:
+    """The batch log's facts for the frame, cached on the refresh interval like every other answer."""
+    return data.get(batches.sync_state)
+
+
 def data_as_of() -> None:
-    ts = data.updated_at(data.read_url())
-    st.caption(t("frame.as_of", ts=ts[:16].replace("T", " ")) if ts else t("frame.as_of.none"))
+    """The source's time of the last batch applied (or full load); before the log holds one, the time of the
+    last load or write."""
+    last = sync_state().last
+    if last is not None:
+        ts: str | None = f"{last.produced_at:%Y-%m-%d %H:%M}"
+    else:
+        ts = data.updated_at(data.read_url())
+        ts = ts[:16].replace("T", " ") if ts else None
+    st.caption(t("frame.as_of", ts=ts) if ts else t("frame.as_of.none"),
+               help=t("frame.as_of.help", n=f"{batches.stale_minutes():g}"))
     st.caption(t("frame.refresh", s=data.REFRESH_S))
+
+
+def sync_notices(user: User) -> None:
+    """At the top of every page: the data is stale (a database that follows a source by sync, past
+    GOV_SYNC_STALE_MINUTES without a batch, the same verdict as ``python -m data_access status``); for admins and
+    leaders, a batch the sync refused since the last one applied, with its report (shown as text)."""
+    state = sync_state()
+    if state.stale() and state.last is not None:
+        st.warning(t("frame.stale", n=int(state.last.minutes_ago())), icon=":material/schedule:")
+    refused = state.refused
+    if refused is not None and may_see_sync_problems(user):
+        from . import fmt
+
+        st.warning(t("frame.refused", id=fmt.plain(refused.batch_id), at=f"{refused.applied_at:%Y-%m-%d %H:%M}",
+                     produced=f"{refused.produced_at:%Y-%m-%d %H:%M}"), icon=":material/block:")
+        with st.expander(t("frame.refused.report")):
+            st.code(refused.report or t("frame.refused.no_report"), language=None, wrap_lines=True)
 
 
 def keep_in_url(region: str | None, d_from: date | None, d_to: date | None) -> None:

@@ -16,6 +16,8 @@ PERSONAL_DATA_ROLES = frozenset({"staff"})
 WRITE_ROLES = frozenset({"staff", "leader"})
 # Roles that may read the audit log (each sees the entries of accounts inside their jurisdiction).
 AUDIT_ROLES = frozenset({"admin", "leader"})
+# Roles told in the app that a batch from the source was refused (and shown its report): they act on it.
+SYNC_PROBLEM_ROLES = frozenset({"admin", "leader"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ def may_write(user: User | None) -> bool:
 
 def may_read_audit(user: User | None) -> bool:
     return user is not None and user.role in AUDIT_ROLES
+
+
+def may_see_sync_problems(user: User | None) -> bool:
+    return user is not None and user.role in SYNC_PROBLEM_ROLES
 
 
 def mask_name(name: str | None) -> str | None:

@@ -1,8 +1,8 @@
 """The log of batches and loads (``sync_batches``): what came in from the source, when, and what was refused.
 
 Written by the loader (a full load, status 'loaded') and by the sync (data_access/ingest/sync.py: 'applied' or
-'rejected'); read by ``python -m data_access status`` and, through :func:`last_batch`, by the app's frame
-("data as of" and the staleness warning).  ``GOV_SYNC_STALE_MINUTES`` (default 60) is how long the data may
+'rejected'); read by ``python -m data_access status`` (:func:`last_batch`) and, through :func:`sync_state`, by the app's frame
+("data as of", the staleness warning, a refused batch for admins and leaders).  ``GOV_SYNC_STALE_MINUTES`` (default 60) is how long the data may
 go without a batch before it counts as stale.
 """
 from __future__ import annotations
@@ -81,3 +81,32 @@ def rejected_batches(engine: Engine, limit: int = 20) -> list[BatchRecord]:
 def is_stale(last: BatchRecord | None, now: datetime | None = None) -> bool:
     """No batch or load for longer than :func:`stale_minutes` (or never)."""
     return last is None or last.minutes_ago(now) > stale_minutes()
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What the app's frame shows of the batch log (read once per refresh interval).  ``refused`` is the newest
+    batch refused (and not applied since) at or after ``last``'s time: the log keeps seconds, and a refusal in
+    the same second is shown rather than hidden."""
+
+    last: BatchRecord | None       # the last batch applied or full load made
+    follows_source: bool           # a sync batch was ever applied: the database follows a live source
+    refused: BatchRecord | None
+
+    def stale(self, now: datetime | None = None) -> bool:
+        """Stale as ``python -m data_access status`` says (:func:`is_stale`, the same clock), but only for a
+        database that follows a source: one that only ever had full loads (a demo, a historical dataset) is
+        frozen by design and never "stale"."""
+        return self.follows_source and is_stale(self.last, now)
+
+
+def sync_state(engine: Engine) -> SyncState:
+    b = sync_batches.c
+    with engine.connect() as conn:
+        last = _last(conn, ("applied", "loaded"), 1)
+        refused = _last(conn, ("rejected",), 1)
+        follows = conn.execute(select(b.batch_id).where(b.status == "applied", b.kind == "batch")
+                               .limit(1)).first() is not None
+    last_rec = last[0] if last else None
+    newer = refused[0] if refused and (last_rec is None or refused[0].applied_at >= last_rec.applied_at) else None
+    return SyncState(last_rec, follows, newer)
