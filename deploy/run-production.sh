@@ -12,17 +12,8 @@ die() { echo "run-production: $*" >&2; exit 2; }
 secret="${GOV_COOKIE_SECRET:-}"
 [[ ${#secret} -ge 32 ]] || die "GOV_COOKIE_SECRET must be set to at least 32 random characters, the same on every replica (e.g. openssl rand -hex 32)"
 
-# The profile's values are defaults: a variable already set in the service's environment (a systemd
-# Environment= line, say GOV_REFRESH_SECONDS=30) keeps its value.
-declare -A own
-while IFS='=' read -r key _; do
-  [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ && -n "${!key+x}" ]] && own[$key]="${!key}"
-done < deploy/production.env
-set -a
-# shellcheck disable=SC1091
-source deploy/production.env
-set +a
-for key in "${!own[@]}"; do export "$key=${own[$key]}"; done
+# shellcheck source=deploy/profile.sh
+source deploy/profile.sh  # the production profile; a variable already set keeps its value
 export STREAMLIT_SERVER_COOKIE_SECRET="$GOV_COOKIE_SECRET"
 if [[ -n "${GOV_ALLOWED_HOSTS:-}" ]]; then  # DNS-rebinding protection: the host names users type
   export STREAMLIT_SERVER_ALLOWED_HOSTS="[$(sed 's/[^,][^,]*/"&"/g' <<<"$GOV_ALLOWED_HOSTS")]"
