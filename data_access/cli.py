@@ -28,6 +28,16 @@ def _print_problems(problems: list[str], out=sys.stdout) -> None:
         print(f"… and {len(problems) - SHOW_PROBLEMS} more", file=out)
 
 
+def _refused(folder, exc, outcome: str) -> int:
+    """A refused dataset or batch: its warnings, every problem (``file:line column: reason``), then what it means
+    for the database; exit code 1."""
+    for w in exc.warnings:
+        print(f"warning: {w}")
+    _print_problems(exc.problems)
+    print(f"{folder}: {len(exc.problems)} problem(s); {outcome}", file=sys.stderr)
+    return 1
+
+
 def _print_result(verb: str, result) -> None:
     for w in result.warnings:
         print(f"warning: {w}")
@@ -49,11 +59,7 @@ def cmd_check(args) -> int:
     try:
         result = check_dataset(Path(args.dir), _engine(args) if args.db else None)
     except DatasetInvalid as exc:
-        for w in exc.warnings:
-            print(f"warning: {w}")
-        _print_problems(exc.problems)
-        print(f"{args.dir}: {len(exc.problems)} problem(s); the dataset is not valid", file=sys.stderr)
-        return 1
+        return _refused(args.dir, exc, "the dataset is not valid")
     _print_result("checked", result)
     return 0
 
@@ -73,12 +79,7 @@ def cmd_load(args) -> int:
               "Use `load DIR --replace` to replace it with this dataset.", file=sys.stderr)
         return 2
     except DatasetInvalid as exc:
-        for w in exc.warnings:
-            print(f"warning: {w}")
-        _print_problems(exc.problems)
-        print(f"{args.dir}: {len(exc.problems)} problem(s); nothing was loaded, "
-              "the database is unchanged", file=sys.stderr)
-        return 1
+        return _refused(args.dir, exc, "nothing was loaded, the database is unchanged")
     _print_result("loaded", result)
     return 0
 
@@ -136,12 +137,7 @@ def cmd_sync(args) -> int:
         print(f"{exc}; nothing was done", file=sys.stderr)
         return EXIT_LOCKED
     except BatchRefused as exc:
-        for w in exc.warnings:
-            print(f"warning: {w}")
-        _print_problems(exc.problems)
-        print(f"{args.dir}: {len(exc.problems)} problem(s); the batch was refused, nothing was applied, "
-              "the database is unchanged", file=sys.stderr)
-        return 1
+        return _refused(args.dir, exc, "the batch was refused, nothing was applied, the database is unchanged")
     _print_sync_result(result)
     return 0
 
