@@ -32,7 +32,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from data_access.core import derived, schema
 from data_access.core.clock import wall_now
-from data_access.core.contract import APP_SEQ_BASE, FILES
+from data_access.core.contract import APP_SEQ_BASE, CASE_STEP_COLUMNS as STEP_COLUMNS, FILES
 from data_access.core.regions import region_tree
 from data_access.ingest.batch import BATCH_JSON, DELETIONS_CSV
 from data_access.ingest.exporter import formatter
@@ -156,7 +156,9 @@ class InboxStore:
                 produced = case.pop("produced_at")
                 if produced is not None:
                     newest = max(newest, produced)
-                case["_seq"], case["_last"] = 0, case["reported_at"]
+                # the case's latest time: no step of the feed goes before it (nor before an event, below)
+                case["_seq"] = 0
+                case["_last"] = max(t for t in (case[n] for n in STEP_COLUMNS) if t is not None)
                 self.cases[case["case_no"]] = case
             for case_no, seq, last in conn.execute(
                     select(e.case_no, func.max(e.seq), func.max(e.at))
@@ -375,6 +377,10 @@ class InboxStore:
         tmp = self.inbox / f"{TMP_PREFIX}{batch_id}{TMP_SUFFIX}"
         kept = sorted(self._app_orders(self._withdraw)) if self._withdraw else []
         withdraw = [k for k in self._withdraw if k not in kept]
+        self.doomed -= set(kept)   # a case like any other now: it moves on
+        if not (self._changed or self._orders_changed or withdraw):
+            self._withdraw, self._copies = self._copies, []   # only copies the dashboard has an order on: kept
+            return None
         files: dict[str, int] = {}
         try:
             tmp.mkdir()

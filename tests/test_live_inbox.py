@@ -5,7 +5,7 @@ hand-computable fixture (tests/fixtures/metrics: 10 cases, 41 events, 1 open ord
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -186,3 +186,32 @@ def test_bad_input_is_one_line_and_no_traceback(loaded_engine, tmp_path, capsys)
     with pytest.raises(SystemExit):
         live.main(["--db", url, "--batch-steps", "3"])   # argparse: --batch-steps goes with --inbox
     assert "--batch-steps goes with --inbox" in capsys.readouterr().err
+
+
+def test_a_copy_the_dashboard_issued_an_order_on_is_kept(loaded_engine, tmp_path):
+    """A report entered twice is withdrawn one batch later, unless the dashboard issued an order on the copy
+    meanwhile (a case with the dashboard's orders is never deleted: the sync would refuse the batch)."""
+    from data_access.writes import orders
+
+    inbox = tmp_path / "inbox"
+    live_inbox.prepare_inbox(inbox)
+    clock = fake_clock()
+    store = live_inbox.InboxStore(loaded_engine, inbox, clock())
+    feed = live.Feed(loaded_engine, seed=1, clock=clock, store=store)
+    for _ in range(2):
+        assert feed._duplicate(clock()).action == "duplicate"
+    first = store.flush()
+    assert first.new_cases == 4 and first.deletions == 0
+    copies = sorted(store._withdraw)
+    assert len(copies) == 2 and process_inbox(inbox, loaded_engine).applied
+    at = datetime(2026, 3, 20, 18, 0)
+    orders.issue_supervision(loaded_engine, live.FEED_USER, orders.SupervisionOrder(
+        case_no=copies[0], grade="normal", deadline=at + timedelta(days=3), note="请尽快办理"), now=at)
+    second = store.flush()
+    assert second.deletions == 1 and second.kept == [copies[0]] and "kept " + copies[0] in second.line()
+    assert [r[1].counts["cases"].deleted for r in process_inbox(inbox, loaded_engine).applied] == [1]
+    with loaded_engine.connect() as conn:
+        stored = set(conn.execute(select(cases.c.case_no).where(cases.c.case_no.in_(copies))).scalars())
+    assert stored == {copies[0]}
+    assert copies[0] in {row[0] for row in store.open_cases(clock())}   # the feed moves it on like any other
+    assert store.flush() is None
