@@ -435,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--inbox", metavar="DIR", default=None,
                     help="act as the source system: write batches into DIR for 'python -m data_access sync --watch "
                          "DIR' instead of writing into the database (which is only read, at start)")
-    ap.add_argument("--interval", type=float, default=10.0,
+    ap.add_argument("--interval", type=float, default=None,
                     help="with --inbox: seconds between batches (default 10)")
     ap.add_argument("--batch-steps", type=int, default=None,
                     help="with --inbox: a batch every N actions instead of every --interval seconds")
@@ -448,6 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed", type=float, default=1.0, help="data clock: how many times faster than real time")
     ap.add_argument("--quiet", action="store_true", help="print only the totals")
     args = ap.parse_args(argv)
+    if args.inbox is None and (args.batch_steps is not None or args.interval is not None):
+        ap.error("--interval and --batch-steps go with --inbox")
+    args.interval = 10.0 if args.interval is None else args.interval
     for name, value, ok in (("--rate", args.rate, args.rate >= 0), ("--interval", args.interval, args.interval > 0),
                             ("--speed", args.speed, args.speed > 0),
                             ("--batch-steps", args.batch_steps, args.batch_steps is None or args.batch_steps > 0),
@@ -455,8 +458,6 @@ def main(argv: list[str] | None = None) -> int:
                             ("--duration", args.duration, args.duration is None or args.duration >= 0)):
         if not ok:
             ap.error(f"{name} {value:g}: out of range")
-    if args.inbox is None and args.batch_steps is not None:
-        ap.error("--batch-steps goes with --inbox")
     out = None if args.quiet else (lambda s: print(s, flush=True))
     # SIGTERM ends the feed like Ctrl-C (a batch being written is removed, nothing half-written is left)
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -184,8 +184,11 @@ def test_bad_input_is_one_line_and_no_traceback(loaded_engine, tmp_path, capsys)
     assert live.main(["--db", f"sqlite:///{empty}", "--inbox", str(tmp_path / "i")]) == 2
     assert "error: the database holds no grids or categories: load a dataset first" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        live.main(["--db", url, "--batch-steps", "3"])   # argparse: --batch-steps goes with --inbox
-    assert "--batch-steps goes with --inbox" in capsys.readouterr().err
+        live.main(["--db", url, "--batch-steps", "3"])   # argparse: only with --inbox
+    assert "--interval and --batch-steps go with --inbox" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        live.main(["--db", url, "--inbox", str(tmp_path / "i"), "--interval", "0"])
+    assert "--interval 0: out of range" in capsys.readouterr().err
 
 
 def test_a_copy_the_dashboard_issued_an_order_on_is_kept(loaded_engine, tmp_path):
