@@ -20,7 +20,8 @@ from data_access.core.contract import FILES, FileSpec
 YIELD_ROWS = 10_000
 
 
-def _formatter(kind: str):
+def formatter(kind: str):
+    """How the interchange format writes a value of column kind ``kind`` (the export and batch producers)."""
     if kind == "ts":
         def fmt_ts(v):
             if v is None:
@@ -56,7 +57,7 @@ def _export_file(conn, spec: FileSpec, path: Path) -> int:
     table = schema.metadata.tables[spec.table]
     cols = [_exported(table, c.name) for c in spec.columns]
     order = [table.c[k] for k in (spec.order_by or spec.key)]
-    fmts = [_formatter(c.kind) for c in spec.columns]
+    fmts = [formatter(c.kind) for c in spec.columns]
     n = 0
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)   # RFC 4180: CRLF between records
