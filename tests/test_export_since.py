@@ -173,7 +173,7 @@ def test_load_e0_then_sync_since_t0_equals_a_full_export(pair, tmp_path, monkeyp
     assert files_of(tmp_path / "reloaded") == fb
 
 
-def test_a_follower_in_the_same_run_refuses_the_other_dashboards_entries(pair, tmp_path):
+def test_a_follower_in_the_same_run_refuses_the_other_dashboards_entries(pair, tmp_path, monkeypatch):
     a, b = pair
     load_dataset(METRICS, a)
     t0 = wall_now()
@@ -190,6 +190,11 @@ def test_a_follower_in_the_same_run_refuses_the_other_dashboards_entries(pair, t
         "…), where only its own entries are numbered: the dashboard that exported the batch must have another "
         "GOV_APP_LOG_RUN"]
     assert events_of(b, "c06")[-1] == (4, "handle")   # nothing of the batch applied
+    monkeypatch.setenv("GOV_APP_LOG_RUN", "two")
+    with pytest.raises(BatchRefused) as exc:
+        sync_batch(tmp_path / "since", b)
+    assert exc.value.problems == ["batch.json since: a batch of another dashboard needs this dashboard's log run: "
+                                  "GOV_APP_LOG_RUN: a whole number 1–2000, not 'two'"]
 
 
 # --- what is sent ------------------------------------------------------------------------------------------

@@ -265,7 +265,13 @@ class BatchRules(DatasetRules):
         self.stored = stored
         # a batch of another dashboard (export --since) may carry its own log entries, in its run; never in ours
         self.from_dashboard = from_dashboard
-        self.own_run = own_app_run() if from_dashboard else None
+        self.own_run = None
+        if from_dashboard:
+            try:
+                self.own_run = own_app_run()
+            except ValueError as exc:   # a setting of this installation: said once, the batch refused
+                report.start("batch.json")
+                report(None, "since", f"a batch of another dashboard needs this dashboard's log run: {exc}")
         for attr, table in (("regions", "regions"), ("grids", "grids"), ("teams", "volunteer_teams"),
                             ("departments", "departments"), ("categories", "categories"),
                             ("projects", "asset_projects"), ("units", "clean_units"), ("cases", "cases")):
