@@ -1,7 +1,7 @@
 """Command line: ``python -m data_access [--db URL] {init,check,load,sync,status,export,users,time-limits} …``.
 
 Exit codes: 0 done (a batch applied before: nothing to do); 1 the dataset or batch is invalid (each problem
-printed, nothing written); 2 the database already holds data (load with --replace); 3 (status) no batch for
+printed, nothing written), or export --since refused (a bad time or folder: one line, nothing written); 2 the database already holds data (load with --replace); 3 (status) no batch for
 longer than GOV_SYNC_STALE_MINUTES; 4 (sync) another sync or watcher holds the lock (it is named); 5 (sync --watch) the database cannot be
 reached.
 Subcommands are registered in :func:`build_parser`; add new ones there.
@@ -87,13 +87,47 @@ def cmd_load(args) -> int:
 def cmd_export(args) -> int:
     import time
 
+    from data_access.core.clock import wall_now
     from data_access.ingest.exporter import export_dataset
 
+    if args.since is not None:
+        return _export_since(args)
     t0 = time.perf_counter()
+    as_of = wall_now()
     counts = export_dataset(_engine(args), Path(args.dir))
     for table, n in counts.items():
         print(f"  {table:<22}  {n:>10,}")
     print(f"exported {sum(counts.values()):,} rows to {args.dir} in {time.perf_counter() - t0:.1f} s")
+    print(f"as of {as_of:%Y-%m-%dT%H:%M:%S}+08:00: a follower loaded from it takes the changes with "
+          f"`export --since {as_of:%Y-%m-%dT%H:%M:%S} DIR`")
+    return 0
+
+
+def _export_since(args) -> int:
+    import time
+    from datetime import datetime
+
+    from data_access.ingest.converting import parse_ts
+    from data_access.ingest.exporter import ExportRefused, export_batch
+
+    try:
+        since = datetime.fromisoformat(parse_ts(args.since.strip()))
+    except ValueError as exc:
+        print(f"error: --since: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    t0 = time.perf_counter()
+    try:
+        result = export_batch(_engine(args), Path(args.dir), since)
+    except ExportRefused as exc:
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    for table, n in result.counts.items():
+        print(f"  {table:<22}  {n:>10,}")
+    if result.deletions:
+        print(f"  {'deletions':<22}  {result.deletions:>10,}")
+    print(f"batch {result.batch_id}: {result.rows:,} rows changed since {since:%Y-%m-%d %H:%M:%S} written to "
+          f"{args.dir} in {time.perf_counter() - t0:.2f} s (produced {result.produced_at:%Y-%m-%dT%H:%M:%S}+08:00: "
+          "the next batch's --since)")
     return 0
 
 
@@ -335,8 +369,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print progress")
     p.set_defaults(func=cmd_load)
 
-    p = sub.add_parser("export", help="write the database as a dataset folder")
-    p.add_argument("dir", help="target folder (created if missing; files overwritten)")
+    p = sub.add_parser("export", help="write the database as a dataset folder, or the rows changed since a time "
+                                      "as a batch (--since)",
+                       description="Without --since: every file of docs/DATA_CONTRACT.md, the whole dataset. "
+                                   "With --since: a batch for another dashboard's `sync` (a province gathering "
+                                   "its cities' changes): the rows changed at or after TIMESTAMP, deletions.csv "
+                                   "and batch.json; a standby of the same database uses PostgreSQL streaming "
+                                   "replication instead (docs/OPERATIONS.md).")
+    p.add_argument("dir", help="target folder (full export: created if missing, files overwritten; "
+                               "--since: new or empty)")
+    p.add_argument("--since", metavar="TIMESTAMP",
+                   help="YYYY-MM-DDTHH:MM:SS[+08:00] (no offset: Asia/Shanghai); inclusive: rows written in that "
+                        "second are sent (again: a no-op for the follower). Use the full export's 'as of' time, "
+                        "then each batch's produced_at")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("sync", help="check a batch of the source's changes and apply it in one transaction")

@@ -58,6 +58,9 @@ SUPERVISION_GRADES = ("normal", "yellow", "red")
 ORIGINS = ("source", "app")   # who wrote a supervision order: the source platform or the dashboard
 ASSET_KINDS = ("land", "house", "historic_building", "state_asset", "factory", "shoreline", "mixed")
 ASSET_UNITS = ("mu", "building", "item", "m", "m2")
+# A batch folder's own files (the section "Batches and incremental sync"): its identity and its withdrawn rows.
+BATCH_JSON = "batch.json"
+DELETIONS_CSV = "deletions.csv"
 DISPOSAL_MODES = ("use", "sell", "lease", "finance")
 OPERATING_MODELS = ("self_operated", "fixed_rent", "guaranteed_plus_share", "sale", "other")
 ASSET_STATUSES = ("planning", "renovating", "operating", "disposed", "suspended")
@@ -69,6 +72,31 @@ RATINGS = ("good", "fair", "poor")
 # APP_SEQ_BASE + 1 … per case, a run of their own, so the two never collide and the source's next event is
 # always the one after its own last.
 APP_SEQ_BASE = 1_000_000
+# Each dashboard writes in a run of its own, APP_SEQ_BASE numbers long: run n is n × APP_SEQ_BASE … (n + 1) ×
+# APP_SEQ_BASE − 1.  An installation's run is GOV_APP_LOG_RUN (default 1); one that follows other dashboards
+# (a province syncing its cities' `export --since` batches) takes another, so that its entries and theirs on the
+# same case never take the same number (docs/DATA_CONTRACT.md, "A batch of another dashboard").
+APP_LOG_RUN_ENV = "GOV_APP_LOG_RUN"
+MAX_APP_LOG_RUN = 2000   # seq is a 32-bit integer on PostgreSQL
+
+
+def app_run(seq: int) -> int:
+    """The run a log number is in: 0 for the source's events, n ≥ 1 for a dashboard's entries."""
+    return seq // APP_SEQ_BASE
+
+
+def own_app_run() -> int:
+    """This installation's run (GOV_APP_LOG_RUN, 1 … MAX_APP_LOG_RUN; default 1)."""
+    import os
+
+    raw = os.environ.get(APP_LOG_RUN_ENV, "").strip() or "1"
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= MAX_APP_LOG_RUN:
+        raise ValueError(f"{APP_LOG_RUN_ENV}: a whole number 1–{MAX_APP_LOG_RUN}, not {raw!r}")
+    return n
 
 # Case step timestamps in order; status k (index in STATUSES) means step k was the last entered.
 CASE_STEP_COLUMNS = ("reported_at", "accepted_at", "dispatched_at", "handled_at", "feedback_at", "closed_at")

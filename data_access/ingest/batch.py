@@ -1,6 +1,7 @@
 """A folder's ``batch.json`` and the signs of a folder still being copied (docs/DATA_CONTRACT.md, "A batch folder").
 
-``batch.json`` is ``{"batch_id": "…", "produced_at": "<timestamp>"}``, optionally with ``"files": {name: records}``;
+``batch.json`` is ``{"batch_id": "…", "produced_at": "<timestamp>"}``, optionally with ``"files": {name: records}``
+and ``"since"`` (a batch that ``export --since`` of another dashboard wrote);
 the producer writes it last.  :func:`read_batch_json` reads and checks it (problems go to the
 :class:`~data_access.ingest.reading.Report` as ``batch.json: …``); :func:`check_complete` looks for a half-copied
 folder.  A sync needs both (ingest/sync.py); a full load reads ``batch.json`` when the folder has one, for the
@@ -14,12 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from data_access.core.contract import FILES
+from data_access.core.contract import BATCH_JSON, DELETIONS_CSV, FILES
 from data_access.ingest.converting import parse_ts
 from data_access.ingest.reading import Reader, Report
 
-BATCH_JSON = "batch.json"
-DELETIONS_CSV = "deletions.csv"
 MAX_BATCH_ID = 128
 # names of files still being written by a copy or a download
 _TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp")
@@ -30,6 +29,8 @@ class BatchInfo:
     batch_id: str
     produced_at: datetime          # naive Asia/Shanghai
     files: dict[str, int] = field(default_factory=dict)   # file -> records, when batch.json lists them
+    # written by `export --since` of another dashboard: the batch holds the rows changed since this time
+    since: datetime | None = None
 
 
 def read_batch_json(folder: Path, report: Report) -> BatchInfo | None:
@@ -71,6 +72,16 @@ def read_batch_json(folder: Path, report: Report) -> BatchInfo | None:
         except ValueError as exc:
             report(None, "produced_at", str(exc))
             ok = False
+    since = data.get("since")
+    since_at = None
+    if since is not None:
+        try:
+            if not isinstance(since, str):
+                raise ValueError("a timestamp YYYY-MM-DDTHH:MM:SS[+08:00]")
+            since_at = datetime.fromisoformat(parse_ts(since))
+        except ValueError as exc:
+            report(None, "since", str(exc))
+            ok = False
     files = data.get("files", {})
     known = {s.name for s in FILES} | {DELETIONS_CSV}
     if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
@@ -84,7 +95,7 @@ def read_batch_json(folder: Path, report: Report) -> BatchInfo | None:
                 ok = False
     if not ok:
         return None
-    return BatchInfo(batch_id.strip(), produced_at, dict(files))
+    return BatchInfo(batch_id.strip(), produced_at, dict(files), since_at)
 
 
 def check_complete(folder: Path, info: BatchInfo | None, report: Report) -> None:

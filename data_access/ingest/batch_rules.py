@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from data_access.core import schema
-from data_access.core.contract import APP_SEQ_BASE, CASE_STEP_COLUMNS, FILES
+from data_access.core.contract import APP_LOG_RUN_ENV, APP_SEQ_BASE, CASE_STEP_COLUMNS, FILES, app_run, own_app_run
 from data_access.ingest.case_rules import DatasetRules, _ts_text
 from data_access.ingest.converting import fields
 from data_access.ingest.reading import Reader, Report
@@ -260,9 +260,18 @@ _STEP_CLEARED_BY = {"dispatched_at": "return", "handled_at": "return", "feedback
 class BatchRules(DatasetRules):
     """The load's rules (DatasetRules), their references resolved against the batch and the database together."""
 
-    def __init__(self, report: Report, stored: Stored, deleted: dict[str, set]):
+    def __init__(self, report: Report, stored: Stored, deleted: dict[str, set], from_dashboard: bool = False):
         super().__init__(report)
         self.stored = stored
+        # a batch of another dashboard (export --since) may carry its own log entries, in its run; never in ours
+        self.from_dashboard = from_dashboard
+        self.own_run = None
+        if from_dashboard:
+            try:
+                self.own_run = own_app_run()
+            except ValueError as exc:   # a setting of this installation: said once, the batch refused
+                report.start("batch.json")
+                report(None, "since", f"a batch of another dashboard needs this dashboard's log run: {exc}")
         for attr, table in (("regions", "regions"), ("grids", "grids"), ("teams", "volunteer_teams"),
                             ("departments", "departments"), ("categories", "categories"),
                             ("projects", "asset_projects"), ("units", "clean_units"), ("cases", "cases")):
@@ -299,9 +308,16 @@ class BatchRules(DatasetRules):
     def row_case_events(self, v: tuple, ok: bool, line: int):
         case_no, seq = _event_key(v)
         if seq is not None and seq >= APP_SEQ_BASE:
-            self.report(line, "seq", f"{seq} is in the dashboard's own range (from {APP_SEQ_BASE}): the source "
-                                     "numbers its events 1, 2, 3 …")
-            ok = False
+            run = app_run(seq)
+            if not self.from_dashboard:
+                self.report(line, "seq", f"{seq} is in the dashboard's own range (from {APP_SEQ_BASE}): the source "
+                                         "numbers its events 1, 2, 3 …")
+                ok = False
+            elif run == self.own_run:
+                self.report(line, "seq", f"{seq} is in this dashboard's own run ({APP_LOG_RUN_ENV}={run}: "
+                                         f"{run * APP_SEQ_BASE} …), where only its own entries are numbered: the "
+                                         f"dashboard that exported the batch must have another {APP_LOG_RUN_ENV}")
+                ok = False
         if case_no is not None and seq is not None and not self._events.add((case_no, seq), line, self.report,
                                                                                  "seq"):
             return None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, bindparam, text
 
-from data_access.core.contract import APP_SEQ_BASE, CASE_STEP_COLUMNS, FileSpec
+from data_access.core.contract import APP_SEQ_BASE, CASE_STEP_COLUMNS, FileSpec, app_run
 from data_access.core.derived import (
     ANCESTOR_COLUMNS,
     CLOSED_CASE_COLUMNS,
@@ -165,15 +165,18 @@ class DatasetRules(ReferenceRules):
 
     def check_event_sequences(self, conn: Connection, events_csv: Path,
                               case_nos: Sequence[str] | None = None) -> None:
-        """Each case's log is two runs, each numbered without gaps and with `at` never going back: the source's
-        events 1, 2, 3 … and the dashboard's entries APP_SEQ_BASE, APP_SEQ_BASE + 1 … (docs/DATA_CONTRACT.md).
+        """Each case's log is runs, each numbered without gaps and with `at` never going back: the source's
+        events 1, 2, 3 … and each dashboard's entries n × APP_SEQ_BASE, n × APP_SEQ_BASE + 1 … (run n ≥ 1: this
+        installation's own, and those of the dashboards whose batches it syncs; docs/DATA_CONTRACT.md).
         Checked over every case, or the cases ``case_nos`` (a batch: its events with the stored ones);
         the offending lines are found in ``events_csv``."""
         base = APP_SEQ_BASE
+        # seq / base: integer division on both databases (an INTEGER column by an integer)
         sql = ("SELECT case_no, seq, at, pseq, pat FROM ("
                " SELECT case_no, seq, at, LAG(seq) OVER w AS pseq, LAG(at) OVER w AS pat"
-               " FROM case_events{where} WINDOW w AS (PARTITION BY case_no, seq >= {base} ORDER BY seq)) t"
-               " WHERE seq <> COALESCE(pseq + 1, CASE WHEN seq >= {base} THEN {base} ELSE 1 END) OR at < pat"
+               " FROM case_events{where} WINDOW w AS (PARTITION BY case_no, seq / {base} ORDER BY seq)) t"
+               " WHERE seq <> COALESCE(pseq + 1, CASE WHEN seq >= {base} THEN (seq / {base}) * {base} ELSE 1 END)"
+               " OR at < pat"
                f" LIMIT {MAX_PROBLEMS_PER_FILE}")
         if case_nos is None:
             rows = conn.execute(text(sql.format(where="", base=base))).all()
@@ -190,8 +193,8 @@ class DatasetRules(ReferenceRules):
         for case_no, seq, at, pseq, pat in rows:
             reasons = []
             app = seq >= base
-            first = base if app else 1
-            run = (f"the dashboard's entries run {base}, {base + 1} … without gaps" if app
+            first = app_run(seq) * base if app else 1
+            run = (f"the dashboard's entries run {first}, {first + 1} … without gaps" if app
                    else "the sequence must run 1, 2, 3 … without gaps")
             if seq != (first if pseq is None else pseq + 1):
                 reasons.append(("seq", f"{seq} follows {pseq} for case '{case_no}': {run}" if pseq is not None

@@ -147,9 +147,10 @@ class BatchPass(DatasetPass):
 
     all_files_required = False
 
-    def __init__(self, folder: Path, conn: Connection, report: Report):
+    def __init__(self, folder: Path, conn: Connection, report: Report, from_dashboard: bool = False):
         super().__init__(folder, None, None, report=report)
         self.db = conn
+        self.from_dashboard = from_dashboard
         self.rows: dict[str, tuple[list[str], list[tuple]]] = {}
         self.deletions: list[tuple[int, str, str, object]] = []   # (line, table, key text, key)
 
@@ -174,7 +175,7 @@ class BatchPass(DatasetPass):
         deleted: dict[str, set] = defaultdict(set)
         for _line, table, _k, key in self.deletions:
             deleted[table].add(key)
-        self.rules = BatchRules(self.report, self.stored, deleted)
+        self.rules = BatchRules(self.report, self.stored, deleted, self.from_dashboard)
         for spec in FILES:
             if spec.name not in present:
                 continue
@@ -311,6 +312,8 @@ def _check_deletions(bp: BatchPass, report: Report) -> None:
     for line, table, shown, key in bp.deletions:
         exists = key in stored.keys.get(table, ()) or (table == "volunteer_activities" and key in stored.activities)
         if not exists:
+            if bp.from_dashboard:   # added and withdrawn there since the batch's time, or deleted here already
+                continue
             report(line, "key", f"no {table} row '{shown}' to delete")
             continue
         if table in bp.rows and table != "volunteer_activities":
@@ -604,7 +607,7 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
                 result.already_applied, result.applied_at = True, prior.applied_at
                 result.seconds = time.perf_counter() - t0
                 return result
-            bp = BatchPass(folder, conn, report)
+            bp = BatchPass(folder, conn, report, from_dashboard=info.since is not None)
             bp.run()
             _check_deletions(bp, report)
             plan = _plan(bp, info)

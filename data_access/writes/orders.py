@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from data_access.core import audit, meta
 from data_access.core.access import User, clean_text, may_write
 from data_access.core.clock import now_local, wall_now
-from data_access.core.contract import APP_SEQ_BASE
+from data_access.core.contract import APP_SEQ_BASE, own_app_run
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
 from data_access.queries.cases import GRADES
@@ -66,11 +66,14 @@ def issue_refusal(user: User | None, case_status: str) -> str | None:
 
 
 def _next_seq(conn: Connection, case_no: str) -> int:
-    """The number of the app's next log entry of the case: its own run from APP_SEQ_BASE, apart from the source's
-    events 1, 2, 3 … (docs/DATA_CONTRACT.md, "Rows written in the dashboard")."""
+    """The number of the app's next log entry of the case: this installation's own run (from APP_SEQ_BASE ×
+    GOV_APP_LOG_RUN), apart from the source's events 1, 2, 3 … and from the entries of other dashboards that a
+    sync brought in (docs/DATA_CONTRACT.md, "Rows written in the dashboard")."""
+    first = own_app_run() * APP_SEQ_BASE
     last = conn.execute(select(func.max(case_events.c.seq))
-                        .where(case_events.c.case_no == case_no, case_events.c.seq >= APP_SEQ_BASE)).scalar_one()
-    return APP_SEQ_BASE if last is None else last + 1
+                        .where(case_events.c.case_no == case_no, case_events.c.seq >= first,
+                               case_events.c.seq < first + APP_SEQ_BASE)).scalar_one()
+    return first if last is None else last + 1
 
 
 def _log(conn: Connection, case_no: str, at: datetime, action: str, user: User, org: str | None, note: str
