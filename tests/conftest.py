@@ -20,6 +20,8 @@ def _worker_pg_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     base = make_url(url)
+    if base.database.endswith(f"_{worker}"):   # conftest imported a second time (as tests.conftest): already set
+        return url
     own = base.set(database=f"{base.database}_{worker}")
     eng = create_engine(base, isolation_level="AUTOCOMMIT")
     with eng.connect() as conn:
