@@ -112,7 +112,7 @@ ORDER_COLUMNS = [
 
 
 def orders_tab(f, now) -> None:
-    counts = data.get(cases.open_supervision_counts, f, now, primary=True)
+    counts = data.get(cases.open_supervision_counts, f.scope.cases(), now, primary=True)  # the list's own place
     lg = lang()
     c = st.columns(4)
     for col, key in zip(c, ("red", "yellow", "normal")):

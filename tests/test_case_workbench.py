@@ -226,6 +226,27 @@ def test_open_supervision_list_says_when_it_was_cut(loaded):
     assert C.open_supervision_list(loaded, ALL, now=NOW).limit == C.OPEN_ORDER_LIMIT == 500
 
 
+def test_open_supervision_counts_follow_every_filter(loaded):
+    """The 督办 card above the list counts the orders on the cases the filter selects (issue 20: it showed the
+    region's 17 red / 41 yellow with 0 matching cases).  Open orders: SV1 yellow on c08 (accepted, hotline,
+    东县 G2, 03-10) and a new red one on c06 (handling, meeting, 西县 G3-01, 03-01)."""
+    S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 22, 18, 0), "x"), now=NOW)
+
+    def counts(f):
+        c = C.open_supervision_counts(loaded, f, now=NOW)
+        return c["red"], c["yellow"], c["total"], c["past_deadline"]
+
+    assert counts(ALL) == (1, 1, 2, 1)  # SV1's deadline (03-15) has passed, the red one's (03-22) not
+    assert counts(CaseFilter(statuses=("handling",))) == (1, 0, 1, 0)
+    assert counts(CaseFilter(statuses=("closed",))) == (0, 0, 0, 0)  # no case matches: no order either
+    assert counts(CaseFilter(sources=("hotline",))) == (0, 1, 1, 1)
+    assert counts(CaseFilter(text="漏水")) == (0, 1, 1, 1)
+    assert counts(CaseFilter(date_from=date(2026, 1, 1), date_to=date(2026, 2, 28))) == (0, 0, 0, 0)
+    assert counts(CaseFilter(region_code="120")) == (1, 0, 1, 0)
+    # the orders tab's own count is the whole region's: the caller passes the place's filter (Scope.cases)
+    assert counts(CaseFilter(statuses=("closed",), region_code="110").scope.cases()) == (0, 1, 1, 1)
+
+
 @pytest.mark.parametrize("user, order, message", [
     (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 20, 11, 0), "x"), "deadline"),
     (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "   "), "note: required"),

@@ -422,9 +422,11 @@ def open_supervision_list(engine: Engine, f: CaseFilter, now: datetime | None = 
 
 
 def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None = None) -> dict[str, int]:
-    """Open orders in the filter's region: by grade (normal / yellow / red), total, and past their deadline."""
+    """Open orders on the cases ``f`` selects (every filter applies: the card above the workbench's list counts
+    the orders of the listed cases): by grade (normal / yellow / red), total, and past their deadline.  The
+    orders tab, which lists every open order of a place, passes the place's filter (``f.scope.cases()``)."""
     now = now or now_local()
-    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
+    r = resolve(engine, f)
     base = (supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
     conds = [supervisions.c.resolved_at.is_(None), *case_conditions(r, now)]
     with engine.connect() as conn:
