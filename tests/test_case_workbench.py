@@ -33,7 +33,9 @@ def ids(engine, f: CaseFilter, sort: str = "reported_desc") -> list[str]:
     (CaseFilter(region_code="G3-01"), 1),
     (CaseFilter(categories=("A",)), 6),
     (CaseFilter(region_code="120", statuses=("closed",)), 2),
-    (CaseFilter(overdue_only=True), 3),  # open overdue c06, c08; closed late c02
+    (CaseFilter(overdue="any"), 3),  # open overdue c06, c08; closed late c02
+    (CaseFilter(overdue="open"), 2),  # c06, c08 (c07 is open but due in 48 h)
+    (CaseFilter(overdue="late"), 1),  # c02, closed 2 h after its due time
     (CaseFilter(supervised_only=True), 1),
     (CaseFilter(satisfaction=(5,)), 1),
     (CaseFilter(satisfaction=(3, 4)), 2),
@@ -46,7 +48,7 @@ def ids(engine, f: CaseFilter, sort: str = "reported_desc") -> list[str]:
     (CaseFilter(text="纠\x00纷"), 4),  # a NUL (never in stored text) is dropped, not sent to the database
     (CaseFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)), 4),
     (CaseFilter(region_code="110", categories=("A",), date_from=date(2026, 1, 1), date_to=date(2026, 1, 31)), 2),
-    (CaseFilter(region_code="110", overdue_only=True, sources=("hotline",)), 2),  # c02, c08
+    (CaseFilter(region_code="110", overdue="any", sources=("hotline",)), 2),  # c02, c08
     (CaseFilter(region_code="120", supervised_only=True), 0),
 ])
 def test_filter_counts(metrics_engine, f, expected):
@@ -64,6 +66,10 @@ def test_sorts(metrics_engine):
     # overdue by: c06 +436 h, c08 +219 h (open); c02 +2 h; then the early ones; c07 is due in 48 h
     assert ids(metrics_engine, ALL, "overdue_desc") == ["c06", "c08", "c02", "c10", "c05", "c01", "c04", "c09",
                                                          "c03", "c07"]
+    # each overdue choice keeps only its own arms of the merged sort
+    assert ids(metrics_engine, CaseFilter(overdue="open"), "overdue_desc") == ["c06", "c08"]
+    assert ids(metrics_engine, CaseFilter(overdue="late"), "overdue_desc") == ["c02"]
+    assert ids(metrics_engine, CaseFilter(overdue="any"), "overdue_desc") == ["c06", "c08", "c02"]
     # the period's start bounds the due-time walk without changing the answer
     march = CaseFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))
     assert ids(metrics_engine, march, "due_asc") == ["c06", "c09", "c08", "c07"]

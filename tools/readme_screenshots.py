@@ -44,7 +44,7 @@ def shrink(png: Path) -> None:
 def shots(samples: dict[str, str]) -> list[Shot]:
     return [
         Shot("overview", ""),
-        Shot("cases", "cases", {"region": LOUXING, "overdue": "1", "sort": "overdue_desc"}),
+        Shot("cases", "cases", {"region": LOUXING, "overdue": "open", "sort": "overdue_desc"}),
         Shot("case_panel", "cases", {"case": samples["case"]}, scroll_to=".st-key-case_panel"),
         Shot("supervision_backlog", "supervision", {"view": "backlog"}),
         Shot("supervision_ranking", "supervision", {"view": "ranking"}),

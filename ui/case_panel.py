@@ -51,6 +51,15 @@ def open_case(case_no: str | None) -> None:
     st.session_state.wb_case = case_no or ""
 
 
+def open_picked(key: str, picked: str | None) -> None:
+    """Open the case of a row just picked in a table (``key`` remembers the table's last pick): a row that stays
+    selected after its case was closed does not open it again on the next run."""
+    if picked != st.session_state.get(key):
+        st.session_state[key] = picked
+        if picked is not None:
+            open_case(picked)
+
+
 def _ts(x) -> str:
     return "—" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m-%d %H:%M")
 
