@@ -27,7 +27,7 @@ def list_columns(cat_name: dict[str, str], sort: str = DEFAULT_SORT) -> list[tab
         ("status", "wb.col.status", "text",
          {"width": "small", "labels": "enum.status", "style": tables.colored(charts.STATUS_TEXT_COLORS)}),
         ("supervision_grade", "wb.col.grade", "text",
-         {"width": "small", "labels": "enum.grade", "style": tables.colored(charts.GRADE_TEXT_COLORS)}),
+         {"labels": "enum.grade", "style": tables.colored(charts.GRADE_TEXT_COLORS)}),
         ("overdue_days", "wb.col.overdue_days", "num1", {"help": "help.overdue_by", "style": _overdue}),
         ("reported_at", "wb.col.reported", "datetime"),
         ("category", "wb.col.category", "text", {"labels": cat_name}),
