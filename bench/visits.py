@@ -58,7 +58,7 @@ def every_page(s: dict[str, str]) -> list[Visit]:
     v = [Visit("overview", "overview", "overview, city", {}),
          Visit("overview", "overview", "overview, 娄星区", {"region": LOUXING}),
          Visit("cases", "cases", "case list, city", {}),
-         Visit("cases", "cases", "case list, overdue only, most overdue first", {"overdue": "1", "sort": "overdue_desc"}),
+         Visit("cases", "cases", "case list, open overdue, most overdue first", {"overdue": "open", "sort": "overdue_desc"}),
          Visit("cases", "cases", "free-text search 纠纷", {"q": "纠纷"}),
          Visit("cases", "cases", "a case opened", {"case": s["case"]})]
     v += [Visit("supervision", "supervision", f"supervision: {view}", {"view": view})

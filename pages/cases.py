@@ -7,18 +7,22 @@ import pandas as pd
 import streamlit as st
 
 from data_access.core import counting, reference
+from data_access.core.filters import OVERDUE_KINDS
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
 from data_access.queries import cases
 from data_access.queries.cases import DEFAULT_SORT, SORTS
 from ui import charts, data, fmt, tables, urlstate
 from ui.case_list import case_list
-from ui.case_panel import case_panel, open_case
+from ui.case_panel import case_panel, open_case, open_picked
 from ui.frame import current_filter, no_regions
 from ui.guard import require_frame
 from ui.setup import friendly_errors
 from ui.state import lang, t
 
 SATISFACTION = ("1", "2", "3", "4", "5")
+
+
+OVERDUE_CHOICES = ("", *OVERDUE_KINDS)  # "" = every case; the filter's definitions: core/filters.overdue_condition
 
 
 def params(categories: list[str], departments: list[str]) -> list[urlstate.Param]:
@@ -31,48 +35,61 @@ def params(categories: list[str], departments: list[str]) -> list[urlstate.Param
         P("dept", "list", departments, []),
         P("level", "list", RESOLUTION_LEVELS, []),
         P("sat", "list", SATISFACTION, []),
-        P("overdue", "bool", default=False),
+        P("overdue", "choice", OVERDUE_CHOICES, default=""),
         P("sup", "bool", default=False),
         P("sort", "choice", SORTS, DEFAULT_SORT),
         P("case", "text", default=""),
     ]
 
 
+def follow_old_links() -> None:
+    """A link from before the overdue choice (``overdue=1``: open overdue or closed late) keeps its meaning."""
+    if st.query_params.get("overdue") == "1":
+        st.query_params["overdue"] = "any"
+
+
 def enum_label(kind: str):
     return lambda code: t(f"enum.{kind}.{code}")
 
 
+MORE_FILTERS = ("wb_src", "wb_dept", "wb_level", "wb_sat", "wb_sup")  # the rarer ones, behind 更多筛选
+
+
 def filter_bar(cat_name: dict[str, str], depts: pd.DataFrame, ps: list[urlstate.Param]) -> None:
+    """One row on a laptop screen: search, category, status and the overdue choice, the rarer filters in a
+    popover whose label counts those in use, so the list starts high on the page."""
     dept_name = dict(zip(depts["code"], depts["name"]))
-    with st.container(border=True):
-        c = st.columns([3, 2, 2, 2])
-        c[0].text_input(t("wb.f.q"), key="wb_q", placeholder=t("wb.f.q.placeholder"), max_chars=urlstate.MAX_TEXT,
-                        help=t("wb.f.q.help"), icon=":material/search:")
-        c[1].multiselect(t("wb.f.cat"), list(cat_name), key="wb_cat", format_func=lambda x: cat_name.get(x, x),
-                         placeholder=t("wb.f.any"))
-        c[2].multiselect(t("wb.f.status"), STATUSES, key="wb_status", format_func=enum_label("status"),
-                         placeholder=t("wb.f.any"))
-        c[3].multiselect(t("wb.f.src"), SOURCES, key="wb_src", format_func=enum_label("source"),
-                         placeholder=t("wb.f.any"))
-        c = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
-        c[0].multiselect(t("wb.f.dept"), list(dept_name), key="wb_dept", format_func=lambda x: dept_name.get(x, x),
-                         placeholder=t("wb.f.any"))
-        c[1].multiselect(t("wb.f.level"), RESOLUTION_LEVELS, key="wb_level", format_func=enum_label("level"),
-                         placeholder=t("wb.f.any"))
-        c[2].multiselect(t("wb.f.sat"), SATISFACTION, key="wb_sat", format_func=lambda s: "★" * int(s),
-                         placeholder=t("wb.f.any"))
-        with c[3]:
-            st.toggle(t("wb.f.overdue"), key="wb_overdue", help=t("help.overdue"))
-            st.toggle(t("wb.f.sup"), key="wb_sup", help=t("wb.f.sup.help"))
+    c = st.columns([2.6, 2, 2, 2.2, 1.8], vertical_alignment="bottom")
+    c[0].text_input(t("wb.f.q"), key="wb_q", placeholder=t("wb.f.q.placeholder"), max_chars=urlstate.MAX_TEXT,
+                    help=t("wb.f.q.help"), icon=":material/search:")
+    c[1].multiselect(t("wb.f.cat"), list(cat_name), key="wb_cat", format_func=lambda x: cat_name.get(x, x),
+                     placeholder=t("wb.f.any"))
+    c[2].multiselect(t("wb.f.status"), STATUSES, key="wb_status", format_func=enum_label("status"),
+                     placeholder=t("wb.f.any"))
+    c[3].selectbox(t("wb.f.overdue"), OVERDUE_CHOICES, key="wb_overdue", help=t("wb.f.overdue.help"),
+                   format_func=lambda k: t(f"wb.f.overdue.{k or 'all'}"))
+    in_use = sum(1 for k in MORE_FILTERS if st.session_state.get(k))
+    label = t("wb.f.more") + (f" · {in_use}" if in_use else "")
+    with c[4].popover(label, icon=":material/tune:", width="stretch", key="wb_more",
+                      type="primary" if in_use else "secondary"):
+        st.multiselect(t("wb.f.src"), SOURCES, key="wb_src", format_func=enum_label("source"),
+                       placeholder=t("wb.f.any"))
+        st.multiselect(t("wb.f.dept"), list(dept_name), key="wb_dept", format_func=lambda x: dept_name.get(x, x),
+                       placeholder=t("wb.f.any"))
+        st.multiselect(t("wb.f.level"), RESOLUTION_LEVELS, key="wb_level", format_func=enum_label("level"),
+                       placeholder=t("wb.f.any"))
+        st.multiselect(t("wb.f.sat"), SATISFACTION, key="wb_sat", format_func=lambda s: "★" * int(s),
+                       placeholder=t("wb.f.any"))
+        st.toggle(t("wb.f.sup"), key="wb_sup", help=t("wb.f.sup.help"))
         st.button(t("wb.f.reset"), icon=":material/filter_alt_off:", on_click=urlstate.reset, args=(ps,),
-                  type="tertiary")
+                  type="tertiary", key="wb_reset")
 
 
 def build_filter(v: dict):
     return current_filter().with_(
         text=v["q"], categories=tuple(v["cat"]), statuses=tuple(v["status"]), sources=tuple(v["src"]),
         departments=tuple(v["dept"]), resolution_levels=tuple(v["level"]),
-        satisfaction=tuple(int(s) for s in v["sat"]), overdue_only=bool(v["overdue"]), supervised_only=bool(v["sup"]),
+        satisfaction=tuple(int(s) for s in v["sat"]), overdue=v["overdue"] or "", supervised_only=bool(v["sup"]),
     )
 
 
@@ -112,7 +129,7 @@ ORDER_COLUMNS = [
 
 
 def orders_tab(f, now) -> None:
-    counts = data.get(cases.open_supervision_counts, f, now, primary=True)
+    counts = data.get(cases.open_supervision_counts, f.scope.cases(), now, primary=True)  # the list's own place
     lg = lang()
     c = st.columns(4)
     for col, key in zip(c, ("red", "yellow", "normal")):
@@ -128,9 +145,7 @@ def orders_tab(f, now) -> None:
                         width="stretch")
     if listed.cut:
         st.caption(t("wb.orders.limited"))
-    picked = tables.selected(event, rows, "case_no")
-    if picked is not None:
-        open_case(picked)
+    open_picked("wb_orders_picked", tables.selected(event, rows, "case_no"))
 
 
 # --- the page ----------------------------------------------------------------------------------------------------
@@ -142,6 +157,7 @@ def workbench() -> None:
     cat_name = data.category_labels()
     depts = data.reference_list(reference.case_departments)
     ps = params(list(cat_name), list(depts["code"]))
+    follow_old_links()
     urlstate.seed(ps)
     filter_bar(cat_name, depts, ps)
     values = urlstate.publish(ps)
@@ -162,7 +178,23 @@ def workbench() -> None:
     case_no = st.session_state.get("wb_case") or ""
     urlstate.publish(ps)  # a row picked in this run changes ?case=
     if case_no:
+        case_dialog(case_no, now, cat_name)
+
+
+def case_dialog(case_no: str, now, cat_name: dict) -> None:
+    """The opened case over the list (a large dialog, on any screen without scrolling to it); closing it
+    (✕, Esc, a click beside it or the panel's own button) takes ``?case=`` out of the URL.  A button inside
+    reruns the dialog alone (st.dialog is a fragment), so its message is shown here too."""
+    def body() -> None:
+        if not st.session_state.get("wb_case"):
+            st.rerun()  # closed by the panel's button: the whole page again, without the dialog
+        flash = st.session_state.pop("wb_flash", None)
+        if flash:
+            (st.error if flash[0] == "error" else st.success)(flash[1])
         case_panel(case_no, now, cat_name)
+
+    st.dialog(t("wb.case.dialog"), width="large", icon=":material/folder_open:",
+              on_dismiss=lambda: open_case(None))(body)()
 
 
 require_frame("cases")

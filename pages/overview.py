@@ -99,7 +99,7 @@ def county_map(f, now, tree) -> None:
     st.subheader(t("ov.map.title", measure=t(MAP_MEASURES[st.session_state.get("map_measure") or "closure_rate"][0])))
     measure = st.segmented_control(
         t("ov.map.measure"), list(MAP_MEASURES), default="closure_rate", key="map_measure",
-        format_func=lambda m: t(MAP_MEASURES[m][0]), required=True,
+        format_func=lambda m: t(MAP_MEASURES[m][0]), required=True, wrap=True,  # never cut off in a narrow column
     ) or "closure_rate"
     label_key, num_fmt, unit_key = MAP_MEASURES[measure]
     if not shapes:

@@ -58,8 +58,8 @@ def kpis(f) -> None:
     c[0].metric(t("stf.kpi.grids"), fmt.count(s.grids, lg), help=t("help.stf.grids"), border=True)
     c[1].metric(t("stf.kpi.micro_grids"), fmt.count(s.micro_grids, lg), help=t("help.stf.micro_grids"), border=True)
     c[2].metric(t("stf.kpi.workers"), fmt.count(s.grid_worker, lg), help=t("help.stf.workers"), border=True)
-    c[3].metric(t("stf.kpi.coverage"), fmt.pct(s.coverage), help=t("help.stf.coverage"), border=True)
-    c[4].metric(t("stf.kpi.residents_per_worker"), fmt.count(round(s.residents_per_worker), lg)
+    c[3].metric(t("stf.kpi.coverage.card"), fmt.pct(s.coverage), help=t("help.stf.coverage"), border=True)
+    c[4].metric(t("stf.kpi.residents_per_worker.card"), fmt.count(round(s.residents_per_worker), lg)
                 if s.residents_per_worker is not None else "—", help=t("help.stf.residents_per_worker"), border=True)
     c[5].metric(t("stf.kpi.party_share"), fmt.pct(s.party_share), help=t("help.stf.party_share"), border=True)
     roles = " · ".join(f"{t(f'enum.role.{r}')} {fmt.count(getattr(s, r), lg)}" for r in STAFF_ROLES)
@@ -108,7 +108,8 @@ def structure_view(f) -> None:
     st.caption(t("stf.gaps.caption"))
     gaps = data.get(staffing.structure_gaps, f.scope)
     counts, lg = staffing.gap_counts(gaps), lang()
-    for col, check in zip(st.columns(len(GAP_CHECKS)), GAP_CHECKS):
+    cols = [c for _ in range(2) for c in st.columns(3)]  # two rows of three: whole titles on a laptop screen
+    for col, check in zip(cols, GAP_CHECKS):
         col.metric(t(f"stf.gapcard.{check}"), fmt.count(counts[check], lg), help=t(f"help.stf.gap.{check}"),
                    border=True)
     for check, level in GAP_CHECKS.items():

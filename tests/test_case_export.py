@@ -128,7 +128,7 @@ FILTERS = {
     "text with a quote": (CaseFilter(text='"不行'), ["c11"]),
     "village 乙社区, open": (CaseFilter(region_code="1112", statuses=("reported", "accepted")), ["c16", "c12", "c08"]),
     "supervised": (CaseFilter(supervised_only=True), ["c12", "c11", "c08"]),
-    "overdue": (CaseFilter(overdue_only=True), ["c16", "c15", "c14", "c13", "c12", "c11", "c08", "c06", "c02"]),
+    "overdue": (CaseFilter(overdue="any"), ["c16", "c15", "c14", "c13", "c12", "c11", "c08", "c06", "c02"]),
     "nothing": (CaseFilter(region_code="120", categories=("B",), statuses=("accepted",)), []),
 }
 

@@ -33,7 +33,9 @@ def ids(engine, f: CaseFilter, sort: str = "reported_desc") -> list[str]:
     (CaseFilter(region_code="G3-01"), 1),
     (CaseFilter(categories=("A",)), 6),
     (CaseFilter(region_code="120", statuses=("closed",)), 2),
-    (CaseFilter(overdue_only=True), 3),  # open overdue c06, c08; closed late c02
+    (CaseFilter(overdue="any"), 3),  # open overdue c06, c08; closed late c02
+    (CaseFilter(overdue="open"), 2),  # c06, c08 (c07 is open but due in 48 h)
+    (CaseFilter(overdue="late"), 1),  # c02, closed 2 h after its due time
     (CaseFilter(supervised_only=True), 1),
     (CaseFilter(satisfaction=(5,)), 1),
     (CaseFilter(satisfaction=(3, 4)), 2),
@@ -46,7 +48,7 @@ def ids(engine, f: CaseFilter, sort: str = "reported_desc") -> list[str]:
     (CaseFilter(text="纠\x00纷"), 4),  # a NUL (never in stored text) is dropped, not sent to the database
     (CaseFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31)), 4),
     (CaseFilter(region_code="110", categories=("A",), date_from=date(2026, 1, 1), date_to=date(2026, 1, 31)), 2),
-    (CaseFilter(region_code="110", overdue_only=True, sources=("hotline",)), 2),  # c02, c08
+    (CaseFilter(region_code="110", overdue="any", sources=("hotline",)), 2),  # c02, c08
     (CaseFilter(region_code="120", supervised_only=True), 0),
 ])
 def test_filter_counts(metrics_engine, f, expected):
@@ -64,6 +66,10 @@ def test_sorts(metrics_engine):
     # overdue by: c06 +436 h, c08 +219 h (open); c02 +2 h; then the early ones; c07 is due in 48 h
     assert ids(metrics_engine, ALL, "overdue_desc") == ["c06", "c08", "c02", "c10", "c05", "c01", "c04", "c09",
                                                          "c03", "c07"]
+    # each overdue choice keeps only its own arms of the merged sort
+    assert ids(metrics_engine, CaseFilter(overdue="open"), "overdue_desc") == ["c06", "c08"]
+    assert ids(metrics_engine, CaseFilter(overdue="late"), "overdue_desc") == ["c02"]
+    assert ids(metrics_engine, CaseFilter(overdue="any"), "overdue_desc") == ["c06", "c08", "c02"]
     # the period's start bounds the due-time walk without changing the answer
     march = CaseFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))
     assert ids(metrics_engine, march, "due_asc") == ["c06", "c09", "c08", "c07"]
@@ -224,6 +230,27 @@ def test_open_supervision_list_says_when_it_was_cut(loaded):
     both = C.open_supervision_list(loaded, ALL, now=NOW, limit=2)
     assert (len(both.rows), both.cut) == (2, False)  # exactly the limit: nothing left out
     assert C.open_supervision_list(loaded, ALL, now=NOW).limit == C.OPEN_ORDER_LIMIT == 500
+
+
+def test_open_supervision_counts_follow_every_filter(loaded):
+    """The 督办 card above the list counts the orders on the cases the filter selects (issue 20: it showed the
+    region's 17 red / 41 yellow with 0 matching cases).  Open orders: SV1 yellow on c08 (accepted, hotline,
+    东县 G2, 03-10) and a new red one on c06 (handling, meeting, 西县 G3-01, 03-01)."""
+    S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 22, 18, 0), "x"), now=NOW)
+
+    def counts(f):
+        c = C.open_supervision_counts(loaded, f, now=NOW)
+        return c["red"], c["yellow"], c["total"], c["past_deadline"]
+
+    assert counts(ALL) == (1, 1, 2, 1)  # SV1's deadline (03-15) has passed, the red one's (03-22) not
+    assert counts(CaseFilter(statuses=("handling",))) == (1, 0, 1, 0)
+    assert counts(CaseFilter(statuses=("closed",))) == (0, 0, 0, 0)  # no case matches: no order either
+    assert counts(CaseFilter(sources=("hotline",))) == (0, 1, 1, 1)
+    assert counts(CaseFilter(text="漏水")) == (0, 1, 1, 1)
+    assert counts(CaseFilter(date_from=date(2026, 1, 1), date_to=date(2026, 2, 28))) == (0, 0, 0, 0)
+    assert counts(CaseFilter(region_code="120")) == (1, 0, 1, 0)
+    # the orders tab's own count is the whole region's: the caller passes the place's filter (Scope.cases)
+    assert counts(CaseFilter(statuses=("closed",), region_code="110").scope.cases()) == (0, 1, 1, 1)
 
 
 @pytest.mark.parametrize("user, order, message", [

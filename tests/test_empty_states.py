@@ -27,7 +27,7 @@ NAN = re.compile(r"\bnan\b|\bNone\b|\bNaN\b|\bNaT\b|\binf\b")
 NOWHERE_VISITS = [
     ("overview", {}, ["ov.empty"]),
     ("cases", {}, ["wb.empty"]),
-    ("cases", {"overdue": "1", "sort": "overdue_desc"}, ["wb.empty"]),
+    ("cases", {"overdue": "open", "sort": "overdue_desc"}, ["wb.empty"]),
     ("supervision", {"view": "backlog"}, ["sc.backlog.none", "empty.sc.trend"]),
     ("supervision", {"view": "steps"}, ["ov.empty"]),
     ("supervision", {"view": "departments"}, ["dept.none"]),

@@ -47,6 +47,17 @@ def test_chinese_number_format():
     assert fmt.hours(110.04, "zh") == "110 小时" and fmt.hours(1234.5, "en") == "1,234 h"
 
 
+def test_share_of_a_limit_is_never_capped():
+    """The step table showed 999% for 96,000 % (issue 20): a large share reads as a multiple, whole."""
+    assert fmt.share_of_limit(0.184) == "18%"
+    assert fmt.share_of_limit(2.5) == "250%"
+    assert fmt.share_of_limit(9.994) == "999%"
+    assert fmt.share_of_limit(10.0) == "10 倍"
+    assert fmt.share_of_limit(960.4, "zh") == "960 倍" and fmt.share_of_limit(960.4, "en") == "960×"
+    assert fmt.share_of_limit(1234.0, "en") == "1,234×"
+    assert fmt.share_of_limit(None) == "—" and fmt.share_of_limit(float("nan")) == "—"
+
+
 def test_plain_neutralises_markdown_from_the_database():
     from ui.fmt import plain
 

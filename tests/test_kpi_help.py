@@ -26,7 +26,7 @@ VISITS: list[tuple[str, dict[str, str], dict[str, str]]] = [
     ("overview", {}, {}),
     ("overview", {"region": "110"}, {}),
     ("cases", {}, {}),
-    ("cases", {"overdue": "1", "sort": "overdue_desc"}, {}),
+    ("cases", {"overdue": "open", "sort": "overdue_desc"}, {}),
     ("cases", {"case": "c08"}, {}),
     ("cases", {}, {"wb_tab": "wb.tab.orders"}),
     *[("supervision", {"view": v}, {})

@@ -98,7 +98,8 @@ def test_drill_down_to_village_and_grid(metrics_engine):
 def test_filters_narrow_the_selection(metrics_engine):
     assert counting.case_kpis(metrics_engine, Q1.with_(categories=("B",)), NOW).cases == 4
     assert counting.case_kpis(metrics_engine, Q1.with_(supervised_only=True), NOW).cases == 1
-    assert counting.case_kpis(metrics_engine, Q1.with_(overdue_only=True), NOW).cases == 3
+    assert counting.case_kpis(metrics_engine, Q1.with_(overdue="any"), NOW).cases == 3
+    assert counting.case_kpis(metrics_engine, Q1.with_(overdue="open"), NOW).cases == 2
     assert counting.case_kpis(metrics_engine, Q1.with_(text="纠纷"), NOW).cases == 3  # c02, c05, c08 titles
     assert counting.case_kpis(metrics_engine, Q1.with_(text="C0"), NOW).cases == 9  # case numbers, any case
     assert counting.case_kpis(metrics_engine, Q1.with_(text="100%_"), NOW).cases == 0  # wildcards are literal

@@ -231,7 +231,7 @@ def test_filters_only_cases_can_answer(eng):
     assert text["accept"] == (1, 1, 2.0, [1, 0, 0, 0, 0, 0, 0, 0])  # p03
     supervised = process.department_table(eng, Q1.with_(supervised_only=True), NOW).set_index("department_code")
     assert supervised["received"].to_dict() == {"DA": 2, "DB": 2}  # p03 p07 | p04 p05
-    overdue = process.department_table(eng, Q1.with_(overdue_only=True), NOW).set_index("department_code")
+    overdue = process.department_table(eng, Q1.with_(overdue="any"), NOW).set_index("department_code")
     assert overdue["received"].to_dict() == {"DA": 1, "DB": 2}  # p02 closed late | p04 p05 open past due
     assert process.bounced_cases(eng, Q1.with_(categories=("A",)), min_returns=1, now=NOW).empty
     grades = se.supervision_effect_by_grade(eng, Q1.with_(categories=("A",)), NOW)

@@ -83,7 +83,8 @@ VARIANTS: dict[str, dict] = {
     "text_mixed": {"text": "纠纷"},  # c02, c08, c10 in 110; c05 in 120
     "closed": {"statuses": ("closed",)},
     "open": {"statuses": ("reported", "accepted", "dispatched", "handling", "feedback")},
-    "overdue": {"overdue_only": True},
+    "overdue": {"overdue": "any"},
+    "overdue_open": {"overdue": "open"},
     "supervised": {"supervised_only": True},
     "day_of_c05": {"date_from": date(2026, 2, 15), "date_to": date(2026, 2, 15)},  # only c05
     "q1_partial_months": {"date_from": date(2026, 1, 10), "date_to": date(2026, 3, 5)},
@@ -374,7 +375,10 @@ def _matches(r: dict, v: dict, supervised: frozenset[str], dates: bool) -> bool:
         return False
     if v.get("statuses") and r["status"] not in v["statuses"]:
         return False
-    if v.get("overdue_only") and not ((r["status"] != "closed" and r["due_at"] < NOW) or r["closed_late"]):
+    open_overdue = r["status"] != "closed" and r["due_at"] < NOW
+    if v.get("overdue") == "any" and not (open_overdue or r["closed_late"]):
+        return False
+    if v.get("overdue") == "open" and not open_overdue:
         return False
     if v.get("supervised_only") and r["case_no"] not in supervised:
         return False

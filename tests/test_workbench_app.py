@@ -66,9 +66,9 @@ def test_filters_narrow_the_list_and_go_into_the_url(url):
     assert found(at) == "4"
     at.multiselect(key="wb_status").select("closed").run()
     assert found(at) == "3" and sorted(listed(at)) == ["c02", "c05", "c10"]
-    at.toggle(key="wb_overdue").set_value(True).run()
+    at.selectbox(key="wb_overdue").set_value("late").run()
     assert found(at) == "1" and listed(at) == ["c02"]  # closed late
-    assert (at.query_params["q"], at.query_params["status"], at.query_params["overdue"]) == ("纠纷", "closed", "1")
+    assert (at.query_params["q"], at.query_params["status"], at.query_params["overdue"]) == ("纠纷", "closed", "late")
     assert at.query_params["region"] == "100"  # the frame's choices are in the link too (ui/frame.keep_in_url)
 
     # the same link in a new session gives the same view
@@ -76,11 +76,51 @@ def test_filters_narrow_the_list_and_go_into_the_url(url):
     assert found(again) == "1" and listed(again) == ["c02"]
     assert again.text_input(key="wb_q").value == "纠纷"
     assert again.multiselect(key="wb_status").value == ["closed"]
-    assert again.toggle(key="wb_overdue").value is True
+    assert again.selectbox(key="wb_overdue").value == "late"
 
     clear = next(b for b in at.button if b.label == "清除筛选")
     clear.click().run()
     assert found(at) == "10" and "q" not in at.query_params
+
+
+def test_overdue_choice_offers_open_overdue_first(url):
+    """仅超期 mixed in cases closed late (issue 20): the choice's first option is the open backlog."""
+    at = workbench({"sort": "overdue_desc"})
+    box = at.selectbox(key="wb_overdue")
+    assert box.options[:2] == ["全部", "未办结且已超期"]
+    box.set_value("open").run()
+    assert found(at) == "2" and listed(at) == ["c06", "c08"]  # c02 was closed late: not in the backlog
+    at.selectbox(key="wb_overdue").set_value("any").run()
+    assert found(at) == "3" and listed(at) == ["c06", "c08", "c02"]
+    assert at.query_params["overdue"] == "any"
+
+
+def test_a_link_from_before_the_overdue_choice_keeps_its_meaning(url):
+    at = workbench({"overdue": "1"})
+    assert at.selectbox(key="wb_overdue").value == "any" and found(at) == "3"
+    assert not at.toast  # not dropped as a bad parameter
+
+
+def test_order_card_counts_the_filtered_cases_orders(url):
+    """The 督办 card counted the region's open orders whatever the filter (17/41 with 0 matching cases)."""
+    card = "督办 红牌/黄牌"
+    at = workbench()
+    assert next(m.value for m in at.metric if m.label == card) == "0 / 1"  # SV1, yellow, on c08
+    at.multiselect(key="wb_status").select("closed").run()
+    assert found(at) == "7"
+    assert next(m.value for m in at.metric if m.label == card) == "0 / 0"
+    at.session_state["wb_tab"] = "督办单"
+    at.run()
+    assert any(m.label == "黄牌督办" and m.value == "1" for m in at.metric)  # the tab lists the whole place
+
+
+def test_rarer_filters_sit_in_a_popover_that_counts_them(url):
+    at = workbench()
+    assert at.multiselect(key="wb_src").value == []
+    at.multiselect(key="wb_src").select("hotline").run()
+    at.toggle(key="wb_sup").set_value(True).run()
+    assert found(at) == "1" and listed(at) == ["c08"]
+    assert [p.proto.popover.label for p in at.get("popover")] == ["更多筛选 · 2"]
 
 
 def test_sort_and_pager(url):
@@ -144,6 +184,16 @@ def test_open_a_case_issue_and_resolve_an_order(url, monkeypatch):
     assert any("已标记办结" in s.value for s in at.success)
 
 
+def test_the_case_opens_over_the_list_and_closes(url):
+    at = workbench({"case": "c06"}, role="staff")
+    assert any("c06 · 楼道堆物" in s.value for s in at.subheader)
+    next(b for b in at.button if b.label == "关闭").click().run()
+    assert not any("c06" in s.value for s in at.subheader)
+    assert "case" not in at.query_params
+    at.run()  # and it stays closed
+    assert not any("c06" in s.value for s in at.subheader)
+
+
 def test_refused_order_writes_nothing_and_says_why(url, monkeypatch):
     at = workbench({"case": "c06"}, role="staff")
     next(b for b in at.button if b.label == "发出督办").click().run()  # empty note
@@ -186,3 +236,16 @@ def test_empty_database_shows_how_to_load_data(tmp_path, monkeypatch):
     at = workbench({"q": "纠纷", "cat": "nope"})
     assert not at.error and not at.dataframe
     assert any("python -m data_access load" in i.value for i in at.info)
+
+
+def test_the_sort_key_column_comes_first():
+    """At 1366 px the overdue column was off to the right: the sort's own key leads, then the case."""
+    from ui.case_list import list_columns
+
+    def first(sort):
+        return [c[0] for c in list_columns({}, sort)][:3]
+
+    assert first("overdue_desc") == ["overdue_days", "case_no", "title"]
+    assert first("due_asc") == ["due_at", "case_no", "title"]
+    assert first("reported_desc") == ["case_no", "title", "status"]
+    assert sorted(c[0] for c in list_columns({}, "overdue_desc")) == sorted(c[0] for c in list_columns({}))

@@ -1,6 +1,6 @@
 """The README's screenshots, made again from the running app on the demo dataset:
 
-    python -m tools.readme_screenshots [--out docs/screenshots] [--db sqlite:////tmp/readme-demo.db]
+    python -m tools.readme_screenshots [--out docs/screenshots] [--db sqlite:////tmp/readme-demo.db] [--only cases,case_panel]
 
 Starts ``streamlit run app.py`` on a free port (an empty database builds the demo data on first start), signs
 in with the demo accounts and photographs every page in Chinese and in English at 1440×1000, the Overview in
@@ -44,7 +44,7 @@ def shrink(png: Path) -> None:
 def shots(samples: dict[str, str]) -> list[Shot]:
     return [
         Shot("overview", ""),
-        Shot("cases", "cases", {"region": LOUXING, "overdue": "1", "sort": "overdue_desc"}),
+        Shot("cases", "cases", {"region": LOUXING, "overdue": "open", "sort": "overdue_desc"}),
         Shot("case_panel", "cases", {"case": samples["case"]}, scroll_to=".st-key-case_panel"),
         Shot("supervision_backlog", "supervision", {"view": "backlog"}),
         Shot("supervision_ranking", "supervision", {"view": "ranking"}),
@@ -63,7 +63,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=str(browser.ROOT / "docs" / "screenshots"))
     ap.add_argument("--db", help="database URL (default: a new SQLite file; the app builds the demo data in it)")
+    ap.add_argument("--only", help="comma-separated shot names (cases,case_panel …): make only these again")
     a = ap.parse_args()
+    only = set(a.only.split(",")) if a.only else None
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="readme-shots-"))
@@ -110,8 +112,13 @@ def main() -> int:
         # The demo data exists once the leader has signed in (the first start builds it).
         context("demo_leader", DESKTOP).close()
         for shot in shots(samples(db)):
+            if only is not None and shot.name not in only:
+                continue
             for lang in ("zh", "en"):
                 take(shot, lang, f"{shot.name}_{lang}.png")
+        if only is not None:
+            chromium.close()
+            return 0
         overview = Shot("overview", "")
         take(overview, "zh", "overview_zh_dark.png", dark=True)
         take(Shot("supervision_backlog", "supervision", {"view": "backlog"}), "en", "supervision_backlog_en_dark.png",

@@ -9,7 +9,7 @@ import streamlit as st
 from data_access.queries import cases
 from data_access.queries.cases import DEFAULT_SORT, SORTS
 from ui import charts, data, export, fmt, tables
-from ui.case_panel import open_case
+from ui.case_panel import open_picked
 from ui.state import lang, t
 
 
@@ -17,23 +17,32 @@ def _overdue(days) -> str:
     return "" if pd.isna(days) else charts.OVERDUE_STYLE
 
 
-def list_columns(cat_name: dict[str, str]) -> list[tables.Column]:
-    return [
+def list_columns(cat_name: dict[str, str], sort: str = DEFAULT_SORT) -> list[tables.Column]:
+    """The list's columns, what a laptop screen shows first on the left: the sort's own key (overdue days when
+    sorting by most overdue, the due time by due soonest), the case number, title, status, grade and overdue
+    days; the places and the rest after them."""
+    cols: list[tables.Column] = [
         ("case_no", "wb.col.case_no", "text", {"width": 150}),
         ("title", "wb.col.title", "text", {"width": "medium"}),
-        ("category", "wb.col.category", "text", {"labels": cat_name}),
-        ("grid_name", "wb.col.grid", "text"),
-        ("village_name", "wb.col.village", "text"),
-        ("township_name", "wb.col.township", "text"),
         ("status", "wb.col.status", "text",
          {"width": "small", "labels": "enum.status", "style": tables.colored(charts.STATUS_TEXT_COLORS)}),
-        ("reported_at", "wb.col.reported", "datetime"),
-        ("due_at", "wb.col.due", "datetime"),
-        ("overdue_days", "wb.col.overdue_days", "num1", {"help": "help.overdue_by", "style": _overdue}),
-        ("department_name", "wb.col.department", "text"),
         ("supervision_grade", "wb.col.grade", "text",
-         {"width": "small", "labels": "enum.grade", "style": tables.colored(charts.GRADE_TEXT_COLORS)}),
+         {"labels": "enum.grade", "style": tables.colored(charts.GRADE_TEXT_COLORS)}),
+        ("overdue_days", "wb.col.overdue_days", "num1", {"help": "help.overdue_by", "style": _overdue}),
+        ("reported_at", "wb.col.reported", "datetime"),
+        ("category", "wb.col.category", "text", {"labels": cat_name}),
+        ("township_name", "wb.col.township", "text"),
+        ("village_name", "wb.col.village", "text"),
+        ("grid_name", "wb.col.grid", "text"),
+        ("due_at", "wb.col.due", "datetime"),
+        ("department_name", "wb.col.department", "text"),
     ]
+    first = SORT_KEY_COLUMNS.get(sort, ())
+    return [c for k in first for c in cols if c[0] == k] + [c for c in cols if c[0] not in first]
+
+
+SORT_KEY_COLUMNS = {"overdue_desc": ("overdue_days",), "due_asc": ("due_at",)}
+LIST_ROWS_SHOWN = 10  # rows in view at once (the table scrolls the page's 50): the list and its pager fit 768 px
 
 
 def _pager_state(sig: str) -> tuple[int, object]:
@@ -51,9 +60,11 @@ def _go(page: int, cursor) -> None:
 
 
 def case_list(f, now, cat_name: dict, total: int) -> None:
-    top = st.columns([4, 3], vertical_alignment="bottom")
-    top[0].segmented_control(t("wb.sort"), SORTS, key="wb_sort", format_func=lambda s: t(f"wb.sort.{s}"),
-                             required=True)
+    top = st.columns([4, 3], vertical_alignment="center")
+    with top[0].container(horizontal=True, vertical_alignment="center", gap="small"):
+        st.markdown(t("wb.sort"), width="content")
+        st.segmented_control(t("wb.sort"), SORTS, key="wb_sort", format_func=lambda s: t(f"wb.sort.{s}"),
+                             required=True, label_visibility="collapsed")
     sort = st.session_state.get("wb_sort") or DEFAULT_SORT
     page_no, cursor = _pager_state(repr((f, sort)))
     with st.spinner(t("wb.loading")):
@@ -66,14 +77,10 @@ def case_list(f, now, cat_name: dict, total: int) -> None:
         return
     rows = page.rows.assign(overdue_days=[h / 24 if not pd.isna(h) and h > 0 else None
                                           for h in page.rows["overdue_hours"]])
-    event = tables.show(rows, list_columns(cat_name), on_select="rerun", selection_mode="single-row",
+    event = tables.show(rows, list_columns(cat_name, sort), on_select="rerun", selection_mode="single-row",
                         key=f"wb_list_{abs(hash((repr(f), sort, page.page)))}",
-                        height=38 + 35 * min(len(rows), 15), width="stretch")
-    picked = tables.selected(event, rows, "case_no")
-    if picked is not None:
-        if picked != st.session_state.get("wb_case"):
-            st.toast(t("wb.case.opened", case_no=fmt.plain(picked)), icon=":material/south:")
-        open_case(picked)
+                        height=38 + 35 * min(len(rows), LIST_ROWS_SHOWN), width="stretch")
+    open_picked("wb_list_picked", tables.selected(event, rows, "case_no"))
     c = st.columns([1, 1, 3, 1, 1], vertical_alignment="center")
     c[0].button(t("wb.page.first"), icon=":material/first_page:", disabled=page.page <= 1, on_click=_go,
                 args=(1, None), width="stretch")

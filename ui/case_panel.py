@@ -18,7 +18,7 @@ from data_access.writes.workflow import WriteRefused
 from ui import charts, data, fmt, tables
 from ui.auth import current_user
 from ui.frame import current_filter
-from ui.state import t
+from ui.state import lang, t
 
 
 def _over(flag) -> str:
@@ -32,7 +32,7 @@ STEP_COLUMNS = [
     ("entered_at", "wb.step.entered", "datetime", {"format": "MM-DD HH:mm"}),
     ("hours", "wb.case.hours", "num1", {"style": _over, "style_by": "over"}),
     ("limit_hours", "wb.case.step_limit", "num1"),
-    ("used", "wb.step.used", "bar", {"help": "wb.step.used.help", "width": "small"}),
+    ("used", "wb.step.used", "text", {"help": "wb.step.used.help", "style": _over, "style_by": "over"}),
     ("state", "wb.step.state", "text", {"labels": "wb.step", "style": _over, "style_by": "over"}),
 ]
 EVENT_COLUMNS = [
@@ -49,6 +49,15 @@ EVENT_COLUMNS = [
 def open_case(case_no: str | None) -> None:
     """Show ``case_no`` in the panel (None: close it); the page keeps it in the URL (``?case=``)."""
     st.session_state.wb_case = case_no or ""
+
+
+def open_picked(key: str, picked: str | None) -> None:
+    """Open the case of a row just picked in a table (``key`` remembers the table's last pick): a row that stays
+    selected after its case was closed does not open it again on the next run."""
+    if picked != st.session_state.get(key):
+        st.session_state[key] = picked
+        if picked is not None:
+            open_case(picked)
 
 
 def _ts(x) -> str:
@@ -86,7 +95,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             st.caption(level_path(x["resolution_level"]))
         with right:
             st.markdown(f"**{t('wb.case.steps')}**")
-            used = [None if pd.isna(h) else min(9.99, h / lim)  # shown up to 999 %; the hours say the rest
+            used = [None if pd.isna(h) or not lim else fmt.share_of_limit(h / lim, lang())
                     for h, lim in zip(d.steps["hours"], d.steps["limit_hours"])]
             tables.show(d.steps.assign(used=used), STEP_COLUMNS, width="stretch")
             st.caption(t("wb.case.steps.help"))

@@ -30,6 +30,19 @@ def pct(r, digits: int = 1) -> str:
     return f"{r * 100:.{digits}f}%"
 
 
+SHARE_AS_MULTIPLE_FROM = 10.0  # from 1,000 % on, a share of a limit reads as a multiple of it
+
+
+def share_of_limit(r, lang: str = "zh") -> str:
+    """Time used as a share of its limit: 0.18 → '18%', 2.5 → '250%'; from ten times the limit on a multiple,
+    the whole number at any size (960.4 → '960 倍' / '960×'), never a capped '999%' that hides 96,000 %."""
+    if _missing(r):
+        return "—"
+    if r < SHARE_AS_MULTIPLE_FROM:
+        return f"{r * 100:,.0f}%"
+    return f"{r:,.0f} 倍" if lang == "zh" else f"{r:,.0f}×"
+
+
 def hours(h, lang: str = "zh", unit: bool = True) -> str:
     """10.43 → '10.4 小时'; from 100 h on, whole hours (so a KPI card never truncates); ``unit=False``
     for a label that already names the unit."""

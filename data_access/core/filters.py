@@ -73,7 +73,7 @@ class CaseFilter:
     departments: tuple[str, ...] = ()
     resolution_levels: tuple[str, ...] = ()
     satisfaction: tuple[int, ...] = ()  # satisfaction scores 1–5 (cases without a score never match)
-    overdue_only: bool = False
+    overdue: str = ""  # "" all; "open" open and past due; "late" closed late; "any" either (OVERDUE_KINDS)
     supervised_only: bool = False
     text: str = ""  # free text over case number, title and description (see search.py)
 
@@ -175,8 +175,8 @@ def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, dat
         conds.append(cases.c.department_code.in_(f.departments))
     if f.resolution_levels:
         conds.append(cases.c.resolution_level.in_(f.resolution_levels))
-    if f.overdue_only:
-        conds.append(or_(open_overdue_condition(now), cases.c.closed_late.is_(True)))
+    if f.overdue:
+        conds.append(overdue_condition(f.overdue, now))
     if f.supervised_only:
         # IN (not a correlated EXISTS): the ~2 % of cases with orders drive the query from the small table.
         conds.append(cases.c.case_no.in_(select(supervisions.c.case_no)))
@@ -208,6 +208,21 @@ def open_overdue_condition(now: datetime) -> ColumnElement:
     return and_(open_condition(), cases.c.due_at < now)
 
 
+OVERDUE_KINDS = ("open", "late", "any")
+
+
+def overdue_condition(kind: str, now: datetime) -> ColumnElement:
+    """The filter's "overdue" choice: ``open`` — still open and past its due time (the backlog to chase, what
+    the workbench offers first); ``late`` — closed after its due time; ``any`` — either."""
+    if kind == "open":
+        return open_overdue_condition(now)
+    if kind == "late":
+        return cases.c.closed_late.is_(True)
+    if kind == "any":
+        return or_(open_overdue_condition(now), cases.c.closed_late.is_(True))
+    raise ValueError(f"overdue: {kind!r} is not one of {', '.join(OVERDUE_KINDS)}")
+
+
 def open_overdue_at_condition(at: datetime) -> ColumnElement:
     """Open at the moment ``at`` (reported by then, not closed by then) and past its due time then: the
     overdue backlog at a past moment (month ends, the backlog trend).  Such a case is either still open
@@ -232,7 +247,7 @@ def open_overdue_hours_expr(now: datetime) -> ColumnElement:
 def summary_usable(r: Resolved, group_level: str | None = None) -> bool:
     """Can ``case_summary`` answer this filter (and grouping by ``group_level``)?"""
     f = r.f
-    if (f.sources or f.departments or f.satisfaction or f.overdue_only or f.supervised_only
+    if (f.sources or f.departments or f.satisfaction or f.overdue or f.supervised_only
             or normalise(f.text)):
         return False
     if r.code is not None and r.level not in SUMMARY_LEVELS:

@@ -95,11 +95,15 @@ def _arms(sort: str, now: datetime, f: CaseFilter) -> tuple[list[tuple[ColumnEle
         # ix_cases_late from the top (8 ms); with ``status = 'closed'`` alone it scanned the table (1.3 s at 5 M).
         # The on-time arm is left out when only overdue cases are wanted (it has none, and walking the index
         # through every on-time case to learn that took 25 s at 5 M), and keeps its index out of the planner's
-        # range choice otherwise.
+        # range choice otherwise; likewise both closed arms when only open overdue cases are wanted, and the
+        # open arm when only cases closed late are.
         closed = cases.c.status == "closed"
-        arms = [(open_overdue_hours_expr(now), open_condition()),
-                (cases.c.late_hours, and_(closed, cases.c.late_hours > 0))]
-        if not f.overdue_only:
+        arms = []
+        if f.overdue != "late":
+            arms.append((open_overdue_hours_expr(now), open_condition()))
+        if f.overdue != "open":
+            arms.append((cases.c.late_hours, and_(closed, cases.c.late_hours > 0)))
+        if not f.overdue:
             arms.append((cases.c.late_hours, and_(closed, no_index(cases.c.late_hours) <= 0)))
         return arms, True
     return [(cases.c.reported_at, None)], True
@@ -422,9 +426,11 @@ def open_supervision_list(engine: Engine, f: CaseFilter, now: datetime | None = 
 
 
 def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None = None) -> dict[str, int]:
-    """Open orders in the filter's region: by grade (normal / yellow / red), total, and past their deadline."""
+    """Open orders on the cases ``f`` selects (every filter applies: the card above the workbench's list counts
+    the orders of the listed cases): by grade (normal / yellow / red), total, and past their deadline.  The
+    orders tab, which lists every open order of a place, passes the place's filter (``f.scope.cases()``)."""
     now = now or now_local()
-    r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
+    r = resolve(engine, f)
     base = (supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
     conds = [supervisions.c.resolved_at.is_(None), *case_conditions(r, now)]
     with engine.connect() as conn:

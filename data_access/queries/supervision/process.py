@@ -99,7 +99,7 @@ def ratio_bucket_labels() -> list[str]:
 def _process_usable(r: Resolved) -> bool:
     """Can ``process_summary`` answer this filter?  (It has no status, resolution level or source.)"""
     f = r.f
-    if (f.sources or f.statuses or f.resolution_levels or f.satisfaction or f.overdue_only or f.supervised_only
+    if (f.sources or f.statuses or f.resolution_levels or f.satisfaction or f.overdue or f.supervised_only
             or normalise(f.text)):
         return False
     return r.code is None or r.level in SUMMARY_LEVELS
