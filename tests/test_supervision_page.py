@@ -97,8 +97,13 @@ def test_steps_view_groups_by_department(fixture_url):
 
 def test_ranking_view_ranks_the_counties_of_a_month(fixture_url):
     at = centre(fixture_url, {"view": "ranking", "month": "2026-02"})
-    # by default (30 cases at least) no unit of the small fixture is ranked, and the page says why
-    assert any("最少案件数（30 件）" in i.value for i in at.info)
+    # by default (automatic: 1 and 1 cases → the floor of 5) no unit of the small fixture is ranked, and the
+    # page says why
+    assert at.number_input(key="sc_min_cases").value is None
+    assert any("最少案件数（5 件）" in i.value for i in at.info)
+    at.number_input(key="sc_min_cases").set_value(2)  # 1 case each: listed, not ranked
+    rerun(at)
+    assert any("最少案件数（2 件）" in i.value for i in at.info)
     at.number_input(key="sc_min_cases").set_value(1)
     rerun(at)
     assert not any("最少案件数" in i.value for i in at.info)
