@@ -359,3 +359,23 @@ def test_recent_months_newest_first_across_the_new_year():
 ])
 def test_unit_levels_are_the_levels_below_the_region(region_level, levels):
     assert ranking.unit_levels(region_level) == levels
+
+
+def test_bulletin_states_its_cut_off_or_that_it_is_provisional(eng):
+    from ui.bulletin import bulletin_html, bulletin_workbook
+
+    final = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW, cutoff=5)
+    doc = bulletin_html(final, "zh")
+    assert "数据截至 3月5日24时" in doc and "初步数据" not in doc
+    assert "24:00 on 5 March" in bulletin_html(final, "en")
+    early = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=datetime(2026, 3, 2, 9),
+                          cutoff=5)
+    assert "初步数据" in bulletin_html(early, "zh") and "Provisional" in bulletin_html(early, "en")
+    wb = openpyxl_rows(bulletin_workbook(early, "zh"), "概况")
+    assert any(isinstance(c, str) and c.startswith("初步数据") for row in wb for c in row)
+
+
+def openpyxl_rows(xlsx: bytes, sheet: str) -> list[tuple]:
+    import openpyxl
+
+    return list(openpyxl.load_workbook(io.BytesIO(xlsx))[sheet].iter_rows(values_only=True))
