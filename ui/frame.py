@@ -137,6 +137,19 @@ def data_as_of() -> None:
     st.caption(t("frame.as_of", ts=ts) if ts else t("frame.as_of.none"),
                help=t("frame.as_of.help", n=f"{batches.stale_minutes():g}"))
     st.caption(t("frame.refresh", s=data.REFRESH_S))
+    holiday_gaps()
+
+
+def holiday_gaps() -> None:
+    """Years with working-day due times whose public holidays are not in the calendar: said once, here in the
+    sidebar beside the data's time (every page's overdue counts depend on those due times), not on each view."""
+    from data_access.core import time_limits
+
+    gaps = data.reference_list(time_limits.calendar_gaps_in_data)  # a rule change touches the data: follows it
+    if gaps:
+        years = ("、" if state.lang() == "zh" else ", ").join(str(y) for y in gaps)
+        st.caption(f":material/event_busy: {t('frame.holiday_gaps', years=years)}",
+                   help=t("frame.holiday_gaps.help", years=years))
 
 
 def sync_notices(user: User) -> None:
