@@ -379,3 +379,16 @@ def openpyxl_rows(xlsx: bytes, sheet: str) -> list[tuple]:
     import openpyxl
 
     return list(openpyxl.load_workbook(io.BytesIO(xlsx))[sheet].iter_rows(values_only=True))
+
+
+def test_bulletin_file_name_uses_the_region_names(eng):
+    from data_access.core.regions import region_tree
+    from data_access.queries.case_export import download_name
+    from ui.bulletin import file_stem
+
+    tree = region_tree(eng)
+    b = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW)
+    assert download_name(file_stem(b, "zh", tree), "xlsx") == "测试市_东县_排名通报_2026-02_乡镇街道.xlsx"
+    assert download_name(file_stem(b, "en", tree), "html") == "测试市_东县_ranking-bulletin_2026-02_Township.html"
+    city = bulletin_data(eng, Scope(), "2026-02", "county", None, min_cases=1, now=NOW)
+    assert download_name(file_stem(city, "zh", tree), "xlsx").startswith("全域_排名通报_2026-02_")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from data_access.queries.supervision.ranking import MAX_RED_ORDERS, Bulletin, ScoreWeights
+from data_access.queries.case_export import region_path_names
 from ui import fmt
 from ui.i18n import translate
 from ui.workbook import SafeWorkbook
@@ -66,6 +67,13 @@ def month_label(month: str, lang: str) -> str:
     """'2026-09' → '2026年9月' (zh) / 'September 2026' (en)."""
     y, m = int(month[:4]), int(month[5:7])
     return f"{y}年{m}月" if lang == "zh" else f"{calendar.month_name[m]} {y}"
+
+
+def file_stem(b: Bulletin, lang: str, tree=None) -> list[str]:
+    """The parts of the bulletin's file name: the region's names (its code without ``tree``), 排名通报, the
+    month and the level, e.g. 娄底市_新化县_排名通报_2026-11_乡镇 (case_export.download_name joins them)."""
+    region = region_path_names(tree, b.parent_code) or [translate("bulletin.all_regions", lang)]
+    return [*region, translate("bulletin.file", lang), b.month, translate(f"level.{b.level}", lang)]
 
 
 def cutoff_label(b: Bulletin, lang: str) -> str:

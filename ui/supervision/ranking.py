@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.core import audit
+from data_access.queries.case_export import download_name
 from data_access.queries.supervision import ranking
 from data_access.queries.supervision.ranking import AUTO_MIN_FLOOR, DEFAULT_MIN_CASES, ScoreWeights
 from ui import bulletin as bulletin_doc
@@ -103,19 +104,20 @@ def _weights() -> tuple[ScoreWeights, int | None] | None:
 def _bulletin_downloads(b, f) -> None:
     user = current_user()
     lg = lang()
-    base = f"bulletin_{b.parent_code or 'all'}_{b.month}_{b.level}"
+    stem = bulletin_doc.file_stem(b, lg, data.tree())
+    xlsx, page = download_name(stem, "xlsx"), download_name(stem, "html")
 
     def made(kind: str, payload: bytes | str) -> bytes | str:
-        data.fresh(audit.record, "export", user=user, target=f"{base}.{kind}", rows=len(b.ranking),
+        data.fresh(audit.record, "export", user=user, target=xlsx if kind == "xlsx" else page, rows=len(b.ranking),
                    detail={"format": kind, "bulletin": {"month": b.month, "level": b.level, "parent": b.parent_code},
                            "filter": audit.filter_detail(f)})
         return payload
 
     c = st.columns([1, 1, 1])
     c[0].download_button(t("bulletin.download.xlsx"), lambda: made("xlsx", bulletin_doc.bulletin_workbook(b, lg)),
-                         file_name=f"{base}.xlsx", icon=":material/table_view:", on_click="ignore", width="stretch",
+                         file_name=xlsx, icon=":material/table_view:", on_click="ignore", width="stretch",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="sc_dl_xlsx")
     c[1].download_button(t("bulletin.download.html"), lambda: made("html", bulletin_doc.bulletin_html(b, lg)),
-                         file_name=f"{base}.html", icon=":material/print:", on_click="ignore", mime="text/html",
+                         file_name=page, icon=":material/print:", on_click="ignore", mime="text/html",
                          width="stretch", key="sc_dl_html")
     c[2].caption(t("sc.rank.print_hint"))
