@@ -372,7 +372,7 @@ def test_bulletin_states_its_cut_off_or_that_it_is_provisional(eng):
                           cutoff=5)
     assert "初步数据" in bulletin_html(early, "zh") and "Provisional" in bulletin_html(early, "en")
     wb = openpyxl_rows(bulletin_workbook(early, "zh"), "概况")
-    assert any(isinstance(c, str) and c.startswith("初步数据") for row in wb for c in row)
+    assert any(isinstance(c, str) and c.startswith("【初步数据】") for row in wb for c in row)
 
 
 def openpyxl_rows(xlsx: bytes, sheet: str) -> list[tuple]:
