@@ -5,6 +5,8 @@ Run with ``streamlit run app.py``.  Pages live in pages/ and only lay out what d
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from data_access.core.access import may_read_audit
@@ -14,7 +16,11 @@ from ui.setup import ensure_data
 from ui.state import t
 from ui.views import DEFAULT_PAGE, NAV_PAGES
 
-st.set_page_config(page_title="网格化服务管理督导驾驶舱", page_icon=":material/grid_view:", layout="wide",
+FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
+
+# The favicon is a file of the app's own (served from /media): a ":material/…:" icon made the browser fetch it from
+# fonts.gstatic.com, which an intranet cannot reach.  tests/test_browser.py checks no request leaves the app.
+st.set_page_config(page_title="网格化服务管理督导驾驶舱", page_icon=str(FAVICON), layout="wide",
                    # a wall display (?wall=1) opens with the sidebar folded away: the page gets the whole screen
                    initial_sidebar_state="collapsed" if frame.wall_display() else "auto")
 guard.frame_starting()

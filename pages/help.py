@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.core.access import may_read_audit
-from ui import frame, glossary
+from ui import auth, frame, glossary
 from ui.auth import current_user
 from ui.guard import require_frame
 from ui.state import lang, t
@@ -48,6 +48,7 @@ def glossary_section() -> None:
 
 require_frame("help")
 frame.tip_seen()  # the Overview's pointer to this page has done its work
+auth.sync_cookie()  # remembered by the browser now, not at the next click
 user = current_user()
 st.title(t("guide.title"))
 st.caption(t("guide.caption"))

@@ -57,7 +57,8 @@ def centre(view: str, months: list[str], ps: list[urlstate.Param]) -> None:
 
 
 def time_limit_note() -> None:
-    """Which categories count working days, and the years whose public holidays are not known yet."""
+    """Which categories count working days (the years whose public holidays are not known yet are said once, in
+    the sidebar: ui/frame.holiday_gaps)."""
     limits = data.reference_list(time_limits.category_time_limits)  # a rule change touches the data: follows it
     working = limits[limits["mode"] == "working_days"]
     names = data.category_labels()
@@ -67,9 +68,6 @@ def time_limit_note() -> None:
         st.caption(t("sc.limits.working", cats=sep.join(
             f"{names.get(c, c)}（{int(d)}）" if zh else f"{names.get(c, c)} ({int(d)})"
             for c, d in zip(working["code"], working["working_days"]))))
-    gaps = data.reference_list(time_limits.calendar_gaps_in_data)
-    if gaps:
-        st.warning(t("sc.limits.gaps", years=sep.join(str(y) for y in gaps)), icon=":material/event_busy:")
 
 
 def page() -> None:

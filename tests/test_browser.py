@@ -264,6 +264,61 @@ def test_help_page_links_to_every_page_and_opens_one(app, page, lang):
     wait_metric(page, "wb.kpi.found", lang, "9")
 
 
+def test_no_request_leaves_the_app(app, chromium):
+    """An intranet has no internet: the sign-in page, every page and every view load everything (scripts, fonts,
+    the favicon, charts) from the app itself; the favicon is the app's own file, not a fonts.gstatic.com icon."""
+    from urllib.parse import urlparse
+
+    ctx = chromium.new_context(viewport=browser.LAPTOP)
+    tab = ctx.new_page()
+    outside: list[str] = []
+    tab.on("request", lambda r: outside.append(r.url) if urlparse(r.url).scheme in ("http", "https", "ws", "wss")
+           and urlparse(r.url).hostname not in ("127.0.0.1", "localhost") else None)
+    try:
+        tab.goto(f"{app.url}/?{PERIOD}")
+        browser.wait_for_app(tab)
+        icon = tab.locator("link[rel~=icon]").first.get_attribute("href")
+        assert icon and urlparse(icon).netloc in ("", urlparse(app.url).netloc), icon  # the app's /media/…
+        browser.sign_in(tab, *LEADER)
+        visited = 0
+        for path, views in [(p[0], VIEWS.get(p[0], [None])) for p in PAGES] + [("help", [None])]:
+            for view in views:
+                open_page(tab, app, path, f"view={view}" if view else "")
+                tab.wait_for_timeout(500)  # charts and images are fetched after the script ends
+                visited += 1
+        assert visited >= len(PAGES) + 1
+        assert not outside, sorted(set(outside))
+    finally:
+        ctx.close()
+
+
+def test_the_first_visit_tip_stays_dismissed_after_a_reload(app, chromium, leader_state):
+    ctx = chromium.new_context(viewport=browser.LAPTOP, storage_state=leader_state)
+    tab = ctx.new_page()
+    try:
+        open_page(tab, app, "overview")
+        tip = tab.locator(".st-key-guide_tip")
+        assert tip.count() == 1
+        tab.locator(".st-key-guide_tip_dismiss button").click()
+        browser.wait_for_app(tab)
+        assert tip.count() == 0
+        tab.reload()
+        browser.wait_for_app(tab)
+        assert tab.locator("[data-testid=stMetric]").count() > 0 and tip.count() == 0  # a new session, no tip
+        other = ctx.new_page()  # a second tab of the same browser
+        open_page(other, app, "overview")
+        assert other.locator("[data-testid=stMetric]").count() > 0 and other.locator(".st-key-guide_tip").count() == 0
+    finally:
+        ctx.close()
+    fresh = chromium.new_context(viewport=browser.LAPTOP, storage_state=leader_state)  # another browser: shown
+    try:
+        tab = fresh.new_page()
+        open_page(tab, app, "overview")
+        assert tab.locator(".st-key-guide_tip").count() == 1
+    finally:
+        fresh.close()
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_audit_log_shows_the_sign_in_and_its_filter(app, page, lang):
     open_page(page, app, "audit", f"lang={lang}")

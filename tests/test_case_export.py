@@ -324,12 +324,32 @@ def csv_rows_plain(path: Path) -> list[dict[str, str]]:
 
 def test_file_names():
     f = CaseFilter(region_code="431302", date_from=date(2025, 10, 1), date_to=date(2026, 10, 8))
-    assert ce.export_file_name(f, "csv") == "案件_431302_2025-10-01_2026-10-08.csv"
-    assert ce.export_file_name(f, ".xlsx", prefix="cases") == "cases_431302_2025-10-01_2026-10-08.xlsx"
+    assert ce.export_file_name(f, "csv") == "431302_案件_2025-10-01_2026-10-08.csv"  # no tree: the code
+    assert ce.export_file_name(f, ".xlsx", prefix="cases") == "431302_cases_2025-10-01_2026-10-08.xlsx"
     since = CaseFilter(scope_code="4313", date_from=date(2026, 1, 1))
-    assert ce.export_file_name(since, "csv", as_of=date(2026, 3, 20)) == "案件_4313_2026-01-01_2026-03-20.csv"
+    assert ce.export_file_name(since, "csv", as_of=date(2026, 3, 20)) == "4313_案件_2026-01-01_2026-03-20.csv"
     assert ce.export_file_name(CaseFilter(), "csv") == "案件.csv"
-    assert ce.export_file_name(CaseFilter(region_code="G3-01"), "csv", prefix='a/b:c*"') == "a_b_c_G3-01.csv"
+    assert ce.export_file_name(CaseFilter(region_code="G3-01"), "csv", prefix='a/b:c*"') == "G3-01_a_b_c.csv"
+
+
+def test_file_names_use_the_region_names_and_a_whole_month():
+    from data_access.core.regions import Node, RegionTree
+
+    nodes = [Node("43", "湖南省", "province", None), Node("4313", "娄底市", "city", "43"),
+             Node("431322", "新化县", "county", "4313"), Node("43132201", 'a/b:c*?"<>|\\x..', "township", "431322")]
+    tree = RegionTree(nodes={n.code: n for n in nodes})
+    nov = CaseFilter(region_code="431322", date_from=date(2026, 11, 1), date_to=date(2026, 11, 30))
+    assert ce.export_file_name(nov, "xlsx", tree=tree) == "娄底市_新化县_案件_2026-11.xlsx"
+    feb = CaseFilter(scope_code="4313", date_from=date(2024, 2, 1), date_to=date(2024, 2, 29))  # a leap February
+    assert ce.export_file_name(feb, "csv", tree=tree) == "娄底市_案件_2024-02.csv"
+    part = CaseFilter(region_code="43", date_from=date(2026, 11, 1), date_to=date(2026, 11, 29))
+    assert ce.export_file_name(part, "csv", tree=tree) == "湖南省_案件_2026-11-01_2026-11-29.csv"
+    # characters no file system accepts, and a name that ends in dots
+    bad = CaseFilter(region_code="43132201")
+    assert ce.export_file_name(bad, "csv", tree=tree) == "娄底市_新化县_a_b_c_x_案件.csv"
+    assert ce.export_file_name(CaseFilter(region_code="999"), "csv", tree=tree) == "999_案件.csv"  # unknown: code
+    long = ce.download_name(["区" * 300], "xlsx")
+    assert long == "区" * ce.MAX_NAME_CHARS + ".xlsx" and len(long.encode()) <= 255
 
 
 def test_sheet_titles():

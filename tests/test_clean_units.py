@@ -367,3 +367,16 @@ def test_page_without_clean_unit_files_says_so(tmp_path, monkeypatch):
     at = open_page(serve_fixture("sqlite", tmp_path, monkeypatch, "staffing", NOW))  # no clean-unit files
     assert any("未加载此类数据" in i.value for i in at.info)
     assert not at.metric and not at.dataframe
+
+
+def test_review_file_name_uses_the_region_names():
+    from types import SimpleNamespace
+
+    from data_access.core.regions import Node, RegionTree
+    from ui.clean_review import file_name
+
+    tree = RegionTree(nodes={n.code: n for n in [Node("4313", "娄底市", "city", None),
+                                                 Node("431302", "娄星区", "county", "4313")]})
+    review = SimpleNamespace(region_code="431302", month="2026-11", kind=None)
+    assert file_name(review, "zh", tree) == "娄底市_娄星区_清廉单元点评_2026-11_全部类型.xlsx"
+    assert file_name(SimpleNamespace(region_code=None, month="2026-11", kind=None), "zh", tree).startswith("全域_")

@@ -159,8 +159,66 @@ def test_min_cases_lists_but_does_not_rank(eng):
     assert rows["甲镇"]["reason"] == "too_few_cases" and rows["甲镇"]["cases"] == 3
     assert (rows["乙镇"]["rank"], rows["丙镇"]["rank"]) == (1, 2)
     assert list(df["name"]) == ["乙镇", "丙镇", "甲镇"]  # unranked last
-    default = monthly_ranking(eng, EAST, "2026-02", "township", "110", now=NOW)  # min_cases = 30
-    assert not default["ranked"].any() and default["rank"].isna().all() and len(default) == 3
+    fixed = monthly_ranking(eng, EAST, "2026-02", "township", "110", min_cases=30, now=NOW)
+    assert not fixed["ranked"].any() and fixed["rank"].isna().all() and len(fixed) == 3
+    assert fixed.attrs["min_cases"] == 30 and not fixed.attrs["min_cases_auto"]
+
+
+def test_default_minimum_is_the_lower_quartile_within_5_and_30(eng):
+    # February: 3, 11, 6 cases → lower quartile 3 → floor 5: 甲镇 (3) listed, 乙镇 and 丙镇 ranked
+    default = by_name(monthly_ranking(eng, EAST, "2026-02", "township", "110", now=NOW))
+    assert (default["乙镇"]["rank"], default["丙镇"]["rank"]) == (1, 2)
+    assert not default["甲镇"]["ranked"] and default["甲镇"]["reason"] == "too_few_cases"
+    # January: 乙镇 4, 丙镇 6 (甲镇 none) → 5: only 丙镇 ranked, so 乙镇 has no previous rank
+    assert missing(default["乙镇"]["prev_rank"]) and default["丙镇"]["prev_rank"] == 1
+    b = bulletin_data(eng, EAST, "2026-02", "township", "110", now=NOW)
+    assert (b.min_cases, b.min_cases_auto, b.n_units, b.n_ranked, b.n_no_cases, b.n_too_few) == (5, True, 3, 2, 0, 1)
+    jan = bulletin_data(eng, EAST, "2026-01", "township", "110", now=NOW)  # 甲镇 none, 乙镇 4 < 5
+    assert (jan.n_ranked, jan.n_no_cases, jan.n_too_few) == (1, 1, 1)
+    df = monthly_ranking(eng, EAST, "2026-02", "township", "110", now=NOW)
+    assert (df.attrs["min_cases"], df.attrs["prev_min_cases"], df.attrs["min_cases_auto"]) == (5, 5, True)
+
+
+@pytest.mark.parametrize("counts,expect", [
+    ([], 5), ([0, 0], 5), ([3, 11, 6], 5), ([0, 12, 40, 50, 60], 12), ([100, 200, 300], 30),
+    # 新化县's 30 townships in the demo's November: 29 with cases, the 8th smallest (index 7) is 9
+    ([0, 2, 3, 3, 4, 6, 6, 9, 9, 10, 10, 11, 11, 12, 13, 13, 13, 13, 15, 15, 16, 17, 20, 21, 25, 25, 26, 26, 26,
+      31], 9),
+])
+def test_auto_min_cases(counts, expect):
+    assert ranking.auto_min_cases(counts) == expect
+
+
+def test_a_months_figures_are_fixed_at_the_cut_off(eng, monkeypatch):
+    assert ranking.cutoff_at("2026-11", 5) == datetime(2026, 12, 6, 0, 0)
+    assert ranking.cutoff_at("2026-12", 5) == datetime(2027, 1, 6, 0, 0)
+    monkeypatch.setenv("GOV_BULLETIN_CUTOFF_DAY", "3")
+    assert ranking.cutoff_day() == 3 and ranking.cutoff_at("2026-02") == datetime(2026, 3, 4)
+    for bad in ["0", "29", "x", "-1"]:
+        monkeypatch.setenv("GOV_BULLETIN_CUTOFF_DAY", bad)
+        with pytest.raises(ValueError, match="GOV_BULLETIN_CUTOFF_DAY"):
+            ranking.cutoff_day()
+    monkeypatch.delenv("GOV_BULLETIN_CUTOFF_DAY")
+    assert ranking.cutoff_day() == 5
+    # cut-off 5 (03-06 00:00): b10, closed 03-05, counts as closed in February (as before)
+    five = by_name(monthly_ranking(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW, cutoff=5))
+    assert (five["乙镇"]["closed"], five["乙镇"]["on_time"]) == (10, 8)
+    # cut-off 3 (03-04 00:00): b10 was still open then; the backlog at month end is the same
+    three = by_name(monthly_ranking(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW, cutoff=3))
+    r = three["乙镇"]
+    assert (r["cases"], r["closed"], r["on_time"], r["n_satisfaction"], r["overdue_backlog"]) == (11, 9, 8, 9, 2)
+    assert r["score"] == pytest.approx(score_oracle(11, 9, 8, 2, 34 / 9), abs=1e-9)
+    # printed on 03-03 (before the cut-off): the status of now, and provisional
+    early = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=datetime(2026, 3, 3, 12), cutoff=3)
+    assert not early.final and early.cutoff == datetime(2026, 3, 4)
+    b3 = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW, cutoff=3)
+    assert b3.final and (b3.kpis.cases, b3.kpis.closed, b3.kpis.on_time, b3.kpis.closed_late) == (20, 15, 14, 1)
+    b5 = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW, cutoff=5)
+    assert (b5.kpis.closed, b5.kpis.on_time, b5.kpis.closed_late) == (16, 14, 2)
+    # and the same bulletin a year later: nothing moves
+    later = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=datetime(2027, 3, 1), cutoff=3)
+    assert (later.kpis.closed, later.kpis.on_time) == (15, 14)
+    assert later.ranking[["name", "closed", "score"]].equals(b3.ranking[["name", "closed", "score"]])
 
 
 def test_weights_change_the_order(eng):
@@ -256,8 +314,11 @@ def test_workbook_holds_the_ranking_shown_on_screen(eng):
             else:
                 assert g == pytest.approx(float(w), abs=1e-12)
     assert [r[1] for r in sheet[1:]] == ["乙镇", "丙镇", "甲镇"] and [r[0] for r in sheet[1:]] == [1, 2, None]
-    assert sheet[3][-1] == "案件少于4件，不参与排名"
-    assert ws["E2"].number_format == "0.0%" and ws["E2"].value == pytest.approx(10 / 11)
+    # the score and its move first, the confidence bounds last
+    assert sheet[0][:4] == ["排名", "单位", "综合得分", "名次变化"]
+    assert sheet[0].index("备注") < min(i for i, h in enumerate(sheet[0]) if "95%" in h)
+    assert sheet[3][sheet[0].index("备注")] == "案件少于4件，不参与排名"
+    assert ws["H2"].number_format == "0.0%" and ws["H2"].value == pytest.approx(10 / 11)  # closure rate
     assert ws.freeze_panes == "A2"
     assert [r[0] for r in wb["超期积压点名"].iter_rows(min_row=2, values_only=True)] == ["丙镇", "乙镇"]
     assert [r[0] for r in wb["红牌督办"].iter_rows(min_row=2, values_only=True)] == ["R1", "R5"]
@@ -298,3 +359,36 @@ def test_recent_months_newest_first_across_the_new_year():
 ])
 def test_unit_levels_are_the_levels_below_the_region(region_level, levels):
     assert ranking.unit_levels(region_level) == levels
+
+
+def test_bulletin_states_its_cut_off_or_that_it_is_provisional(eng):
+    from ui.bulletin import bulletin_html, bulletin_workbook
+
+    final = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW, cutoff=5)
+    doc = bulletin_html(final, "zh")
+    assert "数据截至 3月5日24时" in doc and "初步数据" not in doc
+    assert "24:00 on 5 March" in bulletin_html(final, "en")
+    early = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=datetime(2026, 3, 2, 9),
+                          cutoff=5)
+    assert "初步数据" in bulletin_html(early, "zh") and "Provisional" in bulletin_html(early, "en")
+    wb = openpyxl_rows(bulletin_workbook(early, "zh"), "概况")
+    assert any(isinstance(c, str) and c.startswith("【初步数据】") for row in wb for c in row)
+
+
+def openpyxl_rows(xlsx: bytes, sheet: str) -> list[tuple]:
+    import openpyxl
+
+    return list(openpyxl.load_workbook(io.BytesIO(xlsx))[sheet].iter_rows(values_only=True))
+
+
+def test_bulletin_file_name_uses_the_region_names(eng):
+    from data_access.core.regions import region_tree
+    from data_access.queries.case_export import download_name
+    from ui.bulletin import file_stem
+
+    tree = region_tree(eng)
+    b = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=3, now=NOW)
+    assert download_name(file_stem(b, "zh", tree), "xlsx") == "测试市_东县_排名通报_2026-02_乡镇街道.xlsx"
+    assert download_name(file_stem(b, "en", tree), "html") == "测试市_东县_ranking-bulletin_2026-02_Township.html"
+    city = bulletin_data(eng, Scope(), "2026-02", "county", None, min_cases=1, now=NOW)
+    assert download_name(file_stem(city, "zh", tree), "xlsx").startswith("全域_排名通报_2026-02_")

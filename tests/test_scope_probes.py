@@ -2607,8 +2607,9 @@ def test_positive_control_staff_sees_the_phone_of_its_own_county_only(env):
 # ============================================================================================================
 
 
-# The one reviewed raw-HTML sink: the session cookie script, which interpolates only a token checked to be
-# hexadecimal (never text from the database or a user).  Any other one must be reviewed and listed here.
+# The one reviewed raw-HTML sink: the cookie script, which interpolates only a session token checked to be
+# hexadecimal or a preference's fixed name (ui/auth.PREF_COOKIES) and "1" (never text from the database or a
+# user).  Any other one must be reviewed and listed here.
 REVIEWED_HTML = {("ui/auth.py", "sync_cookie")}
 
 

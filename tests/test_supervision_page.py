@@ -97,8 +97,13 @@ def test_steps_view_groups_by_department(fixture_url):
 
 def test_ranking_view_ranks_the_counties_of_a_month(fixture_url):
     at = centre(fixture_url, {"view": "ranking", "month": "2026-02"})
-    # by default (30 cases at least) no unit of the small fixture is ranked, and the page says why
-    assert any("最少案件数（30 件）" in i.value for i in at.info)
+    # by default (automatic: 1 and 1 cases → the floor of 5) no unit of the small fixture is ranked, and the
+    # page says why
+    assert at.number_input(key="sc_min_cases").value is None
+    assert any("最少案件数（5 件）" in i.value for i in at.info)
+    at.number_input(key="sc_min_cases").set_value(2)  # 1 case each: listed, not ranked
+    rerun(at)
+    assert any("最少案件数（2 件）" in i.value for i in at.info)
     at.number_input(key="sc_min_cases").set_value(1)
     rerun(at)
     assert not any("最少案件数" in i.value for i in at.info)
@@ -123,3 +128,38 @@ def test_jurisdiction_below_the_city_sees_only_its_backlog(fixture_url):
     at = centre(fixture_url, scope="120")  # 西县: c06 only
     assert metric(at, "在办案件") == "1"
     assert metric(at, "在办超期") == "1"
+
+
+@pytest.fixture
+def warm_server(monkeypatch):
+    """The frame's sidebar shows in AppTest as on a server that has served a session (tests/test_sync_frame.py)."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test
+
+    class Warm(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test, "PagesManager", Warm)
+
+
+def test_unknown_holidays_are_said_once_in_the_sidebar_not_on_every_view(fixture_url, monkeypatch, warm_server):
+    from data_access.core import time_limits
+
+    def calendar_gaps_in_data(engine):  # the fixture has no working-day category: a year without holidays
+        return [2027]
+
+    monkeypatch.setattr(time_limits, "calendar_gaps_in_data", calendar_gaps_in_data)
+    for view in VIEWS:
+        at = centre(fixture_url, {"view": view})
+        said = [c.value for c in at.sidebar.caption if "2027" in c.value]
+        assert said == [":material/event_busy: 2027 年节假日未收录"], (view, said)
+        assert not [w.value for w in at.warning if "2027" in w.value], view
+        assert not [c.value for c in at.main.caption if "2027" in c.value], view
+
+
+def test_no_holiday_note_when_the_calendar_covers_the_data(fixture_url, warm_server):
+    at = centre(fixture_url)
+    assert any(c.value.startswith("数据更新于") for c in at.sidebar.caption)  # the sidebar is there
+    assert not [c.value for c in at.sidebar.caption if "节假日" in c.value]

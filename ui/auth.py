@@ -24,6 +24,11 @@ _USER = "_user"  # the User of this run (set by the frame, read by pages)
 _NOTICE = "_auth_notice"
 _COOKIE_ACTION = "_auth_cookie"  # ("set", token) or ("clear", None): done by sync_cookie() on this run
 COOKIE = "gov_session"
+# Choices the browser remembers across reloads (not per account: a hint seen is seen on that browser), each a
+# fixed name with the value "1", written by sync_cookie() like the session cookie.
+PREF_COOKIES = frozenset({"gov_tip_seen"})
+PREF_MAX_AGE_S = 365 * 24 * 3600
+_PREF_ACTION = "_pref_cookies"  # the names to write on this run
 IDLE_MINUTES = max(1, int(os.environ.get("GOV_SESSION_IDLE_MINUTES", "120") or 120))
 
 
@@ -60,21 +65,45 @@ def _cookie_token() -> str | None:
         return None
 
 
+def remember_in_browser(name: str) -> None:
+    """Have the browser remember the choice ``name`` (one of PREF_COOKIES) across reloads; written by
+    sync_cookie() on this run or the next."""
+    if name not in PREF_COOKIES:
+        raise ValueError(f"not a browser preference: {name!r}")
+    st.session_state[_PREF_ACTION] = sorted({*st.session_state.get(_PREF_ACTION, ()), name})
+
+
+def browser_remembers(name: str) -> bool:
+    """The browser sent the preference cookie ``name`` when this tab connected."""
+    try:
+        return st.context.cookies.get(name) == "1"
+    except Exception:  # noqa: BLE001 - no browser (bare script run)
+        return False
+
+
 def sync_cookie() -> None:
-    """Write or clear the browser's session cookie after a sign-in or sign-out (call once per run, anywhere).
+    """Write or clear the browser's session cookie after a sign-in or sign-out, and write the preferences
+    queued by remember_in_browser (call once per run, anywhere; a second call writes nothing).
 
     Streamlit has no API to set a cookie, so a two-line script does it; it holds only a random hex token
-    made here, never text from the database or a user."""
+    made here or a preference's fixed name and "1", never text from the database or a user."""
+    lines = []
     action = st.session_state.pop(_COOKIE_ACTION, None)
-    if action is None:
+    if action is not None:
+        kind, token = action
+        if kind == "set" and token and all(c in "0123456789abcdef" for c in token):
+            value, age = token, users.SESSION_MAX_HOURS * 3600
+        else:
+            value, age = "", 0
+        lines.append(f"{COOKIE}={value}; path=/; max-age={age}; samesite=strict")
+    for name in st.session_state.pop(_PREF_ACTION, ()):
+        if name in PREF_COOKIES:
+            lines.append(f"{name}=1; path=/; max-age={PREF_MAX_AGE_S}; samesite=strict")
+    if not lines:
         return
-    kind, token = action
-    if kind == "set" and token and all(c in "0123456789abcdef" for c in token):
-        value, age = token, users.SESSION_MAX_HOURS * 3600
-    else:
-        value, age = "", 0
-    st.html(f"""<script>document.cookie = "{COOKIE}={value}; path=/; max-age={age}; samesite=strict"
- + (location.protocol === "https:" ? "; secure" : "");</script>""", unsafe_allow_javascript=True)
+    secure = '(location.protocol === "https:" ? "; secure" : "")'
+    script = "".join(f'document.cookie = "{line}" + {secure};' for line in lines)
+    st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
 def session_user() -> User | None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import calendar
 import html
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
 from data_access.queries.supervision.ranking import MAX_RED_ORDERS, Bulletin, ScoreWeights
+from data_access.queries.case_export import region_path_names
 from ui import fmt
 from ui.i18n import translate
 from ui.workbook import SafeWorkbook
@@ -22,22 +23,25 @@ from ui.workbook import missing as _missing
 # The ranking as shown: (column of ranking_table's source, catalog key, kind).  Rates are fractions (0–1),
 # the score is in points (0–100).
 RANKING_DISPLAY: list[tuple[str, str, str]] = [
+    # what a reader looks for first: the rank, the score and the move; then the measures; the confidence
+    # bounds last (they explain the score, nobody reads them first)
     ("rank", "rank.col.rank", "int"),
     ("name", "rank.col.name", "text"),
+    ("score", "rank.col.score", "num1"),
+    ("rank_change", "rank.col.rank_change", "change"),
+    ("prev_rank", "rank.col.prev_rank", "int"),
     ("cases", "rank.col.cases", "int"),
     ("closed", "rank.col.closed", "int"),
     ("closure_rate", "rank.col.closure_rate", "pct"),
+    ("on_time_rate", "rank.col.on_time_rate", "pct"),
+    ("overdue_backlog", "rank.col.overdue_backlog", "int"),
+    ("prev_overdue_backlog", "bulletin.col.prev_backlog", "int"),
+    ("satisfaction_avg", "rank.col.satisfaction_avg", "num2"),
+    ("note", "rank.col.note", "text"),
     ("closure_lo", "rank.col.closure_lo", "pct"),
     ("closure_hi", "rank.col.closure_hi", "pct"),
-    ("on_time_rate", "rank.col.on_time_rate", "pct"),
     ("on_time_lo", "rank.col.on_time_lo", "pct"),
     ("on_time_hi", "rank.col.on_time_hi", "pct"),
-    ("overdue_backlog", "rank.col.overdue_backlog", "int"),
-    ("satisfaction_avg", "rank.col.satisfaction_avg", "num2"),
-    ("score", "rank.col.score", "num1"),
-    ("prev_rank", "rank.col.prev_rank", "int"),
-    ("rank_change", "rank.col.rank_change", "change"),
-    ("note", "rank.col.note", "text"),
 ]
 NAMED_DISPLAY: list[tuple[str, str, str]] = [
     ("name", "rank.col.name", "text"),
@@ -63,6 +67,28 @@ def month_label(month: str, lang: str) -> str:
     """'2026-09' → '2026年9月' (zh) / 'September 2026' (en)."""
     y, m = int(month[:4]), int(month[5:7])
     return f"{y}年{m}月" if lang == "zh" else f"{calendar.month_name[m]} {y}"
+
+
+def file_stem(b: Bulletin, lang: str, tree=None) -> list[str]:
+    """The parts of the bulletin's file name: the region's names (its code without ``tree``), 排名通报, the
+    month and the level, e.g. 娄底市_新化县_排名通报_2026-11_乡镇 (case_export.download_name joins them)."""
+    region = region_path_names(tree, b.parent_code) or [translate("bulletin.all_regions", lang)]
+    return [*region, translate("bulletin.file", lang), b.month, translate(f"level.{b.level}", lang)]
+
+
+def cutoff_label(b: Bulletin, lang: str) -> str:
+    """The cut-off as people say it: '12月5日24时' / '24:00 on 5 December' (the moment is 00:00 of the day
+    after)."""
+    d = (b.cutoff - timedelta(seconds=1)).date()
+    return f"{d.month}月{d.day}日24时" if lang == "zh" else f"24:00 on {d.day} {calendar.month_name[d.month]}"
+
+
+def cutoff_text(b: Bulletin, lang: str) -> str:
+    """What the bulletin says of its figures' moment: fixed at the cut-off, or provisional before it."""
+    if b.final:
+        return translate("bulletin.cutoff.final", lang, cutoff=cutoff_label(b, lang), end=_ts(b.as_of))
+    return translate("bulletin.cutoff.provisional", lang, cutoff=cutoff_label(b, lang), now=_ts(b.generated_at),
+                     end=_ts(b.as_of))
 
 
 def _weights_text(w: ScoreWeights, lang: str) -> str:
@@ -128,7 +154,7 @@ def bulletin_workbook(b: Bulletin, lang: str) -> bytes:
         ("bulletin.item.parent", _parent_label(b, lang)),
         ("bulletin.item.month", month_label(b.month, lang)),
         ("bulletin.item.level", translate(f"level.{b.level}", lang)),
-        ("bulletin.item.as_of", _ts(b.as_of)),
+        ("bulletin.item.as_of", cutoff_text(b, lang)),
         ("bulletin.item.weights", _weights_text(b.weights, lang)),
         ("bulletin.item.min_cases", str(max(b.min_cases, 1))),
     ]
@@ -220,7 +246,8 @@ def bulletin_html(b: Bulletin, lang: str) -> str:
         f"<title>{e(_title(b, lang))}</title>",
         f"<style>{_CSS % {'fonts': CJK_FONT_STACK}}</style></head><body>",
         f"<h1>{e(_title(b, lang))}</h1>",
-        f'<p class="meta">{e(translate("bulletin.as_of", lang, ts=_ts(b.as_of), now=_ts(b.generated_at)))}</p>',
+        f'<p class="meta">{e(cutoff_text(b, lang))} {e(translate("bulletin.generated", lang, now=_ts(b.generated_at)))}'
+        '</p>',
         f"<h2>{e(translate('bulletin.section.summary', lang))}</h2>",
         *[f"<p>{e(x)}</p>" for x in paras],
         f"<h2>{e(translate('bulletin.section.ranking', lang))}</h2>",

@@ -57,7 +57,7 @@ def show(review) -> None:
 def _download(review) -> None:
     user = current_user()
     lg = lang()
-    name = clean_review.file_name(review)
+    name = clean_review.file_name(review, lg, data.tree())
 
     def made() -> bytes:
         data.fresh(audit.record, "export", user=user, target=name, rows=len(review.ranking),

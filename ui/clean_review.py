@@ -13,6 +13,7 @@ import pandas as pd
 
 from data_access.queries.clean_units import CleanSummary, MonthReview
 from ui.bulletin import month_label
+from data_access.queries.case_export import download_name, region_path_names
 from ui.i18n import translate
 from ui.workbook import SafeWorkbook
 
@@ -97,8 +98,11 @@ def title(review: MonthReview, lang: str) -> str:
                      kind=kind_label(review.kind, lang))
 
 
-def file_name(review: MonthReview) -> str:
-    return f"clean_review_{review.region_code or 'all'}_{review.month}_{review.kind or 'all'}.xlsx"
+def file_name(review: MonthReview, lang: str, tree=None) -> str:
+    """E.g. 娄底市_娄星区_清廉单元点评_2026-11_全部类型.xlsx: the region's names (its code without ``tree``), the
+    month and the kind (case_export.download_name keeps it a valid file name)."""
+    region = region_path_names(tree, review.region_code) or [translate("bulletin.all_regions", lang)]
+    return download_name([*region, translate("cln.file", lang), review.month, kind_label(review.kind, lang)], "xlsx")
 
 
 def _summary_rows(s: CleanSummary, p: CleanSummary, lang: str) -> list[tuple[str, object, object, str]]:

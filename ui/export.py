@@ -54,7 +54,7 @@ def _build(kind: str, f: CaseFilter, total: int, now: datetime) -> None:
     def progress(fraction: float, rows: int) -> None:
         bar.progress(min(max(fraction, 0.0), 1.0), t("ex.progress", done=f"{rows:,}", total=f"{total:,}"))
 
-    name = case_export.export_file_name(f, kind, prefix=t("ex.prefix"), as_of=now.date())
+    name = case_export.export_file_name(f, kind, prefix=t("ex.prefix"), as_of=now.date(), tree=data.tree())
     fd, path = tempfile.mkstemp(suffix="." + kind, prefix="gov-export-")
     os.close(fd)
     try:

@@ -11,7 +11,7 @@ from data_access.core.clock import today_local
 from data_access.core.filters import CaseFilter
 from data_access.core.regions import RegionTree
 
-from . import data, i18n, state, urlstate
+from . import auth, data, i18n, state, urlstate
 from .state import t
 
 LANG = urlstate.Param("lang", "choice", i18n.LANGS, i18n.DEFAULT_LANG, widget="lang")
@@ -137,6 +137,19 @@ def data_as_of() -> None:
     st.caption(t("frame.as_of", ts=ts) if ts else t("frame.as_of.none"),
                help=t("frame.as_of.help", n=f"{batches.stale_minutes():g}"))
     st.caption(t("frame.refresh", s=data.REFRESH_S))
+    holiday_gaps()
+
+
+def holiday_gaps() -> None:
+    """Years with working-day due times whose public holidays are not in the calendar: said once, here in the
+    sidebar beside the data's time (every page's overdue counts depend on those due times), not on each view."""
+    from data_access.core import time_limits
+
+    gaps = data.reference_list(time_limits.calendar_gaps_in_data)  # a rule change touches the data: follows it
+    if gaps:
+        years = ("、" if state.lang() == "zh" else ", ").join(str(y) for y in gaps)
+        st.caption(f":material/event_busy: {t('frame.holiday_gaps', years=years)}",
+                   help=t("frame.holiday_gaps.help", years=years))
 
 
 def sync_notices(user: User) -> None:
@@ -207,13 +220,17 @@ def page_header(url_path: str, title_key: str, caption_key: str | None = None) -
         st.caption(t(caption_key))
 
 
-# The Overview's first-visit tip: a new session's one-line pointer to the help page (pages/help.py), until it is
-# dismissed or the help page is opened; not shown again in that session.
+# The Overview's first-visit tip: a one-line pointer to the help page (pages/help.py), until it is dismissed
+# or the help page is opened; then not shown again in that browser (a cookie, ui/auth.PREF_COOKIES: a reload
+# or a new tab starts a new session, and the tip would come back with it).
 TIP_DISMISSED = "guide_tip_dismissed"
+TIP_COOKIE = "gov_tip_seen"
 
 
 def tip_seen() -> None:
-    st.session_state[TIP_DISMISSED] = True
+    if not st.session_state.get(TIP_DISMISSED):
+        st.session_state[TIP_DISMISSED] = True
+        auth.remember_in_browser(TIP_COOKIE)
 
 
 def wall_display() -> bool:
@@ -223,7 +240,7 @@ def wall_display() -> bool:
 
 
 def first_visit_tip() -> None:
-    if st.session_state.get(TIP_DISMISSED) or wall_display():
+    if st.session_state.get(TIP_DISMISSED) or wall_display() or auth.browser_remembers(TIP_COOKIE):
         return
     with st.container(border=True, key="guide_tip"):
         text, link, close = st.columns([7, 2, 1], vertical_alignment="center")

@@ -177,7 +177,7 @@ def open_overdue_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] =
         return pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, "open", "open_overdue"])
 
 
-def _kpis_from(counts: pd.Series, open_: int, open_overdue: int) -> CaseKpis:
+def kpis_from_counts(counts: pd.Series, open_: int, open_overdue: int) -> CaseKpis:
     hist = [int(counts[c]) for c in BUCKET_COLUMNS]
     return CaseKpis(
         cases=int(counts["cases"]),
@@ -201,4 +201,4 @@ def case_kpis(engine: Engine, f: CaseFilter, now: datetime | None = None) -> Cas
     oo = open_overdue_counts(engine, f, (), now)
     open_ = int(oo["open"].iloc[0]) if len(oo) else 0
     overdue = int(oo["open_overdue"].iloc[0]) if len(oo) else 0
-    return _kpis_from(counts.iloc[0], open_, overdue)
+    return kpis_from_counts(counts.iloc[0], open_, overdue)

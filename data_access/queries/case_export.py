@@ -24,7 +24,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from operator import itemgetter
 from os import PathLike, fspath
 from typing import Any, BinaryIO
@@ -361,17 +361,44 @@ def _audit_export(engine: Engine, f: CaseFilter, user: User | None, fmt: str, n:
 _FILE_NAME_BAD = re.compile(r'[\\/:*?"<>|\x00-\x1f_]+')
 
 
-def export_file_name(f: CaseFilter, ext: str, *, prefix: str = "案件", as_of: date | None = None) -> str:
-    """A download name for the export of ``f``: prefix_region_from_to.ext, e.g. 案件_431302_2025-10-01_2026-10-08.csv.
+MAX_NAME_CHARS = 80  # a Chinese character is 3 bytes in UTF-8; file systems allow 255 bytes for a name
 
-    The region is the filter's region (else its scope; none for everything).  An open end of the period is
-    left out, except that ``as_of`` (today) stands in for a missing end date when a start date is set.
-    Characters that no file system accepts become '_' (one for each run)."""
-    parts = [prefix]
-    region = f.region_code or f.scope_code
-    if region:
-        parts.append(region)
+
+def download_name(parts, ext: str) -> str:
+    """``parts`` joined by '_' as a file name every file system accepts: in each part a run of characters that
+    none accepts (``\\ / : * ? " < > |``, control characters) or of '_' becomes one '_', dots and spaces at its
+    ends are dropped, empty parts are left out; at most MAX_NAME_CHARS before the extension."""
+    clean = [_FILE_NAME_BAD.sub("_", str(p)).strip(" ._") for p in parts if p]
+    name = "_".join(p for p in clean if p)[:MAX_NAME_CHARS].strip(" ._") or "export"
+    return name + "." + ext.lstrip(".")
+
+
+def region_path_names(tree: RegionTree | None, code: str | None) -> list[str]:
+    """A region as people name it in a file name: its names from the city (the province only when it is the
+    region itself) down, e.g. ['娄底市', '新化县']; the code when the tree does not know it."""
+    if not code:
+        return []
+    if tree is None or code not in tree.nodes:
+        return [code]
+    return [n.name for n in tree.ancestors(code) if n.level != "province" or n.code == code]
+
+
+def period_label(date_from: date | None, date_to: date | None) -> list[str]:
+    """'2026-11' for a whole calendar month, else the ends that are set ('2026-01-01', '2026-03-20')."""
+    if (date_from and date_to and date_from.day == 1 and (date_from.year, date_from.month) == (date_to.year, date_to.month)
+            and (date_to + timedelta(days=1)).day == 1):
+        return [f"{date_from:%Y-%m}"]
+    return [d.isoformat() for d in (date_from, date_to) if d is not None]
+
+
+def export_file_name(f: CaseFilter, ext: str, *, prefix: str = "案件", as_of: date | None = None,
+                     tree: RegionTree | None = None) -> str:
+    """A download name for the export of ``f``: region_prefix_period.ext, e.g. 娄底市_新化县_案件_2026-11.xlsx
+    (with ``tree``; without it the region's code: 431322_案件_2026-11.xlsx).
+
+    The region is the filter's region (else its scope; none for everything).  The period is a month when it is
+    one whole calendar month, else its ends; an open end is left out, except that ``as_of`` (today) stands in
+    for a missing end date when a start date is set.  See :func:`download_name` for the characters."""
     date_to = f.date_to or (as_of if f.date_from else None)
-    parts += [d.isoformat() for d in (f.date_from, date_to) if d is not None]
-    name = "_".join(p for p in parts if p)
-    return _FILE_NAME_BAD.sub("_", name).strip(" .") + "." + ext.lstrip(".")
+    return download_name([*region_path_names(tree, f.region_code or f.scope_code), prefix,
+                          *period_label(f.date_from, date_to)], ext)

@@ -4,8 +4,14 @@ For one report month and one level (the counties, townships or villages under a 
 user's jurisdiction) every unit gets the measures below, a composite score and a rank; the bulletin adds the
 parent's headline numbers, the units named for their overdue backlog and the red-card orders still open.
 
-Definitions (the measures are those of :mod:`data_access.core.metrics`; status is as of now, so a unit's numbers
-for a month are the Overview's numbers for that unit and month):
+Definitions (the measures are those of :mod:`data_access.core.metrics`):
+
+- **cut-off** (数据截至): a month's figures are fixed at 24:00 of day ``GOV_BULLETIN_CUTOFF_DAY`` (default 5) of
+  the next month (:func:`cutoff_at`): a case closed after the cut-off counts as not closed in that month's
+  ranking and bulletin, so November's bulletin reads the same whether it is printed on 8 December or in
+  March.  Before the cut-off the status is as of now and the figures are provisional (``Bulletin.final``
+  False).  Until then a unit's numbers for a month are the Overview's; after it, fewer closures by as many as
+  were closed late after the cut-off (:func:`_closed_after`, subtracted from the roll-up's counts).
 
 - **cases**: cases of the unit *reported* in the month.  **closed**: of those, ``status = 'closed'``.
   **closure rate** = closed ÷ cases.  **on time**: closed and not closed late (``closed_at <= due_at``);
@@ -30,8 +36,14 @@ for a month are the Overview's numbers for that unit and month):
   backlog 0.2, satisfaction 0.1), normalised by their sum.  A component that cannot be computed (no closed
   case → no on-time rate; no scored case → no satisfaction) is left out and the remaining weights are
   normalised again, so a unit is neither rewarded nor punished for a measure it has no data for.
-- **ranked**: a unit with at least ``min_cases`` cases in the month (default 30, and at least 1) and a
-  score.  The others are listed (rank NULL, ``reason`` = ``too_few_cases`` / ``no_score``) but not ranked.
+- **ranked**: a unit with at least ``min_cases`` cases in the month (at least 1) and a score.  The others are
+  listed (rank NULL, ``reason`` = ``too_few_cases`` / ``no_score``) but not ranked.
+- **minimum cases** by default (``min_cases=None``, :func:`auto_min_cases`): the lower quartile of the month's
+  case counts of the units at that level that had any case, kept within [5, 30].  A fixed 30 ranked 1 of the
+  30 townships of a county whose townships report 2–31 cases a month; the quartile ranks about three units
+  in four at every level and in every month, a floor of 5 keeps a rate of 2 or 3 cases out of the table and
+  the cap of 30 is the old fixed rule for units that are large anyway.  Each month gets its own minimum, so a
+  unit's previous rank is the rank the previous month's bulletin showed.
   **rank**: 1 = best score; equal scores share a rank (1, 2, 2, 4).
 - **rank change** = previous month's rank − this month's rank (positive = moved up); NULL when the unit is not
   ranked in one of the two months.
@@ -52,6 +64,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -83,15 +96,18 @@ from data_access.core.filters import (
     resolve,
 )
 from data_access.core.metrics import CaseKpis, closure_rate, mean_satisfaction, on_time_count, on_time_rate
-from data_access.core.counting import case_kpis
+from data_access.core.counting import case_counts, kpis_from_counts
 from data_access.core.regions import LEVEL_ORDER, RegionTree, subtree_codes
 from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, supervisions
 from data_access.core.sqlfn import no_index
 
 LEVELS = ("county", "township", "village")
 WILSON_Z = 1.96
-DEFAULT_MIN_CASES = 30
+DEFAULT_MIN_CASES = 30  # the cap of the automatic minimum (and the old fixed one)
+AUTO_MIN_FLOOR = 5
+AUTO_MIN_QUANTILE = 0.25
 DEFAULT_NAMED_TOP_N = 5
+DEFAULT_CUTOFF_DAY = 5
 MAX_RED_ORDERS = 1000
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -144,6 +160,36 @@ class ScoreWeights:
     def normalised(self) -> dict[str, float]:
         total = float(sum(getattr(self, n) for n in self.COMPONENTS))
         return {n: getattr(self, n) / total for n in self.COMPONENTS}
+
+
+def cutoff_day() -> int:
+    """``GOV_BULLETIN_CUTOFF_DAY``: the day of the next month at whose 24:00 a month's figures are fixed (1–28;
+    default 5).  A value that is not a whole number in 1–28 is refused with a message naming the setting."""
+    raw = os.environ.get("GOV_BULLETIN_CUTOFF_DAY", "").strip()
+    if not raw:
+        return DEFAULT_CUTOFF_DAY
+    if not raw.isdigit() or not 1 <= int(raw) <= 28:
+        raise ValueError(f"GOV_BULLETIN_CUTOFF_DAY: expected a day 1–28 of the next month, got {raw!r}")
+    return int(raw)
+
+
+def cutoff_at(month: str, day: int | None = None) -> datetime:
+    """The moment a month's figures are fixed: 24:00 of ``day`` (default :func:`cutoff_day`) of the next month,
+    i.e. 00:00 of the day after.  '2026-11', 5 → 2026-12-06 00:00 (数据截至 12月5日24时)."""
+    day = cutoff_day() if day is None else day
+    _, last, _ = month_bounds(month)
+    return datetime.combine(last + timedelta(days=1 + day), datetime.min.time())
+
+
+def auto_min_cases(case_counts) -> int:
+    """The default minimum of cases to be ranked: the lower quartile (the ``floor(0.25·(n−1))``-th smallest,
+    an actual count) of the counts > 0, kept within [AUTO_MIN_FLOOR, DEFAULT_MIN_CASES]; the floor when no unit
+    had a case.  E.g. counts 0, 3, 6, 11, 20 → active 3, 6, 11, 20 → 3 → 5; 12, 40, 50, 60 → 12."""
+    active = sorted(int(c) for c in case_counts if c > 0)
+    if not active:
+        return AUTO_MIN_FLOOR
+    q = active[int(AUTO_MIN_QUANTILE * (len(active) - 1))]
+    return min(DEFAULT_MIN_CASES, max(AUTO_MIN_FLOOR, q))
 
 
 def month_bounds(month: str) -> tuple[date, date, datetime]:
@@ -241,6 +287,34 @@ def _raw_unit_counts(conn: Connection, r: Resolved, level: str, first: date, las
     return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
 
 
+def _closed_after(conn: Connection, r: Resolved, level: str | None, first: date, last: date, now: datetime,
+                  status_at: datetime) -> pd.DataFrame:
+    """The month's cases (per unit at ``level``; None: one row for the whole region) closed after
+    ``status_at``: what the counts of now hold that the counts at the cut-off do not (_COUNT_COLS)."""
+    unit = CASE_LEVEL_COLUMN[level] if level else literal("")
+    stmt = select(
+        unit.label("code"),
+        func.count(),
+        func.count(),
+        func.coalesce(func.sum(sql_case((cases.c.closed_late, 1), else_=0)), 0),
+        func.count(cases.c.satisfaction),
+        func.coalesce(func.sum(cases.c.satisfaction), 0),
+    ).where(*case_conditions(r, now, dates=(first, last)), cases.c.status == "closed",
+            cases.c.closed_at > literal(status_at, Timestamp)).group_by(unit)
+    return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
+
+
+def _minus(counts: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` less the cases closed after the cut-off (closed, closed late, scored; not the case count)."""
+    if later.empty:
+        return counts
+    later = later.set_index("code")
+    out = counts.set_index("code")
+    for c in ("closed", "closed_late", "n_satisfaction", "sum_satisfaction"):
+        out[c] = out[c].sub(later[c].reindex(out.index).fillna(0)).astype(out[c].dtype)
+    return out.reset_index()
+
+
 def _only_index(cond: ColumnElement, keep: Column) -> ColumnElement:
     """``cond`` with every column of ``cases`` but ``keep`` wrapped in ``no_index`` (SQLite: ``+col``), so the
     planner reads the small index of ``keep`` instead of a report-time range over the whole history."""
@@ -281,14 +355,23 @@ def _as_of(month: str, now: datetime) -> datetime:
     return min(month_bounds(month)[2], now)
 
 
+def status_at(month: str, now: datetime, day: int | None = None) -> datetime:
+    """The moment whose case status a month's figures count: its cut-off, or now before it."""
+    return min(cutoff_at(month, day), now)
+
+
 def _month_measures(conn: Connection, r: Resolved, level: str, units: pd.DataFrame, month: str,
-                    now: datetime, backlog: pd.Series) -> pd.DataFrame:
-    """Counts of every unit for one month (units without cases get zeros), with its ``backlog`` (by code)."""
+                    now: datetime, backlog: pd.Series, day: int | None = None) -> pd.DataFrame:
+    """Counts of every unit for one month as of its cut-off (units without cases get zeros), with its
+    ``backlog`` (by code)."""
     first, last, _ = month_bounds(month)
     if level in ("county", "township"):
         counts = _summary_unit_counts(conn, r, level, month)
     else:
         counts = _raw_unit_counts(conn, r, level, first, last, now)
+    at = status_at(month, now, day)
+    if at < now:
+        counts = _minus(counts, _closed_after(conn, r, level, first, last, now, at))
     df = units.merge(counts, on="code", how="left")
     df["overdue_backlog"] = df["code"].map(backlog)
     for c in [*_COUNT_COLS[1:], "overdue_backlog"]:
@@ -296,8 +379,11 @@ def _month_measures(conn: Connection, r: Resolved, level: str, units: pd.DataFra
     return df
 
 
-def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int) -> pd.DataFrame:
-    """Rates, Wilson bounds, components, score, rank and reason from the counts."""
+def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int | None) -> tuple[pd.DataFrame, int]:
+    """Rates, Wilson bounds, components, score, rank and reason from the counts; and the minimum applied
+    (``min_cases``, or :func:`auto_min_cases` of the counts when None)."""
+    if min_cases is None:
+        min_cases = auto_min_cases(df["cases"])
     w = weights.normalised()
     rows = []
     for cases_n, closed, late, n_sat, sum_sat, backlog in zip(
@@ -338,30 +424,36 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int) -> pd.
                               index=out.index)
     key = out["score"].round(12).where(out["ranked"])
     out["rank"] = key.rank(method="min", ascending=False).astype("Int64")
-    return out
+    return out, max(int(min_cases), 1)
 
 
 def monthly_ranking(engine: Engine, scope: Scope, month: str, level: str, parent_code: str | None = None,
-                    weights: ScoreWeights = ScoreWeights(), min_cases: int = DEFAULT_MIN_CASES,
-                    now: datetime | None = None) -> pd.DataFrame:
-    """One row per unit (``RANKING_COLUMNS``), sorted by rank (unranked last) then name.  See the module doc."""
+                    weights: ScoreWeights = ScoreWeights(), min_cases: int | None = None,
+                    now: datetime | None = None, cutoff: int | None = None) -> pd.DataFrame:
+    """One row per unit (``RANKING_COLUMNS``), sorted by rank (unranked last) then name.  See the module doc.
+    ``min_cases`` None: each month's :func:`auto_min_cases`.  The minimum applied is in
+    ``attrs["min_cases"]`` (this month) and ``attrs["prev_min_cases"]``.  ``cutoff``: the cut-off day
+    (default :func:`cutoff_day`)."""
     now = now or now_local()
-    if min_cases < 0:
+    if min_cases is not None and min_cases < 0:
         raise ValueError("min_cases: must be ≥ 0")
     r = _resolve_parent(engine, scope, level, parent_code)
     units = _units(r.tree, r, level)
     prev = previous_month(month)
     with engine.connect() as conn:
         backlog = _backlog_counts(conn, r, level, [_as_of(month, now), _as_of(prev, now)]).set_index("code")
-        cur = _score_frame(_month_measures(conn, r, level, units, month, now, backlog["b0"]), weights, min_cases)
-        before = _score_frame(_month_measures(conn, r, level, units, prev, now, backlog["b1"]), weights,
-                              min_cases)
+        cur, applied = _score_frame(_month_measures(conn, r, level, units, month, now, backlog["b0"], cutoff),
+                                    weights, min_cases)
+        before, prev_applied = _score_frame(
+            _month_measures(conn, r, level, units, prev, now, backlog["b1"], cutoff), weights, min_cases)
     cur["prev_rank"] = before["rank"]  # same units in the same order (both frames come from ``units``)
     cur["prev_overdue_backlog"] = before["overdue_backlog"]
     cur["rank_change"] = (cur["prev_rank"] - cur["rank"]).astype("Int64")
     cur["_unranked"] = cur["rank"].isna()
     cur = cur.sort_values(["_unranked", "rank", "name", "code"], kind="stable").reset_index(drop=True)
-    return cur[RANKING_COLUMNS]
+    out = cur[RANKING_COLUMNS].copy()
+    out.attrs.update(min_cases=applied, prev_min_cases=prev_applied, min_cases_auto=min_cases is None)
+    return out
 
 
 @dataclass
@@ -375,8 +467,9 @@ class Bulletin:
     prev_month: str
     as_of: datetime  # the end of the month (or now, for the running month)
     generated_at: datetime
+    cutoff: datetime  # the month's figures count case status at this moment (24:00 of the cut-off day)
     weights: ScoreWeights
-    min_cases: int
+    min_cases: int  # the minimum applied this month (at least 1)
     named_top_n: int
     kpis: CaseKpis
     prev_kpis: CaseKpis
@@ -390,9 +483,26 @@ class Bulletin:
     def n_units(self) -> int:
         return len(self.ranking)
 
+    min_cases_auto: bool = False  # the minimum is the automatic one (auto_min_cases), not chosen
+
+    @property
+    def final(self) -> bool:
+        """The cut-off has passed: the figures no longer change (else they are provisional)."""
+        return self.generated_at >= self.cutoff
+
     @property
     def n_ranked(self) -> int:
         return int(self.ranking["ranked"].sum())
+
+    @property
+    def n_no_cases(self) -> int:
+        """Units left out because they had no case in the month."""
+        return int((self.ranking["cases"] == 0).sum())
+
+    @property
+    def n_too_few(self) -> int:
+        """Units left out because they had some cases but fewer than the minimum."""
+        return int(((self.ranking["reason"] == "too_few_cases") & (self.ranking["cases"] > 0)).sum())
 
 
 def named_for_backlog(ranking: pd.DataFrame, top_n: int = DEFAULT_NAMED_TOP_N) -> pd.DataFrame:
@@ -428,24 +538,39 @@ def red_orders_open_at(engine: Engine, r: Resolved, level: str, at: datetime) ->
 
 
 def bulletin_data(engine: Engine, scope: Scope, month: str, level: str, parent_code: str | None = None,
-                  weights: ScoreWeights = ScoreWeights(), min_cases: int = DEFAULT_MIN_CASES,
-                  now: datetime | None = None, named_top_n: int = DEFAULT_NAMED_TOP_N) -> Bulletin:
+                  weights: ScoreWeights = ScoreWeights(), min_cases: int | None = None,
+                  now: datetime | None = None, named_top_n: int = DEFAULT_NAMED_TOP_N,
+                  cutoff: int | None = None) -> Bulletin:
     """The month's bulletin for the units at ``level`` under ``parent_code`` (see the module doc)."""
     now = now or now_local()
+    cutoff = cutoff_day() if cutoff is None else cutoff
     r = _resolve_parent(engine, scope, level, parent_code)
-    ranking = monthly_ranking(engine, scope, month, level, r.code, weights, min_cases, now)
+    ranking = monthly_ranking(engine, scope, month, level, r.code, weights, min_cases, now, cutoff)
     prev = previous_month(month)
     at = _as_of(month, now)
 
     def kpis(m: str) -> CaseKpis:
+        """The parent's headline numbers of month ``m`` as of its cut-off."""
         first, last, _ = month_bounds(m)
-        return case_kpis(engine, scope.at(r.code).cases((first, last)), now)
+        f = scope.at(r.code).cases((first, last))
+        counts = case_counts(engine, f, (), now)
+        if counts.empty:
+            return CaseKpis()
+        at_status = status_at(m, now, cutoff)
+        if at_status < now:
+            with engine.connect() as conn:
+                later = _closed_after(conn, resolve(engine, f), None, first, last, now, at_status)
+            counts = counts.copy()
+            for c in ("closed", "closed_late", "n_satisfaction", "sum_satisfaction"):
+                counts[c] = counts[c] - (int(later[c].sum()) if len(later) else 0)
+        return kpis_from_counts(counts.iloc[0], 0, 0)
 
     return Bulletin(
         parent_code=r.code,
         parent_name=r.tree.nodes[r.code].name if r.code else "",
-        level=level, month=month, prev_month=prev, as_of=at, generated_at=now, weights=weights,
-        min_cases=min_cases, named_top_n=named_top_n,
+        level=level, month=month, prev_month=prev, as_of=at, generated_at=now, cutoff=cutoff_at(month, cutoff),
+        weights=weights,
+        min_cases=ranking.attrs["min_cases"], min_cases_auto=min_cases is None, named_top_n=named_top_n,
         kpis=kpis(month), prev_kpis=kpis(prev),
         overdue_backlog=int(ranking["overdue_backlog"].sum()),
         prev_overdue_backlog=int(ranking["prev_overdue_backlog"].sum()),
