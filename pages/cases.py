@@ -69,11 +69,18 @@ def filter_bar(cat_name: dict[str, str], depts: pd.DataFrame, ps: list[urlstate.
 
 
 def build_filter(v: dict):
-    return current_filter().with_(
+    """The list's filter: the frame's, narrowed by the filter bar; a search by case number looks in every period
+    (a number read out over the phone is found whatever the sidebar says)."""
+    f = current_filter().with_(
         text=v["q"], categories=tuple(v["cat"]), statuses=tuple(v["status"]), sources=tuple(v["src"]),
         departments=tuple(v["dept"]), resolution_levels=tuple(v["level"]),
         satisfaction=tuple(int(s) for s in v["sat"]), overdue_only=bool(v["overdue"]), supervised_only=bool(v["sup"]),
     )
+    if f.date_from is not None or f.date_to is not None:
+        if data.get(cases.case_no_search, f, primary=True):
+            st.caption(t("wb.case_no_any_period"), help=t("wb.case_no_any_period.help"))
+            return f.with_(date_from=None, date_to=None)
+    return f
 
 
 def kpi_strip(f, now, k) -> None:

@@ -27,6 +27,12 @@ def _on_period() -> None:
     urlstate.remember_url()
 
 
+def widen_period(period: str = "all") -> None:
+    """A button's callback: set the sidebar's period to ``period`` (all time by default), as if picked there."""
+    st.session_state["period"] = period
+    _on_period()
+
+
 def language_switch() -> str:
     """Chinese by default; the choice is kept in the URL (?lang=en)."""
     urlstate.seed([LANG])

@@ -7,7 +7,7 @@ masked unless the user may see it (access.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import (
@@ -45,6 +45,7 @@ from data_access.core.schema import (
     departments,
     supervisions,
 )
+from data_access.core.search import looks_like_case_no, normalise
 from data_access.core.sqlfn import no_index
 
 PAGE_SIZE = 50
@@ -265,6 +266,46 @@ def case_page(engine: Engine, f: CaseFilter, *, sort: str = DEFAULT_SORT, page: 
     prv = Cursor(page - 1, (keyed[0][1], keyed[0][0]), backward=True) if keyed and page > 1 else None
     return CasePage(rows=df[[*LIST_COLUMNS, "grid_code", "closed_at"]], total=total, page=page, pages=pages,
                     next=nxt, prev=prv)
+
+
+# --- the period and the search ------------------------------------------------------------------------------
+
+def case_no_search(engine: Engine, f: CaseFilter) -> bool:
+    """Is the filter's search a case number?  Either the text has the shape of one (search.looks_like_case_no)
+    or it is the exact number of a case in the filter's place.  The workbench then searches every period: a
+    number someone reads out over the phone is found whatever the sidebar's period."""
+    text = normalise(f.text)
+    if not text:
+        return False
+    if looks_like_case_no(text):
+        return True
+    r = resolve(engine, f.with_(text=""))
+    conds = case_conditions(r, now_local(), dates=(None, None))  # the place and the other filters, no period
+    with engine.connect() as conn:
+        return conn.execute(select(cases.c.case_no).where(cases.c.case_no == text, *conds).limit(1)).first() \
+            is not None
+
+
+@dataclass(frozen=True)
+class OlderOpen:
+    """Open cases matching the filter but reported before its period (the period hides them)."""
+
+    count: int
+    oldest: datetime | None  # the earliest report time among them
+
+
+def older_open_cases(engine: Engine, f: CaseFilter, now: datetime | None = None) -> OlderOpen:
+    """The open cases that match ``f`` in everything but its period and were reported before it: the workbench
+    says how many the period hides (the oldest overdue cases are usually among them) and offers to widen it."""
+    if f.date_from is None:
+        return OlderOpen(0, None)
+    now = now or now_local()
+    r = resolve(engine, f)
+    conds = case_conditions(r, now, dates=(None, f.date_from - timedelta(days=1)), text_per_row=True)
+    with engine.connect() as conn:
+        n, oldest = conn.execute(select(func.count(), func.min(cases.c.reported_at))
+                                 .where(open_condition(), *conds)).one()
+    return OlderOpen(int(n), oldest if n else None)
 
 
 # --- one case ----------------------------------------------------------------------------------------------
