@@ -113,7 +113,7 @@ def test_case_detail_steps_events_and_masking(metrics_engine):
     viewer = User("访客", role="viewer")
     d = C.case_detail(metrics_engine, "c02", viewer, now=NOW)
     assert d.fields["reporter_name"] == "李*"
-    assert d.time_limit_hours == 24
+    assert (d.allowed_hours, d.category_hours, d.working_days) == (24, 24, None)
     steps = d.steps.set_index("step")
     assert list(steps["hours"]) == [1, 1, 22, 1, 1]
     assert list(steps["limit_hours"]) == pytest.approx([2.4, 2.4, 12.0, 4.8, 2.4])

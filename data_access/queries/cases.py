@@ -28,6 +28,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from data_access.core.access import User, personal
 from data_access.core.clock import now_local
 from data_access.core.counting import case_total
+from data_access.core.derived import allowed_hours
 from data_access.core.filters import (
     CaseFilter,
     case_conditions,
@@ -44,6 +45,7 @@ from data_access.core.schema import (
     categories,
     departments,
     supervisions,
+    time_limit_rules,
 )
 from data_access.core.search import looks_like_case_no, normalise
 from data_access.core.sqlfn import no_index
@@ -313,7 +315,9 @@ def older_open_cases(engine: Engine, f: CaseFilter, now: datetime | None = None)
 @dataclass(frozen=True)
 class CaseDetail:
     fields: dict  # every column of the case, personal data as the user may see it, plus place names
-    time_limit_hours: float
+    allowed_hours: float  # the case's own time limit: due_at − reported_at (derived.allowed_hours)
+    category_hours: float  # its category's calendar limit (time_limit_hours), which a platform may have extended
+    working_days: int | None  # the category's working-day rule, if it has one (time_limits.py)
     steps: pd.DataFrame  # step, entered_at, hours, limit_hours, over (one row per step of STEPS)
     events: pd.DataFrame  # seq, at, action, actor, org_code, org_name, note, hours_since_previous; in time order
     #                      (at, then seq): the source's events and the app's entries (seq ≥ APP_SEQ_BASE) interleaved
@@ -326,7 +330,8 @@ STEP_COLUMNS = {"accept": "accepted_at", "dispatch": "dispatched_at", "handle": 
 
 
 def step_times(row: dict, limit_hours: float, now: datetime) -> pd.DataFrame:
-    """Time spent reaching each step (from entering the step before), against that step's share of the limit.
+    """Time spent reaching each step (from entering the step before), against that step's share of the limit
+    (the case's allowed hours: metrics.py, "step time").
 
     A step the case skipped (settled on the spot: reported → closed) has no time; the step the case is
     waiting for counts until ``now``."""
@@ -361,9 +366,11 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     with engine.connect() as conn:
         row = conn.execute(
             select(cases, categories.c.time_limit_hours, departments.c.name.label("department_name"),
-                   overdue_hours_expr(now).label("overdue_hours"))
+                   overdue_hours_expr(now).label("overdue_hours"), time_limit_rules.c.working_days)
             .select_from(cases.join(categories, categories.c.code == cases.c.category)
-                         .outerjoin(departments, departments.c.code == cases.c.department_code))
+                         .outerjoin(departments, departments.c.code == cases.c.department_code)
+                         .outerjoin(time_limit_rules, and_(time_limit_rules.c.category == cases.c.category,
+                                                           time_limit_rules.c.mode == "working_days")))
             .where(cases.c.case_no == case_no)).mappings().first()
         if row is None or not all(tree.contains(s, row["grid_code"]) for s in scopes):
             return None
@@ -388,7 +395,10 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     fields["reporter_name"] = personal(user, reporter, "name")
     fields["reporter_phone"] = personal(user, fields["reporter_phone"], "phone")
     fields.update(add_place_names(pd.DataFrame({"grid_code": [fields["grid_code"]]}), tree).iloc[0].to_dict())
-    limit = float(fields.pop("time_limit_hours"))
+    category_hours = float(fields.pop("time_limit_hours"))
+    working_days = fields.pop("working_days")
+    allowed = fields["allowed_hours"]
+    allowed = float(allowed if allowed is not None else allowed_hours(fields["reported_at"], fields["due_at"]))
 
     def org_name(code: str | None) -> str | None:
         if code is None:
@@ -402,7 +412,9 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     orders["state"] = [order_state(res, past) for res, past in zip(orders["resolved_at"], orders["past_deadline"])]
     orders["issued_by_name"] = orders["issued_by_name"].fillna(
         pd.Series([org_name(c) for c in orders["issued_by"]], dtype=object))
-    return CaseDetail(fields=fields, time_limit_hours=limit, steps=step_times(fields, limit, now),
+    return CaseDetail(fields=fields, allowed_hours=allowed, category_hours=category_hours,
+                      working_days=int(working_days) if working_days is not None else None,
+                      steps=step_times(fields, allowed, now),
                       events=events, supervisions=orders)
 
 
