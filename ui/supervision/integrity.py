@@ -33,8 +33,8 @@ def show(f, now) -> None:
     lg = lang()
     c = st.columns(2)
     c[0].metric(t("sc.integrity.official"), fmt.pct(rep.closure_rate, 2), help=t("help.closure_rate"), border=True)
-    c[1].metric(t("sc.integrity.verified"), fmt.pct(rep.verified_closure_rate, 2),
-                fmt.delta_pct_points(rep.verified_closure_rate, rep.closure_rate), delta_color="normal",
+    d = fmt.delta_pct_points(rep.verified_closure_rate, rep.closure_rate)
+    c[1].metric(t("sc.integrity.verified"), fmt.pct(rep.verified_closure_rate, 2), d, **fmt.delta_style(d),
                 help=t("integrity.verified_rate.help"), border=True)
     c = st.columns(len(CHECKS))
     for col, name in zip(c, CHECKS):
