@@ -118,11 +118,12 @@ def _facts(d, cat_name: dict) -> pd.DataFrame:
     place = " / ".join(p for p in (x["county_name"], x["township_name"], x["village_name"], x["grid_name"]) if p)
     category = cat_name.get(x["category"], x["category"])
     return pd.DataFrame([
-        (t("wb.col.category"), f"{category}（{limit_text(d)}）"),
+        (t("wb.col.category"), category),
         (t("wb.case.source"), t(f"enum.source.{x['source']}")),
         (t("wb.case.place"), place),
         (t("wb.col.reported"), _ts(x["reported_at"])),
         (t("wb.col.due"), _ts(x["due_at"])),
+        (t("wb.case.allowed"), limit_text(d)),
         (t("wb.case.closed_at"), _ts(x["closed_at"])),
         (t("wb.col.department"), x.get("department_name") or "—"),
         (t("wb.case.satisfaction"), "★" * int(x["satisfaction"]) if x["satisfaction"] else "—"),
