@@ -10,7 +10,7 @@ from data_access.core import counting, reference
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
 from data_access.queries import cases
 from data_access.queries.cases import DEFAULT_SORT, SORTS
-from ui import charts, data, fmt, tables, urlstate
+from ui import capped, charts, data, fmt, tables, urlstate
 from ui.case_list import case_list
 from ui.case_panel import case_panel, open_case
 from ui.frame import current_filter, no_regions
@@ -126,15 +126,15 @@ def orders_tab(f, now) -> None:
         col.metric(t(f"wb.orders.{key}"), fmt.count(counts[key], lg), border=True, help=t(f"wb.orders.{key}.help"))
     c[3].metric(t("wb.orders.past"), fmt.count(counts["past_deadline"], lg), border=True,
                 help=t("wb.orders.past.help"))
-    listed = data.get(cases.open_supervision_list, f, now, primary=True)
-    if listed.rows.empty:
+    listed = capped.fetch(cases.open_supervisions, f, now, primary=True).map(
+        lambda df: df.assign(days_left=df["hours_left"] / 24))
+    if listed.total == 0:
         st.info(t("wb.orders.none"))
         return
-    rows = listed.rows.assign(days_left=listed.rows["hours_left"] / 24)
+    rows = listed.rows
     event = tables.show(rows, ORDER_COLUMNS, on_select="rerun", selection_mode="single-row", key="wb_orders",
                         width="stretch")
-    if listed.cut:
-        st.caption(t("wb.orders.limited"))
+    capped.note(listed, ORDER_COLUMNS, t("wb.tab.orders"), "wb_orders")
     picked = tables.selected(event, rows, "case_no")
     if picked is not None:
         open_case(picked)

@@ -432,7 +432,7 @@ OPEN_ORDER_COLUMNS = ["supervision_id", "case_no", "title", "grade", "issued_at"
                       "hours_left", "status", "grid_name", "village_name", "township_name", "note"]
 
 
-def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 500
+def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int | None = 500
                       ) -> pd.DataFrame:
     """Open orders on cases in the filter's region (its other filters do not apply), nearest deadline first.
 
@@ -455,23 +455,6 @@ def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None
         dtype="float64")
     df = add_place_names(df, r.tree)
     return df[OPEN_ORDER_COLUMNS]
-
-
-OPEN_ORDER_LIMIT = 500  # the orders tab lists the nearest deadlines only
-
-
-@dataclass(frozen=True)
-class OpenOrders:
-    rows: pd.DataFrame  # OPEN_ORDER_COLUMNS, nearest deadline first, at most ``limit`` rows
-    cut: bool  # more orders are open than ``limit``: the list holds only the nearest deadlines
-    limit: int
-
-
-def open_supervision_list(engine: Engine, f: CaseFilter, now: datetime | None = None,
-                          limit: int = OPEN_ORDER_LIMIT) -> OpenOrders:
-    """:func:`open_supervisions`, at most ``limit`` of them, saying whether more are open (one more is read)."""
-    rows = open_supervisions(engine, f, now, limit=limit + 1)
-    return OpenOrders(rows=rows.iloc[:limit], cut=len(rows) > limit, limit=limit)
 
 
 def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None = None) -> dict[str, int]:
