@@ -11,7 +11,7 @@ import streamlit as st
 
 from data_access.core.access import may_read_audit
 from data_access.core.errors import DATABASE_ERRORS
-from ui import auth, data, frame, guard, resilience, urlstate
+from ui import auth, data, frame, guard, resilience, state, tables, urlstate
 from ui.setup import ensure_data
 from ui.state import t
 from ui.views import DEFAULT_PAGE, NAV_PAGES
@@ -32,6 +32,7 @@ urlstate.follow_outside_changes()
 
 with st.sidebar:
     frame.language_switch()
+tables.toolbar_style(state.lang())  # no English table toolbar on a Chinese page (ui/tables.py)
 
 # The account is re-read every run.  A database failure here is shown below, after st.navigation (which
 # must run on every run, or Streamlit falls back to listing pages/).

@@ -10,11 +10,22 @@ from data_access.core.access import may_read_audit
 from data_access.core.audit import EVENTS
 from data_access.core.clock import wall_now
 from data_access.queries import audit
-from ui import data, fmt, urlstate
+from ui import data, fmt, state, tables, urlstate
 from ui.auth import current_user
 from ui.guard import require_frame
 from ui.setup import friendly_errors
 from ui.state import lang, t
+
+AUDIT_COLUMNS = [
+    ("at", "au.col.at", "datetime", {"format": "YYYY-MM-DD HH:mm:ss"}),
+    ("event", "au.col.event", "text"),
+    ("username", "au.col.username", "text"),
+    ("role", "au.col.role", "text"),
+    ("scope_code", "au.col.scope", "text"),
+    ("target", "au.col.target", "text"),
+    ("rows", "au.col.rows", "num0"),
+    ("detail", "au.col.detail", "text", {"width": "large"}),
+]
 
 require_frame("audit")
 user = current_user()
@@ -39,7 +50,7 @@ events = c[0].multiselect(t("au.f.events"), EVENTS, format_func=lambda e: t(f"en
 who = c[1].text_input(t("au.f.who"), key="au_who", max_chars=64)
 today = wall_now().date()  # the audit log keeps real time, even while GOV_NOW freezes the data's clock
 dates = c[2].date_input(t("au.f.dates"), value=(today - timedelta(days=29), today), key="au_dates",
-                        format="YYYY-MM-DD")
+                        format="YYYY-MM-DD", min_value=state.FIRST_DATE, max_value=state.LAST_DATE)
 urlstate.publish(ps)
 d_from, d_to = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (None, None)
 
@@ -58,13 +69,4 @@ with friendly_errors():
         role=rows["role"].map(lambda r: t(f"role.{r}") if isinstance(r, str) else ""),
         scope_code=rows["scope_code"].map(lambda s: tree.nodes[s].name if s in tree.nodes else (s or "")),
     ).drop(columns=["id"])
-    st.dataframe(
-        view, hide_index=True, width="stretch", placeholder="—",
-        column_config={
-            "at": st.column_config.DatetimeColumn(t("au.col.at"), format="YYYY-MM-DD HH:mm:ss"),
-            "event": t("au.col.event"), "username": t("au.col.username"), "role": t("au.col.role"),
-            "scope_code": t("au.col.scope"), "target": t("au.col.target"),
-            "rows": st.column_config.NumberColumn(t("au.col.rows"), format="%d"),
-            "detail": st.column_config.TextColumn(t("au.col.detail"), width="large"),
-        },
-    )
+    tables.show(view, AUDIT_COLUMNS, width="stretch")

@@ -11,7 +11,7 @@ from data_access.core.filters import OVERDUE_KINDS
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES, STATUSES
 from data_access.queries import cases
 from data_access.queries.cases import DEFAULT_SORT, SORTS
-from ui import charts, data, fmt, tables, urlstate
+from ui import capped, charts, data, fmt, tables, urlstate
 from ui.case_list import case_list
 from ui.case_panel import case_panel, open_case, open_picked
 from ui.frame import current_filter, no_regions
@@ -86,11 +86,18 @@ def filter_bar(cat_name: dict[str, str], depts: pd.DataFrame, ps: list[urlstate.
 
 
 def build_filter(v: dict):
-    return current_filter().with_(
+    """The list's filter: the frame's, narrowed by the filter bar; a search by case number looks in every period
+    (a number read out over the phone is found whatever the sidebar says)."""
+    f = current_filter().with_(
         text=v["q"], categories=tuple(v["cat"]), statuses=tuple(v["status"]), sources=tuple(v["src"]),
         departments=tuple(v["dept"]), resolution_levels=tuple(v["level"]),
         satisfaction=tuple(int(s) for s in v["sat"]), overdue=v["overdue"] or "", supervised_only=bool(v["sup"]),
     )
+    if f.date_from is not None or f.date_to is not None:
+        if data.get(cases.case_no_search, f, primary=True):
+            st.caption(t("wb.case_no_any_period"), help=t("wb.case_no_any_period.help"))
+            return f.with_(date_from=None, date_to=None)
+    return f
 
 
 def kpi_strip(f, now, k) -> None:
@@ -136,15 +143,15 @@ def orders_tab(f, now) -> None:
         col.metric(t(f"wb.orders.{key}"), fmt.count(counts[key], lg), border=True, help=t(f"wb.orders.{key}.help"))
     c[3].metric(t("wb.orders.past"), fmt.count(counts["past_deadline"], lg), border=True,
                 help=t("wb.orders.past.help"))
-    listed = data.get(cases.open_supervision_list, f, now, primary=True)
-    if listed.rows.empty:
+    listed = capped.fetch(cases.open_supervisions, f, now, primary=True).map(
+        lambda df: df.assign(days_left=df["hours_left"] / 24))
+    if listed.total == 0:
         st.info(t("wb.orders.none"))
         return
-    rows = listed.rows.assign(days_left=listed.rows["hours_left"] / 24)
+    rows = listed.rows
     event = tables.show(rows, ORDER_COLUMNS, on_select="rerun", selection_mode="single-row", key="wb_orders",
                         width="stretch")
-    if listed.cut:
-        st.caption(t("wb.orders.limited"))
+    capped.note(listed, ORDER_COLUMNS, t("wb.tab.orders"), "wb_orders")
     open_picked("wb_orders_picked", tables.selected(event, rows, "case_no"))
 
 

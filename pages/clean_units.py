@@ -76,8 +76,9 @@ def kpis(review, units: int) -> None:
         return fmt.delta_count(cur, before, lg) if prev and cur != before else None
 
     c[1].metric(t("cln.kpi.reviewed"), fmt.count(s.reviewed, lg), help=t("cln.help.reviewed"), border=True)
+    d = fmt.delta_number(s.avg_score - p.avg_score) if prev and s.avg_score is not None else None
     c[2].metric(t("cln.kpi.avg_score"), clean_review.score(s.avg_score), help=t("cln.help.avg_score"), border=True,
-                delta=f"{s.avg_score - p.avg_score:+.1f}" if prev and s.avg_score is not None else None)
+                delta=d, **fmt.delta_style(d))
     c[3].metric(t("cln.kpi.good"), fmt.count(s.good, lg), help=t("cln.help.good"), border=True,
                 delta=change(s.good, p.good))
     c[4].metric(t("cln.kpi.named"), fmt.count(s.named, lg), help=t("cln.help.named"), border=True,

@@ -26,24 +26,26 @@ def kpi_cards(cur, prev) -> None:
     lg = lang()
     p = prev
     row1 = st.columns(4)
-    row1[0].metric(t("ov.kpi.cases"), fmt.count(cur.cases, lg), fmt.delta_count(cur.cases, p and p.cases, lg),
-                   delta_color="off", help=t("help.cases"), border=True)
-    row1[1].metric(t("ov.kpi.closed"), fmt.count(cur.closed, lg), fmt.delta_count(cur.closed, p and p.closed, lg),
-                   delta_color="off", help=t("help.closed"), border=True)
-    row1[2].metric(t("ov.kpi.closure_rate"), fmt.pct(cur.closure_rate),
-                   fmt.delta_pct_points(cur.closure_rate, p and p.closure_rate), help=t("help.closure_rate"),
+    d = fmt.delta_count(cur.cases, p and p.cases, lg)
+    row1[0].metric(t("ov.kpi.cases"), fmt.count(cur.cases, lg), d, **fmt.delta_style(d, "off"), help=t("help.cases"),
                    border=True)
-    row1[3].metric(t("ov.kpi.on_time_rate"), fmt.pct(cur.on_time_rate),
-                   fmt.delta_pct_points(cur.on_time_rate, p and p.on_time_rate), help=t("help.on_time_rate"),
-                   border=True)
+    d = fmt.delta_count(cur.closed, p and p.closed, lg)
+    row1[1].metric(t("ov.kpi.closed"), fmt.count(cur.closed, lg), d, **fmt.delta_style(d, "off"),
+                   help=t("help.closed"), border=True)
+    d = fmt.delta_pct_points(cur.closure_rate, p and p.closure_rate)
+    row1[2].metric(t("ov.kpi.closure_rate"), fmt.pct(cur.closure_rate), d, **fmt.delta_style(d),
+                   help=t("help.closure_rate"), border=True)
+    d = fmt.delta_pct_points(cur.on_time_rate, p and p.on_time_rate)
+    row1[3].metric(t("ov.kpi.on_time_rate"), fmt.pct(cur.on_time_rate), d, **fmt.delta_style(d),
+                   help=t("help.on_time_rate"), border=True)
     row2 = st.columns(4)
     # Open and overdue are states as of now, not flows of the period: no comparison with the previous period.
     row2[0].metric(t("ov.kpi.open"), fmt.count(cur.open, lg), help=t("help.open"), border=True)
     row2[1].metric(t("ov.kpi.open_overdue"), fmt.count(cur.open_overdue, lg), help=t("help.open_overdue"), border=True)
     row2[2].metric(t("ov.kpi.median_hours"), fmt.hours(cur.median_hours_to_close, lg), help=t("help.median_hours"),
                    border=True)
-    row2[3].metric(t("ov.kpi.on_the_spot"), fmt.pct(cur.on_the_spot_share),
-                   fmt.delta_pct_points(cur.on_the_spot_share, p and p.on_the_spot_share),
+    d = fmt.delta_pct_points(cur.on_the_spot_share, p and p.on_the_spot_share)
+    row2[3].metric(t("ov.kpi.on_the_spot"), fmt.pct(cur.on_the_spot_share), d, **fmt.delta_style(d),
                    help=t("help.on_the_spot"), border=True)
     st.caption(t("ov.kpi.delta_prev"))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.queries import volunteers
-from ui import cards, charts, data, fmt, lists, tables, urlstate
+from ui import capped, cards, charts, data, fmt, lists, tables, urlstate
 from ui.auth import current_user
 from ui.frame import current_filter, no_regions, page_header
 from ui.setup import friendly_errors
@@ -124,12 +124,13 @@ def teams_view(f, now) -> None:
                          format_func=lambda d: f"{d} 天" if lang() == "zh" else f"{d} days")
     days = _days()
     st.caption(t("help.vol.inactive", days=days))
-    inactive = data.get(volunteers.inactive_teams, f.scope, f.period, now, days)
-    if inactive.empty:
+    inactive = capped.fetch(volunteers.inactive_teams, f.scope, f.period, now, days)
+    if inactive.total == 0:
         st.success(t("vol.inactive.none"), icon=":material/check_circle:")
     else:
-        team_list(inactive, "vol_inactive", ["name", "village", "township", "members", "founded_on", "last_activity",
-                                             "days_since"])
+        order = ["name", "village", "township", "members", "founded_on", "last_activity", "days_since"]
+        team_list(inactive.rows, "vol_inactive", order)
+        capped.note(inactive.map(_whole_hours), tables.pick(TEAMS, order), t("vol.inactive.title"), "vol_inactive")
 
 
 def team_list(df, key: str, order: list[str]) -> None:

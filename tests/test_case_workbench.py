@@ -119,7 +119,7 @@ def test_case_detail_steps_events_and_masking(metrics_engine):
     viewer = User("访客", role="viewer")
     d = C.case_detail(metrics_engine, "c02", viewer, now=NOW)
     assert d.fields["reporter_name"] == "李*"
-    assert d.time_limit_hours == 24
+    assert (d.allowed_hours, d.category_hours, d.working_days) == (24, 24, None)
     steps = d.steps.set_index("step")
     assert list(steps["hours"]) == [1, 1, 22, 1, 1]
     assert list(steps["limit_hours"]) == pytest.approx([2.4, 2.4, 12.0, 4.8, 2.4])
@@ -222,14 +222,12 @@ def test_issue_and_resolve_a_supervision_order(loaded):
         S.resolve_supervision(loaded, STAFF, sid, now=NOW)
 
 
-def test_open_supervision_list_says_when_it_was_cut(loaded):
+def test_open_supervisions_nearest_deadline_first_up_to_the_limit(loaded):
+    """(The orders tab shows them through ui/capped.py, which says when the list is cut: tests/test_capped_lists.py.)"""
     S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 22, 18, 0), "x"), now=NOW)
     assert len(C.open_supervisions(loaded, ALL, now=NOW)) == 2  # SV1 (deadline 03-15 09:00) and the new one
-    one = C.open_supervision_list(loaded, ALL, now=NOW, limit=1)
-    assert (one.rows["supervision_id"].tolist(), one.cut) == (["SV1"], True)  # the nearest deadline
-    both = C.open_supervision_list(loaded, ALL, now=NOW, limit=2)
-    assert (len(both.rows), both.cut) == (2, False)  # exactly the limit: nothing left out
-    assert C.open_supervision_list(loaded, ALL, now=NOW).limit == C.OPEN_ORDER_LIMIT == 500
+    assert C.open_supervisions(loaded, ALL, now=NOW, limit=1)["supervision_id"].tolist() == ["SV1"]  # the nearest
+    assert len(C.open_supervisions(loaded, ALL, now=NOW, limit=None)) == 2  # None: every open order
 
 
 def test_open_supervision_counts_follow_every_filter(loaded):

@@ -226,8 +226,9 @@ def unit_card(h: UnitHistory | None, kind: str | None) -> None:
     if last is not None and not pd.isna(last["rank"]):
         rank = t("cln.card.rank_of", rank=int(last["rank"]), n=int(last["ranked"]))
     change = last["rank_change"] if last is not None else None
+    d = None if change is None or pd.isna(change) else fmt.delta_number(int(change), 0)
     c[2].metric(t("cln.card.latest_rank"), rank, help=t("cln.help.card.latest_rank"), border=True,
-                delta=None if change is None or pd.isna(change) else f"{int(change):+d}")
+                delta=d, **fmt.delta_style(d))
     c[3].metric(t("cln.card.named_times"), fmt.count(h.named_times, lg), help=t("cln.help.card.named_times"),
                 border=True)
     if h.months.empty:

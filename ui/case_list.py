@@ -10,6 +10,7 @@ from data_access.queries import cases
 from data_access.queries.cases import DEFAULT_SORT, SORTS
 from ui import charts, data, export, fmt, tables
 from ui.case_panel import open_picked
+from ui.frame import widen_period
 from ui.state import lang, t
 
 
@@ -59,6 +60,19 @@ def _go(page: int, cursor) -> None:
     st.session_state.wb_cursor = cursor
 
 
+def older_open_note(f, now) -> None:
+    """The period hides open cases reported before it (the oldest overdue ones among them): say how many and
+    offer to widen the period to all time."""
+    older = data.get(cases.older_open_cases, f, now, primary=True)
+    if older.count == 0:
+        return
+    c = st.columns([4, 1], vertical_alignment="center")
+    c[0].warning(t("wb.older_open", n=fmt.count(older.count, lang()), start=f"{f.date_from:%Y-%m-%d}",
+                   oldest=f"{older.oldest:%Y-%m-%d}"), icon=":material/history:")
+    c[1].button(t("wb.older_open.widen"), icon=":material/date_range:", on_click=widen_period, key="wb_widen",
+                width="stretch", help=t("wb.older_open.widen.help"))
+
+
 def case_list(f, now, cat_name: dict, total: int) -> None:
     top = st.columns([4, 3], vertical_alignment="center")
     with top[0].container(horizontal=True, vertical_alignment="center", gap="small"):
@@ -72,6 +86,7 @@ def case_list(f, now, cat_name: dict, total: int) -> None:
                         primary=True)
     with top[1]:
         export.export_buttons(f, page.total, now)
+    older_open_note(f, now)
     if page.total == 0:
         st.info(t("wb.empty"))
         return

@@ -127,16 +127,31 @@ def _facts(d, cat_name: dict) -> pd.DataFrame:
     place = " / ".join(p for p in (x["county_name"], x["township_name"], x["village_name"], x["grid_name"]) if p)
     category = cat_name.get(x["category"], x["category"])
     return pd.DataFrame([
-        (t("wb.col.category"), f"{category}（{t('wb.case.limit', h=f'{d.time_limit_hours:g}')}）"),
+        (t("wb.col.category"), category),
         (t("wb.case.source"), t(f"enum.source.{x['source']}")),
         (t("wb.case.place"), place),
         (t("wb.col.reported"), _ts(x["reported_at"])),
         (t("wb.col.due"), _ts(x["due_at"])),
+        (t("wb.case.allowed"), limit_text(d)),
         (t("wb.case.closed_at"), _ts(x["closed_at"])),
         (t("wb.col.department"), x.get("department_name") or "—"),
         (t("wb.case.satisfaction"), "★" * int(x["satisfaction"]) if x["satisfaction"] else "—"),
         (t("wb.case.reporter"), f"{x['reporter_name'] or '—'} · {x['reporter_phone'] or '—'}"),
     ], columns=["field", "value"])
+
+
+def _h(hours: float) -> str:
+    return f"{round(hours, 1):g}"
+
+
+def limit_text(d) -> str:
+    """The case's own time limit (its allowed hours, what the step limits share out): in working days with this
+    case's hours, or in hours, saying when a platform extended the category's limit."""
+    if d.working_days is not None:
+        return t("wb.case.limit.days", n=d.working_days, h=_h(d.allowed_hours))
+    if abs(d.allowed_hours - d.category_hours) >= 0.05:
+        return t("wb.case.limit.extended", h=_h(d.allowed_hours), c=_h(d.category_hours))
+    return t("wb.case.limit", h=_h(d.allowed_hours))
 
 
 def level_path(level: str | None) -> str:

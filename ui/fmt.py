@@ -55,18 +55,39 @@ def hours(h, lang: str = "zh", unit: bool = True) -> str:
 
 
 def delta_pct_points(cur, prev) -> str | None:
-    """Change of a rate in percentage points, for st.metric's delta."""
+    """Change of a rate in percentage points, for st.metric's delta; a change that rounds to zero is "0.0 pp"
+    (no sign: never a red "-0.0 pp" for no change; :func:`delta_style` shows it without arrow or colour)."""
     if _missing(cur) or _missing(prev):
         return None
-    return f"{(cur - prev) * 100:+.1f} pp"
+    return delta_number((cur - prev) * 100, 1, " pp")
 
 
 def delta_count(cur, prev, lang: str = "zh") -> str | None:
     if _missing(cur) or _missing(prev):
         return None
     d = int(cur) - int(prev)
-    sign = "+" if d >= 0 else "-"
+    if d == 0:
+        return "0"
+    sign = "+" if d > 0 else "-"
     return sign + count(abs(d), lang)
+
+
+def delta_number(d, digits: int = 1, unit: str = "") -> str | None:
+    """A signed change with ``digits`` decimals (+1.5, -0.3); one that rounds to zero is unsigned ("0.0")."""
+    if _missing(d):
+        return None
+    text = f"{abs(d):.{digits}f}"
+    if float(text) == 0:
+        return text + unit
+    return ("+" if d > 0 else "-") + text + unit
+
+
+def delta_style(delta: str | None, color: str = "normal") -> dict:
+    """st.metric's ``delta_color`` and ``delta_arrow`` for ``delta`` (a string of this module): no change (every
+    digit a zero) is grey without an arrow, any other delta keeps ``color`` and its arrow."""
+    if delta is not None and any(ch.isdigit() for ch in delta) and not any(ch in "123456789" for ch in delta):
+        return {"delta_color": "off", "delta_arrow": "off"}
+    return {"delta_color": color, "delta_arrow": "auto"}
 
 
 _MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&\"'=")

@@ -27,6 +27,12 @@ def _on_period() -> None:
     urlstate.remember_url()
 
 
+def widen_period(period: str = "all") -> None:
+    """A button's callback: set the sidebar's period to ``period`` (all time by default), as if picked there."""
+    st.session_state["period"] = period
+    _on_period()
+
+
 def language_switch() -> str:
     """Chinese by default; the choice is kept in the URL (?lang=en)."""
     urlstate.seed([LANG])
@@ -109,7 +115,7 @@ def period_picker() -> tuple[date | None, date | None]:
         if "custom_dates" not in st.session_state:
             st.session_state.custom_dates = default
         value = st.date_input(t("frame.period.custom"), key="custom_dates", on_change=_on_custom_dates,
-                              max_value=date(today.year + 1, 12, 31), format="YYYY-MM-DD")
+                              min_value=state.FIRST_DATE, max_value=state.LAST_DATE, format="YYYY-MM-DD")
         if isinstance(value, (tuple, list)) and len(value) == 2:
             custom = (value[0], value[1])
         else:
@@ -117,6 +123,8 @@ def period_picker() -> tuple[date | None, date | None]:
     d_from, d_to = state.period_dates(period, custom)
     if d_from and d_to:
         st.caption(t("frame.period.range", start=d_from.isoformat(), end=d_to.isoformat()))
+        if period == "custom" and d_from > today_local():  # said here, not refused by the picker in English
+            st.warning(t("frame.period.future", start=d_from.isoformat()), icon=":material/event_busy:")
     return d_from, d_to
 
 

@@ -40,8 +40,7 @@ def picked(df: pd.DataFrame, key: str, column: str = "code", columns: Sequence[t
     if columns is not None:
         shown = tables.prepare(df, columns)
         dataframe_kwargs = {**tables.options(columns, df), **dataframe_kwargs}
-    event = st.dataframe(shown, hide_index=True, placeholder="—", on_select="rerun", selection_mode="single-row",
-                         key=key, **dataframe_kwargs)
+    event = tables.dataframe(shown, on_select="rerun", selection_mode="single-row", key=key, **dataframe_kwargs)
     rows = event.selection.rows if event is not None else []
     return str(df[column].iloc[rows[0]]) if rows else None
 

@@ -16,6 +16,11 @@ from . import i18n
 
 PERIODS = ("last30", "last90", "ytd", "last12m", "last3y", "all", "custom")
 DEFAULT_PERIOD = "last12m"
+# The bounds of every date picker: wide enough for any real date, so that Streamlit's English "Date set outside
+# allowed range" (its default bounds are ten years either side) never shows; a date that makes no sense for the
+# question gets the app's own message instead.
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2099, 12, 31)
 
 
 def lang() -> str:

@@ -128,15 +128,32 @@ def pick(columns: Sequence[Column], names: Sequence[str]) -> list[Column]:
     return [by_name[n] for n in names]
 
 
+# Streamlit's table and chart toolbars (Show/hide columns, Search, Fullscreen…) speak English only, and over a
+# table they cover the buttons above it: hidden on a Chinese page.  Their CSV download is off in every language
+# (client.disableDataExport in .streamlit/config.toml).
+_HIDE_TOOLBAR = '<style>[data-testid="stElementToolbar"] { display: none; }</style>'
+
+
+def toolbar_style(lang: str) -> None:
+    """Once a run, in the frame: no English element toolbar on a Chinese page."""
+    if lang == "zh":
+        st.html(_HIDE_TOOLBAR)
+
+
+def dataframe(data, **kwargs):
+    """The one ``st.dataframe`` call of the app (every table goes through here or :func:`show`)."""
+    kwargs.setdefault("hide_index", True)
+    kwargs.setdefault("placeholder", "—")
+    return st.dataframe(data, **kwargs)
+
+
 def show(df: pd.DataFrame, columns: Sequence[Column], style: Callable[[pd.DataFrame], Any] | None = None,
          **kwargs):
     """``df`` as a table of ``columns`` (in their order), with "—" for a missing value; ``style`` turns the
     frame as shown into a ``Styler`` (else the columns' own ``style`` options apply).  Returns what
     ``st.dataframe`` returns (the selection, with ``on_select``: see :func:`selected`)."""
-    kwargs.setdefault("hide_index", True)
-    kwargs.setdefault("placeholder", "—")
     shown = prepare(df, columns)
-    return st.dataframe(style(shown) if style else styled(shown, df, columns), **options(columns, df), **kwargs)
+    return dataframe(style(shown) if style else styled(shown, df, columns), **options(columns, df), **kwargs)
 
 
 def selected(event, df: pd.DataFrame, column: str) -> str | None:

@@ -67,7 +67,16 @@ MAX_SEARCH_LENGTH = 100
 SEARCHED_COLUMNS = ("case_no", "title", "description")
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _TRIGRAM_WORD = re.compile(r"[^\W_]{3}")  # three letters/digits in a row: something pg_trgm can look up
+# What a case number looks like: the sources' numbers are letters, the report date and a serial
+# (LD20240105000001); a few letters and at least eight digits, whole or a prefix of one, is one.
+CASE_NO_SHAPE = re.compile(r"[A-Za-z]{0,4}[0-9]{8,}")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+def looks_like_case_no(text: str | None) -> bool:
+    """The search string has the shape of a case number (or of its first part): the workbench then looks for it
+    whatever the period (queries/cases.case_no_search)."""
+    return CASE_NO_SHAPE.fullmatch(normalise(text)) is not None
+
 
 # --- SQLite objects ------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ masked unless the user may see it (access.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pandas as pd
 from sqlalchemy import (
@@ -28,6 +28,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from data_access.core.access import User, personal
 from data_access.core.clock import now_local
 from data_access.core.counting import case_total
+from data_access.core.derived import allowed_hours
 from data_access.core.filters import (
     CaseFilter,
     case_conditions,
@@ -44,7 +45,9 @@ from data_access.core.schema import (
     categories,
     departments,
     supervisions,
+    time_limit_rules,
 )
+from data_access.core.search import looks_like_case_no, normalise
 from data_access.core.sqlfn import no_index
 
 PAGE_SIZE = 50
@@ -271,12 +274,54 @@ def case_page(engine: Engine, f: CaseFilter, *, sort: str = DEFAULT_SORT, page: 
                     next=nxt, prev=prv)
 
 
+# --- the period and the search ------------------------------------------------------------------------------
+
+def case_no_search(engine: Engine, f: CaseFilter) -> bool:
+    """Is the filter's search a case number?  Either the text has the shape of one (search.looks_like_case_no)
+    or it is the exact number of a case in the filter's place.  The workbench then searches every period: a
+    number someone reads out over the phone is found whatever the sidebar's period."""
+    text = normalise(f.text)
+    if not text:
+        return False
+    if looks_like_case_no(text):
+        return True
+    r = resolve(engine, f.with_(text=""))
+    conds = case_conditions(r, now_local(), dates=(None, None))  # the place and the other filters, no period
+    with engine.connect() as conn:
+        return conn.execute(select(cases.c.case_no).where(cases.c.case_no == text, *conds).limit(1)).first() \
+            is not None
+
+
+@dataclass(frozen=True)
+class OlderOpen:
+    """Open cases matching the filter but reported before its period (the period hides them)."""
+
+    count: int
+    oldest: datetime | None  # the earliest report time among them
+
+
+def older_open_cases(engine: Engine, f: CaseFilter, now: datetime | None = None) -> OlderOpen:
+    """The open cases that match ``f`` in everything but its period and were reported before it: the workbench
+    says how many the period hides (the oldest overdue cases are usually among them) and offers to widen it."""
+    if f.date_from is None:
+        return OlderOpen(0, None)
+    now = now or now_local()
+    r = resolve(engine, f)
+    conds = case_conditions(r, now, dates=(None, f.date_from - timedelta(days=1)), text_per_row=True)
+    with engine.connect() as conn:
+        n, oldest = conn.execute(select(func.count(), func.min(cases.c.reported_at))
+                                 .where(open_condition(), *conds)).one()
+    return OlderOpen(int(n), oldest if n else None)
+
+
 # --- one case ----------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class CaseDetail:
     fields: dict  # every column of the case, personal data as the user may see it, plus place names
-    time_limit_hours: float
+    allowed_hours: float  # the case's own time limit: due_at − reported_at (derived.allowed_hours)
+    category_hours: float  # its category's calendar limit (time_limit_hours), which a platform may have extended
+    working_days: int | None  # the category's working-day rule, if it has one (time_limits.py)
     steps: pd.DataFrame  # step, entered_at, hours, limit_hours, over (one row per step of STEPS)
     events: pd.DataFrame  # seq, at, action, actor, org_code, org_name, note, hours_since_previous; in time order
     #                      (at, then seq): the source's events and the app's entries (seq ≥ APP_SEQ_BASE) interleaved
@@ -289,7 +334,8 @@ STEP_COLUMNS = {"accept": "accepted_at", "dispatch": "dispatched_at", "handle": 
 
 
 def step_times(row: dict, limit_hours: float, now: datetime) -> pd.DataFrame:
-    """Time spent reaching each step (from entering the step before), against that step's share of the limit.
+    """Time spent reaching each step (from entering the step before), against that step's share of the limit
+    (the case's allowed hours: metrics.py, "step time").
 
     A step the case skipped (settled on the spot: reported → closed) has no time; the step the case is
     waiting for counts until ``now``."""
@@ -324,9 +370,11 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     with engine.connect() as conn:
         row = conn.execute(
             select(cases, categories.c.time_limit_hours, departments.c.name.label("department_name"),
-                   overdue_hours_expr(now).label("overdue_hours"))
+                   overdue_hours_expr(now).label("overdue_hours"), time_limit_rules.c.working_days)
             .select_from(cases.join(categories, categories.c.code == cases.c.category)
-                         .outerjoin(departments, departments.c.code == cases.c.department_code))
+                         .outerjoin(departments, departments.c.code == cases.c.department_code)
+                         .outerjoin(time_limit_rules, and_(time_limit_rules.c.category == cases.c.category,
+                                                           time_limit_rules.c.mode == "working_days")))
             .where(cases.c.case_no == case_no)).mappings().first()
         if row is None or not all(tree.contains(s, row["grid_code"]) for s in scopes):
             return None
@@ -351,7 +399,10 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     fields["reporter_name"] = personal(user, reporter, "name")
     fields["reporter_phone"] = personal(user, fields["reporter_phone"], "phone")
     fields.update(add_place_names(pd.DataFrame({"grid_code": [fields["grid_code"]]}), tree).iloc[0].to_dict())
-    limit = float(fields.pop("time_limit_hours"))
+    category_hours = float(fields.pop("time_limit_hours"))
+    working_days = fields.pop("working_days")
+    allowed = fields["allowed_hours"]
+    allowed = float(allowed if allowed is not None else allowed_hours(fields["reported_at"], fields["due_at"]))
 
     def org_name(code: str | None) -> str | None:
         if code is None:
@@ -365,7 +416,9 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
     orders["state"] = [order_state(res, past) for res, past in zip(orders["resolved_at"], orders["past_deadline"])]
     orders["issued_by_name"] = orders["issued_by_name"].fillna(
         pd.Series([org_name(c) for c in orders["issued_by"]], dtype=object))
-    return CaseDetail(fields=fields, time_limit_hours=limit, steps=step_times(fields, limit, now),
+    return CaseDetail(fields=fields, allowed_hours=allowed, category_hours=category_hours,
+                      working_days=int(working_days) if working_days is not None else None,
+                      steps=step_times(fields, allowed, now),
                       events=events, supervisions=orders)
 
 
@@ -383,7 +436,7 @@ OPEN_ORDER_COLUMNS = ["supervision_id", "case_no", "title", "grade", "issued_at"
                       "hours_left", "status", "grid_name", "village_name", "township_name", "note"]
 
 
-def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 500
+def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int | None = 500
                       ) -> pd.DataFrame:
     """Open orders on cases in the filter's region (its other filters do not apply), nearest deadline first.
 
@@ -406,23 +459,6 @@ def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None
         dtype="float64")
     df = add_place_names(df, r.tree)
     return df[OPEN_ORDER_COLUMNS]
-
-
-OPEN_ORDER_LIMIT = 500  # the orders tab lists the nearest deadlines only
-
-
-@dataclass(frozen=True)
-class OpenOrders:
-    rows: pd.DataFrame  # OPEN_ORDER_COLUMNS, nearest deadline first, at most ``limit`` rows
-    cut: bool  # more orders are open than ``limit``: the list holds only the nearest deadlines
-    limit: int
-
-
-def open_supervision_list(engine: Engine, f: CaseFilter, now: datetime | None = None,
-                          limit: int = OPEN_ORDER_LIMIT) -> OpenOrders:
-    """:func:`open_supervisions`, at most ``limit`` of them, saying whether more are open (one more is read)."""
-    rows = open_supervisions(engine, f, now, limit=limit + 1)
-    return OpenOrders(rows=rows.iloc[:limit], cut=len(rows) > limit, limit=limit)
 
 
 def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None = None) -> dict[str, int]:

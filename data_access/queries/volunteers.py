@@ -235,7 +235,7 @@ def _team_select(r: Resolved, period: Period, j, p):
 
 
 def inactive_teams(engine: Engine, scope: Scope, period: Period, now: datetime | None = None,
-                   inactive_days: int = DEFAULT_INACTIVE_DAYS, limit: int = 500) -> pd.DataFrame:
+                   inactive_days: int = DEFAULT_INACTIVE_DAYS, limit: int | None = 500) -> pd.DataFrame:
     """The inactive teams (see module doc), longest silent first (never active first): TEAM_LIST_COLUMNS (the
     activity columns count ``period``'s)."""
     now = now or now_local()

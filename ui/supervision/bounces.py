@@ -5,9 +5,9 @@ import streamlit as st
 
 from data_access.core.metrics import BOUNCE_RETURNS
 from data_access.queries.supervision import process
-from ui import data, fmt, tables
+from ui import capped, data, fmt, tables
 from ui.state import lang, t
-from ui.supervision.case_lists import case_table
+from ui.supervision.case_lists import capped_case_table
 
 PAIR_COLUMNS = [
     ("from_name", "bounce.col.from", "text"),
@@ -36,4 +36,5 @@ def show(f, now) -> None:
         st.caption(t("bounce.pairs.help"))
         tables.show(data.get(process.bounce_pairs, f, now=now), PAIR_COLUMNS)
     st.subheader(t("sc.bounces.list"))
-    case_table(data.get(process.bounced_cases, f, now=now), CASE_COLUMNS)
+    capped_case_table(capped.fetch(process.bounced_cases, f, now=now, rows=process.BOUNCED_ROWS), CASE_COLUMNS,
+                      t("sc.bounces.list"), "sc_bounced")

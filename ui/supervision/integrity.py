@@ -6,9 +6,9 @@ import streamlit as st
 
 from data_access.queries.supervision import integrity
 from data_access.queries.supervision.integrity import CHECKS
-from ui import data, fmt, tables
+from ui import capped, data, fmt, tables
 from ui.state import lang, t
-from ui.supervision.case_lists import case_table
+from ui.supervision.case_lists import capped_case_table
 
 CHECK_KEYS = tuple(CHECKS)  # the choices of ?check=
 CHILD_COLUMNS = [
@@ -33,8 +33,8 @@ def show(f, now) -> None:
     lg = lang()
     c = st.columns(2)
     c[0].metric(t("sc.integrity.official"), fmt.pct(rep.closure_rate, 2), help=t("help.closure_rate"), border=True)
-    c[1].metric(t("sc.integrity.verified"), fmt.pct(rep.verified_closure_rate, 2),
-                fmt.delta_pct_points(rep.verified_closure_rate, rep.closure_rate), delta_color="normal",
+    d = fmt.delta_pct_points(rep.verified_closure_rate, rep.closure_rate)
+    c[1].metric(t("sc.integrity.verified"), fmt.pct(rep.verified_closure_rate, 2), d, **fmt.delta_style(d),
                 help=t("integrity.verified_rate.help"), border=True)
     c = st.columns(len(CHECKS))
     for col, name in zip(c, CHECKS):
@@ -49,10 +49,11 @@ def show(f, now) -> None:
     check = st.segmented_control(t("sc.integrity.list.check"), CHECK_KEYS, key="sc_check", required=True,
                                  format_func=lambda k: t(f"sc.integrity.check.{k}")) or CHECK_KEYS[0]
     st.caption(t(f"integrity.check.{check}.help"))
-    flagged = data.get(integrity.flagged_cases, f, check, now=now)
-    if flagged.empty:
+    flagged = capped.fetch(integrity.flagged_cases, f, check, now=now, rows=integrity.FLAGGED_ROWS)
+    if flagged.total == 0:
         st.info(t("sc.integrity.list.none"))
         return
     sep = "、" if lg == "zh" else ", "  # a case flagged by several checks: "a;b" → 甲、乙
-    case_table(flagged.assign(reason=[sep.join(t(f"sc.integrity.check.{k}") for k in r.split(";") if k)
-                                      for r in flagged["reason"]]), FLAGGED_COLUMNS)
+    flagged = flagged.map(lambda df: df.assign(
+        reason=[sep.join(t(f"sc.integrity.check.{k}") for k in r.split(";") if k) for r in df["reason"]]))
+    capped_case_table(flagged, FLAGGED_COLUMNS, t("sc.integrity.list"), "sc_flagged")

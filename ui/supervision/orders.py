@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from data_access.queries.supervision import effect
-from ui import charts, data, fmt, tables
+from ui import capped, charts, data, fmt, tables
 from ui.state import lang, t
-from ui.supervision.case_lists import case_table
+from ui.supervision.case_lists import capped_case_table
 
 GRADE = ("grade", "sup_eff.col.grade", "text", {"labels": "enum.grade"})
 GRADE_COLUMNS = [
@@ -45,15 +45,15 @@ def show(f, now) -> None:
         charts.draw(charts.grade_hours_chart, grades)
     st.subheader(t("sup_eff.repeat") + f" · {fmt.count(data.get(effect.repeat_order_count, f, now=now), lang())}")
     st.caption(t("sup_eff.repeat.help"))
-    repeat = data.get(effect.repeat_orders, f, now=now)
-    if repeat.empty:
+    repeat = capped.fetch(effect.repeat_orders, f, now=now, rows=effect.REPEAT_ROWS)
+    if repeat.total == 0:
         st.info(t("sc.orders.no_repeat"))
     else:
-        case_table(repeat, REPEAT_COLUMNS)
+        capped_case_table(repeat, REPEAT_COLUMNS, t("sup_eff.repeat"), "sc_repeat")
     st.subheader(t("sup_eff.past"))
     st.caption(t("sup_eff.past.help"))
-    past = data.get(effect.orders_past_deadline, f, now)
-    if past.empty:
+    past = capped.fetch(effect.orders_past_deadline, f, now, rows=effect.PAST_ROWS)
+    if past.total == 0:
         st.info(t("sc.orders.none_past"))
         return
-    case_table(past, PAST_COLUMNS)
+    capped_case_table(past, PAST_COLUMNS, t("sup_eff.past"), "sc_past")

@@ -138,7 +138,11 @@ def _repeat_stmt(f: CaseFilter, r, now: datetime):
             .where(*case_conditions(r, now, dates=(None, None))))
 
 
-def repeat_orders(engine: Engine, f: CaseFilter, limit: int = 100, now: datetime | None = None) -> pd.DataFrame:
+REPEAT_ROWS = 100  # the repeat-order list shows the first 100 (ui/capped.py offers the rest)
+PAST_ROWS = 200  # the orders-past-deadline list shows the newest 200 (ui/capped.py offers the rest)
+
+
+def repeat_orders(engine: Engine, f: CaseFilter, limit: int | None = REPEAT_ROWS, now: datetime | None = None) -> pd.DataFrame:
     """Cases with two or more orders in the selection (REPEAT_COLUMNS), most orders first, then latest."""
     now = now or now_local()
     sub = _repeat_stmt(f, resolve(engine, f), now).subquery()
@@ -159,7 +163,7 @@ def repeat_order_count(engine: Engine, f: CaseFilter, now: datetime | None = Non
         return int(conn.execute(select(func.count()).select_from(sub)).scalar_one())
 
 
-def orders_past_deadline(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int = 200
+def orders_past_deadline(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int | None = PAST_ROWS
                          ) -> pd.DataFrame:
     """Orders in the selection past their deadline (PAST_COLUMNS), newest order first: ``state`` 'open' (not
     resolved; days_past until now) or 'resolved_late' (days_past until it was resolved)."""

@@ -203,7 +203,10 @@ def _newest_flagged_slices(conn: Connection, r: Resolved, col: str, limit: int
     return sorted(townships, key=lambda t: t or ""), since
 
 
-def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int = 200, now: datetime | None = None
+FLAGGED_ROWS = 200  # the flagged-case list shows the newest 200 (ui/capped.py offers the rest)
+
+
+def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int | None = FLAGGED_ROWS, now: datetime | None = None
                   ) -> pd.DataFrame:
     """The cases ``check`` flags (one of CHECKS), newest report first, at most ``limit``:
     case_no, title, category, grid_code, reported_at, closed_at, hours_to_close, reason (every check the case

@@ -292,7 +292,10 @@ def _route(events: Sequence[tuple[str, str | None]], dept_codes: set[str]) -> li
     return out
 
 
-def bounced_cases(engine: Engine, f: CaseFilter, min_returns: int = 2, limit: int = 200,
+BOUNCED_ROWS = 200  # the bounced-case list shows the first 200 (ui/capped.py offers the rest)
+
+
+def bounced_cases(engine: Engine, f: CaseFilter, min_returns: int = 2, limit: int | None = BOUNCED_ROWS,
                   now: datetime | None = None) -> pd.DataFrame:
     """Cases in the selection returned ``min_returns`` or more times, most returns first (BOUNCED_COLUMNS);
     ``departments`` is the route through departments as "A → B → A"."""
