@@ -35,6 +35,7 @@ GUARANTEE = [("name", "ast.col.name", "text"), ("project_code", "ast.card.title"
              ("months", "ast.col.months", "number"), ("minimum_wan", "ast.col.minimum", "num2"),
              ("received_wan", "ast.col.received", "num2"), ("share_part_wan", "ast.col.share_part", "num2"),
              ("shortfall_wan", "ast.col.shortfall", "num2"), ("shortfall_months", "ast.col.shortfall_months", "number"),
+             ("short_months", "ast.col.short_months", "text"),  # which months: why a project above its minimum is flagged
              ("coverage", "ast.col.coverage", "pct")]  # a project without a month: "—"
 VISITORS = [("name", "ast.col.name", "text"), ("month", "ast.col.month", "text"),
             ("visitors", "ast.col.visitors", "int"), ("visitors_per_day", "ast.col.per_day", "int")]
@@ -55,7 +56,7 @@ def _translated(df: pd.DataFrame) -> pd.DataFrame:
 def _shortfall(view: pd.DataFrame):
     """The shortfall and the months short stand out on a project with a shortfall."""
     return view.style.apply(lambda row: [charts.OVERDUE_STYLE if row["shortfall_wan"] > 0 and c in
-                                         ("shortfall_wan", "shortfall_months") else "" for c in row.index], axis=1)
+                                         ("shortfall_wan", "shortfall_months", "short_months") else "" for c in row.index], axis=1)
 
 
 def kpis(s) -> None:
