@@ -30,12 +30,12 @@ BY_KIND = [("asset_kind", "ast.col.kind", "text"), ("quantity", "ast.col.quantit
            ("unit", "ast.col.unit", "text"), ("projects", "ast.col.projects", "number")]
 BY_DIM = [("projects", "ast.col.projects", "number"), ("investment_wan", "ast.col.investment", "int")]
 GUARANTEE = [("name", "ast.col.name", "text"), ("project_code", "ast.card.title", "link"),  # assets?project=…
+             ("short_months", "ast.col.short_months", "text"),  # first: why a project above its minimum is flagged
              ("guaranteed_min_wan", "ast.col.gmin", "num1"),
              ("revenue_share_pct", "ast.col.share_pct", "num0", {"format": "%.0f%%"}),  # already in per cent
              ("months", "ast.col.months", "number"), ("minimum_wan", "ast.col.minimum", "num2"),
              ("received_wan", "ast.col.received", "num2"), ("share_part_wan", "ast.col.share_part", "num2"),
              ("shortfall_wan", "ast.col.shortfall", "num2"), ("shortfall_months", "ast.col.shortfall_months", "number"),
-             ("short_months", "ast.col.short_months", "text"),  # which months: why a project above its minimum is flagged
              ("coverage", "ast.col.coverage", "pct")]  # a project without a month: "—"
 VISITORS = [("name", "ast.col.name", "text"), ("month", "ast.col.month", "text"),
             ("visitors", "ast.col.visitors", "int"), ("visitors_per_day", "ast.col.per_day", "int")]

@@ -648,7 +648,11 @@ def _assets(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
         if status == "operating":
             base = gmin / 12 if gmin != "" else float(rng.uniform(2, 40))
             first_m = f"{started.year:04d}-{started.month:02d}"
-            shortfall = set(rng.choice(24, 2, replace=False).tolist()) if gmin != "" else set()
+            # about half the guaranteed projects had a bad spell: 1–3 consecutive months below the minimum
+            shortfall: set[int] = set()
+            if gmin != "" and rng.random() < 0.5:
+                first_bad = int(rng.integers(0, 24))
+                shortfall = set(range(first_bad, min(24, first_bad + int(rng.integers(1, 4)))))
             for j, mth in enumerate(months):
                 if mth < first_m:
                     continue
