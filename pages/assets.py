@@ -30,6 +30,7 @@ BY_KIND = [("asset_kind", "ast.col.kind", "text"), ("quantity", "ast.col.quantit
            ("unit", "ast.col.unit", "text"), ("projects", "ast.col.projects", "number")]
 BY_DIM = [("projects", "ast.col.projects", "number"), ("investment_wan", "ast.col.investment", "int")]
 GUARANTEE = [("name", "ast.col.name", "text"), ("project_code", "ast.card.title", "link"),  # assets?project=…
+             ("short_months", "ast.col.short_months", "text"),  # first: why a project above its minimum is flagged
              ("guaranteed_min_wan", "ast.col.gmin", "num1"),
              ("revenue_share_pct", "ast.col.share_pct", "num0", {"format": "%.0f%%"}),  # already in per cent
              ("months", "ast.col.months", "number"), ("minimum_wan", "ast.col.minimum", "num2"),
@@ -55,7 +56,7 @@ def _translated(df: pd.DataFrame) -> pd.DataFrame:
 def _shortfall(view: pd.DataFrame):
     """The shortfall and the months short stand out on a project with a shortfall."""
     return view.style.apply(lambda row: [charts.OVERDUE_STYLE if row["shortfall_wan"] > 0 and c in
-                                         ("shortfall_wan", "shortfall_months") else "" for c in row.index], axis=1)
+                                         ("shortfall_wan", "shortfall_months", "short_months") else "" for c in row.index], axis=1)
 
 
 def kpis(s) -> None:

@@ -62,6 +62,15 @@ REREPORT_SHARE = 0.005  # a later case in the same grid and category by the same
 NO_FEEDBACK_SHARE = 0.005  # of closed cases not settled on the spot: closed without the feedback step
 REPEAT_ORDER_SHARE = 0.15  # of supervision orders still unmet at their deadline: a second, sterner order
 REREPORT_DAYS = 30
+# Cases that drag on (see _cases): a share of the late ones, and long-running land and demolition disputes.
+DRAG_SHARE = 0.9  # of cases late at all (scaled by the week's case volume: busy weeks drag more)
+# the wait beyond the time limit, in time limits: a blocked sewer drags for days, a land dispute for months
+DRAG_MEDIAN_LIMITS, DRAG_SIGMA, DRAG_MAX_LIMITS, DRAG_MAX_DAYS = 8.0, 1.0, 30.0, 240
+LONG_RUN_CATEGORIES = ("land_forest", "demolition")
+LONG_RUN_SHARE = 0.008  # of those categories' cases not settled on the spot
+LONG_RUN_DAYS = (90, 540)
+# Clean units' monthly scores (see _clean_units): standing drift and noise, and the share of real moves a month.
+CLEAN_DRIFT, CLEAN_NOISE, CLEAN_MOVE_SHARE, CLEAN_MOVE_SD = 0.4, 0.8, 0.02, 5.0
 
 # Spring Festival dates (for the January/February peak).
 SPRING_FESTIVAL = {
@@ -639,7 +648,11 @@ def _assets(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
         if status == "operating":
             base = gmin / 12 if gmin != "" else float(rng.uniform(2, 40))
             first_m = f"{started.year:04d}-{started.month:02d}"
-            shortfall = set(rng.choice(24, 2, replace=False).tolist()) if gmin != "" else set()
+            # about half the guaranteed projects had a bad spell: 1–3 consecutive months below the minimum
+            shortfall: set[int] = set()
+            if gmin != "" and rng.random() < 0.5:
+                first_bad = int(rng.integers(0, 24))
+                shortfall = set(range(first_bad, min(24, first_bad + int(rng.integers(1, 4)))))
             for j, mth in enumerate(months):
                 if mth < first_m:
                     continue
@@ -689,27 +702,39 @@ def _clean_units(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
 
     last_full = _months_before(ctx.as_of, 1)[0]
     months = [f"{year:04d}-{m:02d}" for m in range(1, 13) if f"{year:04d}-{m:02d}" <= last_full]
-    quality = rng.normal(84, 5, n)
+    # A unit's monthly score is its standing (persistent: a slow drift, now and then a real move up or down)
+    # plus a small monthly noise, so most units keep their place from one month to the next.  June's review
+    # rates exactly 97 units good (about as many as any month): the month is shifted so that the 97th best
+    # score is 90, the order kept.
+    quality = rng.normal(87, 5, n)
     village_idx = [i for i, u in enumerate(units) if u[1] == "village"]
     notified_units = rng.choice(village_idx, 3, replace=False)
-    candidates = np.setdiff1d(np.arange(n), notified_units)
-    good_june = rng.choice(candidates, 97, replace=False)
     rows = []
     june = f"{year:04d}-06"
     notified_month = {int(u): months[int(rng.integers(0, len(months)))] for u in notified_units}
-    is_good_june = np.zeros(n, dtype=bool)
-    is_good_june[good_june] = True
+    fallen: dict[int, float] = {}
     for mth in months:
-        score = np.clip(quality + rng.normal(0, 4, n), 40, 99.5)
-        if mth == june:
-            score = np.where(is_good_june, np.maximum(score, 90 + rng.random(n) * 8),
-                             np.minimum(score, 89.5 - rng.random(n) * 8))
+        moves = rng.random(n) < CLEAN_MOVE_SHARE
+        quality = quality + rng.normal(0, CLEAN_DRIFT, n) + np.where(moves, rng.normal(0, CLEAN_MOVE_SD, n), 0.0)
+        for u, m_n in notified_month.items():  # a notified unit falls, then recovers over the next months
+            if m_n == mth:
+                fallen[u] = float(quality[u])
+                quality[u] = 60.0 + float(rng.random()) * 5
+            elif u in fallen:
+                quality[u] = min(fallen[u], quality[u] + 3.0)
+        quality = np.clip(quality, 55, 97)
+        raw = quality + rng.normal(0, CLEAN_NOISE, n)
+        if mth == june:  # the half-year review: exactly 97 good (a unit notified in June is not among them)
+            cand = np.array([notified_month.get(u) != mth for u in range(n)])
+            order = np.argsort(-np.where(cand, raw, -np.inf), kind="stable")
+            raw = raw + (90.05 - (raw[order[96]] + raw[order[97]]) / 2)
+            good = np.zeros(n, dtype=bool)
+            good[order[:97]] = True
+            raw = np.where(good, np.maximum(raw, 90.0), np.minimum(raw, 89.9))
+        score = np.clip(raw, 40, 99.5)
         for u in range(n):
             notified = notified_month.get(u) == mth
-            sc = float(score[u])
-            if notified:
-                sc = min(sc, 55.0 + float(rng.random()) * 10)
-            sc = round(sc, 1)
+            sc = round(float(score[u]), 1)
             rating = "good" if sc >= 90 else ("fair" if sc >= 75 else "poor")
             note = "清廉创建履职不力，通报批评并挂牌整治" if notified else ("" if rating != "poor" else "限期整改")
             rows.append([codes[u], mth, f"{sc:.1f}", rating, "true" if notified else "false", note])
@@ -802,20 +827,28 @@ def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
     steps[on_spot, :4] = NA
     steps[on_spot, 4] = spot_close[on_spot]
 
-    # which cases stay open: most of them recent, a few old ones stuck for long
-    age_days = (ctx.end_sec - rep) / DAY
-    p_open = 0.6 * np.exp(-age_days / 5.0) + 0.10 * (age_days < 60) + 0.0003
-    stuck = rng.random(n) < p_open
-    stuck_stage = rng.choice(5, size=n, p=[0.12, 0.15, 0.25, 0.33, 0.15])  # last step reached
-    # open cases are not on-the-spot settlements
-    conv = stuck & on_spot
-    on_spot = on_spot & ~stuck
-    if conv.any():
-        steps[conv] = rep[conv, None] + np.cumsum(np.round(seg[conv] * total[conv, None]).astype(np.int64), axis=1)
-    # status = number of steps done before as_of (capped for stuck cases)
+    # Cases late by the lognormal's tail are mostly a day or two late; DRAG_SHARE of them (more in busy weeks)
+    # drag on: an excess of weeks, lognormal, capped, spent waiting at one step (mostly between dispatch and
+    # handling).  A few land and demolition disputes (LONG_RUN_SHARE of them) run for months, coordinated at
+    # county level.  A case is open at as_of exactly when its own timeline has not ended, so the backlog of open
+    # overdue cases at every past month end is the same quantity as today's: steady, seasonal, no cliff at the
+    # data's end, and the oldest open cases are a handful of long-running disputes, not forgotten ones.
+    late = ~on_spot & (total > limit)
+    season = np.convolve(wts / (1.0 + 0.08 * np.arange(n_days) / 365.0), np.ones(7) / 7, mode="same")
+    busy = (season / season.mean())[day]  # the week's volume against the average, growth taken out
+    drag = late & (rng.random(n) < np.minimum(1.0, DRAG_SHARE * busy))
+    excess = np.minimum(limit * rng.lognormal(np.log(DRAG_MEDIAN_LIMITS), DRAG_SIGMA, n),
+                        np.minimum(DRAG_MAX_LIMITS * limit, DRAG_MAX_DAYS * DAY)).astype(np.int64)
+    long_cat = np.isin(cat, [i for i, cc in enumerate(vocab.CATEGORIES) if cc[0] in LONG_RUN_CATEGORIES])
+    long_run = ~on_spot & long_cat & (rng.random(n) < LONG_RUN_SHARE)
+    excess = np.where(long_run, rng.integers(LONG_RUN_DAYS[0] * DAY, LONG_RUN_DAYS[1] * DAY, n), excess)
+    waits = drag | long_run
+    wait_step = np.where(long_run, 2, rng.choice(4, size=n, p=[0.10, 0.60, 0.20, 0.10]) + 1)  # the step it waits for
+    steps += np.where(waits[:, None] & (np.arange(5)[None, :] >= wait_step[:, None]), excess[:, None], 0)
+    level = np.where(long_run, np.maximum(level, 3), level)  # coordinated by the county (escalated)
+    # status = number of steps done before as_of
     done = np.where(steps == NA, True, steps < ctx.end_sec)
     stage = np.where(on_spot, np.where(steps[:, 4] < ctx.end_sec, 5, 0), np.cumprod(done, axis=1).sum(axis=1))
-    stage = np.where(stuck, np.minimum(stage, stuck_stage), stage)
     on_spot = on_spot & (stage == 5)
     for k in range(5):
         steps[stage <= k, k] = NA
@@ -1010,11 +1043,15 @@ def _supervisions(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
         resolved = np.concatenate([resolved, resolved[again]])
         notes = notes + [vocab.SUPERVISION_NOTES[grades[gr]][0] for gr in grade2.tolist()]
     ids = [f"DB{i + 1:07d}" for i in range(len(cand))]
+    # the issuer: the governance centre (综治中心) of the township or county that issued the order
+    issuer = {code: ctx.region_name[code] + "综治中心" for code in ctx.townships + ctx.counties}
+    issuer_names = [issuer[x] for x in issued_by.tolist()]
     rows = list(zip(ids, c["case_no"][cand].tolist(), [grades[x] for x in grade.tolist()], issued_by.tolist(),
-                    _ts(issued), _ts(deadline), _ts(resolved), notes))
+                    _ts(issued), _ts(deadline), _ts(resolved), notes, issuer_names))
     w.write("supervisions.csv", ["supervision_id", "case_no", "grade", "issued_by", "issued_at", "deadline",
-                                 "resolved_at", "note"], rows)
-    return {"case": cand, "issued": issued, "issued_by": issued_by, "notes": np.array(notes, dtype=object)}
+                                 "resolved_at", "note", "issued_by_name"], rows)
+    return {"case": cand, "issued": issued, "issued_by": issued_by, "notes": np.array(notes, dtype=object),
+            "issuer": np.array(issuer_names, dtype=object)}
 
 
 def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Generator,
@@ -1026,14 +1063,13 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
     town_codes = np.array(ctx.townships, dtype=object)
     county_codes = np.array(ctx.counties + [LOUDI], dtype=object)
     center = np.array([region_name[x] + "网格化服务管理中心" for x in ctx.counties + [LOUDI]], dtype=object)
-    sup_region_name = np.array([region_name[x] + "网格化服务管理中心" for x in sup["issued_by"].tolist()], dtype=object)
     vcode = np.array(ctx.v_code, dtype=object)
     return_notes = np.array(vocab.RETURN_NOTES, dtype=object)
     notes = np.array(vocab.NOTES, dtype=object)
     # order supervision orders by case for chunk slicing
     so = np.argsort(sup["case"], kind="stable")
     s_case, s_at, s_by, s_actor, s_note = (sup["case"][so], sup["issued"][so], sup["issued_by"][so].astype(object),
-                                           sup_region_name[so], sup["notes"][so])
+                                           sup["issuer"][so], sup["notes"][so])  # the log names the order's issuer
 
     def chunk_rows(a: int, b: int):
         st = c["steps"][a:b]

@@ -78,6 +78,10 @@ def test_guaranteed_minimum_plus_share(engine):
     assert list(g.index) == ["A2", "A3"]  # short first
     whole = assets.guarantee_check(engine, at(), ALL_TIME).set_index("project_code")
     assert (whole.loc["A3", "months"], whole.loc["A3", "shortfall_wan"], whole.loc["A3", "minimum_wan"]) == (4, 5.0, 80.0)
+    # the month that explains a flag is named: A3 received 92 against 80 over all time, yet December was short
+    assert whole.loc["A3", "received_wan"] > whole.loc["A3", "minimum_wan"]
+    assert (whole.loc["A3", "short_months"], whole.loc["A2", "short_months"]) == ("2025-12", "2026-02")
+    assert (g.loc["A2", "short_months"], g.loc["A3", "short_months"]) == ("2026-02", "")
     # a project with no month in the period is owed nothing yet
     empty = assets.guarantee_check(engine, at(), (date(2026, 5, 1), date(2026, 5, 31)))
     assert list(empty["months"]) == [0, 0] and list(empty["minimum_wan"]) == [0.0, 0.0]

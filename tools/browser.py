@@ -31,7 +31,7 @@ def chromium_missing() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "the playwright package is missing (pip install -r requirements.txt)"
+        return "the playwright package is missing (pip install -r requirements-dev.txt)"
     return None
 
 

@@ -503,7 +503,8 @@ def guarantee_chart(df: pd.DataFrame) -> alt.Chart:
     tips = [tip("name:N", t("ast.col.name")),
             tip("minimum_wan:Q", t("chart.minimum_wan"), "wan"),
             tip("received_wan:Q", t("chart.received_wan"), "wan"),
-            tip("shortfall_wan:Q", t("chart.shortfall_wan"), "wan")]
+            tip("shortfall_wan:Q", t("chart.shortfall_wan"), "wan"),
+            *([tip("short_months:N", t("ast.col.short_months"))] if "short_months" in data else [])]
     bars = alt.Chart(data).mark_bar().encode(
         y=y, x=alt.X("received_wan:Q", title=t("chart.received_wan"), axis=axis("wan")), color=color, tooltip=tips)
     # The minimum: a tick in the neutral grey, seen on the bar and on either background.

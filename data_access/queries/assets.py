@@ -152,14 +152,15 @@ def revenue_by_month(engine: Engine, scope: Scope, period: Period) -> pd.DataFra
 
 
 GUARANTEE_COLUMNS = ["project_code", "name", "guaranteed_min_wan", "revenue_share_pct", "months", "minimum_wan",
-                     "received_wan", "share_part_wan", "shortfall_wan", "shortfall_months", "coverage"]
+                     "received_wan", "share_part_wan", "shortfall_wan", "shortfall_months", "coverage", "short_months"]
 
 
 def guarantee_check(engine: Engine, scope: Scope, period: Period) -> pd.DataFrame:
     """For each guaranteed-minimum-plus-share project under the region, over the months of the period it has a
     record for: the minimum owed, what was received, the part above the minimum (the share) and the shortfall
     below it, and the months short; GUARANTEE_COLUMNS, projects with a shortfall first.  ``coverage`` =
-    received ÷ minimum."""
+    received ÷ minimum; ``short_months`` names the months short ("2025-03, 2025-11"; "" for none), so a project
+    flagged although it received more than the minimum over the period shows the month that explains it."""
     r = resolve(engine, scope)
     j, p = _paths()
     monthly_min = ap.c.guaranteed_min_wan / 12.0
@@ -173,12 +174,21 @@ def guarantee_check(engine: Engine, scope: Scope, period: Period) -> pd.DataFram
             .select_from(j.outerjoin(am, and_(am.c.project_code == ap.c.project_code, *_months(period))))
             .where(ap.c.operating_model == GUARANTEED, ap.c.guaranteed_min_wan.is_not(None), *_where(r, p))
             .group_by(ap.c.project_code, ap.c.name, ap.c.guaranteed_min_wan, ap.c.revenue_share_pct))
+    short_stmt = (select(ap.c.project_code, am.c.month)
+                  .select_from(j.join(am, and_(am.c.project_code == ap.c.project_code, *_months(period))))
+                  .where(ap.c.operating_model == GUARANTEED, ap.c.guaranteed_min_wan.is_not(None), gap > 0,
+                         *_where(r, p))
+                  .order_by(ap.c.project_code, am.c.month))
     with engine.connect() as conn:
         rows = [tuple(x) for x in conn.execute(stmt)]
-    df = pd.DataFrame(rows, columns=GUARANTEE_COLUMNS[:-1])
+        short: dict[str, list[str]] = {}
+        for code, month in conn.execute(short_stmt):
+            short.setdefault(code, []).append(month)
+    df = pd.DataFrame(rows, columns=GUARANTEE_COLUMNS[:-2])
     for c in ("minimum_wan", "received_wan", "share_part_wan", "shortfall_wan"):
         df[c] = df[c].astype("float64").round(6)
     df["coverage"] = pd.Series([ratio(a, b) for a, b in zip(df["received_wan"], df["minimum_wan"])], dtype="float64")
+    df["short_months"] = pd.Series([", ".join(short.get(c, [])) for c in df["project_code"]], dtype="object")
     return df.sort_values(["shortfall_wan", "project_code"], ascending=[False, True]).reset_index(drop=True)
 
 
