@@ -3,7 +3,7 @@ exact filter counts, the four sorts, keyset paging, one case in full, and superv
 on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -228,6 +228,8 @@ def test_open_supervision_list_says_when_it_was_cut(loaded):
 
 @pytest.mark.parametrize("user, order, message", [
     (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 20, 11, 0), "x"), "deadline"),
+    (STAFF, S.SupervisionOrder("c06", "red", datetime(2027, 3, 20, 12, 1), "x"), "more than 365 days ahead"),
+    (STAFF, S.SupervisionOrder("c06", "red", None, "x"), "deadline: required"),
     (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "   "), "note: required"),
     (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "长" * 501), "note: 501 characters"),
     (STAFF, S.SupervisionOrder("c01", "red", datetime(2026, 3, 25), "x"), "already closed"),
@@ -271,3 +273,17 @@ def test_event_number_clash_is_refused_cleanly(loaded, monkeypatch):
     with pytest.raises(WriteRefused, match="try again"):
         S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "yellow", datetime(2026, 3, 25), "x"), now=NOW)
     assert _counts(loaded, "c06") == (1, 4)
+
+
+@pytest.mark.parametrize("now, expected", [
+    (datetime(2026, 3, 20, 12, 0), datetime(2026, 3, 24, 18, 0)),  # Friday noon → Tuesday, past the weekend
+    (datetime(2026, 3, 23, 23, 59), datetime(2026, 3, 25, 18, 0)),  # late Monday → Wednesday
+    (datetime(2026, 9, 30, 9, 0), datetime(2026, 10, 9, 18, 0)),  # before the National Day week (10-01 … 10-07 off)
+])
+def test_the_default_deadline_is_18_00_of_the_second_working_day(now, expected):
+    assert S.default_deadline(now) == expected
+
+
+def test_a_deadline_a_year_ahead_is_the_last_one_accepted(loaded):
+    S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "red", NOW + timedelta(days=365), "x"), now=NOW)
+    assert _counts(loaded, "c06") == (2, 5)

@@ -2,6 +2,8 @@
 hostile parameters, opening a case, issuing and resolving a supervision order from the page."""
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
@@ -148,6 +150,52 @@ def test_refused_order_writes_nothing_and_says_why(url, monkeypatch):
     at = workbench({"case": "c06"}, role="staff")
     next(b for b in at.button if b.label == "发出督办").click().run()  # empty note
     assert any("请填写督办意见" in e.value for e in at.error)
+
+
+def _orders_of(url: str, case_no: str) -> list[tuple]:
+    from data_access.core.db import make_engine
+    from data_access.core.schema import supervisions
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(supervisions.c.grade, supervisions.c.deadline)
+                                .where(supervisions.c.case_no == case_no)).all()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("day, message", [
+    (date(2026, 3, 10), "办结期限 2026-03-10 18:00 已过"),  # issue 20, defect 1: was saved as the default
+    (date(2026, 3, 20), "办结期限 2026-03-20 18:00"),  # today, but later than now: accepted (see below)
+    (date(2028, 3, 20), "办结期限 2028-03-20 18:00 超过一年"),  # a mistyped year
+])
+def test_a_typed_deadline_is_kept_or_refused_never_replaced(url, day, message):
+    """The form's date goes to the write as typed: a past or far-off day is refused with the app's own message
+    (not Streamlit's English range error) and nothing is written; it is never swapped for the default."""
+    at = workbench({"case": "c06"}, role="staff")
+    at.date_input(key="order_day_c06").set_value(day)
+    at.text_area(key="order_note_c06").input("请办理")
+    next(b for b in at.button if b.label == "发出督办").click().run()
+    assert not at.exception
+    if day == date(2026, 3, 20):  # GOV_NOW is 12:00 that day; 18:00 is still ahead
+        assert not at.error, [e.value for e in at.error]
+        assert _orders_of(url, "c06") == [("normal", datetime(2026, 3, 20, 18, 0))]
+        return
+    assert any(message in e.value and "未写入任何数据" in e.value for e in at.error), [e.value for e in at.error]
+    assert _orders_of(url, "c06") == []
+    assert not at.toast
+
+
+def test_the_default_deadline_is_a_working_hour_not_the_clock(url):
+    """Default: 18:00 of the second working day after today (GOV_NOW is Friday 2026-03-20 12:00 → Tuesday 03-24),
+    not now + 48 h at whatever minute the form was opened."""
+    at = workbench({"case": "c06"}, role="staff")
+    assert at.date_input(key="order_day_c06").value == date(2026, 3, 24)
+    assert at.time_input(key="order_time_c06").value == time(18, 0)
+    at.text_area(key="order_note_c06").input("请办理")
+    next(b for b in at.button if b.label == "发出督办").click().run()
+    assert _orders_of(url, "c06") == [("normal", datetime(2026, 3, 24, 18, 0))]
 
 
 def test_viewer_sees_masked_reporter_and_no_order_form(url, monkeypatch):

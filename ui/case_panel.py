@@ -170,17 +170,20 @@ def order_form(case_no: str, now: datetime) -> None:
         c = st.columns([2, 2, 1])
         grade = c[0].segmented_control(t("wb.order.grade"), GRADES, default="normal", required=True,
                                        format_func=lambda g: t(f"enum.grade.{g}"), key=f"order_grade_{case_no}")
-        default = now + timedelta(days=2)
-        day = c[1].date_input(t("wb.order.deadline"), value=default.date(), min_value=now.date(),
-                              format="YYYY-MM-DD", key=f"order_day_{case_no}")
-        at = c[2].time_input(t("wb.order.time"), value=default.time().replace(second=0, microsecond=0),
-                             key=f"order_time_{case_no}", step=timedelta(minutes=30))
+        default = orders.default_deadline(now)
+        # Wide bounds, not "from today": a date outside them would be silently swapped for the default; the
+        # write refuses a past or far-off deadline with the app's own message (orders.WIDGET_FIRST_DAY).
+        day = c[1].date_input(t("wb.order.deadline"), value=default.date(), min_value=orders.WIDGET_FIRST_DAY,
+                              max_value=orders.WIDGET_LAST_DAY, format="YYYY-MM-DD", key=f"order_day_{case_no}")
+        at = c[2].time_input(t("wb.order.time"), value=default.time(), key=f"order_time_{case_no}",
+                             step=timedelta(minutes=30))
         note = st.text_area(t("wb.order.note"), max_chars=MAX_NOTE_LENGTH, key=f"order_note_{case_no}",
                             placeholder=t("wb.order.note.placeholder"))
         if st.form_submit_button(t("wb.order.submit"), icon=":material/gavel:", type="primary"):
+            deadline = None if day is None or at is None else datetime.combine(day, at)
             try:
                 sid = data.write(orders.issue_supervision, current_user(),
-                                 SupervisionOrder(case_no, grade or "normal", datetime.combine(day, at), note or ""))
+                                 SupervisionOrder(case_no, grade or "normal", deadline, note or ""))
             except WriteRefused as e:
                 st.error(t("wb.order.refused", reason=_refusal(e)), icon=":material/block:")
             else:
