@@ -198,6 +198,41 @@ def test_the_default_deadline_is_a_working_hour_not_the_clock(url):
     assert _orders_of(url, "c06") == [("normal", datetime(2026, 3, 24, 18, 0))]
 
 
+def _log_entry(url: str, seq: int, note: str) -> None:
+    """A supervise entry on c06 as an earlier version of the app (``[red] …``) or the source (``红牌督办：…``) wrote it."""
+    from data_access.core.contract import APP_SEQ_BASE
+    from data_access.core.db import make_engine
+    from data_access.core.schema import case_events
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(case_events.insert().values(case_no="c06", seq=APP_SEQ_BASE + seq, at=datetime(2026, 3, 2 + seq),
+                                                 action="supervise", actor="旧版", note=note))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("zh", ["红牌督办：限期办结", "黄牌督办：请主要负责人过问", "普通督办：请两日内办结", "普通督办：新下的督办"]),
+    ("en", ["Red card: 限期办结", "Yellow card: 请主要负责人过问", "Normal: 请两日内办结", "Normal: 新下的督办"]),
+])
+def test_the_case_log_shows_an_orders_grade_in_the_sessions_language(url, lang, expected):
+    """Issue 20, defect 2: the app's entries read "[red] …" where the source's read "红牌督办：…". Both, and the
+    rows already in a database, show the grade in the session's language; a new order is written as the source's."""
+    _log_entry(url, 0, "[red] 限期办结")
+    _log_entry(url, 1, "黄牌督办：请主要负责人过问")
+    _log_entry(url, 2, "[normal] 请两日内办结")
+    at = workbench({"case": "c06"}, role="staff")
+    at.text_area(key="order_note_c06").input("新下的督办")
+    next(b for b in at.button if b.label == "发出督办").click().run()
+    if lang == "en":
+        at.session_state["lang"] = "en"
+        at.run()
+    log = next(df.value for df in at.dataframe if "hours_since_previous" in df.value.columns)
+    notes = list(log.loc[log["seq"] >= 1_000_000, "note"])  # the entries added above
+    assert notes == expected
+    assert not any("[red]" in str(n) or "[normal]" in str(n) for n in log["note"])
+
+
 def test_viewer_sees_masked_reporter_and_no_order_form(url, monkeypatch):
     at = workbench({"case": "c01"}, role="viewer")
     facts = at.dataframe[1].value  # the case's fields

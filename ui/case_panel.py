@@ -91,13 +91,21 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             tables.show(d.steps.assign(used=used), STEP_COLUMNS, width="stretch")
             st.caption(t("wb.case.steps.help"))
         st.markdown(f"**{t('wb.case.timeline')}**")
-        tables.show(d.events, EVENT_COLUMNS, width="stretch")
+        tables.show(_log(d.events), EVENT_COLUMNS, width="stretch")
         orders_on_case(d, user)
         refused = orders.issue_refusal(user, x["status"])
         if refused is None:
             order_form(case_no, now)
         else:
             st.caption(t("wb.order.closed_case" if refused == "case_closed" else "wb.order.no_role"))
+
+
+def _log(events: pd.DataFrame) -> pd.DataFrame:
+    """The case log with each supervise entry's grade in the session's language (红牌督办：… / Red card: …),
+    whoever wrote it (queries/cases.split_grade_note)."""
+    notes = [t("wb.ev.graded_note", grade=t(f"enum.grade.{g}"), note=n or "").rstrip("：: ") if isinstance(g, str)
+             else n for g, n in zip(events["grade"], events["note"])]
+    return events.assign(note=pd.Series(notes, index=events.index, dtype=object))
 
 
 def _badges(d) -> None:

@@ -25,7 +25,7 @@ from data_access.core.contract import APP_SEQ_BASE
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
 from data_access.core.time_limits import add_working_days
-from data_access.queries.cases import GRADES
+from data_access.queries.cases import GRADES, grade_note
 from data_access.writes.workflow import WriteRefused
 
 MAX_NOTE_LENGTH = 500
@@ -128,7 +128,7 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
                 supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
                 deadline=deadline, note=note, issued_by_name=user.name, origin="app",
                 produced_at=wall_now(), changed_at=wall_now()))
-            _log(conn, order.case_no, now, "supervise", user, issuer, f"[{order.grade}] {note}")
+            _log(conn, order.case_no, now, "supervise", user, issuer, grade_note(order.grade, note))
             audit.record(conn, "write", user=user, target=order.case_no,
                          detail={"action": "issue_supervision", "supervision_id": sid, "grade": order.grade,
                                  "deadline": deadline})
