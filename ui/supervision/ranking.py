@@ -73,7 +73,7 @@ def _weights() -> tuple[ScoreWeights, int] | None:
             values[name] = col.number_input(t(f"sc.rank.weight.{name}"), min_value=0, max_value=100, step=5,
                                             value=int(round(getattr(DEFAULT_WEIGHTS, name) * 100)),
                                             key=f"sc_w_{name}")
-        min_cases = st.number_input(t("rank.min_cases"), min_value=0, max_value=10_000, step=10,
+        min_cases = st.number_input(t("sc.rank.min_cases"), min_value=0, max_value=10_000, step=10,
                                     value=DEFAULT_MIN_CASES, key="sc_min_cases", help=t("sc.rank.min_cases.help"))
     try:
         return ScoreWeights(**{k: float(v) for k, v in values.items()}), int(min_cases)
