@@ -263,6 +263,27 @@ def test_export_buttons_prepare_a_download(url):
     assert any(d.proto.label.startswith("下载") for d in at.get("download_button"))
 
 
+def test_the_export_is_the_list_in_its_sort_with_overdue_in_days(url):
+    """Issue 20, defect 5: the screen sorted by most overdue, the file newest first and in hours."""
+    import csv
+
+    at = workbench({"sort": "overdue_desc"})
+    on_screen = listed(at)
+    assert on_screen[:3] == ["c06", "c08", "c02"]
+    next(b for b in at.button if b.label == "导出 CSV").click().run()
+    with open(at.session_state["wb_export_file"]["path"], encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["案件编号"] for r in rows] == on_screen
+    shown = at.dataframe[0].value.set_index("case_no")["overdue_days"]
+    assert [r["超期（天）"] for r in rows[:3]] == [f"{shown[c]:.1f}" for c in on_screen[:3]] == ["18.2", "9.1", "0.1"]
+    # another sort: the prepared file no longer matches the list, so it is dropped and made again
+    at.segmented_control(key="wb_sort").set_value("due_asc").run()
+    assert "wb_export_file" not in at.session_state
+    next(b for b in at.button if b.label == "导出 CSV").click().run()
+    with open(at.session_state["wb_export_file"]["path"], encoding="utf-8-sig", newline="") as fh:
+        assert [r["案件编号"] for r in csv.DictReader(fh)] == listed(at)
+
+
 def test_empty_database_shows_how_to_load_data(tmp_path, monkeypatch):
     monkeypatch.setenv("GOV_DB_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     monkeypatch.setenv("GOV_AUTO_DEMO", "0")

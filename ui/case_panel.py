@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from data_access.core.access import may_see_personal_data, may_write
-from data_access.core.metrics import RESOLUTION_LEVELS
+from data_access.core.metrics import RESOLUTION_LEVELS, overdue_days
 from data_access.queries import cases
 from data_access.queries.cases import GRADES
 from data_access.writes import orders
@@ -112,8 +112,9 @@ def _badges(d) -> None:
     x = d.fields
     with st.container(horizontal=True):
         st.badge(t(f"enum.status.{x['status']}"), color=charts.STATUS_BADGE[x["status"]])
-        if x["overdue_hours"] is not None and x["overdue_hours"] > 0:
-            st.badge(t("wb.case.overdue_by", d=f"{x['overdue_hours'] / 24:.1f}"), color="red",
+        days = overdue_days(x["overdue_hours"])
+        if days is not None:
+            st.badge(t("wb.case.overdue_by", d=f"{days:.1f}"), color="red",
                      icon=":material/schedule:")
         if x["on_the_spot"]:
             st.badge(t("wb.case.on_the_spot"), color="violet")
