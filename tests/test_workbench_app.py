@@ -136,6 +136,7 @@ def test_open_a_case_issue_and_resolve_an_order(url, monkeypatch):
                             .where(supervisions.c.case_no == "c06")).all()
     assert rows == [("normal", "测试员", "请两日内办结")]
     assert "普通督办" in list(at.dataframe[0].value["supervision_grade"])  # the list shows it at once
+    assert at.text_area(key="order_note_c06").value in ("", None)  # written: the form starts afresh
     resolve = next(b for b in at.button if b.label == "标记办结")
     resolve.click().run()
     with engine.connect() as conn:
@@ -185,6 +186,8 @@ def test_a_typed_deadline_is_kept_or_refused_never_replaced(url, day, message):
     assert any(message in e.value and "未写入任何数据" in e.value for e in at.error), [e.value for e in at.error]
     assert _orders_of(url, "c06") == []
     assert not at.toast
+    # what was typed stays, to be corrected (the form is cleared only once an order is written)
+    assert (at.date_input(key="order_day_c06").value, at.text_area(key="order_note_c06").value) == (day, "请办理")
 
 
 def test_the_default_deadline_is_a_working_hour_not_the_clock(url):

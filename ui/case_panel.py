@@ -174,7 +174,9 @@ def _resolve(sid: str) -> None:
 
 
 def order_form(case_no: str, now: datetime) -> None:
-    with st.form(f"order_{case_no}", clear_on_submit=True, border=True):
+    keys = [f"order_{part}_{case_no}" for part in ("grade", "day", "time", "note")]
+    # Not cleared on submit: a refused order keeps what was typed, to be corrected; a written one clears it below.
+    with st.form(f"order_{case_no}", clear_on_submit=False, border=True):
         st.markdown(f"**{t('wb.order.title')}**")
         c = st.columns([2, 2, 1])
         grade = c[0].segmented_control(t("wb.order.grade"), GRADES, default="normal", required=True,
@@ -197,4 +199,6 @@ def order_form(case_no: str, now: datetime) -> None:
                 st.error(t("wb.order.refused", reason=_refusal(e)), icon=":material/block:")
             else:
                 st.toast(t("wb.order.done", id=sid), icon=":material/check_circle:")
+                for k in keys:  # the next order starts from the defaults
+                    st.session_state.pop(k, None)
                 st.rerun()
