@@ -206,7 +206,7 @@ def test_export_and_writes_are_audited_and_refusals_leave_no_write_row(engine):
     rows, _ = audit_q.audit_entries(engine, User("a", "admin"), events=("export",))
     assert n == 5 and rows["rows"].tolist() == [5]  # c01, c02, c03, c04, c10 and rows["username"].tolist() == ["wang.wu"]
     assert json.loads(rows["detail"][0]) == {"filter": {"region_code": "111", "statuses": ["closed"]},
-                                             "format": "csv"}
+                                             "format": "csv", "sort": "reported_desc"}
     with pytest.raises(WriteRefused):  # c05 is in 西县, outside the jurisdiction
         issue_supervision(engine, staff, SupervisionOrder("c05", "red", T0 + timedelta(days=2), "请办理"), now=T0)
     assert audit_q.audit_event_counts(engine, User("a", "admin"))["write"] == 0

@@ -104,13 +104,13 @@ def export_xlsx(engine, f: CaseFilter = EVERYTHING, user: User | None = STAFF, *
     return openpyxl.load_workbook(buf), n
 
 
-def listed(engine, f: CaseFilter) -> list[str]:
+def listed(engine, f: CaseFilter, sort: str = "reported_desc") -> list[str]:
     """case_no of every row the workbench list shows for ``f``, paging through with the keyset cursors."""
     out: list[str] = []
-    p = case_page(engine, f, page_size=4, now=NOW)
+    p = case_page(engine, f, sort=sort, page_size=4, now=NOW)
     out += list(p.rows["case_no"])
     while p.next is not None:
-        p = case_page(engine, f, page=p.next.page, page_size=4, cursor=p.next, now=NOW)
+        p = case_page(engine, f, sort=sort, page=p.next.page, page_size=4, cursor=p.next, now=NOW)
         out += list(p.rows["case_no"])
     assert len(out) == p.total
     return out
@@ -154,16 +154,16 @@ def test_csv_values(engine):
     assert rows["c02"] == {
         "case_no": "c02", "title": "排水沟纠纷", "category": "邻里矛盾", "grid_name": "甲村第1网格",
         "village_name": "甲村", "township_name": "东镇", "status": "已办结", "reported_at": "2026-01-10 08:00:00",
-        "due_at": "2026-01-11 08:00:00", "overdue_hours": "2.0", "department_name": "", "supervision_grade": "",
+        "due_at": "2026-01-11 08:00:00", "overdue_days": "0.1", "department_name": "", "supervision_grade": "",
         "county_name": "东县", "grid_code": "G1", "source": "热线", "description": "", "reporter_name": "李四",
         "reporter_phone": "", "accepted_at": "2026-01-10 09:00:00", "dispatched_at": "2026-01-10 10:00:00",
         "handled_at": "2026-01-11 08:00:00", "feedback_at": "2026-01-11 09:00:00",
         "closed_at": "2026-01-11 10:00:00", "department_code": "", "resolution_level": "村（社区）",
         "on_the_spot": "否", "satisfaction": "3", "hours_to_close": "26.0"}
-    # Open and overdue: hours from due (03-11 09:00) to now (03-20 12:00); yellow card SV1.
-    assert (rows["c08"]["overdue_hours"], rows["c08"]["supervision_grade"]) == ("219.0", "黄牌")
-    # Open, not yet due: due 03-22 12:00 → −48 h.  Unlabelled codes stay codes (walk_in).
-    assert (rows["c07"]["overdue_hours"], rows["c07"]["category"]) == ("-48.0", "物业纠纷")
+    # Open and overdue: days from due (03-11 09:00) to now (03-20 12:00), 219 h; yellow card SV1.
+    assert (rows["c08"]["overdue_days"], rows["c08"]["supervision_grade"]) == ("9.1", "黄牌")
+    # Open, not yet due (due 03-22 12:00): no days overdue.  Unlabelled codes stay codes (walk_in).
+    assert (rows["c07"]["overdue_days"], rows["c07"]["category"]) == ("", "物业纠纷")
     assert rows["c03"]["source"] == "walk_in"
     # Closed on the spot; a micro-grid shows "grid / micro-grid"; a department joined by code.
     assert (rows["c01"]["on_the_spot"], rows["c01"]["resolution_level"], rows["c01"]["hours_to_close"]) == (
@@ -215,17 +215,17 @@ def test_xlsx_holds_the_csv_rows(engine):
     got = {r[0]: dict(zip(ce.EXPORT_COLUMNS, r)) for r in ws.iter_rows(min_row=2, values_only=True)}
     c02 = got["c02"]
     assert c02["reported_at"] == datetime(2026, 1, 10, 8, 0) and c02["closed_at"] == datetime(2026, 1, 11, 10, 0)
-    assert (c02["overdue_hours"], c02["hours_to_close"], c02["satisfaction"]) == (2.0, 26.0, 3)
+    assert (c02["overdue_days"], c02["hours_to_close"], c02["satisfaction"]) == (0.1, 26.0, 3)
     assert (c02["category"], c02["status"], c02["on_the_spot"], c02["reporter_name"]) == ("邻里矛盾", "已办结", "否",
                                                                                          "李四")
     assert c02["department_name"] is None and c02["accepted_at"] == datetime(2026, 1, 10, 9, 0)
-    assert (got["c08"]["overdue_hours"], got["c07"]["overdue_hours"]) == (219.0, -48.0)
+    assert (got["c08"]["overdue_days"], got["c07"]["overdue_days"]) == (9.1, None)
     assert (got["c11"]["title"], got["c11"]["description"]) == (AWKWARD_TITLE, AWKWARD_DESC)
     # Text stays text: no formula, no apostrophe.
     assert got["c12"]["title"] == "=1+2" and ws["B7"].data_type == "s" and ws["B7"].value == "=1+2"
     date_cell = ws["H2"]
     assert date_cell.is_date and date_cell.number_format == "yyyy-mm-dd hh:mm:ss"
-    assert ws["J2"].number_format == "0.0"
+    assert (ws["A9"].value, ws["J9"].value, ws["J9"].number_format) == ("c08", 9.1, "0.0")  # overdue days
     # Every value equals the CSV's, formatted the same way.
     csv_by_no = {r["case_no"]: r for r in csv_rows(export_csv(engine)[0])}
 
@@ -356,3 +356,41 @@ def test_sheet_titles():
     assert ce._sheet_title("案件", 1) == "案件" and ce._sheet_title("案件", 2) == "案件 (2)"
     assert ce._sheet_title("a/b[c]", 1) == "a_b_c_"
     assert ce._sheet_title("x" * 40, 12) == "x" * 26 + " (12)"
+
+
+# --- issue 20, defect 5: the export follows the list's sort and shows overdue in days as the list does ----------
+
+@pytest.mark.parametrize("sort", ["overdue_desc", "due_asc", "reported_asc", "reported_desc"])
+@pytest.mark.parametrize("name", ["everything", "overdue", "closed", "county 西县"])
+def test_export_follows_the_lists_sort(engine, sort, name):
+    """The screen sorted by most overdue, the file newest first: now the file is the list, row for row, in the
+    list's order, across chunk boundaries (ties on the sort key broken by case_no, as the list breaks them)."""
+    f = FILTERS[name][0]
+    expected = listed(engine, f, sort)
+    assert sorted(expected) == sorted(FILTERS[name][1])
+    for size in (1, 3, 16):
+        data, n = export_csv(engine, f, sort=sort, chunk_size=size)
+        assert [r["case_no"] for r in csv_rows(data)] == expected and n == len(expected)
+    wb, _ = export_xlsx(engine, f, sort=sort, chunk_size=3)
+    assert [r[0] for r in wb["案件"].iter_rows(min_row=2, values_only=True)] == expected
+
+
+def test_most_overdue_first_is_not_newest_first(engine):
+    by_overdue = [r["case_no"] for r in csv_rows(export_csv(engine, sort="overdue_desc")[0])]
+    assert by_overdue[:3] == ["c06", "c08", "c16"]  # 18.2, 9.1 and 4.1 days past due
+    assert by_overdue != ALL
+
+
+def test_overdue_is_in_days_as_on_screen(engine):
+    """The list's 超期（天）: overdue hours ÷ 24, one decimal, empty when the case is not overdue (metrics.overdue_days)."""
+    from data_access.core.metrics import overdue_days
+
+    assert "overdue_days" in ce.EXPORT_COLUMNS and "overdue_hours" not in ce.EXPORT_COLUMNS
+    rows = {r["case_no"]: r for r in csv_rows(export_csv(engine)[0])}
+    assert (rows["c08"]["overdue_days"], rows["c02"]["overdue_days"], rows["c07"]["overdue_days"]) == ("9.1", "0.1", "")
+    assert rows["c06"]["overdue_days"] == "18.2"  # due 03-02 08:00, now 03-20 12:00: 436 h
+    wb, _ = export_xlsx(engine)
+    got = {r[0]: dict(zip(ce.EXPORT_COLUMNS, r)) for r in wb["案件"].iter_rows(min_row=2, values_only=True)}
+    assert (got["c08"]["overdue_days"], got["c07"]["overdue_days"]) == (9.1, None)
+    assert (overdue_days(219.0), overdue_days(-48.0), overdue_days(0.0), overdue_days(None)) == (219 / 24, None, None,
+                                                                                                 None)

@@ -3,7 +3,7 @@ exact filter counts, the four sorts, keyset paging, one case in full, and superv
 on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from data_access.queries import cases as C
 from data_access.writes import orders as S
 from data_access.core.access import User, mask_name, mask_phone
+from data_access.core.contract import APP_SEQ_BASE
 from data_access.core.filters import CaseFilter
 from data_access.core.schema import case_events, supervisions
 from data_access.writes.workflow import WriteRefused
@@ -209,7 +210,10 @@ def test_issue_and_resolve_a_supervision_order(loaded):
     assert _counts(loaded, "c06") == (2, 5)  # SV1 + the new one; 4 events + supervise
     d = C.case_detail(loaded, "c06", STAFF, now=NOW)
     last = d.events.iloc[-1]
-    assert (last["action"], last["actor"], last["note"]) == ("supervise", "王督办", "[red] 两日内办结并反馈")
+    assert (last["action"], last["actor"], last["grade"], last["note"]) == ("supervise", "王督办", "red", "两日内办结并反馈")
+    with loaded.connect() as conn:  # stored as the source heads its own entries (issue 20, defect 2)
+        assert conn.execute(select(case_events.c.note).where(case_events.c.case_no == "c06", case_events.c.seq
+                                                              >= APP_SEQ_BASE)).scalar_one() == "红牌督办：两日内办结并反馈"
     new = d.supervisions.set_index("supervision_id").loc[sid]
     assert (new["grade"], new["issued_by_name"], new["note"]) == ("red", "王督办", "两日内办结并反馈")
     assert C.case_page(loaded, CaseFilter(region_code="G3-01"), now=NOW).rows["supervision_grade"].tolist() == ["red"]
@@ -253,6 +257,8 @@ def test_open_supervision_counts_follow_every_filter(loaded):
 
 @pytest.mark.parametrize("user, order, message", [
     (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 20, 11, 0), "x"), "deadline"),
+    (STAFF, S.SupervisionOrder("c06", "red", datetime(2027, 3, 20, 12, 1), "x"), "more than 365 days ahead"),
+    (STAFF, S.SupervisionOrder("c06", "red", None, "x"), "deadline: required"),
     (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "   "), "note: required"),
     (STAFF, S.SupervisionOrder("c06", "red", datetime(2026, 3, 25), "长" * 501), "note: 501 characters"),
     (STAFF, S.SupervisionOrder("c01", "red", datetime(2026, 3, 25), "x"), "already closed"),
@@ -296,3 +302,37 @@ def test_event_number_clash_is_refused_cleanly(loaded, monkeypatch):
     with pytest.raises(WriteRefused, match="try again"):
         S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "yellow", datetime(2026, 3, 25), "x"), now=NOW)
     assert _counts(loaded, "c06") == (1, 4)
+
+
+@pytest.mark.parametrize("now, expected", [
+    (datetime(2026, 3, 20, 12, 0), datetime(2026, 3, 24, 18, 0)),  # Friday noon → Tuesday, past the weekend
+    (datetime(2026, 3, 23, 23, 59), datetime(2026, 3, 25, 18, 0)),  # late Monday → Wednesday
+    (datetime(2026, 9, 30, 9, 0), datetime(2026, 10, 9, 18, 0)),  # before the National Day week (10-01 … 10-07 off)
+])
+def test_the_default_deadline_is_18_00_of_the_second_working_day(now, expected):
+    assert S.default_deadline(now) == expected
+
+
+def test_a_deadline_a_year_ahead_is_the_last_one_accepted(loaded):
+    S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "red", NOW + timedelta(days=365), "x"), now=NOW)
+    assert _counts(loaded, "c06") == (2, 5)
+
+
+@pytest.mark.parametrize("note, expected", [
+    ("红牌督办：限期办结", ("red", "限期办结")),  # the source's
+    ("黄牌督办: 请过问", ("yellow", "请过问")),
+    ("[normal] 请加快", ("normal", "请加快")),  # an earlier version of the app
+    ("[red] 红牌督办：严重超期", ("red", "严重超期")),  # that version writing the live feed's notes
+    ("[red] 黄牌督办：矛盾", ("red", "黄牌督办：矛盾")),  # a prefix naming another grade is the official's text
+    ("超期未办结，请加快办理", (None, "超期未办结，请加快办理")),  # the source's normal orders name no grade
+    ("督办红牌督办：", (None, "督办红牌督办：")),
+    (None, (None, None)),
+])
+def test_a_supervise_entry_names_its_grade_apart_from_its_note(note, expected):
+    assert C.split_grade_note(note) == expected
+
+
+def test_a_new_entry_names_its_grade_once():
+    assert C.grade_note("red", "红牌督办：严重超期") == "红牌督办：严重超期"
+    assert C.grade_note("yellow", "限期办结") == "黄牌督办：限期办结"
+    assert C.grade_note("normal", "红牌督办：严重超期") == "普通督办：红牌督办：严重超期"

@@ -392,3 +392,63 @@ def test_bulletin_file_name_uses_the_region_names(eng):
     assert download_name(file_stem(b, "en", tree), "html") == "测试市_东县_ranking-bulletin_2026-02_Township.html"
     city = bulletin_data(eng, Scope(), "2026-02", "county", None, min_cases=1, now=NOW)
     assert download_name(file_stem(city, "zh", tree), "xlsx").startswith("全域_排名通报_2026-02_")
+
+
+# --- issue 20, defect 4: the bulletin contradicting itself ----------------------------------------------------
+
+@pytest.mark.parametrize("n, top, bottom", [
+    (0, [], []),
+    (1, ["u1"], []),
+    (2, ["u1"], ["u2"]),
+    (3, ["u1"], ["u3"]),
+    (4, ["u1", "u2"], ["u4", "u3"]),
+    (5, ["u1", "u2"], ["u5", "u4"]),  # the five counties: top 3 and bottom 3 both named the 3rd
+    (6, ["u1", "u2", "u3"], ["u6", "u5", "u4"]),
+    (30, ["u1", "u2", "u3"], ["u30", "u29", "u28"]),
+])
+def test_the_top_and_the_bottom_of_a_ranking_never_name_the_same_unit(n, top, bottom):
+    names = [f"u{i}" for i in range(1, n + 1)]
+    assert ranking.top_and_bottom(names) == (top, bottom)
+
+
+def _five_ranked(b):
+    """``b`` with five ranked units 甲县 … 戊县 (ranks 1 … 5), as the city's five counties in the demo."""
+    import dataclasses
+
+    import pandas as pd
+
+    row = b.ranking[b.ranking["ranked"]].iloc[:1]
+    five = pd.concat([row] * 5, ignore_index=True)
+    five["name"], five["rank"] = ["甲县", "乙县", "丙县", "丁县", "戊县"], [1, 2, 3, 4, 5]
+    return dataclasses.replace(b, ranking=five)
+
+
+def test_the_bulletins_top_and_bottom_do_not_overlap(eng):
+    from ui.bulletin import bulletin_html
+
+    b = _five_ranked(bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=1, now=NOW))
+    doc = bulletin_html(b, "zh")
+    assert "综合得分前列：甲县、乙县。" in doc and "综合得分靠后：戊县、丁县。" in doc
+    assert "丙县。" not in doc
+
+
+def test_a_red_order_not_yet_due_has_no_days_past_its_deadline(eng):
+    """On 02-26 12:00 R1 (deadline 02-15 09:00) is 11.1 days past it; R5 (issued 02-25, deadline 02-27 09:00) is not
+    yet due: no negative "days past" (it was −0.9), but 未到期 in the bulletin and the workbook."""
+    import openpyxl
+
+    from ui.bulletin import bulletin_html, bulletin_workbook
+
+    at = datetime(2026, 2, 26, 12, 0)
+    b = bulletin_data(eng, EAST, "2026-02", "township", "110", min_cases=1, now=at)
+    red = b.red_orders.set_index("supervision_id")["days_past_deadline"]
+    assert list(red.index) == ["R1", "R5"]
+    assert red["R1"] == pytest.approx(11 + 3 / 24) and math.isnan(red["R5"])
+    doc = bulletin_html(b, "zh")
+    r5 = doc[doc.index("<td class=\"t\">R5</td>"):]
+    assert r5[:r5.index("</tr>")].endswith('<td class="n">未到期</td>')
+    assert '<td class="n">-' not in doc[doc.index("<td class=\"t\">R1</td>"):]  # the red-card table
+    assert '<td class="n">Not yet due</td>' in bulletin_html(b, "en")
+    sheet = openpyxl.load_workbook(io.BytesIO(bulletin_workbook(b, "zh")))["红牌督办"]
+    rows = {r[0]: r[-1] for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["R1"] == pytest.approx(11 + 3 / 24) and rows["R5"] == "未到期"

@@ -2,6 +2,8 @@
 hostile parameters, opening a case, issuing and resolving a supervision order from the page."""
 from __future__ import annotations
 
+from datetime import date, datetime, time
+
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
@@ -174,6 +176,7 @@ def test_open_a_case_issue_and_resolve_an_order(url, monkeypatch):
                             .where(supervisions.c.case_no == "c06")).all()
     assert rows == [("normal", "测试员", "请两日内办结")]
     assert "普通督办" in list(at.dataframe[0].value["supervision_grade"])  # the list shows it at once
+    assert at.text_area(key="order_note_c06").value in ("", None)  # written: the form starts afresh
     resolve = next(b for b in at.button if b.label == "标记办结")
     resolve.click().run()
     with engine.connect() as conn:
@@ -198,6 +201,89 @@ def test_refused_order_writes_nothing_and_says_why(url, monkeypatch):
     at = workbench({"case": "c06"}, role="staff")
     next(b for b in at.button if b.label == "发出督办").click().run()  # empty note
     assert any("请填写督办意见" in e.value for e in at.error)
+
+
+def _orders_of(url: str, case_no: str) -> list[tuple]:
+    from data_access.core.db import make_engine
+    from data_access.core.schema import supervisions
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(supervisions.c.grade, supervisions.c.deadline)
+                                .where(supervisions.c.case_no == case_no)).all()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("day, message", [
+    (date(2026, 3, 10), "办结期限 2026-03-10 18:00 已过"),  # issue 20, defect 1: was saved as the default
+    (date(2026, 3, 20), "办结期限 2026-03-20 18:00"),  # today, but later than now: accepted (see below)
+    (date(2028, 3, 20), "办结期限 2028-03-20 18:00 超过一年"),  # a mistyped year
+])
+def test_a_typed_deadline_is_kept_or_refused_never_replaced(url, day, message):
+    """The form's date goes to the write as typed: a past or far-off day is refused with the app's own message
+    (not Streamlit's English range error) and nothing is written; it is never swapped for the default."""
+    at = workbench({"case": "c06"}, role="staff")
+    at.date_input(key="order_day_c06").set_value(day)
+    at.text_area(key="order_note_c06").input("请办理")
+    next(b for b in at.button if b.label == "发出督办").click().run()
+    assert not at.exception
+    if day == date(2026, 3, 20):  # GOV_NOW is 12:00 that day; 18:00 is still ahead
+        assert not at.error, [e.value for e in at.error]
+        assert _orders_of(url, "c06") == [("normal", datetime(2026, 3, 20, 18, 0))]
+        return
+    assert any(message in e.value and "未写入任何数据" in e.value for e in at.error), [e.value for e in at.error]
+    assert _orders_of(url, "c06") == []
+    assert not at.toast
+    # what was typed stays, to be corrected (the form is cleared only once an order is written)
+    assert (at.date_input(key="order_day_c06").value, at.text_area(key="order_note_c06").value) == (day, "请办理")
+
+
+def test_the_default_deadline_is_a_working_hour_not_the_clock(url):
+    """Default: 18:00 of the second working day after today (GOV_NOW is Friday 2026-03-20 12:00 → Tuesday 03-24),
+    not now + 48 h at whatever minute the form was opened."""
+    at = workbench({"case": "c06"}, role="staff")
+    assert at.date_input(key="order_day_c06").value == date(2026, 3, 24)
+    assert at.time_input(key="order_time_c06").value == time(18, 0)
+    at.text_area(key="order_note_c06").input("请办理")
+    next(b for b in at.button if b.label == "发出督办").click().run()
+    assert _orders_of(url, "c06") == [("normal", datetime(2026, 3, 24, 18, 0))]
+
+
+def _log_entry(url: str, seq: int, note: str) -> None:
+    """A supervise entry on c06 as an earlier version of the app (``[red] …``) or the source (``红牌督办：…``) wrote it."""
+    from data_access.core.contract import APP_SEQ_BASE
+    from data_access.core.db import make_engine
+    from data_access.core.schema import case_events
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(case_events.insert().values(case_no="c06", seq=APP_SEQ_BASE + seq, at=datetime(2026, 3, 2 + seq),
+                                                 action="supervise", actor="旧版", note=note))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("zh", ["红牌督办：限期办结", "黄牌督办：请主要负责人过问", "普通督办：请两日内办结", "普通督办：新下的督办"]),
+    ("en", ["Red card: 限期办结", "Yellow card: 请主要负责人过问", "Normal: 请两日内办结", "Normal: 新下的督办"]),
+])
+def test_the_case_log_shows_an_orders_grade_in_the_sessions_language(url, lang, expected):
+    """Issue 20, defect 2: the app's entries read "[red] …" where the source's read "红牌督办：…". Both, and the
+    rows already in a database, show the grade in the session's language; a new order is written as the source's."""
+    _log_entry(url, 0, "[red] 限期办结")
+    _log_entry(url, 1, "黄牌督办：请主要负责人过问")
+    _log_entry(url, 2, "[normal] 请两日内办结")
+    at = workbench({"case": "c06"}, role="staff")
+    at.text_area(key="order_note_c06").input("新下的督办")
+    next(b for b in at.button if b.label == "发出督办").click().run()
+    if lang == "en":
+        at.session_state["lang"] = "en"
+        at.run()
+    log = next(df.value for df in at.dataframe if "hours_since_previous" in df.value.columns)
+    notes = list(log.loc[log["seq"] >= 1_000_000, "note"])  # the entries added above
+    assert notes == expected
+    assert not any("[red]" in str(n) or "[normal]" in str(n) for n in log["note"])
 
 
 def test_viewer_sees_masked_reporter_and_no_order_form(url, monkeypatch):
@@ -228,6 +314,27 @@ def test_export_buttons_prepare_a_download(url):
         lines = fh.read().splitlines()
     assert lines[0].startswith("案件编号,标题,类别") and len(lines) == 5
     assert any(d.proto.label.startswith("下载") for d in at.get("download_button"))
+
+
+def test_the_export_is_the_list_in_its_sort_with_overdue_in_days(url):
+    """Issue 20, defect 5: the screen sorted by most overdue, the file newest first and in hours."""
+    import csv
+
+    at = workbench({"sort": "overdue_desc"})
+    on_screen = listed(at)
+    assert on_screen[:3] == ["c06", "c08", "c02"]
+    next(b for b in at.button if b.label == "导出 CSV").click().run()
+    with open(at.session_state["wb_export_file"]["path"], encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["案件编号"] for r in rows] == on_screen
+    shown = at.dataframe[0].value.set_index("case_no")["overdue_days"]
+    assert [r["超期（天）"] for r in rows[:3]] == [f"{shown[c]:.1f}" for c in on_screen[:3]] == ["18.2", "9.1", "0.1"]
+    # another sort: the prepared file no longer matches the list, so it is dropped and made again
+    at.segmented_control(key="wb_sort").set_value("due_asc").run()
+    assert "wb_export_file" not in at.session_state
+    next(b for b in at.button if b.label == "导出 CSV").click().run()
+    with open(at.session_state["wb_export_file"]["path"], encoding="utf-8-sig", newline="") as fh:
+        assert [r["案件编号"] for r in csv.DictReader(fh)] == listed(at)
 
 
 def test_empty_database_shows_how_to_load_data(tmp_path, monkeypatch):

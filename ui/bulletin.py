@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from data_access.queries.supervision.ranking import MAX_RED_ORDERS, Bulletin, ScoreWeights
+from data_access.queries.supervision.ranking import MAX_RED_ORDERS, Bulletin, ScoreWeights, top_and_bottom
 from data_access.queries.case_export import region_path_names
 from ui import fmt
 from ui.i18n import translate
@@ -145,6 +145,16 @@ def _ts(d: datetime) -> str:
     return f"{d:%Y-%m-%d %H:%M}"
 
 
+def _red_frame(b: Bulletin, lang: str) -> pd.DataFrame:
+    """The red-card orders as the bulletin shows them: status translated, 未到期 where an order is not yet past
+    its deadline (it has no days past it)."""
+    red = b.red_orders.copy()
+    red["status"] = [translate(f"enum.status.{s}", lang) for s in red["status"]]
+    red["days_past_deadline"] = pd.Series([translate("bulletin.not_yet_due", lang) if _missing(v) else v
+                                           for v in red["days_past_deadline"]], index=red.index, dtype=object)
+    return red
+
+
 # --- Excel -------------------------------------------------------------------------------------------------
 
 def bulletin_workbook(b: Bulletin, lang: str) -> bytes:
@@ -162,8 +172,7 @@ def bulletin_workbook(b: Bulletin, lang: str) -> bytes:
                  "bulletin.item.method", translate("rank.method", lang), 5)
     book.table(translate("bulletin.sheet.ranking", lang), RANKING_DISPLAY, _source_frame(b.ranking, b.min_cases, lang))
     book.table(translate("bulletin.sheet.named", lang), NAMED_DISPLAY, b.named_for_backlog)
-    red = b.red_orders.copy()
-    red["status"] = [translate(f"enum.status.{s}", lang) for s in red["status"]]
+    red = _red_frame(b, lang)
     book.table(translate("bulletin.sheet.red", lang), RED_DISPLAY, red)
     return book.close()
 
@@ -173,6 +182,8 @@ def bulletin_workbook(b: Bulletin, lang: str) -> bytes:
 def _fmt(v, kind: str, lang: str) -> str:
     if _missing(v):
         return "—"
+    if isinstance(v, str):  # a word in a number column (未到期)
+        return v
     if kind == "pct":
         return fmt.pct(v)
     if kind == "num1":
@@ -232,14 +243,13 @@ def bulletin_html(b: Bulletin, lang: str) -> str:
         min_cases=max(b.min_cases, 1))
     sep = "、" if lang == "zh" else ", "
     paras = [summary]
-    if len(ranked):
-        n = min(3, len(ranked))
-        paras.append(translate("bulletin.top", lang, names=sep.join(ranked["name"].head(n))))
-        if len(ranked) > 3:
-            paras.append(translate("bulletin.bottom", lang, names=sep.join(ranked["name"].tail(n)[::-1])))
+    top, bottom = top_and_bottom(list(ranked.sort_values("rank", kind="stable")["name"]))
+    if top:
+        paras.append(translate("bulletin.top", lang, names=sep.join(top)))
+    if bottom:
+        paras.append(translate("bulletin.bottom", lang, names=sep.join(bottom)))
     named = b.named_for_backlog
-    red = b.red_orders.copy()
-    red["status"] = [translate(f"enum.status.{s}", lang) for s in red["status"]]
+    red = _red_frame(b, lang)
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">',

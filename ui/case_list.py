@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from data_access.core.metrics import overdue_days
 from data_access.queries import cases
 from data_access.queries.cases import DEFAULT_SORT, SORTS
 from ui import charts, data, export, fmt, tables
@@ -85,12 +86,12 @@ def case_list(f, now, cat_name: dict, total: int) -> None:
         page = data.get(cases.case_page, f, sort=sort, page=page_no, cursor=cursor, now=now, total=total,
                         primary=True)
     with top[1]:
-        export.export_buttons(f, page.total, now)
+        export.export_buttons(f, page.total, now, sort)
     older_open_note(f, now)
     if page.total == 0:
         st.info(t("wb.empty"))
         return
-    rows = page.rows.assign(overdue_days=[h / 24 if not pd.isna(h) and h > 0 else None
+    rows = page.rows.assign(overdue_days=[overdue_days(None if pd.isna(h) else h)  # as the export writes them
                                           for h in page.rows["overdue_hours"]])
     event = tables.show(rows, list_columns(cat_name, sort), on_select="rerun", selection_mode="single-row",
                         key=f"wb_list_{abs(hash((repr(f), sort, page.page)))}",

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from data_access.core.access import may_see_personal_data, may_write
-from data_access.core.metrics import RESOLUTION_LEVELS
+from data_access.core.metrics import RESOLUTION_LEVELS, overdue_days
 from data_access.queries import cases
 from data_access.queries.cases import GRADES
 from data_access.writes import orders
@@ -100,7 +100,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             tables.show(d.steps.assign(used=used), STEP_COLUMNS, width="stretch")
             st.caption(t("wb.case.steps.help"))
         st.markdown(f"**{t('wb.case.timeline')}**")
-        tables.show(d.events, EVENT_COLUMNS, width="stretch")
+        tables.show(_log(d.events), EVENT_COLUMNS, width="stretch")
         orders_on_case(d, user)
         refused = orders.issue_refusal(user, x["status"])
         if refused is None:
@@ -109,12 +109,21 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             st.caption(t("wb.order.closed_case" if refused == "case_closed" else "wb.order.no_role"))
 
 
+def _log(events: pd.DataFrame) -> pd.DataFrame:
+    """The case log with each supervise entry's grade in the session's language (红牌督办：… / Red card: …),
+    whoever wrote it (queries/cases.split_grade_note)."""
+    notes = [t("wb.ev.graded_note", grade=t(f"enum.grade.{g}"), note=n or "").rstrip("：: ") if isinstance(g, str)
+             else n for g, n in zip(events["grade"], events["note"])]
+    return events.assign(note=pd.Series(notes, index=events.index, dtype=object))
+
+
 def _badges(d) -> None:
     x = d.fields
     with st.container(horizontal=True):
         st.badge(t(f"enum.status.{x['status']}"), color=charts.STATUS_BADGE[x["status"]])
-        if x["overdue_hours"] is not None and x["overdue_hours"] > 0:
-            st.badge(t("wb.case.overdue_by", d=f"{x['overdue_hours'] / 24:.1f}"), color="red",
+        days = overdue_days(x["overdue_hours"])
+        if days is not None:
+            st.badge(t("wb.case.overdue_by", d=f"{days:.1f}"), color="red",
                      icon=":material/schedule:")
         if x["on_the_spot"]:
             st.badge(t("wb.case.on_the_spot"), color="violet")
@@ -189,24 +198,31 @@ def _resolve(sid: str) -> None:
 
 
 def order_form(case_no: str, now: datetime) -> None:
-    with st.form(f"order_{case_no}", clear_on_submit=True, border=True):
+    keys = [f"order_{part}_{case_no}" for part in ("grade", "day", "time", "note")]
+    # Not cleared on submit: a refused order keeps what was typed, to be corrected; a written one clears it below.
+    with st.form(f"order_{case_no}", clear_on_submit=False, border=True):
         st.markdown(f"**{t('wb.order.title')}**")
         c = st.columns([2, 2, 1])
         grade = c[0].segmented_control(t("wb.order.grade"), GRADES, default="normal", required=True,
                                        format_func=lambda g: t(f"enum.grade.{g}"), key=f"order_grade_{case_no}")
-        default = now + timedelta(days=2)
-        day = c[1].date_input(t("wb.order.deadline"), value=default.date(), min_value=now.date(),
-                              format="YYYY-MM-DD", key=f"order_day_{case_no}")
-        at = c[2].time_input(t("wb.order.time"), value=default.time().replace(second=0, microsecond=0),
-                             key=f"order_time_{case_no}", step=timedelta(minutes=30))
+        default = orders.default_deadline(now)
+        # Wide bounds, not "from today": a date outside them would be silently swapped for the default; the
+        # write refuses a past or far-off deadline with the app's own message (orders.WIDGET_FIRST_DAY).
+        day = c[1].date_input(t("wb.order.deadline"), value=default.date(), min_value=orders.WIDGET_FIRST_DAY,
+                              max_value=orders.WIDGET_LAST_DAY, format="YYYY-MM-DD", key=f"order_day_{case_no}")
+        at = c[2].time_input(t("wb.order.time"), value=default.time(), key=f"order_time_{case_no}",
+                             step=timedelta(minutes=30))
         note = st.text_area(t("wb.order.note"), max_chars=MAX_NOTE_LENGTH, key=f"order_note_{case_no}",
                             placeholder=t("wb.order.note.placeholder"))
         if st.form_submit_button(t("wb.order.submit"), icon=":material/gavel:", type="primary"):
+            deadline = None if day is None or at is None else datetime.combine(day, at)
             try:
                 sid = data.write(orders.issue_supervision, current_user(),
-                                 SupervisionOrder(case_no, grade or "normal", datetime.combine(day, at), note or ""))
+                                 SupervisionOrder(case_no, grade or "normal", deadline, note or ""))
             except WriteRefused as e:
                 st.error(t("wb.order.refused", reason=_refusal(e)), icon=":material/block:")
             else:
                 st.toast(t("wb.order.done", id=sid), icon=":material/check_circle:")
+                for k in keys:  # the next order starts from the defaults
+                    st.session_state.pop(k, None)
                 st.rerun()

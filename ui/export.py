@@ -45,8 +45,9 @@ def _drop_previous() -> None:
         Path(old["path"]).unlink(missing_ok=True)
 
 
-def _build(kind: str, f: CaseFilter, total: int, now: datetime) -> None:
-    """Write the export to a temporary file (zipped when a CSV is large) and remember it for the session."""
+def _build(kind: str, f: CaseFilter, total: int, now: datetime, sort: str) -> None:
+    """Write the export to a temporary file (zipped when a CSV is large), in the list's ``sort``, and remember it
+    for the session."""
     _drop_previous()
     headers, labels = _translations()
     bar = st.progress(0.0, t("ex.progress", done=0, total=f"{total:,}"))
@@ -61,7 +62,7 @@ def _build(kind: str, f: CaseFilter, total: int, now: datetime) -> None:
         writer = case_export.write_csv if kind == "csv" else case_export.write_xlsx
         extra = {} if kind == "csv" else {"sheet_name": t("ex.sheet")}
         rows = writer(data.engine(), f, path, user=current_user(), now=now, headers=headers, labels=labels,
-                      progress=progress, total=total, **extra)
+                      progress=progress, total=total, sort=sort, **extra)
         if kind == "csv" and rows > ZIP_ABOVE_ROWS:
             zpath = path + ".zip"
             with zipfile.ZipFile(zpath, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
@@ -73,14 +74,15 @@ def _build(kind: str, f: CaseFilter, total: int, now: datetime) -> None:
         bar.empty()
         raise
     bar.empty()
-    st.session_state.wb_export_file = {"path": path, "name": name, "rows": rows, "sig": repr(f),
+    st.session_state.wb_export_file = {"path": path, "name": name, "rows": rows, "sig": repr((f, sort)),
                                        "kind": name.rsplit(".", 1)[-1]}
 
 
-def export_buttons(f: CaseFilter, total: int, now: datetime) -> None:
-    """Two buttons; after one is pressed, the download of that file (until the filter changes)."""
+def export_buttons(f: CaseFilter, total: int, now: datetime, sort: str) -> None:
+    """Two buttons; after one is pressed, the download of that file, in the list's ``sort`` (until the filter or
+    the sort changes)."""
     ready = st.session_state.get("wb_export_file")
-    if ready and ready["sig"] != repr(f):
+    if ready and ready["sig"] != repr((f, sort)):
         _drop_previous()
         ready = None
     c = st.columns(2)
@@ -91,7 +93,7 @@ def export_buttons(f: CaseFilter, total: int, now: datetime) -> None:
                                help=t("ex.help", n=f"{total:,}") + (
                                    t("ex.xlsx.slow", min=max(1, round(total / 6000 / 60))) if slow else ""))
     if csv_clicked or xlsx_clicked:
-        _build("csv" if csv_clicked else "xlsx", f, total, now)
+        _build("csv" if csv_clicked else "xlsx", f, total, now, sort)
         ready = st.session_state.get("wb_export_file")
     if ready and Path(ready["path"]).exists():
         size = Path(ready["path"]).stat().st_size

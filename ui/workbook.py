@@ -44,7 +44,7 @@ class SafeWorkbook:
     def cell(self, ws, row: int, col: int, v, kind: str) -> None:
         if missing(v) or (kind == "text" and v == ""):
             ws.write_blank(row, col, None)
-        elif kind == "text":
+        elif kind == "text" or isinstance(v, str):  # a word in a number column (未到期) stays a word
             ws.write_string(row, col, str(v))
         elif kind in ("date", "ts"):
             d = v if isinstance(v, datetime) else datetime.combine(v, datetime.min.time()) \

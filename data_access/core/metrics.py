@@ -100,6 +100,8 @@ Measures (the constants and functions of this module in brackets):
   (``open_overdue_condition``, ``open_overdue_at_condition``, ``overdue_hours_expr``), used by
   queries/overview.py, queries/cases.py (the workbench's sort and column), queries/case_export.py,
   queries/supervision/backlog.py, process.py and ranking.py.
+- **overdue by, in days** [:func:`overdue_days`]: the workbench list's 超期（天） (ui/case_list.py), the case's
+  badge (ui/case_panel.py) and the export's column (queries/case_export.py).
 - **median hours to close** [``HOUR_BUCKET_EDGES``, ``BUCKET_COLUMNS``, :func:`hour_bucket_sql`,
   :func:`median_from_histogram`]: the histogram columns of the roll-ups (core/rollups.py; their number is
   schema.N_HOUR_BUCKETS), read by queries/overview.py; the same histogram and median in
@@ -263,6 +265,14 @@ def median_from_histogram(counts: Sequence[float]) -> float | None:
             return lo + (hi - lo) * (half - cum) / c
         cum += c
     return float(HOUR_BUCKET_EDGES[-1])
+
+
+def overdue_days(overdue_hours: float | None) -> float | None:
+    """**overdue by, in days** (超期天数) as the workbench's list and its export show it: the overdue-by hours ÷ 24
+    when positive; None when the case is not overdue (or the hours are unknown)."""
+    if overdue_hours is None or overdue_hours != overdue_hours or overdue_hours <= 0:  # None, NaN, not overdue
+        return None
+    return overdue_hours / 24
 
 
 def ratio(num: float, den: float) -> float | None:

@@ -1,9 +1,9 @@
 """The filtered case set as a download: CSV or Excel, streamed from the database.
 
-Rows are exactly the cases the workbench list shows for a :class:`CaseFilter`, in the list's default order
-(reported_at DESC, case_no DESC).  They are read in chunks with keyset pagination on (reported_at, case_no)
-— never OFFSET, never the whole set in memory — and written as they arrive, so a 1.07 M-case export needs
-about as much memory as a 10,000-case one.
+Rows are exactly the cases the workbench list shows for a :class:`CaseFilter`, in the order the list is
+sorted by (``sort``, one of cases.SORTS, by the list's own sort keys; ties by case_no as there).  They are
+read in chunks with keyset pagination on (sort key, case_no) — never OFFSET, never the whole set in memory —
+and written as they arrive, so a 1.07 M-case export needs about as much memory as a 10,000-case one.
 
 Columns: the list's (``cases.LIST_COLUMNS``) first, then the rest of the case (``EXPORT_COLUMNS``).  The
 caller owns the translations and passes them in (this package never imports ui/):
@@ -13,8 +13,8 @@ caller owns the translations and passes them in (this package never imports ui/)
   ``on_the_spot`` with the keys "true"/"false" (e.g. 是/否; missing: "true"/"false").  A code without a
   label is written as the code.
 
-Values: timestamps 'YYYY-MM-DD HH:MM:SS' in CSV and real Excel datetimes in the workbook; hours rounded to
-one decimal; reporter name and phone pass through :func:`access.personal`, so they are masked unless the
+Values: timestamps 'YYYY-MM-DD HH:MM:SS' in CSV and real Excel datetimes in the workbook; hours, and the
+overdue days as the list shows them (metrics.overdue_days: empty when not overdue), rounded to one decimal; reporter name and phone pass through :func:`access.personal`, so they are masked unless the
 user may see personal data.  Text cells of the CSV that a spreadsheet would run as a formula (starting with
 = + - @, tab or CR) get a leading apostrophe; the workbook stores every text as text, so it needs none.
 """
@@ -34,9 +34,14 @@ from sqlalchemy import Connection, Engine, Select
 
 from data_access.core import audit
 from data_access.core.access import User, personal
+from data_access.core.metrics import overdue_days
 from data_access.queries.cases import (
+    DEFAULT_SORT,
     LIST_COLUMNS,
+    SORTS,
+    _arms,
     _beyond,
+    _merged,
     _order_by,
     _row_select,
     add_place_names,
@@ -47,9 +52,9 @@ from data_access.core.counting import case_total
 from data_access.core.regions import RegionTree
 from data_access.core.schema import cases
 
-# Columns of the export, in order: the list's, then the rest of the case.
+# Columns of the export, in order: the list's as it shows them (overdue in days), then the rest of the case.
 EXPORT_COLUMNS: tuple[str, ...] = (
-    *LIST_COLUMNS,
+    *("overdue_days" if c == "overdue_hours" else c for c in LIST_COLUMNS),
     "county_name", "grid_code", "source", "description", "reporter_name", "reporter_phone",
     "accepted_at", "dispatched_at", "handled_at", "feedback_at", "closed_at", "department_code",
     "resolution_level", "on_the_spot", "satisfaction", "hours_to_close",
@@ -58,7 +63,7 @@ EXPORT_COLUMNS: tuple[str, ...] = (
 LABELLED_COLUMNS = ("category", "status", "source", "resolution_level", "supervision_grade")
 TIMESTAMP_COLUMNS = frozenset({"reported_at", "due_at", "accepted_at", "dispatched_at", "handled_at",
                                "feedback_at", "closed_at"})
-HOURS_COLUMNS = frozenset({"overdue_hours", "hours_to_close"})
+HOURS_COLUMNS = frozenset({"overdue_days", "hours_to_close"})  # numbers written with one decimal
 NAME_COLUMNS = ("grid_name", "village_name", "township_name", "county_name")
 BOOLEAN_LABELS = {"true": "true", "false": "false"}  # used when ``labels`` has no "on_the_spot"
 
@@ -94,13 +99,41 @@ def _within_user_scope(engine: Engine, f: CaseFilter, user: User | None) -> Case
     return f
 
 
-def _chunk_select(r: Resolved, now: datetime, after: tuple | None, limit: int) -> Select:
-    """The next ``limit`` matching cases after the keyset ``after`` = (reported_at, case_no), in list order."""
+def _chunk_select(r: Resolved, now: datetime, key, extra, desc: bool, after: tuple | None, limit: int) -> Select:
+    """The next ``limit`` matching cases after the keyset ``after`` = (sort key, case_no), in the list's order
+    by one sort key (cases._arms), the key as the last column ``sort_key``."""
     conds = case_conditions(r, now)
+    if extra is not None:
+        conds.append(extra)
     if after is not None:
-        conds.append(_beyond(cases.c.reported_at, True, after))
-    return (_row_select(now).add_columns(*_ROW_COLUMNS).where(*conds)
-            .order_by(*_order_by(cases.c.reported_at, True)).limit(limit))
+        conds.append(_beyond(key, desc, after))
+    return (_row_select(now).add_columns(*_ROW_COLUMNS, key.label("sort_key")).where(*conds)
+            .order_by(*_order_by(key, desc)).limit(limit))
+
+
+def _next_chunk(conn: Connection, r: Resolved, f: CaseFilter, sort: str, now: datetime, after: tuple | None,
+                limit: int) -> tuple[list, tuple | None]:
+    """The next chunk's rows (as the list orders them) and the keyset after it.  A sort of one key reads the rows
+    in one query; "most overdue first" merges its arms' keys as the list's pages do (cases._merged), then reads
+    those rows by case_no."""
+    arms, desc = _arms(sort, now, f)
+    if len(arms) == 1:
+        (key, extra), = arms
+        result = conn.execute(_chunk_select(r, now, key, extra, desc, after, limit))
+        keys = list(result.keys())
+        pick = itemgetter(*(keys.index(k) for k in _READ), keys.index("sort_key"))
+        rows = [pick(x) for x in result]
+        return [x[:-1] for x in rows], ((rows[-1][-1], rows[-1][0]) if rows else None)
+    keyed = _merged(conn, case_conditions(r, now), arms, desc, after, limit)
+    ids = [k[0] for k in keyed]
+    by_no: dict[str, tuple] = {}
+    for i in range(0, len(ids), _GRADE_BATCH):
+        result = conn.execute(_row_select(now).add_columns(*_ROW_COLUMNS)
+                              .where(cases.c.case_no.in_(ids[i:i + _GRADE_BATCH])))
+        keys = list(result.keys())
+        pick = itemgetter(*(keys.index(k) for k in _READ))
+        by_no.update((x[0], x) for x in (pick(y) for y in result))
+    return [by_no[c] for c in ids], ((keyed[-1][1], keyed[-1][0]) if keyed else None)
 
 
 def _open_grades(conn: Connection, case_nos: list[str]) -> dict[str, str]:
@@ -133,12 +166,15 @@ def _hours(v: float | None) -> float | None:
 
 
 def iter_chunks(engine: Engine, f: CaseFilter, *, user: User | None, now: datetime,
-                labels: Mapping[str, Mapping[str, str]], chunk_size: int = CHUNK_SIZE) -> Iterator[list[list[Any]]]:
-    """The export's rows in chunks of at most ``chunk_size``: lists of values in ``EXPORT_COLUMNS`` order.
+                labels: Mapping[str, Mapping[str, str]], chunk_size: int = CHUNK_SIZE,
+                sort: str = DEFAULT_SORT) -> Iterator[list[list[Any]]]:
+    """The export's rows in chunks of at most ``chunk_size``: lists of values in ``EXPORT_COLUMNS`` order, in the
+    list's order for ``sort`` (an unknown sort: the list's default, as the list does).
 
     Values are typed for the writers: datetime for timestamps, float (1 decimal) for hours, int for
     satisfaction, str (translated label, masked personal data) or None for the rest."""
     f = _within_user_scope(engine, f, user)
+    sort = sort if sort in SORTS else DEFAULT_SORT
     r = resolve(engine, f)
     places = _PlaceNames(r.tree)
     yes_no = {True: labels.get("on_the_spot", BOOLEAN_LABELS).get("true", "true"),
@@ -149,13 +185,10 @@ def iter_chunks(engine: Engine, f: CaseFilter, *, user: User | None, now: dateti
         if conn.dialect.name == "postgresql":  # one snapshot for every chunk
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         while True:
-            result = conn.execute(_chunk_select(r, now, after, chunk_size))
-            keys = list(result.keys())
-            pick = itemgetter(*(keys.index(k) for k in _READ))  # by name: independent of _row_select's order
-            rows: list[Any] = [pick(x) for x in result]
+            rows: list[Any]
+            rows, last = _next_chunk(conn, r, f, sort, now, after, chunk_size)  # last: where the next one starts
             if not rows:
                 return
-            last = (rows[-1][5], rows[-1][0])  # (reported_at, case_no): where the next chunk starts
             grades = _open_grades(conn, [x[0] for x in rows])
             names = places.lookup([x[3] for x in rows])
             # Each row is replaced by its output in place, so a chunk is held once, not twice.
@@ -166,7 +199,7 @@ def iter_chunks(engine: Engine, f: CaseFilter, *, user: User | None, now: dateti
                 grade = grades.get(case_no)
                 rows[i] = [
                     case_no, title, cat.get(category, category), grid, village, township, status.get(st, st),
-                    reported_at, due_at, _hours(overdue), dept_name,
+                    reported_at, due_at, _hours(overdue_days(overdue)), dept_name,
                     None if grade is None else grade_of.get(grade, grade),
                     county, grid_code, source.get(src, src), description,
                     personal(user, reporter_name, "name"), personal(user, reporter_phone, "phone"),
@@ -184,12 +217,12 @@ def iter_chunks(engine: Engine, f: CaseFilter, *, user: User | None, now: dateti
 
 def _rows_with_progress(engine: Engine, f: CaseFilter, *, user: User | None, now: datetime,
                         labels: Mapping[str, Mapping[str, str]], progress: Progress | None, total: int | None,
-                        chunk_size: int) -> Iterator[list[list[Any]]]:
+                        chunk_size: int, sort: str = DEFAULT_SORT) -> Iterator[list[list[Any]]]:
     """iter_chunks, reporting (fraction done, rows done) after each chunk; the last report is (1.0, rows)."""
     if progress is not None and total is None:
         total = case_total(engine, _within_user_scope(engine, f, user), now)
     done, last = 0, (0.0, 0)
-    for chunk in iter_chunks(engine, f, user=user, now=now, labels=labels, chunk_size=chunk_size):
+    for chunk in iter_chunks(engine, f, user=user, now=now, labels=labels, chunk_size=chunk_size, sort=sort):
         yield chunk
         done += len(chunk)
         if progress is not None:
@@ -235,7 +268,8 @@ def _csv_formatters() -> list[Callable[[Any], str]]:
 
 def write_csv(engine: Engine, f: CaseFilter, out: Output, *, user: User | None, now: datetime,
               headers: Mapping[str, str], labels: Mapping[str, Mapping[str, str]],
-              progress: Progress | None = None, total: int | None = None, chunk_size: int = CHUNK_SIZE) -> int:
+              progress: Progress | None = None, total: int | None = None, chunk_size: int = CHUNK_SIZE,
+              sort: str = DEFAULT_SORT) -> int:
     """Write the cases matching ``f`` as CSV to ``out`` (a binary stream or a path); returns rows written.
 
     UTF-8 with a byte-order mark (Excel then reads Chinese correctly), RFC 4180 quoting, CRLF line ends.
@@ -243,7 +277,7 @@ def write_csv(engine: Engine, f: CaseFilter, out: Output, *, user: User | None, 
     if isinstance(out, (str, PathLike)):
         with open(out, "wb") as fh:
             return write_csv(engine, f, fh, user=user, now=now, headers=headers, labels=labels,
-                             progress=progress, total=total, chunk_size=chunk_size)
+                             progress=progress, total=total, chunk_size=chunk_size, sort=sort)
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=False)
     try:
         w = csv.writer(text)
@@ -251,13 +285,13 @@ def write_csv(engine: Engine, f: CaseFilter, out: Output, *, user: User | None, 
         fmts = _csv_formatters()
         n = 0
         for chunk in _rows_with_progress(engine, f, user=user, now=now, labels=labels, progress=progress,
-                                         total=total, chunk_size=chunk_size):
+                                         total=total, chunk_size=chunk_size, sort=sort):
             w.writerows([fmt(v) for fmt, v in zip(fmts, row)] for row in chunk)
             n += len(chunk)
         text.flush()
     finally:
         text.detach()  # leave the caller's stream open
-    _audit_export(engine, f, user, "csv", n)
+    _audit_export(engine, f, user, "csv", n, sort)
     return n
 
 
@@ -285,7 +319,7 @@ def _sheet_title(name: str, n: int) -> str:
 def write_xlsx(engine: Engine, f: CaseFilter, out: Output, *, user: User | None, now: datetime,
                headers: Mapping[str, str], labels: Mapping[str, Mapping[str, str]],
                progress: Progress | None = None, total: int | None = None, chunk_size: int = CHUNK_SIZE,
-               sheet_name: str = "Cases") -> int:
+               sheet_name: str = "Cases", sort: str = DEFAULT_SORT) -> int:
     """Write the cases matching ``f`` as an Excel workbook to ``out`` (binary stream or path); returns rows.
 
     XlsxWriter in constant_memory mode (each row goes to disk once the next starts).  Every sheet has the
@@ -324,7 +358,7 @@ def write_xlsx(engine: Engine, f: CaseFilter, out: Output, *, user: User | None,
     row = 0  # data rows on the current sheet
     n = 0
     for chunk in _rows_with_progress(engine, f, user=user, now=now, labels=labels, progress=progress,
-                                     total=total, chunk_size=chunk_size):
+                                     total=total, chunk_size=chunk_size, sort=sort):
         for values in chunk:
             if row == per_sheet:
                 close_sheet(ws, row)
@@ -346,14 +380,15 @@ def write_xlsx(engine: Engine, f: CaseFilter, out: Output, *, user: User | None,
         n += len(chunk)
     close_sheet(ws, row)
     wb.close()  # on an error the workbook is never closed: no half-written file that looks complete
-    _audit_export(engine, f, user, "xlsx", n)
+    _audit_export(engine, f, user, "xlsx", n, sort)
     return n
 
 
-def _audit_export(engine: Engine, f: CaseFilter, user: User | None, fmt: str, n: int) -> None:
-    """Every finished export is in the audit log: who, which filter, how many rows."""
+def _audit_export(engine: Engine, f: CaseFilter, user: User | None, fmt: str, n: int, sort: str) -> None:
+    """Every finished export is in the audit log: who, which filter and order, how many rows."""
     audit.record(engine, "export", user=user, username=None if user else "system", rows=n,
-                 target=export_file_name(f, fmt), detail={"format": fmt, "filter": audit.filter_detail(f)})
+                 target=export_file_name(f, fmt),
+                 detail={"format": fmt, "filter": audit.filter_detail(f), "sort": sort if sort in SORTS else DEFAULT_SORT})
 
 
 # --- file name ------------------------------------------------------------------------------------------

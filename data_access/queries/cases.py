@@ -6,6 +6,7 @@ masked unless the user may see it (access.py).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -54,6 +55,34 @@ PAGE_SIZE = 50
 SORTS = ("reported_desc", "reported_asc", "due_asc", "overdue_desc")
 DEFAULT_SORT = "reported_desc"
 GRADES = ("normal", "yellow", "red")
+# How the source heads the note of a supervise entry in the case log (红牌督办：限期办结…); the app writes its
+# own entries the same way (writes/orders.py).  An earlier version of the app wrote "[red] …": both are read.
+GRADE_NOTE_PREFIX = {"normal": "普通督办", "yellow": "黄牌督办", "red": "红牌督办"}
+_PREFIX_GRADE = {v: k for k, v in GRADE_NOTE_PREFIX.items()}
+_CODE_HEAD = re.compile(r"^\[(normal|yellow|red)\]\s*")
+_PREFIX_HEAD = re.compile(r"^(普通督办|黄牌督办|红牌督办)\s*[：:]\s*")
+
+
+def split_grade_note(note: str | None) -> tuple[str | None, str | None]:
+    """The grade a supervise entry's note names and the rest of it: "红牌督办：限期办结" and "[red] 限期办结" both give
+    ("red", "限期办结"); a note naming no grade gives (None, note).  The case panel shows the grade in the session's
+    language."""
+    if not note:
+        return None, note
+    grade = None
+    m = _CODE_HEAD.match(note)
+    if m:
+        grade, note = m.group(1), note[m.end():]
+    m = _PREFIX_HEAD.match(note)
+    if m and (grade is None or _PREFIX_GRADE[m.group(1)] == grade):  # "[red] 红牌督办：…" (the live feed's notes)
+        grade, note = _PREFIX_GRADE[m.group(1)], note[m.end():]
+    return grade, note
+
+
+def grade_note(grade: str, note: str) -> str:
+    """The note of the supervise entry an order of ``grade`` writes: headed as the source heads its own."""
+    named, rest = split_grade_note(note)
+    return f"{GRADE_NOTE_PREFIX[grade]}：{rest if named == grade else note}"
 _GRADE_RANK = sql_case(
     (supervisions.c.grade == "red", 3), (supervisions.c.grade == "yellow", 2), else_=1)
 
@@ -323,7 +352,8 @@ class CaseDetail:
     category_hours: float  # its category's calendar limit (time_limit_hours), which a platform may have extended
     working_days: int | None  # the category's working-day rule, if it has one (time_limits.py)
     steps: pd.DataFrame  # step, entered_at, hours, limit_hours, over (one row per step of STEPS)
-    events: pd.DataFrame  # seq, at, action, actor, org_code, org_name, note, hours_since_previous; in time order
+    events: pd.DataFrame  # seq, at, action, actor, org_code, org_name, note, grade, hours_since_previous; in time
+    #                      order; a supervise entry's grade apart from its note (split_grade_note), else None
     #                      (at, then seq): the source's events and the app's entries (seq ≥ APP_SEQ_BASE) interleaved
     supervisions: pd.DataFrame  # supervision_id, grade, issued_by, issued_by_name, issued_at, deadline,
     #                              resolved_at, note, past_deadline, state (order_state)
@@ -411,6 +441,9 @@ def case_detail(engine: Engine, case_no: str, user: User | None, *, scope_code: 
         return node.name if node else dept_names.get(code, code)
 
     events["org_name"] = [org_name(c) for c in events["org_code"]]
+    graded = [split_grade_note(n) if a == "supervise" else (None, n) for a, n in zip(events["action"], events["note"])]
+    events["grade"] = pd.Series([g for g, _ in graded], index=events.index, dtype=object)
+    events["note"] = pd.Series([n for _, n in graded], index=events.index, dtype=object)
     events["hours_since_previous"] = (events["at"].diff().dt.total_seconds() / 3600) if len(events) else []
     orders["past_deadline"] = [res is None and dl < now for res, dl in zip(orders["resolved_at"], orders["deadline"])]
     orders["state"] = [order_state(res, past) for res, past in zip(orders["resolved_at"], orders["past_deadline"])]

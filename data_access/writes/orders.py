@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,10 +24,25 @@ from data_access.core.clock import now_local, wall_now
 from data_access.core.contract import APP_SEQ_BASE, own_app_run
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
-from data_access.queries.cases import GRADES
+from data_access.core.time_limits import add_working_days
+from data_access.queries.cases import GRADES, grade_note
 from data_access.writes.workflow import WriteRefused
 
 MAX_NOTE_LENGTH = 500
+MAX_DEADLINE_DAYS = 365  # a deadline further out is a mistyped year, not an order that urges anyone
+DEFAULT_DEADLINE_WORKING_DAYS = 2
+DEFAULT_DEADLINE_TIME = time(18, 0)  # the end of an office day
+# The form's date widget gets these wide bounds, not "today or later": Streamlit silently puts a date outside a
+# widget's bounds back to the default, so the order would be saved with a deadline nobody chose (issue 20).
+# Inside them every typed date reaches issue_supervision, which refuses a past or far-off one with its message.
+WIDGET_FIRST_DAY, WIDGET_LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def default_deadline(now: datetime) -> datetime:
+    """The deadline the order form offers: 18:00 of the second working day after today (holidays and 调休 as
+    in core/time_limits), a time an office works to, rather than now + 48 h at whatever minute the form was
+    opened."""
+    return datetime.combine(add_working_days(now.date(), DEFAULT_DEADLINE_WORKING_DAYS), DEFAULT_DEADLINE_TIME)
 
 
 @dataclass(frozen=True)
@@ -36,7 +51,7 @@ class SupervisionOrder:
 
     case_no: str
     grade: str  # one of GRADES
-    deadline: datetime
+    deadline: datetime | None  # None: not filled in (refused)
     note: str
 
 
@@ -89,10 +104,15 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
     user = _check_writer(user)
     if order.grade not in GRADES:
         raise WriteRefused(f"grade: must be one of {', '.join(GRADES)}", "grade")
+    if not isinstance(order.deadline, datetime):  # the form's date or time left empty
+        raise WriteRefused("deadline: required", "deadline_required")
     deadline = order.deadline.replace(microsecond=0, tzinfo=None)
     if deadline <= now:
         raise WriteRefused(f"deadline: {deadline:%Y-%m-%d %H:%M} is not in the future", "deadline_past",
                            deadline=f"{deadline:%Y-%m-%d %H:%M}")
+    if deadline > now + timedelta(days=MAX_DEADLINE_DAYS):
+        raise WriteRefused(f"deadline: {deadline:%Y-%m-%d %H:%M} is more than {MAX_DEADLINE_DAYS} days ahead",
+                           "deadline_too_far", deadline=f"{deadline:%Y-%m-%d %H:%M}", days=MAX_DEADLINE_DAYS)
     note = clean_text(order.note).strip()
     if not note:
         raise WriteRefused("note: required", "note_required")
@@ -111,7 +131,7 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
                 supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
                 deadline=deadline, note=note, issued_by_name=user.name, origin="app",
                 produced_at=wall_now(), changed_at=wall_now()))
-            _log(conn, order.case_no, now, "supervise", user, issuer, f"[{order.grade}] {note}")
+            _log(conn, order.case_no, now, "supervise", user, issuer, grade_note(order.grade, note))
             audit.record(conn, "write", user=user, target=order.case_no,
                          detail={"action": "issue_supervision", "supervision_id": sid, "grade": order.grade,
                                  "deadline": deadline})

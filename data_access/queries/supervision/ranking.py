@@ -517,6 +517,17 @@ def named_for_backlog(ranking: pd.DataFrame, top_n: int = DEFAULT_NAMED_TOP_N) -
     return df[NAMED_COLUMNS].reset_index(drop=True)
 
 
+def top_and_bottom(ranked_names: list[str], most: int = 3) -> tuple[list[str], list[str]]:
+    """The units a bulletin names as leading (综合得分前列) and trailing (靠后), from names in rank order: at most
+    ``most`` each and never the same unit in both — k = min(most, n // 2) from each end (the last first); a single
+    ranked unit only leads."""
+    names = list(ranked_names)
+    if len(names) == 1:
+        return names, []
+    k = min(most, len(names) // 2)
+    return names[:k], names[::-1][:k]
+
+
 def red_orders_open_at(engine: Engine, r: Resolved, level: str, at: datetime) -> pd.DataFrame:
     """Red-card orders on cases in ``r``'s area, issued by ``at`` and not resolved by then."""
     s = supervisions.c
@@ -532,8 +543,9 @@ def red_orders_open_at(engine: Engine, r: Resolved, level: str, at: datetime) ->
         df = pd.DataFrame(conn.execute(stmt).all(), columns=["supervision_id", "case_no", "title", "status",
                                                              "unit_code", "issued_at", "deadline"])
     df["unit_name"] = [r.tree.nodes[c].name if c in r.tree.nodes else (c or "") for c in df["unit_code"]]
-    df["days_past_deadline"] = pd.Series([(at - d).total_seconds() / 86400 for d in df["deadline"]],
-                                         dtype="float64", index=df.index)
+    # only an order past its deadline at ``at`` has days past it; one not yet due has none (NaN), not a negative
+    df["days_past_deadline"] = pd.Series([(at - d).total_seconds() / 86400 if d < at else float("nan")
+                                          for d in df["deadline"]], dtype="float64", index=df.index)
     return df[RED_ORDER_COLUMNS]
 
 
