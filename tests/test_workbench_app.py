@@ -286,6 +286,27 @@ def test_the_case_log_shows_an_orders_grade_in_the_sessions_language(url, lang, 
     assert not any("[red]" in str(n) or "[normal]" in str(n) for n in log["note"])
 
 
+@pytest.mark.parametrize("lang, expected", [("zh", "督办已办结：DB1"), ("en", "Supervision order resolved: DB1")])
+def test_the_case_log_shows_a_resolved_order_in_the_sessions_language(url, lang, expected):
+    """The entry the app writes when an order is resolved ("督办已办结 / supervision resolved: DB1", both languages
+    at once) reads in the session's language."""
+    from data_access.core.contract import APP_SEQ_BASE
+    from data_access.core.db import make_engine
+    from data_access.core.schema import case_events
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(case_events.insert().values(case_no="c06", seq=APP_SEQ_BASE, at=datetime(2026, 3, 3),
+                                                 action="note", actor="王五", note="督办已办结 / supervision resolved: DB1"))
+    engine.dispose()
+    at = workbench({"case": "c06"}, role="staff")
+    if lang == "en":
+        at.session_state["lang"] = "en"
+        at.run()
+    log = next(df.value for df in at.dataframe if "hours_since_previous" in df.value.columns)
+    assert list(log.loc[log["seq"] == APP_SEQ_BASE, "note"]) == [expected]
+
+
 def test_viewer_sees_masked_reporter_and_no_order_form(url, monkeypatch):
     at = workbench({"case": "c01"}, role="viewer")
     facts = at.dataframe[1].value  # the case's fields

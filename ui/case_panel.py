@@ -11,7 +11,7 @@ import streamlit as st
 from data_access.core.access import may_see_personal_data, may_write
 from data_access.core.metrics import RESOLUTION_LEVELS, overdue_days
 from data_access.queries import cases
-from data_access.queries.cases import GRADES
+from data_access.queries.cases import GRADES, resolved_order_id
 from data_access.writes import orders
 from data_access.writes.orders import MAX_NOTE_LENGTH, SupervisionOrder
 from data_access.writes.workflow import WriteRefused
@@ -112,8 +112,13 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
 def _log(events: pd.DataFrame) -> pd.DataFrame:
     """The case log with each supervise entry's grade in the session's language (红牌督办：… / Red card: …),
     whoever wrote it (queries/cases.split_grade_note)."""
-    notes = [t("wb.ev.graded_note", grade=t(f"enum.grade.{g}"), note=n or "").rstrip("：: ") if isinstance(g, str)
-             else n for g, n in zip(events["grade"], events["note"])]
+    def shown(grade, note):
+        if isinstance(grade, str):
+            return t("wb.ev.graded_note", grade=t(f"enum.grade.{grade}"), note=note or "").rstrip("：: ")
+        order = resolved_order_id(note)
+        return t("wb.ev.order_resolved", id=order) if order else note
+
+    notes = [shown(g, n) for g, n in zip(events["grade"], events["note"])]
     return events.assign(note=pd.Series(notes, index=events.index, dtype=object))
 
 

@@ -79,6 +79,18 @@ def split_grade_note(note: str | None) -> tuple[str | None, str | None]:
     return grade, note
 
 
+# The note of the log entry written when an order is resolved in the app (writes/orders.py); the case panel
+# shows it in the session's language (resolved_order_id).
+RESOLVED_NOTE = "督办已办结 / supervision resolved: {}"
+_RESOLVED = re.compile(r"^督办已办结 / supervision resolved: (\S+)$")
+
+
+def resolved_order_id(note: str | None) -> str | None:
+    """The order a "resolved" log entry names, else None."""
+    m = _RESOLVED.match(note) if isinstance(note, str) else None
+    return m.group(1) if m else None
+
+
 def grade_note(grade: str, note: str) -> str:
     """The note of the supervise entry an order of ``grade`` writes: headed as the source heads its own."""
     named, rest = split_grade_note(note)

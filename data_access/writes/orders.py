@@ -25,7 +25,7 @@ from data_access.core.contract import APP_SEQ_BASE, own_app_run
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
 from data_access.core.time_limits import add_working_days
-from data_access.queries.cases import GRADES, grade_note
+from data_access.queries.cases import GRADES, RESOLVED_NOTE, grade_note
 from data_access.writes.workflow import WriteRefused
 
 MAX_NOTE_LENGTH = 500
@@ -164,7 +164,7 @@ def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, 
                 raise WriteRefused(f"supervision_id: {supervision_id} was already resolved", "order_resolved",
                                     id=supervision_id)
             _log(conn, row["case_no"], now, "note", user, user.scope_code or row["issued_by"],
-                 f"督办已办结 / supervision resolved: {supervision_id}")
+                 RESOLVED_NOTE.format(supervision_id))
             audit.record(conn, "write", user=user, target=row["case_no"],
                          detail={"action": "resolve_supervision", "supervision_id": supervision_id})
             meta.touch(conn)
