@@ -244,9 +244,19 @@ def sync_section(results: Path, facts: dict) -> list[str]:
         for s, label, r in eq:
             out.append(f"| {s} | {label} | {r['batches']} | {r['rows_applied']:,} | {r['sync_total_s']:.0f} "
                        f"({r['sync_median_s']:.2f}, {r['sync_max_s']:.2f}) | {r['full_load_s']:.0f} | "
-                       + ("yes" if r["equal"] else "**no**: " + ", ".join(r["differences"])) + " |")
+                       + _equal_cell(r) + " |")
         out.append("")
     return out if rows or readers or eq else []
+
+
+def _equal_cell(r: dict) -> str:
+    if r["equal"]:
+        return "yes, exactly"
+    if r.get("equal_rounded"):
+        n = sum(d["only_synced"] for d in r["differences"].values())
+        return (f"yes to 9 significant digits; {n:,} rows of {', '.join(r['differences'])} differ in the last bits "
+                "of a float sum (another summing order)")
+    return "**no**: " + ", ".join(r.get("differences_rounded") or r["differences"])
 
 
 def _sec(x) -> str:
