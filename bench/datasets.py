@@ -35,8 +35,8 @@ def sqlite_url(scale: str) -> str:
     return f"sqlite:///{BENCH / (scale + '.db')}"
 
 
-def pg_url(scale: str, server_url: str) -> str:
-    return make_url(server_url).set(database=f"gov_bench_{scale}").render_as_string(hide_password=False)
+def pg_url(scale: str, server_url: str, prefix: str = "gov_bench_") -> str:
+    return make_url(server_url).set(database=f"{prefix}{scale}").render_as_string(hide_password=False)
 
 
 def _stamp_ok(path: Path, scale: str) -> bool:
@@ -85,10 +85,11 @@ def ensure_sqlite(scale: str) -> str:
     return url
 
 
-def ensure_pg(scale: str, server_url: str) -> str:
+def ensure_pg(scale: str, server_url: str, prefix: str = "gov_bench_") -> str:
+    """The dataset of ``scale`` in the database ``<prefix><scale>`` of the server ``server_url``."""
     from sqlalchemy import create_engine, text
 
-    url = pg_url(scale, server_url)
+    url = pg_url(scale, server_url, prefix)
     name = make_url(url).database
     admin = create_engine(make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -192,6 +192,77 @@ def scaleout_section(results: Path) -> list[str]:
             f"- Process B stopped: every new tab served by A: {r['failover_ok']}.", f"- All checks: {r['ok']}.", ""]
 
 
+def sync_section(results: Path, facts: dict) -> list[str]:
+    """Incremental sync (bench/sync.py): batch latency, readers beside a sync, batches against a full load."""
+    out = ["## Incremental sync (`python -m data_access sync`)", "",
+           "On a copy of the dataset; each batch made from the database as it stands, applied with sync_batch in "
+           "the benchmark's process (median); wall time, and CPU time (the process and, on PostgreSQL, the server "
+           "process of its connection; on a shared machine the wall time also holds the waits for a core and the "
+           "disk).  Targets: 1 case ≤ 0.3 s, 10,000 cases (~40,000 events) ≤ 10 s at 1.07 M cases; at 5 M within "
+           "1.5× of those.", "",
+           "| scale | database | 1 case: wall s (runs) | CPU s | 10,000 cases: wall s (runs) | CPU s | events | "
+           "roll-up slices | 1 case by the command, wall s |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = 0
+    for s in SCALES:
+        for b, label in BACKENDS:
+            r = (_load(results, "sync", s, b) or {}).get("latency")
+            if not r:
+                continue
+            rows += 1
+            one, big = r["one_case"], r["10k_cases"]
+            ev = statistics.median(x["events"] for x in big["batches"])
+            sl = statistics.median(x["slices"] for x in big["batches"])
+            out.append(f"| {s} ({r['cases_before']:,} cases) | {label} | {one['median_s']:.2f} "
+                       f"({', '.join(f'{x:.2f}' for x in one['seconds'])}) | {_sec(one.get('cpu_median_s'))} | "
+                       f"{big['median_s']:.1f} ({', '.join(f'{x:.1f}' for x in big['seconds'])}) | "
+                       f"{_sec(big.get('cpu_median_s'))} | {ev:,.0f} | {sl:,.0f} | {r.get('cli_one_case_s', 0):.1f} |")
+    if rows:
+        out.append("")
+    readers = [(label, (_load(results, "sync", "full", b) or {}).get("readers")) for b, label in BACKENDS]
+    readers = [(label, r) for label, r in readers if r]
+    if readers:
+        out += ["20 reading sessions (3–8 s between clicks) on one server, alone and beside a batch synced every "
+                "10 s.  Target: no reader error, p95 within 1.5× of the run alone.", "",
+                "| database | seconds | batch | syncs (median s) | changes alone / beside | p95 alone s | "
+                "p95 beside s | ratio | reader errors | sync errors |",
+                "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for label, r in readers:
+            a, w = r["alone"], r["beside_sync"]
+            out.append(f"| {label} | {r['seconds']:.0f} | {r['batch']['new']} new + {r['batch']['changed']} changed "
+                       f"| {r['syncs']} ({_sec(r['sync_median_s'])}) | {a['changes']} / {w['changes']} | "
+                       f"{_sec(a['change_p95_s'])} | {_sec(w['change_p95_s'])} | "
+                       f"{r['p95_ratio']:.2f}× | {a['errors']} / {w['errors']} | {len(r['sync_errors'])} |")
+        out.append("")
+    eq = [(s, label, (_load(results, "sync", s, b) or {}).get("equality")) for s in SCALES for b, label in BACKENDS]
+    eq = [x for x in eq if x[2]]
+    if eq:
+        out += ["A sample split into batches in time order, synced one after another into an empty database, "
+                "against a full load of the end state: every dataset table and roll-up table row by row.", "",
+                "| scale | database | batches | rows applied | sync total s (median, max per batch) | full load s | "
+                "equal |", "|---|---|---:|---:|---:|---:|---|"]
+        for s, label, r in eq:
+            out.append(f"| {s} | {label} | {r['batches']} | {r['rows_applied']:,} | {r['sync_total_s']:.0f} "
+                       f"({r['sync_median_s']:.2f}, {r['sync_max_s']:.2f}) | {r['full_load_s']:.0f} | "
+                       + _equal_cell(r) + " |")
+        out.append("")
+    return out if rows or readers or eq else []
+
+
+def _equal_cell(r: dict) -> str:
+    if r["equal"]:
+        return "yes, exactly"
+    if r.get("equal_rounded"):
+        n = sum(d["only_synced"] for d in r["differences"].values())
+        return (f"yes to 9 significant digits; {n:,} rows of {', '.join(r['differences'])} differ in the last bits "
+                "of a float sum (another summing order)")
+    return "**no**: " + ", ".join(r.get("differences_rounded") or r["differences"])
+
+
+def _sec(x) -> str:
+    return "—" if x is None else f"{x:.2f}"
+
+
 def write(results: Path) -> None:
     facts_p = results / "facts.json"
     facts = json.loads(facts_p.read_text()) if facts_p.exists() else {}
@@ -206,4 +277,5 @@ def write(results: Path) -> None:
     lines += rss_section(results)
     lines += export_section(results)
     lines += scaleout_section(results)
+    lines += sync_section(results, facts)
     (results / "REPORT.md").write_text("\n".join(lines) + "\n")

@@ -2,7 +2,7 @@
 PostgreSQL, and writes bench/results/REPORT.md (the README's performance tables come from it).
 
     python -m bench [--scales 100k,full,5m] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                    [--parts pages,export,rss,concurrency,alternatives,scaleout] [--runs 3]
+                    [--parts pages,export,rss,concurrency,alternatives,scaleout,sync] [--runs 3]
     python -m bench --report        # only rewrite REPORT.md from the results already measured
 
 (``python -m bench suite …`` is the same.)
@@ -17,6 +17,9 @@ Parts (each in a fresh Python process, so its memory and caches are its own; res
   alternatives  the same questions the usual ways: a pandas page and Datasette (bench/alternatives.py) —
                 SQLite, 100k and full (pandas would need about 20 GB at 5m)
   scaleout      two app processes behind nginx on one PostgreSQL (bench/scaleout.py) — full, PostgreSQL
+  sync          incremental sync (bench/sync.py): on a copy of the dataset, a batch of 1 case and one of 10,000
+                cases — full and 5m; 20 reading sessions beside a sync every 10 s — full; 300 batches of the
+                100k sample against a full load of it, table by table — 100k; both databases
 
 The PostgreSQL server URL's database name is replaced by gov_bench_<scale> (bench/datasets.py).
 """
@@ -35,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 
-ALL_PARTS = ("pages", "export", "rss", "concurrency", "alternatives", "scaleout")
+ALL_PARTS = ("pages", "export", "rss", "concurrency", "alternatives", "scaleout", "sync")
 # Which (scale, backend) each part runs on.
 WHERE = {
     "pages": lambda scale, backend: True,
@@ -44,6 +47,7 @@ WHERE = {
     "concurrency": lambda scale, backend: scale == "full",
     "alternatives": lambda scale, backend: backend == "sqlite" and scale != "5m",  # pandas needs ~20 GB at 5 M
     "scaleout": lambda scale, backend: scale == "full" and backend == "pg",
+    "sync": lambda scale, backend: True,
 }
 
 
@@ -77,6 +81,10 @@ def measure_part(part: str, url: str, runs: int) -> object:
         from bench import scaleout
 
         return scaleout.run(url, sessions=20, seconds=60, think=(0.5, 1.5))
+    if part == "sync":
+        from bench import sync
+
+        return sync.suite_part(url, runs)
     raise SystemExit(f"unknown part {part!r}; expected one of {', '.join(ALL_PARTS)}")
 
 

@@ -455,6 +455,30 @@ def _rollups_equal_a_rebuild(engine):
         trans.rollback()
 
 
+def test_a_re_report_flags_the_case_it_re_reports_in_another_month(after_b1, tmp_path):
+    """c03 (G2, category B, closed 21 Jan 14:00) gets its reporter's phone; then c20, a hotline report of 5 Feb by
+    the same phone on the same grid and category (within 30 days of the close), re-reports it: c03 becomes
+    re-reported, and January's roll-up row of c03 (a slice the second batch has no case of) counts it."""
+    sync_batch(write_batch(tmp_path / "ph", "ph", "2026-03-11T00:00:00+08:00",
+                           {"cases.csv": _case("c03", reporter_phone="13800000001")}), after_b1)
+    h, _ = _fixture("cases.csv")
+    c20 = _set(h, _rows("cases.csv", {"c03"})[1][0], case_no="c20", source="hotline", reporter_phone="13800000001",
+               status="reported", reported_at="2026-02-05T09:00:00", accepted_at="", dispatched_at="", handled_at="",
+               feedback_at="", closed_at="", due_at="2026-02-07T09:00:00", resolution_level="", satisfaction="")
+    r = sync_batch(write_batch(tmp_path / "rr", "rr", "2026-03-12T00:00:00+08:00", {
+        "cases.csv": (h, [c20]), "case_events.csv": _event("c20", "1", "2026-02-05T09:00:00", "report", "", "G2", "")}),
+        after_b1)
+    assert r.slices == 2   # February's slice of c20, and January's of c03 whose flag changed
+    with after_b1.connect() as conn:
+        flags = dict(conn.execute(select(schema.cases.c.case_no, schema.cases.c.rereported)
+                                  .where(schema.cases.c.case_no.in_(["c03", "c20"]))).all())
+        cs = schema.case_summary.c
+        jan = conn.execute(select(cs.n, cs.n_rereported).where(cs.month == "2026-01", cs.category == "B")).all()
+    assert flags == {"c03": True, "c20": False}
+    assert jan == [(1, 1)]
+    _rollups_equal_a_rebuild(after_b1)
+
+
 def test_a_reopen_with_its_event_is_applied(after_b1, tmp_path):
     reopen = write_batch(tmp_path / "re", "re", "2026-03-12T00:00:00", {
         "cases.csv": _case("c02", status="handling", feedback_at="", closed_at="", resolution_level="",
@@ -558,3 +582,29 @@ def test_load_replace_keeps_the_orders_issued_in_the_app(loaded_engine, tmp_path
     assert problem.startswith("cases.csv case_no: case 'c07' is not in this dataset, but the supervision order 'DB")
     assert "the load is refused so that the order is not dropped" in problem
     assert contents(loaded_engine) == before and app_rows() == kept
+
+
+def test_a_run_of_batches_into_an_empty_database_ends_where_a_full_load_is(db_kind, tmp_path):
+    """The fixture split into batches by time (bench/sync.py, the benchmark's 100,000-case run in small): the
+    reference data, then each case as it stood at the end of every window it changed in, its events and its order
+    as they happened; synced one after another into an empty database, every table equals a full load's."""
+    from bench.sync import split_into_batches
+
+    # 399 windows of about 4.7 hours over 31 Dec 23:00 … 19 Mar 12:00: a case's steps an hour or a day apart fall
+    # in different windows, so most cases arrive in an early state and are replaced as they move on
+    folders = split_into_batches(METRICS, tmp_path / "split", 400, datetime(2026, 3, 21, 0, 0))
+    eng = fresh_engine(db_kind, tmp_path)
+    results = [sync_batch(f, eng) for f in folders]
+    assert len(folders) == 33   # the windows with something in them, and the reference data
+    assert sum(r.counts["cases"].inserted for r in results if "cases" in r.counts) == 10
+    # cases sent again as they moved on (accepted, dispatched … closed), each a replace of the stored row
+    assert sum(r.counts["cases"].updated for r in results if "cases" in r.counts) == 11
+    assert sum(r.counts["case_events"].inserted for r in results if "case_events" in r.counts) == 41
+    synced = contents(eng)
+    eng.dispose()
+    full = fresh_engine(db_kind, tmp_path / "full") if db_kind == "sqlite" else fresh_engine(db_kind, tmp_path)
+    load_dataset(METRICS, full)
+    expected = contents(full)
+    full.dispose()
+    for name in expected:
+        assert synced[name] == expected[name], name
