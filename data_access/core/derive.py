@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import (
     Connection,
     and_,
+    bindparam,
     exists,
     func,
     select,
@@ -35,25 +36,43 @@ from data_access.core.schema import case_events, cases
 
 
 def derive_event_counts(conn: Connection, case_nos: Sequence[str] | None = None) -> None:
-    """Set ``n_returns``, ``n_reassigns`` and ``n_reopens`` from ``case_events`` (all cases, or ``case_nos``)."""
-    if case_nos is not None:
-        case_nos = list(case_nos)
-        if not case_nos:
-            return
-        conn.execute(update(cases).where(cases.c.case_no.in_(case_nos))
-                     .values(dict.fromkeys(EVENT_COUNT_COLUMNS.values(), 0)))
+    """Set ``n_returns``, ``n_reassigns`` and ``n_reopens`` from ``case_events`` (all cases, or ``case_nos``).
+
+    For given cases (a batch, a write) the counts are read and compared, and only the cases whose counts
+    change are written: returns and reopens are rare, and writing all 10,000 cases of a batch twice (zero, then
+    count) cost 4.5 s on PostgreSQL at 1.07 M cases, each update touching every index of ``cases``."""
     e = case_events.c
+    if case_nos is not None:
+        _recount(conn, list(case_nos))
+        return
     counts = (
         select(e.case_no, *[func.sum(sql_case((e.action == action, 1), else_=0)).label(col)
                             for action, col in EVENT_COUNT_COLUMNS.items()])
         .where(e.action.in_(list(EVENT_COUNT_COLUMNS)))
         .group_by(e.case_no)
     )
-    if case_nos is not None:
-        counts = counts.where(e.case_no.in_(case_nos))
     sub = counts.subquery("ev")
     conn.execute(update(cases).where(cases.c.case_no == sub.c.case_no)
                  .values(**{col: sub.c[col] for col in EVENT_COUNT_COLUMNS.values()}))
+
+
+def _recount(conn: Connection, case_nos: list[str]) -> None:
+    if not case_nos:
+        return
+    e = case_events.c
+    cols = list(EVENT_COUNT_COLUMNS.values())
+    counted = {no: dict.fromkeys(cols, 0) for no in case_nos}
+    for no, action, n in conn.execute(
+            select(e.case_no, e.action, func.count()).where(e.case_no.in_(case_nos),
+                                                           e.action.in_(list(EVENT_COUNT_COLUMNS)))
+            .group_by(e.case_no, e.action)):
+        counted[no][EVENT_COUNT_COLUMNS[action]] = int(n)
+    stored = conn.execute(select(cases.c.case_no, *[cases.c[c] for c in cols]).where(cases.c.case_no.in_(case_nos)))
+    changed = [{"b_case_no": no, **{f"b_{c}": counted[no][c] for c in cols}}
+               for no, *values in stored if list(values) != [counted[no][c] for c in cols]]
+    if changed:
+        conn.execute(update(cases).where(cases.c.case_no == bindparam("b_case_no"))
+                     .values({c: bindparam(f"b_{c}") for c in cols}), changed)
 
 
 def derive_rereported(conn: Connection, where=None) -> None:
