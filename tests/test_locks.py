@@ -45,3 +45,62 @@ def test_the_exit_codes_are_in_the_help():
     for line in ("0 ", "1 ", "2 ", "4 "):
         assert f"\n  {line}" in text, text
     assert "another load or sync" in text
+
+
+# --- item 11: two processes first-starting on an empty database -------------------------------------------------
+
+_AT_ONCE = """
+import sys, time
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.001)
+{body}
+"""
+
+
+def _at_once(url: str, body: str, n: int = 3, timeout: float = 300) -> list[subprocess.CompletedProcess]:
+    """``n`` processes running ``body`` (``url`` is ``sys.argv[1]``) starting at the same instant."""
+    import time
+
+    start = time.time() + 3.0   # all of them imported and waiting by then
+    code = _AT_ONCE.format(body=body)
+    procs = [subprocess.Popen([sys.executable, "-c", code, url, repr(start)], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**os.environ, "GOV_AUTO_DEMO": "0"}) for _ in range(n)]
+    out = []
+    for p in procs:
+        stdout, stderr = p.communicate(timeout=timeout)
+        out.append(subprocess.CompletedProcess(p.args, p.returncode, stdout, stderr))
+    return out
+
+
+def _fresh_url(db_kind: str, tmp_path) -> str:
+    import pytest
+
+    from tests.conftest import PG_SKIP_REASON, PG_URL, reset_postgres
+
+    if db_kind == "pg":
+        if not PG_URL:
+            pytest.skip(PG_SKIP_REASON)
+        reset_postgres(PG_URL)
+        return PG_URL
+    return f"sqlite:///{tmp_path / 'fresh.db'}"
+
+
+def test_processes_migrating_an_empty_database_at_once_all_succeed(db_kind, tmp_path):
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine, inspect, text
+
+    from data_access.core.db import alembic_config, make_engine
+
+    url = _fresh_url(db_kind, tmp_path)
+    runs = _at_once(url, "from data_access.core.db import make_engine\nmake_engine(sys.argv[1])\nprint('ok')")
+    for run in runs:
+        assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    head = ScriptDirectory.from_config(alembic_config(make_engine(url))).get_current_head()
+    assert versions == [head]
+    assert inspect(eng).has_table("case_summary")
+    eng.dispose()

@@ -20,6 +20,9 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 APP_PREFIX = "gov-lock"
+# advisory lock keys (PostgreSQL); the sync/load lock's key lives with the sync (data_access/ingest/watch.py)
+MIGRATE_LOCK_KEY = 0x4D49_4752   # "MIGR"
+SETUP_LOCK_KEY = 0x4445_4D4F     # "DEMO"
 
 
 class LockHeld(Exception):
@@ -137,4 +140,18 @@ def _file_lock(path: Path, purpose: str, wait: bool) -> Iterator[None]:
         f.close()
 
 
-__all__ = ["LockHeld", "lock_file", "process_lock"]
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """One schema migration at a time: a second process waits, then finds the schema at head."""
+    with process_lock(engine, "migrate", MIGRATE_LOCK_KEY, purpose="migration", wait=True):
+        yield
+
+
+@contextmanager
+def setup_lock(engine: Engine) -> Iterator[None]:
+    """One demo build at a time: a second process waits, then finds the data built."""
+    with process_lock(engine, "setup", SETUP_LOCK_KEY, purpose="demo build", wait=True):
+        yield
+
+
+__all__ = ["LockHeld", "lock_file", "migration_lock", "process_lock", "setup_lock"]
