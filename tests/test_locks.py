@@ -104,3 +104,31 @@ def test_processes_migrating_an_empty_database_at_once_all_succeed(db_kind, tmp_
     assert versions == [head]
     assert inspect(eng).has_table("case_summary")
     eng.dispose()
+
+
+_DEMO = """
+from sample_data import generator
+generator.SCALES["tiny-test"] = (400, 50)
+import sample_data
+from data_access.core.db import make_engine
+counts = sample_data.build_demo_if_empty(make_engine(sys.argv[1]), scale="tiny-test")
+print("found built" if counts is None else f"built {counts['cases.csv']}")
+"""
+
+
+def test_two_demo_builds_at_once_build_once_and_both_succeed(db_kind, tmp_path):
+    from sqlalchemy import create_engine, func, select
+
+    from data_access.core.schema import cases
+
+    url = _fresh_url(db_kind, tmp_path)
+    runs = _at_once(url, _DEMO, n=2)
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+    said = sorted(run.stdout.strip() for run in runs)
+    assert said[1] == "found built" and said[0].startswith("built "), said
+    built = int(said[0].split()[1])
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == built > 0
+    eng.dispose()
