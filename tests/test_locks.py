@@ -132,3 +132,57 @@ def test_two_demo_builds_at_once_build_once_and_both_succeed(db_kind, tmp_path):
     with eng.connect() as conn:
         assert conn.execute(select(func.count()).select_from(cases)).scalar_one() == built > 0
     eng.dispose()
+
+
+# --- a held lock never outlives its holder ----------------------------------------------------------------------
+
+_HOLD = """
+from data_access.core.db import make_engine
+from data_access.ingest.watch import sync_lock
+with sync_lock(make_engine(sys.argv[1]), "load"):
+    print("held", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_killed_holder_leaves_no_lock_and_a_stale_lock_file_is_taken_over(db_kind, tmp_path):
+    import signal
+    import time
+
+    import pytest
+
+    from data_access.core.locks import LockHeld, lock_file, migration_lock
+
+    eng = fresh_engine(db_kind, tmp_path)
+    url = eng.url.render_as_string(hide_password=False)
+    holder = subprocess.Popen([sys.executable, "-c", _AT_ONCE.format(body=_HOLD), url, "0"], cwd=ROOT, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == "held", holder.stderr.read()
+        with pytest.raises(LockHeld) as exc, sync_lock(eng):
+            pass
+        assert exc.value.what == "load" and f"pid {holder.pid}" in exc.value.holder
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.communicate(timeout=30)
+    # killed: the kernel dropped its flock, the server ended its session; the lock is free (the server may take a
+    # moment to notice the dead connection)
+    for attempt in range(50):
+        try:
+            with sync_lock(eng):
+                break
+        except LockHeld:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the killed holder's lock was never released")
+    if db_kind == "sqlite":
+        # the file it left says it holds the lock; nobody does: taken over, then rewritten
+        stale = lock_file(eng, "sync")
+        stale.write_text("load: host elsewhere pid 1, since 2020-01-01 00:00:00 +0800\n", encoding="utf-8")
+        lock_file(eng, "migrate").write_text("garbage", encoding="utf-8")
+        with sync_lock(eng, "sync"):
+            assert f"sync: host {__import__('socket').gethostname()} pid {os.getpid()}" in stale.read_text()
+        with migration_lock(eng):
+            pass
+        assert stale.read_text() == ""
+    eng.dispose()
