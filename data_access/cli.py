@@ -1,9 +1,6 @@
 """Command line: ``python -m data_access [--db URL] {init,check,load,sync,status,export,users,time-limits} …``.
 
-Exit codes: 0 done (a batch applied before: nothing to do); 1 the dataset or batch is invalid (each problem
-printed, nothing written), or export --since refused (a bad time or folder: one line, nothing written); 2 the database already holds data (load with --replace); 3 (status) no batch for
-longer than GOV_SYNC_STALE_MINUTES; 4 (sync) another sync or watcher holds the lock (it is named); 5 (sync --watch) the database cannot be
-reached.
+Exit codes: see :data:`EXIT_CODES` (also in ``--help`` and docs/OPERATIONS.md).
 Subcommands are registered in :func:`build_parser`; add new ones there.
 """
 from __future__ import annotations
@@ -13,6 +10,15 @@ import sys
 from pathlib import Path
 
 SHOW_PROBLEMS = 50
+
+EXIT_CODES = """exit codes:
+  0  done (a batch applied before: nothing to do)
+  1  the dataset or batch is invalid (each problem printed, nothing written), or a bad argument
+     (export --since, time-limits, users: one line, nothing written)
+  2  (load) the database already holds data: load --replace
+  3  (status) no batch for longer than GOV_SYNC_STALE_MINUTES
+  4  (load, sync) another load or sync is running (it is named: host, pid, since when); nothing was done
+  5  (sync --watch) the database cannot be reached"""
 
 
 def _engine(args):
@@ -71,9 +77,15 @@ def cmd_load(args) -> int:
         if args.verbose:
             print(f"{fraction:6.1%}  {message}", file=sys.stderr)
 
+    from data_access.ingest.watch import LockHeld, sync_lock
+
     engine = _engine(args)
     try:
-        result = load_dataset(Path(args.dir), engine, replace=args.replace, progress=progress)
+        with sync_lock(engine, "load"):   # one load or sync at a time (a second one is refused, not left to fail)
+            result = load_dataset(Path(args.dir), engine, replace=args.replace, progress=progress)
+    except LockHeld as exc:
+        print(f"{exc}; nothing was loaded, the database is unchanged", file=sys.stderr)
+        return EXIT_LOCKED
     except DatabaseNotEmpty:
         print("The database already holds data; nothing was changed. "
               "Use `load DIR --replace` to replace it with this dataset.", file=sys.stderr)
@@ -351,7 +363,8 @@ def cmd_time_limits(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; later subcommands (e.g. ``users``) are added here."""
     parser = argparse.ArgumentParser(prog="python -m data_access",
-                                     description="Case database: schema, load, check and export.")
+                                     description="Case database: schema, load, check and export.",
+                                     epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", metavar="URL",
                         help="database URL (default: GOV_DB_URL or the embedded SQLite file)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -363,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", help="dataset folder (CSV files of docs/DATA_CONTRACT.md)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("load", help="validate and load a dataset folder in one transaction")
+    p = sub.add_parser("load", help="validate and load a dataset folder in one transaction",
+                       epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", help="dataset folder (CSV files of docs/DATA_CONTRACT.md)")
     p.add_argument("--replace", action="store_true", help="replace the data already in the database")
     p.add_argument("-v", "--verbose", action="store_true", help="print progress")

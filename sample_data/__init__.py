@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .generator import generate
 
-__all__ = ["SAMPLE_WORKING_DAY_RULES", "build_sample_database", "configure_sample_time_limits", "generate"]
+__all__ = ["SAMPLE_WORKING_DAY_RULES", "build_demo_if_empty", "build_sample_database", "configure_sample_time_limits", "generate"]
 
 # Categories that in practice count working days, not hours: 劳资纠纷 10 working days, 征地拆迁 30, and
 # 其他 (mostly 信访-like requests) 15, as the 信访工作条例 counts its limits.
@@ -66,3 +66,23 @@ def build_sample_database(engine, scale: str = "demo", seed: int = 20231008, as_
     if progress:
         progress(1.0, "done")
     return counts
+
+
+def build_demo_if_empty(engine, scale: str = "demo",
+                        progress: Callable[[float, str], None] | None = None) -> dict[str, int] | None:
+    """The app's first start: build the demo data into an empty database, once across processes.
+
+    Two processes first-starting at once (two app servers, two sessions of separate servers) must not both build:
+    the second waits for the first's lock (data_access/core/locks.py: an advisory lock on PostgreSQL, a lock
+    file next to the SQLite file), then finds the data built and returns None.  Otherwise the row counts per
+    file, as :func:`build_sample_database`."""
+    from data_access.core.db import is_empty
+    from data_access.core.locks import setup_lock
+
+    if not is_empty(engine):
+        return None
+    with setup_lock(engine):
+        if not is_empty(engine):   # built by another process while this one waited
+            return None
+        return build_sample_database(engine, scale=scale, progress=progress)
+

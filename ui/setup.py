@@ -22,19 +22,21 @@ def ensure_data() -> None:
     st.title(t("setup.title"))
     st.write(t("setup.body"))
     bar = st.progress(0.0)
-    with _build_lock:  # a second session waits here, then finds the data built
-        if is_empty(engine):
-            from sample_data import build_sample_database
+    # a second session of this server waits on the thread lock, a second server process on the lock between
+    # processes (sample_data.build_demo_if_empty); each then finds the data built
+    with _build_lock:
+        from sample_data import build_demo_if_empty
 
-            try:
-                def show(x: float, _msg: str) -> None:
-                    x = min(max(float(x), 0.0), 1.0)
-                    bar.progress(x, t("setup.progress", pct=f"{x:.0%}"))
+        try:
+            def show(x: float, _msg: str) -> None:
+                x = min(max(float(x), 0.0), 1.0)
+                bar.progress(x, t("setup.progress", pct=f"{x:.0%}"))
 
-                counts = build_sample_database(engine, progress=show)
-            except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
-                st.error(t("setup.failed", detail=str(exc)[:300]))
-                st.stop()
+            counts = build_demo_if_empty(engine, progress=show)
+        except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+            st.error(t("setup.failed", detail=str(exc)[:300]))
+            st.stop()
+        if counts is not None:
             st.success(t("setup.done", cases=f"{counts.get('cases.csv', 0):,}"))
     st.cache_data.clear()
     st.rerun()

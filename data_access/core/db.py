@@ -200,12 +200,22 @@ def migrate(engine: Engine) -> None:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
+    from data_access.core.locks import migration_lock
+
     cfg = alembic_config(engine)
     head = ScriptDirectory.from_config(cfg).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    if current != head:
-        command.upgrade(cfg, "head")
+
+    def current() -> str | None:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    if current() == head:
+        return
+    # two processes first-starting on an empty database must not both create the schema: the second waits for
+    # the first, then finds the schema at head (data_access/core/locks.py)
+    with migration_lock(engine):
+        if current() != head:
+            command.upgrade(cfg, "head")
 
 
 def is_empty(engine: Engine) -> bool:

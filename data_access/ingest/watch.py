@@ -8,17 +8,14 @@ before: the log of batches is in the database, so a restart is safe) moves to ``
 ``INBOX/rejected/`` with ``<batch>.report.txt`` beside it (every problem ``file:line column: reason``), and the
 watch stops there (:class:`WatchStopped`): later batches may depend on it, so they stay in the inbox.
 
-:func:`sync_lock` is held by the watcher for its life and by a plain ``sync DIR`` while it runs: on PostgreSQL
-``pg_try_advisory_lock`` on a connection of its own (the holder's host and pid in its ``application_name``, the
-time from ``pg_stat_activity``); on SQLite ``fcntl.flock`` on ``<database>.sync.lock`` (the holder written into
-it).  A second one raises :class:`LockHeld` naming the holder.
+:func:`sync_lock` is held by the watcher for its life, by a plain ``sync DIR`` and by ``load DIR`` while they run
+(data_access/core/locks.py: an advisory lock on PostgreSQL, ``fcntl.flock`` on ``<database>.sync.lock`` on
+SQLite).  A second one raises :class:`LockHeld` naming the holder and what it is doing.
 """
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from data_access.core.locks import LockHeld, process_lock
 from data_access.ingest.batch import BATCH_JSON, read_batch_json
 from data_access.ingest.reading import Report
 from data_access.ingest.sync import BatchRefused, SyncResult, sync_batch
@@ -37,15 +35,6 @@ WATCH_LOCK_KEY = 0x5359_4E57   # "SYNW"
 DONE, REJECTED = "done", "rejected"
 REPORT_SUFFIX = ".report.txt"
 SETTLE_SECONDS = 60.0   # an unreadable batch.json younger than this may still be being written: wait for it
-_APP_NAME = "gov-sync"
-
-
-class LockHeld(Exception):
-    """Another sync or watcher holds the lock; ``holder`` says who (host, pid, since when)."""
-
-    def __init__(self, holder: str):
-        self.holder = holder
-        super().__init__(f"another sync is running ({holder})")
 
 
 class InboxError(Exception):
@@ -62,80 +51,12 @@ class WatchStopped(Exception):
 
 # --- the lock ---------------------------------------------------------------------------------------------------
 
-def _me() -> tuple[str, int]:
-    return socket.gethostname(), os.getpid()
-
-
 @contextmanager
-def sync_lock(engine: Engine) -> Iterator[None]:
-    """Hold the one-sync-at-a-time lock for the block; :class:`LockHeld` if another holds it."""
-    if engine.dialect.name == "postgresql":
-        with _pg_lock(engine):
-            yield
-        return
-    path = engine.url.database
-    if not path or path == ":memory:":
-        yield          # a database of this process only: nobody else can sync into it
-        return
-    with _file_lock(Path(str(path) + ".sync.lock")):
+def sync_lock(engine: Engine, what: str = "sync") -> Iterator[None]:
+    """Hold the one-load-or-sync-at-a-time lock for the block (``what``: ``sync`` or ``load``, said to a second
+    one); :class:`LockHeld` if another holds it."""
+    with process_lock(engine, "sync", WATCH_LOCK_KEY, purpose=what, wait=False):
         yield
-
-
-@contextmanager
-def _pg_lock(engine: Engine) -> Iterator[None]:
-    host, pid = _me()
-    conn = engine.connect()
-    try:
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": WATCH_LOCK_KEY}).scalar_one()
-        if not got:
-            row = conn.execute(text(
-                "SELECT a.application_name, a.pid, a.client_addr, a.backend_start FROM pg_locks l "
-                "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-                "AND l.classid::text::bigint = 0 AND l.objid::text::bigint = :k AND l.objsubid = 1"),
-                {"k": WATCH_LOCK_KEY}).first()
-            conn.rollback()
-            if row is None:
-                raise LockHeld("the holder is not visible to this database user")
-            name, backend, addr, since = row
-            who = name[len(_APP_NAME) + 1:] if name and name.startswith(_APP_NAME + " ") else \
-                f"session {backend}{f' from {addr}' if addr else ''}"
-            raise LockHeld(f"{who}, since {since:%Y-%m-%d %H:%M:%S %Z}".rstrip())
-        conn.execute(text("SELECT set_config('application_name', :n, false)"),
-                     {"n": f"{_APP_NAME} host {host} pid {pid}"[:63]})
-        conn.commit()
-        yield
-    finally:
-        # the session ends with the connection: the lock and the application_name go with it
-        conn.invalidate()
-        conn.close()
-
-
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    import fcntl
-
-    host, pid = _me()
-    f = open(path, "a+", encoding="utf-8")
-    try:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            held = f.read().strip() or "holder unknown"
-            raise LockHeld(f"{held}; lock file {path}") from None
-        f.seek(0)
-        f.truncate()
-        f.write(f"host {host} pid {pid}, since {datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}\n")
-        f.flush()
-        try:
-            yield
-        finally:
-            f.seek(0)
-            f.truncate()
-            f.flush()
-            fcntl.flock(f, fcntl.LOCK_UN)
-    finally:
-        f.close()
 
 
 # --- the inbox --------------------------------------------------------------------------------------------------
