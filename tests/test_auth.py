@@ -96,6 +96,65 @@ def test_failures_slow_down_then_lock_and_a_right_password_waits_too(engine):
     assert events.count("sign_in_failed") == 9 and events.count("locked") == 1 and events[-1] == "sign_in"
 
 
+def _burst(engine, passwords: list[str], at: datetime) -> list[str]:
+    """Every password tried at once, one thread each (as browser tabs or app processes would); the outcomes."""
+    import threading
+
+    start = threading.Barrier(len(passwords))
+    out: list[str] = []
+
+    def go(pw: str) -> None:
+        start.wait()
+        try:
+            users.authenticate(engine, "zhang.san", pw, now=at)
+            out.append("ok")
+        except users.SignInRefused as exc:
+            out.append(exc.reason)
+
+    threads = [threading.Thread(target=go, args=(pw,)) for pw in passwords]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return out
+
+
+def test_parallel_attempts_never_verify_more_passwords_than_allowed(engine, monkeypatch):
+    """Issue 21, 1: the lock was read before the password was checked and the count written after, so 30
+    attempts at once were all checked.  Bursts of 30 wrong passwords, each burst after the previous one's
+    slow-down has passed (but inside the lock): at most MAX_FAILURES passwords are ever verified, and a right
+    password inside the last burst, after the limit, does not sign in."""
+    import threading
+
+    _add(engine)
+    with engine.connect() as conn:
+        real_hash = conn.execute(select(users_table.c.password_hash)).scalar_one()
+    verified, guard = [], threading.Lock()
+    real_verify = users._verify
+
+    def counting_verify(hashed: str, password: str) -> bool:
+        if hashed == real_hash:
+            with guard:
+                verified.append(password)
+        return real_verify(hashed, password)
+
+    monkeypatch.setattr(users, "_verify", counting_verify)
+    first = _burst(engine, ["wrong password"] * 30, T0)
+    assert first.count("bad_credentials") == len(verified) <= users.SLOW_DOWN_FROM  # the rest had to wait
+    assert set(first) <= {"bad_credentials", "throttled"}
+    outcomes = []
+    for k in range(1, 8):  # 40 s apart: past any slow-down (at most 30 s), inside the 15-minute lock
+        outcomes += _burst(engine, ["wrong password"] * 30, T0 + timedelta(seconds=40 * k))
+    assert len(verified) == users.MAX_FAILURES  # at most the allowed number, however many arrived
+    last = _burst(engine, ["wrong password"] * 29 + [PASSWORD], T0 + timedelta(seconds=40 * 8))
+    assert "ok" not in last and set(last) == {"locked"}
+    assert len(verified) == users.MAX_FAILURES and PASSWORD not in verified
+    with engine.connect() as conn:
+        assert conn.execute(select(users_table.c.failed_count)).scalar_one() == users.MAX_FAILURES
+    events = [e for e, _ in _events(engine, "zhang.san")]
+    assert events.count("locked") == 1 and "sign_in" not in events
+
+
 def test_set_password_lifts_a_lock_and_short_passwords_are_refused(engine):
     _add(engine)
     for i in range(users.MAX_FAILURES):
