@@ -252,6 +252,38 @@ def test_audit_log_is_scoped_to_the_readers_jurisdiction(engine):
         audit_q.audit_event_counts(engine, User("干", "staff", "110"))
 
 
+def test_failed_sign_ins_and_locks_are_seen_by_the_leader_of_the_accounts_region(engine):
+    """Issue 21, 3: a failed sign-in or lock carried no jurisdiction, so a leader never saw those of the
+    accounts in the region.  Hand-made: east (110) fails once, east.town (111) is locked (MAX_FAILURES wrong
+    passwords), west (120) fails once, an unknown name fails once, and a disabled east.off (110) tries."""
+    for name, scope in (("east", "110"), ("east.town", "111"), ("west", "120"), ("east.off", "110")):
+        users.add_user(engine, name, display_name=name, role="staff", scope_code=scope, password=PASSWORD)
+    users.set_active(engine, "east.off", False)
+    for name in ("east", "west", "nobody"):
+        with pytest.raises(users.SignInRefused):
+            users.authenticate(engine, name, "wrong password", now=T0)
+    for i in range(users.MAX_FAILURES):
+        with pytest.raises(users.SignInRefused):
+            users.authenticate(engine, "east.town", "wrong password", now=T0 + timedelta(minutes=i))
+    with pytest.raises(users.SignInRefused, match="locked"):
+        users.authenticate(engine, "east.town", PASSWORD, now=T0 + timedelta(minutes=9))
+    with pytest.raises(users.SignInRefused, match="disabled"):
+        users.authenticate(engine, "east.off", PASSWORD, now=T0)
+    leader = User("东县领导", "leader", "110", "east.leader")
+    rows, total = audit_q.audit_entries(engine, leader, events=("sign_in_failed", "locked"))
+    got = sorted(zip(rows["event"], rows["username"], rows["scope_code"]))
+    assert got == sorted([("sign_in_failed", "east", "110"), ("sign_in_failed", "east.off", "110")]
+                         + [("sign_in_failed", "east.town", "111")] * (users.MAX_FAILURES + 1)
+                         + [("locked", "east.town", "111")])
+    assert total == users.MAX_FAILURES + 4
+    counts = audit_q.audit_event_counts(engine, leader, date(2026, 3, 20), date(2026, 3, 20))
+    assert (counts["sign_in_failed"], counts["locked"]) == (users.MAX_FAILURES + 3, 1)
+    west = User("西县领导", "leader", "120", "west.leader")
+    assert list(audit_q.audit_entries(engine, west, events=("sign_in_failed",))[0]["username"]) == ["west"]
+    admin = User("管理员", "admin", None, "admin")  # the unknown name: only without a jurisdiction
+    assert audit_q.audit_entries(engine, admin, events=("sign_in_failed",))[1] == users.MAX_FAILURES + 5
+
+
 def test_export_and_writes_are_audited_and_refusals_leave_no_write_row(engine):
     from data_access.queries.case_export import write_csv
     from data_access.core.filters import CaseFilter

@@ -228,7 +228,7 @@ def _refuse_waiting(engine: Engine, row, username: str, now: datetime) -> None:
                              .where(users.c.username == username)).mappings().first()
     until = state["locked_until"] if state and state["locked_until"] is not None else now
     locked = bool(state) and state["failed_count"] >= MAX_FAILURES
-    audit.record(engine, "sign_in_failed", username=username,
+    audit.record(engine, "sign_in_failed", username=username, scope_code=row["scope_code"],
                  detail={"reason": "locked" if locked else "throttled"}, at=now)
     wait = max(until - now, timedelta(0))
     if locked:
@@ -255,17 +255,17 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
         _refuse_waiting(engine, row, username, now)
     if not _verify(row["password_hash"], password):
         with engine.begin() as conn:
-            audit.record(conn, "sign_in_failed", username=username,
+            audit.record(conn, "sign_in_failed", username=username, scope_code=row["scope_code"],
                          detail={"reason": "bad_credentials", "failures": failures}, at=now)
             if failures == MAX_FAILURES:
                 audit.record(conn, "locked", username=username, target=username,
-                             detail={"minutes": LOCK_MINUTES}, at=now)
+                             scope_code=row["scope_code"], detail={"minutes": LOCK_MINUTES}, at=now)
         raise SignInRefused("bad_credentials")
     if not row["active"]:
         with engine.begin() as conn:  # the password was right: this attempt was no guess
             conn.execute(update(users).where(users.c.username == username)
                          .values(failed_count=0, locked_until=None))
-            audit.record(conn, "sign_in_failed", username=username,
+            audit.record(conn, "sign_in_failed", username=username, scope_code=row["scope_code"],
                          detail={"reason": "disabled"}, at=now)
         raise SignInRefused("disabled")
     acc = _account(row)
@@ -297,7 +297,8 @@ def authenticate_email(engine: Engine, email: str | None, now: datetime | None =
                      at=now)
         raise SignInRefused("not_registered", email=email)
     if not row["active"]:
-        audit.record(engine, "sign_in_failed", username=row["username"], detail={"reason": "disabled"}, at=now)
+        audit.record(engine, "sign_in_failed", username=row["username"], scope_code=row["scope_code"],
+                     detail={"reason": "disabled"}, at=now)
         raise SignInRefused("disabled")
     _check_jurisdiction(region_tree(engine), _account(row))
     with engine.begin() as conn:
