@@ -388,6 +388,37 @@ def test_wrong_passwords_lock_the_account_on_the_page(app_url):
     assert not at.metric
 
 
+@pytest.mark.parametrize("driver_message, shown", [
+    ("database is locked", "数据库暂时无法连接，正在重试…"),  # locked for more than the 10 s busy timeout
+    ("database or disk is full", "数据暂时无法读取，请稍后重试。（OperationalError）"),
+])
+def test_a_database_failure_while_signing_in_shows_the_apps_own_message(app_url, monkeypatch, driver_message,
+                                                                        shown):
+    """Issue 21, 4: the sign-in callback runs before the page, outside its guard, so a locked database or a
+    full disk gave Streamlit's English "This app has encountered an error" and a blank page.  Now: the app's
+    own message, the sign-in form still there, and signing in works once the database does."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    def failing(*_a, **_k):
+        raise OperationalError("UPDATE users SET failed_count=...", {}, sqlite3.OperationalError(driver_message))
+
+    at = _signin_page()
+    monkeypatch.setattr(users, "authenticate", failing)
+    monkeypatch.setenv("GOV_RAISE_ERRORS", "0")  # as in production: nothing may reach Streamlit's own handler
+    at = _submit(at, "zhang.san", PASSWORD)
+    assert not at.exception
+    assert any(shown in m.value for m in [*at.warning, *at.error]), [*at.warning, *at.error]
+    assert at.text_input(key="signin_user") is not None and not at.metric  # the form, to try again
+    monkeypatch.undo()
+    monkeypatch.setenv("GOV_DB_URL", app_url)
+    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
+    monkeypatch.setenv("GOV_NOW", "2026-03-20T12:00:00")
+    at = _submit(at, "zhang.san", PASSWORD)
+    assert not at.exception and not at.error and any(c.value == "辖区：东县" for c in at.caption)
+
+
 def users_engine(url):
     from data_access.core.db import get_engine
 
