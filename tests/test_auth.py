@@ -96,6 +96,65 @@ def test_failures_slow_down_then_lock_and_a_right_password_waits_too(engine):
     assert events.count("sign_in_failed") == 9 and events.count("locked") == 1 and events[-1] == "sign_in"
 
 
+def _burst(engine, passwords: list[str], at: datetime) -> list[str]:
+    """Every password tried at once, one thread each (as browser tabs or app processes would); the outcomes."""
+    import threading
+
+    start = threading.Barrier(len(passwords))
+    out: list[str] = []
+
+    def go(pw: str) -> None:
+        start.wait()
+        try:
+            users.authenticate(engine, "zhang.san", pw, now=at)
+            out.append("ok")
+        except users.SignInRefused as exc:
+            out.append(exc.reason)
+
+    threads = [threading.Thread(target=go, args=(pw,)) for pw in passwords]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return out
+
+
+def test_parallel_attempts_never_verify_more_passwords_than_allowed(engine, monkeypatch):
+    """Issue 21, 1: the lock was read before the password was checked and the count written after, so 30
+    attempts at once were all checked.  Bursts of 30 wrong passwords, each burst after the previous one's
+    slow-down has passed (but inside the lock): at most MAX_FAILURES passwords are ever verified, and a right
+    password inside the last burst, after the limit, does not sign in."""
+    import threading
+
+    _add(engine)
+    with engine.connect() as conn:
+        real_hash = conn.execute(select(users_table.c.password_hash)).scalar_one()
+    verified, guard = [], threading.Lock()
+    real_verify = users._verify
+
+    def counting_verify(hashed: str, password: str) -> bool:
+        if hashed == real_hash:
+            with guard:
+                verified.append(password)
+        return real_verify(hashed, password)
+
+    monkeypatch.setattr(users, "_verify", counting_verify)
+    first = _burst(engine, ["wrong password"] * 30, T0)
+    assert first.count("bad_credentials") == len(verified) <= users.SLOW_DOWN_FROM  # the rest had to wait
+    assert set(first) <= {"bad_credentials", "throttled"}
+    outcomes = []
+    for k in range(1, 8):  # 40 s apart: past any slow-down (at most 30 s), inside the 15-minute lock
+        outcomes += _burst(engine, ["wrong password"] * 30, T0 + timedelta(seconds=40 * k))
+    assert len(verified) == users.MAX_FAILURES  # at most the allowed number, however many arrived
+    last = _burst(engine, ["wrong password"] * 29 + [PASSWORD], T0 + timedelta(seconds=40 * 8))
+    assert "ok" not in last and set(last) == {"locked"}
+    assert len(verified) == users.MAX_FAILURES and PASSWORD not in verified
+    with engine.connect() as conn:
+        assert conn.execute(select(users_table.c.failed_count)).scalar_one() == users.MAX_FAILURES
+    events = [e for e, _ in _events(engine, "zhang.san")]
+    assert events.count("locked") == 1 and "sign_in" not in events
+
+
 def test_set_password_lifts_a_lock_and_short_passwords_are_refused(engine):
     _add(engine)
     for i in range(users.MAX_FAILURES):
@@ -191,6 +250,38 @@ def test_audit_log_is_scoped_to_the_readers_jurisdiction(engine):
         audit_q.audit_entries(engine, User("看", "viewer", None))
     with pytest.raises(PermissionError):
         audit_q.audit_event_counts(engine, User("干", "staff", "110"))
+
+
+def test_failed_sign_ins_and_locks_are_seen_by_the_leader_of_the_accounts_region(engine):
+    """Issue 21, 3: a failed sign-in or lock carried no jurisdiction, so a leader never saw those of the
+    accounts in the region.  Hand-made: east (110) fails once, east.town (111) is locked (MAX_FAILURES wrong
+    passwords), west (120) fails once, an unknown name fails once, and a disabled east.off (110) tries."""
+    for name, scope in (("east", "110"), ("east.town", "111"), ("west", "120"), ("east.off", "110")):
+        users.add_user(engine, name, display_name=name, role="staff", scope_code=scope, password=PASSWORD)
+    users.set_active(engine, "east.off", False)
+    for name in ("east", "west", "nobody"):
+        with pytest.raises(users.SignInRefused):
+            users.authenticate(engine, name, "wrong password", now=T0)
+    for i in range(users.MAX_FAILURES):
+        with pytest.raises(users.SignInRefused):
+            users.authenticate(engine, "east.town", "wrong password", now=T0 + timedelta(minutes=i))
+    with pytest.raises(users.SignInRefused, match="locked"):
+        users.authenticate(engine, "east.town", PASSWORD, now=T0 + timedelta(minutes=9))
+    with pytest.raises(users.SignInRefused, match="disabled"):
+        users.authenticate(engine, "east.off", PASSWORD, now=T0)
+    leader = User("东县领导", "leader", "110", "east.leader")
+    rows, total = audit_q.audit_entries(engine, leader, events=("sign_in_failed", "locked"))
+    got = sorted(zip(rows["event"], rows["username"], rows["scope_code"]))
+    assert got == sorted([("sign_in_failed", "east", "110"), ("sign_in_failed", "east.off", "110")]
+                         + [("sign_in_failed", "east.town", "111")] * (users.MAX_FAILURES + 1)
+                         + [("locked", "east.town", "111")])
+    assert total == users.MAX_FAILURES + 4
+    counts = audit_q.audit_event_counts(engine, leader, date(2026, 3, 20), date(2026, 3, 20))
+    assert (counts["sign_in_failed"], counts["locked"]) == (users.MAX_FAILURES + 3, 1)
+    west = User("西县领导", "leader", "120", "west.leader")
+    assert list(audit_q.audit_entries(engine, west, events=("sign_in_failed",))[0]["username"]) == ["west"]
+    admin = User("管理员", "admin", None, "admin")  # the unknown name: only without a jurisdiction
+    assert audit_q.audit_entries(engine, admin, events=("sign_in_failed",))[1] == users.MAX_FAILURES + 5
 
 
 def test_export_and_writes_are_audited_and_refusals_leave_no_write_row(engine):
@@ -295,6 +386,37 @@ def test_wrong_passwords_lock_the_account_on_the_page(app_url):
     at = _submit(at, "zhang.san", PASSWORD)
     assert at.error[0].value.startswith("密码错误次数过多")  # locked even with the right password
     assert not at.metric
+
+
+@pytest.mark.parametrize("driver_message, shown", [
+    ("database is locked", "数据库暂时无法连接，正在重试…"),  # locked for more than the 10 s busy timeout
+    ("database or disk is full", "数据暂时无法读取，请稍后重试。（OperationalError）"),
+])
+def test_a_database_failure_while_signing_in_shows_the_apps_own_message(app_url, monkeypatch, driver_message,
+                                                                        shown):
+    """Issue 21, 4: the sign-in callback runs before the page, outside its guard, so a locked database or a
+    full disk gave Streamlit's English "This app has encountered an error" and a blank page.  Now: the app's
+    own message, the sign-in form still there, and signing in works once the database does."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    def failing(*_a, **_k):
+        raise OperationalError("UPDATE users SET failed_count=...", {}, sqlite3.OperationalError(driver_message))
+
+    at = _signin_page()
+    monkeypatch.setattr(users, "authenticate", failing)
+    monkeypatch.setenv("GOV_RAISE_ERRORS", "0")  # as in production: nothing may reach Streamlit's own handler
+    at = _submit(at, "zhang.san", PASSWORD)
+    assert not at.exception
+    assert any(shown in m.value for m in [*at.warning, *at.error]), [*at.warning, *at.error]
+    assert at.text_input(key="signin_user") is not None and not at.metric  # the form, to try again
+    monkeypatch.undo()
+    monkeypatch.setenv("GOV_DB_URL", app_url)
+    monkeypatch.setenv("GOV_AUTO_DEMO", "0")
+    monkeypatch.setenv("GOV_NOW", "2026-03-20T12:00:00")
+    at = _submit(at, "zhang.san", PASSWORD)
+    assert not at.exception and not at.error and any(c.value == "辖区：东县" for c in at.caption)
 
 
 def users_engine(url):

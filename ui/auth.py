@@ -17,6 +17,7 @@ from data_access.core import users
 from data_access.core.access import User
 
 from . import data, fmt
+from .resilience import guarded_callback
 from .state import t
 
 _KEY = "_auth"  # the tab's session token (data_access.core.users.open_session)
@@ -157,6 +158,7 @@ def _end(user: User | None, reason: str | None) -> None:
     st.session_state[_COOKIE_ACTION] = ("clear", None)
 
 
+@guarded_callback  # a database failure here gets the app's own message (ui/resilience.py)
 def sign_out() -> None:
     _end(current_user(), "user")
     if oidc_configured() and getattr(st.user, "is_logged_in", False):
@@ -175,6 +177,7 @@ def _refusal_text(reason: str, params: dict) -> str:
     return t("auth.err.bad_credentials")
 
 
+@guarded_callback  # a database failure here gets the app's own message (ui/resilience.py)
 def _password_submitted() -> None:
     if not password_sign_in():  # a crafted form submission while the provider is the only way in
         return
@@ -190,6 +193,7 @@ def _password_submitted() -> None:
         st.session_state[_NOTICE] = (exc.reason, exc.params)
 
 
+@guarded_callback  # a database failure here gets the app's own message (ui/resilience.py)
 def _demo_clicked(username: str) -> None:
     try:
         _start_session(users.sign_in_demo(data.engine(), username))

@@ -18,6 +18,7 @@ from data_access.writes.workflow import WriteRefused
 from ui import charts, data, fmt, tables
 from ui.auth import current_user
 from ui.frame import current_filter
+from ui.resilience import guarded_callback
 from ui.state import lang, t
 
 
@@ -193,6 +194,7 @@ def orders_on_case(d, user) -> None:
                         args=(o["supervision_id"],), icon=":material/task_alt:", width="stretch")
 
 
+@guarded_callback  # a database failure here gets the app's own message (ui/resilience.py)
 def _resolve(sid: str) -> None:
     try:
         data.write(orders.resolve_supervision, current_user(), sid)

@@ -22,11 +22,12 @@ Streamlit's own control flow is never caught (``st.rerun``, ``st.stop`` and ``st
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -87,20 +88,49 @@ def _brief(exc: BaseException) -> str:
     return " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
 
 
+_CALLBACK_ERROR = "_callback_error"  # session key: an exception a widget callback raised, shown by guard_page
+
+
+def guarded_callback(fn: Callable[..., None]) -> Callable[..., None]:
+    """A widget callback (``on_click``/``on_change``) that fails like a page does.  Streamlit runs callbacks
+    before the script, outside :func:`guard_page`, so an error there (the database locked or the disk full
+    while signing in) became its own English "This app has encountered an error" and a blank page.  Here the
+    exception is kept for this run and :func:`guard_page` shows it: the same message, the same retrying panel,
+    the same reference for a defect.  Streamlit's control flow (``BaseException``) passes through."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - shown by guard_page on this run
+            st.session_state[_CALLBACK_ERROR] = exc
+
+    return run
+
+
 @contextmanager
 def guard_page() -> Iterator[None]:
     """Run a page (``with guard_page(): nav.run()``): a database failure becomes its message, any other error
-    the "unexpected error" message with a reference (see the module's doc); never a traceback."""
+    the "unexpected error" message with a reference (see the module's doc); never a traceback.  A failure of a
+    :func:`guarded_callback` in this run is shown first, above the page, which then runs as usual (the sign-in
+    form stays, to try again)."""
+    pending = st.session_state.pop(_CALLBACK_ERROR, None)
+    if pending is not None:
+        _show_failure(pending)
     try:
         yield
     except Exception as exc:
-        if show_error(exc):
-            return
-        if os.environ.get("GOV_RAISE_ERRORS") == "1":
-            raise
-        ref = secrets.token_hex(4)
-        log.exception("unexpected error, reference %s", ref)
-        st.error(t("frame.unexpected", ref=ref), icon=":material/error:")
+        _show_failure(exc)
+
+
+def _show_failure(exc: Exception) -> None:
+    if show_error(exc):
+        return
+    if os.environ.get("GOV_RAISE_ERRORS") == "1":
+        raise exc
+    ref = secrets.token_hex(4)
+    log.error("unexpected error, reference %s", ref, exc_info=exc)
+    st.error(t("frame.unexpected", ref=ref), icon=":material/error:")
 
 
 # --- waiting for the database ----------------------------------------------------------------------------
@@ -147,5 +177,6 @@ def unavailable_panel() -> None:
         st.rerun(scope="app")
 
 
-__all__ = ["RETRY_SECONDS", "database_answers", "failure_kind", "guard_page", "reconnect_due", "show_error",
+__all__ = ["RETRY_SECONDS", "database_answers", "failure_kind", "guard_page", "guarded_callback",
+           "reconnect_due", "show_error",
            "unavailable_panel"]

@@ -45,8 +45,12 @@ def _actor(user: User | None, username: str | None) -> str | None:
 
 def record(target_conn: Engine | Connection, event: str, *, user: User | None = None,
            username: str | None = None, target: str | None = None, rows: int | None = None,
-           detail: Mapping[str, object] | None = None, at: datetime | None = None) -> None:
-    """Append one audit row (in ``target_conn``'s transaction when it is a connection)."""
+           detail: Mapping[str, object] | None = None, at: datetime | None = None,
+           scope_code: str | None = None) -> None:
+    """Append one audit row (in ``target_conn``'s transaction when it is a connection).
+
+    The row's jurisdiction is the user's; without a signed-in user, ``scope_code`` gives the account's (a failed
+    sign-in or a lock of a known account), so that its region's leaders see it."""
     if event not in EVENTS:
         raise ValueError(f"event: {event!r} is not one of {', '.join(EVENTS)}")
     text = json.dumps(dict(detail or {}), ensure_ascii=False, default=_json_default, sort_keys=True)
@@ -54,7 +58,7 @@ def record(target_conn: Engine | Connection, event: str, *, user: User | None = 
         at=(at or wall_now()).replace(microsecond=0, tzinfo=None), event=event,
         username=_actor(user, username),
         role=user.role if user is not None else None,
-        scope_code=user.scope_code if user is not None else None,
+        scope_code=user.scope_code if user is not None else scope_code,
         target=clean_text(target) if target is not None else None, rows=rows,
         detail=clean_text(text)[:MAX_DETAIL] if text != "{}" else None,
     )

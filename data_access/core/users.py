@@ -2,8 +2,9 @@
 
 Passwords are hashed with argon2id (``argon2-cffi``, the reference implementation's maintained binding) and
 never stored or logged in any other form.  Repeated failures on one account are slowed down (a short wait
-before the next attempt is even checked) and then locked for :data:`LOCK_MINUTES`; the counter is updated
-atomically in the database, so parallel attempts through several app processes count together.  An unknown
+before the next attempt is even checked) and then locked for :data:`LOCK_MINUTES`.  An attempt is counted, and the wait its failure would earn set, in one
+conditional UPDATE before its password is checked, so parallel attempts (tabs, threads, app processes) never
+get more passwords verified than the rule allows; a right password resets the count.  An unknown
 user name and a wrong password give the same answer and take the same time.
 
 Demo accounts (no password; one click on the sign-in page) exist only while the sample data is loaded:
@@ -25,9 +26,11 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    case,
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -192,8 +195,52 @@ def _signed_in(conn: Connection, row, now: datetime, method: str) -> User:
     return user
 
 
+def _reserve_attempt(conn: Connection, username: str, now: datetime) -> int | None:
+    """Count an attempt before its password is checked, in one conditional UPDATE: the account must not be
+    waiting (``locked_until`` past), and the wait this attempt would earn if it fails is set in the same
+    statement.  However many attempts arrive at once, the database lets them through one at a time and the
+    first that earns a wait shuts out the rest, so at most the allowed number of passwords is ever verified.
+    Returns the new failure count (this attempt included), or None when the account is waiting."""
+    # The wait after the n-th failure, one literal per n: no date arithmetic in SQL (the same on SQLite and
+    # PostgreSQL).  failed_count + 1 ≥ MAX_FAILURES: the lock.
+    # Typed as the column, so that SQLite stores them in its own text form (a bare datetime would not compare).
+    def at(d: datetime):
+        return literal(d, users.c.locked_until.type)
+
+    waits = [(users.c.failed_count + 1 >= MAX_FAILURES, at(now + timedelta(minutes=LOCK_MINUTES)))]
+    for n in range(SLOW_DOWN_FROM, MAX_FAILURES):
+        waits.append((users.c.failed_count + 1 == n, at(now + _slow_down(n))))
+    n = conn.execute(
+        update(users)
+        .where(and_(users.c.username == username,
+                    or_(users.c.locked_until.is_(None), users.c.locked_until <= now)))
+        .values(failed_count=users.c.failed_count + 1, locked_until=case(*waits, else_=None))
+    ).rowcount
+    if n != 1:
+        return None
+    return conn.execute(select(users.c.failed_count).where(users.c.username == username)).scalar_one()
+
+
+def _refuse_waiting(engine: Engine, row, username: str, now: datetime) -> None:
+    """The account is waiting (slow-down or lock): refused without checking the password, and not counted."""
+    with engine.connect() as conn:
+        state = conn.execute(select(users.c.failed_count, users.c.locked_until)
+                             .where(users.c.username == username)).mappings().first()
+    until = state["locked_until"] if state and state["locked_until"] is not None else now
+    locked = bool(state) and state["failed_count"] >= MAX_FAILURES
+    audit.record(engine, "sign_in_failed", username=username, scope_code=row["scope_code"],
+                 detail={"reason": "locked" if locked else "throttled"}, at=now)
+    wait = max(until - now, timedelta(0))
+    if locked:
+        raise SignInRefused("locked", until=until, minutes=max(1, round(wait.total_seconds() / 60)))
+    raise SignInRefused("throttled", wait_s=max(1, int(wait.total_seconds() + 0.999)))
+
+
 def authenticate(engine: Engine, username: str, password: str, now: datetime | None = None) -> User:
-    """The account's :class:`User` if the password is right; raises :class:`SignInRefused` otherwise."""
+    """The account's :class:`User` if the password is right; raises :class:`SignInRefused` otherwise.
+
+    The attempt is counted (and the wait a failure earns is set) before the password is checked, atomically
+    (:func:`_reserve_attempt`); a right password then resets the count."""
     now = _now(now)
     username = clean_text(username).strip()[:64]
     with engine.connect() as conn:
@@ -202,31 +249,24 @@ def authenticate(engine: Engine, username: str, password: str, now: datetime | N
         _verify(_DUMMY_HASH, password)  # same time as a real check: names cannot be probed by timing
         audit.record(engine, "sign_in_failed", username=username, detail={"reason": "bad_credentials"}, at=now)
         raise SignInRefused("bad_credentials")
-    if row["locked_until"] is not None and row["locked_until"] > now:
-        wait = row["locked_until"] - now
-        locked = row["failed_count"] >= MAX_FAILURES
-        audit.record(engine, "sign_in_failed", username=username,
-                     detail={"reason": "locked" if locked else "throttled"}, at=now)
-        if locked:
-            raise SignInRefused("locked", until=row["locked_until"], minutes=max(1, round(wait.seconds / 60)))
-        raise SignInRefused("throttled", wait_s=max(1, int(wait.total_seconds() + 0.999)))
+    with engine.begin() as conn:
+        failures = _reserve_attempt(conn, username, now)
+    if failures is None:
+        _refuse_waiting(engine, row, username, now)
     if not _verify(row["password_hash"], password):
         with engine.begin() as conn:
-            # Atomic increment: parallel attempts from several processes all count.
-            conn.execute(update(users).where(users.c.username == username)
-                         .values(failed_count=users.c.failed_count + 1))
-            failures = conn.execute(select(users.c.failed_count).where(users.c.username == username)).scalar_one()
-            wait = _slow_down(failures)
-            if wait is not None:
-                conn.execute(update(users).where(users.c.username == username).values(locked_until=now + wait))
-            audit.record(conn, "sign_in_failed", username=username,
+            audit.record(conn, "sign_in_failed", username=username, scope_code=row["scope_code"],
                          detail={"reason": "bad_credentials", "failures": failures}, at=now)
             if failures == MAX_FAILURES:
                 audit.record(conn, "locked", username=username, target=username,
-                             detail={"minutes": LOCK_MINUTES}, at=now)
+                             scope_code=row["scope_code"], detail={"minutes": LOCK_MINUTES}, at=now)
         raise SignInRefused("bad_credentials")
     if not row["active"]:
-        audit.record(engine, "sign_in_failed", username=username, detail={"reason": "disabled"}, at=now)
+        with engine.begin() as conn:  # the password was right: this attempt was no guess
+            conn.execute(update(users).where(users.c.username == username)
+                         .values(failed_count=0, locked_until=None))
+            audit.record(conn, "sign_in_failed", username=username, scope_code=row["scope_code"],
+                         detail={"reason": "disabled"}, at=now)
         raise SignInRefused("disabled")
     acc = _account(row)
     _check_jurisdiction(region_tree(engine), acc)
@@ -257,7 +297,8 @@ def authenticate_email(engine: Engine, email: str | None, now: datetime | None =
                      at=now)
         raise SignInRefused("not_registered", email=email)
     if not row["active"]:
-        audit.record(engine, "sign_in_failed", username=row["username"], detail={"reason": "disabled"}, at=now)
+        audit.record(engine, "sign_in_failed", username=row["username"], scope_code=row["scope_code"],
+                     detail={"reason": "disabled"}, at=now)
         raise SignInRefused("disabled")
     _check_jurisdiction(region_tree(engine), _account(row))
     with engine.begin() as conn:

@@ -17,7 +17,8 @@ from data_access.core.schema import audit_log
 
 def _visible_condition(engine: Engine, viewer: User):
     """Rows the viewer may read: everything for a user without a jurisdiction; otherwise rows of actors whose
-    jurisdiction lies inside the viewer's (failed sign-ins of unknown names carry none and are admin-only)."""
+    jurisdiction lies inside the viewer's, failed sign-ins and locks of its accounts included (they carry the
+    account's jurisdiction; those of unknown names carry none and are admin-only)."""
     if viewer.scope_code is None:
         return None
     tree = region_tree(engine)
