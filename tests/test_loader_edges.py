@@ -114,3 +114,61 @@ def test_full_width_digits_are_normalised_on_both_databases(new_engine, tmp_path
         assert one(schema.grids.c.households, schema.grids.c.code == "431302001001001") == 12
         assert one(schema.categories.c.time_limit_hours, schema.categories.c.code == "neighbour") == 72.5
         assert str(one(schema.staff.c.since, schema.staff.c.staff_id == "S001")) == "2020-03-01"
+
+
+# --- 8. text longer than the contract allows --------------------------------------------------------
+
+def _long_title(d):
+    line = edit_cell(d, "cases.csv", "LD20240105000001", "title", "长" * 201)
+    return f"cases.csv:{line} title: too long, 201 chars, max 200", ""
+
+
+def _ten_megabyte_title(d):
+    line = edit_cell(d, "cases.csv", "LD20240105000001", "title", "x" * 10_000_000)
+    return f"cases.csv:{line} title: too long, 10000000 chars, max 200", ""
+
+
+def _long_event_note(d):
+    line = edit_cell(d, "case_events.csv", "LD20240105000001,2", "note", "调" * 2001)
+    return f"case_events.csv:{line} note: too long, 2001 chars, max 2000", ""
+
+
+def _long_name(d):
+    line = edit_cell(d, "staff.csv", "S001", "name", "王" * 101)
+    return f"staff.csv:{line} name: too long, 101 chars, max 100", ""
+
+
+def _long_description(d):
+    line = edit_cell(d, "cases.csv", "LD20240105000001", "description", "述" * 5001)
+    return f"cases.csv:{line} description: too long, 5001 chars, max 5000", ""
+
+
+LONG = [_long_title, _ten_megabyte_title, _long_event_note, _long_name, _long_description]
+
+
+@pytest.mark.parametrize("breaker", LONG, ids=[b.__name__.strip("_") for b in LONG])
+def test_text_longer_than_the_contract_is_refused(new_engine, tmp_path, breaker):
+    d = copy_tiny(tmp_path)
+    expected, also = breaker(d)
+    _refused(new_engine(), d, expected, also)
+
+
+def test_text_at_the_limit_loads(new_engine, tmp_path):
+    d = copy_tiny(tmp_path)
+    edit_cell(d, "cases.csv", "LD20240105000001", "title", "长" * 200)
+    engine = new_engine()
+    load_dataset(d, engine)
+    with engine.connect() as conn:
+        title = conn.execute(select(schema.cases.c.title)
+                             .where(schema.cases.c.case_no == "LD20240105000001")).scalar_one()
+    assert title == "长" * 200
+
+
+def test_every_text_column_of_the_contract_has_a_limit():
+    from data_access.core.contract import FILES, max_len
+    for spec in FILES:
+        for col in spec.columns:
+            if col.kind == "str":
+                assert col.max_len is not None and col.max_len >= 20, (spec.name, col.name)
+    assert (max_len("cases", "title"), max_len("cases", "description"), max_len("case_events", "note"),
+            max_len("supervisions", "note"), max_len("staff", "name")) == (200, 5000, 2000, 2000, 100)

@@ -195,7 +195,7 @@ def compile_converter(spec: FileSpec, pos: dict[str, int], report) -> Callable:
     Generated once per file so that the per-row work is a few comparisons per
     column with no loop or tuple unpacking (this is the hot path of a 5 M row load).
     """
-    env: dict[str, object] = {"report": report, "CONTROL": CONTROL}
+    env: dict[str, object] = {"report": report, "CONTROL": CONTROL, "SHOWN": shown}
     body = ["def convert(row, line):", "    ok = True"]
     names = []
     for i, col in enumerate(spec.columns):
@@ -219,12 +219,16 @@ def compile_converter(spec: FileSpec, pos: dict[str, int], report) -> Callable:
                         f"(text may hold tab and newline, no other control character)' % ord(m.group()))")
             body.append(f"        {v} = None")
             body.append("        ok = False")
+            body.append(f"    elif len({v}) > {col.max_len}:")
+            body.append(f"        report(line, {col.name!r}, 'too long, %d chars, max {col.max_len}' % len({v}))")
+            body.append(f"        {v} = None")
+            body.append("        ok = False")
             continue
         if col.kind == "enum":
             env[f"E{i}"] = frozenset(col.enum)
             env[f"M{i}"] = f"unknown value '%s' (expected one of {', '.join(col.enum)})"
             body.append(f"    elif {v} not in E{i}:")
-            body.append(f"        report(line, {col.name!r}, M{i} % {v})")
+            body.append(f"        report(line, {col.name!r}, M{i} % SHOWN({v}))")
             body.append(f"        {v} = None")
             body.append("        ok = False")
             continue
