@@ -62,7 +62,35 @@ def test_plain_neutralises_markdown_from_the_database():
     from ui.fmt import plain
 
     assert plain("楼道堆物") == "楼道堆物"
-    assert plain("![x](http://t.cn/a.png)") == r"\!\[x\]\(http\://t\.cn/a\.png\)"
+    assert plain("![x](http://t.cn/a.png)") == "\\!\\[x\\]\\(\u2060http\\://t\\.cn/a\\.png\\)"
     assert plain(":red[紧急] $x$ **粗**") == r"\:red\[紧急\] \$x\$ \*\*粗\*\*"
     assert plain("第一行\n# 标题") == r"第一行 \# 标题"
     assert plain(None) == ""
+
+
+def _autolinks(markdown: str) -> list[str]:
+    """What GitHub-flavoured Markdown (remark-gfm, which Streamlit's markdown uses) would turn into links in
+    ``markdown``: its autolink-literal pass runs on the text after backslash escapes are resolved
+    (mdast-util-gfm-autolink-literal: a URL or email whose previous character is the start, a space or
+    punctuation), so escaping ``:`` and ``.`` alone does not stop it (issue 21, item 9, seen in a browser)."""
+    import re
+    import unicodedata
+
+    text = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+    def free(i: int) -> bool:
+        return i == 0 or text[i - 1].isspace() or unicodedata.category(text[i - 1])[0] in "PS"
+    found = [m.group() for m in re.finditer(r"(?i)(https?://|www(?=\.))[-.\w]+[^ \t\r\n]*", text) if free(m.start())]
+    found += [m.group() for m in re.finditer(r"[-.\w+]+@[-\w]+(?:\.[-\w]+)+", text) if free(m.start())]
+    return found
+
+
+def test_plain_text_never_becomes_a_link():
+    from ui.fmt import plain
+
+    assert _autolinks("see http://evil.example/x") == ["http://evil.example/x"]   # the check can fail
+    for raw in ["标题 http://evil.example/x 和 www.evil.example 与 a@b.example", "HTTPS://X.example",
+                "(https://evil.example)", "村委会www.evil.example", "联系：li@evil.example"]:
+        assert _autolinks(plain(raw)) == [], (raw, plain(raw))
+    # shown as typed: the only addition is an invisible word joiner (U+2060)
+    assert plain("http://a.example").replace("\u2060", "") == r"http\://a\.example"

@@ -367,6 +367,19 @@ BAD = {
     "a region changing level": (
         lambda: {"regions.csv": (["code", "name", "level", "parent_code"], [["111", "东镇", "village", "110"]])},
         "regions.csv:2 level: region '111' is a township; a batch cannot change a region's level"),
+    # issue 21, items 5-8: the batch reads cells with the loader's converters
+    "a year at the calendar's edge": (
+        lambda: {"cases.csv": _case("c08", due_at="9999-12-31T23:59:59-12:00", **C08_REPORTED)},
+        "cases.csv:2 due_at: year 9999 is outside 1900–2200"),
+    "a NUL in a title": (
+        lambda: {"cases.csv": _case("c08", title="楼道\x00堆物", **C08_REPORTED)},
+        "cases.csv:2 title: contains the control character U+0000"),
+    "an integer beyond the database's": (
+        lambda: {"case_events.csv": _event("c08", str(2 ** 63 + 1), "2026-03-10T10:00:00", "accept", "", "G2", "")},
+        "case_events.csv:2 seq: 9223372036854775809 is above the maximum 2147483647"),
+    "a title longer than the contract": (
+        lambda: {"cases.csv": _case("c08", title="长" * 201, **C08_REPORTED)},
+        "cases.csv:2 title: too long, 201 chars, max 200"),
 }
 
 

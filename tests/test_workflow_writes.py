@@ -148,13 +148,15 @@ def test_closing_late_sets_the_late_columns_like_the_loader(engine):
     (lambda e: close_case(e, "c06", T(20, 9), "planet"), "resolution_level_unknown", "resolution_level:"),
     (lambda e: close_case(e, "c06", T(20, 9), "grid", satisfaction=6), "satisfaction_range", "satisfaction:"),
     (lambda e: report_case(e, NewCase("c01", "G1", "A", "patrol", "t", T(20, 9))), "case_exists", "case_no:"),
+    (lambda e: return_case(e, "c06", T(20, 9), note="退" * 2001), "too_long", "note: 2001 characters, at most 2000"),
+    (lambda e: reopen_case(e, "c01", T(20, 9), note="x" * 10_000_000), "too_long", "note: 10000000 characters"),
 ])
 def test_refused_transitions_write_nothing(engine, write, reason, message):
     before = snapshot(engine)
     with pytest.raises(WriteRefused) as exc:
         write(engine)
     assert exc.value.reason == reason
-    field = {"status": "status", "at_before_last": "at"}.get(reason, reason.split("_")[0])
+    field = {"status": "status", "at_before_last": "at", "too_long": "note"}.get(reason, reason.split("_")[0])
     field = {"case": "case_no", "department": "department_code", "resolution": "resolution_level"}.get(field, field)
     assert str(exc.value).startswith(f"{field}: ") and message in str(exc.value)
     assert snapshot(engine) == before

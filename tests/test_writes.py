@@ -49,6 +49,10 @@ def test_report_case_updates_counts_and_summaries_exactly(engine):
     ({"source": "fax"}, "source"),
     ({"title": "  "}, "title"),
     ({"case_no": "c01"}, "already exists"),
+    ({"title": "长" * 201}, "title: 201 characters, at most 200"),
+    ({"title": "x" * 10_000_000}, "title: 10000000 characters, at most 200"),
+    ({"description": "述" * 5001}, "description: 5001 characters, at most 5000"),
+    ({"reporter_name": "王" * 101}, "reporter_name: 101 characters, at most 100"),
 ])
 def test_bad_writes_are_refused_and_write_nothing(engine, change, message):
     base = dict(case_no="n2", grid_code="G1", category="A", source="patrol", title="t",

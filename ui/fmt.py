@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 
 def _missing(x) -> bool:
@@ -91,15 +92,21 @@ def delta_style(delta: str | None, color: str = "normal") -> dict:
 
 
 _MD_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&\"'=")
+# Where GitHub-flavoured Markdown would start a link of its own (a URL, www., an email's local part): its
+# autolink pass runs on the text after escapes are resolved, so backslashes do not stop it.  An invisible
+# word joiner (U+2060) in front is neither a space nor punctuation, which such a link must follow.
+_AUTOLINK_START = re.compile(r"(?i)(?=https?:|www\.)|(?<![-.\w+])(?=[-.\w+]+@)")
 
 
 def plain(text: object) -> str:
     """Text from the database or a user, made safe for an element that renders Markdown (titles, captions,
     alerts, button labels): every ASCII punctuation mark is backslash-escaped, so a case title like
     ``![x](http://…)`` or ``:red[…]`` shows as typed and never becomes a link, an image, a colour, maths or
-    an icon.  Line breaks become spaces.  (HTML is never rendered: ``unsafe_allow_html`` is not used.)"""
+    an icon; a bare URL or email gets an invisible word joiner in front so it is not linked either.  Line
+    breaks become spaces.  (HTML is never rendered: ``unsafe_allow_html`` is not used.)"""
     s = "" if text is None else str(text)
     s = " ".join(s.splitlines())
+    s = _AUTOLINK_START.sub("\u2060", s)   # a URL or an email in the text stays text, not a link
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in s)
 
 

@@ -30,6 +30,29 @@ class Col:
     max: float | None = None        # inclusive upper bound
     gt: float | None = None         # exclusive lower bound
     default: object = None          # value stored for an empty cell (a NOT NULL column with a default)
+    max_len: int | None = None      # text: most characters (None: text_max_len() by the column's name)
+
+    def __post_init__(self) -> None:
+        if self.kind == "str" and self.max_len is None:
+            object.__setattr__(self, "max_len", text_max_len(self.name))
+
+
+# The most characters of a text cell, by what it holds: generous for what people write, small enough that
+# one cell can never stall a page (a 10 MB title froze the browser).  Checked by the loader, the sync and
+# every write of the dashboard (data_access/writes/*), from here (issue 21, item 8; docs/DATA_CONTRACT.md).
+TITLE_MAX, DESCRIPTION_MAX, NOTE_MAX, NAME_MAX, TEXT_MAX = 200, 5000, 2000, 100, 200
+
+
+def text_max_len(name: str) -> int:
+    if name == "title":
+        return TITLE_MAX
+    if name == "description":
+        return DESCRIPTION_MAX
+    if name == "note":
+        return NOTE_MAX
+    if name == "name" or name.startswith("name_") or name.endswith("_name"):
+        return NAME_MAX
+    return TEXT_MAX       # codes, phones, actors, operators, a team's focus
 
 
 @dataclass(frozen=True)
@@ -183,3 +206,13 @@ FILES: tuple[FileSpec, ...] = (
 )
 
 BY_NAME = {f.name: f for f in FILES}
+
+
+def max_len(table: str, column: str) -> int:
+    """The most characters a text column of ``table`` may hold (the writes check theirs with it)."""
+    for spec in FILES:
+        if spec.table == table:
+            for col in spec.columns:
+                if col.name == column and col.max_len is not None:
+                    return col.max_len
+    raise KeyError(f"{table}.{column}: not a text column of the contract")

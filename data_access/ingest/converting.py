@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
 from operator import itemgetter
@@ -38,21 +39,51 @@ def fields(table: str, *names: str) -> Callable[[tuple], object]:
 
 
 # --- value converters: raw non-empty cell -> stored value, or ValueError(reason) -----------------
+# The rules below are the contract's (docs/DATA_CONTRACT.md, "Values"): a typed cell (int, float, bool,
+# date, timestamp, month) is NFKC-normalised before it is parsed, so the full-width digits and signs an
+# input method types (２０２６－０１－０５) read as ASCII; what is still not ASCII after that (Arabic-Indic
+# digits, say) is refused.  Years lie within YEAR_MIN–YEAR_MAX; an integer fits the schema's Integer (32 bits
+# on PostgreSQL).  A text cell holds no control character but tab, newline and carriage return.
 
-_TS_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(Z|[+-]\d{2}:\d{2})?")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_MONTH_RE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])")
-_INT_RE = re.compile(r"[+-]?\d+")
-_FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+YEAR_MIN, YEAR_MAX = 1900, 2200
+INT_MIN, INT_MAX = -2 ** 31, 2 ** 31 - 1
+_YEARS = f"{YEAR_MIN}–{YEAR_MAX}"
+_A = re.ASCII
+_TS_RE = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(Z|[+-]\d{2}:\d{2})?", _A)
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", _A)
+_MONTH_RE = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])", _A)
+_INT_RE = re.compile(r"[+-]?\d+", _A)
+_FLOAT_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", _A)
 _BOOLS = {"true": True, "false": False, "1": True, "0": False}
 _fromiso = datetime.fromisoformat
 _FAST_TS = re.compile(r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-                      r"(?:\+08:00)?").fullmatch
+                      r"(?:\+08:00)?", _A).fullmatch
+# control characters refused in text: C0 but tab, LF and CR; DEL; C1
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]").search
+_nfkc = unicodedata.normalize
+
+
+def _ascii(s: str) -> str:
+    """A typed cell as ASCII where NFKC makes it so (full-width digits, signs, colons, letters)."""
+    return s if s.isascii() else _nfkc("NFKC", s)
+
+
+def shown(s: str, limit: int = 40) -> str:
+    """A cell's value as quoted in a problem: at most ``limit`` characters (a report never echoes 10 MB)."""
+    return s if len(s) <= limit else s[:limit] + f"… ({len(s)} chars)"
+
+
+def _years(year: int, s: str) -> None:
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValueError(f"year {year} is outside {_YEARS}: '{shown(s)}'")
 
 
 def parse_ts(s: str) -> str:
     """ISO 8601 timestamp → 'YYYY-MM-DD HH:MM:SS' naive Asia/Shanghai local time."""
+    raw, s = s, _ascii(s)
     if _FAST_TS(s) is not None:
+        if not "1900" <= s[:4] <= "2200":
+            _years(int(s[:4]), raw)
         # the common shape, fully checked by the pattern except a day past the month's end
         local = s[:10] + " " + s[11:19]
         if s[8:10] > "28":
@@ -63,13 +94,14 @@ def parse_ts(s: str) -> str:
         return local
     m = _TS_RE.fullmatch(s)
     if m is None:
-        raise ValueError(f"not a timestamp YYYY-MM-DDTHH:MM:SS[+08:00]: '{s}'")
+        raise ValueError(f"not a timestamp YYYY-MM-DDTHH:MM:SS[+08:00]: '{shown(raw)}'")
     d, t, off = m.groups()
+    _years(int(d[:4]), raw)
     local = d + " " + t
     try:
         _fromiso(local)
     except ValueError:
-        raise ValueError(f"not a valid date/time: '{s}'") from None
+        raise ValueError(f"not a valid date/time: '{raw}'") from None
     if off is None or off == "+08:00":
         return local
     aware = _fromiso(d + "T" + t + ("+00:00" if off == "Z" else off))
@@ -77,8 +109,10 @@ def parse_ts(s: str) -> str:
 
 
 def parse_date(s: str) -> str:
+    raw, s = s, _ascii(s)
     if _DATE_RE.fullmatch(s) is None:
-        raise ValueError(f"not a date YYYY-MM-DD: '{s}'")
+        raise ValueError(f"not a date YYYY-MM-DD: '{shown(raw)}'")
+    _years(int(s[:4]), raw)
     try:
         date.fromisoformat(s)
     except ValueError:
@@ -87,16 +121,22 @@ def parse_date(s: str) -> str:
 
 
 def parse_month(s: str) -> str:
+    raw, s = s, _ascii(s)
     if _MONTH_RE.fullmatch(s) is None:
-        raise ValueError(f"not a month YYYY-MM: '{s}'")
+        raise ValueError(f"not a month YYYY-MM: '{shown(raw)}'")
+    _years(int(s[:4]), raw)
     return s
 
 
 def parse_bool(s: str) -> bool:
-    v = _BOOLS.get(s.lower())
+    v = _BOOLS.get(_ascii(s).lower())
     if v is None:
-        raise ValueError(f"not a boolean (true/false/1/0): '{s}'")
+        raise ValueError(f"not a boolean (true/false/1/0): '{shown(s)}'")
     return v
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def make_converter(col: Col) -> Callable[[str], object] | None:
@@ -116,23 +156,32 @@ def make_converter(col: Col) -> Callable[[str], object] | None:
         is_int = col.kind == "int"
         pattern = _INT_RE if is_int else _FLOAT_RE
         lo, hi, gt = col.min, col.max, col.gt
+        if is_int:   # the schema's Integer: 32 bits on PostgreSQL
+            lo = INT_MIN if lo is None else max(lo, INT_MIN)
+            hi = INT_MAX if hi is None else min(hi, INT_MAX)
         what = "an integer" if is_int else "a number"
 
         def conv_num(s: str):
-            if is_int and s.isdigit() and s.isascii():
+            raw = s
+            if not s.isascii():
+                s = _nfkc("NFKC", s)
+            if is_int and s.isdigit() and s.isascii() and len(s) < 12:
                 v = int(s)
             elif pattern.fullmatch(s) is None:
-                raise ValueError(f"not {what}: '{s}'")
+                raise ValueError(f"not {what}: '{shown(raw)}'")
+            elif is_int and len(s.lstrip("+-0")) > 11:   # int() of thousands of digits is refused anyway
+                raise ValueError(f"{shown(s)} is {'below the minimum' if s[0] == '-' else 'above the maximum'} "
+                                 f"{_num(lo if s[0] == '-' else hi)}")
             else:
                 v = int(s) if is_int else float(s)
                 if not is_int and not math.isfinite(v):
-                    raise ValueError(f"not a finite number: '{s}'")
+                    raise ValueError(f"not a finite number: '{shown(raw)}'")
             if lo is not None and v < lo:
-                raise ValueError(f"{s} is below the minimum {lo:g}")
+                raise ValueError(f"{s} is below the minimum {_num(lo)}")
             if hi is not None and v > hi:
-                raise ValueError(f"{s} is above the maximum {hi:g}")
+                raise ValueError(f"{s} is above the maximum {_num(hi)}")
             if gt is not None and v <= gt:
-                raise ValueError(f"{s} must be greater than {gt:g}")
+                raise ValueError(f"{s} must be greater than {_num(gt)}")
             return v
         return conv_num
     return {"bool": parse_bool, "date": parse_date, "ts": parse_ts, "month": parse_month}[col.kind]
@@ -146,7 +195,7 @@ def compile_converter(spec: FileSpec, pos: dict[str, int], report) -> Callable:
     Generated once per file so that the per-row work is a few comparisons per
     column with no loop or tuple unpacking (this is the hot path of a 5 M row load).
     """
-    env: dict[str, object] = {"report": report}
+    env: dict[str, object] = {"report": report, "CONTROL": CONTROL, "SHOWN": shown}
     body = ["def convert(row, line):", "    ok = True"]
     names = []
     for i, col in enumerate(spec.columns):
@@ -164,12 +213,22 @@ def compile_converter(spec: FileSpec, pos: dict[str, int], report) -> Callable:
             body.append("        ok = False")
         body.append(f"        {v} = D{i}")
         if col.kind == "str":
+            # isprintable() is one fast C call; only a cell that fails it is searched for a control char
+            body.append(f"    elif not {v}.isprintable() and (m := CONTROL({v})) is not None:")
+            body.append(f"        report(line, {col.name!r}, 'contains the control character U+%04X "
+                        f"(text may hold tab and newline, no other control character)' % ord(m.group()))")
+            body.append(f"        {v} = None")
+            body.append("        ok = False")
+            body.append(f"    elif len({v}) > {col.max_len}:")
+            body.append(f"        report(line, {col.name!r}, 'too long, %d chars, max {col.max_len}' % len({v}))")
+            body.append(f"        {v} = None")
+            body.append("        ok = False")
             continue
         if col.kind == "enum":
             env[f"E{i}"] = frozenset(col.enum)
             env[f"M{i}"] = f"unknown value '%s' (expected one of {', '.join(col.enum)})"
             body.append(f"    elif {v} not in E{i}:")
-            body.append(f"        report(line, {col.name!r}, M{i} % {v})")
+            body.append(f"        report(line, {col.name!r}, M{i} % SHOWN({v}))")
             body.append(f"        {v} = None")
             body.append("        ok = False")
             continue

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from data_access.core import audit, meta
 from data_access.core.access import User, clean_text, may_write
 from data_access.core.clock import now_local, wall_now
-from data_access.core.contract import APP_SEQ_BASE, own_app_run
+from data_access.core.contract import APP_SEQ_BASE, max_len, own_app_run
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
 from data_access.core.time_limits import add_working_days
@@ -29,6 +29,8 @@ from data_access.queries.cases import GRADES, RESOLVED_NOTE, grade_note
 from data_access.writes.workflow import WriteRefused
 
 MAX_NOTE_LENGTH = 500
+# the order's note goes to the case log too, behind its grade (grade_note): both stay within the contract
+assert MAX_NOTE_LENGTH + 100 <= min(max_len("supervisions", "note"), max_len("case_events", "note"))
 MAX_DEADLINE_DAYS = 365  # a deadline further out is a mistyped year, not an order that urges anyone
 DEFAULT_DEADLINE_WORKING_DAYS = 2
 DEFAULT_DEADLINE_TIME = time(18, 0)  # the end of an office day

@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from data_access.core import derive, derived, meta, time_limits
 from data_access.core.clock import TZ, wall_now
-from data_access.core.contract import APP_SEQ_BASE
+from data_access.core.contract import APP_SEQ_BASE, max_len
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
 from data_access.core.regions import region_tree
 from data_access.core.rollups import refresh_case_summary
@@ -108,6 +108,14 @@ def _transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+def check_length(table: str, column: str, value: str | None) -> None:
+    """Refuse text longer than the contract allows for ``table.column`` (the loader and the sync refuse the
+    same: data_access/core/contract.py), so nothing the app writes could not be exported and loaded again."""
+    if value is not None and len(value) > (limit := max_len(table, column)):
+        raise WriteRefused(f"{column}: {len(value)} characters, at most {limit}", "too_long",
+                           n=len(value), max=limit)
+
+
 def report_case(engine: Engine, c: NewCase) -> None:
     """Insert a newly reported case and its ``report`` event, and refresh its summary slice.
 
@@ -116,6 +124,8 @@ def report_case(engine: Engine, c: NewCase) -> None:
     report re-reports (same phone, grid and category within metrics.REREPORT_DAYS) get their flag."""
     if not c.title.strip():
         raise WriteRefused("title: required", "title_required")
+    for column in ("title", "description", "reporter_name", "reporter_phone"):
+        check_length("cases", column, getattr(c, column))
     if c.source not in SOURCES:
         raise WriteRefused(f"source: not one of {', '.join(SOURCES)}", "source_unknown", source=c.source)
     anc = _ancestry(engine, c.grid_code)
@@ -214,6 +224,7 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
                     f"{' or '.join(repr(s) for s in allowed)}",
                     "status", case_no=case_no, action=action, status=case["status"])
             move: _Move = plan(conn, case, at)
+            check_length("case_events", "note", move.note)
             # the case's own steps: the source's run of events (the app's log entries, numbered from
             # APP_SEQ_BASE, neither take a step's number nor hold its time back)
             last = conn.execute(select(func.max(case_events.c.at), func.max(case_events.c.seq))
