@@ -26,7 +26,7 @@ def test_the_kpis_the_integrity_report_and_the_ranking_share_one_closure_and_on_
     rep = IntegrityReport(cases=7, closed=6, n_flagged=2)
     row = _score_frame(pd.DataFrame({"code": ["x"], "name": ["x"], "cases": [7], "closed": [6], "closed_late": [1],
                                      "n_satisfaction": [3], "sum_satisfaction": [11], "overdue_backlog": [0]}),
-                       ScoreWeights(), 1).iloc[0]
+                       ScoreWeights(), 1)[0].iloc[0]
     assert k.closure_rate == rep.closure_rate == row["closure_rate"] == m.closure_rate(6, 7)
     assert k.on_time_rate == row["on_time_rate"] == m.on_time_rate(5, 6) and row["on_time"] == 5
     assert row["satisfaction_avg"] == m.mean_satisfaction(11, 3)
