@@ -2,7 +2,7 @@
 PostgreSQL, and writes bench/results/REPORT.md (the README's performance tables come from it).
 
     python -m bench [--scales 100k,full,5m] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                    [--parts pages,export,rss,concurrency,alternatives,scaleout,sync] [--runs 3]
+                    [--parts pages,article,export,rss,concurrency,alternatives,scaleout,sync] [--runs 3]
     python -m bench --report        # only rewrite REPORT.md from the results already measured
 
 (``python -m bench suite …`` is the same.)
@@ -10,6 +10,8 @@ PostgreSQL, and writes bench/results/REPORT.md (the README's performance tables 
 Parts (each in a fresh Python process, so its memory and caches are its own; results in bench/results/*.json):
   pages         every page and view (bench/visits.py) in AppTest: cold, warm, database time, a filter change,
                 the next page of the case list (bench/pages.py) — every scale, both databases
+  article       the newspaper page's figures (9,708 grids, 1.07 M cases, 99 % closed …) read back from the
+                dataset (bench/article.py, tests/test_article_figures.py) — full scale, both databases
   export        100,000 cases as CSV and as Excel, time and peak RSS (bench/export.py) — full scale
   rss           peak RSS of a real `streamlit run` after visiting every page in Chinese and English
                 (bench/rss.py) — every scale, both databases
@@ -38,11 +40,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 
-ALL_PARTS = ("pages", "export", "rss", "concurrency", "alternatives", "scaleout", "sync")
+ALL_PARTS = ("pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync")
 # Which (scale, backend) each part runs on.
 WHERE = {
     "pages": lambda scale, backend: True,
     "rss": lambda scale, backend: True,
+    "article": lambda scale, backend: scale == "full",
     "export": lambda scale, backend: scale == "full",
     "concurrency": lambda scale, backend: scale == "full",
     "alternatives": lambda scale, backend: backend == "sqlite" and scale != "5m",  # pandas needs ~20 GB at 5 M
@@ -58,6 +61,10 @@ def measure_part(part: str, url: str, runs: int) -> object:
         from bench import pages
 
         return pages.run(url, runs)
+    if part == "article":
+        from bench import article
+
+        return article.run(url)
     if part == "export":
         from bench import export
 
