@@ -1,4 +1,5 @@
-"""Command line: ``python -m data_access [--db URL] {init,check,load,sync,status,export,users,time-limits} …``.
+"""Command line: ``python -m data_access [--db URL] {init,check,load,sync,status,export,users,time-limits,rules,
+escalate} …``.
 
 Exit codes: see :data:`EXIT_CODES` (also in ``--help`` and docs/OPERATIONS.md).
 Subcommands are registered in :func:`build_parser`; add new ones there.
@@ -360,6 +361,77 @@ def cmd_time_limits(args) -> int:
     return 0
 
 
+def _cli_admin():
+    """Who runs the command line, as the admin the rules commands act for (audited under this name)."""
+    from data_access.core.access import User
+    from data_access.core.time_limits import cli_actor
+
+    actor = cli_actor() or "cli"
+    return User(actor, role="admin", username=actor)
+
+
+def cmd_rules(args) -> int:
+    from data_access.core import escalation as esc
+    from data_access.writes import escalation
+    from data_access.writes.workflow import WriteRefused
+
+    engine = _engine(args)
+    try:
+        if args.action == "list":
+            with engine.connect() as conn:
+                rule_list = esc.rules(conn)
+            if not rule_list:
+                print("no rules")
+            for r in rule_list:
+                cond = (f"≥ {r.threshold:g} × the step's limit" if r.measure == "share"
+                        else f"≥ {r.threshold:g} h past the limit")
+                print(f"{r.rule_id:>4}  {'enabled ' if r.enabled else 'disabled'}  {r.grade:<6} {r.step:<8} {cond:<28} "
+                      f"{r.category or '(all categories)':<18} {r.scope_code or '(all regions)':<12} {r.name}")
+            return 0
+        if args.action == "add":
+            rid = escalation.add_rule(engine, _cli_admin(), name=args.name, step=args.step, measure=args.measure,
+                                      threshold=args.threshold, grade=args.grade, category=args.category,
+                                      scope_code=args.scope, enabled=args.enable)
+            print(f"added rule {rid} (enabled)" if args.enable else
+                  f"added rule {rid} (disabled: `escalate --dry-run --rule {rid}` previews it, "
+                  f"`rules enable {rid}` turns it on)")
+            return 0
+        escalation.set_rule_enabled(engine, _cli_admin(), args.rule_id, args.action == "enable")
+        print(f"rule {args.rule_id} {args.action}d")
+        return 0
+    except WriteRefused as exc:
+        print(f"error: {exc}; nothing was changed", file=sys.stderr)
+        return 1
+
+
+def cmd_escalate(args) -> int:
+    from datetime import datetime
+
+    from data_access.ingest.converting import parse_ts
+    from data_access.writes import escalation
+    from data_access.writes.workflow import WriteRefused
+
+    now = None
+    if args.as_of:
+        try:
+            now = datetime.fromisoformat(parse_ts(args.as_of.strip()))
+        except ValueError as exc:
+            print(f"error: --as-of: {exc}; nothing was written", file=sys.stderr)
+            return 1
+    try:
+        run = escalation.escalate(_engine(args), now, dry_run=args.dry_run, rule_ids=args.rule or None)
+    except WriteRefused as exc:
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    for p in run.planned:
+        print(f"rule {p['rule_id']:>3}  {p['grade']:<6} {p['case_no']:<22} {p['step']:<8} "
+              f"{p['hours']:8.1f} h (limit {p['limit_hours']:.1f} h)  {p['rule']}")
+    verb = "would issue" if run.dry_run else "issued"
+    print(f"{verb} {len(run.planned):,} order(s) as of {run.now:%Y-%m-%d %H:%M}"
+          + ("; nothing was written (--dry-run)" if run.dry_run else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; later subcommands (e.g. ``users``) are added here."""
     parser = argparse.ArgumentParser(prog="python -m data_access",
@@ -436,6 +508,33 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--working-days", metavar="N", help="N working days after the report day (1-365)")
     ts.add_argument("--hours", action="store_true", help="back to the category's limit in calendar hours")
     p.set_defaults(func=cmd_time_limits)
+
+    p = sub.add_parser("rules", help="escalation rules: automatic supervision orders on open cases past a limit")
+    rs = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rs.add_parser("list", help="every rule, enabled or not")
+    ra = rs.add_parser("add", help="add a rule (disabled unless --enable)")
+    ra.add_argument("--name", required=True, help="a short name, shown on the orders it issues")
+    ra.add_argument("--step", required=True, choices=["accept", "dispatch", "handle", "feedback", "case"],
+                    help="the step the open case is in (case: the whole case)")
+    ra.add_argument("--measure", default="share", choices=["share", "hours_past"],
+                    help="share: of the step's limit used (1 = the limit); hours_past: hours past the limit")
+    ra.add_argument("--threshold", type=float, required=True, help="the share or the hours")
+    ra.add_argument("--grade", required=True, choices=["normal", "yellow", "red"], help="the order's grade")
+    ra.add_argument("--category", help="category code (default: every category)")
+    ra.add_argument("--scope", metavar="REGION_CODE", help="only cases in this region (default: all)")
+    ra.add_argument("--enable", action="store_true", help="enable it at once (default: disabled, for a preview)")
+    for verb in ("enable", "disable"):
+        d = rs.add_parser(verb, help=f"{verb} a rule")
+        d.add_argument("rule_id", type=int)
+    p.set_defaults(func=cmd_rules)
+
+    p = sub.add_parser("escalate", help="apply the enabled escalation rules: issue the orders they call for, in "
+                                        "one transaction (run after each sync or on a timer)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be issued; write nothing")
+    p.add_argument("--as-of", metavar="TIMESTAMP", help="the clock of the pass (default: now)")
+    p.add_argument("--rule", type=int, action="append", metavar="ID",
+                   help="only this rule (repeatable); with --dry-run a disabled rule too (its preview)")
+    p.set_defaults(func=cmd_escalate)
     return parser
 
 

@@ -23,6 +23,7 @@ APP_PREFIX = "gov-lock"
 # advisory lock keys (PostgreSQL); the sync/load lock's key lives with the sync (data_access/ingest/watch.py)
 MIGRATE_LOCK_KEY = 0x4D49_4752   # "MIGR"
 SETUP_LOCK_KEY = 0x4445_4D4F     # "DEMO"
+ESCALATE_LOCK_KEY = 0x4553_4341  # "ESCA"
 
 
 class LockHeld(Exception):
@@ -154,4 +155,12 @@ def setup_lock(engine: Engine) -> Iterator[None]:
         yield
 
 
-__all__ = ["LockHeld", "lock_file", "migration_lock", "process_lock", "setup_lock"]
+@contextmanager
+def escalation_lock(engine: Engine) -> Iterator[None]:
+    """One escalation pass at a time (after a sync and on a timer they may meet): a second waits, then finds the
+    orders issued (each case gets one per rule)."""
+    with process_lock(engine, "escalate", ESCALATE_LOCK_KEY, purpose="escalation", wait=True):
+        yield
+
+
+__all__ = ["LockHeld", "escalation_lock", "lock_file", "migration_lock", "process_lock", "setup_lock"]

@@ -270,9 +270,34 @@ supervisions = Table(
     # 'app': issued in the dashboard (its id DB + time + hex, its log entries seq >= contract.APP_SEQ_BASE);
     # 'source': the source platform's.  A batch never changes an app order; load --replace keeps them.
     Column("origin", String(8), nullable=False, server_default=text("'source'")),
+    # The escalation rule that issued it (escalation_rules.rule_id; NULL: issued by hand or by the source).
+    # Local to this installation: kept by load --replace (ingest/app_rows.py), not in the interchange format.
+    Column("rule_id", Integer),
     # Open orders, nearest deadline first (the supervision list).
     Index("ix_supervisions_open", "deadline", sqlite_where=text("resolved_at IS NULL"),
           postgresql_where=text("resolved_at IS NULL")),
+    # A case gets an order at most once per rule (a rule names one step): the escalation pass relies on it.
+    Index("ix_supervisions_rule_case", "rule_id", "case_no", unique=True, sqlite_where=text("rule_id IS NOT NULL"),
+          postgresql_where=text("rule_id IS NOT NULL")),
+)
+
+# Escalation rules (自动督办规则; core/escalation.py): for a category (NULL: all) and a step of an open case, a
+# threshold past which ``python -m data_access escalate`` issues an order of the rule's grade, once per case.
+escalation_rules = Table(
+    "escalation_rules",
+    metadata,
+    Column("rule_id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("category", String(48)),            # NULL: every category
+    Column("step", String(16), nullable=False),  # escalation.RULE_STEPS
+    Column("measure", String(16), nullable=False),  # escalation.MEASURES: share of the step's limit, hours past
+    Column("threshold", Float, nullable=False),
+    Column("grade", String(8), nullable=False),  # the order's grade (SUPERVISION_GRADES)
+    Column("scope_code", String(32)),          # the cases it covers and the centre that issues (NULL: all)
+    Column("enabled", Boolean, nullable=False, server_default=false()),
+    Column("created_by", Text),
+    Column("created_at", Timestamp, nullable=False),
+    Column("changed_at", Timestamp, nullable=False),
 )
 
 asset_projects = Table(

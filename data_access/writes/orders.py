@@ -122,24 +122,34 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
         raise WriteRefused(f"note: {len(note)} characters, at most {MAX_NOTE_LENGTH}", "note_too_long",
                            n=len(note), max=MAX_NOTE_LENGTH)
     tree = region_tree(engine)
-    sid = f"DB{now:%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
     try:
         with engine.begin() as conn:
-            case = _case_in_scope(conn, tree, user, order.case_no)
-            if case["status"] == "closed":
-                raise WriteRefused(f"case_no: {order.case_no} is already closed", "case_closed", case_no=order.case_no)
-            issuer = user.scope_code or case["city_code"]
-            conn.execute(insert(supervisions).values(
-                supervision_id=sid, case_no=order.case_no, grade=order.grade, issued_by=issuer, issued_at=now,
-                deadline=deadline, note=note, issued_by_name=user.name, origin="app",
-                produced_at=wall_now(), changed_at=wall_now()))
-            _log(conn, order.case_no, now, "supervise", user, issuer, grade_note(order.grade, note))
-            audit.record(conn, "write", user=user, target=order.case_no,
-                         detail={"action": "issue_supervision", "supervision_id": sid, "grade": order.grade,
-                                 "deadline": deadline})
+            sid = write_order(conn, tree, user, order.case_no, order.grade, deadline, note, now)
             meta.touch(conn)
     except IntegrityError as exc:  # a concurrent write took the same event number: nothing was written
         raise WriteRefused("case_no: the case changed at the same moment; please try again", "conflict") from exc
+    return sid
+
+
+def write_order(conn: Connection, tree: RegionTree, user: User, case_no: str, grade: str, deadline: datetime,
+                note: str, now: datetime, rule_id: int | None = None) -> str:
+    """The order and its ``supervise`` log entry and audit row, in ``conn``'s transaction: the one write of an
+    order, by hand (:func:`issue_supervision`, which checks the form first) or by an escalation rule
+    (writes/escalation.py, ``rule_id``).  The case must be in ``user``'s jurisdiction and open."""
+    case = _case_in_scope(conn, tree, user, case_no)
+    if case["status"] == "closed":
+        raise WriteRefused(f"case_no: {case_no} is already closed", "case_closed", case_no=case_no)
+    sid = f"DB{now:%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
+    issuer = user.scope_code or case["city_code"]
+    conn.execute(insert(supervisions).values(
+        supervision_id=sid, case_no=case_no, grade=grade, issued_by=issuer, issued_at=now, deadline=deadline,
+        note=note, issued_by_name=user.name, origin="app", rule_id=rule_id, produced_at=wall_now(),
+        changed_at=wall_now()))
+    _log(conn, case_no, now, "supervise", user, issuer, grade_note(grade, note))
+    detail = {"action": "issue_supervision", "supervision_id": sid, "grade": grade, "deadline": deadline}
+    if rule_id is not None:
+        detail["rule_id"] = rule_id
+    audit.record(conn, "write", user=user, target=case_no, detail=detail)
     return sid
 
 

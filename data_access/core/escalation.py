@@ -1,0 +1,129 @@
+"""Escalation rules (自动督办): which open cases a rule reaches, defined once for the preview and the pass.
+
+A rule names a category (or every one), a **step** of an open case and a **threshold**; the cases past it get an
+order of the rule's grade (普通, 黄牌, 红牌) through the same write as a hand-issued one (writes/escalation.py),
+at most once per case and rule (a unique index on ``supervisions (rule_id, case_no)``).
+
+- **step**: ``accept`` (受理), ``dispatch`` (分流), ``handle`` (处置), ``feedback`` (反馈) — the case is in that
+  step now: it entered the step before and not this one (derived.STEP_HOUR_COLUMNS) — or ``case`` (the whole
+  case, while it is open).
+- **the step's limit**: its share of the case's allowed time (metrics.STEP_SHARES × ``allowed_hours``, the
+  supervision centre's "step time" — due times follow the working-day calendar of core/time_limits), the whole
+  allowed time for ``case``.
+- **measure** ``share``: hours in the step ≥ threshold × the limit (1.0 = the limit reached);
+  ``hours_past``: hours in the step − the limit ≥ threshold (for ``case``: hours past the due time).
+
+The hours in the step are counted up to the pass's clock (``now``: ``escalate --as-of``); a case reported after
+it is not reached.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, exists, literal, select
+
+from data_access.core.contract import SUPERVISION_GRADES
+from data_access.core.derived import STEP_HOUR_COLUMNS
+from data_access.core.filters import CASE_LEVEL_COLUMN, open_condition
+from data_access.core.metrics import STEP_SHARES
+from data_access.core.regions import RegionTree
+from data_access.core.schema import cases, escalation_rules, supervisions
+from data_access.core.sqlfn import hours_between
+
+RULE_STEPS = ("accept", "dispatch", "handle", "feedback", "case")
+MEASURES = ("share", "hours_past")
+MAX_THRESHOLD = {"share": 100.0, "hours_past": 24 * 365.0}
+# step -> (the timestamp entering the step before, the timestamp entering this one; None: the case's close)
+STEP_BOUNDS = {step: STEP_HOUR_COLUMNS[f"{step}_hours"] for step in RULE_STEPS if step != "case"}
+STEP_BOUNDS["case"] = ("reported_at", "closed_at")
+
+# Shipped disabled (migration 0018): the common practice of grid platforms — a yellow card when a step has used
+# its whole limit, a red card a working day past the due time.  An admin previews them and enables what fits.
+DEFAULT_RULES = (
+    dict(name="受理超时 黄牌", category=None, step="accept", measure="share", threshold=1.0, grade="yellow"),
+    dict(name="处置超时 黄牌", category=None, step="handle", measure="share", threshold=1.0, grade="yellow"),
+    dict(name="逾期 黄牌", category=None, step="case", measure="hours_past", threshold=0.0, grade="yellow"),
+    dict(name="逾期一天 红牌", category=None, step="case", measure="hours_past", threshold=24.0, grade="red"),
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: int
+    name: str
+    category: str | None
+    step: str
+    measure: str
+    threshold: float
+    grade: str
+    scope_code: str | None
+    enabled: bool
+
+
+def rule_problems(step: str, measure: str, threshold: float, grade: str) -> list[tuple[str, str, dict]]:
+    """What is wrong with a rule's settings, as (field, reason key, params); empty when it may be saved."""
+    out = []
+    if step not in RULE_STEPS:
+        out.append(("step", "step_unknown", {"value": step, "allowed": ", ".join(RULE_STEPS)}))
+    if measure not in MEASURES:
+        out.append(("measure", "measure_unknown", {"value": measure, "allowed": ", ".join(MEASURES)}))
+    elif not 0 <= threshold <= MAX_THRESHOLD[measure] or (measure == "share" and threshold <= 0):
+        out.append(("threshold", "threshold_range", {"value": threshold, "max": MAX_THRESHOLD[measure]}))
+    if grade not in SUPERVISION_GRADES:
+        out.append(("grade", "grade_unknown", {"value": grade, "allowed": ", ".join(SUPERVISION_GRADES)}))
+    return out
+
+
+def rules(conn: Connection, *, enabled_only: bool = False) -> list[Rule]:
+    q = select(*[escalation_rules.c[f] for f in Rule.__dataclass_fields__]).order_by(escalation_rules.c.rule_id)
+    if enabled_only:
+        q = q.where(escalation_rules.c.enabled.is_(True))
+    return [Rule(**dict(r)) for r in conn.execute(q).mappings()]
+
+
+def step_limit_sql(step: str):
+    """The limit of ``step`` in hours (the whole allowed time for ``case``)."""
+    return cases.c.allowed_hours * (1.0 if step == "case" else STEP_SHARES[step])
+
+
+def reached_select(rule: Rule, now: datetime, tree: RegionTree, scope_code: str | None = None):
+    """The open cases past ``rule``'s threshold at ``now`` that have no order of the rule yet: case_no, the
+    case's city (the issuing centre when the rule has no scope), hours in the step and its limit.
+    ``scope_code``: only the cases inside it too (a preview for a user's jurisdiction)."""
+    before, entered = (cases.c[c] for c in STEP_BOUNDS[rule.step])
+    hours = hours_between(before, literal(now))
+    limit = step_limit_sql(rule.step)
+    reached = hours >= limit * rule.threshold if rule.measure == "share" else hours - limit >= rule.threshold
+    conds = [open_condition(), before.is_not(None), before <= now, entered.is_(None), cases.c.allowed_hours > 0,
+             reached,
+             ~exists().where(supervisions.c.rule_id == rule.rule_id, supervisions.c.case_no == cases.c.case_no)]
+    if rule.category is not None:
+        conds.append(cases.c.category == rule.category)
+    for code in (rule.scope_code, scope_code):
+        if code is not None:
+            node = tree.get(code)
+            if node is None:
+                return None      # a region no longer in the data: the rule reaches nothing
+            conds.append(CASE_LEVEL_COLUMN[node.level] == code)
+    return (select(cases.c.case_no, cases.c.city_code, cases.c.category, hours.label("hours"),
+                   limit.label("limit_hours"))
+            .where(and_(*conds)).order_by(cases.c.case_no))
+
+
+def planned(conn: Connection, rule_list: list[Rule], now: datetime, tree: RegionTree,
+            scope_code: str | None = None) -> list[dict]:
+    """The orders a pass at ``now`` would issue: one dict per (rule, case), rules in order, cases by number.
+    The preview (queries/escalation.py) and the pass (writes/escalation.py) both read it."""
+    out = []
+    for rule in rule_list:
+        q = reached_select(rule, now, tree, scope_code)
+        if q is None:
+            continue
+        out += [dict(rule_id=rule.rule_id, rule=rule.name, grade=rule.grade, step=rule.step, **dict(r))
+                for r in conn.execute(q).mappings()]
+    return out
+
+
+__all__ = ["DEFAULT_RULES", "MEASURES", "RULE_STEPS", "Rule", "planned", "reached_select", "rule_problems", "rules",
+           "step_limit_sql"]

@@ -1,0 +1,129 @@
+"""Escalation rules set by an admin, and the pass that applies them (``python -m data_access escalate``).
+
+Every order the pass issues goes through orders.write_order, the write of a hand-issued order: the same row, log
+entry and audit row, with the rule's id.  The pass is one transaction (all of its orders or none), holds the
+escalation lock (core/locks.py: a second pass waits, then finds nothing left to do), and a case gets at most one
+order per rule (core/escalation.py; a unique index backs it).  Reversible: an order is resolved like any other,
+and a rule is disabled (``rules disable``), never deleted, so the orders it issued keep their reference.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from data_access.core import audit, escalation as esc, meta
+from data_access.core.access import User, clean_text
+from data_access.core.clock import now_local, wall_now
+from data_access.core.locks import escalation_lock
+from data_access.core.regions import region_tree
+from data_access.core.schema import categories, escalation_rules
+from data_access.writes.orders import default_deadline, write_order
+from data_access.writes.workflow import WriteRefused
+
+STEP_NAMES_ZH = {"accept": "受理", "dispatch": "分流", "handle": "处置", "feedback": "反馈", "case": "办结"}
+
+
+def _check_admin(user: User | None) -> User:
+    if user is None or user.role != "admin":
+        raise WriteRefused("role: only an admin may set escalation rules", "role")
+    return user
+
+
+def add_rule(engine: Engine, user: User | None, *, name: str, step: str, measure: str, threshold: float,
+             grade: str, category: str | None = None, scope_code: str | None = None, enabled: bool = False,
+             now: datetime | None = None) -> int:
+    """Save a rule (disabled unless ``enabled``); returns its id.  An admin with a jurisdiction sets rules for it
+    only (the rule's scope defaults to it)."""
+    user = _check_admin(user)
+    name = clean_text(name).strip()
+    if not name:
+        raise WriteRefused("name: required", "name_required")
+    if len(name) > 100:
+        raise WriteRefused(f"name: {len(name)} characters, at most 100", "name_too_long", n=len(name), max=100)
+    for fld, reason, params in esc.rule_problems(step, measure, threshold, grade):
+        raise WriteRefused(f"{fld}: {params['value']!r} is not allowed", reason, **params)
+    tree = region_tree(engine)
+    scope_code = scope_code or user.scope_code
+    if scope_code is not None and (tree.get(scope_code) is None
+                                   or (user.scope_code is not None and not tree.contains(user.scope_code, scope_code))):
+        raise WriteRefused(f"scope: {scope_code!r} is not a region in your jurisdiction", "scope", scope=scope_code)
+    now = (now or wall_now()).replace(microsecond=0, tzinfo=None)
+    with engine.begin() as conn:
+        if category is not None and conn.execute(
+                select(categories.c.code).where(categories.c.code == category)).first() is None:
+            raise WriteRefused(f"category: no category {category!r}", "category_unknown", category=category)
+        rule_id = conn.execute(insert(escalation_rules).values(
+            name=name, category=category, step=step, measure=measure, threshold=float(threshold), grade=grade,
+            scope_code=scope_code, enabled=bool(enabled), created_by=user.username or user.name, created_at=now,
+            changed_at=now)).inserted_primary_key[0]
+        audit.record(conn, "write", user=user, target=f"rule {rule_id}",
+                     detail={"action": "add_escalation_rule", "rule_id": rule_id, "step": step, "measure": measure,
+                             "threshold": threshold, "grade": grade, "category": category, "scope": scope_code,
+                             "enabled": bool(enabled)})
+    return rule_id
+
+
+def set_rule_enabled(engine: Engine, user: User | None, rule_id: int, enabled: bool) -> None:
+    user = _check_admin(user)
+    tree = region_tree(engine)
+    with engine.begin() as conn:
+        row = conn.execute(select(escalation_rules.c.scope_code).where(escalation_rules.c.rule_id == rule_id)).first()
+        if row is None or (user.scope_code is not None
+                           and (row.scope_code is None or not tree.contains(user.scope_code, row.scope_code))):
+            raise WriteRefused(f"rule: no rule {rule_id} in your jurisdiction", "rule_unknown", rule_id=rule_id)
+        conn.execute(update(escalation_rules).where(escalation_rules.c.rule_id == rule_id)
+                     .values(enabled=bool(enabled), changed_at=wall_now().replace(microsecond=0, tzinfo=None)))
+        audit.record(conn, "write", user=user, target=f"rule {rule_id}",
+                     detail={"action": "enable_escalation_rule" if enabled else "disable_escalation_rule",
+                             "rule_id": rule_id})
+
+
+@dataclass
+class EscalationRun:
+    now: datetime
+    planned: list[dict] = field(default_factory=list)   # core/escalation.planned
+    issued: list[str] = field(default_factory=list)     # the orders' ids (empty in a dry run)
+    dry_run: bool = False
+
+
+def rule_note(p: dict) -> str:
+    """The note of an order a rule issues (its log entry reads 黄牌督办：自动督办（规则 3「…」）：…)."""
+    step = STEP_NAMES_ZH[p["step"]]
+    return (f"自动督办（规则 {p['rule_id']}「{p['rule']}」）：{step}已用 {p['hours']:.0f} 小时，"
+            f"时限 {p['limit_hours']:.0f} 小时")
+
+
+def escalate(engine: Engine, now: datetime | None = None, *, dry_run: bool = False,
+             rule_ids: list[int] | None = None) -> EscalationRun:
+    """Apply the enabled rules at ``now``: every order they call for, in one transaction (none in a dry run).
+    ``rule_ids``: only those rules; a dry run previews them even when disabled, a real pass refuses a disabled
+    or unknown one."""
+    now = (now or now_local()).replace(microsecond=0, tzinfo=None)
+    tree = region_tree(engine)
+    run = EscalationRun(now=now, dry_run=dry_run)
+    with escalation_lock(engine), engine.begin() as conn:
+        rule_list = esc.rules(conn, enabled_only=rule_ids is None)
+        if rule_ids is not None:
+            known = {r.rule_id: r for r in rule_list}
+            for rid in rule_ids:
+                if rid not in known or not (dry_run or known[rid].enabled):
+                    raise WriteRefused(f"rule: no {'' if rid not in known else 'enabled '}rule {rid}", "rule_unknown",
+                                       rule_id=rid)
+            rule_list = [known[rid] for rid in dict.fromkeys(rule_ids)]
+        run.planned = esc.planned(conn, rule_list, now, tree)
+        if dry_run:
+            return run
+        deadline = default_deadline(now)
+        for p in run.planned:
+            issuer = User(name=f"自动督办规则 {p['rule_id']}", role="staff",
+                          scope_code=next(r.scope_code for r in rule_list if r.rule_id == p["rule_id"]))
+            run.issued.append(write_order(conn, tree, issuer, p["case_no"], p["grade"], deadline, rule_note(p), now,
+                                          rule_id=p["rule_id"]))
+        if run.issued:
+            meta.touch(conn)
+    return run
+
+
+__all__ = ["EscalationRun", "add_rule", "escalate", "rule_note", "set_rule_enabled"]

@@ -1,0 +1,213 @@
+"""Escalation rules (issue 23): a rule reaches exactly the open cases past its threshold, once; a dry run writes
+nothing; rules are an admin's, within the admin's jurisdiction; every order goes through the hand-issued write.
+
+The tiny fixture's open cases at NOW = 2024-07-01 12:00 (calendar hours; allowed = due − reported; a step's
+limit = its share of it: accept 0.1, dispatch 0.1, handle 0.5, feedback 0.2):
+
+| case | category, allowed | in step (since) | hours in it / limit | case: hours / past due |
+|---|---|---|---|---|
+| …07 | neighbour 72 h | close (feedback 06-05 09:00) | – | 723 / 651 |
+| …08 | sewer 24 h | feedback (handled 06-10 16:00) | 500 / 4.8 | 507 / 483 |
+| …09 | property 120 h | handle (dispatched 06-16 09:00) | 363 / 60 | 387 / 267 |
+| …10 | neighbour 72 h | dispatch (accepted 06-20 11:00) | 265 / 7.2 | 267 / 195 |
+| …11 | sewer 24 h, 新化县 | accept (reported 06-28 20:00) | 64 / 2.4 | 64 / 40 |
+| …12 | neighbour 72 h, 新化县 micro-grid | accept (reported 06-30 10:00) | 26 / 7.2 | 26 / −46 |
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from data_access.core import escalation as esc
+from data_access.core.access import User
+from data_access.core.schema import audit_log, case_events, escalation_rules, supervisions
+from data_access.writes import escalation
+from data_access.writes.workflow import WriteRefused
+from tests.conftest import load_fixture
+
+NOW = datetime(2024, 7, 1, 12, 0)
+ADMIN = User("管理员", role="admin", username="admin")
+C = "LD2024{}".format
+CASE = {n: C(x) for n, x in {7: "0601000007", 8: "0610000008", 9: "0615000009", 10: "0620000010",
+                             11: "0628000011", 12: "0630000012"}.items()}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def tiny(request, tmp_path_factory):
+    """The tiny fixture, loaded once per backend; the tests that issue orders take a fresh copy (``fresh``)."""
+    eng = load_fixture(request.param, tmp_path_factory.mktemp("tiny"), "tiny")
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def engine(tiny):
+    """The shared database with no rules (the shipped defaults are disabled; each test sets its own)."""
+    with tiny.begin() as conn:
+        conn.execute(escalation_rules.delete())
+    return tiny
+
+
+@pytest.fixture
+def fresh(db_kind, tmp_path):
+    eng = load_fixture(db_kind, tmp_path, "tiny")
+    with eng.begin() as conn:
+        conn.execute(escalation_rules.delete())
+    yield eng
+    eng.dispose()
+
+
+def _rule(engine, **kw):
+    spec = dict(name="r", measure="share", threshold=1.0, grade="yellow", enabled=True) | kw
+    return escalation.add_rule(engine, ADMIN, **spec)
+
+
+def _reached(engine, **kw) -> list[str]:
+    rid = _rule(engine, **kw)
+    run = escalation.escalate(engine, NOW, dry_run=True)
+    return sorted(p["case_no"] for p in run.planned if p["rule_id"] == rid)
+
+
+@pytest.mark.parametrize("rule, cases", [
+    (dict(step="accept"), [11, 12]),
+    (dict(step="accept", threshold=5.0), [11]),                       # 64/2.4 = 26.7; 26/7.2 = 3.6
+    (dict(step="dispatch"), [10]),
+    (dict(step="handle"), [9]),
+    (dict(step="feedback"), [8]),
+    (dict(step="case", measure="hours_past", threshold=0.0), [7, 8, 9, 10, 11]),
+    (dict(step="case", measure="hours_past", threshold=300.0), [7, 8]),  # 651, 483; not 267
+    (dict(step="case", measure="hours_past", threshold=483.0), [7, 8]),  # exactly at the threshold counts
+    (dict(step="case", measure="hours_past", threshold=484.0), [7]),
+    (dict(step="case", measure="hours_past", threshold=0.0, category="sewer"), [8, 11]),
+    (dict(step="accept", scope_code="431322"), [11, 12]),               # 新化县, its micro-grid included
+    (dict(step="accept", scope_code="431302"), []),
+    (dict(step="handle", measure="hours_past", threshold=303.0), [9]),  # 363 − 60 = 303
+    (dict(step="handle", measure="hours_past", threshold=304.0), []),
+])
+def test_a_rule_reaches_exactly_the_cases_past_its_threshold(engine, rule, cases):
+    assert _reached(engine, **rule) == [CASE[n] for n in cases]
+
+
+def _orders(engine):
+    with engine.connect() as conn:
+        return conn.execute(select(supervisions.c.case_no, supervisions.c.rule_id, supervisions.c.grade,
+                                   supervisions.c.issued_by, supervisions.c.origin)
+                            .where(supervisions.c.rule_id.is_not(None)).order_by(supervisions.c.case_no)).all()
+
+
+def test_the_pass_issues_once_per_case_and_rule_through_the_order_write(fresh):
+    engine = fresh
+    red = _rule(engine, name="逾期 300 小时 红牌", step="case", measure="hours_past", threshold=300.0, grade="red")
+    acc = _rule(engine, name="受理超时", step="accept", scope_code="431322")
+    _rule(engine, name="off", step="handle", enabled=False)  # disabled: reaches nothing
+    with engine.connect() as conn:
+        events_before = conn.execute(select(func.count()).select_from(case_events)).scalar_one()
+
+    dry = escalation.escalate(engine, NOW, dry_run=True)
+    assert len(dry.planned) == 4 and dry.issued == [] and _orders(engine) == []  # a dry run writes nothing
+
+    run = escalation.escalate(engine, NOW)
+    assert len(run.issued) == 4
+    assert _orders(engine) == [(CASE[7], red, "red", "431300", "app"), (CASE[8], red, "red", "431300", "app"),
+                               (CASE[11], acc, "yellow", "431322", "app"), (CASE[12], acc, "yellow", "431322", "app")]
+    with engine.connect() as conn:
+        log = conn.execute(select(case_events.c.note).where(case_events.c.action == "supervise",
+                                                            case_events.c.case_no == CASE[8])).scalars().all()
+        assert conn.execute(select(func.count()).select_from(case_events)).scalar_one() == events_before + 4
+        audited = conn.execute(select(func.count()).select_from(audit_log)
+                               .where(audit_log.c.detail.like('%"rule_id"%'),
+                                      audit_log.c.detail.like('%issue_supervision%'))).scalar_one()
+    assert log == [f"红牌督办：自动督办（规则 {red}「逾期 300 小时 红牌」）：办结已用 507 小时，时限 24 小时"]
+    assert audited == 4
+
+    again = escalation.escalate(engine, NOW)   # the same clock, or later: nothing new for these rules
+    later = escalation.escalate(engine, datetime(2024, 7, 2, 12, 0))
+    assert again.planned == [] and later.planned == [] and len(_orders(engine)) == 4
+
+
+def test_rules_are_an_admins_within_the_jurisdiction(engine):
+    for role in ("staff", "leader", "viewer"):
+        with pytest.raises(WriteRefused, match="only an admin"):
+            escalation.add_rule(engine, User("x", role=role), name="r", step="accept", measure="share",
+                                threshold=1.0, grade="yellow")
+    county_admin = User("县管理员", role="admin", scope_code="431322", username="xh")
+    rid = escalation.add_rule(engine, county_admin, name="r", step="accept", measure="share", threshold=1.0,
+                              grade="red")
+    with engine.connect() as conn:
+        assert conn.execute(select(escalation_rules.c.scope_code, escalation_rules.c.enabled)
+                            .where(escalation_rules.c.rule_id == rid)).one() == ("431322", False)
+    with pytest.raises(WriteRefused, match="scope"):
+        escalation.add_rule(engine, county_admin, name="r", step="accept", measure="share", threshold=1.0,
+                            grade="red", scope_code="431302")
+    city_rule = _rule(engine, step="accept")
+    with pytest.raises(WriteRefused, match="no rule"):
+        escalation.set_rule_enabled(engine, county_admin, city_rule, False)
+    escalation.set_rule_enabled(engine, county_admin, rid, True)
+    assert [p["case_no"] for p in escalation.escalate(engine, NOW, dry_run=True).planned
+            if p["rule_id"] == rid] == [CASE[11], CASE[12]]
+
+
+@pytest.mark.parametrize("bad, reason", [
+    (dict(step="close"), "step"), (dict(measure="percent"), "measure"), (dict(threshold=0.0), "threshold"),
+    (dict(threshold=-1.0, measure="hours_past"), "threshold"), (dict(grade="purple"), "grade"),
+    (dict(name="  "), "name"), (dict(name="规" * 101), "name"), (dict(category="nope"), "category"),
+    (dict(scope_code="999"), "scope"),
+])
+def test_bad_rules_are_refused_and_nothing_is_saved(engine, bad, reason):
+    with pytest.raises(WriteRefused, match=reason):
+        _rule(engine, **(dict(step="accept") | bad))
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(escalation_rules)).scalar_one() == 0
+
+
+def test_the_defaults_ship_disabled():
+    assert len(esc.DEFAULT_RULES) == 4
+    assert all(not esc.rule_problems(r["step"], r["measure"], r["threshold"], r["grade"]) for r in esc.DEFAULT_RULES)
+
+
+def test_a_fresh_database_holds_the_defaults_disabled(empty_engine):
+    eng = empty_engine
+    with eng.connect() as conn:
+        rows = conn.execute(select(escalation_rules.c.name, escalation_rules.c.enabled)
+                            .order_by(escalation_rules.c.rule_id)).all()
+    assert rows == [(r["name"], False) for r in esc.DEFAULT_RULES]
+    assert escalation.escalate(eng, NOW).planned == []
+
+
+def test_a_disabled_rule_is_previewed_by_id_but_never_applied(engine):
+    rid = _rule(engine, step="accept", enabled=False)
+    assert escalation.escalate(engine, NOW, dry_run=True).planned == []
+    assert [p["case_no"] for p in escalation.escalate(engine, NOW, dry_run=True, rule_ids=[rid]).planned] == [
+        CASE[11], CASE[12]]
+    with pytest.raises(WriteRefused, match=f"no enabled rule {rid}"):
+        escalation.escalate(engine, NOW, rule_ids=[rid])
+    with pytest.raises(WriteRefused, match="no rule 999"):
+        escalation.escalate(engine, NOW, dry_run=True, rule_ids=[999])
+
+
+def test_the_command_line_adds_previews_and_applies(tmp_path, capsys):
+    from data_access.cli import main
+
+    eng = load_fixture("sqlite", tmp_path, "tiny")
+    db = ["--db", str(eng.url)]
+    assert main([*db, "rules", "add", "--name", "受理超时", "--step", "accept", "--threshold", "1", "--grade",
+                 "yellow", "--scope", "431322"]) == 0
+    out = capsys.readouterr().out
+    rid = int(out.split()[2])
+    assert "disabled" in out and rid == len(esc.DEFAULT_RULES) + 1
+    assert main([*db, "escalate", "--dry-run", "--rule", str(rid), "--as-of", "2024-07-01T12:00:00"]) == 0
+    out = capsys.readouterr().out
+    assert CASE[11] in out and CASE[12] in out and "would issue 2 order(s)" in out and "nothing was written" in out
+    assert main([*db, "escalate", "--as-of", "2024-07-01T12:00:00", "--rule", str(rid)]) == 1
+    assert "no enabled rule" in capsys.readouterr().err
+    assert main([*db, "rules", "enable", str(rid)]) == 0
+    assert main([*db, "escalate", "--as-of", "2024-07-01T12:00:00"]) == 0
+    assert "issued 2 order(s) as of 2024-07-01 12:00" in capsys.readouterr().out
+    assert main([*db, "rules", "add", "--name", "x", "--step", "accept", "--threshold", "0", "--grade", "red"]) == 1
+    assert "threshold" in capsys.readouterr().err
+    assert main([*db, "escalate", "--as-of", "2024-13-01"]) == 1
+    assert "--as-of" in capsys.readouterr().err
+    assert main([*db, "rules", "list"]) == 0
+    assert "受理超时" in capsys.readouterr().out
