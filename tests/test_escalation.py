@@ -22,7 +22,9 @@ from sqlalchemy import func, select
 
 from data_access.core import escalation as esc
 from data_access.core.access import User
+from data_access.core.filters import CaseFilter
 from data_access.core.schema import audit_log, case_events, escalation_rules, supervisions
+from data_access.queries.supervision import effect
 from data_access.writes import escalation
 from data_access.writes.workflow import WriteRefused
 from tests.conftest import load_fixture
@@ -122,6 +124,12 @@ def test_the_pass_issues_once_per_case_and_rule_through_the_order_write(fresh):
     assert log == [f"红牌督办：自动督办（规则 {red}「逾期 300 小时 红牌」）：办结已用 507 小时，时限 24 小时"]
     assert audited == 4
 
+    by = effect.supervision_effect_by_issuer(engine, CaseFilter(region_code="431300"), NOW).set_index("issuer")
+    assert by["orders"].to_dict() == {"source": 2, "hand": 0, "rule": 4}   # the fixture's SV0001-2, then the pass
+    assert by.loc["rule", "still_open"] == 4 and by.loc["source", "closed_after"] == 2
+    by_grade = effect.supervision_effect_by_grade(engine, CaseFilter(region_code="431300"), NOW).set_index("grade")
+    assert by_grade["orders"].to_dict() == {"normal": 1, "yellow": 2, "red": 3}
+
     again = escalation.escalate(engine, NOW)   # the same clock, or later: nothing new for these rules
     later = escalation.escalate(engine, datetime(2024, 7, 2, 12, 0))
     assert again.planned == [] and later.planned == [] and len(_orders(engine)) == 4
@@ -170,9 +178,9 @@ def test_the_defaults_ship_disabled():
 def test_a_fresh_database_holds_the_defaults_disabled(empty_engine):
     eng = empty_engine
     with eng.connect() as conn:
-        rows = conn.execute(select(escalation_rules.c.name, escalation_rules.c.enabled)
-                            .order_by(escalation_rules.c.rule_id)).all()
-    assert rows == [(r["name"], False) for r in esc.DEFAULT_RULES]
+        rows = conn.execute(select(*[escalation_rules.c[k] for k in esc.DEFAULT_RULES[0]], escalation_rules.c.enabled)
+                            .order_by(escalation_rules.c.rule_id)).mappings().all()
+    assert [dict(r) for r in rows] == [dict(r, enabled=False) for r in esc.DEFAULT_RULES]
     assert escalation.escalate(eng, NOW).planned == []
 
 

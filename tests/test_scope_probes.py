@@ -666,6 +666,8 @@ def _order_effect(env, f, user):
     from data_access.queries.supervision import effect as se
 
     grades = se.supervision_effect_by_grade(env.engine, f, NOW)
+    issuers = se.supervision_effect_by_issuer(env.engine, f, NOW)  # the same orders, split another way
+    assert issuers["orders"].sum() == grades["orders"].sum()
     repeat = se.repeat_orders(env.engine, f, now=NOW)
     past = se.orders_past_deadline(env.engine, f, NOW)
     return Seen(cases=set(repeat["case_no"]) | set(past["case_no"]),

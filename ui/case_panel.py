@@ -65,7 +65,7 @@ def _ts(x) -> str:
     return "—" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m-%d %H:%M")
 
 
-def _refusal(e: WriteRefused) -> str:
+def write_refusal(e: WriteRefused) -> str:
     key = f"write.{e.reason}"
     text = t(key, **{k: str(v) for k, v in e.params.items()}) if e.reason else str(e)
     return text if text != key else str(e)
@@ -199,7 +199,7 @@ def _resolve(sid: str) -> None:
     try:
         data.write(orders.resolve_supervision, current_user(), sid)
     except WriteRefused as e:
-        st.session_state.wb_flash = ("error", t("wb.order.refused", reason=_refusal(e)))
+        st.session_state.wb_flash = ("error", t("wb.order.refused", reason=write_refusal(e)))
     else:
         st.session_state.wb_flash = ("success", t("wb.order.resolved", id=sid))
 
@@ -227,7 +227,7 @@ def order_form(case_no: str, now: datetime) -> None:
                 sid = data.write(orders.issue_supervision, current_user(),
                                  SupervisionOrder(case_no, grade or "normal", deadline, note or ""))
             except WriteRefused as e:
-                st.error(t("wb.order.refused", reason=_refusal(e)), icon=":material/block:")
+                st.error(t("wb.order.refused", reason=write_refusal(e)), icon=":material/block:")
             else:
                 st.toast(t("wb.order.done", id=sid), icon=":material/check_circle:")
                 for k in keys:  # the next order starts from the defaults

@@ -26,6 +26,7 @@ NAV_PAGES = (
             "nav.section.forces"),
     NavPage("pages/assets.py", "assets", "nav.assets", ":material/real_estate_agent:", "nav.section.projects"),
     NavPage("pages/clean_units.py", "clean", "nav.clean", ":material/verified:", "nav.section.projects"),
+    NavPage("pages/rules.py", "rules", "nav.rules", ":material/rule:", "nav.section.admin"),
     NavPage("pages/audit.py", "audit", "nav.audit", ":material/policy:", "nav.section.admin"),
     NavPage("pages/help.py", "help", "nav.help", ":material/help:", "nav.section.help"),  # last: the guided tour
 )

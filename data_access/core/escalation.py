@@ -65,13 +65,13 @@ def rule_problems(step: str, measure: str, threshold: float, grade: str) -> list
     """What is wrong with a rule's settings, as (field, reason key, params); empty when it may be saved."""
     out = []
     if step not in RULE_STEPS:
-        out.append(("step", "step_unknown", {"value": step, "allowed": ", ".join(RULE_STEPS)}))
+        out.append(("step", "rule_step", {"value": step, "allowed": ", ".join(RULE_STEPS)}))
     if measure not in MEASURES:
-        out.append(("measure", "measure_unknown", {"value": measure, "allowed": ", ".join(MEASURES)}))
+        out.append(("measure", "rule_measure", {"value": measure, "allowed": ", ".join(MEASURES)}))
     elif not 0 <= threshold <= MAX_THRESHOLD[measure] or (measure == "share" and threshold <= 0):
-        out.append(("threshold", "threshold_range", {"value": threshold, "max": MAX_THRESHOLD[measure]}))
+        out.append(("threshold", "rule_threshold", {"value": threshold, "max": MAX_THRESHOLD[measure]}))
     if grade not in SUPERVISION_GRADES:
-        out.append(("grade", "grade_unknown", {"value": grade, "allowed": ", ".join(SUPERVISION_GRADES)}))
+        out.append(("grade", "rule_grade", {"value": grade, "allowed": ", ".join(SUPERVISION_GRADES)}))
     return out
 
 

@@ -39,21 +39,21 @@ def add_rule(engine: Engine, user: User | None, *, name: str, step: str, measure
     user = _check_admin(user)
     name = clean_text(name).strip()
     if not name:
-        raise WriteRefused("name: required", "name_required")
+        raise WriteRefused("name: required", "rule_name_required")
     if len(name) > 100:
-        raise WriteRefused(f"name: {len(name)} characters, at most 100", "name_too_long", n=len(name), max=100)
+        raise WriteRefused(f"name: {len(name)} characters, at most 100", "rule_name_too_long", n=len(name), max=100)
     for fld, reason, params in esc.rule_problems(step, measure, threshold, grade):
         raise WriteRefused(f"{fld}: {params['value']!r} is not allowed", reason, **params)
     tree = region_tree(engine)
     scope_code = scope_code or user.scope_code
     if scope_code is not None and (tree.get(scope_code) is None
                                    or (user.scope_code is not None and not tree.contains(user.scope_code, scope_code))):
-        raise WriteRefused(f"scope: {scope_code!r} is not a region in your jurisdiction", "scope", scope=scope_code)
+        raise WriteRefused(f"scope: {scope_code!r} is not a region in your jurisdiction", "rule_scope", scope=scope_code)
     now = (now or wall_now()).replace(microsecond=0, tzinfo=None)
     with engine.begin() as conn:
         if category is not None and conn.execute(
                 select(categories.c.code).where(categories.c.code == category)).first() is None:
-            raise WriteRefused(f"category: no category {category!r}", "category_unknown", category=category)
+            raise WriteRefused(f"category: no category {category!r}", "rule_category", category=category)
         rule_id = conn.execute(insert(escalation_rules).values(
             name=name, category=category, step=step, measure=measure, threshold=float(threshold), grade=grade,
             scope_code=scope_code, enabled=bool(enabled), created_by=user.username or user.name, created_at=now,

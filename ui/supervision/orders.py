@@ -21,6 +21,8 @@ GRADE_COLUMNS = [
     ("past_deadline", "sup_eff.col.past_deadline", "int"),
     ("share_past_deadline", "sup_eff.col.share_past_deadline", "pct"),
 ]
+ISSUER_COLUMNS = [("issuer", "sup_eff.col.issuer", "text", {"labels": "enum.issuer", "pinned": True}),
+                  *GRADE_COLUMNS[1:]]
 REPEAT_COLUMNS = ["case_no", "title", ("orders", "sup_eff.col.orders", "number"), GRADE,
                   ("first_issued", "sup_eff.col.first_issued", "datetime"),
                   ("last_issued", "sup_eff.col.last_issued", "datetime"), "status"]
@@ -43,6 +45,9 @@ def show(f, now) -> None:
     left, _ = st.columns([2, 3])
     with left:
         charts.draw(charts.grade_hours_chart, grades)
+    st.subheader(t("sup_eff.by_issuer"))
+    st.caption(t("sup_eff.by_issuer.help"))
+    tables.show(data.get(effect.supervision_effect_by_issuer, f, now), ISSUER_COLUMNS)
     st.subheader(t("sup_eff.repeat") + f" · {fmt.count(data.get(effect.repeat_order_count, f, now=now), lang())}")
     st.caption(t("sup_eff.repeat.help"))
     repeat = capped.fetch(effect.repeat_orders, f, now=now, rows=effect.REPEAT_ROWS)

@@ -3,7 +3,8 @@
 ``escalation_rules`` holds the rules an admin sets (``python -m data_access rules``); ``supervisions.rule_id``
 names the rule that issued an order, and a unique index on (rule_id, case_no) keeps it to one order per case
 and rule.  The defaults that follow common practice are inserted disabled (core/escalation.DEFAULT_RULES): an
-admin previews them (``escalate --dry-run``) and enables what fits.
+admin previews them (``escalate --dry-run``) and enables what fits.  They are written out here (a migration is
+frozen history); tests/test_escalation.py checks that a fresh database holds core/escalation.DEFAULT_RULES.
 
 Revision ID: 0018
 Revises: 0012
@@ -21,9 +22,15 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade() -> None:
-    from data_access.core.escalation import DEFAULT_RULES
+DEFAULT_RULES = (
+    dict(name="受理超时 黄牌", category=None, step="accept", measure="share", threshold=1.0, grade="yellow"),
+    dict(name="处置超时 黄牌", category=None, step="handle", measure="share", threshold=1.0, grade="yellow"),
+    dict(name="逾期 黄牌", category=None, step="case", measure="hours_past", threshold=0.0, grade="yellow"),
+    dict(name="逾期一天 红牌", category=None, step="case", measure="hours_past", threshold=24.0, grade="red"),
+)
 
+
+def upgrade() -> None:
     rules = op.create_table(
         "escalation_rules",
         sa.Column("rule_id", sa.Integer, primary_key=True, autoincrement=True),

@@ -80,18 +80,40 @@ def _past_deadline(now: datetime) -> ColumnElement:
     return or_(and_(s.resolved_at.is_(None), s.deadline < literal(now, Timestamp)), s.resolved_at > s.deadline)
 
 
+ISSUERS = ("source", "hand", "rule")  # the source platform's orders, the dashboard's by hand, by an escalation rule
+
+
+def issuer_sql() -> ColumnElement:
+    """How an order was issued (ISSUERS): by an escalation rule (``rule_id``), by hand in the dashboard
+    (``origin`` 'app'), or by the source platform."""
+    s = supervisions.c
+    return sql_case((s.rule_id.is_not(None), "rule"), (s.origin == "app", "hand"), else_="source")
+
+
 def supervision_effect_by_grade(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
-    """One row per grade (normal, yellow, red, always all three): GRADE_COLUMNS (see the module docstring).
+    """One row per grade (normal, yellow, red, always all three): GRADE_COLUMNS (see the module docstring)."""
+    return _effect(engine, f, now, supervisions.c.grade, GRADES, "grade")
+
+
+def supervision_effect_by_issuer(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
+    """The same measures per way of issuing (ISSUERS, always all three: the source platform, by hand, by an
+    escalation rule), so that automatic orders are told apart from hand-issued ones."""
+    return _effect(engine, f, now, issuer_sql(), ISSUERS, "issuer")
+
+
+def _effect(engine: Engine, f: CaseFilter, now: datetime | None, key: ColumnElement, keys: tuple[str, ...],
+            name: str) -> pd.DataFrame:
+    """One row per value of ``key`` (``keys``, always all): orders, cases, closed after, hours to close …
 
     One pass over the orders: per order its flags and hours (an inner query, fenced with OFFSET 0 so that the
-    hours are computed once, not once per histogram bucket), then sums by grade × hours bucket; distinct
-    cases are counted as each case's first order of the grade (ROW_NUMBER), which keeps every sum additive."""
+    hours are computed once, not once per histogram bucket), then sums by key × hours bucket; distinct
+    cases are counted as each case's first order of the key (ROW_NUMBER), which keeps every sum additive."""
     now = now or now_local()
     _r, conds = _order_conditions(engine, f, now)
     s, c = supervisions.c, cases.c
     closed_after = and_(c.status == "closed", c.closed_at >= s.issued_at)
-    first = func.row_number().over(partition_by=[s.case_no, s.grade], order_by=s.supervision_id)
-    per_order = (select(s.grade, sql_case((first == 1, 1), else_=0).label("first"),
+    first = func.row_number().over(partition_by=[s.case_no, key], order_by=s.supervision_id)
+    per_order = (select(key.label("k"), sql_case((first == 1, 1), else_=0).label("first"),
                         sql_case((closed_after, 1), else_=0).label("closed_after"),
                         sql_case((closed_after, hours_between(s.issued_at, c.closed_at)), else_=None).label("hours"),
                         sql_case((open_condition(), 1), else_=0).label("still_open"),
@@ -99,28 +121,28 @@ def supervision_effect_by_grade(engine: Engine, f: CaseFilter, now: datetime | N
                  .select_from(_JOIN).where(*conds).offset(0).subquery("o"))
     o = per_order.c
     b = sql_case((o.hours.is_(None), -1), else_=hour_bucket_sql(o.hours))
-    stmt = (select(o.grade, b.label("b"), func.count().label("orders"), func.sum(o.first).label("cases"),
+    stmt = (select(o.k, b.label("b"), func.count().label("orders"), func.sum(o.first).label("cases"),
                    func.sum(o.closed_after).label("closed_after"), func.sum(o.hours).label("sum_hours"),
                    func.sum(o.still_open).label("still_open"), func.sum(o.past).label("past_deadline"))
-            .group_by(o.grade, b))
+            .group_by(o.k, b))
     with engine.connect() as conn:
         parts = pd.DataFrame(conn.execute(stmt).all(), columns=[
-            "grade", "b", "orders", "cases", "closed_after", "sum_hours", "still_open", "past_deadline"])
+            "k", "b", "orders", "cases", "closed_after", "sum_hours", "still_open", "past_deadline"])
     out = []
-    for g in GRADES:
-        part = parts[parts["grade"] == g]
+    for g in keys:
+        part = parts[parts["k"] == g]
         hist = [0] * len(BUCKET_COLUMNS)
         for bucket, n in zip(part["b"], part["orders"]):
             if bucket >= 0:
                 hist[int(bucket)] += int(n)
         orders, closed = int(part["orders"].sum()), int(part["closed_after"].sum())
         past = int(part["past_deadline"].sum())
-        out.append({"grade": g, "orders": orders, "cases": int(part["cases"].sum()), "closed_after": closed,
+        out.append({name: g, "orders": orders, "cases": int(part["cases"].sum()), "closed_after": closed,
                     "median_hours_to_close": median_from_histogram(hist),
                     "mean_hours_to_close": ratio(part["sum_hours"].dropna().sum(), closed),
                     "still_open": int(part["still_open"].sum()), "past_deadline": past,
                     "share_past_deadline": ratio(past, orders)})
-    df = pd.DataFrame(out, columns=GRADE_COLUMNS)
+    df = pd.DataFrame(out, columns=[name, *GRADE_COLUMNS[1:]])
     for col in ("median_hours_to_close", "mean_hours_to_close", "share_past_deadline"):
         df[col] = df[col].astype("float64")
     return df
