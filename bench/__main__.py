@@ -18,7 +18,7 @@ SUITE = "suite"
 # builder, the suite's parts, then the benchmarks of single pages and questions.
 COMMANDS = (
     "suite", "datasets",
-    "pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync",
+    "pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync", "escalation",
     "overview", "workbench", "search", "ranking", "centre_backlog", "centre_process", "supervision_page",
     "staffing", "forces_page", "clean_page", "auth", "run_cpu",
 )

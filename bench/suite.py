@@ -2,7 +2,7 @@
 PostgreSQL, and writes bench/results/REPORT.md (the README's performance tables come from it).
 
     python -m bench [--scales 100k,full,5m] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                    [--parts pages,article,export,rss,concurrency,alternatives,scaleout,sync] [--runs 3]
+                    [--parts pages,article,export,rss,concurrency,alternatives,scaleout,sync,escalation] [--runs 3]
     python -m bench --report        # only rewrite REPORT.md from the results already measured
 
 (``python -m bench suite …`` is the same.)
@@ -23,6 +23,9 @@ Parts (each in a fresh Python process, so its memory and caches are its own; res
                 cases — full and 5m; 20 reading sessions beside a sync every 10 s — full; 300 batches of the
                 100k sample against a full load of it, table by table — 100k; both databases
 
+  escalation    the escalation pass with the shipped rules on: dry run, first pass, next pass (bench/escalation.py)
+                — full and 5m, both databases
+
 The PostgreSQL server URL's database name is replaced by gov_bench_<scale> (bench/datasets.py).
 """
 from __future__ import annotations
@@ -40,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 
-ALL_PARTS = ("pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync")
+ALL_PARTS = ("pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync", "escalation")
 # Which (scale, backend) each part runs on.
 WHERE = {
     "pages": lambda scale, backend: True,
@@ -51,6 +54,7 @@ WHERE = {
     "alternatives": lambda scale, backend: backend == "sqlite" and scale != "5m",  # pandas needs ~20 GB at 5 M
     "scaleout": lambda scale, backend: scale == "full" and backend == "pg",
     "sync": lambda scale, backend: True,
+    "escalation": lambda scale, backend: scale != "100k",
 }
 
 
@@ -92,6 +96,10 @@ def measure_part(part: str, url: str, runs: int) -> object:
         from bench import sync
 
         return sync.suite_part(url, runs)
+    if part == "escalation":
+        from bench import escalation
+
+        return escalation.run(url, runs)
     raise SystemExit(f"unknown part {part!r}; expected one of {', '.join(ALL_PARTS)}")
 
 

@@ -43,6 +43,23 @@ def _actor(user: User | None, username: str | None) -> str | None:
     return None if name is None else clean_text(str(name))[:64]
 
 
+def row(event: str, *, user: User | None = None, username: str | None = None, target: str | None = None,
+        rows: int | None = None, detail: Mapping[str, object] | None = None, at: datetime | None = None,
+        scope_code: str | None = None) -> dict:
+    """The values of one audit row (:func:`record` writes one, :func:`record_many` several at once)."""
+    if event not in EVENTS:
+        raise ValueError(f"event: {event!r} is not one of {', '.join(EVENTS)}")
+    text = json.dumps(dict(detail or {}), ensure_ascii=False, default=_json_default, sort_keys=True)
+    return dict(
+        at=(at or wall_now()).replace(microsecond=0, tzinfo=None), event=event,
+        username=_actor(user, username),
+        role=user.role if user is not None else None,
+        scope_code=user.scope_code if user is not None else scope_code,
+        target=clean_text(target) if target is not None else None, rows=rows,
+        detail=clean_text(text)[:MAX_DETAIL] if text != "{}" else None,
+    )
+
+
 def record(target_conn: Engine | Connection, event: str, *, user: User | None = None,
            username: str | None = None, target: str | None = None, rows: int | None = None,
            detail: Mapping[str, object] | None = None, at: datetime | None = None,
@@ -51,19 +68,16 @@ def record(target_conn: Engine | Connection, event: str, *, user: User | None = 
 
     The row's jurisdiction is the user's; without a signed-in user, ``scope_code`` gives the account's (a failed
     sign-in or a lock of a known account), so that its region's leaders see it."""
-    if event not in EVENTS:
-        raise ValueError(f"event: {event!r} is not one of {', '.join(EVENTS)}")
-    text = json.dumps(dict(detail or {}), ensure_ascii=False, default=_json_default, sort_keys=True)
-    values = dict(
-        at=(at or wall_now()).replace(microsecond=0, tzinfo=None), event=event,
-        username=_actor(user, username),
-        role=user.role if user is not None else None,
-        scope_code=user.scope_code if user is not None else scope_code,
-        target=clean_text(target) if target is not None else None, rows=rows,
-        detail=clean_text(text)[:MAX_DETAIL] if text != "{}" else None,
-    )
+    values = row(event, user=user, username=username, target=target, rows=rows, detail=detail, at=at,
+                 scope_code=scope_code)
     if isinstance(target_conn, Connection):
         target_conn.execute(insert(audit_log).values(**values))
     else:
         with target_conn.begin() as conn:
             conn.execute(insert(audit_log).values(**values))
+
+
+def record_many(conn: Connection, values: list[dict]) -> None:
+    """Append the rows made by :func:`row`, in ``conn``'s transaction (one statement for many writes)."""
+    if values:
+        conn.execute(insert(audit_log), values)

@@ -19,7 +19,7 @@ from data_access.core.clock import now_local, wall_now
 from data_access.core.locks import escalation_lock
 from data_access.core.regions import region_tree
 from data_access.core.schema import categories, escalation_rules
-from data_access.writes.orders import default_deadline, write_order
+from data_access.writes.orders import OrderWrite, default_deadline, write_orders
 from data_access.writes.workflow import WriteRefused
 
 STEP_NAMES_ZH = {"accept": "受理", "dispatch": "分流", "handle": "处置", "feedback": "反馈", "case": "办结"}
@@ -116,11 +116,11 @@ def escalate(engine: Engine, now: datetime | None = None, *, dry_run: bool = Fal
         if dry_run:
             return run
         deadline = default_deadline(now)
-        for p in run.planned:
-            issuer = User(name=f"自动督办规则 {p['rule_id']}", role="staff",
-                          scope_code=next(r.scope_code for r in rule_list if r.rule_id == p["rule_id"]))
-            run.issued.append(write_order(conn, tree, issuer, p["case_no"], p["grade"], deadline, rule_note(p), now,
-                                          rule_id=p["rule_id"]))
+        scopes = {r.rule_id: r.scope_code for r in rule_list}
+        issuers = {rid: User(name=f"自动督办规则 {rid}", role="staff", scope_code=scope) for rid, scope in scopes.items()}
+        run.issued = write_orders(conn, tree, [
+            OrderWrite(issuers[p["rule_id"]], p["case_no"], p["grade"], deadline, rule_note(p), p["rule_id"])
+            for p in run.planned], now)
         if run.issued:
             meta.touch(conn)
     return run

@@ -29,6 +29,7 @@ from data_access.queries.cases import GRADES, RESOLVED_NOTE, grade_note
 from data_access.writes.workflow import WriteRefused
 
 MAX_NOTE_LENGTH = 500
+_CHUNK = 500  # case numbers per IN list
 # the order's note goes to the case log too, behind its grade (grade_note): both stay within the contract
 assert MAX_NOTE_LENGTH + 100 <= min(max_len("supervisions", "note"), max_len("case_events", "note"))
 MAX_DEADLINE_DAYS = 365  # a deadline further out is a mistyped year, not an order that urges anyone
@@ -93,6 +94,18 @@ def _next_seq(conn: Connection, case_no: str) -> int:
     return first if last is None else last + 1
 
 
+def _next_seqs(conn: Connection, case_nos: list[str]) -> dict[str, int]:
+    """:func:`_next_seq` of many cases at once (one grouped query per chunk)."""
+    first = own_app_run() * APP_SEQ_BASE
+    out = dict.fromkeys(case_nos, first)
+    for k in range(0, len(case_nos), _CHUNK):
+        out.update((no, last + 1) for no, last in conn.execute(
+            select(case_events.c.case_no, func.max(case_events.c.seq))
+            .where(case_events.c.case_no.in_(case_nos[k:k + _CHUNK]), case_events.c.seq >= first,
+                   case_events.c.seq < first + APP_SEQ_BASE).group_by(case_events.c.case_no)))
+    return out
+
+
 def _log(conn: Connection, case_no: str, at: datetime, action: str, user: User, org: str | None, note: str
          ) -> None:
     conn.execute(insert(case_events).values(case_no=case_no, seq=_next_seq(conn, case_no), at=at, action=action,
@@ -131,26 +144,64 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
     return sid
 
 
+@dataclass(frozen=True)
+class OrderWrite:
+    """One order to write (:func:`write_orders`): checked already, except the case's jurisdiction and state."""
+
+    user: User
+    case_no: str
+    grade: str
+    deadline: datetime
+    note: str
+    rule_id: int | None = None
+
+
 def write_order(conn: Connection, tree: RegionTree, user: User, case_no: str, grade: str, deadline: datetime,
                 note: str, now: datetime, rule_id: int | None = None) -> str:
-    """The order and its ``supervise`` log entry and audit row, in ``conn``'s transaction: the one write of an
-    order, by hand (:func:`issue_supervision`, which checks the form first) or by an escalation rule
-    (writes/escalation.py, ``rule_id``).  The case must be in ``user``'s jurisdiction and open."""
-    case = _case_in_scope(conn, tree, user, case_no)
-    if case["status"] == "closed":
-        raise WriteRefused(f"case_no: {case_no} is already closed", "case_closed", case_no=case_no)
-    sid = f"DB{now:%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
-    issuer = user.scope_code or case["city_code"]
-    conn.execute(insert(supervisions).values(
-        supervision_id=sid, case_no=case_no, grade=grade, issued_by=issuer, issued_at=now, deadline=deadline,
-        note=note, issued_by_name=user.name, origin="app", rule_id=rule_id, produced_at=wall_now(),
-        changed_at=wall_now()))
-    _log(conn, case_no, now, "supervise", user, issuer, grade_note(grade, note))
-    detail = {"action": "issue_supervision", "supervision_id": sid, "grade": grade, "deadline": deadline}
-    if rule_id is not None:
-        detail["rule_id"] = rule_id
-    audit.record(conn, "write", user=user, target=case_no, detail=detail)
-    return sid
+    """One order through :func:`write_orders`; returns its id."""
+    return write_orders(conn, tree, [OrderWrite(user, case_no, grade, deadline, note, rule_id)], now)[0]
+
+
+def write_orders(conn: Connection, tree: RegionTree, items: list[OrderWrite], now: datetime) -> list[str]:
+    """The orders, their ``supervise`` log entries and audit rows, in ``conn``'s transaction: the one write of an
+    order, by hand (:func:`issue_supervision`, which checks the form first) or by escalation rules
+    (writes/escalation.py: many at once, a statement per table).  Each case must be in its writer's
+    jurisdiction and open, or nothing is written (WriteRefused).  Returns the orders' ids, in order."""
+    case_nos = sorted({i.case_no for i in items})
+    found: dict[str, dict] = {}
+    for k in range(0, len(case_nos), _CHUNK):
+        found.update((r["case_no"], dict(r)) for r in conn.execute(
+            select(cases.c.case_no, cases.c.status, cases.c.grid_code, cases.c.city_code)
+            .where(cases.c.case_no.in_(case_nos[k:k + _CHUNK]))).mappings())
+    for i in items:
+        case = found.get(i.case_no)
+        if case is None or (i.user.scope_code is not None and not tree.contains(i.user.scope_code, case["grid_code"])):
+            raise WriteRefused(f"case_no: no case {i.case_no!r} in your jurisdiction", "case_not_in_scope",
+                               case_no=i.case_no)
+        if case["status"] == "closed":
+            raise WriteRefused(f"case_no: {i.case_no} is already closed", "case_closed", case_no=i.case_no)
+    seq = _next_seqs(conn, case_nos)
+    stamp = wall_now()
+    ids, orders, entries, audits = [], [], [], []
+    for i in items:
+        sid = f"DB{now:%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
+        issuer = i.user.scope_code or found[i.case_no]["city_code"]
+        ids.append(sid)
+        orders.append(dict(supervision_id=sid, case_no=i.case_no, grade=i.grade, issued_by=issuer, issued_at=now,
+                           deadline=i.deadline, note=i.note, issued_by_name=i.user.name, origin="app",
+                           rule_id=i.rule_id, produced_at=stamp, changed_at=stamp))
+        entries.append(dict(case_no=i.case_no, seq=seq[i.case_no], at=now, action="supervise", actor=i.user.name,
+                            org_code=issuer, note=grade_note(i.grade, i.note), changed_at=stamp))
+        seq[i.case_no] += 1
+        detail = {"action": "issue_supervision", "supervision_id": sid, "grade": i.grade, "deadline": i.deadline}
+        if i.rule_id is not None:
+            detail["rule_id"] = i.rule_id
+        audits.append(audit.row("write", user=i.user, target=i.case_no, detail=detail))
+    if orders:
+        conn.execute(insert(supervisions), orders)
+        conn.execute(insert(case_events), entries)
+        audit.record_many(conn, audits)
+    return ids
 
 
 def resolve_supervision(engine: Engine, user: User | None, supervision_id: str, now: datetime | None = None
