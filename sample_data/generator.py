@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import vocab
+from .ground_truth import GROUND_TRUTH  # written beside the dataset (sample_data/injection.py)
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
@@ -270,7 +271,11 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     prog(0.10, "clean units")
     _clean_units(ctx, w, rngs[4])
     prog(0.11, "cases")
-    cases = _cases(ctx, rngs[5])
+    from .injection import INJECT_SEED_OFFSET, Injection  # it imports this module
+
+    inject = Injection(np.random.default_rng(seed + INJECT_SEED_OFFSET))
+    cases = _cases(ctx, rngs[5], inject)
+    cases["inject"] = inject
     # The integrity checks' anomalies draw from their own stream: every other figure stays as it was.
     anomaly_rng = np.random.default_rng(seed + ANOMALY_SEED_OFFSET)
     _anomalies(cases, anomaly_rng)
@@ -280,6 +285,7 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     sup = _supervisions(ctx, w, cases, rngs[7], anomaly_rng)
     prog(0.45, "case events")
     _events(ctx, w, cases, sup, rngs[8], lambda f: prog(0.45 + 0.55 * f, "case events"))
+    inject.write(out_dir / GROUND_TRUTH, ctx, cases, seed)  # not a file of the format: the loader ignores it
     prog(1.0, "done")
     return dict(w.counts)
 
@@ -764,11 +770,13 @@ def _day_weights(ctx: _Context) -> np.ndarray:
     return wts
 
 
-def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
+def _cases(ctx: _Context, rng: np.random.Generator, inject=None) -> dict:
     n = ctx.n_cases
     wts = _day_weights(ctx)
     n_days = len(wts)
     per_day = rng.multinomial(n, wts / wts.sum())
+    if inject is not None:
+        per_day = inject.plan(ctx, wts, per_day)
     day = np.repeat(np.arange(n_days), per_day)
     hour_w = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 1, 3, 7, 10, 10, 9, 6, 5, 8, 9, 9, 8, 6, 4, 3, 2, 1, 0.5])
     hour = rng.choice(24, size=n, p=hour_w / hour_w.sum())
@@ -804,6 +812,11 @@ def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
         cand = np.nonzero(lian & (src != mi))[0]
         add = rng.choice(cand, min(len(cand), target - have), replace=False)
         src[add] = mi
+    # the early-warning and duplicate ground truth (sample_data/ground_truth.py): surges, a silent grid and groups
+    # of duplicates, made of cases of the same days moved to another grid or category (totals unchanged)
+    if inject is not None:
+        inject.apply(ctx, day, rep, grid, cat, src, wts)
+        limit_h = np.array([c[3] for c in vocab.CATEGORIES], dtype=np.int64)[cat]
 
     # micro-grids: ~5 % of all cases, only in grids that have them (Xinhua)
     mcount = ctx.g_micro_count[grid]
@@ -922,6 +935,8 @@ def _rereports(gcode: np.ndarray, c: dict, rn: np.ndarray, rp: np.ndarray, rng: 
         c["rereport"] = np.zeros((0, 2), dtype=np.int64)
         return
     rep, close, src, closed = c["rep"], c["steps"][:, 4], c["src"], c["closed"]
+    inject = c.get("inject")
+    dup = inject.dup_member if inject is not None and inject.dup_member is not None else np.zeros(n, dtype=bool)
     key = np.unique(gcode, return_inverse=True)[1].astype(np.int64) * 64 + c["cat"]
     order = np.lexsort((rep, key))
     ks = key[order]
@@ -929,7 +944,7 @@ def _rereports(gcode: np.ndarray, c: dict, rn: np.ndarray, rp: np.ndarray, rng: 
     limit = REREPORT_DAYS * DAY - HOUR
     for off in range(1, 9):
         i, j = order[:-off], order[off:]
-        ok = ((ks[:-off] == ks[off:]) & closed[i] & (src[i] != 0) & (rp[i] != "") & (src[j] != 0)
+        ok = ((ks[:-off] == ks[off:]) & closed[i] & (src[i] != 0) & (rp[i] != "") & (src[j] != 0) & ~dup[i] & ~dup[j]
               & (rep[j] > close[i]) & (rep[j] - close[i] <= limit) & (first[i] < 0))
         first[i[ok]] = j[ok]
     earlier = np.nonzero(first >= 0)[0]
@@ -980,6 +995,9 @@ def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
     empty = np.where(patrol, ~worker, rng.random(n) < 0.02)
     rn = np.where(empty, "", rn)
     rp = np.where(empty, "", rp)
+    inject = c.get("inject")
+    if inject is not None:
+        inject.texts(ctx, c, title, desc, rn, rp)
     if anomaly_rng is not None:
         _rereports(gcode, c, rn, rp, anomaly_rng)
     c["reporter"] = rn
