@@ -244,19 +244,22 @@ class Injection:
         self.groups.sort(key=lambda g: g[1])
 
     # ------------------------------------------------------------------------------------------- texts
-    def _vary(self, text: str, extra: list[str], suffixes: list[str]) -> str:
+    def _vary(self, text: str, prefixes: list[str], suffixes: list[str]) -> str:
+        """A light rewording: one or two words swapped for a synonym, then a prefix or a suffix or neither;
+        never the text itself."""
         rng = self.rng
         out = text
-        for a, b in vocab.DUP_SYNONYMS:
-            if rng.random() < 0.5:
-                if a in out:
-                    out = out.replace(a, b, 1)
-                elif b in out:
-                    out = out.replace(b, a, 1)
-        out = extra[int(rng.integers(0, len(extra)))] + out
-        out = out + suffixes[int(rng.integers(0, len(suffixes)))]
+        pairs = [(a, b) if a in out else (b, a) for a, b in vocab.DUP_SYNONYMS if a in out or b in out]
+        for k in rng.permutation(len(pairs))[:int(rng.integers(1, 3))].tolist() if pairs else []:
+            a, b = pairs[k]
+            out = out.replace(a, b, 1)
+        r = rng.random()
+        if r < 0.3:
+            out = prefixes[int(rng.integers(0, len(prefixes)))] + out
+        elif r < 0.8:
+            out = out + suffixes[int(rng.integers(0, len(suffixes)))]
         if out == text:
-            out = text + suffixes[-1]
+            out = text + next(s for s in suffixes[::-1] if s)
         return out
 
     def texts(self, ctx, c: dict, title: np.ndarray, desc: np.ndarray, rn: np.ndarray, rp: np.ndarray) -> None:
@@ -278,11 +281,10 @@ class Injection:
             for j in js:
                 suffixes = vocab.RECALL_SUFFIXES if kind == "recall" else vocab.DUP_SUFFIXES
                 title[j] = self._vary(str(title[i]), vocab.DUP_PREFIXES, suffixes)
-                add = vocab.DUP_DESC_ADDITIONS[int(rng.integers(0, len(vocab.DUP_DESC_ADDITIONS)))]
                 # the primary's description reworded (the follower's own source's, when it came another way)
                 same_way = c["src"][j] == c["src"][i]
                 own = str(desc[i] if same_way else desc[j])
-                desc[j] = self._vary(own, [""], [""]) + add
+                desc[j] = self._vary(own, [""], vocab.DUP_DESC_ADDITIONS)
                 if desc[j] == desc[i]:
                     desc[j] = desc[j] + vocab.DUP_DESC_ADDITIONS[-1]
                 if kind == "recall":
