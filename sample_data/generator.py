@@ -1,10 +1,13 @@
 """Deterministic sample data in the interchange format (see DATA_CONTRACT.md).
 
 ``generate(out_dir, scale, seed, as_of)`` writes one dataset folder: every CSV
-file of the contract, optional ones included.  Same (scale, seed, as_of) gives
-byte-identical files.  Structure (regions, grids, staff, teams, departments,
-categories, asset projects, clean units) does not depend on the scale; only the
-number of cases, events, supervisions and volunteer activities does.
+file of the contract, optional ones included, and ``ground_truth.json``: the
+surges, the silent grid and the duplicate groups put in on purpose
+(sample_data/injection.py; read with sample_data.ground_truth.read).  Same
+(scale, seed, as_of) gives byte-identical files.  Structure (regions, grids,
+staff, teams, departments, categories, asset projects, clean units) does not
+depend on the scale; only the number of cases, events, supervisions and
+volunteer activities does.
 
 Times are handled as int64 seconds since 1970-01-01 *in Asia/Shanghai local
 time* and written as ``YYYY-MM-DDTHH:MM:SS+08:00``.  -1 means "no timestamp".
@@ -22,6 +25,7 @@ import numpy as np
 
 from . import vocab
 from .ground_truth import GROUND_TRUTH  # written beside the dataset (sample_data/injection.py)
+from .injection import INJECT_SEED_OFFSET, Injection
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
@@ -271,9 +275,8 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     prog(0.10, "clean units")
     _clean_units(ctx, w, rngs[4])
     prog(0.11, "cases")
-    from .injection import INJECT_SEED_OFFSET, Injection  # it imports this module
-
-    inject = Injection(np.random.default_rng(seed + INJECT_SEED_OFFSET))
+    inject = Injection(np.random.default_rng(seed + INJECT_SEED_OFFSET), sources=SOURCES,
+                       spring_festival=SPRING_FESTIVAL, names=_names, phones=_phones)
     cases = _cases(ctx, rngs[5], inject)
     cases["inject"] = inject
     # The integrity checks' anomalies draw from their own stream: every other figure stays as it was.
@@ -299,6 +302,7 @@ class _Context:
         self.n_cases = n_cases
         self.n_acts = n_acts
         self.scale = scale
+        self.city_code = LOUDI
 
 
 # --------------------------------------------------------------------------- regions
@@ -965,6 +969,18 @@ def _rereports(gcode: np.ndarray, c: dict, rn: np.ndarray, rp: np.ndarray, rng: 
     c["rereport"] = np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
+def _places(ctx: _Context, grid: np.ndarray, micro: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Where in the village a case is, for its title: a village group (3组) in the countryside, an estate's
+    building (幸福小区5栋) in a community, nothing on a micro-grid (its name says it).  Two reports of one
+    village, category and wording then rarely read alike unless they are about the same matter."""
+    n = len(grid)
+    estates = np.array(vocab.ESTATES)
+    group = np.strings.add((1 + rng.integers(0, 15, n)).astype(str), "组")
+    building = np.strings.add(np.strings.add(estates[rng.integers(0, len(estates), n)],
+                                             (1 + rng.integers(0, 20, n)).astype(str)), "栋")
+    return np.where(micro >= 0, "", np.where(ctx.g_urban[grid], building, group))
+
+
 def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
                  anomaly_rng: np.random.Generator | None = None) -> None:
     n = c["n"]
@@ -977,7 +993,10 @@ def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
     tmpl = np.array([[t[i % len(t)].replace("{v}", "") for i in range(maxt)] for t in tmpl_lists])
     tcount = np.array([len(t) for t in tmpl_lists])
     ti = np.floor(rng.random(n) * tcount[c["cat"]]).astype(np.int64)
-    title = np.strings.add(vshort, tmpl[c["cat"], ti]).astype(object)
+    inject = c.get("inject")
+    place = _places(ctx, grid, micro, inject.rng if inject is not None else np.random.default_rng(0))
+    c["place"] = place
+    title = np.strings.add(np.strings.add(vshort, place), tmpl[c["cat"], ti]).astype(object)
     desc = np.array([vocab.DESCRIPTIONS[s] for s in SOURCES], dtype=object)[c["src"]]
     awk = np.nonzero(rng.random(n) < 0.002)[0]
     for j, i in enumerate(awk.tolist()):
@@ -995,7 +1014,6 @@ def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
     empty = np.where(patrol, ~worker, rng.random(n) < 0.02)
     rn = np.where(empty, "", rn)
     rp = np.where(empty, "", rp)
-    inject = c.get("inject")
     if inject is not None:
         inject.texts(ctx, c, title, desc, rn, rp)
     if anomaly_rng is not None:

@@ -33,8 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from . import vocab
-from .generator import DAY, LOUDI, N_GRIDS, SOURCES, SPRING_FESTIVAL, _names, _phones
 from .ground_truth import FORMAT, GROUND_TRUTH
+
+DAY = 86_400
 
 INJECT_SEED_OFFSET = 104_729
 INJECT_MIN_CASES = 300          # fewer cases than this: nothing injected (the ground truth says so: empty lists)
@@ -69,8 +70,12 @@ class Injection:
     """Plans the injections before the cases' days are drawn into cases, applies them after their grid,
     category and source are drawn, words the duplicates, and writes the ground truth."""
 
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: np.random.Generator, *, sources: list[str], spring_festival: dict[int, tuple[int, int]],
+                 names, phones):
+        """``sources``, ``spring_festival`` and the ``names(rng, n)`` / ``phones(rng, n)`` drawers are
+        generator.py's (passed in: this module does not import it, it imports this one)."""
         self.rng = rng
+        self.sources, self.spring_festival, self.names, self.phones = sources, spring_festival, names, phones
         self.active = False
         self.surges: list[_Surge] = []
         self.seasonal: list[tuple[int, int]] = []   # (first day, last day) of each pre-festival window
@@ -98,8 +103,8 @@ class Injection:
         day_p = wts / wts.sum()
         self.p, self.share = p, share
         # the labour seasonal rise before every Spring Festival
-        for y in sorted(SPRING_FESTIVAL):
-            sf = (dt.date(y, *SPRING_FESTIVAL[y]) - ctx.start).days
+        for y in sorted(self.spring_festival):
+            sf = (dt.date(y, *self.spring_festival[y]) - ctx.start).days
             lo, hi = max(0, sf - LABOUR_PRE_SF_DAYS), min(n_days, sf) - 1
             if lo <= hi:
                 self.seasonal.append((lo, hi))
@@ -120,10 +125,10 @@ class Injection:
         town = int(rng.choice(np.argsort(-t_score, kind="stable")[:10]))
         county = int(rng.integers(0, len(ctx.counties)))
         # the last Spring Festival whose 10 days before lie in the data, with an earlier one before it
-        sfs = [(dt.date(y, *SPRING_FESTIVAL[y]) - ctx.start).days for y in sorted(SPRING_FESTIVAL)]
+        sfs = [(dt.date(y, *self.spring_festival[y]) - ctx.start).days for y in sorted(self.spring_festival)]
         inside = [d for d in sfs if WAGE_DAYS <= d <= n_days and any(e - LABOUR_PRE_SF_DAYS >= 0 for e in sfs if e < d)]
         day_range = lambda last, k: np.arange(last - k + 1, last + 1)  # noqa: E731
-        all_grids = np.arange(N_GRIDS)
+        all_grids = np.arange(len(ctx.g_code))
         self.surges.append(_Surge("grid_noise", "grid", str(ctx.g_code[noise]), np.array([noise]), "neighbour",
                                   day_range(n_days - NOISE_LAST_BEFORE, NOISE_DAYS), NOISE_MULTIPLIER))
         if inside:
@@ -166,7 +171,7 @@ class Injection:
         if not self.active:
             return
         rng = self.rng
-        meeting = src == SOURCES.index("meeting")   # never moved: 涟源市's 屋场会 count is exact
+        meeting = src == self.sources.index("meeting")   # never moved: 涟源市's 屋场会 count is exact
         protected = meeting.copy()
         lab = _CAT["labour"]
         # seasonal: a share of the other cases of the pre-festival days become wage disputes, so that their
@@ -177,7 +182,8 @@ class Injection:
         cat[flip] = lab
         # the silent grid: its cases from silent_from on go to the other grids of its village
         g0, s0 = self.silent, self.silent_from
-        sib = np.nonzero((ctx.g_village == ctx.g_village[g0]) & (np.arange(N_GRIDS) != g0))[0]
+        ids = np.arange(len(ctx.g_code))
+        sib = np.nonzero((ctx.g_village == ctx.g_village[g0]) & (ids != g0))[0]
         sib_p = ctx.g_pop[sib] / ctx.g_pop[sib].sum()
         late = np.nonzero((grid == g0) & (day >= s0))[0]
         grid[late] = sib[rng.choice(len(sib), len(late), p=sib_p)]
@@ -189,7 +195,7 @@ class Injection:
         protected[grid == g0] = True   # the silent grid keeps what it had before
         # the surges: on each day, cases of other regions become the surge's until it holds `need`
         for s in self.surges:
-            in_region = np.zeros(N_GRIDS, dtype=bool)
+            in_region = np.zeros(len(ctx.g_code), dtype=bool)
             in_region[s.grids] = True
             if s.days[0] >= s0 or s.days[-1] >= s0:
                 in_region[g0] = False
@@ -230,14 +236,14 @@ class Injection:
                 continue
             js = np.sort(rng.choice(free, size - 1, replace=False))
             v = ctx.g_village[grid[i]]
-            others = np.nonzero((ctx.g_village == v) & (np.arange(N_GRIDS) != grid[i]) & (np.arange(N_GRIDS) != g0))[0]
+            others = np.nonzero((ctx.g_village == v) & (ids != grid[i]) & (ids != g0))[0]
             same = rng.random(len(js)) < DUP_SAME_GRID_SHARE
             alt = others[rng.integers(0, len(others), len(js))] if len(others) else np.full(len(js), grid[i])
             grid[js] = np.where(same | (len(others) == 0), grid[i], alt)
             cat[js] = cat[i]
             kind = "recall" if rng.random() < DUP_RECALL_SHARE else "another_reporter"
             if kind == "recall":
-                src[i] = src[js] = SOURCES.index("hotline")
+                src[i] = src[js] = self.sources.index("hotline")
             protected[i] = protected[js] = True
             self.dup_member[i] = self.dup_member[js] = True
             self.groups.append((kind, i, js.tolist()))
@@ -273,8 +279,8 @@ class Injection:
             if s.kind == "grid_noise":
                 for i in s.members:
                     t = vocab.NOISE_TITLES[int(rng.integers(0, len(vocab.NOISE_TITLES)))]
-                    title[i] = t.replace("{v}", str(vshort[ctx.g_village[c["grid"][i]]]))
-        fresh_n, fresh_p = _names(rng, 2 * len(self.groups) + 1), _phones(rng, 2 * len(self.groups) + 1)
+                    title[i] = t.replace("{v}", str(vshort[ctx.g_village[c["grid"][i]]]) + str(c["place"][i]))
+        fresh_n, fresh_p = self.names(rng, 2 * len(self.groups) + 1), self.phones(rng, 2 * len(self.groups) + 1)
         for k, (kind, i, js) in enumerate(self.groups):
             if kind == "recall" and not rp[i]:
                 rn[i], rp[i] = str(fresh_n[2 * k]), str(fresh_p[2 * k])
@@ -300,7 +306,7 @@ class Injection:
         day = (c["rep"] - ctx.start_sec) // DAY
         surges = []
         for s in self.surges:
-            in_region = np.zeros(N_GRIDS, dtype=bool)
+            in_region = np.zeros(len(ctx.g_code), dtype=bool)
             in_region[s.grids] = True
             counts = []
             for d in s.days.tolist():
@@ -311,7 +317,7 @@ class Injection:
                            "multiplier": s.multiplier,
                            "expected_per_day": [round(float(x), 4) for x in s.expected],
                            "cases_per_day": counts})
-        seasonal = [{"kind": "labour_before_spring_festival", "region_code": LOUDI,
+        seasonal = [{"kind": "labour_before_spring_festival", "region_code": ctx.city_code,
                      "region_level": "city", "category": "labour", "first_day": day_str(lo), "last_day": day_str(hi),
                      "factor": LABOUR_PRE_SF_FACTOR} for lo, hi in self.seasonal]
         silent = []

@@ -126,6 +126,19 @@ def test_each_duplicate_group_is_the_same_matter_reported_again(small):
             else:
                 assert not c["reporter_phone"] or c["reporter_phone"] != p["reporter_phone"]
     assert sum(kinds.values()) == 4
+    # other reports rarely read alike: a title names the village group (3组) or the estate's building
+    group_of = {no: k for k, g in enumerate(truth.duplicate_groups) for no in g.case_nos}
+    alike = defaultdict(list)
+    for c in cases:
+        alike[(village[c["grid_code"].split("-")[0]], c["category"], c["title"])].append(c)
+    pairs = 0
+    for same in alike.values():
+        for a in same:
+            for b in same:
+                t_a, t_b = dt.datetime.fromisoformat(a["reported_at"]), dt.datetime.fromisoformat(b["reported_at"])
+                pairs += (t_a < t_b <= t_a + window and not (a["case_no"] in group_of
+                                                             and group_of[a["case_no"]] == group_of.get(b["case_no"])))
+    assert pairs == 0
 
 
 def test_same_seed_same_files_and_ground_truth(small, tmp_path):
