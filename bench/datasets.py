@@ -30,7 +30,7 @@ AS_OF = "2026-10-08"
 SEED = 20231008
 # "generator": bumped whenever sample_data changes what it generates, so that cached copies are rebuilt
 # (3: the sample behaving like a city's months, issue 20)
-STAMP = {"as_of": AS_OF, "seed": SEED, "generator": 3}
+STAMP = {"as_of": AS_OF, "seed": SEED, "generator": 4}  # 4: surges, silent grid, duplicates, ground_truth.json
 
 
 def sqlite_url(scale: str) -> str:

@@ -1,10 +1,13 @@
 """Deterministic sample data in the interchange format (see DATA_CONTRACT.md).
 
 ``generate(out_dir, scale, seed, as_of)`` writes one dataset folder: every CSV
-file of the contract, optional ones included.  Same (scale, seed, as_of) gives
-byte-identical files.  Structure (regions, grids, staff, teams, departments,
-categories, asset projects, clean units) does not depend on the scale; only the
-number of cases, events, supervisions and volunteer activities does.
+file of the contract, optional ones included, and ``ground_truth.json``: the
+surges, the silent grid and the duplicate groups put in on purpose
+(sample_data/injection.py; read with sample_data.ground_truth.read).  Same
+(scale, seed, as_of) gives byte-identical files.  Structure (regions, grids,
+staff, teams, departments, categories, asset projects, clean units) does not
+depend on the scale; only the number of cases, events, supervisions and
+volunteer activities does.
 
 Times are handled as int64 seconds since 1970-01-01 *in Asia/Shanghai local
 time* and written as ``YYYY-MM-DDTHH:MM:SS+08:00``.  -1 means "no timestamp".
@@ -21,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from . import vocab
+from .ground_truth import GROUND_TRUTH  # written beside the dataset (sample_data/injection.py)
+from .injection import INJECT_SEED_OFFSET, Injection
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
@@ -270,7 +275,10 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     prog(0.10, "clean units")
     _clean_units(ctx, w, rngs[4])
     prog(0.11, "cases")
-    cases = _cases(ctx, rngs[5])
+    inject = Injection(np.random.default_rng(seed + INJECT_SEED_OFFSET), sources=SOURCES,
+                       spring_festival=SPRING_FESTIVAL, names=_names, phones=_phones)
+    cases = _cases(ctx, rngs[5], inject)
+    cases["inject"] = inject
     # The integrity checks' anomalies draw from their own stream: every other figure stays as it was.
     anomaly_rng = np.random.default_rng(seed + ANOMALY_SEED_OFFSET)
     _anomalies(cases, anomaly_rng)
@@ -280,6 +288,7 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     sup = _supervisions(ctx, w, cases, rngs[7], anomaly_rng)
     prog(0.45, "case events")
     _events(ctx, w, cases, sup, rngs[8], lambda f: prog(0.45 + 0.55 * f, "case events"))
+    inject.write(out_dir / GROUND_TRUTH, ctx, cases, seed)  # not a file of the format: the loader ignores it
     prog(1.0, "done")
     return dict(w.counts)
 
@@ -293,6 +302,7 @@ class _Context:
         self.n_cases = n_cases
         self.n_acts = n_acts
         self.scale = scale
+        self.city_code = LOUDI
 
 
 # --------------------------------------------------------------------------- regions
@@ -764,11 +774,13 @@ def _day_weights(ctx: _Context) -> np.ndarray:
     return wts
 
 
-def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
+def _cases(ctx: _Context, rng: np.random.Generator, inject=None) -> dict:
     n = ctx.n_cases
     wts = _day_weights(ctx)
     n_days = len(wts)
     per_day = rng.multinomial(n, wts / wts.sum())
+    if inject is not None:
+        per_day = inject.plan(ctx, wts, per_day)
     day = np.repeat(np.arange(n_days), per_day)
     hour_w = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 1, 3, 7, 10, 10, 9, 6, 5, 8, 9, 9, 8, 6, 4, 3, 2, 1, 0.5])
     hour = rng.choice(24, size=n, p=hour_w / hour_w.sum())
@@ -804,6 +816,11 @@ def _cases(ctx: _Context, rng: np.random.Generator) -> dict:
         cand = np.nonzero(lian & (src != mi))[0]
         add = rng.choice(cand, min(len(cand), target - have), replace=False)
         src[add] = mi
+    # the early-warning and duplicate ground truth (sample_data/ground_truth.py): surges, a silent grid and groups
+    # of duplicates, made of cases of the same days moved to another grid or category (totals unchanged)
+    if inject is not None:
+        inject.apply(ctx, day, rep, grid, cat, src, wts)
+        limit_h = np.array([c[3] for c in vocab.CATEGORIES], dtype=np.int64)[cat]
 
     # micro-grids: ~5 % of all cases, only in grids that have them (Xinhua)
     mcount = ctx.g_micro_count[grid]
@@ -922,6 +939,8 @@ def _rereports(gcode: np.ndarray, c: dict, rn: np.ndarray, rp: np.ndarray, rng: 
         c["rereport"] = np.zeros((0, 2), dtype=np.int64)
         return
     rep, close, src, closed = c["rep"], c["steps"][:, 4], c["src"], c["closed"]
+    inject = c.get("inject")
+    dup = inject.dup_member if inject is not None and inject.dup_member is not None else np.zeros(n, dtype=bool)
     key = np.unique(gcode, return_inverse=True)[1].astype(np.int64) * 64 + c["cat"]
     order = np.lexsort((rep, key))
     ks = key[order]
@@ -929,7 +948,7 @@ def _rereports(gcode: np.ndarray, c: dict, rn: np.ndarray, rp: np.ndarray, rng: 
     limit = REREPORT_DAYS * DAY - HOUR
     for off in range(1, 9):
         i, j = order[:-off], order[off:]
-        ok = ((ks[:-off] == ks[off:]) & closed[i] & (src[i] != 0) & (rp[i] != "") & (src[j] != 0)
+        ok = ((ks[:-off] == ks[off:]) & closed[i] & (src[i] != 0) & (rp[i] != "") & (src[j] != 0) & ~dup[i] & ~dup[j]
               & (rep[j] > close[i]) & (rep[j] - close[i] <= limit) & (first[i] < 0))
         first[i[ok]] = j[ok]
     earlier = np.nonzero(first >= 0)[0]
@@ -950,6 +969,18 @@ def _rereports(gcode: np.ndarray, c: dict, rn: np.ndarray, rp: np.ndarray, rng: 
     c["rereport"] = np.array(pairs, dtype=np.int64).reshape(-1, 2)
 
 
+def _places(ctx: _Context, grid: np.ndarray, micro: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Where in the village a case is, for its title: a village group (3组) in the countryside, an estate's
+    building (幸福小区5栋) in a community, nothing on a micro-grid (its name says it).  Two reports of one
+    village, category and wording then rarely read alike unless they are about the same matter."""
+    n = len(grid)
+    estates = np.array(vocab.ESTATES)
+    group = np.strings.add((1 + rng.integers(0, 15, n)).astype(str), "组")
+    building = np.strings.add(np.strings.add(estates[rng.integers(0, len(estates), n)],
+                                             (1 + rng.integers(0, 20, n)).astype(str)), "栋")
+    return np.where(micro >= 0, "", np.where(ctx.g_urban[grid], building, group))
+
+
 def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
                  anomaly_rng: np.random.Generator | None = None) -> None:
     n = c["n"]
@@ -962,7 +993,10 @@ def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
     tmpl = np.array([[t[i % len(t)].replace("{v}", "") for i in range(maxt)] for t in tmpl_lists])
     tcount = np.array([len(t) for t in tmpl_lists])
     ti = np.floor(rng.random(n) * tcount[c["cat"]]).astype(np.int64)
-    title = np.strings.add(vshort, tmpl[c["cat"], ti]).astype(object)
+    inject = c.get("inject")
+    place = _places(ctx, grid, micro, inject.rng if inject is not None else np.random.default_rng(0))
+    c["place"] = place
+    title = np.strings.add(np.strings.add(vshort, place), tmpl[c["cat"], ti]).astype(object)
     desc = np.array([vocab.DESCRIPTIONS[s] for s in SOURCES], dtype=object)[c["src"]]
     awk = np.nonzero(rng.random(n) < 0.002)[0]
     for j, i in enumerate(awk.tolist()):
@@ -980,6 +1014,8 @@ def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
     empty = np.where(patrol, ~worker, rng.random(n) < 0.02)
     rn = np.where(empty, "", rn)
     rp = np.where(empty, "", rp)
+    if inject is not None:
+        inject.texts(ctx, c, title, desc, rn, rp)
     if anomaly_rng is not None:
         _rereports(gcode, c, rn, rp, anomaly_rng)
     c["reporter"] = rn

@@ -1,4 +1,4 @@
-"""python -m sample_data.live [--db URL] [--inbox DIR] [--rate N] [--seed N] [--duration SECONDS | --steps N] [--clock real|data]
+"""python -m sample_data.live [--db URL] [--inbox DIR] [--rate N] [--seed N] [--duration SECONDS | --steps N] [--clock real|data] [--surge CODE:CATEGORY[:MULTIPLIER]]
 
 A live demo feed: keeps reporting new cases and moving open ones through the workflow (accept, dispatch,
 handle, feedback, close; now and then a return, a reassignment, a reopened case, a re-report, a supervision
@@ -15,16 +15,21 @@ batches in DIR every ``--interval`` seconds (or ``--batch-steps`` actions) for `
 Clock: ``real`` stamps actions with the wall clock; ``data`` (default) starts at the app's "now"
 (``data_access.core.clock.now_local()``, i.e. ``GOV_NOW`` when set) and runs on from there, ``--speed`` times as
 fast as the wall clock.  It never touches accounts.
+
+``--surge CODE:CATEGORY[:MULTIPLIER]`` injects a surge on demand (for the early warning's demo): besides its usual
+actions, the feed reports cases of CATEGORY in the grid or region CODE until today's count of them is MULTIPLIER
+(default 4) × their mean a day over the 28 days before, and at least ``SURGE_MIN`` (:class:`Surge`).
 """
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -85,6 +90,47 @@ def make_clock(kind: str, speed: float = 1.0, start: datetime | None = None) -> 
 
 class FeedError(Exception):
     """The feed cannot start: no database, an empty one, an inbox it cannot write into.  Said in one line."""
+
+
+SURGE_MIN = 3              # a surge adds up to at least this many cases today, however quiet the place
+SURGE_BASELINE_DAYS = 28
+SURGE_SHARE = 0.5          # of the steps, while the surge is not complete: one of its reports
+_LEVEL_COLUMN = {"grid": "top_grid_code", "micro_grid": "grid_code", "village": "village_code",
+                 "township": "township_code", "county": "county_code", "city": "city_code"}
+
+
+@dataclass
+class Surge:
+    """A surge asked for with ``--surge CODE:CATEGORY[:MULTIPLIER]``; :meth:`Feed._start_surge` fills in the rest."""
+
+    code: str
+    category: str
+    multiplier: float = 4.0
+    grids: list[str] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)   # each grid's chance of a report (by population)
+    baseline: float = 0.0      # cases a day over the SURGE_BASELINE_DAYS days before today
+    today: int = 0             # cases of today already there
+    left: int = 0              # reports still to add
+
+    @classmethod
+    def parse(cls, text: str) -> Surge:
+        """``CODE:CATEGORY[:MULTIPLIER]``; ValueError saying what is wrong."""
+        parts = [p.strip() for p in str(text).split(":")]
+        if len(parts) not in (2, 3) or not all(parts):
+            raise ValueError(f"--surge {text!r}: expected CODE:CATEGORY[:MULTIPLIER], e.g. 431302001001001:neighbour:4")
+        mult = 4.0
+        if len(parts) == 3:
+            try:
+                mult = float(parts[2])
+            except ValueError:
+                raise ValueError(f"--surge {text!r}: the multiplier {parts[2]!r} is not a number") from None
+            if not (1.0 < mult <= 100.0):
+                raise ValueError(f"--surge {text!r}: the multiplier must be above 1 and at most 100")
+        return cls(parts[0], parts[1], mult)
+
+    def line(self) -> str:
+        return (f"surge {self.code} {self.category} ×{self.multiplier:g}: {self.baseline:.2f} a day over the "
+                f"{SURGE_BASELINE_DAYS} days before, {self.today} today; {self.left} report(s) to add")
 
 
 @dataclass
@@ -200,7 +246,7 @@ class Feed:
     sample_data/live_inbox.py's store writes batches for the sync instead)."""
 
     def __init__(self, engine: Engine, seed: int | None = None, clock: Callable[[], datetime] | None = None,
-                 store=None):
+                 store=None, surge: Surge | None = None):
         self.engine = engine
         self.store = store if store is not None else DatabaseStore(engine)
         self.rng = np.random.default_rng(seed)
@@ -223,6 +269,35 @@ class Feed:
                       if c in _CAT_INDEX else 0.05 for c in codes])
         self.cat_codes, self.cat_p = codes, w / w.sum()
         self.dept_codes = {code for code, _ in self.departments}
+        self.surge = self._start_surge(surge) if surge is not None else None
+
+    def _start_surge(self, surge: Surge) -> Surge:
+        """Check the surge's place and category against the database and count its baseline and today's cases;
+        :class:`FeedError` names what is unknown."""
+        node = self.tree.get(surge.code)
+        if node is None:
+            raise FeedError(f"--surge: {surge.code!r} is neither a grid nor a region of the database")
+        if surge.category not in self.categories:
+            raise FeedError(f"--surge: {surge.category!r} is not a category; the categories are "
+                            + ", ".join(sorted(self.categories)))
+        inside = [i for i, g in enumerate(self.grid_codes) if self.tree.contains(surge.code, g)]
+        surge.grids = [self.grid_codes[i] for i in inside]
+        surge.weights = (self.grid_p[inside] / self.grid_p[inside].sum()).tolist() if inside else []
+        if not surge.grids:
+            raise FeedError(f"--surge: {surge.code!r} ({node.name}) has no grid")
+        column = cases.c[_LEVEL_COLUMN.get(node.level, "city_code")]
+        day0 = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)
+        where = (column == surge.code, cases.c.category == surge.category)
+        with self.engine.connect() as conn:
+            before = conn.execute(select(func.count()).where(
+                *where, cases.c.reported_at >= day0 - timedelta(days=SURGE_BASELINE_DAYS),
+                cases.c.reported_at < day0)).scalar_one()
+            surge.today = conn.execute(select(func.count()).where(
+                *where, cases.c.reported_at >= day0, cases.c.reported_at < day0 + timedelta(days=1))).scalar_one()
+        surge.baseline = before / SURGE_BASELINE_DAYS
+        need = max(SURGE_MIN, math.ceil(surge.multiplier * surge.baseline - 1e-9))
+        surge.left = max(0, need - surge.today)
+        return surge
 
     # -- helpers ----------------------------------------------------------------------------------------
     def _pick(self, seq, p=None):
@@ -252,13 +327,24 @@ class Feed:
         w = np.array([weights[k] for k in kinds])
         kind = self._pick(kinds, w / w.sum())
         at = self.clock()
+        if self.surge is not None and self.surge.left > 0 and self.rng.random() < SURGE_SHARE:
+            done = self._report(at, surge=self.surge)
+            if not done.skipped:
+                self.surge.left -= 1
+            return done
         done = getattr(self, f"_{kind}")(at)
         if done is None and kind != "report":  # nothing to do of that kind: report a case instead
             done = self._report(at)
         return done
 
-    def _report(self, at: datetime, like=None) -> Done:
-        if like is None:
+    def _report(self, at: datetime, like=None, surge: Surge | None = None) -> Done:
+        if surge is not None:
+            grid = self._pick(surge.grids, surge.weights)
+            category = surge.category
+            src = SOURCES[int(self.rng.choice(len(SOURCES), p=SOURCE_P))]
+            name = self._pick(vocab.SURNAME_LIST) + self._pick(vocab.GIVEN_CHARS)
+            phone = f"{self._pick(vocab.PHONE_PREFIXES)}{int(self.rng.integers(0, 100_000_000)):08d}"
+        elif like is None:
             grid = self._pick(self.grid_codes, self.grid_p)
             category = self._pick(self.cat_codes, self.cat_p)
             src = SOURCES[int(self.rng.choice(len(SOURCES), p=SOURCE_P))]
@@ -268,7 +354,8 @@ class Feed:
         else:
             grid, category, name, phone = like
             src = self._pick([s for s in SOURCES if s != "patrol"])
-        templates = vocab.TITLES.get(category) or ["{v}群众反映问题"]
+        templates = (vocab.NOISE_TITLES if surge is not None and category == "neighbour"
+                     else vocab.TITLES.get(category) or ["{v}群众反映问题"])
         title = self._pick(templates).replace("{v}", self._village_name(grid)) or "群众反映问题"
         for _ in range(3):
             case_no = self.store.next_case_no(at)
@@ -277,7 +364,8 @@ class Feed:
                     case_no=case_no, grid_code=grid, category=category, source=src, title=title,
                     description=vocab.DESCRIPTIONS.get(src), reporter_name=name, reporter_phone=phone,
                     reported_at=at, actor=ACTOR))
-                return Done(at, "rereport" if like else "report", case_no, f"{grid} {category} {src} {title}")
+                action = "surge" if surge is not None else "rereport" if like else "report"
+                return Done(at, action, case_no, f"{grid} {category} {src} {title}")
             except writes.WriteRefused as exc:
                 if exc.reason != "case_exists":
                     return Done(at, "report", case_no, str(exc), skipped=True)
@@ -378,10 +466,13 @@ class Feed:
 
 def run(engine: Engine, *, rate: float = 60.0, steps: int | None = None, duration: float | None = None,
         seed: int | None = None, clock: Callable[[], datetime] | None = None,
-        out: Callable[[str], None] | None = print) -> Counter:
+        out: Callable[[str], None] | None = print, surge: Surge | None = None) -> Counter:
     """Run the feed until ``steps`` actions or ``duration`` seconds (or Ctrl-C); returns the actions taken
-    by kind (``skip`` counts refusals).  ``rate`` = actions a minute (0: as fast as possible)."""
-    feed = Feed(engine, seed=seed, clock=clock)
+    by kind (``skip`` counts refusals).  ``rate`` = actions a minute (0: as fast as possible); ``surge``: reports
+    of a surge besides (``--surge``)."""
+    feed = Feed(engine, seed=seed, clock=clock, surge=surge)
+    if out and feed.surge is not None:
+        out(feed.surge.line())
     taken: Counter = Counter()
     interval = 60.0 / rate if rate > 0 else 0.0
     t0 = time.monotonic()
@@ -447,7 +538,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="'data' (default): the app's now (GOV_NOW when set) running on; 'real': the wall clock")
     ap.add_argument("--speed", type=float, default=1.0, help="data clock: how many times faster than real time")
     ap.add_argument("--quiet", action="store_true", help="print only the totals")
+    ap.add_argument("--surge", metavar="CODE:CATEGORY[:MULTIPLIER]", default=None,
+                    help="inject a surge for the early warning's demo: report cases of CATEGORY in the grid or "
+                         "region CODE until today holds MULTIPLIER (default 4) × their daily mean of the 28 days "
+                         f"before, at least {SURGE_MIN}")
     args = ap.parse_args(argv)
+    surge = None
+    if args.surge is not None:
+        try:
+            surge = Surge.parse(args.surge)
+        except ValueError as exc:
+            ap.error(str(exc))
     if args.inbox is None and (args.batch_steps is not None or args.interval is not None):
         ap.error("--interval and --batch-steps go with --inbox")
     args.interval = 10.0 if args.interval is None else args.interval
@@ -469,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"live feed on {where}: {args.rate:g} actions/min, clock {args.clock} from "
                   f"{clock():%Y-%m-%d %H:%M:%S}; Ctrl-C stops", flush=True)
             taken = run(engine, rate=args.rate, steps=args.steps, duration=args.duration, seed=args.seed,
-                        clock=clock, out=out)
+                        clock=clock, out=out, surge=surge)
         else:
             from .live_inbox import InboxProblem, run_inbox
 
@@ -480,7 +581,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 taken, batches = run_inbox(engine, Path(args.inbox), rate=args.rate, steps=args.steps,
                                            duration=args.duration, seed=args.seed, clock=clock,
-                                           interval=args.interval, batch_steps=args.batch_steps, out=out)
+                                           interval=args.interval, batch_steps=args.batch_steps, out=out,
+                                           surge=surge)
             except InboxProblem as exc:
                 raise FeedError(str(exc)) from None
             taken["batches"] = len(batches)

@@ -429,12 +429,13 @@ def _write_csv(path: Path, columns: list[str], kinds: list[str], rows: list[dict
 def run_inbox(engine: Engine, inbox: Path, *, rate: float = 60.0, steps: int | None = None,
               duration: float | None = None, seed: int | None = None,
               clock: Callable[[], datetime] | None = None, interval: float = 10.0, batch_steps: int | None = None,
-              out: Callable[[str], None] | None = print):
+              out: Callable[[str], None] | None = print, surge=None):
     """Run the feed as a source writing batches into ``inbox`` until ``steps`` actions or ``duration`` seconds
     (or Ctrl-C): a batch every ``interval`` seconds, or every ``batch_steps`` actions when given; what is left at
     the end goes out as a last batch (and a copy entered twice in it is withdrawn in one more).  Returns the
     actions taken by kind and the batches written.  Ctrl-C drops the actions not handed over yet: they were
-    never sent, so nothing half-written is left."""
+    never sent, so nothing half-written is left.  ``surge`` (a :class:`~sample_data.live.Surge`): reports of a
+    surge besides, handed over in the batches like any other."""
     import time
     from collections import Counter
 
@@ -444,7 +445,9 @@ def run_inbox(engine: Engine, inbox: Path, *, rate: float = 60.0, steps: int | N
     prepare_inbox(inbox)
     clock = clock or make_clock("data")
     store = InboxStore(engine, inbox, clock())
-    feed = Feed(engine, seed=seed, clock=clock, store=store)
+    feed = Feed(engine, seed=seed, clock=clock, store=store, surge=surge)   # surge: live.Surge (--surge)
+    if out and feed.surge is not None:
+        out(feed.surge.line())
     taken: Counter = Counter()
     batches: list[Written] = []
     pause = 60.0 / rate if rate > 0 else 0.0

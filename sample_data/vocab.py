@@ -122,3 +122,17 @@ LOUXING_ORGANS = [
     "区网格化服务管理中心", "区12345热线服务中心", "区公共资源交易中心", "区人武部",
 ]
 assert len(LOUXING_ORGANS) == 71 and len(set(LOUXING_ORGANS)) == 71
+
+# Duplicates (sample_data/injection.py): the same matter reported again, in other words.  Each pair is swapped
+# (either way) now and then; a prefix or a suffix is added; a hotline re-call says so.
+DUP_SYNONYMS = [("发生", "产生"), ("纠纷", "矛盾"), ("居民", "群众"), ("反映", "投诉"), ("村民", "居民"),
+                ("引发", "造成"), ("问题", "情况"), ("影响", "妨碍"), ("长期", "一直"), ("未及时", "没有及时"),
+                ("群众", "市民"), ("因", "由于"), ("工资", "工钱"), ("被拖欠", "被拖欠至今"), ("遭遇", "遇到"),
+                ("现场", "当场"), ("核实", "查实"), ("处理", "解决"), ("平台", "系统"), ("录入", "上报")]
+DUP_PREFIXES = ["", "", "", "再次反映：", "又有群众反映", "有人反映", "紧急："]
+DUP_SUFFIXES = ["", "", "，请尽快处理", "，至今未解决", "，情况属实", "，希望尽快解决"]
+RECALL_SUFFIXES = ["（再次来电）", "，此前已来电反映", "（重复来电）", "，第二次来电"]
+DUP_DESC_ADDITIONS = ["", "", "反映人称问题仍未解决。", "当事人情绪较为激动。", "附近住户也有同样反映。",
+                      "请相关部门尽快到现场查看。"]
+NOISE_TITLES = ["{v}邻居因噪音扰民产生矛盾", "{v}夜间装修噪音扰民引发纠纷", "{v}广场舞音响声音过大居民投诉",
+                "{v}楼上住户噪音扰民邻里争执"]
