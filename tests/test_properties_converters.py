@@ -12,7 +12,6 @@ import csv
 import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, example, given, settings
@@ -105,6 +104,31 @@ def test_a_timestamp_is_local_time_in_range_or_refused_with_the_years(moment, of
         return
     assert status == "ok", value
     assert value == want and in_contract(value)
+
+
+@given(st.integers(1800, 2300), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25), st.integers(0, 61),
+       st.integers(0, 61), st.sampled_from([None, "+08:00", "Z", "+05:30"]), st.booleans())
+@example(2100, 2, 29, 10, 0, 0, None, False)    # 2100 is not a leap year
+@example(2000, 2, 29, 10, 0, 0, "+08:00", True)  # 2000 is
+@example(2026, 4, 31, 0, 0, 0, None, False)
+def test_a_timestamp_is_accepted_exactly_when_its_calendar_and_clock_are(y, mo, d, h, mi, sec, off, wide):
+    cell = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:02d}{off or ''}"
+    try:
+        moment = datetime(y, mo, d, h, mi, sec)
+    except ValueError:
+        moment = None
+    status, value = converts(parse_ts, full_width(cell) if wide else cell)
+    if moment is None:
+        assert status == "refused" and (value.startswith("not a valid date/time") or
+                                        not YEAR_MIN <= y <= YEAR_MAX and f"year {y} is outside" in value), value
+    elif not YEAR_MIN <= y <= YEAR_MAX:
+        assert status == "refused" and f"year {y} is outside" in value
+    else:
+        want = expected_local(moment, off)
+        if YEAR_MIN <= int(want[:4]) <= YEAR_MAX:
+            assert (status, value) == ("ok", want)
+        else:
+            assert status == "refused" and "is outside 1900–2200" in value
 
 
 @given(st.text(alphabet=st.sampled_from("0123456789-:T +Z０１２３４５６７８９－：ｔ\u3000٠١٢") | st.characters(),

@@ -4,11 +4,14 @@ The hand-computable fixture (tests/fixtures/metrics) is split into batches by ti
 number of windows Hypothesis draws; between them it interleaves what a real source sends: the same batch again,
 a copy of it under another id, a batch taken earlier arriving late (its rows older than the stored ones), two
 batches swapped, a case row changed (title, grid, category, reporter's phone: the roll-up slices and re-reports
-move) and changed back, a case reported and later withdrawn (deletions.csv), and batches the sync must refuse
+move) and changed back, a case reported and later withdrawn (deletions.csv; one of them re-reports a closed case the
+batch does not carry), and batches the sync must refuse
 (a bad cell or reference among good rows).  The properties:
 
 - after the sequence every table a load fills, derived columns and roll-ups included, equals a full load of the
-  end state (tests/test_sync.py ``contents``, the comparison of the equality test there);
+  end state (tests/test_sync.py ``contents``, the comparison of the equality test there), and after every batch
+  the roll-ups equal a rebuild from the cases as they stand (a slice left behind by a case that moved back
+  would not show at the end);
 - a batch applied again (same id, or the same rows under another id, or older rows) changes nothing;
 - a refused batch leaves the database as it was.
 
@@ -16,7 +19,6 @@ Profiles: tests/conftest.py ("ci" by default: a few examples per backend, the sa
 """
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from datetime import datetime, timedelta
@@ -31,7 +33,7 @@ from bench.sync import split_into_batches
 from data_access.ingest.loader import load_dataset
 from data_access.ingest.sync import BatchRefused, sync_batch
 from tests.conftest import FIXTURES, examples, fresh_engine
-from tests.test_sync import contents, read_csv, write_csv
+from tests.test_sync import _rollups_equal_a_rebuild, contents, read_csv, write_csv
 
 METRICS = FIXTURES / "metrics"
 FIRST = datetime(2026, 3, 21, 0, 0)      # the first batch's produced_at; batch i is i minutes later
@@ -87,6 +89,8 @@ class Run:
 
     def apply(self, folder: Path):
         result = sync_batch(folder, self.engine)
+        if not result.already_applied:   # after every batch, not only at the end: the roll-ups are a rebuild's
+            _rollups_equal_a_rebuild(self.engine)
         if (folder / "cases.csv").is_file() and not result.already_applied:
             h, rows = read_csv(folder / "cases.csv")
             produced = json.loads((folder / "batch.json").read_text(encoding="utf-8"))["produced_at"]
@@ -122,7 +126,7 @@ class Run:
 def plans(draw):
     """How many windows, and for each batch the extras that follow it."""
     n = draw(st.integers(2, 9))
-    extras = st.lists(st.sampled_from(["again", "copy", "stale", "swap", "changed", "withdrawn", "bad"]),
+    extras = st.lists(st.sampled_from(["again", "copy", "stale", "swap", "changed", "withdrawn", "rereport", "bad"]),
                       max_size=2, unique=True)
     return n, [draw(extras) for _ in range(n)], draw(st.randoms(use_true_random=False))
 
@@ -185,6 +189,23 @@ def run_plan(engine, folder: Path, plan, expected: dict) -> None:
                     "cases.csv": (run.header, [row]),
                     "case_events.csv": (eh, [[case_no, "1", at, "report", "", row[1], ""]])}))
                 waiting.append((rnd.randrange(i, len(split)), case_no))
+            elif kind == "rereport" and "c01" in run.latest and run.row("c01")[run.header.index("closed_at")]:
+                # a hotline report by c01's reporter on its grid and category 27 days after it closed (the next
+                # month): c01, a case the batch does not carry, becomes re-reported (its roll-up slice must follow),
+                # then not again once the report is withdrawn
+                event("extra: rereport")
+                closed = datetime.fromisoformat(run.row("c01")[run.header.index("closed_at")])
+                at = (closed + timedelta(days=27)).isoformat()   # within 30 days, in the next month
+                case_no = f"r{i:02d}"
+                row = run.row("c01", case_no=case_no, source="hotline", status="reported", accepted_at="",
+                              dispatched_at="", handled_at="", feedback_at="", closed_at="", resolution_level="",
+                              satisfaction="", on_the_spot="false", reported_at=at,
+                              due_at=(closed + timedelta(days=28)).isoformat())
+                eh = read_csv(METRICS / "case_events.csv")[0]
+                run.apply(run.batch(run.produced(i, 35), {
+                    "cases.csv": (run.header, [row]),
+                    "case_events.csv": (eh, [[case_no, "1", at, "report", "", row[1], ""]])}))
+                waiting.append((rnd.randrange(i, len(split)), case_no))
             elif kind == "bad" and run.latest:
                 event("extra: bad")
                 col = rnd.choice(sorted(BAD_CELLS))
@@ -224,7 +245,6 @@ def full_load(tmp_path_factory):
     return get
 
 
-_examples = count(1)
 
 
 @settings(max_examples=examples(10))
