@@ -33,6 +33,25 @@ def _worker_pg_url(url: str) -> str:
     return out
 
 
+# --- Hypothesis (the property tests, tests/test_properties_*.py; docs/TESTING.md "Property tests") ----------------
+# "ci", the default: no deadline (a loaded 2-core machine is slow), the same examples on every run (derandomize: a
+# run that passes passes again), no example database written; 100 examples a property, a test that touches a
+# database asks for fewer through ``examples(n)``.  "thorough" (HYPOTHESIS_PROFILE=thorough): random, 20 times
+# as many, failures kept in .hypothesis/ and tried first next time.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("ci", deadline=None, derandomize=True, database=None, max_examples=100,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("thorough", deadline=None, max_examples=2000,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci").strip() or "ci")
+
+
+def examples(n: int) -> int:
+    """``n`` examples under the "ci" profile, as many times more as the profile loaded has (thorough: 20 ×)."""
+    return max(1, round(n * settings.default.max_examples / 100))
+
+
 PG_URL = _worker_pg_url(os.environ.get("GOV_TEST_PG_URL", "").strip())
 PG_SKIP_REASON = "GOV_TEST_PG_URL is not set: PostgreSQL tests skipped (.ci/run sets it to the local server)"
 

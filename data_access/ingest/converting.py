@@ -104,8 +104,15 @@ def parse_ts(s: str) -> str:
         raise ValueError(f"not a valid date/time: '{raw}'") from None
     if off is None or off == "+08:00":
         return local
-    aware = _fromiso(d + "T" + t + ("+00:00" if off == "Z" else off))
-    return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        aware = _fromiso(d + "T" + t + ("+00:00" if off == "Z" else off))
+    except ValueError:   # +24:00, +99:99: the pattern takes two digits each, Python a day at most
+        raise ValueError(f"not a valid offset from UTC (-23:59 … +23:59): '{shown(raw)}'") from None
+    local = aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    # in range as written, but not in Shanghai time (2200-12-31T23:00:00-12:00 is 2201 there): the stored value
+    # must be one the exporter can write and the loader read back
+    _years(int(local[:4]), raw)
+    return local
 
 
 def parse_date(s: str) -> str:
@@ -172,16 +179,17 @@ def make_converter(col: Col) -> Callable[[str], object] | None:
             elif is_int and len(s.lstrip("+-0")) > 11:   # int() of thousands of digits is refused anyway
                 raise ValueError(f"{shown(s)} is {'below the minimum' if s[0] == '-' else 'above the maximum'} "
                                  f"{_num(lo if s[0] == '-' else hi)}")
-            else:
-                v = int(s) if is_int else float(s)
+            else:   # int() reads at most 4,300 digits, leading zeros too: they are dropped first
+                v = int(s[0] + (s[1:].lstrip("0") or "0") if s[0] in "+-" else (s.lstrip("0") or "0")) if is_int \
+                    else float(s)
                 if not is_int and not math.isfinite(v):
                     raise ValueError(f"not a finite number: '{shown(raw)}'")
             if lo is not None and v < lo:
-                raise ValueError(f"{s} is below the minimum {_num(lo)}")
+                raise ValueError(f"{shown(s)} is below the minimum {_num(lo)}")
             if hi is not None and v > hi:
-                raise ValueError(f"{s} is above the maximum {_num(hi)}")
+                raise ValueError(f"{shown(s)} is above the maximum {_num(hi)}")
             if gt is not None and v <= gt:
-                raise ValueError(f"{s} must be greater than {_num(gt)}")
+                raise ValueError(f"{shown(s)} must be greater than {_num(gt)}")
             return v
         return conv_num
     return {"bool": parse_bool, "date": parse_date, "ts": parse_ts, "month": parse_month}[col.kind]
