@@ -157,6 +157,15 @@ def step_hours_sql(entered_before: ColumnElement, entered: ColumnElement) -> Col
 EVENT_COUNT_COLUMNS = {"return": "n_returns", "reassign": "n_reassigns", "reopen": "n_reopens"}
 
 
+SAME_MATTER_COLUMNS = ("reporter_phone", "grid_code", "category")
+
+
+def same_matter(earlier, later) -> bool:
+    """Python twin of :func:`same_matter_sql` for two case rows (mappings): the same reporter phone (not
+    empty), grid and category.  core/duplicates.py calls it for a re-call on the same matter."""
+    return bool(earlier["reporter_phone"]) and all(earlier[c] == later[c] for c in SAME_MATTER_COLUMNS)
+
+
 def same_matter_sql(earlier, later) -> list:
     """The same reporter (phone), grid and category: the join of a re-report to the case it re-reports."""
     return [earlier.c.reporter_phone == later.c.reporter_phone, earlier.c.grid_code == later.c.grid_code,
