@@ -226,3 +226,51 @@ def test_chronic_places_reporters_and_matters_reported_again(engine):
     assert q.reported_again(engine, Scope("120"), NOW).empty
     with pytest.raises(ValueError):
         q.chronic_places(engine, Scope(), NOW, "county")
+
+
+# --- the command line and the migration -------------------------------------------------------------------------
+
+def test_cli_prints_and_stores_the_groups(engine, capsys):
+    from data_access.cli import main
+
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "duplicates", "--format", "csv", "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["group,primary,case_no,score,same_caller,village,category",
+                                "1,d1,d1,0.7647,,1211,A", "1,d1,d2,0.7647,,1211,A", "1,d1,d3,0.8462,,1211,A",
+                                "2,p1,p1,1.0000,yes,1111,B", "2,p1,p2,1.0000,yes,1111,B"]
+    assert "2 groups, 5 cases" in err and "nothing was written" in err and _states(engine) == []
+    assert main(["--db", url, "duplicates", "--region", "110"]) == 0
+    out, err = capsys.readouterr()
+    assert out.split() == ["group", "primary", "case_no", "score", "same_caller", "village", "category",
+                           "1", "p1", "p1", "1.0000", "yes", "1111", "B", "1", "p1", "p2", "1.0000", "yes", "1111", "B"]
+    assert "stored 1 proposed groups" in err and _states(engine) == [("p1", "proposed")]
+    assert main(["--db", url, "duplicates", "--as-of", "2026-03-04", "--since", "2026-03-02"]) == 0  # d2 alone
+    assert _states(engine) == [("p1", "proposed")]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--as-of", "2026-13-01"], "--as-of: not a date YYYY-MM-DD: '2026-13-01'"),
+    (["--since", "yesterday"], "--since: not a date YYYY-MM-DD: 'yesterday'"),
+    (["--since", "2026-03-05", "--as-of", "2026-03-01"], "--since: 2026-03-05 is after --as-of 2026-03-01"),
+    (["--region", "'; drop table cases"], "--region: no region or grid"),
+])
+def test_cli_refuses_bad_arguments_and_writes_nothing(engine, capsys, argv, message):
+    from data_access.cli import main
+
+    assert main(["--db", engine.url.render_as_string(hide_password=False), "duplicates", *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "nothing was written" in err and "Traceback" not in err
+    assert _states(engine) == []
+
+
+def test_migration_0014_makes_the_tables_of_the_schema(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from data_access.core.schema import metadata
+
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    ours = [d for d in diffs if "duplicate_" in repr(d)]
+    assert ours == []

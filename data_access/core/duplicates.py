@@ -209,10 +209,13 @@ def group_pairs(groups: Iterable[DuplicateGroup]) -> set[frozenset[str]]:
 
 
 def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope | None = None,
-                    now: datetime | None = None) -> dict[str, int]:
-    """Replace the proposed groups (of the villages inside ``scope``; None: all) with ``groups``, in one
-    transaction.  Confirmed and rejected groups stay as staff decided them, and a detected group whose cases all
-    lie in one decided group is not proposed again.  Returns counts: proposed, kept (decided), skipped."""
+                    now: datetime | None = None, since: date | None = None, until: date | None = None
+                    ) -> dict[str, int]:
+    """Replace the proposed groups that :func:`detect_duplicates` with the same ``scope``, ``since`` and ``until``
+    would have found (their village inside ``scope``, their primary reported in those dates; None: all) with
+    ``groups``, in one transaction.  Confirmed and rejected groups stay as staff decided them, and a detected
+    group whose cases all lie in one decided group is not proposed again.  Returns counts: proposed, decided
+    (groups kept), skipped."""
     from data_access.core.clock import now_local
 
     now = (now or now_local()).replace(microsecond=0, tzinfo=None)
@@ -225,6 +228,13 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
         old = select(g.group_id).where(g.state == "proposed")
         if villages is not None:
             old = old.where(g.village_code.in_(villages))
+        if since is not None or until is not None:
+            old = old.join(cases, cases.c.case_no == g.primary_case_no)
+            if since is not None:
+                old = old.where(cases.c.reported_at >= datetime.combine(since, datetime.min.time()))
+            if until is not None:
+                old = old.where(cases.c.reported_at < datetime.combine(until + timedelta(days=1),
+                                                                       datetime.min.time()))
         old_ids = list(conn.execute(old).scalars())
         for i in range(0, len(old_ids), 500):
             part = old_ids[i:i + 500]
