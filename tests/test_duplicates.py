@@ -164,7 +164,7 @@ def test_confirm_reject_undo_are_audited_and_reversible(engine):
 def test_decisions_are_scoped_and_refused_writes_write_nothing(engine):
     store_proposals(engine, detect_duplicates(engine), now=NOW)
     d1, p1 = _gid(engine, "d1"), _gid(engine, "p1")
-    for user, gid, reason in [(VIEWER, p1, "role"), (None, p1, "role"),
+    for user, gid, reason in [(VIEWER, p1, "dup_role"), (None, p1, "dup_role"),
                               (EAST_STAFF, d1, "dup_unknown"),  # 丙村 lies in 西县, outside 东县
                               (STAFF, 99999, "dup_unknown"), (STAFF, "x; drop", "dup_unknown")]:
         with pytest.raises(WriteRefused) as e:
@@ -172,7 +172,7 @@ def test_decisions_are_scoped_and_refused_writes_write_nothing(engine):
         assert e.value.reason == reason
     with pytest.raises(WriteRefused) as e:
         reject_group(engine, STAFF, p1, "长" * 501)
-    assert e.value.reason == "note_too_long"
+    assert e.value.reason == "dup_note_too_long"
     assert _states(engine) == [("d1", "proposed"), ("p1", "proposed")] and _audit(engine) == []
     confirm_group(engine, EAST_STAFF, p1, now=NOW)  # inside 东县
     assert _states(engine) == [("d1", "proposed"), ("p1", "confirmed")]

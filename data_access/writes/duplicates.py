@@ -30,14 +30,14 @@ ACTIONS = {"confirmed": "confirm_duplicates", "rejected": "reject_duplicates"}  
 
 def _check_writer(user: User | None) -> User:
     if user is None or not may_write(user):
-        raise WriteRefused("role: your role may not decide repeat cases", "role")
+        raise WriteRefused("role: your role may not decide repeat cases", "dup_role")
     return user
 
 
 def _note(note: str | None) -> str | None:
     text = clean_text(note or "").strip()
     if len(text) > MAX_NOTE_LENGTH:
-        raise WriteRefused(f"note: {len(text)} characters, at most {MAX_NOTE_LENGTH}", "note_too_long",
+        raise WriteRefused(f"note: {len(text)} characters, at most {MAX_NOTE_LENGTH}", "dup_note_too_long",
                            n=len(text), max=MAX_NOTE_LENGTH)
     return text or None
 

@@ -94,18 +94,28 @@ def counts(engine: Engine, scope: Scope) -> DuplicateCounts:
                            int(by_state.get("rejected", 0)), int(members))
 
 
-def case_links(engine: Engine, case_no: str) -> dict[str, object]:
+def case_links(engine: Engine, case_no: str, scope_code: str | None = None) -> dict[str, object]:
     """The confirmed links of a case: ``primary`` (the case it duplicates, or None) and ``duplicates`` (the cases
-    confirmed as duplicates of it).  The case panel shows them; opening a linked case checks its jurisdiction."""
+    confirmed as duplicates of it), only those inside the jurisdiction ``scope_code`` (None: all).  The case panel
+    shows them; opening a linked case checks its jurisdiction again."""
     g, m = duplicate_groups.c, duplicate_members.c
     with engine.connect() as conn:
-        primary = conn.execute(select(g.primary_case_no).join(duplicate_members, m.group_id == g.group_id)
+        primary = conn.execute(select(g.primary_case_no, cases.c.grid_code)
+                               .join(duplicate_members, m.group_id == g.group_id)
+                               .join(cases, cases.c.case_no == g.primary_case_no)
                                .where(g.state == "confirmed", m.case_no == case_no,
-                                      g.primary_case_no != case_no)).scalars().first()
-        dups = conn.execute(select(m.case_no).join(duplicate_groups, m.group_id == g.group_id)
+                                      g.primary_case_no != case_no)).first()
+        dups = conn.execute(select(m.case_no, cases.c.grid_code).join(duplicate_groups, m.group_id == g.group_id)
+                            .join(cases, cases.c.case_no == m.case_no)
                             .where(g.state == "confirmed", g.primary_case_no == case_no, m.case_no != case_no)
-                            .order_by(m.case_no)).scalars().all()
-    return {"primary": primary, "duplicates": list(dups)}
+                            .order_by(m.case_no)).all()
+    if scope_code is not None:
+        tree = resolve(engine, Scope(scope_code)).tree
+        inside = lambda grid: tree.contains(scope_code, grid)  # noqa: E731
+    else:
+        inside = lambda grid: True  # noqa: E731
+    return {"primary": primary[0] if primary is not None and inside(primary[1]) else None,
+            "duplicates": [c for c, grid in dups if inside(grid)]}
 
 
 def _since(now: datetime | None) -> tuple[datetime, datetime]:
