@@ -16,6 +16,7 @@ from data_access.core.duplicates import (
     group_pairs,
     jaccard,
     ngrams,
+    precision_recall,
     similarity,
     store_proposals,
 )
@@ -98,6 +99,13 @@ def test_the_fixture_groups_exactly(engine):
         ("p1", {"p2": 1.0}, 1.0, True, "1111", "B"),
     ]
     assert group_pairs(groups) == {frozenset(p) for p in [("d1", "d2"), ("d1", "d3"), ("d2", "d3"), ("p1", "p2")]}
+
+
+def test_precision_and_recall_over_pairs():
+    found = {frozenset(p) for p in [("a", "b"), ("a", "c"), ("b", "c"), ("x", "y")]}
+    truth = {frozenset(p) for p in [("a", "b"), ("a", "c"), ("b", "c"), ("p", "q"), ("p", "r"), ("q", "r")]}
+    assert precision_recall(found, truth) == (3 / 4, 3 / 6)
+    assert precision_recall(set(), truth) == (None, 0.0) and precision_recall(found, set()) == (0.0, None)
 
 
 def test_detection_follows_the_place_and_the_dates(engine):

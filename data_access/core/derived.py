@@ -42,7 +42,8 @@ The columns:
   :func:`step_hours` / :func:`step_hours_sql` over the pairs of :data:`STEP_HOUR_COLUMNS`.
 - **event counts** (``n_returns``, ``n_reassigns``, ``n_reopens``): the case's ``case_events`` rows with
   action ``return``, ``reassign``, ``reopen`` (:data:`EVENT_COUNT_COLUMNS`); SQL only, in derive.py.
-- **re-reported** (``rereported``): metrics.py's "re-reported", :func:`rereports_sql` (SQL only).
+- **re-reported** (``rereported``): metrics.py's "re-reported", :func:`rereports_sql` (SQL only).  Its "same
+  matter" (:func:`same_matter_sql`) has a Python twin, :func:`same_matter`, for core/duplicates.py's re-call.
 """
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ a repeat more than ``DUP_MAX_COMPARE`` reports later in the same village and cat
 not found.  The benchmark (bench/) measures precision and recall against the sample's ground truth.
 
 Entry points: :func:`detect_duplicates` (the groups, nothing written: what a benchmark calls),
-:func:`group_pairs` (every pair inside the groups: what precision and recall are counted on) and
+:func:`group_pairs` (every pair inside the groups: what precision and recall are counted on, by
+:func:`precision_recall`) and
 :func:`store_proposals` (writes the groups as proposals, keeping every decision staff have made).
 """
 from __future__ import annotations
@@ -208,6 +209,14 @@ def group_pairs(groups: Iterable[DuplicateGroup]) -> set[frozenset[str]]:
     return out
 
 
+def precision_recall(found: set[frozenset[str]], truth: set[frozenset[str]]) -> tuple[float | None, float | None]:
+    """Precision (share of ``found`` pairs in ``truth``) and recall (share of ``truth`` pairs found), over
+    unordered pairs (:func:`group_pairs` of the detected groups and of the ground truth's groups); None where
+    the denominator is empty."""
+    hit = len(found & truth)
+    return (hit / len(found) if found else None, hit / len(truth) if truth else None)
+
+
 def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope | None = None,
                     now: datetime | None = None, since: date | None = None, until: date | None = None
                     ) -> dict[str, int]:
@@ -268,4 +277,4 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
 
 
 __all__ = ["DuplicateGroup", "Pair", "candidate_pairs", "detect_duplicates", "group", "group_pairs",
-           "jaccard", "ngrams", "similarity", "store_proposals"]
+           "jaccard", "ngrams", "precision_recall", "similarity", "store_proposals"]
