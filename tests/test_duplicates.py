@@ -282,3 +282,28 @@ def test_migration_0014_makes_the_tables_of_the_schema(engine):
         diffs = compare_metadata(MigrationContext.configure(conn), metadata)
     ours = [d for d in diffs if "duplicate_" in repr(d)]
     assert ours == []
+
+
+def test_every_read_stays_inside_the_jurisdiction(engine):
+    from data_access.core.filters import OutOfScope
+
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    confirm_group(engine, STAFF, _gid(engine, "d1"), now=NOW)
+    east, west = Scope("110"), Scope("120")
+    assert (q.counts(engine, east).proposed, q.counts(engine, east).confirmed) == (1, 0)
+    assert (q.counts(engine, west).proposed, q.counts(engine, west).confirmed_cases) == (0, 3)
+    assert q.groups(engine, east, STAFF, "confirmed").empty
+    assert list(q.groups(engine, west, STAFF, "confirmed")["dup_case_no"]) == ["d2", "d3"]
+    assert q.case_links(engine, "d1", "110") == {"primary": None, "duplicates": []}
+    assert q.case_links(engine, "d2", "110") == {"primary": None, "duplicates": []}
+    assert q.case_links(engine, "d2", "120") == {"primary": "d1", "duplicates": []}
+    assert q.case_links(engine, "d1", "1211") == {"primary": None, "duplicates": ["d2", "d3"]}
+    # a grid below the village: d2 lies on the micro-grid G3-01, which belongs to G3
+    assert q.case_links(engine, "d1", "G3-01") == {"primary": None, "duplicates": ["d2"]}
+    for read in (lambda s: q.groups(engine, s, STAFF), lambda s: q.counts(engine, s),
+                 lambda s: q.chronic_places(engine, s, NOW), lambda s: q.frequent_reporters(engine, s, STAFF, NOW),
+                 lambda s: q.reported_again(engine, s, NOW), lambda s: detect_duplicates(engine, s)):
+        with pytest.raises(OutOfScope):
+            read(Scope("110", "1211"))  # 丙村 from a 东县 jurisdiction
+        with pytest.raises(OutOfScope):
+            read(Scope("999"))  # a jurisdiction gone from the data sees nothing
