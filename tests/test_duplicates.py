@@ -207,6 +207,9 @@ def test_group_rows_side_by_side_with_phones_masked(engine):
     assert list(zip(rows["case_no"], rows["dup_case_no"], rows["member_score"])) == [
         ("p1", "p2", 1.0), ("d1", "d2", 0.7647), ("d1", "d3", 0.8462)]
     assert list(rows["reporter_phone"]) == ["139****0001", "136****0001", "136****0001"]
+    assert list(zip(rows["grid_name"], rows["dup_grid_name"])) == [("甲村第1网格", "甲村第1网格"),
+                                                                  ("丙村第1网格", "丙村1栋1单元"),
+                                                                  ("丙村第1网格", "丙村第1网格")]
     assert list(q.groups(engine, Scope(), STAFF)["reporter_phone"])[0] == "13900000001"
     assert list(q.groups(engine, Scope("110"), STAFF)["case_no"]) == ["p1"]
     assert q.groups(engine, Scope(), LEADER, "confirmed").empty

@@ -57,7 +57,7 @@ def _case_card(row: pd.Series, prefix: str, title_key: str, cat_name: dict) -> N
         st.markdown(f"**{fmt.plain(row[prefix + 'title'])}**")
         if row[prefix + "description"]:
             st.text(row[prefix + "description"])
-        st.caption(t("dup.case.facts", grid=fmt.plain(row[prefix + "grid_code"]),
+        st.caption(t("dup.case.facts", grid=fmt.plain(row[prefix + "grid_name"]),
                      source=t(f"enum.source.{row[prefix + 'source']}"),
                      status=t(f"enum.status.{row[prefix + 'status']}"),
                      at=pd.Timestamp(row[prefix + "reported_at"]).strftime("%Y-%m-%d %H:%M"),

@@ -45,8 +45,9 @@ def _place(r, table) -> list:
 
 
 def groups(engine: Engine, scope: Scope, user: User | None, state: str = "proposed") -> pd.DataFrame:
-    """The groups of ``state`` in the place, one row per duplicate beside its primary (:data:`GROUP_COLUMNS`;
-    the duplicate's fields prefixed ``dup_``), highest score first, at most :data:`LIST_ROWS` rows."""
+    """The groups of ``state`` in the place, one row per duplicate beside its primary (:data:`GROUP_COLUMNS` and
+    the grids' names, ``grid_name``; the duplicate's fields prefixed ``dup_``), highest score first, at most
+    :data:`LIST_ROWS` rows."""
     r = resolve(engine, scope)
     g, m = duplicate_groups.c, duplicate_members.c
     p, d = aliased(cases, name="p"), aliased(cases, name="d")
@@ -62,6 +63,9 @@ def groups(engine: Engine, scope: Scope, user: User | None, state: str = "propos
         out = pd.DataFrame(conn.execute(stmt).all(), columns=GROUP_COLUMNS)
     for col in ("reporter_phone", "dup_reporter_phone"):
         out[col] = [personal(user, v, "phone") for v in out[col]]
+    for prefix in ("", "dup_"):
+        out[f"{prefix}grid_name"] = [r.tree.nodes[c].name if c in r.tree.nodes else c
+                                     for c in out[f"{prefix}grid_code"]]
     return out
 
 
