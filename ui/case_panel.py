@@ -101,9 +101,9 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
                     for h, lim in zip(d.steps["hours"], d.steps["limit_hours"])]
             tables.show(d.steps.assign(used=used), STEP_COLUMNS, width="stretch")
             st.caption(t("wb.case.steps.help"))
+        duplicate_links(case_no, user)  # above the log: the first thing to know about a repeat case
         st.markdown(f"**{t('wb.case.timeline')}**")
         tables.show(_log(d.events), EVENT_COLUMNS, width="stretch")
-        duplicate_links(case_no, user)
         orders_on_case(d, user)
         refused = orders.issue_refusal(user, x["status"])
         if refused is None:
@@ -187,13 +187,13 @@ def duplicate_links(case_no: str, user) -> None:
         return
     st.markdown(f"**{t('wb.case.duplicates')}**")
     if links["primary"] is not None:
-        c = st.columns([5, 1], vertical_alignment="center")
+        c = st.columns([4, 1], vertical_alignment="center")
         c[0].caption(t("wb.case.duplicate_of", case_no=fmt.plain(links["primary"])))
         c[1].button(links["primary"], key=f"dup_open_{links['primary']}", on_click=open_case,
                     args=(links["primary"],), icon=":material/link:", width="stretch")
     if links["duplicates"]:
         st.caption(t("wb.case.has_duplicates", n=len(links["duplicates"])))
-        cols = st.columns(min(len(links["duplicates"]), 6))
+        cols = st.columns(6)  # a button a sixth wide, however many
         for i, no in enumerate(links["duplicates"]):
             cols[i % len(cols)].button(no, key=f"dup_open_{no}", on_click=open_case, args=(no,),
                                        icon=":material/link:", width="stretch")
