@@ -1,5 +1,5 @@
-"""Command line: ``python -m data_access [--db URL] {init,check,load,sync,status,export,users,time-limits,rules,
-escalate} …``.
+"""Command line: ``python -m data_access [--db URL] {init,check,load,sync,status,export,users,duplicates,
+time-limits,rules,escalate} …``.
 
 Exit codes: see :data:`EXIT_CODES` (also in ``--help`` and docs/OPERATIONS.md).
 Subcommands are registered in :func:`build_parser`; add new ones there.
@@ -432,6 +432,71 @@ def cmd_escalate(args) -> int:
     return 0
 
 
+def _date_arg(value: str | None, name: str):
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{name}: not a date YYYY-MM-DD: {value!r}") from None
+
+
+def cmd_duplicates(args) -> int:
+    """Detect repeat cases (core/duplicates.py), print them, and store them as proposals (unless --dry-run)."""
+    import csv
+    import time
+
+    from data_access.core.duplicates import detect_duplicates, store_proposals
+    from data_access.core.filters import OutOfScope, Scope
+    from data_access.core.regions import region_tree
+
+    try:
+        until, since = _date_arg(args.as_of, "--as-of"), _date_arg(args.since, "--since")
+    except ValueError as exc:
+        print(f"error: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    if since is not None and until is not None and since > until:
+        print(f"error: --since: {since} is after --as-of {until}; nothing was written", file=sys.stderr)
+        return 1
+    engine = _engine(args)
+    scope = None
+    if args.region is not None:
+        code = args.region.strip()
+        if code not in region_tree(engine).nodes:
+            print(f"error: --region: no region or grid {code!r}; nothing was written", file=sys.stderr)
+            return 1
+        scope = Scope(None, code)
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        groups = detect_duplicates(engine, scope, since, until)
+    except OutOfScope as exc:  # pragma: no cover - a code checked above
+        print(f"error: --region: {exc}; nothing was written", file=sys.stderr)
+        return 1
+    rows = [(i, g.primary, c, f"{s:.4f}", "yes" if g.same_caller else "", g.village_code, g.category)
+            for i, g in enumerate(groups, 1) for c, s in [(g.primary, g.score), *g.members.items()]]
+    header = ("group", "primary", "case_no", "score", "same_caller", "village", "category")
+    if args.format == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    else:
+        widths = [max([len(str(h)), *(len(str(r[i])) for r in rows)]) for i, h in enumerate(header)]
+        for r in [header, *rows]:
+            print("  ".join(f"{str(v):<{w}}" for v, w in zip(r, widths)).rstrip())
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    n_cases = sum(len(g.case_nos) for g in groups)
+    summary = f"{len(groups):,} groups, {n_cases:,} cases in {seconds:.1f} s (CPU {cpu:.1f} s)"
+    if args.dry_run:
+        print(f"{summary}; nothing was written (--dry-run)", file=sys.stderr)
+        return 0
+    done = store_proposals(engine, groups, scope, since=since, until=until)
+    print(f"{summary}; stored {done['proposed']:,} proposed groups ({done['skipped']:,} already decided; "
+          f"{done['decided']:,} decided groups kept)", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; later subcommands (e.g. ``users``) are added here."""
     parser = argparse.ArgumentParser(prog="python -m data_access",
@@ -499,6 +564,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("username")
     sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("duplicates", help="find repeat cases (重复件) and store them as proposals for the "
+                                          "supervision centre",
+                       description="Cases of the same village and category within metrics.DUP_WINDOW_DAYS whose "
+                                   "title and description are similar (character bigrams), or a re-call on the "
+                                   "same matter (same phone, grid, category), grouped with a score.  Proposed "
+                                   "groups are replaced; confirmed and rejected ones are kept.  One line per case "
+                                   "of each group (the primary first); the summary goes to standard error.")
+    p.add_argument("--as-of", metavar="DATE", help="only cases reported on or before DATE (YYYY-MM-DD)")
+    p.add_argument("--since", metavar="DATE", help="only cases reported on or after DATE (YYYY-MM-DD)")
+    p.add_argument("--region", metavar="CODE", help="only this region or grid (proposals elsewhere are kept)")
+    p.add_argument("--format", choices=["table", "csv"], default="table", help="output (default: table)")
+    p.add_argument("--dry-run", action="store_true", help="print the groups, store nothing")
+    p.set_defaults(func=cmd_duplicates)
 
     p = sub.add_parser("time-limits", help="per-category time limits: calendar hours or working days")
     tls = p.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -30,7 +30,7 @@ VISITS: list[tuple[str, dict[str, str], dict[str, str]]] = [
     ("cases", {"case": "c08"}, {}),
     ("cases", {}, {"wb_tab": "wb.tab.orders"}),
     *[("supervision", {"view": v}, {})
-      for v in ("backlog", "steps", "departments", "bounces", "orders", "integrity", "ranking")],
+      for v in ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "ranking")],
     *[("staffing", {"view": v}, {}) for v in ("regions", "structure", "workload", "find")],
     ("staffing", {"region": "G3"}, {}),
     *[("volunteers", {"view": v}, {}) for v in ("overview", "activities", "teams")],

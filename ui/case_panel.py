@@ -1,5 +1,5 @@
 """The case workbench's case panel (pages/cases.py): one case in full — its facts, steps against their limits,
-event log and supervision orders — with the form that issues an order and the buttons that resolve one.
+event log, confirmed repeat cases (重复件) and supervision orders — with the form that issues an order and the buttons that resolve one.
 Layout only; the rules are data_access's (queries/cases.py, writes/orders.py)."""
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from data_access.core.access import may_see_personal_data, may_write
 from data_access.core.metrics import RESOLUTION_LEVELS, overdue_days
 from data_access.queries import cases
 from data_access.queries.cases import GRADES, resolved_order_id
+from data_access.queries.supervision import duplicates
 from data_access.writes import orders
 from data_access.writes.orders import MAX_NOTE_LENGTH, SupervisionOrder
 from data_access.writes.workflow import WriteRefused
@@ -100,6 +101,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
                     for h, lim in zip(d.steps["hours"], d.steps["limit_hours"])]
             tables.show(d.steps.assign(used=used), STEP_COLUMNS, width="stretch")
             st.caption(t("wb.case.steps.help"))
+        duplicate_links(case_no, user)  # above the log: the first thing to know about a repeat case
         st.markdown(f"**{t('wb.case.timeline')}**")
         tables.show(_log(d.events), EVENT_COLUMNS, width="stretch")
         orders_on_case(d, user)
@@ -175,6 +177,26 @@ def level_path(level: str | None) -> str:
         return t("wb.case.not_settled")
     return " → ".join(f"【{t(f'enum.level.{lv}')}】" if lv == level else t(f"enum.level.{lv}")
                       for lv in RESOLUTION_LEVELS)
+
+
+def duplicate_links(case_no: str, user) -> None:
+    """A confirmed repeat case (重复件): the first report it duplicates, or the duplicates of this one, each a
+    button that opens it (queries/supervision/duplicates.case_links)."""
+    links = data.get(duplicates.case_links, case_no, current_filter().scope_code)
+    if links["primary"] is None and not links["duplicates"]:
+        return
+    st.markdown(f"**{t('wb.case.duplicates')}**")
+    if links["primary"] is not None:
+        c = st.columns([4, 1], vertical_alignment="center")
+        c[0].caption(t("wb.case.duplicate_of", case_no=fmt.plain(links["primary"])))
+        c[1].button(links["primary"], key=f"dup_open_{links['primary']}", on_click=open_case,
+                    args=(links["primary"],), icon=":material/link:", width="stretch")
+    if links["duplicates"]:
+        st.caption(t("wb.case.has_duplicates", n=len(links["duplicates"])))
+        cols = st.columns(6)  # a button a sixth wide, however many
+        for i, no in enumerate(links["duplicates"]):
+            cols[i % len(cols)].button(no, key=f"dup_open_{no}", on_click=open_case, args=(no,),
+                                       icon=":material/link:", width="stretch")
 
 
 def orders_on_case(d, user) -> None:

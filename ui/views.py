@@ -40,6 +40,7 @@ PAGE_VIEWS: dict[str, dict[str, str]] = {
         "bounces": ":material/sync_problem:",
         "orders": ":material/gavel:",
         "integrity": ":material/fact_check:",
+        "duplicates": ":material/content_copy:",
         "ranking": ":material/leaderboard:",
     },
     "staffing": {

@@ -42,7 +42,8 @@ The columns:
   :func:`step_hours` / :func:`step_hours_sql` over the pairs of :data:`STEP_HOUR_COLUMNS`.
 - **event counts** (``n_returns``, ``n_reassigns``, ``n_reopens``): the case's ``case_events`` rows with
   action ``return``, ``reassign``, ``reopen`` (:data:`EVENT_COUNT_COLUMNS`); SQL only, in derive.py.
-- **re-reported** (``rereported``): metrics.py's "re-reported", :func:`rereports_sql` (SQL only).
+- **re-reported** (``rereported``): metrics.py's "re-reported", :func:`rereports_sql` (SQL only).  Its "same
+  matter" (:func:`same_matter_sql`) has a Python twin, :func:`same_matter`, for core/duplicates.py's re-call.
 """
 from __future__ import annotations
 
@@ -155,6 +156,15 @@ def step_hours_sql(entered_before: ColumnElement, entered: ColumnElement) -> Col
 
 # case_events.action -> the count column on cases
 EVENT_COUNT_COLUMNS = {"return": "n_returns", "reassign": "n_reassigns", "reopen": "n_reopens"}
+
+
+SAME_MATTER_COLUMNS = ("reporter_phone", "grid_code", "category")
+
+
+def same_matter(earlier, later) -> bool:
+    """Python twin of :func:`same_matter_sql` for two case rows (mappings): the same reporter phone (not
+    empty), grid and category.  core/duplicates.py calls it for a re-call on the same matter."""
+    return bool(earlier["reporter_phone"]) and all(earlier[c] == later[c] for c in SAME_MATTER_COLUMNS)
 
 
 def same_matter_sql(earlier, later) -> list:

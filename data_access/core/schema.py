@@ -520,6 +520,36 @@ audit_log = Table(
     Index("ix_audit_log_username", "username", "at"),
 )
 
+# Repeat cases (重复件): groups of cases that report the same matter, proposed by core/duplicates.py and decided by
+# staff (writes/duplicates.py).  Not part of the interchange format: a load keeps them (like users), and no foreign
+# key ties them to ``cases`` (a load truncates the dataset's tables); a case gone from the data drops out of the
+# lists, which join to ``cases``.  The primary is the group's earliest report; every other member is its duplicate.
+DUPLICATE_STATES = ("proposed", "confirmed", "rejected")
+duplicate_groups = Table(
+    "duplicate_groups",
+    metadata,
+    Column("group_id", Integer, primary_key=True, autoincrement=True),
+    Column("primary_case_no", String(64), nullable=False, index=True),
+    Column("village_code", String(32), nullable=False, index=True),  # every member's village (the block)
+    Column("category", String(48), nullable=False),
+    Column("score", Float, nullable=False),  # the lowest member score: how sure the whole group is
+    Column("same_caller", Boolean, nullable=False, server_default=false()),  # a re-call (derived.same_matter)
+    Column("state", String(12), nullable=False, server_default=text("'proposed'")),
+    Column("detected_at", Timestamp, nullable=False),
+    Column("decided_by", Text),
+    Column("decided_at", Timestamp),
+    Column("note", Text),
+    Index("ix_duplicate_groups_state", "state", "score"),
+)
+duplicate_members = Table(
+    "duplicate_members",
+    metadata,
+    Column("group_id", Integer, ForeignKey("duplicate_groups.group_id", ondelete="CASCADE"), primary_key=True),
+    Column("case_no", String(64), primary_key=True),
+    Column("score", Float),  # the member's best pair score in the group; NULL for the primary
+    Index("ix_duplicate_members_case", "case_no"),
+)
+
 # --- incremental sync (docs/DATA_CONTRACT.md, "Batches and incremental sync") -------------------------
 
 # Every batch applied or rejected, and every full load (data_access/ingest/sync.py, loader.py).

@@ -1,0 +1,280 @@
+"""Repeat cases (重复件): which cases report a matter already reported, grouped with a similarity score.
+
+Two cases are a **candidate pair** when they lie in the same block — the same village (this project's "same grid
+or adjacent": the region data has no grid adjacency, only each grid's village, so the grids of one village count
+as neighbours) and the same category — and the later was reported within ``metrics.DUP_WINDOW_DAYS`` of the
+earlier.  A pair is **proposed** when
+
+- its text is similar: the Jaccard index of the two cases' character bigrams (title and description, spaces
+  and punctuation dropped; :func:`similarity`) is at least ``metrics.DUP_MIN_SCORE``; or
+- it is a **re-call** (来电重复): the same matter by the project's one definition (derived.same_matter: the same
+  reporter phone, grid and category, as the re-report flag uses) and the later is not a patrol report (a grid
+  worker's phone is on every patrol report of the grid, as in derived.rereport_after_close_sql).
+
+Proposed pairs are joined into groups (connected components); a group's **primary** is its earliest report
+(then the lowest case number), every other member its duplicate.  A member's score is its best pair score
+in the group (a re-call pair scores 1: the same matter by definition), the group's score the lowest of
+those: how sure the whole group is.
+
+Cost at 1.07 M cases: SQL only orders the cases by block and report time (one pass, streamed); Python keeps,
+per block, the earlier cases still inside the window and compares each new case with at most
+``metrics.DUP_MAX_COMPARE`` of them (the most recent).  A skewed block (a grid with a tenth of all cases, a
+phone on thousands) therefore costs at most that many comparisons a case, never a square; the price is that
+a repeat more than ``DUP_MAX_COMPARE`` reports later in the same village and category within the window is
+not found.  The benchmark (bench/) measures precision and recall against the sample's ground truth.
+
+Entry points: :func:`detect_duplicates` (the groups, nothing written: what a benchmark calls),
+:func:`group_pairs` (every pair inside the groups: what precision and recall are counted on, by
+:func:`precision_recall`) and
+:func:`store_proposals` (writes the groups as proposals, keeping every decision staff have made).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine, delete, insert, select
+
+from data_access.core.derived import same_matter
+from data_access.core.filters import Scope, case_conditions, resolve
+from data_access.core.metrics import DUP_MAX_COMPARE, DUP_MIN_SCORE, DUP_WINDOW_DAYS
+from data_access.core.regions import subtree_codes
+from data_access.core.schema import cases, duplicate_groups, duplicate_members
+
+NGRAM = 2  # character bigrams: the usual unit for Chinese text, where words are not separated
+_DROP = re.compile(r"[\s\W_]+", re.UNICODE)  # spaces and punctuation (CJK characters, letters and digits stay)
+_STREAM_ROWS = 10_000
+
+
+def ngrams(text: str | None, n: int = NGRAM) -> frozenset[str]:
+    """The set of character n-grams of ``text`` after NFKC (full-width → half-width), lower case, and without
+    spaces or punctuation; a text shorter than ``n`` is its own single gram; empty text has none."""
+    s = _DROP.sub("", unicodedata.normalize("NFKC", text or "").lower())
+    if len(s) < n:
+        return frozenset([s]) if s else frozenset()
+    return frozenset(s[i:i + n] for i in range(len(s) - n + 1))
+
+
+def case_text(title: str | None, description: str | None) -> str:
+    """What two cases are compared on: the title and the description."""
+    return f"{title or ''} {description or ''}"
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """|a ∩ b| / |a ∪ b|; 0 when both are empty."""
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def similarity(title_a: str | None, desc_a: str | None, title_b: str | None, desc_b: str | None) -> float:
+    """The text similarity of two cases, 0–1: :func:`jaccard` of their bigrams (:func:`ngrams` of
+    :func:`case_text`)."""
+    return jaccard(ngrams(case_text(title_a, desc_a)), ngrams(case_text(title_b, desc_b)))
+
+
+@dataclass(frozen=True)
+class Pair:
+    earlier: str  # case numbers
+    later: str
+    score: float  # the pair's score: 1 for a re-call (the same matter by definition), else text_score
+    text_score: float  # the text similarity (:func:`similarity`)
+    same_caller: bool  # a re-call on the same matter (derived.same_matter)
+
+
+@dataclass
+class DuplicateGroup:
+    primary: str  # the earliest report
+    members: dict[str, float]  # every other case → its best pair score in the group
+    village_code: str
+    category: str
+    same_caller: bool = False  # some pair of the group is a re-call
+    pairs: list[Pair] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        """The lowest member score."""
+        return min(self.members.values())
+
+    @property
+    def case_nos(self) -> frozenset[str]:
+        return frozenset([self.primary, *self.members])
+
+
+_COLUMNS = (cases.c.case_no, cases.c.village_code, cases.c.category, cases.c.grid_code, cases.c.source,
+            cases.c.reporter_phone, cases.c.reported_at, cases.c.title, cases.c.description)
+
+
+def _rows(engine: Engine, scope: Scope | None, since: date | None, until: date | None) -> Iterator:
+    f = (scope or Scope()).cases((since, until))
+    r = resolve(engine, f)
+    conds = case_conditions(r, datetime(2000, 1, 1))  # no condition reads "now": only the region and dates
+    stmt = (select(*_COLUMNS).where(*conds, cases.c.village_code.is_not(None))
+            .order_by(cases.c.village_code, cases.c.category, cases.c.reported_at, cases.c.case_no))
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=_STREAM_ROWS).execute(stmt)
+        yield from result.mappings()
+
+
+def candidate_pairs(rows: Iterable, window_days: int = DUP_WINDOW_DAYS, min_score: float = DUP_MIN_SCORE,
+                    max_compare: int = DUP_MAX_COMPARE) -> Iterator[Pair]:
+    """The proposed pairs of ``rows`` (case mappings ordered by village, category, report time, case number:
+    :func:`_rows`), by the rules of the module docstring."""
+    window = timedelta(days=window_days)
+    block_key = None
+    recent: deque = deque()
+    for row in rows:
+        key = (row["village_code"], row["category"])
+        if key != block_key:
+            block_key, recent = key, deque()
+        at = row["reported_at"]
+        while recent and at - recent[0][0]["reported_at"] > window:
+            recent.popleft()
+        grams = ngrams(case_text(row["title"], row["description"]))
+        for earlier, earlier_grams in reversed(recent):  # the most recent first
+            score = jaccard(earlier_grams, grams)
+            recall = row["source"] != "patrol" and same_matter(earlier, row)
+            if score >= min_score or recall:
+                yield Pair(earlier["case_no"], row["case_no"], 1.0 if recall else round(score, 4), round(score, 4),
+                           recall)
+        recent.append((dict(row), grams))
+        if len(recent) > max_compare:
+            recent.popleft()
+
+
+def group(pairs: Iterable[Pair], order: dict[str, tuple], blocks: dict[str, tuple[str, str]]
+          ) -> list[DuplicateGroup]:
+    """Connected components of ``pairs`` as groups; ``order``: case → its sort key (report time, case number),
+    ``blocks``: case → (village, category)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    pairs = list(pairs)
+    for p in pairs:
+        a, b = find(p.earlier), find(p.later)
+        if a != b:
+            parent[max(a, b, key=order.__getitem__)] = min(a, b, key=order.__getitem__)
+    by_root: dict[str, list[Pair]] = defaultdict(list)
+    for p in pairs:
+        by_root[find(p.earlier)].append(p)
+    groups = []
+    for root, ps in by_root.items():
+        best: dict[str, float] = {}
+        for p in ps:
+            for c in (p.earlier, p.later):
+                best[c] = max(best.get(c, 0.0), p.score)
+        primary = min(best, key=order.__getitem__)
+        village, category = blocks[primary]
+        groups.append(DuplicateGroup(primary, {c: s for c, s in sorted(best.items()) if c != primary}, village,
+                                     category, any(p.same_caller for p in ps), ps))
+    groups.sort(key=lambda g: order[g.primary])
+    return groups
+
+
+def detect_duplicates(engine: Engine, scope: Scope | None = None, since: date | None = None,
+                      until: date | None = None) -> list[DuplicateGroup]:
+    """The groups of repeat cases among the cases reported from ``since`` to ``until`` (inclusive dates; None:
+    unbounded) in ``scope`` (None: everywhere), earliest primary first.  Reads only; see :func:`store_proposals`.
+    A benchmark calls this and :func:`group_pairs`."""
+    order: dict[str, tuple] = {}
+    blocks: dict[str, tuple[str, str]] = {}
+
+    def noted(rows):
+        for row in rows:
+            yield row
+            order[row["case_no"]] = (row["reported_at"], row["case_no"])
+            blocks[row["case_no"]] = (row["village_code"], row["category"])
+
+    pairs = list(candidate_pairs(noted(_rows(engine, scope, since, until))))
+    return group(pairs, order, blocks)
+
+
+def group_pairs(groups: Iterable[DuplicateGroup]) -> set[frozenset[str]]:
+    """Every unordered pair of cases that share a group (what precision and recall are counted on)."""
+    out: set[frozenset[str]] = set()
+    for g in groups:
+        members = sorted(g.case_nos)
+        out.update(frozenset((a, b)) for i, a in enumerate(members) for b in members[i + 1:])
+    return out
+
+
+def precision_recall(found: set[frozenset[str]], truth: set[frozenset[str]]) -> tuple[float | None, float | None]:
+    """Precision (share of ``found`` pairs in ``truth``) and recall (share of ``truth`` pairs found), over
+    unordered pairs (:func:`group_pairs` of the detected groups and of the ground truth's groups); None where
+    the denominator is empty."""
+    hit = len(found & truth)
+    return (hit / len(found) if found else None, hit / len(truth) if truth else None)
+
+
+def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope | None = None,
+                    now: datetime | None = None, since: date | None = None, until: date | None = None
+                    ) -> dict[str, int]:
+    """Replace the proposed groups that :func:`detect_duplicates` with the same ``scope``, ``since`` and ``until``
+    would have found (their village inside ``scope``, their primary reported in those dates; None: all) with
+    ``groups``, in one transaction.  Confirmed and rejected groups stay as staff decided them, and a detected
+    group whose cases all lie in one decided group is not proposed again.  Returns counts: proposed, decided
+    (groups kept), skipped."""
+    from data_access.core.clock import now_local
+
+    now = (now or now_local()).replace(microsecond=0, tzinfo=None)
+    g, m = duplicate_groups.c, duplicate_members.c
+    villages = None
+    if scope is not None and (scope.region_code or scope.scope_code):
+        r = resolve(engine, scope)
+        villages = subtree_codes(r.tree, r.code, "village") if r.code else None
+    with engine.begin() as conn:
+        old = select(g.group_id).where(g.state == "proposed")
+        if villages is not None:
+            old = old.where(g.village_code.in_(villages))
+        if since is not None or until is not None:
+            old = old.join(cases, cases.c.case_no == g.primary_case_no)
+            if since is not None:
+                old = old.where(cases.c.reported_at >= datetime.combine(since, datetime.min.time()))
+            if until is not None:
+                old = old.where(cases.c.reported_at < datetime.combine(until + timedelta(days=1),
+                                                                       datetime.min.time()))
+        old_ids = list(conn.execute(old).scalars())
+        for i in range(0, len(old_ids), 500):
+            part = old_ids[i:i + 500]
+            conn.execute(delete(duplicate_members).where(m.group_id.in_(part)))
+            conn.execute(delete(duplicate_groups).where(g.group_id.in_(part)))
+        decided: dict[int, set[str]] = defaultdict(set)
+        for gid, case_no in conn.execute(select(m.group_id, m.case_no).join(duplicate_groups,
+                                                                           g.group_id == m.group_id)
+                                         .where(g.state != "proposed")):
+            decided[gid].add(case_no)
+        decided_sets = list(decided.values())
+        case_decided: dict[str, list[set[str]]] = defaultdict(list)
+        for s in decided_sets:
+            for c in s:
+                case_decided[c].append(s)
+        stored = skipped = 0
+        for grp in groups:
+            cs = grp.case_nos
+            if any(cs <= s for s in case_decided.get(grp.primary, ())):
+                skipped += 1
+                continue
+            gid = conn.execute(insert(duplicate_groups).values(
+                primary_case_no=grp.primary, village_code=grp.village_code, category=grp.category,
+                score=grp.score, same_caller=grp.same_caller, state="proposed", detected_at=now)
+                .returning(g.group_id)).scalar_one()
+            conn.execute(insert(duplicate_members), [
+                {"group_id": gid, "case_no": grp.primary, "score": None},
+                *({"group_id": gid, "case_no": c, "score": s} for c, s in grp.members.items())])
+            stored += 1
+    return {"proposed": stored, "decided": len(decided_sets), "skipped": skipped}
+
+
+__all__ = ["DuplicateGroup", "Pair", "candidate_pairs", "detect_duplicates", "group", "group_pairs",
+           "jaccard", "ngrams", "precision_recall", "similarity", "store_proposals"]

@@ -1,0 +1,177 @@
+"""Repeat cases (重复件) and chronic places (积案): what the supervision centre's repeat-case view asks.
+
+Definitions (the detection rules are core/duplicates.py's; the thresholds metrics.py's):
+
+- **groups** (重复件组): the stored groups (``duplicate_groups``), one row per duplicate (a member that is not the
+  primary) beside its primary, in the place chosen: the primary's and the duplicate's region both lie in it
+  (a jurisdiction never sees a case outside it).  Personal data masked by core/access.personal.
+- **counted once** (只计一次): a confirmed group is one matter: its cases count as one (``matters``); the
+  duplicates of confirmed groups are what the view takes off.  Other pages count cases as before.
+- **chronic places** (积案高发地): grids (a micro-grid's cases count for its grid) and villages with at least
+  ``CHRONIC_MIN_CASES`` cases reported in the last ``CHRONIC_DAYS`` days, most first.
+- **frequent reporters** (高频反映人): reporter phones on at least ``CHRONIC_MIN_CASES`` cases reported in those
+  days, patrol reports left out (a grid worker's phone is on every patrol report of the grid, as for re-reports);
+  the phone masked for everyone who may not see personal data.
+- **reported again after closing** (办结后再次反映): closed cases with the re-report flag (metrics.py
+  "re-reported", ``cases.rereported``) closed in those days.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, select, true
+from sqlalchemy.orm import aliased
+
+from data_access.core.access import User, personal
+from data_access.core.clock import now_local
+from data_access.core.filters import CASE_LEVEL_COLUMN, Scope, resolve
+from data_access.core.metrics import CHRONIC_DAYS, CHRONIC_MIN_CASES
+from data_access.core.schema import cases, duplicate_groups, duplicate_members
+
+LIST_ROWS = 200  # groups listed at most (the highest scores first)
+CHRONIC_ROWS = 20
+CASE_FIELDS = ("case_no", "title", "description", "grid_code", "source", "status", "reported_at",
+               "reporter_phone")
+GROUP_COLUMNS = ["group_id", "state", "score", "same_caller", "decided_by", "decided_at", "note", "member_score",
+                 *CASE_FIELDS, *(f"dup_{c}" for c in CASE_FIELDS)]
+
+
+def _place(r, table) -> list:
+    if r.code is None:
+        return []
+    return [table.c[CASE_LEVEL_COLUMN[r.level].name] == r.code]
+
+
+def groups(engine: Engine, scope: Scope, user: User | None, state: str = "proposed") -> pd.DataFrame:
+    """The groups of ``state`` in the place, one row per duplicate beside its primary (:data:`GROUP_COLUMNS` and
+    the grids' names, ``grid_name``; the duplicate's fields prefixed ``dup_``), highest score first, at most
+    :data:`LIST_ROWS` rows."""
+    r = resolve(engine, scope)
+    g, m = duplicate_groups.c, duplicate_members.c
+    p, d = aliased(cases, name="p"), aliased(cases, name="d")
+    stmt = (select(g.group_id, g.state, g.score, g.same_caller, g.decided_by, g.decided_at, g.note,
+                   m.score.label("member_score"), *(p.c[c] for c in CASE_FIELDS),
+                   *(d.c[c].label(f"dup_{c}") for c in CASE_FIELDS))
+            .select_from(duplicate_groups.join(duplicate_members, and_(m.group_id == g.group_id,
+                                                                       m.case_no != g.primary_case_no))
+                         .join(p, p.c.case_no == g.primary_case_no).join(d, d.c.case_no == m.case_no))
+            .where(g.state == state, *_place(r, p), *_place(r, d))
+            .order_by(g.score.desc(), g.group_id, d.c.reported_at, d.c.case_no).limit(LIST_ROWS))
+    with engine.connect() as conn:
+        out = pd.DataFrame(conn.execute(stmt).all(), columns=GROUP_COLUMNS)
+    for col in ("reporter_phone", "dup_reporter_phone"):
+        out[col] = [personal(user, v, "phone") for v in out[col]]
+    for prefix in ("", "dup_"):
+        out[f"{prefix}grid_name"] = [r.tree.nodes[c].name if c in r.tree.nodes else c
+                                     for c in out[f"{prefix}grid_code"]]
+    return out
+
+
+@dataclass(frozen=True)
+class DuplicateCounts:
+    proposed: int = 0  # groups
+    confirmed: int = 0  # groups (matters)
+    rejected: int = 0
+    confirmed_cases: int = 0  # cases in confirmed groups
+
+    @property
+    def duplicates(self) -> int:
+        """Cases that count once with their primary: the confirmed groups' cases less one per group."""
+        return self.confirmed_cases - self.confirmed
+
+
+def counts(engine: Engine, scope: Scope) -> DuplicateCounts:
+    """Groups by state in the place (the primary's region), and the cases of the confirmed ones."""
+    r = resolve(engine, scope)
+    g, m = duplicate_groups.c, duplicate_members.c
+    with engine.connect() as conn:
+        by_state = dict(conn.execute(
+            select(g.state, func.count()).select_from(duplicate_groups.join(cases, cases.c.case_no == g.primary_case_no))
+            .where(*_place(r, cases)).group_by(g.state)).all())
+        members = conn.execute(
+            select(func.count()).select_from(duplicate_members.join(duplicate_groups, g.group_id == m.group_id)
+                                             .join(cases, cases.c.case_no == g.primary_case_no))
+            .where(g.state == "confirmed", *_place(r, cases))).scalar_one()
+    return DuplicateCounts(int(by_state.get("proposed", 0)), int(by_state.get("confirmed", 0)),
+                           int(by_state.get("rejected", 0)), int(members))
+
+
+def case_links(engine: Engine, case_no: str, scope_code: str | None = None) -> dict[str, object]:
+    """The confirmed links of a case: ``primary`` (the case it duplicates, or None) and ``duplicates`` (the cases
+    confirmed as duplicates of it), only those inside the jurisdiction ``scope_code`` (None: all).  The case panel
+    shows them; opening a linked case checks its jurisdiction again."""
+    g, m = duplicate_groups.c, duplicate_members.c
+    with engine.connect() as conn:
+        primary = conn.execute(select(g.primary_case_no, cases.c.grid_code)
+                               .join(duplicate_members, m.group_id == g.group_id)
+                               .join(cases, cases.c.case_no == g.primary_case_no)
+                               .where(g.state == "confirmed", m.case_no == case_no,
+                                      g.primary_case_no != case_no)).first()
+        dups = conn.execute(select(m.case_no, cases.c.grid_code).join(duplicate_groups, m.group_id == g.group_id)
+                            .join(cases, cases.c.case_no == m.case_no)
+                            .where(g.state == "confirmed", g.primary_case_no == case_no, m.case_no != case_no)
+                            .order_by(m.case_no)).all()
+    if scope_code is not None:
+        tree = resolve(engine, Scope(scope_code)).tree
+        inside = lambda grid: tree.contains(scope_code, grid)  # noqa: E731
+    else:
+        inside = lambda grid: True  # noqa: E731
+    return {"primary": primary[0] if primary is not None and inside(primary[1]) else None,
+            "duplicates": [c for c, grid in dups if inside(grid)]}
+
+
+def _since(now: datetime | None) -> tuple[datetime, datetime]:
+    now = now or now_local()
+    return now - timedelta(days=CHRONIC_DAYS), now
+
+
+def chronic_places(engine: Engine, scope: Scope, now: datetime | None = None, level: str = "grid") -> pd.DataFrame:
+    """Grids (``level`` 'grid') or villages ('village') with at least CHRONIC_MIN_CASES cases reported in the last
+    CHRONIC_DAYS days: code, name, cases; most first, at most :data:`CHRONIC_ROWS`."""
+    if level not in ("grid", "village"):
+        raise ValueError(f"level: {level!r} is not 'grid' or 'village'")
+    r = resolve(engine, scope)
+    start, end = _since(now)
+    col = CASE_LEVEL_COLUMN[level]
+    n = func.count().label("cases")
+    stmt = (select(col.label("code"), n).where(*_place(r, cases), cases.c.reported_at > start,
+                                               cases.c.reported_at <= end, col.is_not(None))
+            .group_by(col).having(func.count() >= CHRONIC_MIN_CASES).order_by(n.desc(), col).limit(CHRONIC_ROWS))
+    with engine.connect() as conn:
+        out = pd.DataFrame(conn.execute(stmt).all(), columns=["code", "cases"])
+    out.insert(1, "name", [r.tree.nodes[c].name if c in r.tree.nodes else c for c in out["code"]])
+    return out
+
+
+def frequent_reporters(engine: Engine, scope: Scope, user: User | None, now: datetime | None = None
+                       ) -> pd.DataFrame:
+    """Reporter phones (masked unless the user may see personal data) on at least CHRONIC_MIN_CASES non-patrol
+    cases reported in the last CHRONIC_DAYS days: phone, cases, last reported; most first."""
+    r = resolve(engine, scope)
+    start, end = _since(now)
+    phone = cases.c.reporter_phone
+    n = func.count().label("cases")
+    stmt = (select(phone, n, func.max(cases.c.reported_at).label("last_reported"))
+            .where(*_place(r, cases), cases.c.reported_at > start, cases.c.reported_at <= end,
+                   phone.is_not(None), phone != "", cases.c.source != "patrol")
+            .group_by(phone).having(func.count() >= CHRONIC_MIN_CASES).order_by(n.desc(), phone).limit(CHRONIC_ROWS))
+    with engine.connect() as conn:
+        out = pd.DataFrame(conn.execute(stmt).all(), columns=["phone", "cases", "last_reported"])
+    out["phone"] = [personal(user, p, "phone") for p in out["phone"]]
+    return out
+
+
+def reported_again(engine: Engine, scope: Scope, now: datetime | None = None) -> pd.DataFrame:
+    """Closed cases reported again after closing (``cases.rereported``), closed in the last CHRONIC_DAYS days:
+    case_no, title, category, grid_code, closed_at; latest close first."""
+    r = resolve(engine, scope)
+    start, end = _since(now)
+    c = cases.c
+    stmt = (select(c.case_no, c.title, c.category, c.grid_code, c.closed_at)
+            .where(*_place(r, cases), c.rereported == true(), c.closed_at > start, c.closed_at <= end)
+            .order_by(c.closed_at.desc(), c.case_no).limit(LIST_ROWS))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).all(), columns=["case_no", "title", "category", "grid_code",
+                                                               "closed_at"])

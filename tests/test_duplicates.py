@@ -1,0 +1,312 @@
+"""Repeat cases (重复件) and chronic places (积案), issue 22: the exact groups of the hand-computable fixture
+(tests/fixtures/duplicates/README.md), their storage, the scoped and audited decisions, and the supervision
+centre's lists — on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from data_access.core.access import User
+from data_access.core.duplicates import (
+    candidate_pairs,
+    detect_duplicates,
+    group_pairs,
+    jaccard,
+    ngrams,
+    precision_recall,
+    similarity,
+    store_proposals,
+)
+from data_access.core.filters import Scope
+from data_access.core.schema import audit_log, duplicate_groups
+from data_access.queries.supervision import duplicates as q
+from data_access.writes.duplicates import confirm_group, reject_group, undo_decision
+from data_access.writes.workflow import WriteRefused
+from tests.conftest import load_fixture
+
+NOW = datetime(2026, 3, 20, 12, 0)
+LEADER = User("领导", "leader", None, "lead")
+STAFF = User("办事员", "staff", None, "staff")
+EAST_STAFF = User("东县办事员", "staff", "110", "east")
+VIEWER = User("观察员", "viewer", None, "view")
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def engine(request, tmp_path):
+    eng = load_fixture(request.param, tmp_path, "duplicates")
+    yield eng
+    eng.dispose()
+
+
+def _summary(groups):
+    return [(g.primary, g.members, g.score, g.same_caller, g.village_code, g.category) for g in groups]
+
+
+# --- the text measure -----------------------------------------------------------------------------------------
+
+def test_bigrams_drop_spaces_punctuation_and_fold_width():
+    assert ngrams("污水 外溢，") == frozenset({"污水", "水外", "外溢"})
+    assert ngrams("ＡＢ") == ngrams("ab") == frozenset({"ab"})
+    assert ngrams("漏") == frozenset({"漏"}) and ngrams("  ") == frozenset()
+    assert jaccard(frozenset(), frozenset()) == 0.0
+
+
+def test_similarity_of_the_fixture_texts():
+    # d1: 13 bigrams, all in d2's 17; d3's 11 are all in d1's: 13/17, 11/13, 11/17 (README)
+    assert similarity("丙村3号楼下水道堵塞", "污水外溢", "丙村3号楼下水道堵塞", "污水外溢，气味很大") == 13 / 17
+    assert similarity("丙村3号楼下水道堵塞", "污水外溢", "3号楼下水道堵塞 污水外溢", "") == 11 / 13
+    assert similarity("乙社区路灯不亮", "", "乙社区路灯损坏需维修", "") == 4 / 11  # below DUP_MIN_SCORE
+
+
+# --- detection on rows (no database) ----------------------------------------------------------------------------
+
+def _row(no, at, title="路口积水严重", village="V", cat="A", grid="G", source="hotline", phone=""):
+    return {"case_no": no, "village_code": village, "category": cat, "grid_code": grid, "source": source,
+            "reporter_phone": phone, "reported_at": at, "title": title, "description": ""}
+
+
+def test_the_window_is_inclusive_at_exactly_seven_days():
+    t0 = datetime(2026, 3, 1, 8, 0)
+    rows = [_row("a", t0), _row("b", t0 + timedelta(days=7)), _row("c", t0 + timedelta(days=14, seconds=1))]
+    assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "b")]
+
+
+def test_a_skewed_block_compares_each_case_with_at_most_max_compare_earlier_ones():
+    t0 = datetime(2026, 3, 1)
+    rows = [_row(f"c{i:03d}", t0 + timedelta(minutes=i)) for i in range(100)]  # one text, one block, 100 cases
+    pairs = list(candidate_pairs(rows, max_compare=5))
+    assert len(pairs) == 5 * 95 + sum(range(5))  # never 100 × 99 / 2
+    assert {p.earlier for p in pairs if p.later == "c099"} == {"c094", "c095", "c096", "c097", "c098"}
+
+
+def test_a_recall_pairs_whatever_the_text_but_a_patrol_report_does_not():
+    t0 = datetime(2026, 3, 1)
+    rows = [_row("a", t0, "楼上漏水", phone="139"), _row("b", t0 + timedelta(days=1), "催办", phone="139"),
+            _row("c", t0 + timedelta(days=2), "巡查发现杂物", phone="139", source="patrol")]
+    assert [(p.earlier, p.later, p.score, p.text_score, p.same_caller) for p in candidate_pairs(rows)] == [
+        ("a", "b", 1.0, 0.0, True)]
+
+
+# --- the fixture's groups ---------------------------------------------------------------------------------------
+
+def test_the_fixture_groups_exactly(engine):
+    groups = detect_duplicates(engine)
+    assert _summary(groups) == [
+        ("d1", {"d2": 0.7647, "d3": 0.8462}, 0.7647, False, "1211", "A"),
+        ("p1", {"p2": 1.0}, 1.0, True, "1111", "B"),
+    ]
+    assert group_pairs(groups) == {frozenset(p) for p in [("d1", "d2"), ("d1", "d3"), ("d2", "d3"), ("p1", "p2")]}
+
+
+def test_precision_and_recall_over_pairs():
+    found = {frozenset(p) for p in [("a", "b"), ("a", "c"), ("b", "c"), ("x", "y")]}
+    truth = {frozenset(p) for p in [("a", "b"), ("a", "c"), ("b", "c"), ("p", "q"), ("p", "r"), ("q", "r")]}
+    assert precision_recall(found, truth) == (3 / 4, 3 / 6)
+    assert precision_recall(set(), truth) == (None, 0.0) and precision_recall(found, set()) == (0.0, None)
+
+
+def test_detection_follows_the_place_and_the_dates(engine):
+    assert [g.primary for g in detect_duplicates(engine, Scope("110"))] == ["p1"]
+    assert [g.primary for g in detect_duplicates(engine, Scope(None, "1211"))] == ["d1"]
+    # from 03-02 on, d1 is not read: d2 is the primary of d2–d3 (11/17)
+    assert _summary(detect_duplicates(engine, since=datetime(2026, 3, 2).date())) == [
+        ("d2", {"d3": 0.6471}, 0.6471, False, "1211", "A"), ("p1", {"p2": 1.0}, 1.0, True, "1111", "B")]
+
+
+# --- storage and decisions --------------------------------------------------------------------------------------
+
+def _states(engine):
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(duplicate_groups.c.primary_case_no, duplicate_groups.c.state)).all())
+
+
+def _gid(engine, primary):
+    with engine.connect() as conn:
+        return conn.execute(select(duplicate_groups.c.group_id)
+                            .where(duplicate_groups.c.primary_case_no == primary)).scalar_one()
+
+
+def _audit(engine):
+    with engine.connect() as conn:
+        return [(u, t, json.loads(d)["action"]) for u, t, d in conn.execute(
+            select(audit_log.c.username, audit_log.c.target, audit_log.c.detail)
+            .where(audit_log.c.event == "write").order_by(audit_log.c.id))]
+
+
+def test_storing_again_keeps_the_decisions(engine):
+    assert store_proposals(engine, detect_duplicates(engine), now=NOW) == {"proposed": 2, "decided": 0, "skipped": 0}
+    assert store_proposals(engine, detect_duplicates(engine), now=NOW)["proposed"] == 2  # replaced, not added
+    assert _states(engine) == [("d1", "proposed"), ("p1", "proposed")]
+    confirm_group(engine, STAFF, _gid(engine, "d1"), "同一下水道", now=NOW)
+    assert store_proposals(engine, detect_duplicates(engine), now=NOW) == {"proposed": 1, "decided": 1, "skipped": 1}
+    assert _states(engine) == [("d1", "confirmed"), ("p1", "proposed")]
+
+
+def test_confirm_reject_undo_are_audited_and_reversible(engine):
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    d1, p1 = _gid(engine, "d1"), _gid(engine, "p1")
+    confirm_group(engine, STAFF, d1, "同一下水道", now=NOW)
+    reject_group(engine, LEADER, p1, now=NOW)
+    assert _states(engine) == [("d1", "confirmed"), ("p1", "rejected")]
+    assert q.case_links(engine, "d2") == {"primary": "d1", "duplicates": []}
+    assert q.case_links(engine, "d1") == {"primary": None, "duplicates": ["d2", "d3"]}
+    assert q.case_links(engine, "p2") == {"primary": None, "duplicates": []}  # rejected: no link
+    c = q.counts(engine, Scope())
+    assert (c.proposed, c.confirmed, c.rejected, c.confirmed_cases, c.duplicates) == (0, 1, 1, 3, 2)
+    with pytest.raises(WriteRefused) as e:
+        confirm_group(engine, STAFF, d1)
+    assert e.value.reason == "dup_decided"
+    undo_decision(engine, STAFF, d1)
+    assert _states(engine) == [("d1", "proposed"), ("p1", "rejected")]
+    assert q.case_links(engine, "d2") == {"primary": None, "duplicates": []}
+    with pytest.raises(WriteRefused) as e:
+        undo_decision(engine, STAFF, d1)
+    assert e.value.reason == "dup_not_decided"
+    assert _audit(engine) == [("staff", "d1", "confirm_duplicates"), ("lead", "p1", "reject_duplicates"),
+                              ("staff", "d1", "undo_duplicates")]
+
+
+def test_decisions_are_scoped_and_refused_writes_write_nothing(engine):
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    d1, p1 = _gid(engine, "d1"), _gid(engine, "p1")
+    for user, gid, reason in [(VIEWER, p1, "dup_role"), (None, p1, "dup_role"),
+                              (EAST_STAFF, d1, "dup_unknown"),  # 丙村 lies in 西县, outside 东县
+                              (STAFF, 99999, "dup_unknown"), (STAFF, "x; drop", "dup_unknown")]:
+        with pytest.raises(WriteRefused) as e:
+            confirm_group(engine, user, gid)
+        assert e.value.reason == reason
+    with pytest.raises(WriteRefused) as e:
+        reject_group(engine, STAFF, p1, "长" * 501)
+    assert e.value.reason == "dup_note_too_long"
+    assert _states(engine) == [("d1", "proposed"), ("p1", "proposed")] and _audit(engine) == []
+    confirm_group(engine, EAST_STAFF, p1, now=NOW)  # inside 东县
+    assert _states(engine) == [("d1", "proposed"), ("p1", "confirmed")]
+
+
+def test_a_case_is_the_duplicate_of_one_primary_only(engine):
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    confirm_group(engine, STAFF, _gid(engine, "d1"), now=NOW)
+    # the matter detected again from 03-02 on: d2–d3, whose cases are already in the confirmed group d1
+    groups = detect_duplicates(engine, Scope(None, "1211"), since=datetime(2026, 3, 2).date())
+    assert store_proposals(engine, groups, Scope(None, "1211"), now=NOW)["skipped"] == 1
+    groups[0].members["n3"] = 0.9  # a group that takes d2 and more: proposed, but may not be confirmed
+    store_proposals(engine, groups, Scope(None, "1211"), now=NOW)
+    with pytest.raises(WriteRefused) as e:
+        confirm_group(engine, STAFF, _gid(engine, "d2"))
+    assert e.value.reason == "dup_taken" and e.value.params["case_no"] == "d2"
+
+
+# --- the supervision centre's lists -----------------------------------------------------------------------------
+
+def test_group_rows_side_by_side_with_phones_masked(engine):
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    rows = q.groups(engine, Scope(), LEADER)
+    assert list(zip(rows["case_no"], rows["dup_case_no"], rows["member_score"])) == [
+        ("p1", "p2", 1.0), ("d1", "d2", 0.7647), ("d1", "d3", 0.8462)]
+    assert list(rows["reporter_phone"]) == ["139****0001", "136****0001", "136****0001"]
+    assert list(zip(rows["grid_name"], rows["dup_grid_name"])) == [("甲村第1网格", "甲村第1网格"),
+                                                                  ("丙村第1网格", "丙村1栋1单元"),
+                                                                  ("丙村第1网格", "丙村第1网格")]
+    assert list(q.groups(engine, Scope(), STAFF)["reporter_phone"])[0] == "13900000001"
+    assert list(q.groups(engine, Scope("110"), STAFF)["case_no"]) == ["p1"]
+    assert q.groups(engine, Scope(), LEADER, "confirmed").empty
+
+
+def test_chronic_places_reporters_and_matters_reported_again(engine):
+    grids = q.chronic_places(engine, Scope(), NOW, "grid")
+    assert list(zip(grids["code"], grids["name"], grids["cases"])) == [("G1", "甲村第1网格", 5),
+                                                                       ("G3", "丙村第1网格", 5)]
+    villages = q.chronic_places(engine, Scope(), NOW, "village")
+    assert list(zip(villages["name"], villages["cases"])) == [("甲村", 5), ("丙村", 5)]
+    assert list(q.chronic_places(engine, Scope("120"), NOW, "grid")["code"]) == ["G3"]
+    # 90 days back from 05-21 12:00 is 02-20 12:00: p0 (02-20 10:00) drops out, G1 keeps 4
+    later = q.chronic_places(engine, Scope(), datetime(2026, 5, 21, 12), "grid")
+    assert list(zip(later["code"], later["cases"])) == [("G3", 5), ("G1", 4)]
+    # 06-09 12:00 − 90 d = 03-11 12:00: only n3 (03-12)
+    # (03-12) is left of G3 and p2, n4 of G1: below CHRONIC_MIN_CASES, nothing listed
+    assert q.chronic_places(engine, Scope(), datetime(2026, 6, 9, 12), "grid").empty
+    reporters = q.frequent_reporters(engine, Scope(), LEADER, NOW)
+    assert list(zip(reporters["phone"], reporters["cases"])) == [("139****0001", 3)]  # p0, p1, p2; not n4
+    assert list(q.frequent_reporters(engine, Scope(), STAFF, NOW)["phone"]) == ["13900000001"]
+    assert q.frequent_reporters(engine, Scope("120"), LEADER, NOW).empty
+    again = q.reported_again(engine, Scope(), NOW)
+    assert list(again["case_no"]) == ["p0"]  # closed 02-21, p1 on 03-10 (same phone, grid, category)
+    assert q.reported_again(engine, Scope("120"), NOW).empty
+    with pytest.raises(ValueError):
+        q.chronic_places(engine, Scope(), NOW, "county")
+
+
+# --- the command line and the migration -------------------------------------------------------------------------
+
+def test_cli_prints_and_stores_the_groups(engine, capsys):
+    from data_access.cli import main
+
+    url = engine.url.render_as_string(hide_password=False)
+    assert main(["--db", url, "duplicates", "--format", "csv", "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ["group,primary,case_no,score,same_caller,village,category",
+                                "1,d1,d1,0.7647,,1211,A", "1,d1,d2,0.7647,,1211,A", "1,d1,d3,0.8462,,1211,A",
+                                "2,p1,p1,1.0000,yes,1111,B", "2,p1,p2,1.0000,yes,1111,B"]
+    assert "2 groups, 5 cases" in err and "nothing was written" in err and _states(engine) == []
+    assert main(["--db", url, "duplicates", "--region", "110"]) == 0
+    out, err = capsys.readouterr()
+    assert out.split() == ["group", "primary", "case_no", "score", "same_caller", "village", "category",
+                           "1", "p1", "p1", "1.0000", "yes", "1111", "B", "1", "p1", "p2", "1.0000", "yes", "1111", "B"]
+    assert "stored 1 proposed groups" in err and _states(engine) == [("p1", "proposed")]
+    assert main(["--db", url, "duplicates", "--as-of", "2026-03-04", "--since", "2026-03-02"]) == 0  # d2 alone
+    assert _states(engine) == [("p1", "proposed")]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--as-of", "2026-13-01"], "--as-of: not a date YYYY-MM-DD: '2026-13-01'"),
+    (["--since", "yesterday"], "--since: not a date YYYY-MM-DD: 'yesterday'"),
+    (["--since", "2026-03-05", "--as-of", "2026-03-01"], "--since: 2026-03-05 is after --as-of 2026-03-01"),
+    (["--region", "'; drop table cases"], "--region: no region or grid"),
+])
+def test_cli_refuses_bad_arguments_and_writes_nothing(engine, capsys, argv, message):
+    from data_access.cli import main
+
+    assert main(["--db", engine.url.render_as_string(hide_password=False), "duplicates", *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and "nothing was written" in err and "Traceback" not in err
+    assert _states(engine) == []
+
+
+def test_migration_0014_makes_the_tables_of_the_schema(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from data_access.core.schema import metadata
+
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    ours = [d for d in diffs if "duplicate_" in repr(d)]
+    assert ours == []
+
+
+def test_every_read_stays_inside_the_jurisdiction(engine):
+    from data_access.core.filters import OutOfScope
+
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    confirm_group(engine, STAFF, _gid(engine, "d1"), now=NOW)
+    east, west = Scope("110"), Scope("120")
+    assert (q.counts(engine, east).proposed, q.counts(engine, east).confirmed) == (1, 0)
+    assert (q.counts(engine, west).proposed, q.counts(engine, west).confirmed_cases) == (0, 3)
+    assert q.groups(engine, east, STAFF, "confirmed").empty
+    assert list(q.groups(engine, west, STAFF, "confirmed")["dup_case_no"]) == ["d2", "d3"]
+    assert q.case_links(engine, "d1", "110") == {"primary": None, "duplicates": []}
+    assert q.case_links(engine, "d2", "110") == {"primary": None, "duplicates": []}
+    assert q.case_links(engine, "d2", "120") == {"primary": "d1", "duplicates": []}
+    assert q.case_links(engine, "d1", "1211") == {"primary": None, "duplicates": ["d2", "d3"]}
+    # a grid below the village: d2 lies on the micro-grid G3-01, which belongs to G3
+    assert q.case_links(engine, "d1", "G3-01") == {"primary": None, "duplicates": ["d2"]}
+    for read in (lambda s: q.groups(engine, s, STAFF), lambda s: q.counts(engine, s),
+                 lambda s: q.chronic_places(engine, s, NOW), lambda s: q.frequent_reporters(engine, s, STAFF, NOW),
+                 lambda s: q.reported_again(engine, s, NOW), lambda s: detect_duplicates(engine, s)):
+        with pytest.raises(OutOfScope):
+            read(Scope("110", "1211"))  # 丙村 from a 东县 jurisdiction
+        with pytest.raises(OutOfScope):
+            read(Scope("999"))  # a jurisdiction gone from the data sees nothing
