@@ -13,12 +13,15 @@ from pathlib import Path
 
 import streamlit as st
 
-from data_access.core.access import may_read_audit
-from data_access.core.errors import DATABASE_ERRORS
-from ui import auth, data, frame, guard, resilience, session_cookie, state, tables, urlstate
-from ui.setup import ensure_data
-from ui.state import t
-from ui.views import DEFAULT_PAGE, NAV_PAGES
+from ui import session_cookie  # (no Streamlit call, no cache: the server imports this file before its runtime)
+
+if __name__ == "__main__":  # the page script's imports: modules with caches are imported inside the runtime
+    from data_access.core.access import may_read_audit
+    from data_access.core.errors import DATABASE_ERRORS
+    from ui import auth, data, frame, guard, resilience, state, tables, urlstate
+    from ui.setup import ensure_data
+    from ui.state import t
+    from ui.views import DEFAULT_PAGE, NAV_PAGES
 
 FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
 
