@@ -187,7 +187,8 @@ def test_the_server_sets_the_session_cookie_httponly_strict_and_secure_under_htt
     _add(engine)
     token = _session(engine)
     asked = {"X-Gov-Session": "1", "Origin": "http://127.0.0.1:8501", "Sec-Fetch-Site": "same-origin"}
-    status, headers = _call(routes, "POST", session_cookie.START_PATH, asked, users.session_grant(engine, token).encode())
+    grant = users.session_grant(engine, token)
+    status, headers = _call(routes, "POST", session_cookie.START_PATH, asked, grant.encode())
     assert status == 204
     (cookie,) = _cookies(headers)
     parts = [p.strip().lower() for p in cookie.split(";")]
@@ -269,8 +270,6 @@ def _scripts(at: AppTest) -> list[str]:
 
 
 def _signed_in(url: str) -> AppTest:
-    from data_access.core.db import get_engine
-
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.text_input(key="signin_user").input("zhang.san")
     at.text_input(key="signin_password").input(PASSWORD)
