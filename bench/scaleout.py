@@ -158,6 +158,23 @@ def _proxy_health(url: str) -> tuple[int, str]:
         return r.status, r.headers.get("X-Upstream", "")
 
 
+def _proxy_cookie_route(url: str, db_url: str, token: str) -> dict:
+    """The server-set session cookie through the proxy (ui/session_cookie.py): the page's POST of a one-time grant
+    is answered 204 with an HttpOnly, SameSite=Strict cookie holding the session's token."""
+    from data_access.core import users
+    from data_access.core.db import get_engine
+
+    grant = users.session_grant(get_engine(db_url), token)
+    req = urllib.request.Request(f"{url}/_gov/session", data=grant.encode(), method="POST",
+                                 headers={"X-Gov-Session": "1", "Origin": url, "Sec-Fetch-Site": "same-origin"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        cookie = r.headers.get("Set-Cookie", "")
+        parts = {p.strip().lower() for p in cookie.split(";")}
+        return {"status": r.status, "via": r.headers.get("X-Upstream", ""),
+                "ok": r.status == 204 and cookie.startswith(f"gov_session={token};")
+                and {"httponly", "samesite=strict", "path=/"} <= parts}
+
+
 def upstream_of(url: str, xsrf: str) -> str:
     """The process nginx at ``url`` sends a browser with this XSRF cookie to: the X-Upstream of a plain request
     (the health check, hashed like every other location)."""
@@ -284,6 +301,7 @@ def run(db_url: str, sessions: int = 0, seconds: float = 60, refresh_s: int = 10
         with Nginx(a.port, b.port) as proxy:
             status, via = _proxy_health(proxy.url)
             out["health"] = {"status": status, "via": via}
+            out["cookie_route"] = _proxy_cookie_route(proxy.url, db_url, token)
             up_a, up_b = f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"
             browsers = pinned_browsers(cookies_by_upstream(proxy.url, [up_a, up_b], max(1, tabs // 2), "s"))
             out["browsers"] = browsers
@@ -308,7 +326,7 @@ def run(db_url: str, sessions: int = 0, seconds: float = 60, refresh_s: int = 10
             s.stop()
     out["ok"] = bool(out.get("both_used") and out.get("sticky") and out.get("tabs_ok")
                      and out.get("write", {}).get("ok") and out.get("failover_ok")
-                     and out.get("health", {}).get("status") == 200)
+                     and out.get("health", {}).get("status") == 200 and out.get("cookie_route", {}).get("ok"))
     return out
 
 

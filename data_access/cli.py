@@ -285,7 +285,18 @@ def _read_password(args, prompt: str = "password: ") -> str:
 
 
 def cmd_users(args) -> int:
-    from data_access.core.users import AccountError, add_user, list_accounts, set_active, set_password
+    from data_access.core.users import (
+        AccountError,
+        add_user,
+        list_accounts,
+        set_active,
+        set_password,
+        set_role,
+        set_scope,
+    )
+
+    def ended(n: int) -> str:  # every change below ends the account's sessions (data_access/core/users.py)
+        return f"; {n} session{'' if n == 1 else 's'} ended (signed out everywhere)"
 
     engine = _engine(args)
     try:
@@ -308,11 +319,19 @@ def cmd_users(args) -> int:
                            scope_code=args.scope, password=password, email=args.email)
             print(f"added {acc.username} ({acc.role}, {acc.scope_code or 'all regions'})")
         elif args.action in ("disable", "enable"):
-            set_active(engine, args.username, args.action == "enable")
-            print(f"{args.action}d {args.username}")
+            n = set_active(engine, args.username, args.action == "enable")
+            print(f"{args.action}d {args.username}{ended(n)}")
         elif args.action == "set-password":
-            set_password(engine, args.username, _read_password(args, "new password: "))
-            print(f"password set for {args.username}; any lock is lifted")
+            n = set_password(engine, args.username, _read_password(args, "new password: "))
+            print(f"password set for {args.username}; any lock is lifted{ended(n)}")
+        elif args.action == "set-role":
+            n = set_role(engine, args.username, args.role)
+            print(f"role of {args.username} is now {args.role}{ended(n)}")
+        elif args.action == "set-scope":
+            if (args.scope is None) == (not args.all):
+                raise AccountError("scope: give either a REGION_CODE or --all")
+            n = set_scope(engine, args.username, None if args.all else args.scope)
+            print(f"jurisdiction of {args.username} is now {args.scope or 'all regions'}{ended(n)}")
     except (AccountError, ValueError) as exc:
         print(f"error: {exc}; nothing was changed", file=sys.stderr)
         return 1
@@ -558,11 +577,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     us.add_parser("list", help="list accounts")
     for verb in ("disable", "enable"):
-        d = us.add_parser(verb, help=f"{verb} an account")
+        d = us.add_parser(verb, help=f"{verb} an account (ends its sessions)")
         d.add_argument("username")
-    sp = us.add_parser("set-password", help="set a new password (lifts a lock)")
+    sp = us.add_parser("set-password", help="set a new password (lifts a lock; ends the account's sessions)")
     sp.add_argument("username")
     sp.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    sr = us.add_parser("set-role", help="give an account another role (ends its sessions)")
+    sr.add_argument("username")
+    sr.add_argument("role", choices=["leader", "staff", "viewer", "admin"])
+    ss = us.add_parser("set-scope", help="give an account another jurisdiction (ends its sessions)")
+    ss.add_argument("username")
+    ss.add_argument("scope", nargs="?", metavar="REGION_CODE", help="the region the account sees")
+    ss.add_argument("--all", action="store_true", help="all regions")
     p.set_defaults(func=cmd_users)
 
     p = sub.add_parser("duplicates", help="find repeat cases (重复件) and store them as proposals for the "

@@ -493,12 +493,13 @@ def test_session_token_resumes_until_revoked_idle_or_too_old(engine):
     fresh = users.open_session(engine, user, now=T0)
     assert users.resume_session(engine, fresh, 10_000, now=T0 + timedelta(hours=users.SESSION_MAX_HOURS)) is None
     again = users.open_session(engine, user, now=T0)
-    users.set_active(engine, "zhang.san", False)
-    assert users.resume_session(engine, again, 120, now=T0) is None  # a disabled account does not resume
-    users.set_active(engine, "zhang.san", True)
-    assert users.resume_session(engine, again, 120, now=T0) == user
     users.close_session(engine, again, now=T0)
     assert users.resume_session(engine, again, 120, now=T0) is None  # signed out
+    last = users.open_session(engine, user, now=T0)
+    users.set_active(engine, "zhang.san", False)
+    assert users.resume_session(engine, last, 120, now=T0) is None  # a disabled account does not resume
+    users.set_active(engine, "zhang.san", True)
+    assert users.resume_session(engine, last, 120, now=T0) is None  # nor does its old token once enabled again
 
 
 def test_a_reloaded_tab_resumes_its_session_and_not_after_sign_out(app_url, monkeypatch):
@@ -570,10 +571,11 @@ def test_locks_sessions_and_audit_run_on_real_time_even_with_a_frozen_data_clock
     assert users.check_session(engine, token, 120) == (user, None)
     assert users.check_session(engine, token, 120, now=wall_now() + timedelta(hours=3)) == (None, "idle")
     assert users.check_session(engine, token, 10_000, now=wall_now() + timedelta(hours=13)) == (None, "expired")
-    users.set_active(engine, "zhang.san", False)
-    assert users.check_session(engine, token, 120) == (None, "account")
     users.close_session(engine, token)
     assert users.check_session(engine, token, 120) == (None, "revoked")
+    token = users.open_session(engine, user)
+    users.set_active(engine, "zhang.san", False)
+    assert users.check_session(engine, token, 120) == (None, "account")
     assert users.check_session(engine, "f" * 64, 120) == (None, "unknown")
 
 

@@ -116,6 +116,14 @@ def test_the_proxy_answers_the_health_check(result):
 
 
 @needs_pg
+def test_the_proxy_passes_the_server_set_session_cookie(result):
+    """The page's POST of its one-time grant reaches a process through nginx, which answers with the HttpOnly,
+    SameSite=Strict session cookie (ui/session_cookie.py)."""
+    assert result["cookie_route"]["ok"], result["cookie_route"]
+    assert result["cookie_route"]["via"].startswith("127.0.0.1:")
+
+
+@needs_pg
 def test_tabs_through_the_proxy_are_signed_in_and_served_by_both_processes(result):
     assert len(result["tabs"]) == 6, result["browsers"]
     assert result["tabs_ok"], result["tabs"]

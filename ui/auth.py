@@ -1,8 +1,10 @@
 """Sign-in for the app: the session's account, the sign-in view, sign-out and the idle limit.
 
 The tab keeps only its session token; every run checks the session and re-reads the account
-(``users.check_session``), so sign-out, the idle limit, a disabled account or a changed role or jurisdiction
-takes effect on the user's next click, and a reload resumes the same session from the browser's cookie.  Password
+(``users.check_session``), so sign-out, the idle limit, or a change of the account (its password, role,
+jurisdiction or enabled state, which ends all its sessions) takes effect on the user's next click, and a reload
+resumes the same session from the browser's cookie.  The server sets and clears that cookie (HttpOnly, see
+ui/session_cookie.py); the page only hands it a one-time grant.  Password
 checks, slow-down, lock and audit are in ``data_access/core/users.py``.  With an OpenID Connect provider
 configured (``[auth]`` in ``.streamlit/secrets.toml``), Streamlit's ``st.login`` signs the user in and the
 e-mail it reports is mapped to an account.
@@ -18,13 +20,14 @@ from data_access.core.access import User
 
 from . import data, fmt
 from .resilience import guarded_callback
+from .session_cookie import COOKIE, END_PATH, HEADER, START_PATH
 from .state import t
 
 _KEY = "_auth"  # the tab's session token (data_access.core.users.open_session)
 _USER = "_user"  # the User of this run (set by the frame, read by pages)
 _NOTICE = "_auth_notice"
 _COOKIE_ACTION = "_auth_cookie"  # ("set", token) or ("clear", None): done by sync_cookie() on this run
-COOKIE = "gov_session"
+_DEAD_COOKIE = "_auth_dead_cookie"  # the browser's cookie named an ended session: handled once per tab
 # Choices the browser remembers across reloads (not per account: a hint seen is seen on that browser), each a
 # fixed name with the value "1", written by sync_cookie() like the session cookie.
 PREF_COOKIES = frozenset({"gov_tip_seen"})
@@ -83,27 +86,32 @@ def browser_remembers(name: str) -> bool:
 
 
 def sync_cookie() -> None:
-    """Write or clear the browser's session cookie after a sign-in or sign-out, and write the preferences
-    queued by remember_in_browser (call once per run, anywhere; a second call writes nothing).
+    """Have the server set or clear the browser's session cookie after a sign-in or sign-out, and write the
+    preferences queued by remember_in_browser (call once per run, anywhere; a second call writes nothing).
 
-    Streamlit has no API to set a cookie, so a two-line script does it; it holds only a random hex token
-    made here or a preference's fixed name and "1", never text from the database or a user."""
-    lines = []
+    Streamlit has no API to set a cookie from a script run, so a short script on the page posts to the app's
+    own routes (ui/session_cookie.py), which answer with the HttpOnly cookie.  It holds only a one-time grant
+    (random hex made here: the server redeems it once, within a minute, for the session token, which the page
+    never sees) and a preference's fixed name and "1", never text from the database or a user."""
+    lines, posts = [], []
     action = st.session_state.pop(_COOKIE_ACTION, None)
     if action is not None:
         kind, token = action
         if kind == "set" and token and all(c in "0123456789abcdef" for c in token):
-            value, age = token, users.SESSION_MAX_HOURS * 3600
+            grant = users.session_grant(data.engine(), token)
+            if all(c in "0123456789abcdef" for c in grant):
+                posts.append((START_PATH, grant))
         else:
-            value, age = "", 0
-        lines.append(f"{COOKIE}={value}; path=/; max-age={age}; samesite=strict")
+            posts.append((END_PATH, ""))
     for name in st.session_state.pop(_PREF_ACTION, ()):
         if name in PREF_COOKIES:
             lines.append(f"{name}=1; path=/; max-age={PREF_MAX_AGE_S}; samesite=strict")
-    if not lines:
+    if not lines and not posts:
         return
     secure = '(location.protocol === "https:" ? "; secure" : "")'
     script = "".join(f'document.cookie = "{line}" + {secure};' for line in lines)
+    script += "".join(f'fetch("{path}", {{method: "POST", credentials: "same-origin", cache: "no-store", '
+                      f'headers: {{"{HEADER}": "1"}}, body: "{body}"}});' for path, body in posts)
     st.html(f"<script>{script}</script>", unsafe_allow_javascript=True)
 
 
@@ -119,9 +127,16 @@ def session_user() -> User | None:
                 return None
             return st.session_state[_USER]
         token = _cookie_token()  # a reload of a signed-in tab resumes its session
-        user, _ = users.check_session(data.engine(), token, IDLE_MINUTES) if token else (None, None)
+        if token and st.session_state.get(_DEAD_COOKIE) == token:
+            return None  # (the cookie a tab connected with stays the same until it reconnects)
+        user, ended = users.check_session(data.engine(), token, IDLE_MINUTES) if token else (None, None)
         if user is None:
             st.session_state.pop(_USER, None)
+            if token:  # a session that ended: the server clears the cookie, the page says why (once)
+                st.session_state[_DEAD_COOKIE] = token
+                st.session_state[_COOKIE_ACTION] = ("clear", None)
+                if ended == "changed":
+                    st.session_state[_NOTICE] = _ENDED_NOTICE[ended]
             return None
         st.session_state[_KEY] = token
         st.session_state[_USER] = user
@@ -138,7 +153,7 @@ def session_user() -> User | None:
 
 # Why a signed-in tab was signed out (users.check_session) → the notice on the sign-in page.
 _ENDED_NOTICE = {"idle": ("idle", {"minutes": IDLE_MINUTES}), "expired": ("expired", {}),
-                 "account": ("disabled", {})}
+                 "account": ("disabled", {}), "changed": ("changed", {})}
 
 
 def current_user() -> User | None:
@@ -153,7 +168,7 @@ def _end(user: User | None, reason: str | None) -> None:
     # Whatever the session held (region, selected case, filters, prepared downloads) was this user's:
     # the next person at this screen starts clean.  The language stays.
     for k in list(st.session_state.keys()):
-        if k not in ("lang", _NOTICE):
+        if k not in ("lang", _NOTICE, _DEAD_COOKIE):
             del st.session_state[k]
     st.session_state[_COOKIE_ACTION] = ("clear", None)
 
@@ -172,7 +187,7 @@ def _refusal_text(reason: str, params: dict) -> str:
         return t("auth.err.locked", minutes=params.get("minutes", users.LOCK_MINUTES))
     if reason == "throttled":
         return t("auth.err.throttled", s=params.get("wait_s", 1))
-    if reason in ("disabled", "no_jurisdiction", "not_registered", "idle", "expired"):
+    if reason in ("disabled", "no_jurisdiction", "not_registered", "idle", "expired", "changed"):
         return t(f"auth.err.{reason}", **{k: fmt.plain(v) for k, v in params.items()})
     return t("auth.err.bad_credentials")
 

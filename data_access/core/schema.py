@@ -491,7 +491,8 @@ users = Table(
 )
 
 # Signed-in browser sessions: a reload of the tab resumes its session from a cookie holding a random token;
-# only the token's SHA-256 is stored.  Sign-out revokes it; it lapses after the idle limit or the maximum age.
+# only the token's SHA-256 is stored.  Sign-out revokes it; so does any change of the account (password, role,
+# jurisdiction, enabled state: ended_reason "account"); it lapses after the idle limit or the maximum age.
 user_sessions = Table(
     "user_sessions",
     metadata,
@@ -501,6 +502,18 @@ user_sessions = Table(
     Column("last_seen_at", Timestamp, nullable=False),
     Column("expires_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
+    Column("ended_reason", String(16)),  # why it was revoked: "user" (sign-out, idle) or "account" (changed)
+)
+
+# One-time grants by which the page has the server set the (HttpOnly) session cookie (ui/session_cookie.py):
+# the page holds the grant, the server redeems it once within a minute for the session token.  Neither is kept
+# in clear: the grant's SHA-256, and the token sealed with a key derived from the grant.
+session_grants = Table(
+    "session_grants",
+    metadata,
+    Column("grant_hash", String(64), primary_key=True),
+    Column("sealed", String(64), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
 )
 
 # Who did what: sign-ins (and failures), sign-outs, exports and writes.  Append-only.

@@ -41,7 +41,7 @@ from data_access.core import audit
 from data_access.core.access import ROLES, User, clean_text
 from data_access.core.clock import wall_now
 from data_access.core.regions import RegionTree, region_tree
-from data_access.core.schema import data_meta, user_sessions, users
+from data_access.core.schema import data_meta, session_grants, user_sessions, users
 
 MAX_FAILURES = max(1, int(os.environ.get("GOV_SIGNIN_MAX_FAILURES", "5") or 5))
 LOCK_MINUTES = max(1, int(os.environ.get("GOV_SIGNIN_LOCK_MINUTES", "15") or 15))
@@ -146,29 +146,51 @@ def list_accounts(engine: Engine) -> pd.DataFrame:
 
 
 def _update(engine: Engine, username: str, values: dict, action: str, by: User | None,
-            now: datetime | None) -> None:
+            now: datetime | None, detail: dict | None = None) -> int:
+    """Change an account and end every session it has, in one transaction; returns how many sessions ended.
+
+    Every change made here (password, role, jurisdiction, enabled state) ends the sessions: a stolen cookie
+    stops working, and a tab signed in before the change signs in again (``check_session``: "changed")."""
+    now = _now(now)
     with engine.begin() as conn:
         n = conn.execute(update(users).where(users.c.username == username).values(**values)).rowcount
         if n != 1:
             raise AccountError(f"username: no account {username!r}")
+        ended = end_sessions(conn, username, now)
         audit.record(conn, "user_admin", user=by, username=None if by else "system", target=username,
-                     detail={"action": action}, at=_now(now))
+                     detail={"action": action, **(detail or {}), "sessions_ended": ended}, at=now)
+    return ended
 
 
 def set_active(engine: Engine, username: str, active: bool, *, by: User | None = None,
-               now: datetime | None = None) -> None:
-    """Disable (or re-enable) an account; a signed-in session of a disabled account ends on its next run."""
-    _update(engine, username, {"active": active, "failed_count": 0, "locked_until": None},
-            "enable" if active else "disable", by, now)
+               now: datetime | None = None) -> int:
+    """Disable (or re-enable) an account; either ends its sessions (a token from before a disable does not
+    come back with the enable).  Returns how many sessions ended."""
+    return _update(engine, username, {"active": active, "failed_count": 0, "locked_until": None},
+                   "enable" if active else "disable", by, now)
 
 
 def set_password(engine: Engine, username: str, password: str, *, by: User | None = None,
-                 now: datetime | None = None) -> None:
-    """Set a new password; it also lifts a lock."""
+                 now: datetime | None = None) -> int:
+    """Set a new password; it also lifts a lock and ends the account's sessions.  Returns how many ended."""
     _check_fields(engine, password=password)
     now = _now(now)
-    _update(engine, username, {"password_hash": _hasher.hash(password), "password_changed_at": now,
-                               "failed_count": 0, "locked_until": None}, "set_password", by, now)
+    return _update(engine, username, {"password_hash": _hasher.hash(password), "password_changed_at": now,
+                                      "failed_count": 0, "locked_until": None}, "set_password", by, now)
+
+
+def set_role(engine: Engine, username: str, role: str, *, by: User | None = None,
+             now: datetime | None = None) -> int:
+    """Give the account another role; ends its sessions.  Returns how many ended."""
+    _check_fields(engine, role=role)
+    return _update(engine, username, {"role": role}, "set_role", by, now, {"role": role})
+
+
+def set_scope(engine: Engine, username: str, scope_code: str | None, *, by: User | None = None,
+              now: datetime | None = None) -> int:
+    """Give the account another jurisdiction (None: all regions); ends its sessions.  Returns how many ended."""
+    _check_fields(engine, scope_code=scope_code)
+    return _update(engine, username, {"scope_code": scope_code}, "set_scope", by, now, {"scope": scope_code})
 
 
 # --- sign-in ---------------------------------------------------------------------------------------------------
@@ -321,6 +343,8 @@ def current_account_user(engine: Engine, username: str) -> User | None:
 
 # --- browser sessions ------------------------------------------------------------------------------------------
 
+ENDED_USER = "user"  # sign-out or the idle limit
+ENDED_ACCOUNT = "account"  # the account changed (password, role, jurisdiction, enabled state)
 SESSION_MAX_HOURS = max(1, int(os.environ.get("GOV_SESSION_MAX_HOURS", "12") or 12))
 _SEEN_EVERY = timedelta(seconds=60)  # last_seen_at is written at most once a minute per session
 
@@ -343,9 +367,11 @@ def open_session(engine: Engine, user: User, now: datetime | None = None) -> str
 def check_session(engine: Engine, token: str | None, idle_minutes: int, now: datetime | None = None
                   ) -> tuple[User | None, str | None]:
     """The one check of a session, on every run of a signed-in tab and on a reload: ``(user, None)`` while
-    it lives, else ``(None, reason)`` — ``unknown`` (no such token), ``revoked`` (signed out), ``expired``
-    (past its maximum age), ``idle`` (unused for ``idle_minutes``) or ``account`` (disabled, deleted, or its
-    jurisdiction gone from the data).  A live session's last use is written at most once a minute."""
+    it lives, else ``(None, reason)`` — ``unknown`` (no such token), ``revoked`` (signed out), ``changed``
+    (ended by a change of its account: password, role, jurisdiction, or disabled and enabled again),
+    ``expired`` (past its maximum age), ``idle`` (unused for ``idle_minutes``) or ``account`` (disabled,
+    deleted, or its jurisdiction gone from the data).  A live session's last use is written at most once a
+    minute."""
     if not token or len(token) != 64:
         return None, "unknown"
     now = _now(now)
@@ -355,6 +381,9 @@ def check_session(engine: Engine, token: str | None, idle_minutes: int, now: dat
     if row is None:
         return None, "unknown"
     if row["revoked_at"] is not None:
+        if row["ended_reason"] == ENDED_ACCOUNT:
+            # Ended by a change of the account: while it stays disabled (or gone) the notice says so.
+            return None, "changed" if current_account_user(engine, row["username"]) is not None else "account"
         return None, "revoked"
     if row["expires_at"] <= now:
         return None, "expired"
@@ -382,7 +411,64 @@ def close_session(engine: Engine, token: str | None, now: datetime | None = None
     with engine.begin() as conn:
         conn.execute(update(user_sessions).where(and_(user_sessions.c.token_hash == _token_hash(token),
                                                       user_sessions.c.revoked_at.is_(None)))
-                     .values(revoked_at=_now(now)))
+                     .values(revoked_at=_now(now), ended_reason=ENDED_USER))
+
+
+def end_sessions(conn: Connection, username: str, now: datetime) -> int:
+    """Revoke every live session of ``username`` (in the caller's transaction: the account change that ends
+    them); returns how many.  Their cookies sign no one in again, whatever happens to the account later."""
+    return conn.execute(update(user_sessions).where(and_(user_sessions.c.username == username,
+                                                         user_sessions.c.revoked_at.is_(None)))
+                        .values(revoked_at=now, ended_reason=ENDED_ACCOUNT)).rowcount
+
+
+# --- the one-time grant for the server-set cookie (ui/session_cookie.py) ----------------------------------------
+# The page cannot be given the session token (any script on it could read it), and only the server can set an
+# HttpOnly cookie.  So the page gets a one-time grant and posts it to the server, which redeems it here for the
+# token and sets the cookie.  The database keeps the grant's hash and the token sealed with a key derived from
+# the grant (XOR with SHA-256("seal:" + grant)): neither is readable from the table; a grant redeems once, and
+# only within GRANT_SECONDS.
+
+GRANT_SECONDS = 60
+
+
+def _seal(token: str, grant: str) -> str:
+    key = hashlib.sha256(("seal:" + grant).encode("ascii")).digest()
+    return bytes(a ^ b for a, b in zip(bytes.fromhex(token), key)).hex()
+
+
+def session_grant(engine: Engine, token: str, now: datetime | None = None) -> str:
+    """A one-time grant for ``token`` (a session token of :func:`open_session`), valid GRANT_SECONDS."""
+    if not _is_hex64(token):
+        raise ValueError("token: not a session token")
+    now = _now(now)
+    grant = secrets.token_hex(32)
+    with engine.begin() as conn:
+        conn.execute(delete(session_grants).where(session_grants.c.expires_at <= now))  # stale ones
+        conn.execute(insert(session_grants).values(grant_hash=_token_hash(grant), sealed=_seal(token, grant),
+                                                   expires_at=now + timedelta(seconds=GRANT_SECONDS)))
+    return grant
+
+
+def redeem_grant(engine: Engine, grant: str | None, now: datetime | None = None) -> str | None:
+    """The session token of a fresh grant, once (the grant is deleted); None for anything else."""
+    if not _is_hex64(grant):
+        return None
+    now = _now(now)
+    h = _token_hash(grant)
+    with engine.begin() as conn:
+        row = conn.execute(select(session_grants).where(session_grants.c.grant_hash == h)).mappings().first()
+        # Whoever deletes the row redeems it: of two requests with one grant, one gets the token.
+        if row is None or conn.execute(delete(session_grants).where(session_grants.c.grant_hash == h)
+                                       ).rowcount != 1:
+            return None
+    if row["expires_at"] <= now:
+        return None
+    return _seal(row["sealed"], grant)  # XOR: sealing again opens it
+
+
+def _is_hex64(value: str | None) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 # --- demo accounts --------------------------------------------------------------------------------------------
