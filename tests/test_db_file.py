@@ -388,7 +388,7 @@ def test_an_empty_database_named_by_gov_db_url_gets_no_demo(tmp_path, monkeypatc
     assert not demo_allowed()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
-    assert any("数据库中还没有数据" in w.value for w in at.warning)
+    assert any("这个数据库是空的，且不会自动生成演示数据" in w.value for w in at.warning)
     assert db.is_empty(db.get_engine(url))                     # nothing built
     assert users.list_accounts(db.get_engine(url)).empty        # and no demo accounts
     monkeypatch.delenv("GOV_DB_URL")
