@@ -71,6 +71,7 @@ def main() -> None:
     # Database gone (retrying by itself until it is back), query timeout, or another database error: a clear
     # message instead of the page (ui/resilience.py).
     with resilience.guard_page():
+        resilience.check_database_file()  # the SQLite file renamed or replaced: say so, show no cached answer of it
         if user_error is not None:
             raise user_error
         ensure_data()  # first start: the demo data (and its demo accounts) before the sign-in page offers them

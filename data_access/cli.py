@@ -19,7 +19,8 @@ EXIT_CODES = """exit codes:
   2  (load) the database already holds data: load --replace
   3  (status) no batch for longer than GOV_SYNC_STALE_MINUTES
   4  (load, sync) another load or sync is running (it is named: host, pid, since when); nothing was done
-  5  (sync --watch) the database cannot be reached"""
+  5  (sync --watch) the database cannot be reached
+  6  (ready) the database is missing or holds no data: the production start refuses it"""
 
 
 def _engine(args):
@@ -57,6 +58,31 @@ def _print_result(verb: str, result) -> None:
 def cmd_init(args) -> int:
     engine = _engine(args)
     print(f"schema ready: {engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_ready(args) -> int:
+    """Whether the database can be served (deploy/run-production.sh asks before starting the app): a SQLite file
+    that is not there is not created, an empty database is refused (the production profile builds no demo data,
+    so an empty one is a wrong URL, a file that vanished, or data never loaded)."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    from data_access.core.db import default_url, is_empty
+
+    url = make_url(args.db or default_url())
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:" \
+            and not url.database.startswith("file:") and not os.path.exists(url.database):
+        print(f"the database file {url.database} does not exist (moved or deleted?); nothing was created. Put it "
+              "back, or create and load a database: python -m data_access init, then load DIR", file=sys.stderr)
+        return EXIT_NOT_READY
+    if is_empty(_engine(args)):
+        print(f"the database {url.render_as_string(hide_password=True)} holds no data; the production profile "
+              "never builds demo data. Load the data first: python -m data_access load DIR (or check GOV_DB_URL)",
+              file=sys.stderr)
+        return EXIT_NOT_READY
+    print(f"ready: {url.render_as_string(hide_password=True)}")
     return 0
 
 
@@ -145,6 +171,7 @@ def _export_since(args) -> int:
 
 
 EXIT_LOCKED = 4
+EXIT_NOT_READY = 6
 EXIT_NO_DATABASE = 5
 
 
@@ -561,6 +588,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true", help="with --watch: process what is there, then exit")
     p.add_argument("--interval", type=float, metavar="S", help="with --watch: seconds between looks (default 10)")
     p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("ready", help="exit code 6 unless the database exists and holds data (the production "
+                                     "start asks this first)")
+    p.set_defaults(func=cmd_ready)
 
     p = sub.add_parser("status", help="the last batch applied and the refused ones; exit code 3 when stale")
     p.set_defaults(func=cmd_status)

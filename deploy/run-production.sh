@@ -19,4 +19,7 @@ if [[ -n "${GOV_ALLOWED_HOSTS:-}" ]]; then  # DNS-rebinding protection: the host
   export STREAMLIT_SERVER_ALLOWED_HOSTS="[$(sed 's/[^,][^,]*/"&"/g' <<<"$GOV_ALLOWED_HOSTS")]"
 fi
 PYTHON="${PYTHON:-python}"
+# Never serve a missing or empty database: no demo data is built here, so one is a wrong GOV_DB_URL, a file that
+# vanished, or data never loaded (python -m data_access ready says which; exit code 6).
+"$PYTHON" -m data_access ready >/dev/null || die "refusing to start: the database is missing or empty (see above)"
 exec "$PYTHON" -m streamlit run app.py --server.address "${GOV_LISTEN_ADDRESS:-127.0.0.1}" "$@"

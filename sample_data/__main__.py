@@ -28,6 +28,29 @@ def _printer(prefix: str):
     return cb
 
 
+EXIT_LOCKED = 4  # as data_access.cli: another load or sync is running
+
+
+def _load(out: Path, engine):
+    """Load the generated folder (replacing the data), set the sample time limits and the demo accounts."""
+    from data_access.ingest.loader import load_dataset
+
+    t1 = time.perf_counter()
+    result = load_dataset(out, engine, replace=True, progress=_printer("load"))
+    print(f"loaded in {time.perf_counter() - t1:.1f}s")
+    from . import SAMPLE_WORKING_DAY_RULES, configure_sample_time_limits
+
+    t2 = time.perf_counter()
+    changed = configure_sample_time_limits(engine)
+    print("time limits in working days: " + ", ".join(f"{c} {d}" for c, d in SAMPLE_WORKING_DAY_RULES.items())
+          + f" ({changed:,} due times set, {time.perf_counter() - t2:.1f}s)")
+    from data_access.core.users import install_demo_accounts
+
+    demo = install_demo_accounts(engine)
+    print("demo accounts (one click on the sign-in page): " + ", ".join(a.username for a in demo))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sample_data", description=__doc__.splitlines()[2].strip())
     ap.add_argument("--scale", choices=sorted(SCALES), default="demo")
@@ -56,27 +79,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_load:
             return 0
         from data_access.core.db import get_engine
-        from data_access.ingest.loader import DatasetInvalid, load_dataset
+        from data_access.ingest.loader import DatasetInvalid
+        from data_access.ingest.watch import LockHeld, sync_lock
 
-        t1 = time.perf_counter()
+        engine = get_engine(args.db)
         try:
-            result = load_dataset(out, get_engine(args.db), replace=True, progress=_printer("load"))
+            # the one lock of load and sync (data_access/core/locks.py): a sync or load running now is not
+            # replaced under its feet; this load is refused instead, exit code 4 as `python -m data_access load`
+            with sync_lock(engine, "load"):
+                result = _load(out, engine)
+        except LockHeld as exc:
+            print(f"{exc}; nothing was loaded, the database is unchanged", file=sys.stderr)
+            return EXIT_LOCKED
         except DatasetInvalid as exc:
             print(f"the loader refused the dataset ({len(exc.problems)} problem(s)):", file=sys.stderr)
             for p in exc.problems[:50]:
                 print(f"  - {p}", file=sys.stderr)
             return 1
-        print(f"loaded in {time.perf_counter() - t1:.1f}s")
-        from . import SAMPLE_WORKING_DAY_RULES, configure_sample_time_limits
-
-        t2 = time.perf_counter()
-        changed = configure_sample_time_limits(get_engine(args.db))
-        print("time limits in working days: " + ", ".join(f"{c} {d}" for c, d in SAMPLE_WORKING_DAY_RULES.items())
-              + f" ({changed:,} due times set, {time.perf_counter() - t2:.1f}s)")
-        from data_access.core.users import install_demo_accounts
-
-        demo = install_demo_accounts(get_engine(args.db))
-        print("demo accounts (one click on the sign-in page): " + ", ".join(a.username for a in demo))
         for w in getattr(result, "warnings", [])[:20]:
             print(f"  warning: {w}")
         return 0

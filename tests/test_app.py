@@ -122,7 +122,17 @@ def test_empty_database_shows_a_clear_empty_state(tmp_path, monkeypatch):
 
 
 def test_first_start_builds_the_demo_dataset(tmp_path, monkeypatch):
-    at = _app(f"sqlite:///{tmp_path / 'first.db'}", monkeypatch, auto_demo="1").run()
+    from data_access.core import db
+
+    # only into the embedded default file (GOV_DB_URL unset): a database GOV_DB_URL names never gets demo data
+    # (tests/test_db_file.py)
+    monkeypatch.setattr(db, "DEFAULT_SQLITE_PATH", tmp_path / "first.db")
+    from sample_data import generator
+
+    monkeypatch.setitem(generator.SCALES, "demo", (400, 50))  # the same path, a smaller demo (a busy machine)
+    at = _app(f"sqlite:///{tmp_path / 'first.db'}", monkeypatch, auto_demo="1")
+    monkeypatch.delenv("GOV_DB_URL")
+    at.run()
     assert not at.exception
     assert len(at.metric) == 8  # after the build, the Overview
 

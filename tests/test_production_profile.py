@@ -59,7 +59,9 @@ def test_start_script_refuses_without_database_or_secret(env, message):
 def test_the_service_environment_overrides_the_profile_defaults(tmp_path):
     # PYTHON stands in for the interpreter: it prints what the app would see instead of starting it
     fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho \"refresh=$GOV_REFRESH_SECONDS demo=$GOV_AUTO_DEMO details=$STREAMLIT_CLIENT_SHOW_ERROR_DETAILS\"\n")
+    # (the script first asks `python -m data_access ready`: the stand-in says yes)
+    fake.write_text("#!/bin/sh\n[ \"$3\" = ready ] && exit 0\n"
+                    "echo \"refresh=$GOV_REFRESH_SECONDS demo=$GOV_AUTO_DEMO details=$STREAMLIT_CLIENT_SHOW_ERROR_DETAILS\"\n")
     fake.chmod(0o755)
     env = {**os.environ, "GOV_DB_URL": "sqlite:///x.db", "GOV_COOKIE_SECRET": SECRET, "PYTHON": str(fake),
            "GOV_REFRESH_SECONDS": "15"}

@@ -2,7 +2,7 @@
 
     python -m tools.readme_screenshots [--out docs/screenshots] [--db sqlite:////tmp/readme-demo.db] [--only cases,case_panel]
 
-Starts ``streamlit run app.py`` on a free port (an empty database builds the demo data on first start), signs
+Starts ``streamlit run app.py`` on a free port (an empty database gets the demo data first), signs
 in with the demo accounts and photographs every page in Chinese and in English at 1440×1000, the Overview in
 the dark theme, on a 1366×768 laptop and on a 2560×1440 wall display (``?wall=1``), and the sign-in page.  Every shot waits
 until the app has finished running; a page with an exception element or an error alert stops the run.
@@ -73,8 +73,16 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
-    # The real clock (GOV_NOW empty), and the demo data built on first start into an empty database.
-    with browser.app_server(db, log=tmp / "app.log", env={"GOV_AUTO_DEMO": "1", "GOV_NOW": ""}) as app, \
+    # The real clock (GOV_NOW empty), and the demo data built here into an empty database (the app builds none
+    # into a database GOV_DB_URL names).
+    from data_access.core.db import is_empty, make_engine
+    from sample_data import build_demo_if_empty
+
+    engine = make_engine(db)
+    if is_empty(engine):
+        build_demo_if_empty(engine)
+    engine.dispose()
+    with browser.app_server(db, log=tmp / "app.log", env={"GOV_NOW": ""}) as app, \
             sync_playwright() as p:
         chromium = browser.launch(p)
         states: dict[str, str] = {}

@@ -19,7 +19,8 @@ from data_access.writes.workflow import WriteRefused
 from ui import charts, data, fmt, tables
 from ui.auth import current_user
 from ui.frame import current_filter
-from ui.resilience import guarded_callback
+from data_access.core.errors import DATABASE_ERRORS
+from ui.resilience import forget_typed, guarded_callback, keep_typed, show_error
 from ui.state import lang, t
 
 
@@ -228,7 +229,10 @@ def _resolve(sid: str) -> None:
 
 def order_form(case_no: str, now: datetime) -> None:
     keys = [f"order_{part}_{case_no}" for part in ("grade", "day", "time", "note")]
+    failure = None
     # Not cleared on submit: a refused order keeps what was typed, to be corrected; a written one clears it below.
+    # A database failure (the disk full, the database file gone, the server away) is shown below the form, which
+    # stays drawn with what was typed: raised out of the page, the form was not drawn and Streamlit dropped the note.
     with st.form(f"order_{case_no}", clear_on_submit=False, border=True):
         st.markdown(f"**{t('wb.order.title')}**")
         c = st.columns([2, 2, 1])
@@ -241,7 +245,8 @@ def order_form(case_no: str, now: datetime) -> None:
                               max_value=orders.WIDGET_LAST_DAY, format="YYYY-MM-DD", key=f"order_day_{case_no}")
         at = c[2].time_input(t("wb.order.time"), value=default.time(), key=f"order_time_{case_no}",
                              step=timedelta(minutes=30))
-        note = st.text_area(t("wb.order.note"), max_chars=MAX_NOTE_LENGTH, key=f"order_note_{case_no}",
+        keep_typed(keys[3])  # the note outlives runs that could not draw the form (the database file gone)
+        note = st.text_area(t("wb.order.note"), max_chars=MAX_NOTE_LENGTH, key=keys[3],
                             placeholder=t("wb.order.note.placeholder"))
         if st.form_submit_button(t("wb.order.submit"), icon=":material/gavel:", type="primary"):
             deadline = None if day is None or at is None else datetime.combine(day, at)
@@ -250,8 +255,13 @@ def order_form(case_no: str, now: datetime) -> None:
                                  SupervisionOrder(case_no, grade or "normal", deadline, note or ""))
             except WriteRefused as e:
                 st.error(t("wb.order.refused", reason=write_refusal(e)), icon=":material/block:")
+            except DATABASE_ERRORS as exc:  # nothing was written (one transaction); the message after the form
+                failure = exc
             else:
                 st.toast(t("wb.order.done", id=sid), icon=":material/check_circle:")
                 for k in keys:  # the next order starts from the defaults
                     st.session_state.pop(k, None)
+                forget_typed(keys[3])
                 st.rerun()
+    if failure is not None:
+        show_error(failure)  # its own message and "retry now" (ui/resilience.py); submit again to retry the order

@@ -12,12 +12,23 @@ from .state import t
 _build_lock = threading.Lock()  # module level: shared by every session of this server process
 
 
+def demo_allowed() -> bool:
+    """Whether an empty database may get the demo data: only the embedded default file, never a database that
+    ``GOV_DB_URL`` names (an empty one there is a mistake to report — a file that vanished and was made again
+    empty, a wrong URL — not a place for passwordless demo accounts), and never with ``GOV_AUTO_DEMO=0``."""
+    return os.environ.get("GOV_AUTO_DEMO", "1") != "0" and not os.environ.get("GOV_DB_URL", "").strip()
+
+
 def ensure_data() -> None:
-    """On an empty database (and unless GOV_AUTO_DEMO=0), build the demo data, then rerun."""
+    """On an empty database: build the demo data and rerun where :func:`demo_allowed`, else say that the database
+    is empty and how to fill it (the page goes on: the sign-in page says how to make the first account)."""
     from data_access.core.db import is_empty
 
     engine = data.engine()
-    if os.environ.get("GOV_AUTO_DEMO", "1") == "0" or not is_empty(engine):
+    if not is_empty(engine):
+        return
+    if not demo_allowed():
+        st.warning(t("setup.empty"), icon=":material/database:")
         return
     st.title(t("setup.title"))
     st.write(t("setup.body"))

@@ -10,12 +10,19 @@ per kind (ui/resilience.py):
   reset or closed, the server shutting down or starting up (SQLSTATE 57P01/57P02/57P03, class 08), too many
   connections, the connection pool exhausted; SQLite "database is locked", "unable to open database file",
   "disk I/O error".  Trying again later may succeed.
+- :func:`is_disk_full` — the disk (or the quota) is full: SQLite ``SQLITE_FULL`` ("database or disk is full"),
+  PostgreSQL ``disk_full`` (SQLSTATE 53100), ``OSError`` ENOSPC/EDQUOT.  Nothing was written; a retry succeeds
+  once an administrator has freed space.
+- :class:`DatabaseFileGone` — the SQLite file the engine opened was renamed, deleted or replaced while the app
+  runs (raised by :mod:`data_access.core.db` before a connection is used).  Writing on would go into a file no
+  one will ever read again; the app stops reading and writing until the file is back.
 
 Both look through SQLAlchemy's wrapper (``exc.orig``) and the exception chain.  No SQL and no Streamlit
 here, except :func:`ping`, the cheapest statement that proves the database answers.
 """
 from __future__ import annotations
 
+import errno
 import sqlite3
 
 from sqlalchemy import Engine, text
@@ -46,6 +53,18 @@ _UNAVAILABLE_MESSAGES = (
 class ReplicaNotReady(RuntimeError):
     """The read replica (``GOV_DB_READ_URL``) is not at the schema revision the app needs: it has not yet
     replayed the primary's migration.  Counted as "unavailable": it heals by itself once the replica catches up."""
+
+
+class DatabaseFileGone(OSError):
+    """The SQLite file at ``path`` is not the one the engine opened: ``how`` is ``"missing"`` (renamed or
+    deleted) or ``"replaced"`` (another file now has its name).  An :class:`OSError`, so every caller that shows
+    database failures shows it; :func:`is_database_file_gone` tells it apart."""
+
+    def __init__(self, path: str, how: str):
+        self.path, self.how = path, how
+        super().__init__(errno.ENOENT if how == "missing" else errno.ESTALE,
+                         f"the database file {path} was {'renamed or deleted' if how == 'missing' else 'replaced'}"
+                         " while the app was running; nothing more is read or written until it is back", path)
 
 
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.SQLAlchemyError, sqlite3.Error, OSError, TimeoutError,
@@ -116,6 +135,31 @@ def is_database_unavailable(exc: BaseException | None) -> bool:
     return False
 
 
+_DISK_FULL_SQLSTATE = "53100"  # disk_full
+_SQLITE_FULL = 13  # sqlite3.SQLITE_FULL (the result code; extended codes keep it in the low byte)
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True when ``exc`` means the disk (or the user's quota) is full, on either backend or from the OS."""
+    for e in _chain(exc):
+        if _sqlstate(e) == _DISK_FULL_SQLSTATE:
+            return True
+        if _psycopg is not None and isinstance(e, _psycopg.errors.DiskFull):
+            return True
+        if isinstance(e, sqlite3.Error):
+            code = getattr(e, "sqlite_errorcode", None)
+            if (isinstance(code, int) and code & 0xFF == _SQLITE_FULL) or "database or disk is full" in str(e).lower():
+                return True
+        if isinstance(e, OSError) and not isinstance(e, DatabaseFileGone) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+    return False
+
+
+def is_database_file_gone(exc: BaseException | None) -> bool:
+    """True when ``exc`` is (or wraps) :class:`DatabaseFileGone`."""
+    return any(isinstance(e, DatabaseFileGone) for e in _chain(exc))
+
+
 def is_database_error(exc: BaseException | None) -> bool:
     """True for any failure of the database layer (the UI shows a message instead of a traceback)."""
     return isinstance(exc, DATABASE_ERRORS)
@@ -131,4 +175,4 @@ def ping(engine: Engine) -> None:
         conn.execute(text(sql)).scalar()
 
 
-__all__ = ["DATABASE_ERRORS", "is_database_error", "is_database_unavailable", "is_query_timeout", "ping"]
+__all__ = ["DATABASE_ERRORS", "DatabaseFileGone", "is_database_error", "is_database_file_gone", "is_disk_full", "is_database_unavailable", "is_query_timeout", "ping"]

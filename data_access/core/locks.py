@@ -84,7 +84,9 @@ def _pg_lock(engine: Engine, key: int, purpose: str, wait: bool) -> Iterator[Non
             row = conn.execute(text(
                 "SELECT a.application_name, a.pid, a.client_addr, a.backend_start FROM pg_locks l "
                 "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-                "AND l.classid::text::bigint = 0 AND l.objid::text::bigint = :k AND l.objsubid = 1"),
+                "AND l.classid::text::bigint = 0 AND l.objid::text::bigint = :k AND l.objsubid = 1 "
+                # advisory locks are per database: not the holder of the same key in another database of the server
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
                 {"k": key}).first()
             conn.rollback()
             if row is None:
