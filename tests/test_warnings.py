@@ -1,0 +1,195 @@
+"""The early-warning engine (data_access/core/warnings.py) on a hand-computable fixture, both backends.
+
+The fixture (``build``): city 100 › county 110 › townships 111 (villages 1111, 1112, 1113), 112 (village 1121),
+113 (village 1131), one top grid per village (G + village code).  From 2025-03-01 to AS_OF (Monday 2025-06-16)
+every village reports 3 cases a day of each of categories A, B and C, all closed the same day, except:
+
+- a surge: village 1111, category A, 12 cases on AS_OF (expected 3: the trimmed mean of the last eight
+  Mondays; Poisson, P(X ≥ 12 | 3) = 7.1e-5);
+- a seasonal rise of the same size: village 1112, category B, 12 cases on every working Monday (the Labour-day
+  holiday Monday 2025-05-05 has 3, like any rest day); expected on AS_OF: 12, so not a warning — a naive rule
+  (today > 2 × the mean of the last four weeks, 4.3) would flag it;
+- a township-wide rise: category C, 12 cases on AS_OF in each of 1111, 1112 and 1113: one warning for township
+  111 (36 against 9), none for its villages (each 12 against 3 × 36/9 = 12) nor for the county (whose rise it is);
+- a silence: village 1131 reports nothing from AS_OF − 4 (5 empty days against 9 a day: expected 45);
+- a new category: D, 2 cases on each of AS_OF − 1 and AS_OF in village 1113, never seen before;
+- a rising backlog: category E, one case a day in village 1121 from AS_OF − 41, never closed (due after 3 days):
+  open at the end of the six last weeks 7, 14, 21, 28, 35, 42 (overdue 4, 11, … 39).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from data_access.core import warnings as W
+from data_access.core.access import User
+from data_access.core.schema import audit_log, categories, cases, grids, regions
+from data_access.core.schema import warnings as warnings_table
+from tests.conftest import fresh_engine
+
+AS_OF = date(2025, 6, 16)  # a Monday
+START = date(2025, 3, 1)
+VILLAGES = {"1111": "111", "1112": "111", "1113": "111", "1121": "112", "1131": "113"}
+
+
+def _case(n: int, village: str, category: str, at: datetime, closed: bool = True) -> dict:
+    return dict(case_no=f"k{n:06d}", grid_code=f"G{village}", category=category, source="patrol", title="t",
+                status="closed" if closed else "accepted", reported_at=at,
+                closed_at=at + timedelta(hours=2) if closed else None,
+                accepted_at=None if closed else at + timedelta(minutes=30),
+                due_at=at + timedelta(days=3), report_month=at.strftime("%Y-%m"), city_code="100",
+                county_code="110", township_code=VILLAGES[village], village_code=village,
+                top_grid_code=f"G{village}")
+
+
+def daily(village: str, category: str, d: date) -> int:
+    """The fixture's count of a village, category and day (the docstring's list)."""
+    if village == "1131" and d >= AS_OF - timedelta(days=4):
+        return 0
+    if category == "A" and village == "1111" and d == AS_OF:
+        return 12
+    if category == "B" and village == "1112" and d.weekday() == 0 and d != date(2025, 5, 5):
+        return 12
+    if category == "C" and VILLAGES[village] == "111" and d == AS_OF:
+        return 12
+    if category in "ABC":
+        return 3
+    if category == "D":
+        return 2 if village == "1113" and d >= AS_OF - timedelta(days=1) else 0
+    if category == "E":
+        return 1 if village == "1121" and d >= AS_OF - timedelta(days=41) else 0
+    return 0
+
+
+def build(engine, until: date = AS_OF, start: date = START) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(regions), [
+            dict(code="100", name="测试市", level="city", parent_code=None),
+            dict(code="110", name="东县", level="county", parent_code="100"),
+            *[dict(code=t, name=f"镇{t}", level="township", parent_code="110") for t in ("111", "112", "113")],
+            *[dict(code=v, name=f"村{v}", level="village", parent_code=t) for v, t in VILLAGES.items()]])
+        conn.execute(insert(grids), [dict(code=f"G{v}", name=f"网格{v}", village_code=v) for v in VILLAGES])
+        conn.execute(insert(categories), [dict(code=c, name_zh=c, name_en=c, time_limit_hours=72) for c in "ABCDE"])
+        rows, n, d = [], 0, start
+        while d <= until:
+            for v in VILLAGES:
+                for c in "ABCDE":
+                    for i in range(daily(v, c, d)):
+                        n += 1
+                        rows.append(_case(n, v, c, datetime(d.year, d.month, d.day, 8) + timedelta(minutes=7 * i),
+                                          closed=c != "E"))
+            d += timedelta(days=1)
+        conn.execute(insert(cases), rows)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def engine(request, tmp_path_factory):
+    eng = fresh_engine(request.param, tmp_path_factory.mktemp("warn"))
+    build(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def found(engine):
+    return W.compute(engine, AS_OF)
+
+
+def _keyed(found):
+    return {(w.kind, w.region_code, w.category): w for w in found}
+
+
+def test_the_surge_is_flagged_on_its_day_at_its_village(found):
+    w = _keyed(found)[("surge", "1111", "A")]
+    assert (w.level, w.first_day, w.last_day) == ("village", AS_OF, AS_OF)
+    assert (w.observed, w.expected) == (12, 3)
+    assert w.p_value == pytest.approx(7.1e-5, rel=0.05)  # P(X ≥ 12 | Poisson 3)
+    assert w.q_value <= W.FDR
+    assert (w.lower, w.upper) == (0, 7)  # Poisson(3)'s 95 % range
+    # neither its grid (the same place) nor its township (whose rise it is) is reported
+    assert not [x for x in found if x.kind == "surge" and x.category == "A" and x.region_code != "1111"]
+
+
+def test_the_day_before_has_no_surge(engine):
+    assert not [w for w in W.compute(engine, AS_OF - timedelta(days=1)) if w.kind == "surge"]
+
+
+def test_a_seasonal_rise_of_the_same_size_is_not_flagged(found, engine):
+    assert not [w for w in found if w.kind == "surge" and w.category == "B"]
+    s = W.series(engine, "1112", "village", "B", AS_OF, days_shown=7)
+    assert s.iloc[-1][["observed", "expected"]].tolist() == [12, 12]
+    assert s.iloc[-2][["observed", "expected"]].tolist() == [3, 3]  # a Sunday against the rest days
+    # the naive rule would have: twice the mean of the last four weeks (28 days: 4 Mondays of 12, 24 days of 3)
+    assert 12 > 2 * (4 * 12 + 24 * 3) / 28
+
+
+def test_a_township_wide_rise_is_one_warning(found):
+    c = [w for w in found if w.kind == "surge" and w.category == "C"]
+    assert [(w.region_code, w.level, w.observed, w.expected) for w in c] == [("111", "township", 36, 9)]
+
+
+def test_a_silent_place_is_reported_once_at_the_top_of_its_chain(found):
+    s = [w for w in found if w.kind == "silent"]
+    assert [(w.region_code, w.level, w.first_day, w.observed, w.expected) for w in s] == [
+        ("113", "township", AS_OF - timedelta(days=4), 0, 45)]
+
+
+def test_a_new_category_is_reported_at_its_village(found):
+    n = [w for w in found if w.kind == "new_category"]
+    assert [(w.region_code, w.level, w.category, w.first_day, w.observed) for w in n] == [
+        ("1113", "village", "D", AS_OF - timedelta(days=1), 4)]
+
+
+def test_a_steadily_rising_backlog_is_flagged(found):
+    k = _keyed(found)
+    b, o = k[("backlog", "112", "")], k[("overdue", "112", "")]
+    assert (b.level, b.observed, b.expected) == ("township", 42, 7)
+    assert (o.observed, o.expected) == (39, 4)
+    assert b.p_value == pytest.approx(1 / 720)  # Kendall's tau on six rising weeks, exact
+    assert ("backlog", "110", "") not in k  # the county's rise is the township's
+
+
+def test_nothing_else_is_flagged(found):
+    assert sorted((w.kind, w.region_code, w.category) for w in found) == [
+        ("backlog", "112", ""), ("new_category", "1113", "D"), ("overdue", "112", ""), ("silent", "113", ""),
+        ("surge", "111", "C"), ("surge", "1111", "A")]
+    assert [w.severity for w in found] == sorted((w.severity for w in found), reverse=True)
+
+
+def test_empty_and_short_histories_give_no_warning(tmp_path):
+    eng = fresh_engine("sqlite", tmp_path)
+    assert W.compute(eng) == []
+    assert W.refresh(eng).found == 0
+    build(eng, until=START + timedelta(days=20))  # three weeks of data, a spike on none of them
+    assert W.compute(eng) == []
+    assert W.compute(eng, START - timedelta(days=3)) == []  # before the data
+    s = W.series(eng, "1111", "village", "A", START + timedelta(days=20), days_shown=5)
+    assert list(s["observed"]) == [3] * 5
+
+
+def test_refresh_stores_keeps_states_and_retracts(tmp_path):
+    eng = fresh_engine("sqlite", tmp_path)
+    build(eng)
+    r = W.refresh(eng, AS_OF)
+    assert (r.found, r.inserted, r.updated, r.retracted) == (6, 6, 0, 0)
+    with eng.begin() as conn:
+        conn.execute(warnings_table.update().where(warnings_table.c.kind == "silent")
+                     .values(state="acknowledged"))
+    r = W.refresh(eng, AS_OF)
+    assert (r.inserted, r.updated, r.retracted) == (0, 6, 0)
+    with eng.connect() as conn:
+        states = dict(conn.execute(select(warnings_table.c.kind, warnings_table.c.state)
+                                   .where(warnings_table.c.category.in_(["", "A"]))).all())
+    assert states["silent"] == "acknowledged" and states["surge"] == "new"
+    # the surge's cases corrected away: the 'new' surge is retracted, the acknowledged silence stays
+    with eng.begin() as conn:
+        conn.execute(cases.delete().where(cases.c.category == "A", cases.c.village_code == "1111",
+                                          cases.c.reported_at >= datetime(2025, 6, 16)))
+        conn.execute(insert(cases), [_case(900000 + i, "1111", "A", datetime(2025, 6, 16, 9, i)) for i in range(3)])
+    r = W.refresh(eng, AS_OF)
+    assert r.retracted == 1
+    with eng.connect() as conn:
+        kinds = sorted(conn.execute(select(warnings_table.c.kind, warnings_table.c.region_code)).all())
+    assert ("surge", "1111") not in kinds and ("silent", "113") in kinds
