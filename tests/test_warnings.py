@@ -193,3 +193,120 @@ def test_refresh_stores_keeps_states_and_retracts(tmp_path):
     with eng.connect() as conn:
         kinds = sorted(conn.execute(select(warnings_table.c.kind, warnings_table.c.region_code)).all())
     assert ("surge", "1111") not in kinds and ("silent", "113") in kinds
+
+
+# --- stored warnings: the page's questions, the state that staff set, the command line, the hook ---------------
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    eng = fresh_engine("sqlite", tmp_path_factory.mktemp("stored"))
+    build(eng)
+    W.refresh(eng, AS_OF)
+    yield eng
+    eng.dispose()
+
+
+def _id(eng, kind, code):
+    with eng.connect() as conn:
+        return conn.execute(select(warnings_table.c.id).where(warnings_table.c.kind == kind,
+                                                              warnings_table.c.region_code == code)).scalar_one()
+
+
+def _audit_rows(eng):
+    with eng.connect() as conn:
+        return conn.execute(select(audit_log.c.username, audit_log.c.target, audit_log.c.detail)
+                            .where(audit_log.c.event == "write").order_by(audit_log.c.id)).all()
+
+
+def test_the_page_reads_a_places_warnings_most_severe_first(stored):
+    from data_access.core.filters import Scope
+    from data_access.queries import warnings as Q
+
+    city = Q.warnings_of(stored, Scope())
+    assert len(city) == 6 and list(city["severity"]) == sorted(city["severity"], reverse=True)
+    assert sorted(Q.warnings_of(stored, Scope(region_code="111"))["region_code"]) == ["111", "1111", "1113"]
+    assert list(Q.warnings_of(stored, Scope(scope_code="112"))["region_code"]) == ["112", "112"]
+    assert Q.new_count(stored, Scope(region_code="113")) == 1
+    s = Q.warning_series(stored, Scope(), _id(stored, "surge", "1111"))
+    assert (len(s), s.iloc[-1]["observed"], s.iloc[-1]["expected"]) == (42, 12, 3)
+    assert Q.warning_series(stored, Scope(scope_code="112"), _id(stored, "surge", "1111")).empty  # not theirs
+    assert Q.warning_series(stored, Scope(), _id(stored, "backlog", "112")).empty  # not a daily count
+    assert Q.as_of_day(stored) == AS_OF
+
+
+def test_warning_states_are_scoped_checked_and_audited(stored):
+    from data_access.writes.warnings import set_state
+    from data_access.writes.workflow import WriteRefused
+
+    wid = _id(stored, "surge", "1111")
+    before = len(_audit_rows(stored))
+    for user, state, note, reason in [
+        (User("看", "viewer", None, "v"), "acknowledged", "", "role"),
+        (User("西", "leader", "112", "l112"), "acknowledged", "", "warning_not_in_scope"),
+        (User("东", "staff", "111", "s111"), "closed", "", "warning_state_unknown"),
+        (User("东", "staff", "111", "s111"), "false_alarm", "  ", "note_required"),
+    ]:
+        with pytest.raises(WriteRefused) as exc:
+            set_state(stored, user, wid, state, note)
+        assert exc.value.reason == reason
+    assert len(_audit_rows(stored)) == before  # nothing written
+    staff = User("东", "staff", "111", "s111")
+    set_state(stored, staff, wid, "acknowledged", "")
+    set_state(stored, staff, wid, "handled", "排查：一处管网破裂，已修复", now=datetime(2025, 6, 17, 9, 0))
+    with pytest.raises(WriteRefused) as exc:
+        set_state(stored, staff, wid, "acknowledged")
+    assert exc.value.reason == "warning_state_step"
+    with stored.connect() as conn:
+        row = conn.execute(select(warnings_table).where(warnings_table.c.id == wid)).mappings().one()
+    assert (row["state"], row["state_note"], row["state_by"], row["state_at"]) == (
+        "handled", "排查：一处管网破裂，已修复", "东", datetime(2025, 6, 17, 9, 0))
+    rows = _audit_rows(stored)[before:]
+    assert [(r.username, r.target) for r in rows] == [("s111", "1111"), ("s111", "1111")]
+    assert '"from": "acknowledged"' in rows[1].detail and '"to": "handled"' in rows[1].detail
+    # a recomputation keeps the state
+    W.refresh(stored, AS_OF)
+    from data_access.core.filters import Scope
+    from data_access.queries import warnings as Q
+    assert wid not in set(Q.warnings_of(stored, Scope())["id"])  # handled: no longer open
+    assert wid in set(Q.warnings_of(stored, Scope(), ())["id"])
+
+
+def test_command_line(stored, capsys):
+    from data_access.cli import main as cli
+
+    url = stored.url.render_as_string(hide_password=False)
+    assert cli(["--db", url, "warnings", "--as-of", AS_OF.isoformat(), "--format", "csv", "--region", "111"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "kind,level,region_code,region_name,category,first_day,last_day,observed,expected,q_value,severity"
+    assert sorted(line.split(",")[0] + ":" + line.split(",")[2] for line in lines[1:]) == [
+        "new_category:1113", "surge:111", "surge:1111"]
+    assert any(line.startswith("surge,village,1111,村1111,A,2025-06-16,2025-06-16,12,3,") for line in lines)
+    assert cli(["--db", url, "warnings", "--as-of", "2025-06-15"]) == 0
+    assert "surge" not in capsys.readouterr().out
+    assert cli(["--db", url, "warnings", "--as-of", "2001-01-01"]) == 0
+    assert capsys.readouterr().out == "no warnings\n"
+    for bad, message in [(["--as-of", "16/06/2025"], "--as-of: '16/06/2025' is not a date"),
+                         (["--region", "999"], "--region: no region or grid '999'")]:
+        assert cli(["--db", url, "warnings", *bad]) == 1
+        assert message in capsys.readouterr().err
+
+
+def test_a_load_recomputes_the_warnings(tmp_path, monkeypatch):
+    """The loader's hook (on unless GOV_WARNINGS_AUTO=0): the metrics fixture's three months give no warning,
+    but the computation ran (as of its last report day)."""
+    from data_access.ingest.loader import load_dataset
+    from data_access.queries import warnings as Q
+    from tests.conftest import FIXTURES
+
+    monkeypatch.setenv("GOV_WARNINGS_AUTO", "0")
+    eng = fresh_engine("sqlite", tmp_path)
+    load_dataset(FIXTURES / "metrics", eng)
+    assert W.auto_refresh() is False
+    monkeypatch.setenv("GOV_WARNINGS_AUTO", "1")
+    calls = []
+    monkeypatch.setattr(W, "refresh", lambda e, as_of=None: calls.append(e) or W.RefreshResult(None, 0, 0, 0, 0, 0))
+    load_dataset(FIXTURES / "metrics", eng, replace=True)
+    assert calls == [eng]
+    monkeypatch.setattr(W, "refresh", lambda e, as_of=None: 1 / 0)
+    load_dataset(FIXTURES / "metrics", eng, replace=True)  # a failing computation never undoes the load
+    assert Q.as_of_day(eng) is None

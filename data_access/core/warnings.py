@@ -37,6 +37,7 @@ first case of the data and with at least ``MIN_HISTORY_CASES`` cases in its refe
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -606,9 +607,18 @@ def refresh(engine: Engine, as_of: date | None = None) -> RefreshResult:
     return RefreshResult(as_of, len(found), inserted, updated, retracted, time.perf_counter() - t0)
 
 
+def auto_refresh() -> bool:
+    """Do the loader and sync recompute the warnings after committing?  ``GOV_WARNINGS_AUTO`` (default 1; 0 for a
+    deployment that runs ``warnings --compute`` on a schedule instead, and for the tests of other things)."""
+    return os.environ.get("GOV_WARNINGS_AUTO", "1").strip() not in ("0", "false", "no", "off")
+
+
 def refresh_quietly(engine: Engine) -> RefreshResult | None:
-    """:func:`refresh` as the loader and sync run it after committing: a failure is logged, never raised (the
-    data is in; the warnings are recomputed next time or by ``python -m data_access warnings --compute``)."""
+    """:func:`refresh` as the loader and sync run it after committing (unless :func:`auto_refresh` says no): a
+    failure is logged, never raised (the data is in; the warnings are recomputed next time or by
+    ``python -m data_access warnings --compute``)."""
+    if not auto_refresh():
+        return None
     try:
         return refresh(engine)
     except Exception:  # noqa: BLE001 — the load or sync has committed; a warning failure must not undo its report
