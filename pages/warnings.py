@@ -88,13 +88,13 @@ def state_form(w: pd.Series) -> None:
                 st.rerun()
 
 
-def detail(w: pd.Series, scope) -> None:
+def detail(w: pd.Series, f) -> None:
     st.markdown(explain(w))
     m = st.columns(3)
     m[0].metric(t("wn.m.observed"), _num(w["observed"]), help=t("wn.help.observed"), border=True)
     m[1].metric(t("wn.m.expected"), _num(w["expected"]), help=t("wn.help.expected"), border=True)
     m[2].metric(t("wn.m.since"), f"{w['first_day']:%Y-%m-%d}", help=t("wn.help.since"), border=True)
-    series = data.get(wq.warning_series, scope, int(w["id"]))
+    series = data.get(wq.warning_series, f.scope, int(w["id"]))
     if series.empty:
         st.caption(t("wn.chart.none"))
     else:
@@ -132,7 +132,7 @@ def main() -> None:
              for r in found.itertuples()}
     pick = st.selectbox(t("wn.pick"), ids, key="wn_pick", format_func=lambda i: label.get(i, i))
     urlstate.publish(PARAMS)
-    detail(found[found["id"].astype(str) == pick].iloc[0], f.scope)
+    detail(found[found["id"].astype(str) == pick].iloc[0], f)
 
 
 page_header("warnings", "wn.title", "wn.caption")

@@ -1,0 +1,134 @@
+"""The early warnings (data_access/core/warnings.py): time to compute and store them, surges found, false
+warnings, against the naive rule (a day above twice the mean of the four weeks before).
+
+``python -m bench warnings --db sqlite:///data.db [--surges 30] [--seed 1]``: works on a copy of the SQLite file
+(surges are injected into the copy).  Measures:
+
+1. ``refresh`` of the whole database (what a load and a sync run), wall and CPU seconds;
+2. false warnings: the surge warnings that start on each of the last 14 days of the untouched data, per county
+   per week (an upper bound: the sample data may hold real anomalies), and the naive rule's on the same
+   village × category series;
+3. detection: ``--surges`` village × category series with at least 1 case a day expected, each given 3 × its
+   expected count on a day of the last 60 (one at a time), found if a surge warning covering the village (it,
+   an ancestor or its grid) and the category starts by the next day; and the naive rule's on the same days.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import shutil
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import delete, func, insert, select
+
+from data_access.core import warnings as W
+from data_access.core.db import make_engine
+from data_access.core.schema import cases
+
+
+def _timed(fn, *args):
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    return out, time.perf_counter() - t0, time.process_time() - c0
+
+
+def _village_days(engine, d_from, d_to) -> pd.DataFrame:
+    df = W._read_counts(engine, d_from, d_to)
+    return df.groupby(["county", "village", "category", "day"]).size().rename("n").reset_index()
+
+
+def naive_flags(counts: pd.DataFrame, day: pd.Timestamp) -> set[tuple[str, str]]:
+    """Village × category series whose count on ``day`` is above twice their mean of the 28 days before."""
+    past = counts[(counts["day"] < day) & (counts["day"] >= day - pd.Timedelta(days=28))]
+    mean = past.groupby(["village", "category"])["n"].sum() / 28
+    today = counts[counts["day"] == day].set_index(["village", "category"])["n"]
+    ratio = today / mean.reindex(today.index).fillna(0)
+    return {k for k, r in ratio.items() if r > 2 and today[k] >= 1}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench warnings", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--db", required=True, help="a loaded SQLite database (copied; never changed)")
+    ap.add_argument("--surges", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args(argv)
+    src = Path(args.db.removeprefix("sqlite:///"))
+    tmp = Path(tempfile.mkdtemp(prefix="bench-warn-"))
+    shutil.copy(src, tmp / "w.db")
+    engine = make_engine(f"sqlite:///{tmp / 'w.db'}")
+    first, last = W.data_days(engine)
+    with engine.connect() as conn:
+        n_cases = conn.execute(select(func.count()).select_from(cases)).scalar()
+    r, wall, cpu = _timed(W.refresh, engine)
+    print(f"cases {n_cases:,}; data {first} … {last}")
+    print(f"refresh (all warnings, stored): {wall:.1f} s wall, {cpu:.1f} s CPU; {r.found} warnings")
+    counts = _village_days(engine, last - timedelta(days=120), last)
+    counties = counts["county"].nunique()
+
+    # false warnings on the untouched data: surge warnings starting on each of the last 14 days
+    new_surges = naive = 0
+    for k in range(14):
+        d = last - timedelta(days=k)
+        new_surges += sum(1 for w in W.compute(engine, d) if w.kind == "surge" and w.first_day == d)
+        naive += len(naive_flags(counts, pd.Timestamp(d)))
+    weeks = 2
+    print(f"surge warnings starting on the last 14 days: {new_surges} = {new_surges / counties / weeks:.2f} "
+          f"per county per week ({counties} counties); naive rule: {naive} = {naive / counties / weeks:.1f}")
+
+    # detection of injected 3x surges
+    rng = random.Random(args.seed)
+    rate = counts[counts["day"] >= pd.Timestamp(last - timedelta(days=60))].groupby(["village", "category"])["n"].sum() / 60
+    candidates = sorted(k for k, v in rate.items() if v >= 1.0)
+    picked = rng.sample(candidates, min(args.surges, len(candidates)))
+    meta = W._read_counts(engine, last - timedelta(days=60), last).drop_duplicates("village").set_index("village")
+    found = naive_found = 0
+    grid_of = {}
+    with engine.connect() as conn:
+        for v in {p[0] for p in picked}:
+            grid_of[v] = conn.execute(select(cases.c.grid_code, cases.c.top_grid_code).where(cases.c.village_code == v)
+                                      .limit(1)).one()
+    for i, (village, category) in enumerate(picked):
+        day = last - timedelta(days=rng.randint(2, 58))
+        days = pd.date_range(pd.Timestamp(day - timedelta(days=8 * 7 + W.SILENT_MAX_DAYS - 1)), pd.Timestamp(day))
+        series = counts[(counts["village"] == village) & (counts["category"] == category)].set_index("day")["n"]
+        m = series.reindex(days, fill_value=0).to_numpy(dtype=float)[None, :]
+        exp = float(W.expected_counts(m[:, W.reference_columns(days, len(days) - 1, first)])[0])
+        have = int(m[0, -1])
+        add = max(0, math.ceil(3 * exp) - have)
+        if add == 0:
+            add = 1
+        row = meta.loc[village]
+        grid, top = grid_of[village]
+        extra = [dict(case_no=f"BENCHW{i:03d}{j:04d}", grid_code=grid, category=category, source="patrol", title="b",
+                      status="closed", reported_at=datetime(day.year, day.month, day.day, 10, j % 60),
+                      closed_at=datetime(day.year, day.month, day.day, 12), due_at=datetime(day.year, day.month,
+                                                                                          day.day, 23),
+                      report_month=f"{day:%Y-%m}", city_code=None, county_code=row["county"],
+                      township_code=row["township"], village_code=village, top_grid_code=top) for j in range(add)]
+        with engine.begin() as conn:
+            conn.execute(insert(cases), extra)
+        covering = {village, row["township"], row["county"], top}
+        hit = any(w.kind == "surge" and w.category == category and w.region_code in covering and w.first_day <= day
+                  + timedelta(days=1) and w.last_day >= day
+                  for d in (day, day + timedelta(days=1)) for w in W.compute(engine, d))
+        found += hit
+        c2 = counts.copy()
+        c2.loc[len(c2)] = [row["county"], village, category, pd.Timestamp(day), add]
+        c2 = c2.groupby(["county", "village", "category", "day"])["n"].sum().reset_index()
+        naive_found += (village, category) in naive_flags(c2, pd.Timestamp(day))
+        with engine.begin() as conn:
+            conn.execute(delete(cases).where(cases.c.case_no.like(f"BENCHW{i:03d}%")))
+    print(f"3x surges injected: {len(picked)}; flagged within 2 days: {found} ({found / max(1, len(picked)):.0%}); "
+          f"naive rule: {naive_found} ({naive_found / max(1, len(picked)):.0%})")
+    engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
