@@ -18,6 +18,7 @@ import argparse
 import math
 import random
 import shutil
+import sqlite3
 import tempfile
 import time
 from datetime import datetime, timedelta
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     src = Path(args.db.removeprefix("sqlite:///"))
     tmp = Path(tempfile.mkdtemp(prefix="bench-warn-"))
-    shutil.copy(src, tmp / "w.db")
+    with sqlite3.connect(src) as a, sqlite3.connect(tmp / "w.db") as b:  # with what the WAL holds
+        a.backup(b)
     engine = make_engine(f"sqlite:///{tmp / 'w.db'}")
     first, last = W.data_days(engine)
     with engine.connect() as conn:

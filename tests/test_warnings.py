@@ -310,3 +310,21 @@ def test_a_load_recomputes_the_warnings(tmp_path, monkeypatch):
     monkeypatch.setattr(W, "refresh", lambda e, as_of=None: 1 / 0)
     load_dataset(FIXTURES / "metrics", eng, replace=True)  # a failing computation never undoes the load
     assert Q.as_of_day(eng) is None
+
+
+def test_a_sync_that_touches_cases_recomputes_the_warnings(tmp_path, monkeypatch):
+    """sync_batch's hook: after a batch with cases (tests/test_sync.py's b1), not after one applied before."""
+    from data_access.ingest.loader import load_dataset
+    from data_access.ingest.sync import sync_batch
+    from tests.test_sync import base_dataset, batch_1
+
+    eng = fresh_engine("sqlite", tmp_path)
+    load_dataset(base_dataset(tmp_path / "base"), eng)
+    monkeypatch.setenv("GOV_WARNINGS_AUTO", "1")
+    calls = []
+    monkeypatch.setattr(W, "refresh", lambda e, as_of=None: calls.append(e) or W.RefreshResult(None, 0, 0, 0, 0, 0))
+    b1 = batch_1(tmp_path / "b1")
+    assert sync_batch(b1, eng).cases_touched > 0
+    assert calls == [eng]
+    assert sync_batch(b1, eng).already_applied
+    assert calls == [eng]  # nothing changed: not again
