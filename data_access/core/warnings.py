@@ -130,6 +130,11 @@ def data_days(engine: Engine) -> tuple[date, date] | None:
     return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
 
 
+def _frame(conn, stmt, columns: list[str]) -> pd.DataFrame:
+    """The rows of ``stmt`` as a frame (built from plain tuples: pandas probes a Row's attributes, slowly)."""
+    return pd.DataFrame.from_records([tuple(r) for r in conn.execute(stmt)], columns=columns)
+
+
 def _read_counts(engine: Engine, d_from: date, d_to: date) -> pd.DataFrame:
     """One row per case reported from ``d_from`` to ``d_to``: its day, category and places (the rows of the
     window only: at 1.07 M cases over three years, about 70,000 rows for the 70 days read)."""
@@ -137,7 +142,7 @@ def _read_counts(engine: Engine, d_from: date, d_to: date) -> pd.DataFrame:
     stmt = select(*cols).where(cases.c.reported_at >= _day_start(d_from),
                                cases.c.reported_at < _day_start(d_to + timedelta(days=1)))
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(stmt).all(), columns=["reported_at", "category", *LEVELS])
+        df = _frame(conn, stmt, ["reported_at", "category", *LEVELS])
     df["day"] = pd.to_datetime(df["reported_at"]).dt.normalize()
     return df.drop(columns="reported_at")
 
@@ -242,6 +247,12 @@ class _Tested:
     p: np.ndarray  # NaN = not tested
     a: float
 
+    def __post_init__(self) -> None:
+        # plain lists, read on every day evaluated (iterating a pandas string column is slow)
+        self.codes = np.asarray(self.keys["code"].tolist(), dtype=object)
+        self.categories = np.asarray(self.keys["category"].tolist(), dtype=object)
+        self.pairs = list(zip(self.codes.tolist(), self.categories.tolist()))
+
 
 def _test_level(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, eval_cols: list[int], first: date
                 ) -> _Tested:
@@ -330,11 +341,10 @@ def _surges(df: pd.DataFrame, days: pd.DatetimeIndex, eval_cols: list[int], firs
             n = len(t.keys)
             q = q_all[start:start + n]
             start += n
-            excess.update(zip(zip(t.keys["code"], t.keys["category"]), t.obs[:, k] - t.exp[:, k]))
+            excess.update(zip(t.pairs, (t.obs[:, k] - t.exp[:, k]).tolist()))
             hit = (~np.isnan(q)) & (q <= FDR) & (t.obs[:, k] >= MIN_OBSERVED) & (t.obs[:, k] >= MIN_RATIO * t.exp[:, k])
             if hit.any():
-                frames.append(pd.DataFrame({"code": t.keys["code"].to_numpy()[hit],
-                                            "category": t.keys["category"].to_numpy()[hit],
+                frames.append(pd.DataFrame({"code": t.codes[hit], "category": t.categories[hit],
                                             "level": t.level, "obs": t.obs[hit, k], "exp": t.exp[hit, k],
                                             "p": t.p[hit, k], "q": q[hit]}))
         if not frames:
@@ -381,12 +391,16 @@ def _silences(df: pd.DataFrame, days: pd.DatetimeIndex, first: date, parent_of: 
         tail = m[:, -SILENT_MAX_DAYS:][:, ::-1]
         nz = tail > 0
         empty = np.where(nz.any(axis=1), nz.argmax(axis=1), SILENT_MAX_DAYS)  # empty days up to the last day
-        rate = np.zeros(len(keys))
-        for i, e in enumerate(empty):
-            before = m[i, len(days) - e - HISTORY_WEEKS * 7:len(days) - e]
-            before_days = [d for d in days[len(days) - e - HISTORY_WEEKS * 7:len(days) - e] if d.date() >= first]
-            if len(before_days) >= MIN_HISTORY_DAYS:
-                rate[i] = before[-len(before_days):].sum() / len(before_days)
+        # the rate over the HISTORY_WEEKS weeks before the silence, on days of the data only (cumulative sums:
+        # no case lies before the data's first day, so only the number of days needs the bound)
+        sums = np.concatenate([np.zeros((len(keys), 1)), m.cumsum(axis=1)], axis=1)
+        valid = np.concatenate([[0], np.cumsum([d.date() >= first for d in days])])
+        hi = len(days) - empty
+        lo = np.maximum(hi - HISTORY_WEEKS * 7, 0)
+        rows = np.arange(len(keys))
+        n_days = valid[hi] - valid[lo]
+        rate = np.where(n_days >= MIN_HISTORY_DAYS,
+                        (sums[rows, hi] - sums[rows, lo]) / np.maximum(n_days, 1), 0.0)
         exp = rate * empty
         ok = (empty >= SILENT_MIN_DAYS) & (rate > 0)
         frames.append(pd.DataFrame({"code": keys["code"].to_numpy(), "category": "", "level": level,
@@ -421,7 +435,7 @@ def _new_categories(engine: Engine, window: pd.DataFrame, as_of: date, first: da
             .where(cases.c.reported_at >= _day_start(h0), cases.c.reported_at < _day_start(w0))
             .group_by(*cols, cases.c.category))
     with engine.connect() as conn:
-        hist = pd.DataFrame(conn.execute(stmt).all(), columns=[*LEVELS[:-1], "category", "n"])
+        hist = _frame(conn, stmt, [*LEVELS[:-1], "category", "n"])
     recent = window[window["day"] >= pd.Timestamp(w0)]
     frames = []
     for level in LEVELS[:-1]:
@@ -451,8 +465,7 @@ def _trends(engine: Engine, as_of: date, parent_of: dict[str, str]) -> list[Warn
             .where(cases.c.reported_at < ends[-1],
                    or_(cases.c.closed_at.is_(None), cases.c.closed_at >= ends[0])))
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(stmt).all(),
-                          columns=["county", "township", "reported_at", "closed_at", "due_at"])
+        df = _frame(conn, stmt, ["county", "township", "reported_at", "closed_at", "due_at"])
     if df.empty:
         return []
     rep = pd.to_datetime(df["reported_at"])
