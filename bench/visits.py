@@ -63,6 +63,7 @@ def every_page(s: dict[str, str]) -> list[Visit]:
          Visit("cases", "cases", "a case opened", {"case": s["case"]})]
     v += [Visit("supervision", "supervision", f"supervision: {view}", {"view": view})
           for view in VIEWS["supervision"]]
+    v += [Visit("warnings", "warnings", "early warnings, city", {})]
     v += [Visit("staffing", "staffing", f"staffing: {view}", {"view": view})
           for view in VIEWS["staffing"]]
     v += [Visit("staffing", "staffing", "grid card", {"region": s["grid"]})]

@@ -1,5 +1,5 @@
-"""Command line: ``python -m data_access [--db URL] {init,check,load,sync,status,export,users,duplicates,
-time-limits,rules,escalate} …``.
+"""Command line: ``python -m data_access [--db URL] COMMAND …`` (init, check, load, sync, status, ready, export,
+users, duplicates, time-limits, rules, escalate, warnings).
 
 Exit codes: see :data:`EXIT_CODES` (also in ``--help`` and docs/OPERATIONS.md).
 Subcommands are registered in :func:`build_parser`; add new ones there.
@@ -15,7 +15,8 @@ SHOW_PROBLEMS = 50
 EXIT_CODES = """exit codes:
   0  done (a batch applied before: nothing to do)
   1  the dataset or batch is invalid (each problem printed, nothing written), or a bad argument
-     (export --since, time-limits, users: one line, nothing written)
+     (export --since, time-limits, users, rules, escalate, duplicates, warnings: one line, nothing
+     written)
   2  (load) the database already holds data: load --replace
   3  (status) no batch for longer than GOV_SYNC_STALE_MINUTES
   4  (load, sync) another load or sync is running (it is named: host, pid, since when); nothing was done
@@ -540,6 +541,53 @@ def cmd_duplicates(args) -> int:
     done = store_proposals(engine, groups, scope, since=since, until=until)
     print(f"{summary}; stored {done['proposed']:,} proposed groups ({done['skipped']:,} already decided; "
           f"{done['decided']:,} decided groups kept)", file=sys.stderr)
+WARNING_COLUMNS = ("kind", "level", "region_code", "region_name", "category", "first_day", "last_day", "observed",
+                   "expected", "q_value", "severity")
+
+
+def cmd_warnings(args) -> int:
+    """The early warnings as of a day (computed now from the cases), at or below a region; --compute also
+    stores them for the 风险预警 page (what the loader and sync do after each load and batch)."""
+    import csv
+    from datetime import date
+
+    from data_access.core import warnings
+    from data_access.core.regions import region_tree
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = date.fromisoformat(args.as_of)
+        except ValueError:
+            print(f"--as-of: {args.as_of!r} is not a date YYYY-MM-DD", file=sys.stderr)
+            return 1
+    engine = _engine(args)
+    tree = region_tree(engine)
+    if args.region and args.region not in tree.nodes:
+        print(f"--region: no region or grid {args.region!r}", file=sys.stderr)
+        return 1
+    if args.compute:
+        r = warnings.refresh(engine, as_of)
+        print(f"stored: {r.found} warning(s) as of {r.as_of or '-'} ({r.inserted} new, {r.updated} updated, "
+              f"{r.retracted} retracted) in {r.seconds:.1f} s", file=sys.stderr)
+    df = warnings.as_frame(warnings.compute(engine, as_of))
+    if args.region:
+        df = df[[tree.contains(args.region, c) for c in df["region_code"]]] if len(df) else df
+    df = df.assign(region_name=[tree.nodes[c].name if c in tree.nodes else "" for c in df["region_code"]])
+    rows = [[("" if v is None or v != v else f"{v:.3g}" if isinstance(v, float) and k == "q_value" else
+              f"{v:g}" if isinstance(v, float) else str(v)) for k, v in zip(WARNING_COLUMNS, r)]
+            for r in df[list(WARNING_COLUMNS)].itertuples(index=False)]
+    if args.format == "csv":
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(WARNING_COLUMNS)
+        w.writerows(rows)
+        return 0
+    if not rows:
+        print("no warnings")
+        return 0
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(WARNING_COLUMNS)]
+    for r in [list(WARNING_COLUMNS), *rows]:
+        print("  ".join(c.ljust(n) for c, n in zip(r, widths)).rstrip())
     return 0
 
 
@@ -671,6 +719,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rule", type=int, action="append", metavar="ID",
                    help="only this rule (repeatable); with --dry-run a disabled rule too (its preview)")
     p.set_defaults(func=cmd_escalate)
+
+    p = sub.add_parser("warnings", help="the early warnings (风险预警) as of a day; --compute also stores them")
+    p.add_argument("--as-of", metavar="DATE", help="YYYY-MM-DD (default: the last report day of the data)")
+    p.add_argument("--region", metavar="CODE", help="only warnings at or below this region or grid")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--compute", action="store_true",
+                   help="also store them for the app's page (run after a load or sync, or on a schedule)")
+    p.set_defaults(func=cmd_warnings)
     return parser
 
 

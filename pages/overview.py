@@ -9,6 +9,7 @@ import streamlit as st
 from data_access.core.geo import has_shapes
 from data_access.core.regions import ancestor_code, map_city
 from data_access.queries import overview
+from data_access.queries import warnings as warning_queries
 from ui import charts, data, fmt, frame, lists
 from ui.frame import current_filter, page_header
 from ui.setup import friendly_errors
@@ -125,6 +126,10 @@ def _cockpit() -> None:
     if frame.no_regions():
         return
     tree = data.tree()
+    new_warnings = data.get(warning_queries.new_count, f.scope)
+    if new_warnings:  # the early warnings of the selected region (pages/warnings.py)
+        st.page_link("pages/warnings.py", label=t("ov.warnings.link", n=fmt.count(new_warnings, lang())),
+                     icon=":material/crisis_alert:")
     cur, prev = data.get(overview.case_kpis_with_previous, f, now)
     if cur.cases == 0:
         st.info(t("ov.empty"))

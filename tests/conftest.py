@@ -8,6 +8,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The loader and sync recompute the early warnings after committing (data_access/core/warnings.py), about a second
+# a load; the tests of everything else load hundreds of times and read no warning: off unless a test turns it on.
+os.environ.setdefault("GOV_WARNINGS_AUTO", "0")
 
 
 def _worker_pg_url(url: str) -> str:

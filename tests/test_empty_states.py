@@ -35,6 +35,7 @@ NOWHERE_VISITS = [
     ("supervision", {"view": "orders"}, ["sc.orders.none"]),
     ("supervision", {"view": "integrity"}, ["ov.empty"]),
     ("supervision", {"view": "ranking"}, ["sc.rank.too_low"]),  # a village has no units below it to rank
+    ("warnings", {}, ["wn.never"]),  # the fixture's warnings were never computed
     *[("staffing", {"view": v}, ["empty.stf.no_grids"]) for v in ("regions", "structure", "workload", "find")],
     *[("volunteers", {"view": v}, ["empty.vol.no_teams"]) for v in ("overview", "activities", "teams")],
     *[("assets", {"view": v}, ["ast.none_here"]) for v in ("portfolio", "money", "visitors", "projects")],

@@ -13,7 +13,7 @@ from ui import glossary
 from ui.i18n import CATALOG, translate
 
 NOW = datetime(2026, 3, 20, 12, 0)
-NAV = {"overview": "nav.overview", "cases": "nav.cases", "supervision": "nav.supervision",
+NAV = {"overview": "nav.overview", "cases": "nav.cases", "supervision": "nav.supervision", "warnings": "nav.warnings",
        "staffing": "nav.staffing", "volunteers": "nav.volunteers", "assets": "nav.assets", "clean": "nav.clean",
        "audit": "nav.audit"}
 VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "ranking")
@@ -39,7 +39,7 @@ def test_help_page_links_every_page_and_view(served, lang):
     assert at.title[0].value == translate("guide.title", lang)
     links = _links(at)
     by_label = {p.label: p for p in links}
-    for url_path, key in NAV.items():  # a leader may read the audit log: all eight pages
+    for url_path, key in NAV.items():  # a leader may read the audit log: all nine pages
         link = by_label[translate(key, lang)]
         assert link.page.strip("/") == ("" if url_path == "overview" else url_path)  # the default page: "/"
         assert not link.query_string

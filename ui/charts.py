@@ -589,3 +589,17 @@ def unit_history_chart(months: pd.DataFrame) -> alt.Chart:
                  tip("label:N", t("cln.col.rating")),
                  tip("rank:Q", t("cln.col.rank"), "count")])
     return (line + points).properties(height=260)
+
+
+def warning_series_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """A warning's place and category day by day (data_access/core/warnings.series): the usual range as a band,
+    the expected count as a dashed line, the cases seen as points on a line (the warning's colour)."""
+    base = alt.Chart(df).encode(x=alt.X("day:T", title=t("wn.chart.day"), axis=alt.Axis(format="%m-%d")))
+    tips = [tip("day:T", t("wn.chart.day"), format="%Y-%m-%d"), tip("observed:Q", t("wn.chart.observed"), "count"),
+            tip("expected:Q", t("wn.chart.expected"), "number"), tip("lower:Q", t("wn.chart.band"), "count"),
+            tip("upper:Q", t("wn.chart.band"), "count")]
+    band = base.mark_area(opacity=0.25, color=NEUTRAL).encode(
+        y=alt.Y("lower:Q", title=t("wn.chart.observed"), axis=axis("count")), y2="upper:Q")
+    expected = base.mark_line(strokeDash=[4, 3], color=NEUTRAL).encode(y="expected:Q")
+    seen = base.mark_line(point=True, color=BRAND).encode(y="observed:Q", tooltip=tips)
+    return alt.layer(band, expected, seen).properties(height=260)

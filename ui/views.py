@@ -21,6 +21,7 @@ NAV_PAGES = (
     NavPage("pages/overview.py", "overview", "nav.overview", ":material/dashboard:", "nav.section.main"),
     NavPage("pages/cases.py", "cases", "nav.cases", ":material/assignment:", "nav.section.main"),
     NavPage("pages/supervision.py", "supervision", "nav.supervision", ":material/gavel:", "nav.section.main"),
+    NavPage("pages/warnings.py", "warnings", "nav.warnings", ":material/crisis_alert:", "nav.section.main"),
     NavPage("pages/staffing.py", "staffing", "nav.staffing", ":material/groups:", "nav.section.forces"),
     NavPage("pages/volunteers.py", "volunteers", "nav.volunteers", ":material/volunteer_activism:",
             "nav.section.forces"),

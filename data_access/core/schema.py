@@ -631,3 +631,34 @@ del _t, _name
 # the change, not the database (a full load stamps every row alike; a batch or a write touches only its rows).
 Index("ix_cases_changed", cases.c.changed_at)
 Index("ix_case_events_changed", case_events.c.changed_at)
+
+# --- early warnings (风险预警, data_access/core/warnings.py) ------------------------------------------------
+# What the warning engine found as of a day, kept so that the page reads them at once; recomputed after each
+# load and sync (or ``python -m data_access warnings --compute``).  A warning is one (kind, region, category,
+# first day); a recomputation updates its numbers and keeps the state that staff set.
+warnings = Table(
+    "warnings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # surge, backlog, overdue, new_category, silent (warnings.KINDS)
+    Column("region_code", String(48), nullable=False),  # a region or a top grid code
+    Column("level", String(16), nullable=False),  # county, township, village or grid
+    Column("category", String(48), nullable=False, server_default=text("''")),  # '' = every category
+    Column("first_day", Date, nullable=False),  # since when
+    Column("last_day", Date, nullable=False),  # the last day it was seen
+    Column("observed", Float, nullable=False),  # what was seen (cases over first … last day, or the backlog now)
+    Column("expected", Float, nullable=False),  # what the place's history expects for the same days
+    Column("lower", Float),  # the usual range of the last day (95 %)
+    Column("upper", Float),
+    Column("p_value", Float),
+    Column("q_value", Float),  # after the false-discovery control over every series tested that day
+    Column("severity", Float, nullable=False),  # the ranking score (warnings.severity)
+    Column("state", String(16), nullable=False, server_default=text("'new'")),  # warnings.STATES
+    Column("state_note", Text),
+    Column("state_by", String(64)),
+    Column("state_at", Timestamp),
+    Column("computed_at", Timestamp, nullable=False),  # the wall-clock time of the computation
+    Column("as_of", Date, nullable=False),  # the data day it was computed for
+    Index("ix_warnings_key", "kind", "region_code", "category", "first_day", unique=True),
+    Index("ix_warnings_last_day", "last_day"),
+)

@@ -47,6 +47,7 @@ from pathlib import Path
 from sqlalchemy import Engine, delete
 
 from data_access.core import batches
+from data_access.core import warnings as early_warnings
 from data_access.core.clock import wall_now
 from data_access.core.db import no_statement_timeout
 from data_access.core.derive import derive_event_counts, derive_rereported
@@ -202,7 +203,9 @@ def load_dataset(source_dir: Path, engine: Engine, *, replace: bool = False,
     ``replace`` keeps the orders issued in the dashboard and their log entries (or refuses, naming each
     whose case the dataset lacks); accounts, the audit log and time-limit settings are never touched.
     """
-    return _run_in_transaction(source_dir, engine, replace=replace, commit=True, progress=progress)
+    result = _run_in_transaction(source_dir, engine, replace=replace, commit=True, progress=progress)
+    early_warnings.refresh_quietly(engine)  # after the commit: the early warnings of the new data (core/warnings.py)
+    return result
 
 
 def check_dataset(source_dir: Path, engine: Engine | None = None) -> LoadResult:

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from data_access.core import batches, meta, schema
+from data_access.core import warnings as early_warnings
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
 from data_access.core.db import no_statement_timeout
@@ -675,6 +676,8 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             if trans.is_active:
                 trans.rollback()
             raise
+    if result.cases_touched:  # after the commit: the early warnings of the changed data (core/warnings.py)
+        early_warnings.refresh_quietly(engine)
     result.seconds = time.perf_counter() - t0
     return result
 

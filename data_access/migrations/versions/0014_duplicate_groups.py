@@ -6,14 +6,14 @@ decided it, when, and a note) and ``duplicate_members`` (the cases of a group wi
 (data_access/writes/duplicates.py).  The tables are written out here (frozen history), not imported.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import sqlite
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

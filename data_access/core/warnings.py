@@ -1,0 +1,639 @@
+"""The early-warning engine (风险预警): what is unusual in the cases of each place, as of a day.
+
+Four kinds of warning (``KINDS``), each decided on daily case counts per place and category at four levels
+(county, township, village, top grid; the ancestor codes every case carries, core/derived.py):
+
+- ``surge`` (激增): a day's count beyond chance against what that place and category would expect on that
+  day.  The expectation is the trimmed mean (scipy.stats.trim_mean, a quarter cut at each end, so that last
+  month's spike does not hide this month's) of the same weekday over the last ``HISTORY_WEEKS`` weeks, taking
+  only days of the same kind: a working day against working days, a holiday or weekend against rest days (the
+  working-day calendar of core/time_limits.py, holidays and 调休 included); a holiday on a Monday is compared
+  with the rest days of the last eight weeks.  The count is modelled as negative binomial (scipy.stats.nbinom)
+  around it, the over-dispersion estimated once per level from every series of the window (Poisson when there
+  is none); a p-value per series and day; the false discoveries controlled across every series tested that day
+  (Benjamini–Hochberg, statsmodels.stats.multitest.multipletests) at ``FDR``; and a surge must also be material:
+  at least ``MIN_OBSERVED`` cases and ``MIN_RATIO`` × the expected count.
+- ``backlog`` / ``overdue`` (积压/超期上升): a township's or county's open (or open and overdue) cases at the
+  end of each of the last ``TREND_WEEKS`` weeks rise steadily: Kendall's tau (scipy.stats.kendalltau, one-sided)
+  across the weeks, controlled for false discoveries like surges, and by at least ``TREND_MIN_RISE`` cases and
+  ``TREND_MIN_RATIO`` × the first week.
+- ``new_category`` (新类别): at least ``NEW_MIN_CASES`` cases of a category in the last ``WINDOW_DAYS`` days in a
+  place that had none in the ``NEW_HISTORY_DAYS`` before, while it did report other cases (``NEW_MIN_HISTORY``).
+- ``silent`` (静默): a place that used to report has reported nothing for the last days: the chance of that many
+  empty days at its usual rate (scipy.stats.poisson) is beyond chance after the same control.  A silent grid
+  may be under-reporting, not calm.
+
+Each is reported at the highest level that explains it (:func:`explain_by_hierarchy`): a rise carried by one
+child is reported at the child (one village, not its township); a wider rise at the parent, its children's
+warnings dropped where the parent's rise accounts for them (a township-wide rise: one warning, not thirty).
+
+A short or empty history gives no warning: a series is tested only from ``MIN_HISTORY_DAYS`` days after the
+first case of the data and with at least ``MIN_HISTORY_CASES`` cases in its reference days.
+
+:func:`compute` returns the warnings as of a day (the CLI prints them); :func:`refresh` stores them in the
+``warnings`` table keeping the states staff set (the page reads them); the loader and sync call
+:func:`refresh_quietly` after committing.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from statsmodels.stats.multitest import multipletests
+
+from data_access.core.clock import wall_now
+from data_access.core.schema import cases
+from data_access.core.schema import warnings as warnings_table
+from data_access.core.time_limits import is_workday
+
+log = logging.getLogger(__name__)
+
+KINDS = ("surge", "backlog", "overdue", "new_category", "silent")
+STATES = ("new", "acknowledged", "handled", "false_alarm")
+# The levels tested, top down, with the column of ``cases`` that holds each place's code.
+LEVELS = ("county", "township", "village", "grid")
+LEVEL_COLUMN = {"county": "county_code", "township": "township_code", "village": "village_code",
+                "grid": "top_grid_code"}
+
+HISTORY_WEEKS = 8  # the reference: the same weekday over this many weeks before the day
+WINDOW_DAYS = 7  # the days evaluated as of a day (a surge seen in them is current; its first day is "since")
+MIN_HISTORY_DAYS = 28  # a day is tested only this long after the data's first case
+MIN_HISTORY_CASES = 3  # … and a series only with this many cases in its reference days
+MIN_REFERENCE_DAYS = 4  # fewer days of the same weekday and kind: every day of that kind in the 8 weeks
+TRIM = 0.25  # trimmed at each end (scipy.stats.trim_mean)
+FDR = 0.01  # false-discovery rate (Benjamini–Hochberg) across the series tested on a day
+MIN_OBSERVED = 4  # a surge has at least this many cases on the day …
+MIN_RATIO = 2.0  # … and at least this many times the expected count
+EXPECTED_FLOOR = 0.2  # the expected count of a day is never below this (a rare category is still rare)
+LOCAL_SHARE = 0.7  # one child carrying this share of its parent's excess: the rise is the child's, not wider
+BAND = 0.95  # the usual range shown beside a count
+
+TREND_WEEKS = 6  # week ends of the backlog trend (as of the day and 1 … 5 weeks before)
+TREND_MIN_RISE = 10  # at least this many more open cases than the first week end …
+TREND_MIN_RATIO = 1.25  # … and this many times as many
+TREND_LEVELS = ("county", "township")
+
+NEW_HISTORY_DAYS = 365  # a category "new" in a place: none of it in this many days before the window
+NEW_MIN_CASES = 2  # at least this many cases of it in the window
+NEW_MIN_HISTORY = 20  # the place reported at least this many other cases in the history (it is not new itself)
+
+SILENT_MIN_DAYS = 3  # at least this many empty days in a row up to the day
+SILENT_MAX_DAYS = 14  # the silence measured back at most this far
+SILENT_LEVELS = ("county", "township", "village", "grid")
+
+
+@dataclass(frozen=True)
+class Warning:
+    kind: str
+    region_code: str
+    level: str
+    category: str  # '' = every category (backlog, overdue, silent)
+    first_day: date
+    last_day: date
+    observed: float
+    expected: float
+    lower: float | None
+    upper: float | None
+    p_value: float | None
+    q_value: float | None
+    severity: float
+
+
+def severity(observed: float, expected: float, q: float | None) -> float:
+    """The ranking score: how far from expected (log2 of the ratio, or of the deficit for a silence) times how
+    sure (−log10 q, at most 12).  Larger is worse; the page ranks by it."""
+    ratio = (observed + 1.0) / (expected + 1.0)
+    far = abs(float(np.log2(ratio)))
+    sure = min(12.0, -float(np.log10(max(q, 1e-12)))) if q is not None else 2.0
+    return round(far * sure, 3)
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+def _day_start(d: date) -> datetime:
+    return datetime(d.year, d.month, d.day)
+
+
+def data_days(engine: Engine) -> tuple[date, date] | None:
+    """The first and last report day of the data (None without cases)."""
+    with engine.connect() as conn:
+        lo, hi = conn.execute(select(func.min(cases.c.reported_at), func.max(cases.c.reported_at))).one()
+    if lo is None:
+        return None
+    return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+
+
+def _frame(conn, stmt, columns: list[str]) -> pd.DataFrame:
+    """The rows of ``stmt`` as a frame (built from plain tuples: pandas probes a Row's attributes, slowly)."""
+    return pd.DataFrame.from_records([tuple(r) for r in conn.execute(stmt)], columns=columns)
+
+
+def _read_counts(engine: Engine, d_from: date, d_to: date) -> pd.DataFrame:
+    """One row per case reported from ``d_from`` to ``d_to``: its day, category and places (the rows of the
+    window only: at 1.07 M cases over three years, about 70,000 rows for the 70 days read)."""
+    cols = [cases.c.reported_at, cases.c.category, *(cases.c[LEVEL_COLUMN[lv]] for lv in LEVELS)]
+    stmt = select(*cols).where(cases.c.reported_at >= _day_start(d_from),
+                               cases.c.reported_at < _day_start(d_to + timedelta(days=1)))
+    with engine.connect() as conn:
+        df = _frame(conn, stmt, ["reported_at", "category", *LEVELS])
+    df["day"] = pd.to_datetime(df["reported_at"]).dt.normalize()
+    return df.drop(columns="reported_at")
+
+
+def _parents(df: pd.DataFrame) -> dict[str, str]:
+    """Each place's parent among the tested levels (grid → village → township → county), from the cases."""
+    out: dict[str, str] = {}
+    for child, parent in zip(LEVELS[1:], LEVELS[:-1]):
+        pairs = df[[child, parent]].dropna().drop_duplicates()
+        out.update(zip(pairs[child], pairs[parent]))
+    return out
+
+
+def _matrix(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, by_category: bool = True
+            ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Series × day counts at ``level`` (by category, or all categories together): the keys and the matrix."""
+    keys = [level, "category"] if by_category else [level]
+    sub = df.dropna(subset=[level])
+    if sub.empty:
+        return pd.DataFrame(columns=["code", "category"]), np.zeros((0, len(days)))
+    counts = sub.groupby([*keys, "day"]).size().unstack("day", fill_value=0)
+    counts = counts.reindex(columns=days, fill_value=0)
+    idx = counts.index.to_frame(index=False).rename(columns={level: "code"})
+    if not by_category:
+        idx["category"] = ""
+    return idx, counts.to_numpy(dtype=float)
+
+
+# --- surges --------------------------------------------------------------------------------------------------
+
+def reference_columns(days: pd.DatetimeIndex, j: int, first_day: date) -> list[int]:
+    """The columns of ``days`` that are the reference of day ``days[j]``: the same weekday over the last
+    HISTORY_WEEKS weeks if of the same kind (working or rest day), else every day of that kind in those weeks;
+    only days on or after ``first_day`` (the data's first)."""
+    d = days[j].date()
+    kind = is_workday(d)
+    lo = d - timedelta(weeks=HISTORY_WEEKS)
+    pos = {x.date(): i for i, x in enumerate(days)}
+    same = [pos[d - timedelta(weeks=w)] for w in range(1, HISTORY_WEEKS + 1)
+            if d - timedelta(weeks=w) in pos and d - timedelta(weeks=w) >= first_day
+            and is_workday(d - timedelta(weeks=w)) == kind]
+    if len(same) >= MIN_REFERENCE_DAYS:
+        return same
+    x = d - timedelta(days=1)
+    out = []
+    while x >= lo:
+        if x in pos and x >= first_day and is_workday(x) == kind:
+            out.append(pos[x])
+        x -= timedelta(days=1)
+    return out
+
+
+def expected_counts(ref: np.ndarray) -> np.ndarray:
+    """The expected count of each series (rows of ``ref``: its counts on the reference days): the trimmed mean,
+    never below EXPECTED_FLOOR."""
+    if ref.shape[1] == 0:
+        return np.full(ref.shape[0], EXPECTED_FLOOR)
+    return np.maximum(stats.trim_mean(ref, TRIM, axis=1), EXPECTED_FLOOR)
+
+
+def dispersion(m: np.ndarray) -> float:
+    """The negative-binomial over-dispersion ``a`` (variance = mean + a·mean²) of a level: the median of the
+    moment estimates of its series with a daily mean of at least 1 (0 = Poisson)."""
+    if m.size == 0:
+        return 0.0
+    mean = m.mean(axis=1)
+    var = m.var(axis=1, ddof=1) if m.shape[1] > 1 else np.zeros_like(mean)
+    ok = mean >= 1.0
+    if not ok.any():
+        return 0.0
+    est = (var[ok] - mean[ok]) / mean[ok] ** 2
+    return float(max(0.0, np.median(est)))
+
+
+def _dist(mu: np.ndarray, a: float):
+    """The count distribution around ``mu``: negative binomial with over-dispersion ``a`` (Poisson when 0)."""
+    if a <= 1e-9:
+        return stats.poisson(mu)
+    n = 1.0 / a
+    return stats.nbinom(n, n / (n + mu))
+
+
+def band(mu: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
+    """The usual range (BAND) of a count around ``mu``."""
+    dist = _dist(np.asarray(mu, dtype=float), a)
+    return dist.ppf((1 - BAND) / 2), dist.ppf(1 - (1 - BAND) / 2)
+
+
+def upper_p(observed: np.ndarray, mu: np.ndarray, a: float) -> np.ndarray:
+    """P(count ≥ observed) around ``mu``."""
+    return _dist(np.asarray(mu, dtype=float), a).sf(np.asarray(observed, dtype=float) - 1)
+
+
+@dataclass
+class _Tested:
+    """The series of one level tested on the evaluated days."""
+
+    level: str
+    keys: pd.DataFrame  # code, category
+    obs: np.ndarray  # series × evaluated day
+    exp: np.ndarray
+    p: np.ndarray  # NaN = not tested
+    a: float
+
+    def __post_init__(self) -> None:
+        # plain lists, read on every day evaluated (iterating a pandas string column is slow)
+        self.codes = np.asarray(self.keys["code"].tolist(), dtype=object)
+        self.categories = np.asarray(self.keys["category"].tolist(), dtype=object)
+        self.pairs = list(zip(self.codes.tolist(), self.categories.tolist()))
+
+
+def _test_level(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, eval_cols: list[int], first: date
+                ) -> _Tested:
+    keys, m = _matrix(df, level, days)
+    n = len(keys)
+    obs = np.zeros((n, len(eval_cols)))
+    exp = np.zeros((n, len(eval_cols)))
+    p = np.full((n, len(eval_cols)), np.nan)
+    hist_cols = [c for c in range(len(days)) if c < eval_cols[0] and days[c].date() >= first]
+    a = dispersion(m[:, hist_cols]) if hist_cols else 0.0
+    for k, j in enumerate(eval_cols):
+        obs[:, k] = m[:, j]
+        if days[j].date() < first + timedelta(days=MIN_HISTORY_DAYS):
+            continue
+        ref_cols = reference_columns(days, j, first)
+        if not ref_cols:
+            continue
+        ref = m[:, ref_cols]
+        exp[:, k] = expected_counts(ref)
+        testable = ref.sum(axis=1) >= MIN_HISTORY_CASES
+        p[testable, k] = upper_p(obs[testable, k], exp[testable, k], a)
+    return _Tested(level, keys, obs, exp, p, a)
+
+
+def _bh(p: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg q-values of the tested p-values (NaN stays NaN)."""
+    q = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if ok.any():
+        q[ok] = multipletests(p[ok], alpha=FDR, method="fdr_bh")[1]
+    return q
+
+
+def explain_by_hierarchy(flags: pd.DataFrame, parent_of: dict[str, str], excess: dict[tuple[str, str], float],
+                         explained=None) -> pd.DataFrame:
+    """The flags (rows: code, level, category, …) reported at the highest level that explains them.
+
+    ``excess[(code, category)]``: how far the place is from expected (its size); ``explained(child_row,
+    parent_row)``: whether the parent's warning accounts for the child's (default: always).  First a parent
+    is dropped when one flagged child of several carries LOCAL_SHARE of its excess (the rise is the child's;
+    a place whose cases all lie in one child is reported as itself, not as that child); then a
+    flag below a kept flag is dropped where the kept one explains it."""
+    if flags.empty:
+        return flags
+    flagged = {(r.code, r.category) for r in flags.itertuples()}
+    children: dict[tuple[str, str], list[str]] = {}
+    for code, parent in parent_of.items():
+        children.setdefault(parent, []).append(code)
+    local = set()
+    for r in flags.itertuples():
+        mine = excess.get((r.code, r.category), 0.0)
+        kids = [(excess.get((c, r.category), 0.0), c) for c in children.get(r.code, [])]
+        if mine > 0 and len(kids) > 1:  # a place with one child is that child: reported as the place
+            top, kid = max(kids)
+            if (kid, r.category) in flagged and top >= LOCAL_SHARE * mine:
+                local.add((r.code, r.category))
+    kept = flags[[(c, g) not in local for c, g in zip(flags["code"], flags["category"])]]
+    rows = {(r.code, r.category): r for r in kept.itertuples()}
+    keep = []
+    for r in kept.itertuples():
+        up = parent_of.get(r.code)
+        drop = False
+        while up is not None:
+            above = rows.get((up, r.category))
+            if above is not None and (explained is None or explained(r, above)):
+                drop = True
+                break
+            up = parent_of.get(up)
+        keep.append(not drop)
+    return kept[keep]
+
+
+def _surges(df: pd.DataFrame, days: pd.DatetimeIndex, eval_cols: list[int], first: date,
+            parent_of: dict[str, str]) -> list[Warning]:
+    tested = [_test_level(df, lv, days, eval_cols, first) for lv in LEVELS]
+    out: list[Warning] = []
+    daily: dict[tuple[str, str, str], list[tuple[int, float, float, float, float, float, float]]] = {}
+    by_level = {t.level: t for t in tested}
+    for k in range(len(eval_cols)):
+        p_all = np.concatenate([t.p[:, k] for t in tested]) if tested else np.array([])
+        q_all = _bh(p_all)
+        start = 0
+        frames = []
+        excess: dict[tuple[str, str], float] = {}
+        for t in tested:
+            n = len(t.keys)
+            q = q_all[start:start + n]
+            start += n
+            excess.update(zip(t.pairs, (t.obs[:, k] - t.exp[:, k]).tolist()))
+            hit = (~np.isnan(q)) & (q <= FDR) & (t.obs[:, k] >= MIN_OBSERVED) & (t.obs[:, k] >= MIN_RATIO * t.exp[:, k])
+            if hit.any():
+                frames.append(pd.DataFrame({"code": t.codes[hit], "category": t.categories[hit],
+                                            "level": t.level, "obs": t.obs[hit, k], "exp": t.exp[hit, k],
+                                            "p": t.p[hit, k], "q": q[hit]}))
+        if not frames:
+            continue
+        flags = pd.concat(frames, ignore_index=True)
+
+        def explained(child, parent) -> bool:
+            # the child's count is within chance of its own expectation scaled by the parent's rise
+            ratio = parent.obs / max(parent.exp, EXPECTED_FLOOR)
+            a = by_level[child.level].a
+            return float(upper_p(np.array([child.obs]), np.array([child.exp * ratio]), a)[0]) > FDR
+
+        for r in explain_by_hierarchy(flags, parent_of, excess, explained).itertuples():
+            daily.setdefault((r.level, r.code, r.category), []).append((k, r.obs, r.exp, r.p, r.q, 0, 0))
+    for (level, code, category), hits in daily.items():
+        # the latest run of consecutive flagged days
+        run = [hits[-1]]
+        for h in reversed(hits[:-1]):
+            if h[0] != run[-1][0] - 1:
+                break
+            run.append(h)
+        run.reverse()
+        obs = sum(h[1] for h in run)
+        exp = sum(h[2] for h in run)
+        q = min(h[4] for h in run)
+        p = min(h[3] for h in run)
+        lo, hi = band(np.array([run[-1][2]]), by_level[level].a)
+        out.append(Warning("surge", code, level, category, days[eval_cols[run[0][0]]].date(),
+                           days[eval_cols[run[-1][0]]].date(), float(obs), round(float(exp), 3), float(lo[0]),
+                           float(hi[0]), float(p), float(q), severity(obs, exp, q)))
+    return out
+
+
+# --- silences ------------------------------------------------------------------------------------------------
+
+def _silences(df: pd.DataFrame, days: pd.DatetimeIndex, first: date, parent_of: dict[str, str]) -> list[Warning]:
+    """Places with no case for SILENT_MIN_DAYS … SILENT_MAX_DAYS days up to the last day, against their rate in
+    the HISTORY_WEEKS weeks before the silence."""
+    frames = []
+    for level in SILENT_LEVELS:
+        keys, m = _matrix(df, level, days, by_category=False)
+        if not len(keys):
+            continue
+        tail = m[:, -SILENT_MAX_DAYS:][:, ::-1]
+        nz = tail > 0
+        empty = np.where(nz.any(axis=1), nz.argmax(axis=1), SILENT_MAX_DAYS)  # empty days up to the last day
+        # the rate over the HISTORY_WEEKS weeks before the silence, on days of the data only (cumulative sums:
+        # no case lies before the data's first day, so only the number of days needs the bound)
+        sums = np.concatenate([np.zeros((len(keys), 1)), m.cumsum(axis=1)], axis=1)
+        valid = np.concatenate([[0], np.cumsum([d.date() >= first for d in days])])
+        hi = len(days) - empty
+        lo = np.maximum(hi - HISTORY_WEEKS * 7, 0)
+        rows = np.arange(len(keys))
+        n_days = valid[hi] - valid[lo]
+        rate = np.where(n_days >= MIN_HISTORY_DAYS,
+                        (sums[rows, hi] - sums[rows, lo]) / np.maximum(n_days, 1), 0.0)
+        exp = rate * empty
+        ok = (empty >= SILENT_MIN_DAYS) & (rate > 0)
+        frames.append(pd.DataFrame({"code": keys["code"].to_numpy(), "category": "", "level": level,
+                                    "empty": empty, "exp": exp, "ok": ok}))
+    if not frames:
+        return []
+    allp = pd.concat(frames, ignore_index=True)
+    allp = allp[allp["ok"]]
+    if allp.empty:
+        return []
+    allp["p"] = stats.poisson.cdf(0, allp["exp"].to_numpy())
+    allp["q"] = multipletests(allp["p"].to_numpy(), alpha=FDR, method="fdr_bh")[1]
+    flags = allp[allp["q"] <= FDR]
+    excess = {(c, ""): e for c, e in zip(allp["code"], allp["exp"])}
+    kept = explain_by_hierarchy(flags.reset_index(drop=True), parent_of, excess)
+    last = days[-1].date()
+    return [Warning("silent", r.code, r.level, "", last - timedelta(days=int(r.empty) - 1), last, 0.0,
+                    round(float(r.exp), 3), None, None, float(r.p), float(r.q), severity(0.0, r.exp, r.q))
+            for r in kept.itertuples()]
+
+
+# --- new categories ------------------------------------------------------------------------------------------
+
+def _new_categories(engine: Engine, window: pd.DataFrame, as_of: date, first: date,
+                    parent_of: dict[str, str]) -> list[Warning]:
+    w0 = as_of - timedelta(days=WINDOW_DAYS - 1)
+    if first > w0 - timedelta(days=NEW_MIN_HISTORY):
+        return []  # no history to be new against
+    h0 = w0 - timedelta(days=NEW_HISTORY_DAYS)
+    cols = [cases.c[LEVEL_COLUMN[lv]] for lv in LEVELS[:-1]]
+    stmt = (select(*cols, cases.c.category, func.count())
+            .where(cases.c.reported_at >= _day_start(h0), cases.c.reported_at < _day_start(w0))
+            .group_by(*cols, cases.c.category))
+    with engine.connect() as conn:
+        hist = _frame(conn, stmt, [*LEVELS[:-1], "category", "n"])
+    recent = window[window["day"] >= pd.Timestamp(w0)]
+    frames = []
+    for level in LEVELS[:-1]:
+        had = set(zip(hist[level], hist["category"]))
+        size = hist.groupby(level)["n"].sum()
+        now = recent.dropna(subset=[level]).groupby([level, "category"]).agg(n=("day", "size"), since=("day", "min"))
+        now = now.reset_index()
+        now = now[(now["n"] >= NEW_MIN_CASES)
+                  & np.array([(c, g) not in had for c, g in zip(now[level], now["category"])], dtype=bool)
+                  & (now[level].map(size).fillna(0) >= NEW_MIN_HISTORY).to_numpy()]
+        frames.append(now.rename(columns={level: "code"}).assign(level=level))
+    flags = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if flags.empty:
+        return []
+    excess = {(c, g): float(n) for c, g, n in zip(flags["code"], flags["category"], flags["n"])}
+    kept = explain_by_hierarchy(flags, parent_of, excess)
+    return [Warning("new_category", r.code, r.level, r.category, r.since.date(), as_of, float(r.n), 0.0, None,
+                    None, None, None, severity(float(r.n), 0.0, None)) for r in kept.itertuples()]
+
+
+# --- backlog trends ------------------------------------------------------------------------------------------
+
+def _trends(engine: Engine, as_of: date, parent_of: dict[str, str]) -> list[Warning]:
+    ends = [_day_start(as_of + timedelta(days=1)) - timedelta(weeks=w) for w in range(TREND_WEEKS - 1, -1, -1)]
+    stmt = (select(cases.c.county_code, cases.c.township_code, cases.c.reported_at, cases.c.closed_at,
+                   cases.c.due_at)
+            .where(cases.c.reported_at < ends[-1],
+                   or_(cases.c.closed_at.is_(None), cases.c.closed_at >= ends[0])))
+    with engine.connect() as conn:
+        df = _frame(conn, stmt, ["county", "township", "reported_at", "closed_at", "due_at"])
+    if df.empty:
+        return []
+    rep = pd.to_datetime(df["reported_at"])
+    closed = pd.to_datetime(df["closed_at"])
+    due = pd.to_datetime(df["due_at"])
+    out: list[Warning] = []
+    for kind in ("backlog", "overdue"):
+        rows = []
+        for level in TREND_LEVELS:
+            series = {}
+            for i, t in enumerate(ends):
+                t = pd.Timestamp(t)
+                is_open = (rep < t) & (closed.isna() | (closed >= t))
+                if kind == "overdue":
+                    is_open &= due < t
+                series[i] = df.loc[is_open.to_numpy(), level].value_counts()
+            table = pd.DataFrame(series).fillna(0)
+            for code, vals in table.iterrows():
+                v = vals.to_numpy(dtype=float)
+                if v[-1] - v[0] < TREND_MIN_RISE or v[-1] < TREND_MIN_RATIO * max(v[0], 1.0):
+                    continue
+                tau, p = stats.kendalltau(np.arange(len(v)), v, alternative="greater")
+                if np.isnan(p):
+                    continue
+                # since: the last week end from which it rose every week
+                k = len(v) - 1
+                while k > 0 and v[k - 1] < v[k]:
+                    k -= 1
+                rows.append({"code": code, "level": level, "category": "", "p": p, "obs": v[-1], "exp": v[0],
+                             "since": (ends[k] - timedelta(days=7)).date() if k > 0 else ends[0].date() -
+                             timedelta(days=7)})
+        if not rows:
+            continue
+        flags = pd.DataFrame(rows)
+        flags["q"] = multipletests(flags["p"].to_numpy(), alpha=FDR * 5, method="fdr_bh")[1]
+        flags = flags[flags["q"] <= FDR * 5].reset_index(drop=True)
+        excess = {(c, ""): o - e for c, o, e in zip(flags["code"], flags["obs"], flags["exp"])}
+        for r in explain_by_hierarchy(flags, parent_of, excess).itertuples():
+            out.append(Warning(kind, r.code, r.level, "", r.since, as_of, float(r.obs), float(r.exp), None, None,
+                               float(r.p), float(r.q), severity(r.obs, r.exp, r.q)))
+    return out
+
+
+# --- the whole computation -----------------------------------------------------------------------------------
+
+def compute(engine: Engine, as_of: date | None = None) -> list[Warning]:
+    """Every warning as of the end of ``as_of`` (default: the last report day of the data, so that a day not yet
+    loaded is not a silence), ranked by severity; none without cases or history."""
+    span = data_days(engine)
+    if span is None:
+        return []
+    first, last = span
+    as_of = as_of or last
+    if as_of < first:
+        return []
+    d_from = as_of - timedelta(days=HISTORY_WEEKS * 7 + SILENT_MAX_DAYS - 1)
+    days = pd.date_range(pd.Timestamp(d_from), pd.Timestamp(as_of), freq="D")
+    df = _read_counts(engine, d_from, as_of)
+    parent_of = _parents(df)
+    out: list[Warning] = []
+    if not df.empty:
+        eval_cols = list(range(len(days) - WINDOW_DAYS, len(days)))
+        out += _surges(df, days, eval_cols, first, parent_of)
+        out += _silences(df, days, first, parent_of)
+        out += _new_categories(engine, df, as_of, first, parent_of)
+    if as_of - timedelta(weeks=TREND_WEEKS) >= first:
+        out += _trends(engine, as_of, parent_of)
+    return sorted(out, key=lambda w: (-w.severity, w.kind, w.region_code, w.category))
+
+
+def series(engine: Engine, region_code: str, level: str, category: str, as_of: date,
+           days_shown: int = 42) -> pd.DataFrame:
+    """The daily counts of one place and category (all categories for '') up to ``as_of`` with what was
+    expected each day and its usual range: day, observed, expected, lower, upper (the page's chart)."""
+    span = data_days(engine)
+    if span is None or level not in LEVEL_COLUMN:
+        return pd.DataFrame(columns=["day", "observed", "expected", "lower", "upper"])
+    first = span[0]
+    d_from = as_of - timedelta(days=HISTORY_WEEKS * 7 + days_shown - 1)
+    col = cases.c[LEVEL_COLUMN[level]]
+    conds = [col == region_code, cases.c.reported_at >= _day_start(d_from),
+             cases.c.reported_at < _day_start(as_of + timedelta(days=1))]
+    if category:
+        conds.append(cases.c.category == category)
+    with engine.connect() as conn:
+        rep = pd.to_datetime(pd.Series([r[0] for r in conn.execute(select(cases.c.reported_at).where(and_(*conds)))],
+                                       dtype="object"))
+    days = pd.date_range(pd.Timestamp(d_from), pd.Timestamp(as_of), freq="D")
+    counts = rep.dt.normalize().value_counts().reindex(days, fill_value=0).to_numpy(dtype=float)[None, :]
+    rows = []
+    for j in range(len(days) - days_shown, len(days)):
+        ref_cols = reference_columns(days, j, first)
+        exp = float(expected_counts(counts[:, ref_cols])[0]) if ref_cols else np.nan
+        lo, hi = band(np.array([exp]), 0.0) if ref_cols else (np.array([np.nan]), np.array([np.nan]))
+        rows.append((days[j].date(), counts[0, j], exp, float(lo[0]), float(hi[0])))
+    return pd.DataFrame(rows, columns=["day", "observed", "expected", "lower", "upper"])
+
+
+def as_frame(found: list[Warning]) -> pd.DataFrame:
+    cols = list(Warning.__dataclass_fields__)
+    return pd.DataFrame([w.__dict__ for w in found], columns=cols)
+
+
+# --- storage -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RefreshResult:
+    as_of: date | None
+    found: int
+    inserted: int
+    updated: int
+    retracted: int
+    seconds: float
+
+
+def refresh(engine: Engine, as_of: date | None = None) -> RefreshResult:
+    """Compute the warnings as of ``as_of`` and store them in one transaction: a warning already stored (the
+    same kind, place, category and first day) gets the new numbers and keeps its state; a new one is stored as
+    'new'; a stored 'new' one of the days just evaluated that is no longer found (the data was corrected) is
+    removed.  Acknowledged, handled and false-alarm warnings are never removed."""
+    t0 = time.perf_counter()
+    found = compute(engine, as_of)
+    span = data_days(engine)
+    as_of = as_of or (span[1] if span else None)
+    now = wall_now()
+    t = warnings_table
+    inserted = updated = retracted = 0
+    with engine.begin() as conn:
+        stored = {(r.kind, r.region_code, r.category, r.first_day): r.id
+                  for r in conn.execute(select(t.c.id, t.c.kind, t.c.region_code, t.c.category, t.c.first_day))}
+        seen = set()
+        new_rows = []
+        for w in found:
+            key = (w.kind, w.region_code, w.category, w.first_day)
+            values = {k: v for k, v in w.__dict__.items()} | {"computed_at": now, "as_of": as_of}
+            if key in stored:
+                seen.add(stored[key])
+                conn.execute(update(t).where(t.c.id == stored[key]).values(
+                    **{k: v for k, v in values.items() if k not in ("kind", "region_code", "category", "first_day")}))
+                updated += 1
+            else:
+                new_rows.append(values | {"state": "new"})
+        if new_rows:
+            conn.execute(insert(t), new_rows)
+            inserted = len(new_rows)
+        if as_of is not None:
+            gone = [i for i in stored.values() if i not in seen]
+            window_start = as_of - timedelta(days=WINDOW_DAYS - 1)
+            if gone:
+                retracted = conn.execute(delete(t).where(t.c.id.in_(gone), t.c.state == "new",
+                                                         t.c.last_day >= window_start)).rowcount
+    return RefreshResult(as_of, len(found), inserted, updated, retracted, time.perf_counter() - t0)
+
+
+def auto_refresh() -> bool:
+    """Do the loader and sync recompute the warnings after committing?  ``GOV_WARNINGS_AUTO`` (default 1; 0 for a
+    deployment that runs ``warnings --compute`` on a schedule instead, and for the tests of other things)."""
+    return os.environ.get("GOV_WARNINGS_AUTO", "1").strip() not in ("0", "false", "no", "off")
+
+
+def refresh_quietly(engine: Engine) -> RefreshResult | None:
+    """:func:`refresh` as the loader and sync run it after committing (unless :func:`auto_refresh` says no): a
+    failure is logged, never raised (the data is in; the warnings are recomputed next time or by
+    ``python -m data_access warnings --compute``)."""
+    if not auto_refresh():
+        return None
+    try:
+        return refresh(engine)
+    except Exception:  # noqa: BLE001 — the load or sync has committed; a warning failure must not undo its report
+        log.exception("warnings: recomputation failed; run `python -m data_access warnings --compute`")
+        return None
