@@ -20,7 +20,7 @@ COMMANDS = (
     "suite", "datasets",
     "pages", "export", "rss", "concurrency", "alternatives", "scaleout", "sync",
     "overview", "workbench", "search", "ranking", "centre_backlog", "centre_process", "supervision_page",
-    "staffing", "forces_page", "clean_page", "auth", "run_cpu",
+    "staffing", "forces_page", "clean_page", "auth", "run_cpu", "load_skewed",
 )
 PROG = "python -m bench"
 
