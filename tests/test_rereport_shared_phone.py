@@ -137,3 +137,12 @@ def test_the_load_pass_seeks_the_same_matter_index(eng):
     assert setting, plans
     assert all("ix_cases_same_matter (reporter_phone=? AND grid_code=? AND category=? AND reported_at>? AND "
                "reported_at<?)" in p for p in setting), plans
+
+
+def test_the_migrated_schema_has_the_same_matter_index_in_place_of_the_phones(eng):
+    """Migration 0015: the composite index, and no index on the phone alone left to be kept up by every write."""
+    from sqlalchemy import inspect
+
+    indexes = {i["name"]: i["column_names"] for i in inspect(eng).get_indexes("cases")}
+    assert indexes["ix_cases_same_matter"] == ["reporter_phone", "grid_code", "category", "reported_at", "source"]
+    assert "ix_cases_reporter_phone" not in indexes
