@@ -27,6 +27,10 @@ Parts (each in a fresh Python process, so its memory and caches are its own; res
                 — full and 5m, both databases
 
 The PostgreSQL server URL's database name is replaced by gov_bench_<scale> (bench/datasets.py).
+
+The load of the skewed dataset (shared phones, a busy grid, a dominant category, an open backlog, long logs;
+issue 24) is its own command, as it measures the load rather than a loaded database:
+``python -m bench load-skewed [--scales skewed-100k,skewed-200k,skewed-full] [--pg URL]`` (bench/load_skewed.py).
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ from sqlalchemy import ColumnElement, func, literal_column, null
 from sqlalchemy import case as sql_case
 
 from data_access.core.metrics import REGION_LEVELS, REREPORT_DAYS
-from data_access.core.sqlfn import hours_between
+from data_access.core.sqlfn import hours_between, plus_days
 
 # --- ancestor codes and report month (Python only: the loader and report_case set them once) -----------
 
@@ -175,11 +175,17 @@ def same_matter_sql(earlier, later) -> list:
 
 def rereport_after_close_sql(earlier, later) -> list:
     """``later`` is a re-report of ``earlier`` once they are the same matter (:func:`same_matter_sql`): not
-    a patrol report, and reported after ``earlier`` closed, within metrics.REREPORT_DAYS."""
+    a patrol report, and reported after ``earlier`` closed, within metrics.REREPORT_DAYS.
+
+    The window is also given as a bound on ``later.reported_at`` alone (a day wider than the exact hours
+    condition, which decides): with the same matter's columns it makes one range of the index
+    ``ix_cases_same_matter`` (phone, grid, category, reported_at), so that finding a case's re-reports costs
+    the reports of its matter in that month, however many cases its phone is on (issue 24)."""
     return [
         later.c.source.op("<>")(literal_column("'patrol'")),
         earlier.c.status == "closed",
         later.c.reported_at > earlier.c.closed_at,
+        later.c.reported_at <= plus_days(earlier.c.closed_at, REREPORT_DAYS + 1),
         hours_between(earlier.c.closed_at, later.c.reported_at) <= REREPORT_DAYS * 24.0,
     ]
 

@@ -210,7 +210,10 @@ cases = Table(
     Index("ix_cases_village_reported", "village_code", "reported_at"),
     Index("ix_cases_top_grid_reported", "top_grid_code", "reported_at"),
     Index("ix_cases_grid", "grid_code"),
-    Index("ix_cases_reporter_phone", "reporter_phone"),  # finds re-reports by the same person
+    # The same matter (derived.same_matter_sql) and the report time: a case's re-reports are one range of it,
+    # and ``source`` is there so that the range is read without the table (issue 24).  Leading with the phone,
+    # it also finds every case of a phone (ingest/sync.py).
+    Index("ix_cases_same_matter", "reporter_phone", "grid_code", "category", "reported_at", "source"),
     # Cases closed late (~7 %): with the open cases, the only ones that can have been overdue and open at a
     # past moment (the overdue-backlog trend and the ranking's backlog at month end).
     Index("ix_cases_late_closed", "closed_at", "due_at", "reported_at", "city_code", "county_code",

@@ -33,6 +33,30 @@ def _hours_between_pg(element: hours_between, compiler: Any, **kw: Any) -> str:
             f" AS DOUBLE PRECISION) / 3600.0)")
 
 
+class plus_days(FunctionElement):
+    """``plus_days(ts, n)``: the timestamp ``n`` whole days after ``ts`` (``n`` a Python int), in the form the
+    timestamp column is stored in, so that comparing a column with it can seek an index on that column."""
+
+    inherit_cache = True
+    name = "plus_days"
+
+    def __init__(self, ts: Any, days: int) -> None:
+        super().__init__(ts)
+        self.type = ts.type
+        self.days = int(days)
+
+
+@compiles(plus_days, "sqlite")
+def _plus_days_sqlite(element: plus_days, compiler: Any, **kw: Any) -> str:
+    # datetime() writes 'YYYY-MM-DD HH:MM:SS', the form the Timestamp type stores (schema.py)
+    return f"datetime({compiler.process(next(iter(element.clauses)), **kw)}, '+{element.days} days')"
+
+
+@compiles(plus_days, "postgresql")
+def _plus_days_pg(element: plus_days, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(next(iter(element.clauses)), **kw)} + INTERVAL '{element.days} days')"
+
+
 class no_index(FunctionElement):
     """``no_index(col)``: the column, but not usable by an index — on SQLite ``+col`` (the documented way to
     steer its planner), elsewhere just ``col``.  The value and its type are unchanged."""

@@ -7,7 +7,7 @@
   session cookie, and the session token sealed with a key derived from the grant; a minute at most.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 import sqlalchemy as sa
 from alembic import op
@@ -15,7 +15,7 @@ from alembic import op
 from data_access.core.schema import Timestamp
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
