@@ -12,33 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, update
 
-from bench.sync import PG_DEFAULT, RESULTS, _backend_pid, _proc_cpu, dataset_url, drop_copy, pg_copy
+from bench.sync import PG_DEFAULT, RESULTS, _backend_pid, _proc_cpu, dataset_url, drop_copy, working_copy
 
 AS_OF = datetime(2026, 10, 8, 12, 0)
-
-
-def _copy(url: str) -> str:
-    u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        src = Path(u.database)
-        dst = src.with_name(f"esc-{src.name}")
-        for p in dst.parent.glob(dst.name + "*"):
-            p.unlink()
-        with create_engine(url).connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        shutil.copyfile(src, dst)
-        return f"sqlite:///{dst}"
-    return pg_copy(url, u.database, f"{u.database}_esc")
 
 
 def _timed(engine, fn):
@@ -53,7 +36,7 @@ def run(url: str, runs: int = 3) -> dict:
     from data_access.core.schema import cases, escalation_rules, supervisions
     from data_access.writes import escalation
 
-    copy = _copy(url)
+    copy = working_copy(url, "esc")
     try:
         engine = get_engine(copy)
         with engine.begin() as conn:

@@ -261,20 +261,20 @@ def pg_drop(server_url: str, name: str) -> None:
     admin.dispose()
 
 
-def working_copy(url: str) -> str:
-    """A fresh copy of the dataset at ``url`` that the batches may change (the suite's own stays as built):
-    bench/<name>.db → bench/sync-<name>.db; PostgreSQL database <name> → <name>_sync on the same server."""
+def working_copy(url: str, tag: str = "sync") -> str:
+    """A fresh copy of the dataset at ``url`` that a benchmark may change (the suite's own stays as built):
+    bench/<name>.db → bench/<tag>-<name>.db; PostgreSQL database <name> → <name>_<tag> on the same server."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         src = Path(u.database)
-        dst = src.with_name(f"sync-{src.name}")
+        dst = src.with_name(f"{tag}-{src.name}")
         for p in dst.parent.glob(dst.name + "*"):
             p.unlink()
         with create_engine(url).connect() as conn:   # the WAL into the main file before copying it
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         shutil.copyfile(src, dst)
         return f"sqlite:///{dst}"
-    return pg_copy(url, u.database, f"{u.database}_sync")
+    return pg_copy(url, u.database, f"{u.database}_{tag}")
 
 
 def drop_copy(url: str) -> None:
