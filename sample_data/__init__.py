@@ -64,6 +64,13 @@ def build_sample_database(engine, scale: str = "demo", seed: int = 20231008, as_
 
     install_demo_accounts(engine)  # the sign-in page offers them while this sample data is loaded
     if progress:
+        progress(0.995, "repeat cases")
+    from data_access.core.duplicates import detect_duplicates, store_proposals
+
+    # the supervision centre's repeat-case view shows the sample's proposals from the start, as after a real
+    # load followed by `python -m data_access duplicates` (docs/OPERATIONS.md)
+    store_proposals(engine, detect_duplicates(engine))
+    if progress:
         progress(1.0, "done")
     return counts
 
