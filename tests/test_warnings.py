@@ -379,25 +379,31 @@ def test_a_sustained_rise_no_single_day_of_which_is_beyond_chance_is_flagged_on_
     assert found[0].p_value == pytest.approx(3 * 0.001594, rel=1e-3)
 
 
-def test_a_series_expecting_too_little_is_left_out_of_the_family():
-    # grid G1111 reports 4 cases of A a day; grid G1112 3 cases of B on the Monday a week before the Monday
-    # tested, none on any other day.  The reference of B: the six working Mondays of the last eight weeks (2 June
-    # and 5 May are holidays), [3,0,0,0,0,0]: enough cases (3), but its trimmed mean is 0, floored to 0.2, and
-    # 0.2 × 3 days = 0.6 < 1.5 expected in the window: B is not tested at any level (every level holds the same
-    # cases); A is, at every level
+def test_a_series_expecting_too_little_is_tested_in_a_family_of_its_own():
+    # grid G1111 reports 4 cases of A a day.  Grid G1112 has 3 cases of B on the Monday a week before the
+    # Monday tested, none on any other day: in the reference (the six working Mondays of the last eight weeks;
+    # 2 June and 5 May are holidays: [3,0,0,0,0,0]) enough cases (3), but its trimmed mean is 0, floored to
+    # 0.2, and 0.2 × 3 days = 0.6 < 1.5 expected in the window: not a regular series; and no case in the eight
+    # weeks before the days evaluated: not tested at all.  Grid G1113 has one case of C 20 days before and 6
+    # on the Monday tested: sparse, tested among the sparse series only: 6 against 0.2 (P = 7.5e-8, × 3
+    # windows), beyond chance
     last = date(2025, 6, 16)  # a Monday
     n = 84
-    b = [0] * n
+    b, c = [0] * n, [0] * n
     b[n - 1 - 7] = 3
     b[-1] = 6
-    df = _frame_of({("G1111", "A"): [4] * n, ("G1112", "B"): b}, last)
+    c[n - 1 - 20] = 1
+    c[-1] = 6
+    df = _frame_of({("G1111", "A"): [4] * n, ("G1112", "B"): b, ("G1113", "C"): c}, last)
     days = pd.date_range(pd.Timestamp(last - timedelta(days=W.HISTORY_WEEKS * 7 + W.SILENT_MAX_DAYS - 1)),
                          pd.Timestamp(last))
     eval_cols = list(range(len(days) - W.WINDOW_DAYS, len(days)))
-    for level in W.LEVELS:
+    for level in ("grid", "village"):  # a category per place: the series are the grids'
         t = W._test_level(df, level, days, eval_cols, df["day"].min().date())
-        tested = dict(zip(t.categories, ~np.isnan(t.p[:, -1])))
-        assert tested == {"A": True, "B": False}, level
+        assert dict(zip(t.categories, t.family[:, -1].tolist())) == {"A": 0, "B": -1, "C": 1}, level
         assert t.exp_d[list(t.categories).index("B"), -1] == pytest.approx(W.EXPECTED_FLOOR)
-    # so the 6 cases of B (P(X ≥ 6 | 0.2) = 7.5e-8 had it been tested) are no warning
-    assert not [w for w in _surges_of(df, last) if w.category == "B"]
+        assert np.isnan(t.p[list(t.categories).index("B"), -1])
+        assert t.p[list(t.categories).index("C"), -1] == pytest.approx(3 * 7.49e-8, rel=1e-2)
+    found = _surges_of(df, last)
+    assert not [w for w in found if w.category in "AB"]  # B's 6 cases (7.5e-8 had it been tested) are not
+    assert [(w.category, w.first_day, w.observed, w.expected) for w in found] == [("C", last, 6, 0.2)]

@@ -71,7 +71,10 @@ TRIM = 0.25  # trimmed at each end (scipy.stats.trim_mean)
 FDR = 0.01  # false-discovery rate (Benjamini–Hochberg) of silences (trends: 5 ×)
 SURGE_FDR = 0.05  # … and of surges, across the series tested on a day
 MAX_WINDOW = 3  # a surge is tested on the day and on the last 2 and 3 days together (a sustained rise adds up)
-MIN_EXPECTED_WINDOW = 1.5  # a series joins the day's tests only if it expects this many cases in MAX_WINDOW days
+MIN_EXPECTED_WINDOW = 1.5  # a series expecting this many cases in MAX_WINDOW days is "regular" …
+# … one expecting fewer is "sparse": tested, in a family of its own, only if it had a case in the HISTORY_WEEKS
+# weeks before the days evaluated (else it is empty, and a first case is new_category's question)
+FAMILIES = ("regular", "sparse")
 MIN_OBSERVED = 4  # a surge has at least this many cases in its days …
 MIN_RATIO = 2.0  # … and at least this many times the expected count
 EXPECTED_FLOOR = 0.2  # the expected count of a day is never below this (a rare category is still rare)
@@ -267,6 +270,7 @@ class _Tested:
     wlen: np.ndarray  # the tested window's length (days)
     obs_d: np.ndarray  # series × day: the counts of the evaluated days and the MAX_WINDOW − 1 days before
     exp_d: np.ndarray  # … and their expected counts
+    family: np.ndarray  # series × evaluated day: the false-discovery family (0 regular, 1 sparse; −1 not tested)
 
     def __post_init__(self) -> None:
         # plain lists, read on every day evaluated (iterating a pandas string column is slow)
@@ -278,11 +282,14 @@ class _Tested:
 def _test_level(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, eval_cols: list[int], first: date
                 ) -> _Tested:
     """Each series of ``level`` on each evaluated day: its window test (:func:`window_p`) if it is in the day's
-    family: at least MIN_HISTORY_CASES cases in its reference days and at least MIN_EXPECTED_WINDOW expected in
-    the window.  Both are read from the reference days only, never from the tested days, so leaving the other
-    series out keeps Benjamini–Hochberg valid (independent filtering, Bourgon et al. 2010): a place expecting
-    a few hundredths of a case a day cannot show a surge of its own that its parent would not show, and
-    testing it only makes the family larger."""
+    families (``family``: 0 regular, 1 sparse, −1 not tested): *regular*, at least MIN_HISTORY_CASES cases in
+    its reference days and at least MIN_EXPECTED_WINDOW expected in the window; else *sparse*, at least one case
+    in the HISTORY_WEEKS weeks before the evaluated days.  Both are read from days before the tested ones only,
+    so the split keeps Benjamini–Hochberg valid in each family (independent filtering, Bourgon et al. 2010;
+    stratified false-discovery control, Sun et al. 2006): the thousands of places expecting a few hundredths
+    of a case a day no longer make a 3 × day of a county's category a needle in a haystack, and their own
+    surges (a grid's 9 noise complaints in three days against a floor of 0.6) are still far beyond chance
+    among themselves."""
     keys, m = _matrix(df, level, days)
     n = len(keys)
     lead = MAX_WINDOW - 1
@@ -296,6 +303,9 @@ def _test_level(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, eval_cols:
     wlen = np.ones((n, len(eval_cols)), dtype=int)
     hist_cols = [c for c in range(len(days)) if c < eval_cols[0] and days[c].date() >= first]
     a = dispersion(m[:, hist_cols]) if hist_cols else 0.0
+    recent = [c for c in hist_cols if eval_cols[0] - lead - HISTORY_WEEKS * 7 <= c < eval_cols[0] - lead]
+    had_case = m[:, recent].sum(axis=1) >= 1 if recent else np.zeros(n, dtype=bool)
+    family = np.full((n, len(eval_cols)), -1, dtype=int)
     history = np.zeros((n, len(cols)))
     for i, j in enumerate(cols):
         if j < 0:
@@ -319,7 +329,10 @@ def _test_level(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, eval_cols:
         while w < MAX_WINDOW and valid[i - w]:
             w += 1
         e_w, o_w = exp_d[:, i - w + 1:i + 1], obs_d[:, i - w + 1:i + 1]
-        testable = (history[:, i] >= MIN_HISTORY_CASES) & (exp_d[:, i] * MAX_WINDOW >= MIN_EXPECTED_WINDOW)
+        regular = (history[:, i] >= MIN_HISTORY_CASES) & (exp_d[:, i] * MAX_WINDOW >= MIN_EXPECTED_WINDOW)
+        family[regular, k] = 0
+        family[~regular & had_case, k] = 1
+        testable = family[:, k] >= 0
         if not testable.any():
             continue
         pk, lk = window_p(o_w[testable], e_w[testable], a)
@@ -327,7 +340,7 @@ def _test_level(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, eval_cols:
         rows = np.flatnonzero(testable)
         obs[rows, k] = [o_w[r, -L:].sum() for r, L in zip(rows, lk)]
         exp[rows, k] = [e_w[r, -L:].sum() for r, L in zip(rows, lk)]
-    return _Tested(level, keys, obs, exp, p, a, wlen, obs_d, exp_d)
+    return _Tested(level, keys, obs, exp, p, a, wlen, obs_d, exp_d, family)
 
 
 def _bh(p: np.ndarray, fdr: float = FDR) -> np.ndarray:
@@ -386,7 +399,10 @@ def _surges(df: pd.DataFrame, days: pd.DatetimeIndex, eval_cols: list[int], firs
     by_level = {t.level: t for t in tested}
     for k in range(len(eval_cols)):
         p_all = np.concatenate([t.p[:, k] for t in tested]) if tested else np.array([])
-        q_all = _bh(p_all, SURGE_FDR)
+        fam = np.concatenate([t.family[:, k] for t in tested]) if tested else np.array([], dtype=int)
+        q_all = np.full(p_all.shape, np.nan)
+        for f in range(len(FAMILIES)):  # Benjamini–Hochberg in each family, across the levels
+            q_all[fam == f] = _bh(p_all[fam == f], SURGE_FDR)
         start = 0
         frames = []
         excess: dict[tuple[str, str], float] = {}
