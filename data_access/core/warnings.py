@@ -10,9 +10,13 @@ Four kinds of warning (``KINDS``), each decided on daily case counts per place a
   working-day calendar of core/time_limits.py, holidays and 调休 included); a holiday on a Monday is compared
   with the rest days of the last eight weeks.  The count is modelled as negative binomial (scipy.stats.nbinom)
   around it, the over-dispersion estimated once per level from every series of the window (Poisson when there
-  is none); a p-value per series and day; the false discoveries controlled across every series tested that day
-  (Benjamini–Hochberg, statsmodels.stats.multitest.multipletests) at ``FDR``; and a surge must also be material:
-  at least ``MIN_OBSERVED`` cases and ``MIN_RATIO`` × the expected count.
+  is none); a p-value per series and day, the smallest of the day alone and the last 2 … ``MAX_WINDOW`` days
+  added up, times ``MAX_WINDOW`` (:func:`window_p`: a sustained rise accumulates); the false discoveries
+  controlled across the series tested that day (Benjamini–Hochberg, statsmodels.stats.multitest.multipletests)
+  at ``SURGE_FDR``, separately in two families decided from the past only (:func:`_test_level`): *regular*
+  series expecting at least ``MIN_EXPECTED_WINDOW`` cases in the window, and *sparse* ones expecting fewer that
+  had a case in the ``HISTORY_WEEKS`` weeks before; and a surge must also be material: at least
+  ``MIN_OBSERVED`` cases and ``MIN_RATIO`` × the expected count in its window.
 - ``backlog`` / ``overdue`` (积压/超期上升): a township's or county's open (or open and overdue) cases at the
   end of each of the last ``TREND_WEEKS`` weeks rise steadily: Kendall's tau (scipy.stats.kendalltau, one-sided)
   across the weeks, controlled for false discoveries like surges, and by at least ``TREND_MIN_RISE`` cases and
