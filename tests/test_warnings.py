@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import insert, select
 
@@ -105,8 +107,10 @@ def test_the_surge_is_flagged_on_its_day_at_its_village(found):
     w = _keyed(found)[("surge", "1111", "A")]
     assert (w.level, w.first_day, w.last_day) == ("village", AS_OF, AS_OF)
     assert (w.observed, w.expected) == (12, 3)
-    assert w.p_value == pytest.approx(7.1e-5, rel=0.05)  # P(X ≥ 12 | Poisson 3)
-    assert w.q_value <= W.FDR
+    # P(X ≥ 12 | Poisson 3) = 7.1e-5, the smallest of the three windows (the day: 12 against 3; two days: 15
+    # against 6, 8.6e-4; three days: 18 against 9, 8.9e-3), times 3 for trying three windows (Bonferroni)
+    assert w.p_value == pytest.approx(3 * 7.1e-5, rel=0.05)
+    assert w.q_value <= W.SURGE_FDR
     assert (w.lower, w.upper) == (0, 7)  # Poisson(3)'s 95 % range
     # neither its grid (the same place) nor its township (whose rise it is) is reported
     assert not [x for x in found if x.kind == "surge" and x.category == "A" and x.region_code != "1111"]
@@ -328,3 +332,78 @@ def test_a_sync_that_touches_cases_recomputes_the_warnings(tmp_path, monkeypatch
     assert calls == [eng]
     assert sync_batch(b1, eng).already_applied
     assert calls == [eng]  # nothing changed: not again
+
+
+# --- the surge test's window and family (issue 22's detection targets): on frames, no database ----------------
+
+def test_the_window_test_adds_up_a_sustained_rise_and_pays_for_trying_three():
+    # counts 2, 5, 5 against 2 a day (Poisson): the day alone P(X ≥ 5 | 2) = 0.0527; two days P(X ≥ 10 | 4)
+    # = 0.00813; three days P(X ≥ 12 | 6) = 0.0201: the two days are the best window, × 3 = 0.0244
+    p, w = W.window_p(np.array([[2.0, 5, 5], [2, 2, 2]]), np.array([[2.0, 2, 2], [2, 2, 2]]), 0.0)
+    assert p[0] == pytest.approx(3 * 0.008132, rel=1e-3) and w[0] == 2
+    assert p[1] == 1.0  # P(X ≥ 2 | 2) = 0.59 on the day; × 3 capped at 1
+    # over-dispersion widens it: the same counts are less surprising under a negative binomial
+    assert W.window_p(np.array([[2.0, 5, 5]]), np.array([[2.0, 2, 2]]), 0.5)[0][0] > p[0]
+
+
+def _frame_of(counts: dict[tuple[str, str], list[int]], last: date) -> pd.DataFrame:
+    """One row per case: ``counts[(grid, category)]`` the daily counts up to ``last``; a grid G<v> lies in
+    village v, township v[:3], county 110."""
+    rows = []
+    for (grid, category), per_day in counts.items():
+        v = grid[1:]
+        for i, n in enumerate(per_day):
+            d = pd.Timestamp(last - timedelta(days=len(per_day) - 1 - i))
+            rows += [(d, category, "110", v[:3], v, grid)] * n
+    return pd.DataFrame(rows, columns=["day", "category", "county", "township", "village", "grid"])
+
+
+def _surges_of(df: pd.DataFrame, last: date) -> list:
+    days = pd.date_range(pd.Timestamp(last - timedelta(days=W.HISTORY_WEEKS * 7 + W.SILENT_MAX_DAYS - 1)),
+                         pd.Timestamp(last))
+    first = df["day"].min().date()
+    return W._surges(df, days, list(range(len(days) - W.WINDOW_DAYS, len(days))), first, W._parents(df))
+
+
+def test_a_sustained_rise_no_single_day_of_which_is_beyond_chance_is_flagged_on_its_second_day():
+    # a place with 4 cases a day for 80 days, then 9 on each of days D1 and D2 (one grid: every level the same
+    # series, so the four tests have one p-value and q = p).  As of D1: 9 against 4, P = 0.0214, × 3 = 0.064:
+    # nothing.  As of D2: the two days 18 against 8, P(X ≥ 18 | 8) = 0.00159, × 3 = 0.0048 ≤ 5 %: a surge
+    # since D1, reported once (a place with one child is that place: the county).
+    d2 = date(2025, 6, 17)
+    counts = [4] * 80 + [9, 9]
+    assert _surges_of(_frame_of({("G1111", "A"): counts[:-1]}, d2 - timedelta(days=1)), d2 - timedelta(days=1)) == []
+    found = _surges_of(_frame_of({("G1111", "A"): counts}, d2), d2)
+    assert [(w.region_code, w.level, w.first_day, w.last_day, w.observed, w.expected) for w in found] == [
+        ("110", "county", d2 - timedelta(days=1), d2, 18, 8)]
+    assert found[0].p_value == pytest.approx(3 * 0.001594, rel=1e-3)
+
+
+def test_a_series_expecting_too_little_is_tested_in_a_family_of_its_own():
+    # grid G1111 reports 4 cases of A a day.  Grid G1112 has 3 cases of B on the Monday a week before the
+    # Monday tested, none on any other day: in the reference (the six working Mondays of the last eight weeks;
+    # 2 June and 5 May are holidays: [3,0,0,0,0,0]) enough cases (3), but its trimmed mean is 0, floored to
+    # 0.2, and 0.2 × 3 days = 0.6 < 1.5 expected in the window: not a regular series; and no case in the eight
+    # weeks before the days evaluated: not tested at all.  Grid G1113 has one case of C 20 days before and 6
+    # on the Monday tested: sparse, tested among the sparse series only: 6 against 0.2 (P = 7.5e-8, × 3
+    # windows), beyond chance
+    last = date(2025, 6, 16)  # a Monday
+    n = 84
+    b, c = [0] * n, [0] * n
+    b[n - 1 - 7] = 3
+    b[-1] = 6
+    c[n - 1 - 20] = 1
+    c[-1] = 6
+    df = _frame_of({("G1111", "A"): [4] * n, ("G1112", "B"): b, ("G1113", "C"): c}, last)
+    days = pd.date_range(pd.Timestamp(last - timedelta(days=W.HISTORY_WEEKS * 7 + W.SILENT_MAX_DAYS - 1)),
+                         pd.Timestamp(last))
+    eval_cols = list(range(len(days) - W.WINDOW_DAYS, len(days)))
+    for level in ("grid", "village"):  # a category per place: the series are the grids'
+        t = W._test_level(df, level, days, eval_cols, df["day"].min().date())
+        assert dict(zip(t.categories, t.family[:, -1].tolist())) == {"A": 0, "B": -1, "C": 1}, level
+        assert t.exp_d[list(t.categories).index("B"), -1] == pytest.approx(W.EXPECTED_FLOOR)
+        assert np.isnan(t.p[list(t.categories).index("B"), -1])
+        assert t.p[list(t.categories).index("C"), -1] == pytest.approx(3 * 7.49e-8, rel=1e-2)
+    found = _surges_of(df, last)
+    assert not [w for w in found if w.category in "AB"]  # B's 6 cases (7.5e-8 had it been tested) are not
+    assert [(w.category, w.first_day, w.observed, w.expected) for w in found] == [("C", last, 6, 0.2)]

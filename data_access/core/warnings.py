@@ -10,9 +10,13 @@ Four kinds of warning (``KINDS``), each decided on daily case counts per place a
   working-day calendar of core/time_limits.py, holidays and 调休 included); a holiday on a Monday is compared
   with the rest days of the last eight weeks.  The count is modelled as negative binomial (scipy.stats.nbinom)
   around it, the over-dispersion estimated once per level from every series of the window (Poisson when there
-  is none); a p-value per series and day; the false discoveries controlled across every series tested that day
-  (Benjamini–Hochberg, statsmodels.stats.multitest.multipletests) at ``FDR``; and a surge must also be material:
-  at least ``MIN_OBSERVED`` cases and ``MIN_RATIO`` × the expected count.
+  is none); a p-value per series and day, the smallest of the day alone and the last 2 … ``MAX_WINDOW`` days
+  added up, times ``MAX_WINDOW`` (:func:`window_p`: a sustained rise accumulates); the false discoveries
+  controlled across the series tested that day (Benjamini–Hochberg, statsmodels.stats.multitest.multipletests)
+  at ``SURGE_FDR``, separately in two families decided from the past only (:func:`_test_level`): *regular*
+  series expecting at least ``MIN_EXPECTED_WINDOW`` cases in the window, and *sparse* ones expecting fewer that
+  had a case in the ``HISTORY_WEEKS`` weeks before; and a surge must also be material: at least
+  ``MIN_OBSERVED`` cases and ``MIN_RATIO`` × the expected count in its window.
 - ``backlog`` / ``overdue`` (积压/超期上升): a township's or county's open (or open and overdue) cases at the
   end of each of the last ``TREND_WEEKS`` weeks rise steadily: Kendall's tau (scipy.stats.kendalltau, one-sided)
   across the weeks, controlled for false discoveries like surges, and by at least ``TREND_MIN_RISE`` cases and
@@ -68,8 +72,14 @@ MIN_HISTORY_DAYS = 28  # a day is tested only this long after the data's first c
 MIN_HISTORY_CASES = 3  # … and a series only with this many cases in its reference days
 MIN_REFERENCE_DAYS = 4  # fewer days of the same weekday and kind: every day of that kind in the 8 weeks
 TRIM = 0.25  # trimmed at each end (scipy.stats.trim_mean)
-FDR = 0.01  # false-discovery rate (Benjamini–Hochberg) across the series tested on a day
-MIN_OBSERVED = 4  # a surge has at least this many cases on the day …
+FDR = 0.01  # false-discovery rate (Benjamini–Hochberg) of silences (trends: 5 ×)
+SURGE_FDR = 0.05  # … and of surges, across the series tested on a day
+MAX_WINDOW = 3  # a surge is tested on the day and on the last 2 and 3 days together (a sustained rise adds up)
+MIN_EXPECTED_WINDOW = 1.5  # a series expecting this many cases in MAX_WINDOW days is "regular" …
+# … one expecting fewer is "sparse": tested, in a family of its own, only if it had a case in the HISTORY_WEEKS
+# weeks before the days evaluated (else it is empty, and a first case is new_category's question)
+FAMILIES = ("regular", "sparse")
+MIN_OBSERVED = 4  # a surge has at least this many cases in its days …
 MIN_RATIO = 2.0  # … and at least this many times the expected count
 EXPECTED_FLOOR = 0.2  # the expected count of a day is never below this (a rare category is still rare)
 LOCAL_SHARE = 0.7  # one child carrying this share of its parent's excess: the rise is the child's, not wider
@@ -236,16 +246,35 @@ def upper_p(observed: np.ndarray, mu: np.ndarray, a: float) -> np.ndarray:
     return _dist(np.asarray(mu, dtype=float), a).sf(np.asarray(observed, dtype=float) - 1)
 
 
+def window_p(obs_days: np.ndarray, exp_days: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
+    """The surge test of series whose counts (rows of ``obs_days``, columns: the last MAX_WINDOW days, today
+    last) are compared with their expected counts (``exp_days``): P(count ≥ observed) of the last 1, 2 … MAX_WINDOW
+    days added up (a sum of the days' negative binomials taken as one with the summed mean), the smallest of
+    them times the number of windows (Bonferroni: trying three windows is three tests), at most 1; and the
+    length of the window that gave it.  A sustained rise of a few days reaches significance this way when no
+    single day of it does (a CUSUM-like accumulation, without its ad-hoc threshold)."""
+    n, width = obs_days.shape
+    ps = np.ones((n, width))
+    for w in range(1, width + 1):
+        ps[:, w - 1] = upper_p(obs_days[:, -w:].sum(axis=1), exp_days[:, -w:].sum(axis=1), a)
+    best = ps.argmin(axis=1)
+    return np.minimum(1.0, ps[np.arange(n), best] * width), best + 1
+
+
 @dataclass
 class _Tested:
     """The series of one level tested on the evaluated days."""
 
     level: str
     keys: pd.DataFrame  # code, category
-    obs: np.ndarray  # series × evaluated day
-    exp: np.ndarray
+    obs: np.ndarray  # series × evaluated day: the cases of the tested window ending that day
+    exp: np.ndarray  # … and its expected count
     p: np.ndarray  # NaN = not tested
     a: float
+    wlen: np.ndarray  # the tested window's length (days)
+    obs_d: np.ndarray  # series × day: the counts of the evaluated days and the MAX_WINDOW − 1 days before
+    exp_d: np.ndarray  # … and their expected counts
+    family: np.ndarray  # series × evaluated day: the false-discovery family (0 regular, 1 sparse; −1 not tested)
 
     def __post_init__(self) -> None:
         # plain lists, read on every day evaluated (iterating a pandas string column is slow)
@@ -256,33 +285,74 @@ class _Tested:
 
 def _test_level(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, eval_cols: list[int], first: date
                 ) -> _Tested:
+    """Each series of ``level`` on each evaluated day: its window test (:func:`window_p`) if it is in the day's
+    families (``family``: 0 regular, 1 sparse, −1 not tested): *regular*, at least MIN_HISTORY_CASES cases in
+    its reference days and at least MIN_EXPECTED_WINDOW expected in the window; else *sparse*, at least one case
+    in the HISTORY_WEEKS weeks before the evaluated days.  Both are read from days before the tested ones only,
+    so the split keeps Benjamini–Hochberg valid in each family (independent filtering, Bourgon et al. 2010;
+    stratified false-discovery control, Sun et al. 2006): the thousands of places expecting a few hundredths
+    of a case a day no longer make a 3 × day of a county's category a needle in a haystack, and their own
+    surges (a grid's 9 noise complaints in three days against a floor of 0.6) are still far beyond chance
+    among themselves."""
     keys, m = _matrix(df, level, days)
     n = len(keys)
+    lead = MAX_WINDOW - 1
+    cols = list(range(eval_cols[0] - lead, eval_cols[-1] + 1))
+    obs_d = np.zeros((n, len(cols)))
+    exp_d = np.zeros((n, len(cols)))
+    valid = np.zeros(len(cols), dtype=bool)  # a day tested on its own (history enough)
     obs = np.zeros((n, len(eval_cols)))
     exp = np.zeros((n, len(eval_cols)))
     p = np.full((n, len(eval_cols)), np.nan)
+    wlen = np.ones((n, len(eval_cols)), dtype=int)
     hist_cols = [c for c in range(len(days)) if c < eval_cols[0] and days[c].date() >= first]
     a = dispersion(m[:, hist_cols]) if hist_cols else 0.0
-    for k, j in enumerate(eval_cols):
-        obs[:, k] = m[:, j]
+    recent = [c for c in hist_cols if eval_cols[0] - lead - HISTORY_WEEKS * 7 <= c < eval_cols[0] - lead]
+    had_case = m[:, recent].sum(axis=1) >= 1 if recent else np.zeros(n, dtype=bool)
+    family = np.full((n, len(eval_cols)), -1, dtype=int)
+    history = np.zeros((n, len(cols)))
+    for i, j in enumerate(cols):
+        if j < 0:
+            continue
+        obs_d[:, i] = m[:, j]
         if days[j].date() < first + timedelta(days=MIN_HISTORY_DAYS):
             continue
         ref_cols = reference_columns(days, j, first)
         if not ref_cols:
             continue
         ref = m[:, ref_cols]
-        exp[:, k] = expected_counts(ref)
-        testable = ref.sum(axis=1) >= MIN_HISTORY_CASES
-        p[testable, k] = upper_p(obs[testable, k], exp[testable, k], a)
-    return _Tested(level, keys, obs, exp, p, a)
+        exp_d[:, i] = expected_counts(ref)
+        history[:, i] = ref.sum(axis=1)
+        valid[i] = True
+    for k, j in enumerate(eval_cols):
+        i = k + lead
+        obs[:, k], exp[:, k] = obs_d[:, i], exp_d[:, i]
+        if not valid[i]:
+            continue
+        w = 1  # the window: the days up to this one that could be judged, at most MAX_WINDOW
+        while w < MAX_WINDOW and valid[i - w]:
+            w += 1
+        e_w, o_w = exp_d[:, i - w + 1:i + 1], obs_d[:, i - w + 1:i + 1]
+        regular = (history[:, i] >= MIN_HISTORY_CASES) & (exp_d[:, i] * MAX_WINDOW >= MIN_EXPECTED_WINDOW)
+        family[regular, k] = 0
+        family[~regular & had_case, k] = 1
+        testable = family[:, k] >= 0
+        if not testable.any():
+            continue
+        pk, lk = window_p(o_w[testable], e_w[testable], a)
+        p[testable, k], wlen[testable, k] = pk, lk
+        rows = np.flatnonzero(testable)
+        obs[rows, k] = [o_w[r, -L:].sum() for r, L in zip(rows, lk)]
+        exp[rows, k] = [e_w[r, -L:].sum() for r, L in zip(rows, lk)]
+    return _Tested(level, keys, obs, exp, p, a, wlen, obs_d, exp_d, family)
 
 
-def _bh(p: np.ndarray) -> np.ndarray:
+def _bh(p: np.ndarray, fdr: float = FDR) -> np.ndarray:
     """Benjamini–Hochberg q-values of the tested p-values (NaN stays NaN)."""
     q = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        q[ok] = multipletests(p[ok], alpha=FDR, method="fdr_bh")[1]
+        q[ok] = multipletests(p[ok], alpha=fdr, method="fdr_bh")[1]
     return q
 
 
@@ -329,11 +399,14 @@ def _surges(df: pd.DataFrame, days: pd.DatetimeIndex, eval_cols: list[int], firs
             parent_of: dict[str, str]) -> list[Warning]:
     tested = [_test_level(df, lv, days, eval_cols, first) for lv in LEVELS]
     out: list[Warning] = []
-    daily: dict[tuple[str, str, str], list[tuple[int, float, float, float, float, float, float]]] = {}
+    daily: dict[tuple[str, str, str], list[tuple[int, int, int, float, float]]] = {}  # k, row, window, p, q
     by_level = {t.level: t for t in tested}
     for k in range(len(eval_cols)):
         p_all = np.concatenate([t.p[:, k] for t in tested]) if tested else np.array([])
-        q_all = _bh(p_all)
+        fam = np.concatenate([t.family[:, k] for t in tested]) if tested else np.array([], dtype=int)
+        q_all = np.full(p_all.shape, np.nan)
+        for f in range(len(FAMILIES)):  # Benjamini–Hochberg in each family, across the levels
+            q_all[fam == f] = _bh(p_all[fam == f], SURGE_FDR)
         start = 0
         frames = []
         excess: dict[tuple[str, str], float] = {}
@@ -342,11 +415,14 @@ def _surges(df: pd.DataFrame, days: pd.DatetimeIndex, eval_cols: list[int], firs
             q = q_all[start:start + n]
             start += n
             excess.update(zip(t.pairs, (t.obs[:, k] - t.exp[:, k]).tolist()))
-            hit = (~np.isnan(q)) & (q <= FDR) & (t.obs[:, k] >= MIN_OBSERVED) & (t.obs[:, k] >= MIN_RATIO * t.exp[:, k])
+            hit = ((~np.isnan(q)) & (q <= SURGE_FDR) & (t.obs[:, k] >= MIN_OBSERVED)
+                   & (t.obs[:, k] >= MIN_RATIO * t.exp[:, k]))
             if hit.any():
+                rows = np.flatnonzero(hit)
                 frames.append(pd.DataFrame({"code": t.codes[hit], "category": t.categories[hit],
                                             "level": t.level, "obs": t.obs[hit, k], "exp": t.exp[hit, k],
-                                            "p": t.p[hit, k], "q": q[hit]}))
+                                            "p": t.p[hit, k], "q": q[hit], "row": rows,
+                                            "wlen": t.wlen[hit, k]}))
         if not frames:
             continue
         flags = pd.concat(frames, ignore_index=True)
@@ -355,11 +431,13 @@ def _surges(df: pd.DataFrame, days: pd.DatetimeIndex, eval_cols: list[int], firs
             # the child's count is within chance of its own expectation scaled by the parent's rise
             ratio = parent.obs / max(parent.exp, EXPECTED_FLOOR)
             a = by_level[child.level].a
-            return float(upper_p(np.array([child.obs]), np.array([child.exp * ratio]), a)[0]) > FDR
+            return float(upper_p(np.array([child.obs]), np.array([child.exp * ratio]), a)[0]) > SURGE_FDR
 
         for r in explain_by_hierarchy(flags, parent_of, excess, explained).itertuples():
-            daily.setdefault((r.level, r.code, r.category), []).append((k, r.obs, r.exp, r.p, r.q, 0, 0))
+            daily.setdefault((r.level, r.code, r.category), []).append((k, int(r.row), int(r.wlen), r.p, r.q))
+    lead = MAX_WINDOW - 1
     for (level, code, category), hits in daily.items():
+        t = by_level[level]
         # the latest run of consecutive flagged days
         run = [hits[-1]]
         for h in reversed(hits[:-1]):
@@ -367,12 +445,17 @@ def _surges(df: pd.DataFrame, days: pd.DatetimeIndex, eval_cols: list[int], firs
                 break
             run.append(h)
         run.reverse()
-        obs = sum(h[1] for h in run)
-        exp = sum(h[2] for h in run)
+        row = run[0][1]
+        # it began with the first day of the first flagged window that was above its expected count
+        lo_i, hi_i = run[0][0] - run[0][2] + 1 + lead, run[-1][0] + lead
+        while lo_i < run[0][0] + lead and t.obs_d[row, lo_i] <= t.exp_d[row, lo_i]:
+            lo_i += 1
+        obs = t.obs_d[row, lo_i:hi_i + 1].sum()
+        exp = t.exp_d[row, lo_i:hi_i + 1].sum()
         q = min(h[4] for h in run)
         p = min(h[3] for h in run)
-        lo, hi = band(np.array([run[-1][2]]), by_level[level].a)
-        out.append(Warning("surge", code, level, category, days[eval_cols[run[0][0]]].date(),
+        lo, hi = band(np.array([t.exp_d[row, hi_i]]), t.a)
+        out.append(Warning("surge", code, level, category, days[eval_cols[0] - lead + lo_i].date(),
                            days[eval_cols[run[-1][0]]].date(), float(obs), round(float(exp), 3), float(lo[0]),
                            float(hi[0]), float(p), float(q), severity(obs, exp, q)))
     return out
