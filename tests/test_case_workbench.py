@@ -280,7 +280,7 @@ def test_order_and_event_are_one_transaction(loaded, monkeypatch):
     def fail(*_a, **_k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(S, "_log", fail)
+    monkeypatch.setattr(S.audit, "record_many", fail)  # after the order's and the log entry's inserts
     with pytest.raises(RuntimeError):
         S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "yellow", datetime(2026, 3, 25), "x"), now=NOW)
     assert _counts(loaded, "c06") == (1, 4)  # neither the order nor the event
@@ -298,7 +298,7 @@ def test_a_reporter_named_in_the_log_is_masked_there_too(loaded):
 
 
 def test_event_number_clash_is_refused_cleanly(loaded, monkeypatch):
-    monkeypatch.setattr(S, "_next_seq", lambda conn, case_no: 1)  # as if another write took the number
+    monkeypatch.setattr(S, "_next_seqs", lambda conn, case_nos: dict.fromkeys(case_nos, 1))  # as if taken
     with pytest.raises(WriteRefused, match="try again"):
         S.issue_supervision(loaded, STAFF, S.SupervisionOrder("c06", "yellow", datetime(2026, 3, 25), "x"), now=NOW)
     assert _counts(loaded, "c06") == (1, 4)
