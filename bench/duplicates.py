@@ -189,8 +189,8 @@ def main(argv=None) -> int:
     out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     r = result
     print(f"{backend}, {r['cases']:,} cases: {r['found_groups']:,} groups found, {r['found_pairs']:,} pairs "
-          f"({r['true_positives']:,} true, {r['false_positives']:,} false, {r['false_positives_identical_titles']:,} of them "
-          f"with identical titles); truth {r['truth_groups']} groups, "
+          f"({r['true_positives']:,} true, {r['false_positives']:,} false, "
+          f"{r['false_positives_identical_titles']:,} of them with identical titles); truth {r['truth_groups']} groups, "
           f"{r['truth_pairs']} pairs, {r['misses']} missed {r['misses_by_kind']}")
     print(f"precision {r['precision']} (target ≥ {PRECISION_TARGET}), recall {r['recall']} (target ≥ "
           f"{RECALL_TARGET}): {'met' if r['meets_target'] else 'NOT met'}")
