@@ -18,6 +18,7 @@ from data_access.core.duplicates import (
     ngrams,
     numbers,
     numbers_agree,
+    places_agree,
     precision_recall,
     similarity,
     store_proposals,
@@ -77,12 +78,24 @@ def test_numbers_of_the_titles_must_agree():
     assert numbers("幸福小区５栋3单元") == frozenset({"5", "3"}) and numbers("第05组") == frozenset({"5"})
     assert numbers_agree(frozenset({"5"}), frozenset({"5", "3"})) and numbers_agree(frozenset(), frozenset({"7"}))
     assert not numbers_agree(frozenset({"5"}), frozenset({"7"}))
+    g1, g2 = {"grid_code": "G1"}, {"grid_code": "G2"}
+    assert places_agree(g1, frozenset({"5"}), g2, frozenset({"5"})) and places_agree(g1, frozenset(), g1, frozenset())
+    assert not places_agree(g1, frozenset(), g2, frozenset({"5"}))
     t0 = datetime(2026, 3, 1, 8, 0)
     rows = [_row("a", t0, "鹅坪村1组小区停车管理引发业主不满"),
             _row("b", t0 + timedelta(hours=1), "鹅坪村10组小区停车管理引发业主不满"),  # text 5/6, another place
             _row("c", t0 + timedelta(hours=2), "又有群众反映鹅坪村1组小区停车管理引发业主不满"),
             _row("d", t0 + timedelta(hours=3), "催办")]  # no number: agrees with any; shares no bigram
     assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c")]
+
+
+def test_a_title_naming_no_place_pairs_only_inside_its_grid():
+    t0 = datetime(2026, 3, 1, 8, 0)
+    rows = [_row("a", t0, "清水溪村8组沟渠淤积产生异味", grid="G1"),
+            _row("b", t0 + timedelta(hours=1), "清水溪村沟渠淤积产生异味", grid="G2-01"),  # no number, another grid
+            _row("c", t0 + timedelta(hours=2), "清水溪村沟渠淤积产生异味", grid="G1"),     # no number, a's grid
+            _row("d", t0 + timedelta(hours=3), "又有群众反映清水溪村沟渠淤积产生异味", grid="G2-01")]
+    assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c"), ("b", "d")]
 
 
 def test_a_recall_naming_another_place_is_not_a_recall():

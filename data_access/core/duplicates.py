@@ -5,8 +5,10 @@ or adjacent": the region data has no grid adjacency, only each grid's village, s
 as neighbours) and the same category — and the later was reported within ``metrics.DUP_WINDOW_DAYS`` of the
 earlier.  A pair is **proposed** when
 
-- the numbers of their titles agree (:func:`numbers_agree`: the numbers one title names are all in the other's,
-  or the other way round): "3组" and "5组", "10栋" and "17栋" are different places, whatever the rest says; and
+- they name the same place, as far as their titles tell (:func:`places_agree`): the numbers one title names
+  are all in the other's, or the other way round ("3组" and "5组", "10栋" and "17栋" are different places,
+  whatever the rest says), and when a title names no number at all, its grid is the only place known, so
+  both cases must lie in the same grid; and
 - its text is similar: the Jaccard index of the two cases' character bigrams (spaces and punctuation dropped)
   is at least ``metrics.DUP_MIN_SCORE``, taken over the titles or over title and description, whichever is
   higher (:func:`similarity`: a description written in each channel's own formula — a hotline operator's,
@@ -15,9 +17,10 @@ earlier.  A pair is **proposed** when
   reporter phone, grid and category, as the re-report flag uses) and the later is not a patrol report (a grid
   worker's phone is on every patrol report of the grid, as in derived.rereport_after_close_sql).
 
-The numbers rule was added with the benchmark (``python -m bench duplicates``, docs/PERFORMANCE.md "Repeat
+The place rule was added with the benchmark (``python -m bench duplicates``, docs/PERFORMANCE.md "Repeat
 cases"): without it a frequent caller's reports of different places of one village and category, a week
-apart, were proposed as re-calls, and template titles of different places as similar texts.
+apart, were proposed as re-calls, and template titles of different places as similar texts (a report that
+names no place, of a micro-grid say, matched every report of its village).
 
 Proposed pairs are joined into groups (connected components); a group's **primary** is its earliest report
 (then the lowest case number), every other member its duplicate.  A member's score is its best pair score
@@ -81,6 +84,15 @@ def numbers(text: str | None) -> frozenset[str]:
 def numbers_agree(a: frozenset[str], b: frozenset[str]) -> bool:
     """The numbers of one title are all among the other's (a title without numbers agrees with any)."""
     return a <= b or b <= a
+
+
+def places_agree(earlier: dict, earlier_numbers: frozenset[str], later: dict, later_numbers: frozenset[str]
+                 ) -> bool:
+    """The two cases may be about one place: their titles' numbers agree (:func:`numbers_agree`) and, when
+    either title names none, they lie in the same grid."""
+    if not numbers_agree(earlier_numbers, later_numbers):
+        return False
+    return bool(earlier_numbers and later_numbers) or earlier["grid_code"] == later["grid_code"]
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -157,7 +169,7 @@ def candidate_pairs(rows: Iterable, window_days: int = DUP_WINDOW_DAYS, min_scor
             recent.popleft()
         grams = (ngrams(row["title"]), ngrams(case_text(row["title"], row["description"])), numbers(row["title"]))
         for earlier, earlier_grams in reversed(recent):  # the most recent first
-            if not numbers_agree(earlier_grams[2], grams[2]):
+            if not places_agree(earlier, earlier_grams[2], row, grams[2]):
                 continue
             score = max(jaccard(earlier_grams[0], grams[0]), jaccard(earlier_grams[1], grams[1]))
             recall = row["source"] != "patrol" and same_matter(earlier, row)
@@ -299,4 +311,4 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
 
 
 __all__ = ["DuplicateGroup", "Pair", "candidate_pairs", "detect_duplicates", "group", "group_pairs",
-           "jaccard", "ngrams", "numbers", "numbers_agree", "precision_recall", "similarity", "store_proposals"]
+           "jaccard", "ngrams", "numbers", "numbers_agree", "places_agree", "precision_recall", "similarity", "store_proposals"]
