@@ -20,7 +20,7 @@ COMMANDS = (
     "suite", "datasets",
     "pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync", "escalation",
     "overview", "workbench", "search", "ranking", "centre_backlog", "centre_process", "supervision_page",
-    "staffing", "forces_page", "clean_page", "auth", "run_cpu", "warnings", "load_skewed",
+    "staffing", "forces_page", "clean_page", "auth", "run_cpu", "warnings", "load_skewed", "duplicates",
 )
 PROG = "python -m bench"
 

@@ -541,6 +541,9 @@ def cmd_duplicates(args) -> int:
     done = store_proposals(engine, groups, scope, since=since, until=until)
     print(f"{summary}; stored {done['proposed']:,} proposed groups ({done['skipped']:,} already decided; "
           f"{done['decided']:,} decided groups kept)", file=sys.stderr)
+    return 0
+
+
 WARNING_COLUMNS = ("kind", "level", "region_code", "region_name", "category", "first_day", "last_day", "observed",
                    "expected", "q_value", "severity")
 

@@ -16,6 +16,9 @@ from data_access.core.duplicates import (
     group_pairs,
     jaccard,
     ngrams,
+    numbers,
+    numbers_agree,
+    places_agree,
     precision_recall,
     similarity,
     store_proposals,
@@ -55,10 +58,53 @@ def test_bigrams_drop_spaces_punctuation_and_fold_width():
 
 
 def test_similarity_of_the_fixture_texts():
-    # d1: 13 bigrams, all in d2's 17; d3's 11 are all in d1's: 13/17, 11/13, 11/17 (README)
-    assert similarity("丙村3号楼下水道堵塞", "污水外溢", "丙村3号楼下水道堵塞", "污水外溢，气味很大") == 13 / 17
+    # title + description: d1's 13 bigrams all in d2's 17, d3's 11 all in d1's: 13/17, 11/13, 11/17 (README);
+    # the higher of that and the titles' own index: d1 and d2 have the same title (1), d1–d3's titles 7/12
+    assert similarity("丙村3号楼下水道堵塞", "污水外溢", "丙村3号楼下水道堵塞", "污水外溢，气味很大") == 1.0
+    assert similarity("丙村3号楼下水道堵塞", "", "丙村3号楼下水道堵塞", "污水外溢，气味很大") == 1.0
     assert similarity("丙村3号楼下水道堵塞", "污水外溢", "3号楼下水道堵塞 污水外溢", "") == 11 / 13
     assert similarity("乙社区路灯不亮", "", "乙社区路灯损坏需维修", "") == 4 / 11  # below DUP_MIN_SCORE
+
+
+def test_a_channel_formula_in_the_description_does_not_hide_a_repeat():
+    hot, walk = "群众通过12345热线反映，平台转办至所在网格核实处理。", "当事人到村（社区）综治中心来访反映，工作人员登记受理。"
+    title = "炉观村5组夫妻因家庭琐事发生争吵"
+    # the same title through two channels: the whole texts share only 16 of 63 bigrams, the titles all 15
+    assert jaccard(ngrams(title + hot), ngrams(title + walk)) == 16 / 63
+    assert similarity(title, hot, title, walk) == 1.0
+
+
+def test_numbers_of_the_titles_must_agree():
+    assert numbers("幸福小区５栋3单元") == frozenset({"5", "3"}) and numbers("第05组") == frozenset({"5"})
+    assert numbers_agree(frozenset({"5"}), frozenset({"5", "3"})) and numbers_agree(frozenset(), frozenset({"7"}))
+    assert not numbers_agree(frozenset({"5"}), frozenset({"7"}))
+    g1, g2 = {"grid_code": "G1"}, {"grid_code": "G2"}
+    assert places_agree(g1, frozenset({"5"}), g2, frozenset({"5"})) and places_agree(g1, frozenset(), g1, frozenset())
+    assert not places_agree(g1, frozenset(), g2, frozenset({"5"}))
+    t0 = datetime(2026, 3, 1, 8, 0)
+    rows = [_row("a", t0, "鹅坪村1组小区停车管理引发业主不满"),
+            _row("b", t0 + timedelta(hours=1), "鹅坪村10组小区停车管理引发业主不满"),  # text 5/6, another place
+            _row("c", t0 + timedelta(hours=2), "又有群众反映鹅坪村1组小区停车管理引发业主不满"),
+            _row("d", t0 + timedelta(hours=3), "催办")]  # no number: agrees with any; shares no bigram
+    assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c")]
+
+
+def test_a_title_naming_no_place_pairs_only_inside_its_grid():
+    t0 = datetime(2026, 3, 1, 8, 0)
+    rows = [_row("a", t0, "清水溪村8组沟渠淤积产生异味", grid="G1"),
+            _row("b", t0 + timedelta(hours=1), "清水溪村沟渠淤积产生异味", grid="G2-01"),  # no number, another grid
+            _row("c", t0 + timedelta(hours=2), "清水溪村沟渠淤积产生异味", grid="G1"),     # no number, a's grid
+            _row("d", t0 + timedelta(hours=3), "又有群众反映清水溪村沟渠淤积产生异味", grid="G2-01")]
+    assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c"), ("b", "d")]
+
+
+def test_a_recall_naming_another_place_is_not_a_recall():
+    t0 = datetime(2026, 3, 1, 8, 0)
+    rows = [_row("a", t0, "资江花园19栋停车管理引发业主不满", phone="139"),
+            _row("b", t0 + timedelta(days=2), "金色家园17栋电梯长期故障", phone="139"),  # the same caller, 17栋
+            _row("c", t0 + timedelta(days=3), "19栋的事还没人来", phone="139")]
+    assert [(p.earlier, p.later, p.score, p.same_caller) for p in candidate_pairs(rows)] == [
+        ("a", "c", 1.0, True)]
 
 
 # --- detection on rows (no database) ----------------------------------------------------------------------------
@@ -95,7 +141,7 @@ def test_a_recall_pairs_whatever_the_text_but_a_patrol_report_does_not():
 def test_the_fixture_groups_exactly(engine):
     groups = detect_duplicates(engine)
     assert _summary(groups) == [
-        ("d1", {"d2": 0.7647, "d3": 0.8462}, 0.7647, False, "1211", "A"),
+        ("d1", {"d2": 1.0, "d3": 0.8462}, 0.8462, False, "1211", "A"),
         ("p1", {"p2": 1.0}, 1.0, True, "1111", "B"),
     ]
     assert group_pairs(groups) == {frozenset(p) for p in [("d1", "d2"), ("d1", "d3"), ("d2", "d3"), ("p1", "p2")]}
@@ -205,7 +251,7 @@ def test_group_rows_side_by_side_with_phones_masked(engine):
     store_proposals(engine, detect_duplicates(engine), now=NOW)
     rows = q.groups(engine, Scope(), LEADER)
     assert list(zip(rows["case_no"], rows["dup_case_no"], rows["member_score"])) == [
-        ("p1", "p2", 1.0), ("d1", "d2", 0.7647), ("d1", "d3", 0.8462)]
+        ("p1", "p2", 1.0), ("d1", "d2", 1.0), ("d1", "d3", 0.8462)]
     assert list(rows["reporter_phone"]) == ["139****0001", "136****0001", "136****0001"]
     assert list(zip(rows["grid_name"], rows["dup_grid_name"])) == [("甲村第1网格", "甲村第1网格"),
                                                                   ("丙村第1网格", "丙村1栋1单元"),
@@ -248,7 +294,7 @@ def test_cli_prints_and_stores_the_groups(engine, capsys):
     assert main(["--db", url, "duplicates", "--format", "csv", "--dry-run"]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines() == ["group,primary,case_no,score,same_caller,village,category",
-                                "1,d1,d1,0.7647,,1211,A", "1,d1,d2,0.7647,,1211,A", "1,d1,d3,0.8462,,1211,A",
+                                "1,d1,d1,0.8462,,1211,A", "1,d1,d2,1.0000,,1211,A", "1,d1,d3,0.8462,,1211,A",
                                 "2,p1,p1,1.0000,yes,1111,B", "2,p1,p2,1.0000,yes,1111,B"]
     assert "2 groups, 5 cases" in err and "nothing was written" in err and _states(engine) == []
     assert main(["--db", url, "duplicates", "--region", "110"]) == 0

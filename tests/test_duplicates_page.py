@@ -70,7 +70,7 @@ def test_staff_confirm_and_undo_a_group(served):
     _rerun(at)
     text = _text(at)
     assert "首报案件** · d1" in text and "疑似重复件** · d2" in text and "污水外溢，气味很大" in text
-    assert "组：3 件（d1, d2, d3），组相似度 0.76" in text
+    assert "组：3 件（d1, d2, d3），组相似度 0.85" in text
     assert "网格 丙村1栋1单元 · 网上 · 上报 · 上报 2026-03-02 10:00" in text
     note = next(x for x in at.text_input if (x.key or "").startswith("dup_note_"))
     assert note.label == "说明（可选）"

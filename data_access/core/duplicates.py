@@ -5,11 +5,22 @@ or adjacent": the region data has no grid adjacency, only each grid's village, s
 as neighbours) and the same category — and the later was reported within ``metrics.DUP_WINDOW_DAYS`` of the
 earlier.  A pair is **proposed** when
 
-- its text is similar: the Jaccard index of the two cases' character bigrams (title and description, spaces
-  and punctuation dropped; :func:`similarity`) is at least ``metrics.DUP_MIN_SCORE``; or
+- they name the same place, as far as their titles tell (:func:`places_agree`): the numbers one title names
+  are all in the other's, or the other way round ("3组" and "5组", "10栋" and "17栋" are different places,
+  whatever the rest says), and when a title names no number at all, its grid is the only place known, so
+  both cases must lie in the same grid; and
+- its text is similar: the Jaccard index of the two cases' character bigrams (spaces and punctuation dropped)
+  is at least ``metrics.DUP_MIN_SCORE``, taken over the titles or over title and description, whichever is
+  higher (:func:`similarity`: a description written in each channel's own formula — a hotline operator's,
+  a walk-in clerk's — must not hide a repeat the titles show, nor a shared formula make one); or
 - it is a **re-call** (来电重复): the same matter by the project's one definition (derived.same_matter: the same
   reporter phone, grid and category, as the re-report flag uses) and the later is not a patrol report (a grid
   worker's phone is on every patrol report of the grid, as in derived.rereport_after_close_sql).
+
+The place rule was added with the benchmark (``python -m bench duplicates``, docs/PERFORMANCE.md "Repeat
+cases"): without it a frequent caller's reports of different places of one village and category, a week
+apart, were proposed as re-calls, and template titles of different places as similar texts (a report that
+names no place, of a micro-grid say, matched every report of its village).
 
 Proposed pairs are joined into groups (connected components); a group's **primary** is its earliest report
 (then the lowest case number), every other member its duplicate.  A member's score is its best pair score
@@ -47,6 +58,7 @@ from data_access.core.schema import cases, duplicate_groups, duplicate_members
 
 NGRAM = 2  # character bigrams: the usual unit for Chinese text, where words are not separated
 _DROP = re.compile(r"[\s\W_]+", re.UNICODE)  # spaces and punctuation (CJK characters, letters and digits stay)
+_NUMBER = re.compile(r"[0-9]+")
 _STREAM_ROWS = 10_000
 
 
@@ -64,6 +76,25 @@ def case_text(title: str | None, description: str | None) -> str:
     return f"{title or ''} {description or ''}"
 
 
+def numbers(text: str | None) -> frozenset[str]:
+    """The numbers (runs of digits, after NFKC: full-width digits count) a text names, leading zeros dropped."""
+    return frozenset(n.lstrip("0") or "0" for n in _NUMBER.findall(unicodedata.normalize("NFKC", text or "")))
+
+
+def numbers_agree(a: frozenset[str], b: frozenset[str]) -> bool:
+    """The numbers of one title are all among the other's (a title without numbers agrees with any)."""
+    return a <= b or b <= a
+
+
+def places_agree(earlier: dict, earlier_numbers: frozenset[str], later: dict, later_numbers: frozenset[str]
+                 ) -> bool:
+    """The two cases may be about one place: their titles' numbers agree (:func:`numbers_agree`) and, when
+    either title names none, they lie in the same grid."""
+    if not numbers_agree(earlier_numbers, later_numbers):
+        return False
+    return bool(earlier_numbers and later_numbers) or earlier["grid_code"] == later["grid_code"]
+
+
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     """|a ∩ b| / |a ∪ b|; 0 when both are empty."""
     if not a or not b:
@@ -73,9 +104,10 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def similarity(title_a: str | None, desc_a: str | None, title_b: str | None, desc_b: str | None) -> float:
-    """The text similarity of two cases, 0–1: :func:`jaccard` of their bigrams (:func:`ngrams` of
-    :func:`case_text`)."""
-    return jaccard(ngrams(case_text(title_a, desc_a)), ngrams(case_text(title_b, desc_b)))
+    """The text similarity of two cases, 0–1: the higher :func:`jaccard` of their bigrams (:func:`ngrams`),
+    of the titles or of title and description (:func:`case_text`)."""
+    return max(jaccard(ngrams(title_a), ngrams(title_b)),
+               jaccard(ngrams(case_text(title_a, desc_a)), ngrams(case_text(title_b, desc_b))))
 
 
 @dataclass(frozen=True)
@@ -135,9 +167,11 @@ def candidate_pairs(rows: Iterable, window_days: int = DUP_WINDOW_DAYS, min_scor
         at = row["reported_at"]
         while recent and at - recent[0][0]["reported_at"] > window:
             recent.popleft()
-        grams = ngrams(case_text(row["title"], row["description"]))
+        grams = (ngrams(row["title"]), ngrams(case_text(row["title"], row["description"])), numbers(row["title"]))
         for earlier, earlier_grams in reversed(recent):  # the most recent first
-            score = jaccard(earlier_grams, grams)
+            if not places_agree(earlier, earlier_grams[2], row, grams[2]):
+                continue
+            score = max(jaccard(earlier_grams[0], grams[0]), jaccard(earlier_grams[1], grams[1]))
             recall = row["source"] != "patrol" and same_matter(earlier, row)
             if score >= min_score or recall:
                 yield Pair(earlier["case_no"], row["case_no"], 1.0 if recall else round(score, 4), round(score, 4),
@@ -277,4 +311,4 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
 
 
 __all__ = ["DuplicateGroup", "Pair", "candidate_pairs", "detect_duplicates", "group", "group_pairs",
-           "jaccard", "ngrams", "precision_recall", "similarity", "store_proposals"]
+           "jaccard", "ngrams", "numbers", "numbers_agree", "places_agree", "precision_recall", "similarity", "store_proposals"]

@@ -121,9 +121,9 @@ Measures (the constants and functions of this module in brackets):
   re-report rule is derived.rereports_sql, run by core/derive.py after a load and by writes/workflow.py
   when a new report or a close may make one.
 - **repeat cases (重复件)** [``DUP_WINDOW_DAYS``, ``DUP_MIN_SCORE``, ``DUP_MAX_COMPARE``]: core/duplicates.py
-  (detection: the same village and category within the window, text similar by character bigrams, or a
-  re-call on the same matter, derived.same_matter), writes/duplicates.py (confirm, reject, undo),
-  queries/supervision/duplicates.py and ui/supervision/duplicates.py; **chronic places and reporters**
+  (detection: the same village and category within the window, the titles' numbers agreeing, text similar by
+  character bigrams, or a re-call on the same matter, derived.same_matter), writes/duplicates.py (confirm,
+  reject, undo), queries/supervision/duplicates.py and ui/supervision/duplicates.py; **chronic places and reporters**
   [``CHRONIC_DAYS``, ``CHRONIC_MIN_CASES``]: queries/supervision/duplicates.py.
 - **open backlog, monthly ranking, supervision-order effect, bounce pairs, staffing, volunteers, assets,
   clean units**: only in the modules named with their definitions above, which use :func:`ratio` for
@@ -229,7 +229,8 @@ REREPORT_DAYS = 30
 BOUNCE_RETURNS = 2
 # Repeat cases (重复件, core/duplicates.py) and chronic places (积案, queries/supervision/duplicates.py).
 DUP_WINDOW_DAYS = 7  # a later report within this many days of an earlier one may repeat it
-DUP_MIN_SCORE = 0.5  # character-bigram Jaccard of title + description at or above which two cases are proposed
+# character-bigram Jaccard (of the titles, or of title + description: the higher) from which two cases are proposed
+DUP_MIN_SCORE = 0.5
 DUP_MAX_COMPARE = 50  # each case is compared with at most this many earlier cases of its block (skewed blocks)
 CHRONIC_DAYS = 90  # the chronic lists count the cases of the last this many days
 CHRONIC_MIN_CASES = 3  # a place or a reporter is listed from this many cases in CHRONIC_DAYS
