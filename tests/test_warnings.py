@@ -407,3 +407,26 @@ def test_a_series_expecting_too_little_is_tested_in_a_family_of_its_own():
     found = _surges_of(df, last)
     assert not [w for w in found if w.category in "AB"]  # B's 6 cases (7.5e-8 had it been tested) are not
     assert [(w.category, w.first_day, w.observed, w.expected) for w in found] == [("C", last, 6, 0.2)]
+
+
+def test_a_sync_recomputes_at_most_every_few_minutes(tmp_path, monkeypatch):
+    """The live follower syncs every few seconds: the warnings are recomputed after a batch only when the stored
+    ones are older than GOV_WARNINGS_SYNC_MINUTES (default 10; 0: every batch)."""
+    from data_access.ingest.loader import load_dataset
+    from data_access.ingest.sync import sync_batch
+    from tests.test_sync import base_dataset, batch_1
+
+    eng = fresh_engine("sqlite", tmp_path)
+    load_dataset(base_dataset(tmp_path / "base"), eng)
+    monkeypatch.setenv("GOV_WARNINGS_AUTO", "1")
+    W.refresh(eng)                       # computed just now: recorded in data_meta
+    real, calls = W.refresh, []
+    monkeypatch.setattr(W, "refresh", lambda e, as_of=None: calls.append(e) or real(e, as_of))
+    b1 = batch_1(tmp_path / "b1")
+    assert sync_batch(b1, eng).cases_touched > 0
+    assert calls == []                   # within 10 minutes of the last computation: not again
+    assert W.refresh_if_due(eng) is None
+    monkeypatch.setenv("GOV_WARNINGS_SYNC_MINUTES", "0")
+    assert W.refresh_if_due(eng) is not None and calls == [eng]
+    monkeypatch.setenv("GOV_WARNINGS_SYNC_MINUTES", "oops")
+    assert W.sync_minutes() == W.DEFAULT_SYNC_MINUTES

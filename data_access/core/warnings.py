@@ -53,7 +53,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 from statsmodels.stats.multitest import multipletests
 
 from data_access.core.clock import wall_now
-from data_access.core.schema import cases
+from data_access.core.schema import cases, data_meta
 from data_access.core.schema import warnings as warnings_table
 from data_access.core.time_limits import is_workday
 
@@ -700,6 +700,8 @@ def refresh(engine: Engine, as_of: date | None = None) -> RefreshResult:
             if gone:
                 retracted = conn.execute(delete(t).where(t.c.id.in_(gone), t.c.state == "new",
                                                          t.c.last_day >= window_start)).rowcount
+        conn.execute(delete(data_meta).where(data_meta.c.key == COMPUTED_KEY))
+        conn.execute(insert(data_meta).values(key=COMPUTED_KEY, value=now.isoformat(timespec="seconds")))
     return RefreshResult(as_of, len(found), inserted, updated, retracted, time.perf_counter() - t0)
 
 
@@ -707,6 +709,38 @@ def auto_refresh() -> bool:
     """Do the loader and sync recompute the warnings after committing?  ``GOV_WARNINGS_AUTO`` (default 1; 0 for a
     deployment that runs ``warnings --compute`` on a schedule instead, and for the tests of other things)."""
     return os.environ.get("GOV_WARNINGS_AUTO", "1").strip() not in ("0", "false", "no", "off")
+
+
+COMPUTED_KEY = "warnings_at"  # data_meta: the wall-clock time of the last refresh()
+SYNC_MINUTES_ENV = "GOV_WARNINGS_SYNC_MINUTES"
+DEFAULT_SYNC_MINUTES = 10
+
+
+def sync_minutes() -> float:
+    """How old the stored warnings may get before a sync recomputes them (``GOV_WARNINGS_SYNC_MINUTES``, default
+    10; 0: after every batch).  The live follower applies a batch every few seconds: recomputing every series
+    each time would cost more than the batch itself."""
+    raw = os.environ.get(SYNC_MINUTES_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_SYNC_MINUTES
+    except ValueError:
+        return DEFAULT_SYNC_MINUTES
+
+
+def refresh_if_due(engine: Engine) -> RefreshResult | None:
+    """:func:`refresh_quietly` after a sync, when the stored warnings are older than :func:`sync_minutes` (or were
+    never computed)."""
+    if not auto_refresh():
+        return None
+    try:
+        with engine.connect() as conn:
+            last = conn.execute(select(data_meta.c.value).where(data_meta.c.key == COMPUTED_KEY)).scalar()
+        if last is not None and wall_now() - datetime.fromisoformat(last) < timedelta(minutes=sync_minutes()):
+            return None
+    except Exception:  # noqa: BLE001 — as refresh_quietly: the sync has committed
+        log.exception("warnings: could not read when they were last computed")
+        return None
+    return refresh_quietly(engine)
 
 
 def refresh_quietly(engine: Engine) -> RefreshResult | None:

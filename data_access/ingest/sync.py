@@ -676,8 +676,8 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             if trans.is_active:
                 trans.rollback()
             raise
-    if result.cases_touched:  # after the commit: the early warnings of the changed data (core/warnings.py)
-        early_warnings.refresh_quietly(engine)
+    if result.cases_touched:  # after the commit: the early warnings of the changed data, at most every
+        early_warnings.refresh_if_due(engine)  # GOV_WARNINGS_SYNC_MINUTES (core/warnings.py)
     result.seconds = time.perf_counter() - t0
     return result
 
