@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select
+from sqlalchemy import BigInteger, Connection, and_, bindparam, cast, delete, func, insert, literal, select, text, tuple_
 from sqlalchemy import case as sql_case
 
 from data_access.core.derived import STEP_HOUR_COLUMNS
@@ -51,16 +51,19 @@ _DIMS = ("report_month", "province_code", "city_code", "county_code", "township_
          "category", "status", "resolution_level")
 
 
-def _summary_select(where=None):
-    bucket = hour_bucket_sql(cases.c.hours_to_close).label("b")
+def _summary_select(where=None, flip_rereported: bool = False):
+    """case_summary's rows of the cases ``where`` selects; ``flip_rereported``: as they were with the other
+    re-report flag (the old contribution of a case whose flag alone flipped: :func:`contributions`)."""
+    src, where = _source(where, flip_rereported)
+    bucket = hour_bucket_sql(src.c.hours_to_close).label("b")
     inner = select(
-        *[cases.c[d] for d in _DIMS],
-        cases.c.on_the_spot,
-        cases.c.closed_late,
-        cases.c.hours_to_close,
-        cases.c.satisfaction,
+        *[src.c[d] for d in _DIMS],
+        src.c.on_the_spot,
+        src.c.closed_late,
+        src.c.hours_to_close,
+        src.c.satisfaction,
         bucket,
-        *integrity_flags(cases),
+        *integrity_flags(src),
     )
     if where is not None:
         inner = inner.where(where)
@@ -71,7 +74,7 @@ def _summary_select(where=None):
         func.count().label("n"),
         func.coalesce(func.sum(_when(and_(closed, s.c.on_the_spot), 1)), 0).label("n_on_the_spot"),
         func.coalesce(func.sum(_when(and_(closed, s.c.closed_late), 1)), 0).label("n_closed_late"),
-        func.coalesce(func.sum(s.c.hours_to_close), 0.0).label("sum_hours"),
+        int_sum(seconds_sql(s.c.hours_to_close)).label("sum_seconds"),
         func.count(s.c.satisfaction).label("n_satisfaction"),
         func.coalesce(func.sum(s.c.satisfaction), 0).label("sum_satisfaction"),
     ] + [
@@ -79,6 +82,15 @@ def _summary_select(where=None):
         for i, name in enumerate(BUCKET_COLUMNS)
     ] + integrity_measures(s)
     return select(*cols, *measures).group_by(*cols)
+
+
+def _source(where, flip_rereported: bool):
+    """``cases`` and the condition on it; ``flip_rereported``: instead, the cases ``where`` selects as they were
+    with the other re-report flag (the old contribution of a case whose flag alone flipped: :func:`contributions`)."""
+    if not flip_rereported:
+        return cases, where
+    flipped = sql_case((cases.c.rereported.is_(True), literal(False)), else_=literal(True)).label("rereported")
+    return (select(*[c for c in cases.c if c.name != "rereported"], flipped).where(where).subquery("f"), None)
 
 
 def integrity_flags(t) -> list:
@@ -117,9 +129,24 @@ def _when(cond, value):
     return sql_case((cond, value), else_=0)
 
 
+def seconds_sql(hours):
+    """Whole seconds of an hours value (NULL stays NULL).  The roll-ups add up times as these integers, never as
+    float hours: a sum of integers is the same in any order, so a slice maintained by difference (a case's old
+    contribution taken away, its new one added: :func:`apply_contributions`), a slice rebuilt and a whole
+    rebuild give exactly the same rows on SQLite and PostgreSQL.  Readers divide by 3600 (hours) when they
+    show a mean."""
+    return cast(func.round(hours * 3600), BigInteger)
+
+
+def int_sum(x):
+    """SUM of an integer expression, 0 for none, as an integer on both databases (PostgreSQL's SUM of a bigint
+    is a numeric)."""
+    return cast(func.coalesce(func.sum(x), 0), BigInteger)
+
+
 _TARGET_COLS = ["month", "province_code", "city_code", "county_code", "township_code",
                 "category", "status", "resolution_level", "n", "n_on_the_spot", "n_closed_late",
-                "sum_hours", "n_satisfaction", "sum_satisfaction", *BUCKET_COLUMNS, *INTEGRITY_COLUMNS]
+                "sum_seconds", "n_satisfaction", "sum_satisfaction", *BUCKET_COLUMNS, *INTEGRITY_COLUMNS]
 
 
 _COUNTY_DIMS = ["month", "province_code", "city_code", "county_code", "category", "status", "resolution_level"]
@@ -128,7 +155,7 @@ _MEASURES = [c for c in _TARGET_COLS if c not in _DIMS and c != "month"]
 
 def _county_select(where=None):
     s = case_summary.c
-    stmt = select(*[s[d] for d in _COUNTY_DIMS], *[func.sum(s[m]) for m in _MEASURES])
+    stmt = select(*[s[d] for d in _COUNTY_DIMS], *[int_sum(s[m]) for m in _MEASURES])
     if where is not None:
         stmt = stmt.where(where)
     return stmt.group_by(*[s[d] for d in _COUNTY_DIMS])
@@ -279,7 +306,7 @@ def process_measures(s) -> list:
         h = s.c[f"p_{step}_hours"]
         m += [func.count(h).label(f"{step}_n"),
               func.coalesce(func.sum(s.c[f"p_{step}_within"]), 0).label(f"{step}_within"),
-              func.coalesce(func.sum(h), 0.0).label(f"{step}_hours")]
+              int_sum(seconds_sql(h)).label(f"{step}_seconds")]
         m += [func.coalesce(func.sum(_when(and_(h.is_not(None), s.c[f"p_{step}_bucket"] == i), 1)), 0)
               .label(f"{step}_r{i}") for i in range(N_RATIO_BUCKETS)]
     hh = s.c.p_handle_hours
@@ -292,8 +319,9 @@ PROCESS_MEASURE_COLUMNS = [c.name for c in process_summary.columns
                            if c.name not in ("month", *PROCESS_DIMS)]
 
 
-def _process_select(where=None):
-    inner = select(*[cases.c[d] for d in PROCESS_DIMS], *process_flags(cases))
+def _process_select(where=None, flip_rereported: bool = False):
+    src, where = _source(where, flip_rereported)
+    inner = select(*[src.c[d] for d in PROCESS_DIMS], *process_flags(src))
     if where is not None:
         inner = inner.where(where)
     s = inner.subquery("p")
@@ -324,6 +352,7 @@ def refresh_category_summaries(conn: Connection, categories: Iterable[str]) -> N
     cats = sorted(set(categories))
     if not cats:
         return
+    lock_rollups(conn)
     conn.execute(delete(case_summary).where(case_summary.c.category.in_(cats)))
     conn.execute(insert(case_summary).from_select(_TARGET_COLS, _summary_select(cases.c.category.in_(cats))))
     conn.execute(delete(case_summary_county).where(case_summary_county.c.category.in_(cats)))
@@ -345,9 +374,10 @@ def grid_measures(t) -> list:
     return [func.count().label("n"), func.coalesce(func.sum(_when(t.c.source == "patrol", 1)), 0).label("n_patrol")]
 
 
-def _grid_select(where=None):
-    dims = [cases.c[d] for d in GRID_DIMS]
-    stmt = select(*dims, *grid_measures(cases))
+def _grid_select(where=None, flip_rereported: bool = False):
+    src, where = _source(where, flip_rereported)
+    dims = [src.c[d] for d in GRID_DIMS]
+    stmt = select(*dims, *grid_measures(src))
     if where is not None:
         stmt = stmt.where(where)
     return stmt.group_by(*dims)
@@ -357,3 +387,170 @@ def rebuild_grid_summary(conn: Connection) -> int:
     conn.execute(delete(grid_summary))
     conn.execute(insert(grid_summary).from_select(_GRID_TARGET, _grid_select()))
     return conn.execute(select(func.count()).select_from(grid_summary)).scalar_one()
+
+
+# --- maintenance by difference --------------------------------------------------------------------------
+
+# one transaction at a time changes the roll-ups (PostgreSQL; SQLite has one writer anyway): a row is read,
+# changed by the difference and written back, so two writers must not interleave (a lost update, or a row
+# inserted twice).  Taken before a writer reads its cases' old contributions.
+ROLLUP_LOCK_KEY = 0x524F_4C4C   # "ROLL"
+
+_CHUNK = 500
+
+# roll-up -> (table, its columns as the select gives them, the select of the rows of a condition on cases,
+#             how many leading columns are the dimensions, the dimensions an existing row is looked up by)
+_BY_DIFFERENCE = {
+    "case_summary": (case_summary, _TARGET_COLS, _summary_select, len(_DIMS), ("month", "township_code", "category")),
+    "process_summary": (process_summary, _PROCESS_TARGET, _process_select, len(PROCESS_DIMS),
+                        ("month", "township_code", "category")),
+    "grid_summary": (grid_summary, _GRID_TARGET, _grid_select, len(GRID_DIMS), ("month", "top_grid_code")),
+}
+_COUNTY_TARGET = [*_COUNTY_DIMS, *_MEASURES]
+_TOWNSHIP_AT = _TARGET_COLS.index("township_code")
+
+Contribution = dict[str, dict[tuple, list[int]]]   # roll-up -> its dimensions -> its measures
+
+
+def lock_rollups(conn: Connection) -> None:
+    """Wait until no other transaction is changing the roll-ups (PostgreSQL; held to the transaction's end)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ROLLUP_LOCK_KEY})
+
+
+def contributions(conn: Connection, case_nos: Iterable[str], *, flip_rereported: bool = False) -> Contribution:
+    """What the cases ``case_nos`` add to each roll-up as they stand now: the very rows a rebuild would give
+    them alone (the same selects), summed per row.  ``flip_rereported``: as they stood with the other
+    re-report flag (cases whose flag alone was flipped since)."""
+    nos = sorted(set(case_nos))
+    out: Contribution = {name: {} for name in _BY_DIFFERENCE}
+    for name, (_table, _cols, select_of, ndims, _probe) in _BY_DIFFERENCE.items():
+        acc = out[name]
+        for i in range(0, len(nos), _CHUNK):
+            stmt = select_of(cases.c.case_no.in_(nos[i:i + _CHUNK]), flip_rereported=flip_rereported)
+            for row in conn.execute(stmt):
+                key, vals = tuple(row[:ndims]), [int(v) for v in row[ndims:]]
+                have = acc.get(key)
+                acc[key] = vals if have is None else [a + b for a, b in zip(have, vals)]
+    return out
+
+
+def combine(*parts: Contribution) -> Contribution:
+    """The sum of contributions (of different cases)."""
+    out: Contribution = {name: {} for name in _BY_DIFFERENCE}
+    for part in parts:
+        for name, rows in part.items():
+            acc = out[name]
+            for key, vals in rows.items():
+                have = acc.get(key)
+                acc[key] = list(vals) if have is None else [a + b for a, b in zip(have, vals)]
+    return out
+
+
+def apply_contributions(conn: Connection, before: Contribution, after: Contribution) -> int:
+    """Change every roll-up by ``after`` − ``before`` (the touched cases' new contribution less their old one):
+    rows added to, inserted, or deleted when their count reaches 0 — the cost follows the cases, not the size
+    of their slices.  All measures are integers (times in whole seconds: :func:`seconds_sql`), so the rows are
+    exactly a rebuild's.  A row the difference cannot apply to (missing, twice, or a count below 0: a roll-up
+    out of step, which no writer leaves) has its slice rebuilt instead.  Returns the rows changed."""
+    changed = 0
+    repair: set[tuple] = set()
+    repair_counties: set[tuple] = set()
+    county: dict[tuple, list[int]] = {}
+    for name, (table, cols, _select_of, ndims, probe) in _BY_DIFFERENCE.items():
+        delta = _difference(before.get(name, {}), after.get(name, {}))
+        if name == "case_summary":
+            county = {}
+            for key, vals in delta.items():
+                ck = key[:_TOWNSHIP_AT] + key[_TOWNSHIP_AT + 1:]
+                have = county.get(ck)
+                county[ck] = vals if have is None else [a + b for a, b in zip(have, vals)]
+            county = {k: v for k, v in county.items() if any(v)}
+        n, bad = _apply(conn, table, cols, ndims, probe, delta)
+        changed += n
+        month_at, county_at, township_at = cols.index("month"), cols.index("county_code"), cols.index("township_code")
+        repair |= {(k[month_at], k[county_at], k[township_at]) for k in bad}
+        if name == "case_summary":
+            n, bad = _apply(conn, case_summary_county, _COUNTY_TARGET, len(_COUNTY_DIMS),
+                            ("month", "county_code", "category"), county)
+            changed += n
+            repair_counties = {(k[0], k[_COUNTY_DIMS.index("county_code")]) for k in bad}
+    if repair:
+        refresh_case_summary(conn, repair)
+    for m, c in repair_counties - {(m, c) for m, c, _t in repair}:
+        for stmt in _county_statements(c is None):
+            conn.execute(stmt, {"m": m, "c": c})
+    return changed
+
+
+def _difference(before: dict, after: dict) -> dict[tuple, list[int]]:
+    delta = {k: list(v) for k, v in after.items()}
+    for key, vals in before.items():
+        have = delta.get(key)
+        delta[key] = [-v for v in vals] if have is None else [a - b for a, b in zip(have, vals)]
+    return {k: v for k, v in delta.items() if any(v)}
+
+
+def _apply(conn: Connection, table, cols: list[str], ndims: int, probe: tuple[str, ...],
+           delta: dict[tuple, list[int]]) -> tuple[int, set[tuple]]:
+    """Add ``delta`` (dimensions -> measures) to ``table``'s rows; returns (rows changed, keys out of step)."""
+    if not delta:
+        return 0, set()
+    dims, measures = cols[:ndims], cols[ndims:]
+    at = [dims.index(p) for p in probe]
+    stored = _stored_rows(conn, table, cols, ndims, probe, {tuple(k[i] for i in at) for k in delta})
+    bad: set[tuple] = set()
+    inserts, updates, deletes = [], {}, {}
+    for key, d in delta.items():
+        rows = stored.get(key, [])
+        if len(rows) > 1:
+            bad.add(key)
+            continue
+        new = [a + b for a, b in zip(rows[0], d)] if rows else d
+        if new[0] < 0 or (new[0] == 0 and any(new)) or (not rows and new[0] == 0):
+            bad.add(key)
+        elif new[0] == 0:
+            deletes.setdefault(_nulls(key), []).append(key)
+        elif rows:
+            updates.setdefault(_nulls(key), []).append((key, new))
+        else:
+            inserts.append(dict(zip(cols, (*key, *new))))
+    for mask, keys in deletes.items():
+        conn.execute(delete(table).where(*_key_condition(table, dims, mask)),
+                     [{f"k_{c}": v for c, v, null in zip(dims, key, mask) if not null} for key in keys])
+    for mask, rows in updates.items():
+        stmt = (table.update().where(*_key_condition(table, dims, mask))
+                .values({m: bindparam(f"v_{m}") for m in measures}))
+        conn.execute(stmt, [{**{f"k_{c}": v for c, v, null in zip(dims, key, mask) if not null},
+                             **{f"v_{m}": v for m, v in zip(measures, new)}} for key, new in rows])
+    if inserts:
+        conn.execute(insert(table), inserts)
+    return len(inserts) + sum(map(len, updates.values())) + sum(map(len, deletes.values())), bad
+
+
+def _nulls(key: tuple) -> tuple[bool, ...]:
+    return tuple(v is None for v in key)
+
+
+def _key_condition(table, dims: list[str], mask: tuple[bool, ...]) -> list:
+    return [table.c[c].is_(None) if null else table.c[c] == bindparam(f"k_{c}") for c, null in zip(dims, mask)]
+
+
+def _stored_rows(conn: Connection, table, cols: list[str], ndims: int, probe: tuple[str, ...],
+                 values: set[tuple]) -> dict[tuple, list[list[int]]]:
+    """The rows of ``table`` whose ``probe`` columns hold one of ``values`` (by an index: month and township or
+    grid), by their dimensions."""
+    out: dict[tuple, list[list[int]]] = {}
+    by_mask: dict[tuple[bool, ...], list[tuple]] = {}
+    for v in values:
+        by_mask.setdefault(_nulls(v), []).append(v)
+    for mask, vals in by_mask.items():
+        cond = [table.c[c].is_(None) for c, null in zip(probe, mask) if null]
+        free = [c for c, null in zip(probe, mask) if not null]
+        vals = sorted({tuple(x for x, null in zip(v, mask) if not null) for v in vals})
+        for i in range(0, len(vals), _CHUNK):
+            part = vals[i:i + _CHUNK]
+            where = [*cond, tuple_(*[table.c[c] for c in free]).in_(part)]
+            for row in conn.execute(select(*[table.c[c] for c in cols]).where(*where)):
+                out.setdefault(tuple(row[:ndims]), []).append([int(x) for x in row[ndims:]])
+    return out
