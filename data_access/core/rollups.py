@@ -550,7 +550,10 @@ def _stored_rows(conn: Connection, table, cols: list[str], ndims: int, probe: tu
         vals = sorted({tuple(x for x, null in zip(v, mask) if not null) for v in vals})
         for i in range(0, len(vals), _CHUNK):
             part = vals[i:i + _CHUNK]
-            where = [*cond, tuple_(*[table.c[c] for c in free]).in_(part)]
+            # each column's own IN as well: the index (township, month) or (top grid, month) finds the rows, the
+            # tuple's IN keeps the wanted ones (a row value's IN alone made SQLite scan the table)
+            where = [*cond, *[table.c[c].in_(sorted({v[j] for v in part})) for j, c in enumerate(free)],
+                     tuple_(*[table.c[c] for c in free]).in_(part)]
             for row in conn.execute(select(*[table.c[c] for c in cols]).where(*where)):
                 out.setdefault(tuple(row[:ndims]), []).append([int(x) for x in row[ndims:]])
     return out
