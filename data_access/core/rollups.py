@@ -19,8 +19,28 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import BigInteger, Connection, and_, bindparam, cast, delete, func, insert, literal, select, text, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy import case as sql_case
+
+from sqlalchemy.schema import CreateTable
 
 from data_access.core.derived import STEP_HOUR_COLUMNS
 from data_access.core.metrics import (
@@ -43,6 +63,7 @@ from data_access.core.schema import (
     grid_summary,
     process_summary,
 )
+from data_access.core.sqlfn import ValueList, in_values
 
 # The timestamp each process step starts from and the one that ends it.
 STEP_SPANS = {col.removesuffix("_hours"): span for col, span in STEP_HOUR_COLUMNS.items()}
@@ -396,8 +417,6 @@ def rebuild_grid_summary(conn: Connection) -> int:
 # inserted twice).  Taken before a writer reads its cases' old contributions.
 ROLLUP_LOCK_KEY = 0x524F_4C4C   # "ROLL"
 
-_CHUNK = 500
-
 # roll-up -> (table, its columns as the select gives them, the select of the rows of a condition on cases,
 #             how many leading columns are the dimensions, the dimensions an existing row is looked up by)
 _BY_DIFFERENCE = {
@@ -421,18 +440,30 @@ def lock_rollups(conn: Connection) -> None:
 def contributions(conn: Connection, case_nos: Iterable[str], *, flip_rereported: bool = False) -> Contribution:
     """What the cases ``case_nos`` add to each roll-up as they stand now: the very rows a rebuild would give
     them alone (the same selects), summed per row.  ``flip_rereported``: as they stood with the other
-    re-report flag (cases whose flag alone was flipped since)."""
+    re-report flag (cases whose flag alone was flipped since).
+
+    One statement per roll-up whatever the number of cases: the case numbers are one parameter
+    (sqlfn.in_values), so each SELECT is built and compiled once per process (:func:`_contribution_select`) and
+    PostgreSQL parses it once, where IN lists of 500 made a new statement text for every chunk."""
     nos = sorted(set(case_nos))
     out: Contribution = {name: {} for name in _BY_DIFFERENCE}
-    for name, (_table, _cols, select_of, ndims, _probe) in _BY_DIFFERENCE.items():
+    if not nos:
+        return out
+    for name, (_table, _cols, _select_of, ndims, _probe) in _BY_DIFFERENCE.items():
         acc = out[name]
-        for i in range(0, len(nos), _CHUNK):
-            stmt = select_of(cases.c.case_no.in_(nos[i:i + _CHUNK]), flip_rereported=flip_rereported)
-            for row in conn.execute(stmt):
-                key, vals = tuple(row[:ndims]), [int(v) for v in row[ndims:]]
-                have = acc.get(key)
-                acc[key] = vals if have is None else [a + b for a, b in zip(have, vals)]
+        for row in conn.execute(_contribution_select(name, flip_rereported), {"nos": nos}):
+            key, vals = tuple(row[:ndims]), [int(v) for v in row[ndims:]]
+            have = acc.get(key)
+            acc[key] = vals if have is None else [a + b for a, b in zip(have, vals)]
     return out
+
+
+@cache
+def _contribution_select(name: str, flip_rereported: bool):
+    """The roll-up ``name``'s rows of the cases whose numbers are bound as the list :nos."""
+    select_of = _BY_DIFFERENCE[name][2]
+    return select_of(in_values(cases.c.case_no, bindparam("nos", type_=ValueList())),
+                     flip_rereported=flip_rereported)
 
 
 def combine(*parts: Contribution) -> Contribution:
@@ -457,7 +488,7 @@ def apply_contributions(conn: Connection, before: Contribution, after: Contribut
     repair: set[tuple] = set()
     repair_counties: set[tuple] = set()
     county: dict[tuple, list[int]] = {}
-    for name, (table, cols, _select_of, ndims, probe) in _BY_DIFFERENCE.items():
+    for name, (table, cols, _select_of, ndims, _probe) in _BY_DIFFERENCE.items():
         delta = _difference(before.get(name, {}), after.get(name, {}))
         if name == "case_summary":
             county = {}
@@ -466,13 +497,12 @@ def apply_contributions(conn: Connection, before: Contribution, after: Contribut
                 have = county.get(ck)
                 county[ck] = vals if have is None else [a + b for a, b in zip(have, vals)]
             county = {k: v for k, v in county.items() if any(v)}
-        n, bad = _apply(conn, table, cols, ndims, probe, delta)
+        n, bad = _apply(conn, table, cols, ndims, delta)
         changed += n
         month_at, county_at, township_at = cols.index("month"), cols.index("county_code"), cols.index("township_code")
         repair |= {(k[month_at], k[county_at], k[township_at]) for k in bad}
         if name == "case_summary":
-            n, bad = _apply(conn, case_summary_county, _COUNTY_TARGET, len(_COUNTY_DIMS),
-                            ("month", "county_code", "category"), county)
+            n, bad = _apply(conn, case_summary_county, _COUNTY_TARGET, len(_COUNTY_DIMS), county)
             changed += n
             repair_counties = {(k[0], k[_COUNTY_DIMS.index("county_code")]) for k in bad}
     if repair:
@@ -491,69 +521,105 @@ def _difference(before: dict, after: dict) -> dict[tuple, list[int]]:
     return {k: v for k, v in delta.items() if any(v)}
 
 
-def _apply(conn: Connection, table, cols: list[str], ndims: int, probe: tuple[str, ...],
-           delta: dict[tuple, list[int]]) -> tuple[int, set[tuple]]:
-    """Add ``delta`` (dimensions -> measures) to ``table``'s rows; returns (rows changed, keys out of step)."""
+def _apply(conn: Connection, table, cols: list[str], ndims: int, delta: dict[tuple, list[int]]) -> tuple[int, set[tuple]]:
+    """Add ``delta`` (dimensions -> measures) to ``table``'s rows; returns (rows changed, keys out of step).
+
+    Set-based, a handful of statements per table whatever the size of ``delta``: the differences go into a
+    temporary table (:func:`_delta_table`, one bulk INSERT), then per pattern of NULL dimensions (usually one)
+    one SELECT finds the keys out of step (matching more than one stored row, or a count that would fall
+    below 0, or reach 0 with other measures left), which are taken out and returned for a slice rebuild; one
+    UPDATE … FROM adds the rest to their stored rows, one INSERT … SELECT adds the rows not stored yet and one
+    DELETE removes the rows whose count reached 0.  (The roll-ups have no unique key on their dimensions — some
+    may be NULL — so an upsert does not fit.)  Where this ran one UPDATE per row, a 10,000-case batch at
+    1.07 M cases spent 7 s in 18,000 of them."""
     if not delta:
         return 0, set()
-    dims, measures = cols[:ndims], cols[ndims:]
-    at = [dims.index(p) for p in probe]
-    stored = _stored_rows(conn, table, cols, ndims, probe, {tuple(k[i] for i in at) for k in delta})
+    tmp = _delta_table(table.name)
+    conn.execute(_create_delta_table(table.name))
+    conn.execute(delete(tmp))
+    keys: list[tuple] = []
+    masks: set[int] = set()
+    rows = []
+    for i, (key, d) in enumerate(delta.items()):
+        mask = _mask(key)
+        masks.add(mask)
+        keys.append(key)
+        rows.append({"id": i, "mask": mask, **dict(zip(cols, (*key, *d)))})
+    conn.execute(insert(tmp), rows)
     bad: set[tuple] = set()
-    inserts, updates, deletes = [], {}, {}
-    for key, d in delta.items():
-        rows = stored.get(key, [])
-        if len(rows) > 1:
-            bad.add(key)
-            continue
-        new = [a + b for a, b in zip(rows[0], d)] if rows else d
-        if new[0] < 0 or (new[0] == 0 and any(new)) or (not rows and new[0] == 0):
-            bad.add(key)
-        elif new[0] == 0:
-            deletes.setdefault(_nulls(key), []).append(key)
-        elif rows:
-            updates.setdefault(_nulls(key), []).append((key, new))
-        else:
-            inserts.append(dict(zip(cols, (*key, *new))))
-    for mask, keys in deletes.items():
-        conn.execute(delete(table).where(*_key_condition(table, dims, mask)),
-                     [{f"k_{c}": v for c, v, null in zip(dims, key, mask) if not null} for key in keys])
-    for mask, rows in updates.items():
-        stmt = (table.update().where(*_key_condition(table, dims, mask))
-                .values({m: bindparam(f"v_{m}") for m in measures}))
-        conn.execute(stmt, [{**{f"k_{c}": v for c, v, null in zip(dims, key, mask) if not null},
-                             **{f"v_{m}": v for m, v in zip(measures, new)}} for key, new in rows])
-    if inserts:
-        conn.execute(insert(table), inserts)
-    return len(inserts) + sum(map(len, updates.values())) + sum(map(len, deletes.values())), bad
+    changed = 0
+    dialect = conn.dialect.name
+    for mask in sorted(masks):
+        check, update, insert_new, delete_zero = _apply_statements(table.name, tuple(cols), ndims, mask, dialect)
+        out = [r[0] for r in conn.execute(check)]
+        if out:
+            bad |= {keys[i] for i in out}
+            conn.execute(delete(tmp).where(tmp.c.id == bindparam("bad_id")), [{"bad_id": i} for i in out])
+        changed += conn.execute(update).rowcount
+        changed += conn.execute(insert_new).rowcount
+        conn.execute(delete_zero)
+    return changed, bad
 
 
-def _nulls(key: tuple) -> tuple[bool, ...]:
-    return tuple(v is None for v in key)
+def _mask(key: tuple) -> int:
+    """Which of a key's dimensions are NULL, as bits."""
+    return sum(1 << i for i, v in enumerate(key) if v is None)
 
 
-def _key_condition(table, dims: list[str], mask: tuple[bool, ...]) -> list:
-    return [table.c[c].is_(None) if null else table.c[c] == bindparam(f"k_{c}") for c, null in zip(dims, mask)]
+_delta_metadata = MetaData()   # not the schema's: never created by migrations, only by _create_delta_table
 
 
-def _stored_rows(conn: Connection, table, cols: list[str], ndims: int, probe: tuple[str, ...],
-                 values: set[tuple]) -> dict[tuple, list[list[int]]]:
-    """The rows of ``table`` whose ``probe`` columns hold one of ``values`` (by an index: month and township or
-    grid), by their dimensions."""
-    out: dict[tuple, list[list[int]]] = {}
-    by_mask: dict[tuple[bool, ...], list[tuple]] = {}
-    for v in values:
-        by_mask.setdefault(_nulls(v), []).append(v)
-    for mask, vals in by_mask.items():
-        cond = [table.c[c].is_(None) for c, null in zip(probe, mask) if null]
-        free = [c for c, null in zip(probe, mask) if not null]
-        vals = sorted({tuple(x for x, null in zip(v, mask) if not null) for v in vals})
-        for i in range(0, len(vals), _CHUNK):
-            part = vals[i:i + _CHUNK]
-            # each column's own IN as well: the index (township, month) or (top grid, month) finds the rows, the
-            # tuple's IN keeps the wanted ones (a row value's IN alone made SQLite scan the table)
-            where = [*cond, *[table.c[c].in_(sorted({v[j] for v in part})) for j, c in enumerate(free)],
-                     tuple_(*[table.c[c] for c in free]).in_(part)]
-            for row in conn.execute(select(*[table.c[c] for c in cols]).where(*where)):
-                out.setdefault(tuple(row[:ndims]), []).append([int(x) for x in row[ndims:]])
-    return out
+@cache
+def _delta_table(name: str) -> Table:
+    """A temporary table of differences for the roll-up ``name`` (its dimensions, its measures as BIGINT, a row
+    id and the row's NULL pattern); PostgreSQL empties it at each commit."""
+    table = _ROLLUP_TABLES[name]
+    cols = _COLS_OF[name]
+    ndims = _NDIMS_OF[name]
+    return Table(f"tmp_rollup_delta_{name}", _delta_metadata,
+                 Column("id", Integer, nullable=False), Column("mask", Integer, nullable=False),
+                 *[Column(c, table.c[c].type) for c in cols[:ndims]],
+                 *[Column(c, BigInteger) for c in cols[ndims:]],
+                 prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS")
+
+
+@cache
+def _create_delta_table(name: str):
+    return CreateTable(_delta_table(name), if_not_exists=True)
+
+
+@cache
+def _apply_statements(name: str, cols: tuple[str, ...], ndims: int, mask: int, dialect: str) -> tuple:
+    """The four statements that apply the differences of the NULL pattern ``mask`` (see :func:`_apply`)."""
+    table = _ROLLUP_TABLES[name]
+    d = _delta_table(name)
+    dims, measures = cols[:ndims], cols[ndims:]
+    null = [bool(mask >> i & 1) for i in range(ndims)]
+    on = [table.c[c].is_(None) if is_null else table.c[c] == d.c[c] for c, is_null in zip(dims, null)]
+    mine = d.c.mask == mask
+    # the stored value after the difference (0 where no row is stored)
+    new = {m: func.coalesce(table.c[m], 0) + d.c[m] for m in measures}
+    n = new[measures[0]]
+    out_of_step = or_(n < 0, and_(n == 0, or_(*[new[m] != 0 for m in measures[1:]])))
+    matches = func.count().over(partition_by=d.c.id)
+    inner = (select(d.c.id, matches.label("k"), sql_case((out_of_step, 1), else_=0).label("bad"))
+             .select_from(d.outerjoin(table, and_(*on))).where(mine).subquery("j"))
+    check = select(inner.c.id).where(or_(inner.c.k > 1, inner.c.bad == 1))
+    update = (table.update().where(*on, mine)
+              .values({m: table.c[m] + d.c[m] for m in measures}))
+    stored = select(literal(1)).select_from(table).where(*on).exists()
+    insert_new = insert(table).from_select(list(cols), select(*[d.c[c] for c in cols]).where(mine, ~stored))
+    if dialect == "postgresql":
+        delete_zero = delete(table).where(*on, mine, table.c[measures[0]] == 0)
+    else:   # SQLite has no DELETE … USING: the rows by their rowid
+        rowid = literal_column(f"{table.name}.rowid")
+        delete_zero = delete(table).where(literal_column("rowid").in_(
+            select(rowid).select_from(d.join(table, and_(*on))).where(mine, table.c[measures[0]] == 0)))
+    return check, update, insert_new, delete_zero
+
+
+_ROLLUP_TABLES = {t.name: t for t in (case_summary, case_summary_county, process_summary, grid_summary)}
+_COLS_OF = {**{name: cols for name, (_t, cols, _s, _n, _p) in _BY_DIFFERENCE.items()},
+            "case_summary_county": _COUNTY_TARGET}
+_NDIMS_OF = {**{name: n for name, (_t, _c, _s, n, _p) in _BY_DIFFERENCE.items()},
+             "case_summary_county": len(_COUNTY_DIMS)}
