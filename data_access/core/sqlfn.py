@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Boolean, Float, String, TypeDecorator
+from sqlalchemy import Float, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -99,8 +99,7 @@ class in_values(FunctionElement):
     text is the same for any number of values: it is compiled once and (PostgreSQL) prepared once, where an
     IN list of n values is a new statement for every n."""
 
-    type = Boolean()
-    inherit_cache = True
+    inherit_cache = True   # no Boolean type: SQLite would compare the IN with 1 and not use an index for it
     name = "in_values"
 
 
