@@ -547,7 +547,6 @@ def _apply(conn: Connection, table, cols: list[str], ndims: int, delta: dict[tup
         rows.append({"id": i, "mask": mask, **dict(zip(cols, (*key, *d)))})
     conn.execute(insert(tmp), rows)
     bad: set[tuple] = set()
-    changed = 0
     dialect = conn.dialect.name
     for mask in sorted(masks):
         check, update, insert_new, delete_zero = _apply_statements(table.name, tuple(cols), ndims, mask, dialect)
@@ -555,10 +554,12 @@ def _apply(conn: Connection, table, cols: list[str], ndims: int, delta: dict[tup
         if out:
             bad |= {keys[i] for i in out}
             conn.execute(delete(tmp).where(tmp.c.id == bindparam("bad_id")), [{"bad_id": i} for i in out])
-        changed += conn.execute(update).rowcount
-        changed += conn.execute(insert_new).rowcount
+        conn.execute(update)
+        conn.execute(insert_new)
         conn.execute(delete_zero)
-    return changed, bad
+    # every key left matched at most one stored row (the check): it changed exactly one row, updated (or deleted)
+    # or inserted — counted so, not by rowcount, which SQLAlchemy does not keep for INSERT … SELECT on psycopg
+    return len(delta) - len(bad), bad
 
 
 def _mask(key: tuple) -> int:
