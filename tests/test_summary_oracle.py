@@ -141,9 +141,10 @@ def exact(x: float) -> Fraction:
     return Fraction(str(x))
 
 
-def hours_of(seconds: Fraction | None) -> float:
-    """Hours as a float, for the sums (0 for a missing span: SQL's SUM skips NULL)."""
-    return 0.0 if seconds is None else float(seconds / 3600)
+def whole_seconds(seconds: Fraction | None) -> int:
+    """A span in whole seconds (the roll-ups sum times as integers: core/rollups.seconds_sql; 0 for a missing span:
+    SQL's SUM skips NULL)."""
+    return 0 if seconds is None else int(round(seconds))
 
 
 def region_paths(conn) -> dict[str, dict]:
@@ -282,7 +283,7 @@ def case_measures(f: CaseFacts) -> dict[str, float]:
         "n": 1,
         "n_on_the_spot": int(f.closed and f.on_the_spot),
         "n_closed_late": int(f.closed and bool(f.closed_late)),
-        "sum_hours": hours_of(f.close_seconds),
+        "sum_seconds": whole_seconds(f.close_seconds),
         "n_satisfaction": int(f.satisfaction is not None),
         "sum_satisfaction": f.satisfaction or 0,
     }
@@ -310,7 +311,7 @@ def process_measures(f: CaseFacts) -> dict[str, float]:
         seconds, limit = f.step_seconds[step], step_limit(f, step)
         m[f"{step}_n"] = int(seconds is not None)
         m[f"{step}_within"] = int(seconds is not None and seconds <= limit)
-        m[f"{step}_hours"] = hours_of(seconds)
+        m[f"{step}_seconds"] = whole_seconds(seconds)
         m.update({f"{step}_r{i}": 0 for i in range(len(RATIO_BUCKET_EDGES))})
         if seconds is not None:
             m[f"{step}_r{ratio_bucket_index(seconds, limit)}"] = 1
@@ -597,10 +598,10 @@ CORRUPTIONS = [
      lambda: update(case_summary_county).where(case_summary_county.c.month == "2026-01",
                                                case_summary_county.c.resolution_level == "village")
      .values(h9=case_summary_county.c.h9 + 1, h10=case_summary_county.c.h10 - 1)),
-    ("process_summary: c09's handle hours off by one second", ("process_summary",), "handle_hours =",
+    ("process_summary: c09's handle hours off by one second", ("process_summary",), "handle_seconds =",
      lambda: update(process_summary).where(process_summary.c.month == "2026-03",
                                            process_summary.c.township_code == "121", process_summary.c.category == "B")
-     .values(handle_hours=process_summary.c.handle_hours + 1 / 3600)),
+     .values(handle_seconds=process_summary.c.handle_seconds + 1)),
     ("grid_summary: a row missing", ("grid_summary",), "row missing",
      lambda: delete(grid_summary).where(grid_summary.c.month == "2026-02", grid_summary.c.top_grid_code == "G3")),
     ("grid_summary: a row duplicated", ("grid_summary",), "row duplicated",

@@ -141,7 +141,7 @@ Derived columns of ``cases`` (defined in core/derived.py; "set" = computed and s
 - **report_month**: set by the loader and report_case; read by core/rollups.py (the month of a slice) and
   queries/overview.py.
 - **hours_to_close**: set by the loader and writes/workflow.close_case (cleared by reopen_case); read by
-  core/rollups.py (the histogram, ``sum_hours``, closed implausibly fast), queries/overview.py,
+  core/rollups.py (the histogram, ``sum_seconds``, closed implausibly fast), queries/overview.py,
   queries/supervision/integrity.py, queries/case_export.py.
 - **closed_late, late_hours**: set by the loader, close_case (cleared by reopen_case) and, in SQL, by
   core/time_limits.apply_rules when the due time moves; read by core/filters.py (overdue, overdue by),
@@ -153,7 +153,7 @@ Derived columns of ``cases`` (defined in core/derived.py; "set" = computed and s
 - **allowed_hours** and the **step hours** (``accept_hours`` … ``feedback_hours``): set by the loader (Python),
   by core/derive.derive_step_hours after every workflow write (SQL), and ``allowed_hours`` by
   core/time_limits.apply_rules (SQL); read by core/rollups.py (``process_summary``: step time against its
-  limit), and so queries/supervision/process.py.
+  limit, summed as whole seconds ``<step>_seconds``), and so queries/supervision/process.py (:func:`mean_hours`).
 - **n_returns, n_reassigns, n_reopens, rereported** (SQL only: they depend on other rows): set by
   core/derive.py after a load and after the writes that change them (writes/workflow.py); read by
   core/rollups.py, queries/supervision/process.py and integrity.py.
@@ -293,6 +293,13 @@ def ratio(num: float, den: float) -> float | None:
         return None
     r = float(num) / float(den)
     return None if math.isnan(r) else r
+
+
+def mean_hours(sum_seconds: float, n: float) -> float | None:
+    """Mean time in hours from a sum of whole seconds (the roll-ups keep times as seconds, core/rollups.seconds_sql:
+    integers add up the same in any order) over ``n`` cases; None when there are none."""
+    r = ratio(sum_seconds, n)
+    return None if r is None else r / 3600
 
 
 # --- rates: each one's single computation (see "Rates and where they are used" above) ---------------------

@@ -17,6 +17,7 @@ cannot search.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -364,7 +365,7 @@ def _summary_columns(with_township: bool) -> list:
         Column("n", Integer, nullable=False),
         Column("n_on_the_spot", Integer, nullable=False),
         Column("n_closed_late", Integer, nullable=False),
-        Column("sum_hours", Float, nullable=False),
+        Column("sum_seconds", BigInteger, nullable=False),  # whole seconds to close (rollups.seconds_sql)
         Column("n_satisfaction", Integer, nullable=False),
         Column("sum_satisfaction", Integer, nullable=False),
     ] + [Column(f"h{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)] + [
@@ -403,7 +404,7 @@ def _process_columns() -> list:
     for step in PROCESS_STEPS:
         cols += [Column(f"{step}_n", Integer, nullable=False),
                  Column(f"{step}_within", Integer, nullable=False),
-                 Column(f"{step}_hours", Float, nullable=False)]
+                 Column(f"{step}_seconds", BigInteger, nullable=False)]  # whole seconds
         cols += [Column(f"{step}_r{i}", Integer, nullable=False) for i in range(N_RATIO_BUCKETS)]
     # hours to handle (dispatch → handled): histogram for the median, per metrics.HOUR_BUCKET_EDGES
     cols += [Column(f"hh{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)]

@@ -1,9 +1,11 @@
 """SQL expressions that SQLite and PostgreSQL spell differently, written once."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import Float, String
+from sqlalchemy import Float, String, TypeDecorator
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -95,3 +97,43 @@ def _month_of_sqlite(element: month_of, compiler: Any, **kw: Any) -> str:
 @compiles(month_of, "postgresql")
 def _month_of_pg(element: month_of, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(next(iter(element.clauses)), **kw)}, 'YYYY-MM')"
+
+
+class ValueList(TypeDecorator):
+    """A list of strings bound as ONE parameter (for :class:`in_values`): a text[] array on PostgreSQL, a JSON
+    array on SQLite.  The caller passes a Python list on both."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(ARRAY(String))
+        return dialect.type_descriptor(String())
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        return list(value) if dialect.name == "postgresql" else json.dumps(list(value))
+
+
+class in_values(FunctionElement):
+    """``in_values(col, bindparam("nos", type_=ValueList()))``: ``col`` is one of the list bound as one parameter
+    — PostgreSQL ``col = ANY(:nos)``, SQLite ``col IN (SELECT value FROM json_each(:nos))``.  The statement's
+    text is the same for any number of values: it is compiled once and (PostgreSQL) prepared once, where an
+    IN list of n values is a new statement for every n."""
+
+    inherit_cache = True   # no Boolean type: SQLite would compare the IN with 1 and not use an index for it
+    name = "in_values"
+
+
+@compiles(in_values, "sqlite")
+def _in_values_sqlite(element: in_values, compiler: Any, **kw: Any) -> str:
+    col, values = list(element.clauses)
+    return f"({compiler.process(col, **kw)} IN (SELECT value FROM json_each({compiler.process(values, **kw)})))"
+
+
+@compiles(in_values, "postgresql")
+def _in_values_pg(element: in_values, compiler: Any, **kw: Any) -> str:
+    col, values = list(element.clauses)
+    return f"({compiler.process(col, **kw)} = ANY({compiler.process(values, **kw)}))"

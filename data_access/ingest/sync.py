@@ -46,7 +46,14 @@ from data_access.core.db import no_statement_timeout
 from data_access.core.derive import derive_event_counts, derive_rereported
 from data_access.core.derived import ANCESTOR_COLUMNS
 from data_access.core.regions import rebuild_node_paths
-from data_access.core.rollups import refresh_case_summary
+from data_access.core.rollups import (
+    Contribution,
+    apply_contributions,
+    combine,
+    contributions,
+    lock_rollups,
+    refresh_case_summary,
+)
 from data_access.core.time_limits import apply_rules
 from data_access.ingest.batch import (
     BATCH_JSON,
@@ -119,7 +126,8 @@ class SyncResult:
     counts: dict[str, TableCounts] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     cases_touched: int = 0
-    slices: int = 0
+    slices: int = 0        # (report month, township) slices of the roll-ups the batch changed
+    rollup_rows: int = 0   # roll-up rows changed (added to, inserted or deleted), case_summary_county's included
     seconds: float = 0.0
 
     @property
@@ -469,16 +477,6 @@ def _apply_deletions(conn: Connection, plan: _Plan, stamps: dict) -> None:
 Slice = tuple[str, str | None, str | None]
 
 
-def _slices(conn: Connection, case_nos) -> set[Slice]:
-    c = schema.cases.c
-    out: set[Slice] = set()
-    nos = sorted(case_nos)
-    for i in range(0, len(nos), _CHUNK):
-        out |= {tuple(r) for r in conn.execute(select(c.report_month, c.county_code, c.township_code)
-                                               .where(c.case_no.in_(nos[i:i + _CHUNK])))}
-    return out
-
-
 def _tree_moves(conn: Connection, before: dict[str, tuple]) -> set[Slice]:
     """After a batch changed regions or grids: node_paths again, and the ancestor codes of the cases of every grid
     whose ancestors changed (their old and new slices returned)."""
@@ -531,19 +529,32 @@ def _rereported(conn: Connection, case_nos: list[str]) -> dict[str, bool | None]
     return out
 
 
-def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | None) -> tuple[int, int]:
-    """Derived columns, due times, re-reports and roll-ups of the cases the batch touched; returns (cases, slices)."""
+def _case_keys(plan: _Plan) -> tuple[set[str], set[str], set[str]]:
+    """The batch's cases: replaced or new, with new events, deleted."""
+    changed = {r[0] for r in plan.upserts.get("cases", ([], []))[1]}
+    with_events = {r[0] for r in plan.upserts.get("case_events", ([], []))[1]}
+    deleted = {k for _l, t, _s, k in plan.deletions if t == "cases"}
+    return changed, with_events, deleted
+
+
+def _old_contribution(conn: Connection, bp: BatchPass, plan: _Plan) -> Contribution:
+    """What the stored cases the batch touches add to the roll-ups before it is applied (rollups.contributions)."""
+    changed, with_events, deleted = _case_keys(plan)
+    return contributions(conn, [k for k in changed | with_events | deleted if k in bp.stored.cases])
+
+
+def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | None,
+            before: Contribution) -> tuple[int, int, int]:
+    """Derived columns, due times, re-reports and roll-ups of the cases the batch touched; returns (cases, slices,
+    roll-up rows).  The roll-ups change by the difference of the touched cases (``before``: their contribution
+    before the batch), so the cost follows the batch, not the size of the slices it falls in."""
     stored = bp.stored
     case_rows = plan.upserts.get("cases", ([], []))
     cols = case_rows[0]
-    changed = {r[0] for r in case_rows[1]}
-    with_events = {r[0] for r in plan.upserts.get("case_events", ([], []))[1]}
-    deleted = {k for _l, t, _s, k in plan.deletions if t == "cases"}
+    changed, with_events, deleted = _case_keys(plan)
     touched = changed | with_events
     old = {k: stored.cases[k] for k in touched | deleted if k in stored.cases}
-    slices: set[Slice] = {(r["report_month"], r["county_code"], r["township_code"]) for r in old.values()}
-    if tree_before is not None:
-        slices |= _tree_moves(conn, tree_before)
+    moved: set[Slice] = _tree_moves(conn, tree_before) if tree_before is not None else set()
     live = touched - deleted
     if live:
         derive_event_counts(conn, sorted(live))
@@ -567,10 +578,15 @@ def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | No
         # grid worker's phone is on every patrol report of the grid, and refreshing the slices of all of them
         # was most of a 10,000-case batch's time at 1.07 M cases (2,685 slices instead of ~600)
         others = sorted(set(partners) - live)
-        flipped = {no for no, flag in _rereported(conn, others).items() if flag != partners[no]}
-    slices |= _slices(conn, live | flipped)
-    refresh_case_summary(conn, slices)
-    return len(touched | deleted), len(slices)
+        flipped = {no for no, flag in _rereported(conn, others).items() if (flag is True) != (partners[no] is True)}
+    if flipped:   # their old contribution: as they are now, with the other flag
+        before = combine(before, contributions(conn, flipped, flip_rereported=True))
+    after = contributions(conn, live | flipped)
+    rows = apply_contributions(conn, before, after)
+    slices: set[Slice] = {(k[0], k[3], k[4]) for part in (before, after) for k in part["case_summary"]}
+    if moved:   # cases whose grid moved: their slices rebuilt whole (rare: a change of the region tree)
+        refresh_case_summary(conn, moved)
+    return len(touched | deleted), len(slices | moved), rows
 
 
 # --- the transaction -------------------------------------------------------------------------------------------
@@ -638,6 +654,8 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             tree_changed = bool(plan.upserts.get("regions", ([], []))[1] or plan.upserts.get("grids", ([], []))[1]
                                 or any(t in ("regions", "grids") for _l, t, _s, _k in plan.deletions))
             tree_before = _node_paths(conn) if tree_changed else None
+            lock_rollups(conn)   # the app's writes change the roll-ups by difference too: not in between
+            before = _old_contribution(conn, bp, plan)
             _apply_rows(conn, plan, stamps)
             new_events = sorted({r[0] for r in plan.upserts.get("case_events", ([], []))[1]})
             if new_events:
@@ -654,7 +672,7 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             if report.problems:
                 raise BatchRefused(report.problems, report.warnings, info.batch_id)
             _apply_deletions(conn, plan, stamps)
-            result.cases_touched, result.slices = _follow(conn, bp, plan, tree_before)
+            result.cases_touched, result.slices, result.rollup_rows = _follow(conn, bp, plan, tree_before, before)
             result.counts = {t: c for t, c in plan.counts.items()}
             result.warnings = report.warnings
             meta.touch(conn)
@@ -684,7 +702,8 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
 
 def _report(result: SyncResult) -> dict:
     return {"counts": {t: {k: v for k, v in vars(c).items() if v} for t, c in result.counts.items()},
-            "cases_touched": result.cases_touched, "slices": result.slices, "warnings": result.warnings}
+            "cases_touched": result.cases_touched, "slices": result.slices,
+            "rollup_rows": result.rollup_rows, "warnings": result.warnings}
 
 
 __all__ = ["BATCH_JSON", "BatchRefused", "SyncResult", "TableCounts", "sync_batch", "upsert"]

@@ -6,7 +6,7 @@ first, with a stable ``reason``; nothing is written), then updates the case's st
 apart, from contract.APP_SEQ_BASE), keeps the derived columns exact (ancestor codes, report month, due time,
 hours to close, closed late and late hours with the functions of data_access/core/derived.py that the loader
 calls too; the step hours, event counts and re-report flag through data_access.core.derive),
-refreshes the roll-up slices the case belongs to (summary.refresh_case_summary) and marks the data changed
+changes the roll-ups by the case's difference (rollups.apply_contributions) and marks the data changed
 (meta.touch).
 
 The workflow (docs/DATA_CONTRACT.md: each timestamp is when the case entered that step, ``status`` is the
@@ -44,7 +44,7 @@ from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import APP_SEQ_BASE, max_len
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
 from data_access.core.regions import region_tree
-from data_access.core.rollups import refresh_case_summary
+from data_access.core.rollups import apply_contributions, contributions, lock_rollups
 from data_access.core.schema import case_events, cases, categories, departments
 
 
@@ -101,10 +101,13 @@ def _stamps() -> dict[str, datetime]:
 
 @contextmanager
 def _transaction(engine: Engine) -> Iterator[Connection]:
-    """One write transaction; on SQLite taken with BEGIN IMMEDIATE (the write lock first, then the reads)."""
+    """One write transaction; on SQLite taken with BEGIN IMMEDIATE (the write lock first, then the reads); on
+    PostgreSQL with the roll-ups' lock (rollups.lock_rollups: a write reads its case's old contribution to the
+    roll-ups, changes the case, and adds the difference; no other writer may change them in between)."""
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+        lock_rollups(conn)
         yield conn
 
 
@@ -153,22 +156,17 @@ def report_case(engine: Engine, c: NewCase) -> None:
                                                     actor=c.actor, org_code=c.grid_code,
                                                     changed_at=_stamps()["changed_at"]))
             derive.derive_step_hours(conn, [c.case_no])
-            slices = {(month, anc["county_code"], anc["township_code"])}
+            touched, before = [c.case_no], {}
             if c.reporter_phone:
                 earlier = derive.rereport_candidates(conn, c.case_no)
                 if earlier:
+                    before = contributions(conn, earlier)   # the cases it may re-report, before their flag
                     derive.derive_rereported(conn, cases.c.case_no.in_(earlier))
-                    slices |= _slices_of(conn, earlier)
-            refresh_case_summary(conn, slices)
+                    touched += earlier
+            apply_contributions(conn, before, contributions(conn, touched))
             meta.touch(conn)
     except IntegrityError as exc:  # another writer inserted the same case number at the same moment
         raise WriteRefused(f"case_no: {c.case_no!r} already exists", "case_exists", case_no=c.case_no) from exc
-
-
-def _slices_of(conn: Connection, case_nos: list[str]) -> set[tuple[str, str | None, str | None]]:
-    rows = conn.execute(select(cases.c.report_month, cases.c.county_code, cases.c.township_code)
-                        .where(cases.c.case_no.in_(case_nos))).all()
-    return {tuple(r) for r in rows}
 
 
 # --- the workflow -----------------------------------------------------------------------------------------
@@ -234,6 +232,7 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
                 raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
                                    f"{last_at:%Y-%m-%d %H:%M:%S}", "at_before_last", case_no=case_no,
                                    at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
+            before = contributions(conn, [case_no])
             done = conn.execute(update(cases).where(cases.c.case_no == case_no,
                                                     cases.c.status == case["status"])
                                 .values(**move.values, **_stamps())).rowcount
@@ -245,11 +244,10 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
             derive.derive_step_hours(conn, [case_no])
             if move.recount:
                 derive.derive_event_counts(conn, [case_no])
-            slices = {(case["report_month"], case["county_code"], case["township_code"])}
             if move.action in ("close", "reopen") and conn.execute(
                     select(cases.c.reporter_phone).where(cases.c.case_no == case_no)).scalar_one():
                 derive.derive_rereported(conn, cases.c.case_no == case_no)
-            refresh_case_summary(conn, slices)
+            apply_contributions(conn, before, contributions(conn, [case_no]))
             meta.touch(conn)
     except IntegrityError as exc:  # a concurrent write took the same event number: nothing was written
         raise _conflict(case_no) from exc

@@ -7,7 +7,7 @@ admin previews them (``escalate --dry-run``) and enables what fits.  They are wr
 frozen history); tests/test_escalation.py checks that a fresh database holds core/escalation.DEFAULT_RULES.
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 """
 from datetime import datetime
 
@@ -17,7 +17,7 @@ from alembic import op
 from data_access.core.schema import Timestamp
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

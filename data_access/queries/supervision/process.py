@@ -62,7 +62,14 @@ from data_access.core.filters import (
     resolve,
     summary_conditions,
 )
-from data_access.core.metrics import BUCKET_COLUMNS, RATIO_BUCKET_EDGES, median_from_histogram, on_time_rate, ratio
+from data_access.core.metrics import (
+    BUCKET_COLUMNS,
+    RATIO_BUCKET_EDGES,
+    mean_hours,
+    median_from_histogram,
+    on_time_rate,
+    ratio,
+)
 from data_access.core.schema import (
     N_RATIO_BUCKETS,
     PROCESS_STEPS,
@@ -73,7 +80,7 @@ from data_access.core.schema import (
 )
 from data_access.core.search import normalise
 from data_access.core.sqlfn import no_index
-from data_access.core.rollups import PROCESS_MEASURE_COLUMNS, process_flags, process_measures
+from data_access.core.rollups import PROCESS_MEASURE_COLUMNS, int_sum, process_flags, process_measures
 
 BY_CHOICES = ("category", "department", None)
 HH_COLUMNS = tuple(f"hh{i}" for i in range(len(BUCKET_COLUMNS)))
@@ -113,7 +120,7 @@ def _summary_part(conn: Connection, r: Resolved, months: tuple[str, str], by: st
                   columns: Sequence[str]) -> pd.DataFrame:
     s = process_summary.c
     gcols = [s[_GROUP_COLUMN[by]].label("g")] if by else []
-    stmt = (select(*gcols, *[func.coalesce(func.sum(s[m]), 0).label(m) for m in columns])
+    stmt = (select(*gcols, *[int_sum(s[m]).label(m) for m in columns])
             .where(*_summary_conditions(r, months)))
     if gcols:
         stmt = stmt.group_by(s[_GROUP_COLUMN[by]])
@@ -174,7 +181,7 @@ def step_time_distribution(engine: Engine, f: CaseFilter, by: str | None = "cate
     assert by in BY_CHOICES, by
     cols = ["n"]
     for step in PROCESS_STEPS:
-        cols += [f"{step}_n", f"{step}_within", f"{step}_hours", *[f"{step}_r{i}" for i in range(N_RATIO_BUCKETS)]]
+        cols += [f"{step}_n", f"{step}_within", f"{step}_seconds", *[f"{step}_r{i}" for i in range(N_RATIO_BUCKETS)]]
     counts = process_counts(engine, f, by, now, cols)
     if by == "department":
         counts = counts[counts["g"].notna()]
@@ -184,7 +191,7 @@ def step_time_distribution(engine: Engine, f: CaseFilter, by: str | None = "cate
     for rec in counts.to_dict("records"):
         for step in PROCESS_STEPS:
             n, within = int(rec[f"{step}_n"]), int(rec[f"{step}_within"])
-            share, mean = ratio(within, n), ratio(rec[f"{step}_hours"], n)
+            share, mean = ratio(within, n), mean_hours(rec[f"{step}_seconds"], n)
             for i in range(N_RATIO_BUCKETS):
                 rows.append({"g": rec["g"], "step": step, "bucket": i, "bucket_label": labels[i],
                              "cases": int(rec[f"{step}_r{i}"]), "n": n, "within": within,

@@ -1,0 +1,73 @@
+"""The roll-ups kept by difference (data_access/core/rollups.py): the case numbers bound as one parameter
+(sqlfn.in_values) and the set-based apply with its fallback, on SQLite and PostgreSQL, on the hand-computable
+fixture (tests/fixtures/metrics)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, bindparam, func, insert, select
+
+from data_access.core import schema
+from data_access.core.rollups import apply_contributions, contributions, rebuild_all_summaries
+from data_access.core.sqlfn import ValueList, in_values
+
+ROLLUPS = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary)
+
+
+def _rows(conn) -> dict[str, list[tuple]]:
+    return {t.name: sorted((tuple(r) for r in conn.execute(select(t))), key=repr) for t in ROLLUPS}
+
+
+def test_in_values_selects_exactly_the_listed_values_with_one_parameter(empty_engine):
+    t = Table("t_in_values", MetaData(), Column("k", String(16)))
+    stmt = select(t.c.k).where(in_values(t.c.k, bindparam("ks", type_=ValueList()))).order_by(t.c.k)
+    with empty_engine.begin() as conn:
+        t.create(conn)
+        conn.execute(insert(t), [{"k": f"c{i:04d}"} for i in range(3000)])
+        assert conn.execute(stmt, {"ks": ["c0002", "c0000", "nope"]}).scalars().all() == ["c0000", "c0002"]
+        assert conn.execute(stmt, {"ks": []}).scalars().all() == []
+        # 2,500 values are still one parameter (an IN list that long is 2,500 of them)
+        many = [f"c{i:04d}" for i in range(0, 3000, 1)][:2500]
+        assert conn.execute(select(func.count()).select_from(stmt.subquery()), {"ks": many}).scalar_one() == 2500
+        compiled = stmt.compile(conn)
+        assert list(compiled.params) == ["ks"]
+        assert "= 1" not in str(compiled)   # a bare IN, which an index can serve (no "(… IN …) = 1")
+
+
+def test_a_case_taken_away_and_put_back_leaves_the_roll_ups_as_they_were(loaded_engine):
+    with loaded_engine.begin() as conn:
+        first = _rows(conn)
+        nos = conn.execute(select(schema.cases.c.case_no).order_by(schema.cases.c.case_no).limit(3)).scalars().all()
+        mine = contributions(conn, nos)
+        assert sum(v[0] for v in mine["case_summary"].values()) == 3   # three cases, n counts them
+        # taken away: every row they alone made is deleted, the rest lose them
+        changed = apply_contributions(conn, mine, {})
+        county_rows = {k[:4] + k[5:] for k in mine["case_summary"]}   # the township left out
+        assert changed == (len(mine["case_summary"]) + len(county_rows) + len(mine["process_summary"])
+                           + len(mine["grid_summary"]))
+        assert sum(r[8] for r in _rows(conn)["case_summary"]) == sum(r[8] for r in first["case_summary"]) - 3
+        apply_contributions(conn, {}, mine)
+        assert _rows(conn) == first
+
+
+@pytest.mark.parametrize("fault", ["stored twice", "count below 0"])
+def test_a_row_the_difference_cannot_apply_to_has_its_slice_rebuilt(loaded_engine, fault):
+    cs = schema.case_summary
+    with loaded_engine.begin() as conn:
+        rebuilt = _rows(conn)
+        case_no = conn.execute(select(schema.cases.c.case_no).order_by(schema.cases.c.case_no).limit(1)).scalar_one()
+        mine = contributions(conn, [case_no])
+        (key, vals), = mine["case_summary"].items()
+        if fault == "stored twice":
+            row = conn.execute(select(cs).where(*[cs.c[c] == v if v is not None else cs.c[c].is_(None)
+                                                  for c, v in zip(cs.c.keys(), key)])).mappings().one()
+            conn.execute(insert(cs), [dict(row)])
+            before = {"case_summary": mine["case_summary"]}
+        else:
+            stored_n = conn.execute(select(cs.c.n).where(*[cs.c[c] == v if v is not None else cs.c[c].is_(None)
+                                                           for c, v in zip(cs.c.keys(), key)])).scalar_one()
+            before = {"case_summary": {key: [stored_n + 1, *vals[1:]]}}
+        # the case is still there: once the slice is rebuilt from its cases, every roll-up is a rebuild's
+        apply_contributions(conn, before, {})
+        assert _rows(conn) == rebuilt
+        rebuild_all_summaries(conn)
+        assert _rows(conn) == rebuilt
