@@ -390,7 +390,7 @@ def test_wrong_passwords_lock_the_account_on_the_page(app_url):
 
 @pytest.mark.parametrize("driver_message, shown", [
     ("database is locked", "数据库暂时无法连接，正在重试…"),  # locked for more than the 10 s busy timeout
-    ("database or disk is full", "数据暂时无法读取，请稍后重试。（OperationalError）"),
+    ("database or disk is full", "磁盘已满：数据库无法写入"),  # named as such (issue 21, 13)
 ])
 def test_a_database_failure_while_signing_in_shows_the_apps_own_message(app_url, monkeypatch, driver_message,
                                                                         shown):
