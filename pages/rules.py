@@ -40,6 +40,17 @@ cats = data.category_labels()
 
 with friendly_errors():
     rules = data.fresh(escalation.escalation_rules, f.scope)
+    # the preview's rules: the multiselect below (its state is known before it is drawn); none = the enabled ones
+    plan, total = data.fresh(escalation.escalation_preview, f.scope, data.now_bucket(),
+                             tuple(st.session_state.get("rules_preview") or ()) or None)
+    issued, lg = data.fresh(escalation.rule_order_counts, f.scope), lang()
+    m = st.columns(4)
+    m[0].metric(t("rules.m.rules"), fmt.count(len(rules), lg), help=t("rules.m.rules.help"), border=True)
+    m[1].metric(t("rules.m.enabled"), fmt.count(int(rules["enabled"].sum()) if len(rules) else 0, lg),
+                help=t("rules.m.enabled.help"), border=True)
+    m[2].metric(t("rules.m.issued"), fmt.count(issued["issued"], lg), help=t("rules.m.issued.help",
+                open=fmt.count(issued["open"], lg)), border=True)
+    m[3].metric(t("rules.m.planned"), fmt.count(total, lg), help=t("rules.m.planned.help"), border=True)
     st.subheader(t("rules.list"))
     if rules.empty:
         st.info(t("rules.none"), icon=":material/info:")
@@ -78,8 +89,6 @@ with friendly_errors():
     picked = st.multiselect(t("rules.preview.rule"), options[1:], key="rules_preview",
                             format_func=lambda rid: f"{rid} · {names.get(rid, '')}",
                             placeholder=t("rules.preview.enabled"))
-    plan, total = data.fresh(escalation.escalation_preview, f.scope, data.now_bucket(),
-                             tuple(picked) if picked else None)
     if total == 0:
         st.info(t("rules.preview.none"), icon=":material/info:")
     else:

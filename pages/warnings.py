@@ -109,6 +109,10 @@ def main() -> None:
     urlstate.seed(PARAMS)
     states = st.pills(t("wn.f.states"), STATES, selection_mode="multi", key="wn_states",
                       format_func=lambda s: t(f"wn.state.{s}"))
+    counts, lg = data.get(wq.state_counts, f.scope), lang()
+    for col, state in zip(st.columns(len(counts)), counts):
+        col.metric(t(f"wn.state.{state}"), fmt.count(counts[state], lg), help=t(f"wn.help.state.{state}"),
+                   border=True)
     as_of = data.get(wq.as_of_day)
     if as_of is None:
         urlstate.publish(PARAMS)

@@ -32,6 +32,7 @@ VISITS: list[tuple[str, dict[str, str], dict[str, str]]] = [
     *[("supervision", {"view": v}, {})
       for v in ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "ranking")],
     ("warnings", {}, {}),
+    ("rules", {}, {}),
     *[("staffing", {"view": v}, {}) for v in ("regions", "structure", "workload", "find")],
     ("staffing", {"region": "G3"}, {}),
     *[("volunteers", {"view": v}, {}) for v in ("overview", "activities", "teams")],
@@ -103,9 +104,7 @@ def test_the_views_show_metrics_at_all(rendered):
     """The check above is only worth something where metrics are shown: with the fixture every view shows its
     metric rows except the three that have none (departments, supervision orders, ranking: tables only)."""
     empty = {vid for (vid, _lang), shown in rendered.items() if not shown}
-    # … and the early warnings, never computed on this fixture (their metrics: tests/test_warnings_page.py)
-    assert empty == {"supervision-view=departments", "supervision-view=orders", "supervision-view=ranking",
-                     "warnings"}
+    assert empty == {"supervision-view=departments", "supervision-view=orders", "supervision-view=ranking"}
 
 
 def test_every_page_with_a_metric_is_visited():

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from data_access.core import escalation as esc
 from data_access.core.clock import now_local
-from data_access.core.filters import Scope, resolve
-from data_access.core.schema import cases
+from data_access.core.filters import CASE_LEVEL_COLUMN, Scope, resolve
+from data_access.core.schema import cases, supervisions
 
 RULE_COLUMNS = ["rule_id", "name", "enabled", "grade", "step", "measure", "threshold", "category", "scope_code"]
 PREVIEW_COLUMNS = ["rule_id", "rule", "grade", "case_no", "title", "category", "step", "hours", "limit_hours"]
@@ -35,6 +35,19 @@ def escalation_rules(engine: Engine, scope: Scope) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RULE_COLUMNS)
 
 
+def rule_order_counts(engine: Engine, scope: Scope) -> dict[str, int]:
+    """Orders issued by escalation rules on the place's cases: all of them, and those still open (unresolved)."""
+    r = resolve(engine, scope)
+    conds = [supervisions.c.rule_id.is_not(None)]
+    if r.code is not None:
+        conds.append(CASE_LEVEL_COLUMN[r.level] == r.code)
+    stmt = (select(func.count(), func.count(supervisions.c.resolved_at))
+            .select_from(supervisions.join(cases, cases.c.case_no == supervisions.c.case_no)).where(*conds))
+    with engine.connect() as conn:
+        issued, resolved = conn.execute(stmt).one()
+    return {"issued": int(issued), "open": int(issued) - int(resolved)}
+
+
 def escalation_preview(engine: Engine, scope: Scope, now: datetime | None = None,
                        rule_ids: tuple[int, ...] | None = None, limit: int = PREVIEW_ROWS) -> tuple[pd.DataFrame, int]:
     """The orders the enabled rules (or ``rule_ids``, enabled or not) would issue at ``now`` on the place's
@@ -53,4 +66,4 @@ def escalation_preview(engine: Engine, scope: Scope, now: datetime | None = None
     return df, len(plan)
 
 
-__all__ = ["escalation_preview", "escalation_rules"]
+__all__ = ["escalation_preview", "escalation_rules", "rule_order_counts"]

@@ -43,6 +43,16 @@ def warnings_of(engine: Engine, scope: Scope, states: tuple[str, ...] = OPEN_STA
     return df.sort_values(["severity", "id"], ascending=[False, True]).reset_index(drop=True)
 
 
+def state_counts(engine: Engine, scope: Scope) -> dict[str, int]:
+    """How many stored warnings at or below the place are in each state (engine_.STATES, all of them, 0 when
+    none): the page's headline numbers."""
+    t = warnings_table
+    with engine.connect() as conn:
+        df = pd.DataFrame(conn.execute(select(t.c.region_code, t.c.state)).all(), columns=["region_code", "state"])
+    counts = _in_place(engine, scope, df)["state"].value_counts()
+    return {s: int(counts.get(s, 0)) for s in engine_.STATES}
+
+
 def new_count(engine: Engine, scope: Scope) -> int:
     """The number of new warnings at or below the place (the Overview's link)."""
     return len(warnings_of(engine, scope, ("new",)))
