@@ -32,22 +32,13 @@ EXIT_LOCKED = 4  # as data_access.cli: another load or sync is running
 
 
 def _load(out: Path, engine):
-    """Load the generated folder (replacing the data), set the sample time limits and the demo accounts."""
-    from data_access.ingest.loader import load_dataset
+    """Load the generated folder (replacing the data) and finish it as the app's first start does: the sample time
+    limits, the demo accounts, the repeat-case proposals (sample_data.load_sample_folder)."""
+    from . import load_sample_folder
 
     t1 = time.perf_counter()
-    result = load_dataset(out, engine, replace=True, progress=_printer("load"))
+    result = load_sample_folder(out, engine, progress=_printer("load"), say=print)
     print(f"loaded in {time.perf_counter() - t1:.1f}s")
-    from . import SAMPLE_WORKING_DAY_RULES, configure_sample_time_limits
-
-    t2 = time.perf_counter()
-    changed = configure_sample_time_limits(engine)
-    print("time limits in working days: " + ", ".join(f"{c} {d}" for c, d in SAMPLE_WORKING_DAY_RULES.items())
-          + f" ({changed:,} due times set, {time.perf_counter() - t2:.1f}s)")
-    from data_access.core.users import install_demo_accounts
-
-    demo = install_demo_accounts(engine)
-    print("demo accounts (one click on the sign-in page): " + ", ".join(a.username for a in demo))
     return result
 
 

@@ -21,17 +21,21 @@ def demo_allowed() -> bool:
 
 def ensure_data() -> None:
     """On an empty database: build the demo data and rerun where :func:`demo_allowed`, else say that the database
-    is empty and how to fill it (the page goes on: the sign-in page says how to make the first account)."""
+    is empty and how to fill it (the page goes on: the sign-in page says how to make the first account).  A sample
+    build stopped after its load (a tab closed during the first start) is finished the same way: without that,
+    the data would stay without its demo accounts and no one could sign in."""
     from data_access.core.db import is_empty
+    from sample_data import sample_unfinished
 
     engine = data.engine()
-    if not is_empty(engine):
+    empty = is_empty(engine)
+    if not empty and not sample_unfinished(engine):
         return
     if not demo_allowed():
-        st.warning(t("setup.empty"), icon=":material/database:")
+        st.warning(t("setup.empty" if empty else "setup.unfinished"), icon=":material/database:")
         return
     st.title(t("setup.title"))
-    st.write(t("setup.body"))
+    st.write(t("setup.body" if empty else "setup.finishing"))
     bar = st.progress(0.0)
     # a second session of this server waits on the thread lock, a second server process on the lock between
     # processes (sample_data.build_demo_if_empty); each then finds the data built
