@@ -145,7 +145,8 @@ def test_the_case_log_and_the_audit_hold_each_step(engine):
 
 
 @pytest.mark.parametrize("user, reason", [
-    (VIEWER, "role"), (LEADER, "role"), (None, "role"), (WEST_STAFF, "case_not_in_scope"),
+    (VIEWER, "ext_role_request"), (LEADER, "ext_role_request"), (None, "ext_role_request"),
+    (WEST_STAFF, "case_not_in_scope"),
 ])
 def test_a_request_is_refused_without_the_role_or_outside_the_jurisdiction(engine, user, reason):
     with pytest.raises(WriteRefused) as e:
@@ -155,7 +156,7 @@ def test_a_request_is_refused_without_the_role_or_outside_the_jurisdiction(engin
 
 
 @pytest.mark.parametrize("user, reason", [
-    (VIEWER, "role"), (WEST_LEADER, "case_not_in_scope"), (WEST_STAFF, "case_not_in_scope"), (STAFF, "own_request"),
+    (VIEWER, "ext_role_decide"), (WEST_LEADER, "case_not_in_scope"), (WEST_STAFF, "case_not_in_scope"), (STAFF, "own_request"),
 ])
 def test_a_decision_is_refused_without_the_role_outside_the_jurisdiction_or_on_ones_own_request(engine, user,
                                                                                                 reason):
@@ -246,3 +247,63 @@ def test_a_reload_without_the_extended_case_is_refused_naming_it(engine, tmp_pat
         load_dataset(folder, engine, replace=True)
     assert "case 't2' is not in this dataset, but the extension request" in str(e.value)
     assert _cases(engine)["t2"][0] == EXTENDED  # nothing changed
+
+
+# --- the case panel (AppTest) ---------------------------------------------------------------------------------
+
+def _panel(url: str, role: str, scope: str | None, name: str):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT, sign_in
+
+    at = sign_in(AppTest.from_file(str(ROOT / "app.py"), default_timeout=120), url, role, scope, name=name)
+    at.query_params["case"] = "t2"
+    at.run()
+    at.switch_page("pages/cases.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_case_panel_requests_and_approves_an_extension(db_kind, tmp_path, monkeypatch):
+    from conftest import serve_fixture
+
+    from data_access.core.db import make_engine
+
+    url = serve_fixture(db_kind, tmp_path, monkeypatch, "extensions", NOW)
+    at = _panel(url, "staff", "110", "东县综治中心")
+    assert any("延期申请" in m.value for m in at.markdown)
+    assert not any(b.label == "批准" for b in at.button)  # staff may request; nobody decides their own request
+    submit = next(b for b in at.button if b.label == "提交延期申请")
+    submit.click().run()  # nothing filled in: refused with the field, nothing written
+    assert any("延期天数须为 1 至 60 的整数" in e.value for e in at.error), [e.value for e in at.error]
+    at.number_input(key="ext_days_t2").set_value(2)
+    at.text_area(key="ext_reason_t2").input("需等待鉴定结果")
+    next(b for b in at.button if b.label == "提交延期申请").click().run()
+    assert not at.error, [e.value for e in at.error]
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(select(case_extensions.c.status, case_extensions.c.days, case_extensions.c.day_kind,
+                                   case_extensions.c.requested_by)).all() == [
+            ("requested", 2, "working_days", "东县综治中心")]
+    assert not any(b.label == "提交延期申请" for b in at.button)  # one request at a time
+    assert not any(b.label == "批准" for b in at.button)
+
+    leader = _panel(url, "leader", "100", "市领导")
+    assert not any(b.label == "提交延期申请" for b in leader.button)  # a leader decides, never requests
+    next(b for b in leader.button if b.label == "批准").click().run()
+    assert not leader.error, [e.value for e in leader.error]
+    assert any("已批准" in s.value for s in leader.success)
+    assert _cases(engine)["t2"][0] == datetime(2025, 10, 10, 9)  # 10-03 is a holiday: 10-09, 10-10
+    assert any("原办理时限 2025-10-03 09:00，批准延期后 2025-10-10 09:00" in c.value for c in leader.caption)
+    assert any(b.label.startswith("撤回对 EX") for b in leader.button)
+    assert "延期批准" in " ".join(str(n) for n in leader.dataframe[-2].value.get("note", []))  # the case log
+    engine.dispose()
+
+
+def test_a_viewer_sees_the_history_and_no_form(db_kind, tmp_path, monkeypatch):
+    from conftest import serve_fixture
+
+    url = serve_fixture(db_kind, tmp_path, monkeypatch, "extensions", NOW)
+    at = _panel(url, "viewer", "111", "观察员")
+    assert not any(m.value == "**延期申请**" for m in at.markdown)  # no history yet, nothing to show a viewer
+    assert not any(b.label in ("提交延期申请", "批准", "不予批准") for b in at.button)

@@ -84,7 +84,7 @@ def request_extension(engine: Engine, user: User | None, req: ExtensionRequest, 
     """Record a handling unit's request for more time on an open case; returns the request's id."""
     now = (now or now_local()).replace(microsecond=0, tzinfo=None)
     if not may_request(user):
-        raise WriteRefused("role: your role may not request an extension", "role")
+        raise WriteRefused("role: your role may not request an extension", "ext_role_request")
     if req.day_kind not in EXTENSION_KINDS:
         raise WriteRefused(f"day_kind: must be one of {', '.join(EXTENSION_KINDS)}", "day_kind")
     days, limit = req.days, MAX_DAYS[req.day_kind]
@@ -147,10 +147,10 @@ def decide_extension(engine: Engine, user: User | None, extension_id: str, appro
     """Approve or refuse a request awaiting a decision; an approval moves the case's due time."""
     now = (now or now_local()).replace(microsecond=0, tzinfo=None)
     if not may_decide(user):
-        raise WriteRefused("role: your role may not approve or refuse extensions", "role")
+        raise WriteRefused("role: your role may not approve or refuse extensions", "ext_role_decide")
     note = clean_text(note).strip()
     if len(note) > MAX_REASON_LENGTH:
-        raise WriteRefused(f"note: {len(note)} characters, at most {MAX_REASON_LENGTH}", "note_too_long",
+        raise WriteRefused(f"note: {len(note)} characters, at most {MAX_REASON_LENGTH}", "ext_note_too_long",
                            n=len(note), max=MAX_REASON_LENGTH)
     try:
         with _transaction(engine) as conn:
@@ -191,7 +191,7 @@ def withdraw_decision(engine: Engine, user: User | None, extension_id: str, now:
     again, and an approval's days leave the due time."""
     now = (now or now_local()).replace(microsecond=0, tzinfo=None)
     if not may_decide(user):
-        raise WriteRefused("role: your role may not approve or refuse extensions", "role")
+        raise WriteRefused("role: your role may not approve or refuse extensions", "ext_role_decide")
     try:
         with _transaction(engine) as conn:
             ext = _extension(conn, extension_id)
