@@ -307,3 +307,36 @@ def test_a_viewer_sees_the_history_and_no_form(db_kind, tmp_path, monkeypatch):
     at = _panel(url, "viewer", "111", "观察员")
     assert not any(m.value == "**延期申请**" for m in at.markdown)  # no history yet, nothing to show a viewer
     assert not any(b.label in ("提交延期申请", "批准", "不予批准") for b in at.button)
+
+
+# --- the supervision centre's view by unit ------------------------------------------------------------------
+
+def test_extensions_by_unit_counts_requests_days_and_refusals(engine):
+    _approved(engine)  # D1: 6 days approved
+    eid = ex.request_extension(engine, STAFF, _req(3, "working_days", "再等一周"), now=NOW)
+    ex.decide_extension(engine, LEADER, eid, approve=False, now=NOW)
+    ex.request_extension(engine, STAFF, _req(2), now=NOW)  # pending
+    df = ext_q.extensions_by_unit(engine, SEP_OCT, NOW)
+    assert df.to_dict("records") == [dict(unit_code="D1", unit_name="东县司法局", requested=3, approved=1, refused=1,
+                                          pending=1, days_granted=6, avg_days_granted=6.0, share_refused=0.5)]
+    west = CaseFilter(scope_code="120", date_from=date(2025, 9, 1), date_to=date(2025, 10, 31))
+    assert ext_q.extensions_by_unit(engine, west, NOW).empty  # another county's jurisdiction sees none
+    before_period = CaseFilter(region_code="100", date_from=date(2025, 9, 1), date_to=date(2025, 9, 29))
+    assert ext_q.extensions_by_unit(engine, before_period, NOW).empty  # t2 was reported on 09-30
+    assert ext_q.case_extension_history(engine, WEST_LEADER, "t2").rows.empty  # nor its history
+
+
+def test_the_supervision_centre_shows_extensions_by_unit(db_kind, tmp_path, monkeypatch):
+    from conftest import open_app_page, serve_fixture
+
+    from data_access.core.db import make_engine
+
+    url = serve_fixture(db_kind, tmp_path, monkeypatch, "extensions", NOW)
+    engine = make_engine(url)
+    _approved(engine)
+    engine.dispose()
+    at = open_app_page(url, "supervision", {"view": "extensions", "from": "2025-09-01", "to": "2025-10-31"})
+    table = at.dataframe[0].value
+    row = table.iloc[0].to_dict()
+    assert len(table) == 1 and row["unit_name"] == "东县司法局", row
+    assert (row["requested"], row["approved"], row["days_granted"], row["share_refused"]) == (1, 1, 6, 0.0), row
