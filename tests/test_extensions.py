@@ -235,6 +235,19 @@ def test_the_extension_survives_a_rule_change_a_reload_and_a_sync(engine, tmp_pa
     _assert_rollups_are_a_rebuild(engine)
 
 
+def test_a_batch_may_not_delete_a_case_with_extension_requests(engine, tmp_path):
+    from data_access.ingest.sync import BatchRefused, sync_batch
+    from test_sync import write_batch
+
+    eid = _approved(engine)
+    folder = write_batch(tmp_path / "b1", "b1", "2025-10-08T13:00:00+08:00", {}, deletions=[("cases", "t2")])
+    with pytest.raises(BatchRefused) as e:
+        sync_batch(folder, engine)
+    assert (f"deletions.csv:2 key: case 't2' has extension requests made in the dashboard ({eid}); a case with "
+            "the dashboard's extension requests is never deleted") in e.value.problems
+    assert _cases(engine)["t2"][0] == EXTENDED
+
+
 def test_a_reload_without_the_extended_case_is_refused_naming_it(engine, tmp_path):
     _approved(engine)
     folder = tmp_path / "data"
