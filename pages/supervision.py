@@ -21,6 +21,7 @@ from ui.supervision import (
     bounces,
     departments,
     duplicates,
+    extensions,
     integrity,
     orders,
     ranking,
@@ -30,7 +31,7 @@ from ui.views import view_icons, view_switch
 
 VIEWS = tuple(view_icons("supervision"))  # ui/views.py: the one list of views
 DRAW = {"backlog": backlog.show, "steps": steps.show, "departments": departments.show, "bounces": bounces.show,
-        "orders": orders.show, "integrity": integrity.show, "duplicates": duplicates.show}  # and the ranking, which also takes the months
+        "orders": orders.show, "extensions": extensions.show, "integrity": integrity.show, "duplicates": duplicates.show}  # and the ranking, which also takes the months
 
 
 def params(months: list[str]) -> list[urlstate.Param]:

@@ -1,5 +1,6 @@
 """The case workbench's case panel (pages/cases.py): one case in full — its facts, steps against their limits,
-event log, confirmed repeat cases (重复件) and supervision orders — with the form that issues an order and the buttons that resolve one.
+event log, confirmed repeat cases (重复件) and supervision orders — with the form that issues an order and the buttons that resolve one,
+then its extension requests (延期, ui/case_extensions.py).
 Layout only; the rules are data_access's (queries/cases.py, writes/orders.py)."""
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from data_access.writes.orders import MAX_NOTE_LENGTH, SupervisionOrder
 from data_access.writes.workflow import WriteRefused
 from ui import charts, data, fmt, tables
 from ui.auth import current_user
+from ui.case_extensions import extensions_section
 from ui.frame import current_filter
 from data_access.core.errors import DATABASE_ERRORS
 from ui.resilience import forget_typed, guarded_callback, keep_typed, show_error
@@ -111,6 +113,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             order_form(case_no, now)
         else:
             st.caption(t("wb.order.closed_case" if refused == "case_closed" else "wb.order.no_role"))
+        extensions_section(case_no, x["status"], user, write_refusal)
 
 
 def _log(events: pd.DataFrame) -> pd.DataFrame:

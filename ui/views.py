@@ -40,6 +40,7 @@ PAGE_VIEWS: dict[str, dict[str, str]] = {
         "departments": ":material/apartment:",
         "bounces": ":material/sync_problem:",
         "orders": ":material/gavel:",
+        "extensions": ":material/more_time:",
         "integrity": ":material/fact_check:",
         "duplicates": ":material/content_copy:",
         "ranking": ":material/leaderboard:",

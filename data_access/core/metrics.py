@@ -16,6 +16,8 @@ the section "Where they are used" at the end.
   **on-time rate** = on time ÷ closed.
 - **overdue** (超期): open with ``due_at`` before now, or closed after ``due_at``.
   **open overdue** (在办超期): open with ``due_at`` before now.
+  ``due_at`` is the *approved* due time: the time-limit rule's, moved by the case's approved extensions
+  (延期, see **due time** below), so on time, overdue, open overdue and overdue by all use it.
 - **settled on the spot** (就地化解): closed with ``on_the_spot``;
   its share = settled on the spot ÷ closed.
 - **resolution level** (化解层级): the level a closed case was settled at:
@@ -37,7 +39,10 @@ the section "Where they are used" at the end.
 - **due time** (办理时限, ``due_at``): calendar-hours categories keep the due
   time of the dataset (report + the category's limit); a category configured
   in working days is due at the end of the N-th working day after the report
-  day (Chinese public holidays off, 调休 make-up days on).
+  day (Chinese public holidays off, 调休 make-up days on).  An approved extension
+  request (延期, data_access/writes/extensions.py) moves it by its days or working
+  days; the time without extensions is the **original due time** (原办理时限).
+  One definition: core/time_limits.apply_rules.
 - **returned** (回退): a case with at least one ``return`` event;
   **bounced** (反复退回): returned ``BOUNCE_RETURNS`` (2) or more times, i.e.
   dispatched, returned and re-dispatched at least twice.  **reassigned** (改派):
@@ -111,8 +116,10 @@ Measures (the constants and functions of this module in brackets):
   ``process_summary``), queries/supervision/process.py, the case detail's step table
   (queries/cases.py ``step_times``), pages/supervision.py; migration 0010 rebuilt ``process_summary`` when
   ``EDGE_SLACK_HOURS`` came in.
-- **due time**: core/time_limits.py (the working-day rule; applied after a load and by ``set_rule``,
-  ``due_at_for`` for a new case), derived.calendar_due_at (calendar hours); every overdue measure reads it.
+- **due time**: core/time_limits.py (the working-day rule and the approved extensions; applied after a load,
+  a sync, by ``set_rule`` and by writes/extensions.py, ``due_at_for`` for a new case), derived.calendar_due_at
+  (calendar hours); every overdue measure reads it.  The extension requests are read by queries/extensions.py
+  (the case panel's history, the supervision centre's extensions by unit).
 - **returned, bounced, reassigned, reopened** [``BOUNCE_RETURNS``]: the event counts on ``cases`` (see
   below), added up by core/rollups.py (``process_flags``, ``integrity_flags``), read by
   queries/supervision/process.py and pages/supervision.py.

@@ -466,6 +466,33 @@ time_limit_rules = Table(
     Column("updated_by", Text),
 )
 
+# Extension requests (延期申请; data_access/writes/extensions.py): a handling unit asks for more time on an open
+# case, a leader or staff member of the case's jurisdiction approves or refuses.  The approved ones are part of
+# the due time's one definition (core/time_limits.apply_rules: the rule's due time + the approved days).  Not a
+# dataset table (no foreign key, so a replacing load's TRUNCATE of cases is not blocked): a load keeps them
+# (ingest/loader.py checks their cases are still there).
+case_extensions = Table(
+    "case_extensions",
+    metadata,
+    Column("extension_id", String(64), primary_key=True),
+    Column("case_no", String(64), nullable=False, index=True),
+    Column("unit_code", String(48)),               # the handling unit (department) that asks
+    Column("days", Integer, nullable=False),        # > 0
+    Column("day_kind", String(16), nullable=False),  # 'days' (calendar) or 'working_days'
+    Column("reason", Text, nullable=False),
+    Column("status", String(12), nullable=False),   # 'requested', 'approved', 'refused'
+    Column("requested_at", Timestamp, nullable=False),
+    Column("requested_by", Text),
+    Column("requested_by_user", Text),              # the account (username) that recorded it
+    Column("decided_at", Timestamp),
+    Column("decided_by", Text),
+    Column("decided_by_user", Text),
+    Column("decision_note", Text),
+    Column("changed_at", Timestamp, nullable=False),
+    Index("ix_case_extensions_approved", "case_no", sqlite_where=text("status = 'approved'"),
+          postgresql_where=text("status = 'approved'")),
+)
+
 # One-row table: when the data was last changed (the "data as of" time) and by what.
 data_meta = Table(
     "data_meta",

@@ -22,6 +22,11 @@ The definition (quoted in metrics.py):
   category's cases (all of them, past ones included; the columns' definitions: data_access/core/derived.py)
   and the roll-ups, in one transaction: a category has one definition at a time, so a period before and
   after a change stays comparable.
+- An **approved extension** (延期, data_access/writes/extensions.py) is part of the same definition: the due
+  time is the rule's due time above (the **original** due time) plus every approved extension of the case,
+  the calendar days first, then the working days (the same clock time on the N-th working day after that
+  date, by the calendar below).  So a rule change, a reload or a sync recomputes it with the extension, never
+  without it (:func:`extend_due`, :func:`original_due_at`).
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -51,6 +57,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy import case as sql_case
 
 from data_access.core import meta
 from data_access.core.clock import wall_now
@@ -62,7 +69,7 @@ from data_access.core.derived import (
     late_hours_sql,
 )
 from data_access.core.rollups import refresh_category_summaries
-from data_access.core.schema import Timestamp, cases, categories, time_limit_rules
+from data_access.core.schema import Timestamp, case_extensions, cases, categories, time_limit_rules
 
 MODES = ("hours", "working_days")
 MAX_WORKING_DAYS = 365
@@ -152,6 +159,19 @@ def working_deadline(reported_at: datetime, n_days: int) -> datetime:
     return datetime.combine(add_working_days(reported_at.date(), n_days), END_OF_DAY)
 
 
+EXTENSION_KINDS = ("days", "working_days")
+
+
+def extend_due(due: datetime, days: int, working_days: int) -> datetime:
+    """``due`` moved by approved extensions: ``days`` calendar days, then ``working_days`` working days (the
+    same clock time on the ``working_days``-th working day after that date; a working-day due time at 23:59:59
+    stays at the end of a day)."""
+    due = due + timedelta(days=int(days))
+    if working_days:
+        due = datetime.combine(add_working_days(due.date(), int(working_days)), due.time())
+    return due
+
+
 def calendar_gaps(years: Iterable[int]) -> list[int]:
     """The years among ``years`` whose holidays neither chinese-calendar nor the overrides file knows
     (working days there are counted Monday to Friday), in order."""
@@ -231,6 +251,34 @@ def due_at_for(conn: Connection, category: str, reported_at: datetime, limit_hou
     return calendar_due_at(reported_at, limit_hours)
 
 
+def _rule_due(rule: Rule | None, reported_at, source_due_at):
+    """The original due time (before any extension) of a case under its category's rule; None when a
+    calendar-hours case has no dataset due time (left alone, as apply_rules does)."""
+    if rule is not None and rule.mode == "working_days" and rule.working_days:
+        return working_deadline(_as_dt(reported_at), int(rule.working_days))
+    return None if source_due_at is None else _as_dt(source_due_at)
+
+
+def _approved_totals(where=None):
+    """Per case with approved extensions: (case_no, calendar days, working days) — a subquery."""
+    e = case_extensions.c
+    q = (select(e.case_no,
+                func.sum(sql_case((e.day_kind == "days", e.days), else_=0)).label("ext_days"),
+                func.sum(sql_case((e.day_kind == "working_days", e.days), else_=0)).label("ext_working_days"))
+         .where(e.status == "approved").group_by(e.case_no))
+    return q if where is None else q.where(where)
+
+
+def original_due_at(conn: Connection, case_no: str) -> datetime | None:
+    """The case's due time without its extensions (the rule's, see the module docstring)."""
+    row = conn.execute(select(cases.c.category, cases.c.reported_at, cases.c.source_due_at, cases.c.due_at)
+                       .where(cases.c.case_no == case_no)).first()
+    if row is None:
+        return None
+    due = _rule_due(rules(conn).get(row.category), row.reported_at, row.source_due_at)
+    return _as_dt(row.due_at) if due is None else due
+
+
 # --- applying the rules to the cases --------------------------------------------------------------------
 
 # Working-day deadline of each (category, report date): filled per call, joined by one UPDATE.
@@ -287,19 +335,56 @@ def _apply_rules(conn: Connection, categories_: Sequence[str] | None, only) -> i
                if c in configured and configured[c].mode == "working_days" and configured[c].working_days}
     by_hours = [c for c in wanted if c not in working]
     changed = 0
+    # cases with an approved extension are set one by one below (few), the rest set-based here
+    not_extended = cases.c.case_no.not_in(
+        select(case_extensions.c.case_no).where(case_extensions.c.status == "approved"))
     if by_hours:
         stmt = (update(cases)
                 .where(cases.c.category.in_(by_hours), cases.c.source_due_at.is_not(None),
-                       cases.c.due_at != cases.c.source_due_at)
+                       cases.c.due_at != cases.c.source_due_at, not_extended)
                 .values(**_derived_values(cases.c.source_due_at)))
         res = conn.execute(stmt if only is None else stmt.where(only))
         changed += max(res.rowcount, 0)
     if working:
-        changed += _apply_working_days(conn, working, only)
+        changed += _apply_working_days(conn, working, only, not_extended)
+    if wanted:
+        changed += _apply_extended(conn, wanted, configured, only)
     return changed
 
 
-def _apply_working_days(conn: Connection, working: dict[str, int], only=None) -> int:
+def _apply_extended(conn: Connection, wanted: list[str], configured: dict[str, Rule], only) -> int:
+    """The due time of the cases (of ``wanted`` categories) with approved extensions: :func:`extend_due` of
+    the rule's due time, and the columns that follow it with derived.py's Python twins."""
+    from data_access.core import derived
+
+    totals = _approved_totals().subquery()
+    c = cases.c
+    q = (select(c.case_no, c.category, c.reported_at, c.source_due_at, c.due_at, c.closed_at,
+                totals.c.ext_days, totals.c.ext_working_days)
+         .join_from(cases, totals, totals.c.case_no == c.case_no)
+         .where(c.category.in_(wanted)))
+    rows = conn.execute(q if only is None else q.where(only)).all()
+    changes = []
+    for r in rows:
+        base = _rule_due(configured.get(r.category), r.reported_at, r.source_due_at)
+        if base is None:
+            continue
+        due = extend_due(base, r.ext_days or 0, r.ext_working_days or 0)
+        if _as_dt(r.due_at) == due:
+            continue
+        closed = None if r.closed_at is None else _as_dt(r.closed_at)
+        changes.append({"k": r.case_no, "due_at": due, "closed_late": derived.closed_late(closed, due),
+                        "late_hours": derived.late_hours(closed, due),
+                        "allowed_hours": derived.allowed_hours(_as_dt(r.reported_at), due)})
+    if changes:
+        conn.execute(update(cases).where(cases.c.case_no == bindparam("k"))
+                     .values(**{k: bindparam(k, type_=cases.c[k].type)
+                                for k in ("due_at", "closed_late", "late_hours", "allowed_hours")}),
+                     changes)
+    return len(changes)
+
+
+def _apply_working_days(conn: Connection, working: dict[str, int], only=None, not_extended=None) -> int:
     span_q = (select(cases.c.category, func.min(cases.c.reported_at), func.max(cases.c.reported_at))
               .where(cases.c.category.in_(list(working))).group_by(cases.c.category))
     span = conn.execute(span_q if only is None else span_q.where(only)).all()
@@ -329,6 +414,8 @@ def _apply_working_days(conn: Connection, working: dict[str, int], only=None) ->
             .where(cases.c.category == t.category, func.date(cases.c.reported_at) == t.day,
                    cases.c.due_at != t.due_at)
             .values(**_derived_values(t.due_at)))
+    if not_extended is not None:
+        stmt = stmt.where(not_extended)
     res = conn.execute(stmt if only is None else stmt.where(only))
     _deadlines.drop(conn)
     return max(res.rowcount, 0)

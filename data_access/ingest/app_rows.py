@@ -5,7 +5,9 @@ contract.APP_SEQ_BASE); docs/DATA_CONTRACT.md, "Rows written in the dashboard". 
 out before it empties the tables (:func:`take`) and puts them back over the new data (:func:`put_back`): the
 app's version wins over a row of the same key in the dataset (an export of this database holds them too).  An
 order or entry whose case the new data lacks refuses the load, naming it, so nothing is dropped silently.
-Accounts, the audit log and the time-limit settings are not dataset tables: a load never touches them.
+Accounts, the audit log, the time-limit settings and the extension requests (``case_extensions``) are not
+dataset tables: a load never touches them (an extension whose case the new data lacks refuses the load too; the
+approved ones are in the due time the load computes: core/time_limits.apply_rules).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, delete, insert, select, tuple_
 
 from data_access.core.contract import APP_SEQ_BASE
-from data_access.core.schema import case_events, cases, supervisions
+from data_access.core.schema import case_events, case_extensions, cases, supervisions
 from data_access.ingest.reading import Report
 
 _CHUNK = 500
@@ -24,6 +26,8 @@ _CHUNK = 500
 class AppRows:
     orders: list[dict] = field(default_factory=list)
     entries: list[dict] = field(default_factory=list)
+    # extension requests (case_extensions, not emptied by a load: only their cases are checked) by case
+    extensions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def case_nos(self) -> set[str]:
@@ -32,7 +36,12 @@ class AppRows:
 
 def take(conn: Connection) -> AppRows:
     """The app's orders and log entries as they stand (before the load empties the tables)."""
+    extensions: dict[str, list[str]] = {}
+    for case_no, eid in conn.execute(select(case_extensions.c.case_no, case_extensions.c.extension_id)
+                                     .order_by(case_extensions.c.case_no, case_extensions.c.extension_id)):
+        extensions.setdefault(case_no, []).append(eid)
     return AppRows(
+        extensions=extensions,
         orders=[dict(r) for r in conn.execute(select(supervisions).where(supervisions.c.origin == "app")).mappings()],
         entries=[dict(r) for r in conn.execute(select(case_events).where(case_events.c.seq >= APP_SEQ_BASE))
                  .mappings()])
@@ -40,9 +49,9 @@ def take(conn: Connection) -> AppRows:
 
 def put_back(conn: Connection, rows: AppRows, report: Report) -> None:
     """Put the app's rows back over the newly loaded data; an order or entry whose case is gone is reported."""
-    if not rows.orders and not rows.entries:
+    if not rows.orders and not rows.entries and not rows.extensions:
         return
-    wanted = sorted(rows.case_nos)
+    wanted = sorted(rows.case_nos | set(rows.extensions))
     present: set[str] = set()
     for i in range(0, len(wanted), _CHUNK):
         present |= set(conn.execute(select(cases.c.case_no).where(cases.c.case_no.in_(wanted[i:i + _CHUNK])))
@@ -61,6 +70,11 @@ def put_back(conn: Connection, rows: AppRows, report: Report) -> None:
         lost = True
         report(None, "case_no", f"case '{case_no}' is not in this dataset, but the dashboard wrote entries in its "
                                 "log: the load is refused so that they are not dropped; keep the case in the data")
+    for case_no in sorted(set(rows.extensions) - present):
+        lost = True
+        report(None, "case_no", f"case '{case_no}' is not in this dataset, but the extension request(s) "
+                                f"{', '.join(rows.extensions[case_no])} made in the dashboard are on it: the load "
+                                "is refused so that they are not dropped; keep the case in the data")
     if lost:
         return
     ids = [r["supervision_id"] for r in rows.orders]

@@ -73,6 +73,7 @@ class Stored:
     events: dict[tuple[str, int], tuple] = field(default_factory=dict)               # (case_no, seq) -> content
     orders: dict[str, tuple[str, str]] = field(default_factory=dict)                 # id -> (origin, case_no)
     app_orders: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # case_no -> app order ids
+    extensions: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # case_no -> request ids
     activities: dict[tuple, list[tuple]] = field(default_factory=lambda: defaultdict(list))  # (team, date, kind)
     tombstones: dict[tuple[str, str], datetime] = field(default_factory=dict)       # (table, key) -> row time
 
@@ -187,6 +188,10 @@ def fetch_stored(conn: Connection, refs: dict[str, set]) -> Stored:
         for sid, case_no in conn.execute(select(sv.supervision_id, sv.case_no)
                                          .where(sv.case_no.in_(part), sv.origin == "app")):
             s.app_orders[case_no].append(sid)
+    ce = schema.case_extensions.c
+    for part in _chunks(case_nos):   # the dashboard's extension requests on them (likewise)
+        for eid, case_no in conn.execute(select(ce.extension_id, ce.case_no).where(ce.case_no.in_(part))):
+            s.extensions[case_no].append(eid)
     a = schema.volunteer_activities.c
     for part in _chunks(refs.get("volunteer_activities", ())):
         for row in conn.execute(select(a.team_code, a.date, a.kind, a.participants, a.hours, a.note)

@@ -315,7 +315,8 @@ def _plan(bp: BatchPass, info: BatchInfo) -> _Plan:
 
 
 def _check_deletions(bp: BatchPass, report: Report) -> None:
-    """A deletion names a stored row, not one the batch also sends, not a case with the dashboard's orders."""
+    """A deletion names a stored row, not one the batch also sends, not a case with the dashboard's orders or
+    extension requests."""
     stored = bp.stored
     report.start(DELETIONS_CSV)
     for line, table, shown, key in bp.deletions:
@@ -336,6 +337,10 @@ def _check_deletions(bp: BatchPass, report: Report) -> None:
             ids = ", ".join(sorted(stored.app_orders[key]))
             report(line, "key", f"case '{shown}' has supervision orders issued in the dashboard ({ids}); a case "
                                 "with the dashboard's orders is never deleted")
+        if table == "cases" and stored.extensions.get(key):
+            ids = ", ".join(sorted(stored.extensions[key]))
+            report(line, "key", f"case '{shown}' has extension requests made in the dashboard ({ids}); a case "
+                                "with the dashboard's extension requests is never deleted")
         if table == "supervisions" and stored.orders.get(key, ("",))[0] == "app":
             report(line, "key", f"order '{shown}' was issued in the dashboard; the source cannot delete it")
 
