@@ -139,10 +139,18 @@ def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    from importlib.metadata import PackageNotFoundError, version
+
+    bench_only = {}
+    for pkg in ("duckdb", "datasette"):  # the comparison's tools (bench/requirements.txt)
+        try:
+            bench_only[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
     return {"cores": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem_kb / 1024 / 1024, 1),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": pg,
             "sqlalchemy": sqlalchemy.__version__, "streamlit": streamlit.__version__, "pandas": pandas.__version__,
-            "measured": time.strftime("%Y-%m-%d")}
+            **bench_only, "measured": time.strftime("%Y-%m-%d")}
 
 
 def dataset_facts(url: str) -> dict:
