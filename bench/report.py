@@ -156,30 +156,45 @@ def concurrency_section(results: Path) -> list[str]:
 
 
 def alternatives_section(results: Path) -> list[str]:
-    out = ["## The usual ways: a pandas page and Datasette (SQLite)", "",
+    out = ["## The usual ways: a pandas page, DuckDB and Datasette (SQLite)", "",
            "The same three questions: the first render of the city (last 12 months), a change to 娄星区, a text "
            "search (纠纷).  Ours: the Overview and the case workbench in AppTest, cold; pandas: a Streamlit page "
-           "that reads the case table into pandas (bench/alt_pandas_app.py); Datasette 0.65 on the same file "
-           "(the cases table page with facets; `title__contains`).  Each way in a fresh process; ratio = "
-           "theirs ÷ ours.  Targets at full scale: pandas ≥ 15× in time and ≥ 7× in memory, Datasette ≥ 6×.", "",
-           "| scale | question | ours ms | pandas ms | × | Datasette ms | × |", "|---|---|---:|---:|---:|---:|---:|"]
+           "that reads the case table into pandas (bench/alt_pandas_app.py); DuckDB: a Streamlit page that copies "
+           "the SQLite file's case table into DuckDB on its first render and asks in SQL (bench/alt_duckdb_app.py); "
+           "Datasette 0.65 on the same file (the cases table page with facets; `title__contains`).  Each way in a "
+           "fresh process; ratio = theirs ÷ ours.  Targets at full scale: pandas ≥ 15× in time and ≥ 7× in memory, "
+           "Datasette ≥ 6×.", "",
+           "| scale | question | ours ms | pandas ms | × | DuckDB ms | × | Datasette ms | × |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    notes = []
     rows = 0
     for s in SCALES:
         r = _load(results, "alternatives", s, "sqlite")
         if not r:
             continue
-        ours, pd_, ds = r["ours"]["median_ms"], (r.get("pandas") or {}).get("median_ms", {}), \
-            (r.get("datasette") or {}).get("median_ms", {})
+        ours = r["ours"]["median_ms"]
+        others = [(r.get(w) or {}).get("median_ms", {}) for w in ("pandas", "duckdb", "datasette")]
         for q, text in r["questions"].items():
             rows += 1
             o = ours.get(q)
-            out.append(f"| {s} | {text} | {_ms(o)} | {_ms(pd_.get(q))} | "
-                       f"{pd_[q] / o:.1f}× | " if q in pd_ and o else f"| {s} | {text} | {_ms(o)} | — | — | ")
-            out[-1] += (f"{_ms(ds.get(q))} | {ds[q] / o:.1f}× |" if q in ds and o else "— | — |")
-        if r.get("pandas"):
-            out.append(f"| {s} | peak RSS MB | {r['ours']['peak_rss_mb']:.0f} | {r['pandas']['peak_rss_mb']:.0f} | "
-                       f"{r['pandas']['peak_rss_mb'] / r['ours']['peak_rss_mb']:.1f}× | | |")
-    return out + [""] if rows else []
+            cells = [f"{_ms(m[q])} | {m[q] / o:.1f}×" if q in m and o else "— | —" for m in others]
+            out.append(f"| {s} | {text} | {_ms(o)} | " + " | ".join(cells) + " |")
+        peaks = [(r.get(w) or {}).get("peak_rss_mb") for w in ("pandas", "duckdb")]
+        out.append(f"| {s} | peak RSS MB | {r['ours']['peak_rss_mb']:,.0f} | "
+                   + " | ".join(f"{p:.0f} | {p / r['ours']['peak_rss_mb']:.1f}×" if p else "— | —" for p in peaks)
+                   + " | | |")
+        ld = (r.get("duckdb") or {}).get("load")
+        if ld:
+            notes.append(f"{s} ({r['cases']:,} cases): DuckDB {r['duckdb'].get('version')} got the data in by "
+                         f"{ld['method']}, {ld['median_s']:.1f} s (CPU {ld['cpu_median_s']:.1f} s), inside its "
+                         "first render.")
+        elif (r.get("duckdb") or {}).get("why"):
+            notes.append(f"{s}: DuckDB not measured ({r['duckdb']['why']}).")
+        elif "duckdb" not in r:
+            notes.append(f"{s}: measured before DuckDB was part of the comparison.")
+    if not rows:
+        return []
+    return out + [""] + (["- " + n for n in notes] + [""] if notes else [])
 
 
 def scaleout_section(results: Path) -> list[str]:
