@@ -31,11 +31,11 @@ st.set_page_config(page_title="案件分析 (DuckDB)", layout="wide")
 
 
 @st.cache_resource
-def database():
-    return alt_duckdb.load_sqlite(make_url(DB_URL).database)
+def database(url: str):
+    return alt_duckdb.load_sqlite(make_url(url).database)
 
 
-con, load = database()
+con, load = database(DB_URL)
 st.session_state["duckdb_load"] = load
 names = {code: name for code, (name, _) in alt_duckdb.regions(con).items()}
 levels = {code: level for code, (_, level) in alt_duckdb.regions(con).items()}

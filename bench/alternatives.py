@@ -104,10 +104,13 @@ def _rss_mb() -> float:
         return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
 
 
-def _timed_run(at) -> float:
-    t = time.perf_counter()
+def _timed_run(at, cpu: dict | None = None, key: str = "") -> float:
+    """Wall ms of one AppTest run; its process CPU ms (every thread: DuckDB's too) into ``cpu[key]``."""
+    t, c = time.perf_counter(), time.process_time()
     at.run()
     ms = (time.perf_counter() - t) * 1000
+    if cpu is not None:
+        cpu[key] = (time.process_time() - c) * 1000
     if at.exception:
         raise SystemExit(f"{at.exception[0].value}")
     return ms
@@ -161,17 +164,17 @@ def child_alt(way: str) -> dict:
     st.cache_resource.clear()
     before = _rss_mb()
     at = AppTest.from_file(str(BENCH / ALT_APPS[way]), default_timeout=CHILD_TIMEOUT_S)
-    ms, shown = {}, {}
-    ms["first"] = _timed_run(at)
+    ms, shown, cpu = {}, {}, {}
+    ms["first"] = _timed_run(at, cpu, "first")
     shown["first"] = _metric(at, "案件数")
     at.query_params["region"] = LOUXING
-    ms["region"] = _timed_run(at)
+    ms["region"] = _timed_run(at, cpu, "region")
     shown["region"] = _metric(at, "案件数")
     del at.query_params["region"]
     at.query_params["q"] = SEARCH
-    ms["search"] = _timed_run(at)
+    ms["search"] = _timed_run(at, cpu, "search")
     shown["search"] = _metric(at, "案件数")
-    out = {"ms": ms, "cases_shown": shown, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
+    out = {"ms": ms, "cpu_ms": cpu, "cases_shown": shown, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
     if way == "duckdb":
         out["load"] = at.session_state["duckdb_load"]
     return out
@@ -196,8 +199,8 @@ def child_ours(db_url: str) -> dict:
     # render it once untimed first and then time a warm render).
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=CHILD_TIMEOUT_S)
     at.session_state["_auth"] = token
-    ms, shown = {}, {}
-    ms["first"] = _timed_run(at)
+    ms, shown, cpu = {}, {}, {}
+    ms["first"] = _timed_run(at, cpu, "first")
     shown["first"] = _metric(at, "案件数")
     if shown["first"] is None:
         raise SystemExit("the Overview did not render (signed out?)")
@@ -206,12 +209,12 @@ def child_ours(db_url: str) -> dict:
         raise SystemExit(f"no region picker {key!r} on the Overview")
     at.selectbox(key=key).set_value(LOUXING)
     at._finished_page_script_hash = ""  # AppTest 1.67 rerun quirk, see tests/test_app.py: rerun()
-    ms["region"] = _timed_run(at)
+    ms["region"] = _timed_run(at, cpu, "region")
     shown["region"] = _metric(at, "案件数")
     st.cache_data.clear()
     search = open_page(token, "cases", {"q": SEARCH})  # the whole workbench page, frame included, cold
-    ms["search"] = _timed_run(search)
-    return {"ms": ms, "cases_shown": shown, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
+    ms["search"] = _timed_run(search, cpu, "search")
+    return {"ms": ms, "cpu_ms": cpu, "cases_shown": shown, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
 
 
 def _in_child(way: str, db_url: str) -> dict:
@@ -380,7 +383,9 @@ def _versions() -> dict:
 
 def _summary(results: list[dict]) -> dict:
     ms = {k: [r["ms"][k] for r in results] for k in QUESTIONS}
+    cpu = {k: [r["cpu_ms"][k] for r in results if "cpu_ms" in r] for k in QUESTIONS}
     return {"ms": ms, "median_ms": {k: statistics.median(v) for k, v in ms.items()},
+            "cpu_median_ms": {k: statistics.median(v) for k, v in cpu.items() if v},
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
             "peak_rss_mb_runs": [r["peak_rss_mb"] for r in results],
             "rss_before_mb": statistics.median(r["rss_before_mb"] for r in results),
@@ -394,7 +399,8 @@ def run(db_url: str, runs: int = 3, skip_pandas: bool = False, skip_datasette: b
     db_url = _absolute(db_url)
     cases = _case_count(db_url)
     out: dict = {"db_url": db_url, "cases": cases, "runs": runs, "now": NOW.isoformat(), "questions": QUESTIONS,
-                 "measured_at": datetime.now().isoformat(timespec="seconds"), "versions": _versions()}
+                 "measured_at": datetime.now().isoformat(timespec="seconds"), "versions": _versions(),
+                 "loadavg": list(os.getloadavg())}
     fits = None if skip_pandas else check_pandas_fits(cases)
     duck = None if skip_duckdb or _sqlite_path(db_url) is None else duckdb_version()
     ours, pandas_runs, duck_runs = [], [], []

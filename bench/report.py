@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import statistics
 import time
 from pathlib import Path
@@ -181,8 +182,17 @@ def alternatives_section(results: Path) -> list[str]:
             out.append(f"| {s} | {text} | {_ms(o)} | " + " | ".join(cells) + " |")
         peaks = [(r.get(w) or {}).get("peak_rss_mb") for w in ("pandas", "duckdb")]
         out.append(f"| {s} | peak RSS MB | {r['ours']['peak_rss_mb']:,.0f} | "
-                   + " | ".join(f"{p:.0f} | {p / r['ours']['peak_rss_mb']:.1f}×" if p else "— | —" for p in peaks)
+                   + " | ".join(f"{p:,.0f} | {p / r['ours']['peak_rss_mb']:.1f}×" if p else "— | —" for p in peaks)
                    + " | | |")
+        cpu = [(label, (r.get(w) or {}).get("cpu_median_ms")) for w, label in
+               (("ours", "ours"), ("pandas", "pandas"), ("duckdb", "DuckDB"))]
+        cpu = [(label, c) for label, c in cpu if c]
+        if cpu:
+            notes.append(f"{s}: CPU time of the process (every thread), median ms for the three questions: "
+                         + "; ".join(f"{label} " + " / ".join(_ms(c.get(q)) for q in r["questions"])
+                                     for label, c in cpu)
+                         + f" (the wall times above were taken at a load average of {r['loadavg'][0]:.1f} on "
+                           f"{os.cpu_count()} cores)" * bool(r.get("loadavg")) + ".")
         ld = (r.get("duckdb") or {}).get("load")
         if ld:
             notes.append(f"{s} ({r['cases']:,} cases): DuckDB {r['duckdb'].get('version')} got the data in by "
