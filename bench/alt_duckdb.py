@@ -127,7 +127,8 @@ def period(now: datetime) -> tuple[datetime, datetime]:
 
 
 def regions(con) -> dict[str, tuple[str, str]]:
-    return {code: (name, level) for code, name, level in con.execute("SELECT code, name, level FROM regions").fetchall()}
+    rows = con.execute("SELECT code, name, level FROM regions").fetchall()
+    return {code: (name, level) for code, name, level in rows}
 
 
 def _where(level: str, region: str, now: datetime, q: str) -> tuple[str, list]:

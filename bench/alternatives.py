@@ -21,9 +21,9 @@ which an offline machine cannot do: bench/alt_duckdb.py uses it when it is insta
 file with Python's sqlite3 into Arrow chunks appended to DuckDB tables.  Which of the two, and the time the
 copy took (wall and CPU), are in the result (``duckdb.load``); the copy is part of the first render's time.
 
-Ours, the pandas way and the DuckDB way: each run is a fresh Python process that asks the three questions in that order, so
-its peak RSS (``ru_maxrss``) is that way's own; the times are medians over ``--runs`` processes and the peak
-the highest.  Both run their Streamlit script in AppTest (the same harness, in-process), with GOV_DB_URL,
+Ours, the pandas way and the DuckDB way: each run is a fresh Python process that asks the three questions in
+that order, so its peak RSS (``ru_maxrss``) is that way's own; the times are medians over ``--runs`` processes
+(wall, and the process's CPU time beside it) and the peak the highest.  Each runs its Streamlit script in AppTest (the same harness, in-process), with GOV_DB_URL,
 GOV_AUTO_DEMO=0 and GOV_NOW set, after importing what they use (a tiny Streamlit page with a metric, a chart
 and a table; for ours the modules of ui and data_access), so that none of them pays Python's import time.  The
 pandas and DuckDB ways' first render includes reading the whole table; the pandas page's reruns

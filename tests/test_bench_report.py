@@ -83,7 +83,8 @@ def test_new_and_disappeared_measurements_are_listed(two_reports):
                                      "- pages-100k-sqlite · team card · db_ms: 10 ms",
                                      "- pages-100k-sqlite · team card · warm_ms: 100 ms",
                                      "- pages-100k-sqlite · team card · change_ms: 40 ms"]
-    assert s["Measurements no longer in the results"][0] == "- pages-100k-sqlite · staffing: find · cold_ms (was 400 ms)"
+    gone = s["Measurements no longer in the results"]
+    assert gone[0] == "- pages-100k-sqlite · staffing: find · cold_ms (was 400 ms)"
     assert len(s["Measurements no longer in the results"]) == 4
 
 
@@ -150,7 +151,8 @@ def test_another_dataset_size_or_machine_is_not_compared(tmp_path):
 @pytest.mark.parametrize("before, after, unit, kind", [
     (1000, 1210, "ms", "regression"), (1000, 1190, "ms", None), (200, 260, "ms", "regression"), (150, 190, "ms", None),
     (100, 200, "ms", "regression"), (0.10, 0.14, "s", None), (1.0, 0.7, "s", "improvement"),
-    (250, 320, "MB", "regression"), (250, 265, "MB", None), (0, 1, "count", "regression"), (2, 0, "count", "improvement"),
+    (250, 320, "MB", "regression"), (250, 265, "MB", None), (0, 1, "count", "regression"),
+    (2, 0, "count", "improvement"),
 ])
 def test_change_kind_thresholds(before, after, unit, kind):
     assert report.change_kind(before, after, unit) == kind
