@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -329,13 +330,21 @@ def write(results: Path) -> None:
     facts_p = results / "facts.json"
     facts = json.loads(facts_p.read_text()) if facts_p.exists() else {}
     numbers_p = results / NUMBERS
-    previous = json.loads(numbers_p.read_text()) if numbers_p.exists() else None
+    previous, unreadable = None, None
+    if numbers_p.exists():
+        try:
+            previous = json.loads(numbers_p.read_text())
+            if not isinstance(previous.get("measurements"), dict):
+                raise ValueError("no 'measurements' object")
+        except (ValueError, AttributeError) as exc:
+            previous, unreadable = None, f"{numbers_p} could not be read ({exc}); it is replaced"
+            print(f"warning: {unreadable}", file=sys.stderr)
     doc = numbers_document(results, facts, previous)
     lines = ["# Benchmark report", "",
              "Written by `python -m bench` (bench/suite.py, see its docstring); every number is a measurement on the "
              "machine below.", ""]
     lines += machine_section(facts)
-    lines += comparison_section(doc, previous)
+    lines += comparison_section(doc, previous, unreadable)
     lines += growth_section(results, facts)
     lines += pages_section(results)
     lines += alternatives_section(results)
@@ -489,8 +498,11 @@ def _capped(rows: list[str], what: str) -> list[str]:
     return rows[:LIST_CAP] + [f"", f"… and {len(rows) - LIST_CAP:,} more {what} (all in bench/results/{NUMBERS})."]
 
 
-def comparison_section(doc: dict, previous: dict | None) -> list[str]:
+def comparison_section(doc: dict, previous: dict | None, unreadable: str | None = None) -> list[str]:
     out = ["## Against the previous report", ""]
+    if unreadable:
+        return out + [f"Nothing compared: {unreadable}.  This report's {len(doc['measurements']):,} numbers are "
+                      "stored there for the next one.", ""]
     if previous is None:
         return out + [f"No previous report's numbers (bench/results/{NUMBERS} was absent): nothing to compare. "
                       f"This report's {len(doc['measurements']):,} numbers are stored there for the next one.", ""]

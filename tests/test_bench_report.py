@@ -69,6 +69,17 @@ def test_first_report_has_nothing_to_compare_and_stores_its_numbers(tmp_path):
     assert len(doc["measurements"]) == 4 and doc["baseline"] == {} and doc["new"] == []
 
 
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"written": "x"}'])
+def test_an_unreadable_previous_report_is_named_and_replaced(tmp_path, capsys, content):
+    _facts(tmp_path)
+    _pages(tmp_path, {"overview, city": 1000.0})
+    (tmp_path / "REPORT.json").write_text(content)
+    report.write(tmp_path)
+    assert "REPORT.json could not be read" in capsys.readouterr().err
+    assert "Nothing compared:" in (tmp_path / "REPORT.md").read_text()
+    assert len(json.loads((tmp_path / "REPORT.json").read_text())["measurements"]) == 4
+
+
 def test_a_30_percent_slower_timing_is_called_out_a_5_percent_one_is_not(two_reports):
     s = _section(two_reports)
     assert _rows(s["Regressions"]) == ["| pages-100k-sqlite · overview, city · cold_ms | 1,000 ms | 1,300 ms | +30 % |"]
