@@ -510,7 +510,7 @@ def comparison_section(doc: dict, previous: dict | None, unreadable: str | None 
     cm = doc.get("machine") or {}
     out.append(f"Every number of this report (times, memory, error counts of every result file, "
                f"{len(doc['measurements']):,} of them) against the same measurement — same part, dataset, database "
-               f"and page — in the report before it (bench/results/{NUMBERS}, written {previous.get('written')}). "
+               f"and page — in the report before it (bench/results/{NUMBERS}, written {doc.get('previous_written')}). "
                f"Called out when worse or better by more than {REL:.0%} and by more than "
                + ", ".join(f"{v:g} {u}" for u, v in ABS_MIN.items() if u != "count")
                + " (any change in an error count); smaller changes are noise on this shared machine.")
@@ -557,4 +557,10 @@ def numbers_document(results: Path, facts: dict, previous: dict | None) -> dict:
            "datasets": facts.get("datasets", {}), "thresholds": {"relative": REL, "absolute": ABS_MIN},
            "measurements": cur}
     doc.update(compare(previous, cur, machine))
+    if previous is not None:
+        prev = previous.get("measurements", {})
+        same = set(prev) == set(cur) and all(prev[k].get("stamp") == m["stamp"] for k, m in cur.items())
+        # Only rewritten (nothing measured again): still compared with the report the numbers were compared with.
+        doc["previous_written"] = previous.get("previous_written", previous.get("written")) if same \
+            else previous.get("written")
     return doc
