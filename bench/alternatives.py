@@ -1,23 +1,32 @@
 """The usual ways, for comparison: the same questions answered by the dashboard, by a Streamlit page that reads
-the case table into pandas (bench/alt_pandas_app.py) and by Datasette's table page on the same SQLite file.
+the case table into pandas (bench/alt_pandas_app.py), by a Streamlit page that copies the SQLite file's case
+table into DuckDB and asks in SQL (bench/alt_duckdb_app.py, bench/alt_duckdb.py) and by Datasette's table page
+on the same SQLite file.
 
     python -m bench alternatives --db sqlite:///bench/full.db [--runs 3] [--json OUT]
-        [--skip-pandas] [--skip-datasette] [--immutable]
+        [--skip-pandas] [--skip-duckdb] [--skip-datasette] [--immutable]
 
 The questions (now = 2026-10-08 12:00, "last 12 months" = 2025-10-01 .. 2026-10-08, the dashboard's default):
 
-| question | ours | pandas way | Datasette |
+| question | ours | pandas way and DuckDB way | Datasette |
 |---|---|---|---|
 | first render, city | Overview, AppTest first run, cold caches | AppTest first run (reads the table) | the ``cases`` table page, plain |
 | filter → 娄星区 | Overview, region picked (rerun) | rerun with ``?region=431302`` | ``county_code=431302``, ``reported_at`` in the 12 months, facets on status, category, resolution_level |
 | search 纠纷 | case workbench ``?q=纠纷``, cold (timing.open_page: the frame and the page) | rerun with ``?q=纠纷`` (region back to the city) | ``title__contains=纠纷`` |
 
-Ours and the pandas way: each run is a fresh Python process that asks the three questions in that order, so
-its peak RSS (``ru_maxrss``) is that way's own; the times are medians over ``--runs`` processes and the peak
-the highest.  Both run their Streamlit script in AppTest (the same harness, in-process), with GOV_DB_URL,
+The DuckDB way (``duckdb`` from bench/requirements.txt) copies the ``cases`` and ``regions`` tables into an
+in-memory DuckDB database on its first render (``st.cache_resource``), and answers each rerun in SQL there.
+DuckDB's own SQLite reader (the ``sqlite`` extension) is not in the wheel and downloads itself on first use,
+which an offline machine cannot do: bench/alt_duckdb.py uses it when it is installed and otherwise reads the
+file with Python's sqlite3 into Arrow chunks appended to DuckDB tables.  Which of the two, and the time the
+copy took (wall and CPU), are in the result (``duckdb.load``); the copy is part of the first render's time.
+
+Ours, the pandas way and the DuckDB way: each run is a fresh Python process that asks the three questions in
+that order, so its peak RSS (``ru_maxrss``) is that way's own; the times are medians over ``--runs`` processes
+(wall, and the process's CPU time beside it) and the peak the highest.  Each runs its Streamlit script in AppTest (the same harness, in-process), with GOV_DB_URL,
 GOV_AUTO_DEMO=0 and GOV_NOW set, after importing what they use (a tiny Streamlit page with a metric, a chart
-and a table; for ours the modules of ui and data_access), so that neither pays Python's import time.  The
-pandas way's first render includes reading the whole table; its reruns
+and a table; for ours the modules of ui and data_access), so that none of them pays Python's import time.  The
+pandas and DuckDB ways' first render includes reading the whole table; the pandas page's reruns
 then filter the cached frame (``st.cache_data`` unpickles a copy of it on every rerun), which is what a user of
 such a page sees.  Ours are cold: every cached answer is dropped at the start of the process (and before the
 workbench render); the region change reruns the Overview with 娄星区's data not cached yet.
@@ -95,10 +104,13 @@ def _rss_mb() -> float:
         return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
 
 
-def _timed_run(at) -> float:
-    t = time.perf_counter()
+def _timed_run(at, cpu: dict | None = None, key: str = "") -> float:
+    """Wall ms of one AppTest run; its process CPU ms (every thread: DuckDB's too) into ``cpu[key]``."""
+    t, c = time.perf_counter(), time.process_time()
     at.run()
     ms = (time.perf_counter() - t) * 1000
+    if cpu is not None:
+        cpu[key] = (time.process_time() - c) * 1000
     if at.exception:
         raise SystemExit(f"{at.exception[0].value}")
     return ms
@@ -128,7 +140,7 @@ def _warm_imports(project: bool) -> None:
     import sqlalchemy  # noqa: F401
     from streamlit.testing.v1 import AppTest
 
-    AppTest.from_function(_streamlit_warm_page).run()
+    AppTest.from_function(_streamlit_warm_page, default_timeout=CHILD_TIMEOUT_S).run()
     if project:
         for pkg in ("ui", "data_access"):
             mod = importlib.import_module(pkg)
@@ -137,26 +149,39 @@ def _warm_imports(project: bool) -> None:
                     importlib.import_module(info.name)
 
 
-def child_pandas() -> dict:
-    """The pandas way in this (fresh) process: first render, region change, text search."""
+ALT_APPS = {"pandas": "alt_pandas_app.py", "duckdb": "alt_duckdb_app.py"}
+
+
+def child_alt(way: str) -> dict:
+    """The pandas or the DuckDB way in this (fresh) process: first render, region change, text search."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     _warm_imports(project=False)
+    if way == "duckdb":
+        import duckdb  # noqa: F401  (an import, as the other ways' imports, is not the page's time)
     st.cache_data.clear()
+    st.cache_resource.clear()
     before = _rss_mb()
-    at = AppTest.from_file(str(BENCH / "alt_pandas_app.py"), default_timeout=CHILD_TIMEOUT_S)
-    ms, shown = {}, {}
-    ms["first"] = _timed_run(at)
+    at = AppTest.from_file(str(BENCH / ALT_APPS[way]), default_timeout=CHILD_TIMEOUT_S)
+    ms, shown, cpu = {}, {}, {}
+    ms["first"] = _timed_run(at, cpu, "first")
     shown["first"] = _metric(at, "案件数")
     at.query_params["region"] = LOUXING
-    ms["region"] = _timed_run(at)
+    ms["region"] = _timed_run(at, cpu, "region")
     shown["region"] = _metric(at, "案件数")
     del at.query_params["region"]
     at.query_params["q"] = SEARCH
-    ms["search"] = _timed_run(at)
+    ms["search"] = _timed_run(at, cpu, "search")
     shown["search"] = _metric(at, "案件数")
-    return {"ms": ms, "cases_shown": shown, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
+    out = {"ms": ms, "cpu_ms": cpu, "cases_shown": shown, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
+    if way == "duckdb":
+        out["load"] = at.session_state["duckdb_load"]
+    return out
+
+
+def child_pandas() -> dict:
+    return child_alt("pandas")
 
 
 def child_ours(db_url: str) -> dict:
@@ -174,8 +199,8 @@ def child_ours(db_url: str) -> dict:
     # render it once untimed first and then time a warm render).
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=CHILD_TIMEOUT_S)
     at.session_state["_auth"] = token
-    ms, shown = {}, {}
-    ms["first"] = _timed_run(at)
+    ms, shown, cpu = {}, {}, {}
+    ms["first"] = _timed_run(at, cpu, "first")
     shown["first"] = _metric(at, "案件数")
     if shown["first"] is None:
         raise SystemExit("the Overview did not render (signed out?)")
@@ -184,12 +209,12 @@ def child_ours(db_url: str) -> dict:
         raise SystemExit(f"no region picker {key!r} on the Overview")
     at.selectbox(key=key).set_value(LOUXING)
     at._finished_page_script_hash = ""  # AppTest 1.67 rerun quirk, see tests/test_app.py: rerun()
-    ms["region"] = _timed_run(at)
+    ms["region"] = _timed_run(at, cpu, "region")
     shown["region"] = _metric(at, "案件数")
     st.cache_data.clear()
     search = open_page(token, "cases", {"q": SEARCH})  # the whole workbench page, frame included, cold
-    ms["search"] = _timed_run(search)
-    return {"ms": ms, "cases_shown": shown, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
+    ms["search"] = _timed_run(search, cpu, "search")
+    return {"ms": ms, "cpu_ms": cpu, "cases_shown": shown, "rss_before_mb": before, "peak_rss_mb": _peak_mb()}
 
 
 def _in_child(way: str, db_url: str) -> dict:
@@ -348,7 +373,7 @@ def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
-    for pkg in ("streamlit", "pandas", "SQLAlchemy", "datasette"):
+    for pkg in ("streamlit", "pandas", "SQLAlchemy", "datasette", "duckdb"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
@@ -358,7 +383,9 @@ def _versions() -> dict:
 
 def _summary(results: list[dict]) -> dict:
     ms = {k: [r["ms"][k] for r in results] for k in QUESTIONS}
+    cpu = {k: [r["cpu_ms"][k] for r in results if "cpu_ms" in r] for k in QUESTIONS}
     return {"ms": ms, "median_ms": {k: statistics.median(v) for k, v in ms.items()},
+            "cpu_median_ms": {k: statistics.median(v) for k, v in cpu.items() if v},
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
             "peak_rss_mb_runs": [r["peak_rss_mb"] for r in results],
             "rss_before_mb": statistics.median(r["rss_before_mb"] for r in results),
@@ -366,15 +393,17 @@ def _summary(results: list[dict]) -> dict:
 
 
 def run(db_url: str, runs: int = 3, skip_pandas: bool = False, skip_datasette: bool = False,
-        immutable: bool = False, log=None) -> dict:
+        immutable: bool = False, log=None, skip_duckdb: bool = False) -> dict:
     """Measure the three ways on ``db_url``; returns a JSON-able dict of the raw numbers and ratios."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     db_url = _absolute(db_url)
     cases = _case_count(db_url)
     out: dict = {"db_url": db_url, "cases": cases, "runs": runs, "now": NOW.isoformat(), "questions": QUESTIONS,
-                 "measured_at": datetime.now().isoformat(timespec="seconds"), "versions": _versions()}
+                 "measured_at": datetime.now().isoformat(timespec="seconds"), "versions": _versions(),
+                 "loadavg": list(os.getloadavg())}
     fits = None if skip_pandas else check_pandas_fits(cases)
-    ours, pandas_runs = [], []
+    duck = None if skip_duckdb or _sqlite_path(db_url) is None else duckdb_version()
+    ours, pandas_runs, duck_runs = [], [], []
     for i in range(runs):
         log(f"run {i + 1}/{runs}: ours")
         ours.append(_in_child("ours", db_url))
@@ -383,8 +412,24 @@ def run(db_url: str, runs: int = 3, skip_pandas: bool = False, skip_datasette: b
             log(f"run {i + 1}/{runs}: pandas")
             pandas_runs.append(_in_child("pandas", db_url))
             log(f"  pandas {pandas_runs[-1]['ms']} peak {pandas_runs[-1]['peak_rss_mb']:.0f} MB")
+        if duck:
+            log(f"run {i + 1}/{runs}: duckdb")
+            duck_runs.append(_in_child("duckdb", db_url))
+            log(f"  duckdb {duck_runs[-1]['ms']} (load {duck_runs[-1]['load']['seconds']:.1f} s) "
+                f"peak {duck_runs[-1]['peak_rss_mb']:.0f} MB")
     out["ours"] = _summary(ours)
     out["pandas"] = (_summary(pandas_runs) | {"memory_check": fits}) if pandas_runs else {"skipped": True}
+    if duck_runs:
+        loads = [r["load"] for r in duck_runs]
+        out["duckdb"] = _summary(duck_runs) | {
+            "version": duck, "load": {"method": loads[0]["method"], "way": loads[0]["way"],
+                                      "rows": loads[0]["rows"], "seconds": [x["seconds"] for x in loads],
+                                      "median_s": statistics.median(x["seconds"] for x in loads),
+                                      "cpu_median_s": statistics.median(x["cpu_seconds"] for x in loads)}}
+    else:
+        out["duckdb"] = {"skipped": True, "why": "--skip-duckdb" if skip_duckdb else
+                         "not a SQLite file" if _sqlite_path(db_url) is None else
+                         "duckdb is not installed (pip install -r bench/requirements.txt)"}
     sqlite_path = _sqlite_path(db_url)
     if skip_datasette or sqlite_path is None:
         out["datasette"] = {"skipped": True, "why": "--skip-datasette" if skip_datasette else "not a SQLite file"}
@@ -396,10 +441,22 @@ def run(db_url: str, runs: int = 3, skip_pandas: bool = False, skip_datasette: b
         "pandas": ({k: out["pandas"]["median_ms"][k] / ours_ms[k] for k in QUESTIONS}
                    | {"peak_rss": out["pandas"]["peak_rss_mb"] / out["ours"]["peak_rss_mb"]})
         if pandas_runs else None,
+        "duckdb": ({k: out["duckdb"]["median_ms"][k] / ours_ms[k] for k in QUESTIONS}
+                   | {"peak_rss": out["duckdb"]["peak_rss_mb"] / out["ours"]["peak_rss_mb"]})
+        if duck_runs else None,
         "datasette": ({k: out["datasette"]["median_ms"][k] / ours_ms[k] for k in QUESTIONS}
                       if "median_ms" in out["datasette"] else None),
     }
     return out
+
+
+def duckdb_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("duckdb")
+    except PackageNotFoundError:
+        return None
 
 
 def _sqlite_path(db_url: str) -> Path | None:
@@ -416,20 +473,29 @@ def markdown(res: dict) -> str:
     def ratio(x):
         return f"{x:,.1f}×" if x is not None else "—"
 
-    pd_, ds = res["pandas"], res["datasette"]
-    rp, rd = res["ratios"]["pandas"] or {}, res["ratios"]["datasette"] or {}
+    pd_, ds, dk = res["pandas"], res["datasette"], res.get("duckdb") or {}
+    rp, rd, rk = res["ratios"]["pandas"] or {}, res["ratios"]["datasette"] or {}, res["ratios"].get("duckdb") or {}
     lines = [f"{res['cases']:,} cases, median of {res['runs']} (ratio = theirs ÷ ours)", "",
-             "| question | ours ms | pandas ms | ratio | Datasette ms | ratio |", "|---|---:|---:|---:|---:|---:|"]
+             "| question | ours ms | pandas ms | ratio | DuckDB ms | ratio | Datasette ms | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for k, label in QUESTIONS.items():
         lines.append(f"| {label} | {ms(res['ours']['median_ms'][k])} | {ms(pd_.get('median_ms', {}).get(k))} | "
-                     f"{ratio(rp.get(k))} | {ms(ds.get('median_ms', {}).get(k))} | {ratio(rd.get(k))} |")
+                     f"{ratio(rp.get(k))} | {ms(dk.get('median_ms', {}).get(k))} | {ratio(rk.get(k))} | "
+                     f"{ms(ds.get('median_ms', {}).get(k))} | {ratio(rd.get(k))} |")
     lines.append(f"| peak RSS MB (whole process) | {res['ours']['peak_rss_mb']:,.0f} | "
-                 f"{ms(pd_.get('peak_rss_mb'))} | {ratio(rp.get('peak_rss'))} | — | — |")
+                 f"{ms(pd_.get('peak_rss_mb'))} | {ratio(rp.get('peak_rss'))} | {ms(dk.get('peak_rss_mb'))} | "
+                 f"{ratio(rk.get('peak_rss'))} | — | — |")
+    if "load" in dk:
+        ld = dk["load"]
+        lines += ["", f"DuckDB {dk['version']}: the data got in by {ld['method']}, in {ld['median_s']:.1f} s "
+                      f"(CPU {ld['cpu_median_s']:.1f} s; part of its first render)"]
     if "mode" in ds:
         lines += ["", f"Datasette {ds['version']}, {ds['mode']}, time limits raised to {DATASETTE_LIMIT_MS:,} ms; "
                       f"rows matched: " + ", ".join(f"{k} {v}" for k, v in ds["rows"].items())]
-    shown = {k: (res["ours"]["cases_shown"].get(k), pd_.get("cases_shown", {}).get(k)) for k in ("first", "region")}
-    lines.append("Cases shown (ours / pandas): " + ", ".join(f"{k} {a} / {b}" for k, (a, b) in shown.items()))
+    shown = {k: (res["ours"]["cases_shown"].get(k), pd_.get("cases_shown", {}).get(k),
+                 dk.get("cases_shown", {}).get(k)) for k in ("first", "region")}
+    lines.append("Cases shown (ours / pandas / DuckDB): "
+                 + ", ".join(f"{k} {a} / {b} / {c}" for k, (a, b, c) in shown.items()))
     return "\n".join(lines)
 
 
@@ -440,17 +506,18 @@ def main() -> int:
     ap.add_argument("--json", metavar="OUT", help="write the raw numbers to this file")
     ap.add_argument("--skip-pandas", action="store_true", help="do not measure the pandas way")
     ap.add_argument("--skip-datasette", action="store_true", help="do not measure Datasette")
+    ap.add_argument("--skip-duckdb", action="store_true", help="do not measure the DuckDB way")
     ap.add_argument("--immutable", action="store_true", help="serve the file with datasette -i (see above)")
-    ap.add_argument("--child", choices=("ours", "pandas"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("ours", "pandas", "duckdb"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        res = child_ours(a.db) if a.child == "ours" else child_pandas()
+        res = child_ours(a.db) if a.child == "ours" else child_alt(a.child)
         print(json.dumps(res))
         return 0
     # A SIGTERM ends the run through the finally blocks, so the Datasette server is stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        res = run(a.db, a.runs, a.skip_pandas, a.skip_datasette, a.immutable)
+        res = run(a.db, a.runs, a.skip_pandas, a.skip_datasette, a.immutable, skip_duckdb=a.skip_duckdb)
     except (TooBigForPandas, RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

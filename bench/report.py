@@ -1,8 +1,12 @@
 """bench/results/REPORT.md from the JSON results of the suite, bench/suite.py (each part, scale and database)."""
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import statistics
+import sys
+import time
 from pathlib import Path
 
 SCALES = ("100k", "full", "5m")
@@ -24,7 +28,9 @@ def machine_section(facts: dict) -> list[str]:
     out = ["## Machine and data", "",
            f"{m.get('cores')} cores ({m.get('cpu')}), {m.get('memory_gb')} GB; Python {m.get('python')}, "
            f"SQLite {m.get('sqlite')}, {m.get('postgresql')}, SQLAlchemy {m.get('sqlalchemy')}, "
-           f"Streamlit {m.get('streamlit')}, pandas {m.get('pandas')}; measured {m.get('measured')}.", "",
+           f"Streamlit {m.get('streamlit')}, pandas {m.get('pandas')}"
+           + "".join(f", {n} {m[k]}" for k, n in (("duckdb", "DuckDB"), ("datasette", "Datasette")) if m.get(k))
+           + f"; measured {m.get('measured')}.", "",
            "| dataset | cases | case events |", "|---|---:|---:|"]
     for scale in SCALES:
         d = facts.get("datasets", {}).get(scale)
@@ -152,30 +158,54 @@ def concurrency_section(results: Path) -> list[str]:
 
 
 def alternatives_section(results: Path) -> list[str]:
-    out = ["## The usual ways: a pandas page and Datasette (SQLite)", "",
+    out = ["## The usual ways: a pandas page, DuckDB and Datasette (SQLite)", "",
            "The same three questions: the first render of the city (last 12 months), a change to 娄星区, a text "
            "search (纠纷).  Ours: the Overview and the case workbench in AppTest, cold; pandas: a Streamlit page "
-           "that reads the case table into pandas (bench/alt_pandas_app.py); Datasette 0.65 on the same file "
-           "(the cases table page with facets; `title__contains`).  Each way in a fresh process; ratio = "
-           "theirs ÷ ours.  Targets at full scale: pandas ≥ 15× in time and ≥ 7× in memory, Datasette ≥ 6×.", "",
-           "| scale | question | ours ms | pandas ms | × | Datasette ms | × |", "|---|---|---:|---:|---:|---:|---:|"]
+           "that reads the case table into pandas (bench/alt_pandas_app.py); DuckDB: a Streamlit page that copies "
+           "the SQLite file's case table into DuckDB on its first render and asks in SQL (bench/alt_duckdb_app.py); "
+           "Datasette 0.65 on the same file (the cases table page with facets; `title__contains`).  Each way in a "
+           "fresh process; ratio = theirs ÷ ours.  Targets at full scale: pandas ≥ 15× in time and ≥ 7× in memory, "
+           "Datasette ≥ 6×.", "",
+           "| scale | question | ours ms | pandas ms | × | DuckDB ms | × | Datasette ms | × |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    notes = []
     rows = 0
     for s in SCALES:
         r = _load(results, "alternatives", s, "sqlite")
         if not r:
             continue
-        ours, pd_, ds = r["ours"]["median_ms"], (r.get("pandas") or {}).get("median_ms", {}), \
-            (r.get("datasette") or {}).get("median_ms", {})
+        ours = r["ours"]["median_ms"]
+        others = [(r.get(w) or {}).get("median_ms", {}) for w in ("pandas", "duckdb", "datasette")]
         for q, text in r["questions"].items():
             rows += 1
             o = ours.get(q)
-            out.append(f"| {s} | {text} | {_ms(o)} | {_ms(pd_.get(q))} | "
-                       f"{pd_[q] / o:.1f}× | " if q in pd_ and o else f"| {s} | {text} | {_ms(o)} | — | — | ")
-            out[-1] += (f"{_ms(ds.get(q))} | {ds[q] / o:.1f}× |" if q in ds and o else "— | — |")
-        if r.get("pandas"):
-            out.append(f"| {s} | peak RSS MB | {r['ours']['peak_rss_mb']:.0f} | {r['pandas']['peak_rss_mb']:.0f} | "
-                       f"{r['pandas']['peak_rss_mb'] / r['ours']['peak_rss_mb']:.1f}× | | |")
-    return out + [""] if rows else []
+            cells = [f"{_ms(m[q])} | {m[q] / o:.1f}×" if q in m and o else "— | —" for m in others]
+            out.append(f"| {s} | {text} | {_ms(o)} | " + " | ".join(cells) + " |")
+        peaks = [(r.get(w) or {}).get("peak_rss_mb") for w in ("pandas", "duckdb")]
+        out.append(f"| {s} | peak RSS MB | {r['ours']['peak_rss_mb']:,.0f} | "
+                   + " | ".join(f"{p:,.0f} | {p / r['ours']['peak_rss_mb']:.1f}×" if p else "— | —" for p in peaks)
+                   + " | | |")
+        cpu = [(label, (r.get(w) or {}).get("cpu_median_ms")) for w, label in
+               (("ours", "ours"), ("pandas", "pandas"), ("duckdb", "DuckDB"))]
+        cpu = [(label, c) for label, c in cpu if c]
+        if cpu:
+            notes.append(f"{s}: CPU time of the process (every thread), median ms for the three questions: "
+                         + "; ".join(f"{label} " + " / ".join(_ms(c.get(q)) for q in r["questions"])
+                                     for label, c in cpu)
+                         + f" (the wall times above were taken at a load average of {r['loadavg'][0]:.1f} on "
+                           f"{os.cpu_count()} cores)" * bool(r.get("loadavg")) + ".")
+        ld = (r.get("duckdb") or {}).get("load")
+        if ld:
+            notes.append(f"{s} ({r['cases']:,} cases): DuckDB {r['duckdb'].get('version')} got the data in by "
+                         f"{ld['method']}, {ld['median_s']:.1f} s (CPU {ld['cpu_median_s']:.1f} s), inside its "
+                         "first render.")
+        elif (r.get("duckdb") or {}).get("why"):
+            notes.append(f"{s}: DuckDB not measured ({r['duckdb']['why']}).")
+        elif "duckdb" not in r:
+            notes.append(f"{s}: measured before DuckDB was part of the comparison.")
+    if not rows:
+        return []
+    return out + [""] + (["- " + n for n in notes] + [""] if notes else [])
 
 
 def scaleout_section(results: Path) -> list[str]:
@@ -296,12 +326,25 @@ def _sec(x) -> str:
 
 
 def write(results: Path) -> None:
+    """REPORT.md and REPORT.json (this report's numbers and their comparison with the previous REPORT.json)."""
     facts_p = results / "facts.json"
     facts = json.loads(facts_p.read_text()) if facts_p.exists() else {}
+    numbers_p = results / NUMBERS
+    previous, unreadable = None, None
+    if numbers_p.exists():
+        try:
+            previous = json.loads(numbers_p.read_text())
+            if not isinstance(previous.get("measurements"), dict):
+                raise ValueError("no 'measurements' object")
+        except (ValueError, AttributeError) as exc:
+            previous, unreadable = None, f"{numbers_p} could not be read ({exc}); it is replaced"
+            print(f"warning: {unreadable}", file=sys.stderr)
+    doc = numbers_document(results, facts, previous)
     lines = ["# Benchmark report", "",
              "Written by `python -m bench` (bench/suite.py, see its docstring); every number is a measurement on the "
              "machine below.", ""]
     lines += machine_section(facts)
+    lines += comparison_section(doc, previous, unreadable)
     lines += growth_section(results, facts)
     lines += pages_section(results)
     lines += alternatives_section(results)
@@ -313,3 +356,211 @@ def write(results: Path) -> None:
     lines += article_section(results)
     lines += escalation_section(results)
     (results / "REPORT.md").write_text("\n".join(lines) + "\n")
+    numbers_p.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------- against the previous
+
+
+NUMBERS = "REPORT.json"  # this report's numbers, beside REPORT.md; the next report compares with them
+# A change is called out when it is worse (or better) by more than REL and by more than the unit's absolute
+# minimum: a 20 ms wobble of a 60 ms step, or 5 MB of a 200 MB peak, is noise on a shared 2-core machine.
+REL = 0.20
+ABS_MIN = {"ms": 50.0, "s": 0.05, "MB": 20.0, "count": 0.5}
+LIST_CAP = 40
+# Settings of a run that look like measurements (a run's length, a refresh interval, pauses between clicks).
+SETTINGS = {"refresh_s", "think_s", "ran_s", "think", "runs"}
+MACHINE_KEYS = ("cores", "cpu", "memory_gb")
+VERSION_KEYS = ("python", "sqlite", "postgresql", "sqlalchemy", "streamlit", "pandas", "duckdb", "datasette")
+
+
+def _unit(name: str) -> str | None:
+    if name.endswith("_ms"):
+        return "ms"
+    if name.endswith("_s") or name == "seconds":
+        return "s"
+    if name.endswith(("_mb", "_mib")):
+        return "MB"
+    if name in ("errors", "failed"):
+        return "count"
+    return None
+
+
+def _walk(node, path: list[str], parent_unit: str | None, out: dict) -> None:
+    if isinstance(node, dict):
+        own = _unit(path[-1]) if path else None  # {"median_ms": {"first": 605}}: the children are ms
+        for k, v in node.items():
+            k = str(k)
+            if k in SETTINGS or (k == "seconds" and ("sessions" in node or "think_s" in node)):
+                continue
+            _walk(v, path + [k], own, out)
+    elif isinstance(node, list):
+        if not all(isinstance(x, dict) for x in node):
+            return  # the raw runs behind a median, load averages, settings
+        for i, x in enumerate(node):
+            name = " ".join(str(x[f]) for f in ("label", "lang", "phase", "format") if x.get(f) is not None)
+            _walk(x, path + [name or f"#{i + 1}"], None, out)
+    elif isinstance(node, (int, float)) and not isinstance(node, bool):
+        unit = _unit(path[-1]) if path else None
+        unit = unit or parent_unit
+        if unit:
+            key = " · ".join(path)
+            while key in out:
+                key += "'"
+            out[key] = {"value": float(node), "unit": unit}
+
+
+def _scale_of(stem: str, facts: dict) -> str | None:
+    return max((s for s in facts.get("datasets", {}) if f"-{s}-" in stem + "-"), key=len, default=None)
+
+
+def measurements(results: Path, facts: dict) -> dict:
+    """Every number measured in ``results/*.json`` (times, memory, error counts), keyed by the result file
+    (part, scale, database) and the path inside it.  Each carries its unit, the case count of its dataset and
+    the fingerprint of its result file (re-measured = another fingerprint)."""
+    out: dict = {}
+    for p in sorted(results.glob("*.json")):
+        if p.name in ("facts.json", NUMBERS):
+            continue
+        try:
+            doc = json.loads(p.read_text())
+        except (OSError, ValueError):
+            continue
+        scale = _scale_of(p.stem, facts)
+        cases = doc.get("cases") if isinstance(doc, dict) and isinstance(doc.get("cases"), int) else None
+        if cases is None and scale:
+            cases = facts["datasets"][scale].get("cases")
+        found: dict = {}
+        _walk(doc, [], None, found)
+        stamp = hashlib.sha1(p.read_bytes()).hexdigest()[:12]
+        for key, m in found.items():
+            out[f"{p.stem} · {key}"] = {**m, "cases": cases, "file": p.name, "stamp": stamp}
+    return out
+
+
+def compare(previous: dict | None, current: dict, machine: dict) -> dict:
+    """This report's numbers against the previous report's (its REPORT.json).  Per measurement: a number not
+    measured again since that report (same file fingerprint) keeps the comparison that report made, so
+    rewriting the report (``--report``) or running only some parts does not lose a regression found earlier;
+    a number measured again is compared with the previous report's value of the same key.  Numbers on another
+    machine or another dataset size are not compared but listed as such."""
+    prev = (previous or {}).get("measurements", {})
+    prev_base = (previous or {}).get("baseline", {})
+    prev_new = set((previous or {}).get("new", []))
+    same_machine = previous is None or all(
+        (previous.get("machine") or {}).get(k) == machine.get(k) for k in MACHINE_KEYS)
+    baseline, new, incomparable = {}, [], {}
+    for key, m in current.items():
+        o = prev.get(key)
+        if o is None:
+            if previous is not None:
+                new.append(key)
+        elif o["stamp"] == m["stamp"] and o["value"] == m["value"]:
+            if key in prev_base:
+                baseline[key] = prev_base[key]
+            if key in prev_new:
+                new.append(key)
+            if key in (previous.get("incomparable") or {}):
+                incomparable[key] = previous["incomparable"][key]
+        elif not same_machine or (o.get("cases") and m.get("cases") and o["cases"] != m["cases"]):
+            incomparable[key] = {"value": o["value"], "cases": o.get("cases"), "stamp": o["stamp"]}
+        else:
+            baseline[key] = {"value": o["value"], "stamp": o["stamp"]}
+    gone = {k: o for k, o in prev.items() if k not in current}
+    if previous is not None and set(prev) == set(current):
+        gone.update({k: o for k, o in (previous.get("gone") or {}).items() if k not in current})
+    return {"baseline": baseline, "new": new, "gone": gone, "incomparable": incomparable}
+
+
+def change_kind(before: float, after: float, unit: str) -> str | None:
+    """'regression', 'improvement' or None (within noise).  Every number here is better lower."""
+    diff = after - before
+    if abs(diff) <= ABS_MIN[unit]:
+        return None
+    if unit != "count" and (before <= 0 or abs(diff) / before <= REL):
+        return None
+    return "regression" if diff > 0 else "improvement"
+
+
+def _num(x: float, unit: str) -> str:
+    if unit == "ms":
+        return f"{x:,.0f} ms"
+    if unit == "s":
+        return f"{x:,.2f} s"
+    if unit == "MB":
+        return f"{x:,.0f} MB"
+    return f"{x:,.0f}"
+
+
+def _capped(rows: list[str], what: str) -> list[str]:
+    if len(rows) <= LIST_CAP:
+        return rows
+    return rows[:LIST_CAP] + [f"", f"… and {len(rows) - LIST_CAP:,} more {what} (all in bench/results/{NUMBERS})."]
+
+
+def comparison_section(doc: dict, previous: dict | None, unreadable: str | None = None) -> list[str]:
+    out = ["## Against the previous report", ""]
+    if unreadable:
+        return out + [f"Nothing compared: {unreadable}.  This report's {len(doc['measurements']):,} numbers are "
+                      "stored there for the next one.", ""]
+    if previous is None:
+        return out + [f"No previous report's numbers (bench/results/{NUMBERS} was absent): nothing to compare. "
+                      f"This report's {len(doc['measurements']):,} numbers are stored there for the next one.", ""]
+    pm = previous.get("machine") or {}
+    cm = doc.get("machine") or {}
+    out.append(f"Every number of this report (times, memory, error counts of every result file, "
+               f"{len(doc['measurements']):,} of them) against the same measurement — same part, dataset, database "
+               f"and page — in the report before it (bench/results/{NUMBERS}, written {doc.get('previous_written')}). "
+               f"Called out when worse or better by more than {REL:.0%} and by more than "
+               + ", ".join(f"{v:g} {u}" for u, v in ABS_MIN.items() if u != "count")
+               + " (any change in an error count); smaller changes are noise on this shared machine.")
+    if not all(pm.get(k) == cm.get(k) for k in MACHINE_KEYS):
+        out.append(f"**Another machine** ({', '.join(str(pm.get(k)) for k in MACHINE_KEYS)} before, "
+                   f"{', '.join(str(cm.get(k)) for k in MACHINE_KEYS)} now): no number is compared.")
+    changed = [f"{k} {pm.get(k)} → {cm.get(k)}" for k in VERSION_KEYS if pm.get(k) != cm.get(k) and pm.get(k)]
+    if changed:
+        out.append("Versions changed since: " + "; ".join(changed) + ".")
+    out.append("")
+    ms = doc["measurements"]
+    rows = {"regression": [], "improvement": []}
+    for key, b in doc["baseline"].items():
+        m = ms[key]
+        kind = change_kind(b["value"], m["value"], m["unit"])
+        if kind:
+            pct = (m["value"] - b["value"]) / b["value"] * 100 if b["value"] else float("inf")
+            rows[kind].append((abs(pct), f"| {key} | {_num(b['value'], m['unit'])} | {_num(m['value'], m['unit'])} "
+                                         f"| {pct:+,.0f} % |"))
+    head = ["| measurement | before | after | change |", "|---|---:|---:|---:|"]
+    for kind, title in (("regression", "Regressions"), ("improvement", "Improvements")):
+        found = [r for _, r in sorted(rows[kind], reverse=True)]
+        out += [f"### {title} ({len(found)})", ""]
+        out += (head + _capped(found, kind + "s")) if found else ["None."]
+        out.append("")
+    out += [f"### New measurements ({len(doc['new'])})", ""]
+    out += _capped([f"- {k}: {_num(ms[k]['value'], ms[k]['unit'])}" for k in doc["new"]], "new measurements") \
+        if doc["new"] else ["None."]
+    out += ["", f"### Measurements no longer in the results ({len(doc['gone'])})", ""]
+    out += _capped([f"- {k} (was {_num(o['value'], o['unit'])})" for k, o in doc["gone"].items()],
+                   "measurements") if doc["gone"] else ["None."]
+    if doc["incomparable"]:
+        out += ["", f"### Not compared: another machine or dataset size ({len(doc['incomparable'])})", ""]
+        out += _capped([f"- {k}: {_num(o['value'], ms[k]['unit'])} at {o.get('cases')} cases → "
+                        f"{_num(ms[k]['value'], ms[k]['unit'])} at {ms[k].get('cases')} cases"
+                        for k, o in doc["incomparable"].items()], "measurements")
+    return out + [""]
+
+
+def numbers_document(results: Path, facts: dict, previous: dict | None) -> dict:
+    cur = measurements(results, facts)
+    machine = facts.get("machine", {})
+    doc = {"format": 1, "written": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine,
+           "datasets": facts.get("datasets", {}), "thresholds": {"relative": REL, "absolute": ABS_MIN},
+           "measurements": cur}
+    doc.update(compare(previous, cur, machine))
+    if previous is not None:
+        prev = previous.get("measurements", {})
+        same = set(prev) == set(cur) and all(prev[k].get("stamp") == m["stamp"] for k, m in cur.items())
+        # Only rewritten (nothing measured again): still compared with the report the numbers were compared with.
+        doc["previous_written"] = previous.get("previous_written", previous.get("written")) if same \
+            else previous.get("written")
+    return doc

@@ -1,5 +1,8 @@
 """The benchmark suite in one command: builds the datasets once (cached), measures every part on SQLite and
-PostgreSQL, and writes bench/results/REPORT.md (the README's performance tables come from it).
+PostgreSQL, and writes bench/results/REPORT.md (the README's performance tables come from it) with, beside it,
+bench/results/REPORT.json: every number of the report, which the next report compares with (its "Against the
+previous report" section calls out regressions and improvements beyond 20 % and an absolute minimum, and lists
+new and vanished measurements; bench/report.py).
 
     python -m bench [--scales 100k,full,5m] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
                     [--parts pages,article,export,rss,concurrency,alternatives,scaleout,sync,escalation] [--runs 3]
@@ -16,8 +19,9 @@ Parts (each in a fresh Python process, so its memory and caches are its own; res
   rss           peak RSS of a real `streamlit run` after visiting every page in Chinese and English
                 (bench/rss.py) — every scale, both databases
   concurrency   20 sessions at once on one server, filter changes for 60 s (bench/concurrency.py) — full
-  alternatives  the same questions the usual ways: a pandas page and Datasette (bench/alternatives.py) —
-                SQLite, 100k and full (pandas would need about 20 GB at 5m)
+  alternatives  the same questions the usual ways: a pandas page, a DuckDB page and Datasette
+                (bench/alternatives.py) — SQLite, 100k and full (pandas would need about 20 GB at 5m; at 5m
+                run it by hand: python -m bench alternatives --db sqlite:///bench/5m.db --skip-pandas)
   scaleout      two app processes behind nginx on one PostgreSQL (bench/scaleout.py) — full, PostgreSQL
   sync          incremental sync (bench/sync.py): on a copy of the dataset, a batch of 1 case and one of 10,000
                 cases — full and 5m; 20 reading sessions beside a sync every 10 s — full; 300 batches of the
@@ -139,10 +143,18 @@ def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                platform.processor())
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    from importlib.metadata import PackageNotFoundError, version
+
+    bench_only = {}
+    for pkg in ("duckdb", "datasette"):  # the comparison's tools (bench/requirements.txt)
+        try:
+            bench_only[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
     return {"cores": os.cpu_count(), "cpu": cpu, "memory_gb": round(mem_kb / 1024 / 1024, 1),
             "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "postgresql": pg,
             "sqlalchemy": sqlalchemy.__version__, "streamlit": streamlit.__version__, "pandas": pandas.__version__,
-            "measured": time.strftime("%Y-%m-%d")}
+            **bench_only, "measured": time.strftime("%Y-%m-%d")}
 
 
 def dataset_facts(url: str) -> dict:
