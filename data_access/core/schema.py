@@ -567,6 +567,26 @@ duplicate_members = Table(
     Index("ix_duplicate_members_case", "case_no"),
 )
 
+# Callbacks (回访): a staff member rang the reporter of a closed case and recorded their satisfaction (writes/
+# callbacks.py).  The app's own record, not part of the interchange format: a load keeps it (like users), no foreign
+# key ties it to ``cases``, and the load and the sync put an active callback's rating back on its case when the
+# source's row has none (core/callbacks.py; docs/DATA_CONTRACT.md, "Callbacks"). ``closed_at`` is the closing it
+# rates: a case reopened and closed again is not rated by it any more.
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("callback_id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", String(64), nullable=False),
+    Column("closed_at", Timestamp, nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("note", Text),
+    Column("recorded_by", Text, nullable=False),   # the account (audit.py's username)
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("undone_by", Text),
+    Column("undone_at", Timestamp),                 # NULL: in effect
+    Index("ix_callbacks_case", "case_no"),
+)
+
 # --- incremental sync (docs/DATA_CONTRACT.md, "Batches and incremental sync") -------------------------
 
 # Every batch applied or rejected, and every full load (data_access/ingest/sync.py, loader.py).
