@@ -42,6 +42,7 @@ PAGE_VIEWS: dict[str, dict[str, str]] = {
         "orders": ":material/gavel:",
         "integrity": ":material/fact_check:",
         "duplicates": ":material/content_copy:",
+        "callbacks": ":material/call:",
         "ranking": ":material/leaderboard:",
     },
     "staffing": {
