@@ -252,3 +252,31 @@ def test_a_sync_keeps_the_rating_unless_the_source_rates(engine, tmp_path):
     assert rating(engine, C2) == 2 and january(engine) == (2, 7)
     assert_rollups_exact(engine)
     assert due(engine) == [C6]
+
+
+def test_a_case_closed_again_is_due_again(engine):
+    """A callback rates one closing: reopened (the workflow clears the rating) and closed again, the case is due for a
+    new callback, and the old one is not put back on it by a sync or load (core/callbacks.reapply)."""
+    from data_access.core.callbacks import reapply
+    from data_access.writes.workflow import close_case, feedback_case, reopen_case
+
+    record_callback(engine, STAFF, C2, 4, now=NOW)
+    reopen_case(engine, C2, datetime(2024, 3, 25, 9, 0))
+    assert rating(engine, C2) is None and due(engine) == [C6]
+    feedback_case(engine, C2, datetime(2024, 3, 26, 9, 0))
+    close_case(engine, C2, datetime(2024, 3, 27, 9, 0), "village")
+    assert due(engine) == [C6, C2]                             # closed 2024-03-27, after 006's 03-20
+    with engine.begin() as conn:
+        assert reapply(conn, [C2]) == [] and reapply(conn) == []
+    assert_rollups_exact(engine)
+
+
+def test_migration_0020_makes_the_schemas_table_and_index(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from data_access.core.schema import metadata
+
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diffs if "callbacks" in repr(d) or "unrated_closed" in repr(d)] == []

@@ -2,7 +2,8 @@
 
 ``callbacks`` is the app's record of each callback (case, the closing it rates, rating, note, who and when, and
 who undid it and when); the rating itself is written on the case (``cases.satisfaction``), so every
-satisfaction figure includes it.  Not a dataset table: a load keeps it.
+satisfaction figure includes it.  Not a dataset table: a load keeps it.  ``ix_cases_unrated_closed``: the
+closed cases without a rating by close time, for the list of cases to call back.
 
 Revision ID: 0020
 Revises: 0018
@@ -32,8 +33,13 @@ def upgrade() -> None:
         sa.Column("undone_at", Timestamp),
     )
     op.create_index("ix_callbacks_case", "callbacks", ["case_no"])
+    # the callback list reads recent closings of the unrated closed cases
+    op.create_index("ix_cases_unrated_closed", "cases", ["closed_at"],
+                    sqlite_where=sa.text("satisfaction IS NULL AND closed_at IS NOT NULL"),
+                    postgresql_where=sa.text("satisfaction IS NULL AND closed_at IS NOT NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_unrated_closed", table_name="cases")
     op.drop_index("ix_callbacks_case", table_name="callbacks")
     op.drop_table("callbacks")
