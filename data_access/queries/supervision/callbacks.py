@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, select
 
 from data_access.core.access import User, personal
 from data_access.core.callbacks import CALLBACK_DAYS, active, due_conditions
@@ -61,7 +61,7 @@ def callbacks_recorded(engine: Engine, f: CaseFilter, now: datetime | None = Non
     cb, c = callbacks.c, cases.c
     stmt = (select(cb.callback_id, cb.case_no, c.title, cb.rating, cb.note, cb.recorded_by, cb.recorded_at,
                    c.satisfaction, c.grid_code)
-            .select_from(callbacks.join(cases, and_(c.case_no == cb.case_no)))
+            .select_from(callbacks.join(cases, c.case_no == cb.case_no))
             .where(active(), cb.recorded_at >= now - timedelta(days=days), *case_conditions(r, now))
             .order_by(cb.recorded_at.desc(), cb.callback_id.desc()).limit(limit))
     with engine.connect() as conn:
