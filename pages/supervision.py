@@ -1,6 +1,6 @@
 """督办中心 — the supervision centre: where the process is stuck and whom to push (backlog, time per step,
 departments, bounced cases, the effect of supervision orders), whether the closure rate can be trusted
-(integrity checks), repeat cases and chronic places, and the monthly ranking and bulletin for the monthly meeting.
+(integrity checks), repeat cases and chronic places, the callbacks (回访) of recently closed cases, and the monthly ranking and bulletin for the monthly meeting.
 
 Each view is chosen in the URL (``?view=…``), so a view is a link; only the chosen view queries the
 database.  The views refresh themselves every GOV_REFRESH_SECONDS, like the Overview.  Each view is drawn by
@@ -19,6 +19,7 @@ from ui.state import lang, t
 from ui.supervision import (
     backlog,
     bounces,
+    callbacks,
     departments,
     duplicates,
     extensions,
@@ -31,7 +32,8 @@ from ui.views import view_icons, view_switch
 
 VIEWS = tuple(view_icons("supervision"))  # ui/views.py: the one list of views
 DRAW = {"backlog": backlog.show, "steps": steps.show, "departments": departments.show, "bounces": bounces.show,
-        "orders": orders.show, "extensions": extensions.show, "integrity": integrity.show, "duplicates": duplicates.show}  # and the ranking, which also takes the months
+        "orders": orders.show, "extensions": extensions.show, "integrity": integrity.show,
+        "duplicates": duplicates.show, "callbacks": callbacks.show}  # and the ranking, which also takes the months
 
 
 def params(months: list[str]) -> list[urlstate.Param]:

@@ -16,7 +16,7 @@ NOW = datetime(2026, 3, 20, 12, 0)
 NAV = {"overview": "nav.overview", "cases": "nav.cases", "supervision": "nav.supervision", "warnings": "nav.warnings",
        "staffing": "nav.staffing", "volunteers": "nav.volunteers", "assets": "nav.assets", "clean": "nav.clean",
        "audit": "nav.audit"}
-VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "ranking")
+VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "callbacks", "ranking")
 
 
 @pytest.fixture(scope="module")

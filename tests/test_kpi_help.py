@@ -30,7 +30,8 @@ VISITS: list[tuple[str, dict[str, str], dict[str, str]]] = [
     ("cases", {"case": "c08"}, {}),
     ("cases", {}, {"wb_tab": "wb.tab.orders"}),
     *[("supervision", {"view": v}, {})
-      for v in ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "ranking")],
+      for v in ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "callbacks",
+                "ranking")],
     ("warnings", {}, {}),
     ("rules", {}, {}),
     *[("staffing", {"view": v}, {}) for v in ("regions", "structure", "workload", "find")],

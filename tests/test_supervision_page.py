@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import FIXTURES, ROOT, fresh_engine, sign_in
 
-VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "ranking")
+VIEWS = ("backlog", "steps", "departments", "bounces", "orders", "integrity", "duplicates", "callbacks", "ranking")
 
 
 @pytest.fixture(params=["sqlite", "pg"])

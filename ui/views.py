@@ -43,6 +43,7 @@ PAGE_VIEWS: dict[str, dict[str, str]] = {
         "extensions": ":material/more_time:",
         "integrity": ":material/fact_check:",
         "duplicates": ":material/content_copy:",
+        "callbacks": ":material/call:",
         "ranking": ":material/leaderboard:",
     },
     "staffing": {

@@ -14,6 +14,8 @@ ROLES = ("leader", "staff", "viewer", "admin")
 PERSONAL_DATA_ROLES = frozenset({"staff"})
 # Roles that may issue and resolve supervision orders.
 WRITE_ROLES = frozenset({"staff", "leader"})
+# Roles that may record a callback's rating (回访, writes/callbacks.py); its author or an admin may undo it.
+CALLBACK_ROLES = frozenset({"staff", "leader", "admin"})
 # Roles that may read the audit log (each sees the entries of accounts inside their jurisdiction).
 AUDIT_ROLES = frozenset({"admin", "leader"})
 # Roles told in the app that a batch from the source was refused (and shown its report): they act on it.
@@ -49,6 +51,16 @@ def may_see_personal_data(user: User | None) -> bool:
 
 def may_write(user: User | None) -> bool:
     return user is not None and user.role in WRITE_ROLES
+
+
+def may_record_callback(user: User | None) -> bool:
+    return user is not None and user.role in CALLBACK_ROLES
+
+
+def may_undo_callback(user: User | None, recorded_by: str | None) -> bool:
+    """The callback's author (by account) or an admin."""
+    return user is not None and (user.role == "admin"
+                                 or (user.role in CALLBACK_ROLES and (user.username or user.name) == recorded_by))
 
 
 def may_read_audit(user: User | None) -> bool:

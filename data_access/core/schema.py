@@ -220,6 +220,10 @@ cases = Table(
     Index("ix_cases_late_closed", "closed_at", "due_at", "reported_at", "city_code", "county_code",
           "township_code", "village_code", "top_grid_code", "category",
           sqlite_where=text("late_hours > 0"), postgresql_where=text("late_hours > 0")),
+    # Closed cases without a rating: the callback list (回访, core/callbacks.due_conditions) reads a range of
+    # recent closings of it instead of every case (100 k cases: a scan of the table without it).
+    Index("ix_cases_unrated_closed", "closed_at", sqlite_where=text("satisfaction IS NULL AND closed_at IS NOT NULL"),
+          postgresql_where=text("satisfaction IS NULL AND closed_at IS NOT NULL")),
     Index("ix_cases_returns", "n_returns", sqlite_where=text("n_returns > 0"),
           postgresql_where=text("n_returns > 0")),  # bounced cases (few)
     Index("ix_cases_reported", "reported_at"),
@@ -592,6 +596,26 @@ duplicate_members = Table(
     Column("case_no", String(64), primary_key=True),
     Column("score", Float),  # the member's best pair score in the group; NULL for the primary
     Index("ix_duplicate_members_case", "case_no"),
+)
+
+# Callbacks (回访): a staff member rang the reporter of a closed case and recorded their satisfaction (writes/
+# callbacks.py).  The app's own record, not part of the interchange format: a load keeps it (like users), no foreign
+# key ties it to ``cases``, and the load and the sync put an active callback's rating back on its case when the
+# source's row has none (core/callbacks.py; docs/DATA_CONTRACT.md, "Callbacks"). ``closed_at`` is the closing it
+# rates: a case reopened and closed again is not rated by it any more.
+callbacks = Table(
+    "callbacks",
+    metadata,
+    Column("callback_id", Integer, primary_key=True, autoincrement=True),
+    Column("case_no", String(64), nullable=False),
+    Column("closed_at", Timestamp, nullable=False),
+    Column("rating", Integer, nullable=False),
+    Column("note", Text),
+    Column("recorded_by", Text, nullable=False),   # the account (audit.py's username)
+    Column("recorded_at", Timestamp, nullable=False),
+    Column("undone_by", Text),
+    Column("undone_at", Timestamp),                 # NULL: in effect
+    Index("ix_callbacks_case", "case_no"),
 )
 
 # --- incremental sync (docs/DATA_CONTRACT.md, "Batches and incremental sync") -------------------------

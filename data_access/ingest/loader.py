@@ -21,7 +21,8 @@ else the time of the load) and ``changed_at`` (the time of the load), and the lo
 ``sync_batches``, so that later batches (ingest/sync.py) never let an older row overwrite a newer one
 (docs/DATA_CONTRACT.md, "Batches and incremental sync").  A replacing load keeps what the dashboard wrote:
 its supervision orders and their log entries are put back over the new data (ingest/app_rows.py), or the
-load is refused naming each order whose case the new data lacks.
+load is refused naming each order whose case the new data lacks; the ratings recorded by callback (回访) go back
+on their cases where the new data rates none (core/callbacks.reapply: the source's rating wins).
 
 The parts, in data_access/ingest/:
 
@@ -46,7 +47,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete
 
-from data_access.core import batches
+from data_access.core import batches, callbacks
 from data_access.core import warnings as early_warnings
 from data_access.core.clock import wall_now
 from data_access.core.db import no_statement_timeout
@@ -160,6 +161,8 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 derive_event_counts(conn)
                 derive_rereported(conn)
                 apply_rules(conn)  # also moves allowed_hours with the due time
+                # the ratings staff recorded by callback, where the new data has none (the source's wins)
+                callbacks.reapply(conn)
                 if progress:
                     progress(0.95, "building the case summary")
                 rebuild_node_paths(conn)

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from data_access.core import batches, meta, schema
+from data_access.core import batches, callbacks, meta, schema
 from data_access.core import warnings as early_warnings
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
@@ -677,6 +677,9 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             if report.problems:
                 raise BatchRefused(report.problems, report.warnings, info.batch_id)
             _apply_deletions(conn, plan, stamps)
+            # a case row the source sent without a rating keeps the one staff recorded by callback (the source's
+            # own rating wins: core/callbacks.py); before _follow, so the roll-ups take the difference with it
+            callbacks.reapply(conn, _case_keys(plan)[0])
             result.cases_touched, result.slices, result.rollup_rows = _follow(conn, bp, plan, tree_before, before)
             result.counts = {t: c for t, c in plan.counts.items()}
             result.warnings = report.warnings
