@@ -356,3 +356,78 @@ def test_every_read_stays_inside_the_jurisdiction(engine):
             read(Scope("110", "1211"))  # 丙村 from a 东县 jurisdiction
         with pytest.raises(OutOfScope):
             read(Scope("999"))  # a jurisdiction gone from the data sees nothing
+
+
+# --- after a sync: the proposals of the villages the batch touched (core/duplicates.refresh_after_sync) ---------
+
+def _sync_case(tmp_path, batch_id: str, **values):
+    """A batch of one case: d1's row with ``values`` (case_no, reported_at, due_at ...)."""
+    import csv as csv_
+
+    from tests.conftest import FIXTURES
+    from tests.test_sync import write_batch
+
+    with open(FIXTURES / "duplicates" / "cases.csv", encoding="utf-8") as f:
+        rows = list(csv_.reader(f))
+    header, d1 = rows[0], next(r for r in rows[1:] if r[0] == "d1")
+    row = [values.get(h, v) for h, v in zip(header, d1)]
+    return write_batch(tmp_path / batch_id, batch_id, "2026-03-19T13:00:00+08:00", {"cases.csv": (header, [row])})
+
+
+def _groups(engine):
+    from data_access.core.schema import duplicate_members
+
+    g, m = duplicate_groups.c, duplicate_members.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(g.group_id, g.primary_case_no, g.state, m.case_no)
+                            .join(duplicate_members, m.group_id == g.group_id).order_by(g.primary_case_no, m.case_no))
+        out: dict = {}
+        for gid, primary, state, case_no in rows:
+            out.setdefault((primary, state), (gid, []))[1].append(case_no)
+    return out
+
+
+def test_a_sync_proposes_the_groups_of_the_villages_it_touched(engine, tmp_path, monkeypatch):
+    """d4 (丙村 G3, A, 03-06 09:00, d1's title) joins d1's group, and brings n3 (03-12 09:00, 6 days after it,
+    the same title) with it; p1's group (village 1111, not touched), confirmed by staff, keeps its row.""" 
+    from data_access.ingest.sync import sync_batch
+
+    monkeypatch.setenv("GOV_WARNINGS_AUTO", "0")
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    before = _groups(engine)
+    assert {k: v[1] for k, v in before.items()} == {("d1", "proposed"): ["d1", "d2", "d3"],
+                                                   ("p1", "proposed"): ["p1", "p2"]}
+    confirmed = before[("p1", "proposed")][0]
+    confirm_group(engine, STAFF, confirmed, "同一处漏水", now=NOW)
+    sync_batch(_sync_case(tmp_path, "b1", case_no="d4", reported_at="2026-03-06T09:00:00",
+                          due_at="2026-03-07T09:00:00", reporter_phone="13600000010"), engine)
+    after = _groups(engine)
+    assert {k: v[1] for k, v in after.items()} == {("d1", "proposed"): ["d1", "d2", "d3", "d4", "n3"],
+                                                  ("p1", "confirmed"): ["p1", "p2"]}
+    assert after[("p1", "confirmed")][0] == confirmed
+    with engine.connect() as conn:
+        score = conn.execute(select(duplicate_groups.c.score).where(duplicate_groups.c.primary_case_no == "d1")
+                             ).scalar_one()
+    assert score == 0.8462  # d3's: d1–d3 11/13; d4 and n3 pair with identical titles (1.0)
+    # d4 corrected to category B: d1's group is as before the batch (n3 is 7 days 1 hour after d3), and d4
+    # repeats n1 (G3, B, 03-01 10:00, d1's title)
+    sync_batch(_sync_case(tmp_path, "b2", case_no="d4", reported_at="2026-03-06T09:00:00",
+                          due_at="2026-03-07T09:00:00", reporter_phone="13600000010", category="B"), engine)
+    assert {k: v[1] for k, v in _groups(engine).items()} == {("d1", "proposed"): ["d1", "d2", "d3"],
+                                                            ("n1", "proposed"): ["d4", "n1"],
+                                                            ("p1", "confirmed"): ["p1", "p2"]}
+
+
+def test_the_after_sync_refresh_reads_only_recent_cases_of_the_batch(engine):
+    """A stamp no case carries: nothing.  The load's stamp (every case): the newest is n4 (03-13 10:00), so
+    every case counts (p0, 02-20, is 21 days before it), the three villages with cases (1111, 1112, 1211), from
+    02-13 (7 days before p0): the two groups of the fixture."""
+    from data_access.core.duplicates import SYNC_RECENT_DAYS, refresh_after_sync
+    from data_access.core.schema import cases
+
+    assert SYNC_RECENT_DAYS == 30
+    assert refresh_after_sync(engine, datetime(1999, 1, 1)) is None
+    with engine.connect() as conn:
+        stamp = conn.execute(select(cases.c.changed_at).limit(1)).scalar_one()
+    done = refresh_after_sync(engine, stamp, now=NOW)
+    assert done == {"proposed": 2, "decided": 0, "skipped": 0, "villages": 3}

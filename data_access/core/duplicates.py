@@ -50,6 +50,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, select
 
+from data_access.core.db import no_statement_timeout
 from data_access.core.derived import same_matter
 from data_access.core.filters import Scope, case_conditions, resolve
 from data_access.core.metrics import DUP_MAX_COMPARE, DUP_MIN_SCORE, DUP_WINDOW_DAYS
@@ -142,13 +143,21 @@ _COLUMNS = (cases.c.case_no, cases.c.village_code, cases.c.category, cases.c.gri
             cases.c.reporter_phone, cases.c.reported_at, cases.c.title, cases.c.description)
 
 
-def _rows(engine: Engine, scope: Scope | None, since: date | None, until: date | None) -> Iterator:
+def _rows(engine: Engine, scope: Scope | None, since: date | None, until: date | None,
+          villages: frozenset[str] | None = None) -> Iterator:
     f = (scope or Scope()).cases((since, until))
     r = resolve(engine, f)
     conds = case_conditions(r, datetime(2000, 1, 1))  # no condition reads "now": only the region and dates
+    if villages is not None:
+        conds.append(cases.c.village_code.in_(sorted(villages)))
     stmt = (select(*_COLUMNS).where(*conds, cases.c.village_code.is_not(None))
             .order_by(cases.c.village_code, cases.c.category, cases.c.reported_at, cases.c.case_no))
-    with engine.connect() as conn:
+    # one statement streamed while Python compares: it lasts as long as the whole detection (8.8 s of CPU at
+    # 100k, more on a loaded machine), so the pages' statement time limit (core/db.py) is lifted for it, as the
+    # loader lifts it: the bench run at 100k was interrupted by it on a machine at load 10
+    with engine.connect() as conn, no_statement_timeout(conn):
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
         result = conn.execution_options(stream_results=True, yield_per=_STREAM_ROWS).execute(stmt)
         yield from result.mappings()
 
@@ -217,9 +226,9 @@ def group(pairs: Iterable[Pair], order: dict[str, tuple], blocks: dict[str, tupl
 
 
 def detect_duplicates(engine: Engine, scope: Scope | None = None, since: date | None = None,
-                      until: date | None = None) -> list[DuplicateGroup]:
+                      until: date | None = None, villages: frozenset[str] | None = None) -> list[DuplicateGroup]:
     """The groups of repeat cases among the cases reported from ``since`` to ``until`` (inclusive dates; None:
-    unbounded) in ``scope`` (None: everywhere), earliest primary first.  Reads only; see :func:`store_proposals`.
+    unbounded) in ``scope`` (None: everywhere) and in ``villages`` (None: every village), earliest primary first.  Reads only; see :func:`store_proposals`.
     A benchmark calls this and :func:`group_pairs`."""
     order: dict[str, tuple] = {}
     blocks: dict[str, tuple[str, str]] = {}
@@ -230,7 +239,7 @@ def detect_duplicates(engine: Engine, scope: Scope | None = None, since: date | 
             order[row["case_no"]] = (row["reported_at"], row["case_no"])
             blocks[row["case_no"]] = (row["village_code"], row["category"])
 
-    pairs = list(candidate_pairs(noted(_rows(engine, scope, since, until))))
+    pairs = list(candidate_pairs(noted(_rows(engine, scope, since, until, villages))))
     return group(pairs, order, blocks)
 
 
@@ -252,10 +261,11 @@ def precision_recall(found: set[frozenset[str]], truth: set[frozenset[str]]) -> 
 
 
 def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope | None = None,
-                    now: datetime | None = None, since: date | None = None, until: date | None = None
-                    ) -> dict[str, int]:
-    """Replace the proposed groups that :func:`detect_duplicates` with the same ``scope``, ``since`` and ``until``
-    would have found (their village inside ``scope``, their primary reported in those dates; None: all) with
+                    now: datetime | None = None, since: date | None = None, until: date | None = None,
+                    villages: frozenset[str] | None = None) -> dict[str, int]:
+    """Replace the proposed groups that :func:`detect_duplicates` with the same ``scope``, ``since``, ``until``
+    and ``villages`` would have found (their village inside ``scope`` and among ``villages``, their primary
+    reported in those dates; None: all) with
     ``groups``, in one transaction.  Confirmed and rejected groups stay as staff decided them, and a detected
     group whose cases all lie in one decided group is not proposed again.  Returns counts: proposed, decided
     (groups kept), skipped."""
@@ -263,14 +273,14 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
 
     now = (now or now_local()).replace(microsecond=0, tzinfo=None)
     g, m = duplicate_groups.c, duplicate_members.c
-    villages = None
+    in_scope = None
     if scope is not None and (scope.region_code or scope.scope_code):
         r = resolve(engine, scope)
-        villages = subtree_codes(r.tree, r.code, "village") if r.code else None
+        in_scope = subtree_codes(r.tree, r.code, "village") if r.code else None
     with engine.begin() as conn:
         old = select(g.group_id).where(g.state == "proposed")
-        if villages is not None:
-            old = old.where(g.village_code.in_(villages))
+        if in_scope is not None:
+            old = old.where(g.village_code.in_(in_scope))
         if since is not None or until is not None:
             old = old.join(cases, cases.c.case_no == g.primary_case_no)
             if since is not None:
@@ -278,6 +288,8 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
             if until is not None:
                 old = old.where(cases.c.reported_at < datetime.combine(until + timedelta(days=1),
                                                                        datetime.min.time()))
+        if villages is not None:
+            old = old.where(g.village_code.in_(sorted(villages)))
         old_ids = list(conn.execute(old).scalars())
         for i in range(0, len(old_ids), 500):
             part = old_ids[i:i + 500]
@@ -310,5 +322,54 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
     return {"proposed": stored, "decided": len(decided_sets), "skipped": skipped}
 
 
+# After a sync: the cases a batch wrote that were reported at most this many days before the newest of them are
+# re-examined (with DUP_WINDOW_DAYS before them); a correction to an older case waits for the command
+# (``python -m data_access duplicates``), so that the 4,000 old open cases a big batch takes a step on (status
+# only: nothing detection reads) do not make it re-read months of every village.
+SYNC_RECENT_DAYS = 30
+
+
+def refresh_after_sync(engine: Engine, changed_at: datetime, now: datetime | None = None) -> dict[str, int] | None:
+    """Re-detect and store the proposals of the villages a sync batch touched (its cases: ``changed_at`` is the
+    batch's stamp), from ``DUP_WINDOW_DAYS`` before the earliest of its cases reported within ``SYNC_RECENT_DAYS``
+    of its newest, so that the 重复件 view stays current without a command.  The villages of proposed groups
+    holding one of those cases are included (a case moved to another village leaves its old group).  None when
+    the batch wrote no case.  Decisions staff made are kept (:func:`store_proposals`).
+
+    Not covered (the daily command is): a group whose primary was reported before that day and that a new case
+    joins by a chain stays as it was, and the new pair is proposed as a group of its own."""
+    c, g, m = cases.c, duplicate_groups.c, duplicate_members.c
+    with engine.connect() as conn:
+        touched = conn.execute(select(c.village_code, c.reported_at).where(c.changed_at == changed_at)).all()
+        if not touched:
+            return None
+        newest = max(r.reported_at for r in touched)
+        recent = [r for r in touched if r.reported_at >= newest - timedelta(days=SYNC_RECENT_DAYS)]
+        villages = {r.village_code for r in recent if r.village_code is not None}
+        villages |= set(conn.execute(
+            select(g.village_code).distinct().join(duplicate_members, m.group_id == g.group_id)
+            .join(cases, c.case_no == m.case_no).where(c.changed_at == changed_at, g.state == "proposed")).scalars())
+    if not villages:
+        return None
+    since = (min(r.reported_at for r in recent) - timedelta(days=DUP_WINDOW_DAYS)).date()
+    villages = frozenset(villages)
+    groups = detect_duplicates(engine, since=since, villages=villages)
+    return store_proposals(engine, groups, now=now, since=since, villages=villages) | {"villages": len(villages)}
+
+
+def refresh_after_sync_quietly(engine: Engine, changed_at: datetime) -> dict[str, int] | None:
+    """:func:`refresh_after_sync` as the sync runs it after committing: a failure is logged, never raised (the
+    batch is in; ``python -m data_access duplicates`` catches up)."""
+    import logging
+
+    try:
+        return refresh_after_sync(engine, changed_at)
+    except Exception:  # noqa: BLE001 — the sync has committed; the proposals must not undo its report
+        logging.getLogger(__name__).exception("duplicates: re-detection after the sync failed; run "
+                                              "`python -m data_access duplicates`")
+        return None
+
+
 __all__ = ["DuplicateGroup", "Pair", "candidate_pairs", "detect_duplicates", "group", "group_pairs",
-           "jaccard", "ngrams", "numbers", "numbers_agree", "places_agree", "precision_recall", "similarity", "store_proposals"]
+           "jaccard", "ngrams", "numbers", "numbers_agree", "places_agree", "precision_recall", "similarity", "store_proposals",
+           "refresh_after_sync", "refresh_after_sync_quietly"]
