@@ -15,6 +15,8 @@ from data_access.core.duplicates import (
     detect_duplicates,
     group_pairs,
     jaccard,
+    lead,
+    leads_agree,
     ngrams,
     numbers,
     numbers_agree,
@@ -75,17 +77,34 @@ def test_a_channel_formula_in_the_description_does_not_hide_a_repeat():
 
 
 def test_numbers_of_the_titles_must_agree():
-    assert numbers("幸福小区５栋3单元") == frozenset({"5", "3"}) and numbers("第05组") == frozenset({"5"})
-    assert numbers_agree(frozenset({"5"}), frozenset({"5", "3"})) and numbers_agree(frozenset(), frozenset({"7"}))
-    assert not numbers_agree(frozenset({"5"}), frozenset({"7"}))
+    assert numbers("幸福小区５栋3单元") == ("5", "3") and numbers("第05组") == ("5",)
+    assert numbers("6组6号") == ("6", "6")
+    assert numbers_agree(("5",), ("5", "3")) and numbers_agree((), ("7",)) and numbers_agree(("3",), ("12", "3"))
+    assert not numbers_agree(("5",), ("7",))
+    # in order and with repeats (as sets, each pair here agreed: false pairs of the 100k benchmark)
+    assert not numbers_agree(numbers("思乐村6组6号"), numbers("思乐村6组37号"))
+    assert not numbers_agree(numbers("桂花园14栋1单元"), numbers("桂花园1栋1单元"))
+    assert not numbers_agree(numbers("5栋4单元"), numbers("4栋5单元"))
     g1, g2 = {"grid_code": "G1"}, {"grid_code": "G2"}
-    assert places_agree(g1, frozenset({"5"}), g2, frozenset({"5"})) and places_agree(g1, frozenset(), g1, frozenset())
-    assert not places_agree(g1, frozenset(), g2, frozenset({"5"}))
+    assert places_agree(g1, ("5",), g2, ("5",)) and places_agree(g1, (), g1, ())
+    assert not places_agree(g1, (), g2, ("5",))
     t0 = datetime(2026, 3, 1, 8, 0)
     rows = [_row("a", t0, "鹅坪村1组小区停车管理引发业主不满"),
             _row("b", t0 + timedelta(hours=1), "鹅坪村10组小区停车管理引发业主不满"),  # text 5/6, another place
             _row("c", t0 + timedelta(hours=2), "又有群众反映鹅坪村1组小区停车管理引发业主不满"),
             _row("d", t0 + timedelta(hours=3), "催办")]  # no number: agrees with any; shares no bigram
+    assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c")]
+
+
+def test_the_place_before_the_numbers_must_agree():
+    assert lead("涟水名城社区梅苑小区14栋2单元居民楼下水道堵塞") == "涟水名城社区梅苑小区"
+    assert lead("再次反映：源竹村1组…") == "再次反映源竹村" and lead("催办") is None
+    assert leads_agree("源竹村", "又有群众反映源竹村") and leads_agree("", "锦绣花园") and leads_agree(None, "x")
+    assert not leads_agree("涟水名城社区梅苑小区", "涟水名城社区锦绣花园")
+    t0 = datetime(2026, 3, 1, 8, 0)
+    rows = [_row("a", t0, "涟水名城社区梅苑小区14栋2单元居民楼下水道堵塞污水外溢"),
+            _row("b", t0 + timedelta(days=1), "涟水名城社区锦绣花园14栋2单元居民楼下水道堵塞污水外溢"),  # 0.69
+            _row("c", t0 + timedelta(days=2), "再次反映：涟水名城社区梅苑小区14栋2单元居民楼下水道堵塞")]
     assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c")]
 
 
