@@ -450,3 +450,17 @@ def test_the_after_sync_refresh_reads_only_recent_cases_of_the_batch(engine):
         stamp = conn.execute(select(cases.c.changed_at).limit(1)).scalar_one()
     done = refresh_after_sync(engine, stamp, now=NOW)
     assert done == {"proposed": 2, "decided": 0, "skipped": 0, "villages": 3}
+
+
+def test_a_sync_case_joining_a_stored_group_by_a_chain_extends_it(engine, tmp_path, monkeypatch):
+    """d5 (G3, A, 03-11 09:00, d3's words) repeats d3 (03-05) and n3 (03-12): the days re-read start 7 days
+    before it (03-04), but d1's stored group reaches into them (d3), so it is re-read from d1 (03-01): one group
+    d1 … n3, not d1's beside a second one of d3, d5 and n3."""
+    from data_access.ingest.sync import sync_batch
+
+    monkeypatch.setenv("GOV_WARNINGS_AUTO", "0")
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    sync_batch(_sync_case(tmp_path, "b1", case_no="d5", reported_at="2026-03-11T09:00:00", title="3号楼下水道堵塞",
+                          due_at="2026-03-12T09:00:00", reporter_phone="13600000011"), engine)
+    assert {k: v[1] for k, v in _groups(engine).items()} == {("d1", "proposed"): ["d1", "d2", "d3", "d5", "n3"],
+                                                            ("p1", "proposed"): ["p1", "p2"]}

@@ -48,7 +48,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 
 from data_access.core.db import no_statement_timeout
 from data_access.core.derived import same_matter
@@ -357,8 +357,9 @@ def refresh_after_sync(engine: Engine, changed_at: datetime, now: datetime | Non
     holding one of those cases are included (a case moved to another village leaves its old group).  None when
     the batch wrote no case.  Decisions staff made are kept (:func:`store_proposals`).
 
-    Not covered (the daily command is): a group whose primary was reported before that day and that a new case
-    joins by a chain stays as it was, and the new pair is proposed as a group of its own."""
+    A proposed group of those villages with a member on or after that day is re-read from its primary, so a new
+    case joining it by a chain extends it.  Not covered (the command is): corrections to cases reported more than
+    ``SYNC_RECENT_DAYS`` before the batch's newest."""
     c, g, m = cases.c, duplicate_groups.c, duplicate_members.c
     with engine.connect() as conn:
         touched = conn.execute(select(c.village_code, c.reported_at).where(c.changed_at == changed_at)).all()
@@ -374,6 +375,18 @@ def refresh_after_sync(engine: Engine, changed_at: datetime, now: datetime | Non
         return None
     since = (min(r.reported_at for r in recent) - timedelta(days=DUP_WINDOW_DAYS)).date()
     villages = frozenset(villages)
+    # a proposed group of those villages reaching into those days is read whole (from its primary), so that a
+    # new case joining it by a chain extends it rather than starting a second group beside it
+    start = datetime.combine(since, datetime.min.time())
+    reaching = (select(g.group_id).join(duplicate_members, m.group_id == g.group_id)
+                .join(cases, c.case_no == m.case_no)
+                .where(g.state == "proposed", g.village_code.in_(sorted(villages)), c.reported_at >= start))
+    with engine.connect() as conn:
+        earliest = conn.execute(select(func.min(c.reported_at)).select_from(duplicate_groups)
+                                .join(cases, c.case_no == g.primary_case_no)
+                                .where(g.group_id.in_(reaching))).scalar()
+    if earliest is not None and earliest < start:
+        since = earliest.date()
     groups = detect_duplicates(engine, since=since, villages=villages)
     return store_proposals(engine, groups, now=now, since=since, villages=villages) | {"villages": len(villages)}
 
