@@ -326,20 +326,21 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
         for s in decided_sets:
             for c in s:
                 case_decided[c].append(s)
-        stored = skipped = 0
-        for grp in groups:
-            cs = grp.case_nos
-            if any(cs <= s for s in case_decided.get(grp.primary, ())):
-                skipped += 1
-                continue
-            gid = conn.execute(insert(duplicate_groups).values(
-                primary_case_no=grp.primary, village_code=grp.village_code, category=grp.category,
-                score=grp.score, same_caller=grp.same_caller, state="proposed", detected_at=now)
-                .returning(g.group_id)).scalar_one()
+        keep = [grp for grp in groups if not any(grp.case_nos <= s for s in case_decided.get(grp.primary, ()))]
+        skipped = len(groups) - len(keep)
+        # all groups in one INSERT … RETURNING (ids in the order of the rows), then all members: one group at a
+        # time, a 10,000-case batch's 1,769 groups took most of the 3.3 s the after-sync refresh cost on PostgreSQL
+        for i in range(0, len(keep), 1000):
+            part = keep[i:i + 1000]
+            ids = conn.execute(insert(duplicate_groups).returning(g.group_id, sort_by_parameter_order=True), [
+                dict(primary_case_no=grp.primary, village_code=grp.village_code, category=grp.category,
+                     score=grp.score, same_caller=grp.same_caller, state="proposed", detected_at=now)
+                for grp in part]).scalars().all()
             conn.execute(insert(duplicate_members), [
-                {"group_id": gid, "case_no": grp.primary, "score": None},
-                *({"group_id": gid, "case_no": c, "score": s} for c, s in grp.members.items())])
-            stored += 1
+                row for gid, grp in zip(ids, part)
+                for row in ({"group_id": gid, "case_no": grp.primary, "score": None},
+                            *({"group_id": gid, "case_no": c, "score": sc} for c, sc in grp.members.items()))])
+        stored = len(keep)
     return {"proposed": stored, "decided": len(decided_sets), "skipped": skipped}
 
 
