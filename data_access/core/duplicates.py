@@ -249,7 +249,8 @@ def group(pairs: Iterable[Pair], order: dict[str, tuple], blocks: dict[str, tupl
 def detect_duplicates(engine: Engine, scope: Scope | None = None, since: date | None = None,
                       until: date | None = None, villages: frozenset[str] | None = None) -> list[DuplicateGroup]:
     """The groups of repeat cases among the cases reported from ``since`` to ``until`` (inclusive dates; None:
-    unbounded) in ``scope`` (None: everywhere) and in ``villages`` (None: every village), earliest primary first.  Reads only; see :func:`store_proposals`.
+    unbounded) in ``scope`` (None: everywhere) and in ``villages`` (None: every village), earliest primary first.
+    Reads only; see :func:`store_proposals`.
     A benchmark calls this and :func:`group_pairs`."""
     order: dict[str, tuple] = {}
     blocks: dict[str, tuple[str, str]] = {}
@@ -406,5 +407,6 @@ def refresh_after_sync_quietly(engine: Engine, changed_at: datetime) -> dict[str
 
 
 __all__ = ["DuplicateGroup", "Pair", "candidate_pairs", "detect_duplicates", "group", "group_pairs",
-           "jaccard", "lead", "leads_agree", "ngrams", "numbers", "numbers_agree", "places_agree", "precision_recall", "similarity", "store_proposals",
+           "jaccard", "lead", "leads_agree", "ngrams", "numbers", "numbers_agree", "places_agree", "precision_recall",
+           "similarity", "store_proposals",
            "refresh_after_sync", "refresh_after_sync_quietly"]

@@ -36,8 +36,8 @@ first case of the data and with at least ``MIN_HISTORY_CASES`` cases in its refe
 
 :func:`compute` returns the warnings as of a day (the CLI prints them); :func:`refresh` stores them in the
 ``warnings`` table keeping the states staff set (the page reads them; :func:`store`: a warning continuing a stored
-one of its series keeps that row and its earliest first day, and an open one unseen for ``EXPIRE_DAYS`` expires); the loader and sync call
-:func:`refresh_quietly` after committing.
+one of its series keeps that row and its earliest first day, and an open one unseen for ``EXPIRE_DAYS`` expires); the
+loader and sync call :func:`refresh_quietly` after committing.
 """
 from __future__ import annotations
 
