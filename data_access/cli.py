@@ -572,7 +572,7 @@ def cmd_warnings(args) -> int:
     if args.compute:
         r = warnings.refresh(engine, as_of)
         print(f"stored: {r.found} warning(s) as of {r.as_of or '-'} ({r.inserted} new, {r.updated} updated, "
-              f"{r.retracted} retracted) in {r.seconds:.1f} s", file=sys.stderr)
+              f"{r.retracted} retracted, {r.expired} expired) in {r.seconds:.1f} s", file=sys.stderr)
     df = warnings.as_frame(warnings.compute(engine, as_of))
     if args.region:
         df = df[[tree.contains(args.region, c) for c in df["region_code"]]] if len(df) else df

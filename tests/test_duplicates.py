@@ -15,6 +15,8 @@ from data_access.core.duplicates import (
     detect_duplicates,
     group_pairs,
     jaccard,
+    lead,
+    leads_agree,
     ngrams,
     numbers,
     numbers_agree,
@@ -75,17 +77,34 @@ def test_a_channel_formula_in_the_description_does_not_hide_a_repeat():
 
 
 def test_numbers_of_the_titles_must_agree():
-    assert numbers("幸福小区５栋3单元") == frozenset({"5", "3"}) and numbers("第05组") == frozenset({"5"})
-    assert numbers_agree(frozenset({"5"}), frozenset({"5", "3"})) and numbers_agree(frozenset(), frozenset({"7"}))
-    assert not numbers_agree(frozenset({"5"}), frozenset({"7"}))
+    assert numbers("幸福小区５栋3单元") == ("5", "3") and numbers("第05组") == ("5",)
+    assert numbers("6组6号") == ("6", "6")
+    assert numbers_agree(("5",), ("5", "3")) and numbers_agree((), ("7",)) and numbers_agree(("3",), ("12", "3"))
+    assert not numbers_agree(("5",), ("7",))
+    # in order and with repeats (as sets, each pair here agreed: false pairs of the 100k benchmark)
+    assert not numbers_agree(numbers("思乐村6组6号"), numbers("思乐村6组37号"))
+    assert not numbers_agree(numbers("桂花园14栋1单元"), numbers("桂花园1栋1单元"))
+    assert not numbers_agree(numbers("5栋4单元"), numbers("4栋5单元"))
     g1, g2 = {"grid_code": "G1"}, {"grid_code": "G2"}
-    assert places_agree(g1, frozenset({"5"}), g2, frozenset({"5"})) and places_agree(g1, frozenset(), g1, frozenset())
-    assert not places_agree(g1, frozenset(), g2, frozenset({"5"}))
+    assert places_agree(g1, ("5",), g2, ("5",)) and places_agree(g1, (), g1, ())
+    assert not places_agree(g1, (), g2, ("5",))
     t0 = datetime(2026, 3, 1, 8, 0)
     rows = [_row("a", t0, "鹅坪村1组小区停车管理引发业主不满"),
             _row("b", t0 + timedelta(hours=1), "鹅坪村10组小区停车管理引发业主不满"),  # text 5/6, another place
             _row("c", t0 + timedelta(hours=2), "又有群众反映鹅坪村1组小区停车管理引发业主不满"),
             _row("d", t0 + timedelta(hours=3), "催办")]  # no number: agrees with any; shares no bigram
+    assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c")]
+
+
+def test_the_place_before_the_numbers_must_agree():
+    assert lead("涟水名城社区梅苑小区14栋2单元居民楼下水道堵塞") == "涟水名城社区梅苑小区"
+    assert lead("再次反映：源竹村1组…") == "再次反映源竹村" and lead("催办") is None
+    assert leads_agree("源竹村", "又有群众反映源竹村") and leads_agree("", "锦绣花园") and leads_agree(None, "x")
+    assert not leads_agree("涟水名城社区梅苑小区", "涟水名城社区锦绣花园")
+    t0 = datetime(2026, 3, 1, 8, 0)
+    rows = [_row("a", t0, "涟水名城社区梅苑小区14栋2单元居民楼下水道堵塞污水外溢"),
+            _row("b", t0 + timedelta(days=1), "涟水名城社区锦绣花园14栋2单元居民楼下水道堵塞污水外溢"),  # 0.69
+            _row("c", t0 + timedelta(days=2), "再次反映：涟水名城社区梅苑小区14栋2单元居民楼下水道堵塞")]
     assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c")]
 
 
@@ -356,3 +375,92 @@ def test_every_read_stays_inside_the_jurisdiction(engine):
             read(Scope("110", "1211"))  # 丙村 from a 东县 jurisdiction
         with pytest.raises(OutOfScope):
             read(Scope("999"))  # a jurisdiction gone from the data sees nothing
+
+
+# --- after a sync: the proposals of the villages the batch touched (core/duplicates.refresh_after_sync) ---------
+
+def _sync_case(tmp_path, batch_id: str, **values):
+    """A batch of one case: d1's row with ``values`` (case_no, reported_at, due_at ...)."""
+    import csv as csv_
+
+    from tests.conftest import FIXTURES
+    from tests.test_sync import write_batch
+
+    with open(FIXTURES / "duplicates" / "cases.csv", encoding="utf-8") as f:
+        rows = list(csv_.reader(f))
+    header, d1 = rows[0], next(r for r in rows[1:] if r[0] == "d1")
+    row = [values.get(h, v) for h, v in zip(header, d1)]
+    return write_batch(tmp_path / batch_id, batch_id, "2026-03-19T13:00:00+08:00", {"cases.csv": (header, [row])})
+
+
+def _groups(engine):
+    from data_access.core.schema import duplicate_members
+
+    g, m = duplicate_groups.c, duplicate_members.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(g.group_id, g.primary_case_no, g.state, m.case_no)
+                            .join(duplicate_members, m.group_id == g.group_id).order_by(g.primary_case_no, m.case_no))
+        out: dict = {}
+        for gid, primary, state, case_no in rows:
+            out.setdefault((primary, state), (gid, []))[1].append(case_no)
+    return out
+
+
+def test_a_sync_proposes_the_groups_of_the_villages_it_touched(engine, tmp_path, monkeypatch):
+    """d4 (丙村 G3, A, 03-06 09:00, d1's title) joins d1's group, and brings n3 (03-12 09:00, 6 days after it,
+    the same title) with it; p1's group (village 1111, not touched), confirmed by staff, keeps its row.""" 
+    from data_access.ingest.sync import sync_batch
+
+    monkeypatch.setenv("GOV_WARNINGS_AUTO", "0")
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    before = _groups(engine)
+    assert {k: v[1] for k, v in before.items()} == {("d1", "proposed"): ["d1", "d2", "d3"],
+                                                   ("p1", "proposed"): ["p1", "p2"]}
+    confirmed = before[("p1", "proposed")][0]
+    confirm_group(engine, STAFF, confirmed, "同一处漏水", now=NOW)
+    sync_batch(_sync_case(tmp_path, "b1", case_no="d4", reported_at="2026-03-06T09:00:00",
+                          due_at="2026-03-07T09:00:00", reporter_phone="13600000010"), engine)
+    after = _groups(engine)
+    assert {k: v[1] for k, v in after.items()} == {("d1", "proposed"): ["d1", "d2", "d3", "d4", "n3"],
+                                                  ("p1", "confirmed"): ["p1", "p2"]}
+    assert after[("p1", "confirmed")][0] == confirmed
+    with engine.connect() as conn:
+        score = conn.execute(select(duplicate_groups.c.score).where(duplicate_groups.c.primary_case_no == "d1")
+                             ).scalar_one()
+    assert score == 0.8462  # d3's: d1–d3 11/13; d4 and n3 pair with identical titles (1.0)
+    # d4 corrected to category B: d1's group is as before the batch (n3 is 7 days 1 hour after d3), and d4
+    # repeats n1 (G3, B, 03-01 10:00, d1's title)
+    sync_batch(_sync_case(tmp_path, "b2", case_no="d4", reported_at="2026-03-06T09:00:00",
+                          due_at="2026-03-07T09:00:00", reporter_phone="13600000010", category="B"), engine)
+    assert {k: v[1] for k, v in _groups(engine).items()} == {("d1", "proposed"): ["d1", "d2", "d3"],
+                                                            ("n1", "proposed"): ["d4", "n1"],
+                                                            ("p1", "confirmed"): ["p1", "p2"]}
+
+
+def test_the_after_sync_refresh_reads_only_recent_cases_of_the_batch(engine):
+    """A stamp no case carries: nothing.  The load's stamp (every case): the newest is n4 (03-13 10:00), so
+    every case counts (p0, 02-20, is 21 days before it), the three villages with cases (1111, 1112, 1211), from
+    02-13 (7 days before p0): the two groups of the fixture."""
+    from data_access.core.duplicates import SYNC_RECENT_DAYS, refresh_after_sync
+    from data_access.core.schema import cases
+
+    assert SYNC_RECENT_DAYS == 30
+    assert refresh_after_sync(engine, datetime(1999, 1, 1)) is None
+    with engine.connect() as conn:
+        stamp = conn.execute(select(cases.c.changed_at).limit(1)).scalar_one()
+    done = refresh_after_sync(engine, stamp, now=NOW)
+    assert done == {"proposed": 2, "decided": 0, "skipped": 0, "villages": 3}
+
+
+def test_a_sync_case_joining_a_stored_group_by_a_chain_extends_it(engine, tmp_path, monkeypatch):
+    """d5 (G3, A, 03-11 09:00, d3's words) repeats d3 (03-05) and n3 (03-12): the days re-read start 7 days
+    before it (03-04), but d1's stored group reaches into them (d3), so it is re-read from d1 (03-01): one group
+    d1 … n3, not d1's beside a second one of d3, d5 and n3."""
+    from data_access.ingest.sync import sync_batch
+
+    monkeypatch.setenv("GOV_WARNINGS_AUTO", "0")
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    sync_batch(_sync_case(tmp_path, "b1", case_no="d5", reported_at="2026-03-11T09:00:00", title="3号楼下水道堵塞",
+                          due_at="2026-03-12T09:00:00", reporter_phone="13600000011"), engine)
+    assert {k: v[1] for k, v in _groups(engine).items()} == {("d1", "proposed"): ["d1", "d2", "d3", "d5", "n3"],
+                                                            ("p1", "proposed"): ["p1", "p2"]}

@@ -35,8 +35,9 @@ A short or empty history gives no warning: a series is tested only from ``MIN_HI
 first case of the data and with at least ``MIN_HISTORY_CASES`` cases in its reference days.
 
 :func:`compute` returns the warnings as of a day (the CLI prints them); :func:`refresh` stores them in the
-``warnings`` table keeping the states staff set (the page reads them); the loader and sync call
-:func:`refresh_quietly` after committing.
+``warnings`` table keeping the states staff set (the page reads them; :func:`store`: a warning continuing a stored
+one of its series keeps that row and its earliest first day, and an open one unseen for ``EXPIRE_DAYS`` expires); the
+loader and sync call :func:`refresh_quietly` after committing.
 """
 from __future__ import annotations
 
@@ -60,7 +61,12 @@ from data_access.core.time_limits import is_workday
 log = logging.getLogger(__name__)
 
 KINDS = ("surge", "backlog", "overdue", "new_category", "silent")
-STATES = ("new", "acknowledged", "handled", "false_alarm")
+STATES = ("new", "acknowledged", "handled", "false_alarm", "expired")
+OPEN_STATES = ("new", "acknowledged")  # still waiting for someone; the others are closed
+# An open warning last seen more than this many days before the as-of day is no longer current: store() sets it
+# to 'expired' (two weeks: a surge over, a silence ended, with nothing renewing them; a recurrence is a new
+# warning).  Staff may still close an expired warning as handled or a false alarm.
+EXPIRE_DAYS = 14
 # The levels tested, top down, with the column of ``cases`` that holds each place's code.
 LEVELS = ("county", "township", "village", "grid")
 LEVEL_COLUMN = {"county": "county_code", "township": "township_code", "village": "village_code",
@@ -662,32 +668,69 @@ class RefreshResult:
     updated: int
     retracted: int
     seconds: float
+    expired: int = 0
 
 
 def refresh(engine: Engine, as_of: date | None = None) -> RefreshResult:
-    """Compute the warnings as of ``as_of`` and store them in one transaction: a warning already stored (the
-    same kind, place, category and first day) gets the new numbers and keeps its state; a new one is stored as
-    'new'; a stored 'new' one of the days just evaluated that is no longer found (the data was corrected) is
-    removed.  Acknowledged, handled and false-alarm warnings are never removed."""
+    """Compute the warnings as of ``as_of`` (default: the data's last day) and :func:`store` them."""
     t0 = time.perf_counter()
     found = compute(engine, as_of)
     span = data_days(engine)
-    as_of = as_of or (span[1] if span else None)
-    now = wall_now()
+    r = store(engine, found, as_of or (span[1] if span else None))
+    return RefreshResult(r.as_of, r.found, r.inserted, r.updated, r.retracted, time.perf_counter() - t0, r.expired)
+
+
+def _continued(rows: list, w: Warning):
+    """The stored warning of ``w``'s series (kind, place, category) that ``w`` continues: the one, among those
+    whose days overlap ``w``'s or end the day before it starts, that was seen last; None if none does."""
+    best = None
+    for r in rows:
+        if r.first_day <= w.last_day and r.last_day >= w.first_day - timedelta(days=1):
+            if best is None or (r.last_day, r.first_day) > (best.last_day, best.first_day):
+                best = r
+    return best
+
+
+def store(engine: Engine, found: list[Warning], as_of: date | None, now: datetime | None = None) -> RefreshResult:
+    """Store ``found`` (the warnings as of ``as_of``) in one transaction, keeping the states staff set.
+
+    - A found warning that **continues** a stored one of the same series (kind, place, category; days
+      overlapping or adjacent, :func:`_continued`) updates it: the new numbers and last day, the earlier of the
+      two first days, the state kept.  So a warning keeps its row, its state and its "since" from one as-of day
+      to the next although the day the test first crosses the line can move between runs (the over-dispersion
+      is re-estimated from each run's window); its observed and expected counts are those of the latest run's
+      days.
+    - Any other found warning is stored as 'new'.
+    - A stored 'new' warning whose last day lies in the days just evaluated and that is no longer found (the
+      data was corrected) is removed.
+    - An open ('new' or 'acknowledged') warning last seen more than ``EXPIRE_DAYS`` days before ``as_of`` is
+      set to 'expired' (no longer current: nothing has renewed it); staff may still close it as handled or a
+      false alarm.  Handled, false-alarm and expired warnings are never removed."""
+    t0 = time.perf_counter()
+    now = now or wall_now()
     t = warnings_table
-    inserted = updated = retracted = 0
+    inserted = updated = retracted = expired = 0
     with engine.begin() as conn:
-        stored = {(r.kind, r.region_code, r.category, r.first_day): r.id
-                  for r in conn.execute(select(t.c.id, t.c.kind, t.c.region_code, t.c.category, t.c.first_day))}
+        rows = list(conn.execute(select(t.c.id, t.c.kind, t.c.region_code, t.c.category, t.c.first_day,
+                                        t.c.last_day)))
+        by_series: dict[tuple, list] = {}
+        for r in rows:
+            by_series.setdefault((r.kind, r.region_code, r.category), []).append(r)
+        keys = {(r.kind, r.region_code, r.category, r.first_day) for r in rows}
         seen = set()
         new_rows = []
         for w in found:
-            key = (w.kind, w.region_code, w.category, w.first_day)
-            values = {k: v for k, v in w.__dict__.items()} | {"computed_at": now, "as_of": as_of}
-            if key in stored:
-                seen.add(stored[key])
-                conn.execute(update(t).where(t.c.id == stored[key]).values(
-                    **{k: v for k, v in values.items() if k not in ("kind", "region_code", "category", "first_day")}))
+            values = {k: v for k, v in w.__dict__.items()} | {"computed_at": now, "as_of": as_of or w.last_day}
+            r = _continued(by_series.get((w.kind, w.region_code, w.category), []), w)
+            if r is not None and r.id not in seen:
+                seen.add(r.id)
+                first = min(r.first_day, w.first_day)
+                if first != r.first_day and (w.kind, w.region_code, w.category, first) in keys:
+                    first = r.first_day  # another stored warning of the series starts that day: keep this one's
+                keys.add((w.kind, w.region_code, w.category, first))
+                conn.execute(update(t).where(t.c.id == r.id).values(
+                    **{k: v for k, v in values.items() if k not in ("kind", "region_code", "category")}
+                    | {"first_day": first, "last_day": max(r.last_day, w.last_day)}))
                 updated += 1
             else:
                 new_rows.append(values | {"state": "new"})
@@ -695,14 +738,17 @@ def refresh(engine: Engine, as_of: date | None = None) -> RefreshResult:
             conn.execute(insert(t), new_rows)
             inserted = len(new_rows)
         if as_of is not None:
-            gone = [i for i in stored.values() if i not in seen]
+            gone = [r.id for r in rows if r.id not in seen]
             window_start = as_of - timedelta(days=WINDOW_DAYS - 1)
-            if gone:
-                retracted = conn.execute(delete(t).where(t.c.id.in_(gone), t.c.state == "new",
-                                                         t.c.last_day >= window_start)).rowcount
+            for i in range(0, len(gone), 500):
+                retracted += conn.execute(delete(t).where(t.c.id.in_(gone[i:i + 500]), t.c.state == "new",
+                                                          t.c.last_day >= window_start)).rowcount
+            expired = conn.execute(update(t).where(t.c.state.in_(OPEN_STATES),
+                                                   t.c.last_day < as_of - timedelta(days=EXPIRE_DAYS))
+                                   .values(state="expired", state_at=now, state_by=None, state_note=None)).rowcount
         conn.execute(delete(data_meta).where(data_meta.c.key == COMPUTED_KEY))
         conn.execute(insert(data_meta).values(key=COMPUTED_KEY, value=now.isoformat(timespec="seconds")))
-    return RefreshResult(as_of, len(found), inserted, updated, retracted, time.perf_counter() - t0)
+    return RefreshResult(as_of, len(found), inserted, updated, retracted, time.perf_counter() - t0, expired)
 
 
 def auto_refresh() -> bool:

@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from data_access.core import batches, callbacks, meta, schema
+from data_access.core import batches, callbacks, duplicates, meta, schema
 from data_access.core import warnings as early_warnings
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
@@ -704,6 +704,8 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             raise
     if result.cases_touched:  # after the commit: the early warnings of the changed data, at most every
         early_warnings.refresh_if_due(engine)  # GOV_WARNINGS_SYNC_MINUTES (core/warnings.py)
+        # … and the 重复件 proposals of the villages the batch's cases lie in (core/duplicates.py)
+        duplicates.refresh_after_sync_quietly(engine, stamps["changed_at"])
     result.seconds = time.perf_counter() - t0
     return result
 

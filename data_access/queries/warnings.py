@@ -14,7 +14,7 @@ from data_access.core import warnings as engine_
 from data_access.core.filters import Scope, resolve
 from data_access.core.schema import warnings as warnings_table
 
-OPEN_STATES = ("new", "acknowledged")
+OPEN_STATES = engine_.OPEN_STATES
 COLUMNS = ["id", "kind", "region_code", "level", "category", "first_day", "last_day", "observed", "expected",
            "lower", "upper", "p_value", "q_value", "severity", "state", "state_note", "state_by", "state_at",
            "computed_at", "as_of"]

@@ -18,9 +18,10 @@ from data_access.core.schema import warnings as warnings_table
 from data_access.writes.workflow import WriteRefused
 
 MAX_NOTE_LENGTH = 500
-# The steps a warning may take; handled and false alarm are final.
+# The steps a warning may take; handled and false alarm are final.  'expired' is set by the recomputation
+# (core/warnings.store: an open warning not seen for EXPIRE_DAYS days), never by staff; it may still be closed.
 NEXT_STATES = {"new": ("acknowledged", "handled", "false_alarm"), "acknowledged": ("handled", "false_alarm"),
-               "handled": (), "false_alarm": ()}
+               "handled": (), "false_alarm": (), "expired": ("handled", "false_alarm")}
 NOTE_REQUIRED = ("handled", "false_alarm")  # what was done, or why it was no warning
 
 
@@ -30,7 +31,7 @@ def set_state(engine: Engine, user: User | None, warning_id: int, state: str, no
     now = (now or now_local()).replace(microsecond=0)
     if user is None or not may_write(user):
         raise WriteRefused("role: your role may not change a warning's state", "role")
-    if state not in NEXT_STATES:
+    if state not in NEXT_STATES or state == "expired":
         raise WriteRefused(f"state: must be one of {', '.join(NEXT_STATES)}", "warning_state_unknown", state=state)
     note = clean_text(note).strip()
     if state in NOTE_REQUIRED and not note:
