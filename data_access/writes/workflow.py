@@ -17,6 +17,9 @@ last step it entered)::
     dispatched | handling --return (回退)--> accepted   (dispatched_at, handled_at, department_code cleared:
                                                           the case is dispatched again)
     dispatched | handling --reassign (改派)--> same status, another department
+    open --escalate (升级)--> same status, one level up (grid → village → township → county → city: the
+                                                          ``escalate`` log entry names the case's region
+                                                          of the new level; core/escalation.py)
     closed --reopen (重新打开)--> handling             (feedback_at, closed_at, resolution_level,
                                                           satisfaction and the closed-case columns cleared;
                                                           handled_at kept: the case is handled again and
@@ -39,7 +42,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from data_access.core import derive, derived, meta, time_limits
+from data_access.core import derive, derived, escalation as esc, meta, time_limits
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import APP_SEQ_BASE, max_len
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
@@ -181,6 +184,7 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     "return": ("dispatched", "handling"),
     "reassign": ("dispatched", "handling"),
     "reopen": ("closed",),
+    "escalate": ("reported", "accepted", "dispatched", "handling", "feedback"),
 }
 _CLOSED_COLUMNS = dict.fromkeys(("closed_at", "resolution_level", "satisfaction", *derived.CLOSED_CASE_COLUMNS))
 _READ = (cases.c.case_no, cases.c.status, cases.c.reported_at, cases.c.due_at, cases.c.report_month,
@@ -206,51 +210,57 @@ def _department(conn: Connection, code: str | None) -> str | None:
 
 
 def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | None, plan) -> None:
-    """The one transaction of a workflow step: read and check the case, move it (conditional UPDATE),
-    log the event, re-derive, refresh the roll-up slice.  ``plan(conn, case, at) -> _Move`` decides the
-    new values and may refuse."""
-    at = _local(at)
+    """The one transaction of a workflow step (:func:`_move_on`)."""
     try:
         with _transaction(engine) as conn:
-            case = conn.execute(select(*_READ).where(cases.c.case_no == case_no)).mappings().first()
-            if case is None:
-                raise WriteRefused(f"case_no: no case {case_no!r}", "case_unknown", case_no=case_no)
-            allowed = ALLOWED_FROM[action]
-            if case["status"] not in allowed:
-                raise WriteRefused(
-                    f"status: case {case_no} is '{case['status']}'; {action} needs "
-                    f"{' or '.join(repr(s) for s in allowed)}",
-                    "status", case_no=case_no, action=action, status=case["status"])
-            move: _Move = plan(conn, case, at)
-            check_length("case_events", "note", move.note)
-            # the case's own steps: the source's run of events (the app's log entries, numbered from
-            # APP_SEQ_BASE, neither take a step's number nor hold its time back)
-            last = conn.execute(select(func.max(case_events.c.at), func.max(case_events.c.seq))
-                                .where(case_events.c.case_no == case_no, case_events.c.seq < APP_SEQ_BASE)).first()
-            last_at = max(x for x in (last[0], case["reported_at"]) if x is not None)
-            if at < last_at:
-                raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
-                                   f"{last_at:%Y-%m-%d %H:%M:%S}", "at_before_last", case_no=case_no,
-                                   at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
-            before = contributions(conn, [case_no])
-            done = conn.execute(update(cases).where(cases.c.case_no == case_no,
-                                                    cases.c.status == case["status"])
-                                .values(**move.values, **_stamps())).rowcount
-            if done != 1:
-                raise _conflict(case_no)
-            conn.execute(insert(case_events).values(case_no=case_no, seq=(last[1] or 0) + 1, at=at,
-                                                    action=move.action, actor=actor, org_code=move.org_code,
-                                                    note=move.note, changed_at=_stamps()["changed_at"]))
-            derive.derive_step_hours(conn, [case_no])
-            if move.recount:
-                derive.derive_event_counts(conn, [case_no])
-            if move.action in ("close", "reopen") and conn.execute(
-                    select(cases.c.reporter_phone).where(cases.c.case_no == case_no)).scalar_one():
-                derive.derive_rereported(conn, cases.c.case_no == case_no)
-            apply_contributions(conn, before, contributions(conn, [case_no]))
-            meta.touch(conn)
+            _move_on(conn, case_no, action, _local(at), actor, plan)
     except IntegrityError as exc:  # a concurrent write took the same event number: nothing was written
         raise _conflict(case_no) from exc
+
+
+def _move_on(conn: Connection, case_no: str, action: str, at: datetime, actor: str | None, plan) -> _Move:
+    """A workflow step in ``conn``'s write transaction (taken as :func:`_transaction` takes it): read and check
+    the case, move it (conditional UPDATE), log the event, re-derive, refresh the roll-up slice.
+    ``plan(conn, case, at) -> _Move`` decides the new values and may refuse; every refusal comes before the
+    first write.  Returns the move."""
+    case = conn.execute(select(*_READ).where(cases.c.case_no == case_no)).mappings().first()
+    if case is None:
+        raise WriteRefused(f"case_no: no case {case_no!r}", "case_unknown", case_no=case_no)
+    allowed = ALLOWED_FROM[action]
+    if case["status"] not in allowed:
+        raise WriteRefused(
+            f"status: case {case_no} is '{case['status']}'; {action} needs "
+            f"{' or '.join(repr(s) for s in allowed)}",
+            "status", case_no=case_no, action=action, status=case["status"])
+    move: _Move = plan(conn, case, at)
+    check_length("case_events", "note", move.note)
+    # the case's own steps: the source's run of events (the app's log entries, numbered from
+    # APP_SEQ_BASE, neither take a step's number nor hold its time back)
+    last = conn.execute(select(func.max(case_events.c.at), func.max(case_events.c.seq))
+                        .where(case_events.c.case_no == case_no, case_events.c.seq < APP_SEQ_BASE)).first()
+    last_at = max(x for x in (last[0], case["reported_at"]) if x is not None)
+    if at < last_at:
+        raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
+                           f"{last_at:%Y-%m-%d %H:%M:%S}", "at_before_last", case_no=case_no,
+                           at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
+    before = contributions(conn, [case_no])
+    done = conn.execute(update(cases).where(cases.c.case_no == case_no,
+                                            cases.c.status == case["status"])
+                        .values(**move.values, **_stamps())).rowcount
+    if done != 1:
+        raise _conflict(case_no)
+    conn.execute(insert(case_events).values(case_no=case_no, seq=(last[1] or 0) + 1, at=at,
+                                            action=move.action, actor=actor, org_code=move.org_code,
+                                            note=move.note, changed_at=_stamps()["changed_at"]))
+    derive.derive_step_hours(conn, [case_no])
+    if move.recount:
+        derive.derive_event_counts(conn, [case_no])
+    if move.action in ("close", "reopen") and conn.execute(
+            select(cases.c.reporter_phone).where(cases.c.case_no == case_no)).scalar_one():
+        derive.derive_rereported(conn, cases.c.case_no == case_no)
+    apply_contributions(conn, before, contributions(conn, [case_no]))
+    meta.touch(conn)
+    return move
 
 
 def _conflict(case_no: str) -> WriteRefused:
@@ -349,3 +359,32 @@ def reopen_case(engine: Engine, case_no: str, at: datetime, note: str | None = N
             values = dict(status="handling", feedback_at=None, **_CLOSED_COLUMNS)
         return _Move("reopen", values, org_code=case["township_code"], note=note, recount=True)
     _move(engine, case_no, "reopen", at, actor, plan)
+
+
+def upgrade_case(engine: Engine, case_no: str, at: datetime, actor: str | None = None,
+                 note: str | None = None) -> tuple[str, str]:
+    """升级: an open case moves one level up from the level now responsible for it (core/escalation
+    .responsible_levels); returns (from level, to level).  Refused for a case the city is responsible for."""
+    try:
+        with _transaction(engine) as conn:
+            return upgrade_case_on(conn, region_tree(engine), case_no, _local(at), actor, note)[:2]
+    except IntegrityError as exc:
+        raise _conflict(case_no) from exc
+
+
+def upgrade_case_on(conn: Connection, tree, case_no: str, at: datetime, actor: str | None = None,
+                    note: str | None = None) -> tuple[str, str, str]:
+    """:func:`upgrade_case` in ``conn``'s write transaction (the escalation pass: many cases in one); returns
+    (from level, to level, the region code of the new level the log entry names)."""
+    levels: list[str] = []
+
+    def plan(conn, case, at):
+        level = esc.responsible_levels(conn, [case_no], tree)[case_no]
+        up = esc.next_level(level)
+        if up is None:
+            raise WriteRefused(f"case_no: {case_no} is already with the city; there is no level above",
+                               "upgrade_top", case_no=case_no)
+        levels[:] = [level, up]
+        return _Move("escalate", {"status": case["status"]}, org_code=case[esc.LEVEL_CODE_COLUMN[up]], note=note)
+    move = _move_on(conn, case_no, "escalate", at, actor, plan)
+    return levels[0], levels[1], move.org_code
