@@ -358,3 +358,14 @@ def test_the_command_line_adds_and_runs_an_upgrade_rule(tmp_path, capsys):
     assert "issued 0 order(s), moved 2 case(s) one level up as of 2024-07-01 12:00" in capsys.readouterr().out
     assert main([*db, "rules", "list"]) == 0
     assert "upgrade" in capsys.readouterr().out
+
+
+def test_migration_0022_makes_the_table_of_the_schema(empty_engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from data_access.core.schema import metadata
+
+    with empty_engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diffs if "rule_upgrades" in repr(d)] == []
