@@ -383,3 +383,17 @@ def test_order_ids_of_one_pass_never_collide(fresh, monkeypatch):
     assert sorted(escalation.escalate(fresh, NOW).issued) == ["DB20240701120000AAAAAA", "DB20240701120000BBBBBB"]
     _rule(fresh, step="handle")                                                         # …09, the same second
     assert escalation.escalate(fresh, NOW).issued == ["DB20240701120000CCCCCC"]
+
+
+def test_two_upgrade_rules_in_one_pass_move_a_case_twice_each_under_its_rule(fresh):
+    engine = fresh
+    r1 = _rule(engine, name="a", step="case", measure="hours_past", threshold=300.0, grade="upgrade")
+    r2 = _rule(engine, name="b", step="case", measure="hours_past", threshold=480.0, grade="upgrade")
+    run = escalation.escalate(engine, NOW)
+    assert run.upgraded == [CASE[7], CASE[8], CASE[7], CASE[8]]
+    assert _upgrade_rows(engine) == [(r1, CASE[7], "grid", "village", "431302001001"),
+                                     (r1, CASE[8], "grid", "village", "431302001001"),
+                                     (r2, CASE[7], "village", "township", "431302001"),
+                                     (r2, CASE[8], "village", "township", "431302001")]
+    assert [(e[0], e[1], e[3]) for e in _escalations(engine)] == [
+        (CASE[7], 6, "431302001001"), (CASE[7], 7, "431302001"), (CASE[8], 5, "431302001001"), (CASE[8], 6, "431302001")]

@@ -24,7 +24,7 @@ from data_access.core.regions import RegionTree
 from data_access.core.rollups import lock_rollups
 from data_access.core.schema import categories, escalation_rules, rule_upgrades
 from data_access.writes.orders import OrderWrite, default_deadline, write_orders
-from data_access.writes.workflow import WriteRefused, upgrade_case_on
+from data_access.writes.workflow import WriteRefused, upgrade_cases_on
 
 STEP_NAMES_ZH = {"accept": "受理", "dispatch": "分流", "handle": "处置", "feedback": "反馈", "case": "办结"}
 LEVEL_NAMES_ZH = {"grid": "网格", "village": "村（社区）", "township": "乡镇（街道）", "county": "县（市、区）", "city": "市"}
@@ -139,33 +139,37 @@ def escalate(engine: Engine, now: datetime | None = None, *, dry_run: bool = Fal
     return run
 
 
-# refusals of workflow.upgrade_case_on that come before anything of the case is written: the pass goes on
+# refusals of workflow.upgrade_cases_on that the pass goes on after (that case is not written)
 SKIPPED = ("at_before_last", "upgrade_top", "status")
 
 
 def _upgrade(conn: Connection, tree: RegionTree, run: EscalationRun, plan: list[dict], issuers: dict[int, User]
              ) -> None:
-    """The upgrades of the pass, case by case through the write that moves a case, each with its audit row and
-    its ``rule_upgrades`` row.  A case two rules reach moves once per rule (each from where the last left it);
-    a case whose last step is later than the pass's clock, or that the city has already, is skipped (its
-    reason in ``run.skipped``), the rest still written."""
+    """The upgrades of the pass, through the write that moves a case (workflow.upgrade_cases_on: set-based),
+    each with its audit row and its ``rule_upgrades`` row.  A case two rules reach moves once per rule (each from
+    where the last left it); a case whose last step is later than the pass's clock, or that the city has
+    already, is skipped (its reason in ``run.skipped``), the rest still written."""
     if not plan:
         return
     lock_rollups(conn)
-    for p in plan:
-        user = issuers[p["rule_id"]]
-        try:
-            frm, to, code = upgrade_case_on(conn, tree, p["case_no"], run.now, user.name, rule_note(p))
-        except WriteRefused as exc:
-            if exc.reason not in SKIPPED:
-                raise
-            run.skipped.append((p["case_no"], exc.reason))
-            continue
-        conn.execute(insert(rule_upgrades).values(rule_id=p["rule_id"], case_no=p["case_no"], upgraded_at=run.now,
-                                                  from_level=frm, to_level=to, to_code=code))
-        audit.record(conn, "write", user=user, target=p["case_no"],
-                     detail={"action": "upgrade_case", "rule_id": p["rule_id"], "from_level": frm, "to_level": to})
-        run.upgraded.append(p["case_no"])
+    done, refused = upgrade_cases_on(conn, tree, [(p["case_no"], issuers[p["rule_id"]].name, rule_note(p))
+                                                  for p in plan], run.now)
+    for k, exc in refused:
+        if exc.reason not in SKIPPED:
+            raise exc
+        run.skipped.append((plan[k]["case_no"], exc.reason))
+    rows, audits = [], []
+    for k, no, frm, to, code in sorted(done):
+        p, user = plan[k], issuers[plan[k]["rule_id"]]
+        rows.append(dict(rule_id=p["rule_id"], case_no=no, upgraded_at=run.now, from_level=frm, to_level=to,
+                         to_code=code))
+        audits.append(audit.row("write", user=user, target=no,
+                                detail={"action": "upgrade_case", "rule_id": p["rule_id"], "from_level": frm,
+                                        "to_level": to}))
+        run.upgraded.append(no)
+    if rows:
+        conn.execute(insert(rule_upgrades), rows)
+        audit.record_many(conn, audits)
 
 
 __all__ = ["EscalationRun", "add_rule", "escalate", "rule_note", "set_rule_enabled"]
