@@ -210,57 +210,51 @@ def _department(conn: Connection, code: str | None) -> str | None:
 
 
 def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | None, plan) -> None:
-    """The one transaction of a workflow step (:func:`_move_on`)."""
+    """The one transaction of a workflow step: read and check the case, move it (conditional UPDATE),
+    log the event, re-derive, refresh the roll-up slice.  ``plan(conn, case, at) -> _Move`` decides the
+    new values and may refuse."""
+    at = _local(at)
     try:
         with _transaction(engine) as conn:
-            _move_on(conn, case_no, action, _local(at), actor, plan)
+            case = conn.execute(select(*_READ).where(cases.c.case_no == case_no)).mappings().first()
+            if case is None:
+                raise WriteRefused(f"case_no: no case {case_no!r}", "case_unknown", case_no=case_no)
+            allowed = ALLOWED_FROM[action]
+            if case["status"] not in allowed:
+                raise WriteRefused(
+                    f"status: case {case_no} is '{case['status']}'; {action} needs "
+                    f"{' or '.join(repr(s) for s in allowed)}",
+                    "status", case_no=case_no, action=action, status=case["status"])
+            move: _Move = plan(conn, case, at)
+            check_length("case_events", "note", move.note)
+            # the case's own steps: the source's run of events (the app's log entries, numbered from
+            # APP_SEQ_BASE, neither take a step's number nor hold its time back)
+            last = conn.execute(select(func.max(case_events.c.at), func.max(case_events.c.seq))
+                                .where(case_events.c.case_no == case_no, case_events.c.seq < APP_SEQ_BASE)).first()
+            last_at = max(x for x in (last[0], case["reported_at"]) if x is not None)
+            if at < last_at:
+                raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
+                                   f"{last_at:%Y-%m-%d %H:%M:%S}", "at_before_last", case_no=case_no,
+                                   at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
+            before = contributions(conn, [case_no])
+            done = conn.execute(update(cases).where(cases.c.case_no == case_no,
+                                                    cases.c.status == case["status"])
+                                .values(**move.values, **_stamps())).rowcount
+            if done != 1:
+                raise _conflict(case_no)
+            conn.execute(insert(case_events).values(case_no=case_no, seq=(last[1] or 0) + 1, at=at,
+                                                    action=move.action, actor=actor, org_code=move.org_code,
+                                                    note=move.note, changed_at=_stamps()["changed_at"]))
+            derive.derive_step_hours(conn, [case_no])
+            if move.recount:
+                derive.derive_event_counts(conn, [case_no])
+            if move.action in ("close", "reopen") and conn.execute(
+                    select(cases.c.reporter_phone).where(cases.c.case_no == case_no)).scalar_one():
+                derive.derive_rereported(conn, cases.c.case_no == case_no)
+            apply_contributions(conn, before, contributions(conn, [case_no]))
+            meta.touch(conn)
     except IntegrityError as exc:  # a concurrent write took the same event number: nothing was written
         raise _conflict(case_no) from exc
-
-
-def _move_on(conn: Connection, case_no: str, action: str, at: datetime, actor: str | None, plan) -> _Move:
-    """A workflow step in ``conn``'s write transaction (taken as :func:`_transaction` takes it): read and check
-    the case, move it (conditional UPDATE), log the event, re-derive, refresh the roll-up slice.
-    ``plan(conn, case, at) -> _Move`` decides the new values and may refuse; every refusal comes before the
-    first write.  Returns the move."""
-    case = conn.execute(select(*_READ).where(cases.c.case_no == case_no)).mappings().first()
-    if case is None:
-        raise WriteRefused(f"case_no: no case {case_no!r}", "case_unknown", case_no=case_no)
-    allowed = ALLOWED_FROM[action]
-    if case["status"] not in allowed:
-        raise WriteRefused(
-            f"status: case {case_no} is '{case['status']}'; {action} needs "
-            f"{' or '.join(repr(s) for s in allowed)}",
-            "status", case_no=case_no, action=action, status=case["status"])
-    move: _Move = plan(conn, case, at)
-    check_length("case_events", "note", move.note)
-    # the case's own steps: the source's run of events (the app's log entries, numbered from
-    # APP_SEQ_BASE, neither take a step's number nor hold its time back)
-    last = conn.execute(select(func.max(case_events.c.at), func.max(case_events.c.seq))
-                        .where(case_events.c.case_no == case_no, case_events.c.seq < APP_SEQ_BASE)).first()
-    last_at = max(x for x in (last[0], case["reported_at"]) if x is not None)
-    if at < last_at:
-        raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
-                           f"{last_at:%Y-%m-%d %H:%M:%S}", "at_before_last", case_no=case_no,
-                           at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
-    before = contributions(conn, [case_no])
-    done = conn.execute(update(cases).where(cases.c.case_no == case_no,
-                                            cases.c.status == case["status"])
-                        .values(**move.values, **_stamps())).rowcount
-    if done != 1:
-        raise _conflict(case_no)
-    conn.execute(insert(case_events).values(case_no=case_no, seq=(last[1] or 0) + 1, at=at,
-                                            action=move.action, actor=actor, org_code=move.org_code,
-                                            note=move.note, changed_at=_stamps()["changed_at"]))
-    derive.derive_step_hours(conn, [case_no])
-    if move.recount:
-        derive.derive_event_counts(conn, [case_no])
-    if move.action in ("close", "reopen") and conn.execute(
-            select(cases.c.reporter_phone).where(cases.c.case_no == case_no)).scalar_one():
-        derive.derive_rereported(conn, cases.c.case_no == case_no)
-    apply_contributions(conn, before, contributions(conn, [case_no]))
-    meta.touch(conn)
-    return move
 
 
 def _conflict(case_no: str) -> WriteRefused:
@@ -393,7 +387,7 @@ class _Up:
 def upgrade_cases_on(conn: Connection, tree, wanted: list[tuple[str, str | None, str | None]], at: datetime
                      ) -> tuple[list[tuple[int, str, str, str, str]], list[tuple[int, WriteRefused]]]:
     """升级 of many cases in ``conn``'s write transaction (the escalation pass), ``wanted`` = (case, actor, note)
-    each: the same checks and writes as :func:`_move_on` — the case open, ``at`` not before its last step, a level
+    each: the same checks and writes as :func:`_move` — the case open, ``at`` not before its last step, a level
     above it; the case's row stamped (status kept), its ``escalate`` entry with the next step number, the step
     hours re-derived, the roll-ups changed by the cases' difference — a statement per chunk instead of a
     transaction per case (3,322 upgrades one by one took 29 s of CPU at 1.07 M cases).  A case wanted twice moves
