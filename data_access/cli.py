@@ -432,7 +432,7 @@ def cmd_rules(args) -> int:
             for r in rule_list:
                 cond = (f"≥ {r.threshold:g} × the step's limit" if r.measure == "share"
                         else f"≥ {r.threshold:g} h past the limit")
-                print(f"{r.rule_id:>4}  {'enabled ' if r.enabled else 'disabled'}  {r.grade:<6} {r.step:<8} {cond:<28} "
+                print(f"{r.rule_id:>4}  {'enabled ' if r.enabled else 'disabled'}  {r.grade:<7} {r.step:<8} {cond:<28} "
                       f"{r.category or '(all categories)':<18} {r.scope_code or '(all regions)':<12} {r.name}")
             return 0
         if args.action == "add":
@@ -471,11 +471,17 @@ def cmd_escalate(args) -> int:
         print(f"error: {exc}; nothing was written", file=sys.stderr)
         return 1
     for p in run.planned:
-        print(f"rule {p['rule_id']:>3}  {p['grade']:<6} {p['case_no']:<22} {p['step']:<8} "
+        action = f"{p['from_level']}→{p['to_level']}" if p["grade"] == "upgrade" else ""
+        print(f"rule {p['rule_id']:>3}  {p['grade']:<7} {action:<18}{p['case_no']:<22} {p['step']:<8} "
               f"{p['hours']:8.1f} h (limit {p['limit_hours']:.1f} h)  {p['rule']}")
-    verb = "would issue" if run.dry_run else "issued"
-    print(f"{verb} {len(run.planned):,} order(s) as of {run.now:%Y-%m-%d %H:%M}"
-          + ("; nothing was written (--dry-run)" if run.dry_run else ""))
+    for case_no, reason in run.skipped:
+        print(f"not upgraded: {case_no} ({reason})")
+    n_up = sum(p["grade"] == "upgrade" for p in run.planned)
+    verb, up = ("would issue", "would move") if run.dry_run else ("issued", "moved")
+    n_moved = n_up if run.dry_run else len(run.upgraded)
+    print(f"{verb} {len(run.planned) - n_up:,} order(s)"
+          + (f", {up} {n_moved:,} case(s) one level up" if n_up else "")
+          + f" as of {run.now:%Y-%m-%d %H:%M}" + ("; nothing was written (--dry-run)" if run.dry_run else ""))
     return 0
 
 
@@ -696,7 +702,8 @@ def build_parser() -> argparse.ArgumentParser:
     ts.add_argument("--hours", action="store_true", help="back to the category's limit in calendar hours")
     p.set_defaults(func=cmd_time_limits)
 
-    p = sub.add_parser("rules", help="escalation rules: automatic supervision orders on open cases past a limit")
+    p = sub.add_parser("rules", help="escalation rules: automatic supervision orders (or 升级, one level up) on open "
+                                     "cases past a limit")
     rs = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     rs.add_parser("list", help="every rule, enabled or not")
     ra = rs.add_parser("add", help="add a rule (disabled unless --enable)")
@@ -706,7 +713,9 @@ def build_parser() -> argparse.ArgumentParser:
     ra.add_argument("--measure", default="share", choices=["share", "hours_past"],
                     help="share: of the step's limit used (1 = the limit); hours_past: hours past the limit")
     ra.add_argument("--threshold", type=float, required=True, help="the share or the hours")
-    ra.add_argument("--grade", required=True, choices=["normal", "yellow", "red"], help="the order's grade")
+    ra.add_argument("--grade", "--action", dest="grade", required=True,
+                    choices=["normal", "yellow", "red", "upgrade"],
+                    help="the action: an order of this grade, or upgrade (升级: the case one level up)")
     ra.add_argument("--category", help="category code (default: every category)")
     ra.add_argument("--scope", metavar="REGION_CODE", help="only cases in this region (default: all)")
     ra.add_argument("--enable", action="store_true", help="enable it at once (default: disabled, for a preview)")

@@ -1,12 +1,11 @@
-"""自动督办规则 — the escalation rules that reach the selected region, their switches and a new rule (admins), and a
-preview of the orders a pass would issue now (everyone who may open the page)."""
+"""自动督办规则 — the escalation rules that reach the selected region, their switches and a new rule (admins: an order
+of a grade or 升级, one level up), and a preview of what a pass would do now (everyone who may open the page)."""
 from __future__ import annotations
 
 import streamlit as st
 
-from data_access.core.escalation import MEASURES, RULE_STEPS
+from data_access.core.escalation import MEASURES, RULE_ACTIONS, RULE_STEPS
 from data_access.queries import escalation
-from data_access.queries.cases import GRADES
 from data_access.writes import escalation as rule_writes
 from data_access.writes.workflow import WriteRefused
 from ui import data, fmt, tables
@@ -18,12 +17,14 @@ from ui.state import lang, t
 from ui.supervision.case_lists import case_table
 
 RULES = [("rule_id", "rules.col.rule_id", "int", {"pinned": True}), ("name", "rules.col.name", "text"),
-         ("enabled", "rules.col.enabled", "text"), ("grade", "rules.col.grade", "text", {"labels": "enum.grade"}),
+         ("enabled", "rules.col.enabled", "text"), ("grade", "rules.col.action", "text", {"labels": "rules.action"}),
          ("step", "rules.col.step", "text", {"labels": "rules.step"}), ("condition", "rules.col.condition", "text"),
          ("category", "rules.col.category", "text"), ("scope_code", "rules.col.scope", "text")]
-PREVIEW = [("rule", "rules.col.rule", "text"), ("grade", "rules.col.grade", "text", {"labels": "enum.grade"}),
+PREVIEW = [("rule", "rules.col.rule", "text"), ("grade", "rules.col.action", "text", {"labels": "rules.action"}),
            "case_no", "title", "category", ("step", "rules.col.step", "text", {"labels": "rules.step"}),
-           ("hours", "rules.col.hours", "num1"), ("limit_hours", "rules.col.limit_hours", "num1")]
+           ("hours", "rules.col.hours", "num1"), ("limit_hours", "rules.col.limit_hours", "num1"),
+           ("from_level", "rules.col.from_level", "text", {"labels": "enum.level"}),
+           ("to_level", "rules.col.to_level", "text", {"labels": "enum.level"})]
 
 
 def condition(r) -> str:
@@ -44,13 +45,15 @@ with friendly_errors():
     plan, total = data.fresh(escalation.escalation_preview, f.scope, data.now_bucket(),
                              tuple(st.session_state.get("rules_preview") or ()) or None)
     issued, lg = data.fresh(escalation.rule_order_counts, f.scope), lang()
-    m = st.columns(4)
+    m = st.columns(5)
     m[0].metric(t("rules.m.rules"), fmt.count(len(rules), lg), help=t("rules.m.rules.help"), border=True)
     m[1].metric(t("rules.m.enabled"), fmt.count(int(rules["enabled"].sum()) if len(rules) else 0, lg),
                 help=t("rules.m.enabled.help"), border=True)
     m[2].metric(t("rules.m.issued"), fmt.count(issued["issued"], lg), help=t("rules.m.issued.help",
                 open=fmt.count(issued["open"], lg)), border=True)
-    m[3].metric(t("rules.m.planned"), fmt.count(total, lg), help=t("rules.m.planned.help"), border=True)
+    m[3].metric(t("rules.m.upgraded"), fmt.count(issued["upgraded"], lg), help=t("rules.m.upgraded.help",
+                open=fmt.count(issued["upgraded_open"], lg)), border=True)
+    m[4].metric(t("rules.m.planned"), fmt.count(total, lg), help=t("rules.m.planned.help"), border=True)
     st.subheader(t("rules.list"))
     if rules.empty:
         st.info(t("rules.none"), icon=":material/info:")
@@ -103,8 +106,8 @@ with friendly_errors():
                 name = c[0].text_input(t("rules.add.name"), max_chars=100, key="rules_name")
                 step = c[1].selectbox(t("rules.col.step"), RULE_STEPS, format_func=lambda s: t(f"rules.step.{s}"),
                                       key="rules_step")
-                grade = c[2].selectbox(t("rules.col.grade"), GRADES, format_func=lambda g: t(f"enum.grade.{g}"),
-                                       index=1, key="rules_grade")
+                grade = c[2].selectbox(t("rules.col.action"), RULE_ACTIONS,
+                                       format_func=lambda g: t(f"rules.action.{g}"), index=1, key="rules_grade")
                 c = st.columns(3)
                 measure = c[0].selectbox(t("rules.add.measure"), MEASURES,
                                          format_func=lambda m: t(f"rules.add.measure.{m}"), key="rules_measure")

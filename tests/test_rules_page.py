@@ -68,3 +68,26 @@ def test_an_admins_bad_rule_is_refused_with_its_reason(url):
     [b for b in at.button if b.label == "保存规则"][0].click().run()
     assert any("未保存：请填写规则名称" in e.value for e in at.error)
     assert _count(url, escalation_rules) == 4
+
+
+def test_an_admin_adds_an_upgrade_rule_and_the_page_shows_its_moves(url):
+    from data_access.writes import escalation
+
+    at = open_app_page(url, "rules", role="admin")
+    at.text_input(key="rules_name").set_value("逾期升级")
+    at.selectbox(key="rules_step").set_value("case")
+    at.selectbox(key="rules_grade").set_value("upgrade")
+    at.selectbox(key="rules_measure").set_value("hours_past")
+    at.number_input(key="rules_threshold").set_value(300.0)
+    at.checkbox(key="rules_enable").check()
+    [b for b in at.button if b.label == "保存规则"][0].click().run()
+    assert not at.exception
+    rules = at.dataframe[0].value
+    assert rules.loc[rules["name"] == "逾期升级", "grade"].tolist() == ["升级（上移一级）"]
+    assert "将对本区域 2 件次案件发出督办或升级" in _texts(at)    # 651 and 483 h past due
+    preview = at.dataframe[1].value
+    assert preview[["from_level", "to_level"]].values.tolist() == [["网格", "村（社区）"], ["网格", "村（社区）"]]
+    assert escalation.escalate(get_engine(url), NOW).upgraded == ["LD20240601000007", "LD20240610000008"]
+    at = open_app_page(url, "rules", role="admin")
+    assert [m.value for m in at.metric if m.label == "规则已升级"] == ["2"]
+    assert "现在执行不会发出督办" in _texts(at)

@@ -300,12 +300,27 @@ escalation_rules = Table(
     Column("step", String(16), nullable=False),  # escalation.RULE_STEPS
     Column("measure", String(16), nullable=False),  # escalation.MEASURES: share of the step's limit, hours past
     Column("threshold", Float, nullable=False),
-    Column("grade", String(8), nullable=False),  # the order's grade (SUPERVISION_GRADES)
+    Column("grade", String(8), nullable=False),  # the action: an order's grade (SUPERVISION_GRADES) or 'upgrade' 
     Column("scope_code", String(32)),          # the cases it covers and the centre that issues (NULL: all)
     Column("enabled", Boolean, nullable=False, server_default=false()),
     Column("created_by", Text),
     Column("created_at", Timestamp, nullable=False),
     Column("changed_at", Timestamp, nullable=False),
+)
+
+# The cases an escalation rule of action ``upgrade`` (升级) moved one level up (core/escalation.py): one row per
+# rule and case, so that a rule upgrades a case at most once; the move itself is the case's ``escalate`` log entry
+# (writes/workflow.upgrade_case).  The app's own rows: no dataset table refers to it, a reload keeps it.
+rule_upgrades = Table(
+    "rule_upgrades",
+    metadata,
+    Column("rule_id", Integer, primary_key=True),
+    Column("case_no", String(64), primary_key=True),
+    Column("upgraded_at", Timestamp, nullable=False),
+    Column("from_level", String(16), nullable=False),
+    Column("to_level", String(16), nullable=False),
+    Column("to_code", String(32), nullable=False),
+    Index("ix_rule_upgrades_case", "case_no"),
 )
 
 asset_projects = Table(

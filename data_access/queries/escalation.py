@@ -14,10 +14,11 @@ from sqlalchemy import Engine, func, select
 from data_access.core import escalation as esc
 from data_access.core.clock import now_local
 from data_access.core.filters import CASE_LEVEL_COLUMN, Scope, resolve
-from data_access.core.schema import cases, supervisions
+from data_access.core.schema import cases, rule_upgrades, supervisions
 
 RULE_COLUMNS = ["rule_id", "name", "enabled", "grade", "step", "measure", "threshold", "category", "scope_code"]
-PREVIEW_COLUMNS = ["rule_id", "rule", "grade", "case_no", "title", "category", "step", "hours", "limit_hours"]
+PREVIEW_COLUMNS = ["rule_id", "rule", "grade", "case_no", "title", "category", "step", "hours", "limit_hours",
+                   "from_level", "to_level"]   # the last two: upgrade rules' (empty for an order)
 PREVIEW_ROWS = 200
 
 
@@ -36,16 +37,21 @@ def escalation_rules(engine: Engine, scope: Scope) -> pd.DataFrame:
 
 
 def rule_order_counts(engine: Engine, scope: Scope) -> dict[str, int]:
-    """Orders issued by escalation rules on the place's cases: all of them, and those still open (unresolved)."""
+    """Orders issued by escalation rules on the place's cases: all of them, and those still open (unresolved);
+    the upgrades of upgrade rules (rule_upgrades) on them, and those of cases still open."""
     r = resolve(engine, scope)
     conds = [supervisions.c.rule_id.is_not(None)]
     if r.code is not None:
         conds.append(CASE_LEVEL_COLUMN[r.level] == r.code)
     stmt = (select(func.count(), func.count(supervisions.c.resolved_at))
             .select_from(supervisions.join(cases, cases.c.case_no == supervisions.c.case_no)).where(*conds))
+    ups = (select(func.count(), func.count(cases.c.closed_at))
+           .select_from(rule_upgrades.join(cases, cases.c.case_no == rule_upgrades.c.case_no)).where(*conds[1:]))
     with engine.connect() as conn:
         issued, resolved = conn.execute(stmt).one()
-    return {"issued": int(issued), "open": int(issued) - int(resolved)}
+        upgraded, closed = conn.execute(ups).one()
+    return {"issued": int(issued), "open": int(issued) - int(resolved), "upgraded": int(upgraded),
+            "upgraded_open": int(upgraded) - int(closed)}
 
 
 def escalation_preview(engine: Engine, scope: Scope, now: datetime | None = None,

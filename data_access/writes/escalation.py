@@ -1,7 +1,9 @@
 """Escalation rules set by an admin, and the pass that applies them (``python -m data_access escalate``).
 
 Every order the pass issues goes through orders.write_order, the write of a hand-issued order: the same row, log
-entry and audit row, with the rule's id.  The pass is one transaction (all of its orders or none), holds the
+entry and audit row, with the rule's id.  A rule of action ``upgrade`` (升级) moves each case it reaches one level up
+through workflow.upgrade_case_on, the write that moves a case (its ``escalate`` log entry, derived columns and
+roll-ups by difference), with an audit row and a ``rule_upgrades`` row that keeps it to once per rule and case.  The pass is one transaction (all of its orders or none), holds the
 escalation lock (core/locks.py: a second pass waits, then finds nothing left to do), and a case gets at most one
 order per rule (core/escalation.py; a unique index backs it).  Reversible: an order is resolved like any other,
 and a rule is disabled (``rules disable``), never deleted, so the orders it issued keep their reference.
@@ -11,18 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from data_access.core import audit, escalation as esc, meta
 from data_access.core.access import User, clean_text
 from data_access.core.clock import now_local, wall_now
 from data_access.core.locks import escalation_lock
 from data_access.core.regions import region_tree
-from data_access.core.schema import categories, escalation_rules
+from data_access.core.regions import RegionTree
+from data_access.core.rollups import lock_rollups
+from data_access.core.schema import categories, escalation_rules, rule_upgrades
 from data_access.writes.orders import OrderWrite, default_deadline, write_orders
-from data_access.writes.workflow import WriteRefused
+from data_access.writes.workflow import WriteRefused, upgrade_cases_on
 
 STEP_NAMES_ZH = {"accept": "受理", "dispatch": "分流", "handle": "处置", "feedback": "反馈", "case": "办结"}
+LEVEL_NAMES_ZH = {"grid": "网格", "village": "村（社区）", "township": "乡镇（街道）", "county": "县（市、区）", "city": "市"}
 
 
 def _check_admin(user: User | None) -> User:
@@ -85,12 +90,19 @@ class EscalationRun:
     now: datetime
     planned: list[dict] = field(default_factory=list)   # core/escalation.planned
     issued: list[str] = field(default_factory=list)     # the orders' ids (empty in a dry run)
+    upgraded: list[str] = field(default_factory=list)   # the cases moved one level up (upgrade rules)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (case, reason) an upgrade could not move now
     dry_run: bool = False
 
 
 def rule_note(p: dict) -> str:
-    """The note of an order a rule issues (its log entry reads 黄牌督办：自动督办（规则 3「…」）：…)."""
+    """The note of an order a rule issues (its log entry reads 黄牌督办：自动督办（规则 3「…」）：…); of an upgrade,
+    自动升级（规则 5「…」）：…，由网格升级至村（社区）."""
     step = STEP_NAMES_ZH[p["step"]]
+    if p["grade"] == esc.UPGRADE:
+        return (f"自动升级（规则 {p['rule_id']}「{p['rule']}」）：{step}已用 {p['hours']:.0f} 小时，"
+                f"时限 {p['limit_hours']:.0f} 小时，由{LEVEL_NAMES_ZH[p['from_level']]}升级至"
+                f"{LEVEL_NAMES_ZH[p['to_level']]}")
     return (f"自动督办（规则 {p['rule_id']}「{p['rule']}」）：{step}已用 {p['hours']:.0f} 小时，"
             f"时限 {p['limit_hours']:.0f} 小时")
 
@@ -120,10 +132,44 @@ def escalate(engine: Engine, now: datetime | None = None, *, dry_run: bool = Fal
         issuers = {rid: User(name=f"自动督办规则 {rid}", role="staff", scope_code=scope) for rid, scope in scopes.items()}
         run.issued = write_orders(conn, tree, [
             OrderWrite(issuers[p["rule_id"]], p["case_no"], p["grade"], deadline, rule_note(p), p["rule_id"])
-            for p in run.planned], now)
+            for p in run.planned if p["grade"] != esc.UPGRADE], now)
+        _upgrade(conn, tree, run, [p for p in run.planned if p["grade"] == esc.UPGRADE], issuers)
         if run.issued:
             meta.touch(conn)
     return run
+
+
+# refusals of workflow.upgrade_cases_on that the pass goes on after (that case is not written)
+SKIPPED = ("at_before_last", "upgrade_top", "status")
+
+
+def _upgrade(conn: Connection, tree: RegionTree, run: EscalationRun, plan: list[dict], issuers: dict[int, User]
+             ) -> None:
+    """The upgrades of the pass, through the write that moves a case (workflow.upgrade_cases_on: set-based),
+    each with its audit row and its ``rule_upgrades`` row.  A case two rules reach moves once per rule (each from
+    where the last left it); a case whose last step is later than the pass's clock, or that the city has
+    already, is skipped (its reason in ``run.skipped``), the rest still written."""
+    if not plan:
+        return
+    lock_rollups(conn)
+    done, refused = upgrade_cases_on(conn, tree, [(p["case_no"], issuers[p["rule_id"]].name, rule_note(p))
+                                                  for p in plan], run.now)
+    for k, exc in refused:
+        if exc.reason not in SKIPPED:
+            raise exc
+        run.skipped.append((plan[k]["case_no"], exc.reason))
+    rows, audits = [], []
+    for k, no, frm, to, code in sorted(done):
+        p, user = plan[k], issuers[plan[k]["rule_id"]]
+        rows.append(dict(rule_id=p["rule_id"], case_no=no, upgraded_at=run.now, from_level=frm, to_level=to,
+                         to_code=code))
+        audits.append(audit.row("write", user=user, target=no,
+                                detail={"action": "upgrade_case", "rule_id": p["rule_id"], "from_level": frm,
+                                        "to_level": to}))
+        run.upgraded.append(no)
+    if rows:
+        conn.execute(insert(rule_upgrades), rows)
+        audit.record_many(conn, audits)
 
 
 __all__ = ["EscalationRun", "add_rule", "escalate", "rule_note", "set_rule_enabled"]

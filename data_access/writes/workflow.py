@@ -17,6 +17,9 @@ last step it entered)::
     dispatched | handling --return (回退)--> accepted   (dispatched_at, handled_at, department_code cleared:
                                                           the case is dispatched again)
     dispatched | handling --reassign (改派)--> same status, another department
+    open --escalate (升级)--> same status, one level up (grid → village → township → county → city: the
+                                                          ``escalate`` log entry names the case's region
+                                                          of the new level; core/escalation.py)
     closed --reopen (重新打开)--> handling             (feedback_at, closed_at, resolution_level,
                                                           satisfaction and the closed-case columns cleared;
                                                           handled_at kept: the case is handled again and
@@ -39,7 +42,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from data_access.core import derive, derived, meta, time_limits
+from data_access.core import derive, derived, escalation as esc, meta, time_limits
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import APP_SEQ_BASE, max_len
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
@@ -181,6 +184,7 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
     "return": ("dispatched", "handling"),
     "reassign": ("dispatched", "handling"),
     "reopen": ("closed",),
+    "escalate": ("reported", "accepted", "dispatched", "handling", "feedback"),
 }
 _CLOSED_COLUMNS = dict.fromkeys(("closed_at", "resolution_level", "satisfaction", *derived.CLOSED_CASE_COLUMNS))
 _READ = (cases.c.case_no, cases.c.status, cases.c.reported_at, cases.c.due_at, cases.c.report_month,
@@ -349,3 +353,106 @@ def reopen_case(engine: Engine, case_no: str, at: datetime, note: str | None = N
             values = dict(status="handling", feedback_at=None, **_CLOSED_COLUMNS)
         return _Move("reopen", values, org_code=case["township_code"], note=note, recount=True)
     _move(engine, case_no, "reopen", at, actor, plan)
+
+
+def upgrade_case(engine: Engine, case_no: str, at: datetime, actor: str | None = None,
+                 note: str | None = None) -> tuple[str, str]:
+    """升级: an open case moves one level up from the level now responsible for it (core/escalation
+    .responsible_levels); returns (from level, to level).  Refused for a case the city is responsible for."""
+    try:
+        with _transaction(engine) as conn:
+            return upgrade_case_on(conn, region_tree(engine), case_no, _local(at), actor, note)[:2]
+    except IntegrityError as exc:
+        raise _conflict(case_no) from exc
+
+
+def upgrade_case_on(conn: Connection, tree, case_no: str, at: datetime, actor: str | None = None,
+                    note: str | None = None) -> tuple[str, str, str]:
+    """:func:`upgrade_case` in ``conn``'s write transaction; returns (from level, to level, the region code of
+    the new level that the log entry names)."""
+    done, refused = upgrade_cases_on(conn, tree, [(case_no, actor, note)], at)
+    if refused:
+        raise refused[0][1]
+    return done[0][2:]
+
+
+@dataclass(frozen=True)
+class _Up:
+    i: int            # its place in ``wanted``
+    case_no: str
+    actor: str | None
+    note: str | None
+
+
+def upgrade_cases_on(conn: Connection, tree, wanted: list[tuple[str, str | None, str | None]], at: datetime
+                     ) -> tuple[list[tuple[int, str, str, str, str]], list[tuple[int, WriteRefused]]]:
+    """升级 of many cases in ``conn``'s write transaction (the escalation pass), ``wanted`` = (case, actor, note)
+    each: the same checks and writes as :func:`_move` — the case open, ``at`` not before its last step, a level
+    above it; the case's row stamped (status kept), its ``escalate`` entry with the next step number, the step
+    hours re-derived, the roll-ups changed by the cases' difference — a statement per chunk instead of a
+    transaction per case (3,322 upgrades one by one took 29 s of CPU at 1.07 M cases).  A case wanted twice moves
+    twice, each from where the one before left it.  Returns (done: (index in wanted, case, from, to, org code) …,
+    refused: (index in wanted, WriteRefused) …); nothing of a refused case is written."""
+    done: list[tuple[int, str, str, str, str]] = []
+    refused: list[tuple[int, WriteRefused]] = []
+    rounds: list[list[_Up]] = []
+    seen: dict[str, int] = {}
+    for i, (no, actor, note) in enumerate(wanted):   # a case once per round
+        k = seen[no] = seen.get(no, -1) + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(_Up(i, no, actor, note))
+    for ups in rounds:
+        nos = [u.case_no for u in ups]
+        rows, last = {}, {}
+        for k in range(0, len(nos), 500):
+            part = nos[k:k + 500]
+            rows.update((r["case_no"], r) for r in conn.execute(select(*_READ).where(cases.c.case_no.in_(part)))
+                        .mappings())
+            last.update((no, (a, q)) for no, a, q in conn.execute(
+                select(case_events.c.case_no, func.max(case_events.c.at), func.max(case_events.c.seq))
+                .where(case_events.c.case_no.in_(part), case_events.c.seq < APP_SEQ_BASE)
+                .group_by(case_events.c.case_no)))
+        levels = esc.responsible_levels(conn, [no for no in nos if no in rows], tree)
+        ok, events = [], []
+        stamp = _stamps()
+        for u in ups:
+            try:
+                case = rows.get(u.case_no)
+                if case is None:
+                    raise WriteRefused(f"case_no: no case {u.case_no!r}", "case_unknown", case_no=u.case_no)
+                if case["status"] not in ALLOWED_FROM["escalate"]:
+                    raise WriteRefused(f"status: case {u.case_no} is '{case['status']}'; escalate needs an open case",
+                                       "status", case_no=u.case_no, action="escalate", status=case["status"])
+                up = esc.next_level(levels[u.case_no])
+                if up is None:
+                    raise WriteRefused(f"case_no: {u.case_no} is already with the city; there is no level above",
+                                       "upgrade_top", case_no=u.case_no)
+                check_length("case_events", "note", u.note)
+                last_at, last_seq = last.get(u.case_no, (None, None))
+                last_at = max(x for x in (last_at, case["reported_at"]) if x is not None)
+                if at < last_at:
+                    raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
+                                       f"{last_at:%Y-%m-%d %H:%M:%S}", "at_before_last", case_no=u.case_no,
+                                       at=f"{at:%Y-%m-%d %H:%M:%S}", last=f"{last_at:%Y-%m-%d %H:%M:%S}")
+            except WriteRefused as exc:
+                refused.append((u.i, exc))
+                continue
+            org = case[esc.LEVEL_CODE_COLUMN[up]]
+            ok.append(u.case_no)
+            events.append(dict(case_no=u.case_no, seq=(last_seq or 0) + 1, at=at, action="escalate", actor=u.actor,
+                               org_code=org, note=u.note, changed_at=stamp["changed_at"]))
+            done.append((u.i, u.case_no, levels[u.case_no], up, org))
+        if not ok:
+            continue
+        before = contributions(conn, ok)
+        for k in range(0, len(ok), 500):
+            part = ok[k:k + 500]
+            if conn.execute(update(cases).where(cases.c.case_no.in_(part), cases.c.status != "closed")
+                            .values(**stamp)).rowcount != len(part):
+                raise _conflict(part[0])
+        conn.execute(insert(case_events), events)
+        derive.derive_step_hours(conn, ok)
+        apply_contributions(conn, before, contributions(conn, ok))
+        meta.touch(conn)
+    return done, refused

@@ -23,6 +23,9 @@ GRADE_COLUMNS = [
 ]
 ISSUER_COLUMNS = [("issuer", "sup_eff.col.issuer", "text", {"labels": "enum.issuer", "pinned": True}),
                   *GRADE_COLUMNS[1:]]
+UPGRADE_COLUMNS = [("rule_id", "rules.col.rule_id", "int", {"pinned": True}), ("rule", "rules.col.name", "text"),
+                   ("upgrades", "sup_eff.col.upgrades", "int"), ("closed_after", "sup_eff.col.closed_after", "int"),
+                   ("still_open", "sup_eff.col.still_open", "int")]
 REPEAT_COLUMNS = ["case_no", "title", ("orders", "sup_eff.col.orders", "number"), GRADE,
                   ("first_issued", "sup_eff.col.first_issued", "datetime"),
                   ("last_issued", "sup_eff.col.last_issued", "datetime"), "status"]
@@ -48,6 +51,11 @@ def show(f, now) -> None:
     st.subheader(t("sup_eff.by_issuer"))
     st.caption(t("sup_eff.by_issuer.help"))
     tables.show(data.get(effect.supervision_effect_by_issuer, f, now), ISSUER_COLUMNS)
+    upgrades = data.get(effect.rule_upgrades_by_rule, f, now)
+    if len(upgrades):
+        st.subheader(t("sup_eff.upgrades"))
+        st.caption(t("sup_eff.upgrades.help"))
+        tables.show(upgrades, UPGRADE_COLUMNS)
     st.subheader(t("sup_eff.repeat") + f" · {fmt.count(data.get(effect.repeat_order_count, f, now=now), lang())}")
     st.caption(t("sup_eff.repeat.help"))
     repeat = capped.fetch(effect.repeat_orders, f, now=now, rows=effect.REPEAT_ROWS)

@@ -14,6 +14,9 @@ Definitions:
   resolved after their deadline; **share past deadline** = past deadline ÷ orders.
 - **repeat orders** (重复督办): a case with two or more orders in the selection; its **grade** is the worst
   of them (red > yellow > normal).
+- **upgrades by rule** (规则升级): the cases an escalation rule of action 升级 moved one level up
+  (``rule_upgrades``), upgraded in the period, on cases in the selection: per rule, **upgrades**, **closed
+  after** (the case closed at or after the upgrade) and **still open**.
 - **orders past their deadline** (督办逾期): open (unresolved) orders whose deadline has passed — days past
   = now − deadline — and orders resolved late — days past = resolved − deadline.
 
@@ -33,7 +36,7 @@ from data_access.queries.cases import GRADES, add_place_names
 from data_access.core.clock import now_local
 from data_access.core.filters import CaseFilter, case_conditions, open_condition, resolve
 from data_access.core.metrics import BUCKET_COLUMNS, hour_bucket_sql, median_from_histogram, ratio
-from data_access.core.schema import Timestamp, cases, supervisions
+from data_access.core.schema import Timestamp, cases, escalation_rules, rule_upgrades, supervisions
 from data_access.core.sqlfn import hours_between, no_index
 
 GRADE_COLUMNS = ["grade", "orders", "cases", "closed_after", "median_hours_to_close", "mean_hours_to_close",
@@ -99,6 +102,32 @@ def supervision_effect_by_issuer(engine: Engine, f: CaseFilter, now: datetime | 
     """The same measures per way of issuing (ISSUERS, always all three: the source platform, by hand, by an
     escalation rule), so that automatic orders are told apart from hand-issued ones."""
     return _effect(engine, f, now, issuer_sql(), ISSUERS, "issuer")
+
+
+UPGRADE_COLUMNS = ["rule_id", "rule", "upgrades", "closed_after", "still_open"]
+
+
+def rule_upgrades_by_rule(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
+    """The upgrades (升级) escalation rules made on the selection's cases in the period, one row per rule that
+    made any: UPGRADE_COLUMNS, by rule id."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    u, c = rule_upgrades.c, cases.c
+    conds = [*(_steer(x) for x in case_conditions(r, now, dates=(None, None)))]
+    if f.date_from is not None:
+        conds.append(u.upgraded_at >= _day_start(f.date_from))
+    if f.date_to is not None:
+        conds.append(u.upgraded_at < _day_start(f.date_to + timedelta(days=1)))
+    stmt = (select(u.rule_id, escalation_rules.c.name, func.count(),
+                   func.sum(sql_case((and_(c.status == "closed", c.closed_at >= u.upgraded_at), 1), else_=0)),
+                   func.sum(sql_case((open_condition(), 1), else_=0)))
+            .select_from(rule_upgrades.join(cases, c.case_no == u.case_no)
+                         .outerjoin(escalation_rules, escalation_rules.c.rule_id == u.rule_id))
+            .where(*conds).group_by(u.rule_id, escalation_rules.c.name).order_by(u.rule_id))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return pd.DataFrame([(int(a), b, int(n), int(cl or 0), int(op or 0)) for a, b, n, cl, op in rows],
+                        columns=UPGRADE_COLUMNS)
 
 
 def _effect(engine: Engine, f: CaseFilter, now: datetime | None, key: ColumnElement, keys: tuple[str, ...],
