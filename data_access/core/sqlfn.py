@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Float, String, TypeDecorator
+from sqlalchemy import Boolean, Float, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -79,6 +79,27 @@ def _no_index_default(element: no_index, compiler: Any, **kw: Any) -> str:
 @compiles(no_index, "sqlite")
 def _no_index_sqlite(element: no_index, compiler: Any, **kw: Any) -> str:
     return "+" + compiler.process(next(iter(element.clauses)), **kw)
+
+
+class rarely(FunctionElement):
+    """``rarely(cond)``: the condition, with SQLite told that few rows meet it (``likelihood(cond, 0.0001)``), so
+    that its planner seeks the index of ``cond``'s column rather than a region's or a report period's; SQLite
+    without range statistics guesses a quarter of the rows for any range.  Elsewhere just ``cond``
+    (PostgreSQL's statistics know).  The result is unchanged: likelihood() is a no-op when run."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "rarely"
+
+
+@compiles(rarely)
+def _rarely_default(element: rarely, compiler: Any, **kw: Any) -> str:
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(rarely, "sqlite")
+def _rarely_sqlite(element: rarely, compiler: Any, **kw: Any) -> str:
+    return f"likelihood({compiler.process(next(iter(element.clauses)), **kw)}, 0.0001)"
 
 
 class month_of(FunctionElement):
