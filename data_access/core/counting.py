@@ -208,10 +208,10 @@ def open_overdue_from_counts(engine: Engine, f: CaseFilter, counts: pd.DataFrame
 def _not_yet_due_counts(conn: Connection, r: Resolved, group_by: Sequence[str], now: datetime) -> pd.DataFrame:
     """Open cases of the selection due at or after ``now`` (due_at is never NULL), by ``group_by``.
 
-    Read through ix_cases_due from ``now`` on (the cases due ahead: about the last time limit's intake), or
-    through a small region's own index when that is smaller.  SQLite is told the due condition is rare
-    (sqlfn.rarely): its guess for a range made it walk the open cases by report date or every case by county
-    — the whole backlog on the skewed data; PostgreSQL's statistics see how few cases lie ahead of ``now``."""
+    Read through ix_cases_open_by_due from ``now`` on (the open cases due ahead: at most the intake of the
+    longest time limit), or through a small region's own index when that is smaller.  SQLite is told the due
+    condition is rare (sqlfn.rarely): its guess for a range made it walk the open cases by report date or
+    every case by county — the whole backlog on the skewed data; PostgreSQL's statistics see it themselves."""
     gcols = [_raw_group_column(r, g).label(g) for g in group_by]
     stmt = select(*gcols, func.count().label("not_due")).where(
         open_condition(), rarely(cases.c.due_at >= now), *case_conditions(r, now, text_per_row=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Boolean, Float, String, TypeDecorator
+from sqlalchemy import Float, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -87,7 +87,7 @@ class rarely(FunctionElement):
     without range statistics guesses a quarter of the rows for any range.  Elsewhere just ``cond``
     (PostgreSQL's statistics know).  The result is unchanged: likelihood() is a no-op when run."""
 
-    type = Boolean()
+    # no Boolean type: SQLite (no native boolean) would get ``likelihood(…) = 1``, which no index can seek
     inherit_cache = True
     name = "rarely"
 
