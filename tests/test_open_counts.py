@@ -17,7 +17,7 @@ from data_access.core.filters import CaseFilter
 from data_access.ingest.sync import sync_batch
 from data_access.queries import overview
 from data_access.writes import workflow
-from tests.conftest import fresh_engine
+from tests.conftest import fresh_engine, metrics_db
 from tests.test_sync import base_dataset, batch_1, batch_2
 
 NOW = datetime(2026, 3, 20, 12, 0)
@@ -110,5 +110,26 @@ def test_a_sync_keeps_the_counts_equal_to_every_open_case(kind, tmp_path):
         sync_batch(batch_2(tmp_path / "b2"), e)
         assert _same_everywhere(e, NOWS[:4]) > 0
         assert tuple(counting.open_overdue_counts(e, Q1, (), NOW).iloc[0]) == (3, 2)   # the metrics fixture's
+    finally:
+        e.dispose()
+
+
+def test_the_cases_not_yet_due_are_sought_by_due_time_on_sqlite(tmp_path):
+    """The read costs the open cases ahead of ``now``: SQLite seeks ix_cases_open_by_due from ``now`` for the
+    city, a county and the whole tree (its guess for a range once made it walk every open case of the period or
+    every case of a county index; and a Boolean-typed likelihood() rendered as ``… = 1``, which seeks nothing)."""
+    from data_access.core.filters import resolve
+
+    e = metrics_db("sqlite", tmp_path)
+    try:
+        for f in (Q1.with_(region_code="100"), CaseFilter(region_code="100"), CaseFilter(), Q1.with_(region_code="110")):
+            for g in ((), ("child",)):
+                compiled = counting.not_yet_due_select(resolve(e, f), g, NOW).compile(e)
+                params = compiled.construct_params()
+                args = tuple(str(params[k]) if isinstance(params[k], datetime) else params[k]
+                             for k in compiled.positiontup)
+                with e.connect() as conn:
+                    plan = " | ".join(r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), args))
+                assert "ix_cases_open_by_due (due_at>?)" in plan, (f, g, plan)
     finally:
         e.dispose()

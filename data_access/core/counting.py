@@ -212,12 +212,16 @@ def _not_yet_due_counts(conn: Connection, r: Resolved, group_by: Sequence[str], 
     longest time limit), or through a small region's own index when that is smaller.  SQLite is told the due
     condition is rare (sqlfn.rarely): its guess for a range made it walk the open cases by report date or
     every case by county — the whole backlog on the skewed data; PostgreSQL's statistics see it themselves."""
+    stmt = not_yet_due_select(r, group_by, now)
+    return pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, "not_due"])
+
+
+def not_yet_due_select(r: Resolved, group_by: Sequence[str], now: datetime):
+    """The SELECT of :func:`_not_yet_due_counts` (its plan is checked by tests/test_open_counts.py)."""
     gcols = [_raw_group_column(r, g).label(g) for g in group_by]
     stmt = select(*gcols, func.count().label("not_due")).where(
         open_condition(), rarely(cases.c.due_at >= now), *case_conditions(r, now, text_per_row=True))
-    if gcols:
-        stmt = stmt.group_by(*gcols)
-    return pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, "not_due"])
+    return stmt.group_by(*gcols) if gcols else stmt
 
 
 def open_overdue_counts_from_cases(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (),
