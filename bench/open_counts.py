@@ -71,7 +71,8 @@ def questions(engine) -> list[tuple[str, Callable[[], object]]]:
         return lambda: counting.open_overdue_from_counts(engine, f, counts, g, NOW)
 
     def page(f):
-        return lambda: (overview.case_kpis_with_previous(engine, f, NOW), overview.monthly_cases_by_status(engine, f, NOW),
+        return lambda: (overview.case_kpis_with_previous(engine, f, NOW),
+                        overview.monthly_cases_by_status(engine, f, NOW),
                         overview.closed_cases_by_resolution_level(engine, f, NOW),
                         overview.child_region_ranking(engine, f, NOW))
     return [
@@ -80,7 +81,8 @@ def questions(engine) -> list[tuple[str, Callable[[], object]]]:
         ("open part: city, last 12 months", open_part(last12, ())),
         ("open part: by county, city, last 12 months", open_part(last12, ("child",))),
         ("open part: whole tree (admin), all time", open_part(CaseFilter(), ())),
-        ("KPIs with previous period, city, last 12 months", lambda: overview.case_kpis_with_previous(engine, last12, NOW)),
+        ("KPIs with previous period, city, last 12 months",
+         lambda: overview.case_kpis_with_previous(engine, last12, NOW)),
         ("child-region ranking, city, last 12 months", lambda: overview.child_region_ranking(engine, last12, NOW)),
         ("child-region ranking, city, all time", lambda: overview.child_region_ranking(engine, whole, NOW)),
         ("child-region ranking, county 娄星区, last 12 months",

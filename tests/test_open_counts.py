@@ -122,7 +122,8 @@ def test_the_cases_not_yet_due_are_sought_by_due_time_on_sqlite(tmp_path):
 
     e = metrics_db("sqlite", tmp_path)
     try:
-        for f in (Q1.with_(region_code="100"), CaseFilter(region_code="100"), CaseFilter(), Q1.with_(region_code="110")):
+        for f in (Q1.with_(region_code="100"), CaseFilter(region_code="100"), CaseFilter(),
+                  Q1.with_(region_code="110")):
             for g in ((), ("child",)):
                 compiled = counting.not_yet_due_select(resolve(e, f), g, NOW).compile(e)
                 params = compiled.construct_params()
