@@ -249,6 +249,15 @@ cases = Table(
         sqlite_where=text("status <> 'closed'"),
         postgresql_where=text("status <> 'closed'"),
     ),
+    # The open cases by due time: those not yet due are the only ones the Overview's overdue count reads
+    # (counting.open_overdue_from_counts), from now on; covers its filters (migration 0021, issue 24).
+    Index(
+        "ix_cases_open_by_due",
+        "due_at", "reported_at", "city_code", "county_code", "township_code", "village_code", "top_grid_code",
+        "category", "status",
+        sqlite_where=text("status <> 'closed'"),
+        postgresql_where=text("status <> 'closed'"),
+    ),
 )
 
 case_events = Table(

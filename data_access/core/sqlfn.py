@@ -81,6 +81,27 @@ def _no_index_sqlite(element: no_index, compiler: Any, **kw: Any) -> str:
     return "+" + compiler.process(next(iter(element.clauses)), **kw)
 
 
+class rarely(FunctionElement):
+    """``rarely(cond)``: the condition, with SQLite told that few rows meet it (``likelihood(cond, 0.0001)``), so
+    that its planner seeks the index of ``cond``'s column rather than a region's or a report period's; SQLite
+    without range statistics guesses a quarter of the rows for any range.  Elsewhere just ``cond``
+    (PostgreSQL's statistics know).  The result is unchanged: likelihood() is a no-op when run."""
+
+    # no Boolean type: SQLite (no native boolean) would get ``likelihood(…) = 1``, which no index can seek
+    inherit_cache = True
+    name = "rarely"
+
+
+@compiles(rarely)
+def _rarely_default(element: rarely, compiler: Any, **kw: Any) -> str:
+    return compiler.process(next(iter(element.clauses)), **kw)
+
+
+@compiles(rarely, "sqlite")
+def _rarely_sqlite(element: rarely, compiler: Any, **kw: Any) -> str:
+    return f"likelihood({compiler.process(next(iter(element.clauses)), **kw)}, 0.0001)"
+
+
 class month_of(FunctionElement):
     """``month_of(d)``: 'YYYY-MM' of a date column."""
 

@@ -15,7 +15,7 @@ from data_access.core.counting import (
     COUNT_COLUMNS,
     case_counts,
     case_kpis,
-    open_overdue_counts,
+    open_overdue_from_counts,
 )
 from data_access.core.filters import CaseFilter, resolve
 from data_access.core.metrics import (
@@ -68,8 +68,9 @@ def child_region_ranking(engine: Engine, f: CaseFilter, now: datetime | None = N
             "population", "cases_per_1000", "median_hours_to_close"]
     if base.empty:
         return pd.DataFrame(columns=cols)
-    counts = case_counts(engine, f, ("child",), now).rename(columns={"child": "code"})
-    oo = open_overdue_counts(engine, f, ("child",), now).rename(columns={"child": "code"})
+    counts = case_counts(engine, f, ("child",), now)
+    oo = open_overdue_from_counts(engine, f, counts, ("child",), now).rename(columns={"child": "code"})
+    counts = counts.rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left").merge(oo, on="code", how="left")
     for c in [*COUNT_COLUMNS, "open", "open_overdue"]:
         df[c] = df[c].fillna(0).astype("int64")
