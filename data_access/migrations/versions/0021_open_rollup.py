@@ -9,13 +9,13 @@ so the read costs the cases ahead of now, not the backlog (issue 24).  (The file
 number was given under: an open-case roll-up was the first plan; measured, this index did the same job.)
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0018"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

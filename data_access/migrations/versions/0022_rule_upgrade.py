@@ -5,7 +5,7 @@ records the cases a rule moved one level up, one row per rule and case (its prim
 of a case, as ``ix_supervisions_rule_case`` does for orders).  The move itself is the case's ``escalate`` log entry.
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 """
 import sqlalchemy as sa
 from alembic import op
@@ -13,7 +13,7 @@ from alembic import op
 from data_access.core.schema import Timestamp
 
 revision = "0022"
-down_revision = "0020"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
