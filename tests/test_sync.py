@@ -492,6 +492,42 @@ def test_a_re_report_flags_the_case_it_re_reports_in_another_month(after_b1, tmp
     _rollups_equal_a_rebuild(after_b1)
 
 
+def test_re_report_partners_are_the_cases_a_touched_case_re_reports_before_and_after(after_b1, tmp_path):
+    """The partners whose flags a batch re-derives are the cases its cases re-report (derived.rereports_sql), not
+    every case of their phones: c20 (hotline) re-reports c03; c21, a patrol report of the same phone, grid and
+    category in the same days, re-reports none.  Withdrawing c20 finds c03 through c20 as it stood before the
+    batch, and c03 is no longer re-reported."""
+    from data_access.ingest.sync import _rereport_partners
+
+    sync_batch(write_batch(tmp_path / "ph", "ph", "2026-03-11T00:00:00+08:00",
+                           {"cases.csv": _case("c03", reporter_phone="13800000001")}), after_b1)
+    h, _ = _fixture("cases.csv")
+    template = _rows("cases.csv", {"c03"})[1][0]
+    open_case = dict(source="hotline", reporter_phone="13800000001", status="reported", accepted_at="",
+                     dispatched_at="", handled_at="", feedback_at="", closed_at="", due_at="2026-02-07T09:00:00",
+                     resolution_level="", satisfaction="")
+    c20 = _set(h, template, case_no="c20", reported_at="2026-02-05T09:00:00", **open_case)
+    c21 = _set(h, template, case_no="c21", reported_at="2026-02-05T10:00:00", **{**open_case, "source": "patrol"})
+    ev = _fixture("case_events.csv")[0]
+    sync_batch(write_batch(tmp_path / "rr", "rr", "2026-03-12T00:00:00+08:00", {
+        "cases.csv": (h, [c20, c21]),
+        "case_events.csv": (ev, [["c20", "1", "2026-02-05T09:00:00", "report", "", "G2", ""],
+                                 ["c21", "1", "2026-02-05T10:00:00", "report", "", "G2", ""]])}), after_b1)
+    with after_b1.connect() as conn:
+        assert _rereport_partners(conn, ["c21"]) == {}
+        assert {k: bool(v) for k, v in _rereport_partners(conn, ["c20", "c21"]).items()} == {"c03": True}
+    r = sync_batch(write_batch(tmp_path / "del", "del", "2026-03-13T00:00:00+08:00", {},
+                               deletions=[("cases", "c20")]), after_b1)
+    assert r.slices == 2   # February's slice that lost c20, January's of c03 whose flag flipped back
+    with after_b1.connect() as conn:
+        assert conn.execute(select(schema.cases.c.rereported).where(schema.cases.c.case_no == "c03")).scalar() \
+            is False
+        cs = schema.case_summary.c
+        assert conn.execute(select(cs.n, cs.n_rereported).where(cs.month == "2026-01", cs.category == "B")).all() \
+            == [(1, 0)]
+    _rollups_equal_a_rebuild(after_b1)
+
+
 def test_a_reopen_with_its_event_is_applied(after_b1, tmp_path):
     reopen = write_batch(tmp_path / "re", "re", "2026-03-12T00:00:00", {
         "cases.csv": _case("c02", status="handling", feedback_at="", closed_at="", resolution_level="",

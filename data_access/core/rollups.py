@@ -534,6 +534,8 @@ def _apply(conn: Connection, table, cols: list[str], ndims: int, delta: dict[tup
     1.07 M cases spent 7 s in 18,000 of them."""
     if not delta:
         return 0, set()
+    if len(delta) <= BY_KEY_MAX:
+        return _apply_by_key(conn, table, cols, ndims, delta)
     tmp = _delta_table(table.name)
     conn.execute(_create_delta_table(table.name))
     conn.execute(delete(tmp))
@@ -560,6 +562,51 @@ def _apply(conn: Connection, table, cols: list[str], ndims: int, delta: dict[tup
     # every key left matched at most one stored row (the check): it changed exactly one row, updated (or deleted)
     # or inserted — counted so, not by rowcount, which SQLAlchemy does not keep for INSERT … SELECT on psycopg
     return len(delta) - len(bad), bad
+
+
+# a difference of at most this many rows is applied row by row (:func:`_apply_by_key`): one or two statements a
+# row, where the set-based way runs seven a roll-up whatever its size (a 1-case write changes 1–2 rows of each)
+BY_KEY_MAX = 16
+
+
+def _apply_by_key(conn: Connection, table, cols: list[str], ndims: int,
+                  delta: dict[tuple, list[int]]) -> tuple[int, set[tuple]]:
+    """:func:`_apply` for a few rows: each row's difference added by one UPDATE … RETURNING (the stored row's new
+    measures), then an INSERT if no row was stored or a DELETE if its count reached 0.  The same rules as the
+    set-based way: a key matching more than one stored row, or a count below 0, or 0 with other measures left,
+    is out of step and returned for a slice rebuild (which replaces whatever this changed in the slice)."""
+    bad: set[tuple] = set()
+    dims, measures = cols[:ndims], cols[ndims:]
+    for key, d in delta.items():
+        mask = _mask(key)
+        update_row, insert_row, delete_row = _key_statements(table.name, tuple(cols), ndims, mask)
+        where = {f"k_{c}": v for c, v in zip(dims, key) if v is not None}
+        stored = conn.execute(update_row, {**where, **{f"d_{m}": v for m, v in zip(measures, d)}}).all()
+        if len(stored) > 1:
+            bad.add(key)
+            continue
+        new = list(stored[0]) if stored else list(d)
+        if new[0] < 0 or (new[0] == 0 and any(new[1:])):
+            bad.add(key)
+        elif not stored:
+            conn.execute(insert_row, dict(zip(cols, (*key, *d))))
+        elif new[0] == 0:
+            conn.execute(delete_row, where)
+    return len(delta) - len(bad), bad
+
+
+@cache
+def _key_statements(name: str, cols: tuple[str, ...], ndims: int, mask: int) -> tuple:
+    """UPDATE … RETURNING, INSERT and DELETE of one row of the roll-up ``name`` by its dimensions (those of the
+    NULL pattern ``mask`` compared with IS NULL) for :func:`_apply_by_key`."""
+    table = _ROLLUP_TABLES[name]
+    dims, measures = cols[:ndims], cols[ndims:]
+    on = [table.c[c].is_(None) if mask >> i & 1 else table.c[c] == bindparam(f"k_{c}")
+          for i, c in enumerate(dims)]
+    update_row = (table.update().where(*on)
+                  .values({m: table.c[m] + bindparam(f"d_{m}", type_=BigInteger) for m in measures})
+                  .returning(*[table.c[m] for m in measures]))
+    return update_row, insert(table), delete(table).where(*on)
 
 
 def _mask(key: tuple) -> int:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import (
@@ -27,6 +29,8 @@ from sqlalchemy import (
     Date,
     DateTime,
     Engine,
+    and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -37,6 +41,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from data_access.core import batches, callbacks, duplicates, meta, schema
 from data_access.core import warnings as early_warnings
@@ -44,7 +49,7 @@ from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
 from data_access.core.db import no_statement_timeout
 from data_access.core.derive import derive_event_counts, derive_rereported
-from data_access.core.derived import ANCESTOR_COLUMNS
+from data_access.core.derived import ANCESTOR_COLUMNS, rereports_sql
 from data_access.core.regions import rebuild_node_paths
 from data_access.core.rollups import (
     Contribution,
@@ -54,6 +59,7 @@ from data_access.core.rollups import (
     lock_rollups,
     refresh_case_summary,
 )
+from data_access.core.sqlfn import ValueList, in_values
 from data_access.core.time_limits import apply_rules
 from data_access.ingest.batch import (
     BATCH_JSON,
@@ -511,19 +517,31 @@ def _node_paths(conn: Connection) -> dict[str, tuple]:
                np.village_code, np.grid_code))}
 
 
-def _rereport_partners(conn: Connection, matters: set[tuple]) -> dict[str, bool | None]:
-    """Cases of the same matter (phone, grid, category) as any in ``matters``: their re-report flags may change.
-    Returned with their flag as it stands."""
-    c = schema.cases.c
-    out: dict[str, bool | None] = {}
-    phones = sorted({m[0] for m in matters})
-    for i in range(0, len(phones), _CHUNK):
-        for case_no, phone, grid, category, flag in conn.execute(
-                select(c.case_no, c.reporter_phone, c.grid_code, c.category, c.rereported)
-                .where(c.reporter_phone.in_(phones[i:i + _CHUNK]))):
-            if (phone, grid, category) in matters:
-                out[case_no] = flag
-    return out
+def _rereport_partners(conn: Connection, case_nos: Iterable[str]) -> dict[str, bool | None]:
+    """The cases whose re-report flag the cases ``case_nos`` may change, as these stand now: those they re-report
+    (derived.rereports_sql, the one definition, with them as the later report), with their flag as it stands.
+
+    A case's flag says whether some later report re-reports it, so a batch can change the flag of a case it does
+    not touch only through a touched case that re-reports it before the batch or after it: the partners are
+    looked up with the touched cases as they were (before the rows are applied) and as they are (after).  Each
+    touched case that is not a patrol report seeks its matter's closed cases in ``ix_cases_same_matter`` (phone,
+    grid, category); a patrol report re-reports none.  (Reading every case of a touched case's phone instead —
+    a grid worker's phone is on every patrol report of the grid, ~35,000 cases on the skewed data — was most
+    of the partners' cost.)"""
+    nos = sorted(set(case_nos))
+    if not nos:
+        return {}
+    return dict(conn.execute(_partners_select(), {"nos": nos}).all())
+
+
+@cache
+def _partners_select():
+    earlier = schema.cases
+    later = aliased(schema.cases, name="later")
+    return (select(earlier.c.case_no, earlier.c.rereported)
+            .select_from(later.join(earlier, and_(*rereports_sql(earlier, later))))
+            .where(in_values(later.c.case_no, bindparam("nos", type_=ValueList())))
+            .distinct())
 
 
 def _rereported(conn: Connection, case_nos: list[str]) -> dict[str, bool | None]:
@@ -542,47 +560,39 @@ def _case_keys(plan: _Plan) -> tuple[set[str], set[str], set[str]]:
     return changed, with_events, deleted
 
 
-def _old_contribution(conn: Connection, bp: BatchPass, plan: _Plan) -> Contribution:
-    """What the stored cases the batch touches add to the roll-ups before it is applied (rollups.contributions)."""
+def _before(conn: Connection, bp: BatchPass, plan: _Plan) -> tuple[Contribution, dict[str, bool | None]]:
+    """Before the batch's rows are applied: what the stored cases it touches add to the roll-ups
+    (rollups.contributions), and the cases the stored ones it changes or deletes re-report, with their flags
+    (:func:`_rereport_partners`)."""
     changed, with_events, deleted = _case_keys(plan)
-    return contributions(conn, [k for k in changed | with_events | deleted if k in bp.stored.cases])
+    stored = bp.stored.cases
+    before = contributions(conn, [k for k in changed | with_events | deleted if k in stored])
+    return before, _rereport_partners(conn, [k for k in changed | deleted if k in stored])
 
 
 def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | None,
-            before: Contribution) -> tuple[int, int, int]:
+            before: Contribution, partners: dict[str, bool | None]) -> tuple[int, int, int]:
     """Derived columns, due times, re-reports and roll-ups of the cases the batch touched; returns (cases, slices,
     roll-up rows).  The roll-ups change by the difference of the touched cases (``before``: their contribution
-    before the batch), so the cost follows the batch, not the size of the slices it falls in."""
-    stored = bp.stored
-    case_rows = plan.upserts.get("cases", ([], []))
-    cols = case_rows[0]
+    before the batch), so the cost follows the batch, not the size of the slices it falls in.  ``partners``:
+    the cases the stored ones re-reported before the batch (:func:`_before`)."""
     changed, with_events, deleted = _case_keys(plan)
     touched = changed | with_events
-    old = {k: stored.cases[k] for k in touched | deleted if k in stored.cases}
     moved: set[Slice] = _tree_moves(conn, tree_before) if tree_before is not None else set()
     live = touched - deleted
     if live:
         derive_event_counts(conn, sorted(live))
         apply_rules(conn, case_nos=sorted(changed))   # due times: the time-limit rules (a batch gives the source's)
-        nos = sorted(changed)
-        for i in range(0, len(nos), _CHUNK):   # a changed case is re-reported only as derive_rereported finds
-            conn.execute(update(schema.cases).where(schema.cases.c.case_no.in_(nos[i:i + _CHUNK]),
-                                                    schema.cases.c.rereported.is_(True)).values(rereported=False))
-    # re-reports: the cases of the same matter as any touched case, before and after
-    matters = {(r["reporter_phone"], r["grid_code"], r["category"]) for r in old.values() if r["reporter_phone"]}
-    if cols:
-        ip, ig, ic = cols.index("reporter_phone"), cols.index("grid_code"), cols.index("category")
-        matters |= {(r[ip], r[ig], r[ic]) for r in case_rows[1] if r[ip]}
-    partners = _rereport_partners(conn, matters) if matters else {}
+    # re-reports: a changed case's own flag, and those of the cases it re-reports, before the batch or now
+    partners = {**partners, **_rereport_partners(conn, changed - deleted)}
     flipped: set[str] = set()
-    if partners:
-        nos = sorted(partners)
-        for i in range(0, len(nos), _CHUNK):
-            derive_rereported(conn, schema.cases.c.case_no.in_(nos[i:i + _CHUNK]))
+    rederive = sorted((changed | set(partners)) - deleted)
+    if rederive:
+        derive_rereported(conn, in_values(schema.cases.c.case_no, bindparam("rederive", rederive, type_=ValueList())))
         # a partner's roll-up slice changes only if its flag did (its other columns are not the batch's): a
         # grid worker's phone is on every patrol report of the grid, and refreshing the slices of all of them
         # was most of a 10,000-case batch's time at 1.07 M cases (2,685 slices instead of ~600)
-        others = sorted(set(partners) - live)
+        others = sorted(set(partners) - live - deleted)
         flipped = {no for no, flag in _rereported(conn, others).items() if (flag is True) != (partners[no] is True)}
     if flipped:   # their old contribution: as they are now, with the other flag
         before = combine(before, contributions(conn, flipped, flip_rereported=True))
@@ -660,7 +670,7 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
                                 or any(t in ("regions", "grids") for _l, t, _s, _k in plan.deletions))
             tree_before = _node_paths(conn) if tree_changed else None
             lock_rollups(conn)   # the app's writes change the roll-ups by difference too: not in between
-            before = _old_contribution(conn, bp, plan)
+            before, partners = _before(conn, bp, plan)
             _apply_rows(conn, plan, stamps)
             new_events = sorted({r[0] for r in plan.upserts.get("case_events", ([], []))[1]})
             if new_events:
@@ -680,7 +690,8 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             # a case row the source sent without a rating keeps the one staff recorded by callback (the source's
             # own rating wins: core/callbacks.py); before _follow, so the roll-ups take the difference with it
             callbacks.reapply(conn, _case_keys(plan)[0])
-            result.cases_touched, result.slices, result.rollup_rows = _follow(conn, bp, plan, tree_before, before)
+            result.cases_touched, result.slices, result.rollup_rows = _follow(conn, bp, plan, tree_before, before,
+                                                                              partners)
             result.counts = {t: c for t, c in plan.counts.items()}
             result.warnings = report.warnings
             meta.touch(conn)
