@@ -53,6 +53,9 @@ N_HOUR_BUCKETS = 24
 # Additive counts of the integrity checks and of the process (metrics.py defines each), in both summaries.
 INTEGRITY_COLUMNS = ("n_fast_close", "n_no_feedback", "n_reopened", "n_rereported", "n_flagged",
                      "n_returned", "n_bounced", "sum_returns", "sum_reassigns")
+# Additive counts of the outcome rates (三率: response, resolution, satisfaction; metrics.py defines each), in both
+# summaries (migration 0023).
+OUTCOME_COLUMNS = ("n_accepted", "n_accepted_in_time", "n_resolved", "n_satisfied")
 # The steps whose time the supervision centre measures, and the buckets of step time ÷ step limit.
 PROCESS_STEPS = ("accept", "dispatch", "handle", "feedback")
 N_RATIO_BUCKETS = 8
@@ -370,7 +373,7 @@ def _summary_columns(with_township: bool) -> list:
         Column("sum_satisfaction", Integer, nullable=False),
     ] + [Column(f"h{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)] + [
         Column(name, Integer, nullable=False, server_default=text("0")) for name in INTEGRITY_COLUMNS
-    ]
+    ] + [Column(name, Integer, nullable=False, server_default=text("0")) for name in OUTCOME_COLUMNS]
 
 
 case_summary = Table(
