@@ -1,0 +1,141 @@
+"""The outcome rates (三率: response, resolution, satisfaction; core/metrics.py) on the tiny fixture, by hand, on
+SQLite and PostgreSQL, with the selected region against its siblings.
+
+tests/fixtures/tiny (README) with one change made here: LD20240620000010 (neighbour, 72 h allowed, so a 受理 limit
+of 10 % = 7.2 h = 7 h 12 min) is accepted at 16:13, 7 h 13 min after its report: late.  The 受理 limits and times:
+
+| case | allowed | 受理 limit | accepted after | within |
+|---|---|---|---|---|
+| 001 | 72 h | 7.2 h | — (closed on the spot, never accepted) | left out |
+| 002 | 24 h | 2.4 h | 0.5 h | yes |
+| 003 | 120 h | 12 h | 1 h | yes |
+| 004 | 72 h | 7.2 h | 1 h | yes |
+| 005 | 24 h | 2.4 h | — (on the spot) | left out |
+| 006 | 120 h | 12 h | 0 h (``+09:00`` = 09:00 local) | yes |
+| 007 | 72 h | 7.2 h | 1 h | yes |
+| 008 | 24 h | 2.4 h | 0.5 h | yes |
+| 009 | 120 h | 12 h | 1 h | yes |
+| 010 | 72 h | 7.2 h | 7 h 13 min | **no** |
+| 011, 012 | | | not accepted (open) | left out |
+
+- response: 7 of 8 accepted (87.5 %); 娄星区 (001–004, 007–010) 6 of 7; 新化县 (005, 006, 011, 012) 1 of 1.
+- resolution: closed 001–006; 006 rated 2 (unsatisfied), no case reopened → 5 of 12 (41.7 %) beside the closure
+  rate 6 of 12; 娄星区 001–004 → 4 of 8; 新化县 005 → 1 of 4.
+- satisfaction: rated 001 5, 002 3, 003 4, 005 5, 006 2 → 4–5: 3 of 5 (60 %); 娄星区 2 of 3; 新化县 1 of 2.
+- siblings: 娄星区 against 新化县 (its only sibling) and back; 乐坪街道 (001, 002, 003, 007, 008, 009) against 花山街道
+  (004, 010: response 1 of 2, resolution 1 of 2, no rating → no satisfaction rate); the city 娄底市 is the only
+  root: no siblings.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+
+import pytest
+
+from data_access.core import counting
+from data_access.core.filters import CaseFilter
+from data_access.core.metrics import resolution_rate, response_rate, satisfaction_rate
+from data_access.queries import overview
+from tests.conftest import FIXTURES, fresh_engine
+
+NOW = datetime(2024, 7, 10, 12, 0)
+ALL = CaseFilter(region_code="431300", date_from=date(2024, 1, 1), date_to=date(2024, 6, 30))
+LATE_ACCEPT = ("2024-06-20T11:00:00+08:00", "2024-06-20T16:13:00+08:00")
+
+
+def tiny_late_accept(tmp_path):
+    """The tiny fixture with case 010 accepted late (its cases.csv row and its accept event)."""
+    d = tmp_path / "tiny"
+    shutil.copytree(FIXTURES / "tiny", d)
+    for name in ("cases.csv", "case_events.csv"):
+        p = d / name
+        lines = p.read_text(encoding="utf-8").split("\n")
+        p.write_text("\n".join(ln.replace(*LATE_ACCEPT) if ln.startswith("LD20240620000010,") else ln
+                               for ln in lines), encoding="utf-8")
+    return d
+
+
+@pytest.fixture(scope="module", params=["sqlite", "pg"])
+def engine(request, tmp_path_factory):
+    from data_access.ingest.loader import load_dataset
+
+    tmp = tmp_path_factory.mktemp("rates")
+    eng = fresh_engine(request.param, tmp)
+    load_dataset(tiny_late_accept(tmp), eng)
+    yield eng
+    eng.dispose()
+
+
+def test_the_definitions_divide_as_written():
+    assert response_rate(7, 8) == 0.875 and resolution_rate(5, 12) == pytest.approx(5 / 12)
+    assert satisfaction_rate(3, 5) == 0.6
+    assert response_rate(0, 0) is None and satisfaction_rate(0, 0) is None
+
+
+def test_the_three_rates_of_the_whole_city(engine):
+    k = counting.case_kpis(engine, ALL, NOW)
+    assert (k.cases, k.closed, k.accepted, k.accepted_in_time, k.resolved, k.rated, k.satisfied) == \
+        (12, 6, 8, 7, 5, 5, 3)
+    assert k.response_rate == pytest.approx(7 / 8)
+    assert k.resolution_rate == pytest.approx(5 / 12)
+    assert k.closure_rate == pytest.approx(6 / 12)   # shown beside it: 006 closed but rated 2
+    assert k.satisfaction_rate == pytest.approx(3 / 5)
+
+
+def test_the_raw_path_and_the_roll_up_give_the_same_rates(engine):
+    # 2024-01-05 .. 2024-06-20: whole months from the roll-up, the edge days (01-05.., ..06-20) from cases
+    f = ALL.with_(date_from=date(2024, 1, 5), date_to=date(2024, 6, 20))
+    k = counting.case_kpis(engine, f, NOW)
+    raw = counting.case_kpis(engine, f.with_(sources=("patrol", "hotline", "walk_in", "online", "meeting",
+                                                      "petition", "other")), NOW)
+    assert raw == k
+    assert (k.cases, k.accepted, k.accepted_in_time, k.resolved) == (10, 8, 7, 5)   # 011, 012 after 06-20
+
+
+def test_a_county_against_its_sibling(engine):
+    c = overview.outcome_rates_vs_siblings(engine, ALL.with_(region_code="431302"), NOW)
+    assert c.level == "county" and c.siblings == ("431322",)
+    assert c.own == pytest.approx({"response_rate": 6 / 7, "resolution_rate": 4 / 8, "satisfaction_rate": 2 / 3})
+    assert c.siblings_mean == pytest.approx({"response_rate": 1.0, "resolution_rate": 1 / 4,
+                                             "satisfaction_rate": 1 / 2})
+    back = overview.outcome_rates_vs_siblings(engine, ALL.with_(region_code="431322"), NOW)
+    assert back.siblings == ("431302",)
+    assert back.siblings_mean == pytest.approx(c.own)
+
+
+def test_a_township_against_a_sibling_without_ratings(engine):
+    c = overview.outcome_rates_vs_siblings(engine, ALL.with_(region_code="431302001"), NOW)
+    assert c.siblings == ("431302002",)
+    assert c.own == pytest.approx({"response_rate": 5 / 5, "resolution_rate": 3 / 6, "satisfaction_rate": 2 / 3})
+    assert c.siblings_mean["response_rate"] == pytest.approx(1 / 2)    # 010 late, 004 in time
+    assert c.siblings_mean["resolution_rate"] == pytest.approx(1 / 2)
+    assert c.siblings_mean["satisfaction_rate"] is None and c.siblings_with["satisfaction_rate"] == 0
+
+
+def test_the_mean_weighs_each_sibling_the_same(engine):
+    # 石井社区 (G1, G2: 001 002 007 008) against 长青 (G3: 003 009) and no one else: one sibling, its own rate
+    c = overview.outcome_rates_vs_siblings(engine, ALL.with_(region_code="431302001002"), NOW)
+    assert c.siblings == ("431302001001",)
+    assert c.siblings_mean["resolution_rate"] == pytest.approx(2 / 4)
+    # the city: the only root, no siblings; a county's staff: none inside their jurisdiction
+    city = overview.outcome_rates_vs_siblings(engine, ALL, NOW)
+    assert city.siblings == () and city.siblings_mean["response_rate"] is None
+    assert city.own["resolution_rate"] == pytest.approx(5 / 12)
+    staff = overview.outcome_rates_vs_siblings(engine, ALL.with_(scope_code="431302", region_code="431302"), NOW)
+    assert staff.siblings == () and staff.own["response_rate"] == pytest.approx(6 / 7)
+
+
+def test_a_reopened_case_is_not_resolved_until_and_after_it_closes_again(engine):
+    # (last in the file: it changes the module's database)
+    from data_access.writes.workflow import close_case, feedback_case, reopen_case
+
+    k0 = counting.case_kpis(engine, ALL, NOW)
+    reopen_case(engine, "LD20240110000002", datetime(2024, 7, 1, 9), note="未解决")
+    k1 = counting.case_kpis(engine, ALL, NOW)
+    assert (k1.closed, k1.resolved, k1.rated) == (k0.closed - 1, k0.resolved - 1, k0.rated - 1)
+    feedback_case(engine, "LD20240110000002", datetime(2024, 7, 2, 9))
+    close_case(engine, "LD20240110000002", datetime(2024, 7, 2, 10), "village", satisfaction=5)
+    k2 = counting.case_kpis(engine, ALL, NOW)
+    # closed again and rated 5, but it was reopened: closed, rated and satisfied, not resolved
+    assert (k2.closed, k2.resolved, k2.rated, k2.satisfied) == (k0.closed, k0.resolved - 1, k0.rated, k0.satisfied + 1)
