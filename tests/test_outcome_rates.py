@@ -139,3 +139,28 @@ def test_a_reopened_case_is_not_resolved_until_and_after_it_closes_again(engine)
     k2 = counting.case_kpis(engine, ALL, NOW)
     # closed again and rated 5, but it was reopened: closed, rated and satisfied, not resolved
     assert (k2.closed, k2.resolved, k2.rated, k2.satisfied) == (k0.closed, k0.resolved - 1, k0.rated, k0.satisfied + 1)
+
+
+# --- the Overview (AppTest) ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_the_overview_shows_the_three_rates_against_the_siblings(kind, tmp_path, monkeypatch):
+    """The tiny fixture as it is (010 accepted in time): 娄星区 response 7 of 7, resolution 4 of 8, satisfaction
+    2 of 3; its sibling 新化县 1 of 1, 1 of 4, 1 of 2.  The city alone: no siblings.  Chinese, then English."""
+    from tests.conftest import open_app_page, serve_fixture
+
+    url = serve_fixture(kind, tmp_path, monkeypatch, "tiny", NOW)
+    at = open_app_page(url, "overview", {"period": "all", "region": "431302"})
+    metric = {m.label: m.value for m in at.metric}
+    assert (metric["响应率"], metric["解决率"], metric["满意率"], metric["办结率"]) == \
+        ("100.0%", "50.0%", "66.7%", "50.0%")
+    captions = [c.value for c in at.caption]
+    assert [c for c in captions if c.startswith("同级平均")] == ["同级平均 100.0%", "同级平均 25.0%", "同级平均 50.0%"]
+    assert any("与 1 个同级区域的平均值比较" in c for c in captions)
+    city = open_app_page(url, "overview", {"period": "all"}, lang="en")
+    metric = {m.label: m.value for m in city.metric}
+    assert (metric["Response rate"], metric["Resolution rate"], metric["Satisfaction rate"]) == \
+        ("100.0%", "41.7%", "60.0%")
+    captions = [c.value for c in city.caption]
+    assert not [c for c in captions if c.startswith("Sibling average")]
+    assert any(c.startswith("No siblings") for c in captions)
