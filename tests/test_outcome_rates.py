@@ -31,6 +31,7 @@ from __future__ import annotations
 import shutil
 from datetime import date, datetime
 
+import pandas as pd
 import pytest
 
 from data_access.core import counting
@@ -124,6 +125,47 @@ def test_the_mean_weighs_each_sibling_the_same(engine):
     assert city.own["resolution_rate"] == pytest.approx(5 / 12)
     staff = overview.outcome_rates_vs_siblings(engine, ALL.with_(scope_code="431302", region_code="431302"), NOW)
     assert staff.siblings == () and staff.own["response_rate"] == pytest.approx(6 / 7)
+
+
+def test_the_ranking_weighs_the_rates_when_asked(engine):
+    """June 2024, the townships of 娄星区: 乐坪街道 007 008 009 (accepted in time, 3 of 3, all open), 花山街道 010
+    (accepted late, 0 of 1).  Default weights: closure 0 of 3 / 0 of 1 (Wilson lower bound 0), backlog 3 of 3 / 1 of
+    1 overdue at the month's end (component 1 − 3/6 = 1 − 1/2 = 0.5): a tie.  Weighing only the response rate:
+    Wilson lower bound of 3/3 = 0.4385 against 0 of 1 = 0."""
+    from data_access.core.filters import Scope
+    from data_access.queries.supervision.ranking import ScoreWeights, monthly_ranking, wilson_interval
+
+    scope = Scope(None, "431302")
+    default = monthly_ranking(engine, scope, "2024-06", "township", None, ScoreWeights(), 1, NOW)
+    assert dict(zip(default["name"], default["rank"])) == {"乐坪街道": 1, "花山街道": 1}
+    by_rate = monthly_ranking(engine, scope, "2024-06", "township", None, ScoreWeights(0, 0, 0, 0, 1, 0, 0), 1, NOW)
+    rows = {r["name"]: r for r in by_rate.to_dict("records")}
+    assert (rows["乐坪街道"]["rank"], rows["花山街道"]["rank"]) == (1, 2)
+    assert rows["乐坪街道"]["response_rate"] == 1.0 and rows["花山街道"]["response_rate"] == 0.0
+    assert rows["乐坪街道"]["score"] == pytest.approx(wilson_interval(3, 3)[0]) == pytest.approx(0.4385, abs=1e-4)
+    assert rows["花山街道"]["score"] == 0.0
+    assert rows["乐坪街道"]["resolution_rate"] == 0.0 and pd.isna(rows["乐坪街道"]["satisfaction_rate"])
+    # a weight on a rate nobody has (no rating in June): no score, not ranked
+    none = monthly_ranking(engine, scope, "2024-06", "township", None, ScoreWeights(0, 0, 0, 0, 0, 0, 1), 1, NOW)
+    assert set(none["reason"]) == {"no_score"}
+
+
+def test_the_bulletin_shows_the_rates(engine):
+    """The bulletin of 娄星区's townships, March 2024 (no case) against June: the summary's rows (ui/bulletin.py)."""
+    from data_access.core.filters import Scope
+    from data_access.queries.supervision.ranking import bulletin_data
+    from ui.bulletin import _summary_rows, bulletin_html
+
+    b = bulletin_data(engine, Scope(None, "431302"), "2024-02", "township", None, min_cases=1, now=NOW)
+    # February: 003 (乐坪, rated 4, accepted in 1 h of 12) and 004 (花山, unrated, 1 h of 7.2), both closed;
+    # January: 001 (on the spot, rated 5) and 002 (rated 3, 0.5 h of 2.4)
+    assert (b.kpis.response_rate, b.kpis.resolution_rate, b.kpis.satisfaction_rate) == (1.0, 1.0, 1.0)
+    assert (b.prev_kpis.response_rate, b.prev_kpis.resolution_rate, b.prev_kpis.satisfaction_rate) == (1.0, 1.0, 0.5)
+    rows = {label: (cur, prev) for label, cur, prev, _kind in _summary_rows(b, "zh")}
+    assert rows["满意率"] == (1.0, 0.5) and rows["解决率"] == (1.0, 1.0) and rows["响应率"] == (1.0, 1.0)
+    assert {label for label, *_ in _summary_rows(b, "en")} >= {"Response rate", "Resolution rate", "Satisfaction rate"}
+    page = bulletin_html(b, "zh")
+    assert "满意率" in page and "50.0%" in page
 
 
 def test_a_reopened_case_is_not_resolved_until_and_after_it_closes_again(engine):
