@@ -74,6 +74,20 @@ def test_the_definitions_divide_as_written():
     assert response_rate(0, 0) is None and satisfaction_rate(0, 0) is None
 
 
+def test_migration_0023_makes_the_columns_and_the_index_of_the_schema(engine):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from data_access.core.schema import metadata
+
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diffs if "case_summary" in repr(d) or "ix_cases_reported_cover" in repr(d)] == []
+    cover = {i["name"]: i["column_names"] for i in inspect(engine).get_indexes("cases")}["ix_cases_reported_cover"]
+    assert cover[-3:] == ["accept_hours", "allowed_hours", "n_reopens"]
+
+
 def test_the_three_rates_of_the_whole_city(engine):
     k = counting.case_kpis(engine, ALL, NOW)
     assert (k.cases, k.closed, k.accepted, k.accepted_in_time, k.resolved, k.rated, k.satisfied) == \

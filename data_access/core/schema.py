@@ -228,10 +228,11 @@ cases = Table(
     Index("ix_cases_reported", "reported_at"),
     Index("ix_cases_due", "due_at"),
     Index("ix_cases_late", "late_hours"),  # the "most overdue first" sort of closed cases
-    # Covers the raw-path aggregations (the days at the edges of a period), so they never touch the table.
+    # Covers the raw-path aggregations (the days at the edges of a period), so they never touch the table; the
+    # last three are the 三率's (rollups.outcome_flags: 受理 time and limit, reopened; migration 0023).
     Index("ix_cases_reported_cover", "reported_at", "city_code", "county_code", "township_code", "category",
           "status", "resolution_level", "on_the_spot", "closed_late", "hours_to_close", "satisfaction",
-          "report_month"),
+          "report_month", "accept_hours", "allowed_hours", "n_reopens"),
     Index("ix_cases_department", "department_code", "reported_at"),
     # Open cases are ~1 %: a partial index makes every open/overdue question cheap.  It leads with
     # reported_at so that SQLite prefers it over ix_cases_reported for a period filter, and it covers
