@@ -23,6 +23,9 @@ MAP_MEASURES = {  # measure: (title key, tooltip format, unit key)
 }
 
 
+OUTCOME_CARDS = ("response_rate", "resolution_rate", "satisfaction_rate")   # the 三率 (core/metrics.py)
+
+
 def kpi_cards(cur, prev) -> None:
     lg = lang()
     p = prev
@@ -48,6 +51,24 @@ def kpi_cards(cur, prev) -> None:
     d = fmt.delta_pct_points(cur.on_the_spot_share, p and p.on_the_spot_share)
     row2[3].metric(t("ov.kpi.on_the_spot"), fmt.pct(cur.on_the_spot_share), d, **fmt.delta_style(d),
                    help=t("help.on_the_spot"), border=True)
+
+
+def outcome_cards(cur, prev, f, now) -> None:
+    """The 三率 with their change on the previous period, and the sibling average under each."""
+    comp = data.get(overview.outcome_rates_vs_siblings, f, now)
+    row3 = st.columns(4)
+    for col, rate in zip(row3, OUTCOME_CARDS):
+        value, before = getattr(cur, rate), getattr(prev, rate) if prev else None
+        d = fmt.delta_pct_points(value, before)
+        col.metric(t(f"ov.kpi.{rate}"), fmt.pct(value), d, **fmt.delta_style(d), help=t(f"help.{rate}"),
+                   border=True)
+        if comp.siblings:
+            col.caption(t("ov.outcomes.vs", value=fmt.pct(comp.siblings_mean[rate])))
+    with row3[3]:
+        if comp.siblings:
+            st.caption(t("ov.outcomes.siblings", n=len(comp.siblings)), help=t("help.siblings"))
+        else:
+            st.caption(t("ov.outcomes.no_siblings"), help=t("help.siblings"))
     st.caption(t("ov.kpi.delta_prev"))
 
 
@@ -136,6 +157,7 @@ def _cockpit() -> None:
         ranking_table(f, now)
         return
     kpi_cards(cur, prev)
+    outcome_cards(cur, prev, f, now)
     left, right = st.columns([3, 2])
     with left:
         st.subheader(t("ov.trend.title"))

@@ -58,7 +58,7 @@ def _metric(at: AppTest, label: str) -> str:
 def test_overview_renders_on_demo_data(demo_url, monkeypatch):
     at = _app(demo_url, monkeypatch).run()
     assert not at.exception
-    assert len(at.metric) == 8
+    assert len(at.metric) == 11   # the eight headline numbers and the 三率
     assert "娄底市" in at.title[0].value
     assert _metric(at, "案件数").endswith("万")  # Chinese number format
     assert _metric(at, "办结率").endswith("%")
@@ -134,7 +134,7 @@ def test_first_start_builds_the_demo_dataset(tmp_path, monkeypatch):
     monkeypatch.delenv("GOV_DB_URL")
     at.run()
     assert not at.exception
-    assert len(at.metric) == 8  # after the build, the Overview
+    assert len(at.metric) == 11  # after the build, the Overview (eight headline numbers and the 三率)
 
 
 def test_region_without_cases_and_hostile_params(metrics_url, monkeypatch):

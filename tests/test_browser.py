@@ -237,7 +237,7 @@ def test_overview_fits_a_laptop_and_a_wall_display(app, chromium, leader_state, 
         assert sidebar.get_attribute("data-collapsed") == ("true" if size == "wall" else "false")
         assert tab.locator(".st-key-guide_tip").count() == (0 if size == "wall" else 1)
         cards = tab.locator("[data-testid=stMetric]")
-        assert cards.count() == 8
+        assert cards.count() == 11   # the eight headline numbers and the 三率
         first, last = cards.nth(0).bounding_box(), cards.nth(3).bounding_box()
         assert abs(first["y"] - last["y"]) < 2  # four KPI cards side by side in a row
         assert last["x"] + last["width"] <= viewport["width"]

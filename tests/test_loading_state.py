@@ -70,6 +70,6 @@ def test_a_cache_miss_shows_the_translated_spinner_and_a_hit_none(spinners, lang
 def test_a_page_renders_with_its_spinners_gone(spinners, tmp_path, monkeypatch):
     url = serve_fixture("sqlite", tmp_path, monkeypatch, "metrics", NOW)
     at = open_app_page(url, "overview", {"period": "all"}, lang="en")
-    assert len(at.metric) == 8
+    assert len(at.metric) == 11   # the eight headline numbers and the 三率
     assert ("Loading…", True) in spinners  # the cold page read through the cache
     assert not at.get("spinner")  # and none is left on the page

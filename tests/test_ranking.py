@@ -72,10 +72,14 @@ def test_wilson_interval_edges():
 
 
 def test_score_weights_are_validated_and_normalised():
+    off = {"response": 0.0, "resolution": 0.0, "satisfaction_rate": 0.0}   # the 三率: weight 0 unless chosen
     assert ScoreWeights().normalised() == pytest.approx(
-        {"closure": 0.4, "on_time": 0.3, "backlog": 0.2, "satisfaction": 0.1})
+        {"closure": 0.4, "on_time": 0.3, "backlog": 0.2, "satisfaction": 0.1, **off})
     assert ScoreWeights(2, 0, 0, 2).normalised() == {"closure": 0.5, "on_time": 0.0, "backlog": 0.0,
-                                                     "satisfaction": 0.5}
+                                                     "satisfaction": 0.5, **off}
+    assert ScoreWeights(0, 0, 0, 0, 1, 2, 1).normalised() == {"closure": 0.0, "on_time": 0.0, "backlog": 0.0,
+                                                              "satisfaction": 0.0, "response": 0.25,
+                                                              "resolution": 0.5, "satisfaction_rate": 0.25}
     for bad in [{"closure": -0.1}, {"closure": 0, "on_time": 0, "backlog": 0, "satisfaction": 0},
                 {"backlog": float("nan")}, {"on_time": "0.3"}]:
         with pytest.raises(ValueError):

@@ -22,11 +22,18 @@ def test_each_rate_is_a_ratio_with_nothing_to_divide_by_giving_none():
 
 
 def test_the_kpis_the_integrity_report_and_the_ranking_share_one_closure_and_on_time_rate():
-    k = m.CaseKpis(cases=7, closed=6, on_time=5, closed_late=1)
+    k = m.CaseKpis(cases=7, closed=6, on_time=5, closed_late=1, accepted=5, accepted_in_time=4, resolved=5,
+                   rated=3, satisfied=2)
     rep = IntegrityReport(cases=7, closed=6, n_flagged=2)
     row = _score_frame(pd.DataFrame({"code": ["x"], "name": ["x"], "cases": [7], "closed": [6], "closed_late": [1],
-                                     "n_satisfaction": [3], "sum_satisfaction": [11], "overdue_backlog": [0]}),
+                                     "n_satisfaction": [3], "sum_satisfaction": [11], "overdue_backlog": [0],
+                                     "n_accepted": [5], "n_accepted_in_time": [4], "n_resolved": [5],
+                                     "n_satisfied": [2]}),
                        ScoreWeights(), 1)[0].iloc[0]
+    # the 三率 (issue 23): the Overview's and the ranking's are the same functions of the same counts
+    assert k.response_rate == row["response_rate"] == m.response_rate(4, 5) == 0.8
+    assert k.resolution_rate == row["resolution_rate"] == m.resolution_rate(5, 7)
+    assert k.satisfaction_rate == row["satisfaction_rate"] == m.satisfaction_rate(2, 3)
     assert k.closure_rate == rep.closure_rate == row["closure_rate"] == m.closure_rate(6, 7)
     assert k.on_time_rate == row["on_time_rate"] == m.on_time_rate(5, 6) and row["on_time"] == 5
     assert row["satisfaction_avg"] == m.mean_satisfaction(11, 3)

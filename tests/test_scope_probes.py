@@ -530,6 +530,17 @@ def _ranking(env, f, user):
         "open_overdue": int(df["open_overdue"].sum())})
 
 
+def _outcomes(env, f, user):
+    """The 三率 against the siblings: the siblings compared with lie inside the jurisdiction (a sibling outside
+    it, 西县 for 东县, would show its rates in the mean)."""
+    from data_access.queries import overview
+
+    c = overview.outcome_rates_vs_siblings(env.engine, f, NOW)
+    outside = set(c.siblings) - subtree(SCOPE)
+    assert not outside, f"LEAK: siblings {sorted(outside)} outside {SCOPE} compared with"
+    return Seen()
+
+
 def _page(sort: str) -> Callable:
     def read(env, f, user):
         from data_access.queries import cases
@@ -1348,6 +1359,7 @@ READERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
     "monthly_cases_by_status": (_monthly, SHARP),
     "closed_cases_by_resolution_level": (_levels, SHARP),
     "child_region_ranking": (_ranking, SHARP),
+    "outcome_rates_vs_siblings": (_outcomes, SHARP),
     "case_page_reported_desc": (_page("reported_desc"), ROWS),
     **{f"case_page_{s}": (_page(s), SHARP) for s in ("reported_asc", "due_asc", "overdue_desc")},
     "case_page_cursor_paging": (_paged, ("all",)),

@@ -49,7 +49,9 @@ from data_access.core.metrics import (
     HOUR_BUCKET_EDGES,
     RATIO_BUCKET_EDGES,
     REREPORT_DAYS,
+    SATISFIED_MIN,
     STEP_SHARES,
+    UNSATISFIED_MAX,
 )
 from data_access.core.schema import (
     case_events,
@@ -291,7 +293,21 @@ def case_measures(f: CaseFacts) -> dict[str, float]:
     if f.closed and f.close_seconds is not None:
         m[f"h{hour_bucket_index(f.close_seconds)}"] = 1
     m.update(integrity_flags(f))
+    m.update(outcome_flags(f))
     return m
+
+
+def outcome_flags(f: CaseFacts) -> dict[str, int]:
+    """The outcome rates' counts (三率, metrics.py): reached acceptance, accepted within the 受理 step's limit,
+    resolved (closed, never reopened, not rated 1–2), rated 4–5."""
+    accept = f.step_seconds["accept"]
+    unsatisfied = f.satisfaction is not None and f.satisfaction <= UNSATISFIED_MAX
+    return {
+        "n_accepted": int(accept is not None),
+        "n_accepted_in_time": int(accept is not None and accept <= step_limit(f, "accept")),
+        "n_resolved": int(f.closed and f.n_reopens == 0 and not unsatisfied),
+        "n_satisfied": int(f.satisfaction is not None and f.satisfaction >= SATISFIED_MIN),
+    }
 
 
 def process_measures(f: CaseFacts) -> dict[str, float]:

@@ -22,6 +22,10 @@ GROUPS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("help.overdue_by", "guide.term.overdue_by"),
         ("help.median_hours", "ov.kpi.median_hours"),
         ("help.on_the_spot", "ov.kpi.on_the_spot"),
+        ("help.response_rate", "ov.kpi.response_rate"),
+        ("help.resolution_rate", "ov.kpi.resolution_rate"),
+        ("help.satisfaction_rate", "ov.kpi.satisfaction_rate"),
+        ("help.siblings", "guide.term.siblings"),
     )),
     ("guide.gloss.workbench", (
         ("help.wb.found", "wb.kpi.found"),

@@ -37,12 +37,13 @@ from data_access.core.metrics import (
     median_from_histogram,
     on_time_count,
 )
-from data_access.core.schema import cases
+from data_access.core.rollups import outcome_flags
+from data_access.core.schema import OUTCOME_COLUMNS, cases
 from data_access.core.search import normalise, reading_every_match
 from data_access.core.sqlfn import rarely
 
 COUNT_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfaction", "sum_satisfaction",
-                 *BUCKET_COLUMNS]
+                 *BUCKET_COLUMNS, *OUTCOME_COLUMNS]
 GROUPS = ("month", "status", "resolution_level", "category", "child")
 
 
@@ -70,12 +71,13 @@ def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence
     b = hour_bucket_sql(cases.c.hours_to_close) if histogram else literal(-1)
     keys = [*gcols, cases.c.status.label("_status"), cases.c.on_the_spot.label("_spot"),
             cases.c.closed_late.label("_late"), b.label("_b")]
+    outcomes = [func.coalesce(func.sum(flag), 0).label(col) for col, flag in zip(OUTCOME_COLUMNS, outcome_flags(cases))]
     stmt = select(*keys, func.count().label("n"), func.count(cases.c.satisfaction).label("n_satisfaction"),
-                  func.coalesce(func.sum(cases.c.satisfaction), 0).label("sum_satisfaction"),
+                  func.coalesce(func.sum(cases.c.satisfaction), 0).label("sum_satisfaction"), *outcomes,
                   ).where(*conds).group_by(*gcols, cases.c.status, cases.c.on_the_spot, cases.c.closed_late, b)
     raw = pd.DataFrame(conn.execute(stmt).all(),
                        columns=[*group_by, "_status", "_spot", "_late", "_b", "n", "n_satisfaction",
-                                "sum_satisfaction"])
+                                "sum_satisfaction", *OUTCOME_COLUMNS])
     if raw.empty:
         return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
     closed = (raw["_status"] == "closed").to_numpy()
@@ -91,6 +93,7 @@ def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence
         "closed_late": np.where(closed & late, n, 0),
         "n_satisfaction": raw["n_satisfaction"].to_numpy(),
         "sum_satisfaction": raw["sum_satisfaction"].to_numpy(),
+        **{c: raw[c].to_numpy() for c in OUTCOME_COLUMNS},
     })
     for i, name in enumerate(BUCKET_COLUMNS):
         cols[name] = np.where(closed & (bucket == i), n, 0)
@@ -114,6 +117,7 @@ def _summary_counts(conn: Connection, r: Resolved, group_by: Sequence[str], mont
         func.coalesce(func.sum(s.n_satisfaction), 0).label("n_satisfaction"),
         func.coalesce(func.sum(s.sum_satisfaction), 0).label("sum_satisfaction"),
         *hist,
+        *[func.coalesce(func.sum(s[c]), 0).label(c) for c in OUTCOME_COLUMNS],
     ).where(*summary_conditions(r, months, table))
     if gcols:
         stmt = stmt.group_by(*gcols)
@@ -123,7 +127,8 @@ def _summary_counts(conn: Connection, r: Resolved, group_by: Sequence[str], mont
 
 def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now: datetime | None = None,
                 histogram: bool = True) -> pd.DataFrame:
-    """Additive counts (cases, closed, on the spot, closed late, satisfaction, hours histogram) by ``group_by``.
+    """Additive counts (cases, closed, on the spot, closed late, satisfaction, hours histogram, the outcome counts
+    of the 三率) by ``group_by``.
 
     ``histogram=False`` leaves the hours histogram at zero (cheaper, for charts that show no median)."""
     assert all(g in GROUPS for g in group_by), group_by
@@ -256,6 +261,11 @@ def kpis_from_counts(counts: pd.Series, open_: int, open_overdue: int) -> CaseKp
         on_the_spot=int(counts["on_the_spot"]),
         median_hours_to_close=median_from_histogram(hist),
         satisfaction_avg=mean_satisfaction(counts["sum_satisfaction"], counts["n_satisfaction"]),
+        accepted=int(counts["n_accepted"]),
+        accepted_in_time=int(counts["n_accepted_in_time"]),
+        resolved=int(counts["n_resolved"]),
+        rated=int(counts["n_satisfaction"]),
+        satisfied=int(counts["n_satisfied"]),
     )
 
 

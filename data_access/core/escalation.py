@@ -96,9 +96,10 @@ def rules(conn: Connection, *, enabled_only: bool = False) -> list[Rule]:
     return [Rule(**dict(r)) for r in conn.execute(q).mappings()]
 
 
-def step_limit_sql(step: str):
-    """The limit of ``step`` in hours (the whole allowed time for ``case``)."""
-    return cases.c.allowed_hours * (1.0 if step == "case" else STEP_SHARES[step])
+def step_limit_sql(step: str, t=cases):
+    """The limit of ``step`` in hours (the whole allowed time for ``case``); ``t``: ``cases`` or a select of its
+    columns (the roll-ups read the response rate's 受理 limit from here: core/rollups.outcome_flags)."""
+    return t.c.allowed_hours * (1.0 if step == "case" else STEP_SHARES[step])
 
 
 def reached_select(rule: Rule, now: datetime, tree: RegionTree, scope_code: str | None = None):

@@ -20,6 +20,23 @@ the section "Where they are used" at the end.
   (延期, see **due time** below), so on time, overdue, open overdue and overdue by all use it.
 - **settled on the spot** (就地化解): closed with ``on_the_spot``;
   its share = settled on the spot ÷ closed.
+- **response rate** (响应率, 三率 of 接诉即办) = accepted within the 受理 step's limit ÷ cases that reached
+  acceptance (``accepted_at`` set).  The 受理 limit is the step's share (``STEP_SHARES["accept"]``) of the
+  case's allowed time, as the supervision centre's step time and the escalation rules read it
+  (core/escalation.step_limit_sql); within = ``accept_hours`` ≤ that limit.  A case not accepted yet is left out
+  until it is accepted (then it counts, late if it was late): the rate is a roll-up count and an open case's
+  lateness changes by the minute; open cases past the 受理 limit are what the 受理超时 escalation rule and the
+  overdue figures follow.  A case closed without ever being accepted is left out too.
+- **resolution rate** (解决率) = resolved ÷ cases, shown beside the closure rate; **resolved**: closed, never
+  reopened (no ``reopen`` event), and not rated **unsatisfied** when a rating exists.  Ratings are the
+  dataset's ``satisfaction`` 1–5 (docs/DATA_CONTRACT.md): **unsatisfied** = 1–2 (``UNSATISFIED_MAX``), 3
+  neutral, **satisfied** = 4–5 (``SATISFIED_MIN``).
+- **satisfaction rate** (满意率) = cases rated 4–5 ÷ cases rated (the **mean satisfaction** beside it is the
+  mean score of the rated cases).
+- **against the siblings** (与同级比较): a region's three rates beside the mean of the same rates of its
+  siblings (the other children of its parent: a county against the other counties of its city; a city
+  against the other cities at the top of the tree), each sibling's rate weighing the same, siblings without
+  the rate's denominator left out; only siblings inside the user's jurisdiction (queries/overview.py).
 - **resolution level** (化解层级): the level a closed case was settled at:
   grid, village, township, county, city.
 - **median hours to close** (办结用时中位数): the median of
@@ -190,6 +207,12 @@ modules that display the computed value.
 - :func:`mean_satisfaction`: core/counting.py (CaseKpis.satisfaction_avg),
   queries/supervision/ranking.py (``satisfaction_avg`` and its component).
   Shown by pages/overview.py, ui/bulletin.py.
+- :func:`response_rate`, :func:`resolution_rate`, :func:`satisfaction_rate` (三率) from the roll-ups'
+  ``n_accepted``, ``n_accepted_in_time``, ``n_resolved``, ``n_satisfied`` (core/rollups.outcome_flags, kept by
+  the loader, the writes, the sync and the rebuild through the roll-ups): CaseKpis (here; core/counting.py
+  fills it), queries/overview.py (child ranking and ``outcome_rates_vs_siblings``),
+  queries/supervision/ranking.py (the columns and the score's optional components).  Shown by
+  pages/overview.py, ui/supervision/ranking.py, ui/bulletin.py.
 - :func:`verified_closure_rate` and :func:`flagged_share` (the gap):
   queries/supervision/integrity.py, the report and the table by child region.
   Shown by pages/supervision.py.
@@ -243,6 +266,9 @@ CHRONIC_DAYS = 90  # the chronic lists count the cases of the last this many day
 CHRONIC_MIN_CASES = 3  # a place or a reporter is listed from this many cases in CHRONIC_DAYS
 # Lower edges of the buckets of step time ÷ step limit (≤ 1 is within the limit); the last is open-ended.
 RATIO_BUCKET_EDGES: tuple[float, ...] = (0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
+# The satisfaction scale of the data (1–5, docs/DATA_CONTRACT.md): 4–5 satisfied, 1–2 unsatisfied, 3 neutral.
+SATISFIED_MIN = 4
+UNSATISFIED_MAX = 2
 SOURCES = ("patrol", "hotline", "walk_in", "online", "meeting", "petition", "other")
 
 # Lower edges of the hours-to-close buckets; the last bucket is open-ended.
@@ -336,6 +362,21 @@ def mean_satisfaction(total: float, scored: int) -> float | None:
     return ratio(total, scored)
 
 
+def response_rate(accepted_in_time: int, accepted: int) -> float | None:
+    """Response rate (响应率) = accepted within the 受理 step's limit ÷ cases that reached acceptance."""
+    return ratio(accepted_in_time, accepted)
+
+
+def resolution_rate(resolved: int, cases: int) -> float | None:
+    """Resolution rate (解决率) = resolved (closed, never reopened, not rated 1–2) ÷ cases."""
+    return ratio(resolved, cases)
+
+
+def satisfaction_rate(satisfied: int, rated: int) -> float | None:
+    """Satisfaction rate (满意率) = cases rated 4–5 ÷ cases rated."""
+    return ratio(satisfied, rated)
+
+
 def verified_closure_rate(closed: int, flagged: int, cases: int) -> float | None:
     """Verified closure rate (核实办结率) = (closed − flagged) ÷ cases."""
     return ratio(closed - flagged, cases)
@@ -380,10 +421,27 @@ class CaseKpis:
     on_the_spot: int = 0
     median_hours_to_close: float | None = None
     satisfaction_avg: float | None = None
+    accepted: int = 0
+    accepted_in_time: int = 0
+    resolved: int = 0
+    rated: int = 0
+    satisfied: int = 0
 
     @property
     def closure_rate(self) -> float | None:
         return closure_rate(self.closed, self.cases)
+
+    @property
+    def response_rate(self) -> float | None:
+        return response_rate(self.accepted_in_time, self.accepted)
+
+    @property
+    def resolution_rate(self) -> float | None:
+        return resolution_rate(self.resolved, self.cases)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return satisfaction_rate(self.satisfied, self.rated)
 
     @property
     def on_time_rate(self) -> float | None:

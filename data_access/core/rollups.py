@@ -49,11 +49,15 @@ from data_access.core.metrics import (
     EDGE_SLACK_HOURS,
     FAST_CLOSE_HOURS,
     RATIO_BUCKET_EDGES,
+    SATISFIED_MIN,
     STEP_SHARES,
+    UNSATISFIED_MAX,
     hour_bucket_sql,
 )
+from data_access.core.escalation import step_limit_sql
 from data_access.core.schema import (
     INTEGRITY_COLUMNS,
+    OUTCOME_COLUMNS,
     N_RATIO_BUCKETS,
     PROCESS_STEPS,
     Timestamp,
@@ -85,6 +89,7 @@ def _summary_select(where=None, flip_rereported: bool = False):
         src.c.satisfaction,
         bucket,
         *integrity_flags(src),
+        *outcome_flags(src),
     )
     if where is not None:
         inner = inner.where(where)
@@ -101,7 +106,7 @@ def _summary_select(where=None, flip_rereported: bool = False):
     ] + [
         func.coalesce(func.sum(_when(and_(closed, s.c.b == i), 1)), 0).label(name)
         for i, name in enumerate(BUCKET_COLUMNS)
-    ] + integrity_measures(s)
+    ] + integrity_measures(s) + outcome_measures(s)
     return select(*cols, *measures).group_by(*cols)
 
 
@@ -146,6 +151,32 @@ def integrity_measures(s) -> list:
     return [func.coalesce(func.sum(s.c[flag]), 0).label(col) for col, flag in _FLAG_OF.items()]
 
 
+def outcome_flags(t) -> list:
+    """Per-case 0/1 flags of the outcome rates (三率, metrics.py), labelled for :func:`outcome_measures`:
+    reached acceptance (受理: ``accept_hours`` set), accepted within the 受理 step's limit (its share of the
+    allowed time, escalation.step_limit_sql; within as the supervision centre's step time, :func:`within_limit_sql`),
+    resolved (closed, never reopened, not rated unsatisfied), rated satisfied (4–5)."""
+    c = t.c
+    accepted = c.accept_hours.is_not(None)
+    unsatisfied = and_(c.satisfaction.is_not(None), c.satisfaction <= UNSATISFIED_MAX)
+    resolved = and_(c.status == "closed", func.coalesce(c.n_reopens, 0) == 0, ~unsatisfied)
+    return [
+        _when(accepted, 1).label("o_accepted"),
+        _when(and_(accepted, within_limit_sql(c.accept_hours, step_limit_sql("accept", t))), 1)
+        .label("o_accepted_in_time"),
+        _when(resolved, 1).label("o_resolved"),
+        _when(c.satisfaction >= SATISFIED_MIN, 1).label("o_satisfied"),
+    ]
+
+
+_OUTCOME_FLAG_OF = dict(zip(OUTCOME_COLUMNS, ("o_accepted", "o_accepted_in_time", "o_resolved", "o_satisfied")))
+
+
+def outcome_measures(s) -> list:
+    """Sums of :func:`outcome_flags` over a subquery ``s`` that selected them, named as OUTCOME_COLUMNS."""
+    return [func.coalesce(func.sum(s.c[flag]), 0).label(col) for col, flag in _OUTCOME_FLAG_OF.items()]
+
+
 def _when(cond, value):
     return sql_case((cond, value), else_=0)
 
@@ -167,7 +198,8 @@ def int_sum(x):
 
 _TARGET_COLS = ["month", "province_code", "city_code", "county_code", "township_code",
                 "category", "status", "resolution_level", "n", "n_on_the_spot", "n_closed_late",
-                "sum_seconds", "n_satisfaction", "sum_satisfaction", *BUCKET_COLUMNS, *INTEGRITY_COLUMNS]
+                "sum_seconds", "n_satisfaction", "sum_satisfaction", *BUCKET_COLUMNS, *INTEGRITY_COLUMNS,
+                *OUTCOME_COLUMNS]
 
 
 _COUNTY_DIMS = ["month", "province_code", "city_code", "county_code", "category", "status", "resolution_level"]

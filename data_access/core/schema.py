@@ -53,6 +53,9 @@ N_HOUR_BUCKETS = 24
 # Additive counts of the integrity checks and of the process (metrics.py defines each), in both summaries.
 INTEGRITY_COLUMNS = ("n_fast_close", "n_no_feedback", "n_reopened", "n_rereported", "n_flagged",
                      "n_returned", "n_bounced", "sum_returns", "sum_reassigns")
+# Additive counts of the outcome rates (三率: response, resolution, satisfaction; metrics.py defines each), in both
+# summaries (migration 0023).
+OUTCOME_COLUMNS = ("n_accepted", "n_accepted_in_time", "n_resolved", "n_satisfied")
 # The steps whose time the supervision centre measures, and the buckets of step time ÷ step limit.
 PROCESS_STEPS = ("accept", "dispatch", "handle", "feedback")
 N_RATIO_BUCKETS = 8
@@ -229,10 +232,11 @@ cases = Table(
     Index("ix_cases_reported", "reported_at"),
     Index("ix_cases_due", "due_at"),
     Index("ix_cases_late", "late_hours"),  # the "most overdue first" sort of closed cases
-    # Covers the raw-path aggregations (the days at the edges of a period), so they never touch the table.
+    # Covers the raw-path aggregations (the days at the edges of a period), so they never touch the table; the
+    # last three are the 三率's (rollups.outcome_flags: 受理 time and limit, reopened; migration 0023).
     Index("ix_cases_reported_cover", "reported_at", "city_code", "county_code", "township_code", "category",
           "status", "resolution_level", "on_the_spot", "closed_late", "hours_to_close", "satisfaction",
-          "report_month"),
+          "report_month", "accept_hours", "allowed_hours", "n_reopens"),
     Index("ix_cases_department", "department_code", "reported_at"),
     # Open cases are ~1 %: a partial index makes every open/overdue question cheap.  It leads with
     # reported_at so that SQLite prefers it over ix_cases_reported for a period filter, and it covers
@@ -398,7 +402,7 @@ def _summary_columns(with_township: bool) -> list:
         Column("sum_satisfaction", Integer, nullable=False),
     ] + [Column(f"h{i}", Integer, nullable=False) for i in range(N_HOUR_BUCKETS)] + [
         Column(name, Integer, nullable=False, server_default=text("0")) for name in INTEGRITY_COLUMNS
-    ]
+    ] + [Column(name, Integer, nullable=False, server_default=text("0")) for name in OUTCOME_COLUMNS]
 
 
 case_summary = Table(

@@ -5,6 +5,7 @@ The counting itself is core/counting.py's (shared with the workbench, the export
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
@@ -17,7 +18,7 @@ from data_access.core.counting import (
     case_kpis,
     open_overdue_from_counts,
 )
-from data_access.core.filters import CaseFilter, resolve
+from data_access.core.filters import CASE_LEVEL_COLUMN, CaseFilter, resolve
 from data_access.core.metrics import (
     BUCKET_COLUMNS,
     RESOLUTION_LEVELS,
@@ -27,6 +28,9 @@ from data_access.core.metrics import (
     on_time_count,
     on_time_rate,
     per_1000,
+    resolution_rate,
+    response_rate,
+    satisfaction_rate,
 )
 
 
@@ -81,3 +85,50 @@ def child_region_ranking(engine: Engine, f: CaseFilter, now: datetime | None = N
     for c in ("closure_rate", "on_time_rate", "cases_per_1000", "median_hours_to_close"):
         df[c] = df[c].astype("float64")  # None → NaN, so tables and charts see numbers
     return df[cols].sort_values("cases", ascending=False, kind="stable").reset_index(drop=True)
+
+
+# The outcome rates (三率), each from a row of counts (case_counts' columns) by its one definition in metrics.py.
+OUTCOME_RATES = {
+    "response_rate": lambda c: response_rate(c["n_accepted_in_time"], c["n_accepted"]),
+    "resolution_rate": lambda c: resolution_rate(c["n_resolved"], c["cases"]),
+    "satisfaction_rate": lambda c: satisfaction_rate(c["n_satisfied"], c["n_satisfaction"]),
+}
+
+
+@dataclass(frozen=True)
+class OutcomeComparison:
+    """The selected region's 三率 against the mean of its siblings' (metrics.py, "against the siblings")."""
+
+    level: str | None            # the selected region's level (None: the whole tree)
+    siblings: tuple[str, ...]    # the siblings compared with (inside the jurisdiction), in the tree's order
+    own: dict[str, float | None]            # rate -> the region's value
+    siblings_mean: dict[str, float | None]  # rate -> the mean of the siblings' values (None: no sibling has it)
+    siblings_with: dict[str, int]           # rate -> how many siblings have it (its denominator > 0)
+
+
+def outcome_rates_vs_siblings(engine: Engine, f: CaseFilter, now: datetime | None = None) -> OutcomeComparison:
+    """The Overview's 三率 for the selection and the mean of the same rates of the selected region's siblings:
+    the other children of its parent (a county against the other counties of its city; a city root against the
+    other roots), over the same period and filters, each sibling weighing the same.  Only siblings inside the
+    user's jurisdiction count: a county's staff see "no siblings" (their jurisdiction holds no other county)."""
+    now = now or now_local()
+    r = resolve(engine, f)
+    counts = case_counts(engine, f, (), now, histogram=False)
+    own_row = counts.iloc[0] if len(counts) else None
+    own = {k: (fn(own_row) if own_row is not None else None) for k, fn in OUTCOME_RATES.items()}
+    node = r.tree.get(r.code)
+    siblings: list[str] = []
+    if node is not None and node.level in CASE_LEVEL_COLUMN:
+        siblings = [c for c in r.tree.children_of.get(node.parent, [])
+                    if c != node.code and (f.scope_code is None or r.tree.contains(f.scope_code, c))]
+    means: dict[str, float | None] = {k: None for k in OUTCOME_RATES}
+    with_: dict[str, int] = {k: 0 for k in OUTCOME_RATES}
+    if siblings:
+        by_child = case_counts(engine, f.with_(region_code=node.parent), ("child",), now, histogram=False)
+        rows = {row["child"]: row for _i, row in by_child.iterrows()}
+        for k, fn in OUTCOME_RATES.items():
+            values = [v for v in (fn(rows[c]) for c in siblings if c in rows) if v is not None]
+            with_[k] = len(values)
+            means[k] = sum(values) / len(values) if values else None
+    return OutcomeComparison(level=r.level, siblings=tuple(siblings), own=own, siblings_mean=means,
+                             siblings_with=with_)

@@ -83,7 +83,7 @@ def _weights() -> tuple[ScoreWeights, int | None] | None:
              for n in WEIGHT_NAMES}
     with st.expander(t("rank.weights", **shown), icon=":material/tune:"):
         st.caption(t("sc.rank.weights.caption"))
-        cols = st.columns(len(WEIGHT_NAMES))
+        cols = st.columns(4) + st.columns(4)   # two rows: the four classic components, then the 三率
         values = {}
         for col, name in zip(cols, WEIGHT_NAMES):
             values[name] = col.number_input(t(f"sc.rank.weight.{name}"), min_value=0, max_value=100, step=5,

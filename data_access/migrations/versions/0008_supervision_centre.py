@@ -71,7 +71,7 @@ def upgrade() -> None:
     derive_event_counts(bind)
     derive_rereported(bind)
     derive_step_hours(bind)
-    # the roll-ups are rebuilt by revision 0017 (times as whole seconds), the newest that changes their columns:
+    # the roll-ups are rebuilt by revision 0023 (the 三率's counts), the newest that changes their columns:
     # today's rebuild (core/rollups.py) writes today's columns, which case_summary has only from there on
 
 

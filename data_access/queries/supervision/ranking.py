@@ -11,7 +11,10 @@ Definitions (the measures are those of :mod:`data_access.core.metrics`):
   ranking and bulletin, so November's bulletin reads the same whether it is printed on 8 December or in
   March.  Before the cut-off the status is as of now and the figures are provisional (``Bulletin.final``
   False).  Until then a unit's numbers for a month are the Overview's; after it, fewer closures by as many as
-  were closed late after the cut-off (:func:`_closed_after`, subtracted from the roll-up's counts).
+  were closed late after the cut-off (:func:`_closed_after`, subtracted from the roll-up's counts; so are their
+  resolved and rated-4–5 counts: a case closed after the cut-off is neither resolved nor rated in that month).
+  Acceptance is counted as of now (the response rate): a case accepted after the cut-off is rare (the 受理 limit
+  is a tenth of the allowed time) and is not subtracted.
 
 - **cases**: cases of the unit *reported* in the month.  **closed**: of those, ``status = 'closed'``.
   **closure rate** = closed ÷ cases.  **on time**: closed and not closed late (``closed_at <= due_at``);
@@ -28,12 +31,14 @@ Definitions (the measures are those of :mod:`data_access.core.metrics`):
   closure = the LOWER bound of the 95 % Wilson interval of closed ÷ cases;
   on time = the LOWER bound of the 95 % Wilson interval of on time ÷ closed;
   backlog = 1 − backlog ÷ (backlog + cases of the month);
-  satisfaction = (mean − 1) ÷ 4.
+  satisfaction = (mean − 1) ÷ 4;
+  response, resolution, satisfaction rate (三率, metrics.py) = the LOWER bound of the 95 % Wilson interval of
+  accepted in time ÷ accepted, resolved ÷ cases, rated 4–5 ÷ rated.
   The Wilson lower bound (z = 1.96) is what keeps a unit with 3 cases, all closed on time, from topping the
   table: 3 of 3 has a lower bound of 0.44, 95 of 100 one of 0.89.  The table also shows the point
   estimates and both bounds.
 - **score** = Σ wᵢ·componentᵢ with the weights of :class:`ScoreWeights` (default closure 0.4, on time 0.3,
-  backlog 0.2, satisfaction 0.1), normalised by their sum.  A component that cannot be computed (no closed
+  backlog 0.2, satisfaction 0.1, and 0 for the three rates, which a user may weigh in), normalised by their sum.  A component that cannot be computed (no closed
   case → no on-time rate; no scored case → no satisfaction) is left out and the remaining weights are
   normalised again, so a unit is neither rewarded nor punished for a measure it has no data for.
 - **ranked**: a unit with at least ``min_cases`` cases in the month (at least 1) and a score.  The others are
@@ -95,10 +100,20 @@ from data_access.core.filters import (
     open_overdue_at_condition,
     resolve,
 )
-from data_access.core.metrics import CaseKpis, closure_rate, mean_satisfaction, on_time_count, on_time_rate
+from data_access.core.metrics import (
+    CaseKpis,
+    closure_rate,
+    mean_satisfaction,
+    on_time_count,
+    on_time_rate,
+    resolution_rate,
+    response_rate,
+    satisfaction_rate,
+)
 from data_access.core.counting import case_counts, kpis_from_counts
 from data_access.core.regions import LEVEL_ORDER, RegionTree, subtree_codes
-from data_access.core.schema import Timestamp, case_summary, case_summary_county, cases, supervisions
+from data_access.core.rollups import outcome_flags
+from data_access.core.schema import OUTCOME_COLUMNS, Timestamp, case_summary, case_summary_county, cases, supervisions
 from data_access.core.sqlfn import no_index
 
 LEVELS = ("county", "township", "village")
@@ -114,7 +129,8 @@ _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 RANKING_COLUMNS = [
     "code", "name", "cases", "closed", "closure_rate", "closure_lo", "closure_hi",
     "on_time", "on_time_rate", "on_time_lo", "on_time_hi", "overdue_backlog", "backlog_component",
-    "satisfaction_avg", "n_satisfaction", "score", "rank", "prev_rank", "rank_change", "ranked", "reason",
+    "satisfaction_avg", "n_satisfaction", "response_rate", "resolution_rate", "satisfaction_rate",
+    "score", "rank", "prev_rank", "rank_change", "ranked", "reason",
     "prev_overdue_backlog",
 ]
 NAMED_COLUMNS = ["code", "name", "overdue_backlog", "prev_overdue_backlog", "cases", "rank"]
@@ -146,8 +162,11 @@ class ScoreWeights:
     on_time: float = 0.3
     backlog: float = 0.2
     satisfaction: float = 0.1
+    response: float = 0.0            # the 三率 (metrics.py), each as its Wilson lower bound; off by default
+    resolution: float = 0.0
+    satisfaction_rate: float = 0.0
 
-    COMPONENTS = ("closure", "on_time", "backlog", "satisfaction")
+    COMPONENTS = ("closure", "on_time", "backlog", "satisfaction", "response", "resolution", "satisfaction_rate")
 
     def __post_init__(self) -> None:
         for name in self.COMPONENTS:
@@ -249,7 +268,14 @@ def _units(tree: RegionTree, r: Resolved, level: str) -> pd.DataFrame:
     return pd.DataFrame({"code": codes, "name": [tree.nodes[c].name for c in codes]}, dtype=object)
 
 
-_COUNT_COLS = ["code", "cases", "closed", "closed_late", "n_satisfaction", "sum_satisfaction"]
+_COUNT_COLS = ["code", "cases", "closed", "closed_late", "n_satisfaction", "sum_satisfaction", *OUTCOME_COLUMNS]
+# what a case closed after the cut-off takes away from a month's counts (_minus)
+_AFTER_CUTOFF = ("closed", "closed_late", "n_satisfaction", "sum_satisfaction", "n_resolved", "n_satisfied")
+
+
+def _outcome_sums(t=cases) -> list:
+    """The sums of the outcome flags (core/rollups.outcome_flags) over rows of ``cases``, as OUTCOME_COLUMNS."""
+    return [func.coalesce(func.sum(flag), 0) for flag in outcome_flags(t)]
 
 
 def _summary_unit_counts(conn: Connection, r: Resolved, level: str, month: str) -> pd.DataFrame:
@@ -267,6 +293,7 @@ def _summary_unit_counts(conn: Connection, r: Resolved, level: str, month: str) 
         func.coalesce(func.sum(s.n_closed_late), 0),
         func.coalesce(func.sum(s.n_satisfaction), 0),
         func.coalesce(func.sum(s.sum_satisfaction), 0),
+        *[func.coalesce(func.sum(s[c]), 0) for c in OUTCOME_COLUMNS],
     ).where(*conds).group_by(unit)
     return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
 
@@ -283,6 +310,7 @@ def _raw_unit_counts(conn: Connection, r: Resolved, level: str, first: date, las
         func.coalesce(func.sum(sql_case((and_(closed, cases.c.closed_late), 1), else_=0)), 0),
         func.count(cases.c.satisfaction),
         func.coalesce(func.sum(cases.c.satisfaction), 0),
+        *_outcome_sums(),
     ).where(*case_conditions(r, now, dates=(first, last))).group_by(unit)
     return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
 
@@ -299,6 +327,7 @@ def _closed_after(conn: Connection, r: Resolved, level: str | None, first: date,
         func.coalesce(func.sum(sql_case((cases.c.closed_late, 1), else_=0)), 0),
         func.count(cases.c.satisfaction),
         func.coalesce(func.sum(cases.c.satisfaction), 0),
+        *_outcome_sums(),
     ).where(*case_conditions(r, now, dates=(first, last)), cases.c.status == "closed",
             cases.c.closed_at > literal(status_at, Timestamp)).group_by(unit)
     return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
@@ -310,7 +339,7 @@ def _minus(counts: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
         return counts
     later = later.set_index("code")
     out = counts.set_index("code")
-    for c in ("closed", "closed_late", "n_satisfaction", "sum_satisfaction"):
+    for c in _AFTER_CUTOFF:
         out[c] = out[c].sub(later[c].reindex(out.index).fillna(0)).astype(out[c].dtype)
     return out.reset_index()
 
@@ -386,17 +415,22 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int | None)
         min_cases = auto_min_cases(df["cases"])
     w = weights.normalised()
     rows = []
-    for cases_n, closed, late, n_sat, sum_sat, backlog in zip(
+    for cases_n, closed, late, n_sat, sum_sat, backlog, accepted, in_time, resolved, satisfied in zip(
             df["cases"], df["closed"], df["closed_late"], df["n_satisfaction"], df["sum_satisfaction"],
-            df["overdue_backlog"]):
+            df["overdue_backlog"], *[df[c] for c in OUTCOME_COLUMNS]):
         cases_n, closed, late, n_sat, backlog = int(cases_n), int(closed), int(late), int(n_sat), int(backlog)
+        accepted, in_time, resolved, satisfied = int(accepted), int(in_time), int(resolved), int(satisfied)
+        resp, res, sat_r = wilson_interval(in_time, accepted), wilson_interval(resolved, cases_n), \
+            wilson_interval(satisfied, n_sat)
         on_time = on_time_count(closed, late)
         cl = wilson_interval(closed, cases_n)
         ot = wilson_interval(on_time, closed)
         sat = mean_satisfaction(sum_sat, n_sat)
         backlog_comp = 1 - backlog / (backlog + cases_n) if backlog + cases_n else None
         comps = {"closure": cl[0] if cl else None, "on_time": ot[0] if ot else None, "backlog": backlog_comp,
-                 "satisfaction": (sat - 1) / 4 if sat is not None else None}
+                 "satisfaction": (sat - 1) / 4 if sat is not None else None,
+                 "response": resp[0] if resp else None, "resolution": res[0] if res else None,
+                 "satisfaction_rate": sat_r[0] if sat_r else None}
         avail = {k: v for k, v in comps.items() if v is not None and w[k] > 0}
         wsum = sum(w[k] for k in avail)
         score = sum(w[k] * v for k, v in avail.items()) / wsum if wsum > 0 else None
@@ -413,11 +447,14 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int | None)
             "on_time_rate": on_time_rate(on_time, closed),
             "on_time_lo": ot[0] if ot else None, "on_time_hi": ot[1] if ot else None,
             "backlog_component": backlog_comp, "satisfaction_avg": sat, "score": score,
+            "response_rate": response_rate(in_time, accepted), "resolution_rate": resolution_rate(resolved, cases_n),
+            "satisfaction_rate": satisfaction_rate(satisfied, n_sat),
             "ranked": reason is None, "reason": reason,
         })
     out = pd.concat([df.reset_index(drop=True), pd.DataFrame(rows, index=range(len(df)))], axis=1)
     for c in ("closure_rate", "closure_lo", "closure_hi", "on_time_rate", "on_time_lo", "on_time_hi",
-              "backlog_component", "satisfaction_avg", "score"):
+              "backlog_component", "satisfaction_avg", "score", "response_rate", "resolution_rate",
+              "satisfaction_rate"):
         out[c] = out[c].astype("float64")
     out["ranked"] = out["ranked"].astype(bool)
     out["reason"] = pd.Series([x if isinstance(x, str) else None for x in out["reason"]], dtype=object,
@@ -573,7 +610,7 @@ def bulletin_data(engine: Engine, scope: Scope, month: str, level: str, parent_c
             with engine.connect() as conn:
                 later = _closed_after(conn, resolve(engine, f), None, first, last, now, at_status)
             counts = counts.copy()
-            for c in ("closed", "closed_late", "n_satisfaction", "sum_satisfaction"):
+            for c in _AFTER_CUTOFF:
                 counts[c] = counts[c] - (int(later[c].sum()) if len(later) else 0)
         return kpis_from_counts(counts.iloc[0], 0, 0)
 
