@@ -8,13 +8,13 @@ index-only read, and every roll-up is rebuilt here with today's definitions (000
 to this revision: a rebuild writes every column of today's tables, so it can only run once they all exist).
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0022
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0018"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
