@@ -27,7 +27,7 @@ from data_access.core.clock import now_local, wall_now
 from data_access.core.regions import region_tree
 from data_access.core.rollups import apply_contributions, contributions
 from data_access.core.schema import callbacks, cases
-from data_access.writes.workflow import WriteRefused, _transaction
+from data_access.writes.workflow import WriteRefused, _transaction, checked_text
 
 
 def _rating(rating) -> int:
@@ -39,11 +39,7 @@ def _rating(rating) -> int:
 
 
 def _note(note: str | None) -> str | None:
-    text = clean_text(note or "").strip()
-    if len(text) > NOTE_MAX:
-        raise WriteRefused(f"note: {len(text)} characters, at most {NOTE_MAX}", "cb_note_too_long",
-                           n=len(text), max=NOTE_MAX)
-    return text or None
+    return checked_text(note, "note", NOTE_MAX, "cb_note") or None
 
 
 def _case_in_scope(conn: Connection, user: User, case_no: str) -> dict:

@@ -18,11 +18,11 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, and_, select, update
 
 from data_access.core import audit
-from data_access.core.access import User, clean_text, may_write
+from data_access.core.access import User, may_write
 from data_access.core.clock import now_local
 from data_access.core.regions import region_tree
 from data_access.core.schema import cases, duplicate_groups, duplicate_members
-from data_access.writes.workflow import WriteRefused
+from data_access.writes.workflow import WriteRefused, checked_text
 
 MAX_NOTE_LENGTH = 500
 ACTIONS = {"confirmed": "confirm_duplicates", "rejected": "reject_duplicates"}  # the audit row's action
@@ -35,11 +35,7 @@ def _check_writer(user: User | None) -> User:
 
 
 def _note(note: str | None) -> str | None:
-    text = clean_text(note or "").strip()
-    if len(text) > MAX_NOTE_LENGTH:
-        raise WriteRefused(f"note: {len(text)} characters, at most {MAX_NOTE_LENGTH}", "dup_note_too_long",
-                           n=len(text), max=MAX_NOTE_LENGTH)
-    return text or None
+    return checked_text(note, "note", MAX_NOTE_LENGTH, "dup_note") or None
 
 
 def _group_in_scope(conn: Connection, user: User, group_id: int) -> tuple[dict, list[str]]:

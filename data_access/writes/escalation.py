@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from data_access.core import audit, escalation as esc, meta
-from data_access.core.access import User, clean_text
+from data_access.core.access import User
 from data_access.core.clock import now_local, wall_now
 from data_access.core.locks import escalation_lock
 from data_access.core.regions import region_tree
@@ -24,7 +24,7 @@ from data_access.core.regions import RegionTree
 from data_access.core.rollups import lock_rollups
 from data_access.core.schema import categories, escalation_rules, rule_upgrades
 from data_access.writes.orders import OrderWrite, default_deadline, write_orders
-from data_access.writes.workflow import WriteRefused, upgrade_cases_on
+from data_access.writes.workflow import WriteRefused, checked_text, upgrade_cases_on
 
 STEP_NAMES_ZH = {"accept": "受理", "dispatch": "分流", "handle": "处置", "feedback": "反馈", "case": "办结"}
 LEVEL_NAMES_ZH = {"grid": "网格", "village": "村（社区）", "township": "乡镇（街道）", "county": "县（市、区）", "city": "市"}
@@ -42,11 +42,7 @@ def add_rule(engine: Engine, user: User | None, *, name: str, step: str, measure
     """Save a rule (disabled unless ``enabled``); returns its id.  An admin with a jurisdiction sets rules for it
     only (the rule's scope defaults to it)."""
     user = _check_admin(user)
-    name = clean_text(name).strip()
-    if not name:
-        raise WriteRefused("name: required", "rule_name_required")
-    if len(name) > 100:
-        raise WriteRefused(f"name: {len(name)} characters, at most 100", "rule_name_too_long", n=len(name), max=100)
+    name = checked_text(name, "name", 100, "rule_name", required=True)
     for fld, reason, params in esc.rule_problems(step, measure, threshold, grade):
         raise WriteRefused(f"{fld}: {params['value']!r} is not allowed", reason, **params)
     tree = region_tree(engine)

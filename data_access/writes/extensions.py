@@ -20,14 +20,14 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_access.core import audit, meta
-from data_access.core.access import User, clean_text, may_write
+from data_access.core.access import User, may_write
 from data_access.core.clock import now_local, wall_now
 from data_access.core.regions import region_tree
 from data_access.core.rollups import apply_contributions, contributions
 from data_access.core.schema import case_events, case_extensions, cases
 from data_access.core.time_limits import EXTENSION_KINDS, apply_rules
 from data_access.writes.orders import _next_seq
-from data_access.writes.workflow import WriteRefused, _transaction
+from data_access.writes.workflow import WriteRefused, _transaction, checked_text
 
 REQUEST_ROLES = frozenset({"staff"})
 MAX_DAYS = {"days": 90, "working_days": 60}  # more is a mistyped number, not an extension
@@ -91,12 +91,7 @@ def request_extension(engine: Engine, user: User | None, req: ExtensionRequest, 
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limit:
         raise WriteRefused(f"days: must be a whole number from 1 to {limit}, got {days!r}", "days_range",
                            days=days, max=limit)
-    reason = clean_text(req.reason).strip()
-    if not reason:
-        raise WriteRefused("reason: required", "reason_required")
-    if len(reason) > MAX_REASON_LENGTH:
-        raise WriteRefused(f"reason: {len(reason)} characters, at most {MAX_REASON_LENGTH}", "reason_too_long",
-                           n=len(reason), max=MAX_REASON_LENGTH)
+    reason = checked_text(req.reason, "reason", MAX_REASON_LENGTH, "reason", required=True)
     try:
         with _transaction(engine) as conn:
             case = _case(conn, user, req.case_no)
@@ -148,10 +143,7 @@ def decide_extension(engine: Engine, user: User | None, extension_id: str, appro
     now = (now or now_local()).replace(microsecond=0, tzinfo=None)
     if not may_decide(user):
         raise WriteRefused("role: your role may not approve or refuse extensions", "ext_role_decide")
-    note = clean_text(note).strip()
-    if len(note) > MAX_REASON_LENGTH:
-        raise WriteRefused(f"note: {len(note)} characters, at most {MAX_REASON_LENGTH}", "ext_note_too_long",
-                           n=len(note), max=MAX_REASON_LENGTH)
+    note = checked_text(note, "note", MAX_REASON_LENGTH, "ext_note")
     try:
         with _transaction(engine) as conn:
             ext = _extension(conn, extension_id)

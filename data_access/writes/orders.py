@@ -19,14 +19,14 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_access.core import audit, meta
-from data_access.core.access import User, clean_text, may_write
+from data_access.core.access import User, may_write
 from data_access.core.clock import now_local, wall_now
 from data_access.core.contract import APP_SEQ_BASE, max_len, own_app_run
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
 from data_access.core.time_limits import add_working_days
 from data_access.queries.cases import GRADES, RESOLVED_NOTE, grade_note
-from data_access.writes.workflow import WriteRefused
+from data_access.writes.workflow import WriteRefused, checked_text
 
 MAX_NOTE_LENGTH = 500
 _CHUNK = 500  # case numbers per IN list
@@ -128,12 +128,7 @@ def issue_supervision(engine: Engine, user: User | None, order: SupervisionOrder
     if deadline > now + timedelta(days=MAX_DEADLINE_DAYS):
         raise WriteRefused(f"deadline: {deadline:%Y-%m-%d %H:%M} is more than {MAX_DEADLINE_DAYS} days ahead",
                            "deadline_too_far", deadline=f"{deadline:%Y-%m-%d %H:%M}", days=MAX_DEADLINE_DAYS)
-    note = clean_text(order.note).strip()
-    if not note:
-        raise WriteRefused("note: required", "note_required")
-    if len(note) > MAX_NOTE_LENGTH:
-        raise WriteRefused(f"note: {len(note)} characters, at most {MAX_NOTE_LENGTH}", "note_too_long",
-                           n=len(note), max=MAX_NOTE_LENGTH)
+    note = checked_text(order.note, "note", MAX_NOTE_LENGTH, "note", required=True)
     tree = region_tree(engine)
     try:
         with engine.begin() as conn:

@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import Engine, select, update
 
 from data_access.core import audit, meta
-from data_access.core.access import User, clean_text, may_write
+from data_access.core.access import User, may_write
 from data_access.core.clock import now_local
 from data_access.core.regions import region_tree
 from data_access.core.schema import warnings as warnings_table
-from data_access.writes.workflow import WriteRefused
+from data_access.writes.workflow import WriteRefused, checked_text
 
 MAX_NOTE_LENGTH = 500
 # The steps a warning may take; handled and false alarm are final.  'expired' is set by the recomputation
@@ -33,12 +33,7 @@ def set_state(engine: Engine, user: User | None, warning_id: int, state: str, no
         raise WriteRefused("role: your role may not change a warning's state", "role")
     if state not in NEXT_STATES or state == "expired":
         raise WriteRefused(f"state: must be one of {', '.join(NEXT_STATES)}", "warning_state_unknown", state=state)
-    note = clean_text(note).strip()
-    if state in NOTE_REQUIRED and not note:
-        raise WriteRefused("note: required", "note_required")
-    if len(note) > MAX_NOTE_LENGTH:
-        raise WriteRefused(f"note: {len(note)} characters, at most {MAX_NOTE_LENGTH}", "note_too_long",
-                           n=len(note), max=MAX_NOTE_LENGTH)
+    note = checked_text(note, "note", MAX_NOTE_LENGTH, "note", required=state in NOTE_REQUIRED)
     tree = region_tree(engine)
     t = warnings_table
     with engine.begin() as conn:

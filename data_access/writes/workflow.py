@@ -62,6 +62,22 @@ class WriteRefused(ValueError):
         self.params = params
 
 
+def checked_text(value: str | None, field: str, max_len: int, key: str, required: bool = False) -> str:
+    """A free-text field of a write (a note, a reason, a name): control characters dropped
+    (access.clean_text) and trimmed, then refused when ``required`` and empty (reason ``{key}_required``) or
+    longer than ``max_len`` characters (``{key}_too_long``, with ``n`` and ``max``).  The one rule every write's
+    text goes through; ``field`` names it in the message, ``key`` in the UI's translated refusal."""
+    from data_access.core.access import clean_text
+
+    text = clean_text(value or "").strip()
+    if required and not text:
+        raise WriteRefused(f"{field}: required", f"{key}_required")
+    if len(text) > max_len:
+        raise WriteRefused(f"{field}: {len(text)} characters, at most {max_len}", f"{key}_too_long",
+                           n=len(text), max=max_len)
+    return text
+
+
 @dataclass(frozen=True)
 class NewCase:
     """A case as a grid worker reports it (status ``reported``)."""
