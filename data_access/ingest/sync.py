@@ -85,12 +85,13 @@ REFERRERS: dict[str, tuple[tuple[str, str], ...]] = {
                 ("asset_projects", "region_code"), ("clean_units", "region_code"), ("case_events", "org_code")),
     "grids": (("grids", "parent_grid_code"), ("staff", "grid_code"), ("volunteer_teams", "grid_code"),
               ("cases", "grid_code"), ("case_events", "org_code")),
-    "departments": (("cases", "department_code"), ("case_events", "org_code")),
+    "departments": (("cases", "department_code"), ("case_events", "org_code"), ("case_extensions", "unit_code")),
     "categories": (("cases", "category"),),
     "volunteer_teams": (("volunteer_activities", "team_code"),),
     "asset_projects": (("asset_project_months", "project_code"),),
     "clean_units": (("clean_unit_reviews", "unit_code"),),
-    "cases": (),   # its events and the source's orders go with it; the dashboard's orders refuse it (checked first)
+    # its events and the source's orders and extension requests go with it; the dashboard's refuse it (checked first)
+    "cases": (),
 }
 _KEY = {t: k for t, k in DELETION_KEYS.items()}
 _CHUNK = 500
@@ -343,6 +344,9 @@ def _check_deletions(bp: BatchPass, report: Report) -> None:
                                 "with the dashboard's extension requests is never deleted")
         if table == "supervisions" and stored.orders.get(key, ("",))[0] == "app":
             report(line, "key", f"order '{shown}' was issued in the dashboard; the source cannot delete it")
+        if table == "case_extensions" and stored.ext_rows.get(key, ("",))[0] == "app":
+            report(line, "key", f"extension request '{shown}' was made in the dashboard; the source cannot "
+                                "delete it")
 
 
 # --- applying ------------------------------------------------------------------------------------------------
@@ -462,6 +466,7 @@ def _apply_deletions(conn: Connection, plan: _Plan, stamps: dict) -> None:
             if table == "cases":
                 conn.execute(delete(schema.case_events).where(schema.case_events.c.case_no.in_(part)))
                 conn.execute(delete(schema.supervisions).where(schema.supervisions.c.case_no.in_(part)))
+                conn.execute(delete(schema.case_extensions).where(schema.case_extensions.c.case_no.in_(part)))
             if table == "volunteer_activities":
                 a = t.c
                 for team, day, kind in part:
@@ -542,10 +547,20 @@ def _case_keys(plan: _Plan) -> tuple[set[str], set[str], set[str]]:
     return changed, with_events, deleted
 
 
+def _extension_cases(bp: BatchPass, plan: _Plan) -> set[str]:
+    """The cases whose extension requests the batch adds, changes or deletes: their due times follow."""
+    cols, rows = plan.upserts.get("case_extensions", ([], []))
+    out = {r[cols.index("case_no")] for r in rows} if rows else set()
+    ids = {r[cols.index("extension_id")] for r in rows} if rows else set()
+    ids |= {k for _l, t, _s, k in plan.deletions if t == "case_extensions"}
+    return out | {bp.stored.ext_rows[i][1] for i in ids if i in bp.stored.ext_rows}
+
+
 def _old_contribution(conn: Connection, bp: BatchPass, plan: _Plan) -> Contribution:
     """What the stored cases the batch touches add to the roll-ups before it is applied (rollups.contributions)."""
     changed, with_events, deleted = _case_keys(plan)
-    return contributions(conn, [k for k in changed | with_events | deleted if k in bp.stored.cases])
+    cases = {k for k in changed | with_events | deleted if k in bp.stored.cases}
+    return contributions(conn, sorted(cases | _extension_cases(bp, plan)))   # a case not stored adds nothing
 
 
 def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | None,
@@ -557,13 +572,18 @@ def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | No
     case_rows = plan.upserts.get("cases", ([], []))
     cols = case_rows[0]
     changed, with_events, deleted = _case_keys(plan)
+    extended = _extension_cases(bp, plan) - deleted   # their approved days changed: the due time follows
     touched = changed | with_events
     old = {k: stored.cases[k] for k in touched | deleted if k in stored.cases}
     moved: set[Slice] = _tree_moves(conn, tree_before) if tree_before is not None else set()
     live = touched - deleted
     if live:
         derive_event_counts(conn, sorted(live))
-        apply_rules(conn, case_nos=sorted(changed))   # due times: the time-limit rules (a batch gives the source's)
+    if live or extended:
+        # due times: the time-limit rules (a batch gives the source's) plus the approved extensions
+        apply_rules(conn, case_nos=sorted(changed | extended))
+    live |= extended
+    if touched - deleted:
         nos = sorted(changed)
         for i in range(0, len(nos), _CHUNK):   # a changed case is re-reported only as derive_rereported finds
             conn.execute(update(schema.cases).where(schema.cases.c.case_no.in_(nos[i:i + _CHUNK]),
@@ -591,7 +611,7 @@ def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | No
     slices: set[Slice] = {(k[0], k[3], k[4]) for part in (before, after) for k in part["case_summary"]}
     if moved:   # cases whose grid moved: their slices rebuilt whole (rare: a change of the region tree)
         refresh_case_summary(conn, moved)
-    return len(touched | deleted), len(slices | moved), rows
+    return len(touched | deleted | extended), len(slices | moved), rows
 
 
 # --- the transaction -------------------------------------------------------------------------------------------
