@@ -25,6 +25,7 @@ from data_access.ingest.exporter import ExportRefused, export_batch, export_data
 from data_access.ingest.loader import load_dataset
 from data_access.ingest.sync import BatchRefused, sync_batch
 from data_access.writes import orders, workflow
+from data_access.writes.extensions import ExtensionRequest as ExtRequest
 from tests.conftest import FIXTURES, PG_SKIP_REASON, PG_URL, fresh_engine, reset_postgres
 from tests.test_sync import LEADER, base_dataset, batch_1, batch_2, events_of
 
@@ -64,7 +65,7 @@ def pair(db_kind, tmp_path):
 def loaded_before(engine, t0: datetime) -> None:
     """As if the load had been a minute before ``t0`` (a row written in t0's second is sent: since is inclusive)."""
     with engine.begin() as conn:
-        for t in schema.DATASET_TABLES:
+        for t in [*schema.DATASET_TABLES, schema.case_extensions]:
             conn.execute(update(t).values(changed_at=t0 - timedelta(minutes=1)))
         conn.execute(update(schema.sync_batches).values(applied_at=t0 - timedelta(minutes=1)))
 
@@ -175,6 +176,52 @@ def test_load_e0_then_sync_since_t0_equals_a_full_export(pair, tmp_path, monkeyp
     load_dataset(tmp_path / "end-b", a, replace=True)
     export_dataset(a, tmp_path / "reloaded")
     assert files_of(tmp_path / "reloaded") == fb
+
+
+def test_extension_requests_travel_load_e0_then_sync_since_t0_equals_a_full_export(pair, tmp_path, monkeypatch):
+    """extensions.csv: the source's requests and the dashboard's (origin 'app') reach the follower, whose due times
+    follow through the one definition (core/time_limits.apply_rules)."""
+    from tests.test_extensions import LEADER as EXT_LEADER
+    from tests.test_extensions import NOW, STAFF
+    from tests.test_extensions_csv import HEADER, S1, S2, _dataset, _due, _requests
+    from tests.test_sync import write_batch
+
+    from data_access.writes import extensions as ex
+
+    a, b = pair
+    load_dataset(_dataset(tmp_path, [S2]), a)
+    t0 = wall_now()
+    loaded_before(a, t0)
+    export_dataset(a, tmp_path / "e0")
+    assert lines((tmp_path / "e0" / "extensions.csv").read_bytes())[1:] == [
+        "S2,t2,D1,3,working_days,材料不全,refused,2025-10-01T10:00:00+08:00,D1 经办,2025-10-01T15:00:00+08:00,"
+        "东县领导,,source"]
+    load_dataset(tmp_path / "e0", b)
+
+    # A: the source approves 6 days (S1), then the dashboard grants 2 working days more
+    sync_batch(write_batch(tmp_path / "b1", "b1", f"{wall_now():%Y-%m-%dT%H:%M:%S}+08:00",
+                           {"extensions.csv": (HEADER, [S1])}), a)
+    eid = ex.request_extension(a, STAFF, ExtRequest("t2", 2, "working_days", "需补充调查"), now=NOW)
+    ex.decide_extension(a, EXT_LEADER, eid, approve=True, now=NOW)
+    due = datetime(2025, 10, 11, 9)   # 10-03 09:00 + 6 days = 10-09 09:00, + 2 working days (10-10, 10-11 调休)
+    assert _due(a) == due
+
+    batch = export_batch(a, tmp_path / "since-t0", t0)
+    assert batch.counts["case_extensions"] == 2 and batch.counts["case_events"] == 2   # the request and approval
+    monkeypatch.setenv("GOV_APP_LOG_RUN", "2")
+    r = sync_batch(tmp_path / "since-t0", b)
+    assert r.counts["case_extensions"].inserted == 2
+    full = assert_same_export(a, b, tmp_path, "t1")
+    assert [ln.split(",")[0] + "," + ln.rsplit(",", 1)[1] for ln in lines(full["extensions.csv"])[1:]] == \
+        sorted([f"{eid},app", "S1,source", "S2,source"])
+    assert _requests(b) == _requests(a) and _due(b) == due
+    with a.connect() as ca, b.connect() as cb:   # the case's derived due-time columns alike, the roll-ups too
+        for t in (schema.case_summary, schema.process_summary):
+            assert sorted(map(tuple, ca.execute(select(t)).all())) == sorted(map(tuple, cb.execute(select(t)).all()))
+        c = schema.cases.c
+        cols = [c.due_at, c.source_due_at, c.allowed_hours, c.closed_late, c.late_hours]
+        assert ca.execute(select(*cols).where(c.case_no == "t2")).one() == \
+            cb.execute(select(*cols).where(c.case_no == "t2")).one()
 
 
 def test_a_follower_in_the_same_run_refuses_the_other_dashboards_entries(pair, tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("GOV_TEST_PG_URL", "").strip()
 
 TINY_COUNTS = {"regions": 10, "grids": 6, "staff": 6, "volunteer_teams": 2, "volunteer_activities": 3,
-               "departments": 3, "categories": 3, "cases": 12, "case_events": 51, "supervisions": 2,
+               "departments": 3, "categories": 3, "cases": 12, "case_events": 51, "supervisions": 2, "case_extensions": 0,
                "asset_projects": 2, "asset_project_months": 3, "clean_units": 2, "clean_unit_reviews": 4}
 
 
@@ -72,7 +72,7 @@ def engine(new_engine):
 def counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
         out = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
-               for t in schema.DATASET_TABLES}
+               for t in [*schema.DATASET_TABLES, schema.case_extensions]}
         out["case_summary"] = conn.execute(select(func.count()).select_from(schema.case_summary)).scalar_one()
         out["data_meta"] = conn.execute(select(func.count()).select_from(schema.data_meta)).scalar_one()
     return out

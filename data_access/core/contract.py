@@ -79,6 +79,12 @@ EVENT_ACTIONS = ("report", "accept", "dispatch", "handle", "feedback", "close", 
                  "escalate", "supervise", "reopen", "note")
 SUPERVISION_GRADES = ("normal", "yellow", "red")
 ORIGINS = ("source", "app")   # who wrote a supervision order: the source platform or the dashboard
+# Extension requests (延期申请, extensions.csv): how the days count, the request's state, and the most days of each
+# kind (more is a mistyped number, not an extension: the dashboard's form refuses the same, writes/extensions.py)
+EXTENSION_DAY_KINDS = ("days", "working_days")
+EXTENSION_STATUSES = ("requested", "approved", "refused")
+EXTENSION_MAX_DAYS = {"days": 90, "working_days": 60}
+EXTENSION_TEXT_MAX = 500   # a request's reason and a decision's note
 ASSET_KINDS = ("land", "house", "historic_building", "state_asset", "factory", "shoreline", "mixed")
 ASSET_UNITS = ("mu", "building", "item", "m", "m2")
 # A batch folder's own files (the section "Batches and incremental sync"): its identity and its withdrawn rows.
@@ -183,6 +189,14 @@ FILES: tuple[FileSpec, ...] = (
         Col("deadline", "ts", required=True), Col("resolved_at", "ts"), Col("note"), Col("issued_by_name"),
         Col("origin", "enum", enum=ORIGINS, default="source"),
     ), optional=True, key=("supervision_id",)),
+    FileSpec("extensions.csv", "case_extensions", (
+        Col("extension_id", required=True), Col("case_no", required=True), Col("unit_code"),
+        Col("days", "int", required=True, min=1, max=max(EXTENSION_MAX_DAYS.values())),
+        _e("day_kind", EXTENSION_DAY_KINDS), Col("reason", required=True, max_len=EXTENSION_TEXT_MAX),
+        _e("status", EXTENSION_STATUSES), Col("requested_at", "ts", required=True), Col("requested_by"),
+        Col("decided_at", "ts"), Col("decided_by"), Col("decision_note", max_len=EXTENSION_TEXT_MAX),
+        Col("origin", "enum", enum=ORIGINS, default="source"),
+    ), optional=True, key=("extension_id",)),
     FileSpec("asset_projects.csv", "asset_projects", (
         Col("project_code", required=True), Col("name", required=True), Col("region_code", required=True),
         _e("asset_kind", ASSET_KINDS), Col("quantity", "float", required=True, min=0), _e("unit", ASSET_UNITS),

@@ -521,6 +521,12 @@ case_extensions = Table(
     Column("decided_by_user", Text),
     Column("decision_note", Text),
     Column("changed_at", Timestamp, nullable=False),
+    # 'app': made in the dashboard (writes/extensions.py; ids EX + time + hex); 'source': the source platform's,
+    # from extensions.csv.  As for the orders: a batch never changes or deletes an app request, load --replace
+    # keeps them (docs/DATA_CONTRACT.md, "Rows written in the dashboard").
+    Column("origin", String(8), nullable=False, server_default=text("'source'")),
+    # the row time (as the dataset tables' produced_at): a batch row older than the stored one is skipped
+    Column("produced_at", Timestamp),
     Index("ix_case_extensions_approved", "case_no", sqlite_where=text("status = 'approved'"),
           postgresql_where=text("status = 'approved'")),
 )

@@ -5,9 +5,11 @@ contract.APP_SEQ_BASE); docs/DATA_CONTRACT.md, "Rows written in the dashboard". 
 out before it empties the tables (:func:`take`) and puts them back over the new data (:func:`put_back`): the
 app's version wins over a row of the same key in the dataset (an export of this database holds them too).  An
 order or entry whose case the new data lacks refuses the load, naming it, so nothing is dropped silently.
-Accounts, the audit log, the time-limit settings and the extension requests (``case_extensions``) are not
-dataset tables: a load never touches them (an extension whose case the new data lacks refuses the load too; the
-approved ones are in the due time the load computes: core/time_limits.apply_rules).
+The extension requests made in the dashboard (``case_extensions``, ``origin`` = 'app') are kept the same way:
+the dataset's extensions.csv replaces the source's requests, the app's are put back over it (an extension whose
+case the new data lacks refuses the load too; the approved ones are in the due time the load computes:
+core/time_limits.apply_rules).  Accounts, the audit log and the time-limit settings are not dataset tables: a load
+never touches them.
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ _CHUNK = 500
 class AppRows:
     orders: list[dict] = field(default_factory=list)
     entries: list[dict] = field(default_factory=list)
-    # extension requests (case_extensions, not emptied by a load: only their cases are checked) by case
+    # the extension requests made in the dashboard (origin 'app'), and their ids by case
+    extension_rows: list[dict] = field(default_factory=list)
     extensions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -36,12 +39,14 @@ class AppRows:
 
 def take(conn: Connection) -> AppRows:
     """The app's orders and log entries as they stand (before the load empties the tables)."""
+    extension_rows = [dict(r) for r in conn.execute(
+        select(case_extensions).where(case_extensions.c.origin == "app")
+        .order_by(case_extensions.c.case_no, case_extensions.c.extension_id)).mappings()]
     extensions: dict[str, list[str]] = {}
-    for case_no, eid in conn.execute(select(case_extensions.c.case_no, case_extensions.c.extension_id)
-                                     .order_by(case_extensions.c.case_no, case_extensions.c.extension_id)):
-        extensions.setdefault(case_no, []).append(eid)
+    for r in extension_rows:
+        extensions.setdefault(r["case_no"], []).append(r["extension_id"])
     return AppRows(
-        extensions=extensions,
+        extension_rows=extension_rows, extensions=extensions,
         orders=[dict(r) for r in conn.execute(select(supervisions).where(supervisions.c.origin == "app")).mappings()],
         entries=[dict(r) for r in conn.execute(select(case_events).where(case_events.c.seq >= APP_SEQ_BASE))
                  .mappings()])
@@ -84,6 +89,11 @@ def put_back(conn: Connection, rows: AppRows, report: Report) -> None:
     for i in range(0, len(keys), _CHUNK):
         conn.execute(delete(case_events).where(tuple_(case_events.c.case_no, case_events.c.seq)
                                                .in_(keys[i:i + _CHUNK])))
+    eids = [r["extension_id"] for r in rows.extension_rows]
+    for i in range(0, len(eids), _CHUNK):
+        conn.execute(delete(case_extensions).where(case_extensions.c.extension_id.in_(eids[i:i + _CHUNK])))
+    if rows.extension_rows:
+        conn.execute(insert(case_extensions), rows.extension_rows)
     if rows.orders:
         conn.execute(insert(supervisions), rows.orders)
     if rows.entries:

@@ -41,6 +41,7 @@ REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
                   "department_code": ("departments",)},
     "case_events.csv": {"case_no": ("cases", "case_events"), "org_code": ("regions", "departments", "grids")},
     "supervisions.csv": {"supervision_id": ("supervisions",), "case_no": ("cases",), "issued_by": ("regions",)},
+    "extensions.csv": {"extension_id": ("case_extensions",), "case_no": ("cases",), "unit_code": ("departments",)},
     "asset_projects.csv": {"project_code": ("asset_projects",), "region_code": ("regions",)},
     "asset_project_months.csv": {"project_code": ("asset_projects", "asset_project_months")},
     "clean_units.csv": {"unit_code": ("clean_units",), "region_code": ("regions",)},
@@ -74,7 +75,9 @@ class Stored:
     events: dict[tuple[str, int], tuple] = field(default_factory=dict)               # (case_no, seq) -> content
     orders: dict[str, tuple[str, str]] = field(default_factory=dict)                 # id -> (origin, case_no)
     app_orders: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # case_no -> app order ids
-    extensions: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # case_no -> request ids
+    # case_no -> the ids of the extension requests made in the dashboard (origin 'app') on the cases named
+    extensions: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    ext_rows: dict[str, tuple[str, str]] = field(default_factory=dict)               # id -> (origin, case_no)
     activities: dict[tuple, list[tuple]] = field(default_factory=lambda: defaultdict(list))  # (team, date, kind)
     tombstones: dict[tuple[str, str], datetime] = field(default_factory=dict)       # (table, key) -> row time
 
@@ -201,8 +204,15 @@ def fetch_stored(conn: Connection, refs: dict[str, set]) -> Stored:
                                          .where(_in(sv.case_no, part), sv.origin == "app")):
             s.app_orders[case_no].append(sid)
     ce = schema.case_extensions.c
+    for part in _chunks(refs.get("case_extensions", ())):
+        for eid, origin, case_no, produced in conn.execute(
+                select(ce.extension_id, ce.origin, ce.case_no, ce.produced_at).where(ce.extension_id.in_(part))):
+            s.ext_rows[eid] = (origin, case_no)
+            s.keys["case_extensions"].add(eid)
+            s.produced["case_extensions"][eid] = produced
     for part in _chunks(case_nos):   # the dashboard's extension requests on them (likewise)
-        for eid, case_no in conn.execute(select(ce.extension_id, ce.case_no).where(ce.case_no.in_(part))):
+        for eid, case_no in conn.execute(select(ce.extension_id, ce.case_no)
+                                         .where(ce.case_no.in_(part), ce.origin == "app")):
             s.extensions[case_no].append(eid)
     a = schema.volunteer_activities.c
     for part in _chunks(refs.get("volunteer_activities", ())):
@@ -270,6 +280,7 @@ _event_key = fields("case_events", "case_no", "seq")
 _EVENT_CONTENT = ("at", "action", "actor", "org_code", "note")
 _event_content = fields("case_events", *_EVENT_CONTENT)
 _order_cols = fields("supervisions", "supervision_id", "origin")
+_extension_origin_cols = fields("case_extensions", "extension_id", "case_no", "origin")
 _STEP_CLEARED_BY = {"dispatched_at": "return", "handled_at": "return", "feedback_at": "reopen",
                     "closed_at": "reopen"}
 
@@ -363,6 +374,19 @@ class BatchRules(DatasetRules):
                                                 "source cannot change it")
             ok = False
         return super().row_supervisions(v, ok, line)
+
+    def row_case_extensions(self, v: tuple, ok: bool, line: int):
+        eid, case_no, origin = _extension_origin_cols(v)
+        stored = self.stored.ext_rows.get(eid)
+        if stored is not None and stored[0] == "app" and origin != "app":
+            self.report(line, "extension_id", f"extension request '{eid}' was made in the dashboard (origin 'app'); "
+                                              "the source cannot change it")
+            ok = False
+        elif stored is not None and case_no is not None and stored[1] != case_no:
+            self.report(line, "case_no", f"extension request '{eid}' is on case '{stored[1]}'; a request never moves "
+                                         "to another case (withdraw it with deletions.csv and send a new one)")
+            ok = False
+        return super().row_case_extensions(v, ok, line)
 
     # -- after every file: a stored case changed by the batch ------------------------------------------------
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, bindparam, text
 
-from data_access.core.contract import APP_SEQ_BASE, CASE_STEP_COLUMNS, FileSpec, app_run
+from data_access.core.contract import APP_SEQ_BASE, CASE_STEP_COLUMNS, EXTENSION_MAX_DAYS, FileSpec, app_run
 from data_access.core.derived import (
     ANCESTOR_COLUMNS,
     CLOSED_CASE_COLUMNS,
@@ -42,6 +42,8 @@ _case_step_times = fields("cases", *CASE_STEP_COLUMNS)   # reported_at, accepted
 _event_cols = fields("case_events", "case_no", "org_code")
 _supervision_cols = fields("supervisions", "supervision_id", "case_no", "issued_by", "issued_at", "deadline",
                            "resolved_at")
+_extension_cols = fields("case_extensions", "extension_id", "case_no", "unit_code", "days", "day_kind", "status",
+                         "requested_at", "decided_at", "decided_by", "decision_note")
 # the derived columns row_cases appends to the contract's, in the order it computes them below
 CASE_DERIVED_COLUMNS = [*ANCESTOR_COLUMNS, "report_month", *CLOSED_CASE_COLUMNS, "source_due_at", "allowed_hours",
                         *STEP_HOUR_COLUMNS]
@@ -54,6 +56,8 @@ class DatasetRules(ReferenceRules):
         super().__init__(report)
         self.cases = Keys("case")
         self._supervisions = Keys("supervision")
+        self._extensions = Keys("extension request")
+        self._pending: dict[str, tuple[str, int]] = {}   # case_no -> (id, line) of its request awaiting a decision
         self.keys_of["cases"] = self.cases
 
     def columns(self, spec: FileSpec) -> list[str]:
@@ -159,6 +163,46 @@ class DatasetRules(ReferenceRules):
         if issued is not None and resolved is not None and resolved < issued:
             report(line, "resolved_at", f"{resolved} is earlier than issued_at {issued}")
             ok = False
+        return v if ok else None
+
+    def row_case_extensions(self, v: tuple, ok: bool, line: int):
+        """An extension request (延期): its case and unit exist, its days within the kind's bound, its decision
+        agrees with its status (a decided request has decided_at, not earlier than requested_at; one awaiting a
+        decision has none), at most one request of a case awaits a decision."""
+        report = self.report
+        eid, case_no, unit, days, kind, status, requested, decided, decided_by, note = _extension_cols(v)
+        if eid is not None and not self._extensions.add(eid, line, report, "extension_id"):
+            return None
+        if case_no is not None and not self.cases.check(case_no, line, report, "case_no"):
+            ok = False
+        if unit is not None and not self.departments.check(unit, line, report, "unit_code"):
+            ok = False
+        limit = EXTENSION_MAX_DAYS.get(kind)
+        if days is not None and limit is not None and days > limit:
+            report(line, "days", f"{days} is more than {limit} {kind.replace('_', ' ')}")
+            ok = False
+        if status == "requested":
+            for col, value in (("decided_at", decided), ("decided_by", decided_by), ("decision_note", note)):
+                if value is not None:
+                    report(line, col, "must be empty when status is 'requested' (no decision yet)")
+                    ok = False
+            if case_no is not None:
+                first = self._pending.get(case_no)
+                if first is not None:
+                    report(line, "status", f"case '{case_no}' already has a request awaiting a decision "
+                                           f"('{first[0]}' on line {first[1]})")
+                    ok = False
+                elif ok:
+                    self._pending[case_no] = (eid, line)
+        elif status is not None:
+            if decided is None:
+                report(line, "decided_at", f"is required when status is '{status}'")
+                ok = False
+            elif requested is not None and decided < requested:
+                report(line, "decided_at", f"{decided} is earlier than requested_at {requested}")
+                ok = False
+        if not ok:
+            self._extensions.refuse(eid)
         return v if ok else None
 
     # -- event sequences: checked in SQL after the insert ---------------------------------------

@@ -91,12 +91,13 @@ REFERRERS: dict[str, tuple[tuple[str, str], ...]] = {
                 ("asset_projects", "region_code"), ("clean_units", "region_code"), ("case_events", "org_code")),
     "grids": (("grids", "parent_grid_code"), ("staff", "grid_code"), ("volunteer_teams", "grid_code"),
               ("cases", "grid_code"), ("case_events", "org_code")),
-    "departments": (("cases", "department_code"), ("case_events", "org_code")),
+    "departments": (("cases", "department_code"), ("case_events", "org_code"), ("case_extensions", "unit_code")),
     "categories": (("cases", "category"),),
     "volunteer_teams": (("volunteer_activities", "team_code"),),
     "asset_projects": (("asset_project_months", "project_code"),),
     "clean_units": (("clean_unit_reviews", "unit_code"),),
-    "cases": (),   # its events and the source's orders go with it; the dashboard's orders refuse it (checked first)
+    # its events and the source's orders and extension requests go with it; the dashboard's refuse it (checked first)
+    "cases": (),
 }
 _KEY = {t: k for t, k in DELETION_KEYS.items()}
 _CHUNK = 500
@@ -349,6 +350,9 @@ def _check_deletions(bp: BatchPass, report: Report) -> None:
                                 "with the dashboard's extension requests is never deleted")
         if table == "supervisions" and stored.orders.get(key, ("",))[0] == "app":
             report(line, "key", f"order '{shown}' was issued in the dashboard; the source cannot delete it")
+        if table == "case_extensions" and stored.ext_rows.get(key, ("",))[0] == "app":
+            report(line, "key", f"extension request '{shown}' was made in the dashboard; the source cannot "
+                                "delete it")
 
 
 # --- applying ------------------------------------------------------------------------------------------------
@@ -468,6 +472,7 @@ def _apply_deletions(conn: Connection, plan: _Plan, stamps: dict) -> None:
             if table == "cases":
                 conn.execute(delete(schema.case_events).where(schema.case_events.c.case_no.in_(part)))
                 conn.execute(delete(schema.supervisions).where(schema.supervisions.c.case_no.in_(part)))
+                conn.execute(delete(schema.case_extensions).where(schema.case_extensions.c.case_no.in_(part)))
             if table == "volunteer_activities":
                 a = t.c
                 for team, day, kind in part:
@@ -560,13 +565,23 @@ def _case_keys(plan: _Plan) -> tuple[set[str], set[str], set[str]]:
     return changed, with_events, deleted
 
 
+def _extension_cases(bp: BatchPass, plan: _Plan) -> set[str]:
+    """The cases whose extension requests the batch adds, changes or deletes: their due times follow."""
+    cols, rows = plan.upserts.get("case_extensions", ([], []))
+    out = {r[cols.index("case_no")] for r in rows} if rows else set()
+    ids = {r[cols.index("extension_id")] for r in rows} if rows else set()
+    ids |= {k for _l, t, _s, k in plan.deletions if t == "case_extensions"}
+    return out | {bp.stored.ext_rows[i][1] for i in ids if i in bp.stored.ext_rows}
+
+
 def _before(conn: Connection, bp: BatchPass, plan: _Plan) -> tuple[Contribution, dict[str, bool | None]]:
-    """Before the batch's rows are applied: what the stored cases it touches add to the roll-ups
-    (rollups.contributions), and the cases the stored ones it changes or deletes re-report, with their flags
-    (:func:`_rereport_partners`)."""
+    """Before the batch's rows are applied: what the stored cases it touches (and those whose extension requests
+    it changes) add to the roll-ups (rollups.contributions), and the cases the stored ones it changes or deletes
+    re-report, with their flags (:func:`_rereport_partners`)."""
     changed, with_events, deleted = _case_keys(plan)
     stored = bp.stored.cases
-    before = contributions(conn, [k for k in changed | with_events | deleted if k in stored])
+    cases = {k for k in changed | with_events | deleted if k in stored}
+    before = contributions(conn, sorted(cases | _extension_cases(bp, plan)))   # a case not stored adds nothing
     return before, _rereport_partners(conn, [k for k in changed | deleted if k in stored])
 
 
@@ -577,12 +592,16 @@ def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | No
     before the batch), so the cost follows the batch, not the size of the slices it falls in.  ``partners``:
     the cases the stored ones re-reported before the batch (:func:`_before`)."""
     changed, with_events, deleted = _case_keys(plan)
+    extended = _extension_cases(bp, plan) - deleted   # their approved days changed: the due time follows
     touched = changed | with_events
     moved: set[Slice] = _tree_moves(conn, tree_before) if tree_before is not None else set()
     live = touched - deleted
     if live:
         derive_event_counts(conn, sorted(live))
-        apply_rules(conn, case_nos=sorted(changed))   # due times: the time-limit rules (a batch gives the source's)
+    if live or extended:
+        # due times: the time-limit rules (a batch gives the source's) plus the approved extensions
+        apply_rules(conn, case_nos=sorted(changed | extended))
+    live |= extended
     # re-reports: a changed case's own flag, and those of the cases it re-reports, before the batch or now
     partners = {**partners, **_rereport_partners(conn, changed - deleted)}
     flipped: set[str] = set()
@@ -601,7 +620,7 @@ def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | No
     slices: set[Slice] = {(k[0], k[3], k[4]) for part in (before, after) for k in part["case_summary"]}
     if moved:   # cases whose grid moved: their slices rebuilt whole (rare: a change of the region tree)
         refresh_case_summary(conn, moved)
-    return len(touched | deleted), len(slices | moved), rows
+    return len(touched | deleted | extended), len(slices | moved), rows
 
 
 # --- the transaction -------------------------------------------------------------------------------------------

@@ -102,7 +102,9 @@ def has_data(conn: Connection) -> bool:
 
 
 def clear(conn: Connection) -> None:
-    """Empty the dataset's tables and the case roll-up (the load rebuilds the others whole)."""
+    """Empty the dataset's tables and the case roll-up (the load rebuilds the others whole), and the extension
+    requests (the dataset's extensions.csv replaces the source's; the dashboard's were taken first: app_rows.py)."""
+    conn.execute(delete(schema.case_extensions))
     if conn.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in [*schema.DATASET_TABLES, schema.case_summary])
         conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from data_access.core import audit, meta
 from data_access.core.access import User, may_write
 from data_access.core.clock import now_local, wall_now
+from data_access.core.contract import EXTENSION_MAX_DAYS, EXTENSION_TEXT_MAX
 from data_access.core.regions import region_tree
 from data_access.core.rollups import apply_contributions, contributions
 from data_access.core.schema import case_events, case_extensions, cases
@@ -30,8 +31,8 @@ from data_access.writes.orders import _next_seq
 from data_access.writes.workflow import WriteRefused, _transaction, checked_text
 
 REQUEST_ROLES = frozenset({"staff"})
-MAX_DAYS = {"days": 90, "working_days": 60}  # more is a mistyped number, not an extension
-MAX_REASON_LENGTH = 500
+MAX_DAYS = EXTENSION_MAX_DAYS  # more is a mistyped number, not an extension (extensions.csv: the same)
+MAX_REASON_LENGTH = EXTENSION_TEXT_MAX
 KIND_ZH = {"days": "天", "working_days": "个工作日"}
 # the case log's note (zh, as the source platform writes its notes): what happened and to which request
 LOG_NOTES = {
@@ -109,7 +110,8 @@ def request_extension(engine: Engine, user: User | None, req: ExtensionRequest, 
             conn.execute(insert(case_extensions).values(
                 extension_id=eid, case_no=req.case_no, unit_code=case["department_code"], days=days,
                 day_kind=req.day_kind, reason=reason, status="requested", requested_at=now,
-                requested_by=user.name, requested_by_user=_who(user), changed_at=wall_now()))
+                requested_by=user.name, requested_by_user=_who(user), origin="app", produced_at=wall_now(),
+                changed_at=wall_now()))
             _log(conn, case, user, now, LOG_NOTES["request"].format(id=eid, days=days, unit=KIND_ZH[req.day_kind],
                                                                      reason=reason))
             audit.record(conn, "write", user=user, target=req.case_no,
@@ -160,7 +162,7 @@ def decide_extension(engine: Engine, user: User | None, extension_id: str, appro
             done = conn.execute(update(case_extensions).where(
                 case_extensions.c.extension_id == extension_id, case_extensions.c.status == "requested"
             ).values(status=status, decided_at=now, decided_by=user.name, decided_by_user=_who(user),
-                     decision_note=note or None, changed_at=wall_now())).rowcount
+                     decision_note=note or None, produced_at=wall_now(), changed_at=wall_now())).rowcount
             if done != 1:
                 raise WriteRefused(f"extension_id: {extension_id} was already decided", "decided", id=extension_id,
                                    status="?")
@@ -196,7 +198,7 @@ def withdraw_decision(engine: Engine, user: User | None, extension_id: str, now:
                                    "not_decider", id=extension_id, who=ext["decided_by"])
             conn.execute(update(case_extensions).where(case_extensions.c.extension_id == extension_id).values(
                 status="requested", decided_at=None, decided_by=None, decided_by_user=None, decision_note=None,
-                changed_at=wall_now()))
+                produced_at=wall_now(), changed_at=wall_now()))
             if ext["status"] == "approved":
                 _recompute_due(conn, case["case_no"])
             _log(conn, case, user, now, LOG_NOTES["withdraw"].format(id=extension_id, was=STATUS_ZH[ext["status"]]))
