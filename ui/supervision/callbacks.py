@@ -59,13 +59,15 @@ def _form(rows) -> None:
     """Pick a listed case, its rating and a note; record."""
     low, high = rating_scale()
     labels = {f"{r.case_no} · {r.title}": r.case_no for r in rows.itertuples()}
-    c = st.columns([3, 2, 3, 1], vertical_alignment="bottom")
-    picked = c[0].selectbox(t("cb.pick"), list(labels), key="cb_pick")
-    c[1].segmented_control(t("cb.rating"), list(range(low, high + 1)), key="cb_rating",
-                           format_func=lambda v: t(f"cb.rating.{v}"), help=t("cb.rating.help", low=low, high=high))
-    c[2].text_input(t("cb.note"), key="cb_note", max_chars=NOTE_MAX)
-    c[3].button(t("cb.record"), key="cb_record", on_click=_record, args=(labels.get(picked, ""),),
-                icon=":material/call:", type="primary", width="stretch")
+    # two rows: the five labelled ratings need the width of half the page to show whole
+    top = st.columns([2, 3], vertical_alignment="bottom")
+    picked = top[0].selectbox(t("cb.pick"), list(labels), key="cb_pick")
+    top[1].segmented_control(t("cb.rating"), list(range(low, high + 1)), key="cb_rating",
+                             format_func=lambda v: t(f"cb.rating.{v}"), help=t("cb.rating.help", low=low, high=high))
+    bottom = st.columns([4, 1], vertical_alignment="bottom")
+    bottom[0].text_input(t("cb.note"), key="cb_note", max_chars=NOTE_MAX)
+    bottom[1].button(t("cb.record"), key="cb_record", on_click=_record, args=(labels.get(picked, ""),),
+                     icon=":material/call:", type="primary", width="stretch")
 
 
 def _recorded(f, user, now) -> None:
