@@ -190,6 +190,9 @@ def test_flagged_cases(eng, monkeypatch):
     assert integrity.flagged_cases(eng, q1.with_(date_from=date(2026, 2, 1)), "rereported",
                                    now=NOW)["case_no"].tolist() == ["k5"]
     assert integrity.flagged_cases(eng, q1, "rereported", limit=1, now=NOW)["case_no"].tolist() == ["k5"]
+    # the whole list (limit None): what the capped list asks for when a check flags more than it shows; at full
+    # scale this raised TypeError (int(None)) and the view failed
+    assert integrity.flagged_cases(eng, q1, "rereported", limit=None, now=NOW)["case_no"].tolist() == ["k5", "k1"]
     # the lists read straight from cases (a filter the roll-up cannot answer; a village), and with the roll-up
     # naming the townships to read or not, are the same
     for check, df in lists.items():

@@ -208,7 +208,8 @@ FLAGGED_ROWS = 200  # the flagged-case list shows the newest 200 (ui/capped.py o
 
 def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int | None = FLAGGED_ROWS, now: datetime | None = None
                   ) -> pd.DataFrame:
-    """The cases ``check`` flags (one of CHECKS), newest report first, at most ``limit``:
+    """The cases ``check`` flags (one of CHECKS), newest report first, at most ``limit`` (None: all of them, the
+    capped list's download):
     case_no, title, category, grid_code, reported_at, closed_at, hours_to_close, reason (every check the case
     fails, ';'-separated keys of CHECKS).  No personal data.
 
@@ -220,13 +221,13 @@ def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int | None =
     if check not in CHECKS:
         raise ValueError(f"unknown integrity check {check!r}; one of {', '.join(CHECKS)}")
     now = now or now_local()
-    limit = max(0, int(limit))
+    limit = None if limit is None else max(0, int(limit))
     r = resolve(engine, f)
     flags = {e.name: e for e in integrity_flags(cases)}
     c = cases.c
     conds = [_flag_condition(CHECKS[check][1]), *case_conditions(r, now)]
     with engine.connect() as conn:
-        if summary_usable(r) and limit:
+        if summary_usable(r) and limit:   # the whole list (None) reads the period; an empty one nothing
             found = _newest_flagged_slices(conn, r, CHECKS[check][0], limit)
             if found is None:
                 return pd.DataFrame(columns=FLAGGED_COLUMNS)
