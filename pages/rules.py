@@ -40,11 +40,13 @@ is_admin = user is not None and user.role == "admin"
 cats = data.category_labels()
 
 with friendly_errors():
-    rules = data.fresh(escalation.escalation_rules, f.scope)
+    # cached like every page's answers (an admin's change here clears them: data.write); the primary, so a rule
+    # just switched on is in the preview at once
+    rules = data.get(escalation.escalation_rules, f.scope, primary=True)
     # the preview's rules: the multiselect below (its state is known before it is drawn); none = the enabled ones
-    plan, total = data.fresh(escalation.escalation_preview, f.scope, data.now_bucket(),
-                             tuple(st.session_state.get("rules_preview") or ()) or None)
-    issued, lg = data.fresh(escalation.rule_order_counts, f.scope), lang()
+    plan, total = data.get(escalation.escalation_preview, f.scope, data.now_bucket(),
+                           tuple(st.session_state.get("rules_preview") or ()) or None, primary=True)
+    issued, lg = data.get(escalation.rule_order_counts, f.scope, primary=True), lang()
     m = st.columns(5)
     m[0].metric(t("rules.m.rules"), fmt.count(len(rules), lg), help=t("rules.m.rules.help"), border=True)
     m[1].metric(t("rules.m.enabled"), fmt.count(int(rules["enabled"].sum()) if len(rules) else 0, lg),

@@ -88,6 +88,9 @@ def test_an_admin_adds_an_upgrade_rule_and_the_page_shows_its_moves(url):
     preview = at.dataframe[1].value
     assert preview[["from_level", "to_level"]].values.tolist() == [["网格", "村（社区）"], ["网格", "村（社区）"]]
     assert escalation.escalate(get_engine(url), NOW).upgraded == ["LD20240601000007", "LD20240610000008"]
+    import streamlit as st
+
+    st.cache_data.clear()   # what the refresh interval's expiry does after a pass run by the timer
     at = open_app_page(url, "rules", role="admin")
     assert [m.value for m in at.metric if m.label == "规则已升级"] == ["2"]
     assert "现在执行不会发出督办" in _texts(at)
