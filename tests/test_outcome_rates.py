@@ -73,7 +73,8 @@ def engine(request, tmp_path_factory):
 
 
 def test_the_definitions_divide_as_written():
-    assert response_rate(7, 8) == 0.875 and response_rate(7, 8, 2) == 0.7 and resolution_rate(5, 12) == pytest.approx(5 / 12)
+    assert response_rate(7, 8) == 0.875 and response_rate(7, 8, 2) == 0.7
+    assert resolution_rate(5, 12) == pytest.approx(5 / 12)
     assert satisfaction_rate(3, 5) == 0.6
     assert response_rate(0, 0) is None and satisfaction_rate(0, 0) is None
 

@@ -214,8 +214,8 @@ modules that display the computed value.
 - :func:`response_rate`, :func:`resolution_rate`, :func:`satisfaction_rate` (三率) from the roll-ups'
   ``n_accepted``, ``n_accepted_in_time``, ``n_resolved``, ``n_satisfied`` (core/rollups.outcome_flags, kept by
   the loader, the writes, the sync and the rebuild through the roll-ups), the response rate's live
-  ``n_unaccepted_late`` added to them by core/counting.unaccepted_late (case_counts' column): CaseKpis (here; core/counting.py
-  fills it), queries/overview.py (child ranking and ``outcome_rates_vs_siblings``),
+  ``n_unaccepted_late`` added to them by core/counting.unaccepted_late (case_counts' column): CaseKpis (here;
+  core/counting.py fills it), queries/overview.py (child ranking and ``outcome_rates_vs_siblings``),
   queries/supervision/ranking.py (the columns and the score's optional components).  Shown by
   pages/overview.py, ui/supervision/ranking.py, ui/bulletin.py.
 - :func:`verified_closure_rate` and :func:`flagged_share` (the gap):

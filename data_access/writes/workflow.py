@@ -1,14 +1,14 @@
 """Write paths other than the bulk loader: reporting a case and moving it through the workflow.
 
-Each write is ONE transaction that checks the case and its state first (else :class:`WriteRefused`, field
-first, with a stable ``reason``; nothing is written), then updates the case's step columns, appends its
-``case_events`` row (the next ``seq`` of the case's steps, 1, 2, 3 …, the source's run: these moves change the
-case's own columns, which the source owns and a replacing load rewrites; the app's own log entries, an 升级's
-among them, are numbered apart, from contract.APP_SEQ_BASE: :func:`next_app_seq`), keeps the derived columns exact (ancestor codes, report month, due time,
-hours to close, closed late and late hours with the functions of data_access/core/derived.py that the loader
-calls too; the step hours, event counts and re-report flag through data_access.core.derive),
-changes the roll-ups by the case's difference (rollups.apply_contributions) and marks the data changed
-(meta.touch).
+Each write is ONE transaction that checks the case and its state first (else :class:`WriteRefused`, field first,
+with a stable ``reason``; nothing is written), then updates the case's step columns, appends its ``case_events``
+row (the next ``seq`` of the case's steps, 1, 2, 3 …, the source's run: these moves change the case's own
+columns, which the source owns and a replacing load rewrites; the app's own log entries, an 升级's among them, are
+numbered apart, from contract.APP_SEQ_BASE: :func:`next_app_seq`), keeps the derived columns exact (ancestor
+codes, report month, due time, hours to close, closed late and late hours with the functions of
+data_access/core/derived.py that the loader calls too; the step hours, event counts and re-report flag through
+data_access.core.derive), changes the roll-ups by the case's difference (rollups.apply_contributions) and marks
+the data changed (meta.touch).
 
 The workflow (docs/DATA_CONTRACT.md: each timestamp is when the case entered that step, ``status`` is the
 last step it entered)::
@@ -430,14 +430,15 @@ class _Up:
 
 def upgrade_cases_on(conn: Connection, tree, wanted: list[tuple[str, str | None, str | None]], at: datetime
                      ) -> tuple[list[tuple[int, str, str, str, str]], list[tuple[int, WriteRefused]]]:
-    """升级 of many cases in ``conn``'s write transaction (the escalation pass), ``wanted`` = (case, actor, note)
-    each: the same checks as :func:`_move` — the case open, ``at`` not before its last step (nor the app's last
-    entry of it), a level above it; the case's row stamped (status kept), its ``escalate`` entry numbered in the
-    app's own run (:func:`next_app_seq`: an upgrade changes no column of the case, the entry is the app's record
-    of it, kept by a replacing load and by a sync like an order's entries), the step hours re-derived, the roll-ups changed by the cases' difference — a statement per chunk instead of a
-    transaction per case (3,322 upgrades one by one took 29 s of CPU at 1.07 M cases).  A case wanted twice moves
-    twice, each from where the one before left it.  Returns (done: (index in wanted, case, from, to, org code) …,
-    refused: (index in wanted, WriteRefused) …); nothing of a refused case is written."""
+    """升级 of many cases in ``conn``'s write transaction (the escalation pass), ``wanted`` = (case, actor, note) each:
+    the same checks as :func:`_move` — the case open, ``at`` not before its last step (nor the app's last entry
+    of it), a level above it; the case's row stamped (status kept), its ``escalate`` entry numbered in the app's
+    own run (:func:`next_app_seq`: an upgrade changes no column of the case, the entry is the app's record of it,
+    kept by a replacing load and by a sync like an order's entries), the step hours re-derived, the roll-ups
+    changed by the cases' difference — a statement per chunk instead of a transaction per case (3,322 upgrades
+    one by one took 29 s of CPU at 1.07 M cases).  A case wanted twice moves twice, each from where the one
+    before left it.  Returns (done: (index in wanted, case, from, to, org code) …, refused: (index in wanted,
+    WriteRefused) …); nothing of a refused case is written."""
     done: list[tuple[int, str, str, str, str]] = []
     refused: list[tuple[int, WriteRefused]] = []
     rounds: list[list[_Up]] = []

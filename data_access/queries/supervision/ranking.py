@@ -454,7 +454,8 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int | None)
             "on_time_rate": on_time_rate(on_time, closed),
             "on_time_lo": ot[0] if ot else None, "on_time_hi": ot[1] if ot else None,
             "backlog_component": backlog_comp, "satisfaction_avg": sat, "score": score,
-            "response_rate": response_rate(in_time, accepted, int(unacc_late)), "resolution_rate": resolution_rate(resolved, cases_n),
+            "response_rate": response_rate(in_time, accepted, int(unacc_late)),
+            "resolution_rate": resolution_rate(resolved, cases_n),
             "satisfaction_rate": satisfaction_rate(satisfied, n_sat),
             "ranked": reason is None, "reason": reason,
         })
