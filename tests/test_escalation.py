@@ -271,9 +271,9 @@ def test_an_upgrade_rule_moves_exactly_the_cases_past_its_threshold_once(fresh):
     assert run.upgraded == [CASE[7], CASE[8]] and run.issued == [] and run.skipped == []
     assert _upgrade_rows(engine) == [(up, CASE[7], "grid", "village", "431302001001"),
                                      (up, CASE[8], "grid", "village", "431302001001")]
-    # through the write that moves a case: the next step number of each case (…07 had 5 steps, …08 4)
-    assert _escalations(engine) == [(CASE[7], 6, "escalate", "431302001001", f"自动督办规则 {up}"),
-                                    (CASE[8], 5, "escalate", "431302001001", f"自动督办规则 {up}")]
+    # through the write that moves a case, numbered in the app's own run (…07 had 5 steps, …08 4: untouched)
+    assert _escalations(engine) == [(CASE[7], 1_000_000, "escalate", "431302001001", f"自动督办规则 {up}"),
+                                    (CASE[8], 1_000_000, "escalate", "431302001001", f"自动督办规则 {up}")]
     assert list(_levels(engine, [7, 8, 9]).values()) == ["village", "village", "grid"]
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(case_events)).scalar_one() == events_before + 2
@@ -396,4 +396,42 @@ def test_two_upgrade_rules_in_one_pass_move_a_case_twice_each_under_its_rule(fre
                                      (r2, CASE[7], "village", "township", "431302001"),
                                      (r2, CASE[8], "village", "township", "431302001")]
     assert [(e[0], e[1], e[3]) for e in _escalations(engine)] == [
-        (CASE[7], 6, "431302001001"), (CASE[7], 7, "431302001"), (CASE[8], 5, "431302001001"), (CASE[8], 6, "431302001")]
+        (CASE[7], 1_000_000, "431302001001"), (CASE[7], 1_000_001, "431302001"),
+        (CASE[8], 1_000_000, "431302001001"), (CASE[8], 1_000_001, "431302001")]
+
+
+def test_an_upgrade_survives_a_replacing_load_and_the_sources_next_event(fresh, tmp_path):
+    """An 升级 changes no column of the case: its ``escalate`` log entry is the app's record (the level now
+    responsible is read from it), numbered in the app's own run (from APP_SEQ_BASE) like an order's entries, so a
+    replacing load keeps it (ingest/app_rows.py) and the source's next event of the case (…07's 6th, a note)
+    takes its own number.  Before: the entry took the case's step number 6, ``load --replace`` dropped it (the
+    rule_upgrades row stayed, the case was back with its grid) and the source's event 6 was refused as a rewrite."""
+    from data_access.core.contract import APP_SEQ_BASE
+    from data_access.ingest.loader import load_dataset
+    from data_access.ingest.sync import sync_batch
+    from data_access.writes.workflow import upgrade_case
+    from tests.conftest import FIXTURES
+    from tests.test_sync import write_batch
+
+    engine = fresh
+    up = _rule(engine, name="逾期300小时升级", step="case", measure="hours_past", threshold=300.0, grade="upgrade")
+    assert escalation.escalate(engine, NOW).upgraded == [CASE[7], CASE[8]]
+    assert upgrade_case(engine, CASE[7], NOW, actor="张三", note="手动升级") == ("village", "township")
+    entries = [(CASE[7], APP_SEQ_BASE, "escalate", "431302001001", f"自动督办规则 {up}"),
+               (CASE[7], APP_SEQ_BASE + 1, "escalate", "431302001", "张三"),
+               (CASE[8], APP_SEQ_BASE, "escalate", "431302001001", f"自动督办规则 {up}")]
+    assert _escalations(engine) == entries
+    load_dataset(FIXTURES / "tiny", engine, replace=True)
+    assert _escalations(engine) == entries
+    assert list(_levels(engine, [7, 8]).values()) == ["township", "village"]
+    assert [r[1] for r in _upgrade_rows(engine)] == [CASE[7], CASE[8]]
+    # a second pass changes nothing (once per rule and case), the levels stay
+    assert escalation.escalate(engine, NOW).planned == []
+    # the source goes on with …07: its event 6, applied beside the app's entries
+    header = ["case_no", "seq", "at", "action", "actor", "org_code", "note"]
+    r = sync_batch(write_batch(tmp_path / "b1", "b1", "2024-07-01T13:00:00+08:00", {"case_events.csv": (
+        header, [[CASE[7], "6", "2024-07-01T12:30:00+08:00", "note", "李红", "431302001001001", "已联系"]])}), engine)
+    assert r.counts["case_events"].inserted == 1
+    assert _escalations(engine) == entries and _levels(engine, [7])[CASE[7]] == "township"
+    with pytest.raises(WriteRefused, match="earlier than the case's last step"):   # the app's run keeps its order
+        upgrade_case(engine, CASE[8], datetime(2024, 7, 1, 11, 0))

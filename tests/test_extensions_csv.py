@@ -183,3 +183,51 @@ def test_deleting_a_case_deletes_the_sources_requests_on_it(engine, tmp_path):
     assert r.counts["cases"].deleted == 1
     assert _requests(engine) == []
     _assert_rollups_are_a_rebuild(engine)
+
+
+def test_a_batch_cannot_add_a_second_pending_request_to_a_case_with_one_stored(engine, tmp_path):
+    """One request of a case awaits a decision at a time: checked within the file, and against the database.  The
+    stored pending one may be the source's (S1, sent by an earlier batch) or the dashboard's; the batch that adds
+    another is refused with its place and reason, and nothing of it is applied.  A batch that decides (or deletes)
+    the stored one in the same batch may add the next."""
+    load_dataset(FIXTURES / "extensions", engine)
+    pending = [*S1[:6], "requested", S1[7], S1[8], "", "", "", ""]
+    sync_batch(write_batch(tmp_path / "b1", "b1", "2025-10-02T11:00:00+08:00",
+                           {"extensions.csv": (HEADER, [pending])}), engine)
+    second = ["S3", "t2", "D1", "2", "days", "再申请", "requested", "2025-10-02T13:00:00", "D1 经办", "", "", "", ""]
+    also = [*S2[:6], "approved", *S2[7:12], ""]                    # another case's row in the same batch: fine
+    folder = write_batch(tmp_path / "b2", "b2", "2025-10-02T14:00:00+08:00",
+                         {"extensions.csv": (HEADER, [also, second])})
+    with pytest.raises(BatchRefused) as e:
+        sync_batch(folder, engine)
+    assert e.value.problems == ["extensions.csv:3 status: case 't2' already has a request awaiting a decision "
+                                "('S1', stored in the database)"]
+    assert _requests(engine) == [("S1", "t2", "requested", 6, "source")]   # b2 changed nothing
+    # the dashboard's own pending request counts the same
+    sync_batch(write_batch(tmp_path / "b3", "b3", "2025-10-02T15:00:00+08:00", {},
+                           deletions=[("case_extensions", "S1")]), engine)
+    eid = ex.request_extension(engine, STAFF, _req(), now=NOW)
+    with pytest.raises(BatchRefused) as e:
+        sync_batch(write_batch(tmp_path / "b4", "b4", "2025-10-09T08:00:00+08:00",
+                               {"extensions.csv": (HEADER, [second])}), engine)
+    assert e.value.problems == ["extensions.csv:2 status: case 't2' already has a request awaiting a decision "
+                                f"('{eid}', stored in the database)"]
+    assert _requests(engine) == [(eid, "t2", "requested", 6, "app")]
+    # decided in the dashboard: the source's next request is accepted
+    ex.decide_extension(engine, LEADER, eid, approve=False, now=NOW)
+    r = sync_batch(write_batch(tmp_path / "b5", "b5", "2025-10-09T09:00:00+08:00",
+                               {"extensions.csv": (HEADER, [second])}), engine)
+    assert r.counts["case_extensions"].inserted == 1
+
+
+def test_a_batch_may_decide_the_stored_pending_request_and_add_the_next(engine, tmp_path):
+    load_dataset(FIXTURES / "extensions", engine)
+    pending = [*S1[:6], "requested", S1[7], S1[8], "", "", "", ""]
+    sync_batch(write_batch(tmp_path / "b1", "b1", "2025-10-02T11:00:00+08:00",
+                           {"extensions.csv": (HEADER, [pending])}), engine)
+    second = ["S3", "t2", "D1", "2", "days", "再申请", "requested", "2025-10-02T13:00:00", "D1 经办", "", "", "", ""]
+    # the new request's row before the decision of the stored one: order within the file does not matter
+    r = sync_batch(write_batch(tmp_path / "b2", "b2", "2025-10-02T14:00:00+08:00",
+                               {"extensions.csv": (HEADER, [second, S1])}), engine)
+    assert (r.counts["case_extensions"].inserted, r.counts["case_extensions"].updated) == (1, 1)
+    assert _requests(engine) == [("S1", "t2", "approved", 6, "source"), ("S3", "t2", "requested", 2, "source")]

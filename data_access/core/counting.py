@@ -9,7 +9,7 @@ Every function returns a small DataFrame or a :class:`CaseKpis`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -37,13 +37,18 @@ from data_access.core.metrics import (
     median_from_histogram,
     on_time_count,
 )
-from data_access.core.rollups import outcome_flags
-from data_access.core.schema import OUTCOME_COLUMNS, cases
+from data_access.core.escalation import step_limit_sql
+from data_access.core.rollups import outcome_flags, within_limit_sql
+from data_access.core.schema import OUTCOME_COLUMNS, Timestamp, cases
 from data_access.core.search import normalise, reading_every_match
-from data_access.core.sqlfn import rarely
+from data_access.core.sqlfn import hours_between, rarely
 
-COUNT_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfaction", "sum_satisfaction",
-                 *BUCKET_COLUMNS, *OUTCOME_COLUMNS]
+# what the roll-ups and the edge days add up; ``open_unaccepted``: open cases not accepted (any status but closed,
+# ``accept_hours`` NULL), the response rate's live count starts from it (unaccepted_late)
+ADDED_COLUMNS = ["cases", "closed", "on_the_spot", "closed_late", "n_satisfaction", "sum_satisfaction",
+                 *BUCKET_COLUMNS, *OUTCOME_COLUMNS, "open_unaccepted"]
+# case_counts' columns: the added ones and the response rate's live count (unaccepted_late), as of ``now``
+COUNT_COLUMNS = [*ADDED_COLUMNS, "n_unaccepted_late"]
 GROUPS = ("month", "status", "resolution_level", "category", "child")
 
 
@@ -79,7 +84,7 @@ def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence
                        columns=[*group_by, "_status", "_spot", "_late", "_b", "n", "n_satisfaction",
                                 "sum_satisfaction", *OUTCOME_COLUMNS])
     if raw.empty:
-        return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
+        return pd.DataFrame(columns=[*group_by, *ADDED_COLUMNS])
     closed = (raw["_status"] == "closed").to_numpy()
     n = raw["n"].to_numpy()
     spot = raw["_spot"].fillna(False).astype(bool).to_numpy()
@@ -94,6 +99,7 @@ def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence
         "n_satisfaction": raw["n_satisfaction"].to_numpy(),
         "sum_satisfaction": raw["sum_satisfaction"].to_numpy(),
         **{c: raw[c].to_numpy() for c in OUTCOME_COLUMNS},
+        "open_unaccepted": np.where(closed, 0, n - raw["n_accepted"].to_numpy()),
     })
     for i, name in enumerate(BUCKET_COLUMNS):
         cols[name] = np.where(closed & (bucket == i), n, 0)
@@ -118,17 +124,18 @@ def _summary_counts(conn: Connection, r: Resolved, group_by: Sequence[str], mont
         func.coalesce(func.sum(s.sum_satisfaction), 0).label("sum_satisfaction"),
         *hist,
         *[func.coalesce(func.sum(s[c]), 0).label(c) for c in OUTCOME_COLUMNS],
+        open_unaccepted_sum(s),
     ).where(*summary_conditions(r, months, table))
     if gcols:
         stmt = stmt.group_by(*gcols)
-    df = pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, *COUNT_COLUMNS])
+    df = pd.DataFrame(conn.execute(stmt).all(), columns=[*group_by, *ADDED_COLUMNS])
     return df[df["cases"] > 0] if not group_by else df
 
 
 def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now: datetime | None = None,
                 histogram: bool = True) -> pd.DataFrame:
     """Additive counts (cases, closed, on the spot, closed late, satisfaction, hours histogram, the outcome counts
-    of the 三率) by ``group_by``.
+    of the 三率) by ``group_by``, with the response rate's live count as of ``now`` (:func:`unaccepted_late`).
 
     ``histogram=False`` leaves the hours histogram at zero (cheaper, for charts that show no median)."""
     assert all(g in GROUPS for g in group_by), group_by
@@ -146,11 +153,60 @@ def case_counts(engine: Engine, f: CaseFilter, group_by: Sequence[str] = (), now
         return pd.DataFrame(columns=[*group_by, *COUNT_COLUMNS])
     df = pd.concat(parts, ignore_index=True)
     if group_by:
-        df = df.groupby(group_by, dropna=False, as_index=False)[COUNT_COLUMNS].sum()
+        df = df.groupby(group_by, dropna=False, as_index=False)[ADDED_COLUMNS].sum()
     else:
-        df = df[COUNT_COLUMNS].sum().to_frame().T
-    df[COUNT_COLUMNS] = df[COUNT_COLUMNS].astype("int64")
-    return df
+        df = df[ADDED_COLUMNS].sum().to_frame().T
+    df[ADDED_COLUMNS] = df[ADDED_COLUMNS].astype("int64")
+    with engine.connect() as conn:
+        return unaccepted_late(conn, r, df, [_raw_group_column(r, g).label(g) for g in group_by], now)
+
+
+def open_unaccepted_sum(s):
+    """The open cases not accepted of roll-up rows ``s`` (case_summary's columns): n − n_accepted of every status
+    but closed."""
+    return func.coalesce(func.sum(sql_case((s.status != "closed", s.n - s.n_accepted), else_=0)), 0)
+
+
+def within_accept_limit_select(r: Resolved, gcols: Sequence, now: datetime,
+                               dates: tuple[date | None, date | None] | None = None):
+    """Open cases of the selection not accepted and still within their 受理 limit at ``now`` (metrics.py, response
+    rate), by ``gcols`` (labelled group columns), then their count.
+
+    Such a case is not yet due either (the 受理 limit is a share of the allowed time, so it passes before the due
+    time), so the read is the range of ix_cases_open_by_due from ``now`` on, as :func:`not_yet_due_select`'s, with
+    SQLite told the range is rare; only the rows of that range look up ``accept_hours`` and ``allowed_hours``."""
+    hours = hours_between(cases.c.reported_at, literal(now, Timestamp))
+    stmt = select(*gcols, func.count().label("within")).where(
+        open_condition(), rarely(cases.c.due_at >= now), cases.c.accept_hours.is_(None),
+        within_limit_sql(hours, step_limit_sql("accept")),
+        *case_conditions(r, now, dates=dates, text_per_row=True))
+    return stmt.group_by(*gcols) if gcols else stmt
+
+
+def unaccepted_late(conn: Connection, r: Resolved, counts: pd.DataFrame, gcols: Sequence, now: datetime,
+                    dates: tuple[date | None, date | None] | None = None) -> pd.DataFrame:
+    """``counts`` with ``n_unaccepted_late``: its open cases not accepted whose 受理 limit has passed at ``now``,
+    the failures the response rate adds to its denominator (metrics.py).  The one place the live count meets the
+    roll-up counts: the Overview (case_counts), the ranking and the bulletin (queries/supervision/ranking.py) all
+    come through here.
+
+    ``counts`` has ``open_unaccepted`` (open, ``accept_hours`` NULL: from the roll-ups, :func:`open_unaccepted_sum`)
+    and one row per group of ``gcols`` (labelled like its key columns; none: one row).  Past the limit = those less
+    the ones still within it (:func:`within_accept_limit_select`): the open cases due ahead, not the whole
+    backlog, are read, and nothing when no case of the selection is open and unaccepted."""
+    out = counts.copy()
+    keys = [c.key for c in gcols]
+    if out.empty or int(out["open_unaccepted"].sum()) == 0:
+        out["n_unaccepted_late"] = 0
+        out["n_unaccepted_late"] = out["n_unaccepted_late"].astype("int64")
+        return out
+    within = {tuple(_key(v) for v in row[:-1]): int(row[-1])
+              for row in conn.execute(within_accept_limit_select(r, gcols, now, dates))}
+    rows = zip(*[out[k].tolist() for k in keys]) if keys else iter([()] * len(out))
+    out["n_unaccepted_late"] = [max(int(n) - within.get(tuple(_key(v) for v in key), 0), 0)
+                                for key, n in zip(rows, out["open_unaccepted"].tolist())]
+    out["n_unaccepted_late"] = out["n_unaccepted_late"].astype("int64")
+    return out
 
 
 def case_total(engine: Engine, f: CaseFilter, now: datetime | None = None) -> int:
@@ -263,6 +319,7 @@ def kpis_from_counts(counts: pd.Series, open_: int, open_overdue: int) -> CaseKp
         satisfaction_avg=mean_satisfaction(counts["sum_satisfaction"], counts["n_satisfaction"]),
         accepted=int(counts["n_accepted"]),
         accepted_in_time=int(counts["n_accepted_in_time"]),
+        unaccepted_late=int(counts["n_unaccepted_late"]),
         resolved=int(counts["n_resolved"]),
         rated=int(counts["n_satisfaction"]),
         satisfied=int(counts["n_satisfied"]),

@@ -20,13 +20,17 @@ the section "Where they are used" at the end.
   (延期, see **due time** below), so on time, overdue, open overdue and overdue by all use it.
 - **settled on the spot** (就地化解): closed with ``on_the_spot``;
   its share = settled on the spot ÷ closed.
-- **response rate** (响应率, 三率 of 接诉即办) = accepted within the 受理 step's limit ÷ cases that reached
-  acceptance (``accepted_at`` set).  The 受理 limit is the step's share (``STEP_SHARES["accept"]``) of the
-  case's allowed time, as the supervision centre's step time and the escalation rules read it
-  (core/escalation.step_limit_sql); within = ``accept_hours`` ≤ that limit.  A case not accepted yet is left out
-  until it is accepted (then it counts, late if it was late): the rate is a roll-up count and an open case's
-  lateness changes by the minute; open cases past the 受理 limit are what the 受理超时 escalation rule and the
-  overdue figures follow.  A case closed without ever being accepted is left out too.
+- **response rate** (响应率, 三率 of 接诉即办) = accepted within the 受理 step's limit ÷ (cases that reached
+  acceptance (``accepted_at`` set) + open cases not accepted whose 受理 limit has already passed, as of now).
+  The 受理 limit is the step's share (``STEP_SHARES["accept"]``) of the case's allowed time, as the supervision
+  centre's step time and the escalation rules read it (core/escalation.step_limit_sql); within = ``accept_hours``
+  ≤ that limit.  An open case not accepted and past its limit is plainly not accepted within it: it counts as a
+  failure now, before anyone accepts it (then it stays a failure, accepted late).  An open case not accepted and
+  still within its limit is left out until it is accepted or its limit passes; a case closed without ever being
+  accepted (on the spot) is left out too.  The accepted counts are roll-up counts; the open unaccepted cases past
+  their limit depend on the clock, so they are counted live (core/counting.unaccepted_late: the roll-ups' open
+  unaccepted cases less those still within the limit, read through ``ix_cases_open_by_due`` from now on) and
+  added in that one place for the Overview, the ranking and the bulletin.
 - **resolution rate** (解决率) = resolved ÷ cases, shown beside the closure rate; **resolved**: closed, never
   reopened (no ``reopen`` event), and not rated **unsatisfied** when a rating exists.  Ratings are the
   dataset's ``satisfaction`` 1–5 (docs/DATA_CONTRACT.md): **unsatisfied** = 1–2 (``UNSATISFIED_MAX``), 3
@@ -209,8 +213,9 @@ modules that display the computed value.
   Shown by pages/overview.py, ui/bulletin.py.
 - :func:`response_rate`, :func:`resolution_rate`, :func:`satisfaction_rate` (三率) from the roll-ups'
   ``n_accepted``, ``n_accepted_in_time``, ``n_resolved``, ``n_satisfied`` (core/rollups.outcome_flags, kept by
-  the loader, the writes, the sync and the rebuild through the roll-ups): CaseKpis (here; core/counting.py
-  fills it), queries/overview.py (child ranking and ``outcome_rates_vs_siblings``),
+  the loader, the writes, the sync and the rebuild through the roll-ups), the response rate's live
+  ``n_unaccepted_late`` added to them by core/counting.unaccepted_late (case_counts' column): CaseKpis (here;
+  core/counting.py fills it), queries/overview.py (child ranking and ``outcome_rates_vs_siblings``),
   queries/supervision/ranking.py (the columns and the score's optional components).  Shown by
   pages/overview.py, ui/supervision/ranking.py, ui/bulletin.py.
 - :func:`verified_closure_rate` and :func:`flagged_share` (the gap):
@@ -362,9 +367,10 @@ def mean_satisfaction(total: float, scored: int) -> float | None:
     return ratio(total, scored)
 
 
-def response_rate(accepted_in_time: int, accepted: int) -> float | None:
-    """Response rate (响应率) = accepted within the 受理 step's limit ÷ cases that reached acceptance."""
-    return ratio(accepted_in_time, accepted)
+def response_rate(accepted_in_time: int, accepted: int, unaccepted_late: int = 0) -> float | None:
+    """Response rate (响应率) = accepted within the 受理 step's limit ÷ (cases that reached acceptance + open cases
+    not accepted whose 受理 limit has passed, ``unaccepted_late``: core/counting.unaccepted_late)."""
+    return ratio(accepted_in_time, accepted + unaccepted_late)
 
 
 def resolution_rate(resolved: int, cases: int) -> float | None:
@@ -423,6 +429,7 @@ class CaseKpis:
     satisfaction_avg: float | None = None
     accepted: int = 0
     accepted_in_time: int = 0
+    unaccepted_late: int = 0     # open, not accepted, past the 受理 limit as of now (counting.unaccepted_late)
     resolved: int = 0
     rated: int = 0
     satisfied: int = 0
@@ -433,7 +440,7 @@ class CaseKpis:
 
     @property
     def response_rate(self) -> float | None:
-        return response_rate(self.accepted_in_time, self.accepted)
+        return response_rate(self.accepted_in_time, self.accepted, self.unaccepted_late)
 
     @property
     def resolution_rate(self) -> float | None:

@@ -1,7 +1,8 @@
 """What the dashboard wrote into the dataset's tables, kept across ``load --replace``.
 
-The app writes supervision orders (``origin`` = 'app') and their entries in the case log (``seq`` ≥
-contract.APP_SEQ_BASE); docs/DATA_CONTRACT.md, "Rows written in the dashboard".  A replacing load takes them
+The app writes supervision orders (``origin`` = 'app') and entries in the case log for its own actions (``seq``
+≥ contract.APP_SEQ_BASE: an order's, an extension request's, an 升级's ``escalate``; writes/workflow.next_app_seq);
+docs/DATA_CONTRACT.md, "Rows written in the dashboard".  A replacing load takes them
 out before it empties the tables (:func:`take`) and puts them back over the new data (:func:`put_back`): the
 app's version wins over a row of the same key in the dataset (an export of this database holds them too).  An
 order or entry whose case the new data lacks refuses the load, naming it, so nothing is dropped silently.

@@ -78,6 +78,8 @@ class Stored:
     # case_no -> the ids of the extension requests made in the dashboard (origin 'app') on the cases named
     extensions: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     ext_rows: dict[str, tuple[str, str]] = field(default_factory=dict)               # id -> (origin, case_no)
+    # case_no -> the id of its request awaiting a decision (any origin) on the cases named: one at a time
+    pending_ext: dict[str, str] = field(default_factory=dict)
     activities: dict[tuple, list[tuple]] = field(default_factory=lambda: defaultdict(list))  # (team, date, kind)
     tombstones: dict[tuple[str, str], datetime] = field(default_factory=dict)       # (table, key) -> row time
 
@@ -214,6 +216,9 @@ def fetch_stored(conn: Connection, refs: dict[str, set]) -> Stored:
         for eid, case_no in conn.execute(select(ce.extension_id, ce.case_no)
                                          .where(ce.case_no.in_(part), ce.origin == "app")):
             s.extensions[case_no].append(eid)
+        for eid, case_no in conn.execute(select(ce.extension_id, ce.case_no)
+                                         .where(ce.case_no.in_(part), ce.status == "requested")):
+            s.pending_ext[case_no] = eid
     a = schema.volunteer_activities.c
     for part in _chunks(refs.get("volunteer_activities", ())):
         for row in conn.execute(select(a.team_code, a.date, a.kind, a.participants, a.hours, a.note)
@@ -281,6 +286,7 @@ _EVENT_CONTENT = ("at", "action", "actor", "org_code", "note")
 _event_content = fields("case_events", *_EVENT_CONTENT)
 _order_cols = fields("supervisions", "supervision_id", "origin")
 _extension_origin_cols = fields("case_extensions", "extension_id", "case_no", "origin")
+_extension_status = fields("case_extensions", "status")
 _STEP_CLEARED_BY = {"dispatched_at": "return", "handled_at": "return", "feedback_at": "reopen",
                     "closed_at": "reopen"}
 
@@ -315,6 +321,9 @@ class BatchRules(DatasetRules):
         self.known_grid_parents = {code: parent for code, (_v, parent) in stored.grids.items()
                                    if code in self.grids.stored}
         self.grid_ancestry = _StoredAncestry(self)
+        self.deleted = deleted
+        self.ext_status: dict[str, str | None] = {}               # extension_id -> the status the batch sends
+        self.ext_pending: list[tuple[str, str, int]] = []         # (id, case_no, line) sent awaiting a decision
         self._events = Keys("event")
         self.unchanged_events = 0
         self.new_events: dict[str, list[tuple[int, str]]] = defaultdict(list)   # case_no -> [(seq, action)]
@@ -386,7 +395,27 @@ class BatchRules(DatasetRules):
             self.report(line, "case_no", f"extension request '{eid}' is on case '{stored[1]}'; a request never moves "
                                          "to another case (withdraw it with deletions.csv and send a new one)")
             ok = False
-        return super().row_case_extensions(v, ok, line)
+        out = super().row_case_extensions(v, ok, line)
+        if out is not None:
+            status = _extension_status(v)
+            self.ext_status[eid] = status
+            if status == "requested":
+                self.ext_pending.append((eid, case_no, line))
+        return out
+
+    def check_pending_extensions(self) -> None:
+        """At most one request of a case awaits a decision, the stored ones counted too (the file's own rows are
+        checked as they are read, case_rules): a request sent awaiting a decision on a case whose stored one
+        still awaits one after the batch (neither decided nor deleted by it) is refused.  After the whole file,
+        so the row deciding the stored request may come after the new one."""
+        withdrawn = self.deleted.get("case_extensions", set())
+        for eid, case_no, line in self.ext_pending:
+            other = self.stored.pending_ext.get(case_no)
+            if other is None or other == eid or other in withdrawn or self.ext_status.get(other, "requested") != \
+                    "requested":
+                continue
+            self.report(line, "status", f"case '{case_no}' already has a request awaiting a decision "
+                                        f"('{other}', stored in the database)")
 
     # -- after every file: a stored case changed by the batch ------------------------------------------------
 

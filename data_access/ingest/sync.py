@@ -676,6 +676,12 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             bp = BatchPass(folder, conn, report, from_dashboard=info.since is not None)
             bp.run()
             _check_deletions(bp, report)
+            if bp.rules.ext_pending:
+                report.start("extensions.csv")
+                try:
+                    bp.rules.check_pending_extensions()
+                except TooMany:
+                    pass
             plan = _plan(bp, info)
             if "cases" in bp.rows:
                 report.start("cases.csv")

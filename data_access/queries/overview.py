@@ -89,7 +89,7 @@ def child_region_ranking(engine: Engine, f: CaseFilter, now: datetime | None = N
 
 # The outcome rates (三率), each from a row of counts (case_counts' columns) by its one definition in metrics.py.
 OUTCOME_RATES = {
-    "response_rate": lambda c: response_rate(c["n_accepted_in_time"], c["n_accepted"]),
+    "response_rate": lambda c: response_rate(c["n_accepted_in_time"], c["n_accepted"], c["n_unaccepted_late"]),
     "resolution_rate": lambda c: resolution_rate(c["n_resolved"], c["cases"]),
     "satisfaction_rate": lambda c: satisfaction_rate(c["n_satisfied"], c["n_satisfaction"]),
 }

@@ -6,7 +6,7 @@ the case's handling unit (its ``department_code``); a decision is taken by a lea
 (access.WRITE_ROLES), never by the one who recorded the request; each only on a case inside their
 jurisdiction.  Each write is one transaction that checks first (else :class:`WriteRefused`, field first,
 nothing written), writes the extension row, an entry in the case log (action ``note``, the app's own run of
-numbers: writes/orders._next_seq) and an audit row, and, when the approved days change, recomputes the
+numbers: writes/workflow.next_app_seq) and an audit row, and, when the approved days change, recomputes the
 case's due time through its one definition (core/time_limits.apply_rules: the rule's due time + the approved
 extensions) and changes the roll-ups by the case's difference (rollups.contributions / apply_contributions).
 """
@@ -27,8 +27,7 @@ from data_access.core.regions import region_tree
 from data_access.core.rollups import apply_contributions, contributions
 from data_access.core.schema import case_events, case_extensions, cases
 from data_access.core.time_limits import EXTENSION_KINDS, apply_rules
-from data_access.writes.orders import _next_seq
-from data_access.writes.workflow import WriteRefused, _transaction, checked_text
+from data_access.writes.workflow import WriteRefused, _transaction, checked_text, next_app_seq
 
 REQUEST_ROLES = frozenset({"staff"})
 MAX_DAYS = EXTENSION_MAX_DAYS  # more is a mistyped number, not an extension (extensions.csv: the same)
@@ -77,7 +76,7 @@ def _case(conn: Connection, user: User, case_no: str) -> dict:
 
 def _log(conn: Connection, case: dict, user: User, at: datetime, note: str) -> None:
     conn.execute(insert(case_events).values(
-        case_no=case["case_no"], seq=_next_seq(conn, case["case_no"]), at=at, action="note", actor=user.name,
+        case_no=case["case_no"], seq=next_app_seq(conn, case["case_no"]), at=at, action="note", actor=user.name,
         org_code=user.scope_code or case["city_code"], note=note, changed_at=wall_now()))
 
 

@@ -15,18 +15,19 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_access.core import audit, meta
 from data_access.core.access import User, may_write
 from data_access.core.clock import now_local, wall_now
-from data_access.core.contract import APP_SEQ_BASE, max_len, own_app_run
+from data_access.core.contract import max_len
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import case_events, cases, supervisions
 from data_access.core.time_limits import add_working_days
 from data_access.queries.cases import GRADES, RESOLVED_NOTE, grade_note
 from data_access.writes.workflow import WriteRefused, checked_text
+from data_access.writes.workflow import next_app_seq as _next_seq, next_app_seqs as _next_seqs
 
 MAX_NOTE_LENGTH = 500
 _CHUNK = 500  # case numbers per IN list
@@ -81,29 +82,6 @@ def issue_refusal(user: User | None, case_status: str) -> str | None:
     if user is None or not may_write(user):
         return "role"
     return None
-
-
-def _next_seq(conn: Connection, case_no: str) -> int:
-    """The number of the app's next log entry of the case: this installation's own run (from APP_SEQ_BASE ×
-    GOV_APP_LOG_RUN), apart from the source's events 1, 2, 3 … and from the entries of other dashboards that a
-    sync brought in (docs/DATA_CONTRACT.md, "Rows written in the dashboard")."""
-    first = own_app_run() * APP_SEQ_BASE
-    last = conn.execute(select(func.max(case_events.c.seq))
-                        .where(case_events.c.case_no == case_no, case_events.c.seq >= first,
-                               case_events.c.seq < first + APP_SEQ_BASE)).scalar_one()
-    return first if last is None else last + 1
-
-
-def _next_seqs(conn: Connection, case_nos: list[str]) -> dict[str, int]:
-    """:func:`_next_seq` of many cases at once (one grouped query per chunk)."""
-    first = own_app_run() * APP_SEQ_BASE
-    out = dict.fromkeys(case_nos, first)
-    for k in range(0, len(case_nos), _CHUNK):
-        out.update((no, last + 1) for no, last in conn.execute(
-            select(case_events.c.case_no, func.max(case_events.c.seq))
-            .where(case_events.c.case_no.in_(case_nos[k:k + _CHUNK]), case_events.c.seq >= first,
-                   case_events.c.seq < first + APP_SEQ_BASE).group_by(case_events.c.case_no)))
-    return out
 
 
 def _log(conn: Connection, case_no: str, at: datetime, action: str, user: User, org: str | None, note: str

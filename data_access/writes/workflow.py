@@ -1,13 +1,14 @@
 """Write paths other than the bulk loader: reporting a case and moving it through the workflow.
 
-Each write is ONE transaction that checks the case and its state first (else :class:`WriteRefused`, field
-first, with a stable ``reason``; nothing is written), then updates the case's step columns, appends its
-``case_events`` row (the next ``seq`` of the case's steps, 1, 2, 3 …: the app's own log entries are numbered
-apart, from contract.APP_SEQ_BASE), keeps the derived columns exact (ancestor codes, report month, due time,
-hours to close, closed late and late hours with the functions of data_access/core/derived.py that the loader
-calls too; the step hours, event counts and re-report flag through data_access.core.derive),
-changes the roll-ups by the case's difference (rollups.apply_contributions) and marks the data changed
-(meta.touch).
+Each write is ONE transaction that checks the case and its state first (else :class:`WriteRefused`, field first,
+with a stable ``reason``; nothing is written), then updates the case's step columns, appends its ``case_events``
+row (the next ``seq`` of the case's steps, 1, 2, 3 …, the source's run: these moves change the case's own
+columns, which the source owns and a replacing load rewrites; the app's own log entries, an 升级's among them, are
+numbered apart, from contract.APP_SEQ_BASE: :func:`next_app_seq`), keeps the derived columns exact (ancestor
+codes, report month, due time, hours to close, closed late and late hours with the functions of
+data_access/core/derived.py that the loader calls too; the step hours, event counts and re-report flag through
+data_access.core.derive), changes the roll-ups by the case's difference (rollups.apply_contributions) and marks
+the data changed (meta.touch).
 
 The workflow (docs/DATA_CONTRACT.md: each timestamp is when the case entered that step, ``status`` is the
 last step it entered)::
@@ -44,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 
 from data_access.core import derive, derived, escalation as esc, meta, time_limits
 from data_access.core.clock import TZ, wall_now
-from data_access.core.contract import APP_SEQ_BASE, max_len
+from data_access.core.contract import APP_SEQ_BASE, max_len, own_app_run
 from data_access.core.metrics import RESOLUTION_LEVELS, SOURCES
 from data_access.core.regions import region_tree
 from data_access.core.rollups import apply_contributions, contributions, lock_rollups
@@ -186,6 +187,33 @@ def report_case(engine: Engine, c: NewCase) -> None:
             meta.touch(conn)
     except IntegrityError as exc:  # another writer inserted the same case number at the same moment
         raise WriteRefused(f"case_no: {c.case_no!r} already exists", "case_exists", case_no=c.case_no) from exc
+
+
+# --- the app's own run of log entries ----------------------------------------------------------------------
+
+def next_app_seq(conn: Connection, case_no: str) -> int:
+    """The number of the app's next log entry of the case: this installation's own run (from APP_SEQ_BASE ×
+    GOV_APP_LOG_RUN), apart from the source's events 1, 2, 3 … and from the entries of other dashboards that a
+    sync brought in (docs/DATA_CONTRACT.md, "Rows written in the dashboard").  The entries of orders, extension
+    requests and upgrades (升级) take these numbers: a replacing load and a sync keep them (ingest/app_rows.py)."""
+    return next_app_seqs(conn, [case_no])[case_no]
+
+
+def next_app_seqs(conn: Connection, case_nos: list[str]) -> dict[str, int]:
+    """:func:`next_app_seq` of many cases at once (one grouped query per chunk)."""
+    return {no: nxt for no, (nxt, _at) in _app_runs(conn, case_nos).items()}
+
+
+def _app_runs(conn: Connection, case_nos: list[str]) -> dict[str, tuple[int, datetime | None]]:
+    """case_no -> (the next number of this installation's run, the time of its last entry there or None)."""
+    first = own_app_run() * APP_SEQ_BASE
+    out: dict[str, tuple[int, datetime | None]] = dict.fromkeys(case_nos, (first, None))
+    for k in range(0, len(case_nos), 500):
+        out.update((no, (last + 1, at)) for no, last, at in conn.execute(
+            select(case_events.c.case_no, func.max(case_events.c.seq), func.max(case_events.c.at))
+            .where(case_events.c.case_no.in_(case_nos[k:k + 500]), case_events.c.seq >= first,
+                   case_events.c.seq < first + APP_SEQ_BASE).group_by(case_events.c.case_no)))
+    return out
 
 
 # --- the workflow -----------------------------------------------------------------------------------------
@@ -402,13 +430,15 @@ class _Up:
 
 def upgrade_cases_on(conn: Connection, tree, wanted: list[tuple[str, str | None, str | None]], at: datetime
                      ) -> tuple[list[tuple[int, str, str, str, str]], list[tuple[int, WriteRefused]]]:
-    """升级 of many cases in ``conn``'s write transaction (the escalation pass), ``wanted`` = (case, actor, note)
-    each: the same checks and writes as :func:`_move` — the case open, ``at`` not before its last step, a level
-    above it; the case's row stamped (status kept), its ``escalate`` entry with the next step number, the step
-    hours re-derived, the roll-ups changed by the cases' difference — a statement per chunk instead of a
-    transaction per case (3,322 upgrades one by one took 29 s of CPU at 1.07 M cases).  A case wanted twice moves
-    twice, each from where the one before left it.  Returns (done: (index in wanted, case, from, to, org code) …,
-    refused: (index in wanted, WriteRefused) …); nothing of a refused case is written."""
+    """升级 of many cases in ``conn``'s write transaction (the escalation pass), ``wanted`` = (case, actor, note) each:
+    the same checks as :func:`_move` — the case open, ``at`` not before its last step (nor the app's last entry
+    of it), a level above it; the case's row stamped (status kept), its ``escalate`` entry numbered in the app's
+    own run (:func:`next_app_seq`: an upgrade changes no column of the case, the entry is the app's record of it,
+    kept by a replacing load and by a sync like an order's entries), the step hours re-derived, the roll-ups
+    changed by the cases' difference — a statement per chunk instead of a transaction per case (3,322 upgrades
+    one by one took 29 s of CPU at 1.07 M cases).  A case wanted twice moves twice, each from where the one
+    before left it.  Returns (done: (index in wanted, case, from, to, org code) …, refused: (index in wanted,
+    WriteRefused) …); nothing of a refused case is written."""
     done: list[tuple[int, str, str, str, str]] = []
     refused: list[tuple[int, WriteRefused]] = []
     rounds: list[list[_Up]] = []
@@ -425,10 +455,11 @@ def upgrade_cases_on(conn: Connection, tree, wanted: list[tuple[str, str | None,
             part = nos[k:k + 500]
             rows.update((r["case_no"], r) for r in conn.execute(select(*_READ).where(cases.c.case_no.in_(part)))
                         .mappings())
-            last.update((no, (a, q)) for no, a, q in conn.execute(
-                select(case_events.c.case_no, func.max(case_events.c.at), func.max(case_events.c.seq))
+            last.update(conn.execute(   # the time of the case's last step (the source's run)
+                select(case_events.c.case_no, func.max(case_events.c.at))
                 .where(case_events.c.case_no.in_(part), case_events.c.seq < APP_SEQ_BASE)
-                .group_by(case_events.c.case_no)))
+                .group_by(case_events.c.case_no)).all())
+        app_run = _app_runs(conn, [no for no in nos if no in rows])
         levels = esc.responsible_levels(conn, [no for no in nos if no in rows], tree)
         ok, events = [], []
         stamp = _stamps()
@@ -445,8 +476,9 @@ def upgrade_cases_on(conn: Connection, tree, wanted: list[tuple[str, str | None,
                     raise WriteRefused(f"case_no: {u.case_no} is already with the city; there is no level above",
                                        "upgrade_top", case_no=u.case_no)
                 check_length("case_events", "note", u.note)
-                last_at, last_seq = last.get(u.case_no, (None, None))
-                last_at = max(x for x in (last_at, case["reported_at"]) if x is not None)
+                seq, app_at = app_run[u.case_no]
+                # the case's last step, or the app's last entry of it: its run never goes back in time either
+                last_at = max(x for x in (last.get(u.case_no), app_at, case["reported_at"]) if x is not None)
                 if at < last_at:
                     raise WriteRefused(f"at: {at:%Y-%m-%d %H:%M:%S} is earlier than the case's last step "
                                        f"{last_at:%Y-%m-%d %H:%M:%S}", "at_before_last", case_no=u.case_no,
@@ -456,7 +488,7 @@ def upgrade_cases_on(conn: Connection, tree, wanted: list[tuple[str, str | None,
                 continue
             org = case[esc.LEVEL_CODE_COLUMN[up]]
             ok.append(u.case_no)
-            events.append(dict(case_no=u.case_no, seq=(last_seq or 0) + 1, at=at, action="escalate", actor=u.actor,
+            events.append(dict(case_no=u.case_no, seq=seq, at=at, action="escalate", actor=u.actor,
                                org_code=org, note=u.note, changed_at=stamp["changed_at"]))
             done.append((u.i, u.case_no, levels[u.case_no], up, org))
         if not ok:

@@ -14,7 +14,8 @@ Definitions (the measures are those of :mod:`data_access.core.metrics`):
   were closed late after the cut-off (:func:`_closed_after`, subtracted from the roll-up's counts; so are their
   resolved and rated-4–5 counts: a case closed after the cut-off is neither resolved nor rated in that month).
   Acceptance is counted as of now (the response rate): a case accepted after the cut-off is rare (the 受理 limit
-  is a tenth of the allowed time) and is not subtracted.
+  is a tenth of the allowed time) and is not subtracted; the open cases not accepted and past their 受理 limit
+  are counted as of now too (core/counting.unaccepted_late, the Overview's count).
 
 - **cases**: cases of the unit *reported* in the month.  **closed**: of those, ``status = 'closed'``.
   **closure rate** = closed ÷ cases.  **on time**: closed and not closed late (``closed_at <= due_at``);
@@ -33,7 +34,7 @@ Definitions (the measures are those of :mod:`data_access.core.metrics`):
   backlog = 1 − backlog ÷ (backlog + cases of the month);
   satisfaction = (mean − 1) ÷ 4;
   response, resolution, satisfaction rate (三率, metrics.py) = the LOWER bound of the 95 % Wilson interval of
-  accepted in time ÷ accepted, resolved ÷ cases, rated 4–5 ÷ rated.
+  accepted in time ÷ (accepted + open, not accepted, past the 受理 limit), resolved ÷ cases, rated 4–5 ÷ rated.
   The Wilson lower bound (z = 1.96) is what keeps a unit with 3 cases, all closed on time, from topping the
   table: 3 of 3 has a lower bound of 0.44, 95 of 100 one of 0.89.  The table also shows the point
   estimates and both bounds.
@@ -110,7 +111,7 @@ from data_access.core.metrics import (
     response_rate,
     satisfaction_rate,
 )
-from data_access.core.counting import case_counts, kpis_from_counts
+from data_access.core.counting import case_counts, kpis_from_counts, open_unaccepted_sum, unaccepted_late
 from data_access.core.regions import LEVEL_ORDER, RegionTree, subtree_codes
 from data_access.core.rollups import outcome_flags
 from data_access.core.schema import OUTCOME_COLUMNS, Timestamp, case_summary, case_summary_county, cases, supervisions
@@ -268,7 +269,8 @@ def _units(tree: RegionTree, r: Resolved, level: str) -> pd.DataFrame:
     return pd.DataFrame({"code": codes, "name": [tree.nodes[c].name for c in codes]}, dtype=object)
 
 
-_COUNT_COLS = ["code", "cases", "closed", "closed_late", "n_satisfaction", "sum_satisfaction", *OUTCOME_COLUMNS]
+_COUNT_COLS = ["code", "cases", "closed", "closed_late", "n_satisfaction", "sum_satisfaction", *OUTCOME_COLUMNS,
+               "open_unaccepted"]
 # what a case closed after the cut-off takes away from a month's counts (_minus)
 _AFTER_CUTOFF = ("closed", "closed_late", "n_satisfaction", "sum_satisfaction", "n_resolved", "n_satisfied")
 
@@ -294,6 +296,7 @@ def _summary_unit_counts(conn: Connection, r: Resolved, level: str, month: str) 
         func.coalesce(func.sum(s.n_satisfaction), 0),
         func.coalesce(func.sum(s.sum_satisfaction), 0),
         *[func.coalesce(func.sum(s[c]), 0) for c in OUTCOME_COLUMNS],
+        open_unaccepted_sum(s),
     ).where(*conds).group_by(unit)
     return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
 
@@ -311,6 +314,7 @@ def _raw_unit_counts(conn: Connection, r: Resolved, level: str, first: date, las
         func.count(cases.c.satisfaction),
         func.coalesce(func.sum(cases.c.satisfaction), 0),
         *_outcome_sums(),
+        func.coalesce(func.sum(sql_case((and_(~closed, cases.c.accept_hours.is_(None)), 1), else_=0)), 0),
     ).where(*case_conditions(r, now, dates=(first, last))).group_by(unit)
     return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
 
@@ -328,6 +332,7 @@ def _closed_after(conn: Connection, r: Resolved, level: str | None, first: date,
         func.count(cases.c.satisfaction),
         func.coalesce(func.sum(cases.c.satisfaction), 0),
         *_outcome_sums(),
+        literal(0),
     ).where(*case_conditions(r, now, dates=(first, last)), cases.c.status == "closed",
             cases.c.closed_at > literal(status_at, Timestamp)).group_by(unit)
     return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
@@ -401,9 +406,10 @@ def _month_measures(conn: Connection, r: Resolved, level: str, units: pd.DataFra
     at = status_at(month, now, day)
     if at < now:
         counts = _minus(counts, _closed_after(conn, r, level, first, last, now, at))
+    counts = unaccepted_late(conn, r, counts, [CASE_LEVEL_COLUMN[level].label("code")], now, (first, last))
     df = units.merge(counts, on="code", how="left")
     df["overdue_backlog"] = df["code"].map(backlog)
-    for c in [*_COUNT_COLS[1:], "overdue_backlog"]:
+    for c in [*_COUNT_COLS[1:], "n_unaccepted_late", "overdue_backlog"]:
         df[c] = df[c].fillna(0).astype("int64")
     return df
 
@@ -415,12 +421,13 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int | None)
         min_cases = auto_min_cases(df["cases"])
     w = weights.normalised()
     rows = []
-    for cases_n, closed, late, n_sat, sum_sat, backlog, accepted, in_time, resolved, satisfied in zip(
+    for cases_n, closed, late, n_sat, sum_sat, backlog, accepted, in_time, resolved, satisfied, unacc_late in zip(
             df["cases"], df["closed"], df["closed_late"], df["n_satisfaction"], df["sum_satisfaction"],
-            df["overdue_backlog"], *[df[c] for c in OUTCOME_COLUMNS]):
+            df["overdue_backlog"], *[df[c] for c in OUTCOME_COLUMNS], df["n_unaccepted_late"]):
         cases_n, closed, late, n_sat, backlog = int(cases_n), int(closed), int(late), int(n_sat), int(backlog)
         accepted, in_time, resolved, satisfied = int(accepted), int(in_time), int(resolved), int(satisfied)
-        resp, res, sat_r = wilson_interval(in_time, accepted), wilson_interval(resolved, cases_n), \
+        responded = accepted + int(unacc_late)   # the response rate's denominator (metrics.response_rate)
+        resp, res, sat_r = wilson_interval(in_time, responded), wilson_interval(resolved, cases_n), \
             wilson_interval(satisfied, n_sat)
         on_time = on_time_count(closed, late)
         cl = wilson_interval(closed, cases_n)
@@ -447,7 +454,8 @@ def _score_frame(df: pd.DataFrame, weights: ScoreWeights, min_cases: int | None)
             "on_time_rate": on_time_rate(on_time, closed),
             "on_time_lo": ot[0] if ot else None, "on_time_hi": ot[1] if ot else None,
             "backlog_component": backlog_comp, "satisfaction_avg": sat, "score": score,
-            "response_rate": response_rate(in_time, accepted), "resolution_rate": resolution_rate(resolved, cases_n),
+            "response_rate": response_rate(in_time, accepted, int(unacc_late)),
+            "resolution_rate": resolution_rate(resolved, cases_n),
             "satisfaction_rate": satisfaction_rate(satisfied, n_sat),
             "ranked": reason is None, "reason": reason,
         })
