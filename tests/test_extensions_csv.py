@@ -18,6 +18,7 @@ from data_access.core.schema import case_extensions, cases
 from data_access.ingest.loader import DatasetInvalid, load_dataset
 from data_access.ingest.sync import BatchRefused, sync_batch
 from data_access.writes import extensions as ex
+from data_access.writes.workflow import WriteRefused
 
 HEADER = ["extension_id", "case_no", "unit_code", "days", "day_kind", "reason", "status", "requested_at",
           "requested_by", "decided_at", "decided_by", "decision_note", "origin"]
@@ -231,3 +232,43 @@ def test_a_batch_may_decide_the_stored_pending_request_and_add_the_next(engine, 
                                {"extensions.csv": (HEADER, [second, S1])}), engine)
     assert (r.counts["case_extensions"].inserted, r.counts["case_extensions"].updated) == (1, 1)
     assert _requests(engine) == [("S1", "t2", "approved", 6, "source"), ("S3", "t2", "requested", 2, "source")]
+
+
+def test_a_replacing_load_refuses_a_second_pending_request_beside_the_dashboards(engine, tmp_path):
+    """One request of a case awaits a decision at a time, across a replacing load too: the dashboard's pending
+    request is put back over the new data, so a file that brings another pending request for the same case is
+    refused with both ids, and the database is as it was (the previous data, the dashboard's request)."""
+    load_dataset(FIXTURES / "extensions", engine)
+    eid = ex.request_extension(engine, STAFF, _req(), now=NOW)
+    second = ["S3", "t2", "D1", "2", "days", "再申请", "requested", "2025-10-02T13:00:00", "D1 经办", "", "", "", ""]
+    with pytest.raises(DatasetInvalid) as e:
+        load_dataset(_dataset(tmp_path, [S2, second]), engine, replace=True)
+    assert e.value.problems == [
+        f"extensions.csv status: case 't2' has a request awaiting a decision in this dataset ('S3') and one made in "
+        f"the dashboard ('{eid}'): only one may wait at a time; decide the dashboard's request first, or leave "
+        "the file's out"]
+    assert _requests(engine) == [(eid, "t2", "requested", 6, "app")]
+    # decided in the dashboard, the same file loads: both requests are kept, S2 refused as the file says
+    ex.decide_extension(engine, LEADER, eid, approve=False, now=NOW)
+    load_dataset(_dataset(tmp_path, [S2, second], name="again"), engine, replace=True)
+    assert _requests(engine) == sorted([(eid, "t2", "refused", 6, "app"), ("S2", "t2", "refused", 3, "source"),
+                                        ("S3", "t2", "requested", 2, "source")])
+
+
+def test_a_decision_is_not_withdrawn_while_another_request_of_the_case_waits(engine, tmp_path):
+    """Taking a decision back makes its request wait again: refused while another request of the same case (here
+    the source's, sent after the dashboard's was refused) awaits a decision, as a new request would be."""
+    load_dataset(FIXTURES / "extensions", engine)
+    eid = ex.request_extension(engine, STAFF, _req(), now=NOW)
+    ex.decide_extension(engine, LEADER, eid, approve=False, now=NOW)
+    second = ["S3", "t2", "D1", "2", "days", "再申请", "requested", "2025-10-02T13:00:00", "D1 经办", "", "", "", ""]
+    sync_batch(write_batch(tmp_path / "b1", "b1", "2025-10-09T09:00:00+08:00",
+                           {"extensions.csv": (HEADER, [second])}), engine)
+    with pytest.raises(WriteRefused) as e:
+        ex.withdraw_decision(engine, LEADER, eid, now=NOW)
+    assert (e.value.reason, str(e.value)) == ("pending", "case_no: t2 already has a request awaiting a decision (S3)")
+    assert _requests(engine) == sorted([(eid, "t2", "refused", 6, "app"), ("S3", "t2", "requested", 2, "source")])
+    # once the source's request is decided, the decision can be taken back
+    ex.decide_extension(engine, LEADER, "S3", approve=False, now=NOW)
+    ex.withdraw_decision(engine, LEADER, eid, now=NOW)
+    assert _requests(engine) == sorted([(eid, "t2", "requested", 6, "app"), ("S3", "t2", "refused", 2, "source")])

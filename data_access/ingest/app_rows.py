@@ -83,6 +83,8 @@ def put_back(conn: Connection, rows: AppRows, report: Report) -> None:
                                 "is refused so that they are not dropped; keep the case in the data")
     if lost:
         return
+    if _second_pending_requests(conn, rows, report):
+        return
     ids = [r["supervision_id"] for r in rows.orders]
     for i in range(0, len(ids), _CHUNK):
         conn.execute(delete(supervisions).where(supervisions.c.supervision_id.in_(ids[i:i + _CHUNK])))
@@ -99,3 +101,28 @@ def put_back(conn: Connection, rows: AppRows, report: Report) -> None:
         conn.execute(insert(supervisions), rows.orders)
     if rows.entries:
         conn.execute(insert(case_events), rows.entries)
+
+
+def _second_pending_requests(conn: Connection, rows: AppRows, report: Report) -> bool:
+    """Report each case where the new data brings a request awaiting a decision beside one made in the dashboard
+    (one request of a case waits at a time, as writes/extensions and a batch keep it); True when any."""
+    app_pending = {r["case_no"]: r["extension_id"] for r in rows.extension_rows if r["status"] == "requested"}
+    if not app_pending:
+        return False
+    e = case_extensions.c
+    app_ids = {r["extension_id"] for r in rows.extension_rows}
+    wanted = sorted(app_pending)
+    clashes: dict[str, list[str]] = {}
+    for i in range(0, len(wanted), _CHUNK):
+        for case_no, eid in conn.execute(select(e.case_no, e.extension_id)
+                                         .where(e.case_no.in_(wanted[i:i + _CHUNK]), e.status == "requested")
+                                         .order_by(e.case_no, e.extension_id)):
+            if eid not in app_ids:
+                clashes.setdefault(case_no, []).append(eid)
+    report.start("extensions.csv")
+    for case_no, ids in sorted(clashes.items()):
+        report(None, "status", f"case '{case_no}' has a request awaiting a decision in this dataset "
+                               f"({', '.join(repr(i) for i in ids)}) and one made in the dashboard "
+                               f"('{app_pending[case_no]}'): only one may wait at a time; decide the dashboard's "
+                               "request first, or leave the file's out")
+    return bool(clashes)

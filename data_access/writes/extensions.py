@@ -100,11 +100,7 @@ def request_extension(engine: Engine, user: User | None, req: ExtensionRequest, 
             if case["department_code"] is None:
                 raise WriteRefused(f"case_no: {req.case_no} has no handling unit yet (not dispatched)",
                                    "no_unit", case_no=req.case_no)
-            pending = conn.execute(select(case_extensions.c.extension_id).where(
-                case_extensions.c.case_no == req.case_no, case_extensions.c.status == "requested")).first()
-            if pending is not None:
-                raise WriteRefused(f"case_no: {req.case_no} already has a request awaiting a decision "
-                                   f"({pending[0]})", "pending", case_no=req.case_no, id=pending[0])
+            _refuse_a_second_pending(conn, req.case_no)
             eid = f"EX{now:%Y%m%d%H%M%S}{secrets.token_hex(3).upper()}"
             conn.execute(insert(case_extensions).values(
                 extension_id=eid, case_no=req.case_no, unit_code=case["department_code"], days=days,
@@ -120,6 +116,15 @@ def request_extension(engine: Engine, user: User | None, req: ExtensionRequest, 
     except IntegrityError as exc:
         raise WriteRefused("case_no: the case changed at the same moment; please try again", "conflict") from exc
     return eid
+
+
+def _refuse_a_second_pending(conn: Connection, case_no: str) -> None:
+    """One request of a case awaits a decision at a time (a new request, a decision taken back)."""
+    pending = conn.execute(select(case_extensions.c.extension_id).where(
+        case_extensions.c.case_no == case_no, case_extensions.c.status == "requested")).first()
+    if pending is not None:
+        raise WriteRefused(f"case_no: {case_no} already has a request awaiting a decision ({pending[0]})",
+                           "pending", case_no=case_no, id=pending[0])
 
 
 def _recompute_due(conn: Connection, case_no: str) -> None:
@@ -195,6 +200,7 @@ def withdraw_decision(engine: Engine, user: User | None, extension_id: str, now:
             if ext["decided_by_user"] != _who(user):
                 raise WriteRefused(f"user: only {ext['decided_by']}, who decided {extension_id}, may withdraw it",
                                    "not_decider", id=extension_id, who=ext["decided_by"])
+            _refuse_a_second_pending(conn, ext["case_no"])
             conn.execute(update(case_extensions).where(case_extensions.c.extension_id == extension_id).values(
                 status="requested", decided_at=None, decided_by=None, decided_by_user=None, decision_note=None,
                 produced_at=wall_now(), changed_at=wall_now()))
