@@ -1,6 +1,7 @@
 """Every page and view (bench/visits.py) rendered whole in AppTest: cold (every cached answer dropped), warm
 (a second session while the cache holds the answers), the database time inside the cold render, and a filter
-change; on the case list also the next page.
+change (median of ``--runs``, each right after a cold render; wall and the process's CPU time); on the case
+list also the next page.
 
     python -m bench pages --db sqlite:///bench/full.db [--runs 3] [--json OUT]
 
@@ -76,7 +77,13 @@ def render(token: str, visit, cold: bool, clock: DbClock) -> tuple[float, float,
 
 
 def filter_change(token: str, visit) -> tuple[str, float]:
-    """A region change city → 娄星区 when the page starts at the city, else a period change (→ this year).
+    what, ms, _cpu = filter_change_cpu(token, visit)
+    return what, ms
+
+
+def filter_change_cpu(token: str, visit) -> tuple[str, float, float]:
+    """A region change city → 娄星区 when the page starts at the city, else a period change (→ this year); on the
+    audit log, which follows its own filters, an event filter (→ exports).
 
     Timed as the server runs it: the page with the new selection in its URL, the cache holding the answers of the
     selection before (the cold render just ran), so every question of the new selection is asked.  Not a widget
@@ -87,16 +94,20 @@ def filter_change(token: str, visit) -> tuple[str, float]:
     from bench.visits import LOUXING
 
     query = dict(visit.query)
-    if "region" not in query:
+    if visit.page == "audit":   # the audit log follows its own filters (the user's jurisdiction, not the frame's)
+        query["event"], what = "export", "event → export"
+    elif "region" not in query:
         query["region"], what = LOUXING, "region → 娄星区"
     else:
         query["period"], what = "ytd", "period → this year"
     at = open_page(token, visit.path, query)
+    cpu0 = time.process_time()
     ms = _timed_run(at)
+    cpu = (time.process_time() - cpu0) * 1000
     _check(at, f"{visit.label}: {what}")
     if query.get("region") == LOUXING and at.title and "娄星区" not in at.title[0].value:
         raise SystemExit(f"{visit.label}: {what} did not apply (title {at.title[0].value!r})")
-    return what, ms
+    return what, ms, cpu
 
 
 def next_page(at) -> float:
@@ -110,7 +121,7 @@ def next_page(at) -> float:
     return ms
 
 
-def run(db_url: str, runs: int = 3) -> list[dict]:
+def run(db_url: str, runs: int = 3, only: str | None = None) -> list[dict]:
     """One row per visit: cold (median of ``runs``), warm, database ms of the cold render, filter change."""
     os.environ.update(GOV_DB_URL=db_url, GOV_AUTO_DEMO="0", GOV_NOW=NOW)
     from bench.timing import bench_session
@@ -120,34 +131,41 @@ def run(db_url: str, runs: int = 3) -> list[dict]:
     clock = DbClock()
     rows = []
     visits = every_page(samples(db_url))
+    first = visits[0]
+    if only:   # --only overview,cases: those pages' visits
+        visits = [v for v in visits if v.page in only.split(",")]
     # The process's first render also imports the pages' modules (Altair, pandas' Styler, …), which a server
     # has done long before a user's click: one untimed render first.
-    render(token, visits[0], True, clock)
+    render(token, first, True, clock)
     for visit in visits:
-        colds, dbs = [], []
-        for _ in range(runs):
+        colds, dbs, changes, change_cpus = [], [], [], []
+        for _ in range(runs):   # each change right after a cold render: the new selection is not cached yet
             ms, db_ms, at = render(token, visit, True, clock)
             colds.append(ms)
             dbs.append(db_ms)
-        what, change = filter_change(token, visit)
+            what, change, change_cpu = filter_change_cpu(token, visit)
+            changes.append(change)
+            change_cpus.append(change_cpu)
         warm, _, at = render(token, visit, False, clock)
+        change = statistics.median(changes)
         row = {"page": visit.path, "label": visit.label, "query": visit.query_string,
                "cold_ms": statistics.median(colds), "db_ms": statistics.median(dbs), "warm_ms": warm,
-               "change": what, "change_ms": change}
+               "change": what, "change_ms": change, "change_cpu_ms": statistics.median(change_cpus)}
         if visit.page == "cases" and not visit.query:
             row["next_page_ms"] = next_page(at)
         rows.append(row)
         print(f"  {visit.label:48s} cold {row['cold_ms']:7.0f}  db {row['db_ms']:6.0f}  warm {warm:6.0f}  "
-              f"{what} {change:6.0f}" + (f"  next page {row['next_page_ms']:.0f}" if "next_page_ms" in row else ""),
+              f"{what} {change:6.0f} (CPU {row['change_cpu_ms']:.0f})" + (f"  next page {row['next_page_ms']:.0f}" if "next_page_ms" in row else ""),
               flush=True)
     return rows
 
 
 def print_table(rows: list[dict]) -> None:
-    print("| page / view | cold ms | of it database | warm ms | filter change ms |")
-    print("|---|---:|---:|---:|---:|")
+    print("| page / view | cold ms | of it database | warm ms | filter change ms | of it CPU |")
+    print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['label']} | {r['cold_ms']:.0f} | {r['db_ms']:.0f} | {r['warm_ms']:.0f} | {r['change_ms']:.0f} |")
+        print(f"| {r['label']} | {r['cold_ms']:.0f} | {r['db_ms']:.0f} | {r['warm_ms']:.0f} | {r['change_ms']:.0f} "
+              f"| {r['change_cpu_ms']:.0f} |")
 
 
 def main() -> None:
@@ -155,8 +173,9 @@ def main() -> None:
     ap.add_argument("--db", default=f"sqlite:///{ROOT / 'bench' / 'full.db'}")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--only", default=None, help="pages (files under pages/, comma-separated) to visit")
     args = ap.parse_args()
-    rows = run(args.db, args.runs)
+    rows = run(args.db, args.runs, args.only)
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1))

@@ -1,6 +1,7 @@
 """The one timing helper of the benchmark scripts: the median wall time of repeated calls, in ms."""
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -36,15 +37,41 @@ def open_page(token: str, path: str, query: dict[str, str]):
     re-runs the page file alone, without app.py's frame, so it would time the page without the frame."""
     from pathlib import Path
 
-    from streamlit.testing.v1 import AppTest
     from streamlit.util import calc_hash
 
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=600)
+    at = _server_like_app_test()(Path(__file__).resolve().parent.parent / "app.py", default_timeout=600)
     at.session_state["_auth"] = token
     for k, v in query.items():
         at.query_params[k] = v
     at._page_hash = calc_hash(path)
     return at
+
+
+@functools.cache
+def _server_like_app_test():
+    """AppTest doing per run only what a server does per run.  A new AppTest scans every installed package's
+    metadata for custom components (~150 ms at each first run: 260 distributions) and compiles app.py and the
+    page afresh (their AST rewrite, ~30 ms); a server does both once per process (the component registry at
+    start, the page bytecode in its ScriptCache).  Every page opened here is a new AppTest, so without this the
+    timings carried ~0.2 s a run that no user waits for (bench/pages.filter_change until 2026-12-07)."""
+    from unittest import mock
+
+    from streamlit.components.v2.component_manager import BidiComponentManager
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import AppTest, app_test, local_script_runner
+
+    components = BidiComponentManager()
+    components.discover_and_register_components(start_file_watching=False)
+    script_cache = ScriptCache()
+
+    class ServerLikeAppTest(AppTest):
+        def _run(self, *args, **kwargs):
+            self._bidi_component_manager = components
+            with (mock.patch.object(app_test, "ScriptCache", lambda: script_cache),
+                  mock.patch.object(local_script_runner, "ScriptCache", lambda: script_cache)):
+                return super()._run(*args, **kwargs)
+
+    return ServerLikeAppTest
 
 
 def render_page(root, page: str, query: dict[str, str], token: str, cold: bool) -> float:

@@ -257,3 +257,29 @@ def test_draw_sends_the_finished_spec(monkeypatch):
 def test_builders_are_altair_charts(lang):
     for name, args in _samples().items():
         assert isinstance(getattr(charts, name)(*args), alt.TopLevelMixin), name
+
+
+def test_the_drawn_spec_is_the_checked_one(lang):
+    """draw() builds a spec without Altair's schema checks (charts.build_spec, for the CPU of a filter change);
+    here each chart is also converted the checked way, which raises on a spec Vega-Lite's schema rejects, and
+    the two must be equal, datasets included."""
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    for name, args in _samples().items():
+        builder = getattr(charts, name)
+        checked = _convert_altair_to_vega_lite_spec(charts.finish(builder(*args)))
+        assert charts.build_spec(builder, args) == checked, name
+        assert checked["datasets"] or name == "county_map", name   # (the map's shapes are inline values)
+
+
+def test_an_invalid_chart_fails_the_check():
+    """The check the test above relies on does reject a spec outside Vega-Lite's schema."""
+    from altair.utils.schemapi import SchemaValidationError
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec
+
+    from altair.utils.schemapi import debug_mode
+
+    with debug_mode(False):   # made unchecked, as build_spec makes it
+        bad = alt.Chart(pd.DataFrame({"a": [1]})).mark_bar().encode(x=alt.X("a:Q", axis=alt.Axis(labelAngle="wide")))
+    with pytest.raises(SchemaValidationError, match="labelAngle"):
+        _convert_altair_to_vega_lite_spec(bad)

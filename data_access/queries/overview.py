@@ -76,8 +76,8 @@ def child_region_ranking(engine: Engine, f: CaseFilter, now: datetime | None = N
     oo = open_overdue_from_counts(engine, f, counts, ("child",), now).rename(columns={"child": "code"})
     counts = counts.rename(columns={"child": "code"})
     df = base.merge(counts, on="code", how="left").merge(oo, on="code", how="left")
-    for c in [*COUNT_COLUMNS, "open", "open_overdue"]:
-        df[c] = df[c].fillna(0).astype("int64")
+    ints = [*COUNT_COLUMNS, "open", "open_overdue"]
+    df[ints] = df[ints].fillna(0).astype("int64")   # at once: column by column was ~5 ms of 36 columns
     df["closure_rate"] = [closure_rate(a, b) for a, b in zip(df["closed"], df["cases"])]
     df["on_time_rate"] = [on_time_rate(on_time_count(a, l), a) for a, l in zip(df["closed"], df["closed_late"])]
     df["cases_per_1000"] = [per_1000(c, p) for c, p in zip(df["cases"], df["population"])]

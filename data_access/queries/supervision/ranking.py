@@ -580,7 +580,9 @@ def red_orders_open_at(engine: Engine, r: Resolved, level: str, at: datetime) ->
     rc = resolve(engine, Scope(r.f.scope_code, r.code))
     stmt = (select(s.supervision_id, s.case_no, cases.c.title, cases.c.status, unit.label("unit_code"),
                    s.issued_at, s.deadline)
-            .select_from(supervisions.join(cases, cases.c.case_no == s.case_no))
+            # the orders first, each case by its number: SQLite walked every case of a county to probe its
+            # orders (~0.4 s CPU at 1.07 M for 24,000 orders; callbacks.py has the same turn)
+            .select_from(supervisions.join(cases, cases.c.case_no == no_index(s.case_no)))
             .where(s.grade == "red", s.issued_at <= at, or_(s.resolved_at.is_(None), s.resolved_at > at),
                    *case_conditions(rc, at))
             .order_by(s.deadline, s.supervision_id).limit(MAX_RED_ORDERS))
