@@ -486,6 +486,27 @@ grid_summary = Table(
     Index("ix_grid_summary_grid", "top_grid_code", "month"),
 )
 
+# Report day × place × category: the cases reported, the early warnings' daily counts (core/warnings.py reads
+# its 70-day window and its year of history here instead of from ``cases``), maintained like case_summary (the
+# report month too, so that a (month, township) slice rebuild covers it).  Levels as the warnings test them:
+# county, township, village and top grid (any may be NULL, as in ``cases``).
+case_day_counts = Table(
+    "case_day_counts",
+    metadata,
+    Column("month", String(7), nullable=False),
+    Column("day", String(10), nullable=False),  # 'YYYY-MM-DD' of reported_at (sqlfn.day_of)
+    Column("county_code", String(32)),
+    Column("township_code", String(32)),
+    Column("village_code", String(32)),
+    Column("top_grid_code", String(48)),
+    Column("category", String(48), nullable=False),
+    Column("n", Integer, nullable=False),
+    # covering: the warnings' window (a range of days) is read from the index alone
+    Index("ix_case_day_counts_day", "day", "category", "county_code", "township_code", "village_code",
+          "top_grid_code", "n"),
+    Index("ix_case_day_counts_township", "township_code", "month"),
+)
+
 # Per-category time-limit rules (configuration, like users: a dataset load keeps them).  No row = the
 # category's limit in calendar hours; 'working_days' = N working days (data_access/core/time_limits.py).
 time_limit_rules = Table(
