@@ -82,10 +82,11 @@ def main(argv=None) -> int:
     print(f"refresh after the day's batch: {wall:.2f} s wall, {cpu:.2f} s CPU (target {TARGET_DAY_S} s); "
           f"{r.found} warnings, {r.inserted} new", flush=True)
     # the day counts kept by difference give the warnings their rebuild gives (the roll-up rebuilt, then compared)
+    from data_access.core.db import no_statement_timeout
     from data_access.core.rollups import rebuild_day_counts
 
     kept = W.compute(engine)
-    with engine.begin() as conn:
+    with engine.begin() as conn, no_statement_timeout(conn):
         rebuild_day_counts(conn)
     out["after_batch"]["identical_to_rebuild"] = kept == W.compute(engine)
     print(f"warnings on the roll-up kept by difference = on its rebuild: {out['after_batch']['identical_to_rebuild']}",

@@ -594,9 +594,10 @@ def _trends(engine: Engine, as_of: date, parent_of: dict[str, str]) -> list[Warn
     for kind in ("backlog", "overdue"):
         rows = []
         for level in TREND_LEVELS:
+            sums = df.dropna(subset=[level]).groupby(level)[[f"{kind}{i}" for i in range(len(ends))]].sum()
             series = {}
             for i in range(len(ends)):
-                n = df.dropna(subset=[level]).groupby(level)[f"{kind}{i}"].sum().astype(int)
+                n = sums[f"{kind}{i}"].astype(int)
                 series[i] = n[n > 0]  # a place with none open that week: absent, as in a count of the cases
             table = pd.DataFrame(series).fillna(0)
             for code, vals in table.iterrows():
