@@ -17,6 +17,7 @@ county: a place with one child is reported as itself, and the village's 14 is wi
 scaled by the county's rise (3 × 17/6 = 8.5: P(X ≥ 14) > 5 %), so the county's warning explains it."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -114,3 +115,29 @@ def test_a_refresh_after_a_sync_is_the_refresh_of_a_rebuild(engine, tmp_path: Pa
     surges = [(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in stored if r[0] == "surge"]
     # kind, region, level, category, first day, last day, observed, expected
     assert surges == [("surge", "110", "county", "A", DAY, DAY, 17.0, 6.0)]
+
+
+def test_migration_0026_makes_the_table_and_the_index_of_the_schema_and_fills_it(engine, tmp_path: Path):
+    """0026 on a database that has cases (the base): the table and its indexes as the schema has them, and the rows
+    a rebuild gives (down to 0024, the cases kept; up again, the roll-up built by the migration's own statement)."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from data_access.core.db import alembic_config
+    from data_access.core.schema import metadata
+
+    built = _day_counts(engine)
+    # the base's cases counted here by (day, top grid, category), in Python
+    c = schema.cases.c
+    with engine.connect() as conn:
+        mine = Counter((f"{at:%Y-%m-%d}", g, cat) for at, g, cat in conn.execute(
+            select(c.reported_at, c.top_grid_code, c.category)))
+    assert {(r[1], r[5], r[6]): r[7] for r in built} == dict(mine) and sum(mine.values()) == 8
+    cfg = alembic_config(engine)
+    command.downgrade(cfg, "0024")
+    command.upgrade(cfg, "head")
+    assert _day_counts(engine) == built
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diffs if "case_day_counts" in repr(d) or "ix_cases_closed_at" in repr(d)] == []

@@ -50,7 +50,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, union_all, update
 from sqlalchemy import case as sql_case
 from statsmodels.stats.multitest import multipletests
 
@@ -576,15 +576,19 @@ def _trends(engine: Engine, as_of: date, parent_of: dict[str, str]) -> list[Warn
     ends = [_day_start(as_of + timedelta(days=1)) - timedelta(weeks=w) for w in range(TREND_WEEKS - 1, -1, -1)]
     # the open (and open and overdue) cases at each week end, counted in SQL per county and township: the rows
     # of every case open in the weeks, fetched with three timestamps each, cost 5 s at 1.07 M cases
-    c = cases.c
+    # of the cases open at some week end (reported before the last, not closed before the first), read as the two
+    # ranges of ix_cases_closed_at they are: the still open ones and those closed since (one OR made SQLite
+    # skip-scan a county index, 5.3 s at 1.07 M cases; the union 0.15 s)
+    x = cases.c
+    cols = [x.county_code, x.township_code, x.reported_at, x.closed_at, x.due_at]
+    c = union_all(select(*cols).where(x.closed_at.is_(None), x.reported_at < ends[-1]),
+                  select(*cols).where(x.closed_at >= ends[0], x.reported_at < ends[-1])).subquery("c").c
     measures = []
     for i, t in enumerate(ends):
         is_open = and_(c.reported_at < t, or_(c.closed_at.is_(None), c.closed_at >= t))
         measures += [func.sum(sql_case((is_open, 1), else_=0)).label(f"backlog{i}"),
                      func.sum(sql_case((and_(is_open, c.due_at < t), 1), else_=0)).label(f"overdue{i}")]
-    stmt = (select(c.county_code, c.township_code, *measures)
-            .where(c.reported_at < ends[-1], or_(c.closed_at.is_(None), c.closed_at >= ends[0]))
-            .group_by(c.county_code, c.township_code))
+    stmt = select(c.county_code, c.township_code, *measures).group_by(c.county_code, c.township_code)
     with engine.connect() as conn:
         df = _frame(conn, stmt, ["county", "township", *(f"{k}{i}" for i in range(len(ends))
                                                          for k in ("backlog", "overdue"))])

@@ -7,6 +7,10 @@ roll-up is kept by difference by the loader, the app's writes and the sync like 
 (core/rollups.py); built here for an existing database, with this revision's own statement (frozen: not read
 from core/rollups.py, which may change later; the same rows as ``rollups.rebuild_day_counts``).
 
+``ix_cases_closed_at`` (closed_at, reported_at, due_at, county, township): the backlog trends' cases (open at some
+week end of the last six weeks: still open, or closed since the first week end) as two ranges of an index instead of
+a scan of the table (5.3 s → 0.15 s at 1.07 M cases on SQLite).
+
 Revision ID: 0026
 Revises: 0024
 """
@@ -40,7 +44,14 @@ def upgrade() -> None:
     op.create_index("ix_case_day_counts_day", "case_day_counts",
                     ["day", "category", "county_code", "township_code", "village_code", "top_grid_code", "n"])
     op.create_index("ix_case_day_counts_township", "case_day_counts", ["township_code", "month"])
+    op.create_index("ix_cases_closed_at", "cases", ["closed_at", "reported_at", "due_at", "county_code",
+                                                    "township_code"])
+    # the planner's statistics of the new index, sampled on SQLite as after a load (as 0021 does)
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("PRAGMA analysis_limit=2000")
+    op.execute("ANALYZE cases")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_closed_at", table_name="cases")
     op.drop_table("case_day_counts")
