@@ -59,8 +59,8 @@ LEVEL = "county"  # the series injected into and judged by the naive rule (--lev
 
 
 def _place_days(engine, d_from, d_to) -> pd.DataFrame:
-    df = W._read_counts(engine, d_from, d_to)
-    return df.groupby(_keys()).size().rename("n").reset_index()
+    df = W._read_counts(engine, d_from, d_to)   # rows of the day-count roll-up: n cases each
+    return df.groupby(_keys())["n"].sum().reset_index()
 
 
 def _keys() -> list[str]:
