@@ -31,6 +31,11 @@ Each is reported at the highest level that explains it (:func:`explain_by_hierar
 child is reported at the child (one village, not its township); a wider rise at the parent, its children's
 warnings dropped where the parent's rise accounts for them (a township-wide rise: one warning, not thirty).
 
+The daily counts are read from the ``case_day_counts`` roll-up (report day × place × category, kept by difference by
+the loader, the app's writes and the sync through core/rollups.py), never from ``cases``: a refresh reads the
+window's and the year's rows of it, whatever the size of the data; the backlog trends alone read ``cases`` (the cases
+open at the week ends, two ranges of ``ix_cases_closed_at``).
+
 A short or empty history gives no warning: a series is tested only from ``MIN_HISTORY_DAYS`` days after the
 first case of the data and with at least ``MIN_HISTORY_CASES`` cases in its reference days.
 
