@@ -555,7 +555,7 @@ def table_contents(engine) -> dict[str, list[tuple]]:
     from data_access.core import schema
 
     compared = [*schema.DATASET_TABLES, schema.case_summary, schema.case_summary_county, schema.process_summary,
-                schema.grid_summary, schema.node_paths]
+                schema.grid_summary, schema.case_day_counts, schema.node_paths]
     out = {}
     with engine.connect() as conn:
         for t in compared:

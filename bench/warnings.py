@@ -43,6 +43,7 @@ from sqlalchemy import delete, func, insert, select
 
 from data_access.core import warnings as W
 from data_access.core.db import make_engine
+from data_access.core.rollups import apply_contributions, contributions
 from data_access.core.regions import region_tree
 from data_access.core.schema import cases
 from sample_data.ground_truth import read as read_truth
@@ -58,8 +59,8 @@ LEVEL = "county"  # the series injected into and judged by the naive rule (--lev
 
 
 def _place_days(engine, d_from, d_to) -> pd.DataFrame:
-    df = W._read_counts(engine, d_from, d_to)
-    return df.groupby(_keys()).size().rename("n").reset_index()
+    df = W._read_counts(engine, d_from, d_to)   # rows of the day-count roll-up: n cases each
+    return df.groupby(_keys())["n"].sum().reset_index()
 
 
 def _keys() -> list[str]:
@@ -220,14 +221,17 @@ def main(argv=None) -> int:
                            village_code=village, top_grid_code=top) for j in range(add)]
             extra_rows.append({"county": row["county"], LEVEL: place, "category": category,
                                "day": pd.Timestamp(day), "n": add})
-        with engine.begin() as conn:
+        nos = [e["case_no"] for e in extra]
+        with engine.begin() as conn:   # the roll-ups by difference, as a write does (the warnings read case_day_counts)
             conn.execute(insert(cases), extra)
+            apply_contributions(conn, {}, contributions(conn, nos))
         delays.append(_first_found(engine, tree, category, place, start, args.within))
         c2 = pd.concat([counts, pd.DataFrame(extra_rows)], ignore_index=True).groupby(_keys())["n"].sum().reset_index()
         for out, minimum in ((naive_delays, 1), (naive4_delays, W.MIN_OBSERVED)):
             out.append(next((k for k in range(args.within + 1) if (place, category) in
                              naive_flags(c2, pd.Timestamp(start + timedelta(days=k)), minimum)), None))
         with engine.begin() as conn:
+            apply_contributions(conn, contributions(conn, nos), {})
             conn.execute(delete(cases).where(cases.c.case_no.like(f"BENCHW{i:03d}%")))
     n = max(1, len(picked))
 

@@ -24,6 +24,7 @@ from data_access.core.schema import (
     case_summary_county,
     cases,
     grid_summary,
+    case_day_counts,
     process_summary,
 )
 from data_access.ingest.loader import DatasetInvalid, load_dataset
@@ -71,7 +72,7 @@ def _kpis(engine, now=NOW):
 def _rollups(engine):
     with engine.connect() as conn:
         return [sorted(tuple(r) for r in conn.execute(select(t)).all())
-                for t in (case_summary, case_summary_county, process_summary, grid_summary)]
+                for t in (case_summary, case_summary_county, process_summary, grid_summary, case_day_counts)]
 
 
 def _assert_rollups_are_a_rebuild(engine):

@@ -10,7 +10,8 @@ from data_access.core import rollups, schema
 from data_access.core.rollups import apply_contributions, contributions, rebuild_all_summaries
 from data_access.core.sqlfn import ValueList, in_values
 
-ROLLUPS = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary)
+ROLLUPS = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary,
+           schema.case_day_counts)
 
 
 def _rows(conn) -> dict[str, list[tuple]]:
@@ -50,7 +51,7 @@ def test_a_case_taken_away_and_put_back_leaves_the_roll_ups_as_they_were(loaded_
         changed = apply_contributions(conn, mine, {})
         county_rows = {k[:4] + k[5:] for k in mine["case_summary"]}   # the township left out
         assert changed == (len(mine["case_summary"]) + len(county_rows) + len(mine["process_summary"])
-                           + len(mine["grid_summary"]))
+                           + len(mine["grid_summary"]) + len(mine["case_day_counts"]))
         assert sum(r[8] for r in _rows(conn)["case_summary"]) == sum(r[8] for r in first["case_summary"]) - 3
         apply_contributions(conn, {}, mine)
         assert _rows(conn) == first
@@ -99,7 +100,8 @@ def test_a_one_case_difference_is_applied_by_key_in_a_few_statements(loaded_engi
             event.remove(conn, "before_cursor_execute", count)
         assert not [s for s in seen if "tmp_rollup_delta" in s]
         # one UPDATE … RETURNING per row; the rows the case alone made are deleted after it
-        rows = sum(len(mine[name]) for name in ("case_summary", "process_summary", "grid_summary"))
+        rows = sum(len(mine[name]) for name in ("case_summary", "process_summary", "grid_summary",
+                                                      "case_day_counts"))
         rows += len({k[:4] + k[5:] for k in mine["case_summary"]})
         assert rows <= len(seen) <= 2 * rows
         apply_contributions(conn, {}, mine)

@@ -217,7 +217,7 @@ def batch_2(folder: Path) -> Path:
 
 
 COMPARED = [*schema.DATASET_TABLES, schema.case_summary, schema.case_summary_county, schema.process_summary,
-            schema.grid_summary, schema.node_paths]
+            schema.grid_summary, schema.case_day_counts, schema.node_paths]
 
 
 def contents(engine) -> dict[str, list[tuple]]:
@@ -457,7 +457,8 @@ def test_an_order_issued_in_the_app_survives_a_sync_of_its_case(after_b1, tmp_pa
 def _rollups_equal_a_rebuild(engine):
     from data_access.core.rollups import rebuild_all_summaries
 
-    tables = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary)
+    tables = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary,
+              schema.case_day_counts)
     mine = {t.name: v for t, v in zip(tables, (contents(engine)[t.name] for t in tables))}
     with engine.connect() as conn:
         trans = conn.begin()

@@ -27,6 +27,7 @@ from sqlalchemy import insert, select
 
 from data_access.core import warnings as W
 from data_access.core.access import User
+from data_access.core.rollups import rebuild_all_summaries
 from data_access.core.schema import audit_log, categories, cases, grids, regions
 from data_access.core.schema import warnings as warnings_table
 from tests.conftest import fresh_engine
@@ -84,6 +85,7 @@ def build(engine, until: date = AS_OF, start: date = START) -> None:
                                           closed=c != "E"))
             d += timedelta(days=1)
         conn.execute(insert(cases), rows)
+        rebuild_all_summaries(conn)  # as the loader does: the warnings read their counts from case_day_counts
 
 
 @pytest.fixture(scope="module", params=["sqlite", "pg"])
@@ -192,6 +194,7 @@ def test_refresh_stores_keeps_states_and_retracts(tmp_path):
         conn.execute(cases.delete().where(cases.c.category == "A", cases.c.village_code == "1111",
                                           cases.c.reported_at >= datetime(2025, 6, 16)))
         conn.execute(insert(cases), [_case(900000 + i, "1111", "A", datetime(2025, 6, 16, 9, i)) for i in range(3)])
+        rebuild_all_summaries(conn)
     r = W.refresh(eng, AS_OF)
     assert r.retracted == 1
     with eng.connect() as conn:
@@ -347,15 +350,15 @@ def test_the_window_test_adds_up_a_sustained_rise_and_pays_for_trying_three():
 
 
 def _frame_of(counts: dict[tuple[str, str], list[int]], last: date) -> pd.DataFrame:
-    """One row per case: ``counts[(grid, category)]`` the daily counts up to ``last``; a grid G<v> lies in
+    """One row per case (n = 1; the roll-up's rows hold several): ``counts[(grid, category)]`` the daily counts up to ``last``; a grid G<v> lies in
     village v, township v[:3], county 110."""
     rows = []
     for (grid, category), per_day in counts.items():
         v = grid[1:]
         for i, n in enumerate(per_day):
             d = pd.Timestamp(last - timedelta(days=len(per_day) - 1 - i))
-            rows += [(d, category, "110", v[:3], v, grid)] * n
-    return pd.DataFrame(rows, columns=["day", "category", "county", "township", "village", "grid"])
+            rows += [(d, category, "110", v[:3], v, grid, 1)] * n
+    return pd.DataFrame(rows, columns=["day", "category", "county", "township", "village", "grid", "n"])
 
 
 def _surges_of(df: pd.DataFrame, last: date) -> list:

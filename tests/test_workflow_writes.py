@@ -17,6 +17,7 @@ from data_access.core.schema import (
     cases,
     data_meta,
     departments,
+    case_day_counts,
     grid_summary,
     process_summary,
 )
@@ -35,7 +36,7 @@ from data_access.writes.workflow import (
     return_case,
 )
 
-ROLLUPS = (case_summary, case_summary_county, process_summary, grid_summary)
+ROLLUPS = (case_summary, case_summary_county, process_summary, grid_summary, case_day_counts)
 
 
 def _rows(conn, table):

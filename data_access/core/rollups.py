@@ -5,7 +5,9 @@ resolution level, the additive counts the measures in :mod:`metrics` need
 (including the hours-to-close histogram and the integrity checks);
 ``case_summary_county`` is the same one level coarser.  ``process_summary``
 holds, per report month × township × category × department, the step times
-against their limits and the returns and reassignments.  Whole rebuild after
+against their limits and the returns and reassignments.  ``grid_summary``: report month × top grid;
+``case_day_counts``: report day × county × township × village × top grid × category, the early warnings'
+daily counts (core/warnings.py).  Whole rebuild after
 a load (:func:`rebuild_all_summaries`); a slice rebuild (month, township)
 after any write or batch that touches a case (:func:`refresh_case_summary`).
 
@@ -61,13 +63,14 @@ from data_access.core.schema import (
     N_RATIO_BUCKETS,
     PROCESS_STEPS,
     Timestamp,
+    case_day_counts,
     case_summary,
     case_summary_county,
     cases,
     grid_summary,
     process_summary,
 )
-from data_access.core.sqlfn import ValueList, in_values
+from data_access.core.sqlfn import ValueList, day_of, in_values
 
 # The timestamp each process step starts from and the one that ends it.
 STEP_SPANS = {col.removesuffix("_hours"): span for col, span in STEP_HOUR_COLUMNS.items()}
@@ -265,13 +268,14 @@ def _month_bounds(month: str) -> dict[str, datetime]:
 
 @cache
 def _slice_statements(null_township: bool) -> tuple:
-    """DELETE and INSERT … SELECT of one (month :m, township :t) slice of case_summary, process_summary and
-    grid_summary (``null_township``: the cases without a township)."""
+    """DELETE and INSERT … SELECT of one (month :m, township :t) slice of case_summary, process_summary,
+    grid_summary and case_day_counts (``null_township``: the cases without a township)."""
     m = bindparam("m")
     out = []
     for table, target, select_of in ((case_summary, _TARGET_COLS, _summary_select),
                                      (process_summary, _PROCESS_TARGET, _process_select),
-                                     (grid_summary, _GRID_TARGET, _grid_select)):
+                                     (grid_summary, _GRID_TARGET, _grid_select),
+                                     (case_day_counts, DAY_COUNT_COLUMNS, _day_count_select)):
         out.append(delete(table).where(table.c.month == m, _by(table.c.township_code, "t", null_township)))
         out.append(insert(table).from_select(target, select_of(
             and_(cases.c.report_month == m, _by(cases.c.township_code, "t", null_township),
@@ -396,6 +400,7 @@ def rebuild_all_summaries(conn: Connection) -> int:
     n = rebuild_case_summary(conn)
     rebuild_process_summary(conn)
     rebuild_grid_summary(conn)
+    rebuild_day_counts(conn)
     return n
 
 
@@ -442,6 +447,31 @@ def rebuild_grid_summary(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(grid_summary)).scalar_one()
 
 
+# --- case_day_counts (the early warnings' daily counts) ---------------------------------------------
+
+# its dimensions as the select gives them (report_month → month), then the count
+DAY_COUNT_COLUMNS = ["month", "day", "county_code", "township_code", "village_code", "top_grid_code", "category", "n"]
+
+
+def _day_count_select(where=None, flip_rereported: bool = False):
+    """case_day_counts' rows of the cases ``where`` selects: the one definition of the roll-up, read by the
+    rebuild, a slice rebuild and the contributions of a write or a batch (``flip_rereported`` changes nothing
+    here; taken for the common signature)."""
+    src, where = _source(where, flip_rereported)
+    dims = [src.c.report_month, day_of(src.c.reported_at).label("day"), src.c.county_code, src.c.township_code,
+            src.c.village_code, src.c.top_grid_code, src.c.category]
+    stmt = select(*dims, func.count().label("n"))
+    if where is not None:
+        stmt = stmt.where(where)
+    return stmt.group_by(*dims)
+
+
+def rebuild_day_counts(conn: Connection) -> int:
+    conn.execute(delete(case_day_counts))
+    conn.execute(insert(case_day_counts).from_select(DAY_COUNT_COLUMNS, _day_count_select()))
+    return conn.execute(select(func.count()).select_from(case_day_counts)).scalar_one()
+
+
 # --- maintenance by difference --------------------------------------------------------------------------
 
 # one transaction at a time changes the roll-ups (PostgreSQL; SQLite has one writer anyway): a row is read,
@@ -456,6 +486,8 @@ _BY_DIFFERENCE = {
     "process_summary": (process_summary, _PROCESS_TARGET, _process_select, len(PROCESS_DIMS),
                         ("month", "township_code", "category")),
     "grid_summary": (grid_summary, _GRID_TARGET, _grid_select, len(GRID_DIMS), ("month", "top_grid_code")),
+    "case_day_counts": (case_day_counts, DAY_COUNT_COLUMNS, _day_count_select, len(DAY_COUNT_COLUMNS) - 1,
+                        ("day", "top_grid_code", "category")),
 }
 _COUNTY_TARGET = [*_COUNTY_DIMS, *_MEASURES]
 _TOWNSHIP_AT = _TARGET_COLS.index("township_code")
@@ -680,7 +712,9 @@ def _apply_statements(name: str, cols: tuple[str, ...], ndims: int, mask: int, d
     # the stored value after the difference (0 where no row is stored)
     new = {m: func.coalesce(table.c[m], 0) + d.c[m] for m in measures}
     n = new[measures[0]]
-    out_of_step = or_(n < 0, and_(n == 0, or_(*[new[m] != 0 for m in measures[1:]])))
+    # (a roll-up of one measure, case_day_counts, has no other measures: an empty or_() would read as true)
+    out_of_step = (or_(n < 0, and_(n == 0, or_(*[new[m] != 0 for m in measures[1:]]))) if len(measures) > 1
+                   else n < 0)
     matches = func.count().over(partition_by=d.c.id)
     inner = (select(d.c.id, matches.label("k"), sql_case((out_of_step, 1), else_=0).label("bad"))
              .select_from(d.outerjoin(table, and_(*on))).where(mine).subquery("j"))
@@ -698,7 +732,8 @@ def _apply_statements(name: str, cols: tuple[str, ...], ndims: int, mask: int, d
     return check, update, insert_new, delete_zero
 
 
-_ROLLUP_TABLES = {t.name: t for t in (case_summary, case_summary_county, process_summary, grid_summary)}
+_ROLLUP_TABLES = {t.name: t for t in (case_summary, case_summary_county, process_summary, grid_summary,
+                                       case_day_counts)}
 _COLS_OF = {**{name: cols for name, (_t, cols, _s, _n, _p) in _BY_DIFFERENCE.items()},
             "case_summary_county": _COUNTY_TARGET}
 _NDIMS_OF = {**{name: n for name, (_t, _c, _s, n, _p) in _BY_DIFFERENCE.items()},

@@ -120,6 +120,25 @@ def _month_of_pg(element: month_of, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(next(iter(element.clauses)), **kw)}, 'YYYY-MM')"
 
 
+class day_of(FunctionElement):
+    """``day_of(t)``: 'YYYY-MM-DD' of a timestamp column (the day count roll-up's day; a timestamp is stored on
+    SQLite as 'YYYY-MM-DD HH:MM:SS', schema.SQLITE_TS_FORMAT)."""
+
+    type = String()
+    inherit_cache = True
+    name = "day_of"
+
+
+@compiles(day_of, "sqlite")
+def _day_of_sqlite(element: day_of, compiler: Any, **kw: Any) -> str:
+    return f"substr({compiler.process(next(iter(element.clauses)), **kw)}, 1, 10)"
+
+
+@compiles(day_of, "postgresql")
+def _day_of_pg(element: day_of, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(next(iter(element.clauses)), **kw)}, 'YYYY-MM-DD')"
+
+
 class ValueList(TypeDecorator):
     """A list of strings bound as ONE parameter (for :class:`in_values`): a text[] array on PostgreSQL, a JSON
     array on SQLite.  The caller passes a Python list on both."""

@@ -31,6 +31,11 @@ Each is reported at the highest level that explains it (:func:`explain_by_hierar
 child is reported at the child (one village, not its township); a wider rise at the parent, its children's
 warnings dropped where the parent's rise accounts for them (a township-wide rise: one warning, not thirty).
 
+The daily counts are read from the ``case_day_counts`` roll-up (report day × place × category, kept by difference by
+the loader, the app's writes and the sync through core/rollups.py), never from ``cases``: a refresh reads the
+window's and the year's rows of it, whatever the size of the data; the backlog trends alone read ``cases`` (the cases
+open at the week ends, two ranges of ``ix_cases_closed_at``).
+
 A short or empty history gives no warning: a series is tested only from ``MIN_HISTORY_DAYS`` days after the
 first case of the data and with at least ``MIN_HISTORY_CASES`` cases in its reference days.
 
@@ -50,11 +55,12 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import case as sql_case
 from statsmodels.stats.multitest import multipletests
 
 from data_access.core.clock import wall_now
-from data_access.core.schema import cases, data_meta
+from data_access.core.schema import case_day_counts, cases, data_meta
 from data_access.core.schema import warnings as warnings_table
 from data_access.core.time_limits import is_workday
 
@@ -138,12 +144,15 @@ def _day_start(d: date) -> datetime:
 
 
 def data_days(engine: Engine) -> tuple[date, date] | None:
-    """The first and last report day of the data (None without cases)."""
+    """The first and last report day of the data (None without cases): the ends of the day-count roll-up's index
+    (at 1.07 M cases, min and max of ``cases.reported_at`` cost 0.6 s each on SQLite)."""
+    d = case_day_counts.c.day
     with engine.connect() as conn:
-        lo, hi = conn.execute(select(func.min(cases.c.reported_at), func.max(cases.c.reported_at))).one()
+        lo = conn.execute(select(d).order_by(d).limit(1)).scalar()
+        hi = conn.execute(select(d).order_by(d.desc()).limit(1)).scalar()
     if lo is None:
         return None
-    return pd.Timestamp(lo).date(), pd.Timestamp(hi).date()
+    return date.fromisoformat(lo), date.fromisoformat(hi)
 
 
 def _frame(conn, stmt, columns: list[str]) -> pd.DataFrame:
@@ -152,15 +161,16 @@ def _frame(conn, stmt, columns: list[str]) -> pd.DataFrame:
 
 
 def _read_counts(engine: Engine, d_from: date, d_to: date) -> pd.DataFrame:
-    """One row per case reported from ``d_from`` to ``d_to``: its day, category and places (the rows of the
-    window only: at 1.07 M cases over three years, about 70,000 rows for the 70 days read)."""
-    cols = [cases.c.reported_at, cases.c.category, *(cases.c[LEVEL_COLUMN[lv]] for lv in LEVELS)]
-    stmt = select(*cols).where(cases.c.reported_at >= _day_start(d_from),
-                               cases.c.reported_at < _day_start(d_to + timedelta(days=1)))
+    """The cases reported from ``d_from`` to ``d_to`` as rows of the day-count roll-up (``case_day_counts``,
+    core/rollups.py): day, category, the four places and ``n`` cases (the window's rows only, read from the
+    roll-up's covering index)."""
+    t = case_day_counts.c
+    stmt = (select(t.day, t.category, *(t[LEVEL_COLUMN[lv]] for lv in LEVELS), t.n)
+            .where(t.day >= d_from.isoformat(), t.day <= d_to.isoformat()))
     with engine.connect() as conn:
-        df = _frame(conn, stmt, ["reported_at", "category", *LEVELS])
-    df["day"] = pd.to_datetime(df["reported_at"]).dt.normalize()
-    return df.drop(columns="reported_at")
+        df = _frame(conn, stmt, ["day", "category", *LEVELS, "n"])
+    df["day"] = pd.to_datetime(df["day"], format="%Y-%m-%d")
+    return df
 
 
 def _parents(df: pd.DataFrame) -> dict[str, str]:
@@ -179,7 +189,7 @@ def _matrix(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, by_category: b
     sub = df.dropna(subset=[level])
     if sub.empty:
         return pd.DataFrame(columns=["code", "category"]), np.zeros((0, len(days)))
-    counts = sub.groupby([*keys, "day"]).size().unstack("day", fill_value=0)
+    counts = sub.groupby([*keys, "day"])["n"].sum().unstack("day", fill_value=0)
     counts = counts.reindex(columns=days, fill_value=0)
     idx = counts.index.to_frame(index=False).rename(columns={level: "code"})
     if not by_category:
@@ -233,12 +243,23 @@ def dispersion(m: np.ndarray) -> float:
     return float(max(0.0, np.median(est)))
 
 
-def _dist(mu: np.ndarray, a: float):
-    """The count distribution around ``mu``: negative binomial with over-dispersion ``a`` (Poisson when 0)."""
-    if a <= 1e-9:
-        return stats.poisson(mu)
-    n = 1.0 / a
-    return stats.nbinom(n, n / (n + mu))
+class _dist:
+    """The count distribution around ``mu``: negative binomial with over-dispersion ``a`` (Poisson when 0).
+    scipy's distributions called with their parameters, not frozen: freezing one builds its docstrings, 4 ms
+    each, which 500 tests of a refresh paid (2 s of 12 at 100,000 cases); the numbers are the same calls'."""
+
+    def __init__(self, mu: np.ndarray, a: float):
+        if a <= 1e-9:
+            self.dist, self.args = stats.poisson, (mu,)
+        else:
+            n = 1.0 / a
+            self.dist, self.args = stats.nbinom, (n, n / (n + mu))
+
+    def sf(self, k):
+        return self.dist.sf(k, *self.args)
+
+    def ppf(self, q):
+        return self.dist.ppf(q, *self.args)
 
 
 def band(mu: np.ndarray, a: float) -> tuple[np.ndarray, np.ndarray]:
@@ -347,9 +368,14 @@ def _test_level(df: pd.DataFrame, level: str, days: pd.DatetimeIndex, eval_cols:
             continue
         pk, lk = window_p(o_w[testable], e_w[testable], a)
         p[testable, k], wlen[testable, k] = pk, lk
+        # each tested series' last L days added up, L its window: the sums of every length at once, each taken
+        # as window_p takes it (a row's last L columns summed left to right: the same floats), then picked
         rows = np.flatnonzero(testable)
-        obs[rows, k] = [o_w[r, -L:].sum() for r, L in zip(rows, lk)]
-        exp[rows, k] = [e_w[r, -L:].sum() for r, L in zip(rows, lk)]
+        pick = lk - 1
+        obs[rows, k] = np.stack([o_w[testable, -L:].sum(axis=1) for L in range(1, w + 1)], axis=1)[
+            np.arange(len(rows)), pick]
+        exp[rows, k] = np.stack([e_w[testable, -L:].sum(axis=1) for L in range(1, w + 1)], axis=1)[
+            np.arange(len(rows)), pick]
     return _Tested(level, keys, obs, exp, p, a, wlen, obs_d, exp_d, family)
 
 
@@ -519,21 +545,25 @@ def _new_categories(engine: Engine, window: pd.DataFrame, as_of: date, first: da
     if first > w0 - timedelta(days=NEW_MIN_HISTORY):
         return []  # no history to be new against
     h0 = w0 - timedelta(days=NEW_HISTORY_DAYS)
-    cols = [cases.c[LEVEL_COLUMN[lv]] for lv in LEVELS[:-1]]
-    stmt = (select(*cols, cases.c.category, func.count())
-            .where(cases.c.reported_at >= _day_start(h0), cases.c.reported_at < _day_start(w0))
-            .group_by(*cols, cases.c.category))
+    t = case_day_counts.c
+    cols = [t[LEVEL_COLUMN[lv]] for lv in LEVELS[:-1]]
+    stmt = (select(*cols, t.category, func.sum(t.n))
+            .where(t.day >= h0.isoformat(), t.day < w0.isoformat())
+            .group_by(*cols, t.category))
     with engine.connect() as conn:
         hist = _frame(conn, stmt, [*LEVELS[:-1], "category", "n"])
+    hist["n"] = hist["n"].astype(int)  # PostgreSQL's sum is numeric
     recent = window[window["day"] >= pd.Timestamp(w0)]
     frames = []
+    hist_categories = hist["category"].tolist()  # plain lists: iterating a pandas string column is slow
     for level in LEVELS[:-1]:
-        had = set(zip(hist[level], hist["category"]))
+        had = set(zip(hist[level].tolist(), hist_categories))
         size = hist.groupby(level)["n"].sum()
-        now = recent.dropna(subset=[level]).groupby([level, "category"]).agg(n=("day", "size"), since=("day", "min"))
+        now = recent.dropna(subset=[level]).groupby([level, "category"]).agg(n=("n", "sum"), since=("day", "min"))
         now = now.reset_index()
         now = now[(now["n"] >= NEW_MIN_CASES)
-                  & np.array([(c, g) not in had for c, g in zip(now[level], now["category"])], dtype=bool)
+                  & np.array([(c, g) not in had for c, g in zip(now[level].tolist(), now["category"].tolist())],
+                             dtype=bool)
                   & (now[level].map(size).fillna(0) >= NEW_MIN_HISTORY).to_numpy()]
         frames.append(now.rename(columns={level: "code"}).assign(level=level))
     flags = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -549,28 +579,35 @@ def _new_categories(engine: Engine, window: pd.DataFrame, as_of: date, first: da
 
 def _trends(engine: Engine, as_of: date, parent_of: dict[str, str]) -> list[Warning]:
     ends = [_day_start(as_of + timedelta(days=1)) - timedelta(weeks=w) for w in range(TREND_WEEKS - 1, -1, -1)]
-    stmt = (select(cases.c.county_code, cases.c.township_code, cases.c.reported_at, cases.c.closed_at,
-                   cases.c.due_at)
-            .where(cases.c.reported_at < ends[-1],
-                   or_(cases.c.closed_at.is_(None), cases.c.closed_at >= ends[0])))
+    # the open (and open and overdue) cases at each week end, counted in SQL per county and township: the rows
+    # of every case open in the weeks, fetched with three timestamps each, cost 5 s at 1.07 M cases
+    # of the cases open at some week end (reported before the last, not closed before the first), read as the two
+    # ranges of ix_cases_closed_at they are: the still open ones and those closed since (one OR made SQLite
+    # skip-scan a county index, 5.3 s at 1.07 M cases; the union 0.15 s)
+    x = cases.c
+    cols = [x.county_code, x.township_code, x.reported_at, x.closed_at, x.due_at]
+    c = union_all(select(*cols).where(x.closed_at.is_(None), x.reported_at < ends[-1]),
+                  select(*cols).where(x.closed_at >= ends[0], x.reported_at < ends[-1])).subquery("c").c
+    measures = []
+    for i, t in enumerate(ends):
+        is_open = and_(c.reported_at < t, or_(c.closed_at.is_(None), c.closed_at >= t))
+        measures += [func.sum(sql_case((is_open, 1), else_=0)).label(f"backlog{i}"),
+                     func.sum(sql_case((and_(is_open, c.due_at < t), 1), else_=0)).label(f"overdue{i}")]
+    stmt = select(c.county_code, c.township_code, *measures).group_by(c.county_code, c.township_code)
     with engine.connect() as conn:
-        df = _frame(conn, stmt, ["county", "township", "reported_at", "closed_at", "due_at"])
+        df = _frame(conn, stmt, ["county", "township", *(f"{k}{i}" for i in range(len(ends))
+                                                         for k in ("backlog", "overdue"))])
     if df.empty:
         return []
-    rep = pd.to_datetime(df["reported_at"])
-    closed = pd.to_datetime(df["closed_at"])
-    due = pd.to_datetime(df["due_at"])
     out: list[Warning] = []
     for kind in ("backlog", "overdue"):
         rows = []
         for level in TREND_LEVELS:
+            sums = df.dropna(subset=[level]).groupby(level)[[f"{kind}{i}" for i in range(len(ends))]].sum()
             series = {}
-            for i, t in enumerate(ends):
-                t = pd.Timestamp(t)
-                is_open = (rep < t) & (closed.isna() | (closed >= t))
-                if kind == "overdue":
-                    is_open &= due < t
-                series[i] = df.loc[is_open.to_numpy(), level].value_counts()
+            for i in range(len(ends)):
+                n = sums[f"{kind}{i}"].astype(int)
+                series[i] = n[n > 0]  # a place with none open that week: absent, as in a count of the cases
             table = pd.DataFrame(series).fillna(0)
             for code, vals in table.iterrows():
                 v = vals.to_numpy(dtype=float)
@@ -634,16 +671,15 @@ def series(engine: Engine, region_code: str, level: str, category: str, as_of: d
         return pd.DataFrame(columns=["day", "observed", "expected", "lower", "upper"])
     first = span[0]
     d_from = as_of - timedelta(days=HISTORY_WEEKS * 7 + days_shown - 1)
-    col = cases.c[LEVEL_COLUMN[level]]
-    conds = [col == region_code, cases.c.reported_at >= _day_start(d_from),
-             cases.c.reported_at < _day_start(as_of + timedelta(days=1))]
+    t = case_day_counts.c
+    conds = [t[LEVEL_COLUMN[level]] == region_code, t.day >= d_from.isoformat(), t.day <= as_of.isoformat()]
     if category:
-        conds.append(cases.c.category == category)
+        conds.append(t.category == category)
     with engine.connect() as conn:
-        rep = pd.to_datetime(pd.Series([r[0] for r in conn.execute(select(cases.c.reported_at).where(and_(*conds)))],
-                                       dtype="object"))
+        per_day = {d: int(n) for d, n in conn.execute(select(t.day, func.sum(t.n)).where(and_(*conds))
+                                                      .group_by(t.day))}
     days = pd.date_range(pd.Timestamp(d_from), pd.Timestamp(as_of), freq="D")
-    counts = rep.dt.normalize().value_counts().reindex(days, fill_value=0).to_numpy(dtype=float)[None, :]
+    counts = np.array([[per_day.get(f"{d:%Y-%m-%d}", 0) for d in days]], dtype=float)
     rows = []
     for j in range(len(days) - days_shown, len(days)):
         ref_cols = reference_columns(days, j, first)
