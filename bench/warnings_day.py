@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     with sqlite3.connect(src) as a, sqlite3.connect(tmp / "w.db") as b:  # with what the WAL holds
         a.backup(b)
     url = f"sqlite:///{tmp / 'w.db'}"
-    engine, wall, cpu = _timed(make_engine, url)   # an older copy is migrated here (0026 builds case_day_counts)
+    engine, wall, cpu = _timed(make_engine, url)   # an older copy is migrated here (0025 builds case_day_counts)
     out: dict = {"db": str(src), "cases": case_count(url), "migrate": {"seconds": wall, "cpu_s": cpu}}
     print(f"engine and migrations: {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
     r, wall, cpu = _timed(W.refresh, engine)

@@ -117,8 +117,8 @@ def test_a_refresh_after_a_sync_is_the_refresh_of_a_rebuild(engine, tmp_path: Pa
     assert surges == [("surge", "110", "county", "A", DAY, DAY, 17.0, 6.0)]
 
 
-def test_migration_0026_makes_the_table_and_the_index_of_the_schema_and_fills_it(engine, tmp_path: Path):
-    """0026 on a database that has cases (the base): the table and its indexes as the schema has them, and the rows
+def test_migration_0025_makes_the_table_and_the_index_of_the_schema_and_fills_it(engine, tmp_path: Path):
+    """0025 on a database that has cases (the base): the table and its indexes as the schema has them, and the rows
     a rebuild gives (down to 0024, the cases kept; up again, the roll-up built by the migration's own statement)."""
     from alembic import command
     from alembic.autogenerate import compare_metadata

@@ -232,7 +232,7 @@ cases = Table(
     Index("ix_cases_reported", "reported_at"),
     # The cases open at some week end of the last weeks (the backlog trends of core/warnings.py): those still
     # open (closed_at NULL) and those closed since the first week end, two ranges of it read without the table
-    # (at 1.07 M cases on SQLite, 0.15 s where a skip-scan of ix_cases_county_reported took 5.3 s; migration 0026).
+    # (at 1.07 M cases on SQLite, 0.15 s where a skip-scan of ix_cases_county_reported took 5.3 s; migration 0025).
     Index("ix_cases_closed_at", "closed_at", "reported_at", "due_at", "county_code", "township_code"),
     Index("ix_cases_due", "due_at"),
     Index("ix_cases_late", "late_hours"),  # the "most overdue first" sort of closed cases

@@ -11,13 +11,13 @@ from core/rollups.py, which may change later; the same rows as ``rollups.rebuild
 week end of the last six weeks: still open, or closed since the first week end) as two ranges of an index instead of
 a scan of the table (5.3 s → 0.15 s at 1.07 M cases on SQLite).
 
-Revision ID: 0026
+Revision ID: 0025
 Revises: 0024
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0026"
+revision = "0025"
 down_revision = "0024"
 branch_labels = None
 depends_on = None
