@@ -9,10 +9,10 @@ full ANALYZE made SQLite skip-scan ix_cases_township_reported (``ANY(township_co
 statistics are changed inside a transaction that is rolled back, so the dataset is left as it was (SQLite:
 ``PRAGMA analysis_limit=0`` + ``ANALYZE`` for exact, ``analysis_limit=2000`` for sampled, the sqlite_stat1 rows
 deleted for none, each reloaded with ``ANALYZE sqlite_schema``; PostgreSQL: ``ANALYZE cases`` with
-``default_statistics_target`` 10000, every row at this size, then 100, the default).  ``--times`` also runs
-each question under each kind of statistics (median of 3: wall ms, and CPU ms of this process on SQLite, of the backend on
-PostgreSQL).  tests/test_ranking_plan.py checks the same
-plans on the small fixture in CI.
+``default_statistics_target`` 10000, a sample of 3 M rows (every row up to that size), for exact, and 100, the
+default, for sampled and none: PostgreSQL has no planning without statistics after a load).  ``--times`` also runs
+each question under each kind of statistics (median of 3: wall ms, and CPU ms of this process on SQLite, of
+the backend on PostgreSQL).  tests/test_ranking_plan.py checks the same plans on the small fixture in CI.
 """
 from __future__ import annotations
 
