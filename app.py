@@ -5,7 +5,8 @@ Run with ``streamlit run app.py``.  Pages live in pages/ and only lay out what d
 
 The same file is also the server: ``streamlit run`` finds the ``st.App`` at the bottom and serves it, with the
 app's own routes beside Streamlit's (ui/session_cookie.py: the server sets and clears the HttpOnly session
-cookie); it then runs this file as the page script, as ``__main__``, which draws the frame (:func:`main`).
+cookie) and the database's state on the health check (ui/health.py: 503 while the database cannot be
+read); it then runs this file as the page script, as ``__main__``, which draws the frame (:func:`main`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import session_cookie  # (no Streamlit call, no cache: the server imports this file before its runtime)
+from ui import health, session_cookie  # (no Streamlit call, no cache: the server imports this before its runtime)
 
 if __name__ == "__main__":  # the page script's imports: modules with caches are imported inside the runtime
     from data_access.core.access import may_read_audit
@@ -95,4 +96,6 @@ def main() -> None:
 if __name__ == "__main__":  # Streamlit runs the page script as __main__ (also AppTest)
     main()
 else:  # imported by the server that ``streamlit run app.py`` starts (uvicorn, "app:app")
-    app = st.App(__file__, routes=session_cookie.ROUTES)
+    from starlette.middleware import Middleware
+
+    app = st.App(__file__, routes=session_cookie.ROUTES, middleware=[Middleware(health.HealthCheck)])

@@ -311,6 +311,45 @@ def escalation_section(results: Path) -> list[str]:
     return out + [""]
 
 
+def plan_regressions(results: Path) -> list[str]:
+    """Every plan check of the last plans part (bench/plans.py) that left its intended index, as
+    "scale database · question · statistics"."""
+    out = []
+    for s in SCALES:
+        for b, label in BACKENDS:
+            for r in _load(results, "plans", s, b) or []:
+                if not r["ok"]:
+                    out.append(f"{s} {label} · {r['check']} · {r['stats']} statistics: {r['plan']}")
+    return out
+
+
+def plans_section(results: Path) -> list[str]:
+    """The plan checks (bench/plans.py): regressions first and loud, then each question's time per statistics."""
+    rows = [(s, label, _load(results, "plans", s, b)) for s in SCALES for b, label in BACKENDS]
+    rows = [x for x in rows if x[2]]
+    if not rows:
+        return []
+    out = ["## Query plans under every kind of statistics (`python -m bench plans`)", ""]
+    bad = plan_regressions(results)
+    if bad:
+        out += [f"**{len(bad)} plan(s) left their intended index:**", ""] + [f"- **{b}**" for b in bad] + [""]
+    else:
+        out += ["Every checked plan reads its intended index under exact (full ANALYZE), sampled and no statistics.",
+                ""]
+    out += ["| scale | database | question | statistics | intended index | wall ms | CPU ms |",
+            "|---|---|---|---|---|---:|---:|"]
+    for s, label, checks in rows:
+        for r in checks:
+            ms = r.get("ms") or (None, None)
+            out.append(f"| {s} | {label} | {r['check']} | {r['stats']} | {'ok' if r['ok'] else '**REGRESSED**'} | "
+                       f"{_sec_ms(ms[0])} | {_sec_ms(ms[1])} |")
+    return out + [""]
+
+
+def _sec_ms(x) -> str:
+    return "—" if x is None else f"{x:.1f}"
+
+
 def _equal_cell(r: dict) -> str:
     if r["equal"]:
         return "yes, exactly"
@@ -345,6 +384,7 @@ def write(results: Path) -> None:
              "machine below.", ""]
     lines += machine_section(facts)
     lines += comparison_section(doc, previous, unreadable)
+    lines += plans_section(results)
     lines += growth_section(results, facts)
     lines += pages_section(results)
     lines += alternatives_section(results)

@@ -5,7 +5,8 @@ previous report" section calls out regressions and improvements beyond 20 % and 
 new and vanished measurements; bench/report.py).
 
     python -m bench [--scales 100k,full,5m] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
-                    [--parts pages,article,export,rss,concurrency,alternatives,scaleout,sync,escalation] [--runs 3]
+                    [--parts pages,article,export,rss,concurrency,alternatives,scaleout,sync,escalation,plans]
+                    [--runs 3]
     python -m bench --report        # only rewrite REPORT.md from the results already measured
 
 (``python -m bench suite …`` is the same.)
@@ -29,6 +30,10 @@ Parts (each in a fresh Python process, so its memory and caches are its own; res
 
   escalation    the escalation pass with the shipped rules on: dry run, first pass, next pass (bench/escalation.py)
                 — full and 5m, both databases
+  plans         the access path of the questions whose plan once hung on the planner's statistics, under exact
+                (full ANALYZE), sampled and no statistics, in a rolled-back transaction (bench/plans.py) — full and
+                5m, both databases.  A plan that leaves its intended index is listed first in the report and
+                makes the suite exit with status 1.
 
 The PostgreSQL server URL's database name is replaced by gov_bench_<scale> (bench/datasets.py).
 
@@ -51,7 +56,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 
-ALL_PARTS = ("pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync", "escalation")
+ALL_PARTS = ("pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync", "escalation",
+             "plans")
 # Which (scale, backend) each part runs on.
 WHERE = {
     "pages": lambda scale, backend: True,
@@ -63,6 +69,7 @@ WHERE = {
     "scaleout": lambda scale, backend: scale == "full" and backend == "pg",
     "sync": lambda scale, backend: True,
     "escalation": lambda scale, backend: scale != "100k",
+    "plans": lambda scale, backend: scale != "100k",
 }
 
 
@@ -108,6 +115,10 @@ def measure_part(part: str, url: str, runs: int) -> object:
         from bench import escalation
 
         return escalation.run(url, runs)
+    if part == "plans":
+        from bench import plans
+
+        return plans.run(url, times=True)
     raise SystemExit(f"unknown part {part!r}; expected one of {', '.join(ALL_PARTS)}")
 
 
@@ -212,6 +223,11 @@ def main() -> None:
 
     report.write(RESULTS)
     print(f"\nwrote {RESULTS / 'REPORT.md'}")
+    regressed = report.plan_regressions(RESULTS)
+    if regressed:
+        print("\n!! QUERY PLAN REGRESSED (bench/plans.py; REPORT.md, 'Query plans'):\n  " + "\n  ".join(regressed),
+              file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 #   GOV_DB_URL=postgresql+psycopg://gov@db/gov GOV_COOKIE_SECRET=$(cat /etc/gov/cookie_secret) \
 #   GOV_ALLOWED_HOSTS=dashboard.example.gov.cn deploy/run-production.sh [--server.port 8501]
 # Every replica behind the load balancer gets the same GOV_COOKIE_SECRET; the balancer checks
-# http://<host>:<port>/_stcore/health (200 "ok" once the server is up).
+# http://<host>:<port>/_stcore/health (200 "ok" once the server is up; 503 "unhealthy: <reason>" while the
+# database cannot be read).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

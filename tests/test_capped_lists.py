@@ -73,3 +73,70 @@ def test_every_capped_query_is_shown_through_the_shared_helper():
                     and node.args[0].attr in capped_queries):
                 direct.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.args[0].attr}")
     assert direct == []
+
+
+# --- the total is a COUNT; only the capped rows are read ----------------------------------------------------------
+
+def _capped_cases():
+    """(fixture, query, args, kwargs, total): lists longer than a cap of 1 on the hand-computed fixtures (the
+    inactive teams: tests/fixtures/metrics README; the process fixture's 4 open orders, all past their deadline on
+    2026-03-20, and its 3 cases returned at least once; the centre fixture's 2 re-reported cases)."""
+    from datetime import datetime
+
+    from data_access.core.filters import CaseFilter
+    from data_access.queries import cases, volunteers
+    from data_access.queries.supervision import effect, integrity, process
+
+    now = datetime(2026, 3, 20, 12, 0)
+    f = CaseFilter()
+    return [
+        ("metrics", volunteers.inactive_teams, (f.scope, f.period, now, 90), {}, 2),
+        ("process", cases.open_supervisions, (f, now), {}, 4),
+        ("process", effect.orders_past_deadline, (f, now), {}, 4),
+        ("process", process.bounced_cases, (f,), {"now": now, "min_returns": 1}, 3),
+        ("centre", integrity.flagged_cases, (f, "rereported"), {"now": now}, 2),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_the_total_past_the_cap_is_counted_and_the_whole_list_is_read_only_for_its_download(case, db_kind, tmp_path,
+                                                                                            monkeypatch):
+    from tests.conftest import load_fixture
+
+    fixture, query, args, kwargs, total = _capped_cases()[case]
+    engine = load_fixture(db_kind, tmp_path, fixture)
+    calls = []
+
+    def get(q, *a, primary=False, **kw):   # data.get without the cache: the call is recorded
+        calls.append({k: v for k, v in kw.items() if k in ("limit", "count")})
+        return q(engine, *a, **kw)
+
+    monkeypatch.setattr(capped.data, "get", get)
+    try:
+        c = capped.fetch(query, *args, rows=1, **kwargs)
+        assert (len(c.rows), c.total, c.cut) == (1, total, True)
+        assert calls == [{"limit": 2}, {"count": True}]             # the capped rows and a COUNT; not the whole list
+        assert query(engine, *args, count=True, **kwargs) == total == len(query(engine, *args, limit=None, **kwargs))
+        shown = c.map(lambda df: df.assign(mark=1))
+        assert len(calls) == 2                                       # map reads nothing either
+        whole = shown.whole()
+        assert len(whole) == total and list(whole["mark"]) == [1] * total
+        assert calls[-1] == {"limit": None}
+        assert whole.iloc[:1].drop(columns="mark").reset_index(drop=True).equals(c.rows.reset_index(drop=True))
+    finally:
+        engine.dispose()
+
+
+def test_a_list_within_its_cap_is_neither_counted_nor_read_again(db_kind, tmp_path, monkeypatch):
+    from tests.conftest import load_fixture
+
+    fixture, query, args, kwargs, total = _capped_cases()[1]
+    engine = load_fixture(db_kind, tmp_path, fixture)
+    calls = []
+    monkeypatch.setattr(capped.data, "get", lambda q, *a, primary=False, **kw: calls.append(kw.get("limit")) or
+                        q(engine, *a, **kw))
+    try:
+        c = capped.fetch(query, *args, rows=4, **kwargs)
+        assert (len(c.rows), c.total, c.cut, calls) == (4, 4, False, [5])
+    finally:
+        engine.dispose()

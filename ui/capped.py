@@ -2,7 +2,9 @@
 
 A list longer than :data:`ROWS` shows its first rows, says so ("显示前 500 条，共 3,723 条") and offers the whole
 list as an Excel file (the same rows as on screen, so masked the same way), recorded in the audit log like
-every other export.  A query it serves takes ``limit`` (None = every row)."""
+every other export.  A query it serves takes ``limit`` (None = every row) and ``count`` (True = the number of
+rows of the whole list, counted in SQL through the statement that lists them): the total is a COUNT, and the
+whole list is read only when its download is clicked."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -33,26 +35,28 @@ _KINDS = {"int": "int", "num0": "int", "number": "num2", "num1": "num1", "num2":
 class Capped:
     rows: pd.DataFrame  # what the list shows: at most the cap
     total: int  # rows of the whole list
-    full: pd.DataFrame | None = None  # the whole list, when it is longer than the cap
+    whole: Callable[[], pd.DataFrame] | None = None  # reads the whole list (the download), when it is longer
 
     @property
     def cut(self) -> bool:
-        return self.full is not None
+        return self.whole is not None
 
     def map(self, fn: Callable[[pd.DataFrame], pd.DataFrame]) -> Capped:
-        """The same list with ``fn`` applied to its rows (and to the whole list)."""
-        return Capped(fn(self.rows), self.total, None if self.full is None else fn(self.full))
+        """The same list with ``fn`` applied to its rows (and to the whole list, when it is read)."""
+        whole = self.whole
+        return Capped(fn(self.rows), self.total, None if whole is None else (lambda: fn(whole())))
 
 
 def fetch(query: Callable[..., pd.DataFrame], *args, rows: int | None = None, **kwargs) -> Capped:
-    """``query``'s first ``rows`` rows (:data:`ROWS` by default) through ``data.get``; when there are more, the
-    whole list too (asked for only then: most lists fit)."""
+    """``query``'s first ``rows`` rows (:data:`ROWS` by default) through ``data.get``; when there are more, their
+    number from the same function with ``count=True`` (a COUNT over the list's own statement), and the whole
+    list only when its download is asked for."""
     cap = rows or ROWS
     head = data.get(query, *args, limit=cap + 1, **kwargs)
     if len(head) <= cap:
         return Capped(head, len(head))
-    full = data.get(query, *args, limit=None, **kwargs)
-    return Capped(full.iloc[:cap], len(full), full)
+    total = data.get(query, *args, count=True, **kwargs)
+    return Capped(head.iloc[:cap], int(total), lambda: data.get(query, *args, limit=None, **kwargs))
 
 
 def _labelled(df: pd.DataFrame, columns: Sequence[tables.Column], lg: str) -> tuple[pd.DataFrame, list]:
@@ -93,12 +97,12 @@ def note(c: Capped, columns: Sequence[tables.Column], name: str, key: str) -> No
     lg = lang()
     user = current_user()
     target = f"{name}_{wall_now():%Y-%m-%d}.xlsx"
-    full = c.full
+    whole = c.whole
     cols = st.columns([3, 2], vertical_alignment="center")
     cols[0].caption(t("capped.note", shown=fmt.count(len(c.rows), lg), total=fmt.count(c.total, lg)))
 
-    def made() -> bytes:
-        return export_file(data.engine(), user, full, columns, target=target, list_key=key, lang=lg)
+    def made() -> bytes:  # on the click (a deferred download): the whole list is read only then
+        return export_file(data.engine(), user, whole(), columns, target=target, list_key=key, lang=lg)
 
     cols[1].download_button(t("capped.export", n=fmt.count(c.total, lg)), made, file_name=target, mime=XLSX,
                             icon=":material/table_view:", on_click="ignore", key=f"{key}_full_xlsx",

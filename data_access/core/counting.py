@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, literal, select
+from sqlalchemy import Connection, Engine, Select, func, literal, select
 from sqlalchemy import case as sql_case
 
 from data_access.core.clock import now_local
@@ -356,3 +356,9 @@ def case_kpis(engine: Engine, f: CaseFilter, now: datetime | None = None) -> Cas
     open_ = int(oo["open"].iloc[0]) if len(oo) else 0
     overdue = int(oo["open_overdue"].iloc[0]) if len(oo) else 0
     return kpis_from_counts(counts.iloc[0], open_, overdue)
+
+
+def rows_of(stmt: Select) -> Select:
+    """How many rows ``stmt`` gives (its order and limit dropped): a capped list's total counted through the very
+    statement that lists it (ui/capped.py: the list's function called with ``count=True``)."""
+    return select(func.count()).select_from(stmt.order_by(None).limit(None).subquery())

@@ -6,6 +6,7 @@ without it the embedded default is a SQLite file under ``data/``.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
 from sqlalchemy.pool import NullPool
 
-from data_access.core.errors import DatabaseFileGone, ReplicaNotReady
+from data_access.core.errors import DATABASE_ERRORS, DatabaseFileGone, ReplicaNotReady, ping
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "governance.db"
@@ -157,9 +158,13 @@ class _FileWatch:
         self.check()
 
 
+_WATCHES: dict[str, _FileWatch] = {}  # path → the watch of the last engine made on it (read by database_problem)
+
+
 def _watch_file(engine: Engine, path: str) -> None:
     watch = _FileWatch(os.path.abspath(path))
     engine.gov_file_watch = watch  # type: ignore[attr-defined]  (read by check_database_file)
+    _WATCHES[watch.path] = watch
     event.listen(engine, "do_connect", watch.on_connect)
     event.listen(engine, "checkout", watch.on_checkout)
 
@@ -171,6 +176,39 @@ def check_database_file(engine: Engine) -> None:
                                                                "gov_file_watch", None)
     if watch is not None:
         watch.check()
+
+
+def database_problem(url: str | None = None) -> str | None:
+    """Why the database at ``url`` (default: :func:`default_url`) cannot be read now, in one line; None when it
+    can.  The health check's answer (ui/health.py).  A SQLite file is opened read-only (``mode=ro``) and only
+    when it exists, so a missing file is reported, never created as an empty one; one renamed or replaced
+    under a running engine is reported as the pages report it (DatabaseFileGone).  PostgreSQL: a ``SELECT 1``
+    through the process's engine (connect timeout 5 s)."""
+    url = url or default_url()
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if not path or path == ":memory:":
+                return None
+            path = os.path.abspath(path)
+            if not os.path.exists(path):
+                return f"database file missing: {path}"
+            watch = _WATCHES.get(path)
+            if watch is not None:
+                watch.check()
+            con = sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                con.close()
+            return None
+        ping(get_engine(url))
+    except DatabaseFileGone as e:
+        return f"database file {'missing' if e.how == 'missing' else 'replaced'}: {e.path}"
+    except DATABASE_ERRORS as e:
+        first = (str(e).strip().splitlines() or [""])[0][:200]
+        return f"database unavailable: {type(e).__name__}: {first}"
+    return None
 
 
 def make_engine(url: str | None = None) -> Engine:

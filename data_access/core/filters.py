@@ -198,8 +198,9 @@ def region_condition(r: Resolved, p: Table = node_paths) -> ColumnElement | None
 
 
 def open_condition() -> ColumnElement:
-    # Rendered with the literal (not a bound parameter) so that SQLite can prove the query implies the
-    # partial index's WHERE clause (ix_cases_open_due); with ``status <> ?`` it scans by report date.
+    # Rendered with the literal (not a bound parameter) so that SQLite can prove the query implies the WHERE
+    # clause of the open-case partial indexes (ix_cases_open, ix_cases_open_by_due; schema.py); with
+    # ``status <> ?`` it scans by report date.
     return cases.c.status.op("<>")(literal_column("'closed'"))
 
 
@@ -230,6 +231,15 @@ def open_overdue_at_condition(at: datetime) -> ColumnElement:
     at_lit = literal(at, Timestamp)
     return and_(cases.c.reported_at <= at_lit, cases.c.due_at < at_lit,
                 or_(cases.c.closed_at.is_(None), cases.c.closed_at > at_lit))
+
+
+def open_now_overdue_at_condition(at: datetime) -> ColumnElement:
+    """:func:`open_overdue_at_condition` for a case that is still open now (to be ANDed with
+    :func:`open_condition`): such a case has no ``closed_at`` (the data contract: closed ⇔ closed_at set), so it
+    was open and overdue at ``at`` when it was reported by then and due before then.  Those two columns are in
+    the open-case partial index ix_cases_open_by_due, which then answers without reading the table."""
+    at_lit = literal(at, Timestamp)
+    return and_(cases.c.reported_at <= at_lit, cases.c.due_at < at_lit)
 
 
 def overdue_hours_expr(now: datetime) -> ColumnElement:

@@ -28,7 +28,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 
 from data_access.core.access import User, personal
 from data_access.core.clock import now_local
-from data_access.core.counting import case_total
+from data_access.core.counting import case_total, rows_of
 from data_access.core.derived import allowed_hours
 from data_access.core.filters import (
     CaseFilter,
@@ -481,11 +481,12 @@ OPEN_ORDER_COLUMNS = ["supervision_id", "case_no", "title", "grade", "issued_at"
                       "hours_left", "status", "grid_name", "village_name", "township_name", "note"]
 
 
-def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int | None = 500
-                      ) -> pd.DataFrame:
+def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int | None = 500,
+                      count: bool = False) -> pd.DataFrame | int:
     """Open orders on cases in the filter's region (its other filters do not apply), nearest deadline first.
 
-    ``hours_left`` is negative once the deadline has passed."""
+    ``hours_left`` is negative once the deadline has passed.
+    With ``count``: how many rows the whole list has (an int), through the same statement (ui/capped.py)."""
     now = now or now_local()
     r = resolve(engine, CaseFilter(scope_code=f.scope_code, region_code=f.region_code))
     stmt = (select(supervisions.c.supervision_id, supervisions.c.case_no, cases.c.title, supervisions.c.grade,
@@ -493,9 +494,11 @@ def open_supervisions(engine: Engine, f: CaseFilter, now: datetime | None = None
                    supervisions.c.deadline, cases.c.status, cases.c.grid_code, supervisions.c.note)
             .select_from(supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
             .where(supervisions.c.resolved_at.is_(None), *case_conditions(r, now))
-            .order_by(supervisions.c.deadline, supervisions.c.supervision_id).limit(limit))
+            .order_by(supervisions.c.deadline, supervisions.c.supervision_id))
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(stmt).all(), columns=[
+        if count:
+            return int(conn.execute(rows_of(stmt)).scalar_one())
+        df = pd.DataFrame(conn.execute(stmt.limit(limit)).all(), columns=[
             "supervision_id", "case_no", "title", "grade", "issued_at", "issued_by_name", "issued_by", "deadline",
             "status", "grid_code", "note"])
     df["issued_by_name"] = [n if n else (r.tree.get(c).name if r.tree.get(c) else c)

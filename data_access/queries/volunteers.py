@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
 from data_access.core.access import User, personal, visible
 from data_access.core.clock import now_local
 from data_access.core.contract import ACTIVITY_KINDS
+from data_access.core.counting import rows_of
 from data_access.core.filters import Period, Resolved, Scope, case_conditions, region_condition, resolve
 from data_access.core.metrics import per_1000
 from data_access.core.regions import path_column
@@ -235,17 +236,21 @@ def _team_select(r: Resolved, period: Period, j, p):
 
 
 def inactive_teams(engine: Engine, scope: Scope, period: Period, now: datetime | None = None,
-                   inactive_days: int = DEFAULT_INACTIVE_DAYS, limit: int | None = 500) -> pd.DataFrame:
+                   inactive_days: int = DEFAULT_INACTIVE_DAYS, limit: int | None = 500, count: bool = False
+                   ) -> pd.DataFrame | int:
     """The inactive teams (see module doc), longest silent first (never active first): TEAM_LIST_COLUMNS (the
-    activity columns count ``period``'s)."""
+    activity columns count ``period``'s).
+    With ``count``: how many rows the whole list has (an int), through the same statement (ui/capped.py)."""
     now = now or now_local()
     r = resolve(engine, scope)
     j, p = _team_paths()
     stmt, last, _ = _team_select(r, period, j, p)
     stmt = (stmt.where(_inactive_condition(now, inactive_days))
-            .order_by(last.is_not(None), last, vt.c.team_code).limit(limit))
+            .order_by(last.is_not(None), last, vt.c.team_code))
     with engine.connect() as conn:
-        return _team_rows(r, conn.execute(stmt).all(), now)
+        if count:
+            return int(conn.execute(rows_of(stmt)).scalar_one())
+        return _team_rows(r, conn.execute(stmt.limit(limit)).all(), now)
 
 
 def most_active_teams(engine: Engine, scope: Scope, period: Period, now: datetime | None = None, limit: int = 20

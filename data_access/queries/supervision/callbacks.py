@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select
 from data_access.core.access import User, personal
 from data_access.core.callbacks import CALLBACK_DAYS, active, due_conditions
 from data_access.core.clock import now_local
+from data_access.core.counting import rows_of
 from data_access.core.filters import CaseFilter, case_conditions, resolve
 from data_access.core.schema import callbacks, cases
 from data_access.core.sqlfn import no_index
@@ -32,19 +33,23 @@ def _place(engine: Engine, f: CaseFilter):
 
 
 def cases_to_call_back(engine: Engine, f: CaseFilter, user: User | None, now: datetime | None = None,
-                       days: int = CALLBACK_DAYS, limit: int | None = DUE_ROWS) -> pd.DataFrame:
+                       days: int = CALLBACK_DAYS, limit: int | None = DUE_ROWS, count: bool = False
+                       ) -> pd.DataFrame | int:
     """Cases of the filter's place closed in the last ``days`` days (up to ``now``) with a reporter phone and no
     satisfaction rating, oldest close first (then case number), at most ``limit`` (None: all).  The reporter's
-    name and phone as ``user`` may see them."""
+    name and phone as ``user`` may see them.
+    With ``count``: how many rows the whole list has (an int), through the same statement (ui/capped.py)."""
     now = (now or now_local()).replace(tzinfo=None)
     r = _place(engine, f)
     c = cases.c
     stmt = (select(c.case_no, c.title, c.category, c.closed_at, c.resolution_level, c.reporter_name,
                    c.reporter_phone, c.grid_code)
             .where(*due_conditions(now - timedelta(days=days), now), *case_conditions(r, now))
-            .order_by(c.closed_at, c.case_no).limit(limit))
+            .order_by(c.closed_at, c.case_no))
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(stmt).all(), columns=[
+        if count:
+            return int(conn.execute(rows_of(stmt)).scalar_one())
+        df = pd.DataFrame(conn.execute(stmt.limit(limit)).all(), columns=[
             "case_no", "title", "category", "closed_at", "resolution_level", "reporter_name", "reporter_phone",
             "grid_code"])
     df["reporter_name"] = [personal(user, v, "name") for v in df["reporter_name"]]

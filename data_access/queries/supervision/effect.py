@@ -34,6 +34,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 
 from data_access.queries.cases import GRADES, add_place_names
 from data_access.core.clock import now_local
+from data_access.core.counting import rows_of
 from data_access.core.filters import CaseFilter, case_conditions, open_condition, resolve
 from data_access.core.metrics import BUCKET_COLUMNS, hour_bucket_sql, median_from_histogram, ratio
 from data_access.core.schema import Timestamp, cases, escalation_rules, rule_upgrades, supervisions
@@ -193,13 +194,17 @@ REPEAT_ROWS = 100  # the repeat-order list shows the first 100 (ui/capped.py off
 PAST_ROWS = 200  # the orders-past-deadline list shows the newest 200 (ui/capped.py offers the rest)
 
 
-def repeat_orders(engine: Engine, f: CaseFilter, limit: int | None = REPEAT_ROWS, now: datetime | None = None) -> pd.DataFrame:
-    """Cases with two or more orders in the selection (REPEAT_COLUMNS), most orders first, then latest."""
+def repeat_orders(engine: Engine, f: CaseFilter, limit: int | None = REPEAT_ROWS, now: datetime | None = None,
+                  count: bool = False) -> pd.DataFrame | int:
+    """Cases with two or more orders in the selection (REPEAT_COLUMNS), most orders first, then latest.
+    With ``count``: how many rows the whole list has (an int), through the same statement (ui/capped.py)."""
     now = now or now_local()
     sub = _repeat_stmt(f, resolve(engine, f), now).subquery()
-    stmt = select(sub).order_by(sub.c.orders.desc(), sub.c.last_issued.desc(), sub.c.case_no).limit(limit)
+    stmt = select(sub).order_by(sub.c.orders.desc(), sub.c.last_issued.desc(), sub.c.case_no)
     with engine.connect() as conn:
-        rows = conn.execute(stmt).mappings().all()
+        if count:
+            return int(conn.execute(rows_of(stmt)).scalar_one())
+        rows = conn.execute(stmt.limit(limit)).mappings().all()
     df = pd.DataFrame([{**{k: row[k] for k in REPEAT_COLUMNS if k != "grade"}, "grade": GRADES[int(row["rank"]) - 1]}
                        for row in rows], columns=REPEAT_COLUMNS)
     df["orders"] = df["orders"].astype("int64")
@@ -214,10 +219,11 @@ def repeat_order_count(engine: Engine, f: CaseFilter, now: datetime | None = Non
         return int(conn.execute(select(func.count()).select_from(sub)).scalar_one())
 
 
-def orders_past_deadline(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int | None = PAST_ROWS
-                         ) -> pd.DataFrame:
+def orders_past_deadline(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int | None = PAST_ROWS,
+                         count: bool = False) -> pd.DataFrame | int:
     """Orders in the selection past their deadline (PAST_COLUMNS), newest order first: ``state`` 'open' (not
-    resolved; days_past until now) or 'resolved_late' (days_past until it was resolved)."""
+    resolved; days_past until now) or 'resolved_late' (days_past until it was resolved).
+    With ``count``: how many rows the whole list has (an int), through the same statement (ui/capped.py)."""
     now = now or now_local()
     r, conds = _order_conditions(engine, f, now)
     s = supervisions.c
@@ -227,9 +233,11 @@ def orders_past_deadline(engine: Engine, f: CaseFilter, now: datetime | None = N
     stmt = (select(s.supervision_id, s.case_no, cases.c.title, s.grade, s.issued_at, s.deadline, s.resolved_at,
                    state.label("state"), days.label("days_past"), cases.c.status, s.issued_by, cases.c.grid_code)
             .select_from(_JOIN).where(*conds, _past_deadline(now))
-            .order_by(s.issued_at.desc(), s.supervision_id).limit(limit))
+            .order_by(s.issued_at.desc(), s.supervision_id))
     with engine.connect() as conn:
-        df = pd.DataFrame(conn.execute(stmt).all(), columns=[
+        if count:
+            return int(conn.execute(rows_of(stmt)).scalar_one())
+        df = pd.DataFrame(conn.execute(stmt.limit(limit)).all(), columns=[
             "supervision_id", "case_no", "title", "grade", "issued_at", "deadline", "resolved_at", "state",
             "days_past", "status", "issued_by", "grid_code"])
     df["days_past"] = df["days_past"].astype("float64")

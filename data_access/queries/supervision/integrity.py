@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, func, or_, select
 from sqlalchemy import case as sql_case
 
 from data_access.core.clock import now_local
+from data_access.core.counting import rows_of
 from data_access.core.filters import (
     CASE_LEVEL_COLUMN,
     CaseFilter,
@@ -206,8 +207,8 @@ def _newest_flagged_slices(conn: Connection, r: Resolved, col: str, limit: int
 FLAGGED_ROWS = 200  # the flagged-case list shows the newest 200 (ui/capped.py offers the rest)
 
 
-def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int | None = FLAGGED_ROWS, now: datetime | None = None
-                  ) -> pd.DataFrame:
+def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int | None = FLAGGED_ROWS,
+                  now: datetime | None = None, count: bool = False) -> pd.DataFrame | int:
     """The cases ``check`` flags (one of CHECKS), newest report first, at most ``limit`` (None: all of them, the
     capped list's download):
     case_no, title, category, grid_code, reported_at, closed_at, hours_to_close, reason (every check the case
@@ -217,7 +218,8 @@ def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int | None =
     the roll-up can answer, it first says from which month on they lie (nothing flagged: no scan at all) and,
     when they are concentrated, in which townships (exact: the same filter is applied to the cases read).
     At full scale a rare finding spread over the whole city still costs a scan of the period (~0.4–0.6 s on
-    SQLite); a partial index per check on ``reported_at`` would make every list a few ms."""
+    SQLite); a partial index per check on ``reported_at`` would make every list a few ms.
+    With ``count``: how many rows the whole list has (an int), through the same statement (ui/capped.py)."""
     if check not in CHECKS:
         raise ValueError(f"unknown integrity check {check!r}; one of {', '.join(CHECKS)}")
     now = now or now_local()
@@ -227,7 +229,7 @@ def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int | None =
     c = cases.c
     conds = [_flag_condition(CHECKS[check][1]), *case_conditions(r, now)]
     with engine.connect() as conn:
-        if summary_usable(r) and limit:   # the whole list (None) reads the period; an empty one nothing
+        if summary_usable(r) and limit and not count:   # the whole list (None) reads the period; an empty one nothing
             found = _newest_flagged_slices(conn, r, CHECKS[check][0], limit)
             if found is None:
                 return pd.DataFrame(columns=FLAGGED_COLUMNS)
@@ -239,8 +241,10 @@ def flagged_cases(engine: Engine, f: CaseFilter, check: str, limit: int | None =
                              else c.township_code.in_(known))
         stmt = (select(c.case_no, c.title, c.category, c.grid_code, c.reported_at, c.closed_at, c.hours_to_close,
                        *[flags[fl] for _col, fl in CHECKS.values()])
-                .where(*conds).order_by(c.reported_at.desc(), c.case_no.desc()).limit(limit))
-        rows = conn.execute(stmt).all()
+                .where(*conds).order_by(c.reported_at.desc(), c.case_no.desc()))
+        if count:
+            return int(conn.execute(rows_of(stmt)).scalar_one())
+        rows = conn.execute(stmt.limit(limit)).all()
     out = []
     for row in rows:
         reason = ";".join(name for i, name in enumerate(CHECKS) if row[7 + i])

@@ -52,6 +52,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from data_access.core.clock import now_local
+from data_access.core.counting import rows_of
 from data_access.core.filters import (
     SUMMARY_LEVELS,
     CaseFilter,
@@ -303,18 +304,20 @@ BOUNCED_ROWS = 200  # the bounced-case list shows the first 200 (ui/capped.py of
 
 
 def bounced_cases(engine: Engine, f: CaseFilter, min_returns: int = 2, limit: int | None = BOUNCED_ROWS,
-                  now: datetime | None = None) -> pd.DataFrame:
+                  now: datetime | None = None, count: bool = False) -> pd.DataFrame | int:
     """Cases in the selection returned ``min_returns`` or more times, most returns first (BOUNCED_COLUMNS);
-    ``departments`` is the route through departments as "A → B → A"."""
+    ``departments`` is the route through departments as "A → B → A".
+    With ``count``: how many rows the whole list has (an int), through the same statement (ui/capped.py)."""
     now = now or now_local()
     r = resolve(engine, f)
     conds = _returned_conditions(r, now, min_returns)
     stmt = (select(cases.c.case_no, cases.c.title, cases.c.category, cases.c.status, cases.c.n_returns,
                    cases.c.n_reassigns, cases.c.department_code, cases.c.reported_at)
-            .where(*conds).order_by(cases.c.n_returns.desc(), cases.c.reported_at.desc(), cases.c.case_no)
-            .limit(limit))
+            .where(*conds).order_by(cases.c.n_returns.desc(), cases.c.reported_at.desc(), cases.c.case_no))
     with engine.connect() as conn:
-        rows = conn.execute(stmt).mappings().all()
+        if count:
+            return int(conn.execute(rows_of(stmt)).scalar_one())
+        rows = conn.execute(stmt.limit(limit)).mappings().all()
         nos = [row["case_no"] for row in rows]
         events: dict[str, list[tuple[str, str | None]]] = {n: [] for n in nos}
         if nos:

@@ -26,8 +26,10 @@ Definitions (the measures are those of :mod:`data_access.core.metrics`):
   at the end of M and past their due time then (``filters.open_overdue_at_condition``): reported by then,
   not closed by then (``closed_at`` NULL or later), ``due_at`` before it.  A case closed after the end of M
   but due inside it counts; a case closed before the end of M does not.  Such a case is either still open
-  now (partial index ``ix_cases_open``) or closed late (``late_hours > 0``, index ``ix_cases_late``), so the
-  count is the sum of those two index-friendly, disjoint branches instead of a scan of every case.
+  now (partial index ``ix_cases_open_by_due``) or closed late (``late_hours > 0``, partial index
+  ``ix_cases_late_closed``), so the count is the sum of those two index-friendly, disjoint branches instead of
+  a scan of every case (each written so that its index is the planner's only sensible path, whatever its
+  statistics: ``python -m bench plans``).
 - **components** of the score, each in [0, 1]:
   closure = the LOWER bound of the 95 % Wilson interval of closed ÷ cases;
   on time = the LOWER bound of the 95 % Wilson interval of on time ÷ closed;
@@ -81,6 +83,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     and_,
     func,
     literal,
@@ -98,6 +101,7 @@ from data_access.core.filters import (
     Scope,
     case_conditions,
     open_condition,
+    open_now_overdue_at_condition,
     open_overdue_at_condition,
     resolve,
 )
@@ -323,7 +327,17 @@ def _closed_after(conn: Connection, r: Resolved, level: str | None, first: date,
                   status_at: datetime) -> pd.DataFrame:
     """The month's cases (per unit at ``level``; None: one row for the whole region) closed after
     ``status_at``: what the counts of now hold that the counts at the cut-off do not (_COUNT_COLS)."""
-    unit = CASE_LEVEL_COLUMN[level] if level else literal("")
+    return pd.DataFrame(conn.execute(_closed_after_select(r, level, first, last, now, status_at)).all(),
+                        columns=_COUNT_COLS)
+
+
+def _closed_after_select(r: Resolved, level: str | None, first: date, last: date, now: datetime,
+                         status_at: datetime) -> Select:
+    """The statement of :func:`_closed_after`."""
+    # Grouped by ``+unit``: with exact statistics SQLite skip-scanned the unit's (unit, report time) index to
+    # get the rows in unit order (a county's townships at 1.07 M: 173 ms, the table read for each case) instead
+    # of the parent's range (python -m bench plans checks it).
+    unit = no_index(CASE_LEVEL_COLUMN[level]) if level else literal("")
     stmt = select(
         unit.label("code"),
         func.count(),
@@ -335,7 +349,7 @@ def _closed_after(conn: Connection, r: Resolved, level: str | None, first: date,
         literal(0),
     ).where(*case_conditions(r, now, dates=(first, last)), cases.c.status == "closed",
             cases.c.closed_at > literal(status_at, Timestamp)).group_by(unit)
-    return pd.DataFrame(conn.execute(stmt).all(), columns=_COUNT_COLS)
+    return stmt
 
 
 def _minus(counts: pd.DataFrame, later: pd.DataFrame) -> pd.DataFrame:
@@ -359,26 +373,43 @@ def _only_index(cond: ColumnElement, keep: Column) -> ColumnElement:
     return replacement_traverse(cond, {}, swap)
 
 
-def _backlog_counts(conn: Connection, r: Resolved, level: str, ats: list[datetime]) -> pd.DataFrame:
-    """Overdue backlog per unit at each moment of ``ats`` (columns ``b0``, ``b1``…), in one pass per branch:
-    still open now + closed late (disjoint; every case overdue-open at a past moment is one of the two)."""
+def _backlog_selects(r: Resolved, level: str, ats: list[datetime]) -> list[Select]:
+    """The two disjoint branches of :func:`_backlog_counts`, each ``unit, b0, b1…`` grouped by unit: still open
+    now, and closed late (every case overdue-open at a past moment is one of the two).  Each is written so that
+    one access path is the only one the planner can take, whatever its statistics (tests/test_ranking_plan.py,
+    ``python -m bench plans``)."""
     unit = CASE_LEVEL_COLUMN[level]
-    conds = [open_overdue_at_condition(at) for at in ats]
-    sums = [func.coalesce(func.sum(sql_case((c, 1), else_=0)), 0) for c in conds]
-    where = [or_(*conds), cases.c.reported_at <= max(ats)]  # the second is implied; it gives SQLite a range
-    if r.code is not None:
-        where.append(CASE_LEVEL_COLUMN[r.level] == r.code)
-    cols = ["code", *[f"b{i}" for i in range(len(ats))]]
-    # Still open now: the partial index ix_cases_open (~1 % of cases) is the planner's own choice.
-    rows = conn.execute(select(unit, *sums).where(open_condition(), *where).group_by(unit)).all()
+    region = [CASE_LEVEL_COLUMN[r.level] == r.code] if r.code is not None else []
+    last = literal(max(ats), Timestamp)
+    # Still open now: the open cases due before the latest moment, one range of the open-case partial index
+    # ix_cases_open_by_due, which holds every column asked (covering: the table is not read).  Every other
+    # column is hidden from SQLite's planner: given a region column it chose by its statistics between
+    # (county, report time) — 31 ms for 娄星区 at 1.07 M, every case of its history — and a skip-scan of
+    # (township, report time) that a full ANALYZE made look cheaper, 2.5 s (issue 24).  On PostgreSQL the
+    # partial index is the cheap path by its own size.
+    now_conds = [open_now_overdue_at_condition(at) for at in ats]
+    still_open = (select(no_index(unit), *[func.coalesce(func.sum(sql_case((c, 1), else_=0)), 0) for c in now_conds])
+                  .where(open_condition(), cases.c.due_at < last,
+                         _only_index(and_(or_(*now_conds), *region), cases.c.due_at))
+                  .group_by(no_index(unit)))
     # Closed late (~7 %) and closed after the earliest moment: a range of the last months of the partial
     # covering index ix_cases_late_closed (``late_hours > 0`` as a literal, so that SQLite sees the index's
     # own condition; every other column hidden from the planner).  Reading every late case of the region
     # through ix_cases_late instead cost one table read each: 2.2 s at 5 M cases, growing with the history.
     # (Grouping by ``+unit`` too: else SQLite walks a whole index in unit order to skip the sort.)
+    conds = [open_overdue_at_condition(at) for at in ats]
     late = and_(cases.c.late_hours > literal_column("0"), cases.c.closed_at > literal(min(ats), Timestamp),
-                _only_index(and_(*where), cases.c.closed_at))
-    rows += conn.execute(select(no_index(unit), *sums).where(late).group_by(no_index(unit))).all()
+                _only_index(and_(or_(*conds), cases.c.reported_at <= last, *region), cases.c.closed_at))
+    closed_late = (select(no_index(unit), *[func.coalesce(func.sum(sql_case((c, 1), else_=0)), 0) for c in conds])
+                   .where(late).group_by(no_index(unit)))
+    return [still_open, closed_late]
+
+
+def _backlog_counts(conn: Connection, r: Resolved, level: str, ats: list[datetime]) -> pd.DataFrame:
+    """Overdue backlog per unit at each moment of ``ats`` (columns ``b0``, ``b1``…), in one pass per branch:
+    still open now + closed late (:func:`_backlog_selects`)."""
+    cols = ["code", *[f"b{i}" for i in range(len(ats))]]
+    rows = [row for stmt in _backlog_selects(r, level, ats) for row in conn.execute(stmt).all()]
     df = pd.DataFrame(rows, columns=cols)
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype=object if c == "code" else "int64") for c in cols})
