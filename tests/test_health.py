@@ -95,6 +95,26 @@ def test_unhealthy_with_the_reason_when_the_file_is_gone_and_no_file_is_made(sql
     assert c.get("/other").text == "ok"                        # every other request passes through
 
 
+def test_the_demo_before_its_first_visit_is_ready_and_its_later_loss_is_reported(tmp_path, monkeypatch):
+    """Without GOV_DB_URL the first visit builds the demo (ui/setup.py): before the file exists the process is
+    ready for that visit (a balancer must send it); once the file has existed, losing it is unhealthy."""
+    demo = tmp_path / "data" / "governance.db"
+    monkeypatch.delenv("GOV_DB_URL", raising=False)
+    monkeypatch.delenv("GOV_DB_READ_URL", raising=False)
+    monkeypatch.setattr(db, "DEFAULT_SQLITE_PATH", demo)
+    monkeypatch.setattr(health, "DEFAULT_SQLITE_PATH", demo)
+    monkeypatch.setattr(health, "_DEMO_URL", f"sqlite:///{demo}")
+    monkeypatch.setattr(health, "_seen", {"demo": False})
+    c = _client()
+    assert (c.get(health.PATH).status_code, c.get(health.PATH).text) == (200, "ok")
+    assert not demo.exists()                                   # the check made nothing
+    load_dataset(FIXTURES / "tiny", db.make_engine(f"sqlite:///{demo}"))   # the first visit's build
+    assert c.get(health.PATH).text == "ok"
+    demo.unlink()
+    r = c.get(health.PATH)
+    assert (r.status_code, r.text) == (503, f"unhealthy: database file missing: {demo}")
+
+
 def test_unhealthy_when_the_file_was_replaced_under_the_running_engine(sqlite_url):
     url, path = sqlite_url
     db.get_engine(url)                                         # the app's engine, watching the file it opened

@@ -9,21 +9,40 @@ passes every other request through untouched.  The check (data_access.core.db.da
 thread and never creates a file; the primary and, when configured, the read replica are checked."""
 from __future__ import annotations
 
+import os
+
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse
 
-from data_access.core.db import database_problem, default_url, replica_url
+from data_access.core.db import DEFAULT_SQLITE_PATH, database_problem, default_url, replica_url
 
 PATH = "/_stcore/health"
 
 
 def problem() -> str | None:
-    """The first reason the app cannot read its data (primary, then replica); None when it can."""
+    """The first reason the app cannot read its data (primary, then replica); None when it can.
+
+    One exception: the built-in demo (no ``GOV_DB_URL``) whose file this process has never seen yet.  Its first
+    visit builds the demo data (ui/setup.py), so the process is ready for that visit; saying "missing" would keep
+    a balancer from ever sending it.  Once the file has existed here, its loss is reported like any other."""
+    demo_seen = _demo_file_seen()
     for url in dict.fromkeys(u for u in (default_url(), replica_url()) if u):
         found = database_problem(url)
-        if found:
+        if found and not (url == _DEMO_URL and not os.environ.get("GOV_DB_URL", "").strip()
+                          and found.startswith("database file missing") and not demo_seen):
             return found
     return None
+
+
+_DEMO_URL = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+_seen = {"demo": False}
+
+
+def _demo_file_seen() -> bool:
+    """Whether the demo's file has existed while this process ran (remembered once seen)."""
+    if not _seen["demo"] and os.path.exists(DEFAULT_SQLITE_PATH):
+        _seen["demo"] = True
+    return _seen["demo"]
 
 
 class HealthCheck:
