@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from functools import cache
 
-from sqlalchemy import Connection, Table, insert, text
+from sqlalchemy import Connection, Table, insert, literal_column, select, text
 
 ROWS_PER_STATEMENT = 20_000
 
@@ -48,5 +48,16 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
     cols = tuple(rows[0])
     stmt = _pg_insert(table.name, cols)
     for i in range(0, len(rows), ROWS_PER_STATEMENT):
-        conn.execute(stmt, {"doc": json.dumps(rows[i:i + ROWS_PER_STATEMENT], ensure_ascii=False,
-                                              default=_json_value)})
+        conn.execute(stmt, {"doc": json_doc(rows[i:i + ROWS_PER_STATEMENT])})
+
+
+def json_rows(table: Table, cols: Sequence[str]):
+    """``SELECT cols FROM`` the rows bound as the JSON parameter ``:doc`` (PostgreSQL), typed as ``table``'s
+    columns: the source of an ``INSERT … SELECT`` (the sync's upsert of the cases).  Bind :func:`json_doc`."""
+    return (select(*[literal_column(f'r."{c}"') for c in cols])
+            .select_from(text(f"json_populate_recordset(NULL::{table.name}, CAST(:doc AS json)) AS r")))
+
+
+def json_doc(rows: Sequence[dict]) -> str:
+    """The rows as the JSON parameter of :func:`json_rows`."""
+    return json.dumps(list(rows), ensure_ascii=False, default=_json_value)

@@ -45,7 +45,7 @@ from sqlalchemy.orm import aliased
 
 from data_access.core import batches, callbacks, duplicates, meta, schema
 from data_access.core import warnings as early_warnings
-from data_access.core.bulk import insert_rows
+from data_access.core.bulk import insert_rows, json_doc, json_rows
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
 from data_access.core.db import no_statement_timeout
@@ -394,11 +394,19 @@ def upsert(conn: Connection, table, key: tuple[str, ...], rows: list[dict]) -> N
         return
     ins = _insert(conn, table)
     cols = [c for c in rows[0] if c not in key]
+    if conn.dialect.name == "postgresql":
+        # one INSERT … SELECT from the rows as one JSON parameter (core/bulk.py), not 10,000 executions of a
+        # batch's cases; a key sent twice would make PostgreSQL refuse the statement, so the last row of a key is
+        # kept, as the executemany's last execution won (the pass refuses a file with a key twice anyway)
+        last = {tuple(r[k] for k in key): r for r in rows}
+        rows = list(last.values())
+        ins = ins.from_select(list(rows[0]), json_rows(table, list(rows[0])))
     stmt = ins.on_conflict_do_update(
         index_elements=list(key), set_={c: ins.excluded[c] for c in cols},
         where=or_(table.c.produced_at.is_(None), table.c.produced_at <= ins.excluded.produced_at))
     for i in range(0, len(rows), 5000):
-        conn.execute(stmt, rows[i:i + 5000])
+        part = rows[i:i + 5000]
+        conn.execute(stmt, {"doc": json_doc(part)} if conn.dialect.name == "postgresql" else part)
 
 
 def _apply_rows(conn: Connection, plan: _Plan, stamps: dict) -> None:
