@@ -561,8 +561,8 @@ def _apply(conn: Connection, table, cols: list[str], ndims: int, delta: dict[tup
     one SELECT finds the keys out of step (matching more than one stored row, or a count that would fall
     below 0, or reach 0 with other measures left), which are taken out and returned for a slice rebuild; one
     UPDATE … FROM adds the rest to their stored rows, one INSERT … SELECT adds the rows not stored yet, and the
-    rows whose count reached 0 (the check names them too) are deleted by key.  (The roll-ups have no unique key on their dimensions — some
-    may be NULL — so an upsert does not fit.)  Where this ran one UPDATE per row, a 10,000-case batch at
+    rows whose count reached 0 (the check names them too) are deleted by key.  (The roll-ups have no unique key
+    on their dimensions — some may be NULL — so an upsert does not fit.)  Where this ran one UPDATE per row, a 10,000-case batch at
     1.07 M cases spent 7 s in 18,000 of them."""
     if not delta:
         return 0, set()
