@@ -658,3 +658,50 @@ def test_a_run_of_batches_into_an_empty_database_ends_where_a_full_load_is(db_ki
     full.dispose()
     for name in expected:
         assert synced[name] == expected[name], name
+
+
+@pytest.mark.parametrize("run", ["two batches", "a run of batches"])
+def test_a_batch_selecting_its_cases_by_a_temporary_key_table_ends_where_a_full_load_is(db_kind, tmp_path,
+                                                                                       monkeypatch, run):
+    """The key sets of a large batch (core/keyset.py: event counts, due times, callbacks, tombstones, event
+    sequences, re-report partners) put in temporary tables and joined, the roll-ups' differences applied set-based
+    (their rows reaching 0 deleted by key): on the fixture, with both thresholds at 0 so that every set takes
+    that way, the fixture's two batches after its base load, and the run of batches into an empty database, end
+    where a full load of the end state is, table by table."""
+    from sqlalchemy import event
+
+    from bench.sync import split_into_batches
+    from data_access.core import keyset, rollups
+
+    monkeypatch.setattr(keyset, "KEY_TABLE_MIN", 0)
+    monkeypatch.setattr(rollups, "BY_KEY_MAX", 0)
+    eng = fresh_engine(db_kind, tmp_path)
+    joined: set[str] = set()
+
+    @event.listens_for(eng, "before_cursor_execute")
+    def _seen(conn, cursor, statement, parameters, context, executemany):
+        joined.update(name for name in ("tmp_keys_recount", "tmp_keys_due", "tmp_keys_callbacks",
+                                        "tmp_keys_tombstones", "tmp_keys_sequences", "tmp_keys_partners")
+                      if f"SELECT k FROM {name}" in statement or f"SELECT {name}.k" in statement)
+
+    if run == "two batches":
+        load_dataset(base_dataset(tmp_path / "base"), eng)
+        r1 = sync_batch(batch_1(tmp_path / "b1"), eng)
+        assert (r1.counts["cases"].inserted, r1.counts["cases"].updated, r1.counts["case_events"].inserted) == (2, 1, 6)
+        r2 = sync_batch(batch_2(tmp_path / "b2"), eng)
+        assert (r2.counts["cases"].inserted, r2.counts["cases"].updated, r2.counts["cases"].deleted) == (1, 3, 1)
+    else:
+        folders = split_into_batches(METRICS, tmp_path / "split", 400, datetime(2026, 3, 21, 0, 0))
+        results = [sync_batch(f, eng) for f in folders]
+        assert sum(r.counts["case_events"].inserted for r in results if "case_events" in r.counts) == 41
+    # every key set of the sync was joined as a table (the partners only when a batch's cases re-report one)
+    assert joined >= {"tmp_keys_recount", "tmp_keys_due", "tmp_keys_callbacks", "tmp_keys_tombstones",
+                      "tmp_keys_sequences"}, joined
+    synced = contents(eng)
+    eng.dispose()
+    full = fresh_engine(db_kind, tmp_path / "full") if db_kind == "sqlite" else fresh_engine(db_kind, tmp_path)
+    load_dataset(METRICS, full)
+    expected = contents(full)
+    full.dispose()
+    for name in expected:
+        assert synced[name] == expected[name], name

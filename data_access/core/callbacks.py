@@ -19,11 +19,11 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from data_access.core.contract import BY_NAME
+from data_access.core.keyset import KeySet
 from data_access.core.schema import callbacks, cases
 
 CALLBACK_DAYS = 30   # "recently closed": the list offers cases closed in the last 30 days (a month's follow-up)
 NOTE_MAX = 500       # characters of a callback's note
-_CHUNK = 500
 
 
 def rating_scale() -> tuple[int, int]:
@@ -57,9 +57,9 @@ def reapply(conn: Connection, case_nos: Iterable[str] | None = None) -> list[str
     if case_nos is None:
         rows = [tuple(r) for r in conn.execute(stmt).all()]
     else:
-        wanted = sorted(set(case_nos))
-        for i in range(0, len(wanted), _CHUNK):
-            rows += [tuple(r) for r in conn.execute(stmt.where(cb.case_no.in_(wanted[i:i + _CHUNK]))).all()]
+        keys = KeySet(conn, case_nos, "callbacks")   # a batch's cases: one statement (core/keyset.py)
+        if keys:
+            rows = [tuple(r) for r in conn.execute(stmt.where(keys.where(cb.case_no))).all()]
     if rows:
         conn.execute(update(cases).where(c.case_no == bindparam("no"), c.satisfaction.is_(None))
                      .values(satisfaction=bindparam("rating")),

@@ -31,6 +31,7 @@ from data_access.core.derived import (
     same_matter_sql,
     step_hours_sql,
 )
+from data_access.core.keyset import KeySet
 from data_access.core.schema import case_events, cases
 
 
@@ -60,13 +61,14 @@ def _recount(conn: Connection, case_nos: list[str]) -> None:
         return
     e = case_events.c
     cols = list(EVENT_COUNT_COLUMNS.values())
-    counted = {no: dict.fromkeys(cols, 0) for no in case_nos}
+    keys = KeySet(conn, case_nos, "recount")   # a batch's 10,000 cases: a temporary table, not IN lists
+    counted = {no: dict.fromkeys(cols, 0) for no in keys.values}
     for no, action, n in conn.execute(
-            select(e.case_no, e.action, func.count()).where(e.case_no.in_(case_nos),
+            select(e.case_no, e.action, func.count()).where(keys.where(e.case_no),
                                                            e.action.in_(list(EVENT_COUNT_COLUMNS)))
             .group_by(e.case_no, e.action)):
         counted[no][EVENT_COUNT_COLUMNS[action]] = int(n)
-    stored = conn.execute(select(cases.c.case_no, *[cases.c[c] for c in cols]).where(cases.c.case_no.in_(case_nos)))
+    stored = conn.execute(select(cases.c.case_no, *[cases.c[c] for c in cols]).where(keys.where(cases.c.case_no)))
     changed = [{"b_case_no": no, **{f"b_{c}": counted[no][c] for c in cols}}
                for no, *values in stored if list(values) != [counted[no][c] for c in cols]]
     if changed:

@@ -68,6 +68,7 @@ from data_access.core.derived import (
     closed_late_sql,
     late_hours_sql,
 )
+from data_access.core.keyset import KeySet
 from data_access.core.rollups import refresh_category_summaries
 from data_access.core.schema import Timestamp, case_extensions, cases, categories, time_limit_rules
 
@@ -309,20 +310,18 @@ def apply_rules(conn: Connection, categories_: Sequence[str] | None = None,
                 case_nos: Sequence[str] | None = None) -> int:
     """Set ``cases.due_at`` (and ``closed_late``, ``late_hours``) of the categories ``categories_`` (all when
     None) from their rules, in the caller's transaction; returns the number of cases changed.  ``case_nos``:
-    only those cases (a batch applied by the sync: the cases it touched), in chunks.
+    only those cases (a batch applied by the sync: the cases it touched).
 
     Working-day categories get the working-day deadline of their report date; the others get the
     dataset's due time back (``source_due_at``; cases without one are left alone).  Set-based: one UPDATE
     for the calendar-hours categories, and one UPDATE … FROM a temporary table of the deadlines per
     (category, report date) for the working-day ones.  The summaries are not rebuilt here."""
     if case_nos is not None:
-        nos = sorted(set(case_nos))
-        return sum(_apply_rules(conn, categories_, cases.c.case_no.in_(nos[i:i + _CHUNK]))
-                   for i in range(0, len(nos), _CHUNK))
+        if not case_nos:
+            return 0
+        # a batch's cases: one temporary table joined by each statement (core/keyset.py), not IN lists of 5,000
+        return _apply_rules(conn, categories_, KeySet(conn, case_nos, "due").where(cases.c.case_no))
     return _apply_rules(conn, categories_, None)
-
-
-_CHUNK = 5000
 
 
 def _apply_rules(conn: Connection, categories_: Sequence[str] | None, only) -> int:

@@ -208,13 +208,13 @@ def fetch_stored(conn: Connection, refs: dict[str, set]) -> Stored:
     ce = schema.case_extensions.c
     for part in _chunks(refs.get("case_extensions", ())):
         for eid, origin, case_no, produced in conn.execute(
-                select(ce.extension_id, ce.origin, ce.case_no, ce.produced_at).where(ce.extension_id.in_(part))):
+                select(ce.extension_id, ce.origin, ce.case_no, ce.produced_at).where(_in(ce.extension_id, part))):
             s.ext_rows[eid] = (origin, case_no)
             s.keys["case_extensions"].add(eid)
             s.produced["case_extensions"][eid] = produced
     for part in _chunks(case_nos):   # the dashboard's extension requests on them (likewise)
         for eid, case_no in conn.execute(select(ce.extension_id, ce.case_no)
-                                         .where(ce.case_no.in_(part), ce.origin == "app")):
+                                         .where(_in(ce.case_no, part), ce.origin == "app")):
             s.extensions[case_no].append(eid)
         for eid, case_no in conn.execute(select(ce.extension_id, ce.case_no)
                                          .where(ce.case_no.in_(part), ce.status == "requested")):

@@ -26,6 +26,7 @@ from data_access.core.derived import (
     report_month,
     step_hours,
 )
+from data_access.core.keyset import KeySet
 from data_access.core.metrics import STATUSES
 from data_access.ingest.converting import fields
 from data_access.ingest.reading import MAX_PROBLEMS_PER_FILE, Reader, Report
@@ -225,12 +226,12 @@ class DatasetRules(ReferenceRules):
         if case_nos is None:
             rows = conn.execute(text(sql.format(where="", base=base))).all()
         else:
-            stmt = text(sql.format(where=" WHERE case_no IN :nos", base=base)).bindparams(
-                bindparam("nos", expanding=True))
-            nos = sorted(set(case_nos))
-            rows = []
-            for i in range(0, len(nos), 5000):
-                rows += conn.execute(stmt, {"nos": nos[i:i + 5000]}).all()
+            # a batch's cases: one temporary table joined, not IN lists of 5,000 (core/keyset.py)
+            cond, params = KeySet(conn, case_nos, "sequences").sql("case_no")
+            stmt = text(sql.format(where=f" WHERE {cond}", base=base))
+            if params:
+                stmt = stmt.bindparams(*[bindparam(k, expanding=True) for k in params])
+            rows = conn.execute(stmt, params).all()
         if not rows:
             return
         bad: dict[tuple[str, int], list[str]] = {}

@@ -45,11 +45,13 @@ from sqlalchemy.orm import aliased
 
 from data_access.core import batches, callbacks, duplicates, meta, schema
 from data_access.core import warnings as early_warnings
+from data_access.core.bulk import insert_rows, json_doc, json_rows
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
 from data_access.core.db import no_statement_timeout
 from data_access.core.derive import derive_event_counts, derive_rereported
 from data_access.core.derived import ANCESTOR_COLUMNS, rereports_sql
+from data_access.core.keyset import KeySet
 from data_access.core.regions import rebuild_node_paths
 from data_access.core.rollups import (
     Contribution,
@@ -392,11 +394,19 @@ def upsert(conn: Connection, table, key: tuple[str, ...], rows: list[dict]) -> N
         return
     ins = _insert(conn, table)
     cols = [c for c in rows[0] if c not in key]
+    if conn.dialect.name == "postgresql":
+        # one INSERT … SELECT from the rows as one JSON parameter (core/bulk.py), not 10,000 executions of a
+        # batch's cases; a key sent twice would make PostgreSQL refuse the statement, so the last row of a key is
+        # kept, as the executemany's last execution won (the pass refuses a file with a key twice anyway)
+        last = {tuple(r[k] for k in key): r for r in rows}
+        rows = list(last.values())
+        ins = ins.from_select(list(rows[0]), json_rows(table, list(rows[0])))
     stmt = ins.on_conflict_do_update(
         index_elements=list(key), set_={c: ins.excluded[c] for c in cols},
         where=or_(table.c.produced_at.is_(None), table.c.produced_at <= ins.excluded.produced_at))
     for i in range(0, len(rows), 5000):
-        conn.execute(stmt, rows[i:i + 5000])
+        part = rows[i:i + 5000]
+        conn.execute(stmt, {"doc": json_doc(part)} if conn.dialect.name == "postgresql" else part)
 
 
 def _apply_rows(conn: Connection, plan: _Plan, stamps: dict) -> None:
@@ -413,16 +423,16 @@ def _apply_rows(conn: Connection, plan: _Plan, stamps: dict) -> None:
         if not rows:
             continue
         if spec.table == "case_events":
-            conn.execute(insert(table), _dicts(table, cols, rows, {"changed_at": stamps["changed_at"]}))
+            # ~40,000 rows of a 10,000-case batch: one statement on PostgreSQL (core/bulk.py)
+            insert_rows(conn, table, _dicts(table, cols, rows, {"changed_at": stamps["changed_at"]}))
             continue
         upsert(conn, table, spec.key, _dicts(table, cols, rows, stamps))
         # a row the source sends again after deleting it is back: its deletion is history
         tomb = schema.sync_deletions.c
         idx = [cols.index(k) for k in spec.key]
-        keys = sorted({key_text(r[idx[0]] if len(idx) == 1 else tuple(r[i] for i in idx)) for r in rows})
-        for i in range(0, len(keys), _CHUNK):
-            conn.execute(delete(schema.sync_deletions).where(tomb.table_name == spec.table,
-                                                             tomb.row_key.in_(keys[i:i + _CHUNK])))
+        keys = KeySet(conn, {key_text(r[idx[0]] if len(idx) == 1 else tuple(r[i] for i in idx)) for r in rows},
+                      "tombstones")
+        conn.execute(delete(schema.sync_deletions).where(tomb.table_name == spec.table, keys.where(tomb.row_key)))
 
 
 def _key_condition(table_name: str, keys: list):
@@ -551,10 +561,10 @@ def _partners_select():
 
 def _rereported(conn: Connection, case_nos: list[str]) -> dict[str, bool | None]:
     c = schema.cases.c
-    out: dict[str, bool | None] = {}
-    for i in range(0, len(case_nos), _CHUNK):
-        out.update(conn.execute(select(c.case_no, c.rereported).where(c.case_no.in_(case_nos[i:i + _CHUNK]))).all())
-    return out
+    if not case_nos:
+        return {}
+    return dict(conn.execute(select(c.case_no, c.rereported)
+                             .where(KeySet(conn, case_nos, "partners").where(c.case_no))).all())
 
 
 def _case_keys(plan: _Plan) -> tuple[set[str], set[str], set[str]]:
