@@ -118,7 +118,7 @@ def measure_part(part: str, url: str, runs: int) -> object:
     if part == "plans":
         from bench import plans
 
-        return plans.run(url, times=True)
+        return plans.run(url, times=True, checks=plans.all_checks)
     raise SystemExit(f"unknown part {part!r}; expected one of {', '.join(ALL_PARTS)}")
 
 

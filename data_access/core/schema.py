@@ -227,6 +227,11 @@ cases = Table(
     # recent closings of it instead of every case (100 k cases: a scan of the table without it).
     Index("ix_cases_unrated_closed", "closed_at", sqlite_where=text("satisfaction IS NULL AND closed_at IS NOT NULL"),
           postgresql_where=text("satisfaction IS NULL AND closed_at IS NOT NULL")),
+    # Cases reported again after closing (the repeat-case view's 办结后再次反映, queries/supervision/duplicates
+    # .reported_again): a range of recent closings of the few re-reported cases (at 1.07 M cases on SQLite, 2 ms
+    # where a county's 214,000 cases were read: 251 ms; migration 0026).
+    Index("ix_cases_rereported_closed", "closed_at", sqlite_where=text("rereported = 1"),
+          postgresql_where=text("rereported")),
     Index("ix_cases_returns", "n_returns", sqlite_where=text("n_returns > 0"),
           postgresql_where=text("n_returns > 0")),  # bounced cases (few)
     Index("ix_cases_reported", "reported_at"),

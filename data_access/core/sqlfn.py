@@ -81,6 +81,17 @@ def _no_index_sqlite(element: no_index, compiler: Any, **kw: Any) -> str:
     return "+" + compiler.process(next(iter(element.clauses)), **kw)
 
 
+def no_index_on(cond: Any, table: Any) -> Any:
+    """``cond`` with every column of ``table`` wrapped in :class:`no_index`: for a query that starts from a few
+    rows of another table (orders, extension requests) and looks their cases up by case number, so that SQLite
+    never walks a whole region's or period's cases through their index to find the few that have such rows."""
+    from sqlalchemy import Column
+    from sqlalchemy.sql.visitors import replacement_traverse
+
+    return replacement_traverse(cond, {}, lambda e: no_index(e) if isinstance(e, Column) and e.table is table
+                                else None)
+
+
 class rarely(FunctionElement):
     """``rarely(cond)``: the condition, with SQLite told that few rows meet it (``likelihood(cond, 0.0001)``), so
     that its planner seeks the index of ``cond``'s column rather than a region's or a report period's; SQLite

@@ -26,6 +26,7 @@ from data_access.core.filters import CaseFilter, case_conditions, resolve
 from data_access.core.metrics import ratio
 from data_access.core.regions import region_tree
 from data_access.core.schema import case_extensions, cases, departments
+from data_access.core.sqlfn import no_index_on
 
 HISTORY_COLUMNS = ["extension_id", "status", "days", "day_kind", "reason", "unit_code", "requested_at",
                    "requested_by", "requested_by_user", "decided_at", "decided_by", "decided_by_user",
@@ -63,7 +64,10 @@ BY_UNIT_COLUMNS = ["unit_code", "unit_name", "requested", "approved", "refused",
 
 
 def extensions_by_unit(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
-    """Extension requests by requesting unit over the cases of ``f`` (module docstring), most requests first."""
+    """Extension requests by requesting unit over the cases of ``f`` (module docstring), most requests first.
+
+    The requests (few) are read first and their cases looked up by number (sqlfn.no_index_on): SQLite otherwise
+    walked the period's cases through their index to find the few with requests (1.5 s at 1.07 M cases)."""
     r = resolve(engine, f)
     e = case_extensions.c
 
@@ -75,7 +79,7 @@ def extensions_by_unit(engine: Engine, f: CaseFilter, now: datetime | None = Non
                    func.coalesce(func.sum(sql_case((e.status == "approved", e.days), else_=0)), 0))
             .select_from(case_extensions.join(cases, cases.c.case_no == e.case_no)
                          .outerjoin(departments, departments.c.code == e.unit_code))
-            .where(*case_conditions(r, now or datetime.now(), text_per_row=True))
+            .where(*(no_index_on(c, cases) for c in case_conditions(r, now or datetime.now(), text_per_row=True)))
             .group_by(e.unit_code, departments.c.name))
     with engine.connect() as conn:
         rows = conn.execute(stmt).all()

@@ -28,9 +28,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
-from sqlalchemy import Column, ColumnElement, Engine, and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Engine, and_, func, literal, or_, select
 from sqlalchemy import case as sql_case
-from sqlalchemy.sql.visitors import replacement_traverse
 
 from data_access.queries.cases import GRADES, add_place_names
 from data_access.core.clock import now_local
@@ -38,7 +37,7 @@ from data_access.core.counting import rows_of
 from data_access.core.filters import CaseFilter, case_conditions, open_condition, resolve
 from data_access.core.metrics import BUCKET_COLUMNS, hour_bucket_sql, median_from_histogram, ratio
 from data_access.core.schema import Timestamp, cases, escalation_rules, rule_upgrades, supervisions
-from data_access.core.sqlfn import hours_between, no_index
+from data_access.core.sqlfn import hours_between, no_index_on
 
 GRADE_COLUMNS = ["grade", "orders", "cases", "closed_after", "median_hours_to_close", "mean_hours_to_close",
                  "still_open", "past_deadline", "share_past_deadline"]
@@ -52,19 +51,11 @@ def _day_start(d: date) -> datetime:
     return datetime.combine(d, time())
 
 
-def _steer(cond: ColumnElement) -> ColumnElement:
-    """``cond`` with the columns of ``cases`` kept from the planner's index choice (sqlfn.no_index): the
-    orders are few, so the query reads them first and looks their cases up by case number; SQLite otherwise
-    walks a whole county's cases through a region index to find the few with orders."""
-    return replacement_traverse(cond, {}, lambda e: no_index(e) if isinstance(e, Column) and e.table is cases
-                                else None)
-
-
 def _order_conditions(engine: Engine, f: CaseFilter, now: datetime):
     """(resolved filter, WHERE conditions on supervisions ⋈ cases): orders issued in the period on cases in the
     selection (the period is not applied to the report date)."""
     r = resolve(engine, f)
-    return r, [*(_steer(c) for c in case_conditions(r, now, dates=(None, None))), *_issued_conditions(f)]
+    return r, [*(no_index_on(c, cases) for c in case_conditions(r, now, dates=(None, None))), *_issued_conditions(f)]
 
 
 def _issued_conditions(f: CaseFilter) -> list[ColumnElement]:
@@ -114,7 +105,7 @@ def rule_upgrades_by_rule(engine: Engine, f: CaseFilter, now: datetime | None = 
     now = now or now_local()
     r = resolve(engine, f)
     u, c = rule_upgrades.c, cases.c
-    conds = [*(_steer(x) for x in case_conditions(r, now, dates=(None, None)))]
+    conds = [*(no_index_on(x, cases) for x in case_conditions(r, now, dates=(None, None)))]
     if f.date_from is not None:
         conds.append(u.upgraded_at >= _day_start(f.date_from))
     if f.date_to is not None:
