@@ -56,9 +56,9 @@ def show(f, now) -> None:
         st.subheader(t("sup_eff.upgrades"))
         st.caption(t("sup_eff.upgrades.help"))
         tables.show(upgrades, UPGRADE_COLUMNS)
-    st.subheader(t("sup_eff.repeat") + f" · {fmt.count(data.get(effect.repeat_order_count, f, now=now), lang())}")
-    st.caption(t("sup_eff.repeat.help"))
     repeat = capped.fetch(effect.repeat_orders, f, now=now, rows=effect.REPEAT_ROWS)
+    st.subheader(t("sup_eff.repeat") + f" · {fmt.count(repeat.total, lang())}")
+    st.caption(t("sup_eff.repeat.help"))
     if repeat.total == 0:
         st.info(t("sc.orders.no_repeat"))
     else:

@@ -203,11 +203,8 @@ def repeat_orders(engine: Engine, f: CaseFilter, limit: int | None = REPEAT_ROWS
 
 
 def repeat_order_count(engine: Engine, f: CaseFilter, now: datetime | None = None) -> int:
-    """How many cases have two or more orders in the selection."""
-    now = now or now_local()
-    sub = _repeat_stmt(f, resolve(engine, f), now).subquery()
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(sub)).scalar_one())
+    """How many cases have two or more orders in the selection: the length of :func:`repeat_orders`' list."""
+    return int(repeat_orders(engine, f, now=now, count=True))
 
 
 def orders_past_deadline(engine: Engine, f: CaseFilter, now: datetime | None = None, limit: int | None = PAST_ROWS,
