@@ -40,7 +40,7 @@ PAST_COLUMNS = ["case_no", "title", GRADE,
 
 def show(f, now) -> None:
     st.caption(t("sup_eff.help"))
-    grades = data.get(effect.supervision_effect_by_grade, f, now)
+    grades, issuers = data.get(effect.supervision_effect, f, now)
     if grades["orders"].sum() == 0:
         st.info(t("sc.orders.none"))
         return
@@ -50,7 +50,7 @@ def show(f, now) -> None:
         charts.draw(charts.grade_hours_chart, grades)
     st.subheader(t("sup_eff.by_issuer"))
     st.caption(t("sup_eff.by_issuer.help"))
-    tables.show(data.get(effect.supervision_effect_by_issuer, f, now), ISSUER_COLUMNS)
+    tables.show(issuers, ISSUER_COLUMNS)
     upgrades = data.get(effect.rule_upgrades_by_rule, f, now)
     if len(upgrades):
         st.subheader(t("sup_eff.upgrades"))

@@ -85,15 +85,24 @@ def issuer_sql() -> ColumnElement:
     return sql_case((s.rule_id.is_not(None), "rule"), (s.origin == "app", "hand"), else_="source")
 
 
+def supervision_effect(engine: Engine, f: CaseFilter, now: datetime | None = None
+                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The orders' effect by grade and by way of issuing, from one pass over the orders (the orders view shows
+    both): (:func:`supervision_effect_by_grade`'s frame, :func:`supervision_effect_by_issuer`'s frame)."""
+    parts = _effect_parts(engine, f, now)
+    return _effect_table(parts, "k1", "first1", GRADES, "grade"), _effect_table(parts, "k2", "first2", ISSUERS,
+                                                                                "issuer")
+
+
 def supervision_effect_by_grade(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
     """One row per grade (normal, yellow, red, always all three): GRADE_COLUMNS (see the module docstring)."""
-    return _effect(engine, f, now, supervisions.c.grade, GRADES, "grade")
+    return supervision_effect(engine, f, now)[0]
 
 
 def supervision_effect_by_issuer(engine: Engine, f: CaseFilter, now: datetime | None = None) -> pd.DataFrame:
     """The same measures per way of issuing (ISSUERS, always all three: the source platform, by hand, by an
     escalation rule), so that automatic orders are told apart from hand-issued ones."""
-    return _effect(engine, f, now, issuer_sql(), ISSUERS, "issuer")
+    return supervision_effect(engine, f, now)[1]
 
 
 UPGRADE_COLUMNS = ["rule_id", "rule", "upgrades", "closed_after", "still_open"]
@@ -122,19 +131,26 @@ def rule_upgrades_by_rule(engine: Engine, f: CaseFilter, now: datetime | None = 
                         columns=UPGRADE_COLUMNS)
 
 
-def _effect(engine: Engine, f: CaseFilter, now: datetime | None, key: ColumnElement, keys: tuple[str, ...],
-            name: str) -> pd.DataFrame:
-    """One row per value of ``key`` (``keys``, always all): orders, cases, closed after, hours to close …
+def _effect_parts(engine: Engine, f: CaseFilter, now: datetime | None) -> pd.DataFrame:
+    """The orders of the selection summed by grade (``k1``) × way of issuing (``k2``) × hours bucket: orders,
+    each key's distinct cases (``first1``, ``first2``), closed after, hours to close, still open, past deadline.
 
     One pass over the orders: per order its flags and hours (an inner query, fenced with OFFSET 0 so that the
-    hours are computed once, not once per histogram bucket), then sums by key × hours bucket; distinct
-    cases are counted as each case's first order of the key (ROW_NUMBER), which keeps every sum additive."""
+    hours are computed once, not once per histogram bucket), then sums by the keys × hours bucket; distinct
+    cases are counted as each case's first order of a key (ROW_NUMBER per key), which keeps every sum additive
+    over the other key (:func:`_effect_table` adds them up per key)."""
     now = now or now_local()
     _r, conds = _order_conditions(engine, f, now)
     s, c = supervisions.c, cases.c
     closed_after = and_(c.status == "closed", c.closed_at >= s.issued_at)
-    first = func.row_number().over(partition_by=[s.case_no, key], order_by=s.supervision_id)
-    per_order = (select(key.label("k"), sql_case((first == 1, 1), else_=0).label("first"),
+    grade, issuer = s.grade, issuer_sql()
+
+    def first(key):
+        return sql_case((func.row_number().over(partition_by=[s.case_no, key], order_by=s.supervision_id) == 1, 1),
+                        else_=0)
+
+    per_order = (select(grade.label("k1"), issuer.label("k2"), first(grade).label("first1"),
+                        first(issuer).label("first2"),
                         sql_case((closed_after, 1), else_=0).label("closed_after"),
                         sql_case((closed_after, hours_between(s.issued_at, c.closed_at)), else_=None).label("hours"),
                         sql_case((open_condition(), 1), else_=0).label("still_open"),
@@ -142,23 +158,29 @@ def _effect(engine: Engine, f: CaseFilter, now: datetime | None, key: ColumnElem
                  .select_from(_JOIN).where(*conds).offset(0).subquery("o"))
     o = per_order.c
     b = sql_case((o.hours.is_(None), -1), else_=hour_bucket_sql(o.hours))
-    stmt = (select(o.k, b.label("b"), func.count().label("orders"), func.sum(o.first).label("cases"),
-                   func.sum(o.closed_after).label("closed_after"), func.sum(o.hours).label("sum_hours"),
-                   func.sum(o.still_open).label("still_open"), func.sum(o.past).label("past_deadline"))
-            .group_by(o.k, b))
+    stmt = (select(o.k1, o.k2, b.label("b"), func.count().label("orders"), func.sum(o.first1).label("first1"),
+                   func.sum(o.first2).label("first2"), func.sum(o.closed_after).label("closed_after"),
+                   func.sum(o.hours).label("sum_hours"), func.sum(o.still_open).label("still_open"),
+                   func.sum(o.past).label("past_deadline"))
+            .group_by(o.k1, o.k2, b))
     with engine.connect() as conn:
-        parts = pd.DataFrame(conn.execute(stmt).all(), columns=[
-            "k", "b", "orders", "cases", "closed_after", "sum_hours", "still_open", "past_deadline"])
+        return pd.DataFrame(conn.execute(stmt).all(), columns=[
+            "k1", "k2", "b", "orders", "first1", "first2", "closed_after", "sum_hours", "still_open",
+            "past_deadline"])
+
+
+def _effect_table(parts: pd.DataFrame, key: str, first: str, keys: tuple[str, ...], name: str) -> pd.DataFrame:
+    """One row per value of ``key`` (``keys``, always all): orders, cases, closed after, hours to close …"""
     out = []
     for g in keys:
-        part = parts[parts["k"] == g]
+        part = parts[parts[key] == g]
         hist = [0] * len(BUCKET_COLUMNS)
         for bucket, n in zip(part["b"], part["orders"]):
             if bucket >= 0:
                 hist[int(bucket)] += int(n)
         orders, closed = int(part["orders"].sum()), int(part["closed_after"].sum())
         past = int(part["past_deadline"].sum())
-        out.append({name: g, "orders": orders, "cases": int(part["cases"].sum()), "closed_after": closed,
+        out.append({name: g, "orders": orders, "cases": int(part[first].sum()), "closed_after": closed,
                     "median_hours_to_close": median_from_histogram(hist),
                     "mean_hours_to_close": ratio(part["sum_hours"].dropna().sum(), closed),
                     "still_open": int(part["still_open"].sum()), "past_deadline": past,
