@@ -366,6 +366,26 @@ def open_app_page(url: str, page: str, query: dict | None = None, role: str = "l
     return at
 
 
+def app_metric(at, label: str) -> str:
+    """The value of the page's metric labelled ``label``."""
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def app_text(at) -> str:
+    """The page's markdown, captions, texts and messages, one per line (what a reader sees as text)."""
+    return "\n".join(x.value for kind in ("markdown", "caption", "text", "success", "error", "info")
+                     for x in at.get(kind))
+
+
+def app_rerun(at):
+    """Run again after an interaction (the default page requested: tests/test_app.rerun says why), failing on an
+    exception."""
+    at._finished_page_script_hash = ""
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 # --- Spreading the files over the workers (pytest-xdist, ``--dist loadfile`` in pytest.ini) -----------------------
 # A file's tests stay on one worker (its module-scoped fixtures are built once), except the files below, whose
 # tests are split by backend: their SQLite and PostgreSQL halves each build their own module-scoped database

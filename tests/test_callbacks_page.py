@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from data_access.core.schema import audit_log, cases
-from tests.conftest import fresh_engine, open_app_page
+from tests.conftest import app_metric, app_rerun, app_text, fresh_engine, open_app_page
 from tests.test_callbacks import C6, unrated_tiny
 
 NOW = datetime(2024, 4, 1, 12, 0)
@@ -42,41 +42,25 @@ def _rating(url):
         return conn.execute(select(cases.c.satisfaction).where(cases.c.case_no == C6)).scalar_one()
 
 
-def _metric(at, label):
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _text(at) -> str:
-    return "\n".join(x.value for kind in ("markdown", "caption", "text", "success", "error", "info")
-                     for x in at.get(kind))
-
-
-def _rerun(at):
-    at._finished_page_script_hash = ""  # see tests/test_app.py: rerun
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def test_staff_record_a_callback_and_undo_it(served):
     at = open_app_page(served, "supervision", {"view": "callbacks"}, role="staff")
     assert at.segmented_control(key="sc_view").value == "callbacks"
-    assert _metric(at, "待回访") == "1"
+    assert app_metric(at, "待回访") == "1"
     listed = at.dataframe[0].value
     assert list(listed["case_no"]) == [f"cases?case={C6}"] and list(listed["reporter_phone"]) == ["13600000006"]
     assert at.selectbox(key="cb_pick").value.startswith(C6)
-    assert "暂无回访记录" in _text(at)
+    assert "暂无回访记录" in app_text(at)
     # a record without a rating is refused, with the reason, and writes nothing
     at.button(key="cb_record").click()
-    _rerun(at)
-    assert "未记录：满意度须为 1–5 的整数" in _text(at) and _rating(served) is None
+    app_rerun(at)
+    assert "未记录：满意度须为 1–5 的整数" in app_text(at) and _rating(served) is None
     at.segmented_control(key="cb_rating").set_value(4)
     at.text_input(key="cb_note").set_value("已回访，群众满意")
     at.button(key="cb_record").click()
-    _rerun(at)
-    assert f"已记录 {C6} 的回访：满意度 4 分" in _text(at)
+    app_rerun(at)
+    assert f"已记录 {C6} 的回访：满意度 4 分" in app_text(at)
     assert _rating(served) == 4
-    assert _metric(at, "待回访") == "0" and "暂无待回访案件" in _text(at)
+    assert app_metric(at, "待回访") == "0" and "暂无待回访案件" in app_text(at)
     recorded = at.dataframe[-1].value
     assert list(recorded["case_no"]) == [f"cases?case={C6}"] and list(recorded["rating"]) == [4]
     assert list(recorded["note"]) == ["已回访，群众满意"]
@@ -85,21 +69,21 @@ def test_staff_record_a_callback_and_undo_it(served):
         assert conn.execute(select(audit_log.c.detail).where(audit_log.c.target == C6)).scalar_one().count(
             '"action": "callback"') == 1
     at.button(key="cb_undo").click()
-    _rerun(at)
-    assert "已撤销回访" in _text(at) and _rating(served) is None
-    assert _metric(at, "待回访") == "1"
+    app_rerun(at)
+    assert "已撤销回访" in app_text(at) and _rating(served) is None
+    assert app_metric(at, "待回访") == "1"
 
 
 def test_a_leader_sees_the_phone_masked_in_english(served):
     at = open_app_page(served, "supervision", {"view": "callbacks"}, role="leader", lang="en")
-    assert _metric(at, "To call back") == "1"
+    assert app_metric(at, "To call back") == "1"
     listed = at.dataframe[0].value
     assert list(listed["reporter_phone"]) == ["136****0006"] and list(listed["reporter_name"]) == ["吴*"]
-    assert "13600000006" not in _text(at)
+    assert "13600000006" not in app_text(at)
     assert at.button(key="cb_record").label == "Record"
 
 
 def test_a_viewer_may_not_record(served):
     at = open_app_page(served, "supervision", {"view": "callbacks"}, role="viewer")
     assert not [b for b in at.button if b.key == "cb_record"]
-    assert "当前角色只能查看回访清单" in _text(at)
+    assert "当前角色只能查看回访清单" in app_text(at)

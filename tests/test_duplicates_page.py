@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from data_access.core.duplicates import detect_duplicates, store_proposals
 from data_access.core.schema import duplicate_groups
-from tests.conftest import open_app_page, serve_fixture
+from tests.conftest import app_metric, app_rerun, app_text, open_app_page, serve_fixture
 
 NOW = datetime(2026, 3, 20, 12, 0)
 
@@ -41,34 +41,18 @@ def _note(url, primary):
                             .where(duplicate_groups.c.primary_case_no == primary)).scalar_one()
 
 
-def _metric(at, label):
-    return next(m.value for m in at.metric if m.label == label)
-
-
-def _text(at) -> str:
-    return "\n".join(x.value for kind in ("markdown", "caption", "text", "success", "error", "info")
-                     for x in at.get(kind))
-
-
-def _rerun(at):
-    at._finished_page_script_hash = ""  # see tests/test_app.py: rerun
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def test_staff_confirm_and_undo_a_group(served):
     at = open_app_page(served, "supervision", {"view": "duplicates"}, role="staff")
     assert at.segmented_control(key="sc_view").value == "duplicates"
-    assert (_metric(at, "待确认重复组"), _metric(at, "已确认事项"), _metric(at, "已确认重复件")) == ("2", "0", "0")
+    assert (app_metric(at, "待确认重复组"), app_metric(at, "已确认事项"), app_metric(at, "已确认重复件")) == ("2", "0", "0")
     pick = at.selectbox(key="dup_pick")
     assert pick.options[0].startswith("1.00 · p1 ⇄ p2") and "同一来电" in pick.options[0]
     assert [o.split(" · ")[1] for o in pick.options] == ["p1 ⇄ p2", "d1 ⇄ d2", "d1 ⇄ d3"]
-    text = _text(at)
+    text = app_text(at)
     assert "13900000001" in text  # staff see personal data
     pick.select_index(1)  # d1 ⇄ d2, side by side
-    _rerun(at)
-    text = _text(at)
+    app_rerun(at)
+    text = app_text(at)
     assert "首报案件** · d1" in text and "疑似重复件** · d2" in text and "污水外溢，气味很大" in text
     assert "组：3 件（d1, d2, d3），组相似度 0.85" in text
     assert "网格 丙村1栋1单元 · 网上 · 上报 · 上报 2026-03-02 10:00" in text
@@ -76,22 +60,22 @@ def test_staff_confirm_and_undo_a_group(served):
     assert note.label == "说明（可选）"
     note.set_value("同一下水道")
     at.button(key="dup_confirm").click()
-    _rerun(at)
-    assert "已确认为重复件" in _text(at)
+    app_rerun(at)
+    assert "已确认为重复件" in app_text(at)
     assert _states(served) == [("d1", "confirmed"), ("p1", "proposed")]
     assert _note(served, "d1") == "同一下水道"
-    assert (_metric(at, "待确认重复组"), _metric(at, "已确认事项"), _metric(at, "已确认重复件")) == ("1", "1", "2")
-    assert "已确认组内 3 件计为 1 个事项（2 件重复件只计一次）" in _text(at)
+    assert (app_metric(at, "待确认重复组"), app_metric(at, "已确认事项"), app_metric(at, "已确认重复件")) == ("1", "1", "2")
+    assert "已确认组内 3 件计为 1 个事项（2 件重复件只计一次）" in app_text(at)
     at.button(key="dup_undo_confirmed").click()
-    _rerun(at)
+    app_rerun(at)
     assert _states(served) == [("d1", "proposed"), ("p1", "proposed")]
-    assert "已撤销决定" in _text(at)
+    assert "已撤销决定" in app_text(at)
 
 
 def test_a_viewer_sees_masked_phones_and_no_buttons(served):
     at = open_app_page(served, "supervision", {"view": "duplicates"}, role="viewer")
     assert not [b for b in at.button if b.key in ("dup_confirm", "dup_reject")]
-    text = _text(at)
+    text = app_text(at)
     assert "13900000001" not in text and r"电话 139\*\*\*\*0001" in text  # Markdown-escaped by fmt.plain
     assert "当前角色只能查看" in text
     reporters = at.dataframe[-2].value  # frequent callers, beside the matters reported again
@@ -100,10 +84,10 @@ def test_a_viewer_sees_masked_phones_and_no_buttons(served):
 
 def test_a_county_sees_its_own_groups_only(served):
     at = open_app_page(served, "supervision", {"view": "duplicates"}, role="staff", scope="110")
-    assert _metric(at, "待确认重复组") == "1"
+    assert app_metric(at, "待确认重复组") == "1"
     assert [o.split(" · ")[1] for o in at.selectbox(key="dup_pick").options] == ["p1 ⇄ p2"]
     at.button(key="dup_reject").click()
-    _rerun(at)
+    app_rerun(at)
     assert _states(served) == [("d1", "proposed"), ("p1", "rejected")]
 
 
@@ -118,10 +102,10 @@ def test_the_case_panel_links_a_duplicate_and_its_primary(served):
                            .where(duplicate_groups.c.primary_case_no == "d1")).scalar_one()
     confirm_group(engine, User("办事员", "staff", None, "staff"), gid, now=NOW)
     at = open_app_page(served, "cases", {"case": "d2"}, role="leader")
-    assert "本件已确认为 d1 的重复件" in _text(at)
+    assert "本件已确认为 d1 的重复件" in app_text(at)
     assert at.button(key="dup_open_d1").label == "d1"
     at = open_app_page(served, "cases", {"case": "d1"}, role="leader")
-    assert "已确认为本件重复件的案件 2 件" in _text(at)
+    assert "已确认为本件重复件的案件 2 件" in app_text(at)
     assert {b.key for b in at.button if (b.key or "").startswith("dup_open_")} == {"dup_open_d2", "dup_open_d3"}
     at = open_app_page(served, "cases", {"case": "p2"}, role="leader")
-    assert "重复件" not in _text(at)
+    assert "重复件" not in app_text(at)
