@@ -217,7 +217,7 @@ def fetch_stored(conn: Connection, refs: dict[str, set]) -> Stored:
                                          .where(_in(ce.case_no, part), ce.origin == "app")):
             s.extensions[case_no].append(eid)
         for eid, case_no in conn.execute(select(ce.extension_id, ce.case_no)
-                                         .where(ce.case_no.in_(part), ce.status == "requested")):
+                                         .where(_in(ce.case_no, part), ce.status == "requested")):
             s.pending_ext[case_no] = eid
     a = schema.volunteer_activities.c
     for part in _chunks(refs.get("volunteer_activities", ())):
