@@ -10,7 +10,7 @@ from data_access.writes import escalation as rule_writes
 from data_access.writes.workflow import WriteRefused
 from ui import data, fmt, tables
 from ui.auth import current_user
-from ui.case_panel import write_refusal
+from ui.refusals import write_refusal
 from ui.frame import current_filter, no_regions, page_header
 from ui.setup import friendly_errors
 from ui.state import lang, t

@@ -14,6 +14,7 @@ from data_access.writes.extensions import MAX_DAYS, MAX_REASON_LENGTH, Extension
 from data_access.writes.workflow import WriteRefused
 from ui import data, fmt, tables
 from ui.auth import current_user
+from ui.refusals import flash_write, write_refusal
 from ui.resilience import guarded_callback
 from ui.state import t
 
@@ -37,8 +38,8 @@ def _asked(days, kind) -> str:
     return t(f"wb.ext.kind.{kind}.n", n=int(days))
 
 
-def extensions_section(case_no: str, status: str, user, refusal_text) -> None:
-    """The section under the case's orders; ``refusal_text`` turns a WriteRefused into the user's language."""
+def extensions_section(case_no: str, status: str, user) -> None:
+    """The section under the case's orders."""
     h = data.fresh(ext_q.case_extension_history, user, case_no)
     if h.due_at is None:
         return
@@ -61,38 +62,29 @@ def extensions_section(case_no: str, status: str, user, refusal_text) -> None:
                 c[0].text_input(t("wb.ext.decision_note", id=eid), max_chars=MAX_REASON_LENGTH,
                                 key=f"ext_note_{eid}")
                 c[1].button(t("wb.ext.approve"), key=f"ext_approve_{eid}", on_click=_decide,
-                            args=(eid, True, refusal_text), icon=":material/check:", type="primary",
+                            args=(eid, True), icon=":material/check:", type="primary",
                             width="stretch")
                 c[2].button(t("wb.ext.refuse"), key=f"ext_refuse_{eid}", on_click=_decide,
-                            args=(eid, False, refusal_text), icon=":material/block:", width="stretch")
+                            args=(eid, False), icon=":material/block:", width="stretch")
             elif r["status"] in ("approved", "refused") and decider and r["decided_by_user"] == me:
                 st.button(t("wb.ext.withdraw", id=eid), key=f"ext_withdraw_{eid}", on_click=_withdraw,
-                          args=(eid, refusal_text), icon=":material/undo:")
+                          args=(eid,), icon=":material/undo:")
     if requester and status != "closed" and not (h.rows["status"] == "requested").any():
-        request_form(case_no, refusal_text)
+        request_form(case_no)
 
 
 @guarded_callback  # a database failure here gets the app's own message (ui/resilience.py)
-def _decide(eid: str, approve: bool, refusal_text) -> None:
-    try:
-        data.write(ext_w.decide_extension, current_user(), eid, approve, st.session_state.get(f"ext_note_{eid}", ""))
-    except WriteRefused as e:
-        st.session_state.wb_flash = ("error", t("wb.order.refused", reason=refusal_text(e)))
-    else:
-        st.session_state.wb_flash = ("success", t("wb.ext.approved" if approve else "wb.ext.refused", id=eid))
+def _decide(eid: str, approve: bool) -> None:
+    flash_write(ext_w.decide_extension, eid, approve, st.session_state.get(f"ext_note_{eid}", ""),
+                success=t("wb.ext.approved" if approve else "wb.ext.refused", id=eid))
 
 
 @guarded_callback
-def _withdraw(eid: str, refusal_text) -> None:
-    try:
-        data.write(ext_w.withdraw_decision, current_user(), eid)
-    except WriteRefused as e:
-        st.session_state.wb_flash = ("error", t("wb.order.refused", reason=refusal_text(e)))
-    else:
-        st.session_state.wb_flash = ("success", t("wb.ext.withdrawn", id=eid))
+def _withdraw(eid: str) -> None:
+    flash_write(ext_w.withdraw_decision, eid, success=t("wb.ext.withdrawn", id=eid))
 
 
-def request_form(case_no: str, refusal_text) -> None:
+def request_form(case_no: str) -> None:
     with st.form(f"ext_{case_no}", clear_on_submit=False, border=True):
         st.markdown(f"**{t('wb.ext.request.title')}**")
         c = st.columns([1, 2])
@@ -108,7 +100,7 @@ def request_form(case_no: str, refusal_text) -> None:
                                  ExtensionRequest(case_no, None if days is None else int(days), kind or "",
                                                   reason or ""))
             except WriteRefused as e:
-                st.error(t("wb.order.refused", reason=refusal_text(e)), icon=":material/block:")
+                st.error(t("wb.order.refused", reason=write_refusal(e)), icon=":material/block:")
             else:
                 st.toast(t("wb.ext.requested", id=fmt.plain(eid)), icon=":material/check_circle:")
                 for k in (f"ext_kind_{case_no}", f"ext_days_{case_no}", f"ext_reason_{case_no}"):

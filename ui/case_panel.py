@@ -22,6 +22,7 @@ from ui.auth import current_user
 from ui.case_extensions import extensions_section
 from ui.frame import current_filter
 from data_access.core.errors import DATABASE_ERRORS
+from ui.refusals import flash_write, write_refusal
 from ui.resilience import forget_typed, guarded_callback, keep_typed, show_error
 from ui.state import lang, t
 
@@ -69,12 +70,6 @@ def _ts(x) -> str:
     return "—" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m-%d %H:%M")
 
 
-def write_refusal(e: WriteRefused) -> str:
-    key = f"write.{e.reason}"
-    text = t(key, **{k: str(v) for k, v in e.params.items()}) if e.reason else str(e)
-    return text if text != key else str(e)
-
-
 def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
     user = current_user()
     d = data.fresh(cases.case_detail, case_no, user, scope_code=current_filter().scope_code, now=data.now_bucket())
@@ -113,7 +108,7 @@ def case_panel(case_no: str, now: datetime, cat_name: dict) -> None:
             order_form(case_no, now)
         else:
             st.caption(t("wb.order.closed_case" if refused == "case_closed" else "wb.order.no_role"))
-        extensions_section(case_no, x["status"], user, write_refusal)
+        extensions_section(case_no, x["status"], user)
 
 
 def _log(events: pd.DataFrame) -> pd.DataFrame:
@@ -222,12 +217,7 @@ def orders_on_case(d, user) -> None:
 
 @guarded_callback  # a database failure here gets the app's own message (ui/resilience.py)
 def _resolve(sid: str) -> None:
-    try:
-        data.write(orders.resolve_supervision, current_user(), sid)
-    except WriteRefused as e:
-        st.session_state.wb_flash = ("error", t("wb.order.refused", reason=write_refusal(e)))
-    else:
-        st.session_state.wb_flash = ("success", t("wb.order.resolved", id=sid))
+    flash_write(orders.resolve_supervision, sid, success=t("wb.order.resolved", id=sid))
 
 
 def order_form(case_no: str, now: datetime) -> None:
