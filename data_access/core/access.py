@@ -71,9 +71,15 @@ def may_see_sync_problems(user: User | None) -> bool:
     return user is not None and user.role in SYNC_PROBLEM_ROLES
 
 
+def _missing(value) -> bool:
+    """No text to mask: None, empty, or a float (pandas' NaN: a string column with a missing value, pandas ≥ 3)."""
+    return not value or not isinstance(value, str)
+
+
 def mask_name(name: str | None) -> str | None:
-    """张三 → 张*, 欧阳娜娜 → 欧***; Latin names keep their first letter (John Smith → J*********)."""
-    if not name:
+    """张三 → 张*, 欧阳娜娜 → 欧***; Latin names keep their first letter (John Smith → J*********).  A missing
+    name stays missing: None, or pandas' NaN of a string column read from rows (_missing)."""
+    if _missing(name):
         return name
     name = name.strip()
     return name[:1] + "*" * max(1, len(name) - 1)
@@ -83,8 +89,8 @@ _DIGITS = re.compile(r"\d")
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """13812341234 → 138****1234; any other form keeps at most its first 3 and last 4 digits."""
-    if not phone:
+    """13812341234 → 138****1234; any other form keeps at most its first 3 and last 4 digits (missing: as is)."""
+    if _missing(phone):
         return phone
     digits = _DIGITS.findall(phone)
     if len(digits) <= 7:
