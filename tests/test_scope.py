@@ -2,7 +2,7 @@
 ``resolve`` reads it: as the filter of every case of the place, with the same checks (tests/fixtures/staffing)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -59,3 +59,33 @@ def test_the_child_level_is_the_level_of_the_regions_children(engine):
     assert tree.child_level("G2") is None and tree.child_level("nope") is None  # no children: nothing to group by
     for code in (None, *tree.nodes):
         assert tree.child_level(code) == (tree.children(code)[0].level if tree.children(code) else None)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_a_second_load_in_the_same_second_is_a_new_data_version(kind, tmp_path, monkeypatch):
+    """The region tree and every cached query key on the data's version (``regions.data_version``,
+    ``meta.data_updated_at``).  A load stamped its time to the second, so a second dataset loaded within the same
+    second kept the first one's version and its tree: CI's test workers, which load one fixture after another,
+    resolved county 110 against another fixture's tree (OutOfScope) and wrote other regions into roll-ups."""
+    from data_access.core import meta, regions
+    from data_access.ingest import writing
+    from data_access.ingest.loader import load_dataset
+    from tests.conftest import FIXTURES, fresh_engine
+
+    ticks = iter([datetime(2026, 12, 7, 14, 50, 1, 100000), datetime(2026, 12, 7, 14, 50, 1, 700000)])
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return next(ticks).replace(tzinfo=tz)
+
+    monkeypatch.setattr(writing, "datetime", Clock)
+    eng = fresh_engine(kind, tmp_path)
+    load_dataset(FIXTURES / "tiny", eng)
+    first = meta.data_updated_at(eng)
+    assert "431300" in regions.region_tree(eng).nodes
+    load_dataset(FIXTURES / "metrics", eng, replace=True)
+    assert meta.data_updated_at(eng) != first
+    tree = regions.region_tree(eng)
+    assert "110" in tree.nodes and "431300" not in tree.nodes
+    eng.dispose()

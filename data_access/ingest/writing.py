@@ -156,7 +156,9 @@ def create_indexes(conn: Connection, dropped: list) -> None:
 def stamp(conn: Connection, source_dir: Path) -> None:
     """Record when and from which folder the data was loaded (``data_meta``)."""
     meta = schema.data_meta
-    now = datetime.now(SHANGHAI).replace(microsecond=0).isoformat()
+    # to the microsecond: the region tree and the cached queries key on this value (core/regions.data_version,
+    # core/meta.data_updated_at), and a second load within the same second must not look like the first
+    now = datetime.now(SHANGHAI).isoformat(timespec="microseconds")
     # tree_at: a batch's change of the region tree (ingest/sync.py), replaced by the load's tree
     conn.execute(delete(meta).where(meta.c.key.in_(["loaded_at", "source", "tree_at"])))
     conn.execute(insert(meta), [{"key": "loaded_at", "value": now},
