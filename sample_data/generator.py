@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import vocab
+from .extensions import write_extensions
 from .ground_truth import GROUND_TRUTH  # written beside the dataset (sample_data/injection.py)
 from .injection import INJECT_SEED_OFFSET, Injection
 
@@ -288,6 +289,7 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     sup = _supervisions(ctx, w, cases, rngs[7], anomaly_rng)
     prog(0.45, "case events")
     _events(ctx, w, cases, sup, rngs[8], lambda f: prog(0.45 + 0.55 * f, "case events"))
+    write_extensions(ctx, w, cases, seed)  # their own random stream: the files above stay as they were
     inject.write(out_dir / GROUND_TRUTH, ctx, cases, seed)  # not a file of the format: the loader ignores it
     prog(1.0, "done")
     return dict(w.counts)

@@ -45,6 +45,8 @@ REQUIRED = {
     "asset_project_months.csv": ["project_code", "month", "revenue_wan", "visitors"],
     "clean_units.csv": ["unit_code", "name", "kind", "region_code", "applied_on"],
     "clean_unit_reviews.csv": ["unit_code", "month", "score", "rating", "notified", "note"],
+    "extensions.csv": ["extension_id", "case_no", "unit_code", "days", "day_kind", "reason", "status", "requested_at",
+                       "requested_by", "decided_at", "decided_by", "decision_note"],
 }
 
 
@@ -403,6 +405,40 @@ def test_events_agree_with_cases(data):
     dispatched = sum(bool(c["dispatched_at"]) for c in cases.values())
     assert 0.02 <= (n_returns[1] + n_returns[2]) / dispatched <= 0.06
     assert n_returns[2] > 0
+
+
+def test_extension_requests(data):
+    """The sample's 延期申请 (sample_data/extensions.py): asked by the department the case was dispatched to, after
+    the dispatch and before the handling step; decided by the county's centre before the case closed; a few on open
+    cases await a decision (the demo's 延期申请 view shows them), at most one per case; days within the contract's
+    bounds, working days for the categories counted in working days."""
+    cases = {c["case_no"]: c for c in data["cases.csv"]}
+    regions = {r["code"]: r for r in data["regions.csv"]}
+    ext = data["extensions.csv"]
+    assert len({e["extension_id"] for e in ext}) == len(ext)
+    assert len({e["case_no"] for e in ext}) == len(ext)  # one request a case: never two awaiting
+    status = Counter(e["status"] for e in ext)
+    assert set(status) == {"requested", "approved", "refused"}
+    assert 0.7 <= status["approved"] / (status["approved"] + status["refused"]) <= 0.9
+    assert 3 <= status["requested"] <= 30 and 100 <= len(ext) <= 400  # of 50,000 cases: ~1 in 250
+    asof = dt.datetime(AS_OF.year, AS_OF.month, AS_OF.day, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    for e in ext:
+        c = cases[e["case_no"]]
+        assert e["unit_code"] == c["department_code"] != ""
+        asked = ts(e["requested_at"])
+        assert ts(c["dispatched_at"]) < asked < asof
+        if c["handled_at"]:
+            assert asked < ts(c["handled_at"])
+        if e["status"] == "requested":
+            assert c["status"] != "closed" and e["decided_at"] == e["decided_by"] == e["decision_note"] == ""
+        else:
+            decided = ts(e["decided_at"])
+            assert asked < decided < (ts(c["closed_at"]) if c["closed_at"] else asof)
+            county = e["unit_code"].split("-")[0]
+            assert e["decided_by"] == regions[county]["name"] + "综治中心" and e["decision_note"]
+        working = c["category"] in ("labour", "demolition", "other")
+        assert e["day_kind"] == ("working_days" if working else "days")
+        assert 1 <= int(e["days"]) <= (60 if working else 90) and e["reason"]
 
 
 def test_supervisions(data):
