@@ -2,12 +2,13 @@
 
     python -m bench load-skewed [--scales skewed-100k,skewed-200k,skewed-full]
                                 [--pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres] [--no-sqlite]
+                                [--pg-prefix gov_bench_] [--sqlite-dir bench/]
 
 The dataset (bench/datasets.py ``generate_skewed``, cached in bench/data/<scale>/) has the skews of a real
 city's data that the even sample lacks: 10,000 phones on a third of all cases (the first few on thousands), a
 grid with a tenth of all cases, a category that is half of everything, 10 % of cases open, cases with hundreds
 of log entries, two city roots.  Each load is ``load_dataset(..., replace=True)`` into a fresh SQLite file
-(bench/<scale>.db) or PostgreSQL database (<--pg-prefix><scale>, gov_bench_<scale> by default, on the --pg
+(<--sqlite-dir>/<scale>.db, bench/ by default) or PostgreSQL database (<--pg-prefix><scale>, gov_bench_<scale> by default, on the --pg
 server), in a fresh process; then the re-report pass (derive.derive_rereported) is timed again on its own
 and rolled back.
 
@@ -173,15 +174,17 @@ def _fresh_pg(server_url: str, scale: str, prefix: str) -> str:
 
 
 def run(scale: str, backend: str, server_url: str | None, prefix: str = "gov_bench_",
-        derive: bool = False) -> dict | None:
+        derive: bool = False, sqlite_dir: Path | None = None) -> dict | None:
     from bench.datasets import BENCH, ensure_csv
 
     csv_dir = ensure_csv(scale)
     name = f"{scale}-derive" if derive else scale
     if backend == "sqlite":
-        for p in BENCH.glob(f"{name}.db*"):
+        where = Path(sqlite_dir or BENCH).resolve()
+        where.mkdir(parents=True, exist_ok=True)
+        for p in where.glob(f"{name}.db*"):
             p.unlink()
-        url = f"sqlite:///{BENCH / (name + '.db')}"
+        url = f"sqlite:///{where / (name + '.db')}"
     else:
         url = _fresh_pg(server_url, name, prefix)
     out = RESULTS / f"{'derive' if derive else 'load'}-skewed-{scale}-{backend}.json"
@@ -211,6 +214,8 @@ def main() -> None:
     ap.add_argument("--pg", default="", help="a PostgreSQL server URL (its database name is replaced)")
     ap.add_argument("--pg-prefix", default="gov_bench_", help="the PostgreSQL database is <prefix><scale>")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--sqlite-dir", type=Path, default=None,
+                    help="where the SQLite file <scale>.db is written (default bench/; replaced if there)")
     ap.add_argument("--derive-only", action="store_true",
                     help="only the re-report pass, on a bare table of the columns it reads (see derive_only)")
     ap.add_argument("--one", nargs=3, metavar=("URL", "CSV", "OUT"), help=argparse.SUPPRESS)
@@ -227,7 +232,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     for scale in args.scales.split(","):
         if not args.no_sqlite:
-            run(scale, "sqlite", None, derive=args.derive_only)
+            run(scale, "sqlite", None, derive=args.derive_only, sqlite_dir=args.sqlite_dir)
         if args.pg:
             run(scale, "pg", args.pg, args.pg_prefix, derive=args.derive_only)
 

@@ -123,6 +123,48 @@ def no_statement_timeout(conn: Connection) -> Iterator[Connection]:
         clock.lifted -= 1
 
 
+# --- a bulk load's session settings -------------------------------------------------------------------------
+# A load of a million cases sorts every secondary index and every roll-up's GROUP BY over the whole table once.
+# With the settings for many small queries (SQLite: a 16 MB page cache, temporary b-trees on disk; PostgreSQL:
+# the server's maintenance_work_mem and work_mem, 64 MB and 4 MB by default) each of those sorts spills to disk in
+# many runs.  The load's own connection gets more memory for its transaction, then the usual settings again;
+# docs/OPERATIONS.md ("Memory of a load") states the bound.  Issue 24.
+LOAD_CACHE_MB = int(os.environ.get("GOV_LOAD_CACHE_MB", "1024"))          # SQLite page cache of the load
+LOAD_MAINTENANCE_MB = int(os.environ.get("GOV_LOAD_MAINTENANCE_MB", "1024"))  # PostgreSQL index builds
+LOAD_WORK_MB = int(os.environ.get("GOV_LOAD_WORK_MB", "256"))             # PostgreSQL sorts and hashes of a load
+
+
+@contextmanager
+def bulk_load_settings(conn: Connection) -> Iterator[Connection]:
+    """Around a bulk load's transaction on ``conn``: SQLite's page cache of LOAD_CACHE_MB and temporary b-trees
+    in memory for this connection, put back after (the pool reuses it); enter it before the transaction begins
+    (SQLite refuses to change temp_store inside one).  On PostgreSQL nothing here: call
+    :func:`bulk_load_transaction_settings` inside the transaction."""
+    if conn.dialect.name != "sqlite":
+        yield conn
+        return
+    raw = conn.connection.driver_connection
+    cache = raw.execute("PRAGMA cache_size").fetchone()[0]
+    temp = raw.execute("PRAGMA temp_store").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{LOAD_CACHE_MB * 1024}")
+    raw.execute("PRAGMA temp_store=MEMORY")
+    try:
+        yield conn
+    finally:
+        raw.execute(f"PRAGMA cache_size={int(cache)}")
+        raw.execute(f"PRAGMA temp_store={int(temp)}")
+
+
+def bulk_load_transaction_settings(conn: Connection) -> None:
+    """Inside a bulk load's transaction on PostgreSQL: no statement timeout, and maintenance_work_mem /
+    work_mem for its index builds and its sorts, until the transaction ends (SET LOCAL).  SQLite: nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{LOAD_MAINTENANCE_MB}MB'")
+    conn.exec_driver_sql(f"SET LOCAL work_mem = '{LOAD_WORK_MB}MB'")
+
+
 # --- the SQLite file stays the one that was opened ----------------------------------------------------------
 # A SQLite connection keeps its file open by descriptor, not by name: renamed or deleted under a running app, the
 # file goes on taking writes (into a WAL no database will ever read again), and a new connection would make a new,

@@ -50,7 +50,7 @@ from sqlalchemy import Engine, delete
 from data_access.core import batches, callbacks
 from data_access.core import warnings as early_warnings
 from data_access.core.clock import wall_now
-from data_access.core.db import no_statement_timeout
+from data_access.core.db import bulk_load_settings, bulk_load_transaction_settings, no_statement_timeout
 from data_access.core.derive import derive_event_counts, derive_rereported
 from data_access.core.regions import rebuild_node_paths
 from data_access.core.rollups import rebuild_all_summaries
@@ -112,7 +112,7 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
     info, loaded_at = _row_times(source_dir) if source_dir.is_dir() else (None, wall_now())
     produced_at = info.produced_at if info is not None else loaded_at
     # a load of a million rows runs for minutes: the per-statement limit of queries (db.py) does not apply
-    with engine.connect() as conn, no_statement_timeout(conn):
+    with engine.connect() as conn, no_statement_timeout(conn), bulk_load_settings(conn):
         sqlite = conn.dialect.name == "sqlite"
         raw = conn.connection.driver_connection
         if sqlite:
@@ -124,8 +124,8 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 if sqlite:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 else:
-                    # the app's per-statement limit is for queries, not for a bulk load
-                    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                    # the app's per-statement limit is for queries, not for a bulk load; memory for its sorts
+                    bulk_load_transaction_settings(conn)
                 # the search index is filled once after the load, not row by row (nor emptied row by row)
                 text_index = suspend_text_index(conn)
                 kept = app_rows.AppRows()
