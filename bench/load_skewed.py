@@ -13,8 +13,9 @@ server), in a fresh process; then the re-report pass (derive.derive_rereported) 
 and rolled back.
 
 Reported per load: wall seconds, the loading process's CPU seconds (user + system), each phase of the
-loader's progress, the re-report pass alone (with the PostgreSQL backend's CPU), the load average of the
-machine before and after (the machine is shared: wall time alone overstates), and the flags set.
+loader's progress (on PostgreSQL with the CPU of the server's backend that runs the load), the re-report
+pass alone (with the PostgreSQL backend's CPU), the load average of the machine before and after (the
+machine is shared: wall time alone overstates), and the flags set.
 Results: bench/results/load-skewed-<scale>-<backend>.json.
 """
 from __future__ import annotations
@@ -44,6 +45,32 @@ def _backend_cpu(conn) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class _LoadBackend:
+    """CPU seconds of the PostgreSQL backend serving the load (the one other session on the bench's own fresh
+    database), read from /proc by a second connection: on a shared machine the server's CPU of each phase says
+    what its wall time cannot."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1)
+        self.pid: int | None = None
+
+    def cpu(self) -> float | None:
+        if self.pid is None:
+            with self.engine.connect() as conn:
+                self.pid = conn.exec_driver_sql(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction') "
+                    "ORDER BY xact_start LIMIT 1").scalar()
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, TypeError):
+            self.pid = None
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(url: str, csv_dir: Path) -> dict:
     """One load in this process (run by :func:`main` in a fresh one)."""
     from sqlalchemy import func, select
@@ -55,18 +82,22 @@ def measure(url: str, csv_dir: Path) -> dict:
 
     engine = get_engine(url)
     phases: list[dict] = []
-    last = {"msg": None, "wall": time.perf_counter(), "cpu": time.process_time()}
+    server = _LoadBackend(url) if engine.dialect.name == "postgresql" else None
+    last = {"msg": None, "wall": time.perf_counter(), "cpu": time.process_time(), "server": None}
 
     def progress(fraction: float, message: str = "") -> None:
         if message == last["msg"]:
             return
         now, cpu = time.perf_counter(), time.process_time()
+        server_cpu = server.cpu() if server is not None else None
         if last["msg"] is not None:
             phases[-1].update(wall_s=round(now - last["wall"], 2), cpu_s=round(cpu - last["cpu"], 2))
+            if server_cpu is not None and last["server"] is not None:
+                phases[-1]["server_cpu_s"] = round(server_cpu - last["server"], 2)
         if phases:
             print(f"   {phases[-1]}", flush=True)   # as it goes: a load stopped midway still shows its phases
         phases.append({"phase": message})
-        last.update(msg=message, wall=now, cpu=cpu)
+        last.update(msg=message, wall=now, cpu=cpu, server=server_cpu)
 
     load_before = os.getloadavg()
     t0, c0 = time.perf_counter(), time.process_time()
