@@ -6,7 +6,11 @@
 3. the 风险预警 page (``/warnings``, city) rendered cold in AppTest as ``python -m bench pages`` renders it
    (target ≤ 1 s), ``--runs`` times.
 
-    python -m bench.warnings_day --db sqlite:///bench/full.db [--new 3000] [--changed 2000] [--runs 3]
+    python -m bench.warnings_day --db sqlite:///bench/full.db [--new 3000] [--changed 2000] [--runs 3] [--baseline REV]
+
+``--baseline REV``: after the day's batch, the warnings module of git revision REV (data_access/core/warnings.py
+as it was there) computes the warnings on the same copy too, timed, and they must equal this code's, ``repr``
+for ``repr`` (a change meant to be faster must not change a number).
 
 Wall and CPU seconds (this process).  The sync's own recomputation is switched off (GOV_WARNINGS_AUTO=0) so that
 the batch and the warnings are timed apart.  Writes bench/results/warnings-day-<scale>-sqlite.json and the
@@ -38,12 +42,44 @@ def _timed(fn, *args):
     return out, round(time.perf_counter() - t0, 3), round(time.process_time() - c0, 3)
 
 
+def _baseline_module(rev: str):
+    """data_access/core/warnings.py as it is at git revision ``rev``, imported as a module of its own (it
+    imports the rest of data_access as it is now)."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(["git", "show", f"{rev}:data_access/core/warnings.py"], cwd=root, check=True,
+                            capture_output=True, text=True).stdout
+    name = "_warnings_baseline"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    exec(compile(source, f"{rev}:data_access/core/warnings.py", "exec"), module.__dict__)
+    return module
+
+
+def _compare_with(rev: str, engine, found: list) -> dict:
+    """The warnings of revision ``rev``'s code on the same data, timed, against ``found`` (this code's)."""
+    old = _baseline_module(rev)
+    theirs, wall, cpu = _timed(old.compute, engine)
+    mine, wall2, cpu2 = _timed(__import__("data_access.core.warnings", fromlist=["compute"]).compute, engine)
+    same = [repr(w) for w in theirs] == [repr(w) for w in found] == [repr(w) for w in mine]
+    print(f"compute of {rev}: {wall:.2f} s wall, {cpu:.2f} s CPU; this code's: {wall2:.2f} s wall, {cpu2:.2f} s "
+          f"CPU; {len(theirs)} warnings, identical (repr for repr): {same}", flush=True)
+    return {"rev": rev, "compute_seconds": wall, "compute_cpu_s": cpu, "this_compute_seconds": wall2,
+            "this_compute_cpu_s": cpu2, "warnings": len(theirs), "identical": same}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.warnings_day", description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", required=True, help="a loaded SQLite database (copied; never changed)")
     ap.add_argument("--new", type=int, default=3000, help="new cases in the day's batch")
     ap.add_argument("--changed", type=int, default=2000, help="open cases the day's batch takes a step on")
     ap.add_argument("--runs", type=int, default=3, help="cold renders of the page")
+    ap.add_argument("--baseline", default=None, metavar="REV",
+                    help="a git revision whose warnings module must compute the same warnings after the batch")
     ap.add_argument("--tmp", default=None, help="where the copy goes (default: the system's temporary folder)")
     args = ap.parse_args(argv)
     os.environ.update(GOV_WARNINGS_AUTO="0", GOV_AUTO_DEMO="0", GOV_NOW="2026-10-08T12:00:00")
@@ -91,6 +127,8 @@ def main(argv=None) -> int:
     out["after_batch"]["identical_to_rebuild"] = kept == W.compute(engine)
     print(f"warnings on the roll-up kept by difference = on its rebuild: {out['after_batch']['identical_to_rebuild']}",
           flush=True)
+    if args.baseline:
+        out["baseline"] = _compare_with(args.baseline, engine, kept)
     scale = scale_of(args.db)
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = io.StringIO()

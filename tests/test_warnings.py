@@ -365,7 +365,8 @@ def _surges_of(df: pd.DataFrame, last: date) -> list:
     days = pd.date_range(pd.Timestamp(last - timedelta(days=W.HISTORY_WEEKS * 7 + W.SILENT_MAX_DAYS - 1)),
                          pd.Timestamp(last))
     first = df["day"].min().date()
-    return W._surges(df, days, list(range(len(days) - W.WINDOW_DAYS, len(days))), first, W._parents(df))
+    c = W._Counts.of_frame(df, days)
+    return W._surges(c, list(range(len(days) - W.WINDOW_DAYS, len(days))), first, W._parents(c))
 
 
 def test_a_sustained_rise_no_single_day_of_which_is_beyond_chance_is_flagged_on_its_second_day():
@@ -402,7 +403,7 @@ def test_a_series_expecting_too_little_is_tested_in_a_family_of_its_own():
                          pd.Timestamp(last))
     eval_cols = list(range(len(days) - W.WINDOW_DAYS, len(days)))
     for level in ("grid", "village"):  # a category per place: the series are the grids'
-        t = W._test_level(df, level, days, eval_cols, df["day"].min().date())
+        t = W._test_level(W._Counts.of_frame(df, days), level, eval_cols, df["day"].min().date())
         assert dict(zip(t.categories, t.family[:, -1].tolist())) == {"A": 0, "B": -1, "C": 1}, level
         assert t.exp_d[list(t.categories).index("B"), -1] == pytest.approx(W.EXPECTED_FLOOR)
         assert np.isnan(t.p[list(t.categories).index("B"), -1])
