@@ -148,6 +148,36 @@ def test_a_new_category_is_reported_at_its_village(found):
         ("1113", "village", "D", AS_OF - timedelta(days=1), 4)]
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "pg"])
+def test_a_new_category_is_judged_on_the_whole_year_before_the_window(kind, tmp_path):
+    """The window's own weeks settle most pairs; the older history is read for the others alone.  Village 1111
+    reported 30 cases of A 200 days before AS_OF (its size: only there) and one of D 150 days before, outside the
+    70 days read for the surges; then 2 cases of B and 2 of D in the last week: B is new (30 + 1 ≥ 20 cases
+    before), D is not (at the village, its township and the county).  Village 1112 (township 111) and 1121
+    (township 112) report A daily; 1112 had one case of C 30 days before and 2 on AS_OF: C is not new."""
+    eng = fresh_engine(kind, tmp_path)
+    at = lambda days_before, hour=8: datetime.combine(AS_OF - timedelta(days=days_before),  # noqa: E731
+                                                      datetime.min.time()) + timedelta(hours=hour)
+    spec = ([("1111", "A", at(200, 8) + timedelta(minutes=i)) for i in range(30)]
+            + [("1111", "D", at(150)), ("1111", "B", at(2)), ("1111", "B", at(2, 9)), ("1111", "D", at(1)),
+               ("1111", "D", at(1, 9)), ("1112", "C", at(30)), ("1112", "C", at(0)), ("1112", "C", at(0, 9))]
+            + [(v, "A", at(d, 7)) for v in ("1112", "1121") for d in range(201)])
+    with eng.begin() as conn:
+        conn.execute(insert(regions), [
+            dict(code="100", name="测试市", level="city", parent_code=None),
+            dict(code="110", name="东县", level="county", parent_code="100"),
+            *[dict(code=t, name=f"镇{t}", level="township", parent_code="110") for t in ("111", "112")],
+            *[dict(code=v, name=f"村{v}", level="village", parent_code=VILLAGES[v]) for v in ("1111", "1112", "1121")]])
+        conn.execute(insert(grids), [dict(code=f"G{v}", name=f"网格{v}", village_code=v) for v in ("1111", "1112", "1121")])
+        conn.execute(insert(categories), [dict(code=c, name_zh=c, name_en=c, time_limit_hours=72) for c in "ABCD"])
+        conn.execute(insert(cases), [_case(n, v, c, t) for n, (v, c, t) in enumerate(spec)])
+        rebuild_all_summaries(conn)
+    found = W.compute(eng, AS_OF)
+    assert [(w.kind, w.region_code, w.level, w.category, w.first_day, w.observed) for w in found] == [
+        ("new_category", "1111", "village", "B", AS_OF - timedelta(days=2), 2)]
+    eng.dispose()
+
+
 def test_a_steadily_rising_backlog_is_flagged(found):
     k = _keyed(found)
     b, o = k[("backlog", "112", "")], k[("overdue", "112", "")]
