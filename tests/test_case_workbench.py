@@ -251,6 +251,10 @@ def test_open_supervision_counts_follow_every_filter(loaded):
     assert counts(CaseFilter(text="漏水")) == (0, 1, 1, 1)
     assert counts(CaseFilter(date_from=date(2026, 1, 1), date_to=date(2026, 2, 28))) == (0, 0, 0, 0)
     assert counts(CaseFilter(region_code="120")) == (1, 0, 1, 0)
+    # a county's period starts from its cases, all time or a city from the open orders (issue 24): same counts
+    assert counts(CaseFilter(region_code="120", date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))) == (1, 0, 1, 0)
+    assert counts(CaseFilter(region_code="120", date_from=date(2026, 3, 2), date_to=date(2026, 3, 31))) == (0, 0, 0, 0)
+    assert counts(CaseFilter(region_code="110", date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))) == (0, 1, 1, 1)
     # the orders tab's own count is the whole region's: the caller passes the place's filter (Scope.cases)
     assert counts(CaseFilter(statuses=("closed",), region_code="110").scope.cases()) == (0, 1, 1, 1)
 

@@ -49,7 +49,7 @@ from data_access.core.schema import (
     time_limit_rules,
 )
 from data_access.core.search import looks_like_case_no, normalise
-from data_access.core.sqlfn import no_index
+from data_access.core.sqlfn import no_index, no_index_on
 
 PAGE_SIZE = 50
 SORTS = ("reported_desc", "reported_asc", "due_asc", "overdue_desc")
@@ -516,13 +516,20 @@ def open_supervision_counts(engine: Engine, f: CaseFilter, now: datetime | None 
     now = now or now_local()
     r = resolve(engine, f)
     base = (supervisions.join(cases, cases.c.case_no == supervisions.c.case_no))
-    conds = [supervisions.c.resolved_at.is_(None), *case_conditions(r, now)]
+    case_conds = case_conditions(r, now)
+    if r.level in (None, "province", "city") or (r.level == "county" and f.date_from is None):
+        # A city's cases (or a county's of all time) are many more than the open orders: start from the orders
+        # and look each case up by its number.  Through the region's or the period's index, SQLite probed the
+        # orders of every case of the city's year (~1 M on skewed-full, 36,000 open orders: 2 × 250 ms of CPU,
+        # now 140 ms); for a county's year or anything narrower, the region's cases are the smaller start.
+        case_conds = [no_index_on(c, cases) for c in case_conds]
+    past = func.coalesce(func.sum(sql_case((supervisions.c.deadline < now, 1), else_=0)), 0)
     with engine.connect() as conn:
-        by_grade = dict(conn.execute(select(supervisions.c.grade, func.count()).select_from(base)
-                                     .where(*conds).group_by(supervisions.c.grade)).all())
-        past = conn.execute(select(func.count()).select_from(base)
-                            .where(*conds, supervisions.c.deadline < now)).scalar_one()
+        rows = conn.execute(select(supervisions.c.grade, func.count(), past).select_from(base)
+                            .where(supervisions.c.resolved_at.is_(None), *case_conds)
+                            .group_by(supervisions.c.grade)).all()
+    by_grade = {g: int(n) for g, n, _p in rows}
     out = {g: int(by_grade.get(g, 0)) for g in GRADES}
     out["total"] = sum(out.values())
-    out["past_deadline"] = int(past)
+    out["past_deadline"] = sum(int(p) for _g, _n, p in rows)
     return out
