@@ -21,7 +21,7 @@ COMMANDS = (
     "pages", "article", "export", "rss", "concurrency", "alternatives", "scaleout", "sync", "escalation",
     "overview", "workbench", "search", "ranking", "centre_backlog", "centre_process", "supervision_page",
     "staffing", "forces_page", "clean_page", "auth", "run_cpu", "warnings", "load_skewed", "duplicates",
-    "open_counts", "plans",
+    "open_counts", "plans", "click_cpu",
 )
 PROG = "python -m bench"
 
