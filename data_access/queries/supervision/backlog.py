@@ -38,6 +38,7 @@ from data_access.core.filters import (
     Resolved,
     case_conditions,
     open_condition,
+    open_now_overdue_at_condition,
     open_overdue_at_condition,
     open_overdue_condition,
     resolve,
@@ -214,14 +215,19 @@ def overdue_backlog_trend(engine: Engine, f: CaseFilter, months: int = 12, now: 
         return pd.DataFrame(columns=["month", "month_end", "open_overdue"])
     r = resolve(engine, f)
     points = month_end_points(months, now)
-    sums = [func.coalesce(func.sum(sql_case((open_overdue_at_condition(at), 1), else_=0)), 0).label(f"p{i}")
-            for i, (_m, at) in enumerate(points)]
+    def sums(condition):
+        return [func.coalesce(func.sum(sql_case((condition(at), 1), else_=0)), 0).label(f"p{i}")
+                for i, (_m, at) in enumerate(points)]
+
     last = max(at for _m, at in points)
     first = min(at for _m, at in points)
-    still_open = select(*sums).where(*_open_conditions(r, now))
+    # A case open now has no closing time (the data contract): its test at a month end needs only the report and
+    # due times, which ix_cases_open_by_due holds; with the closing time every open case was read from the table
+    # (107,100 at the city of skewed-full: 370 ms of CPU).
+    still_open = select(*sums(open_now_overdue_at_condition)).where(*_open_conditions(r, now))
     # Closed late: ix_cases_late (late_hours > 0, ~7 % of cases) unless the region is a township or smaller,
     # whose own index is narrower; the due time is hidden from the planner (ix_cases_due would read every case).
-    closed_late = select(*sums).where(
+    closed_late = select(*sums(open_overdue_at_condition)).where(
         cases.c.late_hours > literal_column("0"), cases.c.closed_at > _ts(first),
         no_index(cases.c.due_at) < _ts(last),
         *_filter_conditions(r, now, region_index=r.level not in (None, "province", "city", "county")))
