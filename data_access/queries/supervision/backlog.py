@@ -126,18 +126,22 @@ def open_backlog_by_overdue(engine: Engine, f: CaseFilter, now: datetime | None 
 
 
 def _grouped(conn: Connection, r: Resolved, now: datetime, col) -> pd.DataFrame:
-    """key, open, open_overdue, oldest_days of the open cases grouped by ``col``.
+    """key, open, open_overdue, oldest_days of the open cases grouped by ``col``."""
+    rows = [(k, int(n), int(o), _days(now, oldest)) for k, n, o, oldest in conn.execute(grouped_select(r, now, col))]
+    return pd.DataFrame(rows, columns=["key", "open", "open_overdue", "oldest_days"])
+
+
+def grouped_select(r: Resolved, now: datetime, col):
+    """The statement of :func:`_grouped` (bench/plans.py checks its plan).
 
     Grouped by ``no_index(col)``: grouping by a bare region column, SQLite walks that column's index
     (ix_cases_county_cat_reported) over the region's every case, open or closed, to spare itself the sort of the
     few open ones — 1,071,000 cases read for the city's 107,100 open ones on skewed-full (5.9 s, 2.6 s of CPU);
     without it, the open cases come from the partial index and are sorted (0.07 s)."""
     key = no_index(col)
-    stmt = (select(key.label("key"), func.count().label("open"), _overdue_sum(now).label("open_overdue"),
+    return (select(key.label("key"), func.count().label("open"), _overdue_sum(now).label("open_overdue"),
                    func.min(cases.c.reported_at).label("oldest"))
             .where(*_open_conditions(r, now)).group_by(key))
-    rows = [(k, int(n), int(o), _days(now, oldest)) for k, n, o, oldest in conn.execute(stmt).all()]
-    return pd.DataFrame(rows, columns=["key", "open", "open_overdue", "oldest_days"])
 
 
 def _days(now: datetime, then) -> float | None:
