@@ -36,7 +36,12 @@ SCALES = {
     "100k": (100_000, 150_000),  # benchmark growth curve: cases only vary, the rest is the full scale's
     "full": (1_071_000, 150_000),
     "5m": (5_000_000, 150_000),  # a province's volume on one city's divisions (benchmark only)
+    # Hunan's 14 cities on their real divisions (issue 24; sample_data/province.py): a province-level centre's
+    # volume, and the full scale's number of cases spread over the province (to compare with "full")
+    "province": (15_000_000, 2_100_000),
+    "province-1m": (1_071_000, 150_000),
 }
+PROVINCE_SCALES = ("province", "province-1m")
 LOUDI, YUEYANG = "431300", "430600"
 XINHUA, LIANYUAN, LOUXING = "431322", "431382", "431302"
 N_GRIDS = 9_708
@@ -45,6 +50,7 @@ N_TEAMS = 9_905
 N_MICRO = 3_000
 LIANYUAN_MEETING_FULL = 17_300
 FULL_CASES = 1_071_000
+LOUDI_HOUSEHOLDS = 1_607_000
 
 STATUSES = ["reported", "accepted", "dispatched", "handling", "feedback", "closed"]
 LEVELS = ["grid", "village", "township", "county", "city"]
@@ -164,16 +170,22 @@ def _short_name(name: str) -> str:
 
 
 class _Writer:
-    def __init__(self, out_dir: Path):
+    """Writes each file of the dataset; with ``append`` a file written again gets the new rows after the old ones
+    (the province dataset writes each file once per city)."""
+
+    def __init__(self, out_dir: Path, append: bool = False):
         self.out_dir = out_dir
+        self.append = append
         self.counts: dict[str, int] = {}
 
     def write(self, fname: str, header: list[str], rows) -> int:
         path = self.out_dir / fname
         n = 0
-        with open(path, "w", encoding="utf-8", newline="") as f:
+        again = self.append and fname in self.counts
+        with open(path, "a" if again else "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)  # RFC 4180: CRLF, quote when needed
-            w.writerow(header)
+            if not again:
+                w.writerow(header)
             if isinstance(rows, list):
                 w.writerows(rows)
                 n = len(rows)
@@ -247,6 +259,10 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(SCALES)}")
+    if scale in PROVINCE_SCALES:  # all 14 cities of Hunan, written city by city (sample_data/province.py)
+        from .province import generate_province
+
+        return generate_province(out_dir, scale, seed, as_of, progress, _n_cases=_n_cases, _n_activities=_n_activities)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     as_of = as_of or today_shanghai()
@@ -305,6 +321,12 @@ class _Context:
         self.n_acts = n_acts
         self.scale = scale
         self.city_code = LOUDI
+        # the city's structure (the province dataset sets these per city: sample_data/province.py)
+        self.n_grids, self.n_active_workers, self.n_teams = N_GRIDS, N_ACTIVE_WORKERS, N_TEAMS
+        self.households = LOUDI_HOUSEHOLDS
+        self.county_polygons = "loudi_counties.geojson"
+        self.case_prefix, self.team_prefix, self.team_brand = "LD", "LDH", "娄底红"
+        self.staff_first = self.supervision_first = 0  # ids already used by the cities written before
 
 
 # --------------------------------------------------------------------------- regions
@@ -330,35 +352,44 @@ def _regions(ctx: _Context, w: _Writer) -> None:
 
 # --------------------------------------------------------------------------- grids
 def _grids(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
-    nv = len(ctx.v_code)
+    nv, n_grids = len(ctx.v_code), ctx.n_grids
     wt = np.where(ctx.v_urban, 7.5, 3.9) * rng.lognormal(0, 0.35, nv)
-    per_v = 1 + _apportion(wt, N_GRIDS - nv)
+    per_v = 1 + _apportion(wt, n_grids - nv)
     g_v = np.repeat(np.arange(nv), per_v)  # village of each grid (sorted by code)
     first = np.cumsum(per_v) - per_v
-    g_k = np.arange(N_GRIDS) - first[g_v] + 1
+    g_k = np.arange(n_grids) - first[g_v] + 1
     codes = [ctx.v_code[v] + f"{k:03d}" for v, k in zip(g_v.tolist(), g_k.tolist())]
     names = [ctx.v_short[v] + f"第{k}网格" for v, k in zip(g_v.tolist(), g_k.tolist())]
     urban = ctx.v_urban[g_v]
-    hh = rng.lognormal(0, 0.3, N_GRIDS) * np.where(urban, 1.25, 1.0)
-    hh = np.maximum(30, np.round(hh / hh.sum() * 1_607_000)).astype(np.int64)
-    ratio = np.clip(rng.normal(2.8, 0.15, N_GRIDS), 2.2, 3.4)
+    hh = rng.lognormal(0, 0.3, n_grids) * np.where(urban, 1.25, 1.0)
+    hh = np.maximum(30, np.round(hh / hh.sum() * ctx.households)).astype(np.int64)
+    ratio = np.clip(rng.normal(2.8, 0.15, n_grids), 2.2, 3.4)
     pop = np.round(hh * ratio).astype(np.int64)
     # coordinates: a point per village inside its county polygon, grids jittered around it
-    polys = _county_polygons("loudi_counties.geojson")
-    vx, vy = np.zeros(nv), np.zeros(nv)
+    # (a county without a polygon: its grids have no coordinates, never a made-up place)
+    polys = _county_polygons(ctx.county_polygons) if ctx.county_polygons else {}
+    vx, vy = np.full(nv, np.nan), np.full(nv, np.nan)
     for ci, cc in enumerate(ctx.counties):
         idx = np.nonzero(ctx.v_county == ci)[0]
-        x, y = _points_in(rng, polys[cc], len(idx))
-        vx[idx], vy[idx] = x, y
-    gx = vx[g_v] + rng.normal(0, 0.003, N_GRIDS)
-    gy = vy[g_v] + rng.normal(0, 0.003, N_GRIDS)
+        if cc in polys and len(idx):
+            x, y = _points_in(rng, polys[cc], len(idx))
+            vx[idx], vy[idx] = x, y
+    gx = vx[g_v] + rng.normal(0, 0.003, n_grids)
+    gy = vy[g_v] + rng.normal(0, 0.003, n_grids)
     g_county = ctx.v_county[g_v]
     for ci, cc in enumerate(ctx.counties):
         idx = np.nonzero(g_county == ci)[0]
+        if cc not in polys:
+            continue
         ok = _inside(polys[cc], gx[idx], gy[idx])
         gx[idx[~ok]], gy[idx[~ok]] = vx[g_v[idx[~ok]]], vy[g_v[idx[~ok]]]
 
     # micro-grids in Xinhua only: on ~1,000 grids (communities first), 1..8 each, 3,000 in all
+    if XINHUA not in ctx.counties:  # another city (the province dataset): no micro-grids
+        _grids_done(ctx, w, codes, names, g_v, hh, pop, gx, gy, g_county, urban, [], [], np.zeros(0, dtype=np.int64),
+                    np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
+                    np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return
     xin = ctx.counties.index(XINHUA)
     xin_grids = np.nonzero(g_county == xin)[0]
     pri = np.where(urban[xin_grids], 0.0, 1.0) + rng.random(len(xin_grids))
@@ -381,11 +412,22 @@ def _grids(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     m_pop = np.round(m_hh * np.clip(rng.normal(2.8, 0.2, len(m_g)), 2, 3.6)).astype(np.int64)
     mx = gx[m_g] + rng.normal(0, 0.0005, len(m_g))
     my = gy[m_g] + rng.normal(0, 0.0005, len(m_g))
+    _grids_done(ctx, w, codes, names, g_v, hh, pop, gx, gy, g_county, urban, m_codes, m_names, m_g, m_hh, m_pop,
+                mx, my, hosts, m_first, m_per)
 
-    rows = [[c, n, ctx.v_code[v], "", h, p, f"{y:.5f}", f"{x:.5f}"]
+
+def _coord(v: float) -> str:
+    return "" if v != v else f"{v:.5f}"  # NaN: no polygon for the county
+
+
+def _grids_done(ctx: _Context, w: _Writer, codes, names, g_v, hh, pop, gx, gy, g_county, urban, m_codes, m_names,
+                m_g, m_hh, m_pop, mx, my, hosts, m_first, m_per) -> None:
+    """Write grids.csv (grids, then micro-grids) and keep what the cases and staff need on ``ctx``."""
+    n_grids = ctx.n_grids
+    rows = [[c, n, ctx.v_code[v], "", h, p, _coord(y), _coord(x)]
             for c, n, v, h, p, y, x in zip(codes, names, g_v.tolist(), hh.tolist(), pop.tolist(),
                                            gy.tolist(), gx.tolist())]
-    rows += [[c, n, ctx.v_code[g_v[g]], codes[g], h, p, f"{y:.5f}", f"{x:.5f}"]
+    rows += [[c, n, ctx.v_code[g_v[g]], codes[g], h, p, _coord(y), _coord(x)]
              for c, n, g, h, p, y, x in zip(m_codes, m_names, m_g.tolist(), m_hh.tolist(), m_pop.tolist(),
                                             my.tolist(), mx.tolist())]
     w.write("grids.csv", ["code", "name", "village_code", "parent_grid_code", "households", "population",
@@ -396,11 +438,11 @@ def _grids(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     ctx.g_county = g_county
     ctx.g_pop = pop
     ctx.g_urban = urban
-    ctx.m_code = np.array(m_codes)
+    ctx.m_code = np.array(m_codes, dtype=ctx.g_code.dtype if not m_codes else None)
     ctx.m_grid = m_g
-    ctx.g_micro_first = np.full(N_GRIDS, -1)
+    ctx.g_micro_first = np.full(n_grids, -1)
     ctx.g_micro_first[hosts] = m_first
-    ctx.g_micro_count = np.zeros(N_GRIDS, dtype=np.int64)
+    ctx.g_micro_count = np.zeros(n_grids, dtype=np.int64)
     ctx.g_micro_count[hosts] = m_per
 
 
@@ -412,7 +454,7 @@ def _staff(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
 
     def add(name, role, grid, region, party, phone, active, since_day):
         sid[0] += 1
-        rows.append([f"S{sid[0]:07d}", name, role, grid, region, "true" if party else "false", phone,
+        rows.append([f"S{ctx.staff_first + sid[0]:07d}", name, role, grid, region, "true" if party else "false", phone,
                      "true" if active else "false", _dates([since_day])[0] if since_day is not None else ""])
 
     nt = len(ctx.townships)
@@ -426,7 +468,7 @@ def _staff(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
         add(str(chief_names[t]), "chief_grid_leader", "", ctx.townships[t], rng.random() < 0.95,
             str(chief_phones[t]), True, as_of_day - int(rng.integers(60, 1500)))
 
-    n = N_GRIDS
+    n = ctx.n_grids
     leaders = _names(rng, n)
     ctx.g_leader = leaders
     lp = _phones(rng, n)
@@ -439,7 +481,7 @@ def _staff(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     # grid workers: 15 grids have only an inactive worker, 28 grids have two active ones -> 9,721 active
     perm = rng.permutation(n)
     only_inactive = np.sort(perm[:15])
-    second = np.sort(perm[15:15 + (N_ACTIVE_WORKERS - (n - 15))])
+    second = np.sort(perm[15:15 + (ctx.n_active_workers - (n - 15))])
     other_inactive = np.sort(perm[100:125])
     workers = _names(rng, n + len(second) + 40)
     wp = _phones(rng, len(workers))
@@ -479,19 +521,20 @@ def _staff(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     for m in np.nonzero(has_m)[0].tolist():
         add(str(mn[m]), "micro_grid_leader", ctx.m_code[m], "", mparty[m], str(mph[m]), True,
             as_of_day - int(rng.integers(30, 1200)))
+    ctx.staff_written = sid[0]
     w.write("staff.csv", ["staff_id", "name", "role", "grid_code", "region_code", "party_member", "phone",
                           "active", "since"], rows)
 
 
 # --------------------------------------------------------------------------- volunteer teams
 def _teams(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
-    n = N_TEAMS
-    extra = n - N_GRIDS
-    grid = np.concatenate([np.arange(N_GRIDS), rng.choice(N_GRIDS, extra)])
+    n, n_grids = ctx.n_teams, ctx.n_grids
+    extra = n - n_grids
+    grid = np.concatenate([np.arange(n_grids), rng.choice(n_grids, extra)])
     village = ctx.g_village[grid]
     has_grid = np.ones(n, dtype=bool)
-    has_grid[N_GRIDS:] = False
-    has_grid[:N_GRIDS] = rng.random(N_GRIDS) >= 0.05
+    has_grid[n_grids:] = False
+    has_grid[:n_grids] = rng.random(n_grids) >= 0.05
     order = np.lexsort((np.arange(n), village))
     grid, village, has_grid = grid[order], village[order], has_grid[order]
     first = np.r_[0, np.nonzero(np.diff(village))[0] + 1]
@@ -500,7 +543,8 @@ def _teams(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     # village short names repeat across townships: prefix the township where needed so team names are unique
     dup = Counter(ctx.v_short)
     label = [s if dup[s] == 1 else ctx.region_name[ctx.townships[ctx.v_town[i]]] + s for i, s in enumerate(ctx.v_short)]
-    names = [label[v] + ("娄底红志愿服务队" if kk == 1 else f"娄底红志愿服务第{kk}队")
+    brand = ctx.team_brand
+    names = [label[v] + (f"{brand}志愿服务队" if kk == 1 else f"{brand}志愿服务第{kk}队")
              for v, kk in zip(village.tolist(), k.tolist())]
     members = np.clip(np.round(rng.lognormal(np.log(18), 0.5, n)), 5, 60).astype(np.int64)
     leaders = _names(rng, n)
@@ -511,7 +555,7 @@ def _teams(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     mask[~mask.any(axis=1), 0] = True
     tags = np.array(vocab.FOCUS_TAGS)
     focus = [";".join(tags[m].tolist()) for m in mask]
-    codes = [f"LDH{i + 1:05d}" for i in range(n)]
+    codes = [f"{ctx.team_prefix}{i + 1:05d}" for i in range(n)]
     rows = [[c, nm, ctx.v_code[v], ctx.g_code[g] if hg else "", mb, ld, fd, fc]
             for c, nm, v, g, hg, mb, ld, fd, fc in zip(codes, names, village.tolist(), grid.tolist(),
                                                        has_grid.tolist(), members.tolist(), leaders.tolist(),
@@ -563,7 +607,7 @@ def _departments_categories(ctx: _Context, w: _Writer) -> None:
     nk = len(vocab.DEPARTMENT_KINDS)
     ctx.dept_code = np.empty((len(ctx.counties) + 1, nk), dtype=object)
     ctx.dept_name = np.empty((len(ctx.counties) + 1, nk), dtype=object)
-    for ci, cc in enumerate(ctx.counties + [LOUDI]):
+    for ci, cc in enumerate(ctx.counties + [ctx.city_code]):
         for k, (suffix, dname) in enumerate(vocab.DEPARTMENT_KINDS):
             code, name = f"{cc}-{suffix}", ctx.region_name[cc] + dname
             ctx.dept_code[ci, k], ctx.dept_name[ci, k] = code, name
@@ -686,6 +730,7 @@ def _clean_units(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     year = review_year(ctx.as_of)
     louxing_towns = [t for t in ctx.townships if t.startswith(LOUXING)]
     louxing_vill = [i for i, c in enumerate(ctx.v_code) if c.startswith(LOUXING)]
+    n_vill_units = min(204, len(louxing_vill))  # fewer only in the tests' thinned province (province.py)
     tname = {t: ctx.region_name[t] for t in louxing_towns}
     units: list[tuple[str, str, str]] = []  # name, kind, region
     units += [("娄星" + o, "organ", LOUXING) for o in vocab.LOUXING_ORGANS]
@@ -701,9 +746,9 @@ def _clean_units(ctx: _Context, w: _Writer, rng: np.random.Generator) -> None:
     units += [(n, "hospital", t) for n, t in hospitals]
     chosen_t = sorted(rng.choice(len(louxing_towns), 11, replace=False).tolist())
     units += [(tname[louxing_towns[i]], "other", louxing_towns[i]) for i in chosen_t]
-    chosen_v = sorted(rng.choice(louxing_vill, 204, replace=False).tolist())
+    chosen_v = sorted(rng.choice(louxing_vill, n_vill_units, replace=False).tolist())
     units += [(ctx.v_short[v], "village", ctx.v_code[v]) for v in chosen_v]
-    assert len(units) == 337
+    assert len(units) == 133 + n_vill_units
     n = len(units)
     lo = _epoch(dt.date(year - 1, 7, 1)) // DAY
     hi = _epoch(dt.date(year - 1, 12, 31)) // DAY
@@ -793,9 +838,9 @@ def _cases(ctx: _Context, rng: np.random.Generator, inject=None) -> dict:
     first = np.cumsum(per_day) - per_day
     seq = np.arange(n) - first[day] + 1
     day_str = np.array([(ctx.start + dt.timedelta(days=i)).strftime("%Y%m%d") for i in range(n_days)])
-    case_no = np.strings.add(np.strings.add("LD", day_str[day]), np.strings.slice((1_000_000 + seq).astype(str), 1, 7))
+    case_no = np.strings.add(np.strings.add(ctx.case_prefix, day_str[day]), np.strings.slice((1_000_000 + seq).astype(str), 1, 7))
 
-    grid = rng.choice(N_GRIDS, size=n, p=ctx.g_pop / ctx.g_pop.sum())
+    grid = rng.choice(ctx.n_grids, size=n, p=ctx.g_pop / ctx.g_pop.sum())
     urban = ctx.g_urban[grid]
     cat_u = np.array([c[4] for c in vocab.CATEGORIES])
     cat_r = np.array([c[5] for c in vocab.CATEGORIES])
@@ -806,18 +851,19 @@ def _cases(ctx: _Context, rng: np.random.Generator, inject=None) -> dict:
     limit_h = np.array([c[3] for c in vocab.CATEGORIES], dtype=np.int64)[cat]
     src = rng.choice(len(SOURCES), size=n, p=SOURCE_P)
     # 涟源市: a fixed number of 屋场会 (meeting) cases — 17,300 at full scale
-    lian = ctx.g_county[grid] == ctx.counties.index(LIANYUAN)
-    target = round(LIANYUAN_MEETING_FULL * n / FULL_CASES)
-    mi = SOURCES.index("meeting")
-    is_m = lian & (src == mi)
-    have = int(is_m.sum())
-    if have > target:
-        drop = rng.choice(np.nonzero(is_m)[0], have - target, replace=False)
-        src[drop] = SOURCES.index("patrol")
-    elif have < target:
-        cand = np.nonzero(lian & (src != mi))[0]
-        add = rng.choice(cand, min(len(cand), target - have), replace=False)
-        src[add] = mi
+    if LIANYUAN in ctx.counties:  # (娄底市 only, in the province dataset too)
+        lian = ctx.g_county[grid] == ctx.counties.index(LIANYUAN)
+        target = round(LIANYUAN_MEETING_FULL * n / FULL_CASES)
+        mi = SOURCES.index("meeting")
+        is_m = lian & (src == mi)
+        have = int(is_m.sum())
+        if have > target:
+            drop = rng.choice(np.nonzero(is_m)[0], have - target, replace=False)
+            src[drop] = SOURCES.index("patrol")
+        elif have < target:
+            cand = np.nonzero(lian & (src != mi))[0]
+            add = rng.choice(cand, min(len(cand), target - have), replace=False)
+            src[add] = mi
     # the early-warning and duplicate ground truth (sample_data/ground_truth.py): surges, a silent grid and groups
     # of duplicates, made of cases of the same days moved to another grid or category (totals unchanged)
     if inject is not None:
@@ -991,11 +1037,18 @@ def _places(ctx: _Context, grid: np.ndarray, micro: np.ndarray, rng: np.random.G
                                                np.strings.add(group, house)))
 
 
+def _case_grid_codes(ctx: _Context, grid: np.ndarray, micro: np.ndarray) -> np.ndarray:
+    """The grid code each case is reported in: its micro-grid's where it has one, else its grid's."""
+    if len(ctx.m_code) == 0:  # a city without micro-grids (the province dataset's other cities)
+        return ctx.g_code[grid]
+    return np.where(micro >= 0, ctx.m_code[np.maximum(micro, 0)], ctx.g_code[grid])
+
+
 def _write_cases(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
                  anomaly_rng: np.random.Generator | None = None) -> None:
     n = c["n"]
     grid, micro = c["grid"], c["micro"]
-    gcode = np.where(micro >= 0, ctx.m_code[np.maximum(micro, 0)], ctx.g_code[grid])
+    gcode = _case_grid_codes(ctx, grid, micro)
     vshort = np.array(ctx.v_short)[ctx.g_village[grid]]
     # title: template by category
     tmpl_lists = [vocab.TITLES[cc[0]] for cc in vocab.CATEGORIES]
@@ -1088,7 +1141,7 @@ def _supervisions(ctx: _Context, w: _Writer, c: dict, rng: np.random.Generator,
         issued_by = np.concatenate([issued_by, by2])
         resolved = np.concatenate([resolved, resolved[again]])
         notes = notes + [vocab.SUPERVISION_NOTES[grades[gr]][0] for gr in grade2.tolist()]
-    ids = [f"DB{i + 1:07d}" for i in range(len(cand))]
+    ids = [f"DB{ctx.supervision_first + i + 1:07d}" for i in range(len(cand))]
     # the issuer: the governance centre (综治中心) of the township or county that issued the order
     issuer = {code: ctx.region_name[code] + "综治中心" for code in ctx.townships + ctx.counties}
     issuer_names = [issuer[x] for x in issued_by.tolist()]
@@ -1107,8 +1160,9 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
     action_names = np.array(ACTIONS)
     region_name = ctx.region_name
     town_codes = np.array(ctx.townships, dtype=object)
-    county_codes = np.array(ctx.counties + [LOUDI], dtype=object)
-    center = np.array([region_name[x] + "网格化服务管理中心" for x in ctx.counties + [LOUDI]], dtype=object)
+    city = ctx.city_code
+    county_codes = np.array(ctx.counties + [city], dtype=object)
+    center = np.array([region_name[x] + "网格化服务管理中心" for x in ctx.counties + [city]], dtype=object)
     vcode = np.array(ctx.v_code, dtype=object)
     return_notes = np.array(vocab.RETURN_NOTES, dtype=object)
     notes = np.array(vocab.NOTES, dtype=object)
@@ -1122,7 +1176,7 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
         rep = c["rep"][a:b]
         grid = c["grid"][a:b]
         micro = c["micro"][a:b]
-        gcode = np.where(micro >= 0, ctx.m_code[np.maximum(micro, 0)], ctx.g_code[grid]).astype(object)
+        gcode = _case_grid_codes(ctx, grid, micro).astype(object)
         worker = ctx.g_worker[grid].astype(object)
         leader = ctx.g_leader[grid].astype(object)
         town = ctx.g_town[grid]
@@ -1143,7 +1197,7 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
         county = ctx.g_county[grid]
         close_actor = np.select([level == 0, level == 1, level == 2], [worker, leader, chief], dname)
         close_org = np.select([level == 0, level == 1, level == 2, level == 3],
-                              [gcode, village, tcode, county_codes[county]], LOUDI)
+                              [gcode, village, tcode, county_codes[county]], city)
         empty = np.full(b - a, "", dtype=object)
         parts = []  # (local case, at, action, actor, org, note)
 
@@ -1204,7 +1258,7 @@ def _events(ctx: _Context, w: _Writer, c: dict, sup: dict, rng: np.random.Genera
         add(m, d1 + np.floor(rng.random(b - a) * gap).astype(np.int64), "reassign", chief, tcode,
             np.full(b - a, "改派承办单位", dtype=object))
         m = c["escalate"][a:b]
-        esc_org = np.where(level == 4, LOUDI, county_codes[county])
+        esc_org = np.where(level == 4, city, county_codes[county])
         esc_actor = np.where(level == 4, center[-1], center[np.minimum(county, len(ctx.counties) - 1)])
         add(m, d1 + np.floor(rng.random(b - a) * gap).astype(np.int64), "escalate", esc_actor, esc_org,
             np.where(level == 4, "提请市级协调", "提请县级协调").astype(object))
