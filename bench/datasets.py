@@ -5,6 +5,12 @@ an SQLite file and (optionally) a PostgreSQL database, with the sample's working
 
     python -m bench datasets --scales skewed-100k      # the skewed dataset (issue 24), CSV and SQLite
 
+    python -m bench datasets --scales province-1m --pg postgresql+psycopg://postgres@127.0.0.1:5432/postgres \
+        --pg-prefix h_province_      # the province sample (Hunan's 14 cities, issue 24) into h_province_province-1m
+
+The province scales (``province-1m`` = 1,071,000 cases, ``province`` = 15,000,000) are the sample on all of
+Hunan's divisions (sample_data/province.py), generated and loaded like the city scales.
+
 The skewed scales (``skewed-100k``, ``skewed-200k``, ``skewed-full`` = 1,071,000 cases) are the sample with a
 real city's skews (``generate_skewed`` below: shared phones, a busy grid, a dominant category, an open
 backlog, long logs, two city roots); ``python -m bench load-skewed`` times their load (bench/load_skewed.py).
@@ -349,6 +355,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--scales", default="100k,full,5m")
     ap.add_argument("--pg", default=None, help="a PostgreSQL server URL; its database name is replaced")
+    ap.add_argument("--pg-prefix", default="gov_bench_",
+                    help="the PostgreSQL database is <prefix><scale> (default gov_bench_: the shared copies)")
     ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--write-skewed", nargs=2, metavar=("SCALE", "DIR"),
                     help=f"only write the skewed dataset SCALE ({', '.join(SKEWED_SCALES)}) into DIR")
@@ -364,7 +372,7 @@ def main() -> None:
         if not args.no_sqlite:
             print(ensure_sqlite(scale))
         if args.pg:
-            print(ensure_pg(scale, args.pg))
+            print(ensure_pg(scale, args.pg, args.pg_prefix))
 
 
 if __name__ == "__main__":
