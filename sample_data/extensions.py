@@ -6,7 +6,9 @@ Drawn from their own random stream (``EXTENSION_SEED_OFFSET``): every other file
 Who asks: the department a case was dispatched to (``unit_code``), before the case's handling step; more often for
 cases that ran past their time limit, and for cases still open.  A request is decided within a day and a half by
 the county's 综治中心 (four in five approved), unless it was made in the last days before the data's end on a case
-still open: those await a decision.  At most one request per case, so at most one awaiting.
+still open: those await a decision.  At most one request per case, so at most one awaiting.  A request's id is
+``YQ`` and its case's number (without 娄底's ``LD``: the other cities of the province sample keep their prefix, so
+the ids stay unique across cities).
 """
 from __future__ import annotations
 
@@ -85,6 +87,6 @@ def write_extensions(ctx, w, c: dict, seed: int) -> None:
             status = "approved" if approved[j] else "refused"
             by = ctx.region_name[county[j]] + "综治中心"
             note = APPROVED_NOTES[note_a[j]] if approved[j] else REFUSED_NOTES[note_r[j]]
-        rows.append([f"YQ{case_no[2:]}", case_no, unit[j], int(days[j]), "working_days" if working[j] else "days",
+        rows.append(["YQ" + case_no.removeprefix("LD"), case_no, unit[j], int(days[j]), "working_days" if working[j] else "days",
                      REASONS[reason[j]], status, asked_s[j], str(who[j]), decided_s[j], by, note])
     w.write("extensions.csv", HEADER, rows)

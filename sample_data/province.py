@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from . import generator as g
+from .extensions import write_extensions
 from .ground_truth import GROUND_TRUTH
 from .injection import INJECT_SEED_OFFSET, Injection
 
@@ -158,6 +159,7 @@ def generate_province(out_dir: Path, scale: str, seed: int = 20231008, as_of: dt
         sup = g._supervisions(ctx, w, cases, rngs[7], anomaly_rng)
         sup_next += len(sup["case"])
         g._events(ctx, w, cases, sup, rngs[8], lambda f: None)
+        write_extensions(ctx, w, cases, seed + int(city))  # each city's requests from its own stream
         if inject is not None:
             inject.write(out_dir / GROUND_TRUTH, ctx, cases, seed)
         del cases, sup
