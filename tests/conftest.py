@@ -161,8 +161,19 @@ def _pg_tables(cur) -> list[str]:
     return [r[0] for r in cur.fetchall()]
 
 
+def _pg_columns(cur, table: str) -> str:
+    """``table``'s columns by name, as a COPY column list.  COPY without one reads and writes the columns in their
+    physical order, which a migration that re-made a column changes (added at the end) while the fingerprint, of
+    names and types, stays: a snapshot put back so wrote each value into its neighbour's column
+    (tests/test_test_databases.py)."""
+    cur.execute("SELECT string_agg(quote_ident(attname), ', ' ORDER BY attname) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped", (f"public.{table}",))
+    return cur.fetchone()[0]
+
+
 def _pg_snapshot(url: str) -> dict:
-    """Every table's rows (COPY text) and every sequence's position, with the schema's fingerprint."""
+    """Every table's rows (COPY text, the columns by name) and every sequence's position, with the schema's
+    fingerprint."""
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -173,7 +184,7 @@ def _pg_snapshot(url: str) -> dict:
         fp = cur.fetchone()[0]
         rows = {}
         for t in _pg_tables(cur):
-            with cur.copy(f"COPY {t} TO STDOUT") as cp:
+            with cur.copy(f"COPY {t} ({_pg_columns(cur, t)}) TO STDOUT") as cp:
                 rows[t] = b"".join(bytes(b) for b in cp)
         cur.execute("SELECT quote_ident(sequencename), last_value FROM pg_sequences WHERE schemaname = 'public'")
         seqs = cur.fetchall()
@@ -203,7 +214,7 @@ def _pg_restore(url: str, snap: dict) -> bool:
             cur.execute(f"DELETE FROM {t}")
         for t, data in snap["rows"].items():
             if data:
-                with cur.copy(f"COPY {t} FROM STDIN") as cp:
+                with cur.copy(f"COPY {t} ({_pg_columns(cur, t)}) FROM STDIN") as cp:
                     cp.write(data)
         for seq, last in snap["seqs"]:
             if last is None:   # never used: as new (RESTART IDENTITY resets only the tables' own sequences)
