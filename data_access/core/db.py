@@ -144,15 +144,19 @@ def bulk_load_settings(conn: Connection) -> Iterator[Connection]:
         yield conn
         return
     raw = conn.connection.driver_connection
-    cache = raw.execute("PRAGMA cache_size").fetchone()[0]
-    temp = raw.execute("PRAGMA temp_store").fetchone()[0]
-    raw.execute(f"PRAGMA cache_size=-{LOAD_CACHE_MB * 1024}")
-    raw.execute("PRAGMA temp_store=MEMORY")
+    # its own PRAGMAs outside the statement limit: after a load stopped by the limit (a caller without the lift)
+    # the restore ran on the stale deadline, was interrupted too and hid the load's own error behind its own
+    with no_statement_timeout(conn):
+        cache = raw.execute("PRAGMA cache_size").fetchone()[0]
+        temp = raw.execute("PRAGMA temp_store").fetchone()[0]
+        raw.execute(f"PRAGMA cache_size=-{LOAD_CACHE_MB * 1024}")
+        raw.execute("PRAGMA temp_store=MEMORY")
     try:
         yield conn
     finally:
-        raw.execute(f"PRAGMA cache_size={int(cache)}")
-        raw.execute(f"PRAGMA temp_store={int(temp)}")
+        with no_statement_timeout(conn):
+            raw.execute(f"PRAGMA cache_size={int(cache)}")
+            raw.execute(f"PRAGMA temp_store={int(temp)}")
 
 
 def bulk_load_transaction_settings(conn: Connection) -> None:
