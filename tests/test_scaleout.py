@@ -68,6 +68,17 @@ def test_the_config_hashes_on_the_browser_cookie():
     assert HASH_LINE in scaleout.NGINX_CONF.read_text()  # what the stand-ins below change
 
 
+def test_the_red_order_count_is_read_with_its_thousands_separator():
+    from types import SimpleNamespace
+
+    from bench.scaleout import red_orders
+
+    page = lambda *texts: SimpleNamespace(texts=list(texts))  # noqa: E731
+    assert red_orders(page("总览", "督办 红牌/黄牌: 1,204 / 3,517")) == 1204
+    assert red_orders(page("督办 红牌/黄牌: 3 / 0")) == 3
+    assert red_orders(page("督办 红牌/黄牌: — / —")) is None and red_orders(page("总览")) is None
+
+
 def test_probed_cookies_reach_each_process_and_stay_there():
     from bench import scaleout
 
