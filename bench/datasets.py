@@ -42,8 +42,9 @@ AS_OF = "2026-10-08"
 SEED = 20231008
 # "generator": bumped whenever sample_data changes what it generates, so that cached copies are rebuilt
 # (3: the sample behaving like a city's months, issue 20)
-STAMP = {"as_of": AS_OF, "seed": SEED, "generator": 6}  # 4: surges, silent grid, duplicates, ground_truth.json;
-# 5: titles name a household, entrance or flat (fewer unrelated identical titles); 6: extension requests
+STAMP = {"as_of": AS_OF, "seed": SEED, "generator": 7}  # 4: surges, silent grid, duplicates, ground_truth.json;
+# 5: titles name a household, entrance or flat (fewer unrelated identical titles); 6: extension requests;
+# 7: no chance repeat of a title in a village and category within the duplicate window
 
 
 def sqlite_url(scale: str) -> str:

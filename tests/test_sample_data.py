@@ -574,3 +574,34 @@ def test_article_counts_hold_at_any_scale_and_date(tmp_path):
     _check_clean_units(read(tmp_path, "clean_units.csv"), read(tmp_path, "clean_unit_reviews.csv"), as_of)
     cases = read(tmp_path, "cases.csv")
     assert all("2023-03-15" <= c["reported_at"][:10] < "2026-03-15" for c in cases)
+
+
+def test_no_title_repeats_by_chance_in_a_village_and_category_within_the_window():
+    """sample_data.generator._no_chance_repeats: a case whose title, village and category are those of a case
+    reported within DUP_WINDOW_DAYS before it gets its place drawn again (at 1.07 M cases 282 such chance pairs
+    were counted as false repeats: the ground truth knows only the injected groups)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from sample_data.generator import DAY, _no_chance_repeats
+    from sample_data.injection import DUP_WINDOW_DAYS
+
+    # five rural cases of one village (two grids) and category, one title; a sixth in another village, a seventh
+    # in the first village but 8 days after the others' last
+    ctx = SimpleNamespace(g_village=np.array([0, 0, 1]), g_urban=np.array([False, False, False]),
+                          m_code=np.array([], dtype=str))
+    grid = np.array([0, 0, 1, 0, 1, 2, 0])
+    rep = np.array([0, 1, 2, 3, 4, 2, 4]) * 3_600
+    rep[-1] += (DUP_WINDOW_DAYS + 1) * DAY
+    c = {"rep": rep, "cat": np.zeros(7, dtype=np.int64)}
+    vshort = np.array(["甲村"] * 5 + ["乙村", "甲村"])
+    place = np.array(["3组12号"] * 7, dtype=object)
+    tail = np.array(["邻居因噪音扰民产生矛盾"] * 7)
+    title = np.array([v + "3组12号邻居因噪音扰民产生矛盾" for v in vshort], dtype=object)
+    before = title.copy()
+    _no_chance_repeats(ctx, c, grid, np.full(7, -1), vshort, place, title, tail, np.random.default_rng(1))
+    assert title[0] == before[0] and title[5] == before[5] and title[6] == before[6]   # first, other village, later
+    assert len(set(title[:5])) == 5                                                      # drawn again: all differ
+    assert all(t == v + p + "邻居因噪音扰民产生矛盾" for t, v, p in zip(title, vshort, place))
+    assert all(re.fullmatch(r"\d+组\d+号", p) for p in place)
