@@ -17,6 +17,8 @@ from data_access.core.duplicates import (
     jaccard,
     lead,
     leads_agree,
+    matter,
+    matters_agree,
     ngrams,
     numbers,
     numbers_agree,
@@ -106,6 +108,30 @@ def test_the_place_before_the_numbers_must_agree():
             _row("b", t0 + timedelta(days=1), "涟水名城社区锦绣花园14栋2单元居民楼下水道堵塞污水外溢"),  # 0.69
             _row("c", t0 + timedelta(days=2), "再次反映：涟水名城社区梅苑小区14栋2单元居民楼下水道堵塞")]
     assert [(p.earlier, p.later) for p in candidate_pairs(rows)] == [("a", "c")]
+
+
+def test_two_matters_of_one_household_are_not_one_matter():
+    """A pair the 1.07 M benchmark proposed, one household's two quarrels (whole texts 0.518 by the place's bigrams
+    and the patrol's formula); what each title says after its last number shares no bigram (0 < 0.2)."""
+    noise, land = "象茶村9组3号邻居因噪音扰民产生矛盾", "象茶村9组3号两户村民因宅基地界址发生口角"
+    formula = "网格员巡查走访中发现该问题，现场了解情况后录入平台。"
+    assert matter(noise) == "号邻居因噪音扰民产生矛盾" and matter("催办") is None and matter("3组12号") == "号"
+    assert similarity(noise, formula, land, formula) >= 0.5
+    assert jaccard(ngrams(matter(noise)), ngrams(matter(land))) == 0.0
+    # reported again in other words: 群众反映有人聚众赌博 / 居民投诉有人聚众赌博，请尽快处理 share 有人 人聚 聚众 众赌 赌博
+    # (号群众反映… 10 bigrams, 号居民投诉…请尽快处理 15, punctuation dropped): 5 / (10 + 15 - 5) = 0.25
+    gamble, again = "义溪村15组33号群众反映有人聚众赌博", "义溪村15组33号居民投诉有人聚众赌博，请尽快处理"
+    assert jaccard(ngrams(matter(gamble)), ngrams(matter(again))) == 0.25
+    assert matters_agree(ngrams(matter(gamble)), ngrams(matter(again)))
+    assert matters_agree(None, ngrams("x")) and matters_agree(frozenset(), ngrams("号邻居"))   # nothing to tell by
+    t0 = datetime(2026, 3, 1, 8, 0)
+    rows = [{**_row("a", t0, noise, source="patrol"), "description": formula},
+            {**_row("b", t0 + timedelta(days=5), land, source="patrol"), "description": formula},
+            {**_row("c", t0 + timedelta(days=6), "象茶村9组3号群众反映有人聚众赌博"), "description": ""},
+            {**_row("d", t0 + timedelta(days=6, hours=1), "象茶村9组3号居民反映有人聚众赌博"), "description": ""}]
+    # c–d: titles 13 / 19 = 0.684, matters 7 / 13 = 0.538 (号群众反映… / 号居民反映…): one matter
+    assert [(p.earlier, p.later, p.score) for p in candidate_pairs(rows)] == [("c", "d", 0.6842)]
+    assert [(p.earlier, p.later) for p in candidate_pairs(rows, min_matter=0.0)] == [("a", "b"), ("c", "d")]
 
 
 def test_a_title_naming_no_place_pairs_only_inside_its_grid():

@@ -148,7 +148,7 @@ Measures (the constants and functions of this module in brackets):
   (``integrity_flags``, ``integrity_measures`` → ``case_summary``), queries/supervision/integrity.py; the
   re-report rule is derived.rereports_sql, run by core/derive.py after a load and by writes/workflow.py
   when a new report or a close may make one.
-- **repeat cases (重复件)** [``DUP_WINDOW_DAYS``, ``DUP_MIN_SCORE``, ``DUP_MAX_COMPARE``]: core/duplicates.py
+- **repeat cases (重复件)** [``DUP_WINDOW_DAYS``, ``DUP_MIN_SCORE``, ``DUP_MIN_MATTER``, ``DUP_MAX_COMPARE``]: core/duplicates.py
   (detection: the same village and category within the window, the titles' numbers agreeing, text similar by
   character bigrams, or a re-call on the same matter, derived.same_matter), writes/duplicates.py (confirm,
   reject, undo), queries/supervision/duplicates.py and ui/supervision/duplicates.py; **chronic places and reporters**
@@ -266,6 +266,9 @@ BOUNCE_RETURNS = 2
 DUP_WINDOW_DAYS = 7  # a later report within this many days of an earlier one may repeat it
 # character-bigram Jaccard (of the titles, or of title + description: the higher) from which two cases are proposed
 DUP_MIN_SCORE = 0.5
+# …and, when both titles name a place (numbers), the bigram Jaccard of what each says after its last number (the
+# matter, not the place) from which they are one matter: two matters of one household share the place's bigrams
+DUP_MIN_MATTER = 0.2
 DUP_MAX_COMPARE = 50  # each case is compared with at most this many earlier cases of its block (skewed blocks)
 CHRONIC_DAYS = 90  # the chronic lists count the cases of the last this many days
 CHRONIC_MIN_CASES = 3  # a place or a reporter is listed from this many cases in CHRONIC_DAYS

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from data_access.core.access import may_write
-from data_access.core.metrics import CHRONIC_DAYS, CHRONIC_MIN_CASES, DUP_MIN_SCORE, DUP_WINDOW_DAYS
+from data_access.core.metrics import CHRONIC_DAYS, CHRONIC_MIN_CASES, DUP_MIN_MATTER, DUP_MIN_SCORE, DUP_WINDOW_DAYS
 from data_access.queries.supervision import duplicates as dq
 from data_access.writes import duplicates as dw
 from data_access.writes.workflow import WriteRefused
@@ -66,7 +66,7 @@ def _case_card(row: pd.Series, prefix: str, title_key: str, cat_name: dict) -> N
 
 def _proposed(scope, user, cat_name: dict) -> None:
     st.subheader(t("dup.proposed"))
-    st.caption(t("dup.proposed.help", days=DUP_WINDOW_DAYS, score=f"{DUP_MIN_SCORE:g}"))
+    st.caption(t("dup.proposed.help", days=DUP_WINDOW_DAYS, score=f"{DUP_MIN_SCORE:g}", matter=f"{DUP_MIN_MATTER:g}"))
     rows = data.get(dq.groups, scope, user, "proposed")
     if rows.empty:
         st.info(t("dup.proposed.none"))
