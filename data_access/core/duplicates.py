@@ -63,16 +63,38 @@ from data_access.core.schema import cases, duplicate_groups, duplicate_members
 NGRAM = 2  # character bigrams: the usual unit for Chinese text, where words are not separated
 _DROP = re.compile(r"[\s\W_]+", re.UNICODE)  # spaces and punctuation (CJK characters, letters and digits stay)
 _NUMBER = re.compile(r"[0-9]+")
+_LAST_NUMBER = re.compile(r"[0-9]+(?=[^0-9]*$)")
 _STREAM_ROWS = 10_000
+
+
+def _plain(text: str | None) -> str:
+    """``text`` as it is compared: NFKC (full-width → half-width), lower case, without spaces or punctuation."""
+    return _DROP.sub("", unicodedata.normalize("NFKC", text or "").lower())
+
+
+def _grams(s: str, n: int = NGRAM) -> frozenset[str]:
+    """The n-grams of a text already :func:`_plain`: a text shorter than ``n`` is its own single gram."""
+    if len(s) < n:
+        return frozenset([s]) if s else frozenset()
+    return frozenset(s[i:i + n] for i in range(len(s) - n + 1))
+
+
+def _lead_of(plain: str) -> str | None:
+    """:func:`lead` of a text already :func:`_plain`."""
+    m = _NUMBER.search(plain)
+    return plain[:m.start()] if m else None
+
+
+def _matter_of(plain: str) -> str | None:
+    """:func:`matter` of a text already :func:`_plain`."""
+    m = _LAST_NUMBER.search(plain)
+    return plain[m.end():] if m else None
 
 
 def ngrams(text: str | None, n: int = NGRAM) -> frozenset[str]:
     """The set of character n-grams of ``text`` after NFKC (full-width → half-width), lower case, and without
     spaces or punctuation; a text shorter than ``n`` is its own single gram; empty text has none."""
-    s = _DROP.sub("", unicodedata.normalize("NFKC", text or "").lower())
-    if len(s) < n:
-        return frozenset([s]) if s else frozenset()
-    return frozenset(s[i:i + n] for i in range(len(s) - n + 1))
+    return _grams(_plain(text), n)
 
 
 def case_text(title: str | None, description: str | None) -> str:
@@ -98,9 +120,7 @@ def numbers_agree(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
 def lead(title: str | None) -> str | None:
     """What a title says before its first number (NFKC, lower case, spaces and punctuation dropped): the place
     the numbers belong to ("锦绣花园" of "锦绣花园14栋"); None when it names no number."""
-    s = _DROP.sub("", unicodedata.normalize("NFKC", title or "").lower())
-    m = _NUMBER.search(s)
-    return s[:m.start()] if m else None
+    return _lead_of(_plain(title))
 
 
 def leads_agree(a: str | None, b: str | None) -> bool:
@@ -114,17 +134,7 @@ def matter(title: str | None) -> str | None:
     """What a title says after its last number (NFKC, lower case, spaces and punctuation dropped): the matter
     reported of the place the numbers name ("号两户村民因宅基地界址发生口角" of "象茶村9组3号两户村民因…");
     None when it names no number."""
-    s = _DROP.sub("", unicodedata.normalize("NFKC", title or "").lower())
-    found = None
-    for found in _NUMBER.finditer(s):
-        pass
-    return s[found.end():] if found else None
-
-
-def _grams(s: str) -> frozenset[str]:
-    """:func:`ngrams` of a text already normalised and stripped."""
-    return (frozenset(s[i:i + NGRAM] for i in range(len(s) - NGRAM + 1)) if len(s) >= NGRAM
-            else frozenset([s]) if s else frozenset())
+    return _matter_of(_plain(title))
 
 
 def matters_agree(a: frozenset[str] | None, b: frozenset[str] | None, min_matter: float = DUP_MIN_MATTER) -> bool:
@@ -225,17 +235,13 @@ class _Text:
         self.title, self.description = title, description
         normal = unicodedata.normalize("NFKC", title or "")
         self.numbers = tuple(n.lstrip("0") or "0" for n in _NUMBER.findall(normal))  # = numbers(title)
-        self._plain = _DROP.sub("", normal.lower())
-        m = _NUMBER.search(self._plain)
-        self.lead = self._plain[:m.start()] if m else None                          # = lead(title)
-        last = None
-        for last in _NUMBER.finditer(self._plain):
-            pass
-        self._after = self._plain[last.end():] if last else None                    # = matter(title)
+        self._plain = _DROP.sub("", normal.lower())                                 # = _plain(title)
+        self.lead = _lead_of(self._plain)                                           # = lead(title)
+        self._after = _matter_of(self._plain)                                       # = matter(title)
         self._title_grams = self._text_grams = self._matter_grams = None
 
     def title_grams(self) -> frozenset[str]:
-        if self._title_grams is None:   # = ngrams(title), from the text already normalised
+        if self._title_grams is None:   # = ngrams(title), from the text already made plain
             self._title_grams = _grams(self._plain)
         return self._title_grams
 
