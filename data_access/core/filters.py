@@ -229,8 +229,7 @@ def open_overdue_at_condition(at: datetime) -> ColumnElement:
     overdue backlog at a past moment (month ends, the backlog trend).  Such a case is either still open
     or was closed late, so a fast query ORs :func:`open_condition` with ``late_hours > 0`` branches."""
     at_lit = literal(at, Timestamp)
-    return and_(cases.c.reported_at <= at_lit, cases.c.due_at < at_lit,
-                or_(cases.c.closed_at.is_(None), cases.c.closed_at > at_lit))
+    return and_(open_now_overdue_at_condition(at), or_(cases.c.closed_at.is_(None), cases.c.closed_at > at_lit))
 
 
 def open_now_overdue_at_condition(at: datetime) -> ColumnElement:
