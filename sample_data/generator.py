@@ -294,10 +294,19 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     prog(0.11, "cases")
     inject = Injection(np.random.default_rng(seed + INJECT_SEED_OFFSET), sources=SOURCES,
                        spring_festival=SPRING_FESTIVAL, names=_names, phones=_phones)
+    # The integrity checks' anomalies draw from their own stream: every other figure stays as it was.
+    cases, _sup = case_files(ctx, w, rngs, inject, np.random.default_rng(seed + ANOMALY_SEED_OFFSET), seed, prog)
+    inject.write(out_dir / GROUND_TRUTH, ctx, cases, seed)  # not a file of the format: the loader ignores it
+    prog(1.0, "done")
+    return dict(w.counts)
+
+
+def case_files(ctx: _Context, w: _Writer, rngs: list, inject: Injection | None, anomaly_rng: np.random.Generator,
+               extension_seed: int, prog: Progress) -> tuple[dict, dict]:
+    """Draw one city's cases and write its cases.csv, supervisions.csv, case_events.csv and extensions.csv (the
+    city sample, and each city of the province sample: one sequence for both); returns the cases and the orders."""
     cases = _cases(ctx, rngs[5], inject)
     cases["inject"] = inject
-    # The integrity checks' anomalies draw from their own stream: every other figure stays as it was.
-    anomaly_rng = np.random.default_rng(seed + ANOMALY_SEED_OFFSET)
     _anomalies(cases, anomaly_rng)
     prog(0.25, "writing cases")
     _write_cases(ctx, w, cases, rngs[6], anomaly_rng)
@@ -305,10 +314,8 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20231008, as_of: dt
     sup = _supervisions(ctx, w, cases, rngs[7], anomaly_rng)
     prog(0.45, "case events")
     _events(ctx, w, cases, sup, rngs[8], lambda f: prog(0.45 + 0.55 * f, "case events"))
-    write_extensions(ctx, w, cases, seed)  # their own random stream: the files above stay as they were
-    inject.write(out_dir / GROUND_TRUTH, ctx, cases, seed)  # not a file of the format: the loader ignores it
-    prog(1.0, "done")
-    return dict(w.counts)
+    write_extensions(ctx, w, cases, extension_seed)  # their own random stream: the files above stay as they were
+    return cases, sup
 
 
 class _Context:

@@ -35,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 from . import generator as g
-from .extensions import write_extensions
 from .ground_truth import GROUND_TRUTH
 from .injection import INJECT_SEED_OFFSET, Injection
 
@@ -151,15 +150,10 @@ def generate_province(out_dir: Path, scale: str, seed: int = 20231008, as_of: dt
             inject = Injection(np.random.default_rng(seed + INJECT_SEED_OFFSET), sources=g.SOURCES,
                                spring_festival=g.SPRING_FESTIVAL, names=g._names, phones=g._phones)
         prog(0.9 * done_cases / max(1, n_cases), f"{label}: {ctx.n_cases:,} cases")
-        cases = g._cases(ctx, rngs[5], inject)
-        cases["inject"] = inject
+        # each city's anomalies and extension requests from its own stream
         anomaly_rng = np.random.default_rng([seed + g.ANOMALY_SEED_OFFSET, int(city)])
-        g._anomalies(cases, anomaly_rng)
-        g._write_cases(ctx, w, cases, rngs[6], anomaly_rng)
-        sup = g._supervisions(ctx, w, cases, rngs[7], anomaly_rng)
+        cases, sup = g.case_files(ctx, w, rngs, inject, anomaly_rng, seed + int(city), lambda f, m: None)
         sup_next += len(sup["case"])
-        g._events(ctx, w, cases, sup, rngs[8], lambda f: None)
-        write_extensions(ctx, w, cases, seed + int(city))  # each city's requests from its own stream
         if inject is not None:
             inject.write(out_dir / GROUND_TRUTH, ctx, cases, seed)
         del cases, sup
