@@ -62,3 +62,12 @@ def test_a_refused_load_gives_the_settings_back_too(new_engine, tmp_path):
         load_dataset(d, engine)
     with engine.connect() as conn:
         assert _settings(conn) == before
+
+
+@pytest.mark.parametrize("value, expected, said", [("", 1024, False), ("2048", 2048, False), ("abc", 1024, True),
+                                                   ("0", 1024, True), ("-5", 1024, True), ("1.5", 1024, True)])
+def test_a_bad_memory_setting_is_named_and_the_default_used(monkeypatch, capsys, value, expected, said):
+    monkeypatch.setenv("GOV_LOAD_CACHE_MB", value)
+    assert db._megabytes("GOV_LOAD_CACHE_MB", 1024) == expected
+    err = capsys.readouterr().err
+    assert (f"GOV_LOAD_CACHE_MB={value!r}: not a whole number of megabytes" in err) == said

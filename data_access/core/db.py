@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,9 +130,21 @@ def no_statement_timeout(conn: Connection) -> Iterator[Connection]:
 # the server's maintenance_work_mem and work_mem, 64 MB and 4 MB by default) each of those sorts spills to disk in
 # many runs.  The load's own connection gets more memory for its transaction, then the usual settings again;
 # docs/OPERATIONS.md ("Memory of a load") states the bound.  Issue 24.
-LOAD_CACHE_MB = int(os.environ.get("GOV_LOAD_CACHE_MB", "1024"))          # SQLite page cache of the load
-LOAD_MAINTENANCE_MB = int(os.environ.get("GOV_LOAD_MAINTENANCE_MB", "1024"))  # PostgreSQL index builds
-LOAD_WORK_MB = int(os.environ.get("GOV_LOAD_WORK_MB", "256"))             # PostgreSQL sorts and hashes of a load
+def _megabytes(name: str, default: int) -> int:
+    """The whole number of megabytes the environment variable ``name`` sets (at least 1), else ``default``; a
+    value that is not one is named on stderr and the default is used (a setting of memory never stops a start)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.isdigit() and int(raw) >= 1:
+        return int(raw)
+    sys.stderr.write(f"{name}={raw!r}: not a whole number of megabytes (at least 1); using {default}\n")
+    return default
+
+
+LOAD_CACHE_MB = _megabytes("GOV_LOAD_CACHE_MB", 1024)              # SQLite page cache of the load
+LOAD_MAINTENANCE_MB = _megabytes("GOV_LOAD_MAINTENANCE_MB", 1024)  # PostgreSQL index builds
+LOAD_WORK_MB = _megabytes("GOV_LOAD_WORK_MB", 256)                 # PostgreSQL sorts and hashes of a load
 
 
 @contextmanager
