@@ -15,7 +15,7 @@ import os
 
 import streamlit as st
 
-from data_access.core import users
+from data_access.core import settings, users
 from data_access.core.access import User
 
 from . import data, fmt
@@ -33,7 +33,7 @@ _DEAD_COOKIE = "_auth_dead_cookie"  # the browser's cookie named an ended sessio
 PREF_COOKIES = frozenset({"gov_tip_seen"})
 PREF_MAX_AGE_S = 365 * 24 * 3600
 _PREF_ACTION = "_pref_cookies"  # the names to write on this run
-IDLE_MINUTES = max(1, int(os.environ.get("GOV_SESSION_IDLE_MINUTES", "120") or 120))
+IDLE_MINUTES = int(settings.number("GOV_SESSION_IDLE_MINUTES", 120, minimum=1, unit="minutes"))
 
 
 def password_sign_in() -> bool:

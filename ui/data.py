@@ -12,7 +12,6 @@ the refresh interval, so live data shows up within one interval.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TypeVar
@@ -20,13 +19,13 @@ from typing import TypeVar
 import streamlit as st
 import streamlit.elements.spinner as _spinner_element
 
-from data_access.core import reference, regions
+from data_access.core import reference, regions, settings
 from data_access.core.clock import now_local
 from data_access.core.db import default_url, get_engine, replica_url
 from data_access.core.filters import CaseFilter, Scope
 from data_access.core.meta import data_updated_at
 
-REFRESH_S = max(5, int(os.environ.get("GOV_REFRESH_SECONDS", "60") or 60))
+REFRESH_S = int(settings.number("GOV_REFRESH_SECONDS", 60, minimum=5, unit="seconds"))
 T = TypeVar("T")
 
 _FILTER_FIELDS = tuple(fl.name for fl in dataclasses.fields(CaseFilter))

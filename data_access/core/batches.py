@@ -7,12 +7,12 @@ go without a batch before it counts as stale.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, desc, insert, select
 
+from data_access.core import settings
 from data_access.core.clock import wall_now
 from data_access.core.schema import sync_batches
 
@@ -37,10 +37,8 @@ class BatchRecord:
 
 def stale_minutes() -> float:
     """``GOV_SYNC_STALE_MINUTES``: minutes without a batch after which the data counts as stale."""
-    try:
-        return float(os.environ.get("GOV_SYNC_STALE_MINUTES", "") or DEFAULT_STALE_MINUTES)
-    except ValueError:
-        return DEFAULT_STALE_MINUTES
+    return float(settings.number("GOV_SYNC_STALE_MINUTES", DEFAULT_STALE_MINUTES, minimum=0.1, whole=False,
+                                 unit="minutes"))
 
 
 def record(conn: Connection, *, batch_id: str, kind: str, produced_at: datetime, status: str, rows: int = 0,

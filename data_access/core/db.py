@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
 from sqlalchemy.pool import NullPool
 
+from data_access.core import settings
 from data_access.core.errors import DATABASE_ERRORS, DatabaseFileGone, ReplicaNotReady, ping
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ DEFAULT_SQLITE_PATH = PROJECT_ROOT / "data" / "governance.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
 # Every query must finish within this many seconds (see issue on resilience).
-STATEMENT_TIMEOUT_S = float(os.environ.get("GOV_STATEMENT_TIMEOUT_S", "30"))
+STATEMENT_TIMEOUT_S = settings.number("GOV_STATEMENT_TIMEOUT_S", 30.0, minimum=0.1, whole=False, unit="seconds")
 
 
 def replica_url() -> str | None:
@@ -133,13 +133,7 @@ def no_statement_timeout(conn: Connection) -> Iterator[Connection]:
 def _megabytes(name: str, default: int) -> int:
     """The whole number of megabytes the environment variable ``name`` sets (at least 1), else ``default``; a
     value that is not one is named on stderr and the default is used (a setting of memory never stops a start)."""
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if raw.isdigit() and int(raw) >= 1:
-        return int(raw)
-    sys.stderr.write(f"{name}={raw!r}: not a whole number of megabytes (at least 1); using {default}\n")
-    return default
+    return int(settings.number(name, default, minimum=1, unit="megabytes"))
 
 
 LOAD_CACHE_MB = _megabytes("GOV_LOAD_CACHE_MB", 1024)              # SQLite page cache of the load

@@ -13,7 +13,6 @@ Demo accounts (no password; one click on the sign-in page) exist only while the 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -37,14 +36,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from data_access.core import audit
+from data_access.core import audit, settings
 from data_access.core.access import ROLES, User, clean_text
 from data_access.core.clock import wall_now
 from data_access.core.regions import RegionTree, region_tree
 from data_access.core.schema import data_meta, session_grants, user_sessions, users
 
-MAX_FAILURES = max(1, int(os.environ.get("GOV_SIGNIN_MAX_FAILURES", "5") or 5))
-LOCK_MINUTES = max(1, int(os.environ.get("GOV_SIGNIN_LOCK_MINUTES", "15") or 15))
+MAX_FAILURES = int(settings.number("GOV_SIGNIN_MAX_FAILURES", 5, minimum=1, unit="failed attempts"))
+LOCK_MINUTES = int(settings.number("GOV_SIGNIN_LOCK_MINUTES", 15, minimum=1, unit="minutes"))
 # Wait before the next attempt after the n-th consecutive failure (n ≥ 2): 1, 2, 4, … seconds, at most 30.
 SLOW_DOWN_FROM = 2
 MIN_PASSWORD_LENGTH = 10
@@ -345,7 +344,7 @@ def current_account_user(engine: Engine, username: str) -> User | None:
 
 ENDED_USER = "user"  # sign-out or the idle limit
 ENDED_ACCOUNT = "account"  # the account changed (password, role, jurisdiction, enabled state)
-SESSION_MAX_HOURS = max(1, int(os.environ.get("GOV_SESSION_MAX_HOURS", "12") or 12))
+SESSION_MAX_HOURS = int(settings.number("GOV_SESSION_MAX_HOURS", 12, minimum=1, unit="hours"))
 _SEEN_EVERY = timedelta(seconds=60)  # last_seen_at is written at most once a minute per session
 
 

@@ -60,6 +60,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, or_, select, union_al
 from sqlalchemy import case as sql_case
 from statsmodels.stats.multitest import multipletests
 
+from data_access.core import settings
 from data_access.core.clock import wall_now
 from data_access.core.schema import case_day_counts, cases, data_meta
 from data_access.core.schema import warnings as warnings_table
@@ -983,11 +984,7 @@ def sync_minutes() -> float:
     """How old the stored warnings may get before a sync recomputes them (``GOV_WARNINGS_SYNC_MINUTES``, default
     10; 0: after every batch).  The live follower applies a batch every few seconds: recomputing every series
     each time would cost more than the batch itself."""
-    raw = os.environ.get(SYNC_MINUTES_ENV, "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else DEFAULT_SYNC_MINUTES
-    except ValueError:
-        return DEFAULT_SYNC_MINUTES
+    return float(settings.number(SYNC_MINUTES_ENV, DEFAULT_SYNC_MINUTES, minimum=0, whole=False, unit="minutes"))
 
 
 def refresh_if_due(engine: Engine) -> RefreshResult | None:
