@@ -51,7 +51,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, bindparam, delete, func, insert, select
 
 from data_access.core.db import no_statement_timeout
 from data_access.core.derived import same_matter
@@ -59,6 +59,7 @@ from data_access.core.filters import Scope, case_conditions, resolve
 from data_access.core.metrics import DUP_MAX_COMPARE, DUP_MIN_MATTER, DUP_MIN_SCORE, DUP_WINDOW_DAYS
 from data_access.core.regions import subtree_codes
 from data_access.core.schema import cases, duplicate_groups, duplicate_members
+from data_access.core.sqlfn import ValueList, in_values
 
 NGRAM = 2  # character bigrams: the usual unit for Chinese text, where words are not separated
 _DROP = re.compile(r"[\s\W_]+", re.UNICODE)  # spaces and punctuation (CJK characters, letters and digits stay)
@@ -439,15 +440,20 @@ def refresh_after_sync(engine: Engine, changed_at: datetime, now: datetime | Non
     ``SYNC_RECENT_DAYS`` before the batch's newest."""
     c, g, m = cases.c, duplicate_groups.c, duplicate_members.c
     with engine.connect() as conn:
-        touched = conn.execute(select(c.village_code, c.reported_at).where(c.changed_at == changed_at)).all()
+        touched = conn.execute(select(c.case_no, c.village_code, c.reported_at)
+                               .where(c.changed_at == changed_at)).all()
         if not touched:
             return None
         newest = max(r.reported_at for r in touched)
         recent = [r for r in touched if r.reported_at >= newest - timedelta(days=SYNC_RECENT_DAYS)]
         villages = {r.village_code for r in recent if r.village_code is not None}
+        # the proposed groups holding one of them, by their numbers: joined to cases by the batch's stamp, the
+        # planner (statistics from before the batch: one case a stamp) looped over every proposed group for each
+        # of a 10,000-case batch's cases, past the statement limit at 1.07 M cases (issue 19)
+        nos = bindparam("touched", [r.case_no for r in touched], type_=ValueList())
         villages |= set(conn.execute(
             select(g.village_code).distinct().join(duplicate_members, m.group_id == g.group_id)
-            .join(cases, c.case_no == m.case_no).where(c.changed_at == changed_at, g.state == "proposed")).scalars())
+            .where(in_values(m.case_no, nos), g.state == "proposed")).scalars())
     if not villages:
         return None
     since = (min(r.reported_at for r in recent) - timedelta(days=DUP_WINDOW_DAYS)).date()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
 from data_access.core.contract import APP_SEQ_BASE, CASE_STEP_COLUMNS, EXTENSION_MAX_DAYS, FileSpec, app_run
 from data_access.core.derived import (
@@ -226,12 +226,9 @@ class DatasetRules(ReferenceRules):
         if case_nos is None:
             rows = conn.execute(text(sql.format(where="", base=base))).all()
         else:
-            # a batch's cases: one temporary table joined, not IN lists of 5,000 (core/keyset.py)
+            # a batch's cases: one parameter or one temporary table, not IN lists of 5,000 (core/keyset.py)
             cond, params = KeySet(conn, case_nos, "sequences").sql("case_no")
-            stmt = text(sql.format(where=f" WHERE {cond}", base=base))
-            if params:
-                stmt = stmt.bindparams(*[bindparam(k, expanding=True) for k in params])
-            rows = conn.execute(stmt, params).all()
+            rows = conn.execute(text(sql.format(where=f" WHERE {cond}", base=base)).bindparams(*params)).all()
         if not rows:
             return
         bad: dict[tuple[str, int], list[str]] = {}
