@@ -146,3 +146,27 @@ def test_the_migrated_schema_has_the_same_matter_index_in_place_of_the_phones(en
     indexes = {i["name"]: i["column_names"] for i in inspect(eng).get_indexes("cases")}
     assert indexes["ix_cases_same_matter"] == ["reporter_phone", "grid_code", "category", "reported_at", "source"]
     assert "ix_cases_reporter_phone" not in indexes
+
+
+def test_a_pass_writes_only_the_cases_whose_flag_changes(eng):
+    """A flag is written only when it changes: the pass cleared every flag of its cases and set the re-reported
+    ones again, two new versions of each flagged row on PostgreSQL (an entry in every index of cases each time;
+    ~350 rows, two thirds of a second, in a 10,000-case batch at 1.07 M cases).  Issue 19."""
+    written: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            written.append(cursor.rowcount)
+
+    with eng.begin() as conn:
+        event.listen(conn, "after_cursor_execute", count)
+        derive_rereported(conn)                       # as loaded: nothing to change
+        assert sum(written) == 0, written
+        conn.execute(update(cases).where(cases.c.case_no.in_(["S01", "S05"])).values(rereported=False))
+        conn.execute(update(cases).where(cases.c.case_no == "S06").values(rereported=True))
+        written.clear()
+        derive_rereported(conn, cases.c.case_no.in_(["S01", "S02", "S05", "S06", "P07"]))
+        assert sorted(written) == [1, 1], written     # S06 cleared, S01 set; S02, P07, S05 untouched
+        assert _flagged(conn) == EXPECTED
+        event.remove(conn, "after_cursor_execute", count)
+        conn.rollback()
