@@ -347,7 +347,7 @@ def latency(url: str, runs: int, big_runs: int = 3, big_new: int = 6000, big_cha
     out: dict = {"db": url, "cases_before": case_count(url)}
     for label, new, changed, notes, n in (("one_case", 0, 1, False, runs),
                                           ("10k_cases", big_new, big_changed, True, big_runs)):
-        times, cpus, shapes = [], [], []
+        times, cpus, shapes, applied = [], [], [], []
         for _ in range(n):
             folder, shape = maker.make(new, changed, notes)
             pid = _backend_pid(engine)
@@ -360,14 +360,18 @@ def latency(url: str, runs: int, big_runs: int = 3, big_new: int = 6000, big_cha
                 cpu = None   # another server process did part of it: not measured
             assert not r.already_applied and r.counts["cases"].inserted + r.counts["cases"].updated == shape["cases"], r
             times.append(secs)
+            applied.append(r.applied_seconds)
             cpus.append(cpu)
             shapes.append({**shape, "slices": r.slices, "rollup_rows": r.rollup_rows, "cases_touched": r.cases_touched})
             print(f"  {label}: {shape['cases']} cases ({shape['new']} new), {shape['events']} events: {secs:.3f} s "
-                  f"(CPU {cpu if cpu is None else round(cpu, 3)} s), {r.slices} roll-up slices, "
+                  f"(CPU {cpu if cpu is None else round(cpu, 3)} s; committed at {r.applied_seconds:.3f} s), "
+                  f"{r.slices} roll-up slices, "
                   f"{r.rollup_rows} roll-up rows changed", flush=True)
             shutil.rmtree(folder)
         known = [c for c in cpus if c is not None]
         out[label] = {"seconds": times, "median_s": statistics.median(times), "cpu_s": cpus,
+                      # until the commit (the batch visible to every reader); the rest: what follows it
+                      "applied_s": applied, "applied_median_s": statistics.median(applied),
                       "cpu_median_s": statistics.median(known) if known else None, "batches": shapes}
     out["cli_one_case_s"] = _cli_one(url, maker)
     out["cases_after"] = case_count(url)

@@ -707,3 +707,35 @@ def _assert_ends_where_a_full_load_of_the_metrics_fixture_is(eng, db_kind, tmp_p
     full.dispose()
     for name in expected:
         assert synced[name] == expected[name], name
+
+
+def test_a_batch_defers_the_search_indexes_entries_and_merges_them_after_the_commit(db_kind, tmp_path):
+    """PostgreSQL: inside the batch's transaction the GIN search indexes take entries into their pending lists
+    (a 10,000-case batch filled the default 4 MB over and over, 4.4 s for 4,000 status changes at 1.07 M cases);
+    after the commit one merge per index; a search finds the batch's new case in between and after.  SQLite: the
+    FTS triggers as before, nothing to merge."""
+    from sqlalchemy import event
+
+    from data_access.core.search import text_condition
+
+    eng = fresh_engine(db_kind, tmp_path)
+    load_dataset(base_dataset(tmp_path / "base"), eng)
+    seen: list[tuple[str, bool]] = []
+
+    @event.listens_for(eng, "before_cursor_execute")
+    def _seen(conn, cursor, statement, parameters, context, executemany):
+        if "gin_pending_list_limit" in statement or "gin_clean_pending_list" in statement:
+            name = parameters.get("name") if isinstance(parameters, dict) else None
+            seen.append((name or statement.split("=")[0].strip(), conn.in_transaction()))
+
+    sync_batch(batch_1(tmp_path / "b1"), eng)
+    with eng.connect() as conn:
+        found = conn.execute(select(schema.cases.c.case_no).where(text_condition("楼道堆物"))).scalars().all()
+    assert found == ["c06"]   # the batch's new case
+    if db_kind == "sqlite":
+        assert seen == []
+    else:
+        assert seen[0] == ("SET LOCAL gin_pending_list_limit", True)
+        assert sorted(n for n, _ in seen[1:]) == ["ix_cases_case_no_trgm", "ix_cases_description_trgm",
+                                                   "ix_cases_search_grams", "ix_cases_title_trgm"]
+    eng.dispose()

@@ -16,6 +16,7 @@ skipped, never applied.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -43,12 +44,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from data_access.core import batches, callbacks, duplicates, meta, schema
+from data_access.core import batches, callbacks, duplicates, meta, schema, search
 from data_access.core import warnings as early_warnings
 from data_access.core.bulk import insert_rows, json_doc, json_rows
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
 from data_access.core.db import no_statement_timeout
+from data_access.core.errors import DATABASE_ERRORS
 from data_access.core.derive import derive_event_counts, derive_rereported
 from data_access.core.derived import ANCESTOR_COLUMNS, rereports_sql
 from data_access.core.keyset import KeySet
@@ -141,6 +143,9 @@ class SyncResult:
     slices: int = 0        # (report month, township) slices of the roll-ups the batch changed
     rollup_rows: int = 0   # roll-up rows changed (added to, inserted or deleted), case_summary_county's included
     seconds: float = 0.0
+    # until the commit, when the batch's rows are what every reader sees; the rest of ``seconds`` is what follows
+    # it (the search indexes' pending entries, the repeat cases and early warnings of the batch's villages)
+    applied_seconds: float = 0.0
 
     @property
     def rows(self) -> int:
@@ -684,6 +689,7 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
                 # hashed against the batch's 10,000 keys (0.5–0.9 s a statement); the probes it avoided hit pages
                 # in memory.  Issue 19.
                 conn.exec_driver_sql(f"SET LOCAL random_page_cost = {BATCH_RANDOM_PAGE_COST}")
+                search.defer_text_index(conn)   # merged once after the commit (below)
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYNC_LOCK_KEY})
             prior = batches.find(conn, info.batch_id)
             if prior is not None and prior.status in ("applied", "loaded"):
@@ -747,6 +753,7 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
                            applied_at=now, status="applied", rows=result.rows, source=folder.resolve().name,
                            report=json.dumps(_report(result), ensure_ascii=False))
             trans.commit()
+            result.applied_seconds = time.perf_counter() - t0
         except BatchRefused as exc:
             if trans.is_active:
                 trans.rollback()
@@ -756,12 +763,27 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             if trans.is_active:
                 trans.rollback()
             raise
+    if result.cases_touched:   # the search indexes' pending entries, merged in one pass (core/search.py)
+        _merge_text_index_quietly(engine)
     if result.cases_touched:  # after the commit: the early warnings of the changed data, at most every
         early_warnings.refresh_if_due(engine)  # GOV_WARNINGS_SYNC_MINUTES (core/warnings.py)
         # … and the 重复件 proposals of the villages the batch's cases lie in (core/duplicates.py)
         duplicates.refresh_after_sync_quietly(engine, stamps["changed_at"])
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _merge_text_index_quietly(engine: Engine) -> None:
+    """After the commit (PostgreSQL): :func:`search.merge_text_index`.  A failure is logged, never raised: the
+    batch is in, searches read the pending entries too, and the next batch or autovacuum merges them."""
+    if engine.dialect.name != "postgresql":
+        return
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            search.merge_text_index(conn)
+    except DATABASE_ERRORS:
+        logging.getLogger(__name__).exception("sync: merging the search indexes' pending entries failed")
 
 
 def _report(result: SyncResult) -> dict:
