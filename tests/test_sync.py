@@ -217,7 +217,7 @@ def batch_2(folder: Path) -> Path:
 
 
 COMPARED = [*schema.DATASET_TABLES, schema.case_summary, schema.case_summary_county, schema.process_summary,
-            schema.grid_summary, schema.case_day_counts, schema.node_paths]
+            schema.grid_summary, schema.case_day_counts, schema.node_paths, schema.structure_summary]
 
 
 def contents(engine) -> dict[str, list[tuple]]:
@@ -455,14 +455,15 @@ def test_an_order_issued_in_the_app_survives_a_sync_of_its_case(after_b1, tmp_pa
 
 
 def _rollups_equal_a_rebuild(engine):
-    from data_access.core.rollups import rebuild_all_summaries
+    from data_access.core.rollups import rebuild_all_summaries, rebuild_structure_summary
 
     tables = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary,
-              schema.case_day_counts)
+              schema.case_day_counts, schema.structure_summary)
     mine = {t.name: v for t, v in zip(tables, (contents(engine)[t.name] for t in tables))}
     with engine.connect() as conn:
         trans = conn.begin()
         rebuild_all_summaries(conn)
+        rebuild_structure_summary(conn)   # the staff and teams a batch moved, added or deleted: their nodes' rows
         for t in tables:
             again = sorted((tuple(r) for r in conn.execute(select(t)).all()), key=repr)
             assert again == mine[t.name], t.name
@@ -739,3 +740,42 @@ def test_a_batch_defers_the_search_indexes_entries_and_merges_them_after_the_com
         assert sorted(n for n, _ in seen[1:]) == ["ix_cases_case_no_trgm", "ix_cases_description_trgm",
                                                    "ix_cases_search_grams", "ix_cases_title_trgm"]
     eng.dispose()
+
+
+def _structure(engine, *codes) -> dict[str, tuple]:
+    s = schema.structure_summary.c
+    with engine.connect() as conn:
+        return {r[0]: tuple(r[1:]) for r in conn.execute(
+            select(s.code, s.grid_worker, s.staff, s.party_members, s.grid_workers_in_grid, s.teams, s.members)
+            .where(s.code.in_(codes)))}
+
+
+@pytest.fixture
+def full(db_kind, tmp_path):
+    """A database holding the whole fixture (tests/fixtures/metrics)."""
+    eng = fresh_engine(db_kind, tmp_path)
+    load_dataset(METRICS, eng)
+    yield eng
+    eng.dispose()
+
+
+def test_a_batch_of_staff_and_teams_moves_the_structure_rows_of_their_nodes(full, tmp_path):
+    """structure_summary (the staffing and volunteer pages' counts) follows a batch without a change of the tree:
+    S16, the grid worker of micro-grid G3-01, moves to G1; S1 (G1's worker, a party member) leaves; team T3 (5
+    members, serving village 1111 with no grid) takes grid G1.  By hand — (grid workers, staff, party members,
+    grid workers with the micro-grids', teams, members):
+    G1 (1, 2, 1, 1, 1, 12) → (1, 2, 0, 1, 2, 17); G3-01 (1, 2, 1, 0, 1, 9) → (0, 1, 1, 0, 1, 9);
+    G3 (1, 3, 2, 2, 1, 15) → (1, 3, 2, 1, 1, 15): S16 no longer counts for G3; 1111 (0, 0, 0, 0, 1, 5) → all 0."""
+    codes = ("G1", "G3-01", "G3", "1111")
+    assert _structure(full, *codes) == {"G1": (1, 2, 1, 1, 1, 12), "G3-01": (1, 2, 1, 0, 1, 9),
+                                        "G3": (1, 3, 2, 2, 1, 15), "1111": (0, 0, 0, 0, 1, 5)}
+    h, rows = _rows("staff.csv", {"S16", "S1"})
+    staff = [_set(h, r, grid_code="G1") if r[0] == "S16" else _set(h, r, active="false") for r in rows]
+    th, teams = _rows("volunteer_teams.csv", {"T3"})
+    r = sync_batch(write_batch(tmp_path / "mv", "mv", "2026-12-31T00:00:00+08:00",
+                           {"staff.csv": (h, staff), "volunteer_teams.csv": (th, [_set(th, teams[0], grid_code="G1")])}),
+               full)
+    assert (r.counts["staff"].updated, r.counts["volunteer_teams"].updated) == (2, 1)
+    assert _structure(full, *codes) == {"G1": (1, 2, 0, 1, 2, 17), "G3-01": (0, 1, 1, 0, 1, 9),
+                                        "G3": (1, 3, 2, 1, 1, 15), "1111": (0, 0, 0, 0, 0, 0)}
+    _rollups_equal_a_rebuild(full)

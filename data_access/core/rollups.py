@@ -27,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
+    String,
     Table,
     and_,
     bindparam,
@@ -35,9 +36,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
+    null,
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy import case as sql_case
 
@@ -68,8 +72,15 @@ from data_access.core.schema import (
     case_summary_county,
     cases,
     grid_summary,
+    grids,
+    node_paths,
     process_summary,
+    staff,
+    structure_summary,
+    volunteer_teams,
 )
+from data_access.core.contract import STAFF_ROLES
+from data_access.core.metrics import REGION_LEVELS
 from data_access.core.sqlfn import ValueList, day_of, in_values
 
 # The timestamp each process step starts from and the one that ends it.
@@ -241,16 +252,16 @@ def refresh_case_summary(conn: Connection, slices: Iterable[tuple[str, str | Non
     slices = sorted(set(slices), key=lambda s: (s[0], s[1] or "", s[2] or ""))
     if not slices:
         return
-    for null in (False, True):
-        params = [{"m": m, "t": t, **_month_bounds(m)} for m, _c, t in slices if (t is None) == null]
+    for null_township in (False, True):
+        params = [{"m": m, "t": t, **_month_bounds(m)} for m, _c, t in slices if (t is None) == null_township]
         if params:
-            for stmt in _slice_statements(null):
+            for stmt in _slice_statements(null_township):
                 conn.execute(stmt, params)
     counties = sorted({(m, c) for m, c, _t in slices}, key=lambda s: (s[0], s[1] or ""))
-    for null in (False, True):
-        params = [{"m": m, "c": c} for m, c in counties if (c is None) == null]
+    for null_county in (False, True):
+        params = [{"m": m, "c": c} for m, c in counties if (c is None) == null_county]
         if params:
-            for stmt in _county_statements(null):
+            for stmt in _county_statements(null_county):
                 conn.execute(stmt, params)
 
 
@@ -470,6 +481,99 @@ def rebuild_day_counts(conn: Connection) -> int:
     conn.execute(delete(case_day_counts))
     conn.execute(insert(case_day_counts).from_select(DAY_COUNT_COLUMNS, _day_count_select()))
     return conn.execute(select(func.count()).select_from(case_day_counts)).scalar_one()
+
+
+# --- structure_summary (the staffing and volunteer pages' counts) ------------------------------------------
+
+STRUCTURE_COUNTS = ("households", "population", *STAFF_ROLES, "staff", "party_members", "grid_workers_in_grid",
+                    "teams", "members")
+_STRUCTURE_TARGET = ["code", "level", *[f"{lv}_code" for lv in REGION_LEVELS], "grid_code", *STRUCTURE_COUNTS]
+assert tuple(structure_summary.c.keys()) == tuple(_STRUCTURE_TARGET), "structure_summary's columns"
+
+
+def structure_select(nodes=None):
+    """structure_summary's rows: every node of ``node_paths`` with its grid's households and residents (a grid's or
+    micro-grid's own), the *active* staff posted at it (a post lies at its grid, else its region: metrics.py) by
+    role, with the party members among them, a grid's active grid workers counting those of its micro-grids, and
+    the volunteer teams serving at it (its grid, else its region) with their members.  ``nodes`` (a bound
+    :class:`~data_access.core.sqlfn.ValueList`, or None for all): only those nodes' rows — the one definition read
+    by the rebuild and by the refresh of a batch's nodes (:func:`refresh_structure_summary`).
+
+    One GROUP BY over the nodes' own rows and one row per post, grid worker and team (UNION ALL): joining the
+    posts grouped by their coalesced place to the nodes was a nested loop on SQLite (no index on an expression of
+    a subquery)."""
+    p, g, s, t = node_paths, grids, staff, volunteer_teams
+    sp = node_paths.alias("sp")
+    s_at = func.coalesce(s.c.grid_code, s.c.region_code)
+    t_at = func.coalesce(t.c.grid_code, t.c.region_code)
+    path = ["level", *[f"{lv}_code" for lv in REGION_LEVELS], "grid_code"]
+    null_path = [cast(null(), String).label(c) for c in path]
+    zero, one = literal_column("0", Integer), literal_column("1", Integer)   # constants, not parameters (UNION)
+
+    def row(code, households=zero, population=zero, role=None, party=zero, workers=zero, teams=zero, members=zero,
+            path_cols=None):
+        return [code.label("code"), *(path_cols or null_path), households.label("households"),
+                population.label("population"),
+                *[(_when(s.c.role == r, 1) if role is not None else zero).label(r) for r in STAFF_ROLES],
+                (one if role is not None else zero).label("staff"), party.label("party_members"),
+                workers.label("grid_workers_in_grid"), teams.label("teams"), members.label("members")]
+
+    def only(col):
+        return [in_values(col, nodes)] if nodes is not None else []
+
+    def at_nodes(table):   # the rows whose place (grid, else region) is one of the nodes, by the two indexes
+        return [or_(in_values(table.c.grid_code, nodes), and_(table.c.grid_code.is_(None),
+                                                                in_values(table.c.region_code, nodes)))
+                ] if nodes is not None else []
+
+    parts = union_all(
+        select(*row(p.c.code, func.coalesce(g.c.households, 0), func.coalesce(g.c.population, 0),
+                    path_cols=[p.c[c] for c in path]))
+        .select_from(p.outerjoin(g, g.c.code == p.c.code)).where(*only(p.c.code)),
+        select(*row(s_at, role=True, party=_when(s.c.party_member.is_(True), 1)))
+        .where(s.c.active.is_(True), *at_nodes(s)),
+        select(*row(sp.c.grid_code, workers=one)).select_from(s.join(sp, sp.c.code == s.c.grid_code))
+        .where(s.c.active.is_(True), s.c.role == "grid_worker", sp.c.level == "micro_grid", *only(sp.c.grid_code)),
+        select(*row(t_at, teams=one, members=t.c.members)).where(*at_nodes(t)),
+    ).subquery("u")
+    u = parts.c
+    # a grid's grid workers: its own posts (counted as grid_worker) and its micro-grids' (the third part)
+    workers = sql_case((func.max(u.level) == "grid", int_sum(u.grid_worker) + int_sum(u.grid_workers_in_grid)),
+                       else_=0)
+    return (select(u.code, *[func.max(u[c]) for c in path], int_sum(u.households), int_sum(u.population),
+                   *[int_sum(u[r]) for r in STRUCTURE_COUNTS[2:-3]], workers, int_sum(u.teams), int_sum(u.members))
+            .group_by(u.code).having(func.max(u.level).is_not(None)))   # a place that is a node
+
+
+def rebuild_structure_summary(conn: Connection) -> int:
+    """Rebuild ``structure_summary`` from node_paths, grids, staff and volunteer_teams (after a load, or a batch
+    that changed the region tree); returns its row count."""
+    conn.execute(delete(structure_summary))
+    conn.execute(insert(structure_summary).from_select(_STRUCTURE_TARGET, structure_select()))
+    return conn.execute(select(func.count()).select_from(structure_summary)).scalar_one()
+
+
+def refresh_structure_summary(conn: Connection, nodes: Iterable[str | None]) -> int:
+    """Rebuild the rows of ``nodes`` (where a batch's staff and teams lay before it and lie after it) and of their
+    grids (a micro-grid's grid workers count for its grid), in the caller's transaction; returns the rows written."""
+    codes = sorted({c for c in nodes if c})
+    if not codes:
+        return 0
+    np = node_paths.c
+    tops = conn.execute(select(np.grid_code).where(in_values(np.code, bindparam("nodes", type_=ValueList())),
+                                                   np.grid_code.is_not(None)).distinct(), {"nodes": codes}).scalars()
+    codes = sorted(set(codes) | set(tops))
+    stmts = _structure_refresh_statements()
+    conn.execute(stmts[0], {"nodes": codes})
+    conn.execute(stmts[1], {"nodes": codes})
+    return len(codes)
+
+
+@cache
+def _structure_refresh_statements() -> tuple:
+    nodes = bindparam("nodes", type_=ValueList())
+    return (delete(structure_summary).where(in_values(structure_summary.c.code, nodes)),
+            insert(structure_summary).from_select(_STRUCTURE_TARGET, structure_select(nodes)))
 
 
 # --- maintenance by difference --------------------------------------------------------------------------

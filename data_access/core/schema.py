@@ -495,6 +495,37 @@ grid_summary = Table(
     Index("ix_grid_summary_grid", "top_grid_code", "month"),
 )
 
+# Every node of ``node_paths`` (region, grid, micro-grid) with what serves there, as of now: the staffing and
+# volunteer pages' counts read it instead of joining 412,529 staff and 138,839 teams to their paths at a
+# province (issue 24).  Kept by the loader (rebuilt) and the sync (the nodes a batch's staff, teams or grids
+# touch; all of it after a change of the region tree) from one definition (core/rollups.py,
+# ``structure_select``).  The app writes no staff, team or grid.
+structure_summary = Table(
+    "structure_summary",
+    metadata,
+    Column("code", String(48), primary_key=True),
+    Column("level", String(16), nullable=False),
+    *_ancestor_columns("village"),
+    Column("grid_code", String(48)),  # the top grid (a micro-grid's grid; a grid itself), as node_paths
+    Column("households", Integer, nullable=False),  # a grid's or micro-grid's own (grids), else 0
+    Column("population", Integer, nullable=False),
+    # active posts serving at the node itself (its grid, else its region), by role
+    # (contract.STAFF_ROLES, in its order: core/rollups.py checks it; the contract imports this module's peers)
+    *[Column(role, Integer, nullable=False) for role in ("chief_grid_leader", "grid_leader", "grid_worker",
+                                                          "grid_liaison", "micro_grid_leader")],
+    Column("staff", Integer, nullable=False),
+    Column("party_members", Integer, nullable=False),
+    # a grid's active grid workers with its micro-grids' (0 on other nodes): coverage and the workload
+    Column("grid_workers_in_grid", Integer, nullable=False),
+    Column("teams", Integer, nullable=False),  # volunteer teams serving at the node
+    Column("members", Integer, nullable=False),
+    Index("ix_structure_summary_city", "city_code", "level"),
+    Index("ix_structure_summary_county", "county_code", "level"),
+    Index("ix_structure_summary_township", "township_code", "level"),
+    Index("ix_structure_summary_village", "village_code", "level"),
+    Index("ix_structure_summary_grid", "grid_code"),
+)
+
 # Report day × place × category: the cases reported, the early warnings' daily counts (core/warnings.py reads
 # its 70-day window and its year of history here instead of from ``cases``), maintained like case_summary (the
 # report month too, so that a (month, township) slice rebuild covers it).  Levels as the warnings test them:

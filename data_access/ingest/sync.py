@@ -61,7 +61,9 @@ from data_access.core.rollups import (
     combine,
     contributions,
     lock_rollups,
+    rebuild_structure_summary,
     refresh_case_summary,
+    refresh_structure_summary,
 )
 from data_access.core.sqlfn import ValueList, in_values
 from data_access.core.time_limits import apply_rules
@@ -540,6 +542,25 @@ def _node_paths(conn: Connection) -> dict[str, tuple]:
                np.village_code, np.grid_code))}
 
 
+_STRUCTURE_ROWS = ("staff", "volunteer_teams")   # the rows structure_summary counts that a batch may change
+
+
+def _structure_nodes(conn: Connection, plan: _Plan) -> set[str]:
+    """Where the staff and teams the batch sends or deletes lie as they are stored now (their grid, else their
+    region): run before the rows are applied and after, the nodes whose structure_summary rows follow."""
+    out: set[str] = set()
+    for name in _STRUCTURE_ROWS:
+        t = schema.metadata.tables[name]
+        key = t.c[_KEY[name][0]]
+        keys = {r[plan.upserts[name][0].index(key.name)] for r in plan.upserts.get(name, ([], []))[1]}
+        keys |= {k for _l, table, _s, k in plan.deletions if table == name}
+        keys_list = sorted(keys)
+        for i in range(0, len(keys_list), _CHUNK):
+            out |= set(conn.execute(select(func.coalesce(t.c.grid_code, t.c.region_code))
+                                    .where(key.in_(keys_list[i:i + _CHUNK]))).scalars())
+    return out
+
+
 def _rereport_partners(conn: Connection, case_nos: Iterable[str]) -> dict[str, bool | None]:
     """The cases whose re-report flag the cases ``case_nos`` may change, as these stand now: those they re-report
     (derived.rereports_sql, the one definition, with them as the later report), with their flag as it stands.
@@ -720,6 +741,7 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             tree_before = _node_paths(conn) if tree_changed else None
             lock_rollups(conn)   # the app's writes change the roll-ups by difference too: not in between
             before, partners = _before(conn, bp, plan)
+            structure_before = _structure_nodes(conn, plan)
             _apply_rows(conn, plan, stamps)
             new_events = sorted({r[0] for r in plan.upserts.get("case_events", ([], []))[1]})
             if new_events:
@@ -741,6 +763,10 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             callbacks.reapply(conn, _case_keys(plan)[0])
             result.cases_touched, result.slices, result.rollup_rows = _follow(conn, bp, plan, tree_before, before,
                                                                               partners)
+            if tree_changed:   # node_paths rebuilt (_follow): every node's row follows
+                rebuild_structure_summary(conn)
+            else:   # the nodes the batch's staff and teams left and those they now serve
+                refresh_structure_summary(conn, structure_before | _structure_nodes(conn, plan))
             result.counts = {t: c for t, c in plan.counts.items()}
             result.warnings = report.warnings
             meta.touch(conn)

@@ -32,8 +32,9 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, Engine, and_, case, func, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, and_, cast, func, or_, select
 
 from data_access.core.access import User, personal, visible
 from data_access.core.clock import now_local
@@ -50,7 +51,15 @@ from data_access.core.filters import (
 )
 from data_access.core.metrics import coverage, party_share, per_grid_worker
 from data_access.core.regions import path_column
-from data_access.core.schema import cases, grid_summary, grids, node_paths, staff, volunteer_teams
+from data_access.core.schema import (
+    cases,
+    grid_summary,
+    grids,
+    node_paths,
+    staff,
+    structure_summary,
+    volunteer_teams,
+)
 from data_access.core.search import contains_any, find_text, name_or_code_match
 from data_access.core.sqlfn import no_index
 from data_access.core.rollups import grid_measures
@@ -95,39 +104,35 @@ def _active(role: str | None = None) -> ColumnElement:
 # --- staffing by region ------------------------------------------------------------------------------------
 
 def _grouped(engine: Engine, r: Resolved, level: str | None) -> pd.DataFrame:
-    """COUNT_COLUMNS per node of ``level`` under the region (key column "key"; NULL = the region itself)."""
-    p = node_paths
-    where = [c for c in [region_condition(r, p)] if c is not None]
-    is_grid = p.c.level == "grid"
-    sj, sp = _staff_paths()
-    s_where = [c for c in [region_condition(r, sp)] if c is not None]
-    g_key = [path_column(p, level).label("key")] if level else []
-    s_key = [path_column(sp, level).label("key")] if level else []
-    g_stmt = (select(*g_key, func.count().filter(is_grid).label("grids"),
-                     func.count().filter(p.c.level == "micro_grid").label("micro_grids"),
-                     func.coalesce(func.sum(grids.c.households).filter(is_grid), 0).label("households"),
-                     func.coalesce(func.sum(grids.c.population).filter(is_grid), 0).label("population"))
-              .select_from(grids.join(p, p.c.code == grids.c.code)).where(*where))
-    s_stmt = (select(*s_key, *[func.count().filter(staff.c.role == role).label(role) for role in STAFF_ROLES],
-                     func.count().label("staff"),
-                     func.count().filter(staff.c.party_member.is_(True)).label("party_members"),
-                     func.count(func.distinct(case((staff.c.role == "grid_worker", sp.c.grid_code))))
-                     .label("grids_covered"))
-              .select_from(sj).where(_active(), *s_where))
+    """COUNT_COLUMNS per node of ``level`` under the region (key column "key"; NULL = the region itself), added up
+    from ``structure_summary`` (one row per node: its grid's residents, its active posts, a grid's grid workers
+    with its micro-grids'; core/rollups.structure_select) instead of joining every staff row to its path."""
+    ss = structure_summary
+    where = [c for c in [region_condition(r, ss)] if c is not None]
+    is_grid = ss.c.level == "grid"
+    key = [path_column(ss, level).label("key")] if level else []
+    stmt = (select(*key, func.count().filter(is_grid).label("grids"),
+                   func.count().filter(ss.c.level == "micro_grid").label("micro_grids"),
+                   *[_sum(ss.c[c], is_grid).label(c) for c in ("households", "population")],
+                   *[_sum(ss.c[c]).label(c) for c in (*STAFF_ROLES, "staff", "party_members")],
+                   func.count().filter(and_(is_grid, ss.c.grid_workers_in_grid > 0)).label("grids_covered"))
+            .where(*where))
     if level:
-        g_stmt = g_stmt.group_by(path_column(p, level))
-        s_stmt = s_stmt.group_by(path_column(sp, level))
+        stmt = stmt.group_by(path_column(ss, level))
     with engine.connect() as conn:
-        g = pd.DataFrame(conn.execute(g_stmt).mappings().all())
-        s = pd.DataFrame(conn.execute(s_stmt).mappings().all())
+        out = pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["key", *COUNT_COLUMNS] if level
+                           else COUNT_COLUMNS)
     if not level:
-        g["key"], s["key"] = None, None
-    g = g if not g.empty else pd.DataFrame(columns=["key", "grids", "micro_grids", "households", "population"])
-    s = s if not s.empty else pd.DataFrame(columns=["key", *STAFF_ROLES, "staff", "party_members", "grids_covered"])
-    out = g.merge(s, on="key", how="outer")
+        out["key"] = None
     for c in COUNT_COLUMNS:
         out[c] = out[c].fillna(0).astype("int64")
     return out
+
+
+def _sum(col, where=None):
+    """SUM of an integer column (of the rows ``where`` selects), 0 for none, an integer on both databases."""
+    total = func.sum(col) if where is None else func.sum(col).filter(where)
+    return cast(func.coalesce(total, 0), BigInteger)
 
 
 def _with_ratios(df: pd.DataFrame) -> pd.DataFrame:
@@ -211,26 +216,40 @@ GAP_LIST_COLUMNS = ["code", "name", "level", "grid", "village", "township", "cou
 
 def structure_gaps(engine: Engine, scope: Scope) -> dict[str, pd.DataFrame]:
     """For each 3+1+N check (GAP_CHECKS), the nodes under the selected region that fail it: GAP_LIST_COLUMNS
-    (names of the node and of its grid, village, township and county), ordered by code."""
+    (names of the node and of its grid, village, township and county), ordered by code.  A node fails when no
+    active post of the role serves at it or below it (a grid: on it or its micro-grids), or no team serves in the
+    village: read from ``structure_summary``'s rows grouped by the node checked."""
     r = resolve(engine, scope)
-    p = node_paths
-    where = [c for c in [region_condition(r, p)] if c is not None]
-    sj, sp = _staff_paths()
-    out: dict[str, pd.DataFrame] = {}
+    ss = structure_summary
+    where = [c for c in [region_condition(r, ss)] if c is not None]
+    failing: dict[str, list[str]] = {}
     with engine.connect() as conn:
+        # the three checks of a grid at once: its rows and its micro-grids' (grid_code: the top grid)
+        grid_checks = [c for c, level in GAP_CHECKS.items() if level == "grid"]
+        sums = [_sum(ss.c[_GAP_ROLE[c]]) for c in grid_checks]
+        rows = conn.execute(select(ss.c.grid_code, *sums).where(ss.c.grid_code.is_not(None), *where)
+                            .group_by(ss.c.grid_code).having(or_(*[x == 0 for x in sums]), _has_node("grid"))
+                            .order_by(ss.c.grid_code)).all()
+        for i, check in enumerate(grid_checks):
+            failing[check] = [row[0] for row in rows if row[i + 1] == 0]
         for check, level in GAP_CHECKS.items():
-            if check == "village_no_team":
-                tp = node_paths.alias("tp")
-                have = (select(tp.c.village_code).select_from(volunteer_teams.join(
-                    tp, tp.c.code == func.coalesce(volunteer_teams.c.grid_code, volunteer_teams.c.region_code)))
-                    .where(tp.c.village_code.is_not(None)))
-            else:
-                have = (select(path_column(sp, level)).select_from(sj)
-                        .where(_active(_GAP_ROLE[check]), path_column(sp, level).is_not(None)))
-            codes = conn.execute(select(p.c.code).where(p.c.level == level, p.c.code.not_in(have), *where)
-                                 .order_by(p.c.code)).scalars().all()
-            out[check] = _named(r, codes)
-    return out
+            if level == "grid":
+                continue
+            column = ss.c.teams if check == "village_no_team" else ss.c[_GAP_ROLE[check]]
+            if level == "micro_grid":   # a micro-grid's own row
+                stmt = select(ss.c.code).where(ss.c.level == level, column == 0, *where).order_by(ss.c.code)
+            else:   # a region: its row and every row below it
+                key = path_column(ss, level)
+                stmt = (select(key).where(key.is_not(None), *where).group_by(key)
+                        .having(_sum(column) == 0, _has_node(level)).order_by(key))
+            failing[check] = list(conn.execute(stmt).scalars())
+    return {check: _named(r, failing[check]) for check in GAP_CHECKS}
+
+
+def _has_node(level: str) -> ColumnElement:
+    """A group of ``structure_summary`` rows by their ``level`` ancestor holds that node's own row: the node lies
+    under the selected region (a region below ``level`` selects only some rows of its ancestor's group)."""
+    return func.count().filter(structure_summary.c.level == level) > 0
 
 
 def _named(r: Resolved, codes: list[str]) -> pd.DataFrame:
@@ -330,7 +349,7 @@ def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, lis
         stmt = (select(g.top_grid_code.label("code"), func.sum(g.n).label("cases"),
                        func.sum(g.n_patrol).label("patrol")).where(*conds).group_by(g.top_grid_code))
         with engine.connect() as conn:
-            return [tuple(x) for x in conn.execute(stmt)]
+            return conn.execute(stmt).all()
 
     def raw_part(days) -> pd.DataFrame:
         conds = case_conditions(r, now, dates=days)
@@ -339,7 +358,7 @@ def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, lis
         grid = no_index(cases.c.top_grid_code)
         stmt = select(grid.label("code"), *grid_measures(cases)).where(*conds).group_by(grid)
         with engine.connect() as conn:
-            return [tuple(x) for x in conn.execute(stmt)]
+            return conn.execute(stmt).all()
 
     out: dict[str, list[int]] = {}
     for part in period_parts(r, r.level != "micro_grid", summary_part, raw_part):
@@ -348,6 +367,9 @@ def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, lis
             acc[0] += int(n)
             acc[1] += int(n_patrol or 0)
     return out
+
+
+_NONE = (0, 0)   # a grid without cases: (cases, patrol reports)
 
 
 def first_report_day(engine: Engine) -> date | None:
@@ -365,46 +387,46 @@ def grid_workload(engine: Engine, scope: Scope, period: Period, now: datetime | 
     r = resolve(engine, scope.cases(period))
     if r.level == "micro_grid":  # a micro-grid's workers serve its grid: the grid's workload
         r = resolve(engine, scope.at(r.tree.nodes[r.code].parent).cases(period))
-    p = node_paths
-    sj, sp = _staff_paths()
-    where = [c for c in [region_condition(r, p)] if c is not None]
-    s_where = [c for c in [region_condition(r, sp)] if c is not None]
-    with engine.connect() as conn:
-        grid_codes = conn.execute(select(p.c.code).where(p.c.level == "grid", *where).order_by(p.c.code)
-                                  ).scalars().all()
-        workers = dict(conn.execute(select(sp.c.grid_code, func.count()).select_from(sj)
-                                    .where(_active("grid_worker"), sp.c.grid_code.is_not(None), *s_where)
-                                    .group_by(sp.c.grid_code)).all())
+    ss = structure_summary
+    where = [c for c in [region_condition(r, ss)] if c is not None]
+    with engine.connect() as conn:   # every grid under the region with its grid workers (its micro-grids' too)
+        grid_rows = conn.execute(select(ss.c.code, ss.c.grid_workers_in_grid).where(ss.c.level == "grid", *where)
+                                 .order_by(ss.c.code)).all()
     months = period_months(period[0], period[1], now.date(), first_report_day(engine))
     per_grid = _cases_per_grid(engine, r, now)
     nodes = r.tree.nodes
-    rows = []
-    for code in grid_codes:
-        village = nodes.get(nodes[code].parent)
-        township = nodes.get(village.parent) if village else None
-        w = int(workers.get(code, 0))
-        c, patrol = per_grid.get(code, (0, 0))
-        rows.append((code, nodes[code].name, village.name if village else None, township.name if township else None,
-                     w, c, patrol, c / w / months if w and months else None))
-    df = pd.DataFrame(rows, columns=WORKLOAD_COLUMNS[:-2])
+    codes = [g for g, _w in grid_rows]
+    villages = [nodes.get(nodes[g].parent) for g in codes]
+    townships = [nodes.get(v.parent) if v else None for v in villages]
+    counted = [per_grid.get(g, _NONE) for g in codes]
+    df = pd.DataFrame({"code": codes, "name": [nodes[g].name for g in codes],
+                       "village": [v.name if v else None for v in villages],
+                       "township": [t.name if t else None for t in townships],
+                       "workers": np.array([w for _g, w in grid_rows], dtype="int64"),
+                       "cases": np.array([c[0] for c in counted], dtype="int64"),
+                       "patrol": np.array([c[1] for c in counted], dtype="int64")},
+                      columns=WORKLOAD_COLUMNS[:-2])
+    w, n = df["workers"].to_numpy(), df["cases"].to_numpy()
+    staffed = w > 0
+    # (c / w) / months, as a grid's workload was computed one at a time: the same floats
+    load = np.where(staffed & (months > 0), n / np.where(staffed, w, 1) / (months or 1), np.nan)
+    df["workload"] = load
     loads = df["workload"].dropna()
     median = float(loads.median()) if len(loads) else None
-    df["expected"] = [median * w * months if median is not None and w else None for w in df["workers"]]
-    flags = []
-    for w, load, n, exp in zip(df["workers"], df["workload"], df["cases"], df["expected"]):
-        if not w:
-            flags.append("no_worker")
-        elif median is None or load is None or exp is None:
-            flags.append("ok")
-        elif load > overload_multiple * median and 1.0 - poisson_cdf(int(n) - 1, exp) < significance:
-            flags.append("overloaded")
-        elif load < quiet_fraction * median and poisson_cdf(int(n), exp) < significance:
-            flags.append("quiet")
-        else:
-            flags.append("ok")
-    df["flag"] = flags
-    for c in ("workload", "expected"):
-        df[c] = df[c].astype("float64")
+    expected = median * w * months if median is not None else np.full(len(df), np.nan)
+    df["expected"] = np.where(staffed, expected, np.nan) if median is not None else expected
+    flag = np.where(staffed, "ok", "no_worker").astype(object)
+    if median is not None:
+        exp = df["expected"].to_numpy()
+        tested = staffed & ~np.isnan(load)
+        # the Poisson tail only where the workload is past a threshold (a few grids): one at a time
+        for i in np.flatnonzero(tested & (load > overload_multiple * median)):
+            if 1.0 - poisson_cdf(int(n[i]) - 1, float(exp[i])) < significance:
+                flag[i] = "overloaded"
+        for i in np.flatnonzero(tested & (load < quiet_fraction * median)):
+            if poisson_cdf(int(n[i]), float(exp[i])) < significance:
+                flag[i] = "quiet"
+    df["flag"] = flag
     df = df.sort_values(["workload", "code"], ascending=[False, True], na_position="last", kind="stable")
     return Workload(grids=df.reset_index(drop=True)[WORKLOAD_COLUMNS], months=months, median=median,
                     overload_multiple=overload_multiple, quiet_fraction=quiet_fraction, significance=significance,
