@@ -205,3 +205,43 @@ def test_the_service_script_watches_with_the_profile(tmp_path):
     run = subprocess.run([str(script), "--once"], env=env, capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert names(inbox) == ["done", "rejected"] and (tmp_path / "w.db.sync.lock").exists()
+
+
+def test_what_follows_the_commits_runs_once_for_the_batches_applied_in_a_row(base, tmp_path, monkeypatch):
+    """The search indexes' merge, the early warnings and the repeat cases' villages (sync.follow_up) ran after
+    every batch; the watcher applying a queue (a catch-up after downtime) runs them once with every applied
+    batch's stamp — also when a later batch is refused — and the repeat cases see the villages of all of them."""
+    from data_access.core import duplicates
+    from data_access.ingest import sync, watch
+
+    calls: list[list] = []
+    real = sync.follow_up
+    monkeypatch.setattr(watch, "follow_up", lambda engine, stamps: calls.append(list(stamps)) or real(engine, stamps))
+    seen: list = []
+    real_refresh = duplicates.refresh_after_sync_quietly
+    monkeypatch.setattr(duplicates, "refresh_after_sync_quietly",
+                        lambda engine, stamps: seen.append(list(stamps)) or real_refresh(engine, stamps))
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    batch_1(inbox / "b1")
+    batch_2(inbox / "b2")
+    assert run_watch(base, monkeypatch, inbox) == 0
+    assert len(calls) == 1 and len(calls[0]) == 2 and calls[0][0] <= calls[0][1]   # both batches' stamps, once
+    assert seen == calls
+    with base.connect() as conn:
+        stamped = set(conn.execute(select(schema.cases.c.changed_at).distinct()).scalars())
+    assert set(calls[0]) <= stamped
+    # a refused batch after an applied one: the applied one is followed up all the same
+    calls.clear()
+    h, rows = _rows("cases.csv", {"c08"})
+    write_batch(inbox / "b3", "b3", "2026-03-20T00:00:00+08:00", {
+        "cases.csv": (h, [_set(h, rows[0], title="漏水纠纷（补录）")])})
+    bad_batch(inbox / "bad")
+    (inbox / "bad" / "batch.json").write_text('{"batch_id": "b-bad", "produced_at": "2026-03-21T00:00:00"}',
+                                              encoding="utf-8")
+    assert run_watch(base, monkeypatch, inbox) == 1
+    assert len(calls) == 1 and len(calls[0]) == 1
+    # one batch by the command: followed up by itself
+    calls.clear()
+    assert sync_batch(batch_1(tmp_path / "again"), base).already_applied
+    assert calls == []

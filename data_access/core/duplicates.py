@@ -428,9 +428,10 @@ def store_proposals(engine: Engine, groups: list[DuplicateGroup], scope: Scope |
 SYNC_RECENT_DAYS = 30
 
 
-def refresh_after_sync(engine: Engine, changed_at: datetime, now: datetime | None = None) -> dict[str, int] | None:
-    """Re-detect and store the proposals of the villages a sync batch touched (its cases: ``changed_at`` is the
-    batch's stamp), from ``DUP_WINDOW_DAYS`` before the earliest of its cases reported within ``SYNC_RECENT_DAYS``
+def refresh_after_sync(engine: Engine, changed_at: datetime | Iterable[datetime],
+                       now: datetime | None = None) -> dict[str, int] | None:
+    """Re-detect and store the proposals of the villages one or more sync batches touched (their cases:
+    ``changed_at`` is the batch's stamp, or the stamps of batches applied in a row), from ``DUP_WINDOW_DAYS`` before the earliest of its cases reported within ``SYNC_RECENT_DAYS``
     of its newest, so that the 重复件 view stays current without a command.  The villages of proposed groups
     holding one of those cases are included (a case moved to another village leaves its old group).  None when
     the batch wrote no case.  Decisions staff made are kept (:func:`store_proposals`).
@@ -440,8 +441,9 @@ def refresh_after_sync(engine: Engine, changed_at: datetime, now: datetime | Non
     ``SYNC_RECENT_DAYS`` before the batch's newest."""
     c, g, m = cases.c, duplicate_groups.c, duplicate_members.c
     with engine.connect() as conn:
+        stamps = [changed_at] if isinstance(changed_at, datetime) else sorted(set(changed_at))
         touched = conn.execute(select(c.case_no, c.village_code, c.reported_at)
-                               .where(c.changed_at == changed_at)).all()
+                               .where(c.changed_at.in_(stamps))).all() if stamps else []
         if not touched:
             return None
         newest = max(r.reported_at for r in touched)
@@ -474,7 +476,7 @@ def refresh_after_sync(engine: Engine, changed_at: datetime, now: datetime | Non
     return store_proposals(engine, groups, now=now, since=since, villages=villages) | {"villages": len(villages)}
 
 
-def refresh_after_sync_quietly(engine: Engine, changed_at: datetime) -> dict[str, int] | None:
+def refresh_after_sync_quietly(engine: Engine, changed_at: datetime | Iterable[datetime]) -> dict[str, int] | None:
     """:func:`refresh_after_sync` as the sync runs it after committing: a failure is logged, never raised (the
     batch is in; ``python -m data_access duplicates`` catches up)."""
     import logging

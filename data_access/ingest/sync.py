@@ -148,6 +148,7 @@ class SyncResult:
     # until the commit, when the batch's rows are what every reader sees; the rest of ``seconds`` is what follows
     # it (the search indexes' pending entries, the repeat cases and early warnings of the batch's villages)
     applied_seconds: float = 0.0
+    changed_at: datetime | None = None   # the stamp of the rows it wrote (None: it changed no case)
 
     @property
     def rows(self) -> int:
@@ -675,8 +676,10 @@ def _log_refusal(engine: Engine, folder: Path, info: BatchInfo | None, problems:
                        source=folder.resolve().name, report="\n".join(problems))
 
 
-def sync_batch(folder: Path, engine: Engine) -> SyncResult:
-    """Check the batch in ``folder`` against the database and apply it in one transaction.
+def sync_batch(folder: Path, engine: Engine, *, follow: bool = True) -> SyncResult:
+    """Check the batch in ``folder`` against the database and apply it in one transaction, then
+    :func:`follow_up` (``follow``; a caller applying several batches in a row passes False and calls it once
+    for all of them with their ``changed_at``).
 
     Raises :class:`BatchRefused` (nothing applied; logged as rejected) on any problem.  A batch whose id was
     applied before changes nothing: the result says so (``already_applied``)."""
@@ -789,14 +792,25 @@ def sync_batch(folder: Path, engine: Engine) -> SyncResult:
             if trans.is_active:
                 trans.rollback()
             raise
-    if result.cases_touched:   # the search indexes' pending entries, merged in one pass (core/search.py)
-        _merge_text_index_quietly(engine)
-    if result.cases_touched:  # after the commit: the early warnings of the changed data, at most every
-        early_warnings.refresh_if_due(engine)  # GOV_WARNINGS_SYNC_MINUTES (core/warnings.py)
-        # … and the 重复件 proposals of the villages the batch's cases lie in (core/duplicates.py)
-        duplicates.refresh_after_sync_quietly(engine, stamps["changed_at"])
+    if result.cases_touched:
+        result.changed_at = now
+        if follow:
+            follow_up(engine, [now])
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def follow_up(engine: Engine, changed_at: list[datetime]) -> None:
+    """After the commit of one or more batches that changed cases (their ``SyncResult.changed_at``): the search
+    indexes' pending entries merged (PostgreSQL, core/search.py), the early warnings of the changed data at most
+    every GOV_WARNINGS_SYNC_MINUTES (core/warnings.py), and the 重复件 proposals of the villages the batches' cases
+    lie in (core/duplicates.py).  Each failure is logged, never raised: the batches are in.  The inbox watcher
+    runs this once for the batches it applied in a row (a catch-up after downtime paid it for every batch)."""
+    if not changed_at:
+        return
+    _merge_text_index_quietly(engine)
+    early_warnings.refresh_if_due(engine)
+    duplicates.refresh_after_sync_quietly(engine, changed_at)
 
 
 def _merge_text_index_quietly(engine: Engine) -> None:

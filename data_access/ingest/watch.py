@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from data_access.core.locks import LockHeld, process_lock
 from data_access.ingest.batch import BATCH_JSON, read_batch_json
 from data_access.ingest.reading import Report
-from data_access.ingest.sync import BatchRefused, SyncResult, sync_batch
+from data_access.ingest.sync import BatchRefused, SyncResult, follow_up, sync_batch
 
 # a key of its own: sync_batch takes SYNC_LOCK_KEY per transaction, which a watcher's session lock would block
 WATCH_LOCK_KEY = 0x5359_4E57   # "SYNW"
@@ -116,19 +116,26 @@ def process_inbox(inbox: Path, engine: Engine,
     prepare_inbox(inbox)
     done = Processed()
     queue = pending(inbox)
-    for i, folder in enumerate(queue):
-        try:
-            result = sync_batch(folder, engine)
-        except BatchRefused as exc:
-            moved = _move(folder, inbox / REJECTED)
-            report = moved.parent / (moved.name + REPORT_SUFFIX)
-            lines = [*exc.problems, *(f"warning: {w}" for w in exc.warnings)]
-            report.write_text("\n".join(lines) + "\n", encoding="utf-8")
-            raise WatchStopped(folder.name, exc.problems, moved, report, [p.name for p in queue[i + 1:]]) from None
-        _move(folder, inbox / DONE)
-        done.applied.append((folder.name, result))
-        if on_result is not None:
-            on_result(folder.name, result)
+    stamps: list = []   # of the batches applied: what follows their commits runs once for all (sync.follow_up)
+    try:
+        for i, folder in enumerate(queue):
+            try:
+                result = sync_batch(folder, engine, follow=False)
+            except BatchRefused as exc:
+                moved = _move(folder, inbox / REJECTED)
+                report = moved.parent / (moved.name + REPORT_SUFFIX)
+                lines = [*exc.problems, *(f"warning: {w}" for w in exc.warnings)]
+                report.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                raise WatchStopped(folder.name, exc.problems, moved, report,
+                                   [p.name for p in queue[i + 1:]]) from None
+            if result.changed_at is not None:
+                stamps.append(result.changed_at)
+            _move(folder, inbox / DONE)
+            done.applied.append((folder.name, result))
+            if on_result is not None:
+                on_result(folder.name, result)
+    finally:
+        follow_up(engine, stamps)   # also when a batch was refused or the watcher is stopped: those before it are in
     return done
 
 
