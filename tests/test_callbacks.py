@@ -315,3 +315,48 @@ def test_the_recorded_list_reads_the_callbacks_first_on_sqlite(tmp_path):
         assert not any(step.startswith("SCAN cases") or "county" in step for step in plan), plan
     finally:
         e.dispose()
+
+
+STATS_5M = (("ix_cases_changed", "5190744 2001"), ("ix_cases_open", "18240 1 1 1 1 1 1 1"),
+            ("ix_cases_returns", "133056 2001"), ("ix_cases_late_closed", "312480 1 1 1 1 1 1 1 1 1"),
+            ("ix_cases_department", "4655058 2001 1"), ("ix_cases_same_matter", "7468892 4 4 3 1 1"),
+            ("ix_cases_grid", "3549600 501"), ("ix_cases_reported_cover", "3619044" + " 1" * 15),
+            ("ix_cases_top_grid_reported", "4652900 501 1"), ("ix_cases_village_reported", "4860000 2001 1"),
+            ("ix_cases_late", "12167200 4"), ("ix_cases_township_reported", "4139960 2001 1"),
+            ("ix_cases_open_by_due", "23529 1 1 1 1 1 1 1 1 1"),
+            ("ix_cases_county_cat_reported", "4748100 2001 2001 1"), ("ix_cases_due", "4724400 1"),
+            ("ix_cases_closed_at", "4157150 3 1 1 1 1"), ("ix_cases_county_reported", "4625280 2001 1 1 1"),
+            ("ix_cases_reported", "5190744 1"), ("ix_cases_rereported_closed", "12768 1"),
+            ("ix_cases_unrated_closed", "753792 1"), ("sqlite_autoindex_cases_1", "2757760 1"))
+
+
+def test_the_due_list_reads_the_windows_closings_on_sqlite(tmp_path):
+    """cases_to_call_back reads the cases closed in the window through ix_cases_unrated_closed and checks each for
+    the place.  With a county's statistics SQLite walked every case of the county by its index instead: 娄星区 at
+    5 M cases took 8.1 s to count 2,205 due cases (0.13 s now) and 4.0 s for the first 500 (0.15 s)."""
+    from sqlalchemy import event
+
+    e = fresh_engine("sqlite", tmp_path)
+    try:
+        load_dataset(unrated_tiny(tmp_path / "data"), e)
+        with e.begin() as conn:   # the statistics of the 5 M dataset (its cases' rows of sqlite_stat1)
+            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'cases'")
+            for idx, stat in STATS_5M:
+                conn.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES ('cases', ?, ?)", (idx, stat))
+        e.dispose()   # new connections read the statistics
+        seen = []
+        event.listen(e, "before_cursor_execute", lambda conn, cur, sql, params, *a: seen.append((sql, params)))
+        cases_to_call_back(e, CaseFilter(region_code="431302"), None, NOW)
+        cases_to_call_back(e, CaseFilter(region_code="431302"), None, NOW, count=True)
+        statements = [(sql, params) for sql, params in seen if "FROM cases" in sql]
+        assert len(statements) == 2
+        with e.connect() as conn:
+            for sql, params in statements:
+                if "FROM cases" not in sql:
+                    continue
+                plan = [r[3] for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+                assert any("ix_cases_unrated_closed" in step for step in plan), plan
+                assert not any("county" in step for step in plan), plan
+    finally:
+        e.dispose()

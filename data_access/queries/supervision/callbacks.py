@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, select, true
 
 from data_access.core.access import User, personal
 from data_access.core.callbacks import CALLBACK_DAYS, active, due_conditions
@@ -18,7 +18,7 @@ from data_access.core.clock import now_local
 from data_access.core.counting import rows_of
 from data_access.core.filters import CaseFilter, case_conditions, resolve
 from data_access.core.schema import callbacks, cases
-from data_access.core.sqlfn import no_index
+from data_access.core.sqlfn import no_index, no_index_on
 from data_access.queries.cases import add_place_names
 
 DUE_COLUMNS = ["case_no", "title", "category", "closed_at", "resolution_level", "reporter_name", "reporter_phone",
@@ -42,9 +42,14 @@ def cases_to_call_back(engine: Engine, f: CaseFilter, user: User | None, now: da
     now = (now or now_local()).replace(tzinfo=None)
     r = _place(engine, f)
     c = cases.c
+    # The cases closed in the window are read through ix_cases_unrated_closed and each checked for the place
+    # (no_index_on): with a county's statistics SQLite walked every case of the county by its index instead —
+    # 娄星区 at 5 M cases, 8.1 s to count 2,205 cases and 4.0 s for the first 500, where the window holds ~17,000
+    # closings of the whole city.  The window is days long, the county's history years.
+    place = no_index_on(and_(true(), *case_conditions(r, now)), cases)
     stmt = (select(c.case_no, c.title, c.category, c.closed_at, c.resolution_level, c.reporter_name,
                    c.reporter_phone, c.grid_code)
-            .where(*due_conditions(now - timedelta(days=days), now), *case_conditions(r, now))
+            .where(*due_conditions(now - timedelta(days=days), now), place)
             .order_by(c.closed_at, c.case_no))
     with engine.connect() as conn:
         if count:
