@@ -10,6 +10,9 @@ Definitions (metrics.py has them in words; the UI's help texts quote them):
 - **focus tags** are the ``;``-separated tags of a team's ``focus``; a team counts once for each tag it has.
 - **most active**: the most activities in the period, then the most volunteer hours.
 
+The teams are read from ``team_summary`` (core/rollups.py: each team with its place's path and its last
+activity, kept by the loader and the sync), without a join to their paths or activities (issue 24).
+
 Every query takes a :class:`~data_access.core.filters.Scope` (the jurisdiction and the selected region) and,
 where it counts activities or cases, the period (``(date_from, date_to)``, inclusive) as an argument of its own.
 """
