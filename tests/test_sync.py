@@ -217,7 +217,8 @@ def batch_2(folder: Path) -> Path:
 
 
 COMPARED = [*schema.DATASET_TABLES, schema.case_summary, schema.case_summary_county, schema.process_summary,
-            schema.grid_summary, schema.case_day_counts, schema.node_paths, schema.structure_summary]
+            schema.grid_summary, schema.case_day_counts, schema.node_paths, schema.structure_summary,
+            schema.team_summary]
 
 
 def contents(engine) -> dict[str, list[tuple]]:
@@ -455,15 +456,16 @@ def test_an_order_issued_in_the_app_survives_a_sync_of_its_case(after_b1, tmp_pa
 
 
 def _rollups_equal_a_rebuild(engine):
-    from data_access.core.rollups import rebuild_all_summaries, rebuild_structure_summary
+    from data_access.core.rollups import rebuild_all_summaries, rebuild_structure_summary, rebuild_team_summary
 
     tables = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary,
-              schema.case_day_counts, schema.structure_summary)
+              schema.case_day_counts, schema.structure_summary, schema.team_summary)
     mine = {t.name: v for t, v in zip(tables, (contents(engine)[t.name] for t in tables))}
     with engine.connect() as conn:
         trans = conn.begin()
         rebuild_all_summaries(conn)
         rebuild_structure_summary(conn)   # the staff and teams a batch moved, added or deleted: their nodes' rows
+        rebuild_team_summary(conn)   # the teams a batch moved, added or deleted, and those of its activities
         for t in tables:
             again = sorted((tuple(r) for r in conn.execute(select(t)).all()), key=repr)
             assert again == mine[t.name], t.name
@@ -778,4 +780,50 @@ def test_a_batch_of_staff_and_teams_moves_the_structure_rows_of_their_nodes(full
     assert (r.counts["staff"].updated, r.counts["volunteer_teams"].updated) == (2, 1)
     assert _structure(full, *codes) == {"G1": (1, 2, 0, 1, 2, 17), "G3-01": (0, 1, 1, 0, 1, 9),
                                         "G3": (1, 3, 2, 1, 1, 15), "1111": (0, 0, 0, 0, 0, 0)}
+    _rollups_equal_a_rebuild(full)
+
+
+def _teams(engine) -> dict[str, tuple]:
+    t = schema.team_summary.c
+    with engine.connect() as conn:
+        return {r[0]: (r[1], r[2], str(r[3]) if r[3] else None) for r in conn.execute(
+            select(t.team_code, t.code, t.grid_code, t.last_activity))}
+
+
+def test_a_batch_of_teams_and_activities_moves_their_team_summary_rows(full, tmp_path):
+    """team_summary (the volunteer pages' teams: place, last activity) follows a batch without a change of the tree:
+    T2 gets an activity on 2026-01-05; W3's two activities are withdrawn (deletions); so is T1's of 2026-03-15;
+    team T3 (serving village 1111, no activity) takes grid G1; team W2 (no activity) is withdrawn.  By hand, the
+    inactive teams on 2026-03-20 12:00 over 90 days (cut-off 2025-12-20: no activity after it, founded on it or
+    before, or on an unknown date): before, W2 (never active, founded 2024-05-01) then T2 (last 2025-11-15) — T3 has
+    no activity but was founded 2026-03-01, after the cut-off; after, W3 alone (no activity left, founded on an
+    unknown date): T2 is active again, W2 is gone.  Teams 7 → 6, members 99 → 90 (W2's 9)."""
+    from data_access.core.filters import Scope
+    from data_access.queries import volunteers
+
+    now, scope, period = datetime(2026, 3, 20, 12, 0), Scope(), (None, None)
+    before = _teams(full)
+    assert {k: before[k] for k in ("T1", "T2", "T3", "W2", "W3")} == {
+        "T1": ("G1", "G1", "2026-03-15"), "T2": ("1112", None, "2025-11-15"), "T3": ("1111", None, None),
+        "W2": ("G3-01", "G3", None), "W3": ("G3", "G3", "2026-03-19")}
+    s = volunteers.volunteer_summary(full, scope, period, now)
+    assert (s.teams, s.members, s.inactive) == (7, 99, 2)
+    assert list(volunteers.inactive_teams(full, scope, period, now)["team_code"]) == ["W2", "T2"]
+    ah, _ = _fixture("volunteer_activities.csv")
+    th, teams = _rows("volunteer_teams.csv", {"T3"})
+    r = sync_batch(write_batch(tmp_path / "tm", "tm", "2026-12-31T00:00:00+08:00", {
+        "volunteer_teams.csv": (th, [_set(th, teams[0], grid_code="G1")]),
+        "volunteer_activities.csv": (ah, [["T2", "2026-01-05", "care", "6", "2.0", ""]])},
+        deletions=[("volunteer_activities", "W3|2026-03-02|mediation"), ("volunteer_activities", "W3|2026-03-19|other"),
+                   ("volunteer_activities", "T1|2026-03-15|patrol"), ("volunteer_teams", "W2")]), full)
+    assert (r.counts["volunteer_teams"].updated, r.counts["volunteer_activities"].inserted) == (1, 1)
+    after = _teams(full)
+    assert {k: after.get(k) for k in ("T1", "T2", "T3", "W2", "W3")} == {
+        "T1": ("G1", "G1", "2026-02-14"), "T2": ("1112", None, "2026-01-05"), "T3": ("G1", "G1", None),
+        "W2": None, "W3": ("G3", "G3", None)}
+    assert {k: v for k, v in after.items() if k not in ("T1", "T2", "T3", "W3")} == \
+        {k: v for k, v in before.items() if k not in ("T1", "T2", "T3", "W2", "W3")}
+    s = volunteers.volunteer_summary(full, scope, period, now)
+    assert (s.teams, s.members, s.inactive) == (6, 90, 1)
+    assert list(volunteers.inactive_teams(full, scope, period, now)["team_code"]) == ["W3"]
     _rollups_equal_a_rebuild(full)

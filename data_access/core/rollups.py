@@ -77,6 +77,8 @@ from data_access.core.schema import (
     process_summary,
     staff,
     structure_summary,
+    team_summary,
+    volunteer_activities,
     volunteer_teams,
 )
 from data_access.core.contract import STAFF_ROLES
@@ -574,6 +576,55 @@ def _structure_refresh_statements() -> tuple:
     nodes = bindparam("nodes", type_=ValueList())
     return (delete(structure_summary).where(in_values(structure_summary.c.code, nodes)),
             insert(structure_summary).from_select(_STRUCTURE_TARGET, structure_select(nodes)))
+
+
+# --- team_summary (the volunteer pages' teams) ------------------------------------------------------------
+
+_TEAM_TARGET = ["team_code", "code", "level", *[f"{lv}_code" for lv in REGION_LEVELS], "grid_code", "name",
+                "members", "founded_on", "focus", "last_activity"]
+assert tuple(team_summary.c.keys()) == tuple(_TEAM_TARGET), "team_summary's columns"
+
+
+def team_select(teams=None):
+    """team_summary's rows: every volunteer team with the path of the place it serves (its grid, else its region;
+    metrics.py) and the date of its latest activity (NULL: none).  ``teams`` (a bound
+    :class:`~data_access.core.sqlfn.ValueList`, or None for all): only those teams' rows — the one definition read
+    by the rebuild and by the refresh of a batch's teams (:func:`refresh_team_summary`)."""
+    t, p, a = volunteer_teams, node_paths, volunteer_activities
+    last = (select(func.max(a.c.date)).where(a.c.team_code == t.c.team_code).correlate(t)
+            .scalar_subquery())   # by key from the (team, date) index
+    path = ["level", *[f"{lv}_code" for lv in REGION_LEVELS], "grid_code"]
+    return (select(t.c.team_code, p.c.code, *[p.c[c] for c in path], t.c.name, t.c.members, t.c.founded_on,
+                   t.c.focus, last.label("last_activity"))
+            .select_from(t.join(p, p.c.code == func.coalesce(t.c.grid_code, t.c.region_code)))
+            .where(*([in_values(t.c.team_code, teams)] if teams is not None else [])))
+
+
+def rebuild_team_summary(conn: Connection) -> int:
+    """Rebuild ``team_summary`` from volunteer_teams, node_paths and volunteer_activities (after a load, or a
+    batch that changed the region tree); returns its row count."""
+    conn.execute(delete(team_summary))
+    conn.execute(insert(team_summary).from_select(_TEAM_TARGET, team_select()))
+    return conn.execute(select(func.count()).select_from(team_summary)).scalar_one()
+
+
+def refresh_team_summary(conn: Connection, teams: Iterable[str | None]) -> int:
+    """Rebuild the rows of ``teams`` (a batch's teams and the teams of its activities, sent or deleted), in the
+    caller's transaction; returns the teams refreshed."""
+    codes = sorted({c for c in teams if c})
+    if not codes:
+        return 0
+    stmts = _team_refresh_statements()
+    conn.execute(stmts[0], {"teams": codes})
+    conn.execute(stmts[1], {"teams": codes})
+    return len(codes)
+
+
+@cache
+def _team_refresh_statements() -> tuple:
+    teams = bindparam("teams", type_=ValueList())
+    return (delete(team_summary).where(in_values(team_summary.c.team_code, teams)),
+            insert(team_summary).from_select(_TEAM_TARGET, team_select(teams)))
 
 
 # --- maintenance by difference --------------------------------------------------------------------------

@@ -135,13 +135,16 @@ volunteer_activities = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("team_code", String(48), ForeignKey("volunteer_teams.team_code"), nullable=False),
-    Column("date", Date, nullable=False, index=True),
+    Column("date", Date, nullable=False),
     Column("kind", String(16), nullable=False),
     Column("participants", Integer, nullable=False),
     Column("hours", Float, nullable=False),
     Column("note", Text),
     # a region's teams' activities in a period, and each team's last activity, by key (data_access/queries/volunteers.py)
     Index("ix_volunteer_activities_team_date", "team_code", "date"),
+    # a period's activities counted by month, kind or team from the index alone (migration 0028: it replaced the
+    # index on the date alone, which left every counted row to be read from the table)
+    Index("ix_volunteer_activities_date_measures", "date", "kind", "team_code", "participants", "hours"),
 )
 
 departments = Table(
@@ -524,6 +527,32 @@ structure_summary = Table(
     Index("ix_structure_summary_township", "township_code", "level"),
     Index("ix_structure_summary_village", "village_code", "level"),
     Index("ix_structure_summary_grid", "grid_code"),
+)
+
+# Every volunteer team with the path of the place it serves (its grid, else its region: node_paths' columns)
+# and its last activity: the volunteer pages count, group and list teams from it instead of joining 138,839
+# teams to their paths and their activities at a province (issue 24).  Kept by the loader (rebuilt) and the
+# sync (the teams of a batch's teams and activities; all of it after a change of the region tree) from one
+# definition (core/rollups.py, ``team_select``).
+team_summary = Table(
+    "team_summary",
+    metadata,
+    Column("team_code", String(48), primary_key=True),
+    Column("code", String(48), nullable=False),  # the place it serves (a node_paths code)
+    Column("level", String(16), nullable=False),
+    *_ancestor_columns("village"),
+    Column("grid_code", String(48)),  # the top grid, as node_paths
+    Column("name", Text, nullable=False),
+    Column("members", Integer, nullable=False),
+    Column("founded_on", Date),
+    Column("focus", Text),
+    Column("last_activity", Date),  # its latest activity's date (NULL: none)
+    Index("ix_team_summary_city", "city_code"),
+    Index("ix_team_summary_county", "county_code"),
+    Index("ix_team_summary_township", "township_code"),
+    Index("ix_team_summary_village", "village_code"),
+    Index("ix_team_summary_grid", "grid_code"),
+    Index("ix_team_summary_code", "code"),
 )
 
 # Report day × place × category: the cases reported, the early warnings' daily counts (core/warnings.py reads

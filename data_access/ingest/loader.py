@@ -53,7 +53,7 @@ from data_access.core.clock import wall_now
 from data_access.core.db import bulk_load_settings, bulk_load_transaction_settings, no_statement_timeout
 from data_access.core.derive import derive_event_counts, derive_rereported
 from data_access.core.regions import rebuild_node_paths
-from data_access.core.rollups import rebuild_all_summaries, rebuild_structure_summary
+from data_access.core.rollups import rebuild_all_summaries, rebuild_structure_summary, rebuild_team_summary
 from data_access.core.schema import sync_deletions
 from data_access.core.search import resume_text_index, suspend_text_index
 from data_access.core.time_limits import apply_rules
@@ -167,6 +167,7 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                     progress(0.95, "building the case summary")
                 rebuild_node_paths(conn)
                 rebuild_structure_summary(conn)   # the staffing and volunteer pages' counts (after node_paths)
+                rebuild_team_summary(conn)   # the volunteer pages' teams with their paths and last activity
                 rebuild_all_summaries(conn)
                 writing.stamp(conn, source_dir)
                 # the batch log: a load is where the source's history starts again (its deletions are past)

@@ -62,8 +62,10 @@ from data_access.core.rollups import (
     contributions,
     lock_rollups,
     rebuild_structure_summary,
+    rebuild_team_summary,
     refresh_case_summary,
     refresh_structure_summary,
+    refresh_team_summary,
 )
 from data_access.core.sqlfn import ValueList, in_values
 from data_access.core.time_limits import apply_rules
@@ -562,6 +564,17 @@ def _structure_nodes(conn: Connection, plan: _Plan) -> set[str]:
     return out
 
 
+def _batch_teams(plan: _Plan) -> set[str]:
+    """The teams whose team_summary rows a batch may change: those it sends or deletes, and those of the
+    activities it sends or deletes (their last activity)."""
+    cols, rows = plan.upserts.get("volunteer_teams", (["team_code"], []))
+    at = cols.index("team_code")
+    out = {r[at] for r in rows} | {r[0] for r in plan.activities}
+    out |= {k if table == "volunteer_teams" else k[0] for _l, table, _s, k in plan.deletions
+            if table in ("volunteer_teams", "volunteer_activities")}
+    return out
+
+
 def _rereport_partners(conn: Connection, case_nos: Iterable[str]) -> dict[str, bool | None]:
     """The cases whose re-report flag the cases ``case_nos`` may change, as these stand now: those they re-report
     (derived.rereports_sql, the one definition, with them as the later report), with their flag as it stands.
@@ -770,6 +783,10 @@ def sync_batch(folder: Path, engine: Engine, *, follow: bool = True) -> SyncResu
                 rebuild_structure_summary(conn)
             else:   # the nodes the batch's staff and teams left and those they now serve
                 refresh_structure_summary(conn, structure_before | _structure_nodes(conn, plan))
+            if tree_changed:   # every team's path may have changed
+                rebuild_team_summary(conn)
+            else:   # the batch's teams and the teams of its activities (sent or deleted)
+                refresh_team_summary(conn, _batch_teams(plan))
             result.counts = {t: c for t, c in plan.counts.items()}
             result.warnings = report.warnings
             meta.touch(conn)
