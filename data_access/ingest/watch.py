@@ -14,7 +14,6 @@ SQLite).  A second one raises :class:`LockHeld` naming the holder and what it is
 """
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Callable, Iterator
