@@ -79,10 +79,15 @@ def test_the_3_plus_1_plus_n_gaps(engine):
 
 
 def test_poisson_tails():
-    assert staffing.poisson_cdf(0, 3.0) == pytest.approx(math.exp(-3))
-    assert 1 - staffing.poisson_cdf(8, 3.0) == pytest.approx(0.0038030, rel=1e-4)
-    assert staffing.poisson_cdf(-1, 3.0) == 0.0 and staffing.poisson_cdf(5, 0.0) == 1.0
-    assert staffing.poisson_cdf(30_000, 30_000.0) == pytest.approx(0.5, abs=0.01)
+    """P(X ≥ k) and P(X ≤ k) under Poisson(λ), by hand: P(X ≤ 0 | 3) = e⁻³; P(X ≥ 9 | 3) = 1 − Σ₀⁸ e⁻³3ⁱ/i! =
+    0.0038030; no case at all is certain under λ = 0; a count at its mean is about an even chance."""
+    import numpy as np
+
+    high, low = staffing.poisson_tails(np.array([0, 9, 0, 30_000]), np.array([3.0, 3.0, 0.0, 30_000.0]))
+    assert low[0] == pytest.approx(math.exp(-3)) and high[0] == 1.0
+    assert high[1] == pytest.approx(0.0038030, rel=1e-4)
+    assert low[2] == 1.0 and high[2] == 1.0
+    assert low[3] == pytest.approx(0.5, abs=0.01) and high[3] == pytest.approx(0.5, abs=0.01)
 
 
 def test_period_months():

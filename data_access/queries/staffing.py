@@ -28,12 +28,12 @@ and counts in SQL by joining ``node_paths`` (each node's ancestor codes).
 from __future__ import annotations
 
 import calendar
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from scipy.stats import poisson
 from sqlalchemy import BigInteger, ColumnElement, Engine, and_, cast, func, or_, select
 
 from data_access.core.access import User, personal, visible
@@ -304,19 +304,12 @@ OVERLOAD_MULTIPLES = (1.5, DEFAULT_OVERLOAD_MULTIPLE, 3.0)
 QUIET_FRACTIONS = (0.1, DEFAULT_QUIET_FRACTION, 0.5)
 
 
-def poisson_cdf(k: int, lam: float) -> float:
-    """P(X ≤ k) for X ~ Poisson(lam), summed in log space (exact enough for the few grids tested)."""
-    if k < 0:
-        return 0.0
-    if lam <= 0:
-        return 1.0
-    if k > 20_000:  # far beyond any grid's count; normal approximation with continuity correction
-        return 0.5 * math.erfc(-((k + 0.5 - lam) / math.sqrt(2 * lam)))
-    log_lam = math.log(lam)
-    total = 0.0
-    for i in range(k + 1):
-        total += math.exp(-lam + i * log_lam - math.lgamma(i + 1))
-    return min(1.0, total)
+def poisson_tails(cases: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each grid, under Poisson(``expected``): P(X ≥ cases), how unlikely so many, and P(X ≤ cases), how unlikely
+    so few — scipy.stats.poisson's survival function and distribution function, over the arrays at once.  (A
+    hand-written sum of the terms, one grid at a time, took 0.6 s for the 39,000 grids tested at the province.)"""
+    cases = np.asarray(cases, dtype="float64")
+    return poisson.sf(cases - 1, expected), poisson.cdf(cases, expected)
 
 
 @dataclass(frozen=True)
@@ -419,13 +412,11 @@ def grid_workload(engine: Engine, scope: Scope, period: Period, now: datetime | 
     if median is not None:
         exp = df["expected"].to_numpy()
         tested = staffed & ~np.isnan(load)
-        # the Poisson tail only where the workload is past a threshold (a few grids): one at a time
-        for i in np.flatnonzero(tested & (load > overload_multiple * median)):
-            if 1.0 - poisson_cdf(int(n[i]) - 1, float(exp[i])) < significance:
-                flag[i] = "overloaded"
-        for i in np.flatnonzero(tested & (load < quiet_fraction * median)):
-            if poisson_cdf(int(n[i]), float(exp[i])) < significance:
-                flag[i] = "quiet"
+        # the Poisson tail where the workload is past a threshold
+        high = np.flatnonzero(tested & (load > overload_multiple * median))
+        low = np.flatnonzero(tested & (load < quiet_fraction * median))
+        flag[high[poisson_tails(n[high], exp[high])[0] < significance]] = "overloaded"
+        flag[low[poisson_tails(n[low], exp[low])[1] < significance]] = "quiet"
     df["flag"] = flag
     df = df.sort_values(["workload", "code"], ascending=[False, True], na_position="last", kind="stable")
     return Workload(grids=df.reset_index(drop=True)[WORKLOAD_COLUMNS], months=months, median=median,
