@@ -328,9 +328,10 @@ class Workload:
         return int(self.grids["cases"].sum())
 
 
-def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, list[int]]:
-    """code → [cases, patrol reports] of each grid under the region in the period (roll-up plus edge days).
-    ``r`` resolves a place and a period only (``Scope.cases``), as the roll-up answers."""
+def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> pd.DataFrame:
+    """Cases and patrol reports (columns ``cases``, ``patrol``, indexed by grid code) of each grid under the region
+    with any in the period (roll-up plus edge days).  ``r`` resolves a place and a period only (``Scope.cases``),
+    as the roll-up answers."""
     g = grid_summary.c
     level_col = {"province": g.province_code, "city": g.city_code, "county": g.county_code,
                  "township": g.township_code, "village": g.village_code, "grid": g.top_grid_code}
@@ -353,16 +354,12 @@ def _cases_per_grid(engine: Engine, r: Resolved, now: datetime) -> dict[str, lis
         with engine.connect() as conn:
             return conn.execute(stmt).all()
 
-    out: dict[str, list[int]] = {}
-    for part in period_parts(r, r.level != "micro_grid", summary_part, raw_part):
-        for code, n, n_patrol in part:
-            acc = out.setdefault(code, [0, 0])
-            acc[0] += int(n)
-            acc[1] += int(n_patrol or 0)
-    return out
-
-
-_NONE = (0, 0)   # a grid without cases: (cases, patrol reports)
+    # the parts' rows summed per grid in one pass (a dict per row took 0.5 s for the province's 136,000 grids)
+    # (plain tuples: pandas asks each SQLAlchemy Row for namedtuple fields, 2.6 s for 140,000 rows)
+    rows = [tuple(row) for part in period_parts(r, r.level != "micro_grid", summary_part, raw_part) for row in part]
+    df = pd.DataFrame(rows, columns=["code", "cases", "patrol"])
+    return (df.fillna({"cases": 0, "patrol": 0}).astype({"cases": "int64", "patrol": "int64"})
+            .groupby("code", sort=False)[["cases", "patrol"]].sum())
 
 
 def first_report_day(engine: Engine) -> date | None:
@@ -391,13 +388,13 @@ def grid_workload(engine: Engine, scope: Scope, period: Period, now: datetime | 
     codes = [g for g, _w in grid_rows]
     villages = [nodes.get(nodes[g].parent) for g in codes]
     townships = [nodes.get(v.parent) if v else None for v in villages]
-    counted = [per_grid.get(g, _NONE) for g in codes]
+    counted = per_grid.reindex(codes, fill_value=0)   # a grid without cases: 0 and 0
     df = pd.DataFrame({"code": codes, "name": [nodes[g].name for g in codes],
                        "village": [v.name if v else None for v in villages],
                        "township": [t.name if t else None for t in townships],
                        "workers": np.array([w for _g, w in grid_rows], dtype="int64"),
-                       "cases": np.array([c[0] for c in counted], dtype="int64"),
-                       "patrol": np.array([c[1] for c in counted], dtype="int64")},
+                       "cases": counted["cases"].to_numpy(dtype="int64"),
+                       "patrol": counted["patrol"].to_numpy(dtype="int64")},
                       columns=WORKLOAD_COLUMNS[:-2])
     w, n = df["workers"].to_numpy(), df["cases"].to_numpy()
     staffed = w > 0
