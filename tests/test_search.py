@@ -285,7 +285,15 @@ def test_plan_uses_the_index(engine, db_kind, query, sqlite_object, pg_index):
         else:
             conn.exec_driver_sql("SET enable_seqscan = off")  # the fixture is too small to need an index
             plan = " ".join(r[0] for r in conn.exec_driver_sql(f"EXPLAIN {compiled}", params))
-            assert pg_index in plan, plan
+            # (said with the plan: the indexes of cases and the planner settings in force, should it ever fail —
+            # it did once, on one test worker of a CI run, with every index path gone, and did not again)
+            seen = conn.exec_driver_sql(
+                "SELECT string_agg(indexrelid::regclass::text || CASE WHEN indisvalid THEN '' ELSE ' (invalid)' END,"
+                " ', ') FROM pg_index WHERE indrelid = 'cases'::regclass").scalar()
+            settings = conn.exec_driver_sql(
+                "SELECT string_agg(name || '=' || setting, ', ') FROM pg_settings WHERE name LIKE 'enable%%'"
+                " AND setting = 'off'").scalar()
+            assert pg_index in plan, (plan, seen, settings)
 
 
 # --- the per-row form (the open cases, the first rows of an order when many cases match) ----------------
