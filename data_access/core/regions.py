@@ -188,6 +188,12 @@ def rebuild_node_paths(conn: Connection) -> int:
     return len(rows)
 
 
+def served_node(table):
+    """The node a staff post or a volunteer team serves, to look up in ``node_paths``: its grid (or micro-grid),
+    else its region (metrics.py: a post without a grid serves its region)."""
+    return func.coalesce(table.c.grid_code, table.c.region_code)
+
+
 def path_column(table, level: str):
     """The column of a ``node_paths``-like table holding the ancestor at ``level`` (a micro-grid is itself)."""
     return table.c.code if level == "micro_grid" else table.c[f"{level}_code"]

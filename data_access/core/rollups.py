@@ -83,6 +83,7 @@ from data_access.core.schema import (
 )
 from data_access.core.contract import STAFF_ROLES
 from data_access.core.metrics import REGION_LEVELS
+from data_access.core.regions import served_node
 from data_access.core.sqlfn import ValueList, day_of, in_values
 
 # The timestamp each process step starts from and the one that ends it.
@@ -506,8 +507,7 @@ def structure_select(nodes=None):
     a subquery)."""
     p, g, s, t = node_paths, grids, staff, volunteer_teams
     sp = node_paths.alias("sp")
-    s_at = func.coalesce(s.c.grid_code, s.c.region_code)
-    t_at = func.coalesce(t.c.grid_code, t.c.region_code)
+    s_at, t_at = served_node(s), served_node(t)
     path = ["level", *[f"{lv}_code" for lv in REGION_LEVELS], "grid_code"]
     null_path = [cast(null(), String).label(c) for c in path]
     zero, one = literal_column("0", Integer), literal_column("1", Integer)   # constants, not parameters (UNION)
@@ -565,17 +565,23 @@ def refresh_structure_summary(conn: Connection, nodes: Iterable[str | None]) -> 
     tops = conn.execute(select(np.grid_code).where(in_values(np.code, bindparam("nodes", type_=ValueList())),
                                                    np.grid_code.is_not(None)).distinct(), {"nodes": codes}).scalars()
     codes = sorted(set(codes) | set(tops))
-    stmts = _structure_refresh_statements()
-    conn.execute(stmts[0], {"nodes": codes})
-    conn.execute(stmts[1], {"nodes": codes})
+    _replace_rows(conn, structure_summary, "code", _STRUCTURE_TARGET, structure_select, codes)
     return len(codes)
 
 
+def _replace_rows(conn: Connection, table: Table, key: str, target: list[str], select_of, keys: list[str]) -> None:
+    """Delete ``table``'s rows whose ``key`` is one of ``keys`` and insert them again from ``select_of(keys)``,
+    the roll-up's one definition restricted to those keys (a bound list)."""
+    delete_rows, insert_again = _replace_statements(table, key, tuple(target), select_of)
+    conn.execute(delete_rows, {"keys": keys})
+    conn.execute(insert_again, {"keys": keys})
+
+
 @cache
-def _structure_refresh_statements() -> tuple:
-    nodes = bindparam("nodes", type_=ValueList())
-    return (delete(structure_summary).where(in_values(structure_summary.c.code, nodes)),
-            insert(structure_summary).from_select(_STRUCTURE_TARGET, structure_select(nodes)))
+def _replace_statements(table: Table, key: str, target: tuple[str, ...], select_of) -> tuple:
+    keys = bindparam("keys", type_=ValueList())
+    return (delete(table).where(in_values(table.c[key], keys)),
+            insert(table).from_select(list(target), select_of(keys)))
 
 
 # --- team_summary (the volunteer pages' teams) ------------------------------------------------------------
@@ -596,7 +602,7 @@ def team_select(teams=None):
     path = ["level", *[f"{lv}_code" for lv in REGION_LEVELS], "grid_code"]
     return (select(t.c.team_code, p.c.code, *[p.c[c] for c in path], t.c.name, t.c.members, t.c.founded_on,
                    t.c.focus, last.label("last_activity"))
-            .select_from(t.join(p, p.c.code == func.coalesce(t.c.grid_code, t.c.region_code)))
+            .select_from(t.join(p, p.c.code == served_node(t)))
             .where(*([in_values(t.c.team_code, teams)] if teams is not None else [])))
 
 
@@ -612,19 +618,9 @@ def refresh_team_summary(conn: Connection, teams: Iterable[str | None]) -> int:
     """Rebuild the rows of ``teams`` (a batch's teams and the teams of its activities, sent or deleted), in the
     caller's transaction; returns the teams refreshed."""
     codes = sorted({c for c in teams if c})
-    if not codes:
-        return 0
-    stmts = _team_refresh_statements()
-    conn.execute(stmts[0], {"teams": codes})
-    conn.execute(stmts[1], {"teams": codes})
+    if codes:
+        _replace_rows(conn, team_summary, "team_code", _TEAM_TARGET, team_select, codes)
     return len(codes)
-
-
-@cache
-def _team_refresh_statements() -> tuple:
-    teams = bindparam("teams", type_=ValueList())
-    return (delete(team_summary).where(in_values(team_summary.c.team_code, teams)),
-            insert(team_summary).from_select(_TEAM_TARGET, team_select(teams)))
 
 
 # --- maintenance by difference --------------------------------------------------------------------------

@@ -54,7 +54,7 @@ from data_access.core.errors import DATABASE_ERRORS
 from data_access.core.derive import derive_event_counts, derive_rereported
 from data_access.core.derived import ANCESTOR_COLUMNS, rereports_sql
 from data_access.core.keyset import KeySet
-from data_access.core.regions import rebuild_node_paths
+from data_access.core.regions import rebuild_node_paths, served_node
 from data_access.core.rollups import (
     Contribution,
     apply_contributions,
@@ -557,10 +557,9 @@ def _structure_nodes(conn: Connection, plan: _Plan) -> set[str]:
         key = t.c[_KEY[name][0]]
         keys = {r[plan.upserts[name][0].index(key.name)] for r in plan.upserts.get(name, ([], []))[1]}
         keys |= {k for _l, table, _s, k in plan.deletions if table == name}
-        keys_list = sorted(keys)
-        for i in range(0, len(keys_list), _CHUNK):
-            out |= set(conn.execute(select(func.coalesce(t.c.grid_code, t.c.region_code))
-                                    .where(key.in_(keys_list[i:i + _CHUNK]))).scalars())
+        if keys:
+            out |= set(conn.execute(select(served_node(t)).where(
+                in_values(key, bindparam("keys", sorted(keys), type_=ValueList())))).scalars())
     return out
 
 
@@ -779,13 +778,11 @@ def sync_batch(folder: Path, engine: Engine, *, follow: bool = True) -> SyncResu
             callbacks.reapply(conn, _case_keys(plan)[0])
             result.cases_touched, result.slices, result.rollup_rows = _follow(conn, bp, plan, tree_before, before,
                                                                               partners)
-            if tree_changed:   # node_paths rebuilt (_follow): every node's row follows
+            if tree_changed:   # node_paths rebuilt (_follow): every node's and every team's path may have moved
                 rebuild_structure_summary(conn)
-            else:   # the nodes the batch's staff and teams left and those they now serve
-                refresh_structure_summary(conn, structure_before | _structure_nodes(conn, plan))
-            if tree_changed:   # every team's path may have changed
                 rebuild_team_summary(conn)
-            else:   # the batch's teams and the teams of its activities (sent or deleted)
+            else:   # the nodes the batch's staff and teams left and now serve; its teams and its activities' teams
+                refresh_structure_summary(conn, structure_before | _structure_nodes(conn, plan))
                 refresh_team_summary(conn, _batch_teams(plan))
             result.counts = {t: c for t, c in plan.counts.items()}
             result.warnings = report.warnings

@@ -50,7 +50,7 @@ from data_access.core.filters import (
     resolve,
 )
 from data_access.core.metrics import coverage, party_share, per_grid_worker
-from data_access.core.regions import path_column
+from data_access.core.regions import path_column, served_node
 from data_access.core.schema import (
     cases,
     grid_summary,
@@ -93,7 +93,7 @@ TABLE_COLUMNS = ["code", "name", "level", *COUNT_COLUMNS, *RATIO_COLUMNS]
 def _staff_paths():
     """staff joined to the path of the node it serves (its grid, else its region)."""
     p = node_paths.alias("sp")
-    return staff.join(p, p.c.code == func.coalesce(staff.c.grid_code, staff.c.region_code)), p
+    return staff.join(p, p.c.code == served_node(staff)), p
 
 
 def _active(role: str | None = None) -> ColumnElement:

@@ -30,7 +30,7 @@ from data_access.core.contract import ACTIVITY_KINDS
 from data_access.core.counting import rows_of
 from data_access.core.filters import Period, Resolved, Scope, case_conditions, region_condition, resolve
 from data_access.core.metrics import per_1000
-from data_access.core.regions import path_column
+from data_access.core.regions import path_column, served_node
 from data_access.core.schema import cases, node_paths, team_summary, volunteer_activities, volunteer_teams
 from data_access.core.search import find_text, name_or_code_match
 from data_access.core.sqlfn import month_of
@@ -46,7 +46,7 @@ ACTIVITY_MEASURES = ("activities", "participants", "person_hours")  # activities
 def _team_paths():
     """The teams joined to the path of their place (the search only; the counts and lists read team_summary)."""
     p = node_paths.alias("tp")
-    return vt.join(p, p.c.code == func.coalesce(vt.c.grid_code, vt.c.region_code)), p
+    return vt.join(p, p.c.code == served_node(vt)), p
 
 
 def _where(r: Resolved, p) -> list[ColumnElement]:
