@@ -33,9 +33,9 @@ def seen(monkeypatch):
     got: list[tuple] = []
     rebuild = loader.rebuild_all_summaries
 
-    def spy(conn):
+    def spy(conn, **kw):
         got.append(_settings(conn))
-        return rebuild(conn)
+        return rebuild(conn, **kw)
 
     monkeypatch.setattr(loader, "rebuild_all_summaries", spy)
     return got
@@ -71,3 +71,4 @@ def test_a_bad_memory_setting_is_named_and_the_default_used(monkeypatch, capsys,
     assert db._megabytes("GOV_LOAD_CACHE_MB", 1024) == expected
     err = capsys.readouterr().err
     assert (f"GOV_LOAD_CACHE_MB={value!r}: not a whole number of megabytes" in err) == said
+

@@ -155,6 +155,8 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                     progress(0.92, "building indexes")
                 writing.create_indexes(conn, dropped)
                 if text_index:
+                    if progress:
+                        progress(0.93, "building the search index")
                     resume_text_index(conn)
                 if progress:
                     progress(0.94, "counting returns, reassignments and re-reports")
@@ -164,11 +166,12 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 # the ratings staff recorded by callback, where the new data has none (the source's wins)
                 callbacks.reapply(conn)
                 if progress:
-                    progress(0.95, "building the case summary")
+                    progress(0.95, "building the region paths and the staffing roll-ups")
                 rebuild_node_paths(conn)
                 rebuild_structure_summary(conn)   # the staffing and volunteer pages' counts (after node_paths)
                 rebuild_team_summary(conn)   # the volunteer pages' teams with their paths and last activity
-                rebuild_all_summaries(conn)
+                rebuild_all_summaries(conn, progress=(lambda name: progress(0.96, f"building the roll-up {name}"))
+                                      if progress else None)
                 writing.stamp(conn, source_dir)
                 # the batch log: a load is where the source's history starts again (its deletions are past)
                 conn.execute(delete(sync_deletions))
@@ -178,6 +181,10 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                                rows=sum(load.counts.values()), source=source_dir.resolve().name,
                                report=json.dumps(load.counts))
                 if commit:
+                    if progress:
+                        # SQLite: the transaction's pages written to the WAL, then copied into the file (23 s of a
+                        # 1.07 M load: PERFORMANCE.md, "The load, phase by phase")
+                        progress(0.97, "committing")
                     trans.commit()
                 else:
                     trans.rollback()
