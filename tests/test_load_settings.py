@@ -71,4 +71,3 @@ def test_a_bad_memory_setting_is_named_and_the_default_used(monkeypatch, capsys,
     assert db._megabytes("GOV_LOAD_CACHE_MB", 1024) == expected
     err = capsys.readouterr().err
     assert (f"GOV_LOAD_CACHE_MB={value!r}: not a whole number of megabytes" in err) == said
-
