@@ -127,3 +127,33 @@ def test_a_rebuild_computes_each_cases_flags_once(metrics_engine):
                 plan = [r[0].strip() for r in conn.exec_driver_sql("EXPLAIN VERBOSE " + str(compiled), params)]
                 scan = next(i for i, line in enumerate(plan) if "Seq Scan on public.cases" in line)
                 assert "CASE WHEN" in plan[scan + 1], (name, plan)
+
+
+@pytest.mark.parametrize("name, key", [
+    ("case_summary", ["month", "county_code", "township_code", "category", "status", "resolution_level"]),
+    ("case_summary_county", ["month", "county_code", "category", "status", "resolution_level"]),
+    ("process_summary", ["month", "county_code", "township_code", "category", "department_code"])])
+def test_a_difference_finds_its_stored_row_by_its_whole_key_in_the_index(metrics_engine, name, key):
+    """A batch's differences are added to the roll-up rows of their keys (rollups._apply: a check, an UPDATE and
+    an INSERT of the keys not stored yet, each joining the differences to the roll-up).  The month index holds every
+    dimension but the province and city (migration 0029): with only month, county and township in it, each lookup
+    read ~50 rows to keep one, ~1.5 s of PostgreSQL for a 10,000-case batch at 1.07 M skewed cases."""
+    cols = rollups._COLS_OF[name]
+    ndims = rollups._NDIMS_OF[name]
+    mask = 1 << cols.index("province_code")   # the usual key: no province (the city is the root)
+    with metrics_engine.connect() as conn:
+        conn.execute(rollups._create_delta_table(name))
+        for stmt in rollups._apply_statements(name, tuple(cols), ndims, mask, conn.dialect.name):
+            compiled = stmt.compile(conn)
+            if conn.dialect.name == "sqlite":
+                plan = " | ".join(r[3] for r in conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + str(compiled),
+                    tuple(compiled.params[k] for k in compiled.positiontup or ())).all())
+                used = plan[plan.index(f"ix_{name}_month"):]
+                assert all(f"{c}=?" in used.split(")")[0] for c in key if c != "resolution_level"), (name, plan)
+            else:
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + str(compiled), compiled.params))
+                cond = plan[plan.index(f"ix_{name}_month"):].split("Index Cond: ", 1)[1].split("\n")[0]
+                assert all(f"({c})" in cond for c in key if c != "resolution_level"), (name, plan)
+        conn.rollback()

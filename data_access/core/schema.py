@@ -421,7 +421,8 @@ case_summary = Table(
     "case_summary",
     metadata,
     *_summary_columns(with_township=True),
-    Index("ix_case_summary_month", "month", "county_code", "township_code"),
+    # every dimension of a difference's key after the month and place (migration 0029: the sync's lookups by key)
+    Index("ix_case_summary_month", "month", "county_code", "township_code", "category", "status", "resolution_level"),
     Index("ix_case_summary_county", "county_code", "month"),
     Index("ix_case_summary_township", "township_code", "month"),
 )
@@ -431,7 +432,7 @@ case_summary_county = Table(
     "case_summary_county",
     metadata,
     *_summary_columns(with_township=False),
-    Index("ix_case_summary_county_month", "month", "county_code"),
+    Index("ix_case_summary_county_month", "month", "county_code", "category", "status", "resolution_level"),
     Index("ix_case_summary_county_county", "county_code", "month"),
 )
 
@@ -465,7 +466,7 @@ process_summary = Table(
     Column("category", String(48), nullable=False),
     Column("department_code", String(48)),
     *_process_columns(),
-    Index("ix_process_summary_month", "month", "county_code", "township_code"),
+    Index("ix_process_summary_month", "month", "county_code", "township_code", "category", "department_code"),
     Index("ix_process_summary_township", "township_code", "month"),
 )
 
