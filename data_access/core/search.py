@@ -335,11 +335,15 @@ def defer_text_index(conn: Connection) -> None:
         conn.exec_driver_sql(f"SET LOCAL gin_pending_list_limit = '{BATCH_PENDING_LIST}'")
 
 
-def merge_text_index(conn: Connection) -> None:
-    """After that transaction: merge the pending lists into the search indexes (each in one pass)."""
+# the PostgreSQL search indexes, the largest first (its merge takes the longest)
+PG_TEXT_INDEXES = (_PG_GRAMS_INDEX, *_PG_TRGM_INDEXES)
+
+
+def merge_text_index(conn: Connection, names: tuple[str, ...] = PG_TEXT_INDEXES) -> None:
+    """After that transaction: merge the pending lists into the search indexes ``names`` (each in one pass)."""
     if conn.dialect.name != "postgresql":
         return
-    for name in [*_PG_TRGM_INDEXES, _PG_GRAMS_INDEX]:
+    for name in names:
         conn.exec_driver_sql("SELECT gin_clean_pending_list(to_regclass(%(name)s)) "
                              "WHERE to_regclass(%(name)s) IS NOT NULL", {"name": name})
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
@@ -50,7 +51,6 @@ from data_access.core.bulk import insert_rows, json_doc, json_rows
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
 from data_access.core.db import no_statement_timeout
-from data_access.core.errors import DATABASE_ERRORS
 from data_access.core.derive import derive_event_counts, derive_rereported
 from data_access.core.derived import ANCESTOR_COLUMNS, rereports_sql
 from data_access.core.keyset import KeySet
@@ -819,25 +819,36 @@ def follow_up(engine: Engine, changed_at: list[datetime]) -> None:
     indexes' pending entries merged (PostgreSQL, core/search.py), the early warnings of the changed data at most
     every GOV_WARNINGS_SYNC_MINUTES (core/warnings.py), and the 重复件 proposals of the villages the batches' cases
     lie in (core/duplicates.py).  Each failure is logged, never raised: the batches are in.  The inbox watcher
-    runs this once for the batches it applied in a row (a catch-up after downtime paid it for every batch)."""
+    runs this once for the batches it applied in a row (a catch-up after downtime paid it for every batch).
+
+    On PostgreSQL the merges (the server's work: 1.8–2 s after a 10,000-case batch at 1.07 M cases, 1.2 s of it
+    the grams index) run on connections of their own, one an index, beside the rest (mostly this process's work:
+    1–2 s), not before it."""
     if not changed_at:
         return
-    _merge_text_index_quietly(engine)
-    early_warnings.refresh_if_due(engine)
-    duplicates.refresh_after_sync_quietly(engine, changed_at)
+    merging = []
+    if engine.dialect.name == "postgresql":
+        merging = [threading.Thread(target=_merge_text_index_quietly, args=(engine, name), daemon=True,
+                                    name=f"merge {name}") for name in search.PG_TEXT_INDEXES]
+        for thread in merging:
+            thread.start()
+    try:
+        early_warnings.refresh_if_due(engine)
+        duplicates.refresh_after_sync_quietly(engine, changed_at)
+    finally:
+        for thread in merging:
+            thread.join()
 
 
-def _merge_text_index_quietly(engine: Engine) -> None:
-    """After the commit (PostgreSQL): :func:`search.merge_text_index`.  A failure is logged, never raised: the
-    batch is in, searches read the pending entries too, and the next batch or autovacuum merges them."""
-    if engine.dialect.name != "postgresql":
-        return
+def _merge_text_index_quietly(engine: Engine, name: str) -> None:
+    """After the commit (PostgreSQL): :func:`search.merge_text_index` of one index.  A failure is logged, never
+    raised: the batch is in, searches read the pending entries too, and the next batch or autovacuum merges them."""
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-            search.merge_text_index(conn)
-    except DATABASE_ERRORS:
-        logging.getLogger(__name__).exception("sync: merging the search indexes' pending entries failed")
+            search.merge_text_index(conn, (name,))
+    except Exception:  # noqa: BLE001 - in a thread of its own (follow_up): logged, never raised
+        logging.getLogger(__name__).exception("sync: merging the pending entries of %s failed", name)
 
 
 def _report(result: SyncResult) -> dict:
