@@ -236,6 +236,35 @@ def test_storing_again_keeps_the_decisions(engine):
     assert _states(engine) == [("d1", "confirmed"), ("p1", "proposed")]
 
 
+def _members_by_group(engine) -> list[tuple[str, float, list[tuple[str, float | None]]]]:
+    from data_access.core.schema import duplicate_members
+
+    g, m = duplicate_groups.c, duplicate_members.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(g.group_id, g.primary_case_no, g.score, m.case_no, m.score)
+                            .join(duplicate_members, m.group_id == g.group_id).order_by(g.group_id, m.case_no)).all()
+    out: dict[int, tuple] = {}
+    for gid, primary, score, case_no, member_score in rows:
+        out.setdefault(gid, (primary, score, []))[2].append((case_no, member_score))
+    return sorted(out.values())
+
+
+def test_each_stored_group_holds_its_own_members_even_when_two_share_a_primary(engine):
+    """Groups go in with one statement and their new ids come back matched to their rows (PostgreSQL: by primary
+    case); two groups of one primary (never from a detection, but store_proposals takes any list) take the other way,
+    and neither gets the other's members."""
+    from data_access.core.duplicates import DuplicateGroup
+
+    store_proposals(engine, detect_duplicates(engine), now=NOW)
+    assert _members_by_group(engine) == [
+        ("d1", 0.8462, [("d1", None), ("d2", 1.0), ("d3", 0.8462)]),
+        ("p1", 1.0, [("p1", None), ("p2", 1.0)])]
+    same_primary = [DuplicateGroup("d1", {"d2": 0.9}, "1211", "A"), DuplicateGroup("d1", {"d3": 0.7}, "1211", "A")]
+    store_proposals(engine, same_primary, now=NOW)
+    assert _members_by_group(engine) == [
+        ("d1", 0.7, [("d1", None), ("d3", 0.7)]), ("d1", 0.9, [("d1", None), ("d2", 0.9)])]
+
+
 def test_confirm_reject_undo_are_audited_and_reversible(engine):
     store_proposals(engine, detect_duplicates(engine), now=NOW)
     d1, p1 = _gid(engine, "d1"), _gid(engine, "p1")
