@@ -97,5 +97,17 @@ if __name__ == "__main__":  # Streamlit runs the page script as __main__ (also A
     main()
 else:  # imported by the server that ``streamlit run app.py`` starts (uvicorn, "app:app")
     from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import RedirectResponse
+    from starlette.routing import Route
 
-    app = st.App(__file__, routes=session_cookie.ROUTES, middleware=[Middleware(health.HealthCheck)])
+    from ui import views
+
+    async def _default_page(request: Request) -> RedirectResponse:
+        """Streamlit serves the default page at the root and answers its own path with a "Page not found" dialog:
+        a bookmark or a typed /overview goes to the root, with its query (region, period, view)."""
+        query = request.url.query
+        return RedirectResponse("./" + (f"?{query}" if query else ""), status_code=308)
+
+    app = st.App(__file__, routes=[*session_cookie.ROUTES, Route(f"/{views.DEFAULT_PAGE}", _default_page)],
+                 middleware=[Middleware(health.HealthCheck)])
