@@ -245,7 +245,7 @@ def test_app_py_is_served_with_the_routes_by_streamlit_run():
     found = discover_asgi_app(ROOT / "app.py")
     assert found.is_asgi_app and found.import_string == "app:app"
     text = (ROOT / "app.py").read_text(encoding="utf-8")
-    assert "routes=session_cookie.ROUTES" in text
+    assert "routes=[*session_cookie.ROUTES" in text
 
 
 # --- the page (AppTest) ---------------------------------------------------------------------------------------
