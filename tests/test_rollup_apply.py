@@ -141,12 +141,9 @@ def test_a_difference_finds_its_stored_row_by_its_whole_key_in_the_index(metrics
     cols = rollups._COLS_OF[name]
     ndims = rollups._NDIMS_OF[name]
     mask = 1 << cols.index("province_code")   # the usual key: no province (the city is the root)
-    # the table's own name, as rollups._apply passes it (a quoted_name: a plain str would be another cache key of
-    # the cached statement builders, and define the temporary table a second time)
-    tname = rollups._ROLLUP_TABLES[name].name
     with metrics_engine.connect() as conn:
-        conn.execute(rollups._create_delta_table(tname))
-        for stmt in rollups._apply_statements(tname, tuple(cols), ndims, mask, conn.dialect.name):
+        conn.execute(rollups._create_delta_table(name))
+        for stmt in rollups._apply_statements(name, tuple(cols), ndims, mask, conn.dialect.name):
             compiled = stmt.compile(conn)
             if conn.dialect.name == "sqlite":
                 plan = " | ".join(r[3] for r in conn.exec_driver_sql(

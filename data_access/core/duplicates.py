@@ -426,9 +426,10 @@ def _insert_groups(conn: Connection, rows: list[dict]) -> list[int]:
     """Insert the proposed groups ``rows``; their new ids, in the order of the rows.
 
     PostgreSQL: the rows as one JSON parameter (core/bulk.py), the ids matched back by primary case (one group a
-    primary: the groups of a detection are disjoint; rows that repeat a primary go the other way).  SQLAlchemy's own way, one INSERT … VALUES of all the rows
-    with RETURNING in their order, spent ~0.5 s of a 10,000-case batch's refresh in psycopg turning the
-    8,000-parameter statement into PostgreSQL's form.  SQLite: that way (its driver binds in C)."""
+    primary: the groups of a detection are disjoint; rows that repeat a primary go the other way).  SQLAlchemy's
+    own way, one INSERT … VALUES of all the rows with RETURNING in their order, spent ~0.5 s of a 10,000-case
+    batch's refresh in psycopg turning the 8,000-parameter statement into PostgreSQL's form.  SQLite: that way
+    (its driver binds in C)."""
     g = duplicate_groups.c
     if conn.dialect.name != "postgresql" or len({r["primary_case_no"] for r in rows}) < len(rows):
         return list(conn.execute(insert(duplicate_groups).returning(g.group_id, sort_by_parameter_order=True),

@@ -865,7 +865,11 @@ _delta_metadata = MetaData()   # not the schema's: never created by migrations, 
 @cache
 def _delta_table(name: str) -> Table:
     """A temporary table of differences for the roll-up ``name`` (its dimensions, its measures as BIGINT, a row
-    id and the row's NULL pattern); PostgreSQL empties it at each commit."""
+    id and the row's NULL pattern); PostgreSQL empties it at each commit.  Defined once whatever ``name``'s type: a
+    plain str and a table's quoted_name are two keys of the cache but one table of ``_delta_metadata``."""
+    existing = _delta_metadata.tables.get(f"tmp_rollup_delta_{name}")
+    if existing is not None:
+        return existing
     table = _ROLLUP_TABLES[name]
     cols = _COLS_OF[name]
     ndims = _NDIMS_OF[name]

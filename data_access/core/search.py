@@ -339,13 +339,13 @@ def defer_text_index(conn: Connection) -> None:
 PG_TEXT_INDEXES = (_PG_GRAMS_INDEX, *_PG_TRGM_INDEXES)
 
 
-def merge_text_index(conn: Connection, names: tuple[str, ...] = PG_TEXT_INDEXES) -> None:
-    """After that transaction: merge the pending lists into the search indexes ``names`` (each in one pass)."""
+def merge_text_index(conn: Connection, name: str) -> None:
+    """After that transaction: merge the pending list of the search index ``name`` (one of PG_TEXT_INDEXES) into
+    the index, in one pass (ingest/sync.follow_up runs one connection an index)."""
     if conn.dialect.name != "postgresql":
         return
-    for name in names:
-        conn.exec_driver_sql("SELECT gin_clean_pending_list(to_regclass(%(name)s)) "
-                             "WHERE to_regclass(%(name)s) IS NOT NULL", {"name": name})
+    conn.exec_driver_sql("SELECT gin_clean_pending_list(to_regclass(%(name)s)) "
+                         "WHERE to_regclass(%(name)s) IS NOT NULL", {"name": name})
 
 
 # --- the find boxes (grids, teams, units by name or code) ------------------------------------------------

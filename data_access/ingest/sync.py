@@ -846,7 +846,7 @@ def _merge_text_index_quietly(engine: Engine, name: str) -> None:
     try:
         with engine.begin() as conn:
             conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-            search.merge_text_index(conn, (name,))
+            search.merge_text_index(conn, name)
     except Exception:  # noqa: BLE001 - in a thread of its own (follow_up): logged, never raised
         logging.getLogger(__name__).exception("sync: merging the pending entries of %s failed", name)
 
