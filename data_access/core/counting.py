@@ -40,7 +40,7 @@ from data_access.core.metrics import (
 from data_access.core.escalation import step_limit_sql
 from data_access.core.rollups import outcome_flags, within_limit_sql
 from data_access.core.schema import OUTCOME_COLUMNS, Timestamp, cases
-from data_access.core.search import normalise, reading_every_match
+from data_access.core.search import reading_every_match
 from data_access.core.sqlfn import hours_between, rarely
 
 # what the roll-ups and the edge days add up; ``open_unaccepted``: open cases not accepted (any status but closed,
@@ -78,9 +78,8 @@ _ACCEPTED = OUTCOME_COLUMNS.index("n_accepted")
 def _raw_counts(conn: Connection, r: Resolved, now: datetime, group_by: Sequence[str], dates,
                 histogram: bool) -> Part:
     """Counts straight from ``cases``: SQL groups by the few flags the measures need, Python adds them up."""
-    conds = case_conditions(r, now, dates=dates)
-    if normalise(r.f.text):
-        reading_every_match(conn)
+    common = reading_every_match(conn, r.f.text)
+    conds = case_conditions(r, now, dates=dates, text_common=common)
     gcols = [_raw_group_column(r, g).label(g) for g in group_by]
     b = hour_bucket_sql(cases.c.hours_to_close) if histogram else literal(-1)
     keys = [*gcols, cases.c.status.label("_status"), cases.c.on_the_spot.label("_spot"),

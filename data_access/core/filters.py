@@ -153,9 +153,10 @@ def _day_start(d: date) -> datetime:
 
 
 def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, date | None] | None = None,
-                    text_per_row: bool = False) -> list[ColumnElement]:
+                    text_per_row: bool = False, text_common: bool = False) -> list[ColumnElement]:
     """WHERE conditions on ``cases`` for the resolved filter (``dates`` overrides the period;
-    ``text_per_row``: the search tested on each row read, see search.text_condition)."""
+    ``text_per_row``: the search tested on each row read; ``text_common``: what search.reading_every_match answered
+    for a query that reads every match; see search.text_condition)."""
     f = r.f
     conds: list[ColumnElement] = []
     if r.code is not None:
@@ -182,7 +183,7 @@ def case_conditions(r: Resolved, now: datetime, *, dates: tuple[date | None, dat
         conds.append(cases.c.case_no.in_(select(supervisions.c.case_no)))
     if f.satisfaction:
         conds.append(cases.c.satisfaction.in_(f.satisfaction))
-    text_cond = text_condition(f.text, per_row=text_per_row)
+    text_cond = text_condition(f.text, per_row=text_per_row, common=text_common)
     if text_cond is not None:
         conds.append(text_cond)
     return conds

@@ -61,6 +61,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from data_access.core.access import clean_text
 from data_access.core.schema import cases
+from data_access.core.sqlfn import no_index
 
 MAX_SEARCH_LENGTH = 100
 
@@ -157,49 +158,86 @@ def normalise(text: str | None) -> str:
     return " ".join((text or "").replace("\x00", "").split())[:MAX_SEARCH_LENGTH]
 
 
-def text_condition(text: str, *, per_row: bool = False) -> ColumnElement | None:
+def text_condition(text: str, *, per_row: bool = False, common: bool = False) -> ColumnElement | None:
     """Cases whose number, title or description contains ``text`` (case-insensitive); None for empty text.
 
     ``per_row``: the same answer, tested on each row the rest of the query reads instead of looked up in
     the index — for a query whose other conditions or index walk read few rows whatever the string (the
     open cases; the first rows of a sort order when the string is common).  On SQLite the index form
     builds the whole set of matching cases first (201,812 for 纠纷, 160–300 ms) even when the query then
-    reads 300 rows; PostgreSQL's planner weighs the two itself (statistics of the joined text)."""
+    reads 300 rows; PostgreSQL's planner weighs the two itself (statistics of the joined text).
+
+    ``common`` (what :func:`reading_every_match` answered for the string): on SQLite the index's set of matching
+    cases is built once and each row the other conditions select is tested against it, instead of the set
+    driving the query — each of a common string's matches would then be read from the table at random (the
+    count of 纠纷's 72,870 cases in a city's year at 1.07 M: 593 ms that way, 341 ms through the covering index
+    of the period, ``ix_cases_reported_cover``, which holds every column a count adds up)."""
     text = normalise(text)
     if not text:
         return None
     like = or_(*(cases.c[c].icontains(text, autoescape=True) for c in SEARCHED_COLUMNS))
     if _CONTROL.search(text):
         return like
-    return _PerDialect(like if per_row else _sqlite_condition(text, like), _pg_condition(text, like), like)
+    on_sqlite = like if per_row else _sqlite_condition(text, like, common)
+    return _PerDialect(on_sqlite, _pg_condition(text, like), like)
 
 
-def reading_every_match(conn: Connection) -> None:
-    """Call before a query on ``conn`` that reads every case a search matches (a count, no LIMIT); for the
-    rest of the connection's transaction, PostgreSQL narrows by bitmap scans only.
+# A string the index finds in at least this many cases is common (SQLite, :func:`reading_every_match`): its set of
+# matches is tested per row rather than read case by case.  Counting up to it reads at most this many index
+# entries (~10 ms at 1.07 M); below it, reading each match from the table costs less than a period's index.
+COMMON_MATCHES = 20_000
 
-    Its planner multiplies the selectivities of the index condition and the exact ILIKE test, though one
-    implies the other, so a common string looks rare (13,000 of 72,704 cases for 纠纷 in the city's last 12
-    months): it then walked ix_cases_reported through the period and computed the unigrams and bigrams of
-    every row that passed ILIKE (683 ms for the workbench's count); a bitmap scan ANDs the grams index with
-    the period's instead (162 ms).  Bitmap scans serve a rare string as well, and a plain index scan is
-    no help to a query that reads every match."""
+
+def reading_every_match(conn: Connection, text: str) -> bool:
+    """Call before a query on ``conn`` that reads every case the search ``text`` matches (a count, no LIMIT), and
+    pass what it returns as ``common`` to :func:`text_condition` (filters.case_conditions' ``text_common``).
+
+    SQLite: returns whether the index holds ``text`` in at least COMMON_MATCHES cases (counted up to that).
+
+    PostgreSQL: returns False; for the rest of the connection's transaction its planner narrows by bitmap scans
+    only.  It multiplies the selectivities of the index condition and the exact ILIKE test, though one implies
+    the other, so a common string looks rare (13,000 of 72,704 cases for 纠纷 in the city's last 12 months): it
+    then walked ix_cases_reported through the period and computed the unigrams and bigrams of every row that
+    passed ILIKE (683 ms for the workbench's count); a bitmap scan ANDs the grams index with the period's
+    instead (162 ms).  Bitmap scans serve a rare string as well, and a plain index scan is no help to a query
+    that reads every match."""
+    text = normalise(text)
+    if not text or _CONTROL.search(text):
+        return False
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+        return False
+    if conn.dialect.name != "sqlite":
+        return False
+    found = _sqlite_matches(text)
+    if found is None:
+        return False
+    first = found.limit(COMMON_MATCHES).subquery()
+    return conn.execute(select(func.count()).select_from(first)).scalar_one() >= COMMON_MATCHES
 
 
-def _sqlite_condition(text: str, like: ColumnElement) -> ColumnElement:
+def _sqlite_matches(text: str) -> Select | None:
+    """The rowids of the cases the index finds for the normalised ``text`` (for 3+ characters a superset that LIKE
+    narrows, see the module docstring); None when the index cannot look it up."""
     q = text.translate(_ASCII_LOWER)  # SQLite's lower() and LIKE fold ASCII letters only
     if len(q) <= 2:
         hi = _successor(q)
         if hi is None:
-            return like
-        return _CASE_ROWID.in_(select(_TERMS.c.doc).where(_TERMS.c.term >= q, _TERMS.c.term < hi))
+            return None
+        return select(_TERMS.c.doc).where(_TERMS.c.term >= q, _TERMS.c.term < hi)
     trigrams = dict.fromkeys(q[i:i + 3] for i in range(len(q) - 2))
     match = " AND ".join('"' + t.replace('"', '""') + '"' for t in trigrams)
-    found = _CASE_ROWID.in_(select(_FTS.c.rowid).where(
-        literal_column("cases_fts").bool_op("MATCH")(bindparam(None, match, Text))))
-    return found if len(q) == 3 else and_(found, like)
+    return select(_FTS.c.rowid).where(literal_column("cases_fts").bool_op("MATCH")(bindparam(None, match, Text)))
+
+
+def _sqlite_condition(text: str, like: ColumnElement, common: bool = False) -> ColumnElement:
+    found = _sqlite_matches(text)
+    if found is None:
+        return like
+    # ``common``: +rowid, so that SQLite cannot drive the query from the set (it guesses any IN list small)
+    cond = (no_index(_CASE_ROWID) if common else _CASE_ROWID).in_(found)
+    exact = len(text) <= 3   # 1–2 characters: the documents of the terms; 3: the one trigram
+    return cond if exact else and_(cond, like)
 
 
 def _successor(s: str) -> str | None:
