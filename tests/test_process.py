@@ -3,7 +3,7 @@ the supervision-order effect, on the hand-computable fixture tests/fixtures/proc
 SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
@@ -264,3 +264,69 @@ def test_step_share_table_is_one_row_per_group():
     assert rows.loc["DA", "handle"] == pytest.approx(1 / 3) and rows.loc["DA", "accept"] == 0.75
     by_category = process.step_share_table(dist.rename(columns={"department": "category"}), "category")
     assert by_category["name"].tolist() == ["DB", "DA"]  # a category is named by its code (the page translates)
+
+
+# --- the stored bounces (case_bounces) follow the events: load, workflow writes, a sync batch ---------------------
+
+def _stored_and_rebuilt(engine) -> tuple[list, list]:
+    from sqlalchemy import select
+
+    from data_access.core.derived import bounces_select
+    from data_access.core.schema import case_bounces
+
+    with engine.connect() as conn:
+        stored = sorted(tuple(r) for r in conn.execute(select(case_bounces)).all())
+        rebuilt = sorted(tuple(r) for r in conn.execute(bounces_select()).all())
+    return stored, rebuilt
+
+
+@pytest.fixture(params=["sqlite", "pg"])
+def own(request, tmp_path):
+    from data_access.ingest.loader import load_dataset
+
+    engine = fresh_engine(request.param, tmp_path)
+    load_dataset(FIXTURES / "process", engine)
+    yield engine
+    engine.dispose()
+
+
+def test_the_load_stores_each_bounce_with_where_the_case_went_next(own):
+    stored, rebuilt = _stored_and_rebuilt(own)
+    # p03: DA returned it (seq 4), the next department named after the re-dispatch to 111 is DB, which returned it
+    # too (seq 6) and it went to DA; p04: DA → DB; x01: DW returned it and had it again (fixture README)
+    assert stored == rebuilt == [("p03", 4, "DA", "DB"), ("p03", 6, "DB", "DA"), ("p04", 4, "DA", "DB"),
+                                 ("x01", 5, "DW", "DW")]
+
+
+def test_a_return_and_the_next_dispatch_in_the_app_are_counted_as_a_bounce(own):
+    from data_access.writes.workflow import dispatch_case, return_case
+
+    return_case(own, "p05", datetime(2026, 3, 19, 9), note="不属本部门职责")   # DB has it (dispatched)
+    stored, rebuilt = _stored_and_rebuilt(own)
+    assert stored == rebuilt and not [r for r in stored if r[0] == "p05"]   # where it goes is not known yet
+    dispatch_case(own, "p05", "DA", datetime(2026, 3, 19, 10))
+    stored, rebuilt = _stored_and_rebuilt(own)
+    p05 = [r for r in stored if r[0] == "p05"]
+    assert stored == rebuilt and len(p05) == 1 and p05[0][2:] == ("DB", "DA"), stored
+    pairs = process.bounce_pairs(own, CITY_Q1.with_(date_to=date(2026, 3, 31)), now=NOW)
+    assert ("DB", "DA", 2, 2) in [(r.from_department, r.to_department, r.cases, r.returns)
+                                  for r in pairs.itertuples()]   # p03's and p05's
+
+
+def test_a_batch_rewrites_the_bounces_of_the_cases_it_sends_or_deletes(own, tmp_path):
+    from data_access.ingest.sync import sync_batch
+    from tests.test_sync import read_csv, write_batch
+
+    eh, events = read_csv(FIXTURES / "process" / "case_events.csv")
+    p08 = [r for r in events if r[0] == "p08"]
+    seq = max(int(r[1]) for r in p08)
+    new = [["p08", str(seq + 1), "2026-03-19T09:00:00", "return", "", "DB", "材料不全"],
+           ["p08", str(seq + 2), "2026-03-19T10:00:00", "dispatch", "", "DA", ""]]
+    # newer than the load's rows (stamped with the time of the load)
+    produced = (datetime.now(timezone.utc) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    r = sync_batch(write_batch(tmp_path / "b", "b", produced, {"case_events.csv": (eh, new)},
+                               deletions=[("cases", "p04")]), own)
+    assert r.counts["cases"].deleted == 1, r.counts
+    stored, rebuilt = _stored_and_rebuilt(own)
+    assert stored == rebuilt, (stored, rebuilt)
+    assert [r for r in stored if r[0] in ("p04", "p08")] == [("p08", seq + 1, "DB", "DA")]

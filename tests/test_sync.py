@@ -218,7 +218,7 @@ def batch_2(folder: Path) -> Path:
 
 COMPARED = [*schema.DATASET_TABLES, schema.case_summary, schema.case_summary_county, schema.process_summary,
             schema.grid_summary, schema.case_day_counts, schema.node_paths, schema.structure_summary,
-            schema.team_summary]
+            schema.team_summary, schema.case_bounces]
 
 
 def contents(engine) -> dict[str, list[tuple]]:
@@ -458,14 +458,17 @@ def test_an_order_issued_in_the_app_survives_a_sync_of_its_case(after_b1, tmp_pa
 def _rollups_equal_a_rebuild(engine):
     from data_access.core.rollups import rebuild_all_summaries, rebuild_structure_summary, rebuild_team_summary
 
+    from data_access.core.derive import derive_bounces
+
     tables = (schema.case_summary, schema.case_summary_county, schema.process_summary, schema.grid_summary,
-              schema.case_day_counts, schema.structure_summary, schema.team_summary)
+              schema.case_day_counts, schema.structure_summary, schema.team_summary, schema.case_bounces)
     mine = {t.name: v for t, v in zip(tables, (contents(engine)[t.name] for t in tables))}
     with engine.connect() as conn:
         trans = conn.begin()
         rebuild_all_summaries(conn)
         rebuild_structure_summary(conn)   # the staff and teams a batch moved, added or deleted: their nodes' rows
         rebuild_team_summary(conn)   # the teams a batch moved, added or deleted, and those of its activities
+        derive_bounces(conn)   # the cases whose events a batch sent or deleted
         for t in tables:
             again = sorted((tuple(r) for r in conn.execute(select(t)).all()), key=repr)
             assert again == mine[t.name], t.name

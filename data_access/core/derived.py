@@ -42,15 +42,17 @@ The columns:
   :func:`step_hours` / :func:`step_hours_sql` over the pairs of :data:`STEP_HOUR_COLUMNS`.
 - **event counts** (``n_returns``, ``n_reassigns``, ``n_reopens``): the case's ``case_events`` rows with
   action ``return``, ``reassign``, ``reopen`` (:data:`EVENT_COUNT_COLUMNS`); SQL only, in derive.py.
+- **bounces** (the table ``case_bounces``): each return of a case between departments with where it went next,
+  :func:`bounces_select` (SQL only, from the case's events; derive.py keeps it for the cases a write touches).
 - **re-reported** (``rereported``): metrics.py's "re-reported", :func:`rereports_sql` (SQL only).  Its "same
   matter" (:func:`same_matter_sql`) has a Python twin, :func:`same_matter`, for core/duplicates.py's re-call.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, literal_column, null
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, null, select
 from sqlalchemy import case as sql_case
 
 from data_access.core.metrics import REGION_LEVELS, REREPORT_DAYS
@@ -156,6 +158,41 @@ def step_hours_sql(entered_before: ColumnElement, entered: ColumnElement) -> Col
 
 # case_events.action -> the count column on cases
 EVENT_COUNT_COLUMNS = {"return": "n_returns", "reassign": "n_reassigns", "reopen": "n_reopens"}
+
+# the events of a case's route through departments, and those that send it to one
+ROUTE_ACTIONS = ("dispatch", "reassign", "handle", "return")
+DISPATCH_ACTIONS = ("dispatch", "reassign")
+
+
+def bounces_select(case_cond: Callable[[ColumnElement], ColumnElement] | None = None) -> Select:
+    """The bounces (``case_bounces``) of every case, or of those whose case number meets ``case_cond(column)``:
+    one row per return (回退) event of a case whose department is known, with the department that returned it
+    (the event's org_code, a department) and the department it was sent to next (the first department named from
+    the first dispatch or reassignment after the return on).  A return not re-dispatched yet has no row.
+
+    Route events of those cases (case_events by its primary key) with two window passes and no self-join
+    (SQLite ≥ 3.25, PostgreSQL): pass 1 gives each event the first department event at or after it; pass 2
+    gives each return the first re-dispatch after it and, through pass 1, the department named from there on
+    (the minimum over the following dispatches is the first one's, as pass 1's value never decreases)."""
+    from data_access.core.schema import case_events, departments
+
+    e = case_events.c
+    ev = (select(e.case_no, e.seq, e.action,
+                 sql_case((e.org_code.in_(select(departments.c.code)), e.org_code), else_=None).label("dept"))
+          .where(*([case_cond(e.case_no)] if case_cond is not None else []), e.action.in_(ROUTE_ACTIONS))
+          .subquery("ev"))
+    p1 = select(ev, func.min(sql_case((ev.c.dept.is_not(None), ev.c.seq), else_=None))
+                .over(partition_by=ev.c.case_no, order_by=ev.c.seq, rows=(0, None)).label("next_dept")
+                ).subquery("p1")
+    p2 = select(p1.c.case_no, p1.c.seq, p1.c.action, p1.c.dept,
+                func.min(sql_case((p1.c.action.in_(DISPATCH_ACTIONS), p1.c.next_dept), else_=None))
+                .over(partition_by=p1.c.case_no, order_by=p1.c.seq, rows=(1, None)).label("to_seq")
+                ).subquery("p2")
+    to_ev = case_events.alias("to_ev")
+    return (select(p2.c.case_no, p2.c.seq, p2.c.dept.label("from_department"),
+                   to_ev.c.org_code.label("to_department"))
+            .select_from(p2.join(to_ev, and_(to_ev.c.case_no == p2.c.case_no, to_ev.c.seq == p2.c.to_seq)))
+            .where(p2.c.action == "return", p2.c.dept.is_not(None)))
 
 
 SAME_MATTER_COLUMNS = ("reporter_phone", "grid_code", "category")

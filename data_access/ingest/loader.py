@@ -51,7 +51,7 @@ from data_access.core import batches, callbacks
 from data_access.core import warnings as early_warnings
 from data_access.core.clock import wall_now
 from data_access.core.db import bulk_load_settings, bulk_load_transaction_settings, no_statement_timeout
-from data_access.core.derive import derive_event_counts, derive_rereported
+from data_access.core.derive import derive_bounces, derive_event_counts, derive_rereported
 from data_access.core.regions import rebuild_node_paths
 from data_access.core.rollups import rebuild_all_summaries, rebuild_structure_summary, rebuild_team_summary
 from data_access.core.schema import sync_deletions
@@ -165,6 +165,7 @@ def _run_in_transaction(source_dir: Path, engine: Engine, *, replace: bool, comm
                 if progress:
                     progress(0.94, "finding re-reports")
                 derive_rereported(conn)   # by the same-matter index (ix_cases_same_matter), before the search index
+                derive_bounces(conn)   # each case's route events in the order of case_events' primary key
                 if text_index:
                     if progress:
                         progress(0.945, "building the search index")

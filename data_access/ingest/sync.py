@@ -51,7 +51,7 @@ from data_access.core.bulk import insert_rows, json_doc, json_rows
 from data_access.core.clock import TZ, wall_now
 from data_access.core.contract import FILES, Col, FileSpec
 from data_access.core.db import no_statement_timeout
-from data_access.core.derive import derive_event_counts, derive_rereported
+from data_access.core.derive import derive_bounces, derive_event_counts, derive_rereported
 from data_access.core.derived import ANCESTOR_COLUMNS, rereports_sql
 from data_access.core.keyset import KeySet
 from data_access.core.regions import rebuild_node_paths, served_node
@@ -637,6 +637,10 @@ def _before(conn: Connection, bp: BatchPass, plan: _Plan) -> tuple[Contribution,
     return before, _rereport_partners(conn, [k for k in changed | deleted if k in stored])
 
 
+def _department_codes(conn: Connection) -> set[str]:
+    return set(conn.execute(select(schema.departments.c.code)).scalars())
+
+
 def _follow(conn: Connection, bp: BatchPass, plan: _Plan, tree_before: dict | None,
             before: Contribution, partners: dict[str, bool | None]) -> tuple[int, int, int]:
     """Derived columns, due times, re-reports and roll-ups of the cases the batch touched; returns (cases, slices,
@@ -757,6 +761,7 @@ def sync_batch(folder: Path, engine: Engine, *, follow: bool = True) -> SyncResu
             lock_rollups(conn)   # the app's writes change the roll-ups by difference too: not in between
             before, partners = _before(conn, bp, plan)
             structure_before = _structure_nodes(conn, plan)
+            departments_before = _department_codes(conn)
             _apply_rows(conn, plan, stamps)
             new_events = sorted({r[0] for r in plan.upserts.get("case_events", ([], []))[1]})
             if new_events:
@@ -778,6 +783,11 @@ def sync_batch(folder: Path, engine: Engine, *, follow: bool = True) -> SyncResu
             callbacks.reapply(conn, _case_keys(plan)[0])
             result.cases_touched, result.slices, result.rollup_rows = _follow(conn, bp, plan, tree_before, before,
                                                                               partners)
+            # the bounces of the cases whose events the batch sent or deleted; all of them when the departments
+            # changed (an event's org_code is a department's or not)
+            _changed, with_events, deleted = _case_keys(plan)
+            derive_bounces(conn, None if _department_codes(conn) != departments_before
+                           else sorted(with_events | deleted))
             if tree_changed:   # node_paths rebuilt (_follow): every node's and every team's path may have moved
                 rebuild_structure_summary(conn)
                 rebuild_team_summary(conn)

@@ -292,6 +292,8 @@ def _move(engine: Engine, case_no: str, action: str, at: datetime, actor: str | 
             derive.derive_step_hours(conn, [case_no])
             if move.recount:
                 derive.derive_event_counts(conn, [case_no])
+            if move.action in derived.ROUTE_ACTIONS:   # a return, or the dispatch that tells where a returned case went
+                derive.derive_bounces(conn, [case_no])
             if move.action in ("close", "reopen") and conn.execute(
                     select(cases.c.reporter_phone).where(cases.c.case_no == case_no)).scalar_one():
                 derive.derive_rereported(conn, cases.c.case_no == case_no)

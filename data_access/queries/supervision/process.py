@@ -39,20 +39,15 @@ import pandas as pd
 from sqlalchemy import (
     Connection,
     Engine,
-    String,
-    and_,
-    any_,
-    bindparam,
     func,
     literal_column,
     select,
 )
-from sqlalchemy import case as sql_case
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from data_access.core.clock import now_local
 from data_access.core.counting import rows_of
+from data_access.core.derived import ROUTE_ACTIONS
 from data_access.core.filters import (
     SUMMARY_LEVELS,
     CaseFilter,
@@ -74,6 +69,7 @@ from data_access.core.metrics import (
 from data_access.core.schema import (
     N_RATIO_BUCKETS,
     PROCESS_STEPS,
+    case_bounces,
     case_events,
     cases,
     departments,
@@ -92,10 +88,8 @@ DEPARTMENT_COLUMNS = ["department_code", "name", "region_code", "received", "clo
 BOUNCED_COLUMNS = ["case_no", "title", "category", "status", "n_returns", "n_reassigns", "departments",
                    "reported_at"]
 PAIR_COLUMNS = ["from_department", "from_name", "to_department", "to_name", "cases", "returns"]
-# Actions that show where a case is: a dispatch/reassign may name the department it went to, a handle or
-# return is done by the department that has it.
-_ROUTE_ACTIONS = ("dispatch", "reassign", "handle", "return")
-_DISPATCH_ACTIONS = ("dispatch", "reassign")
+# Actions that show where a case is (derived.ROUTE_ACTIONS): a dispatch/reassign may name the department it went
+# to, a handle or return is done by the department that has it.
 
 
 def ratio_bucket_labels() -> list[str]:
@@ -295,7 +289,7 @@ def _route(events: Sequence[tuple[str, str | None]], dept_codes: set[str]) -> li
     """Departments in the order they appear in (action, org_code) events, consecutive repeats collapsed."""
     out: list[str] = []
     for action, org in events:
-        if action in _ROUTE_ACTIONS and org in dept_codes and (not out or out[-1] != org):
+        if action in ROUTE_ACTIONS and org in dept_codes and (not out or out[-1] != org):
             out.append(org)
     return out
 
@@ -322,7 +316,7 @@ def bounced_cases(engine: Engine, f: CaseFilter, min_returns: int = 2, limit: in
         events: dict[str, list[tuple[str, str | None]]] = {n: [] for n in nos}
         if nos:
             ev = conn.execute(select(case_events.c.case_no, case_events.c.action, case_events.c.org_code)
-                              .where(case_events.c.case_no.in_(nos), case_events.c.action.in_(_ROUTE_ACTIONS))
+                              .where(case_events.c.case_no.in_(nos), case_events.c.action.in_(ROUTE_ACTIONS))
                               .order_by(case_events.c.case_no, case_events.c.seq)).all()
             for no, action, org in ev:
                 events[no].append((action, org))
@@ -347,60 +341,22 @@ def bounced_case_count(engine: Engine, f: CaseFilter, min_returns: int = 2, now:
         return int(conn.execute(select(func.count()).select_from(sub)).scalar_one())
 
 
-def bounce_events_select(case_nos):
-    """One row per bounce of the cases ``case_nos`` (a SELECT of case numbers): case_no, seq (of the return),
-    from_department, to_department — see the module docstring.
-
-    Route events of those cases (case_events by its primary key) with two window passes and no self-join
-    (SQLite ≥ 3.25, PostgreSQL): pass 1 gives each event the first department event at or after it; pass 2
-    gives each return the first re-dispatch after it and, through pass 1, the department named from there on
-    (the minimum over the following dispatches is the first one's, as pass 1's value never decreases).
-    A write path or the loader could store these rows (they change only with a case's events)."""
-    e = case_events.c
-    ev = (select(e.case_no, e.seq, e.action,
-                 sql_case((e.org_code.in_(select(departments.c.code)), e.org_code), else_=None).label("dept"))
-          .where(_case_no_in(e.case_no, case_nos), e.action.in_(_ROUTE_ACTIONS))
-          .subquery("ev"))
-    p1 = select(ev, func.min(sql_case((ev.c.dept.is_not(None), ev.c.seq), else_=None))
-                .over(partition_by=ev.c.case_no, order_by=ev.c.seq, rows=(0, None)).label("next_dept")
-                ).subquery("p1")
-    p2 = select(p1.c.case_no, p1.c.seq, p1.c.action, p1.c.dept,
-                func.min(sql_case((p1.c.action.in_(_DISPATCH_ACTIONS), p1.c.next_dept), else_=None))
-                .over(partition_by=p1.c.case_no, order_by=p1.c.seq, rows=(1, None)).label("to_seq")
-                ).subquery("p2")
-    to_ev = case_events.alias("to_ev")
-    return (select(p2.c.case_no, p2.c.seq, p2.c.dept.label("from_department"),
-                   to_ev.c.org_code.label("to_department"))
-            .select_from(p2.join(to_ev, and_(to_ev.c.case_no == p2.c.case_no, to_ev.c.seq == p2.c.to_seq)))
-            .where(p2.c.action == "return", p2.c.dept.is_not(None)))
-
-
-def _case_no_in(col, case_nos):
-    """``col IN (case_nos)``; a list of case numbers travels as one array parameter (PostgreSQL only)."""
-    if isinstance(case_nos, list):
-        return col == any_(bindparam("bounce_case_nos", value=case_nos, type_=ARRAY(String)))
-    return col.in_(case_nos)
-
-
 def bounce_pairs(engine: Engine, f: CaseFilter, limit: int = 20, now: datetime | None = None) -> pd.DataFrame:
-    """The department pairs that bounce cases between them (PAIR_COLUMNS), most returns first: the bounces
-    (:func:`bounce_events_select`) of the selection's returned cases (partial index ix_cases_returns).
-
-    On PostgreSQL the returned cases are read first and their events looked up by key from a list: given the
-    subquery, its planner scanned the whole event table in parallel (433 → 267 ms for the city at 1.07 M
-    cases).  SQLite looks them up by key either way and keeps the subquery (no parameter-count limit)."""
+    """The department pairs that bounce cases between them (PAIR_COLUMNS), most returns first: the stored bounces
+    (``case_bounces``, core/derived.bounces_select) of the selection's returned cases (partial index
+    ix_cases_returns), each case's rows looked up by its number.  Computed from the route events at each view, the
+    pairs cost 531 ms at 1.07 M cases and 2.3 s at 5 M (issue 24)."""
     now = now or now_local()
     r = resolve(engine, f)
+    b = case_bounces.c
+    returned = _selected_returned_cases(r, now).subquery("returned")
+    n_cases, n_returns = func.count(func.distinct(b.case_no)), func.count()
+    stmt = (select(b.from_department, b.to_department, n_cases.label("cases"), n_returns.label("returns"))
+            .select_from(returned.join(case_bounces, b.case_no == returned.c.case_no))
+            .group_by(b.from_department, b.to_department)
+            .order_by(n_returns.desc(), n_cases.desc(), b.from_department, b.to_department)
+            .limit(limit))
     with engine.connect() as conn:
-        case_nos = _selected_returned_cases(r, now)
-        if conn.dialect.name == "postgresql":
-            case_nos = list(conn.execute(case_nos).scalars())
-        b = bounce_events_select(case_nos).subquery("b")
-        n_cases, n_returns = func.count(func.distinct(b.c.case_no)), func.count()
-        stmt = (select(b.c.from_department, b.c.to_department, n_cases.label("cases"), n_returns.label("returns"))
-                .group_by(b.c.from_department, b.c.to_department)
-                .order_by(n_returns.desc(), n_cases.desc(), b.c.from_department, b.c.to_department)
-                .limit(limit))
         rows = conn.execute(stmt).all()
         names = _department_names(conn, sorted({c for row in rows for c in row[:2]}))
     df = pd.DataFrame([(a, names.get(a, (a, None))[0], b, names.get(b, (b, None))[0], n, k) for a, b, n, k in rows],
