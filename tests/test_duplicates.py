@@ -359,6 +359,40 @@ def test_chronic_places_reporters_and_matters_reported_again(engine):
         q.chronic_places(engine, Scope(), NOW, "county")
 
 
+def test_chronic_places_from_the_day_roll_up_equal_a_count_of_the_cases(engine, monkeypatch):
+    """The whole days of the window come from case_day_counts, its two ends from the cases: for every place of the
+    fixture, both levels and windows whose ends fall at midnight, mid-day and on a case's own report time, the
+    list equals counting the cases straight (the definition), with the threshold at 1 so that every place shows."""
+    from sqlalchemy import func
+
+    from data_access.core.filters import CASE_LEVEL_COLUMN, resolve
+    from data_access.core.schema import cases
+
+    monkeypatch.setattr(q, "CHRONIC_MIN_CASES", 1)
+    with engine.connect() as conn:
+        places = [None, *conn.execute(select(func.distinct(cases.c.county_code))).scalars(),
+                  *conn.execute(select(func.distinct(cases.c.top_grid_code))).scalars()]
+        times = sorted(conn.execute(select(cases.c.reported_at)).scalars())
+    nows = [datetime(2026, 3, 20), datetime(2026, 3, 20, 12), datetime(2026, 5, 21, 12), times[-1],
+            times[len(times) // 2] + timedelta(days=q.CHRONIC_DAYS)]
+    for code in places:
+        scope = Scope(code) if code is not None else Scope()
+        r = resolve(engine, scope)
+        for level in ("grid", "village"):
+            col = CASE_LEVEL_COLUMN[level]
+            for now in nows:
+                start = now - timedelta(days=q.CHRONIC_DAYS)
+                place = [] if r.code is None else [CASE_LEVEL_COLUMN[r.level] == r.code]
+                with engine.connect() as conn:
+                    want = sorted(((c, n) for c, n in conn.execute(
+                        select(col, func.count()).where(*place, cases.c.reported_at > start,
+                                                        cases.c.reported_at <= now, col.is_not(None))
+                        .group_by(col))), key=lambda x: (-x[1], x[0]))[:q.CHRONIC_ROWS]
+                got = q.chronic_places(engine, scope, now, level)
+                assert list(zip(got["code"], got["cases"])) == want, (code, level, now)
+    assert any(len(q.chronic_places(engine, Scope(), now, "grid")) for now in nows)
+
+
 # --- the command line and the migration -------------------------------------------------------------------------
 
 def test_cli_prints_and_stores_the_groups(engine, capsys):
