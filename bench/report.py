@@ -11,7 +11,7 @@ from pathlib import Path
 
 SCALES = ("100k", "full", "5m")
 BACKENDS = (("sqlite", "SQLite"), ("pg", "PostgreSQL"))
-TARGET_COLD = {"100k": 1000, "full": 1000, "5m": 2000}
+TARGET_COLD = {"100k": 1000, "full": 1000, "5m": 1000}   # issue 24: every page ≤ 1 s cold at 5 M too
 
 
 def _load(results: Path, part: str, scale: str, backend: str):
@@ -43,8 +43,8 @@ def pages_section(results: Path) -> list[str]:
     out = ["## Every page and view (AppTest, whole page with the frame)", "",
            "Cold = every cached answer dropped (median of 3); database = the part of the cold render spent in "
            "SQL; warm = a new session while the cache holds the answers; change = a region (city → 娄星区) or "
-           "period change on the open page.  Targets: cold ≤ 1 s at 1.07 M cases, ≤ 2 s at 5 M; a filter "
-           "change ≤ 300 ms.", ""]
+           "period change on the open page.  Targets: cold ≤ 1 s at 1.07 M and at 5 M cases (issue 24); a "
+           "filter change ≤ 300 ms.", ""]
     for scale in SCALES:
         cols = [(b, label, _load(results, "pages", scale, b)) for b, label in BACKENDS]
         cols = [c for c in cols if c[2]]
@@ -63,9 +63,12 @@ def pages_section(results: Path) -> list[str]:
             nxt = [r["next_page_ms"] for r in rows if "next_page_ms" in r]
             worst = max(rows, key=lambda r: r["cold_ms"])
             out.append("")
+            over = [f"{r['label']} {_ms(r['cold_ms'])}" for r in rows if r["cold_ms"] > TARGET_COLD[scale]]
             out.append(f"{lb}: slowest cold page {worst['label']} {_ms(worst['cold_ms'])} ms (target "
                        f"{TARGET_COLD[scale]:,}); slowest filter change {_ms(max(r['change_ms'] for r in rows))} ms"
-                       + (f"; next page of the case list {_ms(nxt[0])} ms" if nxt else "") + ".")
+                       + (f"; next page of the case list {_ms(nxt[0])} ms" if nxt else "") + "; "
+                       + (f"**over the cold target: {', '.join(over)}**" if over else "every page within the cold target")
+                       + ".")
         out.append("")
     return out
 
