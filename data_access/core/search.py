@@ -207,7 +207,14 @@ def reading_every_match(conn: Connection, text: str) -> bool:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
         return False
-    if conn.dialect.name != "sqlite":
+    return is_common(conn, text)
+
+
+def is_common(conn: Connection, text: str) -> bool:
+    """SQLite: the index holds the search ``text`` in at least COMMON_MATCHES cases (counted up to that); then a
+    query testing each row it reads finds matches often (elsewhere False: PostgreSQL's planner weighs it itself)."""
+    text = normalise(text)
+    if conn.dialect.name != "sqlite" or not text or _CONTROL.search(text):
         return False
     found = _sqlite_matches(text)
     if found is None:
