@@ -159,7 +159,8 @@ def step_hours_sql(entered_before: ColumnElement, entered: ColumnElement) -> Col
 # case_events.action -> the count column on cases
 EVENT_COUNT_COLUMNS = {"return": "n_returns", "reassign": "n_reassigns", "reopen": "n_reopens"}
 
-# the events of a case's route through departments, and those that send it to one
+# the events that show where a case is (its route through departments): a dispatch or reassignment may name the
+# department it went to, a handling or a return is done by the department that has it; the first two send it on
 ROUTE_ACTIONS = ("dispatch", "reassign", "handle", "return")
 DISPATCH_ACTIONS = ("dispatch", "reassign")
 

@@ -288,9 +288,9 @@ case_events = Table(
     Column("note", Text),
 )
 
-# Each return of a case between departments (回退): the department that returned it and the one it went to next, or
-# NULL while it waits for a re-dispatch (core/derived.bounces_select, the definition; derive.derive_bounces keeps it
-# for the loader, the sync and the workflow writes).  The supervision centre's bounces view counts department pairs
+# Each return of a case between departments (回退): the department that returned it and the one it went to next (a
+# return not re-dispatched yet has no row; core/derived.bounces_select, the definition; derive.derive_bounces keeps
+# it for the loader, the sync and the workflow writes).  The supervision centre's bounces view counts department pairs
 # from these rows instead of walking every route event of the returned cases (issue 24: 2.6 s at 5 M cases).
 case_bounces = Table(
     "case_bounces",

@@ -88,8 +88,6 @@ DEPARTMENT_COLUMNS = ["department_code", "name", "region_code", "received", "clo
 BOUNCED_COLUMNS = ["case_no", "title", "category", "status", "n_returns", "n_reassigns", "departments",
                    "reported_at"]
 PAIR_COLUMNS = ["from_department", "from_name", "to_department", "to_name", "cases", "returns"]
-# Actions that show where a case is (derived.ROUTE_ACTIONS): a dispatch/reassign may name the department it went
-# to, a handle or return is done by the department that has it.
 
 
 def ratio_bucket_labels() -> list[str]:
